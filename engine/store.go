@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// Store is a database the engine runs on. The sqlite and postgres packages
+// implement it; storetest holds the suite both must pass. Every method that
+// returns an object returns a *promokit.Error with code ENotFound when there
+// is none, never (nil, nil).
+type Store interface {
+	// Read runs fn against a consistent view of the database; fn must not
+	// write. On SQLite it uses the read pool, so reads never wait for the
+	// writer.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in one write transaction, committed when fn returns nil
+	// and rolled back otherwise. On SQLite write transactions are
+	// serialised (BEGIN IMMEDIATE on the single writer connection); on
+	// PostgreSQL they run at READ COMMITTED and serialise where they must
+	// through row locks (GetStore with lock) and conditional updates.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// ExportCodes streams the codes that scope can see and f selects, in
+	// creation order, to fn without holding them in memory. It stops at
+	// the first error fn returns and returns it.
+	ExportCodes(ctx context.Context, scope promokit.Scope, f CodeFilter, fn func(*promokit.Code) error) error
+	// Migrate applies the embedded migrations that have not been applied.
+	// It is safe when several processes call it at once.
+	Migrate(ctx context.Context) error
+	// MigrationVersions lists the versions of the embedded migrations.
+	MigrationVersions() []int64
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Page selects one page of a list ordered by id: the objects after the
+// cursor After (an id; empty for the first page), at most Limit of them.
+type Page struct {
+	After string
+	Limit int
+}
+
+// PromotionFilter selects promotions. Empty fields select everything. Status
+// is evaluated at Now.
+type PromotionFilter struct {
+	StoreID string
+	Channel promokit.Channel
+	Status  promokit.Status
+	Now     time.Time
+	Page
+}
+
+// CodeFilter selects codes. Codes are ordered by their creation, and After
+// is a code value returned by the previous page.
+type CodeFilter struct {
+	PromotionID string
+	PartnerID   string
+	Page
+}
+
+// CodeCount selects codes to count: those of a store or of a promotion,
+// created at or after Since when it is set.
+type CodeCount struct {
+	StoreID     string
+	PromotionID string
+	Since       time.Time
+}
+
+// KeyFilter selects keys.
+type KeyFilter struct {
+	StoreID   string
+	PartnerID string
+	Page
+}
+
+// IdempotencyRecord is what the server keeps of a request sent with an
+// Idempotency-Key: a hash of the request, and once it is done, the response.
+// Status 0 means the first request is still running.
+type IdempotencyRecord struct {
+	KeyID       string
+	Key         string
+	RequestHash []byte
+	Status      int
+	Headers     []byte // JSON object of the response headers to replay
+	Body        []byte
+	CreatedAt   time.Time
+}
+
+// Tx is one transaction's view of the database. Scoped reads take a
+// promokit.Scope and add it to the query, so that an object outside the
+// scope is not found rather than filtered after the fact.
+type Tx interface {
+	// InitSettings inserts the marketplace settings unless a row exists;
+	// it reports whether it inserted. Only one of several processes
+	// starting at once sees true.
+	InitSettings(ctx context.Context, s *promokit.Settings) (bool, error)
+	GetSettings(ctx context.Context) (*promokit.Settings, error)
+	// UpdateSettings replaces the settings if their version is still
+	// version; it sets s.Version to version+1. EVersionMismatch otherwise.
+	UpdateSettings(ctx context.Context, s *promokit.Settings, version int64) error
+
+	CreateKey(ctx context.Context, k *promokit.Key) error
+	GetKey(ctx context.Context, id string) (*promokit.Key, error)
+	KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error)
+	ListKeys(ctx context.Context, f KeyFilter) ([]*promokit.Key, error)
+	// RevokeKey sets revoked_at of an unrevoked key; ENotFound if there is
+	// no such key or it is already revoked.
+	RevokeKey(ctx context.Context, id string, now time.Time) error
+
+	CreateStore(ctx context.Context, s *promokit.Store) error
+	// GetStore returns a store; with lock it also locks the store's row
+	// until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's
+	// writer is already exclusive), which serialises per-store quotas.
+	GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error)
+	ListStores(ctx context.Context, p Page) ([]*promokit.Store, error)
+	UpdateStore(ctx context.Context, s *promokit.Store) error
+
+	CreatePartner(ctx context.Context, p *promokit.Partner) error
+	GetPartner(ctx context.Context, id string) (*promokit.Partner, error)
+	ListPartners(ctx context.Context, p Page) ([]*promokit.Partner, error)
+
+	// PutProduct inserts or replaces a product of a store.
+	PutProduct(ctx context.Context, p *promokit.Product) error
+	GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error)
+	ListProducts(ctx context.Context, storeID string, p Page) ([]*promokit.Product, error)
+	// MissingProducts returns the ids among ids that are not products of the store.
+	MissingProducts(ctx context.Context, storeID string, ids []string) ([]string, error)
+
+	CreatePromotion(ctx context.Context, p *promokit.Promotion) error
+	// GetPromotion returns a promotion visible to scope: of the scope's
+	// store, or, for a partner scope, one with a code assigned to it.
+	GetPromotion(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error)
+	// UpdatePromotion replaces every editable field and the flags of p if
+	// its stored version is still version, and sets p.Version to
+	// version+1. EVersionMismatch when another write came first.
+	UpdatePromotion(ctx context.Context, p *promokit.Promotion, version int64) error
+	ListPromotions(ctx context.Context, scope promokit.Scope, f PromotionFilter) ([]*promokit.Promotion, error)
+
+	// CreateCode inserts one code; ECodeTaken when the value exists.
+	CreateCode(ctx context.Context, c *promokit.Code) error
+	// InsertCodes inserts codes, skipping values that exist, and returns
+	// how many it inserted. Used by generation, which draws again for the
+	// skipped ones.
+	InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error)
+	GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error)
+	// UpdateCode writes a code's active flag, assignment (partner and
+	// customer) and updated_at.
+	UpdateCode(ctx context.Context, c *promokit.Code) error
+	ListCodes(ctx context.Context, scope promokit.Scope, f CodeFilter) ([]*promokit.Code, error)
+	CountCodes(ctx context.Context, c CodeCount) (int64, error)
+	// ExistingCodes returns the values among codes that exist.
+	ExistingCodes(ctx context.Context, codes []string) ([]string, error)
+
+	CreateJob(ctx context.Context, j *promokit.Job) error
+	GetJob(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error)
+	// ClaimJob leases one queued or running job whose lease is absent or
+	// over at now to owner until until, and returns it; ENotFound when
+	// there is none. Two processes never claim the same job at once.
+	ClaimJob(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error)
+	// UpdateJob writes a job's progress, state, error, finish time and
+	// lease, if owner still holds its lease; EConflict otherwise.
+	UpdateJob(ctx context.Context, j *promokit.Job, owner string) error
+
+	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
+	// CreateIdempotency inserts a record; EConflict when one exists.
+	CreateIdempotency(ctx context.Context, r *IdempotencyRecord) error
+	// CompleteIdempotency stores the response of a record.
+	CompleteIdempotency(ctx context.Context, r *IdempotencyRecord) error
+	DeleteIdempotency(ctx context.Context, keyID, key string) error
+	// DeleteIdempotencyBefore removes records created before t.
+	DeleteIdempotencyBefore(ctx context.Context, t time.Time) (int64, error)
+}
