@@ -1,0 +1,461 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// CodeInput creates a custom code, or, in a change, assigns or
+// (de)activates one: absent fields keep their values.
+type CodeInput struct {
+	Code             string              `json:"code"`
+	UsageLimit       Nullable[int64]     `json:"usage_limit"`
+	PerCustomerLimit Nullable[int64]     `json:"per_customer_limit"`
+	CustomerID       *string             `json:"customer_id"`
+	PartnerID        *string             `json:"partner_id"`
+	ExpiresAt        Nullable[time.Time] `json:"expires_at"`
+	Active           *bool               `json:"active"`
+}
+
+// codeContext is what every code write checks against.
+type codeContext struct {
+	settings *promokit.Settings
+	store    *promokit.Store
+	promo    *promokit.Promotion
+}
+
+// loadForCodes loads, inside a write, the promotion the caller may add codes
+// to (admin: any; seller: its store's), its store locked, and the settings.
+func (s *Service) loadForCodes(ctx context.Context, tx Tx, pr promokit.Principal, promotionID string, now time.Time) (*codeContext, error) {
+	p, err := tx.GetPromotion(ctx, pr.Scope(), promotionID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Ended(now) {
+		return nil, promokit.Errorf(promokit.EConflict, "promotion %s has ended: it takes no new codes", promotionID)
+	}
+	store, err := tx.GetStore(ctx, p.StoreID, true)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := tx.GetSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &codeContext{settings: settings, store: store, promo: p}, nil
+}
+
+// checkQuota enforces P4's rolling quota of codes per store: adding n codes
+// must keep the codes created in the window at or under the limit. The
+// store row is locked by loadForCodes, so two writers cannot both pass.
+func (s *Service) checkQuota(ctx context.Context, tx Tx, cc *codeContext, now time.Time, n int64) error {
+	if !cc.store.PartnerPromoCodes {
+		return nil
+	}
+	pol := cc.settings.Policy.PartnerCodes
+	since := now.Add(-time.Duration(pol.WindowDays) * 24 * time.Hour)
+	count, err := tx.CountCodes(ctx, CodeCount{StoreID: cc.store.ID, Since: since})
+	if err != nil {
+		return err
+	}
+	if count+n > pol.MaxCodesPerWindow {
+		return promokit.PolicyError("P4", pol.MaxCodesPerWindow, count+n,
+			"at most %d codes may be created in any %d days; %d were created in the last %d days", pol.MaxCodesPerWindow, pol.WindowDays, count, pol.WindowDays)
+	}
+	return nil
+}
+
+// checkCodeLimits enforces P4's per-code limits on a code's own settings.
+func checkCodeLimits(cc *codeContext, c *promokit.Code) error {
+	if !cc.store.PartnerPromoCodes {
+		return nil
+	}
+	pol := cc.settings.Policy.PartnerCodes
+	if c.UsageLimit != nil && *c.UsageLimit > pol.MaxTotalUses {
+		return promokit.PolicyError("P4", pol.MaxTotalUses, *c.UsageLimit, "usage_limit may be at most %d under P4", pol.MaxTotalUses)
+	}
+	if c.PerCustomerLimit != nil && *c.PerCustomerLimit > pol.MaxUsesPerCustomer {
+		return promokit.PolicyError("P4", pol.MaxUsesPerCustomer, *c.PerCustomerLimit, "per_customer_limit may be at most %d under P4", pol.MaxUsesPerCustomer)
+	}
+	return nil
+}
+
+// prepareCode fills a new code from in and checks it against its promotion.
+func prepareCode(ctx context.Context, tx Tx, cc *codeContext, c *promokit.Code) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.ExpiresAt != nil && !c.ExpiresAt.After(c.CreatedAt) {
+		var v promokit.Validation
+		v.Add("expires_at", "in_the_past", "expires_at must be in the future")
+		return v.Err()
+	}
+	if err := checkCodeLimits(cc, c); err != nil {
+		return err
+	}
+	if c.PartnerID != "" {
+		if _, err := tx.GetPartner(ctx, c.PartnerID); err != nil {
+			return fieldNotFound(err, "partner_id", "partner", c.PartnerID)
+		}
+	}
+	return nil
+}
+
+func newCode(in CodeInput, p *promokit.Promotion, now time.Time) *promokit.Code {
+	c := &promokit.Code{
+		Code: promokit.NormalizeCode(in.Code), PromotionID: p.ID, StoreID: p.StoreID,
+		Active: true, CreatedAt: now, UpdatedAt: now,
+	}
+	applyPtr(&c.UsageLimit, in.UsageLimit)
+	applyPtr(&c.PerCustomerLimit, in.PerCustomerLimit)
+	if in.ExpiresAt.Set && !in.ExpiresAt.Null {
+		in.ExpiresAt.Value = in.ExpiresAt.Value.UTC().Truncate(time.Microsecond)
+	}
+	applyPtr(&c.ExpiresAt, in.ExpiresAt)
+	if in.CustomerID != nil {
+		c.CustomerID = *in.CustomerID
+	}
+	if in.PartnerID != nil {
+		c.PartnerID = *in.PartnerID
+	}
+	if in.Active != nil {
+		c.Active = *in.Active
+	}
+	return c
+}
+
+// CreateCode adds a custom code to a promotion: the admin for any, a seller
+// for its store's. The value is unique in the marketplace regardless of
+// case (ECodeTaken). Under P4 the code counts against the store's rolling
+// quota and its limits must respect the policy.
+func (s *Service) CreateCode(ctx context.Context, promotionID string, in CodeInput) (*promokit.Code, error) {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
+	if err != nil {
+		return nil, err
+	}
+	var c *promokit.Code
+	err = s.store.Write(ctx, func(tx Tx) error {
+		now := s.now()
+		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
+		if err != nil {
+			return err
+		}
+		c = newCode(in, cc.promo, now)
+		if err := prepareCode(ctx, tx, cc, c); err != nil {
+			return err
+		}
+		if err := s.checkQuota(ctx, tx, cc, now, 1); err != nil {
+			return err
+		}
+		return tx.CreateCode(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// GetCode returns a code by its value, in any case: for the admin and
+// unbound checkout keys any code; for a seller or bound checkout key its
+// store's; for a partner the codes assigned to it. Anything else is not
+// found, whether or not it exists.
+func (s *Service) GetCode(ctx context.Context, value string) (*promokit.Code, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	code := promokit.NormalizeCode(value)
+	if !promokit.ValidCode(code) {
+		return nil, notFound("code", truncateID(value))
+	}
+	var c *promokit.Code
+	err = s.store.Read(ctx, func(tx Tx) error {
+		c, err = tx.GetCode(ctx, p.Scope(), code)
+		return err
+	})
+	return c, err
+}
+
+func truncateID(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// ListCodes lists codes visible to the caller (see GetCode) that f selects.
+// A seller listing a promotion of another store gets an empty list, never
+// that promotion's codes.
+func (s *Service) ListCodes(ctx context.Context, f CodeFilter) ([]*promokit.Code, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pageLimit(&f.Page)
+	var list []*promokit.Code
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if f.PromotionID != "" {
+			if _, err := tx.GetPromotion(ctx, p.Scope(), f.PromotionID); err != nil {
+				return err
+			}
+		}
+		list, err = tx.ListCodes(ctx, p.Scope(), f)
+		return err
+	})
+	return list, err
+}
+
+// UpdateCode activates or deactivates a code until it expires, and assigns
+// it to a partner or a customer (C3). Limits cannot change once a code
+// exists. Under P4 only the active flag changes.
+func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*promokit.Code, error) {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
+	if err != nil {
+		return nil, err
+	}
+	var v promokit.Validation
+	if in.Code != "" {
+		v.Add("code", "immutable", "a code's value cannot change")
+	}
+	if in.UsageLimit.Set || in.PerCustomerLimit.Set || in.ExpiresAt.Set {
+		v.Add("usage_limit", "immutable", "a code's limits and expiry cannot change once it exists")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	code := promokit.NormalizeCode(value)
+	var c *promokit.Code
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if c, err = tx.GetCode(ctx, pr.Scope(), code); err != nil {
+			return err
+		}
+		p, err := tx.GetPromotion(ctx, promokit.Scope{}, c.PromotionID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if p.Ended(now) || (c.ExpiresAt != nil && !now.Before(*c.ExpiresAt)) {
+			return promokit.Errorf(promokit.EConflict, "code %s has expired", code)
+		}
+		store, err := tx.GetStore(ctx, c.StoreID, true)
+		if err != nil {
+			return err
+		}
+		if store.PartnerPromoCodes && (in.PartnerID != nil || in.CustomerID != nil) {
+			return &promokit.Error{Code: promokit.EImmutable, Rule: "P4", Message: "a partner promo code cannot be modified once created; it can only be activated or deactivated"}
+		}
+		if in.Active != nil {
+			c.Active = *in.Active
+		}
+		if in.CustomerID != nil {
+			c.CustomerID = *in.CustomerID
+		}
+		if in.PartnerID != nil {
+			c.PartnerID = *in.PartnerID
+		}
+		c.UpdatedAt = now
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		if in.PartnerID != nil && c.PartnerID != "" {
+			if _, err := tx.GetPartner(ctx, c.PartnerID); err != nil {
+				return fieldNotFound(err, "partner_id", "partner", c.PartnerID)
+			}
+		}
+		return tx.UpdateCode(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CodeSource yields the rows of a code import: the row number, the code, or
+// an error for that row. It returns io.EOF after the last row. A
+// *RowError-like error (one with a Row() method or wrapped in RowFailure)
+// is collected; any other error aborts the import.
+type CodeSource interface {
+	Next() (row int, c *promokit.Code, err error)
+}
+
+// RowFailure is a row-level import error: the source reports them by
+// returning an error that unwraps to one, so the import can list them all.
+type RowFailure interface {
+	error
+	RowNumber() int
+}
+
+// MaxImportErrors is how many row errors an import reports before it stops.
+const MaxImportErrors = 100
+
+// MaxImportRows is the most rows one import takes.
+const MaxImportRows = 1_000_000
+
+// ImportCodes adds the codes of src to a promotion, all or nothing: if any
+// row is invalid, or its value taken, nothing is written and the error
+// lists up to MaxImportErrors rows with their numbers. Rows are read and
+// inserted in batches, so the import never holds the file in memory.
+func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeSource) (int64, error) {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	err = s.store.Write(ctx, func(tx Tx) error {
+		now := s.now()
+		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
+		if err != nil {
+			return err
+		}
+		var fails []promokit.FieldError
+		fail := func(row int, code, msg string) {
+			if len(fails) < MaxImportErrors {
+				fails = append(fails, promokit.FieldError{Field: fmt.Sprintf("row %d", row), Code: code, Message: msg})
+			}
+		}
+		var batch []*promokit.Code
+		var rows []int
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			values := make([]string, len(batch))
+			for i, c := range batch {
+				values[i] = c.Code
+			}
+			taken, err := tx.ExistingCodes(ctx, values)
+			if err != nil {
+				return err
+			}
+			if len(taken) > 0 {
+				takenSet := make(map[string]bool, len(taken))
+				for _, t := range taken {
+					takenSet[t] = true
+				}
+				keep := batch[:0]
+				for i, c := range batch {
+					if takenSet[c.Code] {
+						fail(rows[i], promokit.ECodeTaken, fmt.Sprintf("code %s already exists", c.Code))
+						continue
+					}
+					keep = append(keep, c)
+				}
+				batch = keep
+			}
+			n, err := tx.InsertCodes(ctx, batch)
+			if err != nil {
+				return err
+			}
+			if n != int64(len(batch)) {
+				return promokit.Errorf(promokit.ECodeTaken, "a code of the file was created by another request during the import; nothing was written")
+			}
+			total += n
+			batch, rows = batch[:0], rows[:0]
+			return nil
+		}
+		for count := 0; ; count++ {
+			row, c, err := src.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var rf RowFailure
+			if errors.As(err, &rf) {
+				fail(rf.RowNumber(), promokit.EInvalid, rf.Error())
+				if len(fails) >= MaxImportErrors {
+					break
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if count >= MaxImportRows {
+				fail(row, "too_many_rows", fmt.Sprintf("an import takes at most %d rows", MaxImportRows))
+				break
+			}
+			c.PromotionID, c.StoreID, c.CreatedAt, c.UpdatedAt = cc.promo.ID, cc.promo.StoreID, now, now
+			if err := prepareCode(ctx, tx, cc, c); err != nil {
+				if promokit.ErrorCode(err) == promokit.EInternal {
+					return err
+				}
+				fail(row, promokit.ErrorCode(err), promokit.ErrorMessage(err))
+				continue
+			}
+			batch = append(batch, c)
+			rows = append(rows, row)
+			if len(batch) == 1000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if len(fails) > 0 {
+			return &promokit.Error{Code: promokit.EInvalid, Message: fmt.Sprintf("the import has invalid rows (first: %s: %s); nothing was written", fails[0].Field, fails[0].Message), Fields: fails}
+		}
+		if total == 0 {
+			var v promokit.Validation
+			v.Add("body", "empty", "the file has no codes")
+			return v.Err()
+		}
+		return s.checkQuota(ctx, tx, cc, now, 0)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return total, nil
+}
+
+// ExportCodes streams the codes visible to the caller that f selects, each
+// with its promotion, to fn. A seller gets its store's codes, a partner
+// its own; a promotion the caller cannot see is not found.
+func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promokit.Code, *promokit.Promotion) error) error {
+	p, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	scope := p.Scope()
+	promos := map[string]*promokit.Promotion{}
+	load := func(id string) (*promokit.Promotion, error) {
+		if pr, ok := promos[id]; ok {
+			return pr, nil
+		}
+		var pr *promokit.Promotion
+		err := s.store.Read(ctx, func(tx Tx) error {
+			var err error
+			pr, err = tx.GetPromotion(ctx, promokit.Scope{}, id)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(promos) > 10_000 {
+			clear(promos)
+		}
+		promos[id] = pr
+		return pr, nil
+	}
+	if f.PromotionID != "" {
+		err := s.store.Read(ctx, func(tx Tx) error {
+			_, err := tx.GetPromotion(ctx, scope, f.PromotionID)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return s.store.ExportCodes(ctx, scope, f, func(c *promokit.Code) error {
+		pr, err := load(c.PromotionID)
+		if err != nil {
+			return err
+		}
+		return fn(c, pr)
+	})
+}

@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// GenerateBatch is how many codes one transaction of a generation job
+// inserts. Progress is committed with each batch.
+const GenerateBatch = 10_000
+
+// CreateCodeJob starts the generation of spec.Count codes for a promotion
+// as a background job and returns it. The spec is refused up front when
+// its code space is too small for the codes the promotion will have (C3,
+// policy.codes.min_space_per_code), and under P4 when the codes would pass
+// the store's rolling quota.
+func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec promokit.CodeSpec) (*promokit.Job, error) {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
+	if err != nil {
+		return nil, err
+	}
+	spec.Normalize()
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	var j *promokit.Job
+	err = s.store.Write(ctx, func(tx Tx) error {
+		now := s.now()
+		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
+		if err != nil {
+			return err
+		}
+		existing, err := tx.CountCodes(ctx, CodeCount{PromotionID: promotionID})
+		if err != nil {
+			return err
+		}
+		if err := spec.CheckSpace(existing+spec.Count, cc.settings.Policy.Codes.MinSpacePerCode); err != nil {
+			return err
+		}
+		if err := s.checkQuota(ctx, tx, cc, now, spec.Count); err != nil {
+			return err
+		}
+		j = &promokit.Job{
+			ID: promokit.NewID(promokit.PrefixJob, now), Kind: promokit.JobGenerateCodes,
+			StoreID: cc.promo.StoreID, PromotionID: promotionID, Spec: spec, Total: spec.Count,
+			State: promokit.JobQueued, CreatedAt: now, UpdatedAt: now,
+		}
+		return tx.CreateJob(ctx, j)
+	})
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	return j, nil
+}
+
+// GetJob returns a job of the caller's store (admin: any).
+func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) {
+	p, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
+	if err != nil {
+		return nil, err
+	}
+	var j *promokit.Job
+	err = s.store.Read(ctx, func(tx Tx) error {
+		j, err = tx.GetJob(ctx, p.Scope(), id)
+		return err
+	})
+	return j, err
+}
+
+// RunJobs works on background jobs until ctx ends: it claims a job whose
+// lease is free, runs it batch by batch, and looks for the next. Several
+// processes may run it at once; each job has one worker at a time, and a
+// job whose worker died is taken over when its lease runs out.
+func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			ran, err := s.RunOneJob(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("job worker", "err", err)
+			}
+			if !ran || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// RunOneJob claims one job and runs it to its end, or until ctx ends or its
+// lease is lost. It reports whether it found a job.
+func (s *Service) RunOneJob(ctx context.Context) (bool, error) {
+	var j *promokit.Job
+	err := s.store.Write(ctx, func(tx Tx) error {
+		now := s.now()
+		var err error
+		j, err = tx.ClaimJob(ctx, s.owner, now, now.Add(s.jobLease))
+		return err
+	})
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.log.Info("job claimed", "job", j.ID, "kind", j.Kind, "done", j.Done, "total", j.Total)
+	switch j.Kind {
+	case promokit.JobGenerateCodes:
+		err = s.generate(ctx, j)
+	default:
+		err = s.finishJob(ctx, j, promokit.JobFailed, "unknown job kind "+j.Kind)
+	}
+	return true, err
+}
+
+// generate draws and inserts a job's remaining codes batch by batch. Each
+// batch's codes and the job's progress commit in one transaction, so the
+// count is exact after any crash. Values that exist already are skipped by
+// the insert and drawn again; a job that keeps drawing taken values (its
+// space is exhausted) fails.
+func (s *Service) generate(ctx context.Context, j *promokit.Job) error {
+	gen := promokit.NewGenerator(j.Spec)
+	batch := make([]*promokit.Code, 0, GenerateBatch)
+	barren := 0
+	for j.Done < j.Total {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		started := time.Now()
+		n := min(int64(GenerateBatch), j.Total-j.Done)
+		batch = batch[:0]
+		now := s.now()
+		seen := make(map[string]struct{}, n)
+		for int64(len(batch)) < n {
+			v := gen.Next()
+			if _, dup := seen[v]; dup {
+				continue
+			}
+			seen[v] = struct{}{}
+			batch = append(batch, &promokit.Code{
+				Code: v, PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true,
+				JobID: j.ID, CreatedAt: now, UpdatedAt: now,
+			})
+		}
+		var inserted int64
+		err := s.store.Write(ctx, func(tx Tx) error {
+			var err error
+			inserted, err = tx.InsertCodes(ctx, batch)
+			if err != nil {
+				return err
+			}
+			if inserted == 0 {
+				barren++
+			} else {
+				barren = 0
+			}
+			j.Done += inserted
+			j.State = promokit.JobRunning
+			j.UpdatedAt = now
+			until := now.Add(s.jobLease)
+			j.LeaseUntil = &until
+			if j.Done >= j.Total {
+				j.State, j.FinishedAt, j.LeaseUntil = promokit.JobSucceeded, &now, nil
+			}
+			return tx.UpdateJob(ctx, j, s.owner)
+		})
+		if err != nil {
+			return err
+		}
+		if s.metrics != nil {
+			s.metrics.jobBatch.Observe(time.Since(started).Seconds())
+			s.metrics.codesGenerated.Add(float64(inserted))
+		}
+		if barren >= 20 {
+			return s.finishJob(ctx, j, promokit.JobFailed, "the code space is exhausted: 20 batches in a row drew only existing codes")
+		}
+	}
+	if s.metrics != nil {
+		s.metrics.jobsFinished.WithLabelValues(j.Kind, string(promokit.JobSucceeded)).Inc()
+	}
+	s.log.Info("job finished", "job", j.ID, "done", j.Done)
+	return nil
+}
+
+func (s *Service) finishJob(ctx context.Context, j *promokit.Job, state promokit.JobState, msg string) error {
+	now := s.now()
+	j.State, j.Error, j.FinishedAt, j.UpdatedAt, j.LeaseUntil = state, msg, &now, now, nil
+	if s.metrics != nil {
+		s.metrics.jobsFinished.WithLabelValues(j.Kind, string(state)).Inc()
+	}
+	return s.store.Write(ctx, func(tx Tx) error { return tx.UpdateJob(ctx, j, s.owner) })
+}

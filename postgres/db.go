@@ -1,0 +1,238 @@
+// Package postgres implements engine.Store over PostgreSQL with pgx/v5 and
+// pgxpool, without database/sql.
+//
+// Write transactions run at READ COMMITTED and serialise where they must
+// through row locks (GetStore with lock) and conditional updates. Reads run
+// each statement directly on the pool, so the hot look-up of a code by its
+// value is one round trip with a statement that pgx prepares once per
+// connection and caches. Times are stored as timestamptz and come back in
+// UTC with microsecond precision; the time of every query arrives as a
+// parameter, and no query calls now().
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// DefaultMaxConns is the pool size when the URL does not set pool_max_conns.
+// A 2-core server gains nothing from more concurrent statements, and more
+// waiters on one hot row only lengthen its lock queue (HOT-LIMITS.md).
+const DefaultMaxConns = 16
+
+// defaultLimit is the page size when a Page has no limit.
+const defaultLimit = 100
+
+var _ engine.Store = (*Store)(nil)
+
+// Store is a promokit database on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool       *pgxpool.Pool
+	migrations []migration
+}
+
+// Open connects to the database at url, a PostgreSQL URL or keyword/value
+// string. Runtime parameters in it, such as search_path, apply to every
+// connection, and pgxpool's pool_* parameters configure the pool. Open
+// checks that the database answers; it does not migrate (see Migrate).
+func Open(ctx context.Context, url string) (*Store, error) {
+	migrations, err := loadMigrations()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	raw, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if _, ok := raw.RuntimeParams["pool_max_conns"]; !ok {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+		// Scan every timestamptz in UTC rather than the local zone.
+		conn.TypeMap().RegisterType(&pgtype.Type{
+			Name:  "timestamptz",
+			OID:   pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+		})
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open pool: %w", err)
+	}
+	s := &Store{pool: pool, migrations: migrations}
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Pool returns the store's connection pool, for tools and tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close waits for the connections in use to be returned and closes them all.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Read runs fn with each statement on the pool, outside any explicit
+// transaction: every statement sees the data committed when it starts. This
+// saves the BEGIN and COMMIT round trips on the hot read paths (a code
+// look-up is one round trip); a read that needs several statements to agree
+// must run them in Write. fn must not write.
+func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
+	return fn(&tx{q: s.pool})
+}
+
+// Write runs fn in one READ COMMITTED transaction, committed when fn returns
+// nil and rolled back otherwise, also when fn panics.
+func (s *Store) Write(ctx context.Context, fn func(engine.Tx) error) error {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	// After a commit this is a no-op. Otherwise the error of fn (or its
+	// panic) is the one that matters, and a rollback that fails closes the
+	// connection, which ends the transaction too.
+	defer func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(&tx{q: ptx}); err != nil {
+		return err
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what a tx needs from its connection: pgx.Tx in Write and
+// *pgxpool.Pool in Read satisfy it.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// tx implements engine.Tx over a querier.
+type tx struct {
+	q querier
+}
+
+var _ engine.Tx = (*tx)(nil)
+
+// notFound returns the ENotFound error for a missing object.
+func notFound(what, id string) error {
+	return promokit.Errorf(promokit.ENotFound, "%s %q not found", what, id)
+}
+
+// scanErr turns pgx.ErrNoRows into ENotFound for what and wraps any other
+// error with context.
+func scanErr(err error, what, id string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound(what, id)
+	}
+	return fmt.Errorf("postgres: get %s %q: %w", what, id, err)
+}
+
+// codesCodeKey is the name PostgreSQL gives the unique constraint on
+// codes.code.
+const codesCodeKey = "codes_code_key"
+
+// uniqueViolation maps a unique violation to the domain error it means:
+// ECodeTaken on codes.code, EConflict on any other unique key. It is the
+// only place that inspects driver errors; it returns nil when err is not a
+// unique violation.
+func uniqueViolation(err error) *promokit.Error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		return nil
+	}
+	if pe.ConstraintName == codesCodeKey {
+		return promokit.Errorf(promokit.ECodeTaken, "this code already exists")
+	}
+	return promokit.Errorf(promokit.EConflict, "the object already exists")
+}
+
+// writeErr wraps the error of a write of what, mapping unique violations to
+// domain errors.
+func writeErr(err error, op, what string) error {
+	if e := uniqueViolation(err); e != nil {
+		return e
+	}
+	return fmt.Errorf("postgres: %s %s: %w", op, what, err)
+}
+
+// limit returns the page size of p.
+func limit(p engine.Page) int {
+	if p.Limit <= 0 {
+		return defaultLimit
+	}
+	return p.Limit
+}
+
+// emptyIfNil returns a non-nil slice so that a NOT NULL text[] column gets
+// an empty array instead of NULL.
+func emptyIfNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// where builds the WHERE clause of a list query from optional conditions.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// arg adds an argument and returns its placeholder.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+// add adds a condition; each ? in cond stands for the next of args.
+func (w *where) add(cond string, args ...any) {
+	var b strings.Builder
+	for _, a := range args {
+		i := strings.IndexByte(cond, '?')
+		b.WriteString(cond[:i])
+		b.WriteString(w.arg(a))
+		cond = cond[i+1:]
+	}
+	b.WriteString(cond)
+	w.conds = append(w.conds, b.String())
+}
+
+// sql returns the clause with a leading space, or "" without conditions.
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}

@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+const promotionColumns = `p.id, p.store_id, p.name, p.description, p.channel, p.type,
+	p.amount_off, p.percent_off_bp, p.currency, p.min_order_amount, p.product_ids,
+	p.starts_at, p.ends_at, p.total_uses, p.total_discount, p.per_customer,
+	p.exclusive, p.priority, p.coupon_per_person, p.coupon_quantity, p.coupon_valid_days,
+	p.active, p.ended_at, p.version, p.created_at, p.updated_at, p.uses, p.discount_spent`
+
+// scanPromotion reads one row of promotionColumns.
+func scanPromotion(row pgx.Row) (*promokit.Promotion, error) {
+	var p promokit.Promotion
+	var perPerson, quantity, validDays *int64
+	err := row.Scan(&p.ID, &p.StoreID, &p.Name, &p.Description, &p.Channel, &p.Type,
+		&p.AmountOff, &p.PercentOff, &p.Currency, &p.MinOrder, &p.ProductIDs,
+		&p.StartsAt, &p.EndsAt, &p.TotalUses, &p.TotalDiscount, &p.PerCustomer,
+		&p.Exclusive, &p.Priority, &perPerson, &quantity, &validDays,
+		&p.Active, &p.EndedAt, &p.Version, &p.CreatedAt, &p.UpdatedAt, &p.Uses, &p.DiscountSpent)
+	if err != nil {
+		return nil, err
+	}
+	if perPerson != nil && quantity != nil && validDays != nil {
+		p.Coupon = &promokit.CouponSettings{PerPerson: *perPerson, Quantity: *quantity, ValidDays: *validDays}
+	}
+	return &p, nil
+}
+
+// couponColumns returns the three coupon columns of p, all NULL without a coupon.
+func couponColumns(p *promokit.Promotion) (perPerson, quantity, validDays *int64) {
+	if c := p.Coupon; c != nil {
+		return &c.PerPerson, &c.Quantity, &c.ValidDays
+	}
+	return nil, nil, nil
+}
+
+// CreatePromotion inserts a promotion with its counters; EConflict when its
+// id exists.
+func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
+	perPerson, quantity, validDays := couponColumns(p)
+	_, err := t.q.Exec(ctx, `
+		INSERT INTO promotions (id, store_id, name, description, channel, type,
+			amount_off, percent_off_bp, currency, min_order_amount, product_ids,
+			starts_at, ends_at, total_uses, total_discount, per_customer,
+			exclusive, priority, coupon_per_person, coupon_quantity, coupon_valid_days,
+			active, ended_at, version, created_at, updated_at, uses, discount_spent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+		p.ID, p.StoreID, p.Name, p.Description, p.Channel, p.Type,
+		p.AmountOff, p.PercentOff, p.Currency, p.MinOrder, emptyIfNil(p.ProductIDs),
+		p.StartsAt, p.EndsAt, p.TotalUses, p.TotalDiscount, p.PerCustomer,
+		p.Exclusive, p.Priority, perPerson, quantity, validDays,
+		p.Active, p.EndedAt, p.Version, p.CreatedAt, p.UpdatedAt, p.Uses, p.DiscountSpent)
+	if err != nil {
+		return writeErr(err, "create", "promotion "+p.ID)
+	}
+	return nil
+}
+
+// GetPromotion returns a promotion visible to scope: of the scope's store,
+// or, for a partner scope, one with a code assigned to the partner.
+// ENotFound when there is none, or it is outside the scope.
+func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
+	p, err := scanPromotion(t.q.QueryRow(ctx, `
+		SELECT `+promotionColumns+` FROM promotions p
+		WHERE p.id = $1
+		AND ($2 = '' OR p.store_id = $2)
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3))`,
+		id, scope.StoreID, scope.PartnerID))
+	if err != nil {
+		return nil, scanErr(err, "promotion", id)
+	}
+	return p, nil
+}
+
+// UpdatePromotion replaces every field of p but its id, store, creation
+// time and counters, if its stored version is still version, and sets
+// p.Version to version+1. EVersionMismatch when another write came first,
+// ENotFound when there is no such promotion.
+func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version int64) error {
+	perPerson, quantity, validDays := couponColumns(p)
+	tag, err := t.q.Exec(ctx, `
+		UPDATE promotions SET
+			name = $3, description = $4, channel = $5, type = $6,
+			amount_off = $7, percent_off_bp = $8, currency = $9, min_order_amount = $10, product_ids = $11,
+			starts_at = $12, ends_at = $13, total_uses = $14, total_discount = $15, per_customer = $16,
+			exclusive = $17, priority = $18, coupon_per_person = $19, coupon_quantity = $20, coupon_valid_days = $21,
+			active = $22, ended_at = $23, updated_at = $24, version = $2 + 1
+		WHERE id = $1 AND version = $2`,
+		p.ID, version, p.Name, p.Description, p.Channel, p.Type,
+		p.AmountOff, p.PercentOff, p.Currency, p.MinOrder, emptyIfNil(p.ProductIDs),
+		p.StartsAt, p.EndsAt, p.TotalUses, p.TotalDiscount, p.PerCustomer,
+		p.Exclusive, p.Priority, perPerson, quantity, validDays,
+		p.Active, p.EndedAt, p.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: update promotion %q: %w", p.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		var exists bool
+		if err := t.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM promotions WHERE id = $1)`, p.ID).Scan(&exists); err != nil {
+			return fmt.Errorf("postgres: update promotion %q: %w", p.ID, err)
+		}
+		if !exists {
+			return notFound("promotion", p.ID)
+		}
+		return promokit.Errorf(promokit.EVersionMismatch, "promotion %q changed since version %d", p.ID, version)
+	}
+	p.Version = version + 1
+	return nil
+}
+
+// ListPromotions returns a page of the promotions that scope can see and f
+// selects, ordered by id. The status is evaluated at f.Now, in SQL, with
+// the rules of promokit.Promotion.Status.
+func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
+	var w where
+	if scope.StoreID != "" {
+		w.add("p.store_id = ?", scope.StoreID)
+	}
+	if scope.PartnerID != "" {
+		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = ?)", scope.PartnerID)
+	}
+	if f.StoreID != "" {
+		w.add("p.store_id = ?", f.StoreID)
+	}
+	if f.Channel != "" {
+		w.add("p.channel = ?", f.Channel)
+	}
+	if f.Status != "" {
+		now := w.arg(f.Now)
+		ended := "((p.ended_at IS NOT NULL AND p.ended_at <= " + now + ") OR (p.ends_at IS NOT NULL AND p.ends_at <= " + now + "))"
+		switch f.Status {
+		case promokit.StatusEnded:
+			w.add(ended)
+		case promokit.StatusInactive:
+			w.add("NOT " + ended + " AND NOT p.active")
+		case promokit.StatusScheduled:
+			w.add("NOT " + ended + " AND p.active AND p.starts_at > " + now)
+		case promokit.StatusActive:
+			w.add("NOT " + ended + " AND p.active AND p.starts_at <= " + now)
+		default:
+			return nil, promokit.Errorf(promokit.EInvalid, "unknown status %q", f.Status)
+		}
+	}
+	if f.After != "" {
+		w.add("p.id > ?", f.After)
+	}
+	sql := `SELECT ` + promotionColumns + ` FROM promotions p` + w.sql() + ` ORDER BY p.id LIMIT ` + w.arg(limit(f.Page))
+	rows, err := t.q.Query(ctx, sql, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list promotions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*promokit.Promotion, error) { return scanPromotion(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list promotions: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,64 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit"
+)
+
+// InitSettings inserts the marketplace settings unless the row exists and
+// reports whether it inserted. The insert does nothing on conflict, so of
+// several processes starting at once exactly one sees true.
+func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, error) {
+	tag, err := t.q.Exec(ctx, `
+		INSERT INTO settings (id, name, currency, time_zone, policy, version, updated_at)
+		VALUES (1, $1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO NOTHING`,
+		s.Name, s.Currency, s.TimeZone, &s.Policy, s.Version, s.UpdatedAt)
+	if err != nil {
+		return false, fmt.Errorf("postgres: init settings: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// GetSettings returns the marketplace settings; ENotFound before InitSettings.
+func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
+	var s promokit.Settings
+	err := t.q.QueryRow(ctx, `
+		SELECT name, currency, time_zone, policy, version, updated_at
+		FROM settings WHERE id = 1`).
+		Scan(&s.Name, &s.Currency, &s.TimeZone, &s.Policy, &s.Version, &s.UpdatedAt)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
+		}
+		return nil, fmt.Errorf("postgres: get settings: %w", err)
+	}
+	return &s, nil
+}
+
+// UpdateSettings replaces the settings if their version is still version,
+// and sets s.Version to version+1. It returns EVersionMismatch when another
+// write came first and ENotFound when there are no settings.
+func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version int64) error {
+	tag, err := t.q.Exec(ctx, `
+		UPDATE settings
+		SET name = $1, currency = $2, time_zone = $3, policy = $4, version = $5 + 1, updated_at = $6
+		WHERE id = 1 AND version = $5`,
+		s.Name, s.Currency, s.TimeZone, &s.Policy, version, s.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: update settings: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		if _, err := t.GetSettings(ctx); err != nil {
+			return err
+		}
+		return promokit.Errorf(promokit.EVersionMismatch, "the settings changed since version %d", version)
+	}
+	s.Version = version + 1
+	return nil
+}

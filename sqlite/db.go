@@ -1,0 +1,287 @@
+// Package sqlite implements engine.Store over SQLite with the pure-Go driver
+// modernc.org/sqlite.
+//
+// A Store keeps two connection pools on one database file. The writer is a
+// single connection whose transactions begin with BEGIN IMMEDIATE, so write
+// transactions are serialised by the database and never fail with
+// SQLITE_BUSY halfway through. The read pool holds several query-only
+// connections; in WAL mode they read a consistent snapshot without waiting
+// for the writer.
+//
+// Timestamps are stored as INTEGER microseconds since the Unix epoch in UTC,
+// booleans as INTEGER 0 or 1, and lists and documents (product ids, the
+// policy, a job's spec) as JSON text.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+var _ engine.Store = (*Store)(nil)
+
+// Store is a promokit database in one SQLite file. It is safe for
+// concurrent use.
+type Store struct {
+	writer     *sql.DB
+	reader     *sql.DB
+	migrations []migration
+}
+
+// Pragmas applied to every connection through the DSN. busy_timeout comes
+// first so that the others wait for a lock instead of failing.
+//
+// synchronous(NORMAL) in WAL mode syncs the log at checkpoints only: a
+// commit survives a crash of the process, but a power cut or an operating
+// system crash may lose the last commits (never corrupt the file). FULL
+// would sync on every commit at several times the cost per write.
+const (
+	busyTimeoutMillis = 10000
+	writerCacheKiB    = 65536 // 64 MiB of page cache for the writer
+	readerCacheKiB    = 32768 // 32 MiB for each reader
+)
+
+// Open opens, and creates if needed, the SQLite database at path and
+// returns a Store over it. It does not migrate: call Migrate. The path is a
+// file name; it must not contain '?', which would start the DSN's
+// parameters.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	migrations, err := loadMigrations(migrationFS)
+	if err != nil {
+		return nil, err
+	}
+	writer, err := sql.Open("sqlite", path+"?"+dsnParams(false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open writer: %w", err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	// The writer connects first: it switches the file to WAL mode before
+	// any reader opens it.
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader, err := sql.Open("sqlite", path+"?"+dsnParams(true))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open reader: %w", err)
+	}
+	readers := max(4, runtime.NumCPU())
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+	reader.SetConnMaxIdleTime(0)
+	if err := reader.PingContext(ctx); err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	return &Store{writer: writer, reader: reader, migrations: migrations}, nil
+}
+
+// dsnParams returns the DSN query of the writer or of a reader.
+func dsnParams(readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", readerCacheKiB))
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", writerCacheKiB))
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Set("_txlock", "immediate")
+	}
+	return q.Encode()
+}
+
+// Read runs fn in a read transaction on the read pool: fn sees one
+// snapshot of the database and never waits for the writer. A write inside
+// fn fails because reader connections are query-only.
+func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
+	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin read: %w", err)
+	}
+	return finish(sqlTx, fn)
+}
+
+// Write runs fn in a BEGIN IMMEDIATE transaction on the single writer
+// connection, committed when fn returns nil and rolled back otherwise.
+// Write transactions are serialised, so fn must not call Write itself: it
+// would wait for its own connection forever.
+func (s *Store) Write(ctx context.Context, fn func(engine.Tx) error) error {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin write: %w", err)
+	}
+	return finish(sqlTx, fn)
+}
+
+// finish runs fn in sqlTx and commits, or rolls back when fn fails or panics.
+func finish(sqlTx *sql.Tx, fn func(engine.Tx) error) (err error) {
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			err = errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rbErr))
+		}
+	}()
+	if err := fn(&tx{tx: sqlTx}); err != nil {
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that both pools can reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer: %w", err)
+	}
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping reader: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools. Transactions still running fail.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// tx is one transaction: it implements engine.Tx.
+type tx struct {
+	tx *sql.Tx
+
+	// insertCodes is the prepared full-batch statement of InsertCodes,
+	// prepared on first use and closed with the transaction.
+	insertCodes *sql.Stmt
+}
+
+// violation is the kind of constraint a failed statement broke.
+type violation int
+
+const (
+	noViolation violation = iota
+	uniqueViolation
+	foreignKeyViolation
+)
+
+// constraintViolation reports which constraint err breaks, from the SQLite
+// extended result code. It is the only place that inspects driver errors.
+func constraintViolation(err error) violation {
+	var e *msqlite.Error
+	if !errors.As(err, &e) {
+		return noViolation
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return uniqueViolation
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return foreignKeyViolation
+	}
+	return noViolation
+}
+
+// notFound returns the ENotFound error of a missing object.
+func notFound(what, id string) error {
+	return promokit.Errorf(promokit.ENotFound, "%s %q not found", what, id)
+}
+
+// noRows turns sql.ErrNoRows into ENotFound and wraps any other error.
+func noRows(err error, what, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(what, id)
+	}
+	return fmt.Errorf("sqlite: get %s %q: %w", what, id, err)
+}
+
+// mustAffect returns ENotFound when res changed no row.
+func mustAffect(res sql.Result, what, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: rows affected: %w", err)
+	}
+	if n == 0 {
+		return notFound(what, id)
+	}
+	return nil
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// where builds the WHERE clause and arguments of a dynamic query, so that a
+// filter left empty costs nothing and the planner sees only real terms.
+type where struct {
+	terms []string
+	args  []any
+}
+
+// add appends a term with its arguments.
+func (w *where) add(term string, args ...any) {
+	w.terms = append(w.terms, term)
+	w.args = append(w.args, args...)
+}
+
+// String returns " WHERE t1 AND t2 ...", or "" when there is no term.
+func (w *where) String() string {
+	if len(w.terms) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.terms, " AND ")
+}
+
+// limit returns the page size of p: 100 when it is not set.
+func limit(p engine.Page) int {
+	if p.Limit <= 0 {
+		return 100
+	}
+	return p.Limit
+}
+
+// queryList runs a list query and scans each row with scan.
+func queryList[T any](ctx context.Context, t *tx, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
+	}
+	return out, nil
+}

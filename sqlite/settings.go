@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/promokit/promokit"
+)
+
+// InitSettings inserts s as the marketplace settings unless a row exists,
+// and reports whether it inserted. Of several processes starting at once,
+// only one sees true.
+func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, error) {
+	policy, err := json.Marshal(s.Policy)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: encode policy: %w", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO settings (id, name, currency, time_zone, policy, version, updated_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		s.Name, s.Currency, s.TimeZone, string(policy), s.Version, micros(s.UpdatedAt))
+	if err != nil {
+		return false, fmt.Errorf("sqlite: init settings: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: init settings: %w", err)
+	}
+	return n == 1, nil
+}
+
+// GetSettings returns the marketplace settings; ENotFound before
+// InitSettings.
+func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
+	var (
+		s               promokit.Settings
+		policy          string
+		updatedAtMicros int64
+	)
+	err := t.tx.QueryRowContext(ctx, `SELECT name, currency, time_zone, policy, version, updated_at FROM settings WHERE id = 1`).
+		Scan(&s.Name, &s.Currency, &s.TimeZone, &policy, &s.Version, &updatedAtMicros)
+	if err != nil {
+		return nil, noRows(err, "settings", "1")
+	}
+	if err := json.Unmarshal([]byte(policy), &s.Policy); err != nil {
+		return nil, fmt.Errorf("sqlite: decode policy: %w", err)
+	}
+	s.UpdatedAt = fromMicros(updatedAtMicros)
+	return &s, nil
+}
+
+// UpdateSettings replaces the settings if their stored version is still
+// version, and sets s.Version to version+1. It returns EVersionMismatch when
+// another write came first, and ENotFound before InitSettings.
+func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version int64) error {
+	policy, err := json.Marshal(s.Policy)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode policy: %w", err)
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE settings
+		SET name = ?, currency = ?, time_zone = ?, policy = ?, version = ?, updated_at = ?
+		WHERE id = 1 AND version = ?`,
+		s.Name, s.Currency, s.TimeZone, string(policy), version+1, micros(s.UpdatedAt), version)
+	if err != nil {
+		return fmt.Errorf("sqlite: update settings: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: update settings: %w", err)
+	}
+	if n == 0 {
+		if _, err := t.GetSettings(ctx); err != nil {
+			return err
+		}
+		return promokit.Errorf(promokit.EVersionMismatch, "the settings changed since version %d", version)
+	}
+	s.Version = version + 1
+	return nil
+}

@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// This file holds the accounts of the marketplace: stores, partners and
+// the stores' products.
+
+const storeColumns = `id, name, partner_promo_codes, created_at`
+
+// CreateStore inserts a store; EConflict when its id exists.
+func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?)`,
+		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt))
+	if err != nil {
+		if constraintViolation(err) == uniqueViolation {
+			return promokit.Errorf(promokit.EConflict, "store %q exists", s.ID)
+		}
+		return fmt.Errorf("sqlite: create store %q: %w", s.ID, err)
+	}
+	return nil
+}
+
+// GetStore returns a store; ENotFound when there is none. lock needs no
+// work on SQLite: a write transaction already holds the only write lock.
+func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
+	s, err := scanStore(t.tx.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id))
+	if err != nil {
+		return nil, noRows(err, "store", id)
+	}
+	return s, nil
+}
+
+// ListStores returns one page of stores ordered by id.
+func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
+	return queryList(ctx, t, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > ? ORDER BY id LIMIT ?`,
+		[]any{p.After, limit(p)}, scanStore)
+}
+
+// UpdateStore writes a store's name and P4 flag; ENotFound when there is
+// no such store.
+func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ? WHERE id = ?`,
+		s.Name, boolInt(s.PartnerPromoCodes), s.ID)
+	if err != nil {
+		return fmt.Errorf("sqlite: update store %q: %w", s.ID, err)
+	}
+	return mustAffect(res, "store", s.ID)
+}
+
+func scanStore(row scanner) (*promokit.Store, error) {
+	var (
+		s         promokit.Store
+		createdAt int64
+	)
+	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &createdAt); err != nil {
+		return nil, err
+	}
+	s.CreatedAt = fromMicros(createdAt)
+	return &s, nil
+}
+
+const partnerColumns = `id, name, kind, created_at`
+
+// CreatePartner inserts a partner; EConflict when its id exists.
+func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES (?, ?, ?, ?)`,
+		p.ID, p.Name, string(p.Kind), micros(p.CreatedAt))
+	if err != nil {
+		if constraintViolation(err) == uniqueViolation {
+			return promokit.Errorf(promokit.EConflict, "partner %q exists", p.ID)
+		}
+		return fmt.Errorf("sqlite: create partner %q: %w", p.ID, err)
+	}
+	return nil
+}
+
+// GetPartner returns a partner; ENotFound when there is none.
+func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, error) {
+	p, err := scanPartner(t.tx.QueryRowContext(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = ?`, id))
+	if err != nil {
+		return nil, noRows(err, "partner", id)
+	}
+	return p, nil
+}
+
+// ListPartners returns one page of partners ordered by id.
+func (t *tx) ListPartners(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
+	return queryList(ctx, t, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > ? ORDER BY id LIMIT ?`,
+		[]any{p.After, limit(p)}, scanPartner)
+}
+
+func scanPartner(row scanner) (*promokit.Partner, error) {
+	var (
+		p         promokit.Partner
+		kind      string
+		createdAt int64
+	)
+	if err := row.Scan(&p.ID, &p.Name, &kind, &createdAt); err != nil {
+		return nil, err
+	}
+	p.Kind = promokit.PartnerKind(kind)
+	p.CreatedAt = fromMicros(createdAt)
+	return &p, nil
+}
+
+const productColumns = `store_id, id, name, url, created_at, updated_at`
+
+// PutProduct inserts a product of a store, or replaces the name, URL and
+// updated_at of the existing one; created_at keeps its first value.
+// ENotFound when the store does not exist.
+func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (store_id, id) DO UPDATE SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at`,
+		p.StoreID, p.ID, p.Name, p.URL, micros(p.CreatedAt), micros(p.UpdatedAt))
+	if err != nil {
+		if constraintViolation(err) == foreignKeyViolation {
+			return notFound("store", p.StoreID)
+		}
+		return fmt.Errorf("sqlite: put product %q of store %q: %w", p.ID, p.StoreID, err)
+	}
+	return nil
+}
+
+// GetProduct returns a product of a store; ENotFound when the store has no
+// such product.
+func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error) {
+	p, err := scanProduct(t.tx.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id = ?`, storeID, id))
+	if err != nil {
+		return nil, noRows(err, "product", id)
+	}
+	return p, nil
+}
+
+// ListProducts returns one page of a store's products ordered by id.
+func (t *tx) ListProducts(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
+	return queryList(ctx, t, "products", `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id > ? ORDER BY id LIMIT ?`,
+		[]any{storeID, p.After, limit(p)}, scanProduct)
+}
+
+// MissingProducts returns the ids among ids, in their order and each once,
+// that are not products of the store.
+func (t *tx) MissingProducts(ctx context.Context, storeID string, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode product ids: %w", err)
+	}
+	found, err := queryList(ctx, t, "products", `SELECT id FROM products WHERE store_id = ? AND id IN (SELECT value FROM json_each(?))`,
+		[]any{storeID, string(list)}, scanString)
+	if err != nil {
+		return nil, err
+	}
+	return subtract(ids, found), nil
+}
+
+func scanProduct(row scanner) (*promokit.Product, error) {
+	var (
+		p                    promokit.Product
+		createdAt, updatedAt int64
+	)
+	if err := row.Scan(&p.StoreID, &p.ID, &p.Name, &p.URL, &createdAt, &updatedAt); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = fromMicros(createdAt)
+	p.UpdatedAt = fromMicros(updatedAt)
+	return &p, nil
+}
+
+func scanString(row scanner) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}
+
+// subtract returns the values of all, in order and each once, that are not
+// in found.
+func subtract(all, found []string) []string {
+	skip := make(map[string]bool, len(found)+len(all))
+	for _, s := range found {
+		skip[s] = true
+	}
+	var out []string
+	for _, s := range all {
+		if !skip[s] {
+			out = append(out, s)
+			skip[s] = true
+		}
+	}
+	return out
+}
