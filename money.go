@@ -76,17 +76,28 @@ func sign(neg bool) string {
 }
 
 // ApplyRate returns amount × rate / 10000 rounded half away from zero, the
-// rounding every rule of the engine uses. amount must be a valid amount and
-// rate between 0 and 10000, so the product cannot overflow int64.
+// rounding every rule of the engine uses. amount may be negative (a
+// reversal); the product is computed in 128 bits, so any amount of at most
+// MaxAmount and any rate of at most 100% (10000 bp) is exact.
 func ApplyRate(amount int64, rate BasisPoints) int64 {
-	p := amount * int64(rate)
-	q, r := p/10000, p%10000
-	if r >= 5000 {
+	neg := (amount < 0) != (rate < 0)
+	a, r := uabs(amount), uabs(int64(rate))
+	hi, lo := bits.Mul64(a, r)
+	q, rem := bits.Div64(hi%10000, lo, 10000)
+	if rem >= 5000 {
 		q++
-	} else if r <= -5000 {
-		q--
 	}
-	return q
+	if neg {
+		return -int64(q)
+	}
+	return int64(q)
+}
+
+func uabs(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v)
+	}
+	return uint64(v)
 }
 
 // Allocate spreads total over parts in proportion to weights by the largest

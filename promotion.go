@@ -231,7 +231,7 @@ func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Locat
 		return PolicyError("P4", pol.MaxUsesPerCustomer, orMax(p.PerCustomer), "per_customer must be set and at most %d under P4", pol.MaxUsesPerCustomer)
 	}
 	start := p.StartsAt.In(loc)
-	last := start.AddDate(0, int(pol.MaxWindowMonths), 0)
+	last := AddMonths(start, int(pol.MaxWindowMonths))
 	maxDays := ceilDays(last.Sub(start))
 	if p.EndsAt == nil {
 		return PolicyError("P4", maxDays, 0, "ends_at is required under P4: at most %d month(s) after starts_at", pol.MaxWindowMonths)
@@ -240,6 +240,20 @@ func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Locat
 		return PolicyError("P4", maxDays, ceilDays(p.EndsAt.Sub(p.StartsAt)), "ends_at may be at most %d month(s) (%d days from this start) after starts_at", pol.MaxWindowMonths, maxDays)
 	}
 	return nil
+}
+
+// AddMonths returns t plus n calendar months in t's location, clamped to the
+// last day of the target month: January 31 plus one month is February 28
+// (or 29), not March 3 as time.AddDate would normalise it.
+func AddMonths(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m+time.Month(n), 1, 0, 0, 0, 0, t.Location())
+	last := first.AddDate(0, 1, -1).Day()
+	if d > last {
+		d = last
+	}
+	hh, mm, ss := t.Clock()
+	return time.Date(first.Year(), first.Month(), d, hh, mm, ss, t.Nanosecond(), t.Location())
 }
 
 func orMax(n *int64) int64 {
