@@ -62,33 +62,42 @@ func appendTime(b []byte, t time.Time) []byte {
 		return t.Truncate(time.Microsecond).AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
 	}
 	hour, min, sec := t.Clock()
-	b = appendDigits(b, year, 4)
+	b = append2(b, year/100)
+	b = append2(b, year%100)
 	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
+	b = append2(b, int(month))
 	b = append(b, '-')
-	b = appendDigits(b, day, 2)
+	b = append2(b, day)
 	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
+	b = append2(b, hour)
 	b = append(b, ':')
-	b = appendDigits(b, min, 2)
+	b = append2(b, min)
 	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
+	b = append2(b, sec)
 	if us := t.Nanosecond() / 1000; us != 0 {
 		b = append(b, '.')
-		b = appendDigits(b, us, 6)
+		b = append2(b, us/10000)
+		b = append2(b, us/100%100)
+		b = append2(b, us%100)
 	}
 	return append(b, 'Z')
 }
 
-// appendDigits appends the n last decimal digits of the non-negative v,
-// padded with zeros.
-func appendDigits(b []byte, v, n int) []byte {
-	var d [8]byte
-	for i := n - 1; i >= 0; i-- {
-		d[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(b, d[:n]...)
+// digits2 holds "00" to "99".
+const digits2 = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// append2 appends v, between 0 and 99, as two digits.
+func append2(b []byte, v int) []byte {
+	return append(b, digits2[2*v], digits2[2*v+1])
 }
 
 // appendInt appends n, prefixed with a quote when negative (see
