@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -188,12 +191,35 @@ func truncateID(s string) string {
 	return s
 }
 
+// checkPartnerFilter decides who may select codes by partner: the admin,
+// a seller (its store's codes assigned to the partner) and the partner
+// itself. Another partner is not found; a checkout key is forbidden, as it
+// has no business with partners.
+func checkPartnerFilter(p promokit.Principal, f CodeFilter) error {
+	if f.PartnerID == "" {
+		return nil
+	}
+	switch p.Role {
+	case promokit.RoleAdmin, promokit.RoleSeller:
+		return nil
+	case promokit.RolePartner:
+		if p.PartnerID == f.PartnerID {
+			return nil
+		}
+		return notFound("partner", f.PartnerID)
+	}
+	return promokit.Errorf(promokit.EForbidden, "a %s key may not list a partner's codes", p.Role)
+}
+
 // ListCodes lists codes visible to the caller (see GetCode) that f selects.
 // A seller listing a promotion of another store gets an empty list, never
 // that promotion's codes.
 func (s *Service) ListCodes(ctx context.Context, f CodeFilter) ([]*promokit.Code, error) {
 	p, err := caller(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPartnerFilter(p, f); err != nil {
 		return nil, err
 	}
 	pageLimit(&f.Page)
@@ -398,6 +424,9 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 			return err
 		}
 		if len(fails) > 0 {
+			// Decoder errors are found as rows are read, taken codes when
+			// their batch is written: report them in file order.
+			slices.SortStableFunc(fails, func(a, b promokit.FieldError) int { return rowOf(a) - rowOf(b) })
 			return &promokit.Error{Code: promokit.EInvalid, Message: fmt.Sprintf("the import has invalid rows (first: %s: %s); nothing was written", fails[0].Field, fails[0].Message), Fields: fails}
 		}
 		if total == 0 {
@@ -413,13 +442,26 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 	return total, nil
 }
 
+func rowOf(f promokit.FieldError) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(f.Field, "row "))
+	return n
+}
+
 // ExportCodes streams the codes visible to the caller that f selects, each
 // with its promotion, to fn. A seller gets its store's codes, a partner
-// its own; a promotion the caller cannot see is not found.
+// its own; a promotion the caller cannot see is not found. Selecting by
+// partner follows ListCodes; a partner exports by partner only, not by
+// promotion.
 func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promokit.Code, *promokit.Promotion) error) error {
 	p, err := caller(ctx)
 	if err != nil {
 		return err
+	}
+	if err := checkPartnerFilter(p, f); err != nil {
+		return err
+	}
+	if f.PromotionID != "" && p.Role == promokit.RolePartner {
+		return promokit.Errorf(promokit.EForbidden, "a partner key exports its own codes, by partner")
 	}
 	scope := p.Scope()
 	promos := map[string]*promokit.Promotion{}

@@ -24,7 +24,11 @@ func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
 		n.Null = true
 		return nil
 	}
-	return json.Unmarshal(b, &n.Value)
+	// Decode as strictly as the enclosing document: encoding/json does not
+	// pass DisallowUnknownFields on to an Unmarshaler.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&n.Value)
 }
 
 // apply writes n into *dst when n was set.

@@ -1,0 +1,293 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+func TestCodes(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p := mustCreatePromotion(t, b.seller, b, percentInput())
+		c, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: " summer-10 ", UsageLimit: set(int64(5)), PartnerID: &b.partnr.ID})
+		if err != nil || c.Code != "SUMMER-10" || *c.UsageLimit != 5 || c.StoreID != b.shop.ID || !c.Active {
+			t.Fatalf("CreateCode: %+v %v", c, err)
+		}
+		// Unique in the marketplace regardless of case, even in another store.
+		q := mustCreatePromotion(t, b.foreign, b, percentInput())
+		_, err = b.svc.CreateCode(b.foreign, q.ID, engine.CodeInput{Code: "Summer-10"})
+		wantCode(t, err, promokit.ECodeTaken)
+		_, err = b.svc.CreateCode(b.foreign, p.ID, engine.CodeInput{Code: "MINE"})
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "a b"})
+		wantCode(t, err, promokit.EInvalid)
+		_, err = b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "NEG", UsageLimit: set(int64(-1))})
+		wantCode(t, err, promokit.EInvalid)
+		_, err = b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "NOBODY", PartnerID: ptr("par_nobody")})
+		wantCode(t, err, promokit.EInvalid)
+
+		// Look-up by value in any case, scoped.
+		for name, ctx := range map[string]context.Context{"admin": b.admin, "seller": b.seller, "partner": b.partner, "checkout": b.check} {
+			got, err := b.svc.GetCode(ctx, "summer-10")
+			if err != nil || got.Code != "SUMMER-10" {
+				t.Errorf("%s GetCode: %v", name, err)
+			}
+		}
+		_, err = b.svc.GetCode(b.foreign, "SUMMER-10")
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.GetCode(b.seller, "NOPE-NOPE")
+		wantCode(t, err, promokit.ENotFound)
+		// The partner sees the promotion of its code, and no other.
+		if _, err := b.svc.GetPromotion(b.partner, p.ID); err != nil {
+			t.Errorf("partner must see the promotion of its code: %v", err)
+		}
+		_, err = b.svc.GetPromotion(b.partner, q.ID)
+		wantCode(t, err, promokit.ENotFound)
+
+		// Assignment and deactivation.
+		u, err := b.svc.UpdateCode(b.seller, "summer-10", engine.CodeInput{Active: ptr(false), CustomerID: ptr("cus_42"), PartnerID: ptr("")})
+		if err != nil || u.Active || u.CustomerID != "cus_42" || u.PartnerID != "" {
+			t.Fatalf("UpdateCode: %+v %v", u, err)
+		}
+		_, err = b.svc.GetCode(b.partner, "SUMMER-10")
+		wantCode(t, err, promokit.ENotFound) // no longer assigned to the partner
+		_, err = b.svc.UpdateCode(b.seller, "summer-10", engine.CodeInput{UsageLimit: set(int64(9))})
+		wantCode(t, err, promokit.EInvalid)
+		_, err = b.svc.UpdateCode(b.foreign, "summer-10", engine.CodeInput{Active: ptr(true)})
+		wantCode(t, err, promokit.ENotFound)
+		// Once the promotion is over the code can no longer change.
+		b.clock.Set(jan1.Add(31 * 24 * time.Hour))
+		_, err = b.svc.UpdateCode(b.seller, "summer-10", engine.CodeInput{Active: ptr(true)})
+		wantCode(t, err, promokit.EConflict)
+		_, err = b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "LATE"})
+		wantCode(t, err, promokit.EConflict)
+	})
+}
+
+// p4Input is a partner promo code promotion at every P4 limit.
+func p4Input() engine.PromotionInput {
+	return engine.PromotionInput{
+		Name: ptr("Module promo"), Type: ptr(promokit.PercentOff), PercentOff: ptr(promokit.BasisPoints(3000)),
+		ProductIDs: &[]string{"mug"}, StartsAt: ptr(jan1), EndsAt: set(jan1.AddDate(0, 1, 0)),
+		TotalUses: set(int64(20)), PerCustomer: set(int64(2)),
+	}
+}
+
+func TestPartnerPromoCodePolicy(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p4 := mustCreateStore(t, b, "Module maker", true)
+		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
+		for name, tt := range map[string]struct {
+			change         func(in *engine.PromotionInput)
+			limit, current int64
+		}{
+			"percentage over 30%":   {func(in *engine.PromotionInput) { in.PercentOff = ptr(promokit.BasisPoints(3001)) }, 3000, 3001},
+			"21 total uses":         {func(in *engine.PromotionInput) { in.TotalUses = set(int64(21)) }, 20, 21},
+			"3 uses per customer":   {func(in *engine.PromotionInput) { in.PerCustomer = set(int64(3)) }, 2, 3},
+			"whole catalogue":       {func(in *engine.PromotionInput) { in.ProductIDs = &[]string{} }, 1, 0},
+			"window over one month": {func(in *engine.PromotionInput) { in.EndsAt = set(jan1.AddDate(0, 1, 0).Add(time.Second)) }, 31, 32},
+		} {
+			in := p4Input()
+			tt.change(&in)
+			_, err := b.svc.CreatePromotion(ctx, in)
+			e := wantCode(t, err, promokit.EPolicy)
+			if e.Rule != "P4" || *e.Limit != tt.limit || *e.Current != tt.current {
+				t.Errorf("%s: rule %s limit %d current %d, want P4 %d %d", name, e.Rule, *e.Limit, *e.Current, tt.limit, tt.current)
+			}
+		}
+		if list, _ := b.svc.ListPromotions(ctx, engine.PromotionFilter{}); len(list) != 0 {
+			t.Fatalf("refused promotions were written: %d", len(list))
+		}
+		p := mustCreatePromotion(t, ctx, b, p4Input())
+		// Immutable once created, except activate/deactivate (C5, P4).
+		in := p4Input()
+		in.StartsAt = ptr(jan1.Add(time.Hour))
+		future := mustCreatePromotion(t, ctx, b, in)
+		_, err := b.svc.EditPromotion(ctx, future.ID, 1, engine.PromotionInput{Name: ptr("changed")})
+		if e := wantCode(t, err, promokit.EImmutable); e.Rule != "P4" {
+			t.Errorf("rule %q", e.Rule)
+		}
+		if _, err := b.svc.SetPromotionActive(ctx, p.ID, false); err != nil {
+			t.Fatalf("deactivate must stay possible: %v", err)
+		}
+		if _, err := b.svc.SetPromotionActive(ctx, p.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: "TOOMANY", UsageLimit: set(int64(21))})
+		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 21 {
+			t.Errorf("usage limit breach: %+v", e)
+		}
+		// 20 codes in any rolling 30 days: 10 on January 1, 10 on January 20.
+		for i := 0; i < 10; i++ {
+			if _, err := b.svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: fmt.Sprintf("JAN1-%02d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.clock.Set(jan1.AddDate(0, 0, 19))
+		_, err = b.svc.CreateCodeJob(ctx, p.ID, promokit.CodeSpec{Count: 11})
+		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 21 {
+			t.Errorf("job over quota: %+v", e)
+		}
+		for i := 0; i < 10; i++ {
+			if _, err := b.svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: fmt.Sprintf("JAN20-%02d", i), CustomerID: ptr("cus_1")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = b.svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: "NUMBER-21"})
+		if e := wantCode(t, err, promokit.EPolicy); e.Rule != "P4" || *e.Limit != 20 || *e.Current != 21 {
+			t.Errorf("21st code: %+v", e)
+		}
+		_, err = b.svc.ImportCodes(ctx, p.ID, &sliceSource{codes: []string{"IMPORTED"}})
+		wantCode(t, err, promokit.EPolicy)
+		// On January 31 at 9:00 the first ten are more than 30 days old.
+		b.clock.Set(jan1.AddDate(0, 0, 30).Add(time.Second))
+		in = p4Input()
+		in.StartsAt = ptr(b.clock.Now())
+		in.EndsAt = set(b.clock.Now().AddDate(0, 0, 10))
+		later := mustCreatePromotion(t, ctx, b, in)
+		for i := 0; i < 10; i++ {
+			if _, err := b.svc.CreateCode(ctx, later.ID, engine.CodeInput{Code: fmt.Sprintf("FEB-%02d", i)}); err != nil {
+				t.Fatalf("code %d after the window rolled: %v", i, err)
+			}
+		}
+		_, err = b.svc.CreateCode(ctx, later.ID, engine.CodeInput{Code: "FEB-10"})
+		wantCode(t, err, promokit.EPolicy)
+		// Assignment is a modification, refused; deactivation is not.
+		_, err = b.svc.UpdateCode(ctx, "FEB-01", engine.CodeInput{CustomerID: ptr("cus_2")})
+		wantCode(t, err, promokit.EImmutable)
+		if _, err := b.svc.UpdateCode(ctx, "FEB-01", engine.CodeInput{Active: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// sliceSource is an engine.CodeSource over values; a value "!" is a bad row.
+type sliceSource struct {
+	codes []string
+	i     int
+}
+
+type rowErr struct{ row int }
+
+func (e rowErr) Error() string  { return fmt.Sprintf("row %d is bad", e.row) }
+func (e rowErr) RowNumber() int { return e.row }
+
+func (s *sliceSource) Next() (int, *promokit.Code, error) {
+	if s.i >= len(s.codes) {
+		return 0, nil, io.EOF
+	}
+	s.i++
+	row := s.i + 1 // after a header
+	if s.codes[s.i-1] == "!" {
+		return row, nil, rowErr{row}
+	}
+	return row, &promokit.Code{Code: promokit.NormalizeCode(s.codes[s.i-1]), Active: true}, nil
+}
+
+func TestImportCodes(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p := mustCreatePromotion(t, b.seller, b, percentInput())
+		if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "TAKEN"}); err != nil {
+			t.Fatal(err)
+		}
+		codes := make([]string, 2500)
+		for i := range codes {
+			codes[i] = fmt.Sprintf("IMP-%05d", i)
+		}
+		bad := append(append([]string{}, codes...), "taken", "!")
+		_, err := b.svc.ImportCodes(b.seller, p.ID, &sliceSource{codes: bad})
+		e := wantCode(t, err, promokit.EInvalid)
+		if len(e.Fields) != 2 || e.Fields[0].Field != "row 2502" || e.Fields[0].Code != promokit.ECodeTaken || e.Fields[1].Field != "row 2503" {
+			t.Fatalf("row errors %+v", e.Fields)
+		}
+		if n := countCodes(t, b, p.ID); n != 1 {
+			t.Fatalf("a refused import wrote %d codes", n-1)
+		}
+		_, err = b.svc.ImportCodes(b.foreign, p.ID, &sliceSource{codes: codes})
+		wantCode(t, err, promokit.ENotFound)
+		n, err := b.svc.ImportCodes(b.seller, p.ID, &sliceSource{codes: codes})
+		if err != nil || n != 2500 {
+			t.Fatalf("import: %d %v", n, err)
+		}
+		if n := countCodes(t, b, p.ID); n != 2501 {
+			t.Fatalf("%d codes after import", n)
+		}
+		_, err = b.svc.ImportCodes(b.seller, p.ID, &sliceSource{})
+		wantCode(t, err, promokit.EInvalid)
+	})
+}
+
+func countCodes(t *testing.T, b *bundle, promotionID string) int {
+	t.Helper()
+	n := 0
+	err := b.svc.ExportCodes(b.admin, engine.CodeFilter{PromotionID: promotionID}, func(c *promokit.Code, p *promokit.Promotion) error {
+		if c.PromotionID != p.ID {
+			return fmt.Errorf("code %s exported with promotion %s", c.Code, p.ID)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestExportScope(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p := mustCreatePromotion(t, b.seller, b, percentInput())
+		q := mustCreatePromotion(t, b.foreign, b, percentInput())
+		for i, pr := range []*promokit.Promotion{p, q} {
+			ctx := []context.Context{b.seller, b.foreign}[i]
+			for j := 0; j < 3; j++ {
+				in := engine.CodeInput{Code: fmt.Sprintf("S%d-%d", i, j)}
+				if j == 0 {
+					in.PartnerID = &b.partnr.ID
+				}
+				if _, err := b.svc.CreateCode(ctx, pr.ID, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		export := func(ctx context.Context, f engine.CodeFilter) ([]string, error) {
+			var got []string
+			err := b.svc.ExportCodes(ctx, f, func(c *promokit.Code, _ *promokit.Promotion) error {
+				got = append(got, c.Code)
+				return nil
+			})
+			return got, err
+		}
+		got, err := export(b.seller, engine.CodeFilter{PromotionID: p.ID})
+		if err != nil || fmt.Sprint(got) != "[S0-0 S0-1 S0-2]" {
+			t.Errorf("seller export %v %v", got, err)
+		}
+		_, err = export(b.seller, engine.CodeFilter{PromotionID: q.ID})
+		wantCode(t, err, promokit.ENotFound)
+		got, err = export(b.partner, engine.CodeFilter{PartnerID: b.partnr.ID})
+		if err != nil || fmt.Sprint(got) != "[S0-0 S1-0]" {
+			t.Errorf("partner export %v %v", got, err)
+		}
+		got, err = export(b.seller, engine.CodeFilter{PartnerID: b.partnr.ID})
+		if err != nil || fmt.Sprint(got) != "[S0-0]" {
+			t.Errorf("seller export of a partner's codes %v %v", got, err)
+		}
+		list, err := b.svc.ListCodes(b.partner, engine.CodeFilter{})
+		if err != nil || len(list) != 2 {
+			t.Errorf("partner list %d %v", len(list), err)
+		}
+	})
+}

@@ -1,0 +1,186 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+func TestPromotionLifecycle(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.ProductIDs = &[]string{"mug"}
+		p := mustCreatePromotion(t, b.seller, b, in)
+		if p.StoreID != b.shop.ID || p.Version != 1 || p.Status(b.clock.Now()) != promokit.StatusScheduled || p.Currency != "USD" {
+			t.Fatalf("created %+v", p)
+		}
+		// Two editors read version 1; the second write loses.
+		e1, err := b.svc.EditPromotion(b.seller, p.ID, 1, engine.PromotionInput{Name: ptr("Spring sale")})
+		if err != nil || e1.Version != 2 || e1.Name != "Spring sale" || e1.PercentOff != 1500 {
+			t.Fatalf("edit: %+v %v", e1, err)
+		}
+		_, err = b.svc.EditPromotion(b.seller, p.ID, 1, engine.PromotionInput{Name: ptr("Overwrite")})
+		wantCode(t, err, promokit.EVersionMismatch)
+		// Clearing a limit with null, changing the type.
+		e2, err := b.svc.EditPromotion(b.seller, p.ID, 2, engine.PromotionInput{
+			TotalUses: engine.Nullable[int64]{Set: true, Null: true}, Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(500)),
+		})
+		if err != nil || e2.TotalUses != nil || e2.Type != promokit.AmountOff || e2.PercentOff != 0 || e2.AmountOff != 500 {
+			t.Fatalf("edit 2: %+v %v", e2, err)
+		}
+		_, err = b.svc.EditPromotion(b.seller, p.ID, 3, engine.PromotionInput{ProductIDs: &[]string{"not-ours"}})
+		wantCode(t, err, promokit.EInvalid)
+		_, err = b.svc.EditPromotion(b.seller, p.ID, 3, engine.PromotionInput{StartsAt: ptr(jan1.Add(-time.Hour))})
+		wantCode(t, err, promokit.EInvalid)
+		// Foreign principals do not find it.
+		_, err = b.svc.EditPromotion(b.foreign, p.ID, 3, engine.PromotionInput{Name: ptr("x")})
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.GetPromotion(b.foreign, p.ID)
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.GetPromotion(b.partner, p.ID)
+		wantCode(t, err, promokit.ENotFound)
+		if _, err := b.svc.GetPromotion(b.check, p.ID); err != nil {
+			t.Fatalf("the store's checkout key must see it: %v", err)
+		}
+		_, err = b.svc.SetPromotionActive(b.check, p.ID, false)
+		wantCode(t, err, promokit.EForbidden)
+		// From its start only the status changes (C5).
+		b.clock.Set(jan1.Add(24 * time.Hour))
+		got, _ := b.svc.GetPromotion(b.seller, p.ID)
+		if got.Status(b.clock.Now()) != promokit.StatusActive {
+			t.Fatalf("status at start: %s", got.Status(b.clock.Now()))
+		}
+		_, err = b.svc.EditPromotion(b.seller, p.ID, got.Version, engine.PromotionInput{Name: ptr("late")})
+		if e := wantCode(t, err, promokit.EImmutable); e.Rule != "C5" {
+			t.Errorf("rule %q, want C5", e.Rule)
+		}
+		d, err := b.svc.SetPromotionActive(b.seller, p.ID, false)
+		if err != nil || d.Status(b.clock.Now()) != promokit.StatusInactive {
+			t.Fatalf("deactivate: %+v %v", d, err)
+		}
+		a, err := b.svc.SetPromotionActive(b.seller, p.ID, true)
+		if err != nil || a.Status(b.clock.Now()) != promokit.StatusActive {
+			t.Fatalf("activate: %v", err)
+		}
+		end, err := b.svc.EndPromotion(b.seller, p.ID)
+		if err != nil || end.Status(b.clock.Now()) != promokit.StatusEnded {
+			t.Fatalf("end: %v", err)
+		}
+		_, err = b.svc.SetPromotionActive(b.seller, p.ID, true)
+		wantCode(t, err, promokit.EConflict)
+		_, err = b.svc.EndPromotion(b.seller, p.ID)
+		wantCode(t, err, promokit.EConflict)
+	})
+}
+
+func TestPromotionCreateRefusals(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.StoreID = b.other.ID
+		_, err := b.svc.CreatePromotion(b.seller, in) // another store's
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.CreatePromotion(b.partner, percentInput())
+		wantCode(t, err, promokit.EForbidden)
+		_, err = b.svc.CreatePromotion(b.admin, percentInput()) // admin must name the store
+		wantCode(t, err, promokit.EInvalid)
+		in = percentInput()
+		in.ProductIDs = &[]string{"tshirt", "ghost"}
+		_, err = b.svc.CreatePromotion(b.seller, in)
+		if e := wantCode(t, err, promokit.EInvalid); e.Fields[0].Code != "unknown_product" {
+			t.Errorf("fields %+v", e.Fields)
+		}
+		// Products of another store are not ours either.
+		if _, err := b.svc.PutProduct(b.foreign, b.other.ID, "lamp", engine.ProductInput{Name: "Lamp"}); err != nil {
+			t.Fatal(err)
+		}
+		in.ProductIDs = &[]string{"lamp"}
+		_, err = b.svc.CreatePromotion(b.seller, in)
+		wantCode(t, err, promokit.EInvalid)
+		list, err := b.svc.ListPromotions(b.admin, engine.PromotionFilter{})
+		if err != nil || len(list) != 0 {
+			t.Fatalf("refusals wrote %d promotions", len(list))
+		}
+	})
+}
+
+func TestListPromotions(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		var ids []string
+		for i := 0; i < 5; i++ {
+			in := percentInput()
+			if i%2 == 0 {
+				in.StartsAt = ptr(jan1)
+			}
+			ids = append(ids, mustCreatePromotion(t, b.seller, b, in).ID)
+		}
+		in := percentInput()
+		in.Channel = ptr(promokit.ChannelPartner)
+		mustCreatePromotion(t, b.foreign, b, in)
+		if _, err := b.svc.SetPromotionActive(b.seller, ids[1], false); err != nil {
+			t.Fatal(err)
+		}
+		count := func(ctx context.Context, f engine.PromotionFilter) int {
+			t.Helper()
+			list, err := b.svc.ListPromotions(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		for name, tt := range map[string]struct {
+			ctx  context.Context
+			f    engine.PromotionFilter
+			want int
+		}{
+			"seller all":      {b.seller, engine.PromotionFilter{}, 5},
+			"admin all":       {b.admin, engine.PromotionFilter{}, 6},
+			"admin by store":  {b.admin, engine.PromotionFilter{StoreID: b.other.ID}, 1},
+			"active":          {b.seller, engine.PromotionFilter{Status: promokit.StatusActive}, 3},
+			"scheduled":       {b.seller, engine.PromotionFilter{Status: promokit.StatusScheduled}, 1},
+			"inactive":        {b.seller, engine.PromotionFilter{Status: promokit.StatusInactive}, 1},
+			"partner channel": {b.admin, engine.PromotionFilter{Channel: promokit.ChannelPartner}, 1},
+			"foreign filter":  {b.seller, engine.PromotionFilter{StoreID: b.other.ID}, 0},
+			"partner":         {b.partner, engine.PromotionFilter{}, 0},
+			"checkout":        {b.check, engine.PromotionFilter{}, 5},
+		} {
+			if got := count(tt.ctx, tt.f); got != tt.want {
+				t.Errorf("%s: %d promotions, want %d", name, got, tt.want)
+			}
+		}
+		// Cursor pagination visits each once, in id order.
+		var seen []string
+		after := ""
+		for {
+			page, err := b.svc.ListPromotions(b.seller, engine.PromotionFilter{Page: engine.Page{After: after, Limit: 2}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range page {
+				seen = append(seen, p.ID)
+			}
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		// Ids sort by creation time to the millisecond; the clock stands
+		// still here, so the order among these is the ids' own.
+		slices.Sort(ids)
+		if !slices.Equal(seen, ids) {
+			t.Fatalf("pages gave %v, want %v", seen, ids)
+		}
+		_, err := b.svc.ListPromotions(b.seller, engine.PromotionFilter{Status: "sleeping"})
+		wantCode(t, err, promokit.EInvalid)
+	})
+}
