@@ -1,0 +1,279 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	promohttp "github.com/promokit/promokit/http"
+)
+
+// Defaults of the configuration.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultDatabaseURL     = "sqlite:promokit.db"
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultImportLimit     = promohttp.DefaultImportLimit // bytes of one CSV import body
+)
+
+// Environment variables read as the defaults of the flags of the same
+// meaning; a flag given on the command line wins over its variable.
+const (
+	EnvAddr         = "PROMOKIT_ADDR"
+	EnvDatabaseURL  = "PROMOKIT_DATABASE_URL"
+	EnvAdminKeyFile = "PROMOKIT_ADMIN_KEY_FILE"
+	EnvLogFormat    = "PROMOKIT_LOG_FORMAT"
+	EnvLogLevel     = "PROMOKIT_LOG_LEVEL"
+	EnvTrustProxy   = "PROMOKIT_TRUST_PROXY"
+)
+
+// Config is the whole configuration of one run of the binary: the
+// subcommand and its settings, taken from the environment and then from
+// the flags. It holds no secret other than a password that the database
+// URL may carry, which Dump hides.
+type Config struct {
+	// Command is the subcommand: serve, migrate or version.
+	Command string
+	// Addr is the TCP address the HTTP API listens on; port 0 picks a
+	// free port.
+	Addr string
+	// DatabaseURL is "sqlite:PATH" for an embedded SQLite file, or a
+	// postgres:// or postgresql:// URL.
+	DatabaseURL string
+	// AdminKeyFile, when set, receives the admin key created on the first
+	// start (mode 0600) instead of standard output.
+	AdminKeyFile string
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is "debug", "info", "warn" or "error".
+	LogLevel string
+	// Demo loads a demo marketplace into a database without stores.
+	Demo bool
+	// ConfigDump prints the effective configuration and exits.
+	ConfigDump bool
+	// ShutdownTimeout bounds how long a shutdown waits for requests in
+	// flight before it closes their connections.
+	ShutdownTimeout time.Duration
+	// ImportLimit is the largest CSV import body the API accepts, in bytes.
+	ImportLimit int64
+	// TrustProxy makes the API take the client address from
+	// X-Forwarded-For, for rate limits and logs. Enable it only behind a
+	// proxy that sets that header.
+	TrustProxy bool
+}
+
+// DefaultConfig returns the configuration used when neither the
+// environment nor a flag says otherwise.
+func DefaultConfig() Config {
+	return Config{
+		Command:         "serve",
+		Addr:            DefaultAddr,
+		DatabaseURL:     DefaultDatabaseURL,
+		LogLevel:        "info",
+		ShutdownTimeout: DefaultShutdownTimeout,
+		ImportLimit:     DefaultImportLimit,
+	}
+}
+
+// applyEnv overrides c with the variables that getenv returns, and fails
+// on a variable whose value cannot be read.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	str(EnvAddr, &c.Addr)
+	str(EnvDatabaseURL, &c.DatabaseURL)
+	str(EnvAdminKeyFile, &c.AdminKeyFile)
+	str(EnvLogFormat, &c.LogFormat)
+	str(EnvLogLevel, &c.LogLevel)
+	if v := getenv(EnvTrustProxy); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want true or false", EnvTrustProxy, v)
+		}
+		c.TrustProxy = b
+	}
+	return nil
+}
+
+// Database kinds.
+const (
+	DatabaseSQLite   = "sqlite"
+	DatabasePostgres = "postgres"
+)
+
+// ParseDatabaseURL returns the kind of database a URL names and what its
+// package opens: the file path for SQLite, the URL itself for PostgreSQL.
+func ParseDatabaseURL(s string) (kind, target string, err error) {
+	switch {
+	case strings.HasPrefix(s, "sqlite:"):
+		path := strings.TrimPrefix(s, "sqlite:")
+		path = strings.TrimPrefix(path, "//") // sqlite://rel.db and sqlite:///abs.db
+		switch {
+		case path == "":
+			return "", "", fmt.Errorf("database URL %q names no file: use sqlite:PATH, e.g. sqlite:promokit.db", s)
+		case strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:"):
+			return "", "", fmt.Errorf("database URL %q: only a plain file path is supported after sqlite:", s)
+		case strings.ContainsRune(path, '?'):
+			return "", "", fmt.Errorf("database URL %q: the path must not contain '?'; SQLite settings are fixed by promokit", s)
+		}
+		return DatabaseSQLite, path, nil
+	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
+		if _, err := url.Parse(s); err != nil {
+			// A *url.Error quotes the whole URL, password included: show
+			// only its cause.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return "", "", fmt.Errorf("database URL is not a valid URL: %v", err)
+		}
+		if _, err := pgconn.ParseConfig(s); err != nil {
+			return "", "", fmt.Errorf("database URL is not a valid PostgreSQL URL: %v", redactErr(err, s))
+		}
+		return DatabasePostgres, s, nil
+	}
+	return "", "", fmt.Errorf("database URL %q must start with sqlite:, postgres:// or postgresql://", redactURL(s))
+}
+
+// redactErr returns err's text with the URL's password, if any, hidden.
+func redactErr(err error, raw string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// redactURL returns a database URL fit to print: the password in its user
+// information or in a password parameter is replaced by xxxxx.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		if err != nil && strings.Contains(s, "@") {
+			return "(unparsable URL hidden)"
+		}
+		return s
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// validAddrHost reports whether host may be listened on: empty (every
+// interface), an IP address, or a host name.
+func validAddrHost(host string) bool {
+	if host == "" || net.ParseIP(host) != nil {
+		return true
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Validate checks the configuration and returns every problem it finds in
+// one error, each phrased so that the user knows what to change.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Command {
+	case "serve", "migrate", "version":
+	default:
+		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate or version", c.Command))
+	}
+	if c.Command == "serve" {
+		host, port, err := net.SplitHostPort(c.Addr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--addr %q is not HOST:PORT (e.g. 127.0.0.1:8080 or :8080)", c.Addr))
+		} else {
+			n, perr := strconv.Atoi(port)
+			if perr != nil || n < 0 || n > 65535 {
+				errs = append(errs, fmt.Errorf("--addr %q: the port must be a number from 0 to 65535", c.Addr))
+			}
+			if !validAddrHost(host) {
+				errs = append(errs, fmt.Errorf("--addr %q: %q is not an IP address or host name", c.Addr, host))
+			}
+		}
+		if c.ShutdownTimeout <= 0 {
+			errs = append(errs, fmt.Errorf("--shutdown-timeout must be positive, e.g. 10s"))
+		}
+		if c.ImportLimit < 1 {
+			errs = append(errs, fmt.Errorf("--import-limit must be at least 1 byte"))
+		}
+	}
+	if c.Command != "version" {
+		if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// level returns the validated log level.
+func (c *Config) level() slog.Level {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	return lvl
+}
+
+// Dump writes the configuration as JSON, with the database password hidden.
+func (c *Config) Dump(w io.Writer) error {
+	kind, _, _ := ParseDatabaseURL(c.DatabaseURL)
+	out := struct {
+		Command         string `json:"command"`
+		Addr            string `json:"addr,omitempty"`
+		DatabaseURL     string `json:"database_url"`
+		Database        string `json:"database"`
+		AdminKeyFile    string `json:"admin_key_file,omitempty"`
+		LogFormat       string `json:"log_format"`
+		LogLevel        string `json:"log_level"`
+		Demo            bool   `json:"demo"`
+		ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
+		ImportLimit     int64  `json:"import_limit,omitempty"`
+		TrustProxy      bool   `json:"trust_proxy"`
+	}{
+		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
+		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
+		Demo: c.Demo, TrustProxy: c.TrustProxy,
+	}
+	if c.Command == "serve" {
+		out.Addr = c.Addr
+		out.ShutdownTimeout = c.ShutdownTimeout.String()
+		out.ImportLimit = c.ImportLimit
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// env returns a Getenv that sees only vars, so that the environment of the
+// test process cannot change what a test parses.
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(c Config) bool
+	}{
+		{"defaults", []string{"serve"}, nil, func(c Config) bool {
+			return c.Addr == DefaultAddr && c.DatabaseURL == DefaultDatabaseURL && c.LogFormat == "json" &&
+				c.LogLevel == "info" && c.ShutdownTimeout == DefaultShutdownTimeout && !c.Demo
+		}},
+		{"env", []string{"serve"}, map[string]string{EnvAddr: ":9000", EnvDatabaseURL: "postgres://u@h/db", EnvLogFormat: "text", EnvTrustProxy: "true"}, func(c Config) bool {
+			return c.Addr == ":9000" && c.DatabaseURL == "postgres://u@h/db" && c.LogFormat == "text" && c.TrustProxy
+		}},
+		{"flags win over env", []string{"serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite:x.db", "--demo", "--shutdown-timeout", "3s"}, map[string]string{EnvAddr: ":9000"}, func(c Config) bool {
+			return c.Addr == "127.0.0.1:0" && c.DatabaseURL == "sqlite:x.db" && c.Demo && c.ShutdownTimeout == 3*time.Second
+		}},
+		{"migrate", []string{"migrate", "--database-url", "postgresql://h/db"}, nil, func(c Config) bool {
+			return c.Command == "migrate" && c.DatabaseURL == "postgresql://h/db"
+		}},
+		{"version", []string{"version"}, nil, func(c Config) bool { return c.Command == "version" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := &Main{Stderr: &bytes.Buffer{}, Getenv: env(tt.env)}
+			if err := m.ParseFlags(tt.args); err != nil {
+				t.Fatalf("ParseFlags(%q): %v", tt.args, err)
+			}
+			if !tt.want(m.Config) {
+				t.Errorf("ParseFlags(%q) = %+v", tt.args, m.Config)
+			}
+		})
+	}
+}
+
+func TestExecRejects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		message string
+	}{
+		{"no command", nil, nil, "no command"},
+		{"unknown command", []string{"frobnicate"}, nil, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"serve", "--nope"}, nil, "flag provided but not defined"},
+		{"stray argument", []string{"serve", "extra"}, nil, `unexpected argument "extra"`},
+		{"addr without port", []string{"serve", "--addr", "localhost"}, nil, "is not HOST:PORT"},
+		{"addr with bad port", []string{"serve", "--addr", "127.0.0.1:99999"}, nil, "port must be a number"},
+		{"addr with bad host", []string{"serve", "--addr", "no host!:80"}, nil, "is not an IP address or host name"},
+		{"bad addr from env", []string{"serve"}, map[string]string{EnvAddr: "nonsense"}, "is not HOST:PORT"},
+		{"database scheme", []string{"serve", "--database-url", "mysql://h/db"}, nil, "must start with sqlite:"},
+		{"empty sqlite path", []string{"migrate", "--database-url", "sqlite:"}, nil, "names no file"},
+		{"sqlite memory", []string{"migrate", "--database-url", "sqlite::memory:"}, nil, "plain file path"},
+		{"sqlite parameters", []string{"migrate", "--database-url", "sqlite:x.db?mode=ro"}, nil, "must not contain '?'"},
+		{"bad postgres url", []string{"migrate", "--database-url", "postgres://u:s3cr3tpw@h:notaport/db"}, nil, "not a valid"},
+		{"log format", []string{"serve", "--log-format", "xml"}, nil, "--log-format"},
+		{"log level", []string{"serve", "--log-level", "loud"}, nil, "--log-level"},
+		{"shutdown timeout", []string{"serve", "--shutdown-timeout", "0s"}, nil, "--shutdown-timeout"},
+		{"trust proxy env", []string{"serve"}, map[string]string{EnvTrustProxy: "maybe"}, EnvTrustProxy},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: env(tt.env)}
+			if code := m.Exec(context.Background(), tt.args); code != 2 {
+				t.Fatalf("Exec(%q) = %d, want 2; stderr:\n%s", tt.args, code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.message) {
+				t.Errorf("stderr does not mention %q:\n%s", tt.message, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "s3cr3tpw") {
+				t.Errorf("stderr shows the database password:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+func TestExecHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"help"}, {"--help"}, {"serve", "-h"}} {
+		var stderr bytes.Buffer
+		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr, Getenv: env(map[string]string{EnvDatabaseURL: "postgres://u:s3cr3tpw@h/db"})}
+		if code := m.Exec(context.Background(), args); code != 0 {
+			t.Errorf("Exec(%q) = %d, want 0", args, code)
+		}
+		if !strings.Contains(stderr.String(), "database-url") {
+			t.Errorf("Exec(%q) printed no usage:\n%s", args, stderr.String())
+		}
+		if strings.Contains(stderr.String(), "s3cr3tpw") {
+			t.Errorf("Exec(%q) shows the password of the environment's database URL:\n%s", args, stderr.String())
+		}
+	}
+	var stdout bytes.Buffer
+	m := &Main{Stdout: &stdout, Stderr: &bytes.Buffer{}, Getenv: env(nil)}
+	if code := m.Exec(context.Background(), []string{"version"}); code != 0 {
+		t.Fatalf("version exited %d", code)
+	}
+	if !strings.HasPrefix(stdout.String(), "promokit ") {
+		t.Errorf("version printed %q", stdout.String())
+	}
+}
+
+func TestConfigDump(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url, want string
+	}{
+		{"postgres://alice:hunter2@db.example.com:5432/promo?sslmode=disable", "postgres://alice:xxxxx@db.example.com:5432/promo?sslmode=disable"},
+		{"postgresql://db/promo?password=hunter2", "postgresql://db/promo?password=xxxxx"},
+		{"sqlite:data/promokit.db", "sqlite:data/promokit.db"},
+	}
+	for _, tt := range tests {
+		var stdout bytes.Buffer
+		m := &Main{Stdout: &stdout, Stderr: &bytes.Buffer{}, Getenv: env(map[string]string{EnvDatabaseURL: tt.url})}
+		if code := m.Exec(context.Background(), []string{"serve", "--config-dump", "--addr", ":7000"}); code != 0 {
+			t.Fatalf("--config-dump exited %d", code)
+		}
+		if strings.Contains(stdout.String(), "hunter2") {
+			t.Errorf("--config-dump shows the password:\n%s", stdout.String())
+		}
+		var got map[string]any
+		if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+			t.Fatalf("--config-dump printed no JSON: %v\n%s", err, stdout.String())
+		}
+		if got["database_url"] != tt.want || got["addr"] != ":7000" {
+			t.Errorf("--config-dump = %v, want database_url %s and addr :7000", got, tt.want)
+		}
+	}
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url, kind, target string
+	}{
+		{"sqlite:promokit.db", DatabaseSQLite, "promokit.db"},
+		{"sqlite:///var/lib/promokit.db", DatabaseSQLite, "/var/lib/promokit.db"},
+		{"sqlite://rel/promokit.db", DatabaseSQLite, "rel/promokit.db"},
+		{"postgres://u@h/db", DatabasePostgres, "postgres://u@h/db"},
+		{"postgresql://u@h/db?sslmode=disable", DatabasePostgres, "postgresql://u@h/db?sslmode=disable"},
+	}
+	for _, tt := range tests {
+		kind, target, err := ParseDatabaseURL(tt.url)
+		if err != nil || kind != tt.kind || target != tt.target {
+			t.Errorf("ParseDatabaseURL(%q) = %q, %q, %v; want %q, %q", tt.url, kind, target, err, tt.kind, tt.target)
+		}
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "m.db")
+	for range 2 { // the second run finds nothing to do
+		var stdout, stderr bytes.Buffer
+		m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: env(nil)}
+		if code := m.Exec(context.Background(), []string{"migrate", "--database-url", "sqlite:" + path}); code != 0 {
+			t.Fatalf("migrate exited %d:\n%s", code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), "migration version") {
+			t.Errorf("migrate printed %q", stdout.String())
+		}
+	}
+}
+
+// TestMigrateUnreachable checks that a database that does not answer is a
+// runtime failure (status 1) with a message that names it.
+func TestMigrateUnreachable(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr, Getenv: env(nil)}
+	args := []string{"migrate", "--log-format", "text", "--database-url", "postgres://u:s3cr3tpw@127.0.0.1:1/db?connect_timeout=5"}
+	if code := m.Exec(context.Background(), args); code != 1 {
+		t.Fatalf("migrate on a closed port exited %d, want 1:\n%s", code, stderr.String())
+	}
+	if out := stderr.String(); !strings.Contains(out, "connect to PostgreSQL at postgres://u:xxxxx@127.0.0.1:1/db") || strings.Contains(out, "s3cr3tpw") {
+		t.Errorf("the error should name the database without its password:\n%s", out)
+	}
+}

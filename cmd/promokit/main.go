@@ -1,0 +1,26 @@
+// Command promokit runs the promokit promotions engine: its HTTP API, job
+// worker and database migrations, on an embedded SQLite file or on
+// PostgreSQL.
+//
+//	promokit serve [--addr 127.0.0.1:8080] [--database-url sqlite:promokit.db] [--demo]
+//	promokit migrate [--database-url postgres://...]
+//	promokit version
+//
+// Run "promokit help" for every flag and its environment variable.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// main only turns SIGINT and SIGTERM into the cancellation of a context;
+// everything else happens in Main, so that tests can run it.
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := NewMain().Exec(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
