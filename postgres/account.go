@@ -10,13 +10,26 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
+// This file holds the accounts of the marketplace: stores, partners and
+// the stores' products.
+
+const storeColumns = `id, name, partner_promo_codes, created_at`
+
+// scanStore reads one row of storeColumns.
+func scanStore(row pgx.Row) (*promokit.Store, error) {
+	var s promokit.Store
+	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
 // CreateStore inserts a store; EConflict when its id exists.
 func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
-	_, err := t.q.Exec(ctx, `
-		INSERT INTO stores (id, name, partner_promo_codes, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4)`,
 		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt)
 	if err != nil {
-		return writeErr(err, "create", "store "+s.ID)
+		return createErr(err, "store", s.ID, "", "")
 	}
 	return nil
 }
@@ -25,34 +38,21 @@ func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
 // UPDATE) until the transaction ends, which serialises the writes that
 // check a per-store quota. ENotFound when there is none.
 func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
-	sql := `SELECT id, name, partner_promo_codes, created_at FROM stores WHERE id = $1`
+	sql := `SELECT ` + storeColumns + ` FROM stores WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
-	var s promokit.Store
-	if err := t.q.QueryRow(ctx, sql, id).Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt); err != nil {
+	s, err := scanStore(t.q.QueryRow(ctx, sql, id))
+	if err != nil {
 		return nil, scanErr(err, "store", id)
 	}
-	return &s, nil
+	return s, nil
 }
 
 // ListStores returns a page of stores ordered by id.
 func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
-	rows, err := t.q.Query(ctx, `
-		SELECT id, name, partner_promo_codes, created_at FROM stores
-		WHERE id > $1 ORDER BY id LIMIT $2`, p.After, limit(p))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list stores: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*promokit.Store, error) {
-		var s promokit.Store
-		err := r.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt)
-		return &s, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list stores: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, t.q, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > $1 ORDER BY id LIMIT $2`,
+		[]any{p.After, limit(p)}, scanStore)
 }
 
 // UpdateStore writes a store's name and P4 flag; ENotFound when there is
@@ -69,110 +69,93 @@ func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
 	return nil
 }
 
+const partnerColumns = `id, name, kind, created_at`
+
+// scanPartner reads one row of partnerColumns.
+func scanPartner(row pgx.Row) (*promokit.Partner, error) {
+	var p promokit.Partner
+	if err := row.Scan(&p.ID, &p.Name, &p.Kind, &p.CreatedAt); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 // CreatePartner inserts a partner; EConflict when its id exists.
 func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO partners (id, name, kind, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err := t.q.Exec(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES ($1, $2, $3, $4)`,
 		p.ID, p.Name, p.Kind, p.CreatedAt)
 	if err != nil {
-		return writeErr(err, "create", "partner "+p.ID)
+		return createErr(err, "partner", p.ID, "", "")
 	}
 	return nil
 }
 
 // GetPartner returns a partner; ENotFound when there is none.
 func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, error) {
-	var p promokit.Partner
-	err := t.q.QueryRow(ctx, `SELECT id, name, kind, created_at FROM partners WHERE id = $1`, id).
-		Scan(&p.ID, &p.Name, &p.Kind, &p.CreatedAt)
+	p, err := scanPartner(t.q.QueryRow(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = $1`, id))
 	if err != nil {
 		return nil, scanErr(err, "partner", id)
 	}
-	return &p, nil
+	return p, nil
 }
 
 // ListPartners returns a page of partners ordered by id.
 func (t *tx) ListPartners(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
-	rows, err := t.q.Query(ctx, `
-		SELECT id, name, kind, created_at FROM partners
-		WHERE id > $1 ORDER BY id LIMIT $2`, p.After, limit(p))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list partners: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*promokit.Partner, error) {
-		var p promokit.Partner
-		err := r.Scan(&p.ID, &p.Name, &p.Kind, &p.CreatedAt)
-		return &p, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list partners: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, t.q, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > $1 ORDER BY id LIMIT $2`,
+		[]any{p.After, limit(p)}, scanPartner)
 }
 
-// PutProduct inserts a product or replaces the name, URL and updated_at of
-// an existing one. The first created_at is kept, and p.CreatedAt is set to it.
-func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
-	err := t.q.QueryRow(ctx, `
-		INSERT INTO products (store_id, id, name, url, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (store_id, id) DO UPDATE
-		SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at
-		RETURNING created_at`,
-		p.StoreID, p.ID, p.Name, p.URL, p.CreatedAt, p.UpdatedAt).Scan(&p.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("postgres: put product %q of store %q: %w", p.ID, p.StoreID, err)
-	}
-	return nil
-}
+const productColumns = `store_id, id, name, url, created_at, updated_at`
 
-// GetProduct returns a product of a store; ENotFound when there is none.
-func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error) {
+// scanProduct reads one row of productColumns.
+func scanProduct(row pgx.Row) (*promokit.Product, error) {
 	var p promokit.Product
-	err := t.q.QueryRow(ctx, `
-		SELECT store_id, id, name, url, created_at, updated_at
-		FROM products WHERE store_id = $1 AND id = $2`, storeID, id).
-		Scan(&p.StoreID, &p.ID, &p.Name, &p.URL, &p.CreatedAt, &p.UpdatedAt)
-	if err != nil {
-		return nil, scanErr(err, "product", id)
+	if err := row.Scan(&p.StoreID, &p.ID, &p.Name, &p.URL, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
 
-// ListProducts returns a page of a store's products ordered by id.
-func (t *tx) ListProducts(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
-	rows, err := t.q.Query(ctx, `
-		SELECT store_id, id, name, url, created_at, updated_at FROM products
-		WHERE store_id = $1 AND id > $2 ORDER BY id LIMIT $3`, storeID, p.After, limit(p))
+// PutProduct inserts a product of a store, or replaces the name, URL and
+// updated_at of the existing one; created_at keeps its first value.
+// ENotFound when the store does not exist.
+func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (store_id, id) DO UPDATE
+		SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at`,
+		p.StoreID, p.ID, p.Name, p.URL, p.CreatedAt, p.UpdatedAt)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list products of store %q: %w", storeID, err)
+		return createErr(err, "product", p.ID, "store", p.StoreID)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*promokit.Product, error) {
-		var p promokit.Product
-		err := r.Scan(&p.StoreID, &p.ID, &p.Name, &p.URL, &p.CreatedAt, &p.UpdatedAt)
-		return &p, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list products of store %q: %w", storeID, err)
-	}
-	return out, nil
+	return nil
 }
 
-// MissingProducts returns, in the order given and once each, the ids among
-// ids that are not products of the store.
+// GetProduct returns a product of a store; ENotFound when the store has no
+// such product.
+func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error) {
+	p, err := scanProduct(t.q.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id = $2`, storeID, id))
+	if err != nil {
+		return nil, scanErr(err, "product", id)
+	}
+	return p, nil
+}
+
+// ListProducts returns a page of a store's products ordered by id.
+func (t *tx) ListProducts(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
+	return queryList(ctx, t.q, "products",
+		`SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		[]any{storeID, p.After, limit(p)}, scanProduct)
+}
+
+// MissingProducts returns the ids among ids, in their order and each once,
+// that are not products of the store.
 func (t *tx) MissingProducts(ctx context.Context, storeID string, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := t.q.Query(ctx, `
+	return queryList(ctx, t.q, "missing products", `
 		SELECT x.id FROM unnest($2::text[]) WITH ORDINALITY AS x (id, n)
 		WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.store_id = $1 AND p.id = x.id)
-		GROUP BY x.id ORDER BY min(x.n)`, storeID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: missing products of store %q: %w", storeID, err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("postgres: missing products of store %q: %w", storeID, err)
-	}
-	return out, nil
+		GROUP BY x.id ORDER BY min(x.n)`,
+		[]any{storeID, ids}, scanString)
 }

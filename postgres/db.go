@@ -63,6 +63,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if _, ok := raw.RuntimeParams["pool_max_conns"]; !ok {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	// Statements outside Write and Migrate run read-only, so that a write
+	// inside Read fails as it does on SQLite instead of committing alone.
+	cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		// Scan every timestamptz in UTC rather than the local zone.
 		conn.TypeMap().RegisterType(&pgtype.Type{
@@ -84,7 +87,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return s, nil
 }
 
-// Pool returns the store's connection pool, for tools and tests.
+// Pool returns the store's connection pool, for tools and tests. Its
+// transactions are read-only unless begun with pgx.ReadWrite.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Ping checks that the database answers.
@@ -105,7 +109,8 @@ func (s *Store) Close() error {
 // transaction: every statement sees the data committed when it starts. This
 // saves the BEGIN and COMMIT round trips on the hot read paths (a code
 // look-up is one round trip); a read that needs several statements to agree
-// must run them in Write. fn must not write.
+// must run them in Write. A write inside fn fails: the pool's connections
+// default to read-only transactions.
 func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
 	return fn(&tx{q: s.pool})
 }
@@ -113,7 +118,7 @@ func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
 // Write runs fn in one READ COMMITTED transaction, committed when fn returns
 // nil and rolled back otherwise, also when fn panics.
 func (s *Store) Write(ctx context.Context, fn func(engine.Tx) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
@@ -159,32 +164,85 @@ func scanErr(err error, what, id string) error {
 	return fmt.Errorf("postgres: get %s %q: %w", what, id, err)
 }
 
+// violation is the kind of constraint a failed statement broke.
+type violation int
+
+const (
+	noViolation     violation = iota
+	codeTaken                 // the unique value of codes.code
+	uniqueViolation           // any other primary or unique key
+	foreignKeyViolation
+)
+
 // codesCodeKey is the name PostgreSQL gives the unique constraint on
-// codes.code.
+// codes.code in 0001_foundation.sql.
 const codesCodeKey = "codes_code_key"
 
-// uniqueViolation maps a unique violation to the domain error it means:
-// ECodeTaken on codes.code, EConflict on any other unique key. It is the
-// only place that inspects driver errors; it returns nil when err is not a
-// unique violation.
-func uniqueViolation(err error) *promokit.Error {
+// constraintViolation reports which constraint err breaks, from the
+// SQLSTATE and constraint name of a *pgconn.PgError. It is the only place
+// that inspects driver errors.
+func constraintViolation(err error) violation {
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != "23505" {
-		return nil
+	if !errors.As(err, &pe) {
+		return noViolation
 	}
-	if pe.ConstraintName == codesCodeKey {
-		return promokit.Errorf(promokit.ECodeTaken, "this code already exists")
+	switch pe.Code {
+	case "23505": // unique_violation
+		if pe.ConstraintName == codesCodeKey {
+			return codeTaken
+		}
+		return uniqueViolation
+	case "23503": // foreign_key_violation
+		return foreignKeyViolation
 	}
-	return promokit.Errorf(promokit.EConflict, "the object already exists")
+	return noViolation
 }
 
-// writeErr wraps the error of a write of what, mapping unique violations to
-// domain errors.
-func writeErr(err error, op, what string) error {
-	if e := uniqueViolation(err); e != nil {
-		return e
+// createErr returns the error of a failed insert of the object what with
+// id: EConflict when the object exists, ECodeTaken when a code value does,
+// ENotFound naming parent and parentID when the object it belongs to does
+// not, and err wrapped otherwise.
+func createErr(err error, what, id, parent, parentID string) error {
+	switch constraintViolation(err) {
+	case codeTaken:
+		return promokit.Errorf(promokit.ECodeTaken, "code %q exists", id)
+	case uniqueViolation:
+		return promokit.Errorf(promokit.EConflict, "%s %q exists", what, id)
+	case foreignKeyViolation:
+		if parent != "" {
+			return notFound(parent, parentID)
+		}
 	}
-	return fmt.Errorf("postgres: %s %s: %w", op, what, err)
+	return fmt.Errorf("postgres: create %s %q: %w", what, id, err)
+}
+
+// queryList runs a list query and reads each row with scan; nil when
+// there is none.
+func queryList[T any](ctx context.Context, q querier, what, sql string, args []any, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: list %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// scanString reads a row of one text column.
+func scanString(row pgx.Row) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
 }
 
 // limit returns the page size of p.

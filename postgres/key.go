@@ -30,7 +30,7 @@ func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		k.ID, k.Name, k.Role, k.StoreID, k.PartnerID, k.Prefix, k.Hash, k.CreatedAt, k.RevokedAt)
 	if err != nil {
-		return writeErr(err, "create", "key "+k.ID)
+		return createErr(err, "key", k.ID, "", "")
 	}
 	return nil
 }
@@ -70,15 +70,7 @@ func (t *tx) ListKeys(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key,
 		w.add("id > ?", f.After)
 	}
 	sql := `SELECT ` + keyColumns + ` FROM api_keys` + w.sql() + ` ORDER BY id LIMIT ` + w.arg(limit(f.Page))
-	rows, err := t.q.Query(ctx, sql, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list keys: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*promokit.Key, error) { return scanKey(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list keys: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, t.q, "keys", sql, w.args, scanKey)
 }
 
 // RevokeKey sets revoked_at of an unrevoked key to now; ENotFound when

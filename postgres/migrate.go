@@ -74,7 +74,7 @@ func (s *Store) MigrationVersions() []int64 {
 // the others wait for it, then find nothing left to do. Tables are created
 // unqualified, in the first schema of the search_path.
 func (s *Store) Migrate(ctx context.Context) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(t pgx.Tx) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}, func(t pgx.Tx) error {
 		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("postgres: migrate: lock: %w", err)
 		}

@@ -28,6 +28,9 @@ func scanPromotion(row pgx.Row) (*promokit.Promotion, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(p.ProductIDs) == 0 {
+		p.ProductIDs = nil // storewide, as on SQLite
+	}
 	if perPerson != nil && quantity != nil && validDays != nil {
 		p.Coupon = &promokit.CouponSettings{PerPerson: *perPerson, Quantity: *quantity, ValidDays: *validDays}
 	}
@@ -42,8 +45,9 @@ func couponColumns(p *promokit.Promotion) (perPerson, quantity, validDays *int64
 	return nil, nil, nil
 }
 
-// CreatePromotion inserts a promotion with its counters; EConflict when its
-// id exists.
+// CreatePromotion inserts a promotion with every field, counters and
+// version included. EConflict when its id exists, ENotFound when its store
+// does not.
 func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 	perPerson, quantity, validDays := couponColumns(p)
 	_, err := t.q.Exec(ctx, `
@@ -60,7 +64,7 @@ func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 		p.Exclusive, p.Priority, perPerson, quantity, validDays,
 		p.Active, p.EndedAt, p.Version, p.CreatedAt, p.UpdatedAt, p.Uses, p.DiscountSpent)
 	if err != nil {
-		return writeErr(err, "create", "promotion "+p.ID)
+		return createErr(err, "promotion", p.ID, "store", p.StoreID)
 	}
 	return nil
 }
@@ -73,7 +77,7 @@ func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) 
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = $1
 		AND ($2 = '' OR p.store_id = $2)
-		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3))`,
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> ''))`,
 		id, scope.StoreID, scope.PartnerID))
 	if err != nil {
 		return nil, scanErr(err, "promotion", id)
@@ -126,7 +130,7 @@ func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.
 		w.add("p.store_id = ?", scope.StoreID)
 	}
 	if scope.PartnerID != "" {
-		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = ?)", scope.PartnerID)
+		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = ? AND c.partner_id <> '')", scope.PartnerID)
 	}
 	if f.StoreID != "" {
 		w.add("p.store_id = ?", f.StoreID)
@@ -154,13 +158,5 @@ func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.
 		w.add("p.id > ?", f.After)
 	}
 	sql := `SELECT ` + promotionColumns + ` FROM promotions p` + w.sql() + ` ORDER BY p.id LIMIT ` + w.arg(limit(f.Page))
-	rows, err := t.q.Query(ctx, sql, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list promotions: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*promokit.Promotion, error) { return scanPromotion(r) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: list promotions: %w", err)
-	}
-	return out, nil
+	return queryList(ctx, t.q, "promotions", sql, w.args, scanPromotion)
 }

@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit"
+)
+
+const jobColumns = `id, kind, store_id, promotion_id, spec, total, done, state, error,
+	created_at, updated_at, finished_at, lease_owner, lease_until`
+
+// scanJob reads one row of jobColumns.
+func scanJob(row pgx.Row) (*promokit.Job, error) {
+	var j promokit.Job
+	err := row.Scan(&j.ID, &j.Kind, &j.StoreID, &j.PromotionID, &j.Spec, &j.Total, &j.Done, &j.State, &j.Error,
+		&j.CreatedAt, &j.UpdatedAt, &j.FinishedAt, &j.LeaseOwner, &j.LeaseUntil)
+	if err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// CreateJob inserts a job; EConflict when its id exists.
+func (t *tx) CreateJob(ctx context.Context, j *promokit.Job) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO jobs (`+jobColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		j.ID, j.Kind, j.StoreID, j.PromotionID, &j.Spec, j.Total, j.Done, j.State, j.Error,
+		j.CreatedAt, j.UpdatedAt, j.FinishedAt, j.LeaseOwner, j.LeaseUntil)
+	if err != nil {
+		return createErr(err, "job", j.ID, "", "")
+	}
+	return nil
+}
+
+// GetJob returns a job that scope can see: a store scope sees its store's
+// jobs, and a partner scope none, since jobs belong to stores. ENotFound
+// otherwise.
+func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
+	j, err := scanJob(t.q.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE id = $1 AND ($2 = '' OR store_id = $2) AND $3 = ''`,
+		id, scope.StoreID, scope.PartnerID))
+	if err != nil {
+		return nil, scanErr(err, "job", id)
+	}
+	return j, nil
+}
+
+// ClaimJob leases the oldest queued or running job whose lease is absent or
+// over at now to owner until until, marks it running and returns it;
+// ENotFound when there is none. SKIP LOCKED lets two processes claim two
+// different jobs at once, never the same one.
+func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
+	j, err := scanJob(t.q.QueryRow(ctx, `
+		UPDATE jobs SET lease_owner = $1, lease_until = $3, state = 'running', updated_at = $2
+		WHERE id = (
+			SELECT id FROM jobs
+			WHERE state IN ('queued', 'running') AND (lease_until IS NULL OR lease_until <= $2)
+			ORDER BY created_at, id
+			LIMIT 1
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+jobColumns, owner, now, until))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, promokit.Errorf(promokit.ENotFound, "no job is waiting to run")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim job: %w", err)
+	}
+	return j, nil
+}
+
+// UpdateJob writes a job's progress, state, error, finish time, lease and
+// updated_at if owner still holds its lease; EConflict when another owner
+// took the job over (or it does not exist).
+func (t *tx) UpdateJob(ctx context.Context, j *promokit.Job, owner string) error {
+	tag, err := t.q.Exec(ctx, `
+		UPDATE jobs SET done = $3, state = $4, error = $5, finished_at = $6,
+			lease_owner = $7, lease_until = $8, updated_at = $9
+		WHERE id = $1 AND lease_owner = $2`,
+		j.ID, owner, j.Done, j.State, j.Error, j.FinishedAt, j.LeaseOwner, j.LeaseUntil, j.UpdatedAt)
+	if err != nil {
+		return fmt.Errorf("postgres: update job %q: %w", j.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return promokit.Errorf(promokit.EConflict, "job %q is no longer leased to this worker", j.ID)
+	}
+	return nil
+}

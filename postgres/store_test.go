@@ -1,0 +1,13 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+// TestStore runs the conformance suite of engine.Store on PostgreSQL.
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) engine.Store { return storetest.OpenPostgres(t) })
+}
