@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -39,17 +40,28 @@ type Store struct {
 	migrations []migration
 }
 
-// Pragmas applied to every connection through the DSN. busy_timeout comes
-// first so that the others wait for a lock instead of failing.
+// Pragmas applied to every connection through the DSN. The driver runs
+// busy_timeout first, so that the others wait for a lock instead of failing.
 //
 // synchronous(NORMAL) in WAL mode syncs the log at checkpoints only: a
 // commit survives a crash of the process, but a power cut or an operating
 // system crash may lose the last commits (never corrupt the file). FULL
-// would sync on every commit at several times the cost per write.
+// would sync on every commit at several times the cost per write
+// (HOT-LIMITS.md).
+//
+// The writer checkpoints the WAL once it holds walCheckpointPages pages
+// rather than SQLite's default 1000: a batch of ten thousand random codes
+// rewrites thousands of index pages, and checkpointing after every such
+// commit would write each page to the database again and again. It keeps
+// statement journals in memory (temp_store), which every multi-row insert
+// needs because foreign keys are enforced.
 const (
-	busyTimeoutMillis = 10000
-	writerCacheKiB    = 65536 // 64 MiB of page cache for the writer
-	readerCacheKiB    = 32768 // 32 MiB for each reader
+	busyTimeoutMillis  = 10000
+	writerCacheKiB     = 65536 // 64 MiB of page cache for the writer
+	readerCacheKiB     = 32768 // 32 MiB for each reader
+	walCheckpointPages = 16384 // 64 MiB of 4 KiB pages
+	walSizeLimitBytes  = 64 << 20
+	maxReaders         = 64 // connections of the read pool
 )
 
 // Open opens, and creates if needed, the SQLite database at path and
@@ -83,10 +95,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
 	}
-	readers := max(4, runtime.NumCPU())
-	reader.SetMaxOpenConns(readers)
-	reader.SetMaxIdleConns(readers)
-	reader.SetConnMaxIdleTime(0)
+	// Reads inside a read (a Read in an ExportCodes callback) take a
+	// second connection, so the pool allows many more connections than it
+	// keeps: a small cap would let a few concurrent exports wait on each
+	// other forever.
+	reader.SetMaxOpenConns(maxReaders)
+	reader.SetMaxIdleConns(max(4, runtime.NumCPU()))
+	reader.SetConnMaxIdleTime(time.Minute)
 	if err := reader.PingContext(ctx); err != nil {
 		writer.Close()
 		reader.Close()
@@ -107,6 +122,9 @@ func dsnParams(readOnly bool) string {
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", writerCacheKiB))
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "temp_store(MEMORY)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
+		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimitBytes))
 		q.Set("_txlock", "immediate")
 	}
 	return q.Encode()
@@ -171,6 +189,8 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
+
+var _ engine.Tx = (*tx)(nil)
 
 // tx is one transaction: it implements engine.Tx.
 type tx struct {
@@ -284,4 +304,44 @@ func queryList[T any](ctx context.Context, t *tx, what, query string, args []any
 		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
 	}
 	return out, nil
+}
+
+func scanString(row scanner) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}
+
+// subtract returns the values of all, in order and each once, that are not
+// in found.
+func subtract(all, found []string) []string {
+	skip := make(map[string]bool, len(found)+len(all))
+	for _, s := range found {
+		skip[s] = true
+	}
+	var out []string
+	for _, s := range all {
+		if !skip[s] {
+			out = append(out, s)
+			skip[s] = true
+		}
+	}
+	return out
+}
+
+// intersect returns the values of all, in order and each once, that are in
+// found.
+func intersect(all, found []string) []string {
+	keep := make(map[string]bool, len(found))
+	for _, s := range found {
+		keep[s] = true
+	}
+	var out []string
+	for _, s := range all {
+		if keep[s] {
+			out = append(out, s)
+			delete(keep, s)
+		}
+	}
+	return out
 }

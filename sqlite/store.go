@@ -174,26 +174,3 @@ func scanProduct(row scanner) (*promokit.Product, error) {
 	p.UpdatedAt = fromMicros(updatedAt)
 	return &p, nil
 }
-
-func scanString(row scanner) (string, error) {
-	var s string
-	err := row.Scan(&s)
-	return s, err
-}
-
-// subtract returns the values of all, in order and each once, that are not
-// in found.
-func subtract(all, found []string) []string {
-	skip := make(map[string]bool, len(found)+len(all))
-	for _, s := range found {
-		skip[s] = true
-	}
-	var out []string
-	for _, s := range all {
-		if !skip[s] {
-			out = append(out, s)
-			skip[s] = true
-		}
-	}
-	return out
-}

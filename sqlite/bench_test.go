@@ -1,0 +1,159 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/sqlite"
+)
+
+// Run the benchmarks once each with
+//
+//	go test -run '^$' -bench . -benchtime 1x ./sqlite/
+
+const (
+	benchCodes     = 1_000_000 // codes generated and exported
+	benchBaseline  = 20_000    // codes inserted one statement each
+	benchBatchSize = 10_000    // codes per write transaction, as generation jobs do
+)
+
+// benchStore opens a migrated store with one store and one promotion.
+func benchStore(b *testing.B) (*sqlite.Store, *promokit.Promotion) {
+	b.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, b.TempDir()+"/bench.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	now := promokit.SystemClock{}.Now()
+	p := &promokit.Promotion{ID: "prm_1", StoreID: "sto_1", Name: "Bench", Channel: promokit.ChannelStore,
+		Type: promokit.PercentOff, PercentOff: 1000, Currency: "USD", StartsAt: now, Active: true, Version: 1,
+		CreatedAt: now, UpdatedAt: now}
+	err = s.Write(ctx, func(tx engine.Tx) error {
+		if err := tx.CreateStore(ctx, &promokit.Store{ID: "sto_1", Name: "Bench", CreatedAt: now}); err != nil {
+			return err
+		}
+		return tx.CreatePromotion(ctx, p)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, p
+}
+
+// codeBatch returns n new random codes of p, as a generation job makes them.
+func codeBatch(gen *promokit.Generator, p *promokit.Promotion, n int) []*promokit.Code {
+	now := promokit.SystemClock{}.Now()
+	out := make([]*promokit.Code, n)
+	for i := range out {
+		out[i] = &promokit.Code{Code: gen.Next(), PromotionID: p.ID, StoreID: p.StoreID, Active: true,
+			JobID: "job_1", CreatedAt: now, UpdatedAt: now}
+	}
+	return out
+}
+
+// fillCodes inserts total codes of p with InsertCodes in transactions of
+// benchBatchSize codes, the timer running only around the writes.
+func fillCodes(b *testing.B, s *sqlite.Store, p *promokit.Promotion, total int) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	spec := promokit.CodeSpec{Count: int64(total)}
+	spec.Normalize()
+	gen := promokit.NewGenerator(spec)
+	var (
+		elapsed  time.Duration
+		inserted int64
+	)
+	for inserted < int64(total) {
+		batch := codeBatch(gen, p, min(benchBatchSize, total-int(inserted)))
+		start := time.Now()
+		err := s.Write(ctx, func(tx engine.Tx) error {
+			n, err := tx.InsertCodes(ctx, batch)
+			inserted += n
+			return err
+		})
+		elapsed += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return elapsed
+}
+
+// BenchmarkInsertCodes inserts codes with InsertCodes in transactions of
+// ten thousand: as many as the baseline, and a million.
+func BenchmarkInsertCodes(b *testing.B) {
+	for _, total := range []int{benchBaseline, benchCodes} {
+		b.Run(fmt.Sprintf("codes=%d", total), func(b *testing.B) {
+			var elapsed time.Duration
+			for range b.N {
+				b.StopTimer()
+				s, p := benchStore(b)
+				elapsed += fillCodes(b, s, p, total)
+			}
+			b.ReportMetric(float64(total*b.N)/elapsed.Seconds(), "rows/s")
+			b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/op")
+		})
+	}
+}
+
+// BenchmarkInsertCodesBaseline is the baseline of BenchmarkInsertCodes:
+// one single-row INSERT (CreateCode) per code, in the same transactions of
+// ten thousand.
+func BenchmarkInsertCodesBaseline(b *testing.B) {
+	ctx := context.Background()
+	var elapsed time.Duration
+	for range b.N {
+		s, p := benchStore(b)
+		spec := promokit.CodeSpec{Count: benchBaseline}
+		spec.Normalize()
+		gen := promokit.NewGenerator(spec)
+		for done := 0; done < benchBaseline; done += benchBatchSize {
+			batch := codeBatch(gen, p, min(benchBatchSize, benchBaseline-done))
+			start := time.Now()
+			err := s.Write(ctx, func(tx engine.Tx) error {
+				for _, c := range batch {
+					if err := tx.CreateCode(ctx, c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			elapsed += time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(benchBaseline*b.N)/elapsed.Seconds(), "rows/s")
+}
+
+// BenchmarkExportCodes streams a million codes with ExportCodes.
+func BenchmarkExportCodes(b *testing.B) {
+	ctx := context.Background()
+	s, p := benchStore(b)
+	fillCodes(b, s, p, benchCodes)
+	b.ResetTimer()
+	var rows int
+	for range b.N {
+		err := s.ExportCodes(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code) error {
+			rows++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if rows != benchCodes*b.N {
+		b.Fatalf("exported %d codes, want %d", rows, benchCodes*b.N)
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}

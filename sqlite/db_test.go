@@ -1,0 +1,135 @@
+package sqlite
+
+import (
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// mustOpen returns a migrated store in a temporary file.
+func mustOpen(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), t.TempDir()+"/test.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPragmas checks that the DSN configures the writer and the readers.
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ctx := t.Context()
+	pragma := func(t *testing.T, db *sql.DB, name string) string {
+		t.Helper()
+		var v string
+		if err := db.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	writer := map[string]string{
+		"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "10000",
+		"temp_store": "2", "wal_autocheckpoint": "16384", "cache_size": "-65536", "query_only": "0",
+	}
+	for name, want := range writer {
+		if got := pragma(t, s.writer, name); got != want {
+			t.Errorf("writer PRAGMA %s = %s, want %s", name, got, want)
+		}
+	}
+	reader := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "query_only": "1"}
+	for name, want := range reader {
+		if got := pragma(t, s.reader, name); got != want {
+			t.Errorf("reader PRAGMA %s = %s, want %s", name, got, want)
+		}
+	}
+}
+
+// TestReadIsReadOnly checks that a write inside Read fails and changes nothing.
+func TestReadIsReadOnly(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ctx := t.Context()
+	err := s.Read(ctx, func(tx engine.Tx) error {
+		return tx.CreateStore(ctx, &promokit.Store{ID: "sto_1", Name: "One"})
+	})
+	if err == nil {
+		t.Fatal("CreateStore inside Read succeeded")
+	}
+	err = s.Read(ctx, func(tx engine.Tx) error {
+		_, err := tx.GetStore(ctx, "sto_1", false)
+		return err
+	})
+	if promokit.ErrorCode(err) != promokit.ENotFound {
+		t.Fatalf("GetStore after a write in Read = %v, want not_found", err)
+	}
+}
+
+// TestConstraintViolation checks the classification of driver errors.
+func TestConstraintViolation(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ctx := t.Context()
+	exec := func(query string, args ...any) error {
+		_, err := s.writer.ExecContext(ctx, query, args...)
+		return err
+	}
+	if err := exec(`INSERT INTO stores (id, name, created_at) VALUES ('sto_1', 'One', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want violation
+	}{
+		{"nil", nil, noViolation},
+		{"other error", errors.New("boom"), noViolation},
+		{"primary key", exec(`INSERT INTO stores (id, name, created_at) VALUES ('sto_1', 'Again', 0)`), uniqueViolation},
+		{"unique", exec(`INSERT INTO api_keys (id, role, prefix, hash, created_at) VALUES ('k1', 'admin', 'p', x'01', 0), ('k2', 'admin', 'p', x'01', 0)`), uniqueViolation},
+		{"foreign key", exec(`INSERT INTO products (store_id, id, name, created_at, updated_at) VALUES ('sto_missing', 'p', 'P', 0, 0)`), foreignKeyViolation},
+		{"not null", exec(`INSERT INTO stores (id, name, created_at) VALUES ('sto_2', NULL, 0)`), noViolation},
+		{"syntax", exec(`INSERT INTO nowhere VALUES (1)`), noViolation},
+	}
+	for _, tc := range tests {
+		if got := constraintViolation(tc.err); got != tc.want {
+			t.Errorf("%s: constraintViolation(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestOpenRejectsQuery checks that a path cannot smuggle DSN parameters.
+func TestOpenRejectsQuery(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"", t.TempDir() + "/x.db?_pragma=query_only(1)"} {
+		if s, err := Open(t.Context(), path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+}
+
+// TestTimes checks the conversion of times to and from microseconds.
+func TestTimes(t *testing.T) {
+	t.Parallel()
+	in := time.Date(2026, 3, 29, 2, 30, 0, 123456789, time.FixedZone("X", 5*3600))
+	got := fromMicros(micros(in))
+	if !got.Equal(in.Truncate(time.Microsecond)) || got.Location() != time.UTC {
+		t.Fatalf("round trip of %v = %v", in, got)
+	}
+	if timePtr(sql.NullInt64{}) != nil || nullMicros(nil) != nil || nullInt(nil) != nil || intPtr(sql.NullInt64{}) != nil {
+		t.Fatal("NULL did not map to nil")
+	}
+}

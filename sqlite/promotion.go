@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+const promotionColumns = `id, store_id, name, description, channel, type, amount_off, percent_off_bp, currency,
+	min_order_amount, product_ids, starts_at, ends_at, total_uses, total_discount, per_customer, exclusive, priority,
+	coupon_per_person, coupon_quantity, coupon_valid_days, active, ended_at, version, created_at, updated_at,
+	uses, discount_spent`
+
+// CreatePromotion inserts a promotion with every field, counters and
+// version included. EConflict when its id exists, ENotFound when its store
+// does not.
+func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
+	productIDs, err := encodeProductIDs(p.ProductIDs)
+	if err != nil {
+		return err
+	}
+	perPerson, quantity, validDays := couponColumns(p.Coupon)
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO promotions (`+promotionColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.StoreID, p.Name, p.Description, string(p.Channel), string(p.Type), p.AmountOff, int64(p.PercentOff), p.Currency,
+		p.MinOrder, productIDs, micros(p.StartsAt), nullMicros(p.EndsAt), nullInt(p.TotalUses), nullInt(p.TotalDiscount), nullInt(p.PerCustomer),
+		boolInt(p.Exclusive), p.Priority, perPerson, quantity, validDays, boolInt(p.Active), nullMicros(p.EndedAt), p.Version,
+		micros(p.CreatedAt), micros(p.UpdatedAt), p.Uses, p.DiscountSpent)
+	if err != nil {
+		switch constraintViolation(err) {
+		case uniqueViolation:
+			return promokit.Errorf(promokit.EConflict, "promotion %q exists", p.ID)
+		case foreignKeyViolation:
+			return notFound("store", p.StoreID)
+		}
+		return fmt.Errorf("sqlite: create promotion %q: %w", p.ID, err)
+	}
+	return nil
+}
+
+// GetPromotion returns a promotion that scope can see: any for an empty
+// scope, one of the scope's store for a store scope, and for a partner
+// scope one with a code assigned to that partner. ENotFound otherwise, so a
+// foreign promotion cannot be told from a missing one.
+func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
+	var w where
+	w.add("p.id = ?", id)
+	scopePromotions(&w, scope)
+	q := `SELECT ` + promotionColumns + ` FROM promotions p` + w.String()
+	p, err := scanPromotion(t.tx.QueryRowContext(ctx, q, w.args...))
+	if err != nil {
+		return nil, noRows(err, "promotion", id)
+	}
+	return p, nil
+}
+
+// UpdatePromotion replaces the terms, limits, stacking, coupon settings,
+// flags (active, ended_at) and updated_at of p if its stored version is
+// still version, and sets p.Version to version+1. The store, creation time
+// and the counters kept by redemptions are never written here. It returns
+// EVersionMismatch when another write came first and ENotFound when there is
+// no such promotion.
+func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version int64) error {
+	productIDs, err := encodeProductIDs(p.ProductIDs)
+	if err != nil {
+		return err
+	}
+	perPerson, quantity, validDays := couponColumns(p.Coupon)
+	res, err := t.tx.ExecContext(ctx, `UPDATE promotions SET
+		name = ?, description = ?, channel = ?, type = ?, amount_off = ?, percent_off_bp = ?, currency = ?,
+		min_order_amount = ?, product_ids = ?, starts_at = ?, ends_at = ?, total_uses = ?, total_discount = ?,
+		per_customer = ?, exclusive = ?, priority = ?, coupon_per_person = ?, coupon_quantity = ?,
+		coupon_valid_days = ?, active = ?, ended_at = ?, version = ?, updated_at = ?
+		WHERE id = ? AND version = ?`,
+		p.Name, p.Description, string(p.Channel), string(p.Type), p.AmountOff, int64(p.PercentOff), p.Currency,
+		p.MinOrder, productIDs, micros(p.StartsAt), nullMicros(p.EndsAt), nullInt(p.TotalUses), nullInt(p.TotalDiscount),
+		nullInt(p.PerCustomer), boolInt(p.Exclusive), p.Priority, perPerson, quantity,
+		validDays, boolInt(p.Active), nullMicros(p.EndedAt), version+1, micros(p.UpdatedAt),
+		p.ID, version)
+	if err != nil {
+		return fmt.Errorf("sqlite: update promotion %q: %w", p.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: update promotion %q: %w", p.ID, err)
+	}
+	if n == 0 {
+		if _, err := t.GetPromotion(ctx, promokit.Scope{}, p.ID); err != nil {
+			return err
+		}
+		return promokit.Errorf(promokit.EVersionMismatch, "promotion %q changed since version %d", p.ID, version)
+	}
+	p.Version = version + 1
+	return nil
+}
+
+// ListPromotions returns one page, ordered by id, of the promotions that
+// scope can see (as GetPromotion) and f selects. The status filter is
+// evaluated at f.Now; an unknown status is EInvalid.
+func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
+	var w where
+	scopePromotions(&w, scope)
+	if f.StoreID != "" {
+		w.add("p.store_id = ?", f.StoreID)
+	}
+	if f.Channel != "" {
+		w.add("p.channel = ?", string(f.Channel))
+	}
+	if f.Status != "" {
+		if err := filterStatus(&w, f.Status, micros(f.Now)); err != nil {
+			return nil, err
+		}
+	}
+	if f.After != "" {
+		w.add("p.id > ?", f.After)
+	}
+	q := `SELECT ` + promotionColumns + ` FROM promotions p` + w.String() + ` ORDER BY p.id LIMIT ?`
+	return queryList(ctx, t, "promotions", q, append(w.args, limit(f.Page)), scanPromotion)
+}
+
+// scopePromotions restricts a query on promotions p to what scope can see.
+func scopePromotions(w *where, scope promokit.Scope) {
+	if scope.StoreID != "" {
+		w.add("p.store_id = ?", scope.StoreID)
+	}
+	if scope.PartnerID != "" {
+		// partner_id <> '' lets SQLite use the partial index codes_partner.
+		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.partner_id = ? AND c.partner_id <> '' AND c.promotion_id = p.id)", scope.PartnerID)
+	}
+}
+
+// filterStatus adds the condition of status at now (microseconds); it
+// mirrors promokit.Promotion.Status.
+func filterStatus(w *where, status promokit.Status, now int64) error {
+	const ended = `((p.ended_at IS NOT NULL AND p.ended_at <= ?) OR (p.ends_at IS NOT NULL AND p.ends_at <= ?))`
+	switch status {
+	case promokit.StatusEnded:
+		w.add(ended, now, now)
+	case promokit.StatusInactive:
+		w.add("NOT "+ended+" AND p.active = 0", now, now)
+	case promokit.StatusScheduled:
+		w.add("NOT "+ended+" AND p.active = 1 AND p.starts_at > ?", now, now, now)
+	case promokit.StatusActive:
+		w.add("NOT "+ended+" AND p.active = 1 AND p.starts_at <= ?", now, now, now)
+	default:
+		return promokit.Errorf(promokit.EInvalid, "unknown status %q", status)
+	}
+	return nil
+}
+
+func scanPromotion(row scanner) (*promokit.Promotion, error) {
+	var (
+		p                                 promokit.Promotion
+		channel, typ, productIDs          string
+		percentOff                        int64
+		startsAt, createdAt, updatedAt    int64
+		endsAt, endedAt                   sql.NullInt64
+		totalUses, totalDiscount, perCust sql.NullInt64
+		perPerson, quantity, validDays    sql.NullInt64
+	)
+	err := row.Scan(&p.ID, &p.StoreID, &p.Name, &p.Description, &channel, &typ, &p.AmountOff, &percentOff, &p.Currency,
+		&p.MinOrder, &productIDs, &startsAt, &endsAt, &totalUses, &totalDiscount, &perCust, &p.Exclusive, &p.Priority,
+		&perPerson, &quantity, &validDays, &p.Active, &endedAt, &p.Version, &createdAt, &updatedAt,
+		&p.Uses, &p.DiscountSpent)
+	if err != nil {
+		return nil, err
+	}
+	p.Channel = promokit.Channel(channel)
+	p.Type = promokit.DiscountType(typ)
+	p.PercentOff = promokit.BasisPoints(percentOff)
+	if err := json.Unmarshal([]byte(productIDs), &p.ProductIDs); err != nil {
+		return nil, fmt.Errorf("decode product_ids of promotion %q: %w", p.ID, err)
+	}
+	if len(p.ProductIDs) == 0 {
+		p.ProductIDs = nil
+	}
+	p.StartsAt = fromMicros(startsAt)
+	p.EndsAt = timePtr(endsAt)
+	p.TotalUses = intPtr(totalUses)
+	p.TotalDiscount = intPtr(totalDiscount)
+	p.PerCustomer = intPtr(perCust)
+	if perPerson.Valid {
+		p.Coupon = &promokit.CouponSettings{PerPerson: perPerson.Int64, Quantity: quantity.Int64, ValidDays: validDays.Int64}
+	}
+	p.EndedAt = timePtr(endedAt)
+	p.CreatedAt = fromMicros(createdAt)
+	p.UpdatedAt = fromMicros(updatedAt)
+	return &p, nil
+}
+
+// encodeProductIDs returns ids as a JSON array, "[]" for none.
+func encodeProductIDs(ids []string) (string, error) {
+	if len(ids) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: encode product_ids: %w", err)
+	}
+	return string(b), nil
+}
+
+// couponColumns returns the three coupon columns of c, all NULL for nil.
+func couponColumns(c *promokit.CouponSettings) (perPerson, quantity, validDays any) {
+	if c == nil {
+		return nil, nil, nil
+	}
+	return c.PerPerson, c.Quantity, c.ValidDays
+}

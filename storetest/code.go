@@ -1,0 +1,376 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+func mustGetCode(t *testing.T, b *bundle, scope promokit.Scope, code string) *promokit.Code {
+	t.Helper()
+	var got *promokit.Code
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.GetCode(b.ctx, scope, code)
+		return err
+	})
+	return got
+}
+
+// testCodes checks the round trip of every field of a code, uniqueness,
+// UpdateCode and ExistingCodes.
+func testCodes(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreatePartner(t, b, "par_1")
+	p := newPromotion(b, "sto_1", "prm_1")
+	mustCreatePromotions(t, b, p)
+	full := &promokit.Code{
+		Code: "SPRING-2026", PromotionID: "prm_1", StoreID: "sto_1", Active: false,
+		UsageLimit: ptr(int64(10)), PerCustomerLimit: ptr(int64(1)), CustomerID: "cus_42", PartnerID: "par_1",
+		ExpiresAt: ptr(b.at(72 * time.Hour)), JobID: "job_1", Uses: 4, CreatedAt: b.now, UpdatedAt: b.at(time.Minute),
+	}
+	minimal := newCode(p, "ABC", b.at(time.Second))
+	mustCreateCodes(t, b, full, minimal)
+	wantEqual(t, "full code", full, mustGetCode(t, b, promokit.Scope{}, full.Code))
+	wantEqual(t, "minimal code", minimal, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
+
+	taken := newCode(p, "ABC", b.now)
+	err := b.writeErr(func(tx engine.Tx) error { return tx.CreateCode(b.ctx, taken) })
+	wantCode(t, "CreateCode of a taken value", err, promokit.ECodeTaken)
+	err = b.readErr(func(tx engine.Tx) error {
+		_, err := tx.GetCode(b.ctx, promokit.Scope{}, "NOPE")
+		return err
+	})
+	wantCode(t, "GetCode of a missing code", err, promokit.ENotFound)
+
+	// UpdateCode writes the active flag, the assignment and updated_at only.
+	upd := *minimal
+	upd.Active, upd.PartnerID, upd.CustomerID, upd.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
+	upd.Uses, upd.JobID = 50, "job_other"
+	b.write(t, func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, &upd) })
+	want := *minimal
+	want.Active, want.PartnerID, want.CustomerID, want.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
+	wantEqual(t, "updated code", &want, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
+	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, newCode(p, "NOPE", b.now)) })
+	wantCode(t, "UpdateCode of a missing code", err, promokit.ENotFound)
+
+	var existing []string
+	b.read(t, func(tx engine.Tx) (err error) {
+		existing, err = tx.ExistingCodes(b.ctx, []string{"NOPE", "SPRING-2026", "ABC", "ABD"})
+		return err
+	})
+	slices.Sort(existing)
+	wantEqual(t, "ExistingCodes", []string{"ABC", "SPRING-2026"}, existing)
+	b.read(t, func(tx engine.Tx) (err error) {
+		existing, err = tx.ExistingCodes(b.ctx, nil)
+		return err
+	})
+	wantEqual(t, "ExistingCodes of none", []string(nil), existing)
+}
+
+// testCodesScope checks that a store sees its codes, a partner those
+// assigned to it, and that anything else is not found.
+func testCodesScope(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	p1, p2 := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_2", "prm_2")
+	mustCreatePromotions(t, b, p1, p2)
+	a, bb, c, d := newCode(p1, "A-1", b.now), newCode(p1, "B-1", b.now), newCode(p2, "C-2", b.now), newCode(p2, "D-2", b.now)
+	a.PartnerID, c.PartnerID, d.PartnerID = "par_1", "par_1", "par_2"
+	mustCreateCodes(t, b, a, bb, c, d)
+
+	store1, store2 := promokit.Scope{StoreID: "sto_1"}, promokit.Scope{StoreID: "sto_2"}
+	par1, par2 := promokit.Scope{PartnerID: "par_1"}, promokit.Scope{PartnerID: "par_2"}
+	tests := []struct {
+		scope promokit.Scope
+		code  string
+		found bool
+	}{
+		{store1, "A-1", true},
+		{store1, "C-2", false},
+		{store2, "C-2", true},
+		{store2, "B-1", false},
+		{par1, "A-1", true},
+		{par1, "C-2", true},
+		{par1, "B-1", false},
+		{par1, "D-2", false},
+		{par2, "D-2", true},
+		{promokit.Scope{PartnerID: "par_3"}, "B-1", false},
+		{promokit.Scope{}, "D-2", true},
+	}
+	for _, tc := range tests {
+		err := b.readErr(func(tx engine.Tx) error {
+			_, err := tx.GetCode(b.ctx, tc.scope, tc.code)
+			return err
+		})
+		if tc.found && err != nil {
+			t.Errorf("GetCode(%+v, %s) = %v, want found", tc.scope, tc.code, err)
+		}
+		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
+			t.Errorf("GetCode(%+v, %s) = %v, want not_found", tc.scope, tc.code, err)
+		}
+	}
+
+	values := func(scope promokit.Scope, f engine.CodeFilter) []string {
+		var out []string
+		b.read(t, func(tx engine.Tx) error {
+			cs, err := tx.ListCodes(b.ctx, scope, f)
+			for _, c := range cs {
+				out = append(out, c.Code)
+			}
+			return err
+		})
+		return out
+	}
+	wantEqual(t, "codes of sto_1", []string{"A-1", "B-1"}, values(store1, engine.CodeFilter{}))
+	wantEqual(t, "codes of par_1", []string{"A-1", "C-2"}, values(par1, engine.CodeFilter{}))
+	wantEqual(t, "sto_2 asking for prm_1", []string(nil), values(store2, engine.CodeFilter{PromotionID: "prm_1"}))
+	wantEqual(t, "par_2 asking for par_1", []string(nil), values(par2, engine.CodeFilter{PartnerID: "par_1"}))
+	wantEqual(t, "par_1's codes of prm_2", []string{"C-2"}, values(par1, engine.CodeFilter{PromotionID: "prm_2"}))
+}
+
+// testCodesInsert checks that InsertCodes skips existing values, in the
+// database and earlier in its input, and counts what it inserted.
+func testCodesInsert(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	p := newPromotion(b, "sto_1", "prm_1")
+	mustCreatePromotions(t, b, p)
+	mustCreateCodes(t, b, newCode(p, "TAKEN-1", b.now), newCode(p, "TAKEN-2", b.now))
+
+	insert := func(cs []*promokit.Code) int64 {
+		var n int64
+		b.write(t, func(tx engine.Tx) (err error) {
+			n, err = tx.InsertCodes(b.ctx, cs)
+			return err
+		})
+		return n
+	}
+	if n := insert(nil); n != 0 {
+		t.Fatalf("InsertCodes of none = %d, want 0", n)
+	}
+	// More codes than any single statement of a sane implementation holds,
+	// with duplicates spread through the batch.
+	var batch, want []*promokit.Code
+	for i := range 2345 {
+		c := newCode(p, fmt.Sprintf("GEN-%05d", i), b.now)
+		c.JobID = "job_1"
+		if i%7 == 3 {
+			c.UsageLimit, c.ExpiresAt = ptr(int64(i)), ptr(b.at(time.Duration(i)*time.Second))
+		}
+		batch = append(batch, c)
+		want = append(want, c)
+		if i == 10 || i == 2000 {
+			batch = append(batch, newCode(p, "TAKEN-1", b.now))
+		}
+		if i%500 == 499 {
+			dup := *c
+			dup.JobID = "job_dup"
+			batch = append(batch, &dup)
+		}
+	}
+	batch = append(batch, newCode(p, "TAKEN-2", b.now))
+	if n := insert(batch); n != int64(len(want)) {
+		t.Fatalf("InsertCodes = %d, want %d", n, len(want))
+	}
+	if n := insert(batch[:100]); n != 0 {
+		t.Fatalf("InsertCodes of existing codes = %d, want 0", n)
+	}
+	// The codes of one call may be created in any order among themselves.
+	var got []*promokit.Code
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.ListCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{After: "TAKEN-2", Limit: 10_000}})
+		return err
+	})
+	byValue := func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) }
+	slices.SortFunc(got, byValue)
+	slices.SortFunc(want, byValue)
+	wantEqual(t, "inserted codes", want, got)
+}
+
+// testCodesList checks that codes list in creation order, not by value,
+// and the filters and pagination of ListCodes.
+func testCodesList(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	p1, p2 := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_1", "prm_2")
+	mustCreatePromotions(t, b, p1, p2)
+	var all []*promokit.Code
+	for i := range 120 {
+		// Values fall from one call to the next, and from one CreateCode
+		// to the next; they rise within an InsertCodes call, whose codes
+		// may be created in any order among themselves.
+		var value string
+		switch {
+		case i < 50:
+			value = fmt.Sprintf("Z%03d", i)
+		case i < 60:
+			value = fmt.Sprintf("Y%03d", 200-i)
+		default:
+			value = fmt.Sprintf("X%03d", i)
+		}
+		c := newCode(p1, value, b.now)
+		if i%4 == 0 {
+			c.PromotionID = "prm_2"
+		}
+		if i%6 == 0 {
+			c.PartnerID = "par_1"
+		}
+		all = append(all, c)
+	}
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InsertCodes(b.ctx, all[:50])
+		return err
+	})
+	mustCreateCodes(t, b, all[50:60]...)
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InsertCodes(b.ctx, all[60:])
+		return err
+	})
+	list := func(f engine.CodeFilter) []*promokit.Code {
+		var got []*promokit.Code
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.ListCodes(b.ctx, promokit.Scope{}, f)
+			return err
+		})
+		return got
+	}
+	wantEqual(t, "first page of the default size", all[:100], list(engine.CodeFilter{}))
+	wantEqual(t, "last page", all[100:], list(engine.CodeFilter{Page: engine.Page{After: all[99].Code}}))
+	wantEqual(t, "a page across the inserts", all[45:65], list(engine.CodeFilter{Page: engine.Page{After: all[44].Code, Limit: 20}}))
+
+	pick := func(keep func(c *promokit.Code) bool) []*promokit.Code {
+		var out []*promokit.Code
+		for _, c := range all {
+			if keep(c) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	ofP2 := pick(func(c *promokit.Code) bool { return c.PromotionID == "prm_2" })
+	wantEqual(t, "codes of prm_2", ofP2, list(engine.CodeFilter{PromotionID: "prm_2"}))
+	wantEqual(t, "codes of prm_2, page 2", ofP2[5:10], list(engine.CodeFilter{PromotionID: "prm_2", Page: engine.Page{After: ofP2[4].Code, Limit: 5}}))
+	ofPar1 := pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" })
+	wantEqual(t, "codes of par_1", ofPar1, list(engine.CodeFilter{PartnerID: "par_1"}))
+	both := pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" && c.PromotionID == "prm_1" })
+	wantEqual(t, "par_1's codes of prm_1", both, list(engine.CodeFilter{PromotionID: "prm_1", PartnerID: "par_1"}))
+}
+
+// testCodesCount checks CountCodes by store, promotion and creation time.
+func testCodesCount(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	p1, p2, p3 := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_1", "prm_2"), newPromotion(b, "sto_2", "prm_3")
+	mustCreatePromotions(t, b, p1, p2, p3)
+	var cs []*promokit.Code
+	for i := range 30 {
+		p := []*promokit.Promotion{p1, p2, p3}[i%3]
+		cs = append(cs, newCode(p, fmt.Sprintf("C%03d", i), b.at(time.Duration(i)*time.Hour)))
+	}
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InsertCodes(b.ctx, cs)
+		return err
+	})
+	tests := []struct {
+		count engine.CodeCount
+		want  int64
+	}{
+		{engine.CodeCount{StoreID: "sto_1"}, 20},
+		{engine.CodeCount{StoreID: "sto_2"}, 10},
+		{engine.CodeCount{PromotionID: "prm_2"}, 10},
+		{engine.CodeCount{StoreID: "sto_1", PromotionID: "prm_3"}, 0},
+		{engine.CodeCount{StoreID: "sto_1", Since: b.at(12 * time.Hour)}, 12}, // hours 12..29, two of every three
+		{engine.CodeCount{StoreID: "sto_1", Since: b.at(12*time.Hour + time.Microsecond)}, 11},
+		{engine.CodeCount{PromotionID: "prm_1", Since: b.at(27 * time.Hour)}, 1},
+		{engine.CodeCount{StoreID: "sto_3"}, 0},
+	}
+	for _, tc := range tests {
+		var n int64
+		b.read(t, func(tx engine.Tx) (err error) {
+			n, err = tx.CountCodes(b.ctx, tc.count)
+			return err
+		})
+		if n != tc.want {
+			t.Errorf("CountCodes(%+v) = %d, want %d", tc.count, n, tc.want)
+		}
+	}
+}
+
+// testCodesExport checks that ExportCodes streams in creation order what
+// the scope and filter select, and stops at the callback's first error.
+func testCodesExport(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	p1, p2 := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_2", "prm_2")
+	mustCreatePromotions(t, b, p1, p2)
+	var all []*promokit.Code
+	for i := range 300 {
+		c := newCode(p1, fmt.Sprintf("X%04d", i), b.at(time.Duration(i)*time.Second))
+		if i%3 == 0 {
+			c.PromotionID, c.StoreID = "prm_2", "sto_2"
+		}
+		if i%5 == 0 {
+			c.PartnerID = "par_1"
+			c.ExpiresAt, c.UsageLimit = ptr(b.at(time.Hour)), ptr(int64(i+1))
+		}
+		all = append(all, c)
+	}
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InsertCodes(b.ctx, all)
+		return err
+	})
+	export := func(scope promokit.Scope, f engine.CodeFilter) []*promokit.Code {
+		var got []*promokit.Code
+		err := b.store.ExportCodes(b.ctx, scope, f, func(c *promokit.Code) error {
+			cp := *c // fn may not keep c
+			cp.UsageLimit, cp.PerCustomerLimit, cp.ExpiresAt = copyPtr(c.UsageLimit), copyPtr(c.PerCustomerLimit), copyPtr(c.ExpiresAt)
+			got = append(got, &cp)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ExportCodes(%+v, %+v): %v", scope, f, err)
+		}
+		return got
+	}
+	pick := func(keep func(c *promokit.Code) bool) []*promokit.Code {
+		var out []*promokit.Code
+		for _, c := range all {
+			if keep(c) {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	wantEqual(t, "everything", all, export(promokit.Scope{}, engine.CodeFilter{}))
+	wantEqual(t, "sto_2's", pick(func(c *promokit.Code) bool { return c.StoreID == "sto_2" }), export(promokit.Scope{StoreID: "sto_2"}, engine.CodeFilter{}))
+	wantEqual(t, "par_1's", pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" }), export(promokit.Scope{PartnerID: "par_1"}, engine.CodeFilter{}))
+	wantEqual(t, "par_1's of prm_1", pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" && c.PromotionID == "prm_1" }),
+		export(promokit.Scope{PartnerID: "par_1"}, engine.CodeFilter{PromotionID: "prm_1"}))
+	wantEqual(t, "sto_1 asking for prm_2", []*promokit.Code(nil), export(promokit.Scope{StoreID: "sto_1"}, engine.CodeFilter{PromotionID: "prm_2"}))
+
+	errStop := errors.New("stop")
+	calls := 0
+	err := b.store.ExportCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{}, func(c *promokit.Code) error {
+		calls++
+		if calls == 10 {
+			return errStop
+		}
+		return nil
+	})
+	if !errors.Is(err, errStop) || calls != 10 {
+		t.Fatalf("ExportCodes with a failing callback = %v after %d calls, want the callback's error after 10", err, calls)
+	}
+}
+
+// copyPtr returns a pointer to a copy of *p, or nil.
+func copyPtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}

@@ -1,0 +1,83 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// testIdempotency checks the life of an idempotency record: created while
+// its request runs, completed with the response, deleted, expired.
+func testIdempotency(t *testing.T, b *bundle) {
+	get := func(keyID, key string) (*engine.IdempotencyRecord, error) {
+		var r *engine.IdempotencyRecord
+		err := b.readErr(func(tx engine.Tx) (err error) {
+			r, err = tx.GetIdempotency(b.ctx, keyID, key)
+			return err
+		})
+		return r, err
+	}
+	_, err := get("key_1", "k-1")
+	wantCode(t, "GetIdempotency of a missing record", err, promokit.ENotFound)
+
+	running := &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-1", RequestHash: []byte{1, 2, 3, 0, 255}, CreatedAt: b.now}
+	b.write(t, func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, running) })
+	got, err := get("key_1", "k-1")
+	if err != nil {
+		t.Fatalf("GetIdempotency: %v", err)
+	}
+	wantEqual(t, "running record", running, got)
+	if got.Headers != nil || got.Body != nil {
+		t.Errorf("running record has headers %q and body %q, want nil", got.Headers, got.Body)
+	}
+
+	// The same key of another API key is another record; the same key of
+	// the same API key is a conflict.
+	other := &engine.IdempotencyRecord{KeyID: "key_2", Key: "k-1", RequestHash: []byte{9}, CreatedAt: b.at(time.Hour)}
+	b.write(t, func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, other) })
+	dup := *running
+	dup.RequestHash = []byte{7}
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, &dup) })
+	wantCode(t, "CreateIdempotency of an existing key", err, promokit.EConflict)
+
+	done := *running
+	done.Status, done.Headers, done.Body = 201, []byte(`{"Location":["/v1/promotions/prm_1"]}`), []byte(`{"id":"prm_1"}`)
+	b.write(t, func(tx engine.Tx) error { return tx.CompleteIdempotency(b.ctx, &done) })
+	got, err = get("key_1", "k-1")
+	if err != nil {
+		t.Fatalf("GetIdempotency after completion: %v", err)
+	}
+	wantEqual(t, "completed record", &done, got)
+	missing := &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-missing", Status: 200}
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CompleteIdempotency(b.ctx, missing) })
+	wantCode(t, "CompleteIdempotency of a missing record", err, promokit.ENotFound)
+
+	b.write(t, func(tx engine.Tx) error { return tx.DeleteIdempotency(b.ctx, "key_1", "k-1") })
+	_, err = get("key_1", "k-1")
+	wantCode(t, "GetIdempotency after DeleteIdempotency", err, promokit.ENotFound)
+	if _, err := get("key_2", "k-1"); err != nil {
+		t.Fatalf("the other API key's record: %v", err)
+	}
+
+	// Expiry removes what was created strictly before the time given.
+	for i, key := range []string{"e-0", "e-1", "e-2"} {
+		r := &engine.IdempotencyRecord{KeyID: "key_3", Key: key, RequestHash: []byte{1}, CreatedAt: b.at(time.Duration(i) * time.Minute)}
+		b.write(t, func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, r) })
+	}
+	var n int64
+	b.write(t, func(tx engine.Tx) (err error) {
+		n, err = tx.DeleteIdempotencyBefore(b.ctx, b.at(time.Minute))
+		return err
+	})
+	if n != 1 {
+		t.Fatalf("DeleteIdempotencyBefore = %d, want 1", n)
+	}
+	for key, found := range map[string]bool{"e-0": false, "e-1": true, "e-2": true} {
+		_, err := get("key_3", key)
+		if found != (err == nil) {
+			t.Errorf("record %s after expiry: %v, want found=%v", key, err, found)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// newJob returns a queued generation job of a store, created at created.
+func newJob(id, storeID string, created time.Time) *promokit.Job {
+	spec := promokit.CodeSpec{Count: 1000, Length: 8, Charset: promokit.DefaultCharset, Prefix: "SPRING-", Suffix: "-X"}
+	return &promokit.Job{ID: id, Kind: promokit.JobGenerateCodes, StoreID: storeID, PromotionID: "prm_1", Spec: spec,
+		Total: spec.Count, State: promokit.JobQueued, CreatedAt: created, UpdatedAt: created}
+}
+
+func mustCreateJobs(t *testing.T, b *bundle, js ...*promokit.Job) {
+	t.Helper()
+	b.write(t, func(tx engine.Tx) error {
+		for _, j := range js {
+			if err := tx.CreateJob(b.ctx, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func mustGetJob(t *testing.T, b *bundle, id string) *promokit.Job {
+	t.Helper()
+	var got *promokit.Job
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.GetJob(b.ctx, promokit.Scope{}, id)
+		return err
+	})
+	return got
+}
+
+// testJobs checks the round trip of every field of a job and its scope.
+func testJobs(t *testing.T, b *bundle) {
+	queued := newJob("job_1", "sto_1", b.now)
+	done := newJob("job_2", "sto_2", b.at(time.Second))
+	done.Done, done.State, done.Error = 999, promokit.JobFailed, "the code space is exhausted"
+	done.UpdatedAt, done.FinishedAt = b.at(time.Hour), ptr(b.at(time.Hour))
+	done.LeaseOwner, done.LeaseUntil = "host-1", ptr(b.at(2*time.Hour))
+	mustCreateJobs(t, b, queued, done)
+	wantEqual(t, "queued job", queued, mustGetJob(t, b, "job_1"))
+	wantEqual(t, "finished job", done, mustGetJob(t, b, "job_2"))
+
+	tests := []struct {
+		scope promokit.Scope
+		id    string
+		found bool
+	}{
+		{promokit.Scope{StoreID: "sto_1"}, "job_1", true},
+		{promokit.Scope{StoreID: "sto_1"}, "job_2", false},
+		{promokit.Scope{StoreID: "sto_2"}, "job_1", false},
+		{promokit.Scope{PartnerID: "par_1"}, "job_1", false}, // jobs are stores' business
+		{promokit.Scope{}, "job_missing", false},
+	}
+	for _, tc := range tests {
+		err := b.readErr(func(tx engine.Tx) error {
+			_, err := tx.GetJob(b.ctx, tc.scope, tc.id)
+			return err
+		})
+		if tc.found && err != nil {
+			t.Errorf("GetJob(%+v, %s) = %v, want found", tc.scope, tc.id, err)
+		}
+		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
+			t.Errorf("GetJob(%+v, %s) = %v, want not_found", tc.scope, tc.id, err)
+		}
+	}
+}
+
+// testJobsClaim checks the lease semantics of ClaimJob and UpdateJob.
+func testJobsClaim(t *testing.T, b *bundle) {
+	claim := func(owner string, now time.Time) (*promokit.Job, error) {
+		var j *promokit.Job
+		err := b.writeErr(func(tx engine.Tx) (err error) {
+			j, err = tx.ClaimJob(b.ctx, owner, now, now.Add(time.Minute))
+			return err
+		})
+		return j, err
+	}
+	update := func(j *promokit.Job, owner string) error {
+		return b.writeErr(func(tx engine.Tx) error { return tx.UpdateJob(b.ctx, j, owner) })
+	}
+	_, err := claim("a", b.now)
+	wantCode(t, "ClaimJob with no jobs", err, promokit.ENotFound)
+
+	older, newer := newJob("job_2", "sto_1", b.now), newJob("job_1", "sto_1", b.at(time.Second))
+	finished := newJob("job_0", "sto_1", b.at(-time.Hour))
+	finished.State, finished.FinishedAt = promokit.JobSucceeded, ptr(b.now)
+	mustCreateJobs(t, b, newer, older, finished)
+
+	// The oldest runnable job comes first, whatever its id.
+	now := b.at(time.Hour)
+	j, err := claim("a", now)
+	if err != nil {
+		t.Fatalf("ClaimJob: %v", err)
+	}
+	want := *older
+	want.State, want.LeaseOwner, want.LeaseUntil, want.UpdatedAt = promokit.JobRunning, "a", ptr(now.Add(time.Minute)), now
+	// A database may or may not bump updated_at on a claim.
+	want.UpdatedAt = j.UpdatedAt
+	wantEqual(t, "claimed job", &want, j)
+	stored := mustGetJob(t, b, older.ID)
+	if stored.LeaseOwner != "a" || stored.State != promokit.JobRunning || !stored.LeaseUntil.Equal(now.Add(time.Minute)) {
+		t.Fatalf("stored job after the claim = %+v, want leased to a and running", stored)
+	}
+
+	// While a's lease runs, b gets the next job, then nothing.
+	j2, err := claim("b", now.Add(30*time.Second))
+	if err != nil || j2.ID != newer.ID {
+		t.Fatalf("second ClaimJob = %v, %v; want %s", j2, err, newer.ID)
+	}
+	_, err = claim("c", now.Add(59*time.Second))
+	wantCode(t, "ClaimJob while every lease runs", err, promokit.ENotFound)
+
+	// The owner reports progress and renews its lease, to end before b's.
+	j.Done, j.UpdatedAt, j.LeaseUntil = 400, now.Add(50*time.Second), ptr(now.Add(80*time.Second))
+	if err := update(j, "a"); err != nil {
+		t.Fatalf("UpdateJob by the owner: %v", err)
+	}
+	wantEqual(t, "job after progress", j, mustGetJob(t, b, j.ID))
+	wantCode(t, "UpdateJob by a stranger", update(j, "c"), promokit.EConflict)
+
+	// Once the renewed lease is over, c takes the job over and a's
+	// updates fail.
+	over := *j.LeaseUntil
+	_, err = claim("c", over.Add(-time.Microsecond))
+	wantCode(t, "ClaimJob a microsecond before the lease ends", err, promokit.ENotFound)
+	j3, err := claim("c", over)
+	if err != nil || j3.ID != j.ID || j3.Done != 400 || j3.LeaseOwner != "c" {
+		t.Fatalf("ClaimJob after the lease = %+v, %v; want %s with its progress, leased to c", j3, err, j.ID)
+	}
+	j.Done = 500
+	wantCode(t, "UpdateJob by the former owner", update(j, "a"), promokit.EConflict)
+
+	// c finishes the job and releases the lease: it is never claimed again.
+	j3.Done, j3.State, j3.FinishedAt, j3.UpdatedAt = 1000, promokit.JobSucceeded, ptr(over), over
+	j3.LeaseOwner, j3.LeaseUntil = "", nil
+	if err := update(j3, "c"); err != nil {
+		t.Fatalf("UpdateJob by the new owner: %v", err)
+	}
+	wantEqual(t, "finished job", j3, mustGetJob(t, b, j3.ID))
+	wantCode(t, "UpdateJob after the lease was released", update(j3, "c"), promokit.EConflict)
+	_, err = claim("d", over.Add(24*time.Hour))
+	if err != nil {
+		// job_1 is b's, whose lease ended long ago.
+		t.Fatalf("ClaimJob of b's expired job: %v", err)
+	}
+	_, err = claim("e", over.Add(24*time.Hour))
+	wantCode(t, "ClaimJob with only finished or leased jobs", err, promokit.ENotFound)
+}
+
+// testJobsClaimConcurrent checks that concurrent claims never hand one job
+// to two owners.
+func testJobsClaimConcurrent(t *testing.T, b *bundle) {
+	const jobs, workers = 20, 6
+	var js []*promokit.Job
+	for i := range jobs {
+		js = append(js, newJob(fmt.Sprintf("job_%02d", i), "sto_1", b.at(time.Duration(i)*time.Millisecond)))
+	}
+	mustCreateJobs(t, b, js...)
+	now := b.at(time.Hour)
+	var (
+		mu      sync.Mutex
+		claimed = map[string]string{}
+		wg      sync.WaitGroup
+	)
+	for w := range workers {
+		owner := fmt.Sprintf("worker-%d", w)
+		wg.Go(func() {
+			for {
+				var j *promokit.Job
+				err := b.writeErr(func(tx engine.Tx) (err error) {
+					j, err = tx.ClaimJob(b.ctx, owner, now, now.Add(time.Hour))
+					return err
+				})
+				if promokit.ErrorCode(err) == promokit.ENotFound {
+					return
+				}
+				if err != nil {
+					t.Errorf("ClaimJob by %s: %v", owner, err)
+					return
+				}
+				mu.Lock()
+				if prev, ok := claimed[j.ID]; ok {
+					t.Errorf("%s claimed by %s and %s", j.ID, prev, owner)
+				}
+				claimed[j.ID] = owner
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != jobs {
+		t.Fatalf("%d jobs claimed, want %d", len(claimed), jobs)
+	}
+}

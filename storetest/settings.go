@@ -1,0 +1,70 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// testSettings checks InitSettings, GetSettings and UpdateSettings with its
+// version check.
+func testSettings(t *testing.T, b *bundle) {
+	err := b.readErr(func(tx engine.Tx) error {
+		_, err := tx.GetSettings(b.ctx)
+		return err
+	})
+	wantCode(t, "GetSettings before InitSettings", err, promokit.ENotFound)
+
+	s := promokit.DefaultSettings(b.now)
+	s.TimeZone = "Europe/Paris"
+	var inserted bool
+	b.write(t, func(tx engine.Tx) (err error) {
+		inserted, err = tx.InitSettings(b.ctx, &s)
+		return err
+	})
+	if !inserted {
+		t.Fatal("InitSettings on an empty database = false, want true")
+	}
+	other := promokit.DefaultSettings(b.at(time.Minute))
+	other.Name = "other"
+	b.write(t, func(tx engine.Tx) (err error) {
+		inserted, err = tx.InitSettings(b.ctx, &other)
+		return err
+	})
+	if inserted {
+		t.Fatal("second InitSettings = true, want false")
+	}
+	wantEqual(t, "settings", &s, mustGetSettings(t, b))
+
+	// An update at the current version succeeds and bumps the version.
+	next := s
+	next.Name = "Market"
+	next.Currency = "EUR"
+	next.Policy, _ = promokit.PolicyPreset(promokit.PresetOpen)
+	next.Policy.Affiliate.HoldDays = 14
+	next.UpdatedAt = b.at(time.Hour)
+	b.write(t, func(tx engine.Tx) error { return tx.UpdateSettings(b.ctx, &next, s.Version) })
+	if next.Version != s.Version+1 {
+		t.Fatalf("Version after UpdateSettings = %d, want %d", next.Version, s.Version+1)
+	}
+	wantEqual(t, "updated settings", &next, mustGetSettings(t, b))
+
+	// An update at the old version loses.
+	stale := s
+	stale.Name = "Stale"
+	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdateSettings(b.ctx, &stale, s.Version) })
+	wantCode(t, "UpdateSettings at a stale version", err, promokit.EVersionMismatch)
+	wantEqual(t, "settings after the stale update", &next, mustGetSettings(t, b))
+}
+
+func mustGetSettings(t *testing.T, b *bundle) *promokit.Settings {
+	t.Helper()
+	var got *promokit.Settings
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.GetSettings(b.ctx)
+		return err
+	})
+	return got
+}

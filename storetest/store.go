@@ -1,0 +1,199 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// testStores checks the round trip, update and listing of stores.
+func testStores(t *testing.T, b *bundle) {
+	var all []*promokit.Store
+	for i := range 5 {
+		all = append(all, &promokit.Store{ID: fmt.Sprintf("sto_%02d", i), Name: fmt.Sprintf("Store %d", i),
+			PartnerPromoCodes: i%2 == 1, CreatedAt: b.at(time.Duration(i) * time.Microsecond)})
+	}
+	b.write(t, func(tx engine.Tx) error {
+		for _, s := range slices.Backward(all) {
+			if err := tx.CreateStore(b.ctx, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, lock := range []bool{false, true} {
+		get := func(tx engine.Tx) error {
+			got, err := tx.GetStore(b.ctx, all[1].ID, lock)
+			if err != nil {
+				return err
+			}
+			wantEqual(t, fmt.Sprintf("GetStore lock=%v", lock), all[1], got)
+			return nil
+		}
+		if lock {
+			b.write(t, get)
+		} else {
+			b.read(t, get)
+		}
+		err := b.writeErr(func(tx engine.Tx) error {
+			_, err := tx.GetStore(b.ctx, "sto_missing", lock)
+			return err
+		})
+		wantCode(t, "GetStore of a missing store", err, promokit.ENotFound)
+	}
+
+	upd := *all[2]
+	upd.Name, upd.PartnerPromoCodes = "Renamed", true
+	b.write(t, func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, &upd) })
+	all[2] = &upd
+	missing := &promokit.Store{ID: "sto_missing", Name: "Nobody"}
+	err := b.writeErr(func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, missing) })
+	wantCode(t, "UpdateStore of a missing store", err, promokit.ENotFound)
+
+	list := func(p engine.Page) []*promokit.Store {
+		var got []*promokit.Store
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.ListStores(b.ctx, p)
+			return err
+		})
+		return got
+	}
+	wantEqual(t, "all stores", all, list(engine.Page{}))
+	wantEqual(t, "page 1", all[:2], list(engine.Page{Limit: 2}))
+	wantEqual(t, "page 2", all[2:4], list(engine.Page{After: all[1].ID, Limit: 2}))
+	wantEqual(t, "last page", all[4:], list(engine.Page{After: all[3].ID, Limit: 2}))
+	wantEqual(t, "after the end", []*promokit.Store(nil), list(engine.Page{After: all[4].ID}))
+}
+
+// testPartners checks the round trip and listing of partners.
+func testPartners(t *testing.T, b *bundle) {
+	kinds := []promokit.PartnerKind{promokit.PartnerAffiliate, promokit.PartnerInfluencer, promokit.PartnerAgency, promokit.PartnerPromoter}
+	var all []*promokit.Partner
+	for i, kind := range kinds {
+		all = append(all, &promokit.Partner{ID: fmt.Sprintf("par_%02d", i), Name: fmt.Sprintf("Partner %d", i), Kind: kind, CreatedAt: b.at(time.Duration(i) * time.Hour)})
+	}
+	b.write(t, func(tx engine.Tx) error {
+		for _, p := range slices.Backward(all) {
+			if err := tx.CreatePartner(b.ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.read(t, func(tx engine.Tx) error {
+		for _, want := range all {
+			got, err := tx.GetPartner(b.ctx, want.ID)
+			if err != nil {
+				return err
+			}
+			wantEqual(t, "GetPartner", want, got)
+		}
+		return nil
+	})
+	err := b.readErr(func(tx engine.Tx) error {
+		_, err := tx.GetPartner(b.ctx, "par_missing")
+		return err
+	})
+	wantCode(t, "GetPartner of a missing partner", err, promokit.ENotFound)
+
+	list := func(p engine.Page) []*promokit.Partner {
+		var got []*promokit.Partner
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.ListPartners(b.ctx, p)
+			return err
+		})
+		return got
+	}
+	wantEqual(t, "all partners", all, list(engine.Page{}))
+	wantEqual(t, "page 1", all[:3], list(engine.Page{Limit: 3}))
+	wantEqual(t, "page 2", all[3:], list(engine.Page{After: all[2].ID, Limit: 3}))
+}
+
+// testProducts checks the round trip, replacement and listing of products
+// and MissingProducts.
+func testProducts(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	var mine []*promokit.Product
+	for i := range 4 {
+		mine = append(mine, &promokit.Product{StoreID: "sto_1", ID: fmt.Sprintf("SKU-%d", i), Name: fmt.Sprintf("Product %d", i),
+			URL: fmt.Sprintf("https://shop.example/p/%d", i), CreatedAt: b.now, UpdatedAt: b.at(time.Duration(i) * time.Second)})
+	}
+	mine[3].URL = ""
+	// The other store has a product with the same id: ids are per store.
+	theirs := &promokit.Product{StoreID: "sto_2", ID: "SKU-1", Name: "Theirs", CreatedAt: b.now, UpdatedAt: b.now}
+	only := &promokit.Product{StoreID: "sto_2", ID: "SKU-9", Name: "Only theirs", CreatedAt: b.now, UpdatedAt: b.now}
+	b.write(t, func(tx engine.Tx) error {
+		for _, p := range append(slices.Clone(mine), theirs, only) {
+			if err := tx.PutProduct(b.ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	get := func(storeID, id string) (*promokit.Product, error) {
+		var got *promokit.Product
+		err := b.readErr(func(tx engine.Tx) (err error) {
+			got, err = tx.GetProduct(b.ctx, storeID, id)
+			return err
+		})
+		return got, err
+	}
+	for _, want := range append(slices.Clone(mine), theirs) {
+		got, err := get(want.StoreID, want.ID)
+		if err != nil {
+			t.Fatalf("GetProduct %s/%s: %v", want.StoreID, want.ID, err)
+		}
+		wantEqual(t, "GetProduct", want, got)
+	}
+	_, err := get("sto_1", "SKU-9")
+	wantCode(t, "GetProduct of another store's product", err, promokit.ENotFound)
+
+	// Putting an existing product replaces it.
+	repl := *mine[1]
+	repl.Name, repl.URL, repl.UpdatedAt = "Renamed", "https://shop.example/new", b.at(time.Hour)
+	b.write(t, func(tx engine.Tx) error { return tx.PutProduct(b.ctx, &repl) })
+	mine[1] = &repl
+	got, err := get("sto_1", repl.ID)
+	if err != nil {
+		t.Fatalf("GetProduct after replace: %v", err)
+	}
+	wantEqual(t, "replaced product", &repl, got)
+	if got, err := get("sto_2", "SKU-1"); err != nil || got.Name != "Theirs" {
+		t.Fatalf("the other store's SKU-1 = %+v, %v; want it untouched", got, err)
+	}
+
+	list := func(storeID string, p engine.Page) []*promokit.Product {
+		var got []*promokit.Product
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.ListProducts(b.ctx, storeID, p)
+			return err
+		})
+		return got
+	}
+	wantEqual(t, "products of sto_1", mine, list("sto_1", engine.Page{}))
+	wantEqual(t, "page 2", mine[2:], list("sto_1", engine.Page{After: mine[1].ID, Limit: 2}))
+	wantEqual(t, "products of sto_2", []*promokit.Product{theirs, only}, list("sto_2", engine.Page{}))
+
+	var missing []string
+	b.read(t, func(tx engine.Tx) (err error) {
+		missing, err = tx.MissingProducts(b.ctx, "sto_1", []string{"SKU-3", "SKU-9", "SKU-0", "NOPE"})
+		return err
+	})
+	slices.Sort(missing)
+	wantEqual(t, "MissingProducts", []string{"NOPE", "SKU-9"}, missing)
+	b.read(t, func(tx engine.Tx) (err error) {
+		missing, err = tx.MissingProducts(b.ctx, "sto_1", []string{"SKU-0", "SKU-1"})
+		return err
+	})
+	wantEqual(t, "MissingProducts of existing products", []string(nil), missing)
+	b.read(t, func(tx engine.Tx) (err error) {
+		missing, err = tx.MissingProducts(b.ctx, "sto_1", nil)
+		return err
+	})
+	wantEqual(t, "MissingProducts of no products", []string(nil), missing)
+}
