@@ -27,6 +27,9 @@ type Config struct {
 	// JobLease is how long a job worker holds a job between two batches
 	// before another process may take it over. Zero means 15 seconds.
 	JobLease time.Duration
+	// GenerateWorkers is how many batches of a generation job are in
+	// flight at once. Zero means 2.
+	GenerateWorkers int
 	// Metrics records job progress; nil records nothing.
 	Metrics *Metrics
 }
@@ -42,6 +45,8 @@ type Service struct {
 	owner    string
 	metrics  *Metrics
 	wake     chan struct{}
+
+	genWorkers int
 }
 
 // New returns a Service.
@@ -55,6 +60,9 @@ func New(cfg Config) *Service {
 	ttl := cfg.KeyCacheTTL
 	if ttl == 0 {
 		ttl = 5 * time.Second
+	}
+	if cfg.GenerateWorkers <= 0 {
+		cfg.GenerateWorkers = 2
 	}
 	if cfg.JobLease == 0 {
 		cfg.JobLease = 15 * time.Second
@@ -70,6 +78,8 @@ func New(cfg Config) *Service {
 		owner:    hex.EncodeToString(b[:]),
 		metrics:  cfg.Metrics,
 		wake:     make(chan struct{}, 1),
+
+		genWorkers: cfg.GenerateWorkers,
 	}
 }
 

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -130,71 +132,121 @@ func (s *Service) RunOneJob(ctx context.Context) (bool, error) {
 
 // generate draws and inserts a job's remaining codes batch by batch. Each
 // batch's codes and the job's progress commit in one transaction, so the
-// count is exact after any crash. Values that exist already are skipped by
-// the insert and drawn again; a job that keeps drawing taken values (its
-// space is exhausted) fails.
+// count is exact after any crash. Up to s.genWorkers batches are in flight
+// at once (PostgreSQL inserts them in parallel; SQLite's single writer
+// takes them in turn while the next batch is drawn). Values that exist
+// already are skipped by the insert and drawn again; a job that keeps
+// drawing taken values (its space is exhausted) fails.
 func (s *Service) generate(ctx context.Context, j *promokit.Job) error {
-	gen := promokit.NewGenerator(j.Spec)
-	batch := make([]*promokit.Code, 0, GenerateBatch)
-	barren := 0
-	for j.Done < j.Total {
-		if err := ctx.Err(); err != nil {
-			return err
+	var (
+		mu       sync.Mutex
+		done     = j.Done
+		inflight int64
+		barren   int
+		failed   error
+		wg       sync.WaitGroup
+	)
+	slots := make(chan struct{}, s.genWorkers)
+	for {
+		mu.Lock()
+		remaining := j.Total - done - inflight
+		stop := failed != nil || barren >= 20 || (remaining <= 0 && inflight == 0)
+		mu.Unlock()
+		if err := ctx.Err(); err != nil && !stop {
+			failed, stop = err, true
 		}
-		started := time.Now()
-		n := min(int64(GenerateBatch), j.Total-j.Done)
-		batch = batch[:0]
-		now := s.now()
-		seen := make(map[string]struct{}, n)
-		for int64(len(batch)) < n {
-			v := gen.Next()
-			if _, dup := seen[v]; dup {
-				continue
-			}
-			seen[v] = struct{}{}
-			batch = append(batch, &promokit.Code{
-				Code: v, PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true,
-				JobID: j.ID, CreatedAt: now, UpdatedAt: now,
-			})
+		if stop {
+			break
 		}
-		var inserted int64
-		err := s.store.Write(ctx, func(tx Tx) error {
-			var err error
-			inserted, err = tx.InsertCodes(ctx, batch)
-			if err != nil {
-				return err
-			}
-			if inserted == 0 {
+		if remaining <= 0 {
+			// The last batches are in flight; wait for them, then draw
+			// again for any values they found taken.
+			wg.Wait()
+			continue
+		}
+		n := min(int64(GenerateBatch), remaining)
+		slots <- struct{}{}
+		mu.Lock()
+		inflight += n
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			inserted, total, err := s.generateBatch(ctx, j, n)
+			mu.Lock()
+			defer mu.Unlock()
+			inflight -= n
+			switch {
+			case err != nil:
+				if failed == nil {
+					failed = err
+				}
+			case inserted == 0:
 				barren++
-			} else {
+			default:
 				barren = 0
+				done = max(done, total)
 			}
-			j.Done += inserted
-			j.State = promokit.JobRunning
-			j.UpdatedAt = now
-			until := now.Add(s.jobLease)
-			j.LeaseUntil = &until
-			if j.Done >= j.Total {
-				j.State, j.FinishedAt, j.LeaseUntil = promokit.JobSucceeded, &now, nil
-			}
-			return tx.UpdateJob(ctx, j, s.owner)
-		})
-		if err != nil {
-			return err
-		}
-		if s.metrics != nil {
-			s.metrics.jobBatch.Observe(time.Since(started).Seconds())
-			s.metrics.codesGenerated.Add(float64(inserted))
-		}
-		if barren >= 20 {
-			return s.finishJob(ctx, j, promokit.JobFailed, "the code space is exhausted: 20 batches in a row drew only existing codes")
-		}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return failed
+	}
+	if barren >= 20 {
+		return s.finishJob(ctx, j, promokit.JobFailed, "the code space is exhausted: 20 batches in a row drew only existing codes")
 	}
 	if s.metrics != nil {
 		s.metrics.jobsFinished.WithLabelValues(j.Kind, string(promokit.JobSucceeded)).Inc()
 	}
-	s.log.Info("job finished", "job", j.ID, "done", j.Done)
+	j.Done, j.State = done, promokit.JobSucceeded
+	s.log.Info("job finished", "job", j.ID, "done", done)
 	return nil
+}
+
+// generateBatch draws n distinct values and inserts them with the job's
+// progress in one transaction. It returns how many it inserted and the
+// job's progress after the commit.
+func (s *Service) generateBatch(ctx context.Context, j *promokit.Job, n int64) (inserted, done int64, err error) {
+	started := time.Now()
+	gen := promokit.NewGenerator(j.Spec)
+	values := make([]string, 0, n)
+	seen := make(map[string]struct{}, n)
+	for int64(len(values)) < n {
+		v := gen.Next()
+		if _, dup := seen[v]; !dup {
+			seen[v] = struct{}{}
+			values = append(values, v)
+		}
+	}
+	// Sorted values make concurrent batches take index locks in one
+	// order, so two batches drawing the same value cannot deadlock.
+	slices.Sort(values)
+	now := s.now()
+	batch := make([]*promokit.Code, len(values))
+	for i, v := range values {
+		batch[i] = &promokit.Code{
+			Code: v, PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true,
+			JobID: j.ID, CreatedAt: now, UpdatedAt: now,
+		}
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		if inserted, err = tx.InsertCodes(ctx, batch); err != nil {
+			return err
+		}
+		done, err = tx.AddJobProgress(ctx, j.ID, s.owner, inserted, now, now.Add(s.jobLease))
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if s.metrics != nil {
+		s.metrics.jobBatch.Observe(time.Since(started).Seconds())
+		s.metrics.codesGenerated.Add(float64(inserted))
+	}
+	return inserted, done, nil
 }
 
 func (s *Service) finishJob(ctx context.Context, j *promokit.Job, state promokit.JobState, msg string) error {

@@ -83,8 +83,8 @@ func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The first worker claims the job (1 write), commits two batches
-		// (2 writes) and dies.
+		// The first worker claims the job (1 write), commits one or two
+		// batches (two are in flight at once) and dies.
 		ctx, cancel := context.WithCancel(context.Background())
 		crash := &crashingStore{Store: b.store, after: 3, cancel: cancel}
 		w1 := engine.New(engine.Config{Store: crash, Clock: b.clock})
@@ -92,7 +92,7 @@ func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 			t.Fatal("the crashed worker reported success")
 		}
 		half, _ := b.svc.GetJob(b.seller, j.ID)
-		if half.Done != 2*engine.GenerateBatch || half.State != promokit.JobRunning {
+		if half.Done == 0 || half.Done > 2*engine.GenerateBatch || half.Done%engine.GenerateBatch != 0 || half.State != promokit.JobRunning {
 			t.Fatalf("after the crash: %+v", half)
 		}
 		if n := countCodes(t, b, p.ID); int64(n) != half.Done {

@@ -63,9 +63,10 @@ func (c *keyCache) dropKey(id string) {
 // Authenticate returns the principal of a key secret. Unknown, malformed and
 // revoked keys all give EUnauthenticated.
 func (s *Service) Authenticate(ctx context.Context, secret string) (promokit.Principal, error) {
-	bad := promokit.Errorf(promokit.EUnauthenticated, "the API key is not valid")
+	// Built only when needed: a valid key is the hot path of every request.
+	bad := func() error { return promokit.Errorf(promokit.EUnauthenticated, "the API key is not valid") }
 	if len(secret) < 10 || len(secret) > 200 {
-		return promokit.Principal{}, bad
+		return promokit.Principal{}, bad()
 	}
 	hash := promokit.HashKey(secret)
 	now := time.Now()
@@ -79,7 +80,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (promokit.Pri
 		return err
 	})
 	if isNotFound(err) || (err == nil && k.RevokedAt != nil) {
-		return promokit.Principal{}, bad
+		return promokit.Principal{}, bad()
 	}
 	if err != nil {
 		return promokit.Principal{}, err

@@ -63,7 +63,9 @@ type CodeFilter struct {
 }
 
 // CodeCount selects codes to count: those of a store or of a promotion,
-// created at or after Since when it is set.
+// created at or after Since when it is set. Counting a store's codes walks
+// each of its promotions' codes: it serves the P4 quota, whose stores have
+// few codes, not large stores.
 type CodeCount struct {
 	StoreID     string
 	PromotionID string
@@ -164,6 +166,12 @@ type Tx interface {
 	// UpdateJob writes a job's progress, state, error, finish time and
 	// lease, if owner still holds its lease; EConflict otherwise.
 	UpdateJob(ctx context.Context, j *promokit.Job, owner string) error
+	// AddJobProgress adds n to a job's progress if owner still holds its
+	// lease, extends the lease to until, and returns the new progress; a
+	// job reaching its total becomes succeeded and its lease is released.
+	// EConflict when the lease is lost. Concurrent batches of one job may
+	// call it: the increment is atomic.
+	AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error)
 
 	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
 	// CreateIdempotency inserts a record; EConflict when one exists.

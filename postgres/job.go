@@ -90,3 +90,27 @@ func (t *tx) UpdateJob(ctx context.Context, j *promokit.Job, owner string) error
 	}
 	return nil
 }
+
+// AddJobProgress adds n to a job's progress, marks it running and extends
+// its lease, if owner still holds it, and returns the new progress. A job
+// that reaches its total is marked succeeded, its lease released. Two
+// batches of one job may commit concurrently: the increment is atomic.
+func (t *tx) AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
+	var done int64
+	err := t.q.QueryRow(ctx, `
+		UPDATE jobs
+		SET done = done + $3,
+		    state = CASE WHEN done + $3 >= total THEN 'succeeded' ELSE 'running' END,
+		    finished_at = CASE WHEN done + $3 >= total THEN $4::timestamptz ELSE NULL END,
+		    lease_until = CASE WHEN done + $3 >= total THEN NULL ELSE $5::timestamptz END,
+		    updated_at = $4
+		WHERE id = $1 AND lease_owner = $2
+		RETURNING done`, id, owner, n, now, until).Scan(&done)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, promokit.Errorf(promokit.EConflict, "job %q is no longer leased to this worker", id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: add job progress %q: %w", id, err)
+	}
+	return done, nil
+}

@@ -210,7 +210,8 @@ func (t *tx) ListCodes(ctx context.Context, scope promokit.Scope, f engine.CodeF
 func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
-		w.add("store_id = ?", c.StoreID)
+		// Through the store's promotions: codes has no index by store.
+		w.add("promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
 	}
 	if c.PromotionID != "" {
 		w.add("promotion_id = ?", c.PromotionID)

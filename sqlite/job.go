@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -112,4 +113,26 @@ func scanJob(row scanner) (*promokit.Job, error) {
 	j.FinishedAt = timePtr(finishedAt)
 	j.LeaseUntil = timePtr(until)
 	return &j, nil
+}
+
+// AddJobProgress adds n to a job's progress, marks it running and extends
+// its lease, if owner still holds it, and returns the new progress. A job
+// that reaches its total is marked succeeded, its lease released.
+func (t *tx) AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
+	var done int64
+	err := t.tx.QueryRowContext(ctx, `UPDATE jobs
+		SET done = done + ?1,
+		    state = CASE WHEN done + ?1 >= total THEN 'succeeded' ELSE 'running' END,
+		    finished_at = CASE WHEN done + ?1 >= total THEN ?2 ELSE NULL END,
+		    lease_until = CASE WHEN done + ?1 >= total THEN NULL ELSE ?3 END,
+		    updated_at = ?2
+		WHERE id = ?4 AND lease_owner = ?5
+		RETURNING done`, n, micros(now), micros(until), id, owner).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, promokit.Errorf(promokit.EConflict, "job %q is not leased to %q", id, owner)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: add job progress %q: %w", id, err)
+	}
+	return done, nil
 }

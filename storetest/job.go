@@ -202,3 +202,50 @@ func testJobsClaimConcurrent(t *testing.T, b *bundle) {
 		t.Fatalf("%d jobs claimed, want %d", len(claimed), jobs)
 	}
 }
+
+// testJobsProgress checks AddJobProgress: atomic increments from
+// concurrent writers, the lease check, and success at the total.
+func testJobsProgress(t *testing.T, b *bundle) {
+	j := newJob("job_1", "sto_1", b.now)
+	mustCreateJobs(t, b, j)
+	var claimed *promokit.Job
+	b.write(t, func(tx engine.Tx) (err error) {
+		claimed, err = tx.ClaimJob(b.ctx, "w1", b.now, b.at(time.Minute))
+		return err
+	})
+	if claimed.ID != j.ID {
+		t.Fatalf("claimed %s", claimed.ID)
+	}
+	err := b.writeErr(func(tx engine.Tx) error {
+		_, err := tx.AddJobProgress(b.ctx, j.ID, "w2", 10, b.now, b.at(time.Minute))
+		return err
+	})
+	wantCode(t, "progress by a worker without the lease", err, promokit.EConflict)
+	var wg sync.WaitGroup
+	for i := 0; i < 9; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.writeErr(func(tx engine.Tx) error {
+				_, err := tx.AddJobProgress(b.ctx, j.ID, "w1", 100, b.at(time.Second), b.at(2*time.Minute))
+				return err
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got := mustGetJob(t, b, j.ID)
+	if got.Done != 900 || got.State != promokit.JobRunning || got.LeaseUntil == nil || !got.LeaseUntil.Equal(b.at(2*time.Minute)) {
+		t.Fatalf("after 9 concurrent increments: %+v", got)
+	}
+	var done int64
+	b.write(t, func(tx engine.Tx) (err error) {
+		done, err = tx.AddJobProgress(b.ctx, j.ID, "w1", 100, b.at(time.Hour), b.at(2*time.Hour))
+		return err
+	})
+	got = mustGetJob(t, b, j.ID)
+	if done != 1000 || got.State != promokit.JobSucceeded || got.FinishedAt == nil || !got.FinishedAt.Equal(b.at(time.Hour)) || got.LeaseUntil != nil {
+		t.Fatalf("at the total: done %d, %+v", done, got)
+	}
+}

@@ -24,7 +24,9 @@ const DatabaseURLEnv = "PROMOKIT_TEST_DATABASE_URL"
 // $PROMOKIT_TEST_DATABASE_URL; the store is closed and the schema dropped
 // when the test ends. The test is skipped when the variable is not set, and
 // fails, never skips, when it is set and the server does not answer.
-func OpenPostgres(t *testing.T) engine.Store {
+func OpenPostgres(t *testing.T) engine.Store { return openPostgres(t) }
+
+func openPostgres(t testing.TB) engine.Store {
 	t.Helper()
 	base := os.Getenv(DatabaseURLEnv)
 	if base == "" {
@@ -71,7 +73,7 @@ func OpenPostgres(t *testing.T) engine.Store {
 // withSearchPath returns the URL or keyword/value connection string base
 // with search_path set to schema, a runtime parameter that pgx sends on
 // every connection.
-func withSearchPath(t *testing.T, base, schema string) string {
+func withSearchPath(t testing.TB, base, schema string) string {
 	t.Helper()
 	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
 		return base + " search_path=" + schema

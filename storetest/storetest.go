@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"Jobs", testJobs},
 		{"JobsClaim", testJobsClaim},
 		{"JobsClaimConcurrent", testJobsClaimConcurrent},
+		{"JobsProgress", testJobsProgress},
 		{"Idempotency", testIdempotency},
 	}
 	for _, tc := range tests {
@@ -73,7 +74,14 @@ func ForEach(t *testing.T, fn func(t *testing.T, open func(t *testing.T) engine.
 
 // OpenSQLite returns a migrated store in a new SQLite file under
 // t.TempDir(), closed when the test ends.
-func OpenSQLite(t *testing.T) engine.Store {
+func OpenSQLite(t *testing.T) engine.Store { return Open(t, "sqlite") }
+
+// Open returns a new migrated store of the named database, "sqlite" or
+// "postgres", for a test or a benchmark: OpenSQLite or OpenPostgres.
+func Open(t testing.TB, database string) engine.Store {
+	if database == "postgres" {
+		return openPostgres(t)
+	}
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, t.TempDir()+"/promokit.db")
