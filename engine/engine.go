@@ -27,6 +27,9 @@ type Config struct {
 	// JobLease is how long a job worker holds a job between two batches
 	// before another process may take it over. Zero means 15 seconds.
 	JobLease time.Duration
+	// GenerateBatch is how many codes one transaction of a generation job
+	// inserts. Zero means GenerateBatch.
+	GenerateBatch int
 	// GenerateWorkers is how many batches of a generation job are in
 	// flight at once. Zero means 2.
 	GenerateWorkers int
@@ -47,6 +50,7 @@ type Service struct {
 	wake     chan struct{}
 
 	genWorkers int
+	genBatch   int
 }
 
 // New returns a Service.
@@ -60,6 +64,9 @@ func New(cfg Config) *Service {
 	ttl := cfg.KeyCacheTTL
 	if ttl == 0 {
 		ttl = 5 * time.Second
+	}
+	if cfg.GenerateBatch <= 0 {
+		cfg.GenerateBatch = GenerateBatch
 	}
 	if cfg.GenerateWorkers <= 0 {
 		cfg.GenerateWorkers = 2
@@ -80,6 +87,7 @@ func New(cfg Config) *Service {
 		wake:     make(chan struct{}, 1),
 
 		genWorkers: cfg.GenerateWorkers,
+		genBatch:   cfg.GenerateBatch,
 	}
 }
 

@@ -39,7 +39,7 @@ func setup(t *testing.T, open func(*testing.T) engine.Store) *bundle {
 	t.Helper()
 	st := open(t)
 	clock := promokit.NewFixedClock(jan1)
-	b := &bundle{store: st, clock: clock, svc: engine.New(engine.Config{Store: st, Clock: clock})}
+	b := &bundle{store: st, clock: clock, svc: engine.New(engine.Config{Store: st, Clock: clock, GenerateBatch: testBatch})}
 	if _, created, err := b.svc.Bootstrap(context.Background()); err != nil || !created {
 		t.Fatalf("Bootstrap: %v %v", created, err)
 	}

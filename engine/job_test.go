@@ -57,6 +57,10 @@ func TestGenerateCodes(t *testing.T) {
 	})
 }
 
+// testBatch is the batch size of the tests' generation jobs: small, so that
+// a job of a few tens of thousands of codes takes several batches.
+const testBatch = 10_000
+
 // crashingStore cancels a context after a number of write transactions, as
 // a process killed in the middle of a job would stop.
 type crashingStore struct {
@@ -87,19 +91,19 @@ func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 		// batches (two are in flight at once) and dies.
 		ctx, cancel := context.WithCancel(context.Background())
 		crash := &crashingStore{Store: b.store, after: 3, cancel: cancel}
-		w1 := engine.New(engine.Config{Store: crash, Clock: b.clock})
+		w1 := engine.New(engine.Config{Store: crash, Clock: b.clock, GenerateBatch: testBatch})
 		if _, err := w1.RunOneJob(ctx); err == nil {
 			t.Fatal("the crashed worker reported success")
 		}
 		half, _ := b.svc.GetJob(b.seller, j.ID)
-		if half.Done == 0 || half.Done > 2*engine.GenerateBatch || half.Done%engine.GenerateBatch != 0 || half.State != promokit.JobRunning {
+		if half.Done == 0 || half.Done > 2*testBatch || half.Done%testBatch != 0 || half.State != promokit.JobRunning {
 			t.Fatalf("after the crash: %+v", half)
 		}
 		if n := countCodes(t, b, p.ID); int64(n) != half.Done {
 			t.Fatalf("%d codes stored, job says %d", n, half.Done)
 		}
 		// Another worker cannot take the job while the lease holds...
-		w2 := engine.New(engine.Config{Store: b.store, Clock: b.clock})
+		w2 := engine.New(engine.Config{Store: b.store, Clock: b.clock, GenerateBatch: testBatch})
 		if ran, err := w2.RunOneJob(context.Background()); ran || err != nil {
 			t.Fatalf("job taken over under a live lease: %v %v", ran, err)
 		}

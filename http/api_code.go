@@ -1,0 +1,281 @@
+package http
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/csv"
+	"github.com/promokit/promokit/engine"
+)
+
+// handleCodeCreate adds a custom code to a promotion: the admin's to any,
+// a seller's to its store's. A value taken anywhere in the marketplace is
+// 409 code_taken; under P4 a breach of the policy is 422 with the rule.
+func (s *Server) handleCodeCreate(w http.ResponseWriter, r *http.Request) {
+	var in engine.CodeInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := s.svc.CreateCode(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/codes/"+c.Code)
+	writeJSON(w, r, http.StatusCreated, c)
+}
+
+// handleCodeList lists the codes of a promotion that the caller sees; a
+// promotion it does not see is not found.
+func (s *Server) handleCodeList(w http.ResponseWriter, r *http.Request) {
+	s.listCodes(w, r, engine.CodeFilter{PromotionID: r.PathValue("id")})
+}
+
+// listCodes answers one page of the codes f selects.
+func (s *Server) listCodes(w http.ResponseWriter, r *http.Request, f engine.CodeFilter) {
+	var v promokit.Validation
+	f.Page = pageParams(r.URL.Query(), &v)
+	if err := v.Err(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	list, err := s.svc.ListCodes(r.Context(), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, newList(list, f.Limit, func(c *promokit.Code) string { return c.Code }))
+}
+
+// handleCodeGet answers a code by its value, in any case. A code that does
+// not exist and a code the caller may not see get the same 404, and both
+// count as failed look-ups: past Config.LookupFailures of them in a minute,
+// the key and the client address get 429 for every look-up until their
+// count comes down, so that codes cannot be guessed by trying them.
+func (s *Server) handleCodeGet(w http.ResponseWriter, r *http.Request) {
+	var keyID, addr string
+	if s.limiter != nil {
+		keyID, addr = infoFrom(r.Context()).keyID, s.clientAddr(r)
+		if d := s.limiter.wait(keyID, addr, s.svc.Clock().Now()); d > 0 {
+			s.metrics.rateLimited.Inc()
+			writeError(w, r, withRetryAfter(promokit.Errorf(promokit.ERateLimited, "too many failed code look-ups: retry later"), d))
+			return
+		}
+	}
+	c, err := s.svc.GetCode(r.Context(), r.PathValue("code"))
+	if promokit.ErrorCode(err) == promokit.ENotFound {
+		s.metrics.lookupFailures.Inc()
+		if s.limiter != nil {
+			s.limiter.fail(keyID, addr, s.svc.Clock().Now())
+		}
+		// One message for every miss, whatever the cause.
+		writeError(w, r, promokit.Errorf(promokit.ENotFound, "code not found"))
+		return
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, c)
+}
+
+// handleCodeUpdate activates, deactivates or assigns a code.
+func (s *Server) handleCodeUpdate(w http.ResponseWriter, r *http.Request) {
+	var in engine.CodeInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := s.svc.UpdateCode(r.Context(), r.PathValue("code"), in)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, c)
+}
+
+// handleCodeImport adds the codes of a CSV file (Content-Type text/csv) to
+// a promotion, all or nothing: when any row is bad, nothing is written and
+// the 422 lists the bad rows by number (field "row N"). The file is first
+// copied to a temporary file, at most Config.ImportLimit bytes, so that the
+// import's transaction never waits for the network.
+func (s *Server) handleCodeImport(w http.ResponseWriter, r *http.Request) {
+	if err := checkMediaType(r, "text/csv"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f, ok := r.Body.(*spooledBody) // spooled by the idempotency middleware
+	if !ok {
+		var err error
+		if f, err = spool(w, r, s.importLimit, nil); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		defer f.Close()
+	}
+	dec, err := csv.NewCodeDecoder(f)
+	if err != nil {
+		writeError(w, r, rowError(err))
+		return
+	}
+	dec.MaxRows = engine.MaxImportRows
+	id := r.PathValue("id")
+	n, err := s.svc.ImportCodes(r.Context(), id, codeSource{dec})
+	if err != nil {
+		writeError(w, r, sortRows(err))
+		return
+	}
+	w.Header().Set("Location", "/v1/promotions/"+id+"/codes")
+	writeJSON(w, r, http.StatusCreated, struct {
+		Imported int64 `json:"imported"`
+	}{n})
+}
+
+// rowError turns a *csv.RowError into an EInvalid error naming the row.
+// Any other error is returned as it is.
+func rowError(err error) error {
+	var re *csv.RowError
+	if !errors.As(err, &re) {
+		return err
+	}
+	f := rowFailure{re}
+	return &promokit.Error{Code: promokit.EInvalid, Message: "the file is not valid: " + f.Error(),
+		Fields: []promokit.FieldError{{Field: f.field(), Code: re.Code, Message: f.Error()}}}
+}
+
+// sortRows orders the field errors of an import by row: the engine lists
+// the rows whose values are taken after the others, as it finds them in
+// batches.
+func sortRows(err error) error {
+	var e *promokit.Error
+	if !errors.As(err, &e) || len(e.Fields) < 2 {
+		return err
+	}
+	row := func(f promokit.FieldError) int {
+		n, _ := strconv.Atoi(strings.TrimPrefix(f.Field, "row "))
+		return n
+	}
+	slices.SortStableFunc(e.Fields, func(a, b promokit.FieldError) int { return row(a) - row(b) })
+	return err
+}
+
+// codeSource adapts a csv.CodeDecoder to engine.CodeSource.
+type codeSource struct {
+	dec *csv.CodeDecoder
+}
+
+// Next returns the next row; a bad row's error is a rowFailure.
+func (cs codeSource) Next() (int, *promokit.Code, error) {
+	row, c, err := cs.dec.Next()
+	var re *csv.RowError
+	if errors.As(err, &re) {
+		return row, nil, rowFailure{re}
+	}
+	return row, c, err
+}
+
+// rowFailure is a *csv.RowError as an engine.RowFailure.
+type rowFailure struct {
+	*csv.RowError
+}
+
+// RowNumber returns the row of the error.
+func (f rowFailure) RowNumber() int { return f.Row }
+
+// Error returns the message, after the column when there is one; the row
+// is reported as the error's field.
+func (f rowFailure) Error() string {
+	if f.Field != "" {
+		return f.Field + ": " + f.Message
+	}
+	return f.Message
+}
+
+func (f rowFailure) field() string { return "row " + strconv.Itoa(f.Row) }
+
+// handleCodeExport streams the codes of a promotion as CSV.
+func (s *Server) handleCodeExport(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.exportCodes(w, r, engine.CodeFilter{PromotionID: id}, "promotion-"+id+"-codes.csv")
+}
+
+// exportRowsPerFlush is how many rows an export writes between two flushes
+// to the client.
+const exportRowsPerFlush = 1000
+
+// exportCodes streams the codes f selects as a CSV attachment (see
+// csv.CodeEncoder for the columns), flushing every exportRowsPerFlush rows,
+// so that an export of millions of codes holds one row in memory. An error
+// before the first byte, such as a promotion the caller does not see, is
+// answered as a problem. Once the status 200 is sent an error can no
+// longer be reported in the response: it is logged, and the connection is
+// cut (http.ErrAbortHandler), so that the client sees a failed transfer
+// rather than a file that looks complete.
+func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f engine.CodeFilter, filename string) {
+	out := &csvResponse{w: w, filename: safeFilename(filename)}
+	enc := csv.NewCodeEncoder(out)
+	rc := http.NewResponseController(w)
+	n := 0
+	err := s.svc.ExportCodes(r.Context(), f, func(c *promokit.Code, p *promokit.Promotion) error {
+		if err := enc.Encode(c, p); err != nil {
+			return err
+		}
+		if n++; n%exportRowsPerFlush == 0 {
+			if err := enc.Flush(); err != nil {
+				return err
+			}
+			_ = rc.Flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = enc.Flush()
+	}
+	if err == nil {
+		return
+	}
+	if !out.started {
+		writeError(w, r, err)
+		return
+	}
+	if info := infoFrom(r.Context()); info != nil {
+		info.err = err
+	}
+	s.log.ErrorContext(r.Context(), "export cut short", "request_id", infoFrom(r.Context()).requestID(), "rows", n, "err", err)
+	panic(http.ErrAbortHandler)
+}
+
+// csvResponse sends the headers of a CSV attachment before its first byte.
+type csvResponse struct {
+	w        http.ResponseWriter
+	filename string
+	started  bool
+}
+
+func (c *csvResponse) Write(b []byte) (int, error) {
+	if !c.started {
+		c.started = true
+		h := c.w.Header()
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="`+c.filename+`"`)
+		h.Set("Cache-Control", "no-store")
+		c.w.WriteHeader(http.StatusOK)
+	}
+	return c.w.Write(b)
+}
+
+// safeFilename replaces the characters of name that could break out of a
+// Content-Disposition filename with '_'.
+func safeFilename(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, name)
+}

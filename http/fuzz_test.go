@@ -1,0 +1,70 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// FuzzDecodePromotion sends arbitrary bytes as the body of POST
+// /v1/promotions through the real server and database. Whatever the body,
+// the server never answers 5xx, a refusal (4xx) writes nothing, and a
+// success creates exactly one promotion whose amounts are in range. Seeds
+// are in testdata/fuzz/FuzzDecodePromotion.
+func FuzzDecodePromotion(f *testing.F) {
+	e := newEngineServer(f)
+	admin := promokit.NewContext(context.Background(), promokit.Principal{KeyID: "key_fuzz", Role: promokit.RoleAdmin})
+	count := func(t *testing.T) int {
+		n := 0
+		page := engine.Page{Limit: 1000}
+		for {
+			list, err := e.svc.ListPromotions(admin, engine.PromotionFilter{Page: page})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(list)
+			if len(list) < page.Limit {
+				return n
+			}
+			page.After = list[len(list)-1].ID
+		}
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := count(t)
+		req := httptest.NewRequest("POST", "/v1/promotions", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.seller)
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		after := count(t)
+		switch {
+		case w.Code >= 500:
+			t.Fatalf("status %d for %q: %s", w.Code, body, w.Body)
+		case w.Code >= 400:
+			if after != before {
+				t.Fatalf("status %d wrote: %d promotions before, %d after", w.Code, before, after)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("status %d with Content-Type %q", w.Code, ct)
+			}
+		case w.Code == 201:
+			if after != before+1 {
+				t.Fatalf("201 made %d promotions", after-before)
+			}
+			var p promotionOut
+			if err := unmarshalStrict(w.Body.Bytes(), &p); err != nil {
+				t.Fatalf("the 201's body does not decode: %v", err)
+			}
+			if p.AmountOff < 0 || p.AmountOff > promokit.MaxAmount || p.PercentOff < 0 || p.PercentOff > 10000 ||
+				p.MinOrder < 0 || p.StoreID != e.store.ID {
+				t.Fatalf("accepted out of range: %+v", p.Promotion)
+			}
+		default:
+			t.Fatalf("status %d", w.Code)
+		}
+	})
+}

@@ -1,0 +1,60 @@
+package http
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	lookupFailures prometheus.Counter
+	rateLimited    prometheus.Counter
+
+	// statuses holds the label of each status, so that counting a request
+	// does not format its status.
+	statuses [600]string
+}
+
+// newMetrics registers the server's collectors on reg.
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promokit", Name: "http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "promokit", Name: "http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route", "method"}),
+		lookupFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "promokit", Name: "code_lookup_failures_total",
+			Help: "Code look-ups answered 404: unknown codes and codes of other stores or partners.",
+		}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "promokit", Name: "rate_limited_total",
+			Help: "Requests refused with 429 because their key or address failed too many code look-ups.",
+		}),
+	}
+	for i := range m.statuses {
+		m.statuses[i] = strconv.Itoa(i)
+	}
+	reg.MustRegister(m.requests, m.duration, m.lookupFailures, m.rateLimited)
+	return m
+}
+
+// observe counts one request and records its duration.
+func (m *metrics) observe(route, method string, status int, d time.Duration) {
+	label := ""
+	if status >= 0 && status < len(m.statuses) {
+		label = m.statuses[status]
+	} else {
+		label = strconv.Itoa(status)
+	}
+	m.requests.WithLabelValues(route, method, label).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}

@@ -1,0 +1,206 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+// principal names the callers of the route table.
+type principal int
+
+const (
+	asAdmin    principal = iota
+	asSeller             // owns shop, the store the requests are about
+	asForeign            // owns other
+	asPartner            // holds shop's code SHOPCODE1
+	asCheckout           // bound to shop
+	asAnon               // no key
+	principals
+)
+
+func (p principal) String() string {
+	return [...]string{"admin", "seller", "foreign", "partner", "checkout", "anonymous"}[p]
+}
+
+// key returns the secret of principal p.
+func (b *testBundle) key(p principal) string {
+	return [...]string{b.admin, b.seller, b.foreign, b.partner, b.checkout, ""}[p]
+}
+
+// notExpected returns what p must never see: the names, codes and key ids
+// of the stores and partners it has no business with.
+func (b *testBundle) notExpected(p principal) []string {
+	switch p {
+	case asSeller, asCheckout:
+		return []string{b.otherName, b.otherPName, b.otherCode, "Other Gadget"}
+	case asForeign:
+		return []string{b.shopName, b.promoName, b.shopCode, b.shopCode2, "Shop Widget", b.sellerKeyID, b.checkoutKeyID}
+	case asPartner:
+		return []string{b.otherName, b.otherPName, b.otherCode, b.shopCode2, b.sellerKeyID, b.checkoutKeyID}
+	case asAnon:
+		return []string{b.shopName, b.otherName, b.promoName, b.otherPName, b.shopCode, b.shopCode2, b.otherCode, b.shop.ID}
+	}
+	return nil
+}
+
+// routeCase is one route of the table and the status each principal gets.
+type routeCase struct {
+	method, pattern string
+	path            func(b *testBundle) string
+	body            func(b *testBundle) any
+	hdr             []string
+	want            [principals]int // admin, seller, foreign, partner, checkout, anonymous
+}
+
+func (rc routeCase) mutates() bool { return rc.method != "GET" }
+
+// routeCases returns the table: every route of Routes().
+func routeCases() []routeCase {
+	const (
+		ok  = http.StatusOK
+		cr  = http.StatusCreated
+		acc = http.StatusAccepted
+		una = http.StatusUnauthorized
+		frb = http.StatusForbidden
+		nf  = http.StatusNotFound
+	)
+	fixed := func(p string) func(*testBundle) string { return func(*testBundle) string { return p } }
+	promo := func(suffix string) func(*testBundle) string {
+		return func(b *testBundle) string { return "/v1/promotions/" + b.promo.ID + suffix }
+	}
+	shop := func(suffix string) func(*testBundle) string {
+		return func(b *testBundle) string { return "/v1/stores/" + b.shop.ID + suffix }
+	}
+	partner := func(suffix string) func(*testBundle) string {
+		return func(b *testBundle) string { return "/v1/partners/" + b.partnr.ID + suffix }
+	}
+	body := func(v any) func(*testBundle) any { return func(*testBundle) any { return v } }
+	return []routeCase{
+		{"GET", "/healthz", fixed("/healthz"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
+		{"GET", "/readyz", fixed("/readyz"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
+		{"GET", "/metrics", fixed("/metrics"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
+		{"GET", "/openapi.json", fixed("/openapi.json"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
+
+		{"GET", "/v1/settings", fixed("/v1/settings"), nil, nil, [principals]int{ok, ok, ok, ok, ok, una}},
+		{"PATCH", "/v1/settings", fixed("/v1/settings"), body(map[string]any{"name": "Market"}), []string{"If-Match", `"1"`},
+			[principals]int{ok, frb, frb, frb, frb, una}},
+
+		{"POST", "/v1/keys", fixed("/v1/keys"), func(b *testBundle) any { return map[string]any{"role": "checkout", "store_id": b.shop.ID} }, nil,
+			[principals]int{cr, cr, nf, frb, frb, una}},
+		{"GET", "/v1/keys", fixed("/v1/keys"), nil, nil, [principals]int{ok, ok, ok, ok, frb, una}},
+		{"DELETE", "/v1/keys/{id}", func(b *testBundle) string { return "/v1/keys/" + b.spareKeyID }, nil, nil,
+			[principals]int{ok, ok, nf, nf, frb, una}},
+
+		{"POST", "/v1/stores", fixed("/v1/stores"), body(map[string]any{"name": "New Store"}), nil, [principals]int{cr, frb, frb, frb, frb, una}},
+		{"GET", "/v1/stores", fixed("/v1/stores"), nil, nil, [principals]int{ok, ok, ok, frb, ok, una}},
+		{"GET", "/v1/stores/{id}", shop(""), nil, nil, [principals]int{ok, ok, nf, frb, ok, una}},
+		{"PATCH", "/v1/stores/{id}", shop(""), body(map[string]any{"name": "Renamed"}), nil, [principals]int{ok, frb, frb, frb, frb, una}},
+		{"PUT", "/v1/stores/{id}/products/{product_id}", shop("/products/sku-2"), body(map[string]any{"name": "Thing"}), nil,
+			[principals]int{ok, ok, nf, frb, frb, una}},
+		{"GET", "/v1/stores/{id}/products", shop("/products"), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+		{"GET", "/v1/stores/{id}/products/{product_id}", shop("/products/sku-1"), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+
+		{"POST", "/v1/partners", fixed("/v1/partners"), body(map[string]any{"name": "Bo", "kind": "affiliate"}), nil,
+			[principals]int{cr, frb, frb, frb, frb, una}},
+		{"GET", "/v1/partners", fixed("/v1/partners"), nil, nil, [principals]int{ok, frb, frb, frb, frb, una}},
+		{"GET", "/v1/partners/{id}", partner(""), nil, nil, [principals]int{ok, frb, frb, ok, frb, una}},
+		{"GET", "/v1/partners/{id}/codes", partner("/codes"), nil, nil, [principals]int{ok, ok, ok, ok, frb, una}},
+		{"GET", "/v1/partners/{id}/codes.csv", partner("/codes.csv"), nil, nil, [principals]int{ok, ok, ok, ok, frb, una}},
+
+		{"POST", "/v1/promotions", fixed("/v1/promotions"), func(b *testBundle) any {
+			return map[string]any{"store_id": b.shop.ID, "name": "Flash", "type": "amount_off", "amount_off": 500}
+		}, nil, [principals]int{cr, cr, nf, frb, frb, una}},
+		{"GET", "/v1/promotions", fixed("/v1/promotions"), nil, nil, [principals]int{ok, ok, ok, ok, ok, una}},
+		{"GET", "/v1/promotions/{id}", promo(""), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+		{"PATCH", "/v1/promotions/{id}", promo(""), body(map[string]any{"name": "Renamed"}), []string{"If-Match", `"1"`},
+			[principals]int{ok, ok, nf, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/activate", promo("/activate"), nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/deactivate", promo("/deactivate"), nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/end", promo("/end"), nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/codes", promo("/codes"), body(map[string]any{"code": "NEWCODE1"}), nil,
+			[principals]int{cr, cr, nf, frb, frb, una}},
+		{"GET", "/v1/promotions/{id}/codes", promo("/codes"), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+		{"POST", "/v1/promotions/{id}/codes/import", promo("/codes/import"), body("code\nIMPORTED1\n"), []string{"Content-Type", "text/csv"},
+			[principals]int{cr, cr, nf, frb, frb, una}},
+		{"GET", "/v1/promotions/{id}/codes.csv", promo("/codes.csv"), nil, nil, [principals]int{ok, ok, nf, frb, ok, una}},
+		{"POST", "/v1/promotions/{id}/code-jobs", promo("/code-jobs"), body(map[string]any{"count": 10}), nil,
+			[principals]int{acc, acc, nf, frb, frb, una}},
+
+		{"GET", "/v1/jobs/{id}", func(b *testBundle) string { return "/v1/jobs/" + b.jobID }, nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
+
+		{"GET", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + strings.ToLower(b.shopCode) }, nil, nil,
+			[principals]int{ok, ok, nf, ok, ok, una}},
+		{"PATCH", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + b.shopCode }, body(map[string]any{"active": false}), nil,
+			[principals]int{ok, ok, nf, frb, frb, una}},
+	}
+}
+
+// TestRoutes runs every route as every principal, checks its status, and
+// checks that no response shows a principal what it has no business with.
+func TestRoutes(t *testing.T) {
+	t.Parallel()
+	cases := routeCases()
+	t.Run("Complete", func(t *testing.T) {
+		t.Parallel()
+		have := map[Route]bool{}
+		for _, rc := range cases {
+			have[Route{rc.method, rc.pattern}] = true
+		}
+		for _, r := range Routes() {
+			if !have[r] {
+				t.Errorf("route %s %s has no case in the table", r.Method, r.Pattern)
+			}
+			delete(have, r)
+		}
+		for r := range have {
+			t.Errorf("case %s %s is not a route", r.Method, r.Pattern)
+		}
+	})
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		shared := setup(t, open)
+		for _, rc := range cases {
+			t.Run(rc.method+" "+rc.pattern, func(t *testing.T) {
+				t.Parallel()
+				for p := range principals {
+					t.Run(p.String(), func(t *testing.T) {
+						b := shared
+						if rc.mutates() {
+							t.Parallel()
+							b = setup(t, open)
+						}
+						runRouteCase(t, b, rc, p)
+					})
+				}
+			})
+		}
+	})
+}
+
+// runRouteCase sends the request of rc as p and checks the answer.
+func runRouteCase(t *testing.T, b *testBundle, rc routeCase, p principal) {
+	t.Helper()
+	path := rc.path(b)
+	var body any
+	if rc.body != nil {
+		body = rc.body(b)
+	}
+	r := b.c.do(t, rc.method, path, b.key(p), body, rc.hdr...)
+	if r.StatusCode != rc.want[p] {
+		t.Fatalf("%s %s as %s: status %d, want %d: %s", rc.method, path, p, r.StatusCode, rc.want[p], r.Body)
+	}
+	sent := path + fmt.Sprint(body)
+	for _, s := range b.notExpected(p) {
+		if s == "" || strings.Contains(sent, s) {
+			continue // what the request itself says may come back
+		}
+		if strings.Contains(string(r.Body), s) {
+			t.Errorf("%s %s as %s: the response shows %q: %s", rc.method, path, p, s, r.Body)
+		}
+	}
+}

@@ -1,0 +1,340 @@
+// Package http is promokit's JSON API over net/http: the routes of
+// docs/API-ROUTES.md, the problem+json error format (problem.go), strict
+// request decoding (decode.go), bearer-key authentication, request ids,
+// idempotency keys, a limiter of failed code look-ups, Prometheus metrics
+// and one log line per failed request.
+//
+// Every route under /v1/ needs an API key; /healthz, /readyz, /metrics and
+// /openapi.json are anonymous. Handlers decode, call one method of
+// engine.Service and encode: who may do what is the engine's decision, so
+// a foreign object is answered 404 exactly as a missing one.
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// DefaultImportLimit is the largest CSV file a code import takes when
+// Config.ImportLimit is zero.
+const DefaultImportLimit = 64 << 20
+
+// Config configures a Server.
+type Config struct {
+	// Service runs the use cases. Required.
+	Service *engine.Service
+	// Logger receives one line per failed request (4xx and 5xx at Info
+	// and Error) and, at Debug, one per successful request. Nil discards.
+	Logger *slog.Logger
+	// Registry receives the server's collectors and is what /metrics
+	// serves. Nil makes a private registry, so that tests can run many
+	// servers in one process.
+	Registry *prometheus.Registry
+	// Ready reports whether the server may take traffic; /readyz answers
+	// 503 while it returns an error. Nil pings the service's store.
+	Ready func(context.Context) error
+	// OpenAPI is the document served at /openapi.json.
+	OpenAPI []byte
+	// ImportLimit is the largest CSV body a code import takes, in bytes.
+	// Zero means DefaultImportLimit.
+	ImportLimit int64
+	// TrustProxy makes the code look-up limiter take the client's address
+	// from the last entry of X-Forwarded-For, which a reverse proxy in
+	// front of the server appends. Leave it off when clients connect
+	// directly: they could then send any X-Forwarded-For they like.
+	TrustProxy bool
+	// LookupFailures is how many failed code look-ups (GET /v1/codes/{code}
+	// answered 404) one key, and one client address, may make per minute
+	// before they are answered 429. Zero means 20; a negative value
+	// disables the limiter.
+	LookupFailures int
+}
+
+// Server is the HTTP API. It implements http.Handler and is safe for
+// concurrent use.
+type Server struct {
+	svc         *engine.Service
+	log         *slog.Logger
+	ready       func(context.Context) error
+	openapi     []byte
+	importLimit int64
+	trustProxy  bool
+	mux         *http.ServeMux
+	metrics     *metrics
+	promHandler http.Handler // serves /metrics
+	limiter     *limiter     // nil when disabled
+
+	idPrefix string        // random per process, so request ids do not repeat across restarts
+	idSeq    atomic.Uint64 // numbers the request ids of this process
+}
+
+// Route is one registered route: its method and its ServeMux pattern.
+type Route struct {
+	Method, Pattern string
+}
+
+// bodyKind is what a route takes as its request body.
+type bodyKind int
+
+const (
+	bodyNone bodyKind = iota // no body, or an optional JSON one
+	bodyJSON                 // a JSON document of at most maxJSONBody bytes
+	bodyCSV                  // a CSV file, spooled to disk (code import)
+)
+
+// route is one entry of the route table.
+type route struct {
+	method, pattern string
+	handle          http.HandlerFunc
+	body            bodyKind
+}
+
+// routes is the route table: the only place routes are listed. Routes()
+// reads it from a zero Server, whose handlers it never calls.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", s.handleHealthz, bodyNone},
+		{"GET", "/readyz", s.handleReadyz, bodyNone},
+		{"GET", "/metrics", s.handleMetrics, bodyNone},
+		{"GET", "/openapi.json", s.handleOpenAPI, bodyNone},
+
+		{"GET", "/v1/settings", s.handleSettingsGet, bodyNone},
+		{"PATCH", "/v1/settings", s.handleSettingsUpdate, bodyJSON},
+
+		{"POST", "/v1/keys", s.handleKeyCreate, bodyJSON},
+		{"GET", "/v1/keys", s.handleKeyList, bodyNone},
+		{"DELETE", "/v1/keys/{id}", s.handleKeyRevoke, bodyNone},
+
+		{"POST", "/v1/stores", s.handleStoreCreate, bodyJSON},
+		{"GET", "/v1/stores", s.handleStoreList, bodyNone},
+		{"GET", "/v1/stores/{id}", s.handleStoreGet, bodyNone},
+		{"PATCH", "/v1/stores/{id}", s.handleStoreUpdate, bodyJSON},
+		{"PUT", "/v1/stores/{id}/products/{product_id}", s.handleProductPut, bodyJSON},
+		{"GET", "/v1/stores/{id}/products", s.handleProductList, bodyNone},
+		{"GET", "/v1/stores/{id}/products/{product_id}", s.handleProductGet, bodyNone},
+
+		{"POST", "/v1/partners", s.handlePartnerCreate, bodyJSON},
+		{"GET", "/v1/partners", s.handlePartnerList, bodyNone},
+		{"GET", "/v1/partners/{id}", s.handlePartnerGet, bodyNone},
+		{"GET", "/v1/partners/{id}/codes", s.handlePartnerCodeList, bodyNone},
+		{"GET", "/v1/partners/{id}/codes.csv", s.handlePartnerCodeExport, bodyNone},
+
+		{"POST", "/v1/promotions", s.handlePromotionCreate, bodyJSON},
+		{"GET", "/v1/promotions", s.handlePromotionList, bodyNone},
+		{"GET", "/v1/promotions/{id}", s.handlePromotionGet, bodyNone},
+		{"PATCH", "/v1/promotions/{id}", s.handlePromotionUpdate, bodyJSON},
+		{"POST", "/v1/promotions/{id}/activate", s.handlePromotionActivate, bodyNone},
+		{"POST", "/v1/promotions/{id}/deactivate", s.handlePromotionDeactivate, bodyNone},
+		{"POST", "/v1/promotions/{id}/end", s.handlePromotionEnd, bodyNone},
+		{"POST", "/v1/promotions/{id}/codes", s.handleCodeCreate, bodyJSON},
+		{"GET", "/v1/promotions/{id}/codes", s.handleCodeList, bodyNone},
+		{"POST", "/v1/promotions/{id}/codes/import", s.handleCodeImport, bodyCSV},
+		{"GET", "/v1/promotions/{id}/codes.csv", s.handleCodeExport, bodyNone},
+		{"POST", "/v1/promotions/{id}/code-jobs", s.handleCodeJobCreate, bodyJSON},
+
+		{"GET", "/v1/jobs/{id}", s.handleJobGet, bodyNone},
+
+		{"GET", "/v1/codes/{code}", s.handleCodeGet, bodyNone},
+		{"PATCH", "/v1/codes/{code}", s.handleCodeUpdate, bodyJSON},
+	}
+}
+
+// Routes lists every route the server registers, in the order of
+// docs/API-ROUTES.md.
+func Routes() []Route {
+	table := (&Server{}).routes()
+	out := make([]Route, len(table))
+	for i, rt := range table {
+		out[i] = Route{Method: rt.method, Pattern: rt.pattern}
+	}
+	return out
+}
+
+// NewServer returns a Server for cfg. It registers the server's collectors
+// on cfg.Registry and panics if they are registered there already, as
+// prometheus.MustRegister does.
+func NewServer(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.ImportLimit <= 0 {
+		cfg.ImportLimit = DefaultImportLimit
+	}
+	if cfg.LookupFailures == 0 {
+		cfg.LookupFailures = 20
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	s := &Server{
+		svc:         cfg.Service,
+		log:         cfg.Logger,
+		ready:       cfg.Ready,
+		openapi:     cfg.OpenAPI,
+		importLimit: cfg.ImportLimit,
+		trustProxy:  cfg.TrustProxy,
+		mux:         http.NewServeMux(),
+		metrics:     newMetrics(cfg.Registry),
+		promHandler: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}),
+		idPrefix:    hex.EncodeToString(b[:]) + "-",
+	}
+	if cfg.LookupFailures > 0 {
+		s.limiter = newLimiter(cfg.LookupFailures, time.Minute)
+	}
+	if s.ready == nil && s.svc != nil {
+		s.ready = func(ctx context.Context) error { return s.svc.Store().Ping(ctx) }
+	}
+	for _, rt := range s.routes() {
+		var h http.Handler = rt.handle
+		switch rt.method {
+		case "POST", "PUT", "PATCH", "DELETE":
+			h = s.idempotent(rt.body, h)
+		}
+		s.mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	return s
+}
+
+// ServeHTTP answers one request. It gives the request its id, authenticates
+// the key of every /v1/ request, routes it, recovers a panic of its handler
+// and records its metrics and log line.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{id: s.requestID(r)}
+	w.Header().Set("X-Request-Id", info.id)
+	sw := &statusWriter{ResponseWriter: w}
+	ctx := context.WithValue(r.Context(), infoKey{}, info)
+	var authErr error
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		var p promokit.Principal
+		if p, authErr = s.authenticate(ctx, r); authErr == nil {
+			ctx = promokit.NewContext(ctx, p)
+			info.keyID = p.KeyID
+		}
+	}
+	r = r.WithContext(ctx)
+	sw.req = r
+	defer s.finish(sw, r, info, start)
+	if authErr != nil {
+		// Not routed, but counted and logged under its route all the same.
+		_, r.Pattern = s.mux.Handler(r)
+		writeError(sw, r, authErr)
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+// authenticate returns the principal of the request's bearer key.
+func (s *Server) authenticate(ctx context.Context, r *http.Request) (promokit.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
+		return promokit.Principal{}, promokit.Errorf(promokit.EUnauthenticated, "send an API key as Authorization: Bearer <key>")
+	}
+	return s.svc.Authenticate(ctx, strings.TrimSpace(secret))
+}
+
+// requestID returns the request's X-Request-Id when it is sane: 1 to 64
+// printable ASCII characters without spaces. Otherwise it makes one.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 {
+		ok := true
+		for i := 0; i < len(id); i++ {
+			if id[i] <= ' ' || id[i] > '~' {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return id
+		}
+	}
+	var buf [32]byte
+	return string(strconv.AppendUint(append(buf[:0], s.idPrefix...), s.idSeq.Add(1), 36))
+}
+
+// finish recovers a panic of the handler, answering 500 when nothing was
+// sent yet, then records the request's metrics and log line. A handler
+// that panics with http.ErrAbortHandler has cut its response short on
+// purpose: the panic goes on to net/http, which drops the connection.
+func (s *Server) finish(sw *statusWriter, r *http.Request, info *requestInfo, start time.Time) {
+	v := recover()
+	if v != nil && v != http.ErrAbortHandler {
+		err := panicError(v)
+		if !sw.wrote {
+			writeError(sw, r, err)
+		}
+		info.err = err
+		if sw.status == 0 || sw.status < 500 {
+			sw.status = http.StatusInternalServerError
+		}
+	}
+	s.observe(sw, r, info, time.Since(start))
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+}
+
+// observe records the metrics of a finished request and logs it: failed
+// requests at Info (4xx) or Error (5xx), the others at Debug.
+func (s *Server) observe(sw *statusWriter, r *http.Request, info *requestInfo, d time.Duration) {
+	status := sw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	method := methodLabel(r.Method)
+	s.metrics.observe(route, method, status, d)
+	level := slog.LevelDebug
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelInfo
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", info.id),
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.String("key_id", info.keyID),
+	}
+	if info.code != "" {
+		attrs = append(attrs, slog.String("code", info.code))
+	}
+	if info.err != nil && (status >= 500 || info.code == promokit.EInternal) {
+		attrs = append(attrs, slog.String("err", info.err.Error()))
+	}
+	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// methodLabel bounds the method label of the metrics to the known methods.
+func methodLabel(m string) string {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+		return m
+	}
+	return "OTHER"
+}
