@@ -59,10 +59,10 @@ rows=$(( $(wc -l <"$work/codes.csv") - 1 ))
 t0=$(ms); after=""; listed=0
 while :; do
   page=$(curl -fs -H "Authorization: Bearer $key" "$base/v1/promotions/$promo/codes?limit=1000&after=$after")
-  n=$(grep -o '"code":"' <<<"$page" | wc -l)
+  n=$( (grep -o '"code":"' <<<"$page" || true) | wc -l)
   listed=$(( listed + n ))
   after=$(sed -nE 's/.*"next_cursor":"([^"]+)".*/\1/p' <<<"$page")
-  [ -z "$after" ] || [ "$n" -eq 0 ] && break
+  if [ -z "$after" ] || [ "$n" -eq 0 ]; then break; fi
 done
 list_ms=$(( $(ms) - t0 ))
 

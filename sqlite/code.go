@@ -29,7 +29,7 @@ const insertCodesRows = 500
 // CreateCode inserts one code. It returns ECodeTaken when the value exists
 // and ENotFound when the promotion does not.
 func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
-	_, err := t.tx.ExecContext(ctx, insertCodesSQL(1, false), appendCodeArgs(nil, c)...)
+	_, err := t.q.ExecContext(ctx, insertCodesSQL(1, false), appendCodeArgs(nil, c)...)
 	if err != nil {
 		switch constraintViolation(err) {
 		case uniqueViolation:
@@ -70,12 +70,10 @@ func (t *tx) InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, er
 			err error
 		)
 		if n == insertCodesRows {
-			var stmt *sql.Stmt
-			if stmt, err = t.insertCodesStmt(ctx); err == nil {
-				res, err = stmt.ExecContext(ctx, args...)
-			}
+			res, err = t.q.ExecContext(ctx, insertCodesSQL(n, true), args...)
 		} else {
-			res, err = t.tx.ExecContext(ctx, insertCodesSQL(n, true), args...)
+			// The last, shorter statement of a call is not worth caching.
+			res, err = t.q.ExecUncached(ctx, insertCodesSQL(n, true), args...)
 		}
 		if err != nil {
 			if constraintViolation(err) == foreignKeyViolation {
@@ -91,19 +89,6 @@ func (t *tx) InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, er
 		codes = codes[n:]
 	}
 	return total, nil
-}
-
-// insertCodesStmt returns the full-batch statement of InsertCodes,
-// preparing it once per transaction.
-func (t *tx) insertCodesStmt(ctx context.Context) (*sql.Stmt, error) {
-	if t.insertCodes == nil {
-		stmt, err := t.tx.PrepareContext(ctx, insertCodesSQL(insertCodesRows, true))
-		if err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		t.insertCodes = stmt
-	}
-	return t.insertCodes, nil
 }
 
 // insertCodesSQL returns an INSERT of rows codes, which skips existing
@@ -178,7 +163,7 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 	var w where
 	w.add("c.code = ?", code)
 	scopeCodes(&w, scope)
-	c, err := scanCode(t.tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args...))
+	c, err := scanCode(t.q.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args...))
 	if err != nil {
 		return nil, noRows(err, "code", code)
 	}
@@ -188,7 +173,7 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 // UpdateCode writes a code's active flag, partner, customer and
 // updated_at; ENotFound when there is no such code.
 func (t *tx) UpdateCode(ctx context.Context, c *promokit.Code) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE codes SET active = ?, partner_id = ?, customer_id = ?, updated_at = ? WHERE code = ?`,
+	res, err := t.q.ExecContext(ctx, `UPDATE codes SET active = ?, partner_id = ?, customer_id = ?, updated_at = ? WHERE code = ?`,
 		boolInt(c.Active), c.PartnerID, c.CustomerID, micros(c.UpdatedAt), c.Code)
 	if err != nil {
 		return fmt.Errorf("sqlite: update code %q: %w", c.Code, err)
@@ -220,7 +205,7 @@ func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) 
 		w.add("created_at >= ?", micros(c.Since))
 	}
 	var n int64
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM codes`+w.String(), w.args...).Scan(&n); err != nil {
+	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM codes`+w.String(), w.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count codes: %w", err)
 	}
 	return n, nil
@@ -245,38 +230,72 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 }
 
 // ExportCodes streams the codes that scope can see and f selects, in
-// creation order, to fn. It runs one query on the read pool, so it sees one
-// snapshot and never waits for the writer. f.Limit, when set, caps the
-// number of codes; f.After starts after a code value.
-//
-// For speed, fn receives the same *promokit.Code on every call, its
-// fields overwritten for each row: fn must copy what it wants to keep.
+// creation order, to fn, reading them in chunks on the read pool; it never
+// waits for the writer. f.Limit, when set, caps the number of codes;
+// f.After starts after a code value. fn must not keep the *promokit.Code
+// it receives: the memory is reused for the next chunk.
 // ExportCodes stops at the first error of fn and returns it unwrapped.
 func (s *Store) ExportCodes(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
-	w := codeWhere(scope, f)
-	q := `SELECT ` + codeColumns + ` FROM codes c` + w.String() + ` ORDER BY c.id`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		w.args = append(w.args, f.Limit)
-	}
-	rows, err := s.reader.QueryContext(ctx, q, w.args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: export codes: %w", err)
-	}
-	defer rows.Close()
-	var r codeRow
-	for rows.Next() {
-		if err := r.scan(rows); err != nil {
+	// The export reads chunks of exportChunk rows by id and calls fn after
+	// each chunk's query is closed: no read snapshot stays open for the
+	// whole export (it would hold back WAL checkpoints), and fn may read
+	// the database itself without needing a second connection.
+	var (
+		last  int64
+		left  = f.Limit
+		chunk = make([]codeRow, 0, exportChunk)
+	)
+	for {
+		w := codeWhere(scope, f)
+		if last > 0 {
+			w.add("c.id > ?", last)
+		}
+		n := exportChunk
+		if f.Limit > 0 {
+			n = min(n, left)
+		}
+		q := `SELECT c.id, ` + codeColumns + ` FROM codes c` + w.String() + ` ORDER BY c.id LIMIT ?`
+		rows, err := s.reader.QueryContext(ctx, q, append(w.args, n)...)
+		if err != nil {
 			return fmt.Errorf("sqlite: export codes: %w", err)
 		}
-		if err := fn(&r.code); err != nil {
-			return err
+		chunk = chunk[:0]
+		for rows.Next() {
+			chunk = append(chunk, codeRow{})
+			r := &chunk[len(chunk)-1]
+			if err := r.scan(idScanner{rows, &last}); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: export codes: %w", err)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("sqlite: export codes: %w", err)
+		}
+		for i := range chunk {
+			if err := fn(&chunk[i].code); err != nil {
+				return err
+			}
+		}
+		left -= len(chunk)
+		if len(chunk) < n || (f.Limit > 0 && left <= 0) {
+			return nil
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlite: export codes: %w", err)
-	}
-	return nil
+}
+
+// exportChunk is how many rows ExportCodes reads per query.
+const exportChunk = 5000
+
+// idScanner scans a row's leading id column into id, then the rest.
+type idScanner struct {
+	row scanner
+	id  *int64
+}
+
+func (s idScanner) Scan(dest ...any) error {
+	return s.row.Scan(append([]any{s.id}, dest...)...)
 }
 
 // codeWhere returns the conditions of a code query for scope and f.

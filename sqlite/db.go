@@ -37,6 +37,7 @@ var _ engine.Store = (*Store)(nil)
 type Store struct {
 	writer     *sql.DB
 	reader     *sql.DB
+	reads      *stmtCache
 	migrations []migration
 }
 
@@ -61,7 +62,7 @@ const (
 	readerCacheKiB     = 32768 // 32 MiB for each reader
 	walCheckpointPages = 16384 // 64 MiB of 4 KiB pages
 	walSizeLimitBytes  = 64 << 20
-	maxReaders         = 64 // connections of the read pool
+	maxReaders         = 4 // connections of the read pool: more than the cores only adds contention
 )
 
 // Open opens, and creates if needed, the SQLite database at path and
@@ -95,10 +96,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
 	}
-	// Reads inside a read (a Read in an ExportCodes callback) take a
-	// second connection, so the pool allows many more connections than it
-	// keeps: a small cap would let a few concurrent exports wait on each
-	// other forever.
+	// Nothing holds a read connection while it waits for another
+	// (ExportCodes reads in chunks and calls back between them), so a
+	// small pool cannot deadlock; a pool larger than the cores measured
+	// slower under load.
 	reader.SetMaxOpenConns(maxReaders)
 	reader.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	reader.SetConnMaxIdleTime(time.Minute)
@@ -107,7 +108,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{writer: writer, reader: reader, migrations: migrations}, nil
+	return &Store{
+		writer: writer, reader: reader, migrations: migrations,
+		reads: newStmtCache(reader),
+	}, nil
 }
 
 // dsnParams returns the DSN query of the writer or of a reader.
@@ -130,15 +134,12 @@ func dsnParams(readOnly bool) string {
 	return q.Encode()
 }
 
-// Read runs fn in a read transaction on the read pool: fn sees one
-// snapshot of the database and never waits for the writer. A write inside
-// fn fails because reader connections are query-only.
+// Read runs fn on the read pool, outside any transaction: each statement
+// reads the latest committed state and never waits for the writer, and a
+// look-up costs one cached prepared statement. A write inside fn fails
+// because reader connections are query-only.
 func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
-	sqlTx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return fmt.Errorf("sqlite: begin read: %w", err)
-	}
-	return finish(sqlTx, fn)
+	return fn(&tx{q: querier{cache: s.reads}})
 }
 
 // Write runs fn in a BEGIN IMMEDIATE transaction on the single writer
@@ -164,7 +165,7 @@ func finish(sqlTx *sql.Tx, fn func(engine.Tx) error) (err error) {
 			err = errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rbErr))
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx}); err != nil {
+	if err := fn(&tx{q: querier{tx: sqlTx}}); err != nil {
 		return err
 	}
 	done = true
@@ -187,6 +188,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools. Transactions still running fail.
 func (s *Store) Close() error {
+	s.reads.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
@@ -194,11 +196,7 @@ var _ engine.Tx = (*tx)(nil)
 
 // tx is one transaction: it implements engine.Tx.
 type tx struct {
-	tx *sql.Tx
-
-	// insertCodes is the prepared full-batch statement of InsertCodes,
-	// prepared on first use and closed with the transaction.
-	insertCodes *sql.Stmt
+	q querier
 }
 
 // violation is the kind of constraint a failed statement broke.
@@ -287,7 +285,7 @@ func limit(p engine.Page) int {
 
 // queryList runs a list query and scans each row with scan.
 func queryList[T any](ctx context.Context, t *tx, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
-	rows, err := t.tx.QueryContext(ctx, query, args...)
+	rows, err := t.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
 	}

@@ -18,7 +18,7 @@ func (t *tx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.Ide
 		r         engine.IdempotencyRecord
 		createdAt int64
 	)
-	err := t.tx.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys WHERE key_id = ? AND key = ?`, keyID, key).
+	err := t.q.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys WHERE key_id = ? AND key = ?`, keyID, key).
 		Scan(&r.KeyID, &r.Key, &r.RequestHash, &r.Status, &r.Headers, &r.Body, &createdAt)
 	if err != nil {
 		return nil, noRows(err, "idempotency key", key)
@@ -31,7 +31,7 @@ func (t *tx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.Ide
 // request runs. EConflict when the API key already used that key, which
 // tells a concurrent duplicate request that it lost the race.
 func (t *tx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.KeyID, r.Key, nonNil(r.RequestHash), r.Status, r.Headers, r.Body, micros(r.CreatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
@@ -45,7 +45,7 @@ func (t *tx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord)
 // CompleteIdempotency stores the status, headers and body of a record's
 // response; ENotFound when there is no such record.
 func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE key_id = ? AND key = ?`,
+	res, err := t.q.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE key_id = ? AND key = ?`,
 		r.Status, r.Headers, r.Body, r.KeyID, r.Key)
 	if err != nil {
 		return fmt.Errorf("sqlite: complete idempotency key %q: %w", r.Key, err)
@@ -57,7 +57,7 @@ func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecor
 // without a response to replay may be retried with the same key. Deleting
 // a missing record is not an error.
 func (t *tx) DeleteIdempotency(ctx context.Context, keyID, key string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key_id = ? AND key = ?`, keyID, key); err != nil {
+	if _, err := t.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key_id = ? AND key = ?`, keyID, key); err != nil {
 		return fmt.Errorf("sqlite: delete idempotency key %q: %w", key, err)
 	}
 	return nil
@@ -66,7 +66,7 @@ func (t *tx) DeleteIdempotency(ctx context.Context, keyID, key string) error {
 // DeleteIdempotencyBefore removes the records created before t and returns
 // how many it removed.
 func (t *tx) DeleteIdempotencyBefore(ctx context.Context, before time.Time) (int64, error) {
-	res, err := t.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, micros(before))
+	res, err := t.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete idempotency keys: %w", err)
 	}

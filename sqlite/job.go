@@ -20,7 +20,7 @@ func (t *tx) CreateJob(ctx context.Context, j *promokit.Job) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: encode job spec: %w", err)
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = t.q.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Kind, j.StoreID, j.PromotionID, string(spec), j.Total, j.Done, string(j.State), j.Error,
 		micros(j.CreatedAt), micros(j.UpdatedAt), nullMicros(j.FinishedAt), j.LeaseOwner, nullMicros(j.LeaseUntil))
 	if err != nil {
@@ -44,7 +44,7 @@ func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*prom
 	if scope.PartnerID != "" {
 		w.add("0")
 	}
-	j, err := scanJob(t.tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs`+w.String(), w.args...))
+	j, err := scanJob(t.q.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs`+w.String(), w.args...))
 	if err != nil {
 		return nil, noRows(err, "job", id)
 	}
@@ -56,7 +56,7 @@ func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*prom
 // ENotFound when there is none. It must run in a Write: the single writer
 // makes the claim exclusive, so two processes never claim one job at once.
 func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
-	j, err := scanJob(t.tx.QueryRowContext(ctx, `UPDATE jobs
+	j, err := scanJob(t.q.QueryRowContext(ctx, `UPDATE jobs
 		SET lease_owner = ?, lease_until = ?, state = 'running', updated_at = ?
 		WHERE id = (
 			SELECT id FROM jobs
@@ -75,7 +75,7 @@ func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (
 // updated_at if owner still holds its lease; EConflict otherwise, which
 // tells a worker whose lease expired that another has taken the job over.
 func (t *tx) UpdateJob(ctx context.Context, j *promokit.Job, owner string) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE jobs
+	res, err := t.q.ExecContext(ctx, `UPDATE jobs
 		SET done = ?, state = ?, error = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id = ? AND lease_owner = ?`,
 		j.Done, string(j.State), j.Error, nullMicros(j.FinishedAt), j.LeaseOwner, nullMicros(j.LeaseUntil), micros(j.UpdatedAt),
@@ -120,7 +120,7 @@ func scanJob(row scanner) (*promokit.Job, error) {
 // that reaches its total is marked succeeded, its lease released.
 func (t *tx) AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
 	var done int64
-	err := t.tx.QueryRowContext(ctx, `UPDATE jobs
+	err := t.q.QueryRowContext(ctx, `UPDATE jobs
 		SET done = done + ?1,
 		    state = CASE WHEN done + ?1 >= total THEN 'succeeded' ELSE 'running' END,
 		    finished_at = CASE WHEN done + ?1 >= total THEN ?2 ELSE NULL END,

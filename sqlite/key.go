@@ -15,7 +15,7 @@ const keyColumns = `id, name, role, store_id, partner_id, prefix, hash, created_
 // CreateKey inserts an API key. It returns EConflict when a key with its id
 // or hash exists.
 func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Name, string(k.Role), k.StoreID, k.PartnerID, k.Prefix, nonNil(k.Hash), micros(k.CreatedAt), nullMicros(k.RevokedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
@@ -28,7 +28,7 @@ func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
 
 // GetKey returns a key by id, revoked or not; ENotFound when there is none.
 func (t *tx) GetKey(ctx context.Context, id string) (*promokit.Key, error) {
-	k, err := scanKey(t.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
+	k, err := scanKey(t.q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRows(err, "key", id)
 	}
@@ -39,7 +39,7 @@ func (t *tx) GetKey(ctx context.Context, id string) (*promokit.Key, error) {
 // that the caller can tell a revoked key from an unknown one in its logs;
 // ENotFound when there is none.
 func (t *tx) KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
-	k, err := scanKey(t.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, nonNil(hash)))
+	k, err := scanKey(t.q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, nonNil(hash)))
 	if err != nil {
 		return nil, noRows(err, "key", "by hash")
 	}
@@ -66,7 +66,7 @@ func (t *tx) ListKeys(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key,
 // RevokeKey sets revoked_at of an unrevoked key to now; ENotFound if there
 // is no such key or it is already revoked.
 func (t *tx) RevokeKey(ctx context.Context, id string, now time.Time) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id)
+	res, err := t.q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke key %q: %w", id, err)
 	}

@@ -24,7 +24,7 @@ func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 		return err
 	}
 	perPerson, quantity, validDays := couponColumns(p.Coupon)
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO promotions (`+promotionColumns+`)
+	_, err = t.q.ExecContext(ctx, `INSERT INTO promotions (`+promotionColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.StoreID, p.Name, p.Description, string(p.Channel), string(p.Type), p.AmountOff, int64(p.PercentOff), p.Currency,
 		p.MinOrder, productIDs, micros(p.StartsAt), nullMicros(p.EndsAt), nullInt(p.TotalUses), nullInt(p.TotalDiscount), nullInt(p.PerCustomer),
@@ -51,7 +51,7 @@ func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) 
 	w.add("p.id = ?", id)
 	scopePromotions(&w, scope)
 	q := `SELECT ` + promotionColumns + ` FROM promotions p` + w.String()
-	p, err := scanPromotion(t.tx.QueryRowContext(ctx, q, w.args...))
+	p, err := scanPromotion(t.q.QueryRowContext(ctx, q, w.args...))
 	if err != nil {
 		return nil, noRows(err, "promotion", id)
 	}
@@ -70,7 +70,7 @@ func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version
 		return err
 	}
 	perPerson, quantity, validDays := couponColumns(p.Coupon)
-	res, err := t.tx.ExecContext(ctx, `UPDATE promotions SET
+	res, err := t.q.ExecContext(ctx, `UPDATE promotions SET
 		name = ?, description = ?, channel = ?, type = ?, amount_off = ?, percent_off_bp = ?, currency = ?,
 		min_order_amount = ?, product_ids = ?, starts_at = ?, ends_at = ?, total_uses = ?, total_discount = ?,
 		per_customer = ?, exclusive = ?, priority = ?, coupon_per_person = ?, coupon_quantity = ?,

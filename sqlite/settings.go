@@ -16,7 +16,7 @@ func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, erro
 	if err != nil {
 		return false, fmt.Errorf("sqlite: encode policy: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO settings (id, name, currency, time_zone, policy, version, updated_at)
+	res, err := t.q.ExecContext(ctx, `INSERT INTO settings (id, name, currency, time_zone, policy, version, updated_at)
 		VALUES (1, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		s.Name, s.Currency, s.TimeZone, string(policy), s.Version, micros(s.UpdatedAt))
 	if err != nil {
@@ -37,7 +37,7 @@ func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
 		policy          string
 		updatedAtMicros int64
 	)
-	err := t.tx.QueryRowContext(ctx, `SELECT name, currency, time_zone, policy, version, updated_at FROM settings WHERE id = 1`).
+	err := t.q.QueryRowContext(ctx, `SELECT name, currency, time_zone, policy, version, updated_at FROM settings WHERE id = 1`).
 		Scan(&s.Name, &s.Currency, &s.TimeZone, &policy, &s.Version, &updatedAtMicros)
 	if err != nil {
 		return nil, noRows(err, "settings", "1")
@@ -57,7 +57,7 @@ func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version i
 	if err != nil {
 		return fmt.Errorf("sqlite: encode policy: %w", err)
 	}
-	res, err := t.tx.ExecContext(ctx, `UPDATE settings
+	res, err := t.q.ExecContext(ctx, `UPDATE settings
 		SET name = ?, currency = ?, time_zone = ?, policy = ?, version = ?, updated_at = ?
 		WHERE id = 1 AND version = ?`,
 		s.Name, s.Currency, s.TimeZone, string(policy), version+1, micros(s.UpdatedAt), version)

@@ -16,7 +16,7 @@ const storeColumns = `id, name, partner_promo_codes, created_at`
 
 // CreateStore inserts a store; EConflict when its id exists.
 func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?)`,
 		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
@@ -30,7 +30,7 @@ func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
 // GetStore returns a store; ENotFound when there is none. lock needs no
 // work on SQLite: a write transaction already holds the only write lock.
 func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
-	s, err := scanStore(t.tx.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id))
+	s, err := scanStore(t.q.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRows(err, "store", id)
 	}
@@ -46,7 +46,7 @@ func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, 
 // UpdateStore writes a store's name and P4 flag; ENotFound when there is
 // no such store.
 func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ? WHERE id = ?`,
+	res, err := t.q.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ? WHERE id = ?`,
 		s.Name, boolInt(s.PartnerPromoCodes), s.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update store %q: %w", s.ID, err)
@@ -70,7 +70,7 @@ const partnerColumns = `id, name, kind, created_at`
 
 // CreatePartner inserts a partner; EConflict when its id exists.
 func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES (?, ?, ?, ?)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES (?, ?, ?, ?)`,
 		p.ID, p.Name, string(p.Kind), micros(p.CreatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
@@ -83,7 +83,7 @@ func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
 
 // GetPartner returns a partner; ENotFound when there is none.
 func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, error) {
-	p, err := scanPartner(t.tx.QueryRowContext(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = ?`, id))
+	p, err := scanPartner(t.q.QueryRowContext(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRows(err, "partner", id)
 	}
@@ -116,7 +116,7 @@ const productColumns = `store_id, id, name, url, created_at, updated_at`
 // updated_at of the existing one; created_at keeps its first value.
 // ENotFound when the store does not exist.
 func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := t.q.ExecContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, id) DO UPDATE SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at`,
 		p.StoreID, p.ID, p.Name, p.URL, micros(p.CreatedAt), micros(p.UpdatedAt))
 	if err != nil {
@@ -131,7 +131,7 @@ func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
 // GetProduct returns a product of a store; ENotFound when the store has no
 // such product.
 func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error) {
-	p, err := scanProduct(t.tx.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id = ?`, storeID, id))
+	p, err := scanProduct(t.q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id = ?`, storeID, id))
 	if err != nil {
 		return nil, noRows(err, "product", id)
 	}
