@@ -176,12 +176,7 @@ func (s *Service) GetCode(ctx context.Context, value string) (*promokit.Code, er
 	if !promokit.ValidCode(code) {
 		return nil, notFound("code", truncateID(value))
 	}
-	var c *promokit.Code
-	err = s.store.Read(ctx, func(tx Tx) error {
-		c, err = tx.GetCode(ctx, p.Scope(), code)
-		return err
-	})
-	return c, err
+	return s.lookups.get(ctx, p.Scope(), code)
 }
 
 func truncateID(s string) string {

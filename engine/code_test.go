@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -289,5 +290,43 @@ func TestExportScope(t *testing.T) {
 		if err != nil || len(list) != 2 {
 			t.Errorf("partner list %d %v", len(list), err)
 		}
+	})
+}
+
+// TestConcurrentLookups runs many look-ups at once, in several scopes, so
+// that they share batches: each must get its own answer, scoped.
+func TestConcurrentLookups(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p := mustCreatePromotion(t, b.seller, b, percentInput())
+		q := mustCreatePromotion(t, b.foreign, b, percentInput())
+		for i := 0; i < 20; i++ {
+			if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: fmt.Sprintf("OURS-%02d", i)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.svc.CreateCode(b.foreign, q.ID, engine.CodeInput{Code: fmt.Sprintf("THEIRS-%02d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 400; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := []context.Context{b.seller, b.foreign, b.admin, b.partner}[i%4]
+				value := []string{"ours-%02d", "THEIRS-%02d", "MISSING-%02d"}[i%3]
+				value = fmt.Sprintf(value, i%20)
+				c, err := b.svc.GetCode(ctx, value)
+				visible := (i%3 == 0 && (i%4 == 0 || i%4 == 2)) || (i%3 == 1 && (i%4 == 1 || i%4 == 2))
+				switch {
+				case visible && (err != nil || c.Code != promokit.NormalizeCode(value)):
+					t.Errorf("look-up %d of %s: %v %v", i, value, c, err)
+				case !visible && promokit.ErrorCode(err) != promokit.ENotFound:
+					t.Errorf("look-up %d of %s must not be found: %v %v", i, value, c, err)
+				}
+			}()
+		}
+		wg.Wait()
 	})
 }

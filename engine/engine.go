@@ -51,6 +51,7 @@ type Service struct {
 
 	genWorkers int
 	genBatch   int
+	lookups    *lookups
 }
 
 // New returns a Service.
@@ -88,6 +89,7 @@ func New(cfg Config) *Service {
 
 		genWorkers: cfg.GenerateWorkers,
 		genBatch:   cfg.GenerateBatch,
+		lookups:    &lookups{store: cfg.Store, max: 1},
 	}
 }
 

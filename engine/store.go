@@ -149,6 +149,10 @@ type Tx interface {
 	// skipped ones.
 	InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error)
 	GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error)
+	// GetCodes returns the codes among values that scope can see, in any
+	// order, leaving out the missing and the foreign: one query for a
+	// batch of look-ups.
+	GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error)
 	// UpdateCode writes a code's active flag, assignment (partner and
 	// customer) and updated_at.
 	UpdateCode(ctx context.Context, c *promokit.Code) error

@@ -221,3 +221,15 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 		GROUP BY x.code ORDER BY min(x.n)`,
 		[]any{codes}, scanString)
 }
+
+// GetCodes returns the codes among values that scope can see, in no
+// particular order; values that are missing or foreign are left out. One
+// query serves a whole batch of look-ups.
+func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
+	return queryList(ctx, t.q, "codes", `SELECT `+codeColumns+` FROM codes
+		WHERE code = ANY($1) AND ($2 = '' OR store_id = $2) AND ($3 = '' OR partner_id = $3)`,
+		[]any{values, scope.StoreID, scope.PartnerID}, func(row pgx.Row) (*promokit.Code, error) {
+			c := new(promokit.Code)
+			return c, scanCode(row, c)
+		})
+}

@@ -370,3 +370,17 @@ func scanCode(row scanner) (*promokit.Code, error) {
 	}
 	return &r.code, nil
 }
+
+// GetCodes returns the codes among values that scope can see, in no
+// particular order; values that are missing or foreign are left out. One
+// query serves a whole batch of look-ups.
+func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
+	list, err := json.Marshal(values)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode codes: %w", err)
+	}
+	var w where
+	w.add("c.code IN (SELECT value FROM json_each(?))", string(list))
+	scopeCodes(&w, scope)
+	return queryList(ctx, t, "codes", `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args, scanCode)
+}

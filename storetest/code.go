@@ -114,6 +114,23 @@ func testCodesScope(t *testing.T, b *bundle) {
 		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
 			t.Errorf("GetCode(%+v, %s) = %v, want not_found", tc.scope, tc.code, err)
 		}
+		// GetCodes, the batched look-up, applies the same scope.
+		var got []*promokit.Code
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.GetCodes(b.ctx, tc.scope, []string{tc.code, "NOT-A-CODE"})
+			return err
+		})
+		if tc.found != (len(got) == 1) || (tc.found && got[0].Code != tc.code) {
+			t.Errorf("GetCodes(%+v, %s) = %v, want found %v", tc.scope, tc.code, got, tc.found)
+		}
+	}
+	var all []*promokit.Code
+	b.read(t, func(tx engine.Tx) (err error) {
+		all, err = tx.GetCodes(b.ctx, par1, []string{"A-1", "B-1", "C-2", "D-2", "A-1"})
+		return err
+	})
+	if len(all) != 2 {
+		t.Errorf("GetCodes for par_1 found %d codes, want A-1 and C-2", len(all))
 	}
 
 	values := func(scope promokit.Scope, f engine.CodeFilter) []string {

@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"context"
+	"sync"
+
+	"github.com/promokit/promokit"
+)
+
+// lookups batches concurrent code look-ups: while a batch is being read,
+// the look-ups that arrive wait for the next, and each batch is one query
+// per scope. Under load the database then answers tens of look-ups per
+// query instead of one; alone, a look-up runs at once and waits for
+// nothing. Every answer comes from a read that began after the look-up
+// arrived, so batching never serves a stale code.
+type lookups struct {
+	store   Store
+	mu      sync.Mutex
+	pending []*lookup
+	running int
+	max     int // batches in flight at once: 1 measured fastest on 2 cores
+}
+
+type lookup struct {
+	scope promokit.Scope
+	code  string
+	found *promokit.Code
+	err   error
+	done  chan struct{}
+}
+
+// maxLookupBatch bounds one batch, and so one query's size.
+const maxLookupBatch = 256
+
+// get looks code up in scope; ENotFound when it is missing or foreign.
+func (l *lookups) get(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
+	req := &lookup{scope: scope, code: code, done: make(chan struct{})}
+	l.mu.Lock()
+	l.pending = append(l.pending, req)
+	if l.running < l.max {
+		l.running++
+		go l.drain()
+	}
+	l.mu.Unlock()
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if req.err != nil {
+		return nil, req.err
+	}
+	if req.found == nil {
+		return nil, notFound("code", code)
+	}
+	return req.found, nil
+}
+
+// drain reads batches until no look-up waits.
+func (l *lookups) drain() {
+	for {
+		l.mu.Lock()
+		n := min(len(l.pending), maxLookupBatch)
+		if n == 0 {
+			l.running--
+			l.mu.Unlock()
+			return
+		}
+		batch := l.pending[:n:n]
+		l.pending = l.pending[n:]
+		if len(l.pending) == 0 {
+			l.pending = nil
+		}
+		l.mu.Unlock()
+		l.read(batch)
+	}
+}
+
+// read answers one batch with one query per distinct scope. It does not
+// take a look-up's context: the look-ups of other callers share the query.
+func (l *lookups) read(batch []*lookup) {
+	byScope := make(map[promokit.Scope][]*lookup, 1)
+	for _, r := range batch {
+		byScope[r.scope] = append(byScope[r.scope], r)
+	}
+	for scope, reqs := range byScope {
+		values := make([]string, 0, len(reqs))
+		seen := make(map[string]bool, len(reqs))
+		for _, r := range reqs {
+			if !seen[r.code] {
+				seen[r.code] = true
+				values = append(values, r.code)
+			}
+		}
+		var codes []*promokit.Code
+		err := l.store.Read(context.Background(), func(tx Tx) error {
+			var err error
+			codes, err = tx.GetCodes(context.Background(), scope, values)
+			return err
+		})
+		found := make(map[string]*promokit.Code, len(codes))
+		for _, c := range codes {
+			found[c.Code] = c
+		}
+		for _, r := range reqs {
+			r.err = err
+			if c := found[r.code]; c != nil {
+				// Each caller gets its own copy: callers may change it.
+				cc := *c
+				r.found = &cc
+			}
+			close(r.done)
+		}
+	}
+}
