@@ -311,6 +311,12 @@ type RowFailure interface {
 	RowNumber() int
 }
 
+// rowCoder is a RowFailure that also names a stable code for the row's
+// problem (such as duplicate_in_file); others are reported as invalid.
+type rowCoder interface {
+	RowCode() string
+}
+
 // MaxImportErrors is how many row errors an import reports before it stops.
 const MaxImportErrors = 100
 
@@ -386,7 +392,11 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 			}
 			var rf RowFailure
 			if errors.As(err, &rf) {
-				fail(rf.RowNumber(), promokit.EInvalid, rf.Error())
+				code := promokit.EInvalid
+				if rc, ok := rf.(rowCoder); ok && rc.RowCode() != "" {
+					code = rc.RowCode()
+				}
+				fail(rf.RowNumber(), code, rf.Error())
 				if len(fails) >= MaxImportErrors {
 					break
 				}
@@ -422,7 +432,7 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 			// Decoder errors are found as rows are read, taken codes when
 			// their batch is written: report them in file order.
 			slices.SortStableFunc(fails, func(a, b promokit.FieldError) int { return rowOf(a) - rowOf(b) })
-			return &promokit.Error{Code: promokit.EInvalid, Message: fmt.Sprintf("the import has invalid rows (first: %s: %s); nothing was written", fails[0].Field, fails[0].Message), Fields: fails}
+			return &promokit.Error{Code: promokit.EInvalid, Message: fmt.Sprintf("the import has %d invalid row(s) (first: %s: %s); nothing was written", len(fails), fails[0].Field, fails[0].Message), Fields: fails}
 		}
 		if total == 0 {
 			var v promokit.Validation

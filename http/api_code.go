@@ -187,6 +187,9 @@ type rowFailure struct {
 // RowNumber returns the row of the error.
 func (f rowFailure) RowNumber() int { return f.Row }
 
+// RowCode returns the stable code of the error, such as duplicate_in_file.
+func (f rowFailure) RowCode() string { return f.Code }
+
 // Error returns the message, after the column when there is one; the row
 // is reported as the error's field.
 func (f rowFailure) Error() string {

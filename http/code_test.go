@@ -40,7 +40,7 @@ func TestCodeImport(t *testing.T) {
 		for _, e := range r.Problem.Errors {
 			rows = append(rows, e.Field+" "+e.Code)
 		}
-		if got, want := strings.Join(rows, ", "), "row 3 invalid, row 4 invalid, row 5 code_taken, row 6 invalid"; got != want {
+		if got, want := strings.Join(rows, ", "), "row 3 invalid, row 4 duplicate_in_file, row 5 code_taken, row 6 invalid"; got != want {
 			t.Errorf("row errors %q, want %q", got, want)
 		}
 		if after := b.count(t, b.admin, codes); after != before {
