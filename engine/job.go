@@ -227,16 +227,10 @@ func (s *Service) generateBatch(ctx context.Context, j *promokit.Job, n int64) (
 	// order, so two batches drawing the same value cannot deadlock.
 	slices.Sort(values)
 	now := s.now()
-	batch := make([]*promokit.Code, len(values))
-	for i, v := range values {
-		batch[i] = &promokit.Code{
-			Code: v, PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true,
-			JobID: j.ID, CreatedAt: now, UpdatedAt: now,
-		}
-	}
+	tmpl := &promokit.Code{PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true, JobID: j.ID, CreatedAt: now}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		if inserted, err = tx.InsertCodes(ctx, batch); err != nil {
+		if inserted, err = tx.InsertGeneratedCodes(ctx, tmpl, values); err != nil {
 			return err
 		}
 		done, err = tx.AddJobProgress(ctx, j.ID, s.owner, inserted, now, now.Add(s.jobLease))

@@ -148,6 +148,11 @@ type Tx interface {
 	// how many it inserted. Used by generation, which draws again for the
 	// skipped ones.
 	InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error)
+	// InsertGeneratedCodes inserts values as codes sharing every other
+	// field with tmpl (promotion, store, active, job, creation time),
+	// skipping values that exist, and returns how many it inserted: the
+	// lean path of generation jobs.
+	InsertGeneratedCodes(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error)
 	GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error)
 	// GetCodes returns the codes among values that scope can see, in any
 	// order, leaving out the missing and the foreign: one query for a

@@ -384,3 +384,25 @@ func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string
 	scopeCodes(&w, scope)
 	return queryList(ctx, t, "codes", `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args, scanCode)
 }
+
+// InsertGeneratedCodes inserts generated values as codes that share every
+// other field with tmpl, skipping values that exist, and returns how many
+// it inserted. The values travel as one JSON array: one statement and one
+// bound argument for the whole batch.
+func (t *tx) InsertGeneratedCodes(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error) {
+	if len(values) == 0 {
+		return 0, nil
+	}
+	list, err := json.Marshal(values)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: encode codes: %w", err)
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO codes (code, promotion_id, store_id, active, job_id, created_at, updated_at)
+		SELECT value, ?, ?, ?, ?, ?, ? FROM json_each(?) WHERE true
+		ON CONFLICT (code) DO NOTHING`,
+		tmpl.PromotionID, tmpl.StoreID, boolInt(tmpl.Active), tmpl.JobID, micros(tmpl.CreatedAt), micros(tmpl.CreatedAt), string(list))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: insert %d generated codes: %w", len(values), err)
+	}
+	return res.RowsAffected()
+}

@@ -391,3 +391,28 @@ func copyPtr[T any](p *T) *T {
 	v := *p
 	return &v
 }
+
+// testCodesGenerated checks InsertGeneratedCodes: the template's fields on
+// every row, taken values skipped, the count of inserted rows.
+func testCodesGenerated(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	p := newPromotion(b, "sto_1", "prm_1")
+	mustCreatePromotions(t, b, p)
+	mustCreateCodes(t, b, newCode(p, "TAKEN-1", b.now))
+	tmpl := &promokit.Code{PromotionID: p.ID, StoreID: "sto_1", Active: true, JobID: "job_1", CreatedAt: b.at(time.Minute)}
+	var n int64
+	b.write(t, func(tx engine.Tx) (err error) {
+		n, err = tx.InsertGeneratedCodes(b.ctx, tmpl, []string{"GEN-1", "TAKEN-1", "GEN-2"})
+		return err
+	})
+	if n != 2 {
+		t.Fatalf("inserted %d, want 2 (TAKEN-1 exists)", n)
+	}
+	got := mustGetCode(t, b, promokit.Scope{}, "GEN-2")
+	want := &promokit.Code{Code: "GEN-2", PromotionID: p.ID, StoreID: "sto_1", Active: true, JobID: "job_1",
+		CreatedAt: b.at(time.Minute), UpdatedAt: b.at(time.Minute)}
+	wantEqual(t, "generated code", want, got)
+	if taken := mustGetCode(t, b, promokit.Scope{}, "TAKEN-1"); taken.JobID != "" {
+		t.Errorf("an existing code was overwritten: %+v", taken)
+	}
+}

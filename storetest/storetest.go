@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"Codes", testCodes},
 		{"CodesScope", testCodesScope},
 		{"CodesInsert", testCodesInsert},
+		{"CodesGenerated", testCodesGenerated},
 		{"CodesList", testCodesList},
 		{"CodesCount", testCodesCount},
 		{"CodesExport", testCodesExport},
