@@ -23,7 +23,7 @@ case "$db" in
   postgres)
     psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS promokit_bench' >/dev/null
     psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE promokit_bench' >/dev/null
-    url="postgres://postgres@127.0.0.1:5432/promokit_bench?sslmode=disable&pool_max_conns=8" ;;
+    url="postgres://postgres@127.0.0.1:5432/promokit_bench?sslmode=disable" ;;
   *) echo "usage: $0 sqlite|postgres" >&2; exit 2 ;;
 esac
 base="http://127.0.0.1:$port"
