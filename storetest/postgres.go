@@ -28,6 +28,30 @@ func OpenPostgres(t *testing.T) engine.Store { return openPostgres(t) }
 
 func openPostgres(t testing.TB) engine.Store {
 	t.Helper()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, PostgresURL(t))
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close postgres: %v", err)
+		}
+	})
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate postgres: %v", err)
+	}
+	return s
+}
+
+// PostgresURL creates a new schema in the database at
+// $PROMOKIT_TEST_DATABASE_URL and returns the URL with search_path set to
+// it; the schema is dropped when the test ends, after the cleanups
+// registered later (such as closing a store) have run. The test is skipped
+// when the variable is not set, and fails, never skips, when it is set and
+// the server does not answer.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
 	base := os.Getenv(DatabaseURLEnv)
 	if base == "" {
 		t.Skipf("PostgreSQL tests are off: set %s to the URL of a database, such as "+
@@ -55,19 +79,7 @@ func openPostgres(t testing.TB) engine.Store {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	s, err := postgres.Open(ctx, withSearchPath(t, base, schema))
-	if err != nil {
-		t.Fatalf("open postgres: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close postgres: %v", err)
-		}
-	})
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate postgres: %v", err)
-	}
-	return s
+	return withSearchPath(t, base, schema)
 }
 
 // withSearchPath returns the URL or keyword/value connection string base

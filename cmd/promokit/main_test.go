@@ -3,12 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/promokit/promokit/storetest"
 )
 
 // testURLEnv names the variable that holds the URL of the PostgreSQL test
@@ -65,51 +62,9 @@ func MustSQLiteURL(tb testing.TB) string {
 	return "sqlite:" + filepath.Join(tb.TempDir(), "promokit.db")
 }
 
-// MustPostgresURL creates a schema t_<random> in the database of
-// PROMOKIT_TEST_DATABASE_URL, drops it when the test ends, and returns the
-// URL with search_path set to it. It fails the test when the variable is
-// unset or the server does not answer: it never skips.
-func MustPostgresURL(tb testing.TB) string {
-	tb.Helper()
-	base := os.Getenv(testURLEnv)
-	if base == "" {
-		tb.Fatalf("%s is not set", testURLEnv)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("connect to %s: %v", testURLEnv, err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema %s: %v", schema, err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("connect to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		tb.Fatalf("%s must be a postgres:// URL", testURLEnv)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// MustPostgresURL returns the URL of a fresh PostgreSQL schema, dropped
+// when the test ends (storetest.PostgresURL).
+func MustPostgresURL(tb testing.TB) string { return storetest.PostgresURL(tb) }
 
 // testMain is a Main under test and what it printed.
 type testMain struct {
