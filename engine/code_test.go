@@ -330,3 +330,47 @@ func TestConcurrentLookups(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestPartnerCodeQuotaConcurrent races 40 code creations, through two
+// services as two server processes would be, against P4's quota of 20
+// codes in 30 days: exactly 20 must succeed, whatever the interleaving.
+func TestPartnerCodeQuotaConcurrent(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p4 := mustCreateStore(t, b, "Module maker", true)
+		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
+		p := mustCreatePromotion(t, ctx, b, p4Input())
+		second := engine.New(engine.Config{Store: b.store, Clock: b.clock})
+		var (
+			wg               sync.WaitGroup
+			mu               sync.Mutex
+			created, refused int
+		)
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				svc := []*engine.Service{b.svc, second}[i%2]
+				_, err := svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: fmt.Sprintf("RACE-%02d", i)})
+				mu.Lock()
+				defer mu.Unlock()
+				switch promokit.ErrorCode(err) {
+				case "":
+					created++
+				case promokit.EPolicy:
+					refused++
+				default:
+					t.Errorf("code %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if created != 20 || refused != 20 {
+			t.Fatalf("%d created and %d refused, want exactly 20 and 20", created, refused)
+		}
+		if n := countCodes(t, b, p.ID); n != 20 {
+			t.Fatalf("%d codes stored, want 20", n)
+		}
+	})
+}
