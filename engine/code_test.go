@@ -374,3 +374,29 @@ func TestPartnerCodeQuotaConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestPartnerCodeJob: under P4 a generation job is drawn at once, inside
+// the transaction that checks the quota, so the quota counts its codes.
+func TestPartnerCodeJob(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p4 := mustCreateStore(t, b, "Module maker", true)
+		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
+		p := mustCreatePromotion(t, ctx, b, p4Input())
+		j, err := b.svc.CreateCodeJob(ctx, p.ID, promokit.CodeSpec{Count: 15})
+		if err != nil || j.State != promokit.JobSucceeded || j.Done != 15 {
+			t.Fatalf("P4 job %+v %v", j, err)
+		}
+		if n := countCodes(t, b, p.ID); n != 15 {
+			t.Fatalf("%d codes, want 15 at once", n)
+		}
+		_, err = b.svc.CreateCodeJob(ctx, p.ID, promokit.CodeSpec{Count: 6})
+		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 21 {
+			t.Errorf("quota after a job: %+v", e)
+		}
+		if ran, _ := b.svc.RunOneJob(context.Background()); ran {
+			t.Error("a P4 job was left for the worker")
+		}
+	})
+}

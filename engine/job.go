@@ -52,6 +52,12 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 			StoreID: cc.promo.StoreID, PromotionID: promotionID, Spec: spec, Total: spec.Count,
 			State: promokit.JobQueued, CreatedAt: now, UpdatedAt: now,
 		}
+		if cc.store.PartnerPromoCodes {
+			// P4 allows a handful of codes: draw them in this transaction,
+			// so that the quota just checked counts them at once and no
+			// code created meanwhile can pass it.
+			return generateNow(ctx, tx, j, now)
+		}
 		return tx.CreateJob(ctx, j)
 	})
 	if err != nil {
@@ -62,6 +68,31 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 	default:
 	}
 	return j, nil
+}
+
+// generateNow draws and inserts all of a small job's codes inside tx and
+// records the job as succeeded.
+func generateNow(ctx context.Context, tx Tx, j *promokit.Job, now time.Time) error {
+	gen := promokit.NewGenerator(j.Spec)
+	tmpl := &promokit.Code{PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true, JobID: j.ID, CreatedAt: now}
+	for attempt := 0; j.Done < j.Total; attempt++ {
+		if attempt == 20 {
+			return promokit.Errorf(promokit.ECodeSpace, "the code space is exhausted: 20 draws in a row gave only existing codes")
+		}
+		values := make([]string, 0, j.Total-j.Done)
+		for int64(len(values)) < j.Total-j.Done {
+			if v := gen.Next(); !slices.Contains(values, v) {
+				values = append(values, v)
+			}
+		}
+		n, err := tx.InsertGeneratedCodes(ctx, tmpl, values)
+		if err != nil {
+			return err
+		}
+		j.Done += n
+	}
+	j.State, j.FinishedAt = promokit.JobSucceeded, &now
+	return tx.CreateJob(ctx, j)
 }
 
 // GetJob returns a job of the caller's store (admin: any).
