@@ -87,8 +87,12 @@ func (p *Product) Validate() error {
 
 // ValidProductID reports whether id is a usable product id: 1 to 64
 // printable ASCII characters without spaces.
-func ValidProductID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
+func ValidProductID(id string) bool { return asciiID(id, 64) }
+
+// asciiID reports whether id has 1 to max printable ASCII characters
+// without spaces.
+func asciiID(id string, max int) bool {
+	if len(id) == 0 || len(id) > max {
 		return false
 	}
 	for i := 0; i < len(id); i++ {

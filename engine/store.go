@@ -182,6 +182,29 @@ type Tx interface {
 	// call it: the increment is atomic.
 	AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error)
 
+	// AddPromotionUsage adds uses and discount to a promotion's counters
+	// if, for positive amounts, the results stay within its total_uses and
+	// total_discount limits; it reports whether it added. The condition is
+	// part of the UPDATE, so concurrent writers can never pass a limit.
+	// Negative amounts (a use given back) always apply.
+	AddPromotionUsage(ctx context.Context, id string, uses, discount int64) (bool, error)
+	// AddCodeUsage is AddPromotionUsage for a code's own usage_limit.
+	AddCodeUsage(ctx context.Context, code string, uses int64) (bool, error)
+	// AddCustomerUsage adds uses to a customer's counter of a subject (a
+	// promotion id, or "code:" and a code) if the result stays within
+	// limit (nil: no limit), and reports whether it added.
+	AddCustomerUsage(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error)
+	// CustomerUsage returns a customer's uses of a subject (0 when none).
+	CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error)
+	// CreateRedemption inserts a redemption and sets its ID; EConflict
+	// when the order already has a redemption of that code.
+	CreateRedemption(ctx context.Context, r *promokit.Redemption) error
+	// OrderRedemptions returns an order's redemptions, by id.
+	OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
+	// SetRedemptionState moves a redemption from state from to state to
+	// and reports whether it did (false: it was not in from).
+	SetRedemptionState(ctx context.Context, id int64, from, to string, now time.Time) (bool, error)
+
 	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
 	// CreateIdempotency inserts a record; EConflict when one exists.
 	CreateIdempotency(ctx context.Context, r *IdempotencyRecord) error

@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"slices"
+
+	"github.com/promokit/promokit"
+)
+
+// RedeemInput records the codes an order used when it was placed (C4).
+type RedeemInput struct {
+	OrderID  string            `json:"order_id"`
+	Cart     promokit.Cart     `json:"cart"`
+	Customer promokit.Identity `json:"customer"`
+	Codes    []string          `json:"codes"`
+}
+
+// RedeemResult is the priced order and its redemptions.
+type RedeemResult struct {
+	OrderID     string                 `json:"order_id"`
+	Priced      *promokit.PricedCart   `json:"priced"`
+	Redemptions []*promokit.Redemption `json:"redemptions"`
+	Replayed    bool                   `json:"replayed"`
+}
+
+// MaxOrderCodes is the most codes one order may carry.
+const MaxOrderCodes = 10
+
+// RedemptionRefused is the code of a redeem refused because a code no
+// longer applies; the error lists each refused code with its reason.
+const RedemptionRefused = "redemption_refused"
+
+// Redeem records the use of codes by a placed order, all or nothing: in one
+// transaction it prices the cart with the usage counters as they stand,
+// then takes one use of each applied promotion, code and customer counter
+// with conditional updates that the database evaluates (C2, C3), and
+// writes one row per code. If any requested code does not apply, or a
+// counter reached its limit meanwhile, nothing is written and the error
+// lists why. The same order id with the same request returns the recorded
+// result (Replayed); with another request it is EConflict. Checkout keys of
+// the cart's store and admins may redeem.
+func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
+	if err != nil {
+		return nil, err
+	}
+	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != in.Cart.StoreID {
+		return nil, notFound("store", in.Cart.StoreID)
+	}
+	var v promokit.Validation
+	if !promokit.ValidOrderID(in.OrderID) {
+		v.Add("order_id", "invalid", "order_id must have 1 to 100 printable ASCII characters")
+	}
+	if len(in.Codes) == 0 || len(in.Codes) > MaxOrderCodes {
+		v.Add("codes", "out_of_range", "an order redeems 1 to %d codes", MaxOrderCodes)
+	}
+	codes := make([]string, 0, len(in.Codes))
+	for _, c := range in.Codes {
+		c = promokit.NormalizeCode(c)
+		if slices.Contains(codes, c) {
+			v.Add("codes", "duplicate", "code %s is listed twice", c)
+			break
+		}
+		codes = append(codes, c)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	customerKey, err := in.Customer.Key()
+	if err != nil {
+		return nil, err
+	}
+	in.Cart.CustomerID = customerKey
+	hash := requestHash(in, codes)
+	var res *RedeemResult
+	err = s.store.Write(ctx, func(tx Tx) error {
+		settings, err := tx.GetSettings(ctx)
+		if err != nil {
+			return err
+		}
+		if err := in.Cart.Validate(settings.Currency); err != nil {
+			return err
+		}
+		prior, err := tx.OrderRedemptions(ctx, in.Cart.StoreID, in.OrderID)
+		if err != nil {
+			return err
+		}
+		if len(prior) > 0 {
+			if !bytes.Equal(prior[0].RequestHash, hash) {
+				return promokit.Errorf(promokit.EConflict, "order %s was redeemed with another request", in.OrderID)
+			}
+			res = &RedeemResult{OrderID: in.OrderID, Redemptions: prior, Replayed: true}
+			return nil
+		}
+		now := s.now()
+		cands, refused, err := s.candidates(ctx, tx, in.Cart.StoreID, customerKey, codes)
+		if err != nil {
+			return err
+		}
+		priced := promokit.Price(&in.Cart, cands, 0, now)
+		priced.Rejected = append(refused, priced.Rejected...)
+		if len(priced.Rejected) > 0 {
+			return refusal(priced.Rejected)
+		}
+		res = &RedeemResult{OrderID: in.OrderID, Priced: priced}
+		// Counters are taken in one order (promotion, then code, then
+		// customer; by promotion id) so that two orders never wait for
+		// each other's locks in a cycle.
+		applied := slices.Clone(priced.Applied)
+		slices.SortFunc(applied, func(a, b promokit.Applied) int { return cmpStr(a.PromotionID+a.Code, b.PromotionID+b.Code) })
+		for _, a := range applied {
+			cd := findCandidate(cands, a.Code)
+			if err := take(ctx, tx, cd, customerKey, a.Discount, 1); err != nil {
+				return err
+			}
+			r := &promokit.Redemption{
+				StoreID: in.Cart.StoreID, OrderID: in.OrderID, Code: a.Code, PromotionID: a.PromotionID,
+				CustomerKey: customerKey, Discount: a.Discount, State: promokit.RedemptionRedeemed,
+				RequestHash: hash, CreatedAt: now, UpdatedAt: now,
+			}
+			if err := tx.CreateRedemption(ctx, r); err != nil {
+				return err
+			}
+			res.Redemptions = append(res.Redemptions, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// take adds n uses (and n times discount) to every counter of a candidate,
+// or refuses with the limit that stood in the way. A known customer's
+// counters are kept whether or not a per-customer limit applies, so that
+// a rollback gives back exactly what was taken.
+func take(ctx context.Context, tx Tx, cd *promokit.Candidate, customerKey string, discount, n int64) error {
+	p, c := cd.Promotion, cd.Code
+	ok, err := tx.AddPromotionUsage(ctx, p.ID, n, n*discount)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Another order took the last use or budget since the cart was
+		// priced: read the counters as they are now to say which.
+		now, err := tx.GetPromotion(ctx, promokit.Scope{}, p.ID)
+		if err != nil {
+			return err
+		}
+		if p.TotalUses != nil && now.Uses+n > *p.TotalUses {
+			return refusal([]promokit.Rejection{rejection(c.Code, promokit.ReasonLimitReached, "C2", *p.TotalUses, now.Uses)})
+		}
+		return refusal([]promokit.Rejection{rejection(c.Code, promokit.ReasonBudgetExhausted, "C2", *p.TotalDiscount, now.DiscountSpent)})
+	}
+	if ok, err = tx.AddCodeUsage(ctx, c.Code, n); err != nil || !ok {
+		return orRefusal(err, c.Code, promokit.ReasonLimitReached, "C3", c.UsageLimit)
+	}
+	if customerKey == "" {
+		return nil
+	}
+	if ok, err = tx.AddCustomerUsage(ctx, p.ID, customerKey, n, p.PerCustomer); err != nil || !ok {
+		return orRefusal(err, c.Code, promokit.ReasonCustomerLimit, "C1", p.PerCustomer)
+	}
+	if ok, err = tx.AddCustomerUsage(ctx, "code:"+c.Code, customerKey, n, c.PerCustomerLimit); err != nil || !ok {
+		return orRefusal(err, c.Code, promokit.ReasonCustomerLimit, "C3", c.PerCustomerLimit)
+	}
+	return nil
+}
+
+func rejection(code, reason, rule string, limit, used int64) promokit.Rejection {
+	remaining := max(limit-used, 0)
+	return promokit.Rejection{Code: code, Reason: reason, Rule: rule, Limit: &limit, Used: &used, Remaining: &remaining}
+}
+
+func orRefusal(err error, code, reason, rule string, limit *int64) error {
+	if err != nil {
+		return err
+	}
+	return refusal([]promokit.Rejection{{Code: code, Reason: reason, Rule: rule, Limit: limit}})
+}
+
+// refusal is the error of a redeem refused for the rejections rs.
+func refusal(rs []promokit.Rejection) error {
+	e := &promokit.Error{Code: RedemptionRefused, Message: "code " + rs[0].Code + " cannot be redeemed: " + rs[0].Reason}
+	if rs[0].Rule != "" {
+		e.Rule, e.Limit = rs[0].Rule, rs[0].Limit
+	}
+	for _, r := range rs {
+		e.Fields = append(e.Fields, promokit.FieldError{Field: "codes", Code: r.Reason, Message: "code " + r.Code + ": " + r.Reason})
+	}
+	return e
+}
+
+// candidates loads the codes of an order with their promotions and usage;
+// codes missing or of another store are rejected as not found.
+func (s *Service) candidates(ctx context.Context, tx Tx, storeID, customerKey string, codes []string) ([]promokit.Candidate, []promokit.Rejection, error) {
+	var (
+		out     []promokit.Candidate
+		refused []promokit.Rejection
+	)
+	for _, value := range codes {
+		c, err := tx.GetCode(ctx, promokit.Scope{StoreID: storeID}, value)
+		if isNotFound(err) {
+			refused = append(refused, promokit.Rejection{Code: value, Reason: promokit.ReasonNotFound})
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := tx.GetPromotion(ctx, promokit.Scope{StoreID: storeID}, c.PromotionID)
+		if err != nil {
+			return nil, nil, err
+		}
+		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses}
+		if customerKey != "" {
+			if u.CustomerUses, err = tx.CustomerUsage(ctx, p.ID, customerKey); err != nil {
+				return nil, nil, err
+			}
+			if u.CodeCustomerUses, err = tx.CustomerUsage(ctx, "code:"+c.Code, customerKey); err != nil {
+				return nil, nil, err
+			}
+		}
+		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: u})
+	}
+	return out, refused, nil
+}
+
+func findCandidate(cands []promokit.Candidate, code string) *promokit.Candidate {
+	for i := range cands {
+		if cands[i].Code.Code == code {
+			return &cands[i]
+		}
+	}
+	return nil
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// requestHash identifies a redeem request, to tell a retry from another
+// order that reuses the id.
+func requestHash(in RedeemInput, codes []string) []byte {
+	b, _ := json.Marshal(struct {
+		Cart  promokit.Cart
+		Codes []string
+	}{in.Cart, codes})
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// Rollback gives back the uses of a cancelled order (C4): every redeemed
+// code of the order returns its use to each counter, in one transaction.
+// It is idempotent: an order already rolled back, or with no redemption,
+// is left as it is. Checkout keys of the store and admins may roll back.
+func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
+	if err != nil {
+		return nil, err
+	}
+	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != storeID {
+		return nil, notFound("store", storeID)
+	}
+	var rs []*promokit.Redemption
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if rs, err = tx.OrderRedemptions(ctx, storeID, orderID); err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			return notFound("order", orderID)
+		}
+		now := s.now()
+		for _, r := range rs {
+			if r.State != promokit.RedemptionRedeemed {
+				continue
+			}
+			ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack, now)
+			if err != nil || !ok {
+				return err
+			}
+			if err := give(ctx, tx, r); err != nil {
+				return err
+			}
+			r.State, r.UpdatedAt = promokit.RedemptionRolledBack, now
+		}
+		return nil
+	})
+	return rs, err
+}
+
+// give returns one use of a redemption to every counter it took.
+func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
+	if _, err := tx.AddPromotionUsage(ctx, r.PromotionID, -1, -r.Discount); err != nil {
+		return err
+	}
+	if _, err := tx.AddCodeUsage(ctx, r.Code, -1); err != nil {
+		return err
+	}
+	if r.CustomerKey == "" {
+		return nil
+	}
+	if _, err := tx.AddCustomerUsage(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
+		return err
+	}
+	_, err := tx.AddCustomerUsage(ctx, "code:"+r.Code, r.CustomerKey, -1, nil)
+	return err
+}

@@ -1,0 +1,188 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+// order returns a redeem request for a $100 cart of the shop.
+func order(b *bundle, id string, email string, codes ...string) engine.RedeemInput {
+	return engine.RedeemInput{
+		OrderID:  id,
+		Cart:     promokit.Cart{StoreID: b.shop.ID, Currency: "USD", Lines: []promokit.Line{{ProductID: "mug", Quantity: 1, UnitPrice: 10000}}},
+		Customer: promokit.Identity{Email: email},
+		Codes:    codes,
+	}
+}
+
+// racePromotion creates an active promotion of the shop with n codes.
+func racePromotion(t *testing.T, b *bundle, in engine.PromotionInput, n int) (*promokit.Promotion, []string) {
+	t.Helper()
+	in.StartsAt = ptr(jan1)
+	p := mustCreatePromotion(t, b.seller, b, in)
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("RACE-%03d", i)
+		if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: codes[i]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p, codes
+}
+
+// race runs n redeems at once and returns how many succeeded and how many
+// were refused with reason.
+func race(t *testing.T, b *bundle, n int, req func(i int) engine.RedeemInput, reason string) (ok, refused int64) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var okN, refusedN atomic.Int64
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := b.svc.Redeem(b.check, req(i))
+			switch {
+			case err == nil:
+				okN.Add(1)
+			case promokit.ErrorCode(err) == engine.RedemptionRefused && err.(*promokit.Error).Fields[0].Code == reason:
+				refusedN.Add(1)
+			default:
+				t.Errorf("redeem %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return okN.Load(), refusedN.Load()
+}
+
+// TestRedeemRaceSharedLimit: 1,000 concurrent redeems over 50 codes of a
+// promotion limited to 100 uses (C2): exactly 100 succeed.
+func TestRedeemRaceSharedLimit(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p, codes := racePromotion(t, b, percentInput(), 50)
+		ok, refused := race(t, b, 1000, func(i int) engine.RedeemInput {
+			return order(b, fmt.Sprintf("ord-%04d", i), fmt.Sprintf("buyer%d@example.com", i), codes[i%50])
+		}, promokit.ReasonLimitReached)
+		if ok != 100 || refused != 900 {
+			t.Fatalf("%d redeemed and %d refused, want 100 and 900", ok, refused)
+		}
+		got, _ := b.svc.GetPromotion(b.seller, p.ID)
+		if got.Uses != 100 || got.DiscountSpent != 100*1500 {
+			t.Fatalf("stored uses %d, discount %d", got.Uses, got.DiscountSpent)
+		}
+	})
+}
+
+// TestRedeemRaceBudget: a spend budget of $100 and $5 off: exactly 20.
+func TestRedeemRaceBudget(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := engine.PromotionInput{Name: ptr("Five off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(500)), TotalDiscount: set(int64(10000))}
+		p, codes := racePromotion(t, b, in, 5)
+		ok, refused := race(t, b, 200, func(i int) engine.RedeemInput {
+			return order(b, fmt.Sprintf("ord-%04d", i), "", codes[i%5])
+		}, promokit.ReasonBudgetExhausted)
+		if ok != 20 || refused != 180 {
+			t.Fatalf("%d redeemed and %d refused, want 20 and 180", ok, refused)
+		}
+		if got, _ := b.svc.GetPromotion(b.seller, p.ID); got.DiscountSpent != 10000 || got.Uses != 20 {
+			t.Fatalf("stored %d uses, %d spent", got.Uses, got.DiscountSpent)
+		}
+	})
+}
+
+// TestRedeemRaceOneCustomer: 200 concurrent redeems by one guest, written
+// in many forms of one e-mail address, on a once-per-customer promotion.
+func TestRedeemRaceOneCustomer(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.PerCustomer = set(int64(1))
+		_, codes := racePromotion(t, b, in, 10)
+		forms := []string{"ann.smith@example.com", "AnnSmith+a@Example.com", "a.n.n.smith+b@EXAMPLE.COM", "annsmith@example.com"}
+		ok, refused := race(t, b, 200, func(i int) engine.RedeemInput {
+			return order(b, fmt.Sprintf("ord-%04d", i), forms[i%4], codes[i%10])
+		}, promokit.ReasonCustomerLimit)
+		if ok != 1 || refused != 199 {
+			t.Fatalf("%d redeemed and %d refused, want 1 and 199", ok, refused)
+		}
+		// A guest without identity cannot use a per-customer promotion.
+		_, err := b.svc.Redeem(b.check, order(b, "ord-anon", "", codes[0]))
+		if e := wantCode(t, err, engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonIdentityRequired {
+			t.Fatalf("anonymous: %+v", e.Fields)
+		}
+	})
+}
+
+func TestRedeemReplayRollback(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.TotalUses = set(int64(2))
+		p, codes := racePromotion(t, b, in, 2)
+		limited := mustCreatePromotion(t, b.seller, b, engine.PromotionInput{
+			Name: ptr("Two off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(200)), StartsAt: ptr(jan1), TotalUses: set(int64(1)),
+		})
+		if _, err := b.svc.CreateCode(b.seller, limited.ID, engine.CodeInput{Code: "ONCE"}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := b.svc.Redeem(b.check, order(b, "ord-1", "a@example.com", codes[0], "once"))
+		if err != nil || len(res.Redemptions) != 2 || res.Priced.Discount != 1500+200 || res.Replayed {
+			t.Fatalf("redeem: %+v %v", res, err)
+		}
+		// A retried call (3-D Secure, a network retry) uses nothing again.
+		again, err := b.svc.Redeem(b.check, order(b, "ord-1", "a@example.com", codes[0], "once"))
+		if err != nil || !again.Replayed || len(again.Redemptions) != 2 {
+			t.Fatalf("replay: %+v %v", again, err)
+		}
+		_, err = b.svc.Redeem(b.check, order(b, "ord-1", "a@example.com", codes[1]))
+		wantCode(t, err, promokit.EConflict)
+		// All or nothing: ONCE is used up, so codes[1] is not taken either.
+		_, err = b.svc.Redeem(b.check, order(b, "ord-2", "b@example.com", codes[1], "ONCE"))
+		if e := wantCode(t, err, engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonLimitReached {
+			t.Fatalf("refusal: %+v", e.Fields)
+		}
+		if got, _ := b.svc.GetPromotion(b.seller, p.ID); got.Uses != 1 {
+			t.Fatalf("a refused order took a use: %d", got.Uses)
+		}
+		// Foreign and unknown.
+		_, err = b.svc.Redeem(b.foreign, order(b, "ord-3", "", codes[1]))
+		wantCode(t, err, promokit.EForbidden)
+		other := as(promokit.Principal{KeyID: "k", Role: promokit.RoleCheckout, StoreID: b.other.ID})
+		_, err = b.svc.Redeem(other, order(b, "ord-3", "", codes[1]))
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.Redeem(b.check, order(b, "ord-3", "", "NOPE-NOPE"))
+		if e := wantCode(t, err, engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonNotFound {
+			t.Fatalf("unknown code: %+v", e.Fields)
+		}
+		// Cancelling gives the uses back, once.
+		for i := 0; i < 2; i++ {
+			rs, err := b.svc.Rollback(b.check, b.shop.ID, "ord-1")
+			if err != nil || len(rs) != 2 || rs[0].State != promokit.RedemptionRolledBack {
+				t.Fatalf("rollback %d: %+v %v", i, rs, err)
+			}
+		}
+		if got, _ := b.svc.GetPromotion(b.seller, p.ID); got.Uses != 0 || got.DiscountSpent != 0 {
+			t.Fatalf("after rollback: %d uses, %d spent", got.Uses, got.DiscountSpent)
+		}
+		if _, err := b.svc.Redeem(b.check, order(b, "ord-4", "a@example.com", "ONCE")); err != nil {
+			t.Fatalf("ONCE must be usable again after the rollback: %v", err)
+		}
+		_, err = b.svc.Rollback(b.check, b.shop.ID, "ord-nope")
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.Rollback(context.Background(), b.shop.ID, "ord-1")
+		wantCode(t, err, promokit.EUnauthenticated)
+	})
+}

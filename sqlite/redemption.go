@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// AddPromotionUsage adds to a promotion's counters within its limits.
+func (t *tx) AddPromotionUsage(ctx context.Context, id string, uses, discount int64) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE promotions SET uses = uses + ?1, discount_spent = discount_spent + ?2
+		WHERE id = ?3
+		  AND (?1 <= 0 OR total_uses IS NULL OR uses + ?1 <= total_uses)
+		  AND (?2 <= 0 OR total_discount IS NULL OR discount_spent + ?2 <= total_discount)`, uses, discount, id)
+	return affected(res, err, "promotion usage")
+}
+
+// AddCodeUsage adds to a code's counter within its usage_limit.
+func (t *tx) AddCodeUsage(ctx context.Context, code string, uses int64) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE codes SET uses = uses + ?1
+		WHERE code = ?2 AND (?1 <= 0 OR usage_limit IS NULL OR uses + ?1 <= usage_limit)`, uses, code)
+	return affected(res, err, "code usage")
+}
+
+// AddCustomerUsage adds to a customer's counter of a subject within limit.
+func (t *tx) AddCustomerUsage(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
+	if limit != nil && uses > *limit {
+		return false, nil
+	}
+	var lim sql.NullInt64
+	if limit != nil {
+		lim = sql.NullInt64{Int64: *limit, Valid: true}
+	}
+	res, err := t.q.ExecContext(ctx, `INSERT INTO customer_usage (subject, customer_key, uses) VALUES (?1, ?2, ?3)
+		ON CONFLICT (subject, customer_key) DO UPDATE SET uses = customer_usage.uses + excluded.uses
+		WHERE ?3 <= 0 OR ?4 IS NULL OR customer_usage.uses + excluded.uses <= ?4`, subject, customerKey, uses, lim)
+	return affected(res, err, "customer usage")
+}
+
+// CustomerUsage returns a customer's uses of a subject.
+func (t *tx) CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error) {
+	var n int64
+	err := t.q.QueryRowContext(ctx, `SELECT uses FROM customer_usage WHERE subject = ? AND customer_key = ?`, subject, customerKey).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: customer usage: %w", err)
+	}
+	return n, nil
+}
+
+const redemptionColumns = `id, store_id, order_id, code, promotion_id, customer_key, discount, state, request_hash, hold_until, created_at, updated_at`
+
+// CreateRedemption inserts a redemption.
+func (t *tx) CreateRedemption(ctx context.Context, r *promokit.Redemption) error {
+	err := t.q.QueryRowContext(ctx, `INSERT INTO redemptions (store_id, order_id, code, promotion_id, customer_key, discount, state,
+		request_hash, hold_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		r.StoreID, r.OrderID, r.Code, r.PromotionID, r.CustomerKey, r.Discount, r.State, r.RequestHash,
+		nullMicros(r.HoldUntil), micros(r.CreatedAt), micros(r.UpdatedAt)).Scan(&r.ID)
+	if constraintViolation(err) == uniqueViolation {
+		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create redemption: %w", err)
+	}
+	return nil
+}
+
+// OrderRedemptions returns an order's redemptions by id.
+func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	return queryList(ctx, t, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
+		WHERE store_id = ? AND order_id = ? ORDER BY id`, []any{storeID, orderID}, scanRedemption)
+}
+
+// SetRedemptionState moves a redemption from one state to another.
+func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, now time.Time) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE redemptions SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		to, micros(now), id, from)
+	return affected(res, err, "redemption state")
+}
+
+func scanRedemption(row scanner) (*promokit.Redemption, error) {
+	var (
+		r                    promokit.Redemption
+		hold                 sql.NullInt64
+		createdAt, updatedAt int64
+	)
+	if err := row.Scan(&r.ID, &r.StoreID, &r.OrderID, &r.Code, &r.PromotionID, &r.CustomerKey, &r.Discount, &r.State,
+		&r.RequestHash, &hold, &createdAt, &updatedAt); err != nil {
+		return nil, err
+	}
+	if hold.Valid {
+		h := fromMicros(hold.Int64)
+		r.HoldUntil = &h
+	}
+	r.CreatedAt, r.UpdatedAt = fromMicros(createdAt), fromMicros(updatedAt)
+	return &r, nil
+}
+
+// affected reports whether an update changed a row.
+func affected(res sql.Result, err error, what string) (bool, error) {
+	if err != nil {
+		return false, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return n > 0, nil
+}
