@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"JobsClaim", testJobsClaim},
 		{"JobsClaimConcurrent", testJobsClaimConcurrent},
 		{"JobsProgress", testJobsProgress},
+		{"Usage", testUsage},
+		{"Redemptions", testRedemptions},
 		{"Idempotency", testIdempotency},
 	}
 	for _, tc := range tests {
