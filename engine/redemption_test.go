@@ -186,3 +186,41 @@ func TestRedeemReplayRollback(t *testing.T) {
 		wantCode(t, err, promokit.EUnauthenticated)
 	})
 }
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.TotalUses = set(int64(1))
+		in.ProductIDs = &[]string{"mug"}
+		_, codes := racePromotion(t, b, in, 1)
+		v := func(codes ...string) *promokit.PricedCart {
+			t.Helper()
+			req := order(b, "", "a@example.com", codes...)
+			req.Cart.Lines = append(req.Cart.Lines, promokit.Line{ProductID: "tshirt", Quantity: 3, UnitPrice: 999})
+			pc, err := b.svc.Validate(b.check, engine.ValidateInput{Cart: req.Cart, Customer: req.Customer, Codes: req.Codes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pc
+		}
+		pc := v(codes[0], "nope-nope")
+		if pc.Discount != 1500 || pc.Lines[0].Discount != 1500 || pc.Lines[1].Discount != 0 || pc.Subtotal != 10000+2997 ||
+			len(pc.Rejected) != 1 || pc.Rejected[0].Reason != promokit.ReasonNotFound {
+			t.Fatalf("validate: %+v", pc)
+		}
+		if _, err := b.svc.Redeem(b.check, order(b, "ord-1", "", codes[0])); err != nil {
+			t.Fatal(err)
+		}
+		pc = v(codes[0])
+		if r := pc.Rejected; len(r) != 1 || r[0].Reason != promokit.ReasonLimitReached || *r[0].Limit != 1 || *r[0].Used != 1 || *r[0].Remaining != 0 {
+			t.Fatalf("after the last use: %+v", pc.Rejected)
+		}
+		other := as(promokit.Principal{KeyID: "k", Role: promokit.RoleCheckout, StoreID: b.other.ID})
+		_, err := b.svc.Validate(other, engine.ValidateInput{Cart: order(b, "", "", codes[0]).Cart, Codes: codes})
+		wantCode(t, err, promokit.ENotFound)
+		_, err = b.svc.Validate(b.check, engine.ValidateInput{Cart: promokit.Cart{StoreID: b.shop.ID, Currency: "EUR"}})
+		wantCode(t, err, promokit.EInvalid)
+	})
+}
