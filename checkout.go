@@ -10,9 +10,14 @@ import (
 // Cart is what a checkout prices (C4): a store's lines, shipping and the
 // customer. Amounts are minor units of Currency.
 type Cart struct {
-	StoreID    string `json:"store_id"`
-	CustomerID string `json:"customer_id"`
-	Currency   string `json:"currency"`
+	StoreID  string `json:"store_id"`
+	Currency string `json:"currency"`
+	// CustomerID is the marketplace's id of the buyer, for codes
+	// restricted to one customer; CustomerKey the buyer's identity key
+	// (Identity.Key) for per-customer limits. Both come from the request's
+	// identity, not from the cart.
+	CustomerID  string `json:"-"`
+	CustomerKey string `json:"-"`
 	Lines      []Line `json:"lines"`
 	Shipping   int64  `json:"shipping"`
 }
@@ -170,7 +175,7 @@ func (cd *Candidate) check(c *Cart, now time.Time) *Rejection {
 		return reject(ReasonNotStarted)
 	case code.CustomerID != "" && code.CustomerID != c.CustomerID:
 		return reject(ReasonWrongCustomer)
-	case (p.PerCustomer != nil || code.PerCustomerLimit != nil) && c.CustomerID == "":
+	case (p.PerCustomer != nil || code.PerCustomerLimit != nil) && c.CustomerKey == "":
 		return reject(ReasonIdentityRequired)
 	}
 	if p.TotalUses != nil && u.PromotionUses >= *p.TotalUses {

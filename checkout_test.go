@@ -26,7 +26,7 @@ func cand(code string, p *promokit.Promotion) promokit.Candidate {
 }
 
 func cart(lines ...promokit.Line) *promokit.Cart {
-	return &promokit.Cart{StoreID: "sto_1", CustomerID: "cus_1", Currency: "GBP", Lines: lines, Shipping: 499}
+	return &promokit.Cart{StoreID: "sto_1", CustomerID: "cus_1", CustomerKey: "c:cus_1", Currency: "GBP", Lines: lines, Shipping: 499}
 }
 
 // checkSums fails unless the lines add up to the order's totals.
@@ -140,7 +140,7 @@ func TestPriceRejections(t *testing.T) {
 		{"other customer", func(cd *promokit.Candidate, c *promokit.Cart) { cd.Code.CustomerID = "cus_2" }, promokit.ReasonWrongCustomer, -1, -1},
 		{"guest on a per-customer promotion", func(cd *promokit.Candidate, c *promokit.Cart) {
 			cd.Promotion.PerCustomer = ptr(int64(1))
-			c.CustomerID = ""
+			c.CustomerID, c.CustomerKey = "", ""
 		}, promokit.ReasonIdentityRequired, -1, -1},
 		{"promotion used up", func(cd *promokit.Candidate, c *promokit.Cart) {
 			cd.Promotion.TotalUses, cd.Usage.PromotionUses = ptr(int64(100)), 100

@@ -25,6 +25,7 @@ const (
 	ECodeSpace          = "code_space_too_small"   // a generation spec cannot give the count safely (422)
 	EIdempotencyReuse   = "idempotency_key_reused" // same Idempotency-Key, different request (422)
 	EIdempotencyBusy    = "idempotency_key_in_use" // the first request with this key is still running (409)
+	ERedemptionRefused  = "redemption_refused"     // a code of the order no longer applies; nothing was used (409)
 	ERateLimited        = "rate_limited"           // too many requests or failed look-ups (429)
 	EUnavailable        = "unavailable"            // the server is shutting down or not ready (503)
 	EInternal           = "internal"               // anything unexpected (500); never echoed

@@ -31,7 +31,7 @@ const MaxOrderCodes = 10
 
 // RedemptionRefused is the code of a redeem refused because a code no
 // longer applies; the error lists each refused code with its reason.
-const RedemptionRefused = "redemption_refused"
+const RedemptionRefused = promokit.ERedemptionRefused
 
 // Redeem records the use of codes by a placed order, all or nothing: in one
 // transaction it prices the cart with the usage counters as they stand,
@@ -73,7 +73,7 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	if err != nil {
 		return nil, err
 	}
-	in.Cart.CustomerID = customerKey
+	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
 	hash := requestHash(in, codes)
 	var res *RedeemResult
 	err = s.store.Write(ctx, func(tx Tx) error {
@@ -101,7 +101,7 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 			return err
 		}
 		priced := promokit.Price(&in.Cart, cands, 0, now)
-		priced.Rejected = append(refused, priced.Rejected...)
+		priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
 		if len(priced.Rejected) > 0 {
 			return refusal(priced.Rejected)
 		}
@@ -252,9 +252,10 @@ func cmpStr(a, b string) int {
 // order that reuses the id.
 func requestHash(in RedeemInput, codes []string) []byte {
 	b, _ := json.Marshal(struct {
-		Cart  promokit.Cart
-		Codes []string
-	}{in.Cart, codes})
+		Cart        promokit.Cart
+		CustomerKey string
+		Codes       []string
+	}{in.Cart, in.Cart.CustomerKey, codes})
 	h := sha256.Sum256(b)
 	return h[:]
 }
@@ -345,7 +346,7 @@ func (s *Service) Validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 	if err != nil {
 		return nil, err
 	}
-	in.Cart.CustomerID = customerKey
+	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
 	codes := make([]string, 0, len(in.Codes))
 	for _, c := range in.Codes {
 		if c = promokit.NormalizeCode(c); !slices.Contains(codes, c) {
@@ -366,7 +367,7 @@ func (s *Service) Validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 			return err
 		}
 		priced = promokit.Price(&in.Cart, cands, 0, s.now())
-		priced.Rejected = append(refused, priced.Rejected...)
+		priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
 		return nil
 	})
 	return priced, err

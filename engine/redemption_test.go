@@ -224,3 +224,27 @@ func TestValidate(t *testing.T) {
 		wantCode(t, err, promokit.EInvalid)
 	})
 }
+
+// A code restricted to one customer applies to that customer only, known
+// by the marketplace's id.
+func TestRedeemRestrictedCode(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		p := mustCreatePromotion(t, b.seller, b, engine.PromotionInput{Name: ptr("VIP"), Type: ptr(promokit.PercentOff),
+			PercentOff: ptr(promokit.BasisPoints(2000)), StartsAt: ptr(jan1)})
+		if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "VIP-42", CustomerID: ptr("cus_42")}); err != nil {
+			t.Fatal(err)
+		}
+		in := order(b, "ord-1", "", "VIP-42")
+		in.Customer = promokit.Identity{CustomerID: "cus_7"}
+		_, err := b.svc.Redeem(b.check, in)
+		if e := wantCode(t, err, engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonWrongCustomer {
+			t.Fatalf("another customer: %+v", e.Fields)
+		}
+		in.Customer = promokit.Identity{CustomerID: "cus_42"}
+		if _, err := b.svc.Redeem(b.check, in); err != nil {
+			t.Fatalf("the customer it is for: %v", err)
+		}
+	})
+}

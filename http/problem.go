@@ -42,6 +42,8 @@ func kindOf(code string) (problemKind, bool) {
 		return problemKind{http.StatusNotFound, "Not found"}, true
 	case promokit.EConflict:
 		return problemKind{http.StatusConflict, "The current state forbids this change"}, true
+	case promokit.ERedemptionRefused:
+		return problemKind{http.StatusConflict, "A code of the order cannot be redeemed"}, true
 	case promokit.ECodeTaken:
 		return problemKind{http.StatusConflict, "The code exists already"}, true
 	case promokit.EVersionMismatch:

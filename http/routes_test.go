@@ -1,11 +1,14 @@
 package http
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storetest"
 )
@@ -133,11 +136,40 @@ func routeCases() []routeCase {
 
 		{"GET", "/v1/jobs/{id}", func(b *testBundle) string { return "/v1/jobs/" + b.jobID }, nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
 
+		{"POST", "/v1/validate", fixed("/v1/validate"), func(b *testBundle) any { return cartBody(b, "") }, nil,
+			[principals]int{ok, frb, frb, frb, ok, una}},
+		{"POST", "/v1/redeem", fixed("/v1/redeem"), func(b *testBundle) any {
+			b.clock.Set(jan1().Add(48 * time.Hour)) // the promotion has started
+			return cartBody(b, "ord-1")
+		}, nil, [principals]int{cr, frb, frb, frb, cr, una}},
+		{"POST", "/v1/stores/{id}/orders/{order_id}/rollback", func(b *testBundle) string {
+			b.clock.Set(jan1().Add(48 * time.Hour))
+			ctx := promokit.NewContext(context.Background(), promokit.Principal{Role: promokit.RoleCheckout, StoreID: b.shop.ID})
+			in := cartBody(b, "ord-9")
+			if _, err := b.svc.Redeem(ctx, engine.RedeemInput{OrderID: in["order_id"].(string), Cart: in["cart"].(promokit.Cart), Codes: in["codes"].([]string)}); err != nil {
+				panic(err) // fails the test
+			}
+			return "/v1/stores/" + b.shop.ID + "/orders/ord-9/rollback"
+		}, nil, nil, [principals]int{ok, frb, frb, frb, ok, una}},
+
 		{"GET", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + strings.ToLower(b.shopCode) }, nil, nil,
 			[principals]int{ok, ok, nf, ok, ok, una}},
 		{"PATCH", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + b.shopCode }, body(map[string]any{"active": false}), nil,
 			[principals]int{ok, ok, nf, frb, frb, una}},
 	}
+}
+
+// cartBody is a $50 cart of the shop with its code, as validate and redeem
+// take it, for the order orderID (none for validate).
+func cartBody(b *testBundle, orderID string) map[string]any {
+	body := map[string]any{
+		"cart":  promokit.Cart{StoreID: b.shop.ID, Currency: "USD", Lines: []promokit.Line{{ProductID: "sku-1", Quantity: 2, UnitPrice: 2500}}},
+		"codes": []string{b.shopCode},
+	}
+	if orderID != "" {
+		body["order_id"] = orderID
+	}
+	return body
 }
 
 // TestRoutes runs every route as every principal, checks its status, and
