@@ -18,8 +18,8 @@ type Cart struct {
 	// identity, not from the cart.
 	CustomerID  string `json:"-"`
 	CustomerKey string `json:"-"`
-	Lines      []Line `json:"lines"`
-	Shipping   int64  `json:"shipping"`
+	Lines       []Line `json:"lines"`
+	Shipping    int64  `json:"shipping"`
 }
 
 // Line is one product of a cart.
