@@ -285,7 +285,7 @@ func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*pro
 			if r.State != promokit.RedemptionRedeemed {
 				continue
 			}
-			ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack, now)
+			ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack, nil, now)
 			if err != nil || !ok {
 				return err
 			}

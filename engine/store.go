@@ -201,9 +201,13 @@ type Tx interface {
 	CreateRedemption(ctx context.Context, r *promokit.Redemption) error
 	// OrderRedemptions returns an order's redemptions, by id.
 	OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
-	// SetRedemptionState moves a redemption from state from to state to
-	// and reports whether it did (false: it was not in from).
-	SetRedemptionState(ctx context.Context, id int64, from, to string, now time.Time) (bool, error)
+	// SetRedemptionState moves a redemption from state from to state to,
+	// with holdUntil as its new hold (nil: none), and reports whether it
+	// did (false: it was not in from).
+	SetRedemptionState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error)
+	// ExpiredHolds returns up to limit held redemptions whose hold ended
+	// at or before now, oldest first.
+	ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error)
 
 	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
 	// CreateIdempotency inserts a record; EConflict when one exists.

@@ -78,9 +78,16 @@ func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*
 }
 
 // SetRedemptionState moves a redemption from one state to another.
-func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, now time.Time) (bool, error) {
-	tag, err := t.q.Exec(ctx, `UPDATE redemptions SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4`, to, now, id, from)
+func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
+	tag, err := t.q.Exec(ctx, `UPDATE redemptions SET state = $1, hold_until = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
+		to, holdUntil, now, id, from)
 	return affected(tag, err, "redemption state")
+}
+
+// ExpiredHolds returns held redemptions whose hold has ended.
+func (t *tx) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error) {
+	return queryList(ctx, t.q, "expired holds", `SELECT `+redemptionColumns+` FROM redemptions
+		WHERE state = 'held' AND hold_until <= $1 ORDER BY hold_until, id LIMIT $2`, []any{now, limit}, scanRedemption)
 }
 
 func scanRedemption(row pgx.Row) (*promokit.Redemption, error) {

@@ -78,10 +78,16 @@ func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*
 }
 
 // SetRedemptionState moves a redemption from one state to another.
-func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, now time.Time) (bool, error) {
-	res, err := t.q.ExecContext(ctx, `UPDATE redemptions SET state = ?, updated_at = ? WHERE id = ? AND state = ?`,
-		to, micros(now), id, from)
+func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
+	res, err := t.q.ExecContext(ctx, `UPDATE redemptions SET state = ?, hold_until = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		to, nullMicros(holdUntil), micros(now), id, from)
 	return affected(res, err, "redemption state")
+}
+
+// ExpiredHolds returns held redemptions whose hold has ended.
+func (t *tx) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error) {
+	return queryList(ctx, t, "expired holds", `SELECT `+redemptionColumns+` FROM redemptions
+		WHERE state = 'held' AND hold_until <= ? ORDER BY hold_until, id LIMIT ?`, []any{micros(now), limit}, scanRedemption)
 }
 
 func scanRedemption(row scanner) (*promokit.Redemption, error) {

@@ -105,10 +105,10 @@ func testRedemptions(t *testing.T, b *bundle) {
 	wantCode(t, "a second redemption of a code by one order", err, promokit.EConflict)
 	var moved, stale bool
 	b.write(t, func(tx engine.Tx) (err error) {
-		if moved, err = tx.SetRedemptionState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, b.at(time.Minute)); err != nil {
+		if moved, err = tx.SetRedemptionState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, b.at(time.Minute)); err != nil {
 			return err
 		}
-		stale, err = tx.SetRedemptionState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, b.at(time.Minute))
+		stale, err = tx.SetRedemptionState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, b.at(time.Minute))
 		return err
 	})
 	if !moved || stale {
@@ -119,8 +119,28 @@ func testRedemptions(t *testing.T, b *bundle) {
 		got, err = tx.OrderRedemptions(b.ctx, "sto_1", "ord-1")
 		return err
 	})
-	r.State, r.UpdatedAt = promokit.RedemptionRedeemed, b.at(time.Minute)
+	r.State, r.UpdatedAt, r.HoldUntil = promokit.RedemptionRedeemed, b.at(time.Minute), nil
 	wantEqual(t, "redemptions", []*promokit.Redemption{r, r2}, got)
+	// Holds that have ended, oldest first.
+	h1 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-2", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
+		RequestHash: []byte{9}, HoldUntil: ptr(b.at(2 * time.Minute)), CreatedAt: b.now, UpdatedAt: b.now}
+	h2 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-3", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
+		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Minute)), CreatedAt: b.now, UpdatedAt: b.now}
+	live := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-4", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
+		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Hour)), CreatedAt: b.now, UpdatedAt: b.now}
+	b.write(t, func(tx engine.Tx) error {
+		for _, h := range []*promokit.Redemption{h1, h2, live} {
+			if err := tx.CreateRedemption(b.ctx, h); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.ExpiredHolds(b.ctx, b.at(2*time.Minute), 10)
+		return err
+	})
+	wantEqual(t, "expired holds", []*promokit.Redemption{h2, h1}, got)
 	b.read(t, func(tx engine.Tx) (err error) {
 		got, err = tx.OrderRedemptions(b.ctx, "sto_2", "ord-1")
 		return err
