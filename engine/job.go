@@ -109,8 +109,9 @@ func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) 
 	return j, err
 }
 
-// RunJobs works on background jobs until ctx ends: it claims a job whose
-// lease is free, runs it batch by batch, and looks for the next. Several
+// RunJobs works on background jobs until ctx ends: it releases expired
+// holds, claims a job whose lease is free, runs it batch by batch, and
+// looks for the next. Several
 // processes may run it at once; each job has one worker at a time, and a
 // job whose worker died is taken over when its lease runs out.
 func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
@@ -120,6 +121,16 @@ func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
+		// Holds whose time has passed give their uses back.
+		for ctx.Err() == nil {
+			n, err := s.ExpireHolds(ctx, 1000)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("expire holds", "err", err)
+			}
+			if n < 1000 || err != nil {
+				break
+			}
+		}
 		for ctx.Err() == nil {
 			ran, err := s.RunOneJob(ctx)
 			if err != nil && ctx.Err() == nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/promokit/promokit"
 )
@@ -39,10 +40,39 @@ const RedemptionRefused = promokit.ERedemptionRefused
 // with conditional updates that the database evaluates (C2, C3), and
 // writes one row per code. If any requested code does not apply, or a
 // counter reached its limit meanwhile, nothing is written and the error
-// lists why. The same order id with the same request returns the recorded
-// result (Replayed); with another request it is EConflict. Checkout keys of
-// the cart's store and admins may redeem.
+// lists why. An order reserved before is redeemed by moving its holds,
+// without taking the uses again. The same order id with the same request
+// returns the recorded result (Replayed); with another request it is
+// EConflict. Checkout keys of the cart's store and admins may redeem.
 func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
+	return s.use(ctx, in, 0)
+}
+
+// DefaultHold and MaxHold bound how long Reserve holds an order's codes.
+const (
+	DefaultHold = 15 * time.Minute
+	MaxHold     = 24 * time.Hour
+)
+
+// Reserve holds the codes of an order while it is paid: the same checks and
+// counters as Redeem, so a held use counts against every limit, but the
+// redemptions stay held until hold (DefaultHold when zero) has passed.
+// Redeem then commits them; Release, or the hold's expiry, gives the uses
+// back, so a declined payment never burns a code.
+func (s *Service) Reserve(ctx context.Context, in RedeemInput, hold time.Duration) (*RedeemResult, error) {
+	if hold == 0 {
+		hold = DefaultHold
+	}
+	if hold < time.Second || hold > MaxHold {
+		var v promokit.Validation
+		v.Add("hold_seconds", "out_of_range", "a hold lasts 1 second to %d hours", int(MaxHold.Hours()))
+		return nil, v.Err()
+	}
+	return s.use(ctx, in, hold)
+}
+
+// use is Redeem (hold zero) and Reserve.
+func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (*RedeemResult, error) {
 	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
 	if err != nil {
 		return nil, err
@@ -75,6 +105,10 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	}
 	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
 	hash := requestHash(in, codes)
+	state := promokit.RedemptionRedeemed
+	if hold > 0 {
+		state = promokit.RedemptionHeld
+	}
 	var res *RedeemResult
 	err = s.store.Write(ctx, func(tx Tx) error {
 		settings, err := tx.GetSettings(ctx)
@@ -84,6 +118,12 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		if err := in.Cart.Validate(settings.Currency); err != nil {
 			return err
 		}
+		now := s.now()
+		var holdUntil *time.Time
+		if hold > 0 {
+			t := now.Add(hold)
+			holdUntil = &t
+		}
 		prior, err := tx.OrderRedemptions(ctx, in.Cart.StoreID, in.OrderID)
 		if err != nil {
 			return err
@@ -92,10 +132,30 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 			if !bytes.Equal(prior[0].RequestHash, hash) {
 				return promokit.Errorf(promokit.EConflict, "order %s was redeemed with another request", in.OrderID)
 			}
-			res = &RedeemResult{OrderID: in.OrderID, Redemptions: prior, Replayed: true}
-			return nil
+			switch st := prior[0].State; {
+			case st == promokit.RedemptionRolledBack:
+				return promokit.Errorf(promokit.EConflict, "order %s was cancelled", in.OrderID)
+			case st == state || st == promokit.RedemptionRedeemed:
+				res = &RedeemResult{OrderID: in.OrderID, Redemptions: prior, Replayed: true}
+				return nil
+			case st == promokit.RedemptionHeld:
+				// Redeem a reserved order: its uses are taken already.
+				for _, r := range prior {
+					ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return promokit.Errorf(promokit.EConflict, "the hold of order %s ended meanwhile; send the request again", in.OrderID)
+					}
+					r.State, r.HoldUntil, r.UpdatedAt = promokit.RedemptionRedeemed, nil, now
+				}
+				res = &RedeemResult{OrderID: in.OrderID, Redemptions: prior}
+				return nil
+			}
+			// Released (a declined payment, an expired hold): take the
+			// uses again below, reusing the order's rows.
 		}
-		now := s.now()
 		cands, refused, err := s.candidates(ctx, tx, in.Cart.StoreID, customerKey, codes)
 		if err != nil {
 			return err
@@ -116,10 +176,20 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 			if err := take(ctx, tx, cd, customerKey, a.Discount, 1); err != nil {
 				return err
 			}
+			if i := slices.IndexFunc(prior, func(r *promokit.Redemption) bool { return r.Code == a.Code }); i >= 0 {
+				r := prior[i]
+				ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionReleased, state, holdUntil, now)
+				if err != nil || !ok {
+					return orConflict(err, in.OrderID)
+				}
+				r.State, r.HoldUntil, r.UpdatedAt = state, holdUntil, now
+				res.Redemptions = append(res.Redemptions, r)
+				continue
+			}
 			r := &promokit.Redemption{
 				StoreID: in.Cart.StoreID, OrderID: in.OrderID, Code: a.Code, PromotionID: a.PromotionID,
-				CustomerKey: customerKey, Discount: a.Discount, State: promokit.RedemptionRedeemed,
-				RequestHash: hash, CreatedAt: now, UpdatedAt: now,
+				CustomerKey: customerKey, Discount: a.Discount, State: state, RequestHash: hash,
+				HoldUntil: holdUntil, CreatedAt: now, UpdatedAt: now,
 			}
 			if err := tx.CreateRedemption(ctx, r); err != nil {
 				return err
@@ -132,6 +202,50 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 		return nil, err
 	}
 	return res, nil
+}
+
+func orConflict(err error, orderID string) error {
+	if err != nil {
+		return err
+	}
+	return promokit.Errorf(promokit.EConflict, "order %s changed meanwhile; send the request again", orderID)
+}
+
+// Release gives back the held uses of an order whose payment failed or was
+// abandoned. It is idempotent; a redeemed order is left as it is (cancel it
+// with Rollback).
+func (s *Service) Release(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	return s.giveBack(ctx, storeID, orderID, promokit.RedemptionHeld, promokit.RedemptionReleased)
+}
+
+// ExpireHolds releases up to limit holds whose time has passed, giving
+// their uses back, and returns how many it released. The job worker calls
+// it; each hold is released in the transaction that moves its state, so
+// two processes never give one use back twice.
+func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := s.store.Write(ctx, func(tx Tx) error {
+		now := s.now()
+		held, err := tx.ExpiredHolds(ctx, now, limit)
+		if err != nil {
+			return err
+		}
+		for _, r := range held {
+			ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if err := give(ctx, tx, r); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // take adds n uses (and n times discount) to every counter of a candidate,
@@ -261,10 +375,16 @@ func requestHash(in RedeemInput, codes []string) []byte {
 }
 
 // Rollback gives back the uses of a cancelled order (C4): every redeemed
-// code of the order returns its use to each counter, in one transaction.
-// It is idempotent: an order already rolled back, or with no redemption,
+// code of the order returns its use to each counter, in one transaction;
+// held codes are released. It is idempotent: an order already rolled back
 // is left as it is. Checkout keys of the store and admins may roll back.
 func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	return s.giveBack(ctx, storeID, orderID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack)
+}
+
+// giveBack moves an order's redemptions in state from to state to, and
+// held ones to released, giving each use back.
+func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to string) ([]*promokit.Redemption, error) {
 	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
 	if err != nil {
 		return nil, err
@@ -282,17 +402,22 @@ func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*pro
 		}
 		now := s.now()
 		for _, r := range rs {
-			if r.State != promokit.RedemptionRedeemed {
+			target := to
+			switch r.State {
+			case from:
+			case promokit.RedemptionHeld:
+				target = promokit.RedemptionReleased
+			default:
 				continue
 			}
-			ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack, nil, now)
+			ok, err := tx.SetRedemptionState(ctx, r.ID, r.State, target, nil, now)
 			if err != nil || !ok {
-				return err
+				return orConflict(err, orderID)
 			}
 			if err := give(ctx, tx, r); err != nil {
 				return err
 			}
-			r.State, r.UpdatedAt = promokit.RedemptionRolledBack, now
+			r.State, r.HoldUntil, r.UpdatedAt = target, nil, now
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -246,5 +247,70 @@ func TestRedeemRestrictedCode(t *testing.T) {
 		if _, err := b.svc.Redeem(b.check, in); err != nil {
 			t.Fatalf("the customer it is for: %v", err)
 		}
+	})
+}
+
+// TestReserve: a held use counts against the limit; release and expiry
+// give it back; redeem commits a hold without taking the use twice.
+func TestReserve(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.TotalUses = set(int64(1))
+		p, codes := racePromotion(t, b, in, 2)
+		uses := func() int64 {
+			t.Helper()
+			got, err := b.svc.GetPromotion(b.seller, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.Uses
+		}
+		res, err := b.svc.Reserve(b.check, order(b, "ord-1", "", codes[0]), 0)
+		if err != nil || res.Redemptions[0].State != promokit.RedemptionHeld || res.Redemptions[0].HoldUntil == nil {
+			t.Fatalf("reserve: %+v %v", res, err)
+		}
+		// The hold counts: the last use is taken.
+		_, err = b.svc.Reserve(b.check, order(b, "ord-2", "", codes[1]), 0)
+		if e := wantCode(t, err, engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonLimitReached {
+			t.Fatalf("second hold: %+v", e.Fields)
+		}
+		// A declined payment: release gives the use back, once.
+		for i := 0; i < 2; i++ {
+			if _, err := b.svc.Release(b.check, b.shop.ID, "ord-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := uses(); n != 0 {
+			t.Fatalf("after release: %d uses", n)
+		}
+		// The buyer pays again with the same order: held again, then redeemed.
+		if _, err := b.svc.Reserve(b.check, order(b, "ord-1", "", codes[0]), time.Minute); err != nil {
+			t.Fatalf("reserve again: %v", err)
+		}
+		red, err := b.svc.Redeem(b.check, order(b, "ord-1", "", codes[0]))
+		if err != nil || red.Redemptions[0].State != promokit.RedemptionRedeemed || uses() != 1 {
+			t.Fatalf("redeem the hold: %+v %v, %d uses", red, err, uses())
+		}
+		if _, err := b.svc.Release(b.check, b.shop.ID, "ord-1"); err != nil || uses() != 1 {
+			t.Fatalf("release must not touch a redeemed order: %v, %d uses", err, uses())
+		}
+		// An abandoned hold expires with the clock.
+		if _, err := b.svc.Rollback(b.check, b.shop.ID, "ord-1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.Reserve(b.check, order(b, "ord-3", "", codes[1]), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := b.svc.ExpireHolds(context.Background(), 100); err != nil || n != 0 {
+			t.Fatalf("nothing has expired yet: %d %v", n, err)
+		}
+		b.clock.Add(time.Minute)
+		if n, err := b.svc.ExpireHolds(context.Background(), 100); err != nil || n != 1 || uses() != 0 {
+			t.Fatalf("expiry: %d %v, %d uses", n, err, uses())
+		}
+		_, err = b.svc.Reserve(b.check, order(b, "ord-4", "", codes[1]), 48*time.Hour)
+		wantCode(t, err, promokit.EInvalid)
 	})
 }
