@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -57,6 +58,55 @@ type rollbackResult struct {
 // redemptions, rolled back; calling it again changes nothing.
 func (s *Server) handleRollback(w http.ResponseWriter, r *http.Request) {
 	rs, err := s.svc.Rollback(r.Context(), r.PathValue("id"), r.PathValue("order_id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, rollbackResult{OrderID: r.PathValue("order_id"), Redemptions: rs})
+}
+
+// reserveInput is a redeem request with how long to hold the codes.
+type reserveInput struct {
+	engine.RedeemInput
+	HoldSeconds int64 `json:"hold_seconds"`
+}
+
+// handleReserve holds the codes of an order while it is paid: 201 with the
+// held redemptions (a held use counts against every limit), 200 when the
+// same order is held already, 409 redemption_refused when a code does not
+// apply. Redeem commits the hold; release or expiry gives the uses back.
+func (s *Server) handleReserve(w http.ResponseWriter, r *http.Request) {
+	var in reserveInput
+	if err := decodeJSON(w, r, &in); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if in.HoldSeconds < 0 || in.HoldSeconds > int64(engine.MaxHold/time.Second) {
+		writeError(w, r, holdError())
+		return
+	}
+	res, err := s.svc.Reserve(r.Context(), in.RedeemInput, time.Duration(in.HoldSeconds)*time.Second)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Replayed {
+		status = http.StatusOK
+	}
+	writeJSON(w, r, status, res)
+}
+
+func holdError() error {
+	var v promokit.Validation
+	v.Add("hold_seconds", "out_of_range", "hold_seconds must be between 1 and %d, or absent for %d", int64(engine.MaxHold/time.Second), int64(engine.DefaultHold/time.Second))
+	return v.Err()
+}
+
+// handleRelease gives back the held uses of an order whose payment failed:
+// 200 with its redemptions; calling it again changes nothing.
+func (s *Server) handleRelease(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.svc.Release(r.Context(), r.PathValue("id"), r.PathValue("order_id"))
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -51,6 +51,22 @@ func TestCheckoutFlow(t *testing.T) {
 		}
 		mustDo(t, b, b.checkout, "POST", "/v1/stores/"+b.shop.ID+"/orders/ord-404/rollback", nil, http.StatusNotFound)
 		mustDo(t, b, b.checkout, "POST", "/v1/stores/"+b.other.ID+"/orders/ord-1/rollback", nil, http.StatusNotFound)
+		// Reserve while the payment runs, then redeem the hold.
+		held := cartBody(b, "ord-5")
+		held["hold_seconds"] = 60
+		r = mustDo(t, b, b.checkout, "POST", "/v1/reserve", held, http.StatusCreated)
+		if !strings.Contains(string(r.Body), `"state":"held"`) {
+			t.Fatalf("reserve: %s", r.Body)
+		}
+		mustDo(t, b, b.checkout, "POST", "/v1/reserve", held, http.StatusOK)
+		r = mustDo(t, b, b.checkout, "POST", "/v1/redeem", cartBody(b, "ord-5"), http.StatusCreated)
+		if !strings.Contains(string(r.Body), `"state":"redeemed"`) {
+			t.Fatalf("redeem of a hold: %s", r.Body)
+		}
+		held = cartBody(b, "ord-6")
+		held["hold_seconds"] = 90000
+		mustDo(t, b, b.checkout, "POST", "/v1/reserve", held, http.StatusUnprocessableEntity)
+		mustDo(t, b, b.checkout, "POST", "/v1/stores/"+b.shop.ID+"/orders/ord-5/release", nil, http.StatusOK)
 		bad := cartBody(b, "ord-3")
 		bad["customer"] = map[string]any{"email": "not an address"}
 		mustDo(t, b, b.checkout, "POST", "/v1/redeem", bad, http.StatusUnprocessableEntity)

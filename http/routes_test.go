@@ -142,6 +142,21 @@ func routeCases() []routeCase {
 			b.clock.Set(jan1().Add(48 * time.Hour)) // the promotion has started
 			return cartBody(b, "ord-1")
 		}, nil, [principals]int{cr, frb, frb, frb, cr, una}},
+		{"POST", "/v1/reserve", fixed("/v1/reserve"), func(b *testBundle) any {
+			b.clock.Set(jan1().Add(48 * time.Hour))
+			body := cartBody(b, "ord-1")
+			body["hold_seconds"] = 600
+			return body
+		}, nil, [principals]int{cr, frb, frb, frb, cr, una}},
+		{"POST", "/v1/stores/{id}/orders/{order_id}/release", func(b *testBundle) string {
+			b.clock.Set(jan1().Add(48 * time.Hour))
+			ctx := promokit.NewContext(context.Background(), promokit.Principal{Role: promokit.RoleCheckout, StoreID: b.shop.ID})
+			in := cartBody(b, "ord-8")
+			if _, err := b.svc.Reserve(ctx, engine.RedeemInput{OrderID: "ord-8", Cart: in["cart"].(promokit.Cart), Codes: in["codes"].([]string)}, 0); err != nil {
+				panic(err) // fails the test
+			}
+			return "/v1/stores/" + b.shop.ID + "/orders/ord-8/release"
+		}, nil, nil, [principals]int{ok, frb, frb, frb, ok, una}},
 		{"POST", "/v1/stores/{id}/orders/{order_id}/rollback", func(b *testBundle) string {
 			b.clock.Set(jan1().Add(48 * time.Hour))
 			ctx := promokit.NewContext(context.Background(), promokit.Principal{Role: promokit.RoleCheckout, StoreID: b.shop.ID})

@@ -148,7 +148,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/jobs/{id}", s.handleJobGet, bodyNone},
 
 		{"POST", "/v1/validate", s.handleValidate, bodyJSON},
+		{"POST", "/v1/reserve", s.handleReserve, bodyJSON},
 		{"POST", "/v1/redeem", s.handleRedeem, bodyJSON},
+		{"POST", "/v1/stores/{id}/orders/{order_id}/release", s.handleRelease, bodyNone},
 		{"POST", "/v1/stores/{id}/orders/{order_id}/rollback", s.handleRollback, bodyNone},
 
 		{"GET", "/v1/codes/{code}", s.handleCodeGet, bodyNone},
