@@ -314,3 +314,42 @@ func TestReserve(t *testing.T) {
 		wantCode(t, err, promokit.EInvalid)
 	})
 }
+
+// TestCheckCounters: after races, rollbacks and expiries the counters
+// equal the rows; a counter changed behind the rows' back is reported.
+func TestCheckCounters(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.PerCustomer = set(int64(10))
+		p, codes := racePromotion(t, b, in, 5)
+		race(t, b, 60, func(i int) engine.RedeemInput {
+			return order(b, fmt.Sprintf("ord-%03d", i), fmt.Sprintf("b%d@example.com", i%7), codes[i%5])
+		}, promokit.ReasonLimitReached)
+		if _, err := b.svc.Rollback(b.check, b.shop.ID, "ord-001"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.svc.Reserve(b.check, order(b, "ord-held", "z@example.com", codes[0]), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		diffs, err := b.store.CheckCounters(context.Background())
+		if err != nil || len(diffs) != 0 {
+			t.Fatalf("counters differ from rows: %+v %v", diffs, err)
+		}
+		if err := b.store.Write(context.Background(), func(tx engine.Tx) error {
+			_, err := tx.AddCodeUsage(context.Background(), codes[2], 1)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		diffs, err = b.store.CheckCounters(context.Background())
+		if err != nil || len(diffs) != 1 || diffs[0].Kind != "code_uses" || diffs[0].Subject != codes[2] || diffs[0].Stored != diffs[0].FromRows+1 {
+			t.Fatalf("a tampered counter: %+v %v", diffs, err)
+		}
+		got, _ := b.svc.GetPromotion(b.seller, p.ID)
+		if got.Uses != 60 {
+			t.Fatalf("uses %d", got.Uses)
+		}
+	})
+}

@@ -26,6 +26,11 @@ type Store interface {
 	// creation order, to fn without holding them in memory. It stops at
 	// the first error fn returns and returns it.
 	ExportCodes(ctx context.Context, scope promokit.Scope, f CodeFilter, fn func(*promokit.Code) error) error
+	// CheckCounters recomputes every usage counter from the redemption
+	// rows (held and redeemed ones count) and returns the counters that
+	// differ: promotions' uses and discount_spent, codes' uses, and
+	// customers' uses of promotions and codes.
+	CheckCounters(ctx context.Context) ([]CounterDiff, error)
 	// Migrate applies the embedded migrations that have not been applied.
 	// It is safe when several processes call it at once.
 	Migrate(ctx context.Context) error
@@ -35,6 +40,16 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+}
+
+// CounterDiff is a usage counter that differs from its rows: Kind is
+// "promotion_uses", "promotion_discount", "code_uses" or "customer_uses";
+// Subject the promotion id, code, or subject and customer key.
+type CounterDiff struct {
+	Kind     string `json:"kind"`
+	Subject  string `json:"subject"`
+	Stored   int64  `json:"stored"`
+	FromRows int64  `json:"from_rows"`
 }
 
 // Page selects one page of a list ordered by id: the objects after the

@@ -76,6 +76,7 @@ const usage = `promokit runs the promokit promotions engine.
 Usage:
   promokit serve   [flags]   start the HTTP API and the job worker (migrates first)
   promokit migrate [flags]   apply the database migrations and exit
+  promokit check   [flags]   recompute the usage counters from the redemptions; exit 1 on a difference
   promokit version           print the version and exit
 
 Run "promokit COMMAND -h" for the flags of a command. Every flag named below
@@ -128,7 +129,7 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
 		fallthrough
-	case "migrate":
+	case "migrate", "check":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
 		fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json; default text on a terminal, json otherwise (env "+EnvLogFormat+")")
 		fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (env "+EnvLogLevel+")")
@@ -216,6 +217,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	case "migrate":
 		return m.runMigrate(ctx)
+	case "check":
+		return m.runCheck(ctx)
 	case "serve":
 		return m.runServe(ctx)
 	}

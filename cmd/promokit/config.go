@@ -200,9 +200,9 @@ func validAddrHost(host string) bool {
 func (c *Config) Validate() error {
 	var errs []error
 	switch c.Command {
-	case "serve", "migrate", "version":
+	case "serve", "migrate", "check", "version":
 	default:
-		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate or version", c.Command))
+		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate, check or version", c.Command))
 	}
 	if c.Command == "serve" {
 		host, port, err := net.SplitHostPort(c.Addr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -359,5 +361,37 @@ func TestExecShutsDownOnCancel(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "stopped") {
 		t.Errorf("no stop in the log:\n%s", stderr.String())
+	}
+}
+
+// TestCheck runs promokit check on a database whose counters equal their
+// rows, then on one with a counter changed behind them: errCounters.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	for _, db := range testDBs() {
+		t.Run(db.name, func(t *testing.T) {
+			t.Parallel()
+			url := db.fresh(t)
+			m := NewTestMain(t, "check", "--database-url", url)
+			if err := m.Run(context.Background()); err != nil || !strings.Contains(m.stdout.String(), "equals") {
+				t.Fatalf("check on a new database: %v: %s", err, m.stdout)
+			}
+			w := NewTestMain(t, "migrate", "--database-url", url)
+			w.logger = w.newLogger()
+			if err := w.openAndMigrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			err := w.DB.Write(context.Background(), func(tx engine.Tx) error {
+				_, err := tx.AddCustomerUsage(context.Background(), "prm_x", "e:x", 1, nil)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = NewTestMain(t, "check", "--database-url", url)
+			if err := m.Run(context.Background()); !errors.Is(err, errCounters) || !strings.Contains(m.stdout.String(), "customer_uses prm_x e:x: stored 1, from the redemptions 0") {
+				t.Fatalf("check after tampering: %v: %s", err, m.stdout)
+			}
+		})
 	}
 }
