@@ -35,6 +35,7 @@ func benchPromotion(b *testing.B, st engine.Store) (*engine.Service, context.Con
 	in.StoreID = shop.ID
 	in.StartsAt = nil
 	in.EndsAt = engine.Nullable[time.Time]{}
+	in.TotalUses = set(int64(1_000_000_000)) // a hot promotion with room
 	p, err := svc.CreatePromotion(admin, in)
 	if err != nil {
 		b.Fatal(err)
