@@ -14,16 +14,22 @@ import (
 // one store. A store that runs under the P4 policy (PartnerPromoCodes) may
 // only create promo codes within P4's limits.
 type Store struct {
-	ID                string    `json:"id"`
-	Name              string    `json:"name"`
-	PartnerPromoCodes bool      `json:"partner_promo_codes"`
-	CreatedAt         time.Time `json:"created_at"`
+	ID                string `json:"id"`
+	Name              string `json:"name"`
+	PartnerPromoCodes bool   `json:"partner_promo_codes"`
+	// MaxPromotionsPerOrder is how many promotions one order may combine
+	// at checkout; 0 is no limit.
+	MaxPromotionsPerOrder int64     `json:"max_promotions_per_order"`
+	CreatedAt             time.Time `json:"created_at"`
 }
 
 // Validate checks the store's fields.
 func (s *Store) Validate() error {
 	var v Validation
 	checkName(&v, "name", s.Name)
+	if s.MaxPromotionsPerOrder < 0 || s.MaxPromotionsPerOrder > 100 {
+		v.Add("max_promotions_per_order", "out_of_range", "max_promotions_per_order must be between 0 (no limit) and 100")
+	}
 	return v.Err()
 }
 

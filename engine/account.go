@@ -8,8 +8,22 @@ import (
 
 // StoreInput creates or changes a store.
 type StoreInput struct {
-	Name              *string `json:"name"`
-	PartnerPromoCodes *bool   `json:"partner_promo_codes"`
+	Name                  *string `json:"name"`
+	PartnerPromoCodes     *bool   `json:"partner_promo_codes"`
+	MaxPromotionsPerOrder *int64  `json:"max_promotions_per_order"`
+}
+
+// apply writes the fields set in in onto st.
+func (in StoreInput) apply(st *promokit.Store) {
+	if in.Name != nil {
+		st.Name = *in.Name
+	}
+	if in.PartnerPromoCodes != nil {
+		st.PartnerPromoCodes = *in.PartnerPromoCodes
+	}
+	if in.MaxPromotionsPerOrder != nil {
+		st.MaxPromotionsPerOrder = *in.MaxPromotionsPerOrder
+	}
 }
 
 // CreateStore creates a seller's store; admin only.
@@ -19,12 +33,7 @@ func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*promokit.Sto
 	}
 	now := s.now()
 	st := &promokit.Store{ID: promokit.NewID(promokit.PrefixStore, now), CreatedAt: now}
-	if in.Name != nil {
-		st.Name = *in.Name
-	}
-	if in.PartnerPromoCodes != nil {
-		st.PartnerPromoCodes = *in.PartnerPromoCodes
-	}
+	in.apply(st)
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,9 +86,9 @@ func (s *Service) ListStores(ctx context.Context, page Page) ([]*promokit.Store,
 	return list, err
 }
 
-// UpdateStore changes a store's name or whether it runs under the P4
-// partner promo code policy; admin only, since the policy is the
-// marketplace's decision.
+// UpdateStore changes a store's name, whether it runs under the P4
+// partner promo code policy, or how many promotions an order may combine;
+// admin only, since the policy is the marketplace's decision.
 func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*promokit.Store, error) {
 	if _, err := require(ctx, promokit.RoleAdmin); err != nil {
 		return nil, err
@@ -90,12 +99,7 @@ func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*p
 		if st, err = tx.GetStore(ctx, id, true); err != nil {
 			return err
 		}
-		if in.Name != nil {
-			st.Name = *in.Name
-		}
-		if in.PartnerPromoCodes != nil {
-			st.PartnerPromoCodes = *in.PartnerPromoCodes
-		}
+		in.apply(st)
 		if err := st.Validate(); err != nil {
 			return err
 		}

@@ -156,11 +156,15 @@ func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (
 			// Released (a declined payment, an expired hold): take the
 			// uses again below, reusing the order's rows.
 		}
+		store, err := tx.GetStore(ctx, in.Cart.StoreID, false)
+		if err != nil {
+			return err
+		}
 		cands, refused, err := s.candidates(ctx, tx, in.Cart.StoreID, customerKey, codes)
 		if err != nil {
 			return err
 		}
-		priced := promokit.Price(&in.Cart, cands, 0, now)
+		priced := promokit.Price(&in.Cart, cands, int(store.MaxPromotionsPerOrder), now)
 		priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
 		if len(priced.Rejected) > 0 {
 			return refusal(priced.Rejected)
@@ -487,11 +491,15 @@ func (s *Service) Validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 		if err := in.Cart.Validate(settings.Currency); err != nil {
 			return err
 		}
+		store, err := tx.GetStore(ctx, in.Cart.StoreID, false)
+		if err != nil {
+			return err
+		}
 		cands, refused, err := s.candidates(ctx, tx, in.Cart.StoreID, customerKey, codes)
 		if err != nil {
 			return err
 		}
-		priced = promokit.Price(&in.Cart, cands, 0, s.now())
+		priced = promokit.Price(&in.Cart, cands, int(store.MaxPromotionsPerOrder), s.now())
 		priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
 		return nil
 	})

@@ -353,3 +353,36 @@ func TestCheckCounters(t *testing.T) {
 		}
 	})
 }
+
+// A store's stacking rule caps how many promotions an order combines.
+func TestStackingLimit(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		for i, in := range []engine.PromotionInput{percentInput(), {Name: ptr("Two off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(200))}} {
+			in.StartsAt = ptr(jan1)
+			p := mustCreatePromotion(t, b.seller, b, in)
+			if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: fmt.Sprintf("STACK-%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		one := int64(1)
+		_, err := b.svc.UpdateStore(b.seller, b.shop.ID, engine.StoreInput{MaxPromotionsPerOrder: &one})
+		wantCode(t, err, promokit.EForbidden)
+		if _, err := b.svc.UpdateStore(b.admin, b.shop.ID, engine.StoreInput{MaxPromotionsPerOrder: &one}); err != nil {
+			t.Fatal(err)
+		}
+		req := order(b, "", "", "STACK-0", "STACK-1")
+		pc, err := b.svc.Validate(b.check, engine.ValidateInput{Cart: req.Cart, Codes: req.Codes})
+		if err != nil || len(pc.Applied) != 1 || pc.Applied[0].Code != "STACK-0" || pc.Rejected[0].Reason != promokit.ReasonStackingLimit {
+			t.Fatalf("stacking limit 1: %+v %v", pc, err)
+		}
+		_, err = b.svc.Redeem(b.check, order(b, "ord-1", "", "STACK-0", "STACK-1"))
+		if e := wantCode(t, err, engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonStackingLimit {
+			t.Fatalf("redeem over the stacking limit: %+v", e.Fields)
+		}
+		bad := int64(101)
+		_, err = b.svc.UpdateStore(b.admin, b.shop.ID, engine.StoreInput{MaxPromotionsPerOrder: &bad})
+		wantCode(t, err, promokit.EInvalid)
+	})
+}

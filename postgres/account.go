@@ -13,12 +13,12 @@ import (
 // This file holds the accounts of the marketplace: stores, partners and
 // the stores' products.
 
-const storeColumns = `id, name, partner_promo_codes, created_at`
+const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order`
 
 // scanStore reads one row of storeColumns.
 func scanStore(row pgx.Row) (*promokit.Store, error) {
 	var s promokit.Store
-	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt, &s.MaxPromotionsPerOrder); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -26,8 +26,8 @@ func scanStore(row pgx.Row) (*promokit.Store, error) {
 
 // CreateStore inserts a store; EConflict when its id exists.
 func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4)`,
-		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt)
+	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4, $5)`,
+		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt, s.MaxPromotionsPerOrder)
 	if err != nil {
 		return createErr(err, "store", s.ID, "", "")
 	}
@@ -58,8 +58,8 @@ func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, 
 // UpdateStore writes a store's name and P4 flag; ENotFound when there is
 // no such store.
 func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
-	tag, err := t.q.Exec(ctx, `UPDATE stores SET name = $2, partner_promo_codes = $3 WHERE id = $1`,
-		s.ID, s.Name, s.PartnerPromoCodes)
+	tag, err := t.q.Exec(ctx, `UPDATE stores SET name = $2, partner_promo_codes = $3, max_promotions_per_order = $4 WHERE id = $1`,
+		s.ID, s.Name, s.PartnerPromoCodes, s.MaxPromotionsPerOrder)
 	if err != nil {
 		return fmt.Errorf("postgres: update store %q: %w", s.ID, err)
 	}

@@ -12,12 +12,12 @@ import (
 // This file holds the accounts of the marketplace: stores, partners and
 // the stores' products.
 
-const storeColumns = `id, name, partner_promo_codes, created_at`
+const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order`
 
 // CreateStore inserts a store; EConflict when its id exists.
 func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?)`,
-		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?, ?)`,
+		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt), s.MaxPromotionsPerOrder)
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
 			return promokit.Errorf(promokit.EConflict, "store %q exists", s.ID)
@@ -43,11 +43,11 @@ func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, 
 		[]any{p.After, limit(p)}, scanStore)
 }
 
-// UpdateStore writes a store's name and P4 flag; ENotFound when there is
+// UpdateStore writes a store's name, P4 flag and stacking rule; ENotFound when there is
 // no such store.
 func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ? WHERE id = ?`,
-		s.Name, boolInt(s.PartnerPromoCodes), s.ID)
+	res, err := t.q.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ?, max_promotions_per_order = ? WHERE id = ?`,
+		s.Name, boolInt(s.PartnerPromoCodes), s.MaxPromotionsPerOrder, s.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update store %q: %w", s.ID, err)
 	}
@@ -59,7 +59,7 @@ func scanStore(row scanner) (*promokit.Store, error) {
 		s         promokit.Store
 		createdAt int64
 	)
-	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &createdAt); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &createdAt, &s.MaxPromotionsPerOrder); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = fromMicros(createdAt)

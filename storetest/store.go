@@ -15,7 +15,7 @@ func testStores(t *testing.T, b *bundle) {
 	var all []*promokit.Store
 	for i := range 5 {
 		all = append(all, &promokit.Store{ID: fmt.Sprintf("sto_%02d", i), Name: fmt.Sprintf("Store %d", i),
-			PartnerPromoCodes: i%2 == 1, CreatedAt: b.at(time.Duration(i) * time.Microsecond)})
+			PartnerPromoCodes: i%2 == 1, MaxPromotionsPerOrder: int64(i), CreatedAt: b.at(time.Duration(i) * time.Microsecond)})
 	}
 	b.write(t, func(tx engine.Tx) error {
 		for _, s := range slices.Backward(all) {
@@ -47,7 +47,7 @@ func testStores(t *testing.T, b *bundle) {
 	}
 
 	upd := *all[2]
-	upd.Name, upd.PartnerPromoCodes = "Renamed", true
+	upd.Name, upd.PartnerPromoCodes, upd.MaxPromotionsPerOrder = "Renamed", true, 3
 	b.write(t, func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, &upd) })
 	all[2] = &upd
 	missing := &promokit.Store{ID: "sto_missing", Name: "Nobody"}
