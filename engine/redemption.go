@@ -48,6 +48,20 @@ func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, er
 	return s.use(ctx, in, 0)
 }
 
+// checkoutCaller checks that the caller may run the checkout of a store:
+// an admin, or a checkout key of that store (or of all stores). Another
+// store is not found.
+func checkoutCaller(ctx context.Context, storeID string) error {
+	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
+	if err != nil {
+		return err
+	}
+	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != storeID {
+		return notFound("store", storeID)
+	}
+	return nil
+}
+
 // DefaultHold and MaxHold bound how long Reserve holds an order's codes.
 const (
 	DefaultHold = 15 * time.Minute
@@ -73,12 +87,8 @@ func (s *Service) Reserve(ctx context.Context, in RedeemInput, hold time.Duratio
 
 // use is Redeem (hold zero) and Reserve.
 func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (*RedeemResult, error) {
-	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
-	if err != nil {
+	if err := checkoutCaller(ctx, in.Cart.StoreID); err != nil {
 		return nil, err
-	}
-	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != in.Cart.StoreID {
-		return nil, notFound("store", in.Cart.StoreID)
 	}
 	var v promokit.Validation
 	if !promokit.ValidOrderID(in.OrderID) {
@@ -156,16 +166,10 @@ func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (
 			// Released (a declined payment, an expired hold): take the
 			// uses again below, reusing the order's rows.
 		}
-		store, err := tx.GetStore(ctx, in.Cart.StoreID, false)
+		priced, cands, err := s.price(ctx, tx, &in.Cart, codes, now)
 		if err != nil {
 			return err
 		}
-		cands, refused, err := s.candidates(ctx, tx, in.Cart.StoreID, customerKey, codes)
-		if err != nil {
-			return err
-		}
-		priced := promokit.Price(&in.Cart, cands, int(store.MaxPromotionsPerOrder), now)
-		priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
 		if len(priced.Rejected) > 0 {
 			return refusal(priced.Rejected)
 		}
@@ -313,6 +317,23 @@ func refusal(rs []promokit.Rejection) error {
 	return e
 }
 
+// price prices a cart with codes at now under its store's stacking rule,
+// and returns the priced cart, with codes that could not be found among
+// its rejections, and the candidates it priced.
+func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes []string, now time.Time) (*promokit.PricedCart, []promokit.Candidate, error) {
+	store, err := tx.GetStore(ctx, cart.StoreID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	cands, refused, err := s.candidates(ctx, tx, cart.StoreID, cart.CustomerKey, codes)
+	if err != nil {
+		return nil, nil, err
+	}
+	priced := promokit.Price(cart, cands, int(store.MaxPromotionsPerOrder), now)
+	priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
+	return priced, cands, nil
+}
+
 // candidates loads the codes of an order with their promotions and usage;
 // codes missing or of another store are rejected as not found.
 func (s *Service) candidates(ctx context.Context, tx Tx, storeID, customerKey string, codes []string) ([]promokit.Candidate, []promokit.Rejection, error) {
@@ -389,15 +410,12 @@ func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*pro
 // giveBack moves an order's redemptions in state from to state to, and
 // held ones to released, giving each use back.
 func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to string) ([]*promokit.Redemption, error) {
-	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
-	if err != nil {
+	if err := checkoutCaller(ctx, storeID); err != nil {
 		return nil, err
 	}
-	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != storeID {
-		return nil, notFound("store", storeID)
-	}
 	var rs []*promokit.Redemption
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err := s.store.Write(ctx, func(tx Tx) error {
+		var err error
 		if rs, err = tx.OrderRedemptions(ctx, storeID, orderID); err != nil {
 			return err
 		}
@@ -459,12 +477,8 @@ type ValidateInput struct {
 // It writes nothing; Redeem checks again inside its write. Checkout keys of
 // the cart's store and admins may validate.
 func (s *Service) Validate(ctx context.Context, in ValidateInput) (*promokit.PricedCart, error) {
-	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleCheckout)
-	if err != nil {
+	if err := checkoutCaller(ctx, in.Cart.StoreID); err != nil {
 		return nil, err
-	}
-	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != in.Cart.StoreID {
-		return nil, notFound("store", in.Cart.StoreID)
 	}
 	if len(in.Codes) > MaxOrderCodes {
 		var v promokit.Validation
@@ -491,17 +505,8 @@ func (s *Service) Validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 		if err := in.Cart.Validate(settings.Currency); err != nil {
 			return err
 		}
-		store, err := tx.GetStore(ctx, in.Cart.StoreID, false)
-		if err != nil {
-			return err
-		}
-		cands, refused, err := s.candidates(ctx, tx, in.Cart.StoreID, customerKey, codes)
-		if err != nil {
-			return err
-		}
-		priced = promokit.Price(&in.Cart, cands, int(store.MaxPromotionsPerOrder), s.now())
-		priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
-		return nil
+		priced, _, err = s.price(ctx, tx, &in.Cart, codes, s.now())
+		return err
 	})
 	return priced, err
 }
