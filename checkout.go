@@ -154,7 +154,9 @@ type PricedCart struct {
 	Rejected []Rejection  `json:"rejected"`
 }
 
-func limitRejection(code, reason, rule string, limit, used int64) Rejection {
+// LimitRejection is the rejection of a code by a limit: its rule, the
+// limit, what is used of it and what remains (never below zero).
+func LimitRejection(code, reason, rule string, limit, used int64) Rejection {
 	remaining := max(limit-used, 0)
 	return Rejection{Code: code, Reason: reason, Rule: rule, Limit: &limit, Used: &used, Remaining: &remaining}
 }
@@ -179,19 +181,19 @@ func (cd *Candidate) check(c *Cart, now time.Time) *Rejection {
 		return reject(ReasonIdentityRequired)
 	}
 	if p.TotalUses != nil && u.PromotionUses >= *p.TotalUses {
-		r := limitRejection(code.Code, ReasonLimitReached, "C2", *p.TotalUses, u.PromotionUses)
+		r := LimitRejection(code.Code, ReasonLimitReached, "C2", *p.TotalUses, u.PromotionUses)
 		return &r
 	}
 	if code.UsageLimit != nil && u.CodeUses >= *code.UsageLimit {
-		r := limitRejection(code.Code, ReasonLimitReached, "C3", *code.UsageLimit, u.CodeUses)
+		r := LimitRejection(code.Code, ReasonLimitReached, "C3", *code.UsageLimit, u.CodeUses)
 		return &r
 	}
 	if p.PerCustomer != nil && u.CustomerUses >= *p.PerCustomer {
-		r := limitRejection(code.Code, ReasonCustomerLimit, "C1", *p.PerCustomer, u.CustomerUses)
+		r := LimitRejection(code.Code, ReasonCustomerLimit, "C1", *p.PerCustomer, u.CustomerUses)
 		return &r
 	}
 	if code.PerCustomerLimit != nil && u.CodeCustomerUses >= *code.PerCustomerLimit {
-		r := limitRejection(code.Code, ReasonCustomerLimit, "C3", *code.PerCustomerLimit, u.CodeCustomerUses)
+		r := LimitRejection(code.Code, ReasonCustomerLimit, "C3", *code.PerCustomerLimit, u.CodeCustomerUses)
 		return &r
 	}
 	return nil
@@ -295,7 +297,7 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 			continue
 		}
 		if base < p.MinOrder {
-			r := limitRejection(cd.Code.Code, ReasonMinimumNotMet, "C1", p.MinOrder, base)
+			r := LimitRejection(cd.Code.Code, ReasonMinimumNotMet, "C1", p.MinOrder, base)
 			r.Remaining = nil
 			pc.Rejected = append(pc.Rejected, r)
 			continue
@@ -312,7 +314,7 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 		}
 		d = min(d, room)
 		if p.TotalDiscount != nil && cd.Usage.PromotionDiscount+d > *p.TotalDiscount {
-			pc.Rejected = append(pc.Rejected, limitRejection(cd.Code.Code, ReasonBudgetExhausted, "C2", *p.TotalDiscount, cd.Usage.PromotionDiscount))
+			pc.Rejected = append(pc.Rejected, LimitRejection(cd.Code.Code, ReasonBudgetExhausted, "C2", *p.TotalDiscount, cd.Usage.PromotionDiscount))
 			continue
 		}
 		for i, share := range Allocate(d, weights) {

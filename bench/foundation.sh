@@ -12,40 +12,17 @@ set -euo pipefail
 db=${1:-sqlite}
 count=${COUNT:-1000000}
 duration=${DURATION:-15s}
-port=${PORT:-18080}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh"
+url=$(database_url "$db" promokit_bench)
 
-go build -o "$work/promokit" "$root/cmd/promokit"
-case "$db" in
-  sqlite) url="sqlite:$work/promokit.db" ;;
-  postgres)
-    psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS promokit_bench' >/dev/null
-    psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE promokit_bench' >/dev/null
-    url="postgres://postgres@127.0.0.1:5432/promokit_bench?sslmode=disable" ;;
-  *) echo "usage: $0 sqlite|postgres" >&2; exit 2 ;;
-esac
-base="http://127.0.0.1:$port"
-
-ms() { date +%s%3N; }
 t0=$(ms)
-"$work/promokit" serve --addr "127.0.0.1:$port" --database-url "$url" --admin-key-file "$work/admin.key" --log-level warn >"$work/server.log" 2>&1 &
-pid=$!
-until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.005; done
+serve "$url" "${PORT:-18080}"
 start_ms=$(( $(ms) - t0 ))
-key=$(cat "$work/admin.key")
-auth=(-H "Authorization: Bearer $key" -H 'Content-Type: application/json')
-
-store=$(curl -fs "${auth[@]}" -d '{"name":"Bench"}' "$base/v1/stores" | sed -E 's/.*"id":"([^"]+)".*/\1/')
-promo=$(curl -fs "${auth[@]}" -d "{\"store_id\":\"$store\",\"name\":\"Bench\",\"type\":\"percent_off\",\"percent_off_bp\":1000}" "$base/v1/promotions" | sed -E 's/.*"id":"(prm_[^"]+)".*/\1/')
+new_promotion
 
 t0=$(ms)
-job=$(curl -fs "${auth[@]}" -d "{\"count\":$count,\"length\":12}" "$base/v1/promotions/$promo/code-jobs" | sed -E 's/.*"id":"(job_[^"]+)".*/\1/')
-until curl -fs "${auth[@]}" "$base/v1/jobs/$job" | grep -q '"state":"succeeded"'; do
-  if curl -fs "${auth[@]}" "$base/v1/jobs/$job" | grep -q '"state":"failed"'; then echo "job failed" >&2; exit 1; fi
-  sleep 0.05
-done
+start_job "$count"
+wait_job
 gen_ms=$(( $(ms) - t0 ))
 
 hwm_before=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)

@@ -8,40 +8,25 @@
 set -euo pipefail
 count=${COUNT:-10000000}
 port=${PORT:-18081}
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS promokit_bench10m' >/dev/null
-psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE promokit_bench10m' >/dev/null
-url="postgres://postgres@127.0.0.1:5432/promokit_bench10m?sslmode=disable"
-go build -o "$work/promokit" "$root/cmd/promokit"
-base="http://127.0.0.1:$port"
-ms() { date +%s%3N; }
-
-serve() {
-  "$work/promokit" serve --addr "127.0.0.1:$port" --database-url "$url" --admin-key-file "$work/admin.key" --log-level warn >>"$work/server.log" 2>&1 &
-  pid=$!
-  until curl -fs "$base/readyz" >/dev/null 2>&1; do sleep 0.02; done
-}
+source "$(dirname "$0")/lib.sh"
+url=$(database_url postgres promokit_bench10m)
+sql() { psql -h 127.0.0.1 -U postgres -d promokit_bench10m -tA "$@"; }
 peak() { awk '/VmHWM/ {print $2}' /proc/$pid/status; }
 done_count() { curl -fs "${auth[@]}" "$base/v1/jobs/$job" | sed -E 's/.*"done":([0-9]+).*/\1/'; }
 
-serve
-key=$(cat "$work/admin.key")
-auth=(-H "Authorization: Bearer $key" -H 'Content-Type: application/json')
-store=$(curl -fs "${auth[@]}" -d '{"name":"Bench"}' "$base/v1/stores" | sed -E 's/.*"id":"([^"]+)".*/\1/')
-promo=$(curl -fs "${auth[@]}" -d "{\"store_id\":\"$store\",\"name\":\"Bench\",\"type\":\"percent_off\",\"percent_off_bp\":1000}" "$base/v1/promotions" | sed -E 's/.*"id":"(prm_[^"]+)".*/\1/')
+serve "$url" "$port"
+new_promotion
 t0=$(ms)
-job=$(curl -fs "${auth[@]}" -d "{\"count\":$count,\"length\":12}" "$base/v1/promotions/$promo/code-jobs" | sed -E 's/.*"id":"(job_[^"]+)".*/\1/')
+start_job "$count"
 until [ "$(done_count)" -ge $(( count / 2 )) ]; do sleep 0.2; done
 peak1=$(peak)
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true
-killed_at=$(psql -h 127.0.0.1 -U postgres -d promokit_bench10m -tAc "SELECT done FROM jobs WHERE id = '$job'")
-serve
-until curl -fs "${auth[@]}" "$base/v1/jobs/$job" | grep -q '"state":"succeeded"'; do sleep 0.5; done
+killed_at=$(sql -c "SELECT done FROM jobs WHERE id = '$job'")
+serve "$url" "$port"
+wait_job
 total_ms=$(( $(ms) - t0 ))
 peak2=$(peak)
-read -r rows distinct < <(psql -h 127.0.0.1 -U postgres -d promokit_bench10m -tAF' ' -c "SELECT count(*), count(DISTINCT code) FROM codes WHERE promotion_id = '$promo'")
+read -r rows distinct < <(sql -F' ' -c "SELECT count(*), count(DISTINCT code) FROM codes WHERE promotion_id = '$promo'")
 echo "database: postgres; cores: $(nproc); date: $(date -u +%F)"
 echo "FIGURE killed_at_done $killed_at"
 echo "FIGURE rows $rows distinct $distinct (want $count)"

@@ -194,12 +194,12 @@ func (s *Service) generate(ctx context.Context, j *promokit.Job) error {
 	slots := make(chan struct{}, s.genWorkers)
 	for {
 		mu.Lock()
+		if err := ctx.Err(); err != nil && failed == nil {
+			failed = err
+		}
 		remaining := j.Total - done - inflight
 		stop := failed != nil || barren >= 20 || (remaining <= 0 && inflight == 0)
 		mu.Unlock()
-		if err := ctx.Err(); err != nil && !stop {
-			failed, stop = err, true
-		}
 		if stop {
 			break
 		}

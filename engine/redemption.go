@@ -2,10 +2,12 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -178,7 +180,9 @@ func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (
 		// customer; by promotion id) so that two orders never wait for
 		// each other's locks in a cycle.
 		applied := slices.Clone(priced.Applied)
-		slices.SortFunc(applied, func(a, b promokit.Applied) int { return cmpStr(a.PromotionID+a.Code, b.PromotionID+b.Code) })
+		slices.SortFunc(applied, func(a, b promokit.Applied) int {
+			return cmp.Or(strings.Compare(a.PromotionID, b.PromotionID), strings.Compare(a.Code, b.Code))
+		})
 		for _, a := range applied {
 			cd := findCandidate(cands, a.Code)
 			if err := take(ctx, tx, cd, customerKey, a.Discount, 1); err != nil {
@@ -273,10 +277,14 @@ func take(ctx context.Context, tx Tx, cd *promokit.Candidate, customerKey string
 		if err != nil {
 			return err
 		}
-		if p.TotalUses != nil && now.Uses+n > *p.TotalUses {
-			return refusal([]promokit.Rejection{rejection(c.Code, promokit.ReasonLimitReached, "C2", *p.TotalUses, now.Uses)})
+		if p.TotalDiscount != nil && (p.TotalUses == nil || now.Uses+n <= *p.TotalUses) {
+			return refusal([]promokit.Rejection{promokit.LimitRejection(c.Code, promokit.ReasonBudgetExhausted, "C2", *p.TotalDiscount, now.DiscountSpent)})
 		}
-		return refusal([]promokit.Rejection{rejection(c.Code, promokit.ReasonBudgetExhausted, "C2", *p.TotalDiscount, now.DiscountSpent)})
+		limit := int64(0)
+		if p.TotalUses != nil {
+			limit = *p.TotalUses
+		}
+		return refusal([]promokit.Rejection{promokit.LimitRejection(c.Code, promokit.ReasonLimitReached, "C2", limit, now.Uses)})
 	}
 	if ok, err = tx.AddCodeUsage(ctx, c.Code, n); err != nil || !ok {
 		return orRefusal(err, c.Code, promokit.ReasonLimitReached, "C3", c.UsageLimit)
@@ -291,11 +299,6 @@ func take(ctx context.Context, tx Tx, cd *promokit.Candidate, customerKey string
 		return orRefusal(err, c.Code, promokit.ReasonCustomerLimit, "C3", c.PerCustomerLimit)
 	}
 	return nil
-}
-
-func rejection(code, reason, rule string, limit, used int64) promokit.Rejection {
-	remaining := max(limit-used, 0)
-	return promokit.Rejection{Code: code, Reason: reason, Rule: rule, Limit: &limit, Used: &used, Remaining: &remaining}
 }
 
 func orRefusal(err error, code, reason, rule string, limit *int64) error {
@@ -375,16 +378,6 @@ func findCandidate(cands []promokit.Candidate, code string) *promokit.Candidate 
 		}
 	}
 	return nil
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // requestHash identifies a redeem request, to tell a retry from another
