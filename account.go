@@ -142,9 +142,9 @@ func (k *Key) Principal() Principal {
 	return Principal{KeyID: k.ID, Role: k.Role, StoreID: k.StoreID, PartnerID: k.PartnerID}
 }
 
-// Validate checks that the role and its binding agree: a seller key needs a
-// store, a partner key a partner, an admin key neither; a checkout key may
-// be bound to a store.
+// Validate checks that the role and its binding agree: a seller or
+// storefront key needs a store, a partner key a partner, an admin key
+// neither; a checkout key may be bound to a store.
 func (k *Key) Validate() error {
 	var v Validation
 	if k.Name != "" {
@@ -167,8 +167,12 @@ func (k *Key) Validate() error {
 		if k.PartnerID != "" {
 			v.Add("partner_id", "invalid", "a checkout key is bound to a store or to none")
 		}
+	case RoleStorefront:
+		if k.StoreID == "" || k.PartnerID != "" {
+			v.Add("store_id", "required", "a storefront key needs a store_id and no partner_id")
+		}
 	default:
-		v.Add("role", "invalid", "role must be admin, seller, partner or checkout")
+		v.Add("role", "invalid", "role must be admin, seller, partner, checkout or storefront")
 	}
 	return v.Err()
 }

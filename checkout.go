@@ -97,6 +97,11 @@ const (
 	ReasonStackingLimit      = "stacking_limit"
 	ReasonDuplicatePromotion = "one_code_per_promotion"
 	ReasonIdentityRequired   = "identity_required"
+	ReasonCodeRequired       = "code_required"
+	// ReasonNotValid is the one reason a storefront key gets for any code
+	// that does not apply, whatever the cause, so that the answer for a
+	// code that does not exist is the same as for one that does.
+	ReasonNotValid = "not_valid"
 )
 
 // Usage is what has been used of a promotion and a code, and by the cart's
@@ -109,22 +114,38 @@ type Usage struct {
 	CodeCustomerUses  int64 // of the code, by this customer
 }
 
-// Candidate is a code offered for a cart, with its promotion and usage.
+// Candidate is a code offered for a cart, with its promotion and usage. A
+// candidate without a Code is an automatic promotion, offered without a
+// code: its Applied and Rejection carry an empty code and name it by its
+// promotion id, and its code counters (CodeUses, CodeCustomerUses) are
+// unused. A codeless candidate of a promotion that is not automatic is
+// rejected (code_required), so a code can never be skipped.
 type Candidate struct {
 	Code      *Code
 	Promotion *Promotion
 	Usage     Usage
 }
 
+// value returns the candidate's code value, "" for an automatic promotion.
+func (cd *Candidate) value() string {
+	if cd.Code == nil {
+		return ""
+	}
+	return cd.Code.Code
+}
+
 // Rejection says why a code does not apply; Rule, Limit, Used and Remaining
-// are set for limits.
+// are set for limits. PromotionID names the promotion of a codeless
+// candidate (an automatic promotion), whose Code is empty; it is empty for
+// codes.
 type Rejection struct {
-	Code      string `json:"code"`
-	Reason    string `json:"reason"`
-	Rule      string `json:"rule,omitempty"`
-	Limit     *int64 `json:"limit,omitempty"`
-	Used      *int64 `json:"used,omitempty"`
-	Remaining *int64 `json:"remaining,omitempty"`
+	Code        string `json:"code"`
+	PromotionID string `json:"promotion_id,omitempty"`
+	Reason      string `json:"reason"`
+	Rule        string `json:"rule,omitempty"`
+	Limit       *int64 `json:"limit,omitempty"`
+	Used        *int64 `json:"used,omitempty"`
+	Remaining   *int64 `json:"remaining,omitempty"`
 }
 
 // Applied is a code that applies, and the discount it gives.
@@ -161,12 +182,47 @@ func LimitRejection(code, reason, rule string, limit, used int64) Rejection {
 	return Rejection{Code: code, Reason: reason, Rule: rule, Limit: &limit, Used: &used, Remaining: &remaining}
 }
 
+// rejection returns the rejection of the candidate for reason, naming the
+// promotion of a codeless one.
+func (cd *Candidate) rejection(reason string) Rejection {
+	r := Rejection{Code: cd.value(), Reason: reason}
+	cd.name(&r)
+	return r
+}
+
+// limitRejection is LimitRejection for the candidate.
+func (cd *Candidate) limitRejection(reason, rule string, limit, used int64) Rejection {
+	r := LimitRejection(cd.value(), reason, rule, limit, used)
+	cd.name(&r)
+	return r
+}
+
+// name sets the promotion id of a codeless candidate's rejection.
+func (cd *Candidate) name(r *Rejection) {
+	if cd.Code == nil {
+		r.PromotionID = cd.Promotion.ID
+	}
+}
+
 // check returns the reason a candidate cannot apply to the cart at now
-// before any amount is computed, or nil.
+// before any amount is computed, or nil. A codeless candidate has only the
+// promotion's conditions.
 func (cd *Candidate) check(c *Cart, now time.Time) *Rejection {
 	code, p, u := cd.Code, cd.Promotion, cd.Usage
-	reject := func(reason string) *Rejection { return &Rejection{Code: code.Code, Reason: reason} }
+	if code == nil {
+		code = &Code{Active: true}
+	}
+	reject := func(reason string) *Rejection {
+		r := cd.rejection(reason)
+		return &r
+	}
+	atLimit := func(reason, rule string, limit, used int64) *Rejection {
+		r := cd.limitRejection(reason, rule, limit, used)
+		return &r
+	}
 	switch {
+	case cd.Code == nil && !p.Automatic:
+		return reject(ReasonCodeRequired)
 	case p.StoreID != c.StoreID:
 		return reject(ReasonWrongStore)
 	case p.Ended(now) || (code.ExpiresAt != nil && !now.Before(*code.ExpiresAt)):
@@ -181,20 +237,16 @@ func (cd *Candidate) check(c *Cart, now time.Time) *Rejection {
 		return reject(ReasonIdentityRequired)
 	}
 	if p.TotalUses != nil && u.PromotionUses >= *p.TotalUses {
-		r := LimitRejection(code.Code, ReasonLimitReached, "C2", *p.TotalUses, u.PromotionUses)
-		return &r
+		return atLimit(ReasonLimitReached, "C2", *p.TotalUses, u.PromotionUses)
 	}
 	if code.UsageLimit != nil && u.CodeUses >= *code.UsageLimit {
-		r := LimitRejection(code.Code, ReasonLimitReached, "C3", *code.UsageLimit, u.CodeUses)
-		return &r
+		return atLimit(ReasonLimitReached, "C3", *code.UsageLimit, u.CodeUses)
 	}
 	if p.PerCustomer != nil && u.CustomerUses >= *p.PerCustomer {
-		r := LimitRejection(code.Code, ReasonCustomerLimit, "C1", *p.PerCustomer, u.CustomerUses)
-		return &r
+		return atLimit(ReasonCustomerLimit, "C1", *p.PerCustomer, u.CustomerUses)
 	}
 	if code.PerCustomerLimit != nil && u.CodeCustomerUses >= *code.PerCustomerLimit {
-		r := LimitRejection(code.Code, ReasonCustomerLimit, "C3", *code.PerCustomerLimit, u.CodeCustomerUses)
-		return &r
+		return atLimit(ReasonCustomerLimit, "C3", *code.PerCustomerLimit, u.CodeCustomerUses)
 	}
 	return nil
 }
@@ -203,7 +255,7 @@ func (cd *Candidate) check(c *Cart, now time.Time) *Rejection {
 func eligible(p *Promotion, lines []Line) []bool {
 	out := make([]bool, len(lines))
 	for i, l := range lines {
-		out[i] = p.Storewide() || slices.Contains(p.ProductIDs, l.ProductID)
+		out[i] = p.AppliesTo(l.ProductID)
 	}
 	return out
 }
@@ -245,7 +297,7 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 			continue
 		}
 		if seen[cd.Promotion.ID] {
-			pc.Rejected = append(pc.Rejected, Rejection{Code: cd.Code.Code, Reason: ReasonDuplicatePromotion})
+			pc.Rejected = append(pc.Rejected, cd.rejection(ReasonDuplicatePromotion))
 			continue
 		}
 		seen[cd.Promotion.ID] = true
@@ -272,8 +324,9 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 			}
 		}
 		for _, cd := range ok {
-			if cd.Code != best.Code {
-				pc.Rejected = append(pc.Rejected, Rejection{Code: cd.Code.Code, Reason: ReasonNotCombinable})
+			// Promotions are unique among ok: one candidate per promotion.
+			if cd.Promotion.ID != best.Promotion.ID {
+				pc.Rejected = append(pc.Rejected, cd.rejection(ReasonNotCombinable))
 			}
 		}
 		ok = []Candidate{best}
@@ -293,17 +346,17 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 			}
 		}
 		if base == 0 {
-			pc.Rejected = append(pc.Rejected, Rejection{Code: cd.Code.Code, Reason: ReasonNoEligibleProducts})
+			pc.Rejected = append(pc.Rejected, cd.rejection(ReasonNoEligibleProducts))
 			continue
 		}
 		if base < p.MinOrder {
-			r := LimitRejection(cd.Code.Code, ReasonMinimumNotMet, "C1", p.MinOrder, base)
+			r := cd.limitRejection(ReasonMinimumNotMet, "C1", p.MinOrder, base)
 			r.Remaining = nil
 			pc.Rejected = append(pc.Rejected, r)
 			continue
 		}
 		if maxStack > 0 && applied >= maxStack {
-			pc.Rejected = append(pc.Rejected, Rejection{Code: cd.Code.Code, Reason: ReasonStackingLimit})
+			pc.Rejected = append(pc.Rejected, cd.rejection(ReasonStackingLimit))
 			continue
 		}
 		var d int64
@@ -314,7 +367,7 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 		}
 		d = min(d, room)
 		if p.TotalDiscount != nil && cd.Usage.PromotionDiscount+d > *p.TotalDiscount {
-			pc.Rejected = append(pc.Rejected, LimitRejection(cd.Code.Code, ReasonBudgetExhausted, "C2", *p.TotalDiscount, cd.Usage.PromotionDiscount))
+			pc.Rejected = append(pc.Rejected, cd.limitRejection(ReasonBudgetExhausted, "C2", *p.TotalDiscount, cd.Usage.PromotionDiscount))
 			continue
 		}
 		for i, share := range Allocate(d, weights) {
@@ -322,7 +375,7 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 			left[i] -= share
 		}
 		pc.Discount += d
-		pc.Applied = append(pc.Applied, Applied{Code: cd.Code.Code, PromotionID: p.ID, Discount: d})
+		pc.Applied = append(pc.Applied, Applied{Code: cd.value(), PromotionID: p.ID, Discount: d})
 		applied++
 	}
 	pc.Lines = make([]PricedLine, len(c.Lines))

@@ -26,7 +26,9 @@ const (
 	EIdempotencyReuse   = "idempotency_key_reused" // same Idempotency-Key, different request (422)
 	EIdempotencyBusy    = "idempotency_key_in_use" // the first request with this key is still running (409)
 	ERedemptionRefused  = "redemption_refused"     // a code of the order no longer applies; nothing was used (409)
-	ERateLimited        = "rate_limited"           // too many requests or failed look-ups (429)
+	EAutomatic          = "automatic_promotion"    // the promotion applies without a code and takes none (409)
+	ERateLimited        = "rate_limited"           // too many requests (429)
+	ETooManyFailures    = "too_many_failures"      // a key, address or customer failed too many code look-ups (429)
 	EUnavailable        = "unavailable"            // the server is shutting down or not ready (503)
 	EInternal           = "internal"               // anything unexpected (500); never echoed
 )

@@ -16,12 +16,17 @@ const (
 	// RoleCheckout is a server-to-server key of a shop's checkout, for one
 	// store or, with no store, for all of them.
 	RoleCheckout Role = "checkout"
+	// RoleStorefront is a key of a shop's buyer-facing pages, bound to one
+	// store. It may only price that store's carts with codes, and learns
+	// of a code that does not apply only that it is not valid, never
+	// why: a storefront key cannot tell whether a code exists.
+	RoleStorefront Role = "storefront"
 )
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleAdmin, RoleSeller, RolePartner, RoleCheckout:
+	case RoleAdmin, RoleSeller, RolePartner, RoleCheckout, RoleStorefront:
 		return true
 	}
 	return false
@@ -32,7 +37,7 @@ func (r Role) Valid() bool {
 type Principal struct {
 	KeyID     string
 	Role      Role
-	StoreID   string // seller, and checkout bound to one store
+	StoreID   string // seller, storefront, and checkout bound to one store
 	PartnerID string // partner
 }
 
@@ -44,11 +49,12 @@ type Scope struct {
 	PartnerID string
 }
 
-// Scope returns the visibility of p: a seller or bound checkout key sees one
-// store, a partner its own objects, admin and unbound checkout keys all.
+// Scope returns the visibility of p: a seller, storefront or bound checkout
+// key sees one store, a partner its own objects, admin and unbound checkout
+// keys all.
 func (p Principal) Scope() Scope {
 	switch p.Role {
-	case RoleSeller, RoleCheckout:
+	case RoleSeller, RoleCheckout, RoleStorefront:
 		return Scope{StoreID: p.StoreID}
 	case RolePartner:
 		return Scope{PartnerID: p.PartnerID}

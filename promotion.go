@@ -1,6 +1,7 @@
 package promokit
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -74,6 +75,11 @@ type Promotion struct {
 	// Coupon, when set, makes the promotion a collectable coupon (C6).
 	Coupon *CouponSettings `json:"coupon"`
 
+	// Automatic makes the promotion codeless: it applies to every cart of
+	// its store it qualifies for, without a code, and takes no codes. It is
+	// chosen when the promotion is created and never changes.
+	Automatic bool `json:"automatic"`
+
 	Active    bool       `json:"active"`
 	EndedAt   *time.Time `json:"ended_at"`
 	Version   int64      `json:"version"`
@@ -97,6 +103,12 @@ type CouponSettings struct {
 
 // Storewide reports whether the promotion applies to every product of its store.
 func (p *Promotion) Storewide() bool { return len(p.ProductIDs) == 0 }
+
+// AppliesTo reports whether the promotion's scope takes in a product of
+// its store: every product when storewide, else the listed ones.
+func (p *Promotion) AppliesTo(productID string) bool {
+	return p.Storewide() || slices.Contains(p.ProductIDs, productID)
+}
 
 // Status returns the promotion's status at now.
 func (p *Promotion) Status(now time.Time) Status {
@@ -196,6 +208,14 @@ func (p *Promotion) Validate(currency string) error {
 	if p.Priority < -1_000_000 || p.Priority > 1_000_000 {
 		v.Add("priority", "out_of_range", "priority must be between -1000000 and 1000000")
 	}
+	if p.Automatic {
+		if p.Coupon != nil {
+			v.Add("coupon", "not_allowed", "an automatic promotion has no code, so buyers cannot collect it as a coupon")
+		}
+		if p.Channel == ChannelPartner {
+			v.Add("automatic", "not_allowed", "a partner promotion reaches buyers through its partners' codes (I1); it cannot be automatic")
+		}
+	}
 	if c := p.Coupon; c != nil {
 		if c.PerPerson < 1 || c.PerPerson > 1_000_000 {
 			v.Add("coupon.per_person", "out_of_range", "coupon.per_person must be between 1 and 1000000")
@@ -215,6 +235,9 @@ func (p *Promotion) Validate(currency string) error {
 // returns the first breach as a policy error naming the rule, the limit and
 // the value the promotion asks for.
 func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Location) error {
+	if p.Automatic {
+		return &Error{Code: EPolicy, Rule: "P4", Message: "a store under P4 gives its promotions through partner promo codes; it cannot create an automatic promotion"}
+	}
 	if p.Type != PercentOff {
 		return PolicyError("P4", int64(pol.MaxPercentOff), 0, "a partner promo code gives a percentage off, up to %d bp", pol.MaxPercentOff)
 	}

@@ -42,6 +42,9 @@ func (s *Service) loadForCodes(ctx context.Context, tx Tx, pr promokit.Principal
 	if p.Ended(now) {
 		return nil, promokit.Errorf(promokit.EConflict, "promotion %s has ended: it takes no new codes", promotionID)
 	}
+	if p.Automatic {
+		return nil, promokit.Errorf(promokit.EAutomatic, "promotion %s is automatic: it applies without a code and takes no codes", promotionID)
+	}
 	store, err := tx.GetStore(ctx, p.StoreID, true)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,10 @@ type Config struct {
 	// GenerateWorkers is how many batches of a generation job are in
 	// flight at once. Zero means 2.
 	GenerateWorkers int
+	// RedeemBatches is how many batches of redeem and reserve calls one
+	// process writes at once. Zero means 2: one is read and priced while
+	// the other commits.
+	RedeemBatches int
 	// Metrics records job progress; nil records nothing.
 	Metrics *Metrics
 }
@@ -52,6 +56,8 @@ type Service struct {
 	genWorkers int
 	genBatch   int
 	lookups    *lookups
+	redeems    *queue[*useReq]
+	cartReads  *queue[*cartRead]
 }
 
 // New returns a Service.
@@ -77,7 +83,10 @@ func New(cfg Config) *Service {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Service{
+	if cfg.RedeemBatches <= 0 {
+		cfg.RedeemBatches = 4
+	}
+	s := &Service{
 		store:    cfg.Store,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
@@ -89,8 +98,11 @@ func New(cfg Config) *Service {
 
 		genWorkers: cfg.GenerateWorkers,
 		genBatch:   cfg.GenerateBatch,
-		lookups:    &lookups{store: cfg.Store, max: 1},
+		lookups:    newLookups(cfg.Store),
 	}
+	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
+	s.redeems = &queue[*useReq]{max: cfg.RedeemBatches, maxBatch: maxRedeemBatch, limit: maxRedeemQueue, run: s.runBatch}
+	return s
 }
 
 // Store returns the service's database.
@@ -102,8 +114,8 @@ func (s *Service) Clock() promokit.Clock { return s.clock }
 // now returns the current time at the precision the databases keep.
 func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
-// caller returns the principal of ctx, or EUnauthenticated.
-func caller(ctx context.Context) (promokit.Principal, error) {
+// principal returns the principal of ctx, or EUnauthenticated.
+func principal(ctx context.Context) (promokit.Principal, error) {
 	p, ok := promokit.PrincipalFromContext(ctx)
 	if !ok || !p.Role.Valid() {
 		return promokit.Principal{}, promokit.Errorf(promokit.EUnauthenticated, "a valid API key is required")
@@ -111,9 +123,21 @@ func caller(ctx context.Context) (promokit.Principal, error) {
 	return p, nil
 }
 
+// caller returns the principal of ctx for a call that any key may make, or
+// EUnauthenticated. A storefront key is EForbidden: it may make the one
+// call that names its role (ValidateForBuyer), so that no other method,
+// present or future, serves it unless it says so.
+func caller(ctx context.Context) (promokit.Principal, error) {
+	p, err := principal(ctx)
+	if err == nil && p.Role == promokit.RoleStorefront {
+		return p, promokit.Errorf(promokit.EForbidden, "a storefront key may only validate carts")
+	}
+	return p, err
+}
+
 // require returns the caller if its role is one of roles, and EForbidden otherwise.
 func require(ctx context.Context, roles ...promokit.Role) (promokit.Principal, error) {
-	p, err := caller(ctx)
+	p, err := principal(ctx)
 	if err != nil {
 		return p, err
 	}

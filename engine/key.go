@@ -100,8 +100,8 @@ type KeyInput struct {
 
 // CreateKey creates a key and returns it with its secret, which is shown
 // this once and never stored. The admin creates any key; a seller creates
-// seller and checkout keys of its own store. The store or partner a key is
-// bound to must exist.
+// seller, checkout and storefront keys of its own store (another store is
+// not found). The store or partner a key is bound to must exist.
 func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, string, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
 	if err != nil {
@@ -114,8 +114,10 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, st
 		if in.StoreID != p.StoreID {
 			return nil, "", notFound("store", in.StoreID)
 		}
-		if in.Role != promokit.RoleSeller && in.Role != promokit.RoleCheckout {
-			return nil, "", promokit.Errorf(promokit.EForbidden, "a seller may create seller and checkout keys only")
+		switch in.Role {
+		case promokit.RoleSeller, promokit.RoleCheckout, promokit.RoleStorefront:
+		default:
+			return nil, "", promokit.Errorf(promokit.EForbidden, "a seller may create seller, checkout and storefront keys only")
 		}
 	}
 	now := s.now()

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"sync"
 
 	"github.com/promokit/promokit"
 )
@@ -14,11 +13,16 @@ import (
 // nothing. Every answer comes from a read that began after the look-up
 // arrived, so batching never serves a stale code.
 type lookups struct {
-	store   Store
-	mu      sync.Mutex
-	pending []*lookup
-	running int
-	max     int // batches in flight at once: 1 measured fastest on 2 cores
+	store Store
+	q     queue[*lookup]
+}
+
+// newLookups returns the look-ups of store; one batch in flight measured
+// fastest on 2 cores.
+func newLookups(store Store) *lookups {
+	l := &lookups{store: store}
+	l.q = queue[*lookup]{max: 1, maxBatch: maxLookupBatch, run: l.read}
+	return l
 }
 
 type lookup struct {
@@ -35,13 +39,7 @@ const maxLookupBatch = 256
 // get looks code up in scope; ENotFound when it is missing or foreign.
 func (l *lookups) get(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	req := &lookup{scope: scope, code: code, done: make(chan struct{})}
-	l.mu.Lock()
-	l.pending = append(l.pending, req)
-	if l.running < l.max {
-		l.running++
-		go l.drain()
-	}
-	l.mu.Unlock()
+	l.q.push(req)
 	select {
 	case <-req.done:
 	case <-ctx.Done():
@@ -54,26 +52,6 @@ func (l *lookups) get(ctx context.Context, scope promokit.Scope, code string) (*
 		return nil, notFound("code", code)
 	}
 	return req.found, nil
-}
-
-// drain reads batches until no look-up waits.
-func (l *lookups) drain() {
-	for {
-		l.mu.Lock()
-		n := min(len(l.pending), maxLookupBatch)
-		if n == 0 {
-			l.running--
-			l.mu.Unlock()
-			return
-		}
-		batch := l.pending[:n:n]
-		l.pending = l.pending[n:]
-		if len(l.pending) == 0 {
-			l.pending = nil
-		}
-		l.mu.Unlock()
-		l.read(batch)
-	}
 }
 
 // read answers one batch with one query per distinct scope. It does not

@@ -1,12 +1,18 @@
 package engine
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the engine's Prometheus collectors.
 type Metrics struct {
 	codesGenerated prometheus.Counter
 	jobsFinished   *prometheus.CounterVec
 	jobBatch       prometheus.Histogram
+	redeemBatches  *prometheus.CounterVec
+	redeemOrders   prometheus.Histogram
 }
 
 // NewMetrics registers the engine's collectors on reg.
@@ -26,6 +32,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch)
+	m.redeemBatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "promokit", Name: "redeem_batches_total",
+		Help: "Write transactions of batched redeem and reserve calls, by path (together, order_by_order) and result (ok, over_limit: taken order by order instead, error).",
+	}, []string{"path", "result"})
+	m.redeemOrders = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "promokit", Name: "redeem_batch_orders",
+		Help:    "Orders in one committed batch of redeem and reserve calls.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+	})
+	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch, m.redeemBatches, m.redeemOrders)
 	return m
+}
+
+// redeemBatch records one write transaction of n redeem calls on path.
+func (m *Metrics) redeemBatch(path string, n int, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	switch {
+	case errors.Is(err, errOneByOne):
+		result = "over_limit"
+	case err != nil:
+		result = "error"
+	default:
+		m.redeemOrders.Observe(float64(n))
+	}
+	m.redeemBatches.WithLabelValues(path, result).Inc()
 }

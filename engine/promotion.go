@@ -63,6 +63,7 @@ type PromotionInput struct {
 	Exclusive     *bool                             `json:"exclusive"`
 	Priority      *int64                            `json:"priority"`
 	Coupon        Nullable[promokit.CouponSettings] `json:"coupon"`
+	Automatic     *bool                             `json:"automatic"`
 	Active        *bool                             `json:"active"`
 }
 
@@ -116,6 +117,9 @@ func (in *PromotionInput) apply(p *promokit.Promotion) {
 		p.Priority = *in.Priority
 	}
 	applyPtr(&p.Coupon, in.Coupon)
+	if in.Automatic != nil {
+		p.Automatic = *in.Automatic
+	}
 	if in.Active != nil {
 		p.Active = *in.Active
 	}
@@ -292,6 +296,14 @@ func (s *Service) EditPromotion(ctx context.Context, id string, version int64, i
 		}
 		if !p.Editable(now) {
 			return &promokit.Error{Code: promokit.EImmutable, Rule: "C5", Message: "a promotion can be edited until its start; after that only its status changes"}
+		}
+		if in.Automatic != nil && *in.Automatic != p.Automatic {
+			// The kind is fixed at creation: a promotion with codes (or a
+			// generation job under way) would keep them once automatic,
+			// and an automatic one would start taking codes.
+			var v promokit.Validation
+			v.Add("automatic", "immutable", "a promotion is automatic, or uses codes, from its creation on")
+			return v.Err()
 		}
 		in.apply(p)
 		if in.StartsAt != nil && p.StartsAt.Before(now) {

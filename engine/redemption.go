@@ -87,8 +87,18 @@ func (s *Service) Reserve(ctx context.Context, in RedeemInput, hold time.Duratio
 	return s.use(ctx, in, hold)
 }
 
-// use is Redeem (hold zero) and Reserve.
+// use is Redeem (hold zero) and Reserve: it checks the request, then
+// queues it for the next batch of the redeem path (redeem_batch.go).
 func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (*RedeemResult, error) {
+	r, err := newUseReq(ctx, in, hold)
+	if err != nil {
+		return nil, err
+	}
+	return s.redeem(r)
+}
+
+// newUseReq checks a redeem or reserve call and returns it ready to queue.
+func newUseReq(ctx context.Context, in RedeemInput, hold time.Duration) (*useReq, error) {
 	if err := checkoutCaller(ctx, in.Cart.StoreID); err != nil {
 		return nil, err
 	}
@@ -116,101 +126,76 @@ func (s *Service) use(ctx context.Context, in RedeemInput, hold time.Duration) (
 		return nil, err
 	}
 	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
-	hash := requestHash(in, codes)
-	state := promokit.RedemptionRedeemed
-	if hold > 0 {
-		state = promokit.RedemptionHeld
+	return &useReq{ctx: ctx, in: in, codes: codes, hash: requestHash(in, codes), hold: hold}, nil
+}
+
+// useOne runs one order's redeem or reserve in tx, on its own: the path of
+// an order that was reserved, released or sent before, and of every order
+// of a batch that could not be taken at once.
+func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings, r *useReq, now time.Time) (*RedeemResult, error) {
+	in := &r.in
+	if err := in.Cart.Validate(settings.Currency); err != nil {
+		return nil, err
 	}
-	var res *RedeemResult
-	err = s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
-		if err != nil {
-			return err
-		}
-		if err := in.Cart.Validate(settings.Currency); err != nil {
-			return err
-		}
-		now := s.now()
-		var holdUntil *time.Time
-		if hold > 0 {
-			t := now.Add(hold)
-			holdUntil = &t
-		}
-		prior, err := tx.OrderRedemptions(ctx, in.Cart.StoreID, in.OrderID)
-		if err != nil {
-			return err
-		}
-		if len(prior) > 0 {
-			if !bytes.Equal(prior[0].RequestHash, hash) {
-				return promokit.Errorf(promokit.EConflict, "order %s was redeemed with another request", in.OrderID)
-			}
-			switch st := prior[0].State; {
-			case st == promokit.RedemptionRolledBack:
-				return promokit.Errorf(promokit.EConflict, "order %s was cancelled", in.OrderID)
-			case st == state || st == promokit.RedemptionRedeemed:
-				res = &RedeemResult{OrderID: in.OrderID, Redemptions: prior, Replayed: true}
-				return nil
-			case st == promokit.RedemptionHeld:
-				// Redeem a reserved order: its uses are taken already.
-				for _, r := range prior {
-					ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
-					if err != nil {
-						return err
-					}
-					if !ok {
-						return promokit.Errorf(promokit.EConflict, "the hold of order %s ended meanwhile; send the request again", in.OrderID)
-					}
-					r.State, r.HoldUntil, r.UpdatedAt = promokit.RedemptionRedeemed, nil, now
-				}
-				res = &RedeemResult{OrderID: in.OrderID, Redemptions: prior}
-				return nil
-			}
-			// Released (a declined payment, an expired hold): take the
-			// uses again below, reusing the order's rows.
-		}
-		priced, cands, err := s.price(ctx, tx, &in.Cart, codes, now)
-		if err != nil {
-			return err
-		}
-		if len(priced.Rejected) > 0 {
-			return refusal(priced.Rejected)
-		}
-		res = &RedeemResult{OrderID: in.OrderID, Priced: priced}
-		// Counters are taken in one order (promotion, then code, then
-		// customer; by promotion id) so that two orders never wait for
-		// each other's locks in a cycle.
-		applied := slices.Clone(priced.Applied)
-		slices.SortFunc(applied, func(a, b promokit.Applied) int {
-			return cmp.Or(strings.Compare(a.PromotionID, b.PromotionID), strings.Compare(a.Code, b.Code))
-		})
-		for _, a := range applied {
-			cd := findCandidate(cands, a.Code)
-			if err := take(ctx, tx, cd, customerKey, a.Discount, 1); err != nil {
-				return err
-			}
-			if i := slices.IndexFunc(prior, func(r *promokit.Redemption) bool { return r.Code == a.Code }); i >= 0 {
-				r := prior[i]
-				ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionReleased, state, holdUntil, now)
-				if err != nil || !ok {
-					return orConflict(err, in.OrderID)
-				}
-				r.State, r.HoldUntil, r.UpdatedAt = state, holdUntil, now
-				res.Redemptions = append(res.Redemptions, r)
-				continue
-			}
-			r := &promokit.Redemption{
-				StoreID: in.Cart.StoreID, OrderID: in.OrderID, Code: a.Code, PromotionID: a.PromotionID,
-				CustomerKey: customerKey, Discount: a.Discount, State: state, RequestHash: hash,
-				HoldUntil: holdUntil, CreatedAt: now, UpdatedAt: now,
-			}
-			if err := tx.CreateRedemption(ctx, r); err != nil {
-				return err
-			}
-			res.Redemptions = append(res.Redemptions, r)
-		}
-		return nil
-	})
+	state, holdUntil := r.target(now)
+	prior, err := tx.OrderRedemptions(ctx, in.Cart.StoreID, in.OrderID)
 	if err != nil {
+		return nil, err
+	}
+	if len(prior) > 0 {
+		if !bytes.Equal(prior[0].RequestHash, r.hash) {
+			return nil, promokit.Errorf(promokit.EConflict, "order %s was redeemed with another request", in.OrderID)
+		}
+		switch st := prior[0].State; {
+		case st == promokit.RedemptionRolledBack:
+			return nil, promokit.Errorf(promokit.EConflict, "order %s was cancelled", in.OrderID)
+		case st == state || st == promokit.RedemptionRedeemed:
+			return &RedeemResult{OrderID: in.OrderID, Redemptions: prior, Replayed: true}, nil
+		case st == promokit.RedemptionHeld:
+			// Redeem a reserved order: its uses are taken already.
+			for _, p := range prior {
+				ok, err := tx.SetRedemptionState(ctx, p.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					return nil, promokit.Errorf(promokit.EConflict, "the hold of order %s ended meanwhile; send the request again", in.OrderID)
+				}
+				p.State, p.HoldUntil, p.UpdatedAt = promokit.RedemptionRedeemed, nil, now
+			}
+			return &RedeemResult{OrderID: in.OrderID, Redemptions: prior}, nil
+		}
+		// Released (a declined payment, an expired hold): take the uses
+		// again below, reusing the order's rows.
+	}
+	priced, cands, err := s.price(ctx, tx, &in.Cart, r.codes, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(priced.Rejected) > 0 {
+		return nil, refusal(priced.Rejected)
+	}
+	if err := takeAll(ctx, tx, cands, priced.Applied, in.Cart.CustomerKey); err != nil {
+		return nil, err
+	}
+	res := &RedeemResult{OrderID: in.OrderID, Priced: priced}
+	var rows []*promokit.Redemption
+	for _, a := range priced.Applied {
+		if i := slices.IndexFunc(prior, func(p *promokit.Redemption) bool { return p.Code == a.Code }); i >= 0 {
+			p := prior[i]
+			ok, err := tx.SetRedemptionState(ctx, p.ID, promokit.RedemptionReleased, state, holdUntil, now)
+			if err != nil || !ok {
+				return nil, orConflict(err, in.OrderID)
+			}
+			p.State, p.HoldUntil, p.UpdatedAt = state, holdUntil, now
+			res.Redemptions = append(res.Redemptions, p)
+			continue
+		}
+		row := r.redemption(a, state, holdUntil, now)
+		rows = append(rows, row)
+		res.Redemptions = append(res.Redemptions, row)
+	}
+	if err := tx.CreateRedemptions(ctx, rows); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -260,45 +245,90 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
-// take adds n uses (and n times discount) to every counter of a candidate,
-// or refuses with the limit that stood in the way. A known customer's
-// counters are kept whether or not a per-customer limit applies, so that
-// a rollback gives back exactly what was taken.
-func take(ctx context.Context, tx Tx, cd *promokit.Candidate, customerKey string, discount, n int64) error {
-	p, c := cd.Promotion, cd.Code
-	ok, err := tx.AddPromotionUsage(ctx, p.ID, n, n*discount)
-	if err != nil {
-		return err
+// takeAll takes one use of every counter of the applied codes: the
+// promotions' uses and budgets, then the codes' uses, then the customer's
+// counters, each group by id. Every path that takes counters (this one and
+// the batches) locks rows in that one order, so that two transactions never
+// wait for each other's locks in a cycle. A refusal names the limit that
+// stood in the way. A customer's counter of a promotion or code is kept
+// only when it has a per-customer limit: limits cannot change once a
+// promotion has started, so give finds the same counters to give back.
+func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []promokit.Applied, customerKey string) error {
+	type taking struct {
+		cd       *promokit.Candidate
+		discount int64
 	}
-	if !ok {
-		// Another order took the last use or budget since the cart was
-		// priced: read the counters as they are now to say which.
-		now, err := tx.GetPromotion(ctx, promokit.Scope{}, p.ID)
-		if err != nil {
+	ts := make([]taking, 0, len(applied))
+	for _, a := range applied {
+		ts = append(ts, taking{findCandidate(cands, a.Code), a.Discount})
+	}
+	slices.SortFunc(ts, func(a, b taking) int {
+		return cmp.Or(strings.Compare(a.cd.Promotion.ID, b.cd.Promotion.ID), strings.Compare(a.cd.Code.Code, b.cd.Code.Code))
+	})
+	for _, t := range ts {
+		if err := takePromotion(ctx, tx, t.cd, 1, t.discount); err != nil {
 			return err
 		}
-		if p.TotalDiscount != nil && (p.TotalUses == nil || now.Uses+n <= *p.TotalUses) {
-			return refusal([]promokit.Rejection{promokit.LimitRejection(c.Code, promokit.ReasonBudgetExhausted, "C2", *p.TotalDiscount, now.DiscountSpent)})
-		}
-		limit := int64(0)
-		if p.TotalUses != nil {
-			limit = *p.TotalUses
-		}
-		return refusal([]promokit.Rejection{promokit.LimitRejection(c.Code, promokit.ReasonLimitReached, "C2", limit, now.Uses)})
 	}
-	if ok, err = tx.AddCodeUsage(ctx, c.Code, n); err != nil || !ok {
-		return orRefusal(err, c.Code, promokit.ReasonLimitReached, "C3", c.UsageLimit)
+	slices.SortFunc(ts, func(a, b taking) int { return strings.Compare(a.cd.Code.Code, b.cd.Code.Code) })
+	for _, t := range ts {
+		ok, err := tx.AddCodeUsage(ctx, t.cd.Code.Code, 1)
+		if err != nil || !ok {
+			return orRefusal(err, t.cd.Code.Code, promokit.ReasonLimitReached, "C3", t.cd.Code.UsageLimit)
+		}
 	}
 	if customerKey == "" {
 		return nil
 	}
-	if ok, err = tx.AddCustomerUsage(ctx, p.ID, customerKey, n, p.PerCustomer); err != nil || !ok {
-		return orRefusal(err, c.Code, promokit.ReasonCustomerLimit, "C1", p.PerCustomer)
+	uses := make([]custTaking, 0, 2*len(ts))
+	for _, t := range ts {
+		if t.cd.Promotion.PerCustomer != nil {
+			uses = append(uses, custTaking{t.cd.Promotion.ID, t.cd, "C1", t.cd.Promotion.PerCustomer})
+		}
+		if t.cd.Code.PerCustomerLimit != nil {
+			uses = append(uses, custTaking{"code:" + t.cd.Code.Code, t.cd, "C3", t.cd.Code.PerCustomerLimit})
+		}
 	}
-	if ok, err = tx.AddCustomerUsage(ctx, "code:"+c.Code, customerKey, n, c.PerCustomerLimit); err != nil || !ok {
-		return orRefusal(err, c.Code, promokit.ReasonCustomerLimit, "C3", c.PerCustomerLimit)
+	slices.SortFunc(uses, func(a, b custTaking) int { return strings.Compare(a.subject, b.subject) })
+	for _, u := range uses {
+		ok, err := tx.AddCustomerUsage(ctx, u.subject, customerKey, 1, u.limit)
+		if err != nil || !ok {
+			return orRefusal(err, u.cd.Code.Code, promokit.ReasonCustomerLimit, u.rule, u.limit)
+		}
 	}
 	return nil
+}
+
+// custTaking is one customer counter an order takes.
+type custTaking struct {
+	subject string
+	cd      *promokit.Candidate
+	rule    string
+	limit   *int64
+}
+
+// takePromotion adds n uses and discount to a promotion's counters, or
+// refuses with the limit that stood in the way.
+func takePromotion(ctx context.Context, tx Tx, cd *promokit.Candidate, n, discount int64) error {
+	p := cd.Promotion
+	ok, err := tx.AddPromotionUsage(ctx, p.ID, n, discount)
+	if err != nil || ok {
+		return err
+	}
+	// Another order took the last use or budget since the cart was
+	// priced: read the counters as they are now to say which.
+	now, err := tx.GetPromotion(ctx, promokit.Scope{}, p.ID)
+	if err != nil {
+		return err
+	}
+	if p.TotalDiscount != nil && (p.TotalUses == nil || now.Uses+n <= *p.TotalUses) {
+		return refusal([]promokit.Rejection{promokit.LimitRejection(cd.Code.Code, promokit.ReasonBudgetExhausted, "C2", *p.TotalDiscount, now.DiscountSpent)})
+	}
+	limit := int64(0)
+	if p.TotalUses != nil {
+		limit = *p.TotalUses
+	}
+	return refusal([]promokit.Rejection{promokit.LimitRejection(cd.Code.Code, promokit.ReasonLimitReached, "C2", limit, now.Uses)})
 }
 
 func orRefusal(err error, code, reason, rule string, limit *int64) error {
@@ -337,43 +367,130 @@ func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes [
 	return priced, cands, nil
 }
 
-// candidates loads the codes of an order with their promotions and usage;
-// codes missing or of another store are rejected as not found.
+// candidates loads the codes of an order with their promotions and usage,
+// in three queries whatever the number of codes; codes missing or of
+// another store are rejected as not found.
 func (s *Service) candidates(ctx context.Context, tx Tx, storeID, customerKey string, codes []string) ([]promokit.Candidate, []promokit.Rejection, error) {
+	var snap snapshot
+	if err := snap.load(ctx, tx, storeID, codes); err != nil {
+		return nil, nil, err
+	}
+	if err := snap.loadUsage(ctx, tx, []usageOf{{customerKey, codes}}); err != nil {
+		return nil, nil, err
+	}
+	cands, refused := snap.candidates(storeID, customerKey, codes)
+	return cands, refused, nil
+}
+
+// snapshot is what pricing needs of the database for a set of codes: the
+// codes, their promotions and customers' counters, read once for all the
+// carts of a batch.
+type snapshot struct {
+	codes      map[string]*promokit.Code
+	promotions map[string]*promokit.Promotion
+	usage      map[UsageKey]int64
+}
+
+// load reads the codes among values that the store owns, and their
+// promotions, adding to what snap holds.
+func (snap *snapshot) load(ctx context.Context, tx Tx, storeID string, values []string) error {
+	if snap.codes == nil {
+		snap.codes, snap.promotions = make(map[string]*promokit.Code), make(map[string]*promokit.Promotion)
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	scope := promokit.Scope{StoreID: storeID}
+	found, err := tx.GetCodes(ctx, scope, values)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, c := range found {
+		snap.codes[c.Code] = c
+		if _, ok := snap.promotions[c.PromotionID]; !ok && !slices.Contains(ids, c.PromotionID) {
+			ids = append(ids, c.PromotionID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	ps, err := tx.GetPromotions(ctx, scope, ids)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		snap.promotions[p.ID] = p
+	}
+	return nil
+}
+
+// usageOf is a customer and the codes whose counters it needs.
+type usageOf struct {
+	customerKey string
+	codes       []string
+}
+
+// loadUsage reads the customers' counters of the promotions and codes
+// loaded before.
+func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error {
+	var keys []UsageKey
+	for _, u := range of {
+		if u.customerKey == "" {
+			continue
+		}
+		for _, v := range u.codes {
+			c, ok := snap.codes[v]
+			if !ok {
+				continue
+			}
+			// Only limited counters exist, and only they matter.
+			if p, ok := snap.promotions[c.PromotionID]; ok && p.PerCustomer != nil {
+				keys = append(keys, UsageKey{c.PromotionID, u.customerKey})
+			}
+			if c.PerCustomerLimit != nil {
+				keys = append(keys, UsageKey{"code:" + v, u.customerKey})
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	var err error
+	snap.usage, err = tx.CustomerUsages(ctx, keys)
+	return err
+}
+
+// candidates returns a cart's candidates from the snapshot, and the codes
+// that are missing, foreign or without their promotion as not found.
+func (snap *snapshot) candidates(storeID, customerKey string, codes []string) ([]promokit.Candidate, []promokit.Rejection) {
 	var (
 		out     []promokit.Candidate
 		refused []promokit.Rejection
 	)
-	for _, value := range codes {
-		c, err := tx.GetCode(ctx, promokit.Scope{StoreID: storeID}, value)
-		if isNotFound(err) {
-			refused = append(refused, promokit.Rejection{Code: value, Reason: promokit.ReasonNotFound})
+	for _, v := range codes {
+		c, ok := snap.codes[v]
+		var p *promokit.Promotion
+		if ok {
+			p, ok = snap.promotions[c.PromotionID]
+		}
+		if !ok || c.StoreID != storeID || p.StoreID != storeID {
+			refused = append(refused, promokit.Rejection{Code: v, Reason: promokit.ReasonNotFound})
 			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		p, err := tx.GetPromotion(ctx, promokit.Scope{StoreID: storeID}, c.PromotionID)
-		if err != nil {
-			return nil, nil, err
 		}
 		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses}
 		if customerKey != "" {
-			if u.CustomerUses, err = tx.CustomerUsage(ctx, p.ID, customerKey); err != nil {
-				return nil, nil, err
-			}
-			if u.CodeCustomerUses, err = tx.CustomerUsage(ctx, "code:"+c.Code, customerKey); err != nil {
-				return nil, nil, err
-			}
+			u.CustomerUses = snap.usage[UsageKey{p.ID, customerKey}]
+			u.CodeCustomerUses = snap.usage[UsageKey{"code:" + v, customerKey}]
 		}
 		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: u})
 	}
-	return out, refused, nil
+	return out, refused
 }
 
 func findCandidate(cands []promokit.Candidate, code string) *promokit.Candidate {
 	for i := range cands {
-		if cands[i].Code.Code == code {
+		if cands[i].Code != nil && cands[i].Code.Code == code {
 			return &cands[i]
 		}
 	}
@@ -439,7 +556,9 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 	return rs, err
 }
 
-// give returns one use of a redemption to every counter it took.
+// give returns one use of a redemption to every counter it took: the
+// promotion's and the code's, and the customer's where a per-customer
+// limit made takeAll keep one.
 func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
 	if _, err := tx.AddPromotionUsage(ctx, r.PromotionID, -1, -r.Discount); err != nil {
 		return err
@@ -450,9 +569,21 @@ func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
 	if r.CustomerKey == "" {
 		return nil
 	}
-	if _, err := tx.AddCustomerUsage(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
+	p, err := tx.GetPromotion(ctx, promokit.Scope{}, r.PromotionID)
+	if err != nil {
 		return err
 	}
-	_, err := tx.AddCustomerUsage(ctx, "code:"+r.Code, r.CustomerKey, -1, nil)
+	if p.PerCustomer != nil {
+		if _, err := tx.AddCustomerUsage(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
+			return err
+		}
+	}
+	c, err := tx.GetCode(ctx, promokit.Scope{}, r.Code)
+	if err != nil {
+		return err
+	}
+	if c.PerCustomerLimit != nil {
+		_, err = tx.AddCustomerUsage(ctx, "code:"+r.Code, r.CustomerKey, -1, nil)
+	}
 	return err
 }

@@ -29,7 +29,8 @@ type Store interface {
 	// CheckCounters recomputes every usage counter from the redemption
 	// rows (held and redeemed ones count) and returns the counters that
 	// differ: promotions' uses and discount_spent, codes' uses, and
-	// customers' uses of promotions and codes.
+	// customers' uses of the promotions and codes that have a per-customer
+	// limit (no other customer counter is kept).
 	CheckCounters(ctx context.Context) ([]CounterDiff, error)
 	// Migrate applies the embedded migrations that have not been applied.
 	// It is safe when several processes call it at once.
@@ -224,6 +225,36 @@ type Tx interface {
 	// at or before now, oldest first.
 	ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error)
 
+	// Batch reads and writes of the checkout: each does for many objects
+	// what the single-object method above does for one, in as few round
+	// trips as the database allows.
+
+	// GetPromotions returns the promotions among ids that scope can see,
+	// in any order, leaving out the missing and the foreign.
+	GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error)
+	// CustomerUsages returns the uses of each counter among keys that has
+	// one; a counter that does not exist is left out (0 uses).
+	CustomerUsages(ctx context.Context, keys []UsageKey) (map[UsageKey]int64, error)
+	// OrdersRedemptions returns the redemptions of a store's orders among
+	// orderIDs, by id.
+	OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error)
+	// TakeUses writes a batch of orders at once: it adds the uses of each
+	// promotion, code and customer counter within its limits (as
+	// AddPromotionUsage, AddCodeUsage and AddCustomerUsage do, in that
+	// order and in the order given), then inserts the redemptions and sets
+	// their IDs. It reports false when a use did not fit a limit; what it
+	// wrote is then partial and the transaction must be rolled back.
+	// PostgreSQL sends every statement in one round trip, so the locks of
+	// the counters are held for one round trip and the commit.
+	TakeUses(ctx context.Context, u Uses) (bool, error)
+	// CreateRedemptions inserts redemptions and sets their IDs; EConflict
+	// when an order already has a redemption of one of the codes.
+	CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error
+	// Savepoint runs fn inside a savepoint of the transaction: when fn
+	// returns an error, what it wrote is undone and the transaction goes
+	// on as before fn, even after a statement failed.
+	Savepoint(ctx context.Context, fn func() error) error
+
 	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
 	// CreateIdempotency inserts a record; EConflict when one exists.
 	CreateIdempotency(ctx context.Context, r *IdempotencyRecord) error
@@ -232,4 +263,67 @@ type Tx interface {
 	DeleteIdempotency(ctx context.Context, keyID, key string) error
 	// DeleteIdempotencyBefore removes records created before t.
 	DeleteIdempotencyBefore(ctx context.Context, t time.Time) (int64, error)
+
+	// Qualify: a store's automatic promotions and a customer's codes.
+
+	// AutomaticPromotions returns up to limit automatic promotions of a
+	// store that are live at now (active, started, not ended), by id. It
+	// reads a partial index of active automatic promotions, so the store's
+	// promotions with codes cost nothing.
+	AutomaticPromotions(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error)
+	// CustomerCodes returns up to limit codes of a store restricted to
+	// customerID (C3) that are active and unexpired at now and whose
+	// promotion is live at now, in creation order. A partial index holds
+	// only codes with a customer, so code generation never writes to it.
+	CustomerCodes(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
+
+	// Failed look-ups: counts per subject ("key:", "addr:" or "cust:" and
+	// its value) and per fixed window, named by the time it starts.
+
+	// LookupFailures returns the failures counted in the window for each
+	// of subjects that has a count; the others are left out (none).
+	LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
+	// AddLookupFailures adds n to the count of each of subjects in the
+	// window, creating the counts it lacks, in one statement, so that
+	// concurrent writers add up. subjects holds no duplicate.
+	AddLookupFailures(ctx context.Context, window time.Time, subjects []string, n int64) error
+	// DeleteLookupFailuresBefore removes the counts of windows that start
+	// before t and returns how many it removed.
+	DeleteLookupFailuresBefore(ctx context.Context, t time.Time) (int64, error)
+}
+
+// UsageKey names a customer's usage counter: Subject is a promotion id, or
+// "code:" and a code.
+type UsageKey struct {
+	Subject     string
+	CustomerKey string
+}
+
+// Uses is what a batch of orders takes and writes (Tx.TakeUses).
+type Uses struct {
+	Promotions  []PromotionUse
+	Codes       []CodeUse
+	Customers   []CustomerUse
+	Redemptions []*promokit.Redemption
+}
+
+// PromotionUse is uses and discount to add to a promotion's counters.
+type PromotionUse struct {
+	ID       string
+	Uses     int64
+	Discount int64
+}
+
+// CodeUse is uses to add to a code's counter.
+type CodeUse struct {
+	Code string
+	Uses int64
+}
+
+// CustomerUse is uses to add to a customer's counter within Limit (nil: no
+// limit).
+type CustomerUse struct {
+	UsageKey
+	Uses  int64
+	Limit *int64
 }

@@ -9,17 +9,44 @@ import (
 )
 
 // handleValidate prices a cart with codes without using them: 200 with
-// every line's discount, the totals, and for each code that does not apply
-// its reason (and the rule, limit, used and remaining of a limit).
+// every line's discount, the totals, and the codes that do not apply. A
+// checkout key (or the admin) gets each one's reason, with the rule,
+// limit, used and remaining of a limit; a storefront key gets not_valid
+// for each, whatever the reason (engine.ValidateForBuyer).
+//
+// Codes that are not found, and for a storefront key every code that does
+// not apply, count as failed look-ups against the key, the client address
+// and the customer the request names; a storefront key cannot tell a
+// missing code from one that does not apply, and neither may its limit.
+// A subject past its limit gets 429 before anything is priced.
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	var in engine.ValidateInput
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	pc, err := s.svc.Validate(r.Context(), in)
+	subj := s.lookupSubjects(r, in.Customer)
+	if !s.allowLookups(w, r, subj) {
+		return
+	}
+	p, _ := promokit.PrincipalFromContext(r.Context())
+	buyer := p.Role == promokit.RoleStorefront
+	validate := s.svc.Validate
+	if buyer {
+		validate = s.svc.ValidateForBuyer
+	}
+	pc, err := validate(r.Context(), in)
 	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	failed := 0
+	for _, rj := range pc.Rejected {
+		if buyer || rj.Reason == promokit.ReasonNotFound {
+			failed++
+		}
+	}
+	if !s.failLookups(w, r, subj, failed) {
 		return
 	}
 	writeJSON(w, r, http.StatusOK, pc)

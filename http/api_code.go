@@ -54,24 +54,19 @@ func (s *Server) listCodes(w http.ResponseWriter, r *http.Request, f engine.Code
 
 // handleCodeGet answers a code by its value, in any case. A code that does
 // not exist and a code the caller may not see get the same 404, and both
-// count as failed look-ups: past Config.LookupFailures of them in a minute,
-// the key and the client address get 429 for every look-up until their
-// count comes down, so that codes cannot be guessed by trying them.
+// count as failed look-ups against the key and the client address: past
+// Config.LookupFailures of them in a minute, every look-up of either is
+// 429 until the minute ends, so that codes cannot be guessed by trying
+// them (ratelimit.go).
 func (s *Server) handleCodeGet(w http.ResponseWriter, r *http.Request) {
-	var keyID, addr string
-	if s.limiter != nil {
-		keyID, addr = infoFrom(r.Context()).keyID, s.clientAddr(r)
-		if d := s.limiter.wait(keyID, addr, s.svc.Clock().Now()); d > 0 {
-			s.metrics.rateLimited.Inc()
-			writeError(w, r, withRetryAfter(promokit.Errorf(promokit.ERateLimited, "too many failed code look-ups: retry later"), d))
-			return
-		}
+	subj := s.lookupSubjects(r, promokit.Identity{})
+	if !s.allowLookups(w, r, subj) {
+		return
 	}
 	c, err := s.svc.GetCode(r.Context(), r.PathValue("code"))
 	if promokit.ErrorCode(err) == promokit.ENotFound {
-		s.metrics.lookupFailures.Inc()
-		if s.limiter != nil {
-			s.limiter.fail(keyID, addr, s.svc.Clock().Now())
+		if !s.failLookups(w, r, subj, 1) {
+			return
 		}
 		// One message for every miss, whatever the cause.
 		writeError(w, r, promokit.Errorf(promokit.ENotFound, "code not found"))

@@ -7,8 +7,9 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// handleKeyCreate creates a key (admin: any; seller: seller and checkout
-// keys of its store) and answers it with its secret, shown this once.
+// handleKeyCreate creates a key (admin: any; seller: seller, checkout and
+// storefront keys of its store) and answers it with its secret, shown this
+// once.
 func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 	var in engine.KeyInput
 	if err := decodeJSON(w, r, &in); err != nil {

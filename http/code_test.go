@@ -161,7 +161,7 @@ func TestCodeLookup(t *testing.T) {
 		}
 		// The key has failed 3 times: even a code it owns is refused now.
 		r := b.c.do(t, "GET", "/v1/codes/"+b.otherCode, b.foreign, nil, "X-Forwarded-For", "192.0.2.99")
-		if r.StatusCode != 429 || r.Problem.Code != promokit.ERateLimited {
+		if r.StatusCode != 429 || r.Problem.Code != promokit.ETooManyFailures {
 			t.Fatalf("past the limit: %d %s", r.StatusCode, r.Body)
 		}
 		if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
@@ -174,11 +174,16 @@ func TestCodeLookup(t *testing.T) {
 		}
 		// Another key from another address is not.
 		mustDo(t, b, b.seller, "GET", "/v1/codes/"+b.shopCode, nil, 200, "X-Forwarded-For", "192.0.2.2")
-		if got := counterValue(t, b.srv.metrics.lookupFailures); got != 3 {
-			t.Errorf("promokit_code_lookup_failures_total %v, want 3", got)
+		for kind, want := range map[string]float64{"key": 3, "addr": 3, "customer": 0} {
+			if got := counterValue(t, b.srv.metrics.lookupFailures.WithLabelValues(kind)); got != want {
+				t.Errorf("promokit_code_lookup_failures_total{subject=%q} %v, want %v", kind, got, want)
+			}
 		}
-		if got := counterValue(t, b.srv.metrics.rateLimited); got != 2 {
-			t.Errorf("promokit_rate_limited_total %v, want 2", got)
+		// Refused once for the key, once for the address.
+		for kind, want := range map[string]float64{"key": 1, "addr": 1, "customer": 0} {
+			if got := counterValue(t, b.srv.metrics.rateLimited.WithLabelValues(kind)); got != want {
+				t.Errorf("promokit_rate_limited_total{subject=%q} %v, want %v", kind, got, want)
+			}
 		}
 		// A minute later the key may look up again.
 		b.clock.Add(time.Minute)

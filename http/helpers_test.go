@@ -41,9 +41,9 @@ type testBundle struct {
 	reg   *prometheus.Registry
 
 	// Key secrets of each principal.
-	admin, seller, foreign, partner, checkout string
+	admin, seller, foreign, partner, checkout, storefront string
 	// Key ids.
-	sellerKeyID, checkoutKeyID, spareKeyID string
+	sellerKeyID, checkoutKeyID, storefrontKeyID, spareKeyID string
 
 	shop, other           *promokit.Store
 	partnr                *promokit.Partner
@@ -125,6 +125,12 @@ func (b *testBundle) fixtures(t *testing.T) {
 	b.partner = k.Secret
 	k = mustCreate[keyJSON](t, b, b.admin, "POST", "/v1/keys", map[string]any{"name": "shop checkout", "role": "checkout", "store_id": b.shop.ID})
 	b.checkout, b.checkoutKeyID = k.Secret, k.ID
+	// The seller makes the storefront key: its store is the default.
+	k = mustCreate[keyJSON](t, b, b.seller, "POST", "/v1/keys", map[string]any{"name": "shop storefront", "role": "storefront"})
+	if k.StoreID != b.shop.ID {
+		t.Fatalf("storefront key of store %q, want %q", k.StoreID, b.shop.ID)
+	}
+	b.storefront, b.storefrontKeyID = k.Secret, k.ID
 	k = mustCreate[keyJSON](t, b, b.seller, "POST", "/v1/keys", map[string]any{"name": "spare", "role": "checkout"})
 	b.spareKeyID = k.ID
 

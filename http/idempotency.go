@@ -27,7 +27,8 @@ func replayedHeaders() [3]string {
 // first response again, marked Idempotent-Replayed: true, and changes
 // nothing; the same key with another request is refused. Responses of
 // refused requests (4xx) are kept too, so that a retry is refused the
-// same way; a server error (5xx) is forgotten, so that a retry runs again.
+// same way; a server error (5xx) and a 429, which say to come back later,
+// are forgotten, so that a retry runs again.
 // Keys are per API key: two keys may use the same Idempotency-Key.
 //
 // The body is read before the handler runs, to hash it: a JSON body into
@@ -86,7 +87,7 @@ func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 		if rc.status == 0 {
 			rc.status = http.StatusOK
 		}
-		if rc.status >= 500 {
+		if rc.status >= 500 || rc.status == http.StatusTooManyRequests {
 			if err := s.svc.AbortIdempotent(ctx, p.KeyID, key); err != nil {
 				s.log.ErrorContext(ctx, "abort idempotent request", "request_id", infoFrom(ctx).requestID(), "err", err)
 			}

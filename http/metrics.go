@@ -5,14 +5,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/promokit/promokit/engine"
 )
 
 // metrics are the server's Prometheus collectors.
 type metrics struct {
 	requests       *prometheus.CounterVec
 	duration       *prometheus.HistogramVec
-	lookupFailures prometheus.Counter
-	rateLimited    prometheus.Counter
+	lookupFailures *prometheus.CounterVec // by kind of subject
+	rateLimited    *prometheus.CounterVec // by kind of subject
 
 	// statuses holds the label of each status, so that counting a request
 	// does not format its status.
@@ -31,17 +33,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to answer an HTTP request, by route pattern and method.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"route", "method"}),
-		lookupFailures: prometheus.NewCounter(prometheus.CounterOpts{
+		lookupFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promokit", Name: "code_lookup_failures_total",
-			Help: "Code look-ups answered 404: unknown codes and codes of other stores or partners.",
-		}),
-		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Help: "Failed code look-ups (unknown codes, codes of other stores or partners, and any code a storefront validation rejects), " +
+				"counted once for each subject they count against: the key, the client address (addr) and the customer.",
+		}, []string{"subject"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "promokit", Name: "rate_limited_total",
-			Help: "Requests refused with 429 because their key or address failed too many code look-ups.",
-		}),
+			Help: "Requests refused with 429 because a subject failed too many code look-ups, by that subject: key, addr or customer.",
+		}, []string{"subject"}),
 	}
 	for i := range m.statuses {
 		m.statuses[i] = strconv.Itoa(i)
+	}
+	// Every series exists from the start, at zero.
+	for _, kind := range []string{engine.SubjectKey, engine.SubjectAddr, engine.SubjectCustomer} {
+		m.lookupFailures.WithLabelValues(kind)
+		m.rateLimited.WithLabelValues(kind)
 	}
 	reg.MustRegister(m.requests, m.duration, m.lookupFailures, m.rateLimited)
 	return m

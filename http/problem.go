@@ -44,6 +44,8 @@ func kindOf(code string) (problemKind, bool) {
 		return problemKind{http.StatusConflict, "The current state forbids this change"}, true
 	case promokit.ERedemptionRefused:
 		return problemKind{http.StatusConflict, "A code of the order cannot be redeemed"}, true
+	case promokit.EAutomatic:
+		return problemKind{http.StatusConflict, "The promotion is automatic and takes no codes"}, true
 	case promokit.ECodeTaken:
 		return problemKind{http.StatusConflict, "The code exists already"}, true
 	case promokit.EVersionMismatch:
@@ -62,6 +64,8 @@ func kindOf(code string) (problemKind, bool) {
 		return problemKind{http.StatusConflict, "The first request with this Idempotency-Key is still running"}, true
 	case promokit.ERateLimited:
 		return problemKind{http.StatusTooManyRequests, "Too many requests"}, true
+	case promokit.ETooManyFailures:
+		return problemKind{http.StatusTooManyRequests, "Too many failed code look-ups"}, true
 	case promokit.EUnavailable:
 		return problemKind{http.StatusServiceUnavailable, "The service is unavailable"}, true
 	case promokit.EInternal:
@@ -139,7 +143,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch p.Code {
 	case promokit.EUnauthenticated:
 		h.Set("WWW-Authenticate", `Bearer realm="promokit"`)
-	case promokit.ERateLimited, promokit.EUnavailable:
+	case promokit.ERateLimited, promokit.ETooManyFailures, promokit.EUnavailable:
 		after := time.Second
 		var re *retryError
 		if errors.As(err, &re) && re.after > after {

@@ -23,7 +23,8 @@ func allCodes() []string {
 		promokit.EUnauthenticated, promokit.EForbidden, promokit.ENotFound, promokit.EConflict,
 		promokit.ECodeTaken, promokit.EVersionMismatch, promokit.EPreconditionNeeded, promokit.EImmutable,
 		promokit.EPolicy, promokit.ECodeSpace, promokit.EIdempotencyReuse, promokit.EIdempotencyBusy,
-		promokit.ERateLimited, promokit.EUnavailable, promokit.EInternal,
+		promokit.ERateLimited, promokit.ETooManyFailures, promokit.EUnavailable, promokit.EInternal,
+		promokit.EAutomatic,
 	}
 }
 

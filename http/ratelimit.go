@@ -1,123 +1,98 @@
 package http
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
 )
 
-// limiter limits failed code look-ups, which is how one would guess codes
-// by brute force: each key and each client address may fail a given
-// number of look-ups per period, counted in a token bucket, and is
-// answered 429 once its bucket is empty, whether its next guess would hit
-// or not.
-//
-// The limiter lives in the memory of one process: behind a load balancer
-// each process counts on its own, so a client gets as many failures per
-// period as there are processes, and a restart forgets every count. A
-// later change moves the counts to the database.
-type limiter struct {
-	byKey  *buckets
-	byAddr *buckets
-}
+// The limit on failed look-ups guards the routes that answer whether a
+// code exists, which is how one would guess codes by brute force: GET
+// /v1/codes/{code} and POST /v1/validate. Each request's failures count
+// against its key, its client address and, when it names one, its
+// customer; the counts live in the database (engine.CheckLookups and
+// FailLookups), so that every process on it shares them. Before the
+// look-up, one read tells whether a subject has failed Config.LookupFailures
+// look-ups in the current minute: if one has, the request is answered 429
+// too_many_failures with Retry-After, and nothing else is done, whether
+// its guess would hit or not. A request that fails nothing writes nothing.
 
-// newLimiter returns a limiter of n failures per period.
-func newLimiter(n int, period time.Duration) *limiter {
-	return &limiter{byKey: newBuckets(n, period), byAddr: newBuckets(n, period)}
-}
-
-// wait returns how long the key and the address must wait before their
-// next look-up, or 0 when they may make it now.
-func (l *limiter) wait(keyID, addr string, now time.Time) time.Duration {
-	return max(l.byKey.wait(keyID, now), l.byAddr.wait(addr, now))
-}
-
-// fail records a failed look-up of the key and the address.
-func (l *limiter) fail(keyID, addr string, now time.Time) {
-	l.byKey.take(keyID, now)
-	l.byAddr.take(addr, now)
-}
-
-// maxBuckets bounds the memory of one set of buckets. Past it, full
-// buckets are dropped, and if that is not enough, all are: an attacker
-// with that many addresses would get one more round of guesses.
-const maxBuckets = 100_000
-
-// buckets is a set of token buckets, one per identity, that fill at a
-// steady rate up to their size. A bucket exists only while it is not
-// full, so an identity that never fails costs nothing.
-type buckets struct {
-	mu   sync.Mutex
-	size float64
-	rate float64 // tokens per second
-	m    map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-func newBuckets(n int, period time.Duration) *buckets {
-	return &buckets{size: float64(n), rate: float64(n) / period.Seconds(), m: make(map[string]*bucket)}
-}
-
-// level returns the tokens of b at now.
-func (bs *buckets) level(b *bucket, now time.Time) float64 {
-	return min(bs.size, b.tokens+now.Sub(b.at).Seconds()*bs.rate)
-}
-
-// wait returns how long id must wait for a token at now, or 0.
-func (bs *buckets) wait(id string, now time.Time) time.Duration {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	b, ok := bs.m[id]
-	if !ok {
-		return 0
+// lookupSubjects returns who the failed look-ups of r count against: its
+// key, its client address, and the customer of id when it names a valid
+// one (an invalid one is refused by the engine, which counts nothing).
+func (s *Server) lookupSubjects(r *http.Request, id promokit.Identity) engine.LookupSubjects {
+	p, _ := promokit.PrincipalFromContext(r.Context())
+	subj := engine.LookupSubjects{KeyID: p.KeyID, Addr: s.clientAddr(r)}
+	if key, err := id.Key(); err == nil {
+		subj.CustomerKey = key
 	}
-	t := bs.level(b, now)
-	if t >= 1 {
-		return 0
-	}
-	return time.Duration((1 - t) / bs.rate * float64(time.Second))
+	return subj
 }
 
-// take removes one token of id at now, if it has one.
-func (bs *buckets) take(id string, now time.Time) {
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	b, ok := bs.m[id]
-	if !ok {
-		if len(bs.m) >= maxBuckets {
-			bs.sweep(now)
-		}
-		b = &bucket{tokens: bs.size, at: now}
-		bs.m[id] = b
+// allowLookups reports whether r may look codes up. When a subject has
+// failed too many look-ups, or the check fails, it answers r and reports
+// false.
+func (s *Server) allowLookups(w http.ResponseWriter, r *http.Request, subj engine.LookupSubjects) bool {
+	if s.lookupLimit <= 0 {
+		return true
 	}
-	b.tokens = max(0, bs.level(b, now)-1)
-	b.at = now
+	refusal, err := s.svc.CheckLookups(r.Context(), subj, s.lookupLimit)
+	if err != nil {
+		writeError(w, r, err)
+		return false
+	}
+	if refusal == nil {
+		return true
+	}
+	s.metrics.rateLimited.WithLabelValues(refusal.Kind).Inc()
+	err = promokit.Errorf(promokit.ETooManyFailures, "too many failed code look-ups by this %s: retry when the minute is over", subjectWord(refusal.Kind))
+	writeError(w, r, withRetryAfter(err, refusal.RetryAfter))
+	return false
 }
 
-// sweep drops the buckets that are full at now, and every bucket when
-// that leaves too many.
-func (bs *buckets) sweep(now time.Time) {
-	for id, b := range bs.m {
-		if bs.level(b, now) >= bs.size {
-			delete(bs.m, id)
-		}
+// subjectWord names a kind of subject in a problem's detail.
+func subjectWord(kind string) string {
+	switch kind {
+	case engine.SubjectAddr:
+		return "client address"
+	case engine.SubjectCustomer:
+		return "customer"
 	}
-	if len(bs.m) >= maxBuckets {
-		clear(bs.m)
+	return "key"
+}
+
+// failLookups counts n failed look-ups of r against its subjects and in
+// the metrics. When the count cannot be written it answers r with the
+// error and reports false: the look-up's answer is then withheld, so that
+// a guess is never answered without being counted.
+func (s *Server) failLookups(w http.ResponseWriter, r *http.Request, subj engine.LookupSubjects, n int) bool {
+	if n <= 0 {
+		return true
 	}
+	for _, kind := range subj.Kinds() {
+		s.metrics.lookupFailures.WithLabelValues(kind).Add(float64(n))
+	}
+	if s.lookupLimit <= 0 {
+		return true
+	}
+	// The look-up has run: count it even if the client goes away now.
+	if err := s.svc.FailLookups(context.WithoutCancel(r.Context()), subj, n); err != nil {
+		writeError(w, r, err)
+		return false
+	}
+	return true
 }
 
 // clientAddr returns the address the limiter counts a request against: the
 // connection's peer or, with Config.TrustProxy, the last address of
 // X-Forwarded-For, which the trusted proxy appended. An IPv6 address
-// counts as its /64, which one client usually holds whole.
+// counts as its /64, which one client usually holds whole, and an IPv4
+// address written as IPv6 (::ffff:192.0.2.1) as the IPv4 address.
 func (s *Server) clientAddr(r *http.Request) string {
 	addr := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(addr); err == nil {
@@ -134,10 +109,27 @@ func (s *Server) clientAddr(r *http.Request) string {
 			}
 		}
 	}
-	if ip, err := netip.ParseAddr(addr); err == nil && ip.Is6() && !ip.Is4In6() {
-		if p, err := ip.Prefix(64); err == nil {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		// Not an address (a proxy's odd entry): counted as it is, within
+		// bounds, since it is stored with the counts.
+		return truncateAddr(addr)
+	}
+	if ip = ip.Unmap(); ip.Is6() {
+		if p, err := ip.WithZone("").Prefix(64); err == nil {
 			return p.String()
 		}
 	}
-	return addr
+	return ip.String()
+}
+
+// maxAddrLen bounds what clientAddr returns for something that is not an
+// address; the longest address it formats, an IPv6 /64, is shorter.
+const maxAddrLen = 64
+
+func truncateAddr(s string) string {
+	if len(s) > maxAddrLen {
+		return s[:maxAddrLen]
+	}
+	return s
 }

@@ -17,22 +17,23 @@ import (
 type principal int
 
 const (
-	asAdmin    principal = iota
-	asSeller             // owns shop, the store the requests are about
-	asForeign            // owns other
-	asPartner            // holds shop's code SHOPCODE1
-	asCheckout           // bound to shop
-	asAnon               // no key
+	asAdmin      principal = iota
+	asSeller               // owns shop, the store the requests are about
+	asForeign              // owns other
+	asPartner              // holds shop's code SHOPCODE1
+	asCheckout             // bound to shop
+	asStorefront           // bound to shop
+	asAnon                 // no key
 	principals
 )
 
 func (p principal) String() string {
-	return [...]string{"admin", "seller", "foreign", "partner", "checkout", "anonymous"}[p]
+	return [...]string{"admin", "seller", "foreign", "partner", "checkout", "storefront", "anonymous"}[p]
 }
 
 // key returns the secret of principal p.
 func (b *testBundle) key(p principal) string {
-	return [...]string{b.admin, b.seller, b.foreign, b.partner, b.checkout, ""}[p]
+	return [...]string{b.admin, b.seller, b.foreign, b.partner, b.checkout, b.storefront, ""}[p]
 }
 
 // notExpected returns what p must never see: the names, codes and key ids
@@ -41,6 +42,10 @@ func (b *testBundle) notExpected(p principal) []string {
 	switch p {
 	case asSeller, asCheckout:
 		return []string{b.otherName, b.otherPName, b.otherCode, "Other Gadget"}
+	case asStorefront:
+		// It prices its store's carts and sees nothing else, of its store or another.
+		return []string{b.shopName, b.promoName, b.shopCode2, "Shop Widget", b.sellerKeyID, b.checkoutKeyID,
+			b.otherName, b.otherPName, b.otherCode, "Other Gadget"}
 	case asForeign:
 		return []string{b.shopName, b.promoName, b.shopCode, b.shopCode2, "Shop Widget", b.sellerKeyID, b.checkoutKeyID}
 	case asPartner:
@@ -57,7 +62,7 @@ type routeCase struct {
 	path            func(b *testBundle) string
 	body            func(b *testBundle) any
 	hdr             []string
-	want            [principals]int // admin, seller, foreign, partner, checkout, anonymous
+	want            [principals]int // admin, seller, foreign, partner, checkout, storefront, anonymous
 }
 
 func (rc routeCase) mutates() bool { return rc.method != "GET" }
@@ -84,70 +89,73 @@ func routeCases() []routeCase {
 	}
 	body := func(v any) func(*testBundle) any { return func(*testBundle) any { return v } }
 	return []routeCase{
-		{"GET", "/healthz", fixed("/healthz"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
-		{"GET", "/readyz", fixed("/readyz"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
-		{"GET", "/metrics", fixed("/metrics"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
-		{"GET", "/openapi.json", fixed("/openapi.json"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok}},
+		{"GET", "/healthz", fixed("/healthz"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok, ok}},
+		{"GET", "/readyz", fixed("/readyz"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok, ok}},
+		{"GET", "/metrics", fixed("/metrics"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok, ok}},
+		{"GET", "/openapi.json", fixed("/openapi.json"), nil, nil, [principals]int{ok, ok, ok, ok, ok, ok, ok}},
 
-		{"GET", "/v1/settings", fixed("/v1/settings"), nil, nil, [principals]int{ok, ok, ok, ok, ok, una}},
+		{"GET", "/v1/settings", fixed("/v1/settings"), nil, nil, [principals]int{ok, ok, ok, ok, ok, frb, una}},
 		{"PATCH", "/v1/settings", fixed("/v1/settings"), body(map[string]any{"name": "Market"}), []string{"If-Match", `"1"`},
-			[principals]int{ok, frb, frb, frb, frb, una}},
+			[principals]int{ok, frb, frb, frb, frb, frb, una}},
 
 		{"POST", "/v1/keys", fixed("/v1/keys"), func(b *testBundle) any { return map[string]any{"role": "checkout", "store_id": b.shop.ID} }, nil,
-			[principals]int{cr, cr, nf, frb, frb, una}},
-		{"GET", "/v1/keys", fixed("/v1/keys"), nil, nil, [principals]int{ok, ok, ok, ok, frb, una}},
+			[principals]int{cr, cr, nf, frb, frb, frb, una}},
+		{"GET", "/v1/keys", fixed("/v1/keys"), nil, nil, [principals]int{ok, ok, ok, ok, frb, frb, una}},
 		{"DELETE", "/v1/keys/{id}", func(b *testBundle) string { return "/v1/keys/" + b.spareKeyID }, nil, nil,
-			[principals]int{ok, ok, nf, nf, frb, una}},
+			[principals]int{ok, ok, nf, nf, frb, frb, una}},
 
-		{"POST", "/v1/stores", fixed("/v1/stores"), body(map[string]any{"name": "New Store"}), nil, [principals]int{cr, frb, frb, frb, frb, una}},
-		{"GET", "/v1/stores", fixed("/v1/stores"), nil, nil, [principals]int{ok, ok, ok, frb, ok, una}},
-		{"GET", "/v1/stores/{id}", shop(""), nil, nil, [principals]int{ok, ok, nf, frb, ok, una}},
-		{"PATCH", "/v1/stores/{id}", shop(""), body(map[string]any{"name": "Renamed"}), nil, [principals]int{ok, frb, frb, frb, frb, una}},
+		{"POST", "/v1/stores", fixed("/v1/stores"), body(map[string]any{"name": "New Store"}), nil, [principals]int{cr, frb, frb, frb, frb, frb, una}},
+		{"GET", "/v1/stores", fixed("/v1/stores"), nil, nil, [principals]int{ok, ok, ok, frb, ok, frb, una}},
+		{"GET", "/v1/stores/{id}", shop(""), nil, nil, [principals]int{ok, ok, nf, frb, ok, frb, una}},
+		{"PATCH", "/v1/stores/{id}", shop(""), body(map[string]any{"name": "Renamed"}), nil, [principals]int{ok, frb, frb, frb, frb, frb, una}},
 		{"PUT", "/v1/stores/{id}/products/{product_id}", shop("/products/sku-2"), body(map[string]any{"name": "Thing"}), nil,
-			[principals]int{ok, ok, nf, frb, frb, una}},
-		{"GET", "/v1/stores/{id}/products", shop("/products"), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
-		{"GET", "/v1/stores/{id}/products/{product_id}", shop("/products/sku-1"), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"GET", "/v1/stores/{id}/products", shop("/products"), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
+		{"GET", "/v1/stores/{id}/products/{product_id}", shop("/products/sku-1"), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
 
 		{"POST", "/v1/partners", fixed("/v1/partners"), body(map[string]any{"name": "Bo", "kind": "affiliate"}), nil,
-			[principals]int{cr, frb, frb, frb, frb, una}},
-		{"GET", "/v1/partners", fixed("/v1/partners"), nil, nil, [principals]int{ok, frb, frb, frb, frb, una}},
-		{"GET", "/v1/partners/{id}", partner(""), nil, nil, [principals]int{ok, frb, frb, ok, frb, una}},
-		{"GET", "/v1/partners/{id}/codes", partner("/codes"), nil, nil, [principals]int{ok, ok, ok, ok, frb, una}},
-		{"GET", "/v1/partners/{id}/codes.csv", partner("/codes.csv"), nil, nil, [principals]int{ok, ok, ok, ok, frb, una}},
+			[principals]int{cr, frb, frb, frb, frb, frb, una}},
+		{"GET", "/v1/partners", fixed("/v1/partners"), nil, nil, [principals]int{ok, frb, frb, frb, frb, frb, una}},
+		{"GET", "/v1/partners/{id}", partner(""), nil, nil, [principals]int{ok, frb, frb, ok, frb, frb, una}},
+		{"GET", "/v1/partners/{id}/codes", partner("/codes"), nil, nil, [principals]int{ok, ok, ok, ok, frb, frb, una}},
+		{"GET", "/v1/partners/{id}/codes.csv", partner("/codes.csv"), nil, nil, [principals]int{ok, ok, ok, ok, frb, frb, una}},
 
 		{"POST", "/v1/promotions", fixed("/v1/promotions"), func(b *testBundle) any {
 			return map[string]any{"store_id": b.shop.ID, "name": "Flash", "type": "amount_off", "amount_off": 500}
-		}, nil, [principals]int{cr, cr, nf, frb, frb, una}},
-		{"GET", "/v1/promotions", fixed("/v1/promotions"), nil, nil, [principals]int{ok, ok, ok, ok, ok, una}},
-		{"GET", "/v1/promotions/{id}", promo(""), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+		}, nil, [principals]int{cr, cr, nf, frb, frb, frb, una}},
+		{"GET", "/v1/promotions", fixed("/v1/promotions"), nil, nil, [principals]int{ok, ok, ok, ok, ok, frb, una}},
+		{"GET", "/v1/promotions/{id}", promo(""), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
 		{"PATCH", "/v1/promotions/{id}", promo(""), body(map[string]any{"name": "Renamed"}), []string{"If-Match", `"1"`},
-			[principals]int{ok, ok, nf, frb, frb, una}},
-		{"POST", "/v1/promotions/{id}/activate", promo("/activate"), nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
-		{"POST", "/v1/promotions/{id}/deactivate", promo("/deactivate"), nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
-		{"POST", "/v1/promotions/{id}/end", promo("/end"), nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/activate", promo("/activate"), nil, nil, [principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/deactivate", promo("/deactivate"), nil, nil, [principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"POST", "/v1/promotions/{id}/end", promo("/end"), nil, nil, [principals]int{ok, ok, nf, frb, frb, frb, una}},
 		{"POST", "/v1/promotions/{id}/codes", promo("/codes"), body(map[string]any{"code": "NEWCODE1"}), nil,
-			[principals]int{cr, cr, nf, frb, frb, una}},
-		{"GET", "/v1/promotions/{id}/codes", promo("/codes"), nil, nil, [principals]int{ok, ok, nf, ok, ok, una}},
+			[principals]int{cr, cr, nf, frb, frb, frb, una}},
+		{"GET", "/v1/promotions/{id}/codes", promo("/codes"), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
 		{"POST", "/v1/promotions/{id}/codes/import", promo("/codes/import"), body("code\nIMPORTED1\n"), []string{"Content-Type", "text/csv"},
-			[principals]int{cr, cr, nf, frb, frb, una}},
-		{"GET", "/v1/promotions/{id}/codes.csv", promo("/codes.csv"), nil, nil, [principals]int{ok, ok, nf, frb, ok, una}},
+			[principals]int{cr, cr, nf, frb, frb, frb, una}},
+		{"GET", "/v1/promotions/{id}/codes.csv", promo("/codes.csv"), nil, nil, [principals]int{ok, ok, nf, frb, ok, frb, una}},
 		{"POST", "/v1/promotions/{id}/code-jobs", promo("/code-jobs"), body(map[string]any{"count": 10}), nil,
-			[principals]int{acc, acc, nf, frb, frb, una}},
+			[principals]int{acc, acc, nf, frb, frb, frb, una}},
 
-		{"GET", "/v1/jobs/{id}", func(b *testBundle) string { return "/v1/jobs/" + b.jobID }, nil, nil, [principals]int{ok, ok, nf, frb, frb, una}},
+		{"GET", "/v1/jobs/{id}", func(b *testBundle) string { return "/v1/jobs/" + b.jobID }, nil, nil, [principals]int{ok, ok, nf, frb, frb, frb, una}},
 
 		{"POST", "/v1/validate", fixed("/v1/validate"), func(b *testBundle) any { return cartBody(b, "") }, nil,
-			[principals]int{ok, frb, frb, frb, ok, una}},
+			[principals]int{ok, frb, frb, frb, ok, ok, una}},
+		{"POST", "/v1/qualify", fixed("/v1/qualify"), func(b *testBundle) any {
+			return map[string]any{"cart": cartBody(b, "")["cart"], "customer": map[string]any{"customer_id": "cus_1"}}
+		}, nil, [principals]int{ok, frb, frb, frb, ok, frb, una}},
 		{"POST", "/v1/redeem", fixed("/v1/redeem"), func(b *testBundle) any {
 			b.clock.Set(jan1().Add(48 * time.Hour)) // the promotion has started
 			return cartBody(b, "ord-1")
-		}, nil, [principals]int{cr, frb, frb, frb, cr, una}},
+		}, nil, [principals]int{cr, frb, frb, frb, cr, frb, una}},
 		{"POST", "/v1/reserve", fixed("/v1/reserve"), func(b *testBundle) any {
 			b.clock.Set(jan1().Add(48 * time.Hour))
 			body := cartBody(b, "ord-1")
 			body["hold_seconds"] = 600
 			return body
-		}, nil, [principals]int{cr, frb, frb, frb, cr, una}},
+		}, nil, [principals]int{cr, frb, frb, frb, cr, frb, una}},
 		{"POST", "/v1/stores/{id}/orders/{order_id}/release", func(b *testBundle) string {
 			b.clock.Set(jan1().Add(48 * time.Hour))
 			ctx := promokit.NewContext(context.Background(), promokit.Principal{Role: promokit.RoleCheckout, StoreID: b.shop.ID})
@@ -156,7 +164,7 @@ func routeCases() []routeCase {
 				panic(err) // fails the test
 			}
 			return "/v1/stores/" + b.shop.ID + "/orders/ord-8/release"
-		}, nil, nil, [principals]int{ok, frb, frb, frb, ok, una}},
+		}, nil, nil, [principals]int{ok, frb, frb, frb, ok, frb, una}},
 		{"POST", "/v1/stores/{id}/orders/{order_id}/rollback", func(b *testBundle) string {
 			b.clock.Set(jan1().Add(48 * time.Hour))
 			ctx := promokit.NewContext(context.Background(), promokit.Principal{Role: promokit.RoleCheckout, StoreID: b.shop.ID})
@@ -165,12 +173,12 @@ func routeCases() []routeCase {
 				panic(err) // fails the test
 			}
 			return "/v1/stores/" + b.shop.ID + "/orders/ord-9/rollback"
-		}, nil, nil, [principals]int{ok, frb, frb, frb, ok, una}},
+		}, nil, nil, [principals]int{ok, frb, frb, frb, ok, frb, una}},
 
 		{"GET", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + strings.ToLower(b.shopCode) }, nil, nil,
-			[principals]int{ok, ok, nf, ok, ok, una}},
+			[principals]int{ok, ok, nf, ok, ok, frb, una}},
 		{"PATCH", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + b.shopCode }, body(map[string]any{"active": false}), nil,
-			[principals]int{ok, ok, nf, frb, frb, una}},
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
 	}
 }
 

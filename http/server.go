@@ -1,8 +1,8 @@
 // Package http is promokit's JSON API over net/http: the routes of
 // docs/API-ROUTES.md, the problem+json error format (problem.go), strict
 // request decoding (decode.go), bearer-key authentication, request ids,
-// idempotency keys, a limiter of failed code look-ups, Prometheus metrics
-// and one log line per failed request.
+// idempotency keys, the limit on failed code look-ups (ratelimit.go),
+// Prometheus metrics and one log line per failed request.
 //
 // Every route under /v1/ needs an API key; /healthz, /readyz, /metrics and
 // /openapi.json are anonymous. Handlers decode, call one method of
@@ -32,6 +32,10 @@ import (
 // Config.ImportLimit is zero.
 const DefaultImportLimit = 64 << 20
 
+// DefaultLookupFailures is how many failed look-ups per minute each key,
+// client address and customer may make when Config.LookupFailures is zero.
+const DefaultLookupFailures = 20
+
 // Config configures a Server.
 type Config struct {
 	// Service runs the use cases. Required.
@@ -51,15 +55,20 @@ type Config struct {
 	// ImportLimit is the largest CSV body a code import takes, in bytes.
 	// Zero means DefaultImportLimit.
 	ImportLimit int64
-	// TrustProxy makes the code look-up limiter take the client's address
-	// from the last entry of X-Forwarded-For, which a reverse proxy in
-	// front of the server appends. Leave it off when clients connect
-	// directly: they could then send any X-Forwarded-For they like.
+	// TrustProxy makes the limit on failed look-ups take the client's
+	// address from the last entry of X-Forwarded-For, which a reverse
+	// proxy in front of the server appends. Leave it off when clients
+	// connect directly: they could then send any X-Forwarded-For they like.
 	TrustProxy bool
-	// LookupFailures is how many failed code look-ups (GET /v1/codes/{code}
-	// answered 404) one key, and one client address, may make per minute
-	// before they are answered 429. Zero means 20; a negative value
-	// disables the limiter.
+	// LookupFailures is how many failed code look-ups one key, one client
+	// address and one customer may each make per minute (a fixed window
+	// of the clock) before their look-ups are answered 429 until the
+	// minute ends. A failed look-up is GET /v1/codes/{code} answered 404,
+	// a code that POST /v1/validate does not find, and for a storefront
+	// key any code that validate rejects. The counts live in the database,
+	// shared by every process on it. Zero means DefaultLookupFailures; a
+	// negative value disables the limit (failures are still counted in
+	// the metrics).
 	LookupFailures int
 }
 
@@ -75,7 +84,7 @@ type Server struct {
 	mux         *http.ServeMux
 	metrics     *metrics
 	promHandler http.Handler // serves /metrics
-	limiter     *limiter     // nil when disabled
+	lookupLimit int          // failed look-ups per subject and minute; 0: no limit
 
 	idPrefix string        // random per process, so request ids do not repeat across restarts
 	idSeq    atomic.Uint64 // numbers the request ids of this process
@@ -148,6 +157,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/jobs/{id}", s.handleJobGet, bodyNone},
 
 		{"POST", "/v1/validate", s.handleValidate, bodyJSON},
+		{"POST", "/v1/qualify", s.handleQualify, bodyJSON},
 		{"POST", "/v1/reserve", s.handleReserve, bodyJSON},
 		{"POST", "/v1/redeem", s.handleRedeem, bodyJSON},
 		{"POST", "/v1/stores/{id}/orders/{order_id}/release", s.handleRelease, bodyNone},
@@ -183,7 +193,7 @@ func NewServer(cfg Config) *Server {
 		cfg.ImportLimit = DefaultImportLimit
 	}
 	if cfg.LookupFailures == 0 {
-		cfg.LookupFailures = 20
+		cfg.LookupFailures = DefaultLookupFailures
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -197,10 +207,8 @@ func NewServer(cfg Config) *Server {
 		mux:         http.NewServeMux(),
 		metrics:     newMetrics(cfg.Registry),
 		promHandler: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}),
+		lookupLimit: max(cfg.LookupFailures, 0),
 		idPrefix:    hex.EncodeToString(b[:]) + "-",
-	}
-	if cfg.LookupFailures > 0 {
-		s.limiter = newLimiter(cfg.LookupFailures, time.Minute)
 	}
 	if s.ready == nil && s.svc != nil {
 		s.ready = func(ctx context.Context) error { return s.svc.Store().Ping(ctx) }

@@ -35,8 +35,10 @@ func TestOperations(t *testing.T) {
 		`promokit_http_requests_total{method="GET",route="GET /v1/settings",status="200"} 1`,
 		`promokit_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
 		`promokit_http_request_duration_seconds_count{method="GET",route="GET /v1/settings"} 1`,
-		`promokit_code_lookup_failures_total 0`,
-		`promokit_rate_limited_total 0`,
+		`promokit_code_lookup_failures_total{subject="addr"} 0`,
+		`promokit_code_lookup_failures_total{subject="customer"} 0`,
+		`promokit_code_lookup_failures_total{subject="key"} 0`,
+		`promokit_rate_limited_total{subject="key"} 0`,
 	} {
 		if !strings.Contains(string(r.Body), want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -8,15 +8,19 @@ import (
 )
 
 // checkQuery compares every usage counter with the redemption rows it is
-// derived from; held and redeemed rows count.
+// derived from; held and redeemed rows count. A customer's counters are
+// kept only for promotions and codes with a per-customer limit: counters
+// of the others, left from before, are not compared.
 const checkQuery = `
 WITH live AS (SELECT * FROM redemptions WHERE state IN ('held', 'redeemed')),
 byPromotion AS (SELECT promotion_id, count(*) AS n, sum(discount)::bigint AS d FROM live GROUP BY promotion_id),
 byCode AS (SELECT code, count(*) AS n FROM live GROUP BY code),
 byCustomer AS (
-    SELECT promotion_id AS subject, customer_key, count(*) AS n FROM live WHERE customer_key <> '' GROUP BY promotion_id, customer_key
+    SELECT l.promotion_id AS subject, l.customer_key, count(*) AS n FROM live l JOIN promotions p ON p.id = l.promotion_id
+     WHERE l.customer_key <> '' AND p.per_customer IS NOT NULL GROUP BY l.promotion_id, l.customer_key
     UNION ALL
-    SELECT 'code:' || code, customer_key, count(*) FROM live WHERE customer_key <> '' GROUP BY code, customer_key)
+    SELECT 'code:' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
+     WHERE l.customer_key <> '' AND c.per_customer_limit IS NOT NULL GROUP BY l.code, l.customer_key)
 SELECT 'promotion_uses', p.id, p.uses, coalesce(b.n, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
  WHERE p.uses <> coalesce(b.n, 0)
 UNION ALL
@@ -29,6 +33,8 @@ UNION ALL
 SELECT 'customer_uses', u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n, 0) FROM customer_usage u
   LEFT JOIN byCustomer b ON b.subject = u.subject AND b.customer_key = u.customer_key
  WHERE u.uses <> coalesce(b.n, 0)
+   AND NOT EXISTS (SELECT 1 FROM promotions p WHERE p.id = u.subject AND p.per_customer IS NULL)
+   AND NOT (u.subject LIKE 'code:%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, 6) AND c.per_customer_limit IS NULL))
 UNION ALL
 SELECT 'customer_uses', b.subject || ' ' || b.customer_key, 0, b.n FROM byCustomer b
  WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)`

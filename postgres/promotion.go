@@ -14,7 +14,7 @@ const promotionColumns = `p.id, p.store_id, p.name, p.description, p.channel, p.
 	p.amount_off, p.percent_off_bp, p.currency, p.min_order_amount, p.product_ids,
 	p.starts_at, p.ends_at, p.total_uses, p.total_discount, p.per_customer,
 	p.exclusive, p.priority, p.coupon_per_person, p.coupon_quantity, p.coupon_valid_days,
-	p.active, p.ended_at, p.version, p.created_at, p.updated_at, p.uses, p.discount_spent`
+	p.active, p.ended_at, p.version, p.created_at, p.updated_at, p.uses, p.discount_spent, p.automatic`
 
 // scanPromotion reads one row of promotionColumns.
 func scanPromotion(row pgx.Row) (*promokit.Promotion, error) {
@@ -24,7 +24,7 @@ func scanPromotion(row pgx.Row) (*promokit.Promotion, error) {
 		&p.AmountOff, &p.PercentOff, &p.Currency, &p.MinOrder, &p.ProductIDs,
 		&p.StartsAt, &p.EndsAt, &p.TotalUses, &p.TotalDiscount, &p.PerCustomer,
 		&p.Exclusive, &p.Priority, &perPerson, &quantity, &validDays,
-		&p.Active, &p.EndedAt, &p.Version, &p.CreatedAt, &p.UpdatedAt, &p.Uses, &p.DiscountSpent)
+		&p.Active, &p.EndedAt, &p.Version, &p.CreatedAt, &p.UpdatedAt, &p.Uses, &p.DiscountSpent, &p.Automatic)
 	if err != nil {
 		return nil, err
 	}
@@ -55,14 +55,14 @@ func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 			amount_off, percent_off_bp, currency, min_order_amount, product_ids,
 			starts_at, ends_at, total_uses, total_discount, per_customer,
 			exclusive, priority, coupon_per_person, coupon_quantity, coupon_valid_days,
-			active, ended_at, version, created_at, updated_at, uses, discount_spent)
+			active, ended_at, version, created_at, updated_at, uses, discount_spent, automatic)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+			$15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
 		p.ID, p.StoreID, p.Name, p.Description, p.Channel, p.Type,
 		p.AmountOff, p.PercentOff, p.Currency, p.MinOrder, emptyIfNil(p.ProductIDs),
 		p.StartsAt, p.EndsAt, p.TotalUses, p.TotalDiscount, p.PerCustomer,
 		p.Exclusive, p.Priority, perPerson, quantity, validDays,
-		p.Active, p.EndedAt, p.Version, p.CreatedAt, p.UpdatedAt, p.Uses, p.DiscountSpent)
+		p.Active, p.EndedAt, p.Version, p.CreatedAt, p.UpdatedAt, p.Uses, p.DiscountSpent, p.Automatic)
 	if err != nil {
 		return createErr(err, "promotion", p.ID, "store", p.StoreID)
 	}
@@ -97,13 +97,13 @@ func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version
 			amount_off = $7, percent_off_bp = $8, currency = $9, min_order_amount = $10, product_ids = $11,
 			starts_at = $12, ends_at = $13, total_uses = $14, total_discount = $15, per_customer = $16,
 			exclusive = $17, priority = $18, coupon_per_person = $19, coupon_quantity = $20, coupon_valid_days = $21,
-			active = $22, ended_at = $23, updated_at = $24, version = $2 + 1
+			active = $22, ended_at = $23, updated_at = $24, automatic = $25, version = $2 + 1
 		WHERE id = $1 AND version = $2`,
 		p.ID, version, p.Name, p.Description, p.Channel, p.Type,
 		p.AmountOff, p.PercentOff, p.Currency, p.MinOrder, emptyIfNil(p.ProductIDs),
 		p.StartsAt, p.EndsAt, p.TotalUses, p.TotalDiscount, p.PerCustomer,
 		p.Exclusive, p.Priority, perPerson, quantity, validDays,
-		p.Active, p.EndedAt, p.UpdatedAt)
+		p.Active, p.EndedAt, p.UpdatedAt, p.Automatic)
 	if err != nil {
 		return fmt.Errorf("postgres: update promotion %q: %w", p.ID, err)
 	}

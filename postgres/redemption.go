@@ -10,36 +10,43 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
 )
 
 // AddPromotionUsage adds to a promotion's counters within its limits: the
 // condition is part of the UPDATE, which PostgreSQL re-evaluates on the
 // latest row version after waiting for a concurrent writer.
 func (t *tx) AddPromotionUsage(ctx context.Context, id string, uses, discount int64) (bool, error) {
-	tag, err := t.q.Exec(ctx, `UPDATE promotions SET uses = uses + $1, discount_spent = discount_spent + $2
-		WHERE id = $3
-		  AND ($1 <= 0 OR total_uses IS NULL OR uses + $1 <= total_uses)
-		  AND ($2 <= 0 OR total_discount IS NULL OR discount_spent + $2 <= total_discount)`, uses, discount, id)
+	tag, err := t.q.Exec(ctx, addPromotionUsageSQL, uses, discount, id)
 	return affected(tag, err, "promotion usage")
 }
 
+const addPromotionUsageSQL = `UPDATE promotions SET uses = uses + $1, discount_spent = discount_spent + $2
+	WHERE id = $3
+	  AND ($1 <= 0 OR total_uses IS NULL OR uses + $1 <= total_uses)
+	  AND ($2 <= 0 OR total_discount IS NULL OR discount_spent + $2 <= total_discount)`
+
 // AddCodeUsage adds to a code's counter within its usage_limit.
 func (t *tx) AddCodeUsage(ctx context.Context, code string, uses int64) (bool, error) {
-	tag, err := t.q.Exec(ctx, `UPDATE codes SET uses = uses + $1
-		WHERE code = $2 AND ($1 <= 0 OR usage_limit IS NULL OR uses + $1 <= usage_limit)`, uses, code)
+	tag, err := t.q.Exec(ctx, addCodeUsageSQL, uses, code)
 	return affected(tag, err, "code usage")
 }
+
+const addCodeUsageSQL = `UPDATE codes SET uses = uses + $1
+	WHERE code = $2 AND ($1 <= 0 OR usage_limit IS NULL OR uses + $1 <= usage_limit)`
 
 // AddCustomerUsage adds to a customer's counter of a subject within limit.
 func (t *tx) AddCustomerUsage(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
 	if limit != nil && uses > *limit {
 		return false, nil
 	}
-	tag, err := t.q.Exec(ctx, `INSERT INTO customer_usage AS u (subject, customer_key, uses) VALUES ($1, $2, $3)
-		ON CONFLICT (subject, customer_key) DO UPDATE SET uses = u.uses + excluded.uses
-		WHERE $3 <= 0 OR $4::bigint IS NULL OR u.uses + excluded.uses <= $4::bigint`, subject, customerKey, uses, limit)
+	tag, err := t.q.Exec(ctx, addCustomerUsageSQL, subject, customerKey, uses, limit)
 	return affected(tag, err, "customer usage")
 }
+
+const addCustomerUsageSQL = `INSERT INTO customer_usage AS u (subject, customer_key, uses) VALUES ($1, $2, $3)
+	ON CONFLICT (subject, customer_key) DO UPDATE SET uses = u.uses + excluded.uses
+	WHERE $3 <= 0 OR $4::bigint IS NULL OR u.uses + excluded.uses <= $4::bigint`
 
 // CustomerUsage returns a customer's uses of a subject.
 func (t *tx) CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error) {
@@ -58,10 +65,19 @@ const redemptionColumns = `id, store_id, order_id, code, promotion_id, customer_
 
 // CreateRedemption inserts a redemption.
 func (t *tx) CreateRedemption(ctx context.Context, r *promokit.Redemption) error {
-	err := t.q.QueryRow(ctx, `INSERT INTO redemptions (store_id, order_id, code, promotion_id, customer_key, discount, state,
-		request_hash, hold_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		r.StoreID, r.OrderID, r.Code, r.PromotionID, r.CustomerKey, r.Discount, r.State, r.RequestHash,
-		r.HoldUntil, r.CreatedAt, r.UpdatedAt).Scan(&r.ID)
+	return redemptionCreated(r, t.q.QueryRow(ctx, createRedemptionSQL, redemptionArgs(r)...).Scan(&r.ID))
+}
+
+const createRedemptionSQL = `INSERT INTO redemptions (store_id, order_id, code, promotion_id, customer_key, discount, state,
+	request_hash, hold_until, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
+
+func redemptionArgs(r *promokit.Redemption) []any {
+	return []any{r.StoreID, r.OrderID, r.Code, r.PromotionID, r.CustomerKey, r.Discount, r.State, r.RequestHash,
+		r.HoldUntil, r.CreatedAt, r.UpdatedAt}
+}
+
+// redemptionCreated returns the error of inserting r.
+func redemptionCreated(r *promokit.Redemption, err error) error {
 	if constraintViolation(err) == uniqueViolation {
 		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
 	}
@@ -110,4 +126,143 @@ func affected(tag pgconn.CommandTag, err error, what string) (bool, error) {
 		return false, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return tag.RowsAffected() > 0, nil
+}
+
+// GetPromotions returns the promotions among ids that scope can see.
+func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
+	return queryList(ctx, t.q, "promotions", `
+		SELECT `+promotionColumns+` FROM promotions p
+		WHERE p.id = ANY($1)
+		AND ($2 = '' OR p.store_id = $2)
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> ''))`,
+		[]any{ids, scope.StoreID, scope.PartnerID}, scanPromotion)
+}
+
+// CustomerUsages returns the customers' counters among keys, in one query.
+func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
+	out := make(map[engine.UsageKey]int64, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	subjects, customers := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		subjects[i], customers[i] = k.Subject, k.CustomerKey
+	}
+	rows, err := t.q.Query(ctx, `SELECT u.subject, u.customer_key, u.uses FROM customer_usage u
+		JOIN unnest($1::text[], $2::text[]) AS k(subject, customer_key)
+		  ON u.subject = k.subject AND u.customer_key = k.customer_key`, subjects, customers)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: customer usages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k engine.UsageKey
+			n int64
+		)
+		if err := rows.Scan(&k.Subject, &k.CustomerKey, &n); err != nil {
+			return nil, fmt.Errorf("postgres: customer usages: %w", err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: customer usages: %w", err)
+	}
+	return out, nil
+}
+
+// OrdersRedemptions returns the redemptions of a store's orders.
+func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
+	return queryList(ctx, t.q, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
+		WHERE store_id = $1 AND order_id = ANY($2) ORDER BY id`, []any{storeID, orderIDs}, scanRedemption)
+}
+
+// TakeUses takes a batch's uses and inserts its redemptions with every
+// statement sent in one round trip: the conditional updates of the
+// promotions, codes and customers, then the inserts. PostgreSQL runs them
+// in order; a use that does not fit changes no row, and the caller rolls
+// the transaction back.
+func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
+	var b pgx.Batch
+	for _, p := range u.Promotions {
+		b.Queue(addPromotionUsageSQL, p.Uses, p.Discount, p.ID)
+	}
+	for _, c := range u.Codes {
+		b.Queue(addCodeUsageSQL, c.Uses, c.Code)
+	}
+	fit := true
+	for _, c := range u.Customers {
+		if c.Limit != nil && c.Uses > *c.Limit {
+			fit = false // a first use past the limit: nothing to ask
+		}
+		b.Queue(addCustomerUsageSQL, c.Subject, c.CustomerKey, c.Uses, c.Limit)
+	}
+	for _, r := range u.Redemptions {
+		b.Queue(createRedemptionSQL, redemptionArgs(r)...)
+	}
+	counters := len(u.Promotions) + len(u.Codes) + len(u.Customers)
+	err := t.sendBatch(ctx, &b, "take uses", func(i int, br pgx.BatchResults) error {
+		if i >= counters {
+			r := u.Redemptions[i-counters]
+			return redemptionCreated(r, br.QueryRow().Scan(&r.ID))
+		}
+		tag, err := br.Exec()
+		if err == nil && tag.RowsAffected() == 0 {
+			fit = false
+		}
+		return err
+	})
+	return fit && err == nil, err
+}
+
+// CreateRedemptions inserts redemptions in one round trip.
+func (t *tx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error {
+	var b pgx.Batch
+	for _, r := range rs {
+		b.Queue(createRedemptionSQL, redemptionArgs(r)...)
+	}
+	return t.sendBatch(ctx, &b, "redemptions", func(i int, br pgx.BatchResults) error {
+		return redemptionCreated(rs[i], br.QueryRow().Scan(&rs[i].ID))
+	})
+}
+
+// sendBatch sends b and reads each of its results with read, in order.
+func (t *tx) sendBatch(ctx context.Context, b *pgx.Batch, what string, read func(int, pgx.BatchResults) error) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	br := t.q.SendBatch(ctx, b)
+	for i := range b.Len() {
+		if err := read(i, br); err != nil {
+			_ = br.Close()
+			if promokit.ErrorCode(err) != "" {
+				return err
+			}
+			return fmt.Errorf("postgres: %s: %w", what, err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	return nil
+}
+
+// Savepoint runs fn inside a savepoint.
+func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := t.q.Exec(ctx, `SAVEPOINT redeem`); err != nil {
+		return fmt.Errorf("postgres: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := t.q.Exec(ctx, `ROLLBACK TO SAVEPOINT redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("postgres: rollback to savepoint: %w", rbErr))
+		}
+		if _, rbErr := t.q.Exec(ctx, `RELEASE SAVEPOINT redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("postgres: release savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := t.q.Exec(ctx, `RELEASE SAVEPOINT redeem`); err != nil {
+		return fmt.Errorf("postgres: release savepoint: %w", err)
+	}
+	return nil
 }

@@ -38,6 +38,7 @@ type Store struct {
 	writer     *sql.DB
 	reader     *sql.DB
 	reads      *stmtCache
+	writes     *stmtCache
 	migrations []migration
 }
 
@@ -110,7 +111,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	return &Store{
 		writer: writer, reader: reader, migrations: migrations,
-		reads: newStmtCache(reader),
+		reads: newStmtCache(reader), writes: newStmtCache(writer),
 	}, nil
 }
 
@@ -151,11 +152,13 @@ func (s *Store) Write(ctx context.Context, fn func(engine.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: begin write: %w", err)
 	}
-	return finish(sqlTx, fn)
+	w := &txStmts{cache: s.writes}
+	defer w.prepareMissing(context.WithoutCancel(ctx))
+	return finish(sqlTx, w, fn)
 }
 
 // finish runs fn in sqlTx and commits, or rolls back when fn fails or panics.
-func finish(sqlTx *sql.Tx, fn func(engine.Tx) error) (err error) {
+func finish(sqlTx *sql.Tx, w *txStmts, fn func(engine.Tx) error) (err error) {
 	done := false
 	defer func() {
 		if done {
@@ -165,7 +168,7 @@ func finish(sqlTx *sql.Tx, fn func(engine.Tx) error) (err error) {
 			err = errors.Join(err, fmt.Errorf("sqlite: rollback: %w", rbErr))
 		}
 	}()
-	if err := fn(&tx{q: querier{tx: sqlTx}}); err != nil {
+	if err := fn(&tx{q: querier{tx: sqlTx, w: w}}); err != nil {
 		return err
 	}
 	done = true
@@ -189,6 +192,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Transactions still running fail.
 func (s *Store) Close() error {
 	s.reads.close()
+	s.writes.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 

@@ -13,7 +13,7 @@ import (
 const promotionColumns = `id, store_id, name, description, channel, type, amount_off, percent_off_bp, currency,
 	min_order_amount, product_ids, starts_at, ends_at, total_uses, total_discount, per_customer, exclusive, priority,
 	coupon_per_person, coupon_quantity, coupon_valid_days, active, ended_at, version, created_at, updated_at,
-	uses, discount_spent`
+	uses, discount_spent, automatic`
 
 // CreatePromotion inserts a promotion with every field, counters and
 // version included. EConflict when its id exists, ENotFound when its store
@@ -25,11 +25,11 @@ func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 	}
 	perPerson, quantity, validDays := couponColumns(p.Coupon)
 	_, err = t.q.ExecContext(ctx, `INSERT INTO promotions (`+promotionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.StoreID, p.Name, p.Description, string(p.Channel), string(p.Type), p.AmountOff, int64(p.PercentOff), p.Currency,
 		p.MinOrder, productIDs, micros(p.StartsAt), nullMicros(p.EndsAt), nullInt(p.TotalUses), nullInt(p.TotalDiscount), nullInt(p.PerCustomer),
 		boolInt(p.Exclusive), p.Priority, perPerson, quantity, validDays, boolInt(p.Active), nullMicros(p.EndedAt), p.Version,
-		micros(p.CreatedAt), micros(p.UpdatedAt), p.Uses, p.DiscountSpent)
+		micros(p.CreatedAt), micros(p.UpdatedAt), p.Uses, p.DiscountSpent, boolInt(p.Automatic))
 	if err != nil {
 		switch constraintViolation(err) {
 		case uniqueViolation:
@@ -74,12 +74,12 @@ func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version
 		name = ?, description = ?, channel = ?, type = ?, amount_off = ?, percent_off_bp = ?, currency = ?,
 		min_order_amount = ?, product_ids = ?, starts_at = ?, ends_at = ?, total_uses = ?, total_discount = ?,
 		per_customer = ?, exclusive = ?, priority = ?, coupon_per_person = ?, coupon_quantity = ?,
-		coupon_valid_days = ?, active = ?, ended_at = ?, version = ?, updated_at = ?
+		coupon_valid_days = ?, active = ?, ended_at = ?, version = ?, updated_at = ?, automatic = ?
 		WHERE id = ? AND version = ?`,
 		p.Name, p.Description, string(p.Channel), string(p.Type), p.AmountOff, int64(p.PercentOff), p.Currency,
 		p.MinOrder, productIDs, micros(p.StartsAt), nullMicros(p.EndsAt), nullInt(p.TotalUses), nullInt(p.TotalDiscount),
 		nullInt(p.PerCustomer), boolInt(p.Exclusive), p.Priority, perPerson, quantity,
-		validDays, boolInt(p.Active), nullMicros(p.EndedAt), version+1, micros(p.UpdatedAt),
+		validDays, boolInt(p.Active), nullMicros(p.EndedAt), version+1, micros(p.UpdatedAt), boolInt(p.Automatic),
 		p.ID, version)
 	if err != nil {
 		return fmt.Errorf("sqlite: update promotion %q: %w", p.ID, err)
@@ -165,7 +165,7 @@ func scanPromotion(row scanner) (*promokit.Promotion, error) {
 	err := row.Scan(&p.ID, &p.StoreID, &p.Name, &p.Description, &channel, &typ, &p.AmountOff, &percentOff, &p.Currency,
 		&p.MinOrder, &productIDs, &startsAt, &endsAt, &totalUses, &totalDiscount, &perCust, &p.Exclusive, &p.Priority,
 		&perPerson, &quantity, &validDays, &p.Active, &endedAt, &p.Version, &createdAt, &updatedAt,
-		&p.Uses, &p.DiscountSpent)
+		&p.Uses, &p.DiscountSpent, &p.Automatic)
 	if err != nil {
 		return nil, err
 	}

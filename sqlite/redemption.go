@@ -1,13 +1,17 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
 )
 
 // AddPromotionUsage adds to a promotion's counters within its limits.
@@ -118,4 +122,104 @@ func affected(res sql.Result, err error, what string) (bool, error) {
 		return false, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return n > 0, nil
+}
+
+// GetPromotions returns the promotions among ids that scope can see.
+func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode promotion ids: %w", err)
+	}
+	var w where
+	w.add("p.id IN (SELECT value FROM json_each(?))", string(list))
+	scopePromotions(&w, scope)
+	return queryList(ctx, t, "promotions", `SELECT `+promotionColumns+` FROM promotions p`+w.String(), w.args, scanPromotion)
+}
+
+// CustomerUsages returns the customers' counters among keys. A point query
+// per key on a prepared statement costs SQLite less than building a list.
+func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
+	out := make(map[engine.UsageKey]int64, len(keys))
+	for _, k := range keys {
+		n, err := t.CustomerUsage(ctx, k.Subject, k.CustomerKey)
+		if err != nil {
+			return nil, err
+		}
+		if n != 0 {
+			out[k] = n
+		}
+	}
+	return out, nil
+}
+
+// OrdersRedemptions returns the redemptions of a store's orders.
+func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
+	var out []*promokit.Redemption
+	for _, id := range orderIDs {
+		rs, err := t.OrderRedemptions(ctx, storeID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+	}
+	slices.SortFunc(out, func(a, b *promokit.Redemption) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// TakeUses takes a batch's uses and inserts its redemptions, one prepared
+// statement each, stopping at the first use that does not fit.
+func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
+	for _, p := range u.Promotions {
+		if ok, err := t.AddPromotionUsage(ctx, p.ID, p.Uses, p.Discount); err != nil || !ok {
+			return false, err
+		}
+	}
+	for _, c := range u.Codes {
+		if ok, err := t.AddCodeUsage(ctx, c.Code, c.Uses); err != nil || !ok {
+			return false, err
+		}
+	}
+	for _, c := range u.Customers {
+		if ok, err := t.AddCustomerUsage(ctx, c.Subject, c.CustomerKey, c.Uses, c.Limit); err != nil || !ok {
+			return false, err
+		}
+	}
+	if err := t.CreateRedemptions(ctx, u.Redemptions); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// CreateRedemptions inserts redemptions, one prepared statement each: on
+// the writer connection that costs less than one dynamic multi-row INSERT.
+func (t *tx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error {
+	for _, r := range rs {
+		if err := t.CreateRedemption(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Savepoint runs fn inside a savepoint.
+func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if t.q.tx == nil {
+		return errors.New("sqlite: savepoint outside a write transaction")
+	}
+	if _, err := t.q.ExecContext(ctx, `SAVEPOINT redeem`); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := t.q.ExecContext(ctx, `ROLLBACK TO redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
+		}
+		if _, rbErr := t.q.ExecContext(ctx, `RELEASE redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := t.q.ExecContext(ctx, `RELEASE redeem`); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
 }

@@ -59,6 +59,13 @@ func (c *stmtCache) close() {
 	}
 }
 
+// peek returns the cached statement of query, or nil, without preparing.
+func (c *stmtCache) peek(query string) *sql.Stmt {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[query]
+}
+
 // querier runs statements inside a write transaction, or on the read pool
 // through the cache (reads need no transaction: each statement reads a
 // committed state, and no read of the engine needs two statements to
@@ -66,16 +73,81 @@ func (c *stmtCache) close() {
 type querier struct {
 	tx    *sql.Tx // nil outside a transaction
 	cache *stmtCache
+	w     *txStmts // the writer's statements, inside a transaction
 }
 
-// stmt returns the cached statement of a read, or nil inside a write
-// transaction: the writer pool's only connection belongs to the
-// transaction, so preparing on the pool would wait for it forever.
+// txStmts are the prepared statements of one write transaction. The
+// writer's only connection belongs to the transaction, so a statement
+// cannot be prepared on the pool while it runs: a query met for the first
+// time runs unprepared and is recorded in missing, and Write prepares it
+// on the pool once the transaction has ended, for the next ones.
+type txStmts struct {
+	cache   *stmtCache // the writer's cache
+	local   map[string]*sql.Stmt
+	missing []string
+}
+
+// stmt returns the prepared statement of query, or nil to run it
+// unprepared.
 func (q querier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if q.tx != nil || q.cache == nil {
+	if q.tx != nil {
+		if q.w == nil {
+			return nil, nil
+		}
+		if st, ok := q.w.local[query]; ok {
+			return st, nil
+		}
+		st := q.w.cache.peek(query)
+		if st == nil {
+			q.w.missing = append(q.w.missing, query)
+			return nil, nil
+		}
+		st = q.tx.StmtContext(ctx, st)
+		if q.w.local == nil {
+			q.w.local = make(map[string]*sql.Stmt)
+		}
+		q.w.local[query] = st
+		return st, nil
+	}
+	if q.cache == nil {
 		return nil, nil
 	}
 	return q.cache.get(ctx, query)
+}
+
+// prepareMissing prepares on the writer's pool the statements a
+// transaction ran unprepared. It runs after the transaction, when the
+// connection is free again.
+func (w *txStmts) prepareMissing(ctx context.Context) {
+	for _, query := range w.missing {
+		w.cache.add(ctx, query)
+	}
+}
+
+// add prepares query and caches it, unless it is cached or the cache is
+// full. Unlike get it prepares without holding the cache's lock: the
+// writer's transactions read the cache while they hold the connection
+// that the preparation waits for. A statement that fails to prepare ran
+// unprepared and failed already; the next transaction tries again.
+func (c *stmtCache) add(ctx context.Context, query string) {
+	c.mu.RLock()
+	_, ok := c.m[query]
+	full := len(c.m) >= maxCached
+	c.mu.RUnlock()
+	if ok || full {
+		return
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[query]; ok || len(c.m) >= maxCached {
+		st.Close()
+		return
+	}
+	c.m[query] = st
 }
 
 // ExecContext runs a statement that returns no rows.

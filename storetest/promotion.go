@@ -20,7 +20,7 @@ func fullPromotion(b *bundle, storeID, id string) *promokit.Promotion {
 		ProductIDs: []string{"SKU-9", "SKU-1", "SKU-5"}, // not sorted: the order is kept
 		StartsAt:   b.at(24 * time.Hour).In(paris), EndsAt: ptr(b.at(48 * time.Hour).In(paris)),
 		TotalUses: ptr(int64(100)), TotalDiscount: ptr(int64(50_000)), PerCustomer: ptr(int64(2)),
-		Exclusive: true, Priority: -7,
+		Exclusive: true, Priority: -7, Automatic: true,
 		Coupon: &promokit.CouponSettings{PerPerson: 1, Quantity: 500, ValidDays: 3},
 		Active: true, EndedAt: ptr(b.at(36 * time.Hour)), Version: 4,
 		CreatedAt: b.now, UpdatedAt: b.at(time.Second),

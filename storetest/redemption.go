@@ -1,6 +1,9 @@
 package storetest
 
 import (
+	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,5 +150,142 @@ func testRedemptions(t *testing.T, b *bundle) {
 	})
 	if len(got) != 0 {
 		t.Fatalf("another store's order: %+v", got)
+	}
+}
+
+// testBatches checks the batch methods of the checkout against their
+// single-object counterparts: the same conditions, many objects at once.
+func testBatches(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	p1, p2 := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_1", "prm_2")
+	p1.TotalUses, p1.TotalDiscount = ptr(int64(10)), ptr(int64(1000))
+	foreign := newPromotion(b, "sto_2", "prm_3")
+	mustCreatePromotions(t, b, p1, p2, foreign)
+	limited := newCode(p1, "LIM-1", b.now)
+	limited.UsageLimit = ptr(int64(2))
+	mustCreateCodes(t, b, limited, newCode(p1, "FREE-1", b.now), newCode(p2, "FREE-2", b.now))
+
+	var got []*promokit.Promotion
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.GetPromotions(b.ctx, promokit.Scope{StoreID: "sto_1"}, []string{"prm_2", "prm_1", "prm_3", "prm_none"})
+		return err
+	})
+	slices.SortFunc(got, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
+	wantEqual(t, "promotions of a store", []*promokit.Promotion{mustGetPromotion(t, b, promokit.Scope{}, "prm_1"), mustGetPromotion(t, b, promokit.Scope{}, "prm_2")}, got)
+
+	// TakeUses within every limit adds each use and inserts the rows.
+	red := func(store, order, code string) *promokit.Redemption {
+		return &promokit.Redemption{StoreID: store, OrderID: order, Code: code, PromotionID: "prm_1", Discount: 10,
+			State: promokit.RedemptionRedeemed, RequestHash: []byte(order), CreatedAt: b.now, UpdatedAt: b.now}
+	}
+	two := ptr(int64(2))
+	take := func(u engine.Uses) bool {
+		t.Helper()
+		var ok bool
+		err := b.writeErr(func(tx engine.Tx) (err error) {
+			if ok, err = tx.TakeUses(b.ctx, u); err == nil && !ok {
+				err = errors.New("did not fit")
+			}
+			return err
+		})
+		if err != nil && ok {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	rs := []*promokit.Redemption{red("sto_1", "o1", "FREE-1"), red("sto_1", "o1", "LIM-1"), red("sto_1", "o2", "FREE-1"), red("sto_2", "o1", "FREE-1")}
+	if !take(engine.Uses{
+		Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 3, Discount: 30}, {ID: "prm_2", Uses: 1, Discount: 5}},
+		Codes:      []engine.CodeUse{{Code: "FREE-1", Uses: 5}, {Code: "LIM-1", Uses: 2}},
+		Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 2, Limit: two},
+			{UsageKey: engine.UsageKey{Subject: "code:FREE-1", CustomerKey: "e:a"}, Uses: 7}},
+		Redemptions: rs,
+	}) {
+		t.Fatal("uses within every limit did not fit")
+	}
+	for _, r := range rs {
+		if r.ID == 0 {
+			t.Fatalf("redemption %s/%s has no id", r.OrderID, r.Code)
+		}
+	}
+	// Each limit refuses a batch past it, and the rollback leaves nothing.
+	for name, u := range map[string]engine.Uses{
+		"promotion": {Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 8}}},
+		"budget":    {Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 1, Discount: 971}}},
+		"code":      {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}, {Code: "LIM-1", Uses: 1}}},
+		"customer":  {Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 1, Limit: two}}},
+		"first use": {Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:c"}, Uses: 3, Limit: two}}},
+		"row":       {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{red("sto_1", "o1", "FREE-1")}},
+	} {
+		ok := false
+		err := b.writeErr(func(tx engine.Tx) (err error) {
+			ok, err = tx.TakeUses(b.ctx, u)
+			if err == nil && !ok {
+				err = errors.New("did not fit")
+			}
+			return err
+		})
+		if ok || err == nil {
+			t.Fatalf("%s: a batch past the limit was taken", name)
+		}
+		if name == "row" {
+			wantCode(t, "a second redemption of a code in a batch", err, promokit.EConflict)
+		}
+	}
+	if p := mustGetPromotion(t, b, promokit.Scope{}, "prm_1"); p.Uses != 3 || p.DiscountSpent != 30 {
+		t.Fatalf("prm_1: %d uses, %d spent; want 3 and 30", p.Uses, p.DiscountSpent)
+	}
+	for code, want := range map[string]int64{"FREE-1": 5, "LIM-1": 2, "FREE-2": 0} {
+		if c := mustGetCode(t, b, promokit.Scope{}, code); c.Uses != want {
+			t.Fatalf("code %s: %d uses, want %d", code, c.Uses, want)
+		}
+	}
+	var usage map[engine.UsageKey]int64
+	b.read(t, func(tx engine.Tx) (err error) {
+		usage, err = tx.CustomerUsages(b.ctx, []engine.UsageKey{{Subject: "prm_1", CustomerKey: "e:a"}, {Subject: "prm_1", CustomerKey: "e:b"},
+			{Subject: "prm_1", CustomerKey: "e:c"}, {Subject: "code:FREE-1", CustomerKey: "e:a"}, {Subject: "prm_2", CustomerKey: "e:a"}})
+		return err
+	})
+	wantEqual(t, "customer usages", map[engine.UsageKey]int64{{Subject: "prm_1", CustomerKey: "e:a"}: 2,
+		{Subject: "code:FREE-1", CustomerKey: "e:a"}: 7}, usage)
+
+	// Redemptions inserted together are read by order; a failed batch
+	// left none.
+	var orders []*promokit.Redemption
+	b.read(t, func(tx engine.Tx) (err error) {
+		orders, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"o2", "o1", "o9"})
+		return err
+	})
+	wantEqual(t, "orders' redemptions", rs[:3], orders)
+	err := b.writeErr(func(tx engine.Tx) error {
+		return tx.CreateRedemptions(b.ctx, []*promokit.Redemption{red("sto_1", "o3", "FREE-1"), red("sto_1", "o1", "FREE-1")})
+	})
+	wantCode(t, "a second redemption of a code in a batch", err, promokit.EConflict)
+	b.read(t, func(tx engine.Tx) (err error) {
+		orders, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"o3"})
+		return err
+	})
+	if len(orders) != 0 {
+		t.Fatalf("a failed batch left %+v", orders)
+	}
+
+	// A savepoint undoes what fails inside it, even a failed statement,
+	// and the transaction goes on.
+	b.write(t, func(tx engine.Tx) error {
+		err := tx.Savepoint(b.ctx, func() error {
+			if _, err := tx.AddCodeUsage(b.ctx, "FREE-2", 10); err != nil {
+				return err
+			}
+			return tx.CreateRedemption(b.ctx, red("sto_1", "o1", "FREE-1"))
+		})
+		wantCode(t, "a conflict inside a savepoint", err, promokit.EConflict)
+		return tx.Savepoint(b.ctx, func() error {
+			_, err := tx.AddCodeUsage(b.ctx, "FREE-2", 1)
+			return err
+		})
+	})
+	if c := mustGetCode(t, b, promokit.Scope{}, "FREE-2"); c.Uses != 1 {
+		t.Fatalf("FREE-2 has %d uses after the savepoints, want 1", c.Uses)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/postgres"
 	"github.com/promokit/promokit/sqlite"
 )
 
@@ -44,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"PromotionsScope", testPromotionsScope},
 		{"PromotionsStatus", testPromotionsStatus},
 		{"PromotionsList", testPromotionsList},
+		{"AutomaticPromotions", testAutomaticPromotions},
+		{"CustomerCodes", testCustomerCodes},
 		{"Codes", testCodes},
 		{"CodesScope", testCodesScope},
 		{"CodesInsert", testCodesInsert},
@@ -57,7 +60,10 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"JobsProgress", testJobsProgress},
 		{"Usage", testUsage},
 		{"Redemptions", testRedemptions},
+		{"Batches", testBatches},
 		{"Idempotency", testIdempotency},
+		{"LookupFailures", testLookupFailures},
+		{"LookupFailuresConcurrent", testLookupFailuresConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,6 +106,47 @@ func Open(t testing.TB, database string) engine.Store {
 		t.Fatalf("migrate sqlite: %v", err)
 	}
 	return s
+}
+
+// OpenShared returns two stores on one new migrated database of the named
+// kind, "sqlite" or "postgres", as two server processes would open it:
+// two SQLite stores on one file, or two PostgreSQL pools on one schema.
+// Nothing is shared between them but the database. Both are closed when
+// the test ends.
+func OpenShared(t *testing.T, database string) (engine.Store, engine.Store) {
+	t.Helper()
+	ctx := context.Background()
+	var target string
+	open := func() engine.Store {
+		t.Helper()
+		var (
+			s   engine.Store
+			err error
+		)
+		if database == "postgres" {
+			s, err = postgres.Open(ctx, target)
+		} else {
+			s, err = sqlite.Open(ctx, target)
+		}
+		if err != nil {
+			t.Fatalf("open %s: %v", database, err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("close %s: %v", database, err)
+			}
+		})
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("migrate %s: %v", database, err)
+		}
+		return s
+	}
+	if database == "postgres" {
+		target = PostgresURL(t)
+	} else {
+		target = t.TempDir() + "/promokit.db"
+	}
+	return open(), open()
 }
 
 // jan1 returns the suite's now.

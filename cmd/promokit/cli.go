@@ -77,6 +77,8 @@ Usage:
   promokit serve   [flags]   start the HTTP API and the job worker (migrates first)
   promokit migrate [flags]   apply the database migrations and exit
   promokit check   [flags]   recompute the usage counters from the redemptions; exit 1 on a difference
+  promokit bench   [flags] SCENARIO...
+                             drive checkout traffic with concurrent clients beside a baseline
   promokit version           print the version and exit
 
 Run "promokit COMMAND -h" for the flags of a command. Every flag named below
@@ -87,6 +89,7 @@ also reads an environment variable, which the flag overrides:
   --log-format      PROMOKIT_LOG_FORMAT      (text on a terminal, json otherwise)
   --log-level       PROMOKIT_LOG_LEVEL       (default info)
   --trust-proxy     PROMOKIT_TRUST_PROXY
+  --lookup-failures PROMOKIT_LOOKUP_FAILURES (default 20 a minute; 0: no limit)
 `
 
 // ParseFlags reads the subcommand and its flags from args (without the
@@ -128,6 +131,7 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
+		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each key, client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
 		fallthrough
 	case "migrate", "check":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
@@ -160,6 +164,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if !set["trust-proxy"] {
 		c.TrustProxy = fromEnv.TrustProxy
+	}
+	if !set["lookup-failures"] {
+		c.LookupFailures = fromEnv.LookupFailures
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q: flags come after the command, e.g. promokit serve --addr :8080", fs.Arg(0))}
@@ -249,6 +256,9 @@ func versionString() string {
 // exit status: 0 on success, 2 for a bad command line or configuration, 1
 // for any other failure.
 func (m *Main) Exec(ctx context.Context, args []string) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return m.execBench(ctx, args[1:])
+	}
 	if err := m.ParseFlags(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

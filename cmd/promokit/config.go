@@ -34,6 +34,7 @@ const (
 	EnvLogFormat    = "PROMOKIT_LOG_FORMAT"
 	EnvLogLevel     = "PROMOKIT_LOG_LEVEL"
 	EnvTrustProxy   = "PROMOKIT_TRUST_PROXY"
+	EnvLookupFails  = "PROMOKIT_LOOKUP_FAILURES"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -69,6 +70,10 @@ type Config struct {
 	// X-Forwarded-For, for rate limits and logs. Enable it only behind a
 	// proxy that sets that header.
 	TrustProxy bool
+	// LookupFailures is how many failed code look-ups each key, client
+	// address and customer may make per minute before they are answered
+	// 429 until the minute ends; 0 turns the limit off.
+	LookupFailures int
 }
 
 // DefaultConfig returns the configuration used when neither the
@@ -81,6 +86,7 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: DefaultShutdownTimeout,
 		ImportLimit:     DefaultImportLimit,
+		LookupFailures:  promohttp.DefaultLookupFailures,
 	}
 }
 
@@ -103,6 +109,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("%s=%q: want true or false", EnvTrustProxy, v)
 		}
 		c.TrustProxy = b
+	}
+	if v := getenv(EnvLookupFails); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a number of failures per minute", EnvLookupFails, v)
+		}
+		c.LookupFailures = n
 	}
 	return nil
 }
@@ -223,6 +236,9 @@ func (c *Config) Validate() error {
 		if c.ImportLimit < 1 {
 			errs = append(errs, fmt.Errorf("--import-limit must be at least 1 byte"))
 		}
+		if c.LookupFailures < 0 {
+			errs = append(errs, fmt.Errorf("--lookup-failures must be 0 (no limit) or more"))
+		}
 	}
 	if c.Command != "version" {
 		if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
@@ -263,6 +279,7 @@ func (c *Config) Dump(w io.Writer) error {
 		ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
 		ImportLimit     int64  `json:"import_limit,omitempty"`
 		TrustProxy      bool   `json:"trust_proxy"`
+		LookupFailures  *int   `json:"lookup_failures,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
 		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
@@ -272,6 +289,7 @@ func (c *Config) Dump(w io.Writer) error {
 		out.Addr = c.Addr
 		out.ShutdownTimeout = c.ShutdownTimeout.String()
 		out.ImportLimit = c.ImportLimit
+		out.LookupFailures = &c.LookupFailures
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

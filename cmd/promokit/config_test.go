@@ -26,8 +26,10 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"defaults", []string{"serve"}, nil, func(c Config) bool {
 			return c.Addr == DefaultAddr && c.DatabaseURL == DefaultDatabaseURL && c.LogFormat == "json" &&
-				c.LogLevel == "info" && c.ShutdownTimeout == DefaultShutdownTimeout && !c.Demo
+				c.LogLevel == "info" && c.ShutdownTimeout == DefaultShutdownTimeout && !c.Demo && c.LookupFailures == 20
 		}},
+		{"lookup failures", []string{"serve"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 0 }},
+		{"lookup failures flag", []string{"serve", "--lookup-failures", "5"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 5 }},
 		{"env", []string{"serve"}, map[string]string{EnvAddr: ":9000", EnvDatabaseURL: "postgres://u@h/db", EnvLogFormat: "text", EnvTrustProxy: "true"}, func(c Config) bool {
 			return c.Addr == ":9000" && c.DatabaseURL == "postgres://u@h/db" && c.LogFormat == "text" && c.TrustProxy
 		}},
@@ -78,6 +80,8 @@ func TestExecRejects(t *testing.T) {
 		{"log level", []string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{"shutdown timeout", []string{"serve", "--shutdown-timeout", "0s"}, nil, "--shutdown-timeout"},
 		{"trust proxy env", []string{"serve"}, map[string]string{EnvTrustProxy: "maybe"}, EnvTrustProxy},
+		{"lookup failures env", []string{"serve"}, map[string]string{EnvLookupFails: "many"}, EnvLookupFails},
+		{"negative lookup failures", []string{"serve", "--lookup-failures", "-1"}, nil, "--lookup-failures"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

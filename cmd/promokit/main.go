@@ -5,6 +5,7 @@
 //	promokit serve [--addr 127.0.0.1:8080] [--database-url sqlite:promokit.db] [--demo]
 //	promokit migrate [--database-url postgres://...]
 //	promokit check [--database-url postgres://...]
+//	promokit bench [--clients 1,16,64] [--duration 10s] redeem-hot baseline ...
 //	promokit version
 //
 // Run "promokit help" for every flag and its environment variable.

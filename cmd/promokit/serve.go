@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -123,6 +124,8 @@ func (m *Main) runServe(ctx context.Context) error {
 		OpenAPI:     docs.OpenAPI,
 		ImportLimit: m.Config.ImportLimit,
 		TrustProxy:  m.Config.TrustProxy,
+		// The server reads 0 as its default and a negative value as off.
+		LookupFailures: cmp.Or(m.Config.LookupFailures, -1),
 	})
 	m.server = &http.Server{
 		Handler:           m.HTTP,
@@ -241,8 +244,8 @@ func writeSecretFile(path, secret string) error {
 	return os.Rename(tmp, path)
 }
 
-// purgeLoop deletes expired idempotency records now and then every hour
-// until ctx ends.
+// purgeLoop deletes expired idempotency records and the failed look-up
+// counts of ended windows now and then every hour until ctx ends.
 func (m *Main) purgeLoop(ctx context.Context) {
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
@@ -253,6 +256,13 @@ func (m *Main) purgeLoop(ctx context.Context) {
 			m.logger.Error("purge idempotency records", "err", err)
 		case n > 0:
 			m.logger.Info("purged idempotency records", "count", n)
+		}
+		n, err = m.Service.PurgeLookupFailures(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.logger.Error("purge failed look-up counts", "err", err)
+		case n > 0:
+			m.logger.Debug("purged failed look-up counts", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Failed code look-ups are how one would guess codes by brute force: a
+// code asked for by value that does not exist, or that the caller may not
+// see, and for a storefront key any code that does not apply. They are
+// counted in the database, per subject and per fixed window of
+// LookupWindow, so that every process on one database shares the counts
+// and a restart forgets none. A subject that has failed its limit in the
+// current window is refused every look-up until the window ends, whether
+// its next guess would hit or not.
+//
+// The windows are fixed (whole minutes of the clock), not sliding: a
+// subject can fail up to twice its limit across the end of one window and
+// the start of the next, and no more in any span of one window.
+
+// LookupWindow is the length of the fixed windows failed look-ups are
+// counted in.
+const LookupWindow = time.Minute
+
+// Kinds of subject that failed look-ups count against.
+const (
+	SubjectKey      = "key"      // the API key
+	SubjectAddr     = "addr"     // the client address (an IPv6 address as its /64)
+	SubjectCustomer = "customer" // the customer the request names (Identity.Key)
+)
+
+// LookupSubjects are who the failed look-ups of one request count against:
+// its API key, its client address and, when the request names a customer,
+// the customer's identity key (promokit.Identity.Key), so that one
+// customer's guesses count together from any address, however the e-mail
+// address is written. Empty fields count against nothing.
+type LookupSubjects struct {
+	KeyID       string
+	Addr        string
+	CustomerKey string
+}
+
+// lookupSubject is one subject as stored: its kind and its name in the
+// database, "key:", "addr:" or "cust:" and its value.
+type lookupSubject struct {
+	kind, name string
+}
+
+// list returns the subjects that are set, ordered by name so that
+// concurrent writers of the same counts take their rows in one order.
+func (ls LookupSubjects) list() []lookupSubject {
+	out := make([]lookupSubject, 0, 3)
+	if ls.Addr != "" {
+		out = append(out, lookupSubject{SubjectAddr, "addr:" + ls.Addr})
+	}
+	if ls.CustomerKey != "" {
+		out = append(out, lookupSubject{SubjectCustomer, "cust:" + ls.CustomerKey})
+	}
+	if ls.KeyID != "" {
+		out = append(out, lookupSubject{SubjectKey, "key:" + ls.KeyID})
+	}
+	return out
+}
+
+// Kinds returns the kinds of the subjects that are set.
+func (ls LookupSubjects) Kinds() []string {
+	list := ls.list()
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = s.kind
+	}
+	return out
+}
+
+// subjectNames returns the stored names of subjects.
+func subjectNames(subjects []lookupSubject) []string {
+	out := make([]string, len(subjects))
+	for i, s := range subjects {
+		out[i] = s.name
+	}
+	return out
+}
+
+// LookupRefusal says that a subject of a request has failed too many
+// look-ups: Kind is its kind (SubjectKey, SubjectAddr or SubjectCustomer)
+// and RetryAfter the time until its window ends.
+type LookupRefusal struct {
+	Kind       string
+	RetryAfter time.Duration
+}
+
+// lookupWindow returns the start of the window that holds now.
+func lookupWindow(now time.Time) time.Time { return now.Truncate(LookupWindow) }
+
+// CheckLookups reports whether the subjects may look codes up now: nil
+// when each has failed fewer than limit look-ups in the current window;
+// otherwise the first over its limit (the key, then the address, then the
+// customer) and how long until the window ends. It is one indexed read of
+// the database for all the subjects together, and writes nothing, so a
+// request that fails no look-up pays no write. A limit of zero or less
+// refuses nothing and reads nothing.
+//
+// It is the server's guard before a look-up and decides nothing about the
+// caller's rights; any caller may be checked.
+func (s *Service) CheckLookups(ctx context.Context, subj LookupSubjects, limit int) (*LookupRefusal, error) {
+	list := subj.list()
+	if limit <= 0 || len(list) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	window := lookupWindow(now)
+	var counts map[string]int64
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		counts, err = tx.LookupFailures(ctx, window, subjectNames(list))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, kind := range []string{SubjectKey, SubjectAddr, SubjectCustomer} {
+		i := slices.IndexFunc(list, func(s lookupSubject) bool { return s.kind == kind })
+		if i >= 0 && counts[list[i].name] >= int64(limit) {
+			return &LookupRefusal{Kind: kind, RetryAfter: window.Add(LookupWindow).Sub(now)}, nil
+		}
+	}
+	return nil, nil
+}
+
+// FailLookups counts n failed look-ups against each of the subjects in the
+// current window, in one statement that adds to the counts the database
+// holds (creating those it lacks), so that concurrent requests of several
+// processes add up exactly. n of zero or less writes nothing.
+func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int) error {
+	list := subj.list()
+	if n <= 0 || len(list) == 0 {
+		return nil
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		return tx.AddLookupFailures(ctx, lookupWindow(s.now()), subjectNames(list), int64(n))
+	})
+}
+
+// PurgeLookupFailures deletes the counts of windows that have ended and
+// returns how many it deleted. The server's periodic cleanup calls it; a
+// count left behind only takes room, since checks read the current window.
+func (s *Service) PurgeLookupFailures(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.store.Write(ctx, func(tx Tx) error {
+		var err error
+		n, err = tx.DeleteLookupFailuresBefore(ctx, lookupWindow(s.now()))
+		return err
+	})
+	return n, err
+}

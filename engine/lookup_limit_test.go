@@ -1,0 +1,103 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+// wantRefusal fails unless CheckLookups with limit refuses subj for a
+// subject of kind with retryAfter, or, for an empty kind, refuses nothing.
+func wantRefusal(t *testing.T, svc *engine.Service, subj engine.LookupSubjects, limit int, kind string, retryAfter time.Duration) {
+	t.Helper()
+	r, err := svc.CheckLookups(context.Background(), subj, limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case kind == "" && r != nil:
+		t.Fatalf("%+v refused: %+v", subj, r)
+	case kind != "" && (r == nil || r.Kind != kind || r.RetryAfter != retryAfter):
+		t.Fatalf("%+v: refusal %+v, want %s for %v", subj, r, kind, retryAfter)
+	}
+}
+
+// TestLookupLimit checks the failed look-up limit of each kind of subject,
+// the end of its window, and the purge of ended windows.
+func TestLookupLimit(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		ctx := context.Background()
+		const limit = 3
+		ann, err := promokit.Identity{Email: "Ann.Smith+shop@Example.com"}.Key()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := engine.LookupSubjects{KeyID: "key_1", Addr: "192.0.2.1", CustomerKey: ann}
+		wantRefusal(t, b.svc, all, limit, "", 0)
+		if err := b.svc.FailLookups(ctx, all, 2); err != nil {
+			t.Fatal(err)
+		}
+		wantRefusal(t, b.svc, all, limit, "", 0)
+		if err := b.svc.FailLookups(ctx, all, 0); err != nil { // counts nothing
+			t.Fatal(err)
+		}
+		wantRefusal(t, b.svc, all, limit, "", 0)
+		b.clock.Add(20 * time.Second)
+		if err := b.svc.FailLookups(ctx, all, 1); err != nil {
+			t.Fatal(err)
+		}
+		// Each subject has failed 3 times: each is refused on its own,
+		// until the minute that began at 09:00 ends.
+		wantRefusal(t, b.svc, all, limit, engine.SubjectKey, 40*time.Second)
+		wantRefusal(t, b.svc, engine.LookupSubjects{KeyID: "key_2", Addr: "192.0.2.1"}, limit, engine.SubjectAddr, 40*time.Second)
+		same, _ := promokit.Identity{Email: "annsmith@example.com"}.Key()
+		wantRefusal(t, b.svc, engine.LookupSubjects{KeyID: "key_2", Addr: "192.0.2.9", CustomerKey: same}, limit, engine.SubjectCustomer, 40*time.Second)
+		wantRefusal(t, b.svc, engine.LookupSubjects{KeyID: "key_2", Addr: "192.0.2.9"}, limit, "", 0)
+		wantRefusal(t, b.svc, all, limit+1, "", 0)
+		wantRefusal(t, b.svc, all, 0, "", 0) // no limit
+
+		b.clock.Add(40*time.Second - time.Microsecond)
+		wantRefusal(t, b.svc, all, limit, engine.SubjectKey, time.Microsecond)
+		b.clock.Add(time.Microsecond)
+		wantRefusal(t, b.svc, all, limit, "", 0)
+
+		// The purge removes the ended window's three counts, once.
+		for _, want := range []int64{3, 0} {
+			n, err := b.svc.PurgeLookupFailures(ctx)
+			if err != nil || n != want {
+				t.Fatalf("PurgeLookupFailures = %d, %v; want %d", n, err, want)
+			}
+		}
+	})
+}
+
+// TestLookupLimitShared checks that two services on one database, as two
+// server processes, count failures together.
+func TestLookupLimitShared(t *testing.T) {
+	t.Parallel()
+	for _, database := range []string{"sqlite", "postgres"} {
+		t.Run(database, func(t *testing.T) {
+			t.Parallel()
+			st1, st2 := storetest.OpenShared(t, database)
+			clock := promokit.NewFixedClock(jan1)
+			a := engine.New(engine.Config{Store: st1, Clock: clock})
+			b := engine.New(engine.Config{Store: st2, Clock: clock})
+			ctx := context.Background()
+			subj := engine.LookupSubjects{KeyID: "key_1", Addr: "2001:db8::/64"}
+			for i, svc := range []*engine.Service{a, b, a} {
+				wantRefusal(t, svc, subj, 3, "", 0)
+				if err := svc.FailLookups(ctx, subj, 1); err != nil {
+					t.Fatalf("failure %d: %v", i, err)
+				}
+			}
+			wantRefusal(t, a, subj, 3, engine.SubjectKey, time.Minute)
+			wantRefusal(t, b, subj, 3, engine.SubjectKey, time.Minute)
+		})
+	}
+}

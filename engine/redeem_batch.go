@@ -1,0 +1,399 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// The redeem path batches orders (HOT-LIMITS pattern 3). Every redeem and
+// reserve call joins a queue of its process; while one batch is being
+// written, the calls that arrive wait for the next. A batch reads the
+// codes, promotions and counters of all its orders at once, outside any
+// write transaction (so the next batch is read while this one is
+// written), and prices each cart. One write transaction then takes the
+// uses of the whole batch with one conditional UPDATE per promotion
+// (`uses + k <= limit`, and the same for the spend budget), one per code
+// and one per limited customer counter, and inserts the rows. A hot
+// promotion's row is locked once per batch instead of once per order, and
+// a commit serves tens of orders.
+//
+// When a batch does not fit a limit as a whole (it would pass a promotion's,
+// a code's or a customer's limit), the batch is written again order by
+// order in one transaction, each order in a savepoint with its own
+// conditional updates: exactly the orders that fit succeed, in queue order,
+// and the others are refused with the limit that stood in the way. The
+// limits are always decided by the database inside the write, so several
+// processes on one database stay exact: each sees the others' uses in the
+// conditions of its updates.
+
+// useReq is one redeem or reserve call waiting for its batch.
+type useReq struct {
+	ctx   context.Context
+	in    RedeemInput // with the cart's customer id and key set
+	codes []string    // normalised
+	hash  []byte
+	hold  time.Duration // 0: redeem
+
+	res  *RedeemResult
+	err  error
+	done chan struct{}
+}
+
+// target returns the state and hold of the redemptions of r at now.
+func (r *useReq) target(now time.Time) (string, *time.Time) {
+	if r.hold == 0 {
+		return promokit.RedemptionRedeemed, nil
+	}
+	t := now.Add(r.hold)
+	return promokit.RedemptionHeld, &t
+}
+
+// redemption returns the new row of a code r applies.
+func (r *useReq) redemption(a promokit.Applied, state string, holdUntil *time.Time, now time.Time) *promokit.Redemption {
+	return &promokit.Redemption{
+		StoreID: r.in.Cart.StoreID, OrderID: r.in.OrderID, Code: a.Code, PromotionID: a.PromotionID,
+		CustomerKey: r.in.Cart.CustomerKey, Discount: a.Discount, State: state, RequestHash: r.hash,
+		HoldUntil: holdUntil, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// Batching bounds. A batch of 128 keeps one transaction short (a few
+// milliseconds) while a queue of 64 clients fits in one or two batches.
+// Past maxRedeemQueue waiting calls the process answers 503 at once rather
+// than let callers queue behind more work than it can do in a few seconds.
+const (
+	maxRedeemBatch = 128
+	maxRedeemQueue = 8192
+	batchTimeout   = 30 * time.Second
+)
+
+// redeem queues r for its batch and waits for its answer. A call whose
+// context ends while it waits is dropped from its batch if that batch has
+// not begun, and answered with the context's error.
+func (s *Service) redeem(r *useReq) (*RedeemResult, error) {
+	r.done = make(chan struct{})
+	if !s.redeems.push(r) {
+		return nil, promokit.Errorf(promokit.EUnavailable, "too many checkouts are waiting; try again in a moment")
+	}
+	<-r.done
+	return r.res, r.err
+}
+
+// errOneByOne stops a batch that does not fit a limit as a whole.
+var errOneByOne = errors.New("engine: the batch must be taken order by order")
+
+// runBatch answers every call of batch.
+func (s *Service) runBatch(batch []*useReq) {
+	live := make([]*useReq, 0, len(batch))
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("redeem batch panicked", "panic", v)
+			for _, r := range live {
+				r.res, r.err = nil, fmt.Errorf("engine: redeem batch: panic: %v", v)
+			}
+		}
+		for _, r := range live {
+			close(r.done)
+		}
+	}()
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	// A result counts only once its transaction has committed: each
+	// attempt starts from none.
+	attempt := func(path string, fn func(Tx) error) error {
+		err := s.store.Write(ctx, func(tx Tx) error {
+			for _, r := range live {
+				r.res, r.err = nil, nil
+			}
+			return fn(tx)
+		})
+		s.metrics.redeemBatch(path, len(live), err)
+		return err
+	}
+	// The batch is read and priced outside the write transaction, so that
+	// the next batch is read while this one is written; the conditional
+	// updates of the write decide whether its uses still fit.
+	var pl *plan
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		pl, err = s.planBatch(ctx, tx, live)
+		return err
+	})
+	if err == nil {
+		err = attempt("together", func(tx Tx) error { return s.writePlan(ctx, tx, pl) })
+	}
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, errOneByOne) {
+		s.log.Warn("redeem batch failed; writing it order by order", "orders", len(live), "err", err)
+	}
+	err = attempt("order_by_order", func(tx Tx) error { return s.useEach(ctx, tx, live) })
+	if err == nil {
+		return
+	}
+	// The transaction failed as a whole (the database went away, a commit
+	// failed): nothing of it was written. Each order alone gets its own
+	// answer.
+	s.log.Warn("redeem batch failed; writing each order alone", "orders", len(live), "err", err)
+	for _, r := range live {
+		var res *RedeemResult
+		err := s.store.Write(ctx, func(tx Tx) error {
+			settings, err := tx.GetSettings(ctx)
+			if err != nil {
+				return err
+			}
+			res, err = s.useOne(ctx, tx, settings, r, s.now())
+			return err
+		})
+		r.res, r.err = res, err
+		if err != nil {
+			r.res = nil
+		}
+	}
+}
+
+// useEach writes the orders of a batch one after another in tx, each in a
+// savepoint: an order refused or failed leaves no trace, and the next
+// order sees the uses of those before it.
+func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
+	settings, err := tx.GetSettings(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, r := range live {
+		s.useInSavepoint(ctx, tx, settings, r, now)
+	}
+	return nil
+}
+
+// batchOrder is an order of a batch taken together.
+type batchOrder struct {
+	r      *useReq
+	priced *promokit.PricedCart
+	cands  []promokit.Candidate
+}
+
+// plan is a batch read and priced, ready to be written together: the
+// orders to write, the answers already known (refusals, invalid carts,
+// unknown stores) and the orders to write one by one at the end.
+type plan struct {
+	settings *promokit.Settings
+	now      time.Time
+	orders   []batchOrder
+	answered map[*useReq]error
+	later    []*useReq
+}
+
+// planBatch reads what the orders of a batch need, with one query per
+// kind and store, and prices each cart. Orders that were sent before (a
+// retry, the redeem of a reservation, a released order), or twice in the
+// batch, are left for later.
+func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, error) {
+	settings, err := tx.GetSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pl := &plan{settings: settings, now: s.now(), answered: make(map[*useReq]error)}
+	now := pl.now
+	type orderKey struct{ store, order string }
+	var (
+		seen    = make(map[orderKey]bool, len(live))
+		byStore = make(map[string][]*useReq)
+	)
+	for _, r := range live {
+		if err := r.in.Cart.Validate(settings.Currency); err != nil {
+			pl.answered[r] = err
+			continue
+		}
+		k := orderKey{r.in.Cart.StoreID, r.in.OrderID}
+		if seen[k] {
+			pl.later = append(pl.later, r)
+			continue
+		}
+		seen[k] = true
+		byStore[k.store] = append(byStore[k.store], r)
+	}
+	type storeOrders struct {
+		store *promokit.Store
+		fresh []*useReq
+	}
+	var (
+		snap   snapshot
+		of     []usageOf
+		groups []storeOrders
+	)
+	for _, storeID := range slices.Sorted(maps.Keys(byStore)) {
+		rs := byStore[storeID]
+		ids := make([]string, len(rs))
+		for i, r := range rs {
+			ids[i] = r.in.OrderID
+		}
+		prior, err := tx.OrdersRedemptions(ctx, storeID, ids)
+		if err != nil {
+			return nil, err
+		}
+		sent := make(map[string]bool, len(prior))
+		for _, p := range prior {
+			sent[p.OrderID] = true
+		}
+		store, err := tx.GetStore(ctx, storeID, false)
+		if isNotFound(err) {
+			for _, r := range rs {
+				pl.answered[r] = err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		g := storeOrders{store: store}
+		var values []string
+		for _, r := range rs {
+			if sent[r.in.OrderID] {
+				pl.later = append(pl.later, r)
+				continue
+			}
+			g.fresh = append(g.fresh, r)
+			for _, v := range r.codes {
+				if !slices.Contains(values, v) {
+					values = append(values, v)
+				}
+			}
+			of = append(of, usageOf{r.in.Cart.CustomerKey, r.codes})
+		}
+		if err := snap.load(ctx, tx, storeID, values); err != nil {
+			return nil, err
+		}
+		groups = append(groups, g)
+	}
+	if err := snap.loadUsage(ctx, tx, of); err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		for _, r := range g.fresh {
+			cands, refused := snap.candidates(g.store.ID, r.in.Cart.CustomerKey, r.codes)
+			priced := promokit.Price(&r.in.Cart, cands, int(g.store.MaxPromotionsPerOrder), now)
+			priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
+			if len(priced.Rejected) > 0 {
+				pl.answered[r] = refusal(priced.Rejected)
+				continue
+			}
+			pl.orders = append(pl.orders, batchOrder{r: r, priced: priced, cands: cands})
+		}
+	}
+	return pl, nil
+}
+
+// writePlan writes a planned batch in tx: it takes the uses of all its
+// orders together, or returns errOneByOne when they do not fit a limit as
+// a whole, inserts their rows, then writes the orders left for later one
+// by one.
+func (s *Service) writePlan(ctx context.Context, tx Tx, pl *plan) error {
+	for r, err := range pl.answered {
+		r.err = err
+	}
+	orders, now := pl.orders, pl.now
+	u := batchUses(orders)
+	for _, o := range orders {
+		state, holdUntil := o.r.target(now)
+		res := &RedeemResult{OrderID: o.r.in.OrderID, Priced: o.priced}
+		for _, a := range o.priced.Applied {
+			row := o.r.redemption(a, state, holdUntil, now)
+			res.Redemptions = append(res.Redemptions, row)
+			u.Redemptions = append(u.Redemptions, row)
+		}
+		o.r.res = res
+	}
+	ok, err := tx.TakeUses(ctx, u)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errOneByOne
+	}
+	for _, r := range pl.later {
+		s.useInSavepoint(ctx, tx, pl.settings, r, now)
+	}
+	return nil
+}
+
+// useInSavepoint writes one order with useOne in a savepoint of tx and
+// sets its answer: an order refused or failed leaves no trace.
+func (s *Service) useInSavepoint(ctx context.Context, tx Tx, settings *promokit.Settings, r *useReq, now time.Time) {
+	r.err = tx.Savepoint(ctx, func() error {
+		var err error
+		r.res, err = s.useOne(ctx, tx, settings, r, now)
+		return err
+	})
+	if r.err != nil {
+		r.res = nil
+	}
+}
+
+// batchUses sums the uses of every order into one conditional update per
+// promotion, code and limited customer counter, in the lock order of
+// takeAll.
+func batchUses(orders []batchOrder) Uses {
+	type promoUse struct{ uses, discount int64 }
+	var (
+		promos = make(map[string]promoUse)
+		codes  = make(map[string]int64)
+		custs  = make(map[UsageKey]CustomerUse)
+	)
+	for _, o := range orders {
+		ck := o.r.in.Cart.CustomerKey
+		for _, a := range o.priced.Applied {
+			cd := findCandidate(o.cands, a.Code)
+			pu := promos[cd.Promotion.ID]
+			promos[cd.Promotion.ID] = promoUse{pu.uses + 1, pu.discount + a.Discount}
+			codes[a.Code]++
+			if ck == "" {
+				continue
+			}
+			for _, k := range []struct {
+				key   UsageKey
+				limit *int64
+			}{{UsageKey{cd.Promotion.ID, ck}, cd.Promotion.PerCustomer}, {UsageKey{"code:" + a.Code, ck}, cd.Code.PerCustomerLimit}} {
+				if k.limit == nil {
+					continue // no counter is kept without a limit (takeAll)
+				}
+				cu := custs[k.key]
+				cu.UsageKey, cu.Limit = k.key, k.limit
+				cu.Uses++
+				custs[k.key] = cu
+			}
+		}
+	}
+	var u Uses
+	for _, id := range slices.Sorted(maps.Keys(promos)) {
+		u.Promotions = append(u.Promotions, PromotionUse{ID: id, Uses: promos[id].uses, Discount: promos[id].discount})
+	}
+	for _, c := range slices.Sorted(maps.Keys(codes)) {
+		u.Codes = append(u.Codes, CodeUse{Code: c, Uses: codes[c]})
+	}
+	u.Customers = slices.SortedFunc(maps.Values(custs), func(a, b CustomerUse) int {
+		return cmp.Or(strings.Compare(a.Subject, b.Subject), strings.Compare(a.CustomerKey, b.CustomerKey))
+	})
+	return u
+}

@@ -1,0 +1,195 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrFailed is returned by Run when a step had a failing request or an
+// exactness problem, or the consistency check failed; the report says
+// which.
+var ErrFailed = errors.New("the run failed: see the lines marked !!!")
+
+// bench is one run in progress.
+type bench struct {
+	cfg  Config
+	api  *api
+	log  io.Writer
+	run  string // random, upper-case hex: names this run's codes and orders
+	seed uint64
+
+	currency    string
+	storeID     string
+	keyID       string
+	checkoutKey string
+
+	steps    int // steps prepared so far
+	validate *validateFixture
+	hot      *HotRow
+}
+
+// limit returns the total-use limit of redeem-hot and the baseline.
+func (b *bench) limit() int64 {
+	if b.cfg.Limit > 0 {
+		return b.cfg.Limit
+	}
+	return HighLimit
+}
+
+// Run seeds the fixtures through the server's API, runs every scenario at
+// every client count and writes the tables to cfg.Out as it goes. It
+// returns the report, with ErrFailed when a step or the consistency check
+// failed, or another error when the run could not go on (the report then
+// holds the steps done).
+//
+// The fixtures are a store, a checkout key of it (revoked at the end),
+// and per redeem step a new promotion with its codes. They stay on the
+// server: run against a server and database kept for measurements.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	var rb [8]byte
+	if _, err := rand.Read(rb[:]); err != nil {
+		return nil, fmt.Errorf("draw the run's id: %w", err)
+	}
+	b := &bench{cfg: cfg, api: newAPI(cfg.BaseURL, cfg.AdminKey), log: cfg.Log,
+		run: strings.ToUpper(hex.EncodeToString(rb[:3])), seed: binary.LittleEndian.Uint64(rb[:])}
+	defer b.close(ctx)
+	rep := &Report{Date: time.Now(), CPUs: runtime.NumCPU(), Database: cfg.Database()}
+	if err := b.seed0(ctx); err != nil {
+		return rep, err
+	}
+	writeHeader(cfg.Out, rep)
+	for _, sc := range cfg.Scenarios {
+		for _, n := range cfg.Clients {
+			r, err := b.runStep(ctx, sc, n)
+			if r != nil {
+				rep.Results = append(rep.Results, r)
+				writeRow(cfg.Out, r)
+			}
+			if err != nil {
+				return rep, fmt.Errorf("%s, %s: %w", sc, clientsText(n), err)
+			}
+		}
+	}
+	writeRatios(cfg.Out, rep)
+	redeemed := slices.ContainsFunc(cfg.Scenarios, func(s string) bool {
+		return s == ScenarioRedeemHot || s == ScenarioRedeemMany
+	})
+	switch {
+	case !redeemed:
+	case cfg.CheckFunc == nil:
+		fmt.Fprintf(cfg.Out, "\nConsistency check: not run; give the server's database (--database) to run it.\n")
+	default:
+		var out bytes.Buffer
+		rep.CheckErr = cfg.CheckFunc(ctx, &out)
+		rep.Check = strings.TrimSpace(out.String())
+		fmt.Fprintf(cfg.Out, "\nConsistency check of every usage counter against its redemptions:\n")
+		for line := range strings.Lines(rep.Check) {
+			fmt.Fprintf(cfg.Out, "  %s", line)
+		}
+		if rep.Check != "" {
+			fmt.Fprintln(cfg.Out)
+		}
+		if rep.CheckErr != nil {
+			fmt.Fprintf(cfg.Out, "!!! MISMATCH: the consistency check failed: %v\n", rep.CheckErr)
+		}
+	}
+	if cfg.Markdown {
+		writeMarkdown(cfg.Out, rep, cfg.CommandLine)
+	}
+	if rep.Failed() {
+		return rep, ErrFailed
+	}
+	return rep, nil
+}
+
+// seed0 reads the currency and creates the run's store and checkout key.
+func (b *bench) seed0(ctx context.Context) error {
+	var err error
+	if b.currency, err = b.api.currency(ctx); err != nil {
+		return fmt.Errorf("read the settings: %w", err)
+	}
+	if b.storeID, err = b.api.createStore(ctx, "promokit bench "+b.run); err != nil {
+		return fmt.Errorf("create the store: %w", err)
+	}
+	if b.keyID, b.checkoutKey, err = b.api.createCheckoutKey(ctx, b.storeID, "promokit bench "+b.run); err != nil {
+		return fmt.Errorf("create the checkout key: %w", err)
+	}
+	return nil
+}
+
+// close revokes the checkout key and drops the hot row's tables, even when
+// ctx has ended.
+func (b *bench) close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if b.keyID != "" {
+		if err := b.api.revokeKey(ctx, b.keyID); err != nil {
+			fmt.Fprintf(b.log, "could not revoke the checkout key %s: %v\n", b.keyID, err)
+		}
+	}
+	if b.hot != nil {
+		if err := b.hot.Drop(ctx); err != nil {
+			fmt.Fprintf(b.log, "%v\n", err)
+		}
+		b.hot.Close()
+	}
+}
+
+// runStep seeds and runs one scenario at one client count, then checks
+// what the server stored.
+func (b *bench) runStep(ctx context.Context, scenario string, clients int) (*Result, error) {
+	b.steps++
+	var (
+		st  *step
+		err error
+	)
+	switch scenario {
+	case ScenarioRedeemHot, ScenarioRedeemMany:
+		st, err = b.redeemStep(ctx, scenario, clients)
+	case ScenarioValidate:
+		st, err = b.validateStep(ctx, clients)
+	case ScenarioHealthz:
+		st = b.healthzStep(clients)
+	case ScenarioBaseline:
+		st, err = b.baselineStep(ctx)
+	default:
+		err = fmt.Errorf("unknown scenario %q", scenario)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
+	m := drive(ctx, clients, b.cfg.Warmup, b.cfg.Duration, st.do)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	r := &Result{Scenario: scenario, Database: b.cfg.Database(), Clients: clients,
+		Counts: m.Counts, Warmup: m.Warmup, Elapsed: m.Elapsed, Latency: m.Latency, Failures: m.Failures}
+	if st.check != nil {
+		note, problems, err := st.check(ctx, m)
+		if err != nil {
+			return r, fmt.Errorf("check what the server stored: %w", err)
+		}
+		r.Note, r.Problems = note, problems
+	}
+	return r, nil
+}

@@ -1,0 +1,7 @@
+package postgres
+
+// The qualify queries, for their plan test.
+const (
+	AutomaticPromotionsSQL = automaticPromotionsSQL
+	CustomerCodesSQL       = customerCodesSQL
+)

@@ -1,0 +1,61 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// The counts of failed code look-ups, per subject and fixed window
+// (migration 0004).
+
+// LookupFailures returns the counts of subjects in the window; subjects
+// without one are left out. One read of the primary key for all of them.
+func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+	rows, err := t.q.Query(ctx, `SELECT subject, failures FROM lookup_failures
+		WHERE window_start = $1 AND subject = ANY($2::text[])`, window, subjects)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64, len(subjects))
+	for rows.Next() {
+		var (
+			subject string
+			n       int64
+		)
+		if err := rows.Scan(&subject, &n); err != nil {
+			return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
+		}
+		out[subject] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
+	}
+	return out, nil
+}
+
+// AddLookupFailures adds n to the counts of subjects in the window with
+// one upsert. The rows are taken in the order of their subjects, so that
+// two statements counting the same subjects never wait for each other in
+// a cycle.
+func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, n int64) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
+		SELECT $1, s, $3 FROM unnest($2::text[]) AS s ORDER BY s
+		ON CONFLICT (window_start, subject) DO UPDATE SET failures = lookup_failures.failures + EXCLUDED.failures`,
+		window, subjects, n)
+	if err != nil {
+		return fmt.Errorf("postgres: add lookup failures: %w", err)
+	}
+	return nil
+}
+
+// DeleteLookupFailuresBefore removes the counts of windows that start
+// before before.
+func (t *tx) DeleteLookupFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := t.q.Exec(ctx, `DELETE FROM lookup_failures WHERE window_start < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete lookup failures: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

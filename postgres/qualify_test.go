@@ -1,0 +1,63 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit/postgres"
+)
+
+// TestQualifyPlans checks that the qualify queries can read their partial
+// indexes with the generic plan that prepared statements settle on: the
+// planner must prove each index's predicate from the query alone, not from
+// its parameters. Sequential scans are turned off, since on an empty
+// table they would win on cost whatever the indexes.
+func TestQualifyPlans(t *testing.T) {
+	t.Parallel()
+	url := MustOpenSchema(t)
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	for _, set := range []string{"SET enable_seqscan = off", "SET plan_cache_mode = force_generic_plan"} {
+		if _, err := conn.Exec(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := func(t *testing.T, name, query, args string) string {
+		t.Helper()
+		if _, err := conn.Exec(ctx, "PREPARE "+name+" AS "+query); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(ctx, "EXPLAIN EXECUTE "+name+args, pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	if p := plan(t, "automatic", postgres.AutomaticPromotionsSQL, "('sto_1', now(), 100)"); !strings.Contains(p, "promotions_automatic") {
+		t.Errorf("automatic promotions do not use promotions_automatic:\n%s", p)
+	}
+	if p := plan(t, "customer", postgres.CustomerCodesSQL, "('cus_1', 'sto_1', now(), 100)"); !strings.Contains(p, "codes_customer") {
+		t.Errorf("customer codes do not use codes_customer:\n%s", p)
+	}
+}

@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// The counts of failed code look-ups, per subject and fixed window
+// (migration 0004). Each statement takes the subjects as one JSON array,
+// so that its text never varies and stays prepared.
+
+// LookupFailures returns the counts of subjects in the window; subjects
+// without one are left out. One read of the primary key for all of them.
+func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+	list, err := json.Marshal(subjects)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode subjects: %w", err)
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT subject, failures FROM lookup_failures
+		WHERE window_start = ? AND subject IN (SELECT value FROM json_each(?))`, micros(window), string(list))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read lookup failures: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64, len(subjects))
+	for rows.Next() {
+		var (
+			subject string
+			n       int64
+		)
+		if err := rows.Scan(&subject, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: read lookup failures: %w", err)
+		}
+		out[subject] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read lookup failures: %w", err)
+	}
+	return out, nil
+}
+
+// AddLookupFailures adds n to the counts of subjects in the window with
+// one upsert. (The WHERE true lets SQLite tell the upsert's ON CONFLICT
+// from a join's ON.)
+func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, n int64) error {
+	list, err := json.Marshal(subjects)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode subjects: %w", err)
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
+		SELECT ?, value, ? FROM json_each(?) WHERE true
+		ON CONFLICT (window_start, subject) DO UPDATE SET failures = failures + excluded.failures`,
+		micros(window), n, string(list))
+	if err != nil {
+		return fmt.Errorf("sqlite: add lookup failures: %w", err)
+	}
+	return nil
+}
+
+// DeleteLookupFailuresBefore removes the counts of windows that start
+// before before.
+func (t *tx) DeleteLookupFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM lookup_failures WHERE window_start < ?`, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete lookup failures: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete lookup failures: %w", err)
+	}
+	return n, nil
+}

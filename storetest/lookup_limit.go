@@ -1,0 +1,84 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit/engine"
+)
+
+// testLookupFailures checks the counts of failed look-ups: they start at
+// none, add up per subject and window, and the purge removes the windows
+// that start before the time given, and only those.
+func testLookupFailures(t *testing.T, b *bundle) {
+	w1 := b.now.Truncate(time.Minute)
+	w2 := w1.Add(time.Minute)
+	counts := func(window time.Time, subjects ...string) map[string]int64 {
+		t.Helper()
+		var m map[string]int64
+		b.read(t, func(tx engine.Tx) (err error) {
+			m, err = tx.LookupFailures(b.ctx, window, subjects)
+			return err
+		})
+		return m
+	}
+	add := func(window time.Time, n int64, subjects ...string) {
+		t.Helper()
+		b.write(t, func(tx engine.Tx) error { return tx.AddLookupFailures(b.ctx, window, subjects, n) })
+	}
+
+	wantEqual(t, "counts of an empty table", map[string]int64{}, counts(w1, "key:key_1", "addr:192.0.2.1"))
+	add(w1, 1, "addr:192.0.2.1", "key:key_1")
+	add(w1, 2, "addr:192.0.2.1", "cust:e:ab12", "key:key_1")
+	add(w1, 4, "key:key_2")
+	add(w2, 5, "key:key_1")
+	wantEqual(t, "counts of the first window", map[string]int64{"addr:192.0.2.1": 3, "cust:e:ab12": 2, "key:key_1": 3},
+		counts(w1, "addr:192.0.2.1", "cust:e:ab12", "key:key_1", "key:key_9"))
+	wantEqual(t, "counts of the second window", map[string]int64{"key:key_1": 5}, counts(w2, "key:key_1", "key:key_2"))
+	// The window is a point in time: a window starting a microsecond later
+	// is another.
+	wantEqual(t, "counts of another window", map[string]int64{}, counts(w1.Add(time.Microsecond), "key:key_1"))
+
+	var n int64
+	b.write(t, func(tx engine.Tx) (err error) {
+		n, err = tx.DeleteLookupFailuresBefore(b.ctx, w2)
+		return err
+	})
+	if n != 4 {
+		t.Fatalf("DeleteLookupFailuresBefore = %d, want the 4 counts of the first window", n)
+	}
+	wantEqual(t, "counts of the first window after the purge", map[string]int64{}, counts(w1, "addr:192.0.2.1", "key:key_1", "key:key_2"))
+	wantEqual(t, "counts of the second window after the purge", map[string]int64{"key:key_1": 5}, counts(w2, "key:key_1"))
+}
+
+// testLookupFailuresConcurrent checks that concurrent writers counting the
+// same subjects, new and existing, add up exactly and never fail.
+func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
+	const writers, rounds = 8, 10
+	window := b.now.Truncate(time.Minute)
+	subjects := []string{"addr:2001:db8::/64", "cust:c:cus_42", "key:key_1"}
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range rounds {
+				err := b.writeErr(func(tx engine.Tx) error { return tx.AddLookupFailures(b.ctx, window, subjects, 1) })
+				if err != nil {
+					t.Errorf("AddLookupFailures: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var got map[string]int64
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.LookupFailures(b.ctx, window, subjects)
+		return err
+	})
+	want := map[string]int64{}
+	for _, s := range subjects {
+		want[s] = writers * rounds
+	}
+	wantEqual(t, "counts after concurrent writers", want, got)
+}
