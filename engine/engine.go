@@ -58,6 +58,8 @@ type Service struct {
 	lookups    *lookups
 	redeems    *queue[*useReq]
 	cartReads  *queue[*cartRead]
+
+	lookupChecks *queue[*lookupCheck]
 }
 
 // New returns a Service.
@@ -101,6 +103,7 @@ func New(cfg Config) *Service {
 		lookups:    newLookups(cfg.Store),
 	}
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
+	s.lookupChecks = &queue[*lookupCheck]{max: 1, maxBatch: maxLookupChecks, run: s.readLookupChecks}
 	s.redeems = &queue[*useReq]{max: cfg.RedeemBatches, maxBatch: maxRedeemBatch, limit: maxRedeemQueue, run: s.runBatch}
 	return s
 }

@@ -93,47 +93,109 @@ type LookupRefusal struct {
 // lookupWindow returns the start of the window that holds now.
 func lookupWindow(now time.Time) time.Time { return now.Truncate(LookupWindow) }
 
+// LookupLimits are how many failed look-ups each kind of subject may make
+// per window; zero or less leaves that kind unlimited.
+type LookupLimits struct {
+	Key, Addr, Customer int
+}
+
+// of returns the limit of a kind of subject.
+func (l LookupLimits) of(kind string) int {
+	switch kind {
+	case SubjectKey:
+		return l.Key
+	case SubjectAddr:
+		return l.Addr
+	}
+	return l.Customer
+}
+
 // CheckLookups reports whether the subjects may look codes up now: nil
-// when each has failed fewer than limit look-ups in the current window;
-// otherwise the first over its limit (the key, then the address, then the
-// customer) and how long until the window ends. It is one indexed read of
-// the database for all the subjects together, and writes nothing, so a
-// request that fails no look-up pays no write. A limit of zero or less
-// refuses nothing and reads nothing.
+// when each has failed fewer look-ups than its kind's limit in the current
+// window; otherwise the first over its limit (the key, then the address,
+// then the customer) and how long until the window ends. It writes
+// nothing, so a request that fails no look-up pays no write, and the
+// checks of concurrent requests share one indexed read of the database
+// (the look-up batching of lookup.go). Subjects without a limit are
+// neither read nor refused.
 //
 // It is the server's guard before a look-up and decides nothing about the
 // caller's rights; any caller may be checked.
-func (s *Service) CheckLookups(ctx context.Context, subj LookupSubjects, limit int) (*LookupRefusal, error) {
-	list := subj.list()
-	if limit <= 0 || len(list) == 0 {
+func (s *Service) CheckLookups(ctx context.Context, subj LookupSubjects, lim LookupLimits) (*LookupRefusal, error) {
+	list := slices.DeleteFunc(subj.list(), func(sb lookupSubject) bool { return lim.of(sb.kind) <= 0 })
+	if len(list) == 0 {
 		return nil, nil
 	}
 	now := s.now()
-	window := lookupWindow(now)
-	var counts map[string]int64
-	err := s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		counts, err = tx.LookupFailures(ctx, window, subjectNames(list))
-		return err
-	})
-	if err != nil {
-		return nil, err
+	c := &lookupCheck{window: lookupWindow(now), names: subjectNames(list), done: make(chan struct{})}
+	s.lookupChecks.push(c)
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	for _, kind := range []string{SubjectKey, SubjectAddr, SubjectCustomer} {
 		i := slices.IndexFunc(list, func(s lookupSubject) bool { return s.kind == kind })
-		if i >= 0 && counts[list[i].name] >= int64(limit) {
-			return &LookupRefusal{Kind: kind, RetryAfter: window.Add(LookupWindow).Sub(now)}, nil
+		if i >= 0 && c.counts[list[i].name] >= int64(lim.of(kind)) {
+			return &LookupRefusal{Kind: kind, RetryAfter: c.window.Add(LookupWindow).Sub(now)}, nil
 		}
 	}
 	return nil, nil
 }
 
-// FailLookups counts n failed look-ups against each of the subjects in the
-// current window, in one statement that adds to the counts the database
+// lookupCheck is one request's read of its subjects' failures, batched
+// with the checks that arrive with it.
+type lookupCheck struct {
+	window time.Time
+	names  []string
+	counts map[string]int64 // shared by the batch: read only
+	err    error
+	done   chan struct{}
+}
+
+// maxLookupChecks bounds a batch of checks.
+const maxLookupChecks = 256
+
+// readLookupChecks answers a batch of checks with one query per window
+// (one, but across the end of a minute).
+func (s *Service) readLookupChecks(batch []*lookupCheck) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	byWindow := make(map[time.Time][]*lookupCheck, 1)
+	for _, c := range batch {
+		byWindow[c.window] = append(byWindow[c.window], c)
+	}
+	for window, cs := range byWindow {
+		var names []string
+		for _, c := range cs {
+			for _, n := range c.names {
+				if !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+		}
+		var counts map[string]int64
+		err := s.store.Read(ctx, func(tx Tx) error {
+			var err error
+			counts, err = tx.LookupFailures(ctx, window, names)
+			return err
+		})
+		for _, c := range cs {
+			c.counts, c.err = counts, err
+			close(c.done)
+		}
+	}
+}
+
+// FailLookups counts n failed look-ups against each of the subjects whose
+// kind has a limit, in the current window, in one statement that adds to the counts the database
 // holds (creating those it lacks), so that concurrent requests of several
 // processes add up exactly. n of zero or less writes nothing.
-func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int) error {
-	list := subj.list()
+func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int, lim LookupLimits) error {
+	list := slices.DeleteFunc(subj.list(), func(sb lookupSubject) bool { return lim.of(sb.kind) <= 0 })
 	if n <= 0 || len(list) == 0 {
 		return nil
 	}

@@ -14,7 +14,7 @@ import (
 // subject of kind with retryAfter, or, for an empty kind, refuses nothing.
 func wantRefusal(t *testing.T, svc *engine.Service, subj engine.LookupSubjects, limit int, kind string, retryAfter time.Duration) {
 	t.Helper()
-	r, err := svc.CheckLookups(context.Background(), subj, limit)
+	r, err := svc.CheckLookups(context.Background(), subj, engine.LookupLimits{Key: limit, Addr: limit, Customer: limit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,6 +24,37 @@ func wantRefusal(t *testing.T, svc *engine.Service, subj engine.LookupSubjects, 
 	case kind != "" && (r == nil || r.Kind != kind || r.RetryAfter != retryAfter):
 		t.Fatalf("%+v: refusal %+v, want %s for %v", subj, r, kind, retryAfter)
 	}
+}
+
+// every counts the failures of every kind of subject.
+var every = engine.LookupLimits{Key: 1, Addr: 1, Customer: 1}
+
+// TestLookupLimitKinds: each kind of subject has its own limit, and a kind
+// without one is neither counted nor refused.
+func TestLookupLimitKinds(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		ctx := context.Background()
+		all := engine.LookupSubjects{KeyID: "key_1", Addr: "192.0.2.1", CustomerKey: "e:ann@example.com"}
+		lim := engine.LookupLimits{Key: 10, Addr: 3}
+		if err := b.svc.FailLookups(ctx, all, 3, lim); err != nil {
+			t.Fatal(err)
+		}
+		r, err := b.svc.CheckLookups(ctx, all, lim)
+		if err != nil || r == nil || r.Kind != engine.SubjectAddr {
+			t.Fatalf("after 3 failures: %+v %v, want the address refused", r, err)
+		}
+		r, err = b.svc.CheckLookups(ctx, engine.LookupSubjects{KeyID: "key_1", CustomerKey: "e:ann@example.com"}, lim)
+		if err != nil || r != nil {
+			t.Fatalf("key under its limit, customer unlimited: %+v %v", r, err)
+		}
+		// The customer was not counted: with a limit now, it is not refused.
+		r, err = b.svc.CheckLookups(ctx, engine.LookupSubjects{CustomerKey: "e:ann@example.com"}, engine.LookupLimits{Customer: 1})
+		if err != nil || r != nil {
+			t.Fatalf("an unlimited kind was counted: %+v %v", r, err)
+		}
+	})
 }
 
 // TestLookupLimit checks the failed look-up limit of each kind of subject,
@@ -40,16 +71,16 @@ func TestLookupLimit(t *testing.T) {
 		}
 		all := engine.LookupSubjects{KeyID: "key_1", Addr: "192.0.2.1", CustomerKey: ann}
 		wantRefusal(t, b.svc, all, limit, "", 0)
-		if err := b.svc.FailLookups(ctx, all, 2); err != nil {
+		if err := b.svc.FailLookups(ctx, all, 2, every); err != nil {
 			t.Fatal(err)
 		}
 		wantRefusal(t, b.svc, all, limit, "", 0)
-		if err := b.svc.FailLookups(ctx, all, 0); err != nil { // counts nothing
+		if err := b.svc.FailLookups(ctx, all, 0, every); err != nil { // counts nothing
 			t.Fatal(err)
 		}
 		wantRefusal(t, b.svc, all, limit, "", 0)
 		b.clock.Add(20 * time.Second)
-		if err := b.svc.FailLookups(ctx, all, 1); err != nil {
+		if err := b.svc.FailLookups(ctx, all, 1, every); err != nil {
 			t.Fatal(err)
 		}
 		// Each subject has failed 3 times: each is refused on its own,
@@ -92,7 +123,7 @@ func TestLookupLimitShared(t *testing.T) {
 			subj := engine.LookupSubjects{KeyID: "key_1", Addr: "2001:db8::/64"}
 			for i, svc := range []*engine.Service{a, b, a} {
 				wantRefusal(t, svc, subj, 3, "", 0)
-				if err := svc.FailLookups(ctx, subj, 1); err != nil {
+				if err := svc.FailLookups(ctx, subj, 1, every); err != nil {
 					t.Fatalf("failure %d: %v", i, err)
 				}
 			}

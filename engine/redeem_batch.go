@@ -26,10 +26,11 @@ import (
 // a commit serves tens of orders.
 //
 // When a batch does not fit a limit as a whole (it would pass a promotion's,
-// a code's or a customer's limit), the batch is written again order by
-// order in one transaction, each order in a savepoint with its own
-// conditional updates: exactly the orders that fit succeed, in queue order,
-// and the others are refused with the limit that stood in the way. The
+// a code's or a customer's limit), nothing of it is written and each half
+// is written the same way: exactly the orders that fit succeed, in queue
+// order, and the others are refused by their pricing once the counters
+// show the limit reached, or, alone, by their own conditional updates,
+// with the limit that stood in the way. The
 // limits are always decided by the database inside the write, so several
 // processes on one database stay exact: each sees the others' uses in the
 // conditions of its updates.
@@ -117,6 +118,15 @@ func (s *Service) runBatch(batch []*useReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	s.writeBatch(ctx, live)
+}
+
+// writeBatch answers the calls of live: together when their uses fit;
+// when they do not, each half of them the same way, so that near a limit
+// a batch finds the orders that fit in a few transactions and the others
+// are refused by their pricing once the limit is reached. A single order
+// that does not fit is written on its own to learn which limit refused it.
+func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// A result counts only once its transaction has committed: each
 	// attempt starts from none.
 	attempt := func(path string, fn func(Tx) error) error {
@@ -142,6 +152,12 @@ func (s *Service) runBatch(batch []*useReq) {
 		err = attempt("together", func(tx Tx) error { return s.writePlan(ctx, tx, pl) })
 	}
 	if err == nil {
+		return
+	}
+	if errors.Is(err, errOneByOne) && len(live) > 1 {
+		half := len(live) / 2
+		s.writeBatch(ctx, live[:half])
+		s.writeBatch(ctx, live[half:])
 		return
 	}
 	if !errors.Is(err, errOneByOne) {

@@ -100,8 +100,8 @@ func TestRedeemBatchTogether(t *testing.T) {
 }
 
 // TestRedeemBatchOverLimit: a batch that would pass a limit as a whole is
-// written order by order: exactly the orders that fit succeed, in queue
-// order, and the rest are refused with the limit. Promotion uses, spend
+// written in halves: exactly the orders that fit succeed, in queue order,
+// and the rest are refused with the limit. Promotion uses, spend
 // budget, a code's limit and a customer's limit each stop a batch.
 func TestRedeemBatchOverLimit(t *testing.T) {
 	t.Parallel()
@@ -156,11 +156,8 @@ func TestRedeemBatchOverLimit(t *testing.T) {
 						t.Fatalf("order %d: %+v limit %v", i, e.Fields, e.Limit)
 					}
 				}
-				if got := batches(t, reg, "together", "over_limit"); got != 1 {
-					t.Fatalf("%d batches over the limit, want 1", got)
-				}
-				if got := batches(t, reg, "order_by_order", "ok"); got != 1 {
-					t.Fatalf("%d batches written order by order, want 1", got)
+				if got := batches(t, reg, "together", "over_limit"); got < 1 {
+					t.Fatalf("%d batches over the limit, want the whole batch at least", got)
 				}
 				got, _ := b.svc.GetPromotion(b.seller, p.ID)
 				if got.Uses != int64(tc.ok) {

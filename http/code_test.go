@@ -146,7 +146,7 @@ func TestCodeLookup(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
 		t.Parallel()
-		b := setup(t, open, func(c *Config) { c.LookupFailures = 3; c.TrustProxy = true })
+		b := setup(t, open, func(c *Config) { c.LookupFailures, c.KeyLookupFailures = 3, 3; c.TrustProxy = true })
 		strip := func(r *response) string {
 			return strings.Replace(string(r.Body), r.Problem.RequestID, "", 1)
 		}

@@ -17,17 +17,23 @@ import (
 // against its key, its client address and, when it names one, its
 // customer; the counts live in the database (engine.CheckLookups and
 // FailLookups), so that every process on it shares them. Before the
-// look-up, one read tells whether a subject has failed Config.LookupFailures
-// look-ups in the current minute: if one has, the request is answered 429
+// look-up, one read tells whether a subject has failed its limit
+// (Config.KeyLookupFailures for a key, Config.LookupFailures for an address
+// or a customer) in the current minute: if one has, the request is answered 429
 // too_many_failures with Retry-After, and nothing else is done, whether
 // its guess would hit or not. A request that fails nothing writes nothing.
 
 // lookupSubjects returns who the failed look-ups of r count against: its
 // key, its client address, and the customer of id when it names a valid
-// one (an invalid one is refused by the engine, which counts nothing).
+// one (an invalid one is refused by the engine, which counts nothing). A
+// checkout key calls from the shop's servers, whose address all its
+// buyers share: its requests count against the key and the customer only.
 func (s *Server) lookupSubjects(r *http.Request, id promokit.Identity) engine.LookupSubjects {
 	p, _ := promokit.PrincipalFromContext(r.Context())
-	subj := engine.LookupSubjects{KeyID: p.KeyID, Addr: s.clientAddr(r)}
+	subj := engine.LookupSubjects{KeyID: p.KeyID}
+	if p.Role != promokit.RoleCheckout {
+		subj.Addr = s.clientAddr(r)
+	}
 	if key, err := id.Key(); err == nil {
 		subj.CustomerKey = key
 	}
@@ -38,10 +44,7 @@ func (s *Server) lookupSubjects(r *http.Request, id promokit.Identity) engine.Lo
 // failed too many look-ups, or the check fails, it answers r and reports
 // false.
 func (s *Server) allowLookups(w http.ResponseWriter, r *http.Request, subj engine.LookupSubjects) bool {
-	if s.lookupLimit <= 0 {
-		return true
-	}
-	refusal, err := s.svc.CheckLookups(r.Context(), subj, s.lookupLimit)
+	refusal, err := s.svc.CheckLookups(r.Context(), subj, s.lookupLimits)
 	if err != nil {
 		writeError(w, r, err)
 		return false
@@ -77,11 +80,8 @@ func (s *Server) failLookups(w http.ResponseWriter, r *http.Request, subj engine
 	for _, kind := range subj.Kinds() {
 		s.metrics.lookupFailures.WithLabelValues(kind).Add(float64(n))
 	}
-	if s.lookupLimit <= 0 {
-		return true
-	}
 	// The look-up has run: count it even if the client goes away now.
-	if err := s.svc.FailLookups(context.WithoutCancel(r.Context()), subj, n); err != nil {
+	if err := s.svc.FailLookups(context.WithoutCancel(r.Context()), subj, n, s.lookupLimits); err != nil {
 		writeError(w, r, err)
 		return false
 	}

@@ -19,7 +19,7 @@ import (
 
 // limitOf3 sets the limit on failed look-ups to 3 a minute and takes
 // client addresses from X-Forwarded-For.
-func limitOf3(c *Config) { c.LookupFailures = 3; c.TrustProxy = true }
+func limitOf3(c *Config) { c.LookupFailures, c.KeyLookupFailures = 3, 3; c.TrustProxy = true }
 
 // from returns the header that makes a request come from addr.
 func from(addr string) []string { return []string{"X-Forwarded-For", addr} }
@@ -93,13 +93,17 @@ func TestLookupLimitValidate(t *testing.T) {
 		t.Run("address", func(t *testing.T) {
 			t.Parallel()
 			b := started(t)
+			// A checkout key calls from the shop's servers: its failures
+			// do not count against their address.
+			mustDo(t, b, b.checkout, "POST", "/v1/validate", validateBody(b, "", "NOPE0"), 200, from("2001:db8:1:2::1")...)
 			// Two keys from one address: 2 + 1 failures.
-			mustDo(t, b, b.checkout, "POST", "/v1/validate", validateBody(b, "", "NOPE1", "NOPE2"), 200, from("2001:db8:1:2::1")...)
+			mustDo(t, b, b.admin, "POST", "/v1/validate", validateBody(b, "", "NOPE1", "NOPE2"), 200, from("2001:db8:1:2::1")...)
 			mustDo(t, b, b.storefront, "POST", "/v1/validate", validateBody(b, "", "NOPE3"), 200, from("2001:db8:1:2::ffff")...)
-			// A third key from the same /64 is refused; from elsewhere the
-			// first key is not.
-			r := b.c.do(t, "POST", "/v1/validate", b.admin, validateBody(b, "", b.shopCode), from("2001:db8:1:2:aaaa::7")...)
+			// A third key from the same /64 is refused, but not the checkout
+			// key; from elsewhere the first key is not.
+			r := b.c.do(t, "POST", "/v1/validate", b.storefront, validateBody(b, "", b.shopCode), from("2001:db8:1:2:aaaa::7")...)
 			want429(t, r, "client address", 60)
+			mustDo(t, b, b.checkout, "POST", "/v1/validate", validateBody(b, "", b.shopCode), 200, from("2001:db8:1:2::1")...)
 			r = b.c.do(t, "GET", "/v1/codes/"+b.shopCode, b.seller, nil, from("2001:db8:1:2::1")...)
 			want429(t, r, "client address", 60)
 			mustDo(t, b, b.checkout, "POST", "/v1/validate", validateBody(b, "", b.shopCode), 200, from("2001:db8:1:3::1")...)
@@ -160,7 +164,7 @@ func TestLookupLimitShared(t *testing.T) {
 			a.fixtures(t)
 			svc := engine.New(engine.Config{Store: st2, Clock: a.clock})
 			srv := NewServer(Config{Service: svc, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
-				OpenAPI: mustReadOpenAPI(t), LookupFailures: 3, TrustProxy: true})
+				OpenAPI: mustReadOpenAPI(t), LookupFailures: 3, KeyLookupFailures: 3, TrustProxy: true})
 			ts := httptest.NewServer(srv)
 			t.Cleanup(ts.Close)
 			b := &client{base: ts.URL, hc: ts.Client()}
@@ -181,9 +185,9 @@ func TestLookupLimitShared(t *testing.T) {
 				t.Fatalf("after the minute: %d %s", r.StatusCode, r.Body)
 			}
 			// The purge of either process removes the ended window's
-			// counts: the key's and the three addresses'.
-			if n, err := svc.PurgeLookupFailures(context.Background()); err != nil || n != 4 {
-				t.Fatalf("PurgeLookupFailures = %d, %v; want 4", n, err)
+			// count: the key's (a checkout key's addresses are not counted).
+			if n, err := svc.PurgeLookupFailures(context.Background()); err != nil || n != 1 {
+				t.Fatalf("PurgeLookupFailures = %d, %v; want 1", n, err)
 			}
 		})
 	}

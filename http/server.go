@@ -32,9 +32,16 @@ import (
 // Config.ImportLimit is zero.
 const DefaultImportLimit = 64 << 20
 
-// DefaultLookupFailures is how many failed look-ups per minute each key,
-// client address and customer may make when Config.LookupFailures is zero.
-const DefaultLookupFailures = 20
+// DefaultLookupFailures is how many failed look-ups per minute each client
+// address and customer may make when Config.LookupFailures is zero, and
+// DefaultKeyLookupFailures each key when Config.KeyLookupFailures is zero.
+// A key serves many buyers (every buyer of a shop goes through its
+// checkout key), so its limit is higher: it bounds a key that guesses,
+// not the mistyped codes of a busy shop.
+const (
+	DefaultLookupFailures    = 20
+	DefaultKeyLookupFailures = 1000
+)
 
 // Config configures a Server.
 type Config struct {
@@ -60,8 +67,8 @@ type Config struct {
 	// proxy in front of the server appends. Leave it off when clients
 	// connect directly: they could then send any X-Forwarded-For they like.
 	TrustProxy bool
-	// LookupFailures is how many failed code look-ups one key, one client
-	// address and one customer may each make per minute (a fixed window
+	// LookupFailures is how many failed code look-ups one client address
+	// and one customer may each make per minute (a fixed window
 	// of the clock) before their look-ups are answered 429 until the
 	// minute ends. A failed look-up is GET /v1/codes/{code} answered 404,
 	// a code that POST /v1/validate does not find, and for a storefront
@@ -70,21 +77,27 @@ type Config struct {
 	// negative value disables the limit (failures are still counted in
 	// the metrics).
 	LookupFailures int
+	// KeyLookupFailures is the same limit for one API key. Zero means
+	// DefaultKeyLookupFailures; a negative value leaves keys unlimited.
+	// A checkout key calls from the shop's servers, so its requests are
+	// not counted against their client address, only against the key and
+	// the customer they name.
+	KeyLookupFailures int
 }
 
 // Server is the HTTP API. It implements http.Handler and is safe for
 // concurrent use.
 type Server struct {
-	svc         *engine.Service
-	log         *slog.Logger
-	ready       func(context.Context) error
-	openapi     []byte
-	importLimit int64
-	trustProxy  bool
-	mux         *http.ServeMux
-	metrics     *metrics
-	promHandler http.Handler // serves /metrics
-	lookupLimit int          // failed look-ups per subject and minute; 0: no limit
+	svc          *engine.Service
+	log          *slog.Logger
+	ready        func(context.Context) error
+	openapi      []byte
+	importLimit  int64
+	trustProxy   bool
+	mux          *http.ServeMux
+	metrics      *metrics
+	promHandler  http.Handler        // serves /metrics
+	lookupLimits engine.LookupLimits // failed look-ups per subject and minute; 0: no limit
 
 	idPrefix string        // random per process, so request ids do not repeat across restarts
 	idSeq    atomic.Uint64 // numbers the request ids of this process
@@ -195,6 +208,9 @@ func NewServer(cfg Config) *Server {
 	if cfg.LookupFailures == 0 {
 		cfg.LookupFailures = DefaultLookupFailures
 	}
+	if cfg.KeyLookupFailures == 0 {
+		cfg.KeyLookupFailures = DefaultKeyLookupFailures
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s := &Server{
@@ -207,8 +223,10 @@ func NewServer(cfg Config) *Server {
 		mux:         http.NewServeMux(),
 		metrics:     newMetrics(cfg.Registry),
 		promHandler: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}),
-		lookupLimit: max(cfg.LookupFailures, 0),
-		idPrefix:    hex.EncodeToString(b[:]) + "-",
+		lookupLimits: engine.LookupLimits{
+			Key: max(cfg.KeyLookupFailures, 0), Addr: max(cfg.LookupFailures, 0), Customer: max(cfg.LookupFailures, 0),
+		},
+		idPrefix: hex.EncodeToString(b[:]) + "-",
 	}
 	if s.ready == nil && s.svc != nil {
 		s.ready = func(ctx context.Context) error { return s.svc.Store().Ping(ctx) }

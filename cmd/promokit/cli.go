@@ -90,6 +90,7 @@ also reads an environment variable, which the flag overrides:
   --log-level       PROMOKIT_LOG_LEVEL       (default info)
   --trust-proxy     PROMOKIT_TRUST_PROXY
   --lookup-failures PROMOKIT_LOOKUP_FAILURES (default 20 a minute; 0: no limit)
+  --lookup-failures-key PROMOKIT_LOOKUP_FAILURES_KEY (default 1000 a minute; 0: no limit)
 `
 
 // ParseFlags reads the subcommand and its flags from args (without the
@@ -131,7 +132,8 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
-		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each key, client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
+		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
+		fs.IntVar(&c.KeyLookupFailures, "lookup-failures-key", c.KeyLookupFailures, "failed code look-ups per minute allowed to each API key before 429; 0: no limit (env "+EnvKeyLookups+")")
 		fallthrough
 	case "migrate", "check":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
@@ -167,6 +169,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if !set["lookup-failures"] {
 		c.LookupFailures = fromEnv.LookupFailures
+	}
+	if !set["lookup-failures-key"] {
+		c.KeyLookupFailures = fromEnv.KeyLookupFailures
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q: flags come after the command, e.g. promokit serve --addr :8080", fs.Arg(0))}

@@ -35,6 +35,7 @@ const (
 	EnvLogLevel     = "PROMOKIT_LOG_LEVEL"
 	EnvTrustProxy   = "PROMOKIT_TRUST_PROXY"
 	EnvLookupFails  = "PROMOKIT_LOOKUP_FAILURES"
+	EnvKeyLookups   = "PROMOKIT_LOOKUP_FAILURES_KEY"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -70,10 +71,12 @@ type Config struct {
 	// X-Forwarded-For, for rate limits and logs. Enable it only behind a
 	// proxy that sets that header.
 	TrustProxy bool
-	// LookupFailures is how many failed code look-ups each key, client
-	// address and customer may make per minute before they are answered
-	// 429 until the minute ends; 0 turns the limit off.
+	// LookupFailures is how many failed code look-ups each client address
+	// and customer may make per minute before they are answered 429 until
+	// the minute ends; 0 turns the limit off.
 	LookupFailures int
+	// KeyLookupFailures is the same limit for each API key; 0 turns it off.
+	KeyLookupFailures int
 }
 
 // DefaultConfig returns the configuration used when neither the
@@ -87,6 +90,8 @@ func DefaultConfig() Config {
 		ShutdownTimeout: DefaultShutdownTimeout,
 		ImportLimit:     DefaultImportLimit,
 		LookupFailures:  promohttp.DefaultLookupFailures,
+
+		KeyLookupFailures: promohttp.DefaultKeyLookupFailures,
 	}
 }
 
@@ -116,6 +121,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("%s=%q: want a number of failures per minute", EnvLookupFails, v)
 		}
 		c.LookupFailures = n
+	}
+	if v := getenv(EnvKeyLookups); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a number of failures per minute", EnvKeyLookups, v)
+		}
+		c.KeyLookupFailures = n
 	}
 	return nil
 }
@@ -236,6 +248,9 @@ func (c *Config) Validate() error {
 		if c.ImportLimit < 1 {
 			errs = append(errs, fmt.Errorf("--import-limit must be at least 1 byte"))
 		}
+		if c.KeyLookupFailures < 0 {
+			errs = append(errs, fmt.Errorf("--lookup-failures-key must be 0 (no limit) or more"))
+		}
 		if c.LookupFailures < 0 {
 			errs = append(errs, fmt.Errorf("--lookup-failures must be 0 (no limit) or more"))
 		}
@@ -280,6 +295,7 @@ func (c *Config) Dump(w io.Writer) error {
 		ImportLimit     int64  `json:"import_limit,omitempty"`
 		TrustProxy      bool   `json:"trust_proxy"`
 		LookupFailures  *int   `json:"lookup_failures,omitempty"`
+		KeyLookups      *int   `json:"lookup_failures_key,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
 		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
@@ -290,6 +306,7 @@ func (c *Config) Dump(w io.Writer) error {
 		out.ShutdownTimeout = c.ShutdownTimeout.String()
 		out.ImportLimit = c.ImportLimit
 		out.LookupFailures = &c.LookupFailures
+		out.KeyLookups = &c.KeyLookupFailures
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
