@@ -221,16 +221,12 @@ type plan struct {
 	later    []*useReq
 }
 
-// planBatch reads what the orders of a batch need, with one query per
-// kind and store, and prices each cart. Orders that were sent before (a
+// planBatch reads what the orders of a batch need, with one CheckoutRead
+// per store and one read of the customers' counters, and prices each cart. Orders that were sent before (a
 // retry, the redeem of a reservation, a released order), or twice in the
 // batch, are left for later.
 func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, error) {
-	settings, err := tx.GetSettings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pl := &plan{settings: settings, now: s.now(), answered: make(map[*useReq]error)}
+	pl := &plan{now: s.now(), answered: make(map[*useReq]error)}
 	now := pl.now
 	type orderKey struct{ store, order string }
 	var (
@@ -238,10 +234,6 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 		byStore = make(map[string][]*useReq)
 	)
 	for _, r := range live {
-		if err := r.in.Cart.Validate(settings.Currency); err != nil {
-			pl.answered[r] = err
-			continue
-		}
 		k := orderKey{r.in.Cart.StoreID, r.in.OrderID}
 		if seen[k] {
 			pl.later = append(pl.later, r)
@@ -262,46 +254,52 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 	for _, storeID := range slices.Sorted(maps.Keys(byStore)) {
 		rs := byStore[storeID]
 		ids := make([]string, len(rs))
+		var values []string
 		for i, r := range rs {
 			ids[i] = r.in.OrderID
-		}
-		prior, err := tx.OrdersRedemptions(ctx, storeID, ids)
-		if err != nil {
-			return nil, err
-		}
-		sent := make(map[string]bool, len(prior))
-		for _, p := range prior {
-			sent[p.OrderID] = true
-		}
-		store, err := tx.GetStore(ctx, storeID, false)
-		if isNotFound(err) {
-			for _, r := range rs {
-				pl.answered[r] = err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		g := storeOrders{store: store}
-		var values []string
-		for _, r := range rs {
-			if sent[r.in.OrderID] {
-				pl.later = append(pl.later, r)
-				continue
-			}
-			g.fresh = append(g.fresh, r)
 			for _, v := range r.codes {
 				if !slices.Contains(values, v) {
 					values = append(values, v)
 				}
 			}
-			of = append(of, usageOf{r.in.Cart.CustomerKey, r.codes})
 		}
-		if err := snap.load(ctx, tx, storeID, values); err != nil {
+		d, err := tx.CheckoutRead(ctx, storeID, ids, values)
+		if err != nil {
 			return nil, err
 		}
+		pl.settings = d.Settings
+		if d.Store == nil {
+			for _, r := range rs {
+				pl.answered[r] = notFound("store", storeID)
+			}
+			continue
+		}
+		sent := make(map[string]bool, len(d.Prior))
+		for _, p := range d.Prior {
+			sent[p.OrderID] = true
+		}
+		g := storeOrders{store: d.Store}
+		for _, r := range rs {
+			if sent[r.in.OrderID] {
+				pl.later = append(pl.later, r)
+				continue
+			}
+			if err := r.in.Cart.Validate(d.Settings.Currency); err != nil {
+				pl.answered[r] = err
+				continue
+			}
+			g.fresh = append(g.fresh, r)
+			of = append(of, usageOf{r.in.Cart.CustomerKey, r.codes})
+		}
+		snap.add(d.Codes, d.Promotions)
 		groups = append(groups, g)
+	}
+	if pl.settings == nil {
+		settings, err := tx.GetSettings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pl.settings = settings
 	}
 	if err := snap.loadUsage(ctx, tx, of); err != nil {
 		return nil, err

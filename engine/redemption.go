@@ -425,6 +425,19 @@ func (snap *snapshot) load(ctx context.Context, tx Tx, storeID string, values []
 	return nil
 }
 
+// add adds codes and promotions read together to what snap holds.
+func (snap *snapshot) add(codes []*promokit.Code, promotions []*promokit.Promotion) {
+	if snap.codes == nil {
+		snap.codes, snap.promotions = make(map[string]*promokit.Code), make(map[string]*promokit.Promotion)
+	}
+	for _, c := range codes {
+		snap.codes[c.Code] = c
+	}
+	for _, p := range promotions {
+		snap.promotions[p.ID] = p
+	}
+}
+
 // usageOf is a customer and the codes whose counters it needs.
 type usageOf struct {
 	customerKey string

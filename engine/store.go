@@ -229,6 +229,12 @@ type Tx interface {
 	// what the single-object method above does for one, in as few round
 	// trips as the database allows.
 
+	// CheckoutRead reads at once what the checkouts of one store need:
+	// the settings, the store (nil when there is none), the redemptions of
+	// the orders among orderIDs (by id), and the codes among codes that
+	// the store owns with their promotions. PostgreSQL sends every query
+	// in one round trip.
+	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string) (*CheckoutData, error)
 	// GetPromotions returns the promotions among ids that scope can see,
 	// in any order, leaving out the missing and the foreign.
 	GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error)
@@ -297,6 +303,15 @@ type Tx interface {
 type UsageKey struct {
 	Subject     string
 	CustomerKey string
+}
+
+// CheckoutData is what Tx.CheckoutRead returns.
+type CheckoutData struct {
+	Settings   *promokit.Settings
+	Store      *promokit.Store // nil: no such store
+	Prior      []*promokit.Redemption
+	Codes      []*promokit.Code
+	Promotions []*promokit.Promotion
 }
 
 // Uses is what a batch of orders takes and writes (Tx.TakeUses).

@@ -266,3 +266,62 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	}
 	return nil
 }
+
+// CheckoutRead reads what the checkouts of one store need with every
+// query sent in one round trip.
+func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string) (*engine.CheckoutData, error) {
+	var (
+		b pgx.Batch
+		d engine.CheckoutData
+	)
+	b.Queue(getSettingsSQL)
+	b.Queue(`SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
+	b.Queue(`SELECT `+redemptionColumns+` FROM redemptions WHERE store_id = $1 AND order_id = ANY($2) ORDER BY id`, storeID, orderIDs)
+	b.Queue(`SELECT `+codeColumns+` FROM codes WHERE code = ANY($1) AND store_id = $2`, codes, storeID)
+	b.Queue(`SELECT `+promotionColumns+` FROM promotions p
+		WHERE p.store_id = $2 AND p.id IN (SELECT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)`, codes, storeID)
+	err := t.sendBatch(ctx, &b, "checkout read", func(i int, br pgx.BatchResults) error {
+		var err error
+		switch i {
+		case 0:
+			d.Settings, err = scanSettings(br.QueryRow())
+		case 1:
+			d.Store, err = scanStore(br.QueryRow())
+			if errors.Is(err, pgx.ErrNoRows) {
+				d.Store, err = nil, nil
+			}
+		case 2:
+			d.Prior, err = collect(br, scanRedemption)
+		case 3:
+			d.Codes, err = collect(br, func(row pgx.Row) (*promokit.Code, error) {
+				c := new(promokit.Code)
+				return c, scanCode(row, c)
+			})
+		case 4:
+			d.Promotions, err = collect(br, scanPromotion)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// collect reads the rows of a batch's next query.
+func collect[T any](br pgx.BatchResults, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -27,11 +27,15 @@ func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, erro
 
 // GetSettings returns the marketplace settings; ENotFound before InitSettings.
 func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
+	return scanSettings(t.q.QueryRow(ctx, getSettingsSQL))
+}
+
+const getSettingsSQL = `SELECT name, currency, time_zone, policy, version, updated_at FROM settings WHERE id = 1`
+
+// scanSettings reads the row of getSettingsSQL.
+func scanSettings(row pgx.Row) (*promokit.Settings, error) {
 	var s promokit.Settings
-	err := t.q.QueryRow(ctx, `
-		SELECT name, currency, time_zone, policy, version, updated_at
-		FROM settings WHERE id = 1`).
-		Scan(&s.Name, &s.Currency, &s.TimeZone, &s.Policy, &s.Version, &s.UpdatedAt)
+	err := row.Scan(&s.Name, &s.Currency, &s.TimeZone, &s.Policy, &s.Version, &s.UpdatedAt)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")

@@ -223,3 +223,44 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	}
 	return nil
 }
+
+// CheckoutRead reads what the checkouts of one store need, one query after
+// another: each is a cached prepared statement on SQLite.
+func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string) (*engine.CheckoutData, error) {
+	var (
+		d   engine.CheckoutData
+		err error
+	)
+	if d.Settings, err = t.GetSettings(ctx); err != nil {
+		return nil, err
+	}
+	d.Store, err = t.GetStore(ctx, storeID, false)
+	if promokit.ErrorCode(err) == promokit.ENotFound {
+		return &d, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(orderIDs) > 0 {
+		if d.Prior, err = t.OrdersRedemptions(ctx, storeID, orderIDs); err != nil {
+			return nil, err
+		}
+	}
+	if len(codes) == 0 {
+		return &d, nil
+	}
+	scope := promokit.Scope{StoreID: storeID}
+	if d.Codes, err = t.GetCodes(ctx, scope, codes); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, c := range d.Codes {
+		if !slices.Contains(ids, c.PromotionID) {
+			ids = append(ids, c.PromotionID)
+		}
+	}
+	if len(ids) > 0 {
+		d.Promotions, err = t.GetPromotions(ctx, scope, ids)
+	}
+	return &d, err
+}

@@ -164,7 +164,7 @@ func testBatches(t *testing.T, b *bundle) {
 	mustCreatePromotions(t, b, p1, p2, foreign)
 	limited := newCode(p1, "LIM-1", b.now)
 	limited.UsageLimit = ptr(int64(2))
-	mustCreateCodes(t, b, limited, newCode(p1, "FREE-1", b.now), newCode(p2, "FREE-2", b.now))
+	mustCreateCodes(t, b, limited, newCode(p1, "FREE-1", b.now), newCode(p2, "FREE-2", b.now), newCode(foreign, "FOREIGN-1", b.now))
 
 	var got []*promokit.Promotion
 	b.read(t, func(tx engine.Tx) (err error) {
@@ -268,6 +268,34 @@ func testBatches(t *testing.T, b *bundle) {
 	})
 	if len(orders) != 0 {
 		t.Fatalf("a failed batch left %+v", orders)
+	}
+
+	// CheckoutRead: the settings, the store, its orders' rows, its codes
+	// among those asked and their promotions; another store's code is
+	// not read, and a missing store is nil.
+	settings := promokit.DefaultSettings(b.now)
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InitSettings(b.ctx, &settings)
+		return err
+	})
+	var d *engine.CheckoutData
+	b.read(t, func(tx engine.Tx) (err error) {
+		d, err = tx.CheckoutRead(b.ctx, "sto_1", []string{"o2", "o9"}, []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"})
+		return err
+	})
+	slices.SortFunc(d.Codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
+	slices.SortFunc(d.Promotions, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
+	if d.Settings == nil || d.Settings.Currency != settings.Currency || d.Store == nil || d.Store.ID != "sto_1" || len(d.Prior) != 1 || d.Prior[0].OrderID != "o2" ||
+		len(d.Codes) != 2 || d.Codes[0].Code != "FREE-1" || d.Codes[1].Code != "FREE-2" ||
+		len(d.Promotions) != 2 || d.Promotions[0].ID != "prm_1" || d.Promotions[1].ID != "prm_2" {
+		t.Fatalf("checkout read: %+v", d)
+	}
+	b.read(t, func(tx engine.Tx) (err error) {
+		d, err = tx.CheckoutRead(b.ctx, "sto_none", []string{"o1"}, []string{"FREE-1"})
+		return err
+	})
+	if d.Settings == nil || d.Store != nil || len(d.Codes) != 0 {
+		t.Fatalf("checkout read of a missing store: %+v", d)
 	}
 
 	// A savepoint undoes what fails inside it, even a failed statement,
