@@ -86,7 +86,7 @@ func New(cfg Config) *Service {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	if cfg.RedeemBatches <= 0 {
-		cfg.RedeemBatches = 4
+		cfg.RedeemBatches = 2
 	}
 	s := &Service{
 		store:    cfg.Store,
