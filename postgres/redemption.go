@@ -278,8 +278,11 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 	b.Queue(`SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
 	b.Queue(`SELECT `+redemptionColumns+` FROM redemptions WHERE store_id = $1 AND order_id = ANY($2) ORDER BY id`, storeID, orderIDs)
 	b.Queue(`SELECT `+codeColumns+` FROM codes WHERE code = ANY($1) AND store_id = $2`, codes, storeID)
-	b.Queue(`SELECT `+promotionColumns+` FROM promotions p
-		WHERE p.store_id = $2 AND p.id IN (SELECT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)`, codes, storeID)
+	// The codes' promotion ids are found first, by the codes' key: as a
+	// plain IN subquery, the planner may walk the promotion's codes
+	// instead, all million of them.
+	b.Queue(`WITH ids AS MATERIALIZED (SELECT DISTINCT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)
+		SELECT `+promotionColumns+` FROM promotions p JOIN ids ON ids.promotion_id = p.id WHERE p.store_id = $2`, codes, storeID)
 	err := t.sendBatch(ctx, &b, "checkout read", func(i int, br pgx.BatchResults) error {
 		var err error
 		switch i {
