@@ -447,8 +447,15 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 	if err != nil {
 		return 0, err
 	}
+	if total >= analyzeAfter {
+		s.analyzeCodes(ctx)
+	}
 	return total, nil
 }
+
+// analyzeAfter is how many imported codes make the import refresh the
+// planner's statistics, as a generation job always does.
+const analyzeAfter = 10_000
 
 func rowOf(f promokit.FieldError) int {
 	n, _ := strconv.Atoi(strings.TrimPrefix(f.Field, "row "))

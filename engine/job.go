@@ -247,7 +247,16 @@ func (s *Service) generate(ctx context.Context, j *promokit.Job) error {
 	}
 	j.Done, j.State = done, promokit.JobSucceeded
 	s.log.Info("job finished", "job", j.ID, "done", done)
+	s.analyzeCodes(ctx)
 	return nil
+}
+
+// analyzeCodes refreshes the planner's statistics of the codes after a bulk
+// insert. A failure only leaves the database to do it later: it is logged.
+func (s *Service) analyzeCodes(ctx context.Context) {
+	if err := s.store.AnalyzeCodes(ctx); err != nil {
+		s.log.Warn("refreshing the codes' statistics failed", "err", err)
+	}
 }
 
 // generateBatch draws n distinct values and inserts them with the job's

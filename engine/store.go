@@ -37,6 +37,12 @@ type Store interface {
 	Migrate(ctx context.Context) error
 	// MigrationVersions lists the versions of the embedded migrations.
 	MigrationVersions() []int64
+	// AnalyzeCodes refreshes the query planner's statistics of the codes
+	// after a bulk insert (a generation job, an import), so that the
+	// plans of the next queries see the table as it now is. PostgreSQL
+	// would do it later by itself; SQLite keeps no such statistics
+	// unless asked and needs none here: it does nothing.
+	AnalyzeCodes(ctx context.Context) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.

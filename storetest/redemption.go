@@ -298,6 +298,11 @@ func testBatches(t *testing.T, b *bundle) {
 		t.Fatalf("checkout read of a missing store: %+v", d)
 	}
 
+	// Refreshing the codes' statistics works on a table in use.
+	if err := b.store.AnalyzeCodes(b.ctx); err != nil {
+		t.Fatalf("AnalyzeCodes: %v", err)
+	}
+
 	// A savepoint undoes what fails inside it, even a failed statement,
 	// and the transaction goes on.
 	b.write(t, func(tx engine.Tx) error {
