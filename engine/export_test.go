@@ -27,3 +27,24 @@ func (s *Service) RedeemBatch(ctx context.Context, ins []RedeemInput, holds []ti
 	}
 	return res, errs
 }
+
+// RedeemEach writes ins order by order in one transaction, as a batch does
+// when it cannot be written together, and returns each call's answer.
+func (s *Service) RedeemEach(ctx context.Context, ins []RedeemInput) ([]*RedeemResult, []error) {
+	res, errs := make([]*RedeemResult, len(ins)), make([]error, len(ins))
+	batch := make([]*useReq, len(ins))
+	for i, in := range ins {
+		r, err := newUseReq(ctx, in, 0)
+		if err != nil {
+			return nil, []error{err}
+		}
+		batch[i] = r
+	}
+	if err := s.store.Write(ctx, func(tx Tx) error { return s.useEach(ctx, tx, batch) }); err != nil {
+		return nil, []error{err}
+	}
+	for i, r := range batch {
+		res[i], errs[i] = r.res, r.err
+	}
+	return res, errs
+}

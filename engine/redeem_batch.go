@@ -191,14 +191,54 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 // useEach writes the orders of a batch one after another in tx, each in a
 // savepoint: an order refused or failed leaves no trace, and the next
 // order sees the uses of those before it.
+//
+// It first locks the promotions of all its orders, by id: each order then
+// takes its promotions' rows in its own order, and without the locks
+// taken up front two such transactions of two processes, over the same
+// promotions in other orders, could wait for each other.
 func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
 	settings, err := tx.GetSettings(ctx)
 	if err != nil {
 		return err
 	}
+	if err := lockPromotions(ctx, tx, live); err != nil {
+		return err
+	}
 	now := s.now()
 	for _, r := range live {
 		s.useInSavepoint(ctx, tx, settings, r, now)
+	}
+	return nil
+}
+
+// lockPromotions locks, by id, the rows of the promotions whose codes the
+// orders of live use, with an update that changes nothing.
+func lockPromotions(ctx context.Context, tx Tx, live []*useReq) error {
+	byStore := make(map[string][]string)
+	for _, r := range live {
+		for _, v := range r.codes {
+			if !slices.Contains(byStore[r.in.Cart.StoreID], v) {
+				byStore[r.in.Cart.StoreID] = append(byStore[r.in.Cart.StoreID], v)
+			}
+		}
+	}
+	var ids []string
+	for storeID, values := range byStore {
+		codes, err := tx.GetCodes(ctx, promokit.Scope{StoreID: storeID}, values)
+		if err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if !slices.Contains(ids, c.PromotionID) {
+				ids = append(ids, c.PromotionID)
+			}
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if _, err := tx.AddPromotionUsage(ctx, id, 0, 0); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -368,3 +368,42 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestRedeemEach: written order by order, orders over two promotions take
+// exactly what fits, in order, and each refusal names its limit.
+func TestRedeemEach(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		in := percentInput()
+		in.TotalUses = set(int64(2))
+		p1, c1 := racePromotion(t, b, in, 1)
+		in = percentInput()
+		in.Name, in.StartsAt, in.TotalUses = ptr("Other"), ptr(jan1), set(int64(1))
+		p2 := mustCreatePromotion(t, b.seller, b, in)
+		if _, err := b.svc.CreateCode(b.seller, p2.ID, engine.CodeInput{Code: "OTHER-1"}); err != nil {
+			t.Fatal(err)
+		}
+		ins := []engine.RedeemInput{
+			order(b, "e1", "", c1[0], "OTHER-1"),
+			order(b, "e2", "", c1[0], "OTHER-1"),
+			order(b, "e3", "", c1[0]),
+			order(b, "e4", "", c1[0]),
+		}
+		_, errs := b.svc.RedeemEach(b.check, ins)
+		if errs[0] != nil || errs[2] != nil {
+			t.Fatalf("orders that fit: %v, %v", errs[0], errs[2])
+		}
+		for _, i := range []int{1, 3} {
+			if e := wantCode(t, errs[i], engine.RedemptionRefused); e.Fields[0].Code != promokit.ReasonLimitReached || e.Limit == nil {
+				t.Fatalf("order %d: %+v", i, e)
+			}
+		}
+		got1, _ := b.svc.GetPromotion(b.seller, p1.ID)
+		got2, _ := b.svc.GetPromotion(b.seller, p2.ID)
+		if got1.Uses != 2 || got2.Uses != 1 {
+			t.Fatalf("stored uses %d and %d, want 2 and 1", got1.Uses, got2.Uses)
+		}
+		checkCounters(t, b.store)
+	})
+}
