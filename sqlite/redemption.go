@@ -136,18 +136,41 @@ func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []stri
 	return queryList(ctx, t, "promotions", `SELECT `+promotionColumns+` FROM promotions p`+w.String(), w.args, scanPromotion)
 }
 
-// CustomerUsages returns the customers' counters among keys. A point query
-// per key on a prepared statement costs SQLite less than building a list.
+// CustomerUsages returns the customers' counters among keys in one query:
+// the keys travel as one JSON array of [subject, customer] pairs, each
+// looked up by the primary key.
 func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
 	out := make(map[engine.UsageKey]int64, len(keys))
-	for _, k := range keys {
-		n, err := t.CustomerUsage(ctx, k.Subject, k.CustomerKey)
-		if err != nil {
-			return nil, err
+	if len(keys) == 0 {
+		return out, nil
+	}
+	pairs := make([][2]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = [2]string{k.Subject, k.CustomerKey}
+	}
+	list, err := json.Marshal(pairs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode usage keys: %w", err)
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT u.subject, u.customer_key, u.uses
+		FROM json_each(?) k CROSS JOIN customer_usage u
+		WHERE u.subject = k.value ->> 0 AND u.customer_key = k.value ->> 1`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customer usages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k engine.UsageKey
+			n int64
+		)
+		if err := rows.Scan(&k.Subject, &k.CustomerKey, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: customer usages: %w", err)
 		}
-		if n != 0 {
-			out[k] = n
-		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: customer usages: %w", err)
 	}
 	return out, nil
 }
