@@ -30,10 +30,9 @@ import (
 // is written the same way: exactly the orders that fit succeed, in queue
 // order, and the others are refused by their pricing once the counters
 // show the limit reached, or, alone, by their own conditional updates,
-// with the limit that stood in the way. The
-// limits are always decided by the database inside the write, so several
-// processes on one database stay exact: each sees the others' uses in the
-// conditions of its updates.
+// with the limit that stood in the way. The limits are always decided by
+// the database inside the write, so several processes on one database
+// stay exact: each sees the others' uses in the conditions of its updates.
 
 // useReq is one redeem or reserve call waiting for its batch.
 type useReq struct {
