@@ -171,11 +171,7 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 	for window, cs := range byWindow {
 		var names []string
 		for _, c := range cs {
-			for _, n := range c.names {
-				if !slices.Contains(names, n) {
-					names = append(names, n)
-				}
-			}
+			names = appendNew(names, c.names...)
 		}
 		var counts map[string]int64
 		err := s.store.Read(ctx, func(tx Tx) error {

@@ -251,9 +251,7 @@ func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, custome
 	}
 	var ids []string
 	for _, c := range codes {
-		if !slices.Contains(ids, c.PromotionID) {
-			ids = append(ids, c.PromotionID)
-		}
+		ids = appendNew(ids, c.PromotionID)
 	}
 	promos, err := tx.GetPromotions(ctx, promokit.Scope{StoreID: storeID}, ids)
 	if err != nil {

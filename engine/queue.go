@@ -1,6 +1,20 @@
 package engine
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
+
+// appendNew appends to dst each of values that dst does not hold yet: the
+// distinct values of a batch, in the order they first came.
+func appendNew(dst []string, values ...string) []string {
+	for _, v := range values {
+		if !slices.Contains(dst, v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
 
 // queue batches concurrent calls: a call joins the pending list, and up to
 // max goroutines take the list in batches of at most maxBatch and run each

@@ -171,18 +171,8 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// answer.
 	s.log.Warn("redeem batch failed; writing each order alone", "orders", len(live), "err", err)
 	for _, r := range live {
-		var res *RedeemResult
-		err := s.store.Write(ctx, func(tx Tx) error {
-			settings, err := tx.GetSettings(ctx)
-			if err != nil {
-				return err
-			}
-			res, err = s.useOne(ctx, tx, settings, r, s.now())
-			return err
-		})
-		r.res, r.err = res, err
-		if err != nil {
-			r.res = nil
+		if err := s.store.Write(ctx, func(tx Tx) error { return s.useEach(ctx, tx, []*useReq{r}) }); err != nil {
+			r.res, r.err = nil, err
 		}
 	}
 }
@@ -215,11 +205,7 @@ func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
 func lockPromotions(ctx context.Context, tx Tx, live []*useReq) error {
 	byStore := make(map[string][]string)
 	for _, r := range live {
-		for _, v := range r.codes {
-			if !slices.Contains(byStore[r.in.Cart.StoreID], v) {
-				byStore[r.in.Cart.StoreID] = append(byStore[r.in.Cart.StoreID], v)
-			}
-		}
+		byStore[r.in.Cart.StoreID] = appendNew(byStore[r.in.Cart.StoreID], r.codes...)
 	}
 	var ids []string
 	for storeID, values := range byStore {
@@ -228,9 +214,7 @@ func lockPromotions(ctx context.Context, tx Tx, live []*useReq) error {
 			return err
 		}
 		for _, c := range codes {
-			if !slices.Contains(ids, c.PromotionID) {
-				ids = append(ids, c.PromotionID)
-			}
+			ids = appendNew(ids, c.PromotionID)
 		}
 	}
 	slices.Sort(ids)
@@ -296,11 +280,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 		var values []string
 		for i, r := range rs {
 			ids[i] = r.in.OrderID
-			for _, v := range r.codes {
-				if !slices.Contains(values, v) {
-					values = append(values, v)
-				}
-			}
+			values = appendNew(values, r.codes...)
 		}
 		d, err := tx.CheckoutRead(ctx, storeID, ids, values)
 		if err != nil {
@@ -345,9 +325,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 	}
 	for _, g := range groups {
 		for _, r := range g.fresh {
-			cands, refused := snap.candidates(g.store.ID, r.in.Cart.CustomerKey, r.codes)
-			priced := promokit.Price(&r.in.Cart, cands, int(g.store.MaxPromotionsPerOrder), now)
-			priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
+			priced, cands := snap.price(g.store, &r.in.Cart, r.codes, now)
 			if len(priced.Rejected) > 0 {
 				pl.answered[r] = refusal(priced.Rejected)
 				continue

@@ -354,32 +354,20 @@ func refusal(rs []promokit.Rejection) error {
 // and returns the priced cart, with codes that could not be found among
 // its rejections, and the candidates it priced.
 func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes []string, now time.Time) (*promokit.PricedCart, []promokit.Candidate, error) {
-	store, err := tx.GetStore(ctx, cart.StoreID, false)
+	d, err := tx.CheckoutRead(ctx, cart.StoreID, nil, codes)
 	if err != nil {
 		return nil, nil, err
 	}
-	cands, refused, err := s.candidates(ctx, tx, cart.StoreID, cart.CustomerKey, codes)
-	if err != nil {
-		return nil, nil, err
+	if d.Store == nil {
+		return nil, nil, notFound("store", cart.StoreID)
 	}
-	priced := promokit.Price(cart, cands, int(store.MaxPromotionsPerOrder), now)
-	priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
-	return priced, cands, nil
-}
-
-// candidates loads the codes of an order with their promotions and usage,
-// in three queries whatever the number of codes; codes missing or of
-// another store are rejected as not found.
-func (s *Service) candidates(ctx context.Context, tx Tx, storeID, customerKey string, codes []string) ([]promokit.Candidate, []promokit.Rejection, error) {
 	var snap snapshot
-	if err := snap.load(ctx, tx, storeID, codes); err != nil {
+	snap.add(d.Codes, d.Promotions)
+	if err := snap.loadUsage(ctx, tx, []usageOf{{cart.CustomerKey, codes}}); err != nil {
 		return nil, nil, err
 	}
-	if err := snap.loadUsage(ctx, tx, []usageOf{{customerKey, codes}}); err != nil {
-		return nil, nil, err
-	}
-	cands, refused := snap.candidates(storeID, customerKey, codes)
-	return cands, refused, nil
+	priced, cands := snap.price(d.Store, cart, codes, now)
+	return priced, cands, nil
 }
 
 // snapshot is what pricing needs of the database for a set of codes: the
@@ -389,40 +377,6 @@ type snapshot struct {
 	codes      map[string]*promokit.Code
 	promotions map[string]*promokit.Promotion
 	usage      map[UsageKey]int64
-}
-
-// load reads the codes among values that the store owns, and their
-// promotions, adding to what snap holds.
-func (snap *snapshot) load(ctx context.Context, tx Tx, storeID string, values []string) error {
-	if snap.codes == nil {
-		snap.codes, snap.promotions = make(map[string]*promokit.Code), make(map[string]*promokit.Promotion)
-	}
-	if len(values) == 0 {
-		return nil
-	}
-	scope := promokit.Scope{StoreID: storeID}
-	found, err := tx.GetCodes(ctx, scope, values)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for _, c := range found {
-		snap.codes[c.Code] = c
-		if _, ok := snap.promotions[c.PromotionID]; !ok && !slices.Contains(ids, c.PromotionID) {
-			ids = append(ids, c.PromotionID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	ps, err := tx.GetPromotions(ctx, scope, ids)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		snap.promotions[p.ID] = p
-	}
-	return nil
 }
 
 // add adds codes and promotions read together to what snap holds.
@@ -472,6 +426,16 @@ func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error 
 	var err error
 	snap.usage, err = tx.CustomerUsages(ctx, keys)
 	return err
+}
+
+// price prices cart with codes under store's stacking rule at now, from
+// the snapshot: codes it does not hold are rejected as not found, first.
+// It returns the priced cart and the candidates it priced.
+func (snap *snapshot) price(store *promokit.Store, cart *promokit.Cart, codes []string, now time.Time) (*promokit.PricedCart, []promokit.Candidate) {
+	cands, refused := snap.candidates(cart.StoreID, cart.CustomerKey, codes)
+	priced := promokit.Price(cart, cands, int(store.MaxPromotionsPerOrder), now)
+	priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
+	return priced, cands
 }
 
 // candidates returns a cart's candidates from the snapshot, and the codes

@@ -58,9 +58,7 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 	if err := in.Cart.Validate(cr.settings.Currency); err != nil {
 		return nil, err
 	}
-	cands, refused := cr.snap.candidates(in.Cart.StoreID, customerKey, codes)
-	priced := promokit.Price(&in.Cart, cands, int(cr.store.MaxPromotionsPerOrder), s.now())
-	priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
+	priced, _ := cr.snap.price(cr.store, &in.Cart, codes, s.now())
 	return priced, nil
 }
 
@@ -92,22 +90,14 @@ func (s *Service) readCarts(batch []*cartRead) {
 	defer cancel()
 	var (
 		settings *promokit.Settings
-		stores   = make(map[string]*promokit.Store)
-		missing  = make(map[string]error)
+		stores   = make(map[string]*promokit.Store) // nil: no such store
 		snap     = new(snapshot)
 	)
 	err := s.store.Read(ctx, func(tx Tx) error {
 		byStore := make(map[string][]string)
 		var of []usageOf
 		for _, r := range batch {
-			for _, v := range r.codes {
-				if !slices.Contains(byStore[r.storeID], v) {
-					byStore[r.storeID] = append(byStore[r.storeID], v)
-				}
-			}
-			if _, ok := byStore[r.storeID]; !ok {
-				byStore[r.storeID] = nil
-			}
+			byStore[r.storeID] = appendNew(byStore[r.storeID], r.codes...)
 			of = append(of, usageOf{r.customerKey, r.codes})
 		}
 		for storeID, values := range byStore {
@@ -115,12 +105,7 @@ func (s *Service) readCarts(batch []*cartRead) {
 			if err != nil {
 				return err
 			}
-			settings = d.Settings
-			if d.Store == nil {
-				missing[storeID] = notFound("store", storeID)
-				continue
-			}
-			stores[storeID] = d.Store
+			settings, stores[storeID] = d.Settings, d.Store
 			snap.add(d.Codes, d.Promotions)
 		}
 		return snap.loadUsage(ctx, tx, of)
@@ -129,8 +114,8 @@ func (s *Service) readCarts(batch []*cartRead) {
 		switch {
 		case err != nil:
 			r.err = err
-		case missing[r.storeID] != nil:
-			r.err = missing[r.storeID]
+		case stores[r.storeID] == nil:
+			r.err = notFound("store", r.storeID)
 		default:
 			r.settings, r.store, r.snap = settings, stores[r.storeID], snap
 		}

@@ -27,26 +27,10 @@ func newStmtCache(db *sql.DB) *stmtCache {
 // get returns the cached statement of query, preparing it on first use, or
 // nil when the cache is full.
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	c.mu.RLock()
-	st, ok := c.m[query]
-	c.mu.RUnlock()
-	if ok {
+	if st := c.peek(query); st != nil {
 		return st, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st, nil
-	}
-	if len(c.m) >= maxCached {
-		return nil, nil
-	}
-	st, err := c.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, fmt.Errorf("prepare: %w", err)
-	}
-	c.m[query] = st
-	return st, nil
+	return c.add(ctx, query)
 }
 
 // close closes every cached statement.
@@ -120,34 +104,40 @@ func (q querier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 // connection is free again.
 func (w *txStmts) prepareMissing(ctx context.Context) {
 	for _, query := range w.missing {
-		w.cache.add(ctx, query)
+		// A statement that fails to prepare ran unprepared and failed
+		// already; the next transaction tries again.
+		_, _ = w.cache.add(ctx, query)
 	}
 }
 
-// add prepares query and caches it, unless it is cached or the cache is
-// full. Unlike get it prepares without holding the cache's lock: the
-// writer's transactions read the cache while they hold the connection
-// that the preparation waits for. A statement that fails to prepare ran
-// unprepared and failed already; the next transaction tries again.
-func (c *stmtCache) add(ctx context.Context, query string) {
+// add prepares query and caches it, and returns the cached statement, or
+// nil when the cache is full. It prepares without holding the cache's
+// lock: the writer's transactions read the cache while they hold the
+// connection that a preparation on the writer's pool waits for.
+func (c *stmtCache) add(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.RLock()
-	_, ok := c.m[query]
+	cached, ok := c.m[query]
 	full := len(c.m) >= maxCached
 	c.mu.RUnlock()
 	if ok || full {
-		return
+		return cached, nil
 	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
-		return
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[query]; ok || len(c.m) >= maxCached {
+	if cached, ok := c.m[query]; ok {
 		st.Close()
-		return
+		return cached, nil
+	}
+	if len(c.m) >= maxCached {
+		st.Close()
+		return nil, nil
 	}
 	c.m[query] = st
+	return st, nil
 }
 
 // ExecContext runs a statement that returns no rows.
