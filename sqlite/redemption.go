@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -175,18 +174,15 @@ func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[en
 	return out, nil
 }
 
-// OrdersRedemptions returns the redemptions of a store's orders.
+// OrdersRedemptions returns the redemptions of a store's orders, the
+// order ids travelling as one JSON array.
 func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
-	var out []*promokit.Redemption
-	for _, id := range orderIDs {
-		rs, err := t.OrderRedemptions(ctx, storeID, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
+	list, err := json.Marshal(orderIDs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode order ids: %w", err)
 	}
-	slices.SortFunc(out, func(a, b *promokit.Redemption) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return queryList(ctx, t, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
+		WHERE store_id = ? AND order_id IN (SELECT value FROM json_each(?)) ORDER BY id`, []any{storeID, string(list)}, scanRedemption)
 }
 
 // TakeUses takes a batch's uses and inserts its redemptions, one prepared
