@@ -3,6 +3,7 @@ package promokit
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each is stable: clients match on them, so a code is never
@@ -17,6 +18,7 @@ const (
 	EForbidden          = "forbidden"              // the key's role may not make this call (403)
 	ENotFound           = "not_found"              // missing, or not visible to the caller (404)
 	EConflict           = "conflict"               // the state forbids the change (409)
+	EGone               = "gone"                   // the object worked once and no longer does (410)
 	ECodeTaken          = "code_taken"             // a code with that value exists in the marketplace (409)
 	EVersionMismatch    = "version_mismatch"       // If-Match does not match the current version (412)
 	EPreconditionNeeded = "precondition_required"  // an edit came without If-Match (428)
@@ -43,7 +45,10 @@ type Error struct {
 	Rule    string
 	Limit   *int64
 	Current *int64
-	Fields  []FieldError
+	// PossibleFrom is, for a refusal that time lifts (an exit before 15
+	// days, a rejoin before 7), when the request becomes possible.
+	PossibleFrom *time.Time
+	Fields       []FieldError
 }
 
 // FieldError is one invalid field: a JSON pointer-like path, a stable code

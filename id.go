@@ -40,4 +40,6 @@ const (
 	PrefixPromotion = "prm"
 	PrefixKey       = "key"
 	PrefixJob       = "job"
+	PrefixMember    = "mem"
+	PrefixLink      = "lnk"
 )

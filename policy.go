@@ -67,6 +67,10 @@ type AffiliatePolicy struct {
 	RejoinAfterDays int64 `json:"rejoin_after_days"`
 	AttributionDays int64 `json:"attribution_days"`
 	HoldDays        int64 `json:"hold_days"`
+	// ClickFloodPerHour flags a visitor's clicks on one link past this
+	// many within an hour as a flood (stored and counted, never
+	// attributed); 0 flags none.
+	ClickFloodPerHour int64 `json:"click_flood_per_hour"`
 }
 
 // TaskPolicy is P3 (I4): when usage data is released and payment allowed.
@@ -110,7 +114,7 @@ func PolicyPreset(name string) (Policy, bool) {
 		return Policy{
 			Preset:       PresetMarketplace,
 			Coupons:      CouponPolicy{CollectablePerMonth: 10, TargetedPerMonth: 20, CoinExchangePerMonth: 10},
-			Affiliate:    AffiliatePolicy{ExitAfterDays: 15, RejoinAfterDays: 7, AttributionDays: 15},
+			Affiliate:    AffiliatePolicy{ExitAfterDays: 15, RejoinAfterDays: 7, AttributionDays: 15, ClickFloodPerHour: 20},
 			Tasks:        TaskPolicy{DataAfterDays: 1, PaymentAfterDays: 2},
 			PartnerCodes: PartnerCodePolicy{MaxPercentOff: 3000, MaxTotalUses: 20, MaxUsesPerCustomer: 2, MaxWindowMonths: 1, MaxCodesPerWindow: 20, WindowDays: 30, PartnerShare: 6000},
 			Codes:        CodePolicy{MinSpacePerCode: 100_000},
@@ -119,7 +123,7 @@ func PolicyPreset(name string) (Policy, bool) {
 		return Policy{
 			Preset:       PresetOpen,
 			Coupons:      CouponPolicy{CollectablePerMonth: 1_000_000, TargetedPerMonth: 1_000_000, CoinExchangePerMonth: 1_000_000},
-			Affiliate:    AffiliatePolicy{ExitAfterDays: 0, RejoinAfterDays: 0, AttributionDays: 30},
+			Affiliate:    AffiliatePolicy{ExitAfterDays: 0, RejoinAfterDays: 0, AttributionDays: 30, ClickFloodPerHour: 20},
 			Tasks:        TaskPolicy{DataAfterDays: 0, PaymentAfterDays: 0},
 			PartnerCodes: PartnerCodePolicy{MaxPercentOff: 10000, MaxTotalUses: 1_000_000_000, MaxUsesPerCustomer: 1_000_000_000, MaxWindowMonths: 120, MaxCodesPerWindow: 1_000_000_000, WindowDays: 30, PartnerShare: 6000},
 			Codes:        CodePolicy{MinSpacePerCode: 100_000},
@@ -156,6 +160,9 @@ func (p Policy) validate(v *Validation) {
 	days("policy.affiliate.exit_after_days", p.Affiliate.ExitAfterDays)
 	days("policy.affiliate.rejoin_after_days", p.Affiliate.RejoinAfterDays)
 	days("policy.affiliate.hold_days", p.Affiliate.HoldDays)
+	if p.Affiliate.ClickFloodPerHour < 0 || p.Affiliate.ClickFloodPerHour > 1_000_000 {
+		v.Add("policy.affiliate.click_flood_per_hour", "out_of_range", "policy.affiliate.click_flood_per_hour must be between 0 (flag none) and 1000000")
+	}
 	if p.Affiliate.AttributionDays < 1 || p.Affiliate.AttributionDays > 3650 {
 		v.Add("policy.affiliate.attribution_days", "out_of_range", "policy.affiliate.attribution_days must be between 1 and 3650")
 	}

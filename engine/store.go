@@ -302,6 +302,8 @@ type Tx interface {
 	// DeleteLookupFailuresBefore removes the counts of windows that start
 	// before t and returns how many it removed.
 	DeleteLookupFailuresBefore(ctx context.Context, t time.Time) (int64, error)
+
+	ProgramTx
 }
 
 // UsageKey names a customer's usage counter: Subject is a promotion id, or

@@ -64,6 +64,20 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"Idempotency", testIdempotency},
 		{"LookupFailures", testLookupFailures},
 		{"LookupFailuresConcurrent", testLookupFailuresConcurrent},
+		{"Memberships", testMemberships},
+		{"MembershipsLock", testMembershipsLock},
+		{"Rates", testRates},
+		{"Links", testLinks},
+		{"ClickTarget", testClickTarget},
+		{"Clicks", testClicks},
+		{"LatestClick", testLatestClick},
+		{"Visitors", testVisitors},
+		{"Orders", testOrders},
+		{"OrdersList", testOrdersList},
+		{"DueReleases", testDueReleases},
+		{"OrderEvents", testOrderEvents},
+		{"LedgerEntries", testLedgerEntries},
+		{"LedgerTotals", testLedgerTotals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// ProgramTx is the part of Tx that partner programs use: the affiliate
+// program's memberships, rates, links and clicks, the orders the order
+// system reports, and the ledger of what partners are owed.
+type ProgramTx interface {
+	// CreateMembership inserts a store's membership of the affiliate
+	// program.
+	CreateMembership(ctx context.Context, m *promokit.Membership) error
+	// LatestMembership returns the store's latest membership; ENotFound
+	// when it never joined. With lock it also locks the store's row until
+	// the transaction ends (as GetStore does), which serialises joins and
+	// exits of one store.
+	LatestMembership(ctx context.Context, storeID string, lock bool) (*promokit.Membership, error)
+	// SetMembershipExit records an exit request at requestedAt taking
+	// effect at exitsAt; ENotFound when the membership does not exist or
+	// has already asked to exit.
+	SetMembershipExit(ctx context.Context, id string, requestedAt, exitsAt time.Time) error
+
+	// AddRate inserts a rate and sets its ID.
+	AddRate(ctx context.Context, r *promokit.Rate) error
+	// RatesAt returns the rates of a store in force at t for the general
+	// rate and the products among productIDs: for each, the row with the
+	// latest effective_at at or before t (the highest id among equal
+	// times), Removed rows included; one that never had a rate is left
+	// out.
+	RatesAt(ctx context.Context, storeID string, t time.Time, productIDs []string) ([]*promokit.Rate, error)
+	// ListRates returns a store's rate history, newest first (by id),
+	// the rates with id below p.After when it is set (a decimal id).
+	ListRates(ctx context.Context, storeID string, p RatePage) ([]*promokit.Rate, error)
+
+	// CreateLink inserts a link; ECodeTaken when the token exists.
+	CreateLink(ctx context.Context, l *promokit.Link) error
+	// GetLink returns a link visible to scope (its store's, its
+	// partner's); ENotFound otherwise.
+	GetLink(ctx context.Context, scope promokit.Scope, id string) (*promokit.Link, error)
+	// ListLinks lists the links visible to scope, by id.
+	ListLinks(ctx context.Context, scope promokit.Scope, p Page) ([]*promokit.Link, error)
+	// ClickTarget returns the link of a token and its store's latest
+	// membership in one query; ENotFound when no link has the token.
+	ClickTarget(ctx context.Context, token string) (*promokit.ClickTarget, error)
+	// InsertClicks inserts clicks and sets their IDs, in one statement
+	// where the database allows.
+	InsertClicks(ctx context.Context, clicks []*promokit.Click) error
+	// ClickCounts returns, for each pair among pairs that has clicks, how
+	// many clicks that visitor made on that link at or after since.
+	ClickCounts(ctx context.Context, since time.Time, pairs []VisitorLink) (map[VisitorLink]int64, error)
+	// LatestClick returns the latest unflagged click, at or after from and
+	// at or before to, by any of visitorIDs on a link of the store;
+	// ENotFound when there is none.
+	LatestClick(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error)
+	// LinkStats returns the clicks of each link among linkIDs: all and
+	// flagged.
+	LinkStats(ctx context.Context, linkIDs []string) (map[string]LinkStat, error)
+	// AddVisitor records that a customer of the marketplace used a visitor
+	// id (seen on one of its orders), or refreshes when it was last seen.
+	AddVisitor(ctx context.Context, customerID, visitorID string, now time.Time) error
+	// CustomerVisitors returns up to limit visitor ids of a customer, the
+	// most recently seen first.
+	CustomerVisitors(ctx context.Context, customerID string, limit int) ([]string, error)
+
+	// CreateOrder inserts an order with its lines; EConflict when the
+	// store has an order with that id.
+	CreateOrder(ctx context.Context, o *promokit.Order) error
+	// GetOrder returns an order with its lines; with lock it locks the
+	// order's row until the transaction ends (FOR UPDATE on PostgreSQL),
+	// which serialises the events of one order. ENotFound when missing.
+	GetOrder(ctx context.Context, storeID, id string, lock bool) (*promokit.Order, error)
+	// UpdateOrder writes an order's state, payment, refunds (its own and
+	// each line's), times and release if its stored version is still
+	// version, and sets o.Version to version+1; EVersionMismatch otherwise.
+	UpdateOrder(ctx context.Context, o *promokit.Order, version int64) error
+	// ListOrders lists a store's orders by id (scope's store when set).
+	ListOrders(ctx context.Context, scope promokit.Scope, p Page) ([]*promokit.Order, error)
+	// DueReleases returns up to limit completed orders whose commissions
+	// are not yet released and whose release time is at or before now.
+	DueReleases(ctx context.Context, now time.Time, limit int) ([]*promokit.Order, error)
+	// GetOrderEvent returns an applied event by its id; ENotFound when
+	// none.
+	GetOrderEvent(ctx context.Context, storeID, id string) (*promokit.OrderEvent, error)
+	// CreateOrderEvent records an applied event; EConflict when the store
+	// has an event with that id.
+	CreateOrderEvent(ctx context.Context, e *promokit.OrderEvent) error
+	// PlaceOrders writes a batch of placed orders at once: their events,
+	// the orders, the visitors seen and the entries (setting their IDs),
+	// in as few round trips as the database allows. EConflict when an
+	// event or an order exists; what it wrote must then be rolled back.
+	PlaceOrders(ctx context.Context, p PlacedOrders) error
+
+	// AddEntries appends ledger entries and sets their IDs.
+	AddEntries(ctx context.Context, es []*promokit.LedgerEntry) error
+	// OrderEntries returns the entries of an order, by id.
+	OrderEntries(ctx context.Context, storeID, orderID string) ([]*promokit.LedgerEntry, error)
+	// LedgerTotals sums the entries that f selects by currency, status and
+	// kind.
+	LedgerTotals(ctx context.Context, f LedgerFilter) ([]LedgerTotal, error)
+	// ListEntries returns at most p.Limit (> 0) entries that f selects,
+	// by id, after the id p.After (decimal; "" for the first page).
+	ListEntries(ctx context.Context, f LedgerFilter, p Page) ([]*promokit.LedgerEntry, error)
+}
+
+// PlacedOrders is what Tx.PlaceOrders writes.
+type PlacedOrders struct {
+	Events   []*promokit.OrderEvent
+	Orders   []*promokit.Order
+	Visitors []VisitorSeen
+	Entries  []*promokit.LedgerEntry
+}
+
+// VisitorSeen records that a customer used a visitor id at Seen.
+type VisitorSeen struct {
+	CustomerID, VisitorID string
+	Seen                  time.Time
+}
+
+// RatePage pages a rate history: After is a decimal id ("" for the first
+// page).
+type RatePage = Page
+
+// VisitorLink names one visitor's clicks on one link.
+type VisitorLink struct {
+	VisitorID string
+	LinkID    string
+}
+
+// LinkStat counts a link's clicks.
+type LinkStat struct {
+	Clicks  int64 `json:"clicks"`
+	Flagged int64 `json:"flagged"`
+}
+
+// LedgerFilter selects ledger entries: of a partner, of a store (either or
+// both must be set), created at or after From and before To when they are
+// set.
+type LedgerFilter struct {
+	PartnerID string
+	StoreID   string
+	From      time.Time
+	To        time.Time
+}
+
+// LedgerTotal is the sum of the entries of one currency, status and kind.
+type LedgerTotal struct {
+	Currency string `json:"currency"`
+	Status   string `json:"status"`
+	Kind     string `json:"kind"`
+	Amount   int64  `json:"amount"`
+	Entries  int64  `json:"entries"`
+}

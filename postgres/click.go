@@ -1,0 +1,173 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// This file holds the clicks on links and the visitor ids of customers
+// (migration 0007).
+
+const clickColumns = `id, link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag`
+
+// InsertClicks inserts clicks in one statement, their columns travelling
+// as arrays, and sets their IDs. The rows are inserted in the order of the
+// batch (WITH ORDINALITY and ORDER BY), so the identity gives them
+// increasing ids in that order; the ids returned are sorted before they
+// are handed out, so that nothing depends on the order of RETURNING.
+func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
+	if len(clicks) == 0 {
+		return nil
+	}
+	n := len(clicks)
+	var (
+		links, stores, partners, visitors = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		referrers, agents, flags          = make([]string, n), make([]string, n), make([]string, n)
+		times                             = make([]time.Time, n)
+	)
+	for i, c := range clicks {
+		links[i], stores[i], partners[i], visitors[i] = c.LinkID, c.StoreID, c.PartnerID, c.VisitorID
+		referrers[i], agents[i], flags[i], times[i] = c.Referrer, c.UserAgent, c.Flag, c.ClickedAt
+	}
+	rows, err := t.q.Query(ctx, `INSERT INTO clicks (link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag)
+		SELECT link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[], $8::text[])
+			WITH ORDINALITY AS c(link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag, n)
+		ORDER BY n
+		RETURNING id`, links, stores, partners, visitors, times, referrers, agents, flags)
+	if err != nil {
+		return fmt.Errorf("postgres: insert clicks: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("postgres: insert clicks: %w", err)
+	}
+	if len(ids) != n {
+		return fmt.Errorf("postgres: insert clicks: %d ids for %d clicks", len(ids), n)
+	}
+	slices.Sort(ids)
+	for i, c := range clicks {
+		c.ID = ids[i]
+	}
+	return nil
+}
+
+// ClickCounts counts the clicks of each visitor and link pair since since,
+// the pairs travelling as two arrays.
+func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink) (map[engine.VisitorLink]int64, error) {
+	out := make(map[engine.VisitorLink]int64, len(pairs))
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	seen := make(map[engine.VisitorLink]bool, len(pairs))
+	visitors, links := make([]string, 0, len(pairs)), make([]string, 0, len(pairs))
+	for _, p := range pairs {
+		if !seen[p] {
+			seen[p] = true
+			visitors, links = append(visitors, p.VisitorID), append(links, p.LinkID)
+		}
+	}
+	rows, err := t.q.Query(ctx, `SELECT k.visitor_id, k.link_id, count(*)
+		FROM unnest($2::text[], $3::text[]) AS k(visitor_id, link_id)
+		JOIN clicks c ON c.link_id = k.link_id AND c.visitor_id = k.visitor_id AND c.clicked_at >= $1
+		GROUP BY k.visitor_id, k.link_id`, since, visitors, links)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: click counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k engine.VisitorLink
+			n int64
+		)
+		if err := rows.Scan(&k.VisitorID, &k.LinkID, &n); err != nil {
+			return nil, fmt.Errorf("postgres: click counts: %w", err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: click counts: %w", err)
+	}
+	return out, nil
+}
+
+// LatestClick returns the latest unflagged click of the visitors on the
+// store's links within [from, to].
+func (t *tx) LatestClick(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
+	if len(visitorIDs) == 0 {
+		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+	}
+	c, err := scanClick(t.q.QueryRow(ctx, `SELECT `+clickColumns+` FROM clicks
+		WHERE store_id = $1 AND visitor_id = ANY($2::text[]) AND flag = ''
+		  AND clicked_at >= $3 AND clicked_at <= $4
+		ORDER BY clicked_at DESC, id DESC LIMIT 1`, storeID, visitorIDs, from, to))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: latest click: %w", err)
+	}
+	return c, nil
+}
+
+func scanClick(row pgx.Row) (*promokit.Click, error) {
+	var c promokit.Click
+	if err := row.Scan(&c.ID, &c.LinkID, &c.StoreID, &c.PartnerID, &c.VisitorID, &c.ClickedAt, &c.Referrer, &c.UserAgent, &c.Flag); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// LinkStats counts the clicks of each link among linkIDs that has any.
+func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
+	out := make(map[string]engine.LinkStat, len(linkIDs))
+	if len(linkIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.q.Query(ctx, `SELECT link_id, count(*), count(*) FILTER (WHERE flag <> '') FROM clicks
+		WHERE link_id = ANY($1::text[]) GROUP BY link_id`, distinct(linkIDs))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: link stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			s  engine.LinkStat
+		)
+		if err := rows.Scan(&id, &s.Clicks, &s.Flagged); err != nil {
+			return nil, fmt.Errorf("postgres: link stats: %w", err)
+		}
+		out[id] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: link stats: %w", err)
+	}
+	return out, nil
+}
+
+// AddVisitor records a customer's visitor id, or refreshes when it was
+// last seen.
+func (t *tx) AddVisitor(ctx context.Context, customerID, visitorID string, now time.Time) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO visitors (customer_id, visitor_id, last_seen) VALUES ($1, $2, $3)
+		ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`, customerID, visitorID, now)
+	if err != nil {
+		return fmt.Errorf("postgres: add visitor: %w", err)
+	}
+	return nil
+}
+
+// CustomerVisitors returns a customer's visitor ids, the most recently
+// seen first.
+func (t *tx) CustomerVisitors(ctx context.Context, customerID string, limit int) ([]string, error) {
+	return queryList(ctx, t.q, "visitors", `SELECT visitor_id FROM visitors
+		WHERE customer_id = $1 ORDER BY last_seen DESC, visitor_id LIMIT $2`, []any{customerID, limit}, scanString)
+}

@@ -1,0 +1,165 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// This file holds the clicks on links and the visitor ids of customers
+// (migration 0007).
+
+const clickColumns = `id, link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag`
+
+// InsertClicks inserts clicks and sets their IDs, one prepared statement
+// each: on the writer connection that costs less than one dynamic
+// multi-row INSERT, and the rowid of each is exact.
+func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
+	for _, c := range clicks {
+		res, err := t.q.ExecContext(ctx, `INSERT INTO clicks (link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.LinkID, c.StoreID, c.PartnerID, c.VisitorID, micros(c.ClickedAt), c.Referrer, c.UserAgent, c.Flag)
+		if err != nil {
+			return fmt.Errorf("sqlite: insert click: %w", err)
+		}
+		if c.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("sqlite: insert click: %w", err)
+		}
+	}
+	return nil
+}
+
+// ClickCounts counts the clicks of each visitor and link pair since since,
+// the pairs travelling as one JSON array of [visitor, link].
+func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink) (map[engine.VisitorLink]int64, error) {
+	out := make(map[engine.VisitorLink]int64, len(pairs))
+	if len(pairs) == 0 {
+		return out, nil
+	}
+	seen := make(map[engine.VisitorLink]bool, len(pairs))
+	list := make([][2]string, 0, len(pairs))
+	for _, p := range pairs {
+		if !seen[p] {
+			seen[p] = true
+			list = append(list, [2]string{p.VisitorID, p.LinkID})
+		}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode click pairs: %w", err)
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT c.visitor_id, c.link_id, count(*)
+		FROM json_each(?) k CROSS JOIN clicks c
+		WHERE c.link_id = k.value ->> 1 AND c.visitor_id = k.value ->> 0 AND c.clicked_at >= ?
+		GROUP BY c.visitor_id, c.link_id`, string(b), micros(since))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: click counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			k engine.VisitorLink
+			n int64
+		)
+		if err := rows.Scan(&k.VisitorID, &k.LinkID, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: click counts: %w", err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: click counts: %w", err)
+	}
+	return out, nil
+}
+
+// LatestClick returns the latest unflagged click of the visitors on the
+// store's links within [from, to].
+func (t *tx) LatestClick(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
+	if len(visitorIDs) == 0 {
+		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+	}
+	list, err := json.Marshal(visitorIDs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode visitor ids: %w", err)
+	}
+	c, err := scanClick(t.q.QueryRowContext(ctx, `SELECT `+clickColumns+` FROM clicks
+		WHERE store_id = ? AND visitor_id IN (SELECT value FROM json_each(?)) AND flag = ''
+		  AND clicked_at >= ? AND clicked_at <= ?
+		ORDER BY clicked_at DESC, id DESC LIMIT 1`, storeID, string(list), micros(from), micros(to)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: latest click: %w", err)
+	}
+	return c, nil
+}
+
+func scanClick(row scanner) (*promokit.Click, error) {
+	var (
+		c       promokit.Click
+		clicked int64
+	)
+	if err := row.Scan(&c.ID, &c.LinkID, &c.StoreID, &c.PartnerID, &c.VisitorID, &clicked, &c.Referrer, &c.UserAgent, &c.Flag); err != nil {
+		return nil, err
+	}
+	c.ClickedAt = fromMicros(clicked)
+	return &c, nil
+}
+
+// LinkStats counts the clicks of each link among linkIDs that has any,
+// from the index of clicks by link alone.
+func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
+	out := make(map[string]engine.LinkStat, len(linkIDs))
+	if len(linkIDs) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(distinct(linkIDs))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode link ids: %w", err)
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT link_id, count(*), count(*) FILTER (WHERE flag <> '') FROM clicks
+		WHERE link_id IN (SELECT value FROM json_each(?)) GROUP BY link_id`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: link stats: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			s  engine.LinkStat
+		)
+		if err := rows.Scan(&id, &s.Clicks, &s.Flagged); err != nil {
+			return nil, fmt.Errorf("sqlite: link stats: %w", err)
+		}
+		out[id] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: link stats: %w", err)
+	}
+	return out, nil
+}
+
+// AddVisitor records a customer's visitor id, or refreshes when it was
+// last seen.
+func (t *tx) AddVisitor(ctx context.Context, customerID, visitorID string, now time.Time) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO visitors (customer_id, visitor_id, last_seen) VALUES (?, ?, ?)
+		ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = excluded.last_seen`, customerID, visitorID, micros(now))
+	if err != nil {
+		return fmt.Errorf("sqlite: add visitor: %w", err)
+	}
+	return nil
+}
+
+// CustomerVisitors returns a customer's visitor ids, the most recently
+// seen first.
+func (t *tx) CustomerVisitors(ctx context.Context, customerID string, limit int) ([]string, error) {
+	return queryList(ctx, t, "visitors", `SELECT visitor_id FROM visitors
+		WHERE customer_id = ? ORDER BY last_seen DESC, visitor_id LIMIT ?`, []any{customerID, limit}, scanString)
+}
