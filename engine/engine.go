@@ -37,6 +37,10 @@ type Config struct {
 	// process writes at once. Zero means 2: one is read and priced while
 	// the other commits.
 	RedeemBatches int
+	// ClickFlush is how long a click waits in memory at most before it is
+	// written: a crash loses the clicks of the last interval. Zero means
+	// DefaultClickFlush.
+	ClickFlush time.Duration
 	// Metrics records job progress; nil records nothing.
 	Metrics *Metrics
 }
@@ -60,6 +64,10 @@ type Service struct {
 	cartReads  *queue[*cartRead]
 
 	lookupChecks *queue[*lookupCheck]
+
+	places       *queue[*placeReq]
+	clicks       *clickWriter
+	clickTargets clickTargets
 }
 
 // New returns a Service.
@@ -104,6 +112,8 @@ func New(cfg Config) *Service {
 	}
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
 	s.lookupChecks = &queue[*lookupCheck]{max: 1, maxBatch: maxLookupChecks, run: s.readLookupChecks}
+	s.clicks = newClickWriter(s, cfg.ClickFlush)
+	s.places = &queue[*placeReq]{max: 2, maxBatch: maxPlaceBatch, limit: maxPlaceQueue, run: s.writePlaces}
 	s.redeems = &queue[*useReq]{max: cfg.RedeemBatches, maxBatch: maxRedeemBatch, limit: maxRedeemQueue, run: s.runBatch}
 	return s
 }

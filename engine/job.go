@@ -131,6 +131,16 @@ func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 				break
 			}
 		}
+		// Completed orders whose hold has passed release their commissions.
+		for ctx.Err() == nil {
+			n, err := s.ReleaseDue(ctx, 1000)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("release commissions", "err", err)
+			}
+			if n < 1000 || err != nil {
+				break
+			}
+		}
 		for ctx.Err() == nil {
 			ran, err := s.RunOneJob(ctx)
 			if err != nil && ctx.Err() == nil {

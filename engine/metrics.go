@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +14,9 @@ type Metrics struct {
 	jobBatch       prometheus.Histogram
 	redeemBatches  *prometheus.CounterVec
 	redeemOrders   prometheus.Histogram
+	clicks         *prometheus.CounterVec
+	clickBatches   *prometheus.CounterVec
+	clickWrite     prometheus.Histogram
 }
 
 // NewMetrics registers the engine's collectors on reg.
@@ -41,7 +45,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Orders in one committed batch of redeem and reserve calls.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 	})
-	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch, m.redeemBatches, m.redeemOrders)
+	m.clicks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "promokit", Name: "clicks_total",
+		Help: "Affiliate link openings, by result: recorded (queued and redirected), gone (the store left the program), not_found (no such link), unavailable (the queue stayed full).",
+	}, []string{"result"})
+	m.clickBatches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "promokit", Name: "click_batches_total",
+		Help: "Write transactions of queued clicks, by result (ok, error: retried).",
+	}, []string{"result"})
+	m.clickWrite = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "promokit", Name: "click_batch_seconds",
+		Help:    "Duration of one written batch of clicks.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch, m.redeemBatches, m.redeemOrders, m.clicks, m.clickBatches, m.clickWrite)
 	return m
 }
 
@@ -60,4 +77,25 @@ func (m *Metrics) redeemBatch(path string, n int, err error) {
 		m.redeemOrders.Observe(float64(n))
 	}
 	m.redeemBatches.WithLabelValues(path, result).Inc()
+}
+
+// click counts one opening of a link by result.
+func (m *Metrics) click(result string) {
+	if m == nil {
+		return
+	}
+	m.clicks.WithLabelValues(result).Inc()
+}
+
+// clickBatch records one write of n queued clicks.
+func (m *Metrics) clickBatch(n int, d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	if err != nil {
+		m.clickBatches.WithLabelValues("error").Inc()
+		return
+	}
+	m.clickBatches.WithLabelValues("ok").Inc()
+	m.clickWrite.Observe(d.Seconds())
 }

@@ -503,34 +503,41 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 	var rs []*promokit.Redemption
 	err := s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		if rs, err = tx.OrderRedemptions(ctx, storeID, orderID); err != nil {
-			return err
-		}
-		if len(rs) == 0 {
+		rs, err = giveBackTx(ctx, tx, storeID, orderID, from, to, s.now())
+		if err == nil && len(rs) == 0 {
 			return notFound("order", orderID)
 		}
-		now := s.now()
-		for _, r := range rs {
-			target := to
-			switch r.State {
-			case from:
-			case promokit.RedemptionHeld:
-				target = promokit.RedemptionReleased
-			default:
-				continue
-			}
-			ok, err := tx.SetRedemptionState(ctx, r.ID, r.State, target, nil, now)
-			if err != nil || !ok {
-				return orConflict(err, orderID)
-			}
-			if err := give(ctx, tx, r); err != nil {
-				return err
-			}
-			r.State, r.HoldUntil, r.UpdatedAt = target, nil, now
-		}
-		return nil
+		return err
 	})
 	return rs, err
+}
+
+// giveBackTx is giveBack inside tx: it returns the order's redemptions
+// (none when the order used no code).
+func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, now time.Time) ([]*promokit.Redemption, error) {
+	rs, err := tx.OrderRedemptions(ctx, storeID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		target := to
+		switch r.State {
+		case from:
+		case promokit.RedemptionHeld:
+			target = promokit.RedemptionReleased
+		default:
+			continue
+		}
+		ok, err := tx.SetRedemptionState(ctx, r.ID, r.State, target, nil, now)
+		if err != nil || !ok {
+			return nil, orConflict(err, orderID)
+		}
+		if err := give(ctx, tx, r); err != nil {
+			return nil, err
+		}
+		r.State, r.HoldUntil, r.UpdatedAt = target, nil, now
+	}
+	return rs, nil
 }
 
 // give returns one use of a redemption to every counter it took: the

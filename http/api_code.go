@@ -234,6 +234,13 @@ func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f engine.Co
 	if err == nil {
 		err = enc.Flush()
 	}
+	s.endExport(w, r, out, n, err)
+}
+
+// endExport ends a streamed export of n rows that met err (nil: it is
+// complete). An error before the first byte is answered as a problem; after
+// it, it is logged and the connection cut (http.ErrAbortHandler).
+func (s *Server) endExport(w http.ResponseWriter, r *http.Request, out *csvResponse, n int, err error) {
 	if err == nil {
 		return
 	}

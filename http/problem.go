@@ -42,6 +42,8 @@ func kindOf(code string) (problemKind, bool) {
 		return problemKind{http.StatusNotFound, "Not found"}, true
 	case promokit.EConflict:
 		return problemKind{http.StatusConflict, "The current state forbids this change"}, true
+	case promokit.EGone:
+		return problemKind{http.StatusGone, "No longer available"}, true
 	case promokit.ERedemptionRefused:
 		return problemKind{http.StatusConflict, "A code of the order cannot be redeemed"}, true
 	case promokit.EAutomatic:
@@ -78,16 +80,18 @@ func kindOf(code string) (problemKind, bool) {
 // stable code, the policy rule with its limit and the value the request
 // would have reached, per-field errors and the request id.
 type problem struct {
-	Type      string                `json:"type"`
-	Title     string                `json:"title"`
-	Status    int                   `json:"status"`
-	Detail    string                `json:"detail"`
-	Code      string                `json:"code"`
-	Rule      string                `json:"rule,omitempty"`
-	Limit     *int64                `json:"limit,omitempty"`
-	Current   *int64                `json:"current,omitempty"`
-	Errors    []promokit.FieldError `json:"errors,omitempty"`
-	RequestID string                `json:"request_id"`
+	Type    string `json:"type"`
+	Title   string `json:"title"`
+	Status  int    `json:"status"`
+	Detail  string `json:"detail"`
+	Code    string `json:"code"`
+	Rule    string `json:"rule,omitempty"`
+	Limit   *int64 `json:"limit,omitempty"`
+	Current *int64 `json:"current,omitempty"`
+	// PossibleFrom is when a refusal that time lifts stops applying.
+	PossibleFrom *time.Time            `json:"possible_from,omitempty"`
+	Errors       []promokit.FieldError `json:"errors,omitempty"`
+	RequestID    string                `json:"request_id"`
 }
 
 // retryError is an error after which the client may retry: writeError
@@ -123,7 +127,7 @@ func newProblem(err error, requestID string) *problem {
 	}
 	return &problem{
 		Type: problemBase + code, Title: kind.title, Status: kind.status, Code: code,
-		Detail: e.Message, Rule: e.Rule, Limit: e.Limit, Current: e.Current, Errors: e.Fields,
+		Detail: e.Message, Rule: e.Rule, Limit: e.Limit, Current: e.Current, PossibleFrom: e.PossibleFrom, Errors: e.Fields,
 		RequestID: requestID,
 	}
 }

@@ -178,6 +178,27 @@ func (s *Server) routes() []route {
 
 		{"GET", "/v1/codes/{code}", s.handleCodeGet, bodyNone},
 		{"PATCH", "/v1/codes/{code}", s.handleCodeUpdate, bodyJSON},
+
+		{"GET", "/v1/stores/{id}/affiliate", s.handleAffiliateGet, bodyNone},
+		{"POST", "/v1/stores/{id}/affiliate/join", s.handleAffiliateJoin, bodyJSON},
+		{"POST", "/v1/stores/{id}/affiliate/exit", s.handleAffiliateExit, bodyNone},
+		{"PUT", "/v1/stores/{id}/affiliate/rate", s.handleRateSet, bodyJSON},
+		{"PUT", "/v1/stores/{id}/affiliate/products/{product_id}/rate", s.handleRateSet, bodyJSON},
+		{"DELETE", "/v1/stores/{id}/affiliate/products/{product_id}/rate", s.handleRateRemove, bodyNone},
+		{"GET", "/v1/stores/{id}/affiliate/rates", s.handleRateList, bodyNone},
+		{"POST", "/v1/links", s.handleLinkCreate, bodyJSON},
+		{"GET", "/v1/links", s.handleLinkList, bodyNone},
+		{"GET", "/v1/links/{id}", s.handleLinkGet, bodyNone},
+		{"GET", "/r/{token}", s.handleClick, bodyNone},
+
+		{"POST", "/v1/stores/{id}/orders/{order_id}/events", s.handleOrderEvent, bodyJSON},
+		{"GET", "/v1/stores/{id}/orders/{order_id}", s.handleOrderGet, bodyNone},
+		{"GET", "/v1/partners/{id}/statement", s.handleStatement("partner"), bodyNone},
+		{"GET", "/v1/partners/{id}/ledger", s.handleLedger("partner"), bodyNone},
+		{"GET", "/v1/partners/{id}/ledger.csv", s.handleLedgerExport("partner"), bodyNone},
+		{"GET", "/v1/stores/{id}/statement", s.handleStatement("store"), bodyNone},
+		{"GET", "/v1/stores/{id}/ledger", s.handleLedger("store"), bodyNone},
+		{"GET", "/v1/stores/{id}/ledger.csv", s.handleLedgerExport("store"), bodyNone},
 	}
 }
 

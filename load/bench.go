@@ -35,6 +35,8 @@ type bench struct {
 
 	steps    int // steps prepared so far
 	validate *validateFixture
+	click    *clickFixture
+	orders   *orderFixture
 	hot      *HotRow
 }
 
@@ -141,9 +143,12 @@ func (b *bench) seed0(ctx context.Context) error {
 func (b *bench) close(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if b.keyID != "" {
-		if err := b.api.revokeKey(ctx, b.keyID); err != nil {
-			fmt.Fprintf(b.log, "could not revoke the checkout key %s: %v\n", b.keyID, err)
+	for _, id := range []string{b.keyID, b.plainKeyID()} {
+		if id == "" {
+			continue
+		}
+		if err := b.api.revokeKey(ctx, id); err != nil {
+			fmt.Fprintf(b.log, "could not revoke the checkout key %s: %v\n", id, err)
 		}
 	}
 	if b.hot != nil {
@@ -169,6 +174,10 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int) (*Res
 		st, err = b.validateStep(ctx, clients)
 	case ScenarioHealthz:
 		st = b.healthzStep(clients)
+	case ScenarioClick:
+		st, err = b.clickStep(ctx, clients)
+	case ScenarioOrderAttr, ScenarioOrderPlain:
+		st, err = b.orderStep(ctx, scenario, clients)
 	case ScenarioBaseline:
 		st, err = b.baselineStep(ctx)
 	default:
@@ -192,4 +201,12 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int) (*Res
 		r.Note, r.Problems = note, problems
 	}
 	return r, nil
+}
+
+// plainKeyID is the second checkout key of the order scenarios, if any.
+func (b *bench) plainKeyID() string {
+	if b.orders == nil {
+		return ""
+	}
+	return b.orders.plainKeyID
 }

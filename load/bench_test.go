@@ -95,7 +95,8 @@ func (s *testServer) config(out io.Writer, scenarios ...string) Config {
 	return Config{
 		Scenarios: scenarios, Clients: []int{1, 2}, Duration: 120 * time.Millisecond, Warmup: 30 * time.Millisecond,
 		Codes: 40, ManyCodes: 30, BaseURL: s.url, AdminKey: s.adminKey, DatabaseURL: s.databaseURL,
-		CheckFunc: s.check, Out: out, CommandLine: "promokit bench test",
+		CheckFunc: s.check, Out: out, CommandLine: "promokit bench test", Clicks: 200,
+		SeedClicks: func(ctx context.Context, c ClickSeed) error { return SeedClicksInto(ctx, s.store, c) },
 	}
 }
 
@@ -165,8 +166,8 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v\n%s", err, out.String())
 			}
-			if len(rep.Results) != 10 {
-				t.Fatalf("%d results, want 5 scenarios at 2 client counts", len(rep.Results))
+			if len(rep.Results) != 2*len(Scenarios()) {
+				t.Fatalf("%d results, want %d scenarios at 2 client counts", len(rep.Results), len(Scenarios()))
 			}
 			var redeemed int64
 			for _, r := range rep.Results {
@@ -178,7 +179,7 @@ func TestRun(t *testing.T) {
 				if (r.Counts.OK > 0) != (r.Rate() > 0 && r.Latency.P50 > 0) || r.Latency.Max < r.Latency.P99 {
 					t.Errorf("%s at %d: %d ok, rate %v, latency %+v", r.Scenario, r.Clients, r.Counts.OK, r.Rate(), r.Latency)
 				}
-				if countsOK(r.Scenario) != strings.HasPrefix(r.Note, "exact: ") {
+				if (countsOK(r.Scenario) || r.Scenario == ScenarioClick) != strings.HasPrefix(r.Note, "exact: ") {
 					t.Errorf("%s at %d: note %q", r.Scenario, r.Clients, r.Note)
 				}
 				if r.Scenario == ScenarioRedeemHot || r.Scenario == ScenarioRedeemMany {
@@ -188,8 +189,8 @@ func TestRun(t *testing.T) {
 			if got := s.storedRedeems(t); got != redeemed {
 				t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
 			}
-			if ratios := rep.Ratios(); len(ratios) != 6 {
-				t.Errorf("%d ratios, want redeem-hot, redeem-many and validate at 2 client counts: %+v", len(ratios), ratios)
+			if ratios := rep.Ratios(); len(ratios) != 10 {
+				t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click and order-attributed at 2 client counts: %+v", len(ratios), ratios)
 			}
 			if rep.CheckErr != nil || !strings.Contains(rep.Check, "equals") {
 				t.Errorf("consistency check: %v: %q", rep.CheckErr, rep.Check)

@@ -19,11 +19,14 @@ const (
 	ScenarioValidate   = "validate"
 	ScenarioHealthz    = "healthz"
 	ScenarioBaseline   = "baseline"
+	ScenarioClick      = "click"
+	ScenarioOrderAttr  = "order-attributed"
+	ScenarioOrderPlain = "order-plain"
 )
 
 // Scenarios returns every scenario name, in the order of the help text.
 func Scenarios() []string {
-	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline}
+	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain}
 }
 
 // Defaults of a Config, and the fixed sizes of the scenarios.
@@ -47,6 +50,8 @@ const (
 	// MaxManyCodes is the most codes redeem-many's promotion may have: one
 	// CSV import.
 	MaxManyCodes = 1_000_000
+	// MaxClicks is the most clicks the order scenarios seed.
+	MaxClicks = 100_000_000
 	// validateSample is how many of validate's codes the clients draw from.
 	validateSample = 100_000
 )
@@ -66,6 +71,12 @@ type Config struct {
 	Codes int64
 	// ManyCodes is how many codes redeem-many's promotion has.
 	ManyCodes int
+	// Clicks is how many clicks the order scenarios seed before they run;
+	// zero means DefaultClicks.
+	Clicks int64
+	// SeedClicks writes seeded clicks straight to the server's database;
+	// the order scenarios need it.
+	SeedClicks func(ctx context.Context, s ClickSeed) error
 
 	// BaseURL is the server's base URL, such as http://127.0.0.1:8080.
 	BaseURL string
@@ -152,7 +163,7 @@ func (c *Config) ValidateSteps() error {
 	seen := make(map[string]bool)
 	for _, s := range c.Scenarios {
 		switch s {
-		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline:
+		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain:
 		default:
 			errs = append(errs, fmt.Errorf("unknown scenario %q: want %s", s, strings.Join(Scenarios(), ", ")))
 			continue
@@ -181,6 +192,9 @@ func (c *Config) ValidateSteps() error {
 	}
 	if seen[ScenarioValidate] && (c.Codes < 2 || c.Codes > MaxCodes) {
 		errs = append(errs, fmt.Errorf("--codes must be between 2 and %d", MaxCodes))
+	}
+	if (seen[ScenarioOrderAttr] || seen[ScenarioOrderPlain]) && c.Clicks != 0 && (c.Clicks < clicksPerVisit || c.Clicks > MaxClicks) {
+		errs = append(errs, fmt.Errorf("--clicks must be between %d and %d", clicksPerVisit, int64(MaxClicks)))
 	}
 	if seen[ScenarioRedeemMany] && (c.ManyCodes < 1 || c.ManyCodes > MaxManyCodes) {
 		errs = append(errs, fmt.Errorf("--many-codes must be between 1 and %d", MaxManyCodes))

@@ -105,8 +105,10 @@ func baselineOf(scenario string) string {
 	switch scenario {
 	case ScenarioRedeemHot, ScenarioRedeemMany:
 		return ScenarioBaseline
-	case ScenarioValidate:
+	case ScenarioValidate, ScenarioClick:
 		return ScenarioHealthz
+	case ScenarioOrderAttr:
+		return ScenarioOrderPlain
 	}
 	return ""
 }

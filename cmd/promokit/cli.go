@@ -131,6 +131,7 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "load a demo marketplace into a database that has no stores, and print keys and curl commands")
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
+		fs.DurationVar(&c.ClickFlush, "click-flush", c.ClickFlush, "how long a click on an affiliate link waits in memory at most before it is written")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
 		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
 		fs.IntVar(&c.KeyLookupFailures, "lookup-failures-key", c.KeyLookupFailures, "failed code look-ups per minute allowed to each API key before 429; 0: no limit (env "+EnvKeyLookups+")")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/promokit/promokit/engine"
 	promohttp "github.com/promokit/promokit/http"
 )
 
@@ -77,6 +78,10 @@ type Config struct {
 	LookupFailures int
 	// KeyLookupFailures is the same limit for each API key; 0 turns it off.
 	KeyLookupFailures int
+	// ClickFlush is how long a click on an affiliate link waits in memory
+	// at most before it is written; a crash loses the clicks of the last
+	// interval.
+	ClickFlush time.Duration
 }
 
 // DefaultConfig returns the configuration used when neither the
@@ -90,6 +95,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: DefaultShutdownTimeout,
 		ImportLimit:     DefaultImportLimit,
 		LookupFailures:  promohttp.DefaultLookupFailures,
+		ClickFlush:      engine.DefaultClickFlush,
 
 		KeyLookupFailures: promohttp.DefaultKeyLookupFailures,
 	}
@@ -245,6 +251,9 @@ func (c *Config) Validate() error {
 		if c.ShutdownTimeout <= 0 {
 			errs = append(errs, fmt.Errorf("--shutdown-timeout must be positive, e.g. 10s"))
 		}
+		if c.ClickFlush < time.Millisecond || c.ClickFlush > time.Minute {
+			errs = append(errs, fmt.Errorf("--click-flush must be between 1ms and 1m, e.g. 100ms"))
+		}
 		if c.ImportLimit < 1 {
 			errs = append(errs, fmt.Errorf("--import-limit must be at least 1 byte"))
 		}
@@ -293,6 +302,7 @@ func (c *Config) Dump(w io.Writer) error {
 		Demo            bool   `json:"demo"`
 		ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
 		ImportLimit     int64  `json:"import_limit,omitempty"`
+		ClickFlush      string `json:"click_flush,omitempty"`
 		TrustProxy      bool   `json:"trust_proxy"`
 		LookupFailures  *int   `json:"lookup_failures,omitempty"`
 		KeyLookups      *int   `json:"lookup_failures_key,omitempty"`
@@ -305,6 +315,7 @@ func (c *Config) Dump(w io.Writer) error {
 		out.Addr = c.Addr
 		out.ShutdownTimeout = c.ShutdownTimeout.String()
 		out.ImportLimit = c.ImportLimit
+		out.ClickFlush = c.ClickFlush.String()
 		out.LookupFailures = &c.LookupFailures
 		out.KeyLookups = &c.KeyLookupFailures
 	}

@@ -90,9 +90,10 @@ func (m *Main) runServe(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Service = engine.New(engine.Config{
-		Store:   m.DB,
-		Logger:  m.logger,
-		Metrics: engine.NewMetrics(reg),
+		Store:      m.DB,
+		Logger:     m.logger,
+		Metrics:    engine.NewMetrics(reg),
+		ClickFlush: m.Config.ClickFlush,
 	})
 
 	secret, created, err := m.Service.Bootstrap(ctx)
@@ -298,6 +299,14 @@ func (m *Main) close() error {
 		cancel()
 	} else if m.ln != nil {
 		_ = m.ln.Close()
+	}
+	if m.Service != nil {
+		// Requests are drained: write the clicks they queued.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.Service.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("write queued clicks: %w", err))
+		}
+		cancel()
 	}
 	if m.stopWorkers != nil {
 		m.stopWorkers()

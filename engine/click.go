@@ -1,0 +1,362 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// Click recording (A3). GET /r/{token} must answer in well under a
+// millisecond of work at ten thousand clicks a second, so a click is not
+// written by its own request: it is queued in memory and a writer inserts
+// the queue in one transaction every flush interval. The answer never
+// waits on a disk flush; the price is that a crash loses the clicks of the
+// last interval, which the redirect already answered.
+
+const (
+	// DefaultClickFlush is how long a click waits in memory at most
+	// before its batch is written (Config.ClickFlush).
+	DefaultClickFlush = 100 * time.Millisecond
+	// maxClickBatch is the most clicks one transaction inserts.
+	maxClickBatch = 5000
+	// maxClickQueue is the most clicks waiting in memory; past it a click
+	// waits up to clickQueueWait for room, then is answered 503.
+	maxClickQueue  = 65536
+	clickQueueWait = time.Second
+	// clickTargetTTL is how long a link and its store's membership are
+	// trusted without asking the database. An exit takes effect at a time
+	// known in advance (0:00 of the next day), which the cached membership
+	// carries, so the cache only delays a join or an exit request by this
+	// long.
+	clickTargetTTL = time.Second
+	// maxClickTargets bounds the cache; past it the cache is emptied.
+	maxClickTargets = 100_000
+	// maxClickText bounds the stored referrer and user agent.
+	maxClickText = 500
+)
+
+// ClickInput is one opening of a link: its token, the visitor's cookie (""
+// or malformed for a new visitor), and the request's referrer and user
+// agent.
+type ClickInput struct {
+	Token     string
+	VisitorID string
+	Referrer  string
+	UserAgent string
+}
+
+// ClickResult is where to send the visitor, and its visitor id (NewVisitor
+// when it was just made, so the cookie must be set).
+type ClickResult struct {
+	URL        string
+	VisitorID  string
+	NewVisitor bool
+}
+
+// Click records a click on a link and returns where it leads. A token of
+// no link is ENotFound, and a link of a store whose exit took effect (or
+// that is not in the program) EGone: neither records anything. The click
+// is queued and written within the flush interval; when the queue is full
+// for a second (the database is down) the answer is EUnavailable and
+// nothing is recorded, so every redirect answered is a click stored.
+func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error) {
+	if !promokit.ValidLinkToken(in.Token) {
+		return nil, promokit.Errorf(promokit.ENotFound, "no such link")
+	}
+	now := s.now()
+	t, err := s.clickTarget(ctx, in.Token, now)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Membership.ActiveAt(now) {
+		s.metrics.click("gone")
+		return nil, promokit.Errorf(promokit.EGone, "the store of this link has left the affiliate program")
+	}
+	out := &ClickResult{URL: t.Link.URL, VisitorID: in.VisitorID}
+	if !promokit.ValidVisitorID(in.VisitorID) {
+		out.VisitorID, out.NewVisitor = promokit.NewVisitorID(), true
+	}
+	c := &promokit.Click{
+		LinkID: t.Link.ID, StoreID: t.Link.StoreID, PartnerID: t.Link.PartnerID, VisitorID: out.VisitorID,
+		ClickedAt: now, Referrer: clip(in.Referrer), UserAgent: clip(in.UserAgent),
+	}
+	if isBot(in.UserAgent) {
+		c.Flag = promokit.ClickBot
+	}
+	if err := s.clicks.add(ctx, c); err != nil {
+		s.metrics.click("unavailable")
+		return nil, err
+	}
+	s.metrics.click("recorded")
+	return out, nil
+}
+
+// clip bounds a stored text at maxClickText bytes, on a rune boundary.
+func clip(s string) string {
+	if len(s) <= maxClickText {
+		return s
+	}
+	i := maxClickText
+	for i > 0 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i]
+}
+
+// clickTarget returns the link of token and its store's membership, from
+// the cache when fresh.
+func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) (*promokit.ClickTarget, error) {
+	c := &s.clickTargets
+	c.mu.Lock()
+	e, ok := c.m[token]
+	c.mu.Unlock()
+	if ok && now.Before(e.until) && !now.Before(e.at) {
+		return e.target, e.err
+	}
+	var t *promokit.ClickTarget
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		t, err = tx.ClickTarget(ctx, token)
+		return err
+	})
+	if err != nil && !isNotFound(err) {
+		return nil, err
+	}
+	if isNotFound(err) {
+		s.metrics.click("not_found")
+		err = promokit.Errorf(promokit.ENotFound, "no such link")
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxClickTargets {
+		c.m = make(map[string]clickTargetEntry)
+	}
+	c.m[token] = clickTargetEntry{target: t, err: err, at: now, until: now.Add(clickTargetTTL)}
+	c.mu.Unlock()
+	return t, err
+}
+
+// clickTargets caches ClickTarget by token, the missing ones too, so that
+// a flood of one forged token costs one query a second.
+type clickTargets struct {
+	mu sync.Mutex
+	m  map[string]clickTargetEntry
+}
+
+type clickTargetEntry struct {
+	target    *promokit.ClickTarget
+	err       error
+	at, until time.Time
+}
+
+// clickWriter queues clicks and writes them in batches.
+type clickWriter struct {
+	s     *Service
+	flush time.Duration
+	queue chan *promokit.Click
+
+	start   sync.Once
+	closing sync.Once
+	stop    chan struct{}
+	stopped chan struct{}
+	// flushReq asks the writer to write what is queued now; the reply
+	// channel is closed once it is written.
+	flushReq chan chan error
+}
+
+func newClickWriter(s *Service, flush time.Duration) *clickWriter {
+	if flush <= 0 {
+		flush = DefaultClickFlush
+	}
+	return &clickWriter{
+		s: s, flush: flush, queue: make(chan *promokit.Click, maxClickQueue),
+		stop: make(chan struct{}), stopped: make(chan struct{}), flushReq: make(chan chan error),
+	}
+}
+
+// add queues c, starting the writer on first use.
+func (w *clickWriter) add(ctx context.Context, c *promokit.Click) error {
+	w.start.Do(func() { go w.run() })
+	select {
+	case w.queue <- c:
+		return nil
+	default:
+	}
+	t := time.NewTimer(clickQueueWait)
+	defer t.Stop()
+	select {
+	case w.queue <- c:
+		return nil
+	case <-t.C:
+		return promokit.Errorf(promokit.EUnavailable, "clicks cannot be recorded now; try again")
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.stop:
+		return promokit.Errorf(promokit.EUnavailable, "the server is shutting down")
+	}
+}
+
+// run writes the queue: a batch is written once its first click has waited
+// one flush interval, or at once when it is full, on a flush request and
+// when stopping.
+func (w *clickWriter) run() {
+	defer close(w.stopped)
+	batch := make([]*promokit.Click, 0, maxClickBatch)
+	var timer *time.Timer
+	var due <-chan time.Time
+	for {
+		var reply chan error
+		select {
+		case c := <-w.queue:
+			batch = append(batch, c)
+			if len(batch) == 1 {
+				timer = time.NewTimer(w.flush)
+				due = timer.C
+			}
+			if len(batch) < maxClickBatch {
+				continue
+			}
+		case <-due:
+		case reply = <-w.flushReq:
+		case <-w.stop:
+			batch = w.drain(batch)
+			w.writeAll(batch, true)
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+			timer, due = nil, nil
+		}
+		batch = w.drain(batch)
+		err := w.writeAll(batch, false)
+		batch = batch[:0]
+		if reply != nil {
+			reply <- err
+		}
+	}
+}
+
+// drain adds what is queued now to batch.
+func (w *clickWriter) drain(batch []*promokit.Click) []*promokit.Click {
+	for {
+		select {
+		case c := <-w.queue:
+			batch = append(batch, c)
+		default:
+			return batch
+		}
+	}
+}
+
+// writeAll writes batch in transactions of at most maxClickBatch clicks,
+// retrying a failed one with a growing pause until it is written (or, when
+// stopping, three times).
+func (w *clickWriter) writeAll(batch []*promokit.Click, stopping bool) error {
+	var last error
+	for len(batch) > 0 {
+		n := min(len(batch), maxClickBatch)
+		pause := 50 * time.Millisecond
+		for attempt := 1; ; attempt++ {
+			err := w.write(batch[:n])
+			if err == nil {
+				break
+			}
+			last = err
+			w.s.log.Error("write clicks", "clicks", n, "attempt", attempt, "err", err)
+			if stopping && attempt == 3 {
+				return err
+			}
+			time.Sleep(pause)
+			pause = min(2*pause, 5*time.Second)
+		}
+		batch = batch[n:]
+	}
+	return last
+}
+
+// write inserts one batch of clicks, flagging floods: a visitor's clicks on
+// one link past the policy's number within the hour before each click.
+func (w *clickWriter) write(batch []*promokit.Click) error {
+	ctx := context.Background()
+	start := time.Now()
+	err := w.s.store.Write(ctx, func(tx Tx) error {
+		settings, err := tx.GetSettings(ctx)
+		if err != nil {
+			return err
+		}
+		if limit := settings.Policy.Affiliate.ClickFloodPerHour; limit > 0 {
+			if err := flagFloods(ctx, tx, batch, limit); err != nil {
+				return err
+			}
+		}
+		return tx.InsertClicks(ctx, batch)
+	})
+	w.s.metrics.clickBatch(len(batch), time.Since(start), err)
+	return err
+}
+
+// flagFloods flags the clicks of batch that pass limit clicks of one
+// visitor on one link within an hour, counting the stored clicks of the
+// hour before the batch's first and the batch's own. Two processes
+// writing at once may each miss the other's clicks of that moment: a flag
+// is a report, not a limit.
+func flagFloods(ctx context.Context, tx Tx, batch []*promokit.Click, limit int64) error {
+	seen := map[VisitorLink]int64{}
+	pairs := make([]VisitorLink, 0, len(batch))
+	for _, c := range batch {
+		k := VisitorLink{VisitorID: c.VisitorID, LinkID: c.LinkID}
+		if _, ok := seen[k]; !ok {
+			seen[k] = 0
+			pairs = append(pairs, k)
+		}
+	}
+	counts, err := tx.ClickCounts(ctx, batch[0].ClickedAt.Add(-time.Hour), pairs)
+	if err != nil {
+		return err
+	}
+	for _, c := range batch {
+		k := VisitorLink{VisitorID: c.VisitorID, LinkID: c.LinkID}
+		seen[k]++
+		if counts[k]+seen[k] > limit && c.Flag == "" {
+			c.Flag = promokit.ClickFlood
+		}
+	}
+	return nil
+}
+
+// FlushClicks writes the clicks queued so far and returns once they are
+// stored (tests and shutdown use it).
+func (s *Service) FlushClicks(ctx context.Context) error {
+	w := s.clicks
+	w.start.Do(func() { go w.run() })
+	reply := make(chan error, 1)
+	select {
+	case w.flushReq <- reply:
+	case <-w.stopped:
+		return errors.New("engine: the click writer has stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes the queued clicks and stops the click writer; clicks after
+// it are answered EUnavailable. It waits at most until ctx ends.
+func (s *Service) Close(ctx context.Context) error {
+	w := s.clicks
+	w.start.Do(func() { go w.run() })
+	w.closing.Do(func() { close(w.stop) })
+	select {
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

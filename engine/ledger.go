@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// Statements: a partner's (what it is owed) and a store's (what it owes),
+// over a period, as sums of the ledger's entries. Nothing is stored but the
+// entries, so a statement always reconciles with them.
+
+// StatementQuery selects a statement: of a partner or of a store (the
+// other one narrows it), over [From, To).
+type StatementQuery struct {
+	PartnerID string
+	StoreID   string
+	From      time.Time
+	To        time.Time
+}
+
+// Statement is the balance of a partner, or of a store, at the start and
+// end of a period, and the movements in between, per currency.
+type Statement struct {
+	PartnerID  string              `json:"partner_id,omitempty"`
+	StoreID    string              `json:"store_id,omitempty"`
+	From       time.Time           `json:"from"`
+	To         time.Time           `json:"to"`
+	Currencies []CurrencyStatement `json:"currencies"`
+}
+
+// CurrencyStatement is a statement in one currency: the balance by status
+// (pending, payable) before the period and at its end, and the period's
+// movements by status and kind.
+type CurrencyStatement struct {
+	Currency  string        `json:"currency"`
+	Opening   Balance       `json:"opening"`
+	Movements []LedgerTotal `json:"movements"`
+	Closing   Balance       `json:"closing"`
+}
+
+// Balance is what is pending and what is payable.
+type Balance struct {
+	Pending int64 `json:"pending"`
+	Payable int64 `json:"payable"`
+}
+
+func (b *Balance) add(status string, amount int64) {
+	if status == promokit.LedgerPending {
+		b.Pending += amount
+	} else {
+		b.Payable += amount
+	}
+}
+
+// maxStatementSpan bounds a statement's period.
+const maxStatementSpan = 366 * 24 * time.Hour
+
+// ledgerCaller checks that the caller may read the ledger q selects: the
+// admin anything, a partner its own (PartnerID set to it), a seller its
+// store's (StoreID set to it). Foreign principals get ENotFound.
+func ledgerCaller(ctx context.Context, q *StatementQuery) error {
+	p, err := require(ctx, promokit.RoleAdmin, promokit.RolePartner, promokit.RoleSeller)
+	if err != nil {
+		return err
+	}
+	switch p.Role {
+	case promokit.RolePartner:
+		if q.PartnerID != p.PartnerID {
+			return notFound("partner", q.PartnerID)
+		}
+	case promokit.RoleSeller:
+		if q.StoreID != p.StoreID {
+			return notFound("store", q.StoreID)
+		}
+	}
+	if q.PartnerID == "" && q.StoreID == "" {
+		return promokit.Errorf(promokit.EInvalid, "a statement is of a partner or of a store")
+	}
+	var v promokit.Validation
+	if q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To) {
+		v.Add("from", "invalid", "a statement needs from before to")
+	} else if q.To.Sub(q.From) > maxStatementSpan {
+		v.Add("to", "out_of_range", "a statement covers at most 366 days")
+	}
+	return v.Err()
+}
+
+// GetStatement answers a statement: the balance before the period, the
+// period's movements and the balance at its end, summed by the database.
+func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statement, error) {
+	if err := ledgerCaller(ctx, &q); err != nil {
+		return nil, err
+	}
+	var before, during []LedgerTotal
+	err := s.store.Read(ctx, func(tx Tx) error {
+		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
+			return err
+		}
+		var err error
+		if before, err = tx.LedgerTotals(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, To: q.From}); err != nil {
+			return err
+		}
+		during, err = tx.LedgerTotals(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return buildStatement(q, before, during), nil
+}
+
+// checkLedgerOwner reports ENotFound for a partner or store that does not
+// exist.
+func (s *Service) checkLedgerOwner(ctx context.Context, tx Tx, q StatementQuery) error {
+	if q.PartnerID != "" {
+		if _, err := tx.GetPartner(ctx, q.PartnerID); err != nil {
+			return err
+		}
+	}
+	if q.StoreID != "" {
+		if _, err := tx.GetStore(ctx, q.StoreID, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildStatement puts the sums before and during the period together.
+func buildStatement(q StatementQuery, before, during []LedgerTotal) *Statement {
+	byCur := map[string]*CurrencyStatement{}
+	get := func(c string) *CurrencyStatement {
+		cs := byCur[c]
+		if cs == nil {
+			cs = &CurrencyStatement{Currency: c, Movements: []LedgerTotal{}}
+			byCur[c] = cs
+		}
+		return cs
+	}
+	for _, t := range before {
+		cs := get(t.Currency)
+		cs.Opening.add(t.Status, t.Amount)
+		cs.Closing.add(t.Status, t.Amount)
+	}
+	for _, t := range during {
+		cs := get(t.Currency)
+		cs.Movements = append(cs.Movements, t)
+		cs.Closing.add(t.Status, t.Amount)
+	}
+	out := &Statement{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To, Currencies: []CurrencyStatement{}}
+	for _, cs := range byCur {
+		slices.SortFunc(cs.Movements, func(a, b LedgerTotal) int {
+			return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
+		})
+		out.Currencies = append(out.Currencies, *cs)
+	}
+	slices.SortFunc(out.Currencies, func(a, b CurrencyStatement) int { return cmp.Compare(a.Currency, b.Currency) })
+	return out
+}
+
+// ListEntries returns a page of the entries q selects, by id.
+func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page Page) ([]*promokit.LedgerEntry, error) {
+	if err := ledgerCaller(ctx, &q); err != nil {
+		return nil, err
+	}
+	if page.After != "" {
+		if _, err := strconv.ParseInt(page.After, 10, 64); err != nil {
+			return nil, promokit.Errorf(promokit.EInvalid, "after must be an entry id")
+		}
+	}
+	pageLimit(&page)
+	var out []*promokit.LedgerEntry
+	err := s.store.Read(ctx, func(tx Tx) error {
+		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
+			return err
+		}
+		var err error
+		out, err = tx.ListEntries(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, page)
+		return err
+	})
+	return out, err
+}
+
+// exportPage is how many entries one read of an export takes.
+const exportPage = 5000
+
+// ExportEntries streams every entry q selects, by id, to fn, a page of
+// exportPage entries per read, so that an export of millions of entries
+// holds one page in memory.
+func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*promokit.LedgerEntry) error) error {
+	if err := ledgerCaller(ctx, &q); err != nil {
+		return err
+	}
+	f := LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}
+	page := Page{Limit: exportPage}
+	for first := true; ; first = false {
+		var es []*promokit.LedgerEntry
+		err := s.store.Read(ctx, func(tx Tx) error {
+			if first {
+				if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
+					return err
+				}
+			}
+			var err error
+			es, err = tx.ListEntries(ctx, f, page)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(es) < page.Limit {
+			return nil
+		}
+		page.After = strconv.FormatInt(es[len(es)-1].ID, 10)
+	}
+}
+
+// Period turns a statement's from and to into times: each is a date
+// (YYYY-MM-DD, 0:00 of that day in the marketplace's time zone) or an RFC
+// 3339 time. Without from the period starts on the 1st of the current
+// month; without to it ends a month after from.
+func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, error) {
+	var loc *time.Location
+	err := s.store.Read(ctx, func(tx Tx) error {
+		settings, err := tx.GetSettings(ctx)
+		if err == nil {
+			loc = settings.Location()
+		}
+		return err
+	})
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	var v promokit.Validation
+	parse := func(field, s string) time.Time {
+		if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+			return t.UTC()
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC().Truncate(time.Microsecond)
+		}
+		v.Add(field, "invalid", "%s must be a date (2026-01-31) or an RFC 3339 time", field)
+		return time.Time{}
+	}
+	var f, t time.Time
+	if from == "" {
+		n := s.now().In(loc)
+		f = time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc).UTC()
+	} else {
+		f = parse("from", from)
+	}
+	if to == "" {
+		t = f.In(loc).AddDate(0, 1, 0).UTC()
+	} else {
+		t = parse("to", to)
+	}
+	return f, t, v.Err()
+}
