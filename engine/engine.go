@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -66,6 +67,7 @@ type Service struct {
 	lookupChecks *queue[*lookupCheck]
 
 	places       *queue[*placeReq]
+	placeHint    atomic.Pointer[placeHint]
 	clicks       *clickWriter
 	clickTargets clickTargets
 }

@@ -314,23 +314,43 @@ var errEventExists = errors.New("engine: the event exists")
 func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *OrderEventInput, hash []byte) (*OrderResult, error) {
 	now := s.now()
 	at := eventTime(in, now)
-	var a *applier
-	var o *promokit.Order
+	q := PlaceQuery{
+		StoreID: storeID, VisitorID: in.VisitorID, CustomerID: in.CustomerID, MaxVisitors: maxCustomerVisitors,
+		ProductIDs: make([]string, 0, len(in.Lines)), At: at,
+	}
+	for _, l := range in.Lines {
+		q.ProductIDs = appendNew(q.ProductIDs, l.ProductID)
+	}
+	var d *PlaceData
 	err := s.store.Read(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
-		if err != nil {
+		// The window's start depends on the settings (the time zone and
+		// the attribution days), which the same round trip reads: it is
+		// computed from the settings seen last and read again in the rare
+		// case they changed.
+		hint := s.placeHint.Load()
+		if hint != nil {
+			q.From = hint.from(at)
+		}
+		var err error
+		if d, err = tx.PlaceRead(ctx, q); err != nil {
 			return err
 		}
-		if _, err := tx.GetStore(ctx, storeID, false); err != nil {
-			return err
+		if h := newPlaceHint(d.Settings); hint == nil || *h != *hint {
+			s.placeHint.Store(h)
+			q.From = h.from(at)
+			d, err = tx.PlaceRead(ctx, q)
 		}
-		a = &applier{s: s, tx: tx, settings: settings, eventID: in.ID, at: at, now: now}
-		o = newOrder(storeID, orderID, in, at, now)
-		return a.attribute(ctx, o)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	if d.Store == nil {
+		return nil, notFound("store", storeID)
+	}
+	a := &applier{s: s, settings: d.Settings, eventID: in.ID, at: at, now: now}
+	o := newOrder(storeID, orderID, in, at, now)
+	a.attribute(o, d)
 	r := &placeReq{
 		ev:      &promokit.OrderEvent{StoreID: storeID, ID: in.ID, OrderID: orderID, Type: in.Type, RequestHash: hash, At: at, CreatedAt: now},
 		o:       o,
@@ -474,68 +494,41 @@ func newOrder(storeID, orderID string, in *OrderEventInput, at, now time.Time) *
 	return o
 }
 
-// attribute finds the click that wins o (A3): the latest unflagged click
-// of the order's visitor, or of any visitor id its customer used, on a
-// link of the store, made while the store is in the program and no
-// earlier than 0:00 of the day AttributionDays−1 days before the order's
-// day (a click on day D covers orders until 0:00 of day D+AttributionDays).
-// The winning link's partner earns each line's rate in force at the
-// order's time.
-func (a *applier) attribute(ctx context.Context, o *promokit.Order) error {
-	m, err := a.tx.LatestMembership(ctx, o.StoreID, false)
-	if isNotFound(err) {
-		return nil
+// placeHint is what the attribution window takes from the settings.
+type placeHint struct {
+	zone string
+	loc  *time.Location
+	days int64
+}
+
+func newPlaceHint(s *promokit.Settings) *placeHint {
+	return &placeHint{zone: s.TimeZone, loc: s.Location(), days: s.Policy.Affiliate.AttributionDays}
+}
+
+// from is the earliest time a click may have to cover an order placed at
+// at (A3): 0:00 of the day days−1 days before the order's day, since a
+// click on day D covers orders until 0:00 of day D+days.
+func (h *placeHint) from(at time.Time) time.Time {
+	return dayStart(at, h.loc, -int(h.days-1))
+}
+
+// attribute stamps o with the click that wins it (A3), read by PlaceRead:
+// the latest unflagged click of the order's visitor, or of any visitor id
+// its customer used, on a link of the store, made in the window and since
+// the store's latest join, when the store is in the program at the
+// order's time. The winning link's partner earns each line's rate in
+// force at the order's time, and the commissions accrue (A4).
+func (a *applier) attribute(o *promokit.Order, d *PlaceData) {
+	if !d.Membership.ActiveAt(o.PlacedAt) || d.Click == nil {
+		return
 	}
-	if err != nil {
-		return err
-	}
-	if !m.ActiveAt(o.PlacedAt) {
-		return nil
-	}
-	visitors := []string{}
-	if o.VisitorID != "" {
-		visitors = append(visitors, o.VisitorID)
-	}
-	if o.CustomerID != "" {
-		vs, err := a.tx.CustomerVisitors(ctx, o.CustomerID, maxCustomerVisitors)
-		if err != nil {
-			return err
-		}
-		for _, v := range vs {
-			if v != o.VisitorID {
-				visitors = append(visitors, v)
-			}
-		}
-	}
-	if len(visitors) == 0 {
-		return nil
-	}
-	pol, loc := a.settings.Policy.Affiliate, a.settings.Location()
-	from := dayStart(o.PlacedAt, loc, -int(pol.AttributionDays-1))
-	if from.Before(m.JoinedAt) {
-		from = m.JoinedAt
-	}
-	c, err := a.tx.LatestClick(ctx, o.StoreID, visitors, from, o.PlacedAt)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+	c := d.Click
 	o.Attribution = &promokit.Attribution{
 		Program: promokit.ProgramAffiliate, LinkID: c.LinkID, PartnerID: c.PartnerID, ClickID: c.ID, ClickedAt: c.ClickedAt,
 	}
-	ids := make([]string, 0, len(o.Lines))
-	for _, l := range o.Lines {
-		ids = appendNew(ids, l.ProductID)
-	}
-	rates, err := a.tx.RatesAt(ctx, o.StoreID, o.PlacedAt, ids)
-	if err != nil {
-		return err
-	}
 	var general *promokit.Rate
 	own := map[string]*promokit.Rate{}
-	for _, r := range rates {
+	for _, r := range d.Rates {
 		if r.ProductID == "" {
 			general = r
 		} else if !r.Removed {
@@ -556,7 +549,6 @@ func (a *applier) attribute(ctx context.Context, o *promokit.Order) error {
 			a.entry(o, l, promokit.LedgerPending, promokit.EntryAccrued, amount)
 		}
 	}
-	return nil
 }
 
 // entry adds a ledger entry of o's partner for line l.

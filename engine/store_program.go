@@ -88,6 +88,9 @@ type ProgramTx interface {
 	// CreateOrderEvent records an applied event; EConflict when the store
 	// has an event with that id.
 	CreateOrderEvent(ctx context.Context, e *promokit.OrderEvent) error
+	// PlaceRead reads at once what placing an order needs (see
+	// PlaceQuery). PostgreSQL sends every query in one round trip.
+	PlaceRead(ctx context.Context, q PlaceQuery) (*PlaceData, error)
 	// PlaceOrders writes a batch of placed orders at once: their events,
 	// the orders, the visitors seen and the entries (setting their IDs),
 	// in as few round trips as the database allows. EConflict when an
@@ -153,4 +156,28 @@ type LedgerTotal struct {
 	Kind     string `json:"kind"`
 	Amount   int64  `json:"amount"`
 	Entries  int64  `json:"entries"`
+}
+
+// PlaceQuery is what Tx.PlaceRead reads for an order placed at At: the
+// store's, and the latest unflagged click of VisitorID, or of the visitor
+// ids CustomerID used (the MaxVisitors most recently seen), on a link of
+// the store, made from max(From, the latest membership's join) to At; and
+// the rates in force at At of the general rate and of ProductIDs.
+type PlaceQuery struct {
+	StoreID     string
+	VisitorID   string
+	CustomerID  string
+	MaxVisitors int
+	ProductIDs  []string
+	From, At    time.Time
+}
+
+// PlaceData is what Tx.PlaceRead returns: Store, Membership and Click are
+// nil when there is none.
+type PlaceData struct {
+	Settings   *promokit.Settings
+	Store      *promokit.Store
+	Membership *promokit.Membership
+	Click      *promokit.Click
+	Rates      []*promokit.Rate
 }

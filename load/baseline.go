@@ -267,3 +267,22 @@ func (h *HotRow) Close() error {
 	}
 	return h.db.Close()
 }
+
+// LedgerSum is the baseline of the statement scenario: a plain SUM of the
+// amounts of a partner's ledger entries created in [from, to), the least
+// a database does to total them.
+func (h *HotRow) LedgerSum(ctx context.Context, partnerID string, from, to time.Time) (int64, error) {
+	var sum int64
+	var err error
+	if h.pool != nil {
+		err = h.pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM ledger_entries
+			WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3`, partnerID, from, to).Scan(&sum)
+	} else {
+		err = h.db.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM ledger_entries
+			WHERE partner_id = ? AND created_at >= ? AND created_at < ?`, partnerID, from.UnixMicro(), to.UnixMicro()).Scan(&sum)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger sum: %w", err)
+	}
+	return sum, nil
+}

@@ -33,11 +33,12 @@ type bench struct {
 	keyID       string
 	checkoutKey string
 
-	steps    int // steps prepared so far
-	validate *validateFixture
-	click    *clickFixture
-	orders   *orderFixture
-	hot      *HotRow
+	steps     int // steps prepared so far
+	validate  *validateFixture
+	click     *clickFixture
+	orders    *orderFixture
+	statement *statementFixture
+	hot       *HotRow
 }
 
 // limit returns the total-use limit of redeem-hot and the baseline.
@@ -178,6 +179,8 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int) (*Res
 		st, err = b.clickStep(ctx, clients)
 	case ScenarioOrderAttr, ScenarioOrderPlain:
 		st, err = b.orderStep(ctx, scenario, clients)
+	case ScenarioStatement, ScenarioStatementSum:
+		st, err = b.statementStep(ctx, scenario, clients)
 	case ScenarioBaseline:
 		st, err = b.baselineStep(ctx)
 	default:
@@ -209,4 +212,18 @@ func (b *bench) plainKeyID() string {
 		return ""
 	}
 	return b.orders.plainKeyID
+}
+
+// openHotRow opens the baseline's connection to the server's database on
+// first use.
+func (b *bench) openHotRow(ctx context.Context) error {
+	if b.hot != nil {
+		return nil
+	}
+	h, err := OpenHotRow(ctx, b.cfg.DatabaseURL, slices.Max(b.cfg.Clients))
+	if err != nil {
+		return err
+	}
+	b.hot = h
+	return nil
 }

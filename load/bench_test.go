@@ -96,7 +96,9 @@ func (s *testServer) config(out io.Writer, scenarios ...string) Config {
 		Scenarios: scenarios, Clients: []int{1, 2}, Duration: 120 * time.Millisecond, Warmup: 30 * time.Millisecond,
 		Codes: 40, ManyCodes: 30, BaseURL: s.url, AdminKey: s.adminKey, DatabaseURL: s.databaseURL,
 		CheckFunc: s.check, Out: out, CommandLine: "promokit bench test", Clicks: 200,
-		SeedClicks: func(ctx context.Context, c ClickSeed) error { return SeedClicksInto(ctx, s.store, c) },
+		SeedClicks:  func(ctx context.Context, c ClickSeed) error { return SeedClicksInto(ctx, s.store, c) },
+		Entries:     100,
+		SeedEntries: func(ctx context.Context, e EntrySeed) (int64, error) { return SeedEntriesInto(ctx, s.store, e) },
 	}
 }
 
@@ -189,8 +191,8 @@ func TestRun(t *testing.T) {
 			if got := s.storedRedeems(t); got != redeemed {
 				t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
 			}
-			if ratios := rep.Ratios(); len(ratios) != 10 {
-				t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click and order-attributed at 2 client counts: %+v", len(ratios), ratios)
+			if ratios := rep.Ratios(); len(ratios) != 12 {
+				t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed and statement at 2 client counts: %+v", len(ratios), ratios)
 			}
 			if rep.CheckErr != nil || !strings.Contains(rep.Check, "equals") {
 				t.Errorf("consistency check: %v: %q", rep.CheckErr, rep.Check)

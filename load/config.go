@@ -14,19 +14,21 @@ import (
 
 // Scenario names, as given on the command line.
 const (
-	ScenarioRedeemHot  = "redeem-hot"
-	ScenarioRedeemMany = "redeem-many"
-	ScenarioValidate   = "validate"
-	ScenarioHealthz    = "healthz"
-	ScenarioBaseline   = "baseline"
-	ScenarioClick      = "click"
-	ScenarioOrderAttr  = "order-attributed"
-	ScenarioOrderPlain = "order-plain"
+	ScenarioRedeemHot    = "redeem-hot"
+	ScenarioRedeemMany   = "redeem-many"
+	ScenarioValidate     = "validate"
+	ScenarioHealthz      = "healthz"
+	ScenarioBaseline     = "baseline"
+	ScenarioClick        = "click"
+	ScenarioOrderAttr    = "order-attributed"
+	ScenarioOrderPlain   = "order-plain"
+	ScenarioStatement    = "statement"
+	ScenarioStatementSum = "statement-sum"
 )
 
 // Scenarios returns every scenario name, in the order of the help text.
 func Scenarios() []string {
-	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain}
+	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum}
 }
 
 // Defaults of a Config, and the fixed sizes of the scenarios.
@@ -77,6 +79,12 @@ type Config struct {
 	// SeedClicks writes seeded clicks straight to the server's database;
 	// the order scenarios need it.
 	SeedClicks func(ctx context.Context, s ClickSeed) error
+	// Entries is how many ledger entries the statement scenarios seed;
+	// zero means DefaultEntries.
+	Entries int64
+	// SeedEntries writes seeded ledger entries straight to the server's
+	// database and returns their sum; the statement scenarios need it.
+	SeedEntries func(ctx context.Context, s EntrySeed) (int64, error)
 
 	// BaseURL is the server's base URL, such as http://127.0.0.1:8080.
 	BaseURL string
@@ -149,6 +157,9 @@ func (c *Config) Validate() error {
 	if slices.Contains(c.Scenarios, ScenarioBaseline) && c.Database() == "" {
 		errs = append(errs, errors.New("baseline runs on the server's database: give it with --database (sqlite:PATH or postgres://...)"))
 	}
+	if slices.Contains(c.Scenarios, ScenarioStatementSum) && c.Database() == "" {
+		errs = append(errs, errors.New("statement-sum runs on the server's database: give it with --database (sqlite:PATH or postgres://...)"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -163,7 +174,7 @@ func (c *Config) ValidateSteps() error {
 	seen := make(map[string]bool)
 	for _, s := range c.Scenarios {
 		switch s {
-		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain:
+		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum:
 		default:
 			errs = append(errs, fmt.Errorf("unknown scenario %q: want %s", s, strings.Join(Scenarios(), ", ")))
 			continue
@@ -195,6 +206,9 @@ func (c *Config) ValidateSteps() error {
 	}
 	if (seen[ScenarioOrderAttr] || seen[ScenarioOrderPlain]) && c.Clicks != 0 && (c.Clicks < clicksPerVisit || c.Clicks > MaxClicks) {
 		errs = append(errs, fmt.Errorf("--clicks must be between %d and %d", clicksPerVisit, int64(MaxClicks)))
+	}
+	if (seen[ScenarioStatement] || seen[ScenarioStatementSum]) && c.Entries != 0 && (c.Entries < 2 || c.Entries > MaxEntries) {
+		errs = append(errs, fmt.Errorf("--entries must be between 2 and %d", int64(MaxEntries)))
 	}
 	if seen[ScenarioRedeemMany] && (c.ManyCodes < 1 || c.ManyCodes > MaxManyCodes) {
 		errs = append(errs, fmt.Errorf("--many-codes must be between 1 and %d", MaxManyCodes))

@@ -109,6 +109,8 @@ func baselineOf(scenario string) string {
 		return ScenarioHealthz
 	case ScenarioOrderAttr:
 		return ScenarioOrderPlain
+	case ScenarioStatement:
+		return ScenarioStatementSum
 	}
 	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -275,12 +274,8 @@ func (b *bench) healthzStep(clients int) *step {
 // baselineStep resets the hot row, opening it on the first call, and
 // returns a baseline step.
 func (b *bench) baselineStep(ctx context.Context) (*step, error) {
-	if b.hot == nil {
-		h, err := OpenHotRow(ctx, b.cfg.DatabaseURL, slices.Max(b.cfg.Clients))
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
-		}
-		b.hot = h
+	if err := b.openHotRow(ctx); err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	limit := b.limit()
 	if err := b.hot.Reset(ctx, limit); err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 )
 
@@ -27,4 +28,49 @@ func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 		}
 	}
 	return t.AddEntries(ctx, p.Entries)
+}
+
+// PlaceRead reads what placing an order needs, query after query.
+func (t *tx) PlaceRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceData, error) {
+	var d engine.PlaceData
+	var err error
+	if d.Settings, err = t.GetSettings(ctx); err != nil {
+		return nil, err
+	}
+	if d.Store, err = t.GetStore(ctx, q.StoreID, false); err != nil {
+		return &d, notFoundNil(err)
+	}
+	if d.Membership, err = t.LatestMembership(ctx, q.StoreID, false); err != nil {
+		return &d, notFoundNil(err)
+	}
+	if d.Rates, err = t.RatesAt(ctx, q.StoreID, q.At, q.ProductIDs); err != nil {
+		return nil, err
+	}
+	visitors := []string{}
+	if q.VisitorID != "" {
+		visitors = append(visitors, q.VisitorID)
+	}
+	if q.CustomerID != "" {
+		vs, err := t.CustomerVisitors(ctx, q.CustomerID, q.MaxVisitors)
+		if err != nil {
+			return nil, err
+		}
+		visitors = append(visitors, vs...)
+	}
+	from := q.From
+	if from.Before(d.Membership.JoinedAt) {
+		from = d.Membership.JoinedAt
+	}
+	if d.Click, err = t.LatestClick(ctx, q.StoreID, visitors, from, q.At); err != nil {
+		return &d, notFoundNil(err)
+	}
+	return &d, nil
+}
+
+// notFoundNil is nil for ENotFound and err otherwise.
+func notFoundNil(err error) error {
+	if promokit.ErrorCode(err) == promokit.ENotFound {
+		return nil
+	}
+	return err
 }

@@ -49,6 +49,12 @@ Scenarios:
                visitor's latest click and accrues commissions.
   order-plain  the same events to a store out of the affiliate program: the
                baseline of order-attributed, without attribution.
+  statement    GET /v1/partners/{id}/statement over 30 days in which the
+               partner has --entries ledger entries, written straight into
+               the database first; checks the closing balance.
+  statement-sum
+               the baseline of statement, on the server's database: a plain
+               SELECT sum(amount) of the partner's entries of the period.
   click        GET /r/{token} of an affiliate link (a new one per step), each
                client a visitor with its own cookie and a browser's user
                agent, answered 302. The store joins the affiliate program on
@@ -116,6 +122,7 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	fs.Int64Var(&cfg.Limit, "limit", 0, "total-use limit of redeem-hot's promotion and of the baseline's row; 0 for one that is not reached")
 	fs.Int64Var(&cfg.Codes, "codes", load.DefaultCodes, "codes of validate's promotion")
 	fs.IntVar(&cfg.ManyCodes, "many-codes", load.DefaultManyCodes, "codes of redeem-many's promotion")
+	fs.Int64Var(&cfg.Entries, "entries", load.DefaultEntries, "ledger entries the statement scenarios seed, over 30 days, straight into the database")
 	fs.Int64Var(&cfg.Clicks, "clicks", load.DefaultClicks, "clicks the order scenarios seed, 10 per visitor, straight into the database")
 	fs.StringVar(&opts.database, "database", "", "the database: without --target, sqlite:PATH (a new file) or postgres://... (a new schema is made in it); with --target, the target's own, for baseline and promokit check")
 	fs.StringVar(&opts.target, "target", "", "base URL of a running server to measure instead of starting one, e.g. http://127.0.0.1:8080")
@@ -217,6 +224,7 @@ func (m *Main) runBench(ctx context.Context, args []string, command func(args ..
 		if opts.database != "" {
 			cfg.CheckFunc = m.benchCheck(opts.database)
 			cfg.SeedClicks = benchSeedClicks(opts.database)
+			cfg.SeedEntries = benchSeedEntries(opts.database)
 		}
 		_, err = load.Run(ctx, cfg)
 		return err
@@ -239,6 +247,7 @@ func (m *Main) runBench(ctx context.Context, args []string, command func(args ..
 	cfg.BaseURL, cfg.AdminKey, cfg.DatabaseURL = srv.URL, srv.AdminKey, srv.DatabaseURL
 	cfg.CheckFunc = m.benchCheck(srv.DatabaseURL)
 	cfg.SeedClicks = benchSeedClicks(srv.DatabaseURL)
+	cfg.SeedEntries = benchSeedEntries(srv.DatabaseURL)
 	_, err = load.Run(ctx, cfg)
 	return err
 }
@@ -267,5 +276,19 @@ func benchSeedClicks(databaseURL string) func(ctx context.Context, s load.ClickS
 		}
 		defer db.Close()
 		return load.SeedClicksInto(ctx, db, s)
+	}
+}
+
+// benchSeedEntries returns the seeder of the statement scenarios: it
+// inserts the entries straight into the database at databaseURL.
+func benchSeedEntries(databaseURL string) func(ctx context.Context, s load.EntrySeed) (int64, error) {
+	return func(ctx context.Context, s load.EntrySeed) (int64, error) {
+		m := &Main{Config: Config{DatabaseURL: databaseURL}}
+		db, err := m.openDB(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer db.Close()
+		return load.SeedEntriesInto(ctx, db, s)
 	}
 }
