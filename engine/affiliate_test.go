@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -501,6 +502,61 @@ func TestCancelAndHold(t *testing.T) {
 		}
 		if n, err := b.svc.ReleaseDue(context.Background(), 10); err != nil || n != 0 {
 			t.Fatalf("ReleaseDue again = %d, %v", n, err)
+		}
+	})
+}
+
+// TestPlaceConcurrent places many attributed orders at once, each event
+// sent twice at the same time: every order is placed once, its twin is
+// answered as a replay, and the ledger holds one accrual per order.
+func TestPlaceConcurrent(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		b := setupAffiliate(t, open, "UTC")
+		b.join(t, 500)
+		l := b.link(t, b.affiliate, "mug")
+		v := b.click(t, l, "")
+		b.clock.Add(time.Minute)
+		const n = 100
+		type answer struct {
+			res *engine.OrderResult
+			err error
+		}
+		answers := make(chan answer, 2*n)
+		for i := range 2 * n {
+			go func() {
+				id := "o" + strconv.Itoa(i/2)
+				res, err := b.svc.ApplyOrderEvent(b.check, b.shop.ID, id, engine.OrderEventInput{
+					ID: id + "-placed", Type: promokit.EventPlaced, VisitorID: v, Currency: "USD",
+					Lines: []engine.OrderLineInput{line("mug", 10000)},
+				})
+				answers <- answer{res, err}
+			}()
+		}
+		placed, replays := map[string]bool{}, 0
+		for range 2 * n {
+			a := <-answers
+			if a.err != nil {
+				t.Fatalf("ApplyOrderEvent: %v", a.err)
+			}
+			if a.res.Order.Attribution == nil {
+				t.Fatalf("order %s not attributed", a.res.Order.ID)
+			}
+			if a.res.Replayed {
+				replays++
+				continue
+			}
+			if placed[a.res.Order.ID] || len(a.res.Entries) != 1 || a.res.Entries[0].Amount != 500 {
+				t.Fatalf("order %s placed twice or with entries %+v", a.res.Order.ID, a.res.Entries)
+			}
+			placed[a.res.Order.ID] = true
+		}
+		if len(placed) != n || replays != n {
+			t.Fatalf("%d orders placed and %d replays, want %d each", len(placed), replays, n)
+		}
+		st, err := b.svc.GetStatement(b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: jan1.Add(-24 * time.Hour), To: jan1.AddDate(0, 1, 0)})
+		if err != nil || len(st.Currencies) != 1 || st.Currencies[0].Closing.Pending != n*500 {
+			t.Fatalf("statement = %+v, %v; want %d pending", st, err, n*500)
 		}
 	})
 }

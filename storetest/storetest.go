@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		name string
 		fn   func(t *testing.T, b *bundle)
 	}{
+		{"PlaceRead", testPlaceRead},
+		{"PlaceOrders", testPlaceOrders},
 		{"Migrate", testMigrate},
 		{"WriteRollback", testWriteRollback},
 		{"Settings", testSettings},

@@ -1,0 +1,160 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// testPlaceRead checks the one read of a placed order: the settings, the
+// store, its latest membership, the rates in force and the winning click
+// (the latest unflagged click of the order's visitor or of the customer's
+// visitors, in the window, since the latest join).
+func testPlaceRead(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	settings := promokit.DefaultSettings(b.now)
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InitSettings(b.ctx, &settings)
+		return err
+	})
+	read := func(q engine.PlaceQuery) *engine.PlaceData {
+		t.Helper()
+		var d *engine.PlaceData
+		b.read(t, func(tx engine.Tx) (err error) {
+			d, err = tx.PlaceRead(b.ctx, q)
+			return err
+		})
+		return d
+	}
+	q := engine.PlaceQuery{StoreID: "sto_1", VisitorID: "v1", CustomerID: "c1", MaxVisitors: 20,
+		ProductIDs: []string{"p1", "p2", "p1"}, From: b.at(-48 * time.Hour), At: b.at(10 * time.Hour)}
+
+	d := read(q)
+	if d.Settings == nil || d.Settings.TimeZone != settings.TimeZone || d.Store == nil || d.Store.ID != "sto_1" || d.Membership != nil || d.Click != nil {
+		t.Fatalf("store never joined: %+v", d)
+	}
+	if d := read(engine.PlaceQuery{StoreID: "sto_9", At: b.now, MaxVisitors: 20}); d.Store != nil || d.Click != nil {
+		t.Fatalf("missing store: %+v", d)
+	}
+
+	m := &promokit.Membership{ID: "mem_1", StoreID: "sto_1", URL: "https://shop.example/", JoinedAt: b.at(-24 * time.Hour)}
+	general := &promokit.Rate{StoreID: "sto_1", Rate: 500, EffectiveAt: m.JoinedAt}
+	own := &promokit.Rate{StoreID: "sto_1", ProductID: "p1", Rate: 900, EffectiveAt: b.at(time.Hour)}
+	later := &promokit.Rate{StoreID: "sto_1", ProductID: "p2", Rate: 100, EffectiveAt: b.at(11 * time.Hour)}
+	b.write(t, func(tx engine.Tx) error {
+		if err := tx.CreateMembership(b.ctx, m); err != nil {
+			return err
+		}
+		for _, r := range []*promokit.Rate{general, own, later} {
+			if err := tx.AddRate(b.ctx, r); err != nil {
+				return err
+			}
+		}
+		return tx.AddVisitor(b.ctx, "c1", "v2", b.now)
+	})
+	l1 := &promokit.Link{ID: "lnk_1", StoreID: "sto_1", PartnerID: "ptn_1"}
+	l2 := &promokit.Link{ID: "lnk_2", StoreID: "sto_2", PartnerID: "ptn_1"}
+	beforeJoin := newClick(l1, "v1", b.at(-30*time.Hour)) // in the window, before the join
+	first := newClick(l1, "v1", b.at(time.Hour))
+	viaCustomer := newClick(l1, "v2", b.at(2*time.Hour)) // the customer's other visitor id
+	bot := newClick(l1, "v1", b.at(3*time.Hour))
+	bot.Flag = promokit.ClickBot
+	otherStore := newClick(l2, "v1", b.at(4*time.Hour))
+	stranger := newClick(l1, "v3", b.at(5*time.Hour))
+	after := newClick(l1, "v1", b.at(11*time.Hour)) // after the order
+	mustInsertClicks(t, b, beforeJoin, first, viaCustomer, bot, otherStore, stranger, after)
+
+	d = read(q)
+	wantEqual(t, "membership", m, d.Membership)
+	if d.Click == nil || d.Click.ID != viaCustomer.ID {
+		t.Fatalf("click = %+v, want the customer's other visitor's (%d)", d.Click, viaCustomer.ID)
+	}
+	rates := map[string]promokit.BasisPoints{}
+	for _, r := range d.Rates {
+		rates[r.ProductID] = r.Rate
+	}
+	if len(d.Rates) != 2 || rates[""] != 500 || rates["p1"] != 900 {
+		t.Fatalf("rates = %v, want the general 500 and p1's 900 (p2's starts later)", rates)
+	}
+
+	// Without the customer only the order's visitor counts.
+	q2 := q
+	q2.CustomerID = ""
+	if d := read(q2); d.Click == nil || d.Click.ID != first.ID {
+		t.Fatalf("visitor only: click = %+v, want %d", d.Click, first.ID)
+	}
+	// The window's start bounds the clicks too.
+	q2.From = b.at(90 * time.Minute)
+	if d := read(q2); d.Click != nil {
+		t.Fatalf("window after the visitor's clicks: click = %+v", d.Click)
+	}
+	// No visitor id at all: no click.
+	q2.VisitorID, q2.From = "", q.From
+	if d := read(q2); d.Click != nil {
+		t.Fatalf("no visitor: click = %+v", d.Click)
+	}
+}
+
+// testPlaceOrders checks the batched write of placed orders: every event,
+// order, visitor and entry, and EConflict for an event or order that
+// exists, leaving nothing once rolled back.
+func testPlaceOrders(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	var p engine.PlacedOrders
+	for _, id := range []string{"o1", "o2"} {
+		o := newOrder(b, "sto_1", id)
+		p.Orders = append(p.Orders, o)
+		p.Events = append(p.Events, &promokit.OrderEvent{StoreID: "sto_1", ID: id + "-placed", OrderID: id, Type: promokit.EventPlaced,
+			RequestHash: []byte{1, 2}, At: b.now, CreatedAt: b.now})
+		p.Entries = append(p.Entries, &promokit.LedgerEntry{PartnerID: "ptn_1", StoreID: "sto_1", OrderID: id, Line: 1,
+			Program: promokit.ProgramAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryAccrued,
+			Amount: 500, Currency: "USD", Basis: 10000, Rate: 500, EventID: id + "-placed", CreatedAt: b.now})
+	}
+	p.Visitors = []engine.VisitorSeen{{CustomerID: "cus_1", VisitorID: "vis_1", Seen: b.now}}
+	b.write(t, func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, p) })
+	if p.Entries[0].ID == 0 || p.Entries[1].ID <= p.Entries[0].ID {
+		t.Fatalf("entry ids %d, %d: want set and increasing", p.Entries[0].ID, p.Entries[1].ID)
+	}
+	for _, o := range p.Orders {
+		wantEqual(t, "order "+o.ID, o, mustGetOrder(t, b, "sto_1", o.ID))
+	}
+	b.read(t, func(tx engine.Tx) error {
+		e, err := tx.GetOrderEvent(b.ctx, "sto_1", "o2-placed")
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "event", p.Events[1], e)
+		vs, err := tx.CustomerVisitors(b.ctx, "cus_1", 10)
+		if err != nil || len(vs) != 1 || vs[0] != "vis_1" {
+			t.Fatalf("visitors = %v, %v", vs, err)
+		}
+		es, err := tx.OrderEntries(b.ctx, "sto_1", "o1")
+		if err != nil || len(es) != 1 || es[0].Amount != 500 {
+			t.Fatalf("entries of o1 = %v, %v", es, err)
+		}
+		return nil
+	})
+
+	// A batch with an event that exists fails whole.
+	o3 := newOrder(b, "sto_1", "o3")
+	dupEvent := engine.PlacedOrders{
+		Events: []*promokit.OrderEvent{{StoreID: "sto_1", ID: "o3-placed", OrderID: "o3", Type: promokit.EventPlaced, At: b.now, CreatedAt: b.now}, p.Events[0]},
+		Orders: []*promokit.Order{o3},
+	}
+	err := b.writeErr(func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, dupEvent) })
+	wantCode(t, "PlaceOrders with an event that exists", err, promokit.EConflict)
+	dupOrder := engine.PlacedOrders{
+		Events: []*promokit.OrderEvent{{StoreID: "sto_1", ID: "o1-again", OrderID: "o1", Type: promokit.EventPlaced, At: b.now, CreatedAt: b.now}},
+		Orders: []*promokit.Order{newOrder(b, "sto_1", "o1")},
+	}
+	err = b.writeErr(func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, dupOrder) })
+	wantCode(t, "PlaceOrders with an order that exists", err, promokit.EConflict)
+	err = b.readErr(func(tx engine.Tx) error {
+		_, err := tx.GetOrder(b.ctx, "sto_1", "o3", false)
+		return err
+	})
+	wantCode(t, "the order of a failed batch", err, promokit.ENotFound)
+}
