@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,11 +21,13 @@ const (
 	// DefaultClickFlush is how long a click waits in memory at most
 	// before its batch is written (Config.ClickFlush).
 	DefaultClickFlush = 100 * time.Millisecond
-	// maxClickBatch is the most clicks one transaction inserts.
+	// maxClickBatch is the most clicks one transaction inserts, and
+	// clickWriters how many transactions insert clicks at once.
 	maxClickBatch = 5000
+	clickWriters  = 2
 	// maxClickQueue is the most clicks waiting in memory; past it a click
 	// waits up to clickQueueWait for room, then is answered 503.
-	maxClickQueue  = 65536
+	maxClickQueue  = 16384
 	clickQueueWait = time.Second
 	// clickTargetTTL is how long a link and its store's membership are
 	// trusted without asking the database. An exit takes effect at a time
@@ -86,7 +89,7 @@ func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error
 	if isBot(in.UserAgent) {
 		c.Flag = promokit.ClickBot
 	}
-	if err := s.clicks.add(ctx, c); err != nil {
+	if err := s.clicks.add(ctx, c, out.NewVisitor); err != nil {
 		s.metrics.click("unavailable")
 		return nil, err
 	}
@@ -155,7 +158,7 @@ type clickTargetEntry struct {
 type clickWriter struct {
 	s     *Service
 	flush time.Duration
-	queue chan *promokit.Click
+	queue chan queuedClick
 
 	start   sync.Once
 	closing sync.Once
@@ -171,23 +174,31 @@ func newClickWriter(s *Service, flush time.Duration) *clickWriter {
 		flush = DefaultClickFlush
 	}
 	return &clickWriter{
-		s: s, flush: flush, queue: make(chan *promokit.Click, maxClickQueue),
+		s: s, flush: flush, queue: make(chan queuedClick, maxClickQueue),
 		stop: make(chan struct{}), stopped: make(chan struct{}), flushReq: make(chan chan error),
 	}
 }
 
+// queuedClick is a click waiting for its write; fresh says that its
+// visitor id was just made, so that it has no click before this one.
+type queuedClick struct {
+	c     *promokit.Click
+	fresh bool
+}
+
 // add queues c, starting the writer on first use.
-func (w *clickWriter) add(ctx context.Context, c *promokit.Click) error {
+func (w *clickWriter) add(ctx context.Context, c *promokit.Click, fresh bool) error {
 	w.start.Do(func() { go w.run() })
+	q := queuedClick{c, fresh}
 	select {
-	case w.queue <- c:
+	case w.queue <- q:
 		return nil
 	default:
 	}
 	t := time.NewTimer(clickQueueWait)
 	defer t.Stop()
 	select {
-	case w.queue <- c:
+	case w.queue <- q:
 		return nil
 	case <-t.C:
 		return promokit.Errorf(promokit.EUnavailable, "clicks cannot be recorded now; try again")
@@ -200,17 +211,39 @@ func (w *clickWriter) add(ctx context.Context, c *promokit.Click) error {
 
 // run writes the queue: a batch is written once its first click has waited
 // one flush interval, or at once when it is full, on a flush request and
-// when stopping.
+// when stopping. Up to clickWriters batches are written at once, so that
+// the writes keep up with the clicks on a database that takes concurrent
+// inserts; a flush request is answered once every batch before it is
+// written.
 func (w *clickWriter) run() {
 	defer close(w.stopped)
-	batch := make([]*promokit.Click, 0, maxClickBatch)
-	var timer *time.Timer
-	var due <-chan time.Time
+	var (
+		batch    = make([]queuedClick, 0, maxClickBatch)
+		timer    *time.Timer
+		due      <-chan time.Time
+		inFlight sync.WaitGroup
+		slots    = make(chan struct{}, clickWriters)
+	)
+	dispatch := func(stopping bool) {
+		for len(batch) > 0 {
+			n := min(len(batch), maxClickBatch)
+			part := slices.Clone(batch[:n])
+			batch = batch[n:]
+			slots <- struct{}{}
+			inFlight.Add(1)
+			go func() {
+				defer inFlight.Done()
+				w.writeRetrying(part, stopping)
+				<-slots
+			}()
+		}
+		batch = make([]queuedClick, 0, maxClickBatch)
+	}
 	for {
 		var reply chan error
 		select {
-		case c := <-w.queue:
-			batch = append(batch, c)
+		case q := <-w.queue:
+			batch = append(batch, q)
 			if len(batch) == 1 {
 				timer = time.NewTimer(w.flush)
 				due = timer.C
@@ -222,65 +255,64 @@ func (w *clickWriter) run() {
 		case reply = <-w.flushReq:
 		case <-w.stop:
 			batch = w.drain(batch)
-			w.writeAll(batch, true)
+			dispatch(true)
+			inFlight.Wait()
 			return
 		}
 		if timer != nil {
 			timer.Stop()
 			timer, due = nil, nil
 		}
-		batch = w.drain(batch)
-		err := w.writeAll(batch, false)
-		batch = batch[:0]
 		if reply != nil {
-			reply <- err
+			batch = w.drain(batch)
+		}
+		dispatch(false)
+		if reply != nil {
+			inFlight.Wait()
+			reply <- nil
 		}
 	}
 }
 
 // drain adds what is queued now to batch.
-func (w *clickWriter) drain(batch []*promokit.Click) []*promokit.Click {
+func (w *clickWriter) drain(batch []queuedClick) []queuedClick {
 	for {
 		select {
-		case c := <-w.queue:
-			batch = append(batch, c)
+		case q := <-w.queue:
+			batch = append(batch, q)
 		default:
 			return batch
 		}
 	}
 }
 
-// writeAll writes batch in transactions of at most maxClickBatch clicks,
-// retrying a failed one with a growing pause until it is written (or, when
-// stopping, three times).
-func (w *clickWriter) writeAll(batch []*promokit.Click, stopping bool) error {
-	var last error
-	for len(batch) > 0 {
-		n := min(len(batch), maxClickBatch)
-		pause := 50 * time.Millisecond
-		for attempt := 1; ; attempt++ {
-			err := w.write(batch[:n])
-			if err == nil {
-				break
-			}
-			last = err
-			w.s.log.Error("write clicks", "clicks", n, "attempt", attempt, "err", err)
-			if stopping && attempt == 3 {
-				return err
-			}
-			time.Sleep(pause)
-			pause = min(2*pause, 5*time.Second)
+// writeRetrying writes one batch, retrying a failure with a growing pause
+// until it is written (or, when stopping, three times).
+func (w *clickWriter) writeRetrying(batch []queuedClick, stopping bool) {
+	pause := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := w.write(batch)
+		if err == nil {
+			return
 		}
-		batch = batch[n:]
+		w.s.log.Error("write clicks", "clicks", len(batch), "attempt", attempt, "err", err)
+		if stopping && attempt == 3 {
+			return
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 5*time.Second)
 	}
-	return last
 }
 
 // write inserts one batch of clicks, flagging floods: a visitor's clicks on
 // one link past the policy's number within the hour before each click.
-func (w *clickWriter) write(batch []*promokit.Click) error {
+func (w *clickWriter) write(batch []queuedClick) error {
 	ctx := context.Background()
 	start := time.Now()
+	clicks := make([]*promokit.Click, len(batch))
+	for i, q := range batch {
+		clicks[i] = q.c
+	}
 	err := w.s.store.Write(ctx, func(tx Tx) error {
 		settings, err := tx.GetSettings(ctx)
 		if err != nil {
@@ -291,7 +323,7 @@ func (w *clickWriter) write(batch []*promokit.Click) error {
 				return err
 			}
 		}
-		return tx.InsertClicks(ctx, batch)
+		return tx.InsertClicks(ctx, clicks)
 	})
 	w.s.metrics.clickBatch(len(batch), time.Since(start), err)
 	return err
@@ -302,25 +334,31 @@ func (w *clickWriter) write(batch []*promokit.Click) error {
 // hour before the batch's first and the batch's own. Two processes
 // writing at once may each miss the other's clicks of that moment: a flag
 // is a report, not a limit.
-func flagFloods(ctx context.Context, tx Tx, batch []*promokit.Click, limit int64) error {
+func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) error {
 	seen := map[VisitorLink]int64{}
 	pairs := make([]VisitorLink, 0, len(batch))
-	for _, c := range batch {
-		k := VisitorLink{VisitorID: c.VisitorID, LinkID: c.LinkID}
+	for _, q := range batch {
+		k := VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
 		if _, ok := seen[k]; !ok {
 			seen[k] = 0
-			pairs = append(pairs, k)
+			// A visitor id made for this click has no click before it.
+			if !q.fresh {
+				pairs = append(pairs, k)
+			}
 		}
 	}
-	counts, err := tx.ClickCounts(ctx, batch[0].ClickedAt.Add(-time.Hour), pairs)
-	if err != nil {
-		return err
+	counts := map[VisitorLink]int64{}
+	if len(pairs) > 0 {
+		var err error
+		if counts, err = tx.ClickCounts(ctx, batch[0].c.ClickedAt.Add(-time.Hour), pairs); err != nil {
+			return err
+		}
 	}
-	for _, c := range batch {
-		k := VisitorLink{VisitorID: c.VisitorID, LinkID: c.LinkID}
+	for _, q := range batch {
+		k := VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
 		seen[k]++
-		if counts[k]+seen[k] > limit && c.Flag == "" {
-			c.Flag = promokit.ClickFlood
+		if counts[k]+seen[k] > limit && q.c.Flag == "" {
+			q.c.Flag = promokit.ClickFlood
 		}
 	}
 	return nil

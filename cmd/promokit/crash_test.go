@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 // startProcess runs promokit serve as a child process on dbURL and returns
 // it with its base URL once it is ready.
-func startProcess(t *testing.T, dbURL, keyFile string) (*exec.Cmd, string) {
+func startProcess(t *testing.T, dbURL, keyFile string, extra ...string) (*exec.Cmd, string) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -42,7 +42,7 @@ func startProcess(t *testing.T, dbURL, keyFile string) (*exec.Cmd, string) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	args, _ := json.Marshal([]string{"serve", "--addr", addr, "--database-url", dbURL, "--admin-key-file", keyFile, "--log-level", "error"})
+	args, _ := json.Marshal(append([]string{"serve", "--addr", addr, "--database-url", dbURL, "--admin-key-file", keyFile, "--log-level", "error"}, extra...))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "PROMOKIT_TEST_EXEC="+string(args))
 	cmd.Stderr = os.Stderr
@@ -150,6 +150,91 @@ func TestKillDuringRedeem(t *testing.T) {
 				t.Fatalf("counters differ from rows after the kill: %+v %v", diffs, err)
 			}
 			t.Logf("%d redemptions acknowledged before SIGKILL, all stored", len(acked))
+		})
+	}
+}
+
+// TestKillDuringClicks kills the server with SIGKILL while clicks pour in:
+// every click answered with a redirect more than a flush interval (and
+// the write that follows it) before the kill is stored, and nothing is
+// stored that was not answered.
+func TestKillDuringClicks(t *testing.T) {
+	t.Parallel()
+	for _, db := range testDBs() {
+		t.Run(db.name, func(t *testing.T) {
+			t.Parallel()
+			url := db.fresh(t)
+			keyFile := filepath.Join(t.TempDir(), "admin.key")
+			const flush = 50 * time.Millisecond
+			cmd, base := startProcess(t, url, keyFile, "--click-flush", flush.String())
+			admin := client{t, base, readKeyFile(t, keyFile)}
+			store := admin.do("POST", "/v1/stores", map[string]any{"name": "Crash"}, http.StatusCreated)["id"].(string)
+			admin.do("POST", "/v1/stores/"+store+"/affiliate/join", map[string]any{"accept_terms": true, "rate_bp": 500, "url": "https://shop.example/"}, http.StatusCreated)
+			partner := admin.do("POST", "/v1/partners", map[string]any{"name": "Aff", "kind": "affiliate"}, http.StatusCreated)["id"].(string)
+			link := admin.do("POST", "/v1/links", map[string]any{"store_id": store, "partner_id": partner}, http.StatusCreated)
+			path, linkID := link["path"].(string), link["id"].(string)
+
+			var (
+				mu    sync.Mutex
+				acked []time.Time
+				wg    sync.WaitGroup
+			)
+			hc := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			// A steady flow the writer keeps up with on a loaded machine: the
+			// test is of what a crash loses, not of throughput.
+			for range 4 {
+				wg.Go(func() {
+					for {
+						time.Sleep(time.Millisecond)
+						req, _ := http.NewRequest("GET", base+path, nil)
+						req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0")
+						resp, err := hc.Do(req)
+						if err != nil {
+							return // the server is gone
+						}
+						resp.Body.Close()
+						if resp.StatusCode == http.StatusFound {
+							mu.Lock()
+							acked = append(acked, time.Now())
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			time.Sleep(2 * time.Second)
+			killed := time.Now()
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			wg.Wait()
+			// The write of a batch takes milliseconds; allow half a second
+			// on a loaded machine.
+			const margin = 500 * time.Millisecond
+			safe := 0
+			for _, at := range acked {
+				if at.Before(killed.Add(-flush - margin)) {
+					safe++
+				}
+			}
+			m := NewTestMain(t, "check", "--database-url", url)
+			m.logger = m.newLogger()
+			if err := m.openAndMigrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var stored int64
+			err := m.DB.Read(context.Background(), func(tx engine.Tx) error {
+				st, err := tx.LinkStats(context.Background(), []string{linkID})
+				stored = st[linkID].Clicks
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored < int64(safe) || stored > int64(len(acked)) {
+				t.Fatalf("%d clicks stored; %d were answered, %d of them more than %s before the kill", stored, len(acked), safe, flush+margin)
+			}
+			t.Logf("%d clicks answered, %d stored, %d answered long enough before the kill", len(acked), stored, safe)
 		})
 	}
 }
