@@ -560,3 +560,64 @@ func TestPlaceConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestReplayEventLog applies an order system's whole event log, then
+// replays it twice: the replays answer the orders as they are and the
+// ledger does not change by one entry.
+func TestReplayEventLog(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		b := setupAffiliate(t, open, "UTC")
+		b.join(t, 500)
+		l := b.link(t, b.affiliate, "mug")
+		v := b.click(t, l, "")
+		b.clock.Add(time.Minute)
+		type ev struct {
+			order string
+			in    engine.OrderEventInput
+		}
+		placed := func(id string, amount int64) ev {
+			return ev{id, engine.OrderEventInput{ID: id + "-p", Type: promokit.EventPlaced, VisitorID: v, Currency: "USD",
+				Lines: []engine.OrderLineInput{line("mug", amount), line("tshirt", 999)}, Shipping: 300}}
+		}
+		log := []ev{
+			placed("a", 10000), placed("b", 4321), placed("c", 777),
+			{"a", engine.OrderEventInput{ID: "a-pay", Type: promokit.EventPaid}},
+			{"a", engine.OrderEventInput{ID: "a-ref", Type: promokit.EventRefunded, Refund: &engine.RefundInput{Lines: []engine.RefundLine{{Line: 0, Amount: 1234}}, Shipping: 300}}},
+			{"b", engine.OrderEventInput{ID: "b-cancel", Type: promokit.EventCancelled}},
+			{"a", engine.OrderEventInput{ID: "a-done", Type: promokit.EventCompleted}},
+			{"c", engine.OrderEventInput{ID: "c-pay", Type: promokit.EventPaid, Amount: 1000}},
+			{"c", engine.OrderEventInput{ID: "c-done", Type: promokit.EventCompleted}},
+			{"c", engine.OrderEventInput{ID: "c-ret", Type: promokit.EventRefunded, Refund: &engine.RefundInput{Reason: "return", Lines: []engine.RefundLine{{Line: 1, Amount: 999, Quantity: 1}}}}},
+		}
+		ledger := func() []*promokit.LedgerEntry {
+			t.Helper()
+			var all []*promokit.LedgerEntry
+			err := b.svc.ExportEntries(b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: jan1.Add(-24 * time.Hour), To: jan1.AddDate(0, 1, 0)},
+				func(e *promokit.LedgerEntry) error { all = append(all, e); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			return all
+		}
+		for _, e := range log {
+			if res := b.event(t, e.order, e.in); res.Replayed {
+				t.Fatalf("first %s answered as a replay", e.in.ID)
+			}
+		}
+		want := ledger()
+		if len(want) == 0 {
+			t.Fatal("the log wrote no entry")
+		}
+		for range 2 {
+			for _, e := range log {
+				if res := b.event(t, e.order, e.in); !res.Replayed || len(res.Entries) != 0 {
+					t.Fatalf("replay of %s = %+v", e.in.ID, res)
+				}
+			}
+		}
+		if got := ledger(); len(got) != len(want) {
+			t.Fatalf("the ledger has %d entries after the replays, %d before", len(got), len(want))
+		}
+	})
+}
