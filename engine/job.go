@@ -110,16 +110,21 @@ func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) 
 }
 
 // RunJobs works on background jobs until ctx ends: it releases expired
-// holds, claims a job whose lease is free, runs it batch by batch, and
-// looks for the next. Several
-// processes may run it at once; each job has one worker at a time, and a
-// job whose worker died is taken over when its lease runs out.
+// holds and due commissions, rolls up the ledger's closed days, claims a
+// job whose lease is free, runs it batch by batch, and looks for the next.
+// Several processes may run it at once; each job has one worker at a time,
+// and a job whose worker died is taken over when its lease runs out.
 func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = time.Second
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	// The day before which this process last rolled up the ledger. A UTC
+	// day's entries are rolled up once it has been closed for an hour
+	// (ledgerSettle), time for the transactions still writing entries of
+	// that day to commit; each process then asks once a day.
+	var rolled time.Time
 	for {
 		// Holds whose time has passed give their uses back.
 		for ctx.Err() == nil {
@@ -139,6 +144,16 @@ func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 			}
 			if n < 1000 || err != nil {
 				break
+			}
+		}
+		// The ledger's closed days are rolled up for the statements.
+		if until := s.rollupUntil(); until.After(rolled) && ctx.Err() == nil {
+			if _, err := s.rollupLedger(ctx, until); err != nil {
+				if ctx.Err() == nil {
+					s.log.Error("roll up the ledger", "err", err)
+				}
+			} else {
+				rolled = until
 			}
 		}
 		for ctx.Err() == nil {

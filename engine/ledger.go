@@ -11,8 +11,10 @@ import (
 )
 
 // Statements: a partner's (what it is owed) and a store's (what it owes),
-// over a period, as sums of the ledger's entries. Nothing is stored but the
-// entries, so a statement always reconciles with them.
+// over a period, as sums of the ledger's entries. Besides the entries the
+// database keeps only their daily roll-ups, sums of whole closed days that
+// never change once written (entries are only ever appended), so a
+// statement always reconciles with the entries.
 
 // StatementQuery selects a statement: of a partner or of a store (the
 // other one narrows it), over [From, To).
@@ -264,4 +266,83 @@ func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.
 		t = parse("to", to)
 	}
 	return f, t, v.Err()
+}
+
+// ledgerSettle is how long after a UTC day ends its entries are rolled
+// up. An entry's created_at is its writer's clock while its transaction
+// runs, and the transaction commits a little later; a roll-up reads only
+// what has committed, so it waits an hour for any transaction still
+// writing entries of the day before. An entry that commits later still (a
+// transaction held open for longer, or a server whose clock is behind by
+// more) would be left out of the roll-ups: CheckCounters reports it.
+const ledgerSettle = time.Hour
+
+// rollupDays is how many days one roll-up transaction takes at most, so
+// that a first roll-up of a long ledger commits a month at a time.
+const rollupDays = 31
+
+// RolledDays returns the whole UTC days [from, to) that the roll-ups answer
+// for f when every entry created before rolledUntil (a UTC day start) is
+// rolled up: from is the first day start at or after f.From (zero when
+// f.From is zero: every day before to), to the last day start at or before
+// both f.To and rolledUntil. ok is false when no whole day is covered:
+// nothing is rolled up (rolledUntil is zero), or from is not before to.
+// The entries of f in [f.From, from) and [to, f.To) are summed one by one.
+func (f LedgerFilter) RolledDays(rolledUntil time.Time) (from, to time.Time, ok bool) {
+	if rolledUntil.IsZero() {
+		return time.Time{}, time.Time{}, false
+	}
+	end := rolledUntil
+	if !f.To.IsZero() && f.To.Before(end) {
+		end = f.To
+	}
+	to = utcDay(end)
+	if !f.From.IsZero() {
+		if from = utcDay(f.From); from.Before(f.From) {
+			from = from.AddDate(0, 0, 1)
+		}
+		if !from.Before(to) {
+			return time.Time{}, time.Time{}, false
+		}
+	}
+	return from, to, true
+}
+
+// utcDay returns the start (0:00 UTC) of t's UTC day. Go's times count from
+// 0:00 UTC, January 1 of year 1, so whole days from there are UTC days.
+func utcDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
+
+// rollupUntil returns the day start before which the days have closed for
+// at least ledgerSettle.
+func (s *Service) rollupUntil() time.Time { return utcDay(s.now().Add(-ledgerSettle)) }
+
+// RollupLedger rolls up the ledger's entries of the UTC days that closed at
+// least an hour ago (ledgerSettle), up to rollupDays days a transaction
+// until it has caught up, and returns how far the roll-ups then go (zero
+// when there is no entry). Statements read the roll-ups for whole days
+// and stay the sums of the entries. It runs in the background (RunJobs);
+// several processes may run it at once.
+func (s *Service) RollupLedger(ctx context.Context) (time.Time, error) {
+	return s.rollupLedger(ctx, s.rollupUntil())
+}
+
+func (s *Service) rollupLedger(ctx context.Context, until time.Time) (time.Time, error) {
+	var rolled time.Time
+	for {
+		var next time.Time
+		err := s.store.Write(ctx, func(tx Tx) error {
+			var err error
+			next, err = tx.RollupLedger(ctx, until, rollupDays)
+			return err
+		})
+		if err != nil {
+			return rolled, err
+		}
+		// Done when caught up, when there is nothing to roll up, or
+		// when a step made no progress.
+		if next.IsZero() || !next.Before(until) || !next.After(rolled) {
+			return next, nil
+		}
+		rolled = next
+	}
 }

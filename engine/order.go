@@ -588,15 +588,15 @@ func (a *applier) change(ctx context.Context, storeID, orderID string, in *Order
 		return nil, err
 	}
 	o.UpdatedAt = a.now
-	o.State = orderState(o)
+	o.State = stateOfOrder(o)
 	if err := a.tx.UpdateOrder(ctx, o, version); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-// orderState derives an order's state from its times.
-func orderState(o *promokit.Order) string {
+// stateOfOrder derives an order's state from its times.
+func stateOfOrder(o *promokit.Order) string {
 	switch {
 	case o.CancelledAt != nil:
 		return promokit.OrderCancelled

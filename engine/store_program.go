@@ -102,11 +102,19 @@ type ProgramTx interface {
 	// OrderEntries returns the entries of an order, by id.
 	OrderEntries(ctx context.Context, storeID, orderID string) ([]*promokit.LedgerEntry, error)
 	// LedgerTotals sums the entries that f selects by currency, status and
-	// kind.
+	// kind. It reads the daily roll-ups (RollupLedger) for the whole UTC
+	// days of f that are rolled up (LedgerFilter.RolledDays) and the
+	// entries for the rest; the amounts and counts are those of the
+	// entries.
 	LedgerTotals(ctx context.Context, f LedgerFilter) ([]LedgerTotal, error)
 	// ListEntries returns at most p.Limit (> 0) entries that f selects,
 	// by id, after the id p.After (decimal; "" for the first page).
 	ListEntries(ctx context.Context, f LedgerFilter, p Page) ([]*promokit.LedgerEntry, error)
+	// RollupLedger adds to the daily roll-ups the entries created before
+	// until (a UTC day start) that are not rolled up yet, at most maxDays
+	// days of them, and returns the new rolled_until (zero when there is no
+	// entry at all). Concurrent callers serialise on the roll-up's row.
+	RollupLedger(ctx context.Context, until time.Time, maxDays int) (time.Time, error)
 }
 
 // PlacedOrders is what Tx.PlaceOrders writes.

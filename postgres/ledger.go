@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +15,8 @@ import (
 )
 
 // This file holds the ledger of what partners are owed (migration 0007):
-// entries are only ever appended.
+// entries are only ever appended. Their daily roll-ups (migration 0008)
+// answer the statements for the days that have closed.
 
 const entryColumns = `id, partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp,
 	rate_id, event_id, created_at`
@@ -74,21 +77,143 @@ func (t *tx) OrderEntries(ctx context.Context, storeID, orderID string) ([]*prom
 		WHERE store_id = $1 AND order_id = $2 ORDER BY id`, []any{storeID, orderID}, scanEntry)
 }
 
-// LedgerTotals sums the entries f selects by currency, status and kind:
-// an index-only scan of the partner's or the store's index, whose INCLUDE
-// columns hold all the sums need (migration 0007).
+// LedgerTotals sums the entries f selects by currency, status and kind.
+// The whole UTC days that are rolled up (f.RolledDays) are summed from
+// their rows of ledger_daily, read by the primary key (a partner) or
+// ledger_daily_store (a store only); the entries before and after them
+// by an index-only scan of the partner's or the store's index, whose
+// INCLUDE columns hold all the sums need (migration 0007). A month of a
+// million entries thus reads a few rows per day. The roll-ups only ever
+// gain days at or after rolled_until, so reading it in its own statement
+// is safe while a roll-up commits.
 func (t *tx) LedgerTotals(ctx context.Context, f engine.LedgerFilter) ([]engine.LedgerTotal, error) {
-	w, err := ledgerWhere(f)
+	if f.PartnerID == "" && f.StoreID == "" {
+		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
+	}
+	rolled, err := t.rolledUntil(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	return queryList(ctx, t.q, "ledger totals", `SELECT currency, status, kind, sum(amount)::bigint, count(*) FROM ledger_entries`+
-		w.sql()+` GROUP BY currency, status, kind ORDER BY currency, status, kind`, w.args,
-		func(row pgx.Row) (engine.LedgerTotal, error) {
-			var s engine.LedgerTotal
-			err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
-			return s, err
-		})
+	query, args := ledgerTotalsSQL(f, rolled)
+	return queryList(ctx, t.q, "ledger totals", query, args, func(row pgx.Row) (engine.LedgerTotal, error) {
+		var s engine.LedgerTotal
+		err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
+		return s, err
+	})
+}
+
+// ledgerTotalsSQL returns the query of LedgerTotals and its arguments: the
+// sums of the roll-ups of the days of f rolled up before rolled, and of
+// the entries of f outside those days, added up by currency, status and
+// kind.
+func ledgerTotalsSQL(f engine.LedgerFilter, rolled time.Time) (string, []any) {
+	var (
+		w     where
+		scope []string
+		parts []string
+	)
+	if f.PartnerID != "" {
+		scope = append(scope, "partner_id = "+w.arg(f.PartnerID))
+	}
+	if f.StoreID != "" {
+		scope = append(scope, "store_id = "+w.arg(f.StoreID))
+	}
+	sum := func(table, entries, column string, from, to time.Time) {
+		conds := slices.Clone(scope)
+		if !from.IsZero() {
+			conds = append(conds, column+" >= "+w.arg(from))
+		}
+		if !to.IsZero() {
+			conds = append(conds, column+" < "+w.arg(to))
+		}
+		parts = append(parts, `SELECT currency, status, kind, sum(amount) AS amount, `+entries+` AS entries FROM `+table+
+			` WHERE `+strings.Join(conds, " AND ")+` GROUP BY currency, status, kind`)
+	}
+	if from, to, ok := f.RolledDays(rolled); ok {
+		sum("ledger_daily", "sum(entries)", "day", from, to)
+		if !f.From.IsZero() && f.From.Before(from) {
+			sum("ledger_entries", "count(*)", "created_at", f.From, from)
+		}
+		if f.To.IsZero() || to.Before(f.To) {
+			sum("ledger_entries", "count(*)", "created_at", to, f.To)
+		}
+	} else {
+		sum("ledger_entries", "count(*)", "created_at", f.From, f.To)
+	}
+	return `SELECT currency, status, kind, sum(amount)::bigint, sum(entries)::bigint FROM (` +
+		strings.Join(parts, " UNION ALL ") + `) t GROUP BY currency, status, kind ORDER BY currency, status, kind`, w.args
+}
+
+// rolledUntil returns the roll-ups' rolled_until, zero when nothing is
+// rolled up. With lock it first creates the roll-up's row if needed and
+// locks it until the transaction ends, which serialises roll-ups.
+func (t *tx) rolledUntil(ctx context.Context, lock bool) (time.Time, error) {
+	query := `SELECT rolled_until FROM ledger_rollup WHERE id = 1`
+	if lock {
+		if _, err := t.q.Exec(ctx, `INSERT INTO ledger_rollup (id) VALUES (1) ON CONFLICT (id) DO NOTHING`); err != nil {
+			return time.Time{}, fmt.Errorf("postgres: lock the ledger roll-up: %w", err)
+		}
+		query += ` FOR UPDATE`
+	}
+	var rolled *time.Time
+	err := t.q.QueryRow(ctx, query).Scan(&rolled)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("postgres: read the ledger roll-up: %w", err)
+	}
+	if rolled == nil {
+		return time.Time{}, nil
+	}
+	return *rolled, nil
+}
+
+// rollupSQL sums the entries of [$1, $2) by UTC day, partner, store,
+// currency, status and kind into new rows of ledger_daily, reading the
+// range on ledger_created. date_bin counts whole days from the epoch in
+// absolute time, whatever the session's time zone.
+const rollupSQL = `INSERT INTO ledger_daily (partner_id, store_id, day, currency, status, kind, amount, entries)
+SELECT partner_id, store_id, date_bin('1 day', created_at, timestamptz '1970-01-01 00:00:00+00'), currency, status, kind,
+       sum(amount), count(*)
+FROM ledger_entries
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY 1, 2, 3, 4, 5, 6`
+
+// RollupLedger rolls up the entries of at most maxDays UTC days from
+// rolled_until (the first time, from the day of the first entry) up to
+// until, in one INSERT … SELECT, and moves rolled_until. The roll-up's row
+// is locked first (FOR UPDATE), so a concurrent roll-up waits and then
+// starts where this one ended. The rows it inserts are new: no day at or
+// after rolled_until was rolled up before.
+func (t *tx) RollupLedger(ctx context.Context, until time.Time, maxDays int) (time.Time, error) {
+	until = until.UTC().Truncate(24 * time.Hour)
+	start, err := t.rolledUntil(ctx, true)
+	if err != nil {
+		return time.Time{}, err
+	}
+	rolled := start
+	if start.IsZero() {
+		var first *time.Time
+		if err := t.q.QueryRow(ctx, `SELECT min(created_at) FROM ledger_entries`).Scan(&first); err != nil {
+			return time.Time{}, fmt.Errorf("postgres: roll up the ledger: %w", err)
+		}
+		if first == nil {
+			return time.Time{}, nil
+		}
+		start = first.UTC().Truncate(24 * time.Hour)
+	}
+	end := start.AddDate(0, 0, max(maxDays, 1))
+	if until.Before(end) {
+		end = until
+	}
+	if !start.Before(end) {
+		return rolled, nil
+	}
+	if _, err := t.q.Exec(ctx, rollupSQL, start, end); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: roll up the ledger from %s: %w", start.Format(time.DateOnly), err)
+	}
+	if _, err := t.q.Exec(ctx, `UPDATE ledger_rollup SET rolled_until = $1 WHERE id = 1`, end); err != nil {
+		return time.Time{}, fmt.Errorf("postgres: roll up the ledger: %w", err)
+	}
+	return end, nil
 }
 
 // ListEntries returns one page of the entries f selects, by id. The ids

@@ -11,6 +11,13 @@ import (
 // derived from; held and redeemed rows count. A customer's counters are
 // kept only for promotions and codes with a per-customer limit: counters
 // of the others, left from before, are not compared.
+//
+// It also sums again by UTC day the entries of the days rolled up (before
+// rolled_until) and compares the sums with ledger_daily, both ways (a full
+// join): the amount as ledger_daily, the count as ledger_daily_entries,
+// with the subject "partner store day currency status kind" (the day as
+// YYYY-MM-DD). An entry that committed after its day was rolled up shows
+// here.
 const checkQuery = `
 WITH live AS (SELECT * FROM redemptions WHERE state IN ('held', 'redeemed')),
 byPromotion AS (SELECT promotion_id, count(*) AS n, sum(discount) AS d FROM live GROUP BY promotion_id),
@@ -20,7 +27,21 @@ byCustomer AS (
      WHERE l.customer_key <> '' AND p.per_customer IS NOT NULL GROUP BY l.promotion_id, l.customer_key
     UNION ALL
     SELECT 'code:' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
-     WHERE l.customer_key <> '' AND c.per_customer_limit IS NOT NULL GROUP BY l.code, l.customer_key)
+     WHERE l.customer_key <> '' AND c.per_customer_limit IS NOT NULL GROUP BY l.code, l.customer_key),
+rolled AS (
+    SELECT e.partner_id, e.store_id, e.created_at - e.created_at % 86400000000 AS day, e.currency, e.status, e.kind,
+           sum(e.amount) AS amount, count(*) AS entries
+      FROM ledger_entries e JOIN ledger_rollup r ON r.id = 1 AND e.created_at < r.rolled_until
+     GROUP BY 1, 2, 3, 4, 5, 6),
+daily AS MATERIALIZED (
+    SELECT coalesce(s.partner_id, d.partner_id) || ' ' || coalesce(s.store_id, d.store_id) || ' ' ||
+           strftime('%Y-%m-%d', coalesce(s.day, d.day) / 1000000, 'unixepoch') || ' ' || coalesce(s.currency, d.currency) || ' ' ||
+           coalesce(s.status, d.status) || ' ' || coalesce(s.kind, d.kind) AS subject,
+           coalesce(s.amount, 0) AS stored_amount, coalesce(d.amount, 0) AS amount,
+           coalesce(s.entries, 0) AS stored_entries, coalesce(d.entries, 0) AS entries
+      FROM ledger_daily s FULL JOIN rolled d
+        ON d.partner_id = s.partner_id AND d.store_id = s.store_id AND d.day = s.day
+       AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind)
 SELECT 'promotion_uses', p.id, p.uses, coalesce(b.n, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
  WHERE p.uses <> coalesce(b.n, 0)
 UNION ALL
@@ -37,10 +58,14 @@ SELECT 'customer_uses', u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n
    AND NOT (u.subject LIKE 'code:%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, 6) AND c.per_customer_limit IS NULL))
 UNION ALL
 SELECT 'customer_uses', b.subject || ' ' || b.customer_key, 0, b.n FROM byCustomer b
- WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)`
+ WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)
+UNION ALL
+SELECT 'ledger_daily', subject, stored_amount, amount FROM daily WHERE stored_amount <> amount
+UNION ALL
+SELECT 'ledger_daily_entries', subject, stored_entries, entries FROM daily WHERE stored_entries <> entries`
 
-// CheckCounters recomputes the usage counters from the rows and returns
-// those that differ.
+// CheckCounters recomputes the usage counters from the rows, and the
+// ledger's daily roll-ups from the entries, and returns those that differ.
 func (s *Store) CheckCounters(ctx context.Context) ([]engine.CounterDiff, error) {
 	rows, err := s.reader.QueryContext(ctx, checkQuery)
 	if err != nil {

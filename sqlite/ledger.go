@@ -2,14 +2,19 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 )
 
 // This file holds the ledger of what partners are owed (migration 0007):
-// entries are only ever appended.
+// entries are only ever appended. Their daily roll-ups (migration 0008)
+// answer the statements for the days that have closed.
 
 const entryColumns = `id, partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp,
 	rate_id, event_id, created_at`
@@ -38,20 +43,135 @@ func (t *tx) OrderEntries(ctx context.Context, storeID, orderID string) ([]*prom
 		WHERE store_id = ? AND order_id = ? ORDER BY id`, []any{storeID, orderID}, scanEntry)
 }
 
-// LedgerTotals sums the entries f selects by currency, status and kind,
-// from the partner's or the store's covering index alone.
+// LedgerTotals sums the entries f selects by currency, status and kind.
+// The whole UTC days that are rolled up (f.RolledDays) are summed from
+// their rows of ledger_daily, by its primary key (a partner) or
+// ledger_daily_store (a store only); the entries before and after them
+// from the partner's or the store's covering index alone. The roll-ups
+// only ever gain days at or after rolled_until, so reading it in its own
+// statement is safe while a roll-up commits.
 func (t *tx) LedgerTotals(ctx context.Context, f engine.LedgerFilter) ([]engine.LedgerTotal, error) {
-	w, err := ledgerWhere(f)
+	if f.PartnerID == "" && f.StoreID == "" {
+		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
+	}
+	rolled, err := t.rolledUntil(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return queryList(ctx, t, "ledger totals", `SELECT currency, status, kind, sum(amount), count(*) FROM ledger_entries`+
-		w.String()+` GROUP BY currency, status, kind ORDER BY currency, status, kind`, w.args,
-		func(row scanner) (engine.LedgerTotal, error) {
-			var s engine.LedgerTotal
-			err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
-			return s, err
-		})
+	query, args := ledgerTotalsSQL(f, rolled)
+	return queryList(ctx, t, "ledger totals", query, args, func(row scanner) (engine.LedgerTotal, error) {
+		var s engine.LedgerTotal
+		err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
+		return s, err
+	})
+}
+
+// ledgerTotalsSQL returns the query of LedgerTotals and its arguments: the
+// sums of the roll-ups of the days of f rolled up before rolled, and of
+// the entries of f outside those days, added up by currency, status and
+// kind.
+func ledgerTotalsSQL(f engine.LedgerFilter, rolled time.Time) (string, []any) {
+	var (
+		parts []string
+		args  []any
+	)
+	sum := func(table, entries, column string, from, to time.Time) {
+		var w where
+		if f.PartnerID != "" {
+			w.add("partner_id = ?", f.PartnerID)
+		}
+		if f.StoreID != "" {
+			w.add("store_id = ?", f.StoreID)
+		}
+		if !from.IsZero() {
+			w.add(column+" >= ?", micros(from))
+		}
+		if !to.IsZero() {
+			w.add(column+" < ?", micros(to))
+		}
+		parts = append(parts, `SELECT currency, status, kind, sum(amount) AS amount, `+entries+` AS entries FROM `+table+
+			w.String()+` GROUP BY currency, status, kind`)
+		args = append(args, w.args...)
+	}
+	if from, to, ok := f.RolledDays(rolled); ok {
+		sum("ledger_daily", "sum(entries)", "day", from, to)
+		if !f.From.IsZero() && f.From.Before(from) {
+			sum("ledger_entries", "count(*)", "created_at", f.From, from)
+		}
+		if f.To.IsZero() || to.Before(f.To) {
+			sum("ledger_entries", "count(*)", "created_at", to, f.To)
+		}
+	} else {
+		sum("ledger_entries", "count(*)", "created_at", f.From, f.To)
+	}
+	return `SELECT currency, status, kind, sum(amount), sum(entries) FROM (` + strings.Join(parts, " UNION ALL ") +
+		`) GROUP BY currency, status, kind ORDER BY currency, status, kind`, args
+}
+
+// rolledUntil returns the roll-ups' rolled_until, zero when nothing is
+// rolled up.
+func (t *tx) rolledUntil(ctx context.Context) (time.Time, error) {
+	var rolled sql.NullInt64
+	err := t.q.QueryRowContext(ctx, `SELECT rolled_until FROM ledger_rollup WHERE id = 1`).Scan(&rolled)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("sqlite: read the ledger roll-up: %w", err)
+	}
+	if !rolled.Valid {
+		return time.Time{}, nil
+	}
+	return fromMicros(rolled.Int64), nil
+}
+
+// microsPerDay is the length of a UTC day in microseconds.
+const microsPerDay = 24 * 60 * 60 * 1_000_000
+
+// rollupSQL sums the entries of [?, ?) by UTC day, partner, store,
+// currency, status and kind into new rows of ledger_daily, reading the
+// range on ledger_created.
+const rollupSQL = `INSERT INTO ledger_daily (partner_id, store_id, day, currency, status, kind, amount, entries)
+SELECT partner_id, store_id, created_at - created_at % 86400000000, currency, status, kind, sum(amount), count(*)
+FROM ledger_entries
+WHERE created_at >= ? AND created_at < ?
+GROUP BY partner_id, store_id, created_at - created_at % 86400000000, currency, status, kind`
+
+// RollupLedger rolls up the entries of at most maxDays UTC days from
+// rolled_until (the first time, from the day of the first entry) up to
+// until, in one INSERT … SELECT, and moves rolled_until. Write
+// transactions are serialised (BEGIN IMMEDIATE), so a concurrent roll-up
+// starts where this one ended. The rows it inserts are new: no day at or
+// after rolled_until was rolled up before.
+func (t *tx) RollupLedger(ctx context.Context, until time.Time, maxDays int) (time.Time, error) {
+	until = until.UTC().Truncate(24 * time.Hour)
+	start, err := t.rolledUntil(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	rolled := start
+	if start.IsZero() {
+		var first sql.NullInt64
+		if err := t.q.QueryRowContext(ctx, `SELECT min(created_at) FROM ledger_entries`).Scan(&first); err != nil {
+			return time.Time{}, fmt.Errorf("sqlite: roll up the ledger: %w", err)
+		}
+		if !first.Valid {
+			return time.Time{}, nil
+		}
+		start = fromMicros(first.Int64 - first.Int64%microsPerDay)
+	}
+	end := start.AddDate(0, 0, max(maxDays, 1))
+	if until.Before(end) {
+		end = until
+	}
+	if !start.Before(end) {
+		return rolled, nil
+	}
+	if _, err := t.q.ExecContext(ctx, rollupSQL, micros(start), micros(end)); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: roll up the ledger from %s: %w", start.Format(time.DateOnly), err)
+	}
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO ledger_rollup (id, rolled_until) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET rolled_until = excluded.rolled_until`, micros(end)); err != nil {
+		return time.Time{}, fmt.Errorf("sqlite: roll up the ledger: %w", err)
+	}
+	return end, nil
 }
 
 // ListEntries returns one page of the entries f selects, by id. The ids

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -19,6 +20,62 @@ func newEntry(partnerID, storeID, orderID string, line int, status, kind string,
 	return &promokit.LedgerEntry{PartnerID: partnerID, StoreID: storeID, OrderID: orderID, Line: line,
 		Program: promokit.ProgramAffiliate, Status: status, Kind: kind, Amount: amount, Currency: currency,
 		Basis: amount * 20, Rate: 500, RateID: 3, EventID: "evt-" + orderID, CreatedAt: at}
+}
+
+// mixedEntries returns n entries of two partners, two stores, two
+// currencies and every status and kind, the i-th created at at(i).
+func mixedEntries(n int, at func(i int) time.Time) []*promokit.LedgerEntry {
+	partners, stores := []string{"ptn_1", "ptn_2"}, []string{"sto_1", "sto_2"}
+	currencies := []string{"EUR", "USD"}
+	kinds := []struct{ status, kind string }{
+		{promokit.LedgerPending, promokit.EntryAccrued},
+		{promokit.LedgerPending, promokit.EntryAdjusted},
+		{promokit.LedgerPending, promokit.EntryReleased},
+		{promokit.LedgerPayable, promokit.EntryReleased},
+		{promokit.LedgerPayable, promokit.EntryReversed},
+	}
+	var all []*promokit.LedgerEntry
+	for i := range n {
+		k := kinds[i%len(kinds)]
+		amount := int64(i*7%100 + 1)
+		if k.kind == promokit.EntryReversed || k.status == promokit.LedgerPending && k.kind == promokit.EntryReleased {
+			amount = -amount
+		}
+		all = append(all, newEntry(partners[i%2], stores[i/2%2], fmt.Sprintf("ord-%d", i/4), i%3, k.status, k.kind, amount,
+			currencies[i/3%2], at(i)))
+	}
+	return all
+}
+
+// ledgerSelects reports whether f selects e.
+func ledgerSelects(f engine.LedgerFilter, e *promokit.LedgerEntry) bool {
+	return (f.PartnerID == "" || e.PartnerID == f.PartnerID) && (f.StoreID == "" || e.StoreID == f.StoreID) &&
+		(f.From.IsZero() || !e.CreatedAt.Before(f.From)) && (f.To.IsZero() || e.CreatedAt.Before(f.To))
+}
+
+// sumEntries returns the totals of the entries of es that f selects, as
+// LedgerTotals returns them.
+func sumEntries(es []*promokit.LedgerEntry, f engine.LedgerFilter) []engine.LedgerTotal {
+	sums := map[[3]string]*engine.LedgerTotal{}
+	var out []engine.LedgerTotal
+	for _, e := range es {
+		if !ledgerSelects(f, e) {
+			continue
+		}
+		k := [3]string{e.Currency, e.Status, e.Kind}
+		if sums[k] == nil {
+			sums[k] = &engine.LedgerTotal{Currency: e.Currency, Status: e.Status, Kind: e.Kind}
+		}
+		sums[k].Amount += e.Amount
+		sums[k].Entries++
+	}
+	for _, s := range sums {
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b engine.LedgerTotal) int {
+		return cmp.Or(cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
+	})
+	return out
 }
 
 // testLedgerEntries checks that a batch of entries gets increasing ids,
@@ -69,57 +126,15 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 // kind of a partner's or a store's entries in a period (from inclusive,
 // to exclusive), and the pages of the entries.
 func testLedgerTotals(t *testing.T, b *bundle) {
-	partners, stores := []string{"ptn_1", "ptn_2"}, []string{"sto_1", "sto_2"}
-	currencies := []string{"EUR", "USD"}
-	kinds := []struct{ status, kind string }{
-		{promokit.LedgerPending, promokit.EntryAccrued},
-		{promokit.LedgerPending, promokit.EntryAdjusted},
-		{promokit.LedgerPending, promokit.EntryReleased},
-		{promokit.LedgerPayable, promokit.EntryReleased},
-		{promokit.LedgerPayable, promokit.EntryReversed},
-	}
-	var all []*promokit.LedgerEntry
-	for i := range 200 {
-		k := kinds[i%len(kinds)]
-		amount := int64(i*7%100 + 1)
-		if k.kind == promokit.EntryReversed || k.status == promokit.LedgerPending && k.kind == promokit.EntryReleased {
-			amount = -amount
-		}
-		all = append(all, newEntry(partners[i%2], stores[i/2%2], fmt.Sprintf("ord-%d", i/4), i%3, k.status, k.kind, amount,
-			currencies[i/3%2], b.at(time.Duration(i)*time.Hour)))
-	}
+	all := mixedEntries(200, func(i int) time.Time { return b.at(time.Duration(i) * time.Hour) })
 	// One batch in an order of times unlike the ids', so that no test
 	// can rely on ids following times.
 	slices.Reverse(all[100:150])
 	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, all) })
 
 	// The reference: the entries f selects, and their sums.
-	selects := func(f engine.LedgerFilter, e *promokit.LedgerEntry) bool {
-		return (f.PartnerID == "" || e.PartnerID == f.PartnerID) && (f.StoreID == "" || e.StoreID == f.StoreID) &&
-			(f.From.IsZero() || !e.CreatedAt.Before(f.From)) && (f.To.IsZero() || e.CreatedAt.Before(f.To))
-	}
-	wantTotals := func(f engine.LedgerFilter) []engine.LedgerTotal {
-		sums := map[[3]string]*engine.LedgerTotal{}
-		var out []engine.LedgerTotal
-		for _, e := range all {
-			if !selects(f, e) {
-				continue
-			}
-			k := [3]string{e.Currency, e.Status, e.Kind}
-			if sums[k] == nil {
-				sums[k] = &engine.LedgerTotal{Currency: e.Currency, Status: e.Status, Kind: e.Kind}
-			}
-			sums[k].Amount += e.Amount
-			sums[k].Entries++
-		}
-		for _, s := range sums {
-			out = append(out, *s)
-		}
-		slices.SortFunc(out, func(a, b engine.LedgerTotal) int {
-			return cmp.Or(cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
-		})
-		return out
-	}
+	selects := ledgerSelects
+	wantTotals := func(f engine.LedgerFilter) []engine.LedgerTotal { return sumEntries(all, f) }
 	wantEntries := func(f engine.LedgerFilter) []*promokit.LedgerEntry {
 		var out []*promokit.LedgerEntry
 		for _, e := range all {
@@ -186,4 +201,239 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		return err
 	})
 	wantCode(t, "ListEntries after a cursor that is no id", err, promokit.EInvalid)
+}
+
+// utcDay returns 0:00 UTC of a day of January 2026; days past 31 run on
+// into February.
+func utcDay(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+
+// rollup runs RollupLedger in a write transaction and returns the new
+// rolled_until.
+func (b *bundle) rollup(t *testing.T, until time.Time, maxDays int) time.Time {
+	t.Helper()
+	var rolled time.Time
+	b.write(t, func(tx engine.Tx) (err error) {
+		rolled, err = tx.RollupLedger(b.ctx, until, maxDays)
+		return err
+	})
+	return rolled
+}
+
+// wantCounterDiffs fails the test unless CheckCounters reports want,
+// compared in the order of kind and subject.
+func wantCounterDiffs(t *testing.T, b *bundle, what string, want []engine.CounterDiff) {
+	t.Helper()
+	got, err := b.store.CheckCounters(b.ctx)
+	if err != nil {
+		t.Fatalf("CheckCounters: %v", err)
+	}
+	slices.SortFunc(got, func(x, y engine.CounterDiff) int {
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Subject, y.Subject))
+	})
+	wantEqual(t, what, want, got)
+}
+
+// testLedgerRollup checks that the daily roll-ups change no total: for
+// partners, stores and both, over periods aligned to UTC days or not,
+// open at either end, before and after roll-ups of a few days at a time,
+// and with entries added after a roll-up. Rolling up again changes
+// nothing, and the roll-ups agree with the entries (CheckCounters).
+func testLedgerRollup(t *testing.T, b *bundle) {
+	if got := b.rollup(t, utcDay(10), 31); !got.IsZero() {
+		t.Fatalf("RollupLedger of an empty ledger = %v, want zero", got)
+	}
+	// Entries every 29 minutes from January 1, 9:30 to January 7, and on
+	// the edges of days.
+	all := mixedEntries(300, func(i int) time.Time { return b.at(time.Duration(i) * 29 * time.Minute) })
+	for i, at := range []time.Time{utcDay(2), utcDay(3).Add(-time.Microsecond), utcDay(4), utcDay(5).Add(-time.Microsecond)} {
+		all = append(all, newEntry("ptn_1", "sto_2", "ord-edge", i, promokit.LedgerPayable, promokit.EntryReleased,
+			int64(1000+i), "USD", at))
+	}
+	slices.Reverse(all[120:180])
+	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, all) })
+	if got := b.rollup(t, utcDay(1), 31); !got.IsZero() {
+		t.Fatalf("RollupLedger before the first entry's day = %v, want zero", got)
+	}
+
+	scopes := []engine.LedgerFilter{
+		{PartnerID: "ptn_1"}, {StoreID: "sto_2"}, {PartnerID: "ptn_2", StoreID: "sto_1"}, {PartnerID: "ptn_9"},
+	}
+	periods := [][2]time.Time{
+		{},                     // everything
+		{utcDay(2), utcDay(4)}, // whole days
+		{utcDay(1).Add(15*time.Hour + 7*time.Minute), utcDay(4).Add(3 * time.Hour)},
+		{{}, utcDay(3)}, // an opening balance
+		{{}, utcDay(3).Add(time.Hour)},
+		{utcDay(2).Add(time.Microsecond), {}},
+		{utcDay(3), {}},
+		{utcDay(2).Add(2 * time.Hour), utcDay(2).Add(20 * time.Hour)}, // within a day
+		{utcDay(3).Add(-time.Microsecond), utcDay(3).Add(time.Microsecond)},
+		{utcDay(5).Add(time.Hour), utcDay(9)},
+		{utcDay(1), utcDay(40)},
+		{utcDay(4), utcDay(2)}, // empty
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, scope := range scopes {
+			for _, p := range periods {
+				f := scope
+				f.From, f.To = p[0], p[1]
+				var got []engine.LedgerTotal
+				b.read(t, func(tx engine.Tx) (err error) {
+					got, err = tx.LedgerTotals(b.ctx, f)
+					return err
+				})
+				wantEqual(t, fmt.Sprintf("%s: totals of %s/%s from %v to %v", stage, f.PartnerID, f.StoreID, f.From, f.To),
+					sumEntries(all, f), got)
+			}
+		}
+	}
+	check("before any roll-up")
+
+	// The first roll-up starts on the first entry's day.
+	if got := b.rollup(t, utcDay(4), 1); !got.Equal(utcDay(2)) {
+		t.Fatalf("RollupLedger of 1 day = %v, want January 2", got)
+	}
+	check("rolled up until January 2")
+	if got := b.rollup(t, utcDay(4), 2); !got.Equal(utcDay(4)) {
+		t.Fatalf("RollupLedger of 2 days = %v, want January 4", got)
+	}
+	check("rolled up until January 4")
+	wantCounterDiffs(t, b, "check after roll-ups", nil)
+	// Again, or to an earlier day: nothing changes.
+	for _, until := range []time.Time{utcDay(4), utcDay(3), utcDay(4).Add(5 * time.Hour)} {
+		if got := b.rollup(t, until, 31); !got.Equal(utcDay(4)) {
+			t.Fatalf("RollupLedger again until %v = %v, want January 4", until, got)
+		}
+	}
+	check("rolled up again")
+	wantCounterDiffs(t, b, "check after rolling up again", nil)
+
+	// Entries written after the roll-up, on the days it did not reach.
+	more := mixedEntries(100, func(i int) time.Time { return utcDay(4).Add(time.Duration(i) * 71 * time.Minute) })
+	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, more) })
+	all = append(all, more...)
+	check("entries after the roll-up")
+	if got := b.rollup(t, utcDay(7), 31); !got.Equal(utcDay(7)) {
+		t.Fatalf("RollupLedger until January 7 = %v", got)
+	}
+	check("rolled up until January 7")
+	// A long way, a month at a time; days without entries too.
+	if got := b.rollup(t, utcDay(60), 31); !got.Equal(utcDay(38)) {
+		t.Fatalf("RollupLedger of 31 days = %v, want February 7", got)
+	}
+	if got := b.rollup(t, utcDay(60), 31); !got.Equal(utcDay(60)) {
+		t.Fatalf("RollupLedger until March 1 = %v", got)
+	}
+	check("rolled up past every entry")
+	wantCounterDiffs(t, b, "check after every roll-up", nil)
+}
+
+// testLedgerRollupConcurrent checks that roll-ups running at once take
+// turns: none fails, no day is rolled up twice, and the totals stay those
+// of the entries.
+func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
+	all := mixedEntries(400, func(i int) time.Time { return b.at(time.Duration(i) * 150 * time.Minute) })
+	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, all) })
+	until := utcDay(40)
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			for {
+				var rolled time.Time
+				err := b.writeErr(func(tx engine.Tx) (err error) {
+					rolled, err = tx.RollupLedger(b.ctx, until, 2)
+					return err
+				})
+				if err != nil || !rolled.Before(until) {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent RollupLedger: %v", err)
+		}
+	}
+	wantCounterDiffs(t, b, "check after concurrent roll-ups", nil)
+	for _, f := range []engine.LedgerFilter{{PartnerID: "ptn_1"}, {StoreID: "sto_2", From: utcDay(3).Add(time.Hour), To: utcDay(30)}} {
+		var got []engine.LedgerTotal
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.LedgerTotals(b.ctx, f)
+			return err
+		})
+		wantEqual(t, fmt.Sprintf("totals of %s/%s", f.PartnerID, f.StoreID), sumEntries(all, f), got)
+	}
+}
+
+// testLedgerRollupCheck checks that CheckCounters reports an entry that
+// commits into a day already rolled up: its day's sums differ from the
+// roll-up's row, or the roll-up has no row for it. Entries of days not
+// rolled up are not compared.
+func testLedgerRollupCheck(t *testing.T, b *bundle) {
+	entries := []*promokit.LedgerEntry{
+		newEntry("ptn_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
+		newEntry("ptn_1", "sto_1", "ord-2", 0, promokit.LedgerPending, promokit.EntryAccrued, 50, "USD", utcDay(1).Add(20*time.Hour)),
+		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
+		newEntry("ptn_1", "sto_1", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 5, "USD", utcDay(3).Add(time.Hour)),
+	}
+	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, entries) })
+	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
+		t.Fatalf("RollupLedger = %v, want January 3", got)
+	}
+	wantCounterDiffs(t, b, "check after the roll-up", nil)
+
+	late := []*promokit.LedgerEntry{
+		newEntry("ptn_1", "sto_1", "ord-5", 0, promokit.LedgerPending, promokit.EntryAccrued, 40, "USD", utcDay(1).Add(23*time.Hour)),
+		newEntry("ptn_2", "sto_2", "ord-6", 0, promokit.LedgerPending, promokit.EntryAdjusted, -8, "GBP", utcDay(2).Add(5*time.Hour)),
+		newEntry("ptn_2", "sto_2", "ord-7", 0, promokit.LedgerPending, promokit.EntryAdjusted, 9, "GBP", utcDay(3).Add(5*time.Hour)),
+	}
+	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, late) })
+	wantCounterDiffs(t, b, "check after late entries", []engine.CounterDiff{
+		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 150, FromRows: 190},
+		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 GBP pending adjusted", Stored: 0, FromRows: -8},
+		{Kind: "ledger_daily_entries", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 2, FromRows: 3},
+		{Kind: "ledger_daily_entries", Subject: "ptn_2 sto_2 2026-01-02 GBP pending adjusted", Stored: 0, FromRows: 1},
+	})
+}
+
+// RunLedgerRollupTampered checks that CheckCounters reports roll-ups
+// changed behind the entries' back, in s, a new migrated store: exec runs a
+// statement on its database directly, as only the database's own tests
+// can. A row's amount and count changed, a row deleted and a row added
+// each show.
+func RunLedgerRollupTampered(t *testing.T, s engine.Store, exec func(ctx context.Context, query string) error) {
+	t.Helper()
+	b := &bundle{ctx: t.Context(), store: s, now: jan1()}
+	entries := []*promokit.LedgerEntry{
+		newEntry("ptn_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
+		newEntry("ptn_1", "sto_1", "ord-2", 0, promokit.LedgerPending, promokit.EntryAccrued, 50, "USD", utcDay(1).Add(20*time.Hour)),
+		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
+		newEntry("ptn_2", "sto_2", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 30, "EUR", utcDay(2).Add(2*time.Hour)),
+	}
+	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, entries) })
+	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
+		t.Fatalf("RollupLedger = %v, want January 3", got)
+	}
+	wantCounterDiffs(t, b, "check after the roll-up", nil)
+	for _, query := range []string{
+		`UPDATE ledger_daily SET amount = amount + 1, entries = entries + 1 WHERE partner_id = 'ptn_1'`,
+		`DELETE FROM ledger_daily WHERE partner_id = 'ptn_2' AND store_id = 'sto_2'`,
+		`INSERT INTO ledger_daily (partner_id, store_id, day, currency, status, kind, amount, entries)
+			SELECT partner_id, store_id, day, 'JPY', status, kind, 9, 1 FROM ledger_daily WHERE partner_id = 'ptn_2'`,
+	} {
+		if err := exec(b.ctx, query); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
+	wantCounterDiffs(t, b, "check after tampering", []engine.CounterDiff{
+		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 151, FromRows: 150},
+		{Kind: "ledger_daily", Subject: "ptn_2 sto_1 2026-01-02 JPY payable released", Stored: 9, FromRows: 0},
+		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 EUR pending accrued", Stored: 0, FromRows: 30},
+		{Kind: "ledger_daily_entries", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 3, FromRows: 2},
+		{Kind: "ledger_daily_entries", Subject: "ptn_2 sto_1 2026-01-02 JPY payable released", Stored: 1, FromRows: 0},
+		{Kind: "ledger_daily_entries", Subject: "ptn_2 sto_2 2026-01-02 EUR pending accrued", Stored: 0, FromRows: 1},
+	})
 }

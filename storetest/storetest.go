@@ -80,6 +80,9 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"OrderEvents", testOrderEvents},
 		{"LedgerEntries", testLedgerEntries},
 		{"LedgerTotals", testLedgerTotals},
+		{"LedgerRollup", testLedgerRollup},
+		{"LedgerRollupConcurrent", testLedgerRollupConcurrent},
+		{"LedgerRollupCheck", testLedgerRollupCheck},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,23 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit/storetest"
+)
+
+// TestLedgerRollupTampered checks that CheckCounters reports daily
+// roll-ups changed in the database directly.
+func TestLedgerRollupTampered(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	storetest.RunLedgerRollupTampered(t, s, func(ctx context.Context, query string) error {
+		return pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, query)
+			return err
+		})
+	})
+}
