@@ -306,7 +306,14 @@ func (s *Server) handleLedgerExport(owner string) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
-		name := owner + "-" + r.PathValue("id") + "-ledger-" + q.From.Format(time.DateOnly) + ".csv"
+		// The file is named after the period's first day in the
+		// marketplace's time zone, where the period's dates are.
+		settings, err := s.svc.Settings(r.Context())
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		name := owner + "-" + r.PathValue("id") + "-ledger-" + q.From.In(settings.Location()).Format(time.DateOnly) + ".csv"
 		out := &csvResponse{w: w, filename: safeFilename(name)}
 		enc := csv.NewLedgerEncoder(out)
 		rc := http.NewResponseController(w)

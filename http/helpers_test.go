@@ -90,9 +90,19 @@ func newBundle(t *testing.T, st engine.Store, opts ...setupOption) *testBundle {
 	srv := NewServer(cfg)
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
+	// The queued clicks are written before the store closes.
+	t.Cleanup(func() {
+		if err := svc.Close(context.Background()); err != nil {
+			t.Errorf("close service: %v", err)
+		}
+	})
+	hc := ts.Client()
+	// A test sees every answer as the server gave it: a redirect
+	// (GET /r/{token}) is not followed.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &testBundle{
 		svc: svc, store: st, clock: clock, srv: srv, logs: logs, reg: reg,
-		c: &client{base: ts.URL, hc: ts.Client()}, admin: secret,
+		c: &client{base: ts.URL, hc: hc}, admin: secret,
 	}
 }
 
@@ -210,16 +220,17 @@ type response struct {
 
 // problemDoc is a problem document as a client reads it.
 type problemDoc struct {
-	Type      string                `json:"type"`
-	Title     string                `json:"title"`
-	Status    int                   `json:"status"`
-	Detail    string                `json:"detail"`
-	Code      string                `json:"code"`
-	Rule      string                `json:"rule"`
-	Limit     *int64                `json:"limit"`
-	Current   *int64                `json:"current"`
-	Errors    []promokit.FieldError `json:"errors"`
-	RequestID string                `json:"request_id"`
+	Type         string                `json:"type"`
+	Title        string                `json:"title"`
+	Status       int                   `json:"status"`
+	Detail       string                `json:"detail"`
+	Code         string                `json:"code"`
+	Rule         string                `json:"rule"`
+	Limit        *int64                `json:"limit"`
+	Current      *int64                `json:"current"`
+	PossibleFrom *time.Time            `json:"possible_from"`
+	Errors       []promokit.FieldError `json:"errors"`
+	RequestID    string                `json:"request_id"`
 }
 
 // do sends a request with the key (none when empty) and returns the

@@ -76,6 +76,8 @@ func routeCases() []routeCase {
 		una = http.StatusUnauthorized
 		frb = http.StatusForbidden
 		nf  = http.StatusNotFound
+		unp = http.StatusUnprocessableEntity
+		fnd = http.StatusFound
 	)
 	fixed := func(p string) func(*testBundle) string { return func(*testBundle) string { return p } }
 	promo := func(suffix string) func(*testBundle) string {
@@ -179,6 +181,53 @@ func routeCases() []routeCase {
 			[principals]int{ok, ok, nf, ok, ok, frb, una}},
 		{"PATCH", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + b.shopCode }, body(map[string]any{"active": false}), nil,
 			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+
+		// The affiliate program: b.affiliate() has shop join, an affiliate
+		// (not one of the principals) link it, a browser click and an order.
+		{"GET", "/v1/stores/{id}/affiliate", withAffiliate(shop("/affiliate")), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
+		{"POST", "/v1/stores/{id}/affiliate/join", shop("/affiliate/join"), body(map[string]any{"accept_terms": true, "rate_bp": 500, "url": shopURL}), nil,
+			[principals]int{cr, cr, nf, frb, frb, frb, una}},
+		{"POST", "/v1/stores/{id}/affiliate/exit", affiliateLater(16*day, shop("/affiliate/exit")), nil, nil,
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"PUT", "/v1/stores/{id}/affiliate/rate", withAffiliate(shop("/affiliate/rate")), body(map[string]any{"rate_bp": 700}), nil,
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"PUT", "/v1/stores/{id}/affiliate/products/{product_id}/rate", withAffiliate(shop("/affiliate/products/sku-1/rate")), body(map[string]any{"rate_bp": 1000}), nil,
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"DELETE", "/v1/stores/{id}/affiliate/products/{product_id}/rate", withAffiliate(shop("/affiliate/products/sku-1/rate")), nil, nil,
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"GET", "/v1/stores/{id}/affiliate/rates", withAffiliate(shop("/affiliate/rates")), nil, nil, [principals]int{ok, ok, nf, frb, frb, frb, una}},
+		// The partner is an influencer naming the affiliate: 422.
+		{"POST", "/v1/links", fixed("/v1/links"), func(b *testBundle) any {
+			return map[string]any{"store_id": b.shop.ID, "partner_id": b.affiliate().aff.ID}
+		}, nil, [principals]int{cr, frb, frb, unp, frb, frb, una}},
+		{"GET", "/v1/links", withAffiliate(fixed("/v1/links")), nil, nil, [principals]int{ok, ok, ok, ok, frb, frb, una}},
+		{"GET", "/v1/links/{id}", func(b *testBundle) string { return "/v1/links/" + b.affiliate().link.ID }, nil, nil,
+			[principals]int{ok, ok, nf, nf, frb, frb, una}},
+		// Anonymous: a key changes nothing.
+		{"GET", "/r/{token}", func(b *testBundle) string { return "/r/" + b.affiliate().link.Token }, nil, nil,
+			[principals]int{fnd, fnd, fnd, fnd, fnd, fnd, fnd}},
+
+		{"POST", "/v1/stores/{id}/orders/{order_id}/events", shop("/orders/ord-a/events"), body(map[string]any{
+			"id": "ord-a-placed", "type": "placed", "currency": "USD", "lines": []map[string]any{{"product_id": "sku-1", "quantity": 1, "amount": 1000}},
+		}), nil, [principals]int{cr, frb, frb, frb, cr, frb, una}},
+		{"GET", "/v1/stores/{id}/orders/{order_id}", func(b *testBundle) string {
+			return "/v1/stores/" + b.shop.ID + "/orders/" + b.affiliate().orderID
+		}, nil, nil, [principals]int{ok, ok, nf, frb, ok, frb, una}},
+		// The affiliate's statement, as its store's seller reads it.
+		{"GET", "/v1/partners/{id}/statement", affiliatePartner("/statement"), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+		{"GET", "/v1/partners/{id}/ledger", affiliatePartner("/ledger"), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+		{"GET", "/v1/partners/{id}/ledger.csv", affiliatePartner("/ledger.csv"), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+		{"GET", "/v1/stores/{id}/statement", withAffiliate(shop("/statement")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+		{"GET", "/v1/stores/{id}/ledger", withAffiliate(shop("/ledger")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+		{"GET", "/v1/stores/{id}/ledger.csv", withAffiliate(shop("/ledger.csv")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+	}
+}
+
+// affiliatePartner is the path of the affiliate fixture's partner with
+// suffix, narrowed to shop.
+func affiliatePartner(suffix string) func(b *testBundle) string {
+	return func(b *testBundle) string {
+		return "/v1/partners/" + b.affiliate().aff.ID + suffix + "?store_id=" + b.shop.ID
 	}
 }
 
