@@ -24,7 +24,7 @@ func TestPriceAutomatic(t *testing.T) {
 	c := cart(promokit.Line{ProductID: "p", Quantity: 2, UnitPrice: 3000}, promokit.Line{ProductID: "q", Quantity: 1, UnitPrice: 4000})
 	pc := promokit.Price(c, []promokit.Candidate{cand("FIVE", five), auto(ten)}, 0, now)
 	checkSums(t, pc)
-	if got := fmt.Sprint(pc.Applied); got != "[{ prm_auto 1000} {FIVE prm_five 500}]" {
+	if got := fmt.Sprint(pc.Applied); got != "[{ prm_auto true 1000} {FIVE prm_five false 500}]" {
 		t.Fatalf("applied %s, rejected %+v", got, pc.Rejected)
 	}
 	// 10% of 6000 and 4000, then 500 spread over what is left (5400, 3600).
@@ -96,7 +96,7 @@ func TestPriceAutomaticExclusive(t *testing.T) {
 	a.Exclusive, b.Exclusive, b.Priority = true, true, 5
 	pc := promokit.Price(cart(promokit.Line{ProductID: "p", Quantity: 1, UnitPrice: 10000}), []promokit.Candidate{auto(a), auto(b), cand("CODE", promo("prm_c", promokit.AmountOff, 100))}, 0, now)
 	checkSums(t, pc)
-	if got := fmt.Sprint(pc.Applied); got != "[{ prm_b 2000}]" {
+	if got := fmt.Sprint(pc.Applied); got != "[{ prm_b true 2000}]" {
 		t.Fatalf("applied %s", got)
 	}
 	if got := fmt.Sprint(pc.Rejected); got != "[{ prm_a not_combinable  <nil> <nil> <nil>} {CODE  not_combinable  <nil> <nil> <nil>}]" {
@@ -157,4 +157,46 @@ func wantField(t *testing.T, err error, field, code string) {
 		}
 	}
 	t.Fatalf("fields %+v, want %s %s", e.Fields, field, code)
+}
+
+// An exclusive promotion that cannot apply to the cart — no eligible
+// line, under its minimum, or over its spend budget alone — keeps nothing
+// out: it is rejected with its reason and the others apply.
+func TestPriceExclusiveThatDoesNotApply(t *testing.T) {
+	t.Parallel()
+	c := cart(promokit.Line{ProductID: "p", Quantity: 1, UnitPrice: 10000})
+	for name, change := range map[string]func(p *promokit.Promotion, cd *promokit.Candidate){
+		"no eligible line": func(p *promokit.Promotion, _ *promokit.Candidate) { p.ProductIDs = []string{"q"} },
+		"minimum":          func(p *promokit.Promotion, _ *promokit.Candidate) { p.MinOrder = 20000 },
+		"budget": func(p *promokit.Promotion, cd *promokit.Candidate) {
+			p.TotalDiscount, cd.Usage.PromotionDiscount = ptr(int64(5000)), 4000
+		},
+	} {
+		x := promo("prm_x", promokit.PercentOff, 2000)
+		x.Exclusive, x.Priority = true, 9
+		cx := auto(x)
+		change(x, &cx)
+		pc := promokit.Price(c, []promokit.Candidate{cx, cand("TEN", promo("prm_t", promokit.PercentOff, 1000))}, 0, now)
+		checkSums(t, pc)
+		if got := fmt.Sprint(pc.Applied); got != "[{TEN prm_t false 1000}]" || len(pc.Rejected) != 1 || pc.Rejected[0].PromotionID != "prm_x" {
+			t.Errorf("%s: applied %s, rejected %+v", name, got, pc.Rejected)
+		}
+	}
+}
+
+// Under a stacking limit, automatic promotions and codes are taken in one
+// order: percentages first, then by priority, whatever their origin.
+func TestPriceAutomaticStackingLimit(t *testing.T) {
+	t.Parallel()
+	c := cart(promokit.Line{ProductID: "p", Quantity: 1, UnitPrice: 10000})
+	ten, five, twenty := promo("prm_ten", promokit.PercentOff, 1000), promo("prm_five", promokit.AmountOff, 500), promo("prm_twenty", promokit.PercentOff, 2000)
+	twenty.Priority = 1
+	pc := promokit.Price(c, []promokit.Candidate{cand("FIVE", five), auto(ten)}, 1, now)
+	if got := fmt.Sprint(pc.Applied); got != "[{ prm_ten true 1000}]" || len(pc.Rejected) != 1 || pc.Rejected[0].Code != "FIVE" || pc.Rejected[0].Reason != promokit.ReasonStackingLimit {
+		t.Fatalf("a typed amount after an automatic percentage: %s %+v", got, pc.Rejected)
+	}
+	pc = promokit.Price(c, []promokit.Candidate{cand("TWENTY", twenty), auto(ten)}, 1, now)
+	if got := fmt.Sprint(pc.Applied); got != "[{TWENTY prm_twenty false 2000}]" || len(pc.Rejected) != 1 || pc.Rejected[0].PromotionID != "prm_ten" || pc.Rejected[0].Reason != promokit.ReasonStackingLimit {
+		t.Fatalf("a typed percentage of higher priority: %s %+v", got, pc.Rejected)
+	}
 }

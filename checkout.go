@@ -98,6 +98,10 @@ const (
 	ReasonDuplicatePromotion = "one_code_per_promotion"
 	ReasonIdentityRequired   = "identity_required"
 	ReasonCodeRequired       = "code_required"
+	// ReasonNotListed refuses an order whose request lists the automatic
+	// promotions it was priced with when another one applies as well (it
+	// started, or a use was given back, since the cart was validated).
+	ReasonNotListed = "not_listed"
 	// ReasonNotValid is the one reason a storefront key gets for any code
 	// that does not apply, whatever the cause, so that the answer for a
 	// code that does not exist is the same as for one that does.
@@ -148,10 +152,12 @@ type Rejection struct {
 	Remaining   *int64 `json:"remaining,omitempty"`
 }
 
-// Applied is a code that applies, and the discount it gives.
+// Applied is a code that applies, or an automatic promotion (Code empty,
+// Automatic true), and the discount it gives.
 type Applied struct {
 	Code        string `json:"code"`
 	PromotionID string `json:"promotion_id"`
+	Automatic   bool   `json:"automatic"`
 	Discount    int64  `json:"discount"`
 }
 
@@ -260,21 +266,29 @@ func eligible(p *Promotion, lines []Line) []bool {
 	return out
 }
 
-// Price prices a cart with candidate codes at now (C4). The order of
-// application is declared, not accidental:
+// Price prices a cart with candidates at now (C4): the codes sent and the
+// store's automatic promotions, which are ordered together by one rule,
+// whatever their origin. The order of application is declared, not
+// accidental:
 //
-//  1. Codes that cannot apply (expired, limits reached, wrong customer…)
-//     are rejected with their reason; a second code of a promotion already
-//     applied is rejected (one code per promotion per order).
+//  1. Candidates that cannot apply (expired, limits reached, wrong
+//     customer…) are rejected with their reason; a second code of a
+//     promotion already applied is rejected (one code per promotion per
+//     order). So are those that cannot apply to this cart whatever the
+//     others do: without an eligible line (no_eligible_products), or under
+//     the minimum order amount, compared with the subtotal of the eligible
+//     lines before any discount (minimum_not_met).
 //  2. Exclusive promotions: if one applies, it applies alone — the one of
-//     highest priority, then lowest id — and the others are not_combinable.
+//     highest priority, then lowest id, among those whose discount alone
+//     fits their spend budget — and the others are not_combinable. An
+//     exclusive promotion that does not apply to the cart never keeps the
+//     others out.
 //  3. The rest are ordered: percentages first, then fixed amounts; within
 //     each, higher priority first, then lower promotion id. At most
 //     maxStack apply (0: no limit); the others are stacking_limit.
 //  4. Every percentage is computed on the lines' original amounts; fixed
 //     amounts come after, on what the percentages left. A discount never
-//     takes a line below zero. The minimum order amount is compared with
-//     the subtotal of the eligible lines before any discount.
+//     takes a line below zero.
 //  5. Each discount is spread over its eligible lines in proportion to
 //     what is left of them, by the largest remainder, so the lines add up
 //     to the order's discount to the cent. A discount larger than the
@@ -316,6 +330,29 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 		}
 		return byPriority(a, b)
 	})
+	// What does not depend on the other discounts is decided first, so
+	// that a promotion that cannot apply to this cart takes no part in
+	// the choice of an exclusive one or in the stacking limit.
+	fit := ok[:0]
+	for _, cd := range ok {
+		p := cd.Promotion
+		base := eligibleBase(p, c.Lines)
+		switch {
+		case base == 0:
+			pc.Rejected = append(pc.Rejected, cd.rejection(ReasonNoEligibleProducts))
+		case base < p.MinOrder:
+			r := cd.limitRejection(ReasonMinimumNotMet, "C1", p.MinOrder, base)
+			r.Remaining = nil
+			pc.Rejected = append(pc.Rejected, r)
+		case p.Exclusive && overBudget(&cd, alone(p, base)):
+			// An exclusive promotion applies alone: its discount is known
+			// before it is chosen.
+			pc.Rejected = append(pc.Rejected, cd.limitRejection(ReasonBudgetExhausted, "C2", *p.TotalDiscount, cd.Usage.PromotionDiscount))
+		default:
+			fit = append(fit, cd)
+		}
+	}
+	ok = fit
 	if i := slices.IndexFunc(ok, func(cd Candidate) bool { return cd.Promotion.Exclusive }); i >= 0 {
 		best := ok[i]
 		for _, cd := range ok {
@@ -345,28 +382,12 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 				weights[i] = left[i]
 			}
 		}
-		if base == 0 {
-			pc.Rejected = append(pc.Rejected, cd.rejection(ReasonNoEligibleProducts))
-			continue
-		}
-		if base < p.MinOrder {
-			r := cd.limitRejection(ReasonMinimumNotMet, "C1", p.MinOrder, base)
-			r.Remaining = nil
-			pc.Rejected = append(pc.Rejected, r)
-			continue
-		}
 		if maxStack > 0 && applied >= maxStack {
 			pc.Rejected = append(pc.Rejected, cd.rejection(ReasonStackingLimit))
 			continue
 		}
-		var d int64
-		if p.Type == PercentOff {
-			d = ApplyRate(base, p.PercentOff)
-		} else {
-			d = p.AmountOff
-		}
-		d = min(d, room)
-		if p.TotalDiscount != nil && cd.Usage.PromotionDiscount+d > *p.TotalDiscount {
+		d := min(alone(p, base), room)
+		if overBudget(&cd, d) {
 			pc.Rejected = append(pc.Rejected, cd.limitRejection(ReasonBudgetExhausted, "C2", *p.TotalDiscount, cd.Usage.PromotionDiscount))
 			continue
 		}
@@ -375,7 +396,7 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 			left[i] -= share
 		}
 		pc.Discount += d
-		pc.Applied = append(pc.Applied, Applied{Code: cd.value(), PromotionID: p.ID, Discount: d})
+		pc.Applied = append(pc.Applied, Applied{Code: cd.value(), PromotionID: p.ID, Automatic: cd.Code == nil, Discount: d})
 		applied++
 	}
 	pc.Lines = make([]PricedLine, len(c.Lines))
@@ -384,4 +405,33 @@ func Price(c *Cart, candidates []Candidate, maxStack int, now time.Time) *Priced
 	}
 	pc.Total = pc.Subtotal - pc.Discount + pc.Shipping
 	return pc
+}
+
+// eligibleBase returns the original amount of the lines a promotion
+// applies to.
+func eligibleBase(p *Promotion, lines []Line) int64 {
+	var base int64
+	for _, l := range lines {
+		if p.AppliesTo(l.ProductID) {
+			base += l.Amount()
+		}
+	}
+	return base
+}
+
+// alone returns the discount of a promotion on eligible lines of original
+// amount base, before any other discount: a percentage of base, or the
+// fixed amount, never more than base.
+func alone(p *Promotion, base int64) int64 {
+	if p.Type == PercentOff {
+		return min(ApplyRate(base, p.PercentOff), base)
+	}
+	return min(p.AmountOff, base)
+}
+
+// overBudget reports whether a discount d would take the candidate's
+// promotion past its spend budget.
+func overBudget(cd *Candidate, d int64) bool {
+	p := cd.Promotion
+	return p.TotalDiscount != nil && cd.Usage.PromotionDiscount+d > *p.TotalDiscount
 }

@@ -63,7 +63,7 @@ func TestPriceStackingOrder(t *testing.T) {
 		if pc.Discount != 4500 || pc.Total != 5500+499 || len(pc.Applied) != 3 {
 			t.Fatalf("discount %d total %d applied %+v", pc.Discount, pc.Total, pc.Applied)
 		}
-		if got := fmt.Sprint(pc.Applied); got != "[{TEN prm_b 1000} {THIRTY prm_c 3000} {FIVE prm_a 500}]" {
+		if got := fmt.Sprint(pc.Applied); got != "[{TEN prm_b false 1000} {THIRTY prm_c false 3000} {FIVE prm_a false 500}]" {
 			t.Errorf("applied in order %s", got)
 		}
 	}

@@ -99,7 +99,8 @@ var listedReasons = []string{
 // uses (C3), the customer's uses of the promotion and of the code, the
 // minimum order, the eligible products, the window and the active flags.
 // Together they may not combine (exclusive promotions, the store's
-// stacking limit): the checkout picks among them and prices its choice.
+// stacking limit): Validate and Redeem apply the automatic promotions by
+// themselves, ordered with the codes the checkout picks among these.
 //
 // Qualified lists those that apply, the largest discount first. Those a
 // limit or the cart keeps out are listed apart in NotQualified with their

@@ -52,8 +52,60 @@ func newQualifyFixture(t *testing.T, b *bundle) *qualifyFixture {
 		return engine.PromotionInput{Type: ptr(promokit.AmountOff), AmountOff: ptr(minor)}
 	}
 
+	coded := func(name string, in engine.PromotionInput, codes ...engine.CodeInput) *promokit.Promotion {
+		t.Helper()
+		in.Name, in.StartsAt = ptr(name), ptr(jan1)
+		p := mustCreatePromotion(t, b.seller, b, in)
+		for _, c := range codes {
+			if _, err := b.svc.CreateCode(b.seller, p.ID, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+	to := func(code, customer string) engine.CodeInput {
+		return engine.CodeInput{Code: code, CustomerID: ptr(customer)}
+	}
+	f.vip = coded("VIP", percent(1500), to("VIP-ANN", "cus_42"), to("VIP-BOB", "cus_99"), to("VIP-ANN-OFF", "cus_42"))
+	if _, err := b.svc.UpdateCode(b.seller, "VIP-ANN-OFF", engine.CodeInput{Active: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	in := amount(300)
+	in.PerCustomer = set(int64(1))
+	f.onceCoded = coded("Three off once", in, engine.CodeInput{Code: "ONCE-PUB"}, to("ONCE-ANN", "cus_42"))
+	in = amount(500)
+	in.TotalDiscount = set(int64(1200))
+	f.budgetCoded = coded("Five off, coded", in, engine.CodeInput{Code: "BUDGET-PUB"}, to("BUDGET-ANN", "cus_42"))
+	f.limited = coded("Limited codes", percent(100),
+		engine.CodeInput{Code: "ONE-USE", CustomerID: ptr("cus_42"), UsageLimit: set(int64(1))},
+		engine.CodeInput{Code: "ONE-EACH", CustomerID: ptr("cus_42"), PerCustomerLimit: set(int64(1))},
+		engine.CodeInput{Code: "ONE-EACH-2", CustomerID: ptr("cus_42"), PerCustomerLimit: set(int64(1))})
+	f.otherCoded = mustCreatePromotion(t, b.foreign, b, engine.PromotionInput{Name: ptr("Other VIP"),
+		Type: ptr(promokit.PercentOff), PercentOff: ptr(promokit.BasisPoints(4000)), StartsAt: ptr(jan1)})
+	if _, err := b.svc.CreateCode(b.foreign, f.otherCoded.ID, to("OTHER-ANN", "cus_42")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Real counters through the checkout, before the automatic promotions
+	// exist (they would apply to these orders too): cus_42 used the
+	// once-per-customer promotion and each limited code, others spent $10
+	// of the coded budget.
+	redeem := func(order string, who promokit.Identity, code string) {
+		t.Helper()
+		in := order1(b, order, code)
+		in.Customer = who
+		if _, err := b.svc.Redeem(b.check, in); err != nil {
+			t.Fatalf("redeem %s: %v", code, err)
+		}
+	}
+	redeem("ord-1", ann, "ONCE-PUB")
+	redeem("ord-2", promokit.Identity{Email: "bob@example.com"}, "BUDGET-PUB")
+	redeem("ord-3", promokit.Identity{Email: "eve@example.com"}, "BUDGET-PUB")
+	redeem("ord-4", ann, "ONE-USE")
+	redeem("ord-5", ann, "ONE-EACH")
+
 	f.ten = auto(b.seller, "Ten off everything", percent(1000))
-	in := percent(2000)
+	in = percent(2000)
 	in.ProductIDs, in.Exclusive, in.Priority, in.EndsAt = &[]string{"mug"}, ptr(true), ptr(int64(3)), set(jan1.Add(48*time.Hour))
 	f.mug = auto(b.seller, "Mug week", in)
 	in = amount(500)
@@ -78,59 +130,8 @@ func newQualifyFixture(t *testing.T, b *bundle) *qualifyFixture {
 	f.later = mustCreatePromotion(t, b.seller, b, in)
 	f.otherStores = auto(b.foreign, "Other store's sale", percent(5000))
 
-	coded := func(name string, in engine.PromotionInput, codes ...engine.CodeInput) *promokit.Promotion {
-		t.Helper()
-		in.Name, in.StartsAt = ptr(name), ptr(jan1)
-		p := mustCreatePromotion(t, b.seller, b, in)
-		for _, c := range codes {
-			if _, err := b.svc.CreateCode(b.seller, p.ID, c); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return p
-	}
-	to := func(code, customer string) engine.CodeInput {
-		return engine.CodeInput{Code: code, CustomerID: ptr(customer)}
-	}
-	f.vip = coded("VIP", percent(1500), to("VIP-ANN", "cus_42"), to("VIP-BOB", "cus_99"), to("VIP-ANN-OFF", "cus_42"))
-	if _, err := b.svc.UpdateCode(b.seller, "VIP-ANN-OFF", engine.CodeInput{Active: ptr(false)}); err != nil {
-		t.Fatal(err)
-	}
-	in = amount(300)
-	in.PerCustomer = set(int64(1))
-	f.onceCoded = coded("Three off once", in, engine.CodeInput{Code: "ONCE-PUB"}, to("ONCE-ANN", "cus_42"))
-	in = amount(500)
-	in.TotalDiscount = set(int64(1200))
-	f.budgetCoded = coded("Five off, coded", in, engine.CodeInput{Code: "BUDGET-PUB"}, to("BUDGET-ANN", "cus_42"))
-	f.limited = coded("Limited codes", percent(100),
-		engine.CodeInput{Code: "ONE-USE", CustomerID: ptr("cus_42"), UsageLimit: set(int64(1))},
-		engine.CodeInput{Code: "ONE-EACH", CustomerID: ptr("cus_42"), PerCustomerLimit: set(int64(1))},
-		engine.CodeInput{Code: "ONE-EACH-2", CustomerID: ptr("cus_42"), PerCustomerLimit: set(int64(1))})
-	f.otherCoded = mustCreatePromotion(t, b.foreign, b, engine.PromotionInput{Name: ptr("Other VIP"),
-		Type: ptr(promokit.PercentOff), PercentOff: ptr(promokit.BasisPoints(4000)), StartsAt: ptr(jan1)})
-	if _, err := b.svc.CreateCode(b.foreign, f.otherCoded.ID, to("OTHER-ANN", "cus_42")); err != nil {
-		t.Fatal(err)
-	}
-
-	b.clock.Set(jan1.Add(2 * time.Hour))
-	// Real counters through the checkout: cus_42 used the once-per-customer
-	// promotion and each limited code, others spent $10 of the coded
-	// budget.
-	redeem := func(order string, who promokit.Identity, code string) {
-		t.Helper()
-		in := order1(b, order, code)
-		in.Customer = who
-		if _, err := b.svc.Redeem(b.check, in); err != nil {
-			t.Fatalf("redeem %s: %v", code, err)
-		}
-	}
-	redeem("ord-1", ann, "ONCE-PUB")
-	redeem("ord-2", promokit.Identity{Email: "bob@example.com"}, "BUDGET-PUB")
-	redeem("ord-3", promokit.Identity{Email: "eve@example.com"}, "BUDGET-PUB")
-	redeem("ord-4", ann, "ONE-USE")
-	redeem("ord-5", ann, "ONE-EACH")
-	// Automatic promotions are not redeemed by the checkout yet: their
-	// counters are written as their redemptions will write them.
+	// The automatic promotions' counters are written as their redemptions
+	// write them, without the other promotions an order would apply.
 	err := b.store.Write(context.Background(), func(tx engine.Tx) error {
 		if _, err := tx.AddPromotionUsage(context.Background(), f.budget.ID, 2, 1000); err != nil {
 			return err
@@ -141,6 +142,7 @@ func newQualifyFixture(t *testing.T, b *bundle) *qualifyFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.clock.Set(jan1.Add(2 * time.Hour))
 	return f
 }
 

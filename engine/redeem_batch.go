@@ -41,6 +41,10 @@ type useReq struct {
 	codes []string    // normalised
 	hash  []byte
 	hold  time.Duration // 0: redeem
+	// expect holds the automatic promotions the order must be written
+	// with: those the request lists or, when it lists none, those of its
+	// first pricing (planBatch). Nil until then.
+	expect *[]string
 
 	res  *RedeemResult
 	err  error
@@ -56,7 +60,8 @@ func (r *useReq) target(now time.Time) (string, *time.Time) {
 	return promokit.RedemptionHeld, &t
 }
 
-// redemption returns the new row of a code r applies.
+// redemption returns the new row of a code, or automatic promotion, r
+// applies.
 func (r *useReq) redemption(a promokit.Applied, state string, holdUntil *time.Time, now time.Time) *promokit.Redemption {
 	return &promokit.Redemption{
 		StoreID: r.in.Cart.StoreID, OrderID: r.in.OrderID, Code: a.Code, PromotionID: a.PromotionID,
@@ -190,10 +195,10 @@ func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
 	if err != nil {
 		return err
 	}
-	if err := lockPromotions(ctx, tx, live); err != nil {
+	now := s.now()
+	if err := lockPromotions(ctx, tx, live, now); err != nil {
 		return err
 	}
-	now := s.now()
 	for _, r := range live {
 		s.useInSavepoint(ctx, tx, settings, r, now)
 	}
@@ -201,8 +206,9 @@ func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
 }
 
 // lockPromotions locks, by id, the rows of the promotions whose codes the
-// orders of live use, with an update that changes nothing.
-func lockPromotions(ctx context.Context, tx Tx, live []*useReq) error {
+// orders of live use, and of their stores' automatic promotions live at
+// now, with an update that changes nothing.
+func lockPromotions(ctx context.Context, tx Tx, live []*useReq, now time.Time) error {
 	byStore := make(map[string][]string)
 	for _, r := range live {
 		byStore[r.in.Cart.StoreID] = appendNew(byStore[r.in.Cart.StoreID], r.codes...)
@@ -215,6 +221,13 @@ func lockPromotions(ctx context.Context, tx Tx, live []*useReq) error {
 		}
 		for _, c := range codes {
 			ids = appendNew(ids, c.PromotionID)
+		}
+		auto, err := tx.AutomaticPromotions(ctx, storeID, now, MaxQualify)
+		if err != nil {
+			return err
+		}
+		for _, p := range auto {
+			ids = appendNew(ids, p.ID)
 		}
 	}
 	slices.Sort(ids)
@@ -245,9 +258,12 @@ type plan struct {
 }
 
 // planBatch reads what the orders of a batch need, with one CheckoutRead
-// per store and one read of the customers' counters, and prices each cart. Orders that were sent before (a
-// retry, the redeem of a reservation, a released order), or twice in the
-// batch, are left for later.
+// per store (which reads the store's automatic promotions too) and one
+// read of the customers' counters, and prices each cart. The first pricing
+// of an order that lists no automatic promotion fixes those it must be
+// written with (useReq.expect). Orders that were sent before (a retry, the
+// redeem of a reservation, a released order), or twice in the batch, are
+// left for later.
 func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, error) {
 	pl := &plan{now: s.now(), answered: make(map[*useReq]error)}
 	now := pl.now
@@ -282,7 +298,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 			ids[i] = r.in.OrderID
 			values = appendNew(values, r.codes...)
 		}
-		d, err := tx.CheckoutRead(ctx, storeID, ids, values)
+		d, err := tx.CheckoutRead(ctx, storeID, ids, values, now)
 		if err != nil {
 			return nil, err
 		}
@@ -308,9 +324,9 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 				continue
 			}
 			g.fresh = append(g.fresh, r)
-			of = append(of, usageOf{r.in.Cart.CustomerKey, r.codes})
+			of = append(of, usageOf{storeID, r.in.Cart.CustomerKey, r.codes})
 		}
-		snap.add(d.Codes, d.Promotions)
+		snap.add(storeID, d)
 		groups = append(groups, g)
 	}
 	if pl.settings == nil {
@@ -325,10 +341,16 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 	}
 	for _, g := range groups {
 		for _, r := range g.fresh {
-			priced, cands := snap.price(g.store, &r.in.Cart, r.codes, now)
+			priced, cands := snap.price(g.store, &r.in.Cart, r.codes, r.expect, now)
 			if len(priced.Rejected) > 0 {
 				pl.answered[r] = refusal(priced.Rejected)
 				continue
+			}
+			if r.expect == nil {
+				// Written later (a batch that does not fit), the order is
+				// priced again: it must not come out at another total.
+				ids := appliedAutomatic(priced)
+				r.expect = &ids
 			}
 			pl.orders = append(pl.orders, batchOrder{r: r, priced: priced, cands: cands})
 		}
@@ -348,7 +370,7 @@ func (s *Service) writePlan(ctx context.Context, tx Tx, pl *plan) error {
 	u := batchUses(orders)
 	for _, o := range orders {
 		state, holdUntil := o.r.target(now)
-		res := &RedeemResult{OrderID: o.r.in.OrderID, Priced: o.priced}
+		res := &RedeemResult{OrderID: o.r.in.OrderID, Priced: o.priced, Redemptions: []*promokit.Redemption{}}
 		for _, a := range o.priced.Applied {
 			row := o.r.redemption(a, state, holdUntil, now)
 			res.Redemptions = append(res.Redemptions, row)
@@ -384,7 +406,8 @@ func (s *Service) useInSavepoint(ctx context.Context, tx Tx, settings *promokit.
 
 // batchUses sums the uses of every order into one conditional update per
 // promotion, code and limited customer counter, in the lock order of
-// takeAll.
+// takeAll. Orders that apply one automatic promotion add up on its
+// promotion's counters; having no code, it takes no code counter.
 func batchUses(orders []batchOrder) Uses {
 	type promoUse struct{ uses, discount int64 }
 	var (
@@ -395,17 +418,21 @@ func batchUses(orders []batchOrder) Uses {
 	for _, o := range orders {
 		ck := o.r.in.Cart.CustomerKey
 		for _, a := range o.priced.Applied {
-			cd := findCandidate(o.cands, a.Code)
+			cd := findCandidate(o.cands, a)
 			pu := promos[cd.Promotion.ID]
 			promos[cd.Promotion.ID] = promoUse{pu.uses + 1, pu.discount + a.Discount}
-			codes[a.Code]++
+			var codeLimit *int64
+			if cd.Code != nil {
+				codes[a.Code]++
+				codeLimit = cd.Code.PerCustomerLimit
+			}
 			if ck == "" {
 				continue
 			}
 			for _, k := range []struct {
 				key   UsageKey
 				limit *int64
-			}{{UsageKey{cd.Promotion.ID, ck}, cd.Promotion.PerCustomer}, {UsageKey{"code:" + a.Code, ck}, cd.Code.PerCustomerLimit}} {
+			}{{UsageKey{cd.Promotion.ID, ck}, cd.Promotion.PerCustomer}, {UsageKey{"code:" + a.Code, ck}, codeLimit}} {
 				if k.limit == nil {
 					continue // no counter is kept without a limit (takeAll)
 				}

@@ -14,11 +14,19 @@ import (
 )
 
 // RedeemInput records the codes an order used when it was placed (C4).
+// The store's automatic promotions apply by themselves, as validate
+// applies them.
 type RedeemInput struct {
 	OrderID  string            `json:"order_id"`
 	Cart     promokit.Cart     `json:"cart"`
 	Customer promokit.Identity `json:"customer"`
 	Codes    []string          `json:"codes"`
+	// Automatic lists the automatic promotions the order was priced with:
+	// the promotion ids of validate's applied entries without a code. Set,
+	// even empty, it makes the automatic promotions all or nothing like
+	// the codes: the order is written only if exactly these apply. Nil
+	// leaves them to the redeem's own pricing.
+	Automatic *[]string `json:"automatic,omitempty"`
 }
 
 // RedeemResult is the priced order and its redemptions.
@@ -38,14 +46,23 @@ const RedemptionRefused = promokit.ERedemptionRefused
 
 // Redeem records the use of codes by a placed order, all or nothing: in one
 // transaction it prices the cart with the usage counters as they stand,
-// then takes one use of each applied promotion, code and customer counter
-// with conditional updates that the database evaluates (C2, C3), and
-// writes one row per code. If any requested code does not apply, or a
-// counter reached its limit meanwhile, nothing is written and the error
-// lists why. An order reserved before is redeemed by moving its holds,
-// without taking the uses again. The same order id with the same request
-// returns the recorded result (Replayed); with another request it is
-// EConflict. Checkout keys of the cart's store and admins may redeem.
+// with the codes and the store's live automatic promotions (as Validate
+// does), then takes one use of each applied promotion, code and customer
+// counter with conditional updates that the database evaluates (C2, C3),
+// and writes one row per code and one codeless row (Code empty) per
+// automatic promotion. If any requested code does not apply, or a counter
+// reached its limit meanwhile, nothing is written and the error lists
+// why. The automatic promotions are all or nothing too: those the request
+// lists (RedeemInput.Automatic) or, when it lists none, those the redeem
+// priced the order with first must be exactly those that apply when it
+// is written, so that an order is never charged another total than the
+// one it was priced at; otherwise nothing is written and the error names
+// each promotion that differs. An automatic promotion the cart does not
+// qualify for is left out, never a reason to refuse. An order reserved
+// before is redeemed by moving its holds, without taking the uses again.
+// The same order id with the same request returns the recorded result
+// (Replayed); with another request it is EConflict. Checkout keys of the
+// cart's store and admins may redeem.
 func (s *Service) Redeem(ctx context.Context, in RedeemInput) (*RedeemResult, error) {
 	return s.use(ctx, in, 0)
 }
@@ -106,8 +123,8 @@ func newUseReq(ctx context.Context, in RedeemInput, hold time.Duration) (*useReq
 	if !promokit.ValidOrderID(in.OrderID) {
 		v.Add("order_id", "invalid", "order_id must have 1 to 100 printable ASCII characters")
 	}
-	if len(in.Codes) == 0 || len(in.Codes) > MaxOrderCodes {
-		v.Add("codes", "out_of_range", "an order redeems 1 to %d codes", MaxOrderCodes)
+	if len(in.Codes) > MaxOrderCodes {
+		v.Add("codes", "out_of_range", "an order redeems at most %d codes", MaxOrderCodes)
 	}
 	codes := make([]string, 0, len(in.Codes))
 	for _, c := range in.Codes {
@@ -118,6 +135,10 @@ func newUseReq(ctx context.Context, in RedeemInput, hold time.Duration) (*useReq
 		}
 		codes = append(codes, c)
 	}
+	if in.Automatic != nil {
+		ids := automaticIDs(&v, *in.Automatic)
+		in.Automatic = &ids
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -126,7 +147,30 @@ func newUseReq(ctx context.Context, in RedeemInput, hold time.Duration) (*useReq
 		return nil, err
 	}
 	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
-	return &useReq{ctx: ctx, in: in, codes: codes, hash: requestHash(in, codes), hold: hold}, nil
+	return &useReq{ctx: ctx, in: in, codes: codes, hash: requestHash(in, codes), hold: hold, expect: in.Automatic}, nil
+}
+
+// automaticIDs checks the automatic promotions a request lists and returns
+// them sorted, so that their order does not make another request.
+func automaticIDs(v *promokit.Validation, list []string) []string {
+	if len(list) > MaxQualify {
+		v.Add("automatic", "out_of_range", "an order lists at most %d automatic promotions", MaxQualify)
+		return nil
+	}
+	ids := make([]string, 0, len(list))
+	for _, id := range list {
+		if id == "" || len(id) > 64 {
+			v.Add("automatic", "invalid", "a promotion id has 1 to 64 characters")
+			return nil
+		}
+		if slices.Contains(ids, id) {
+			v.Add("automatic", "duplicate", "promotion %s is listed twice", id)
+			return nil
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // useOne runs one order's redeem or reserve in tx, on its own: the path of
@@ -146,14 +190,15 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 		if !bytes.Equal(prior[0].RequestHash, r.hash) {
 			return nil, promokit.Errorf(promokit.EConflict, "order %s was redeemed with another request", in.OrderID)
 		}
-		switch st := prior[0].State; {
+		switch st := orderState(prior); {
 		case st == promokit.RedemptionRolledBack:
 			return nil, promokit.Errorf(promokit.EConflict, "order %s was cancelled", in.OrderID)
 		case st == state || st == promokit.RedemptionRedeemed:
-			return &RedeemResult{OrderID: in.OrderID, Redemptions: prior, Replayed: true}, nil
+			return &RedeemResult{OrderID: in.OrderID, Redemptions: inState(prior, st), Replayed: true}, nil
 		case st == promokit.RedemptionHeld:
 			// Redeem a reserved order: its uses are taken already.
-			for _, p := range prior {
+			held := inState(prior, st)
+			for _, p := range held {
 				ok, err := tx.SetRedemptionState(ctx, p.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
 				if err != nil {
 					return nil, err
@@ -163,12 +208,12 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 				}
 				p.State, p.HoldUntil, p.UpdatedAt = promokit.RedemptionRedeemed, nil, now
 			}
-			return &RedeemResult{OrderID: in.OrderID, Redemptions: prior}, nil
+			return &RedeemResult{OrderID: in.OrderID, Redemptions: held}, nil
 		}
 		// Released (a declined payment, an expired hold): take the uses
 		// again below, reusing the order's rows.
 	}
-	priced, cands, err := s.price(ctx, tx, &in.Cart, r.codes, now)
+	priced, cands, err := s.price(ctx, tx, &in.Cart, r.codes, r.expect, now)
 	if err != nil {
 		return nil, err
 	}
@@ -178,10 +223,10 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 	if err := takeAll(ctx, tx, cands, priced.Applied, in.Cart.CustomerKey); err != nil {
 		return nil, err
 	}
-	res := &RedeemResult{OrderID: in.OrderID, Priced: priced}
+	res := &RedeemResult{OrderID: in.OrderID, Priced: priced, Redemptions: []*promokit.Redemption{}}
 	var rows []*promokit.Redemption
 	for _, a := range priced.Applied {
-		if i := slices.IndexFunc(prior, func(p *promokit.Redemption) bool { return p.Code == a.Code }); i >= 0 {
+		if i := slices.IndexFunc(prior, func(p *promokit.Redemption) bool { return records(p, a) }); i >= 0 {
 			p := prior[i]
 			ok, err := tx.SetRedemptionState(ctx, p.ID, promokit.RedemptionReleased, state, holdUntil, now)
 			if err != nil || !ok {
@@ -199,6 +244,38 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 		return nil, err
 	}
 	return res, nil
+}
+
+// orderState returns the state of an order from its rows. Rows left
+// released by an earlier attempt do not count once others were taken
+// again: an order redeemed again after a release priced without an
+// automatic promotion it had the first time keeps that row released.
+func orderState(rows []*promokit.Redemption) string {
+	rank := []string{promokit.RedemptionReleased, promokit.RedemptionHeld, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack}
+	state := promokit.RedemptionReleased
+	for _, r := range rows {
+		if slices.Index(rank, r.State) > slices.Index(rank, state) {
+			state = r.State
+		}
+	}
+	return state
+}
+
+// inState returns the rows in state.
+func inState(rows []*promokit.Redemption, state string) []*promokit.Redemption {
+	out := make([]*promokit.Redemption, 0, len(rows))
+	for _, r := range rows {
+		if r.State == state {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// records reports whether r is the row of a: of its code, or for an
+// automatic promotion, the codeless row of its promotion.
+func records(r *promokit.Redemption, a promokit.Applied) bool {
+	return r.Code == a.Code && (a.Code != "" || r.PromotionID == a.PromotionID)
 }
 
 func orConflict(err error, orderID string) error {
@@ -245,14 +322,16 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 	return n, err
 }
 
-// takeAll takes one use of every counter of the applied codes: the
-// promotions' uses and budgets, then the codes' uses, then the customer's
-// counters, each group by id. Every path that takes counters (this one and
-// the batches) locks rows in that one order, so that two transactions never
-// wait for each other's locks in a cycle. A refusal names the limit that
-// stood in the way. A customer's counter of a promotion or code is kept
+// takeAll takes one use of every counter of the applied codes and
+// automatic promotions: the promotions' uses and budgets, then the codes'
+// uses, then the customer's counters, each group by id. Every path that
+// takes counters (this one and the batches) locks rows in that one order,
+// so that two transactions never wait for each other's locks in a cycle.
+// A refusal names the limit that stood in the way, and the code or the
+// automatic promotion. A customer's counter of a promotion or code is kept
 // only when it has a per-customer limit: limits cannot change once a
-// promotion has started, so give finds the same counters to give back.
+// promotion has started, so give finds the same counters to give back. An
+// automatic promotion has no code, so it takes no code counter.
 func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []promokit.Applied, customerKey string) error {
 	type taking struct {
 		cd       *promokit.Candidate
@@ -260,21 +339,24 @@ func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []p
 	}
 	ts := make([]taking, 0, len(applied))
 	for _, a := range applied {
-		ts = append(ts, taking{findCandidate(cands, a.Code), a.Discount})
+		ts = append(ts, taking{findCandidate(cands, a), a.Discount})
 	}
 	slices.SortFunc(ts, func(a, b taking) int {
-		return cmp.Or(strings.Compare(a.cd.Promotion.ID, b.cd.Promotion.ID), strings.Compare(a.cd.Code.Code, b.cd.Code.Code))
+		return cmp.Or(strings.Compare(a.cd.Promotion.ID, b.cd.Promotion.ID), strings.Compare(codeOf(a.cd), codeOf(b.cd)))
 	})
 	for _, t := range ts {
 		if err := takePromotion(ctx, tx, t.cd, 1, t.discount); err != nil {
 			return err
 		}
 	}
-	slices.SortFunc(ts, func(a, b taking) int { return strings.Compare(a.cd.Code.Code, b.cd.Code.Code) })
+	slices.SortFunc(ts, func(a, b taking) int { return strings.Compare(codeOf(a.cd), codeOf(b.cd)) })
 	for _, t := range ts {
+		if t.cd.Code == nil {
+			continue
+		}
 		ok, err := tx.AddCodeUsage(ctx, t.cd.Code.Code, 1)
 		if err != nil || !ok {
-			return orRefusal(err, t.cd.Code.Code, promokit.ReasonLimitReached, "C3", t.cd.Code.UsageLimit)
+			return orRefusal(err, t.cd, promokit.ReasonLimitReached, "C3", t.cd.Code.UsageLimit)
 		}
 	}
 	if customerKey == "" {
@@ -285,7 +367,7 @@ func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []p
 		if t.cd.Promotion.PerCustomer != nil {
 			uses = append(uses, custTaking{t.cd.Promotion.ID, t.cd, "C1", t.cd.Promotion.PerCustomer})
 		}
-		if t.cd.Code.PerCustomerLimit != nil {
+		if t.cd.Code != nil && t.cd.Code.PerCustomerLimit != nil {
 			uses = append(uses, custTaking{"code:" + t.cd.Code.Code, t.cd, "C3", t.cd.Code.PerCustomerLimit})
 		}
 	}
@@ -293,7 +375,7 @@ func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []p
 	for _, u := range uses {
 		ok, err := tx.AddCustomerUsage(ctx, u.subject, customerKey, 1, u.limit)
 		if err != nil || !ok {
-			return orRefusal(err, u.cd.Code.Code, promokit.ReasonCustomerLimit, u.rule, u.limit)
+			return orRefusal(err, u.cd, promokit.ReasonCustomerLimit, u.rule, u.limit)
 		}
 	}
 	return nil
@@ -322,173 +404,81 @@ func takePromotion(ctx context.Context, tx Tx, cd *promokit.Candidate, n, discou
 		return err
 	}
 	if p.TotalDiscount != nil && (p.TotalUses == nil || now.Uses+n <= *p.TotalUses) {
-		return refusal([]promokit.Rejection{promokit.LimitRejection(cd.Code.Code, promokit.ReasonBudgetExhausted, "C2", *p.TotalDiscount, now.DiscountSpent)})
+		return refusal([]promokit.Rejection{limitRejection(cd, promokit.ReasonBudgetExhausted, *p.TotalDiscount, now.DiscountSpent)})
 	}
 	limit := int64(0)
 	if p.TotalUses != nil {
 		limit = *p.TotalUses
 	}
-	return refusal([]promokit.Rejection{promokit.LimitRejection(cd.Code.Code, promokit.ReasonLimitReached, "C2", limit, now.Uses)})
+	return refusal([]promokit.Rejection{limitRejection(cd, promokit.ReasonLimitReached, limit, now.Uses)})
 }
 
-func orRefusal(err error, code, reason, rule string, limit *int64) error {
+// limitRejection is the rejection of a candidate by its promotion's limit
+// (C2), naming the promotion of an automatic one.
+func limitRejection(cd *promokit.Candidate, reason string, limit, used int64) promokit.Rejection {
+	r := promokit.LimitRejection(codeOf(cd), reason, "C2", limit, used)
+	if cd.Code == nil {
+		r.PromotionID = cd.Promotion.ID
+	}
+	return r
+}
+
+func orRefusal(err error, cd *promokit.Candidate, reason, rule string, limit *int64) error {
 	if err != nil {
 		return err
 	}
-	return refusal([]promokit.Rejection{{Code: code, Reason: reason, Rule: rule, Limit: limit}})
+	r := promokit.Rejection{Code: codeOf(cd), Reason: reason, Rule: rule, Limit: limit}
+	if cd.Code == nil {
+		r.PromotionID = cd.Promotion.ID
+	}
+	return refusal([]promokit.Rejection{r})
 }
 
-// refusal is the error of a redeem refused for the rejections rs.
+// refusal is the error of a redeem refused for the rejections rs: one
+// field error per code (field "codes") or automatic promotion (field
+// "automatic") that stands in the way.
 func refusal(rs []promokit.Rejection) error {
-	e := &promokit.Error{Code: RedemptionRefused, Message: "code " + rs[0].Code + " cannot be redeemed: " + rs[0].Reason}
+	e := &promokit.Error{Code: RedemptionRefused, Message: refused(rs[0]) + " cannot be redeemed: " + rs[0].Reason}
 	if rs[0].Rule != "" {
 		e.Rule, e.Limit = rs[0].Rule, rs[0].Limit
 	}
 	for _, r := range rs {
-		e.Fields = append(e.Fields, promokit.FieldError{Field: "codes", Code: r.Reason, Message: "code " + r.Code + ": " + r.Reason})
+		field := "codes"
+		if r.Code == "" {
+			field = "automatic"
+		}
+		e.Fields = append(e.Fields, promokit.FieldError{Field: field, Code: r.Reason, Message: refused(r) + ": " + r.Reason})
 	}
 	return e
 }
 
-// price prices a cart with codes at now under its store's stacking rule,
-// and returns the priced cart, with codes that could not be found among
-// its rejections, and the candidates it priced.
-func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes []string, now time.Time) (*promokit.PricedCart, []promokit.Candidate, error) {
-	d, err := tx.CheckoutRead(ctx, cart.StoreID, nil, codes)
-	if err != nil {
-		return nil, nil, err
+// refused names what a rejection refuses: a code, or an automatic
+// promotion by its id.
+func refused(r promokit.Rejection) string {
+	if r.Code == "" {
+		return "automatic promotion " + r.PromotionID
 	}
-	if d.Store == nil {
-		return nil, nil, notFound("store", cart.StoreID)
-	}
-	var snap snapshot
-	snap.add(d.Codes, d.Promotions)
-	if err := snap.loadUsage(ctx, tx, []usageOf{{cart.CustomerKey, codes}}); err != nil {
-		return nil, nil, err
-	}
-	priced, cands := snap.price(d.Store, cart, codes, now)
-	return priced, cands, nil
-}
-
-// snapshot is what pricing needs of the database for a set of codes: the
-// codes, their promotions and customers' counters, read once for all the
-// carts of a batch.
-type snapshot struct {
-	codes      map[string]*promokit.Code
-	promotions map[string]*promokit.Promotion
-	usage      map[UsageKey]int64
-}
-
-// add adds codes and promotions read together to what snap holds.
-func (snap *snapshot) add(codes []*promokit.Code, promotions []*promokit.Promotion) {
-	if snap.codes == nil {
-		snap.codes, snap.promotions = make(map[string]*promokit.Code), make(map[string]*promokit.Promotion)
-	}
-	for _, c := range codes {
-		snap.codes[c.Code] = c
-	}
-	for _, p := range promotions {
-		snap.promotions[p.ID] = p
-	}
-}
-
-// usageOf is a customer and the codes whose counters it needs.
-type usageOf struct {
-	customerKey string
-	codes       []string
-}
-
-// loadUsage reads the customers' counters of the promotions and codes
-// loaded before.
-func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error {
-	var keys []UsageKey
-	for _, u := range of {
-		if u.customerKey == "" {
-			continue
-		}
-		for _, v := range u.codes {
-			c, ok := snap.codes[v]
-			if !ok {
-				continue
-			}
-			// Only limited counters exist, and only they matter.
-			if p, ok := snap.promotions[c.PromotionID]; ok && p.PerCustomer != nil {
-				keys = append(keys, UsageKey{c.PromotionID, u.customerKey})
-			}
-			if c.PerCustomerLimit != nil {
-				keys = append(keys, UsageKey{"code:" + v, u.customerKey})
-			}
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	var err error
-	snap.usage, err = tx.CustomerUsages(ctx, keys)
-	return err
-}
-
-// price prices cart with codes under store's stacking rule at now, from
-// the snapshot: codes it does not hold are rejected as not found, first.
-// It returns the priced cart and the candidates it priced.
-func (snap *snapshot) price(store *promokit.Store, cart *promokit.Cart, codes []string, now time.Time) (*promokit.PricedCart, []promokit.Candidate) {
-	cands, refused := snap.candidates(cart.StoreID, cart.CustomerKey, codes)
-	priced := promokit.Price(cart, cands, int(store.MaxPromotionsPerOrder), now)
-	priced.Rejected = append(append([]promokit.Rejection{}, refused...), priced.Rejected...)
-	return priced, cands
-}
-
-// candidates returns a cart's candidates from the snapshot, and the codes
-// that are missing, foreign or without their promotion as not found.
-func (snap *snapshot) candidates(storeID, customerKey string, codes []string) ([]promokit.Candidate, []promokit.Rejection) {
-	var (
-		out     []promokit.Candidate
-		refused []promokit.Rejection
-	)
-	for _, v := range codes {
-		c, ok := snap.codes[v]
-		var p *promokit.Promotion
-		if ok {
-			p, ok = snap.promotions[c.PromotionID]
-		}
-		if !ok || c.StoreID != storeID || p.StoreID != storeID {
-			refused = append(refused, promokit.Rejection{Code: v, Reason: promokit.ReasonNotFound})
-			continue
-		}
-		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses}
-		if customerKey != "" {
-			u.CustomerUses = snap.usage[UsageKey{p.ID, customerKey}]
-			u.CodeCustomerUses = snap.usage[UsageKey{"code:" + v, customerKey}]
-		}
-		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: u})
-	}
-	return out, refused
-}
-
-func findCandidate(cands []promokit.Candidate, code string) *promokit.Candidate {
-	for i := range cands {
-		if cands[i].Code != nil && cands[i].Code.Code == code {
-			return &cands[i]
-		}
-	}
-	return nil
+	return "code " + r.Code
 }
 
 // requestHash identifies a redeem request, to tell a retry from another
 // order that reuses the id.
 func requestHash(in RedeemInput, codes []string) []byte {
+	// Automatic is left out when the request lists none, so that the
+	// requests of orders recorded before it existed keep their hash.
 	b, _ := json.Marshal(struct {
 		Cart        promokit.Cart
 		CustomerKey string
 		Codes       []string
-	}{in.Cart, in.Cart.CustomerKey, codes})
+		Automatic   *[]string `json:",omitempty"`
+	}{in.Cart, in.Cart.CustomerKey, codes, in.Automatic})
 	h := sha256.Sum256(b)
 	return h[:]
 }
 
 // Rollback gives back the uses of a cancelled order (C4): every redeemed
-// code of the order returns its use to each counter, in one transaction;
-// held codes are released. It is idempotent: an order already rolled back
+// code and automatic promotion of the order returns its use to each
+// counter, in one transaction; held ones are released. It is idempotent: an order already rolled back
 // is left as it is. Checkout keys of the store and admins may roll back.
 func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
 	return s.giveBack(ctx, storeID, orderID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack)
@@ -541,14 +531,16 @@ func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, n
 }
 
 // give returns one use of a redemption to every counter it took: the
-// promotion's and the code's, and the customer's where a per-customer
-// limit made takeAll keep one.
+// promotion's and the code's (a codeless redemption has none), and the
+// customer's where a per-customer limit made takeAll keep one.
 func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
 	if _, err := tx.AddPromotionUsage(ctx, r.PromotionID, -1, -r.Discount); err != nil {
 		return err
 	}
-	if _, err := tx.AddCodeUsage(ctx, r.Code, -1); err != nil {
-		return err
+	if r.Code != "" {
+		if _, err := tx.AddCodeUsage(ctx, r.Code, -1); err != nil {
+			return err
+		}
 	}
 	if r.CustomerKey == "" {
 		return nil
@@ -561,6 +553,9 @@ func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
 		if _, err := tx.AddCustomerUsage(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
 			return err
 		}
+	}
+	if r.Code == "" {
+		return nil // an automatic promotion: no code, no code counter
 	}
 	c, err := tx.GetCode(ctx, promokit.Scope{}, r.Code)
 	if err != nil {

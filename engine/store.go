@@ -219,7 +219,9 @@ type Tx interface {
 	// CustomerUsage returns a customer's uses of a subject (0 when none).
 	CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error)
 	// CreateRedemption inserts a redemption and sets its ID; EConflict
-	// when the order already has a redemption of that code.
+	// when the order already has a redemption of that code, or for a
+	// codeless redemption (Code empty: an automatic promotion), one of that
+	// promotion without a code.
 	CreateRedemption(ctx context.Context, r *promokit.Redemption) error
 	// OrderRedemptions returns an order's redemptions, by id.
 	OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
@@ -237,10 +239,11 @@ type Tx interface {
 
 	// CheckoutRead reads at once what the checkouts of one store need:
 	// the settings, the store (nil when there is none), the redemptions of
-	// the orders among orderIDs (by id), and the codes among codes that
-	// the store owns with their promotions. PostgreSQL sends every query
-	// in one round trip.
-	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string) (*CheckoutData, error)
+	// the orders among orderIDs (by id), the codes among codes that the
+	// store owns with their promotions, and the store's automatic
+	// promotions live at now (as AutomaticPromotions reads them, at most
+	// MaxQualify, by id). PostgreSQL sends every query in one round trip.
+	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*CheckoutData, error)
 	// GetPromotions returns the promotions among ids that scope can see,
 	// in any order, leaving out the missing and the foreign.
 	GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error)
@@ -254,13 +257,15 @@ type Tx interface {
 	// promotion, code and customer counter within its limits (as
 	// AddPromotionUsage, AddCodeUsage and AddCustomerUsage do, in that
 	// order and in the order given), then inserts the redemptions and sets
-	// their IDs. It reports false when a use did not fit a limit; what it
-	// wrote is then partial and the transaction must be rolled back.
+	// their IDs. A use of the empty code (a codeless redemption of an
+	// automatic promotion) has no code counter and is skipped. It reports
+	// false when a use did not fit a limit; what it wrote is then partial
+	// and the transaction must be rolled back.
 	// PostgreSQL sends every statement in one round trip, so the locks of
 	// the counters are held for one round trip and the commit.
 	TakeUses(ctx context.Context, u Uses) (bool, error)
 	// CreateRedemptions inserts redemptions and sets their IDs; EConflict
-	// when an order already has a redemption of one of the codes.
+	// as CreateRedemption.
 	CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error
 	// Savepoint runs fn inside a savepoint of the transaction: when fn
 	// returns an error, what it wrote is undone and the transaction goes
@@ -319,7 +324,10 @@ type CheckoutData struct {
 	Store      *promokit.Store // nil: no such store
 	Prior      []*promokit.Redemption
 	Codes      []*promokit.Code
-	Promotions []*promokit.Promotion
+	Promotions []*promokit.Promotion // of Codes
+	// Automatic holds the store's automatic promotions live at the time
+	// asked, by id, at most MaxQualify.
+	Automatic []*promokit.Promotion
 }
 
 // Uses is what a batch of orders takes and writes (Tx.TakeUses).
@@ -337,7 +345,7 @@ type PromotionUse struct {
 	Discount int64
 }
 
-// CodeUse is uses to add to a code's counter.
+// CodeUse is uses to add to a code's counter. The empty code has none.
 type CodeUse struct {
 	Code string
 	Uses int64

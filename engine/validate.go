@@ -17,9 +17,13 @@ type ValidateInput struct {
 // Validate prices a cart with codes without using them (C4): every line's
 // discount, the totals, and for each code that does not apply its reason,
 // with the rule, limit, used and remaining where a limit stands in the way.
-// It writes nothing; Redeem checks again inside its write. Checkout keys of
-// the cart's store and admins may validate; a storefront key calls
-// ValidateForBuyer, which tells less.
+// The store's live automatic promotions that the cart qualifies for apply
+// too, ordered with the codes by one stacking rule (promokit.Price); each
+// one applied is listed with an empty code and Automatic set, and one
+// that does not apply is left out (Qualify says why). It writes nothing;
+// Redeem checks again inside its write. Checkout keys of the cart's store
+// and admins may validate; a storefront key calls ValidateForBuyer, which
+// tells less.
 func (s *Service) Validate(ctx context.Context, in ValidateInput) (*promokit.PricedCart, error) {
 	if err := checkoutCaller(ctx, in.Cart.StoreID); err != nil {
 		return nil, err
@@ -58,16 +62,19 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 	if err := in.Cart.Validate(cr.settings.Currency); err != nil {
 		return nil, err
 	}
-	priced, _ := cr.snap.price(cr.store, &in.Cart, codes, s.now())
+	priced, _ := cr.snap.price(cr.store, &in.Cart, codes, nil, s.now())
 	return priced, nil
 }
 
 // cartRead is what validating a cart reads of the database. Carts
 // validated at once share their reads (HOT-LIMITS pattern 3 applied to
 // reads): one batch reads, per store, the settings, the store, the codes
-// of all its carts and their promotions (Tx.CheckoutRead: one round trip
-// on PostgreSQL), then the customers' counters, for tens of carts. Every answer comes from a read that began after its cart
-// arrived, so batching never serves stale counters.
+// of all its carts and their promotions, and the store's live automatic
+// promotions (Tx.CheckoutRead: one round trip on PostgreSQL, one indexed
+// read of the automatic promotions per store, not per cart), then the
+// customers' counters, for tens of carts. Every answer comes from a read
+// that began after its cart arrived, so batching never serves stale
+// counters.
 type cartRead struct {
 	storeID     string
 	customerKey string
@@ -98,15 +105,16 @@ func (s *Service) readCarts(batch []*cartRead) {
 		var of []usageOf
 		for _, r := range batch {
 			byStore[r.storeID] = appendNew(byStore[r.storeID], r.codes...)
-			of = append(of, usageOf{r.customerKey, r.codes})
+			of = append(of, usageOf{r.storeID, r.customerKey, r.codes})
 		}
+		now := s.now()
 		for storeID, values := range byStore {
-			d, err := tx.CheckoutRead(ctx, storeID, nil, values)
+			d, err := tx.CheckoutRead(ctx, storeID, nil, values, now)
 			if err != nil {
 				return err
 			}
 			settings, stores[storeID] = d.Settings, d.Store
-			snap.add(d.Codes, d.Promotions)
+			snap.add(storeID, d)
 		}
 		return snap.loadUsage(ctx, tx, of)
 	})

@@ -8,8 +8,9 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// handleValidate prices a cart with codes without using them: 200 with
-// every line's discount, the totals, and the codes that do not apply. A
+// handleValidate prices a cart with codes, and the store's automatic
+// promotions, without using them: 200 with every line's discount, the
+// totals, what applies, and the codes that do not apply. A
 // checkout key (or the admin) gets each one's reason, with the rule,
 // limit, used and remaining of a limit; a storefront key gets not_valid
 // for each, whatever the reason (engine.ValidateForBuyer).
@@ -52,10 +53,12 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, pc)
 }
 
-// handleRedeem records the codes of a placed order: 201 with the priced
-// order and its redemptions, 200 with the recorded redemptions when the same
+// handleRedeem records the codes and automatic promotions of a placed
+// order: 201 with the priced order and its redemptions (a codeless one per
+// automatic promotion), 200 with the recorded redemptions when the same
 // order is sent again, 409 redemption_refused (nothing used) when a code no
-// longer applies, 409 conflict when the order id was used with another
+// longer applies or the automatic promotions differ from those the order
+// was priced with, 409 conflict when the order id was used with another
 // request.
 func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
 	var in engine.RedeemInput

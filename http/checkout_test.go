@@ -72,3 +72,78 @@ func TestCheckoutFlow(t *testing.T) {
 		mustDo(t, b, b.checkout, "POST", "/v1/redeem", bad, http.StatusUnprocessableEntity)
 	})
 }
+
+// TestCheckoutAutomaticHTTP: validate applies the store's automatic
+// promotions with the codes, for a checkout and a storefront key; redeem
+// writes a codeless row for each, answers it again on a replay, refuses
+// an order whose listed automatic promotions differ, and rollback gives
+// the uses back. Every response also goes through the OpenAPI check.
+func TestCheckoutAutomaticHTTP(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		ten := mustCreate[promotionOut](t, b, b.seller, "POST", "/v1/promotions", map[string]any{"name": "Ten off", "type": "percent_off",
+			"percent_off_bp": 1000, "automatic": true, "priority": 1, "starts_at": jan1().Format(time.RFC3339)})
+		b.clock.Set(jan1().Add(48 * time.Hour))
+		type priced struct {
+			Discount int64 `json:"discount"`
+			Total    int64 `json:"total"`
+			Applied  []struct {
+				Code        string `json:"code"`
+				PromotionID string `json:"promotion_id"`
+				Automatic   bool   `json:"automatic"`
+				Discount    int64  `json:"discount"`
+			} `json:"applied"`
+		}
+		// $50 of sku-1: 10% automatic and 10% with the code, both on $50.
+		for _, key := range []string{b.checkout, b.storefront} {
+			r := mustDo(t, b, key, "POST", "/v1/validate", cartBody(b, ""), http.StatusOK)
+			pc := decodeAs[priced](t, r)
+			if pc.Discount != 1000 || pc.Total != 4000 || len(pc.Applied) != 2 || pc.Applied[0].Code != "" || !pc.Applied[0].Automatic ||
+				pc.Applied[0].PromotionID != ten.ID || pc.Applied[1].Code != b.shopCode || pc.Applied[1].Automatic {
+				t.Fatalf("validate: %s", r.Body)
+			}
+		}
+		body := cartBody(b, "ord-1")
+		body["automatic"] = []string{ten.ID}
+		r := mustDo(t, b, b.checkout, "POST", "/v1/redeem", body, http.StatusCreated)
+		if !strings.Contains(string(r.Body), `"code":"","promotion_id":"`+ten.ID+`","discount":500`) {
+			t.Fatalf("redeem: %s", r.Body)
+		}
+		r = mustDo(t, b, b.checkout, "POST", "/v1/redeem", body, http.StatusOK)
+		if !strings.Contains(string(r.Body), `"replayed":true`) || !strings.Contains(string(r.Body), `"code":"","promotion_id":"`+ten.ID+`"`) {
+			t.Fatalf("replay: %s", r.Body)
+		}
+		// Listed differently, the order is refused, naming the promotion.
+		body = cartBody(b, "ord-2")
+		body["automatic"] = []string{}
+		r = mustDo(t, b, b.checkout, "POST", "/v1/redeem", body, http.StatusConflict)
+		if r.Problem.Code != engine.RedemptionRefused || len(r.Problem.Errors) != 1 || r.Problem.Errors[0].Field != "automatic" ||
+			r.Problem.Errors[0].Code != "not_listed" || !strings.Contains(r.Problem.Errors[0].Message, ten.ID) {
+			t.Fatalf("not listed: %s", r.Body)
+		}
+		body["automatic"] = []string{ten.ID, ten.ID}
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", body, http.StatusUnprocessableEntity)
+		// Without codes, held then released.
+		body = cartBody(b, "ord-3")
+		delete(body, "codes")
+		body["hold_seconds"] = 60
+		r = mustDo(t, b, b.checkout, "POST", "/v1/reserve", body, http.StatusCreated)
+		if !strings.Contains(string(r.Body), `"code":"","promotion_id":"`+ten.ID+`","discount":500,"state":"held"`) {
+			t.Fatalf("reserve without codes: %s", r.Body)
+		}
+		mustDo(t, b, b.checkout, "POST", "/v1/stores/"+b.shop.ID+"/orders/ord-3/release", nil, http.StatusOK)
+		r = mustDo(t, b, b.checkout, "POST", "/v1/stores/"+b.shop.ID+"/orders/ord-1/rollback", nil, http.StatusOK)
+		if strings.Count(string(r.Body), `"state":"rolled_back"`) != 2 {
+			t.Fatalf("rollback: %s", r.Body)
+		}
+		got := mustDo(t, b, b.seller, "GET", "/v1/promotions/"+ten.ID, nil, http.StatusOK)
+		if p := decodeAs[promotionOut](t, got); p.Uses != 0 || p.DiscountSpent != 0 {
+			t.Fatalf("after rollback and release: %s", got.Body)
+		}
+		diffs, err := b.store.CheckCounters(t.Context())
+		if err != nil || len(diffs) != 0 {
+			t.Fatalf("counters differ from rows: %+v %v", diffs, err)
+		}
+	})
+}

@@ -3,9 +3,16 @@ package postgres_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
 )
 
@@ -58,5 +65,85 @@ func TestMigrateConcurrent(t *testing.T) {
 	}
 	if want := stores[0].MigrationVersions(); !slices.Equal(got, want) {
 		t.Errorf("schema_migrations = %v, want %v", got, want)
+	}
+}
+
+// TestMigrateCodelessRedemptions: on a database an earlier release
+// migrated to 0005, migration 0006 keeps the redemptions' rows as they
+// are and replaces the order's unique key by two partial unique indexes,
+// one for codes and one for codeless rows (automatic promotions).
+func TestMigrateCodelessRedemptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, MustOpenSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.MigrateUpTo(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 1, 1, 9, 30, 0, 123456000, time.UTC)
+	hold := created.Add(15 * time.Minute)
+	if err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO redemptions (store_id, order_id, code, promotion_id, customer_key, discount, state,
+			request_hash, hold_until, created_at, updated_at) VALUES ('sto_1', 'ord-1', 'CODE-1', 'prm_1', 'c:cus_1', 250, 'held', '\x010203', $1, $2, $2)`,
+			hold, created)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate to 0006 and later: %v", err)
+	}
+	var got []*promokit.Redemption
+	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
+		got, err = tx.OrderRedemptions(ctx, "sto_1", "ord-1")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []*promokit.Redemption{{ID: 1, StoreID: "sto_1", OrderID: "ord-1", Code: "CODE-1", PromotionID: "prm_1", CustomerKey: "c:cus_1",
+		Discount: 250, State: promokit.RedemptionHeld, RequestHash: []byte{1, 2, 3}, HoldUntil: &hold, CreatedAt: created, UpdatedAt: created}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("rows carried over (-want +got):\n%s", diff)
+	}
+	rows, err := s.Pool().Query(ctx, `SELECT indexname || ' ' || indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename = 'redemptions' ORDER BY indexname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ix := range indexes {
+		name, def, _ := strings.Cut(ix, " ")
+		names = append(names, name)
+		if strings.HasPrefix(name, "redemptions_order_") && !strings.Contains(def, "UNIQUE") {
+			t.Errorf("%s is not unique: %s", name, def)
+		}
+	}
+	wantNames := []string{"redemptions_held", "redemptions_order_code", "redemptions_order_promotion", "redemptions_pkey", "redemptions_promotion"}
+	if diff := cmp.Diff(wantNames, names); diff != "" {
+		t.Fatalf("indexes of redemptions (-want +got):\n%s\n%s", diff, strings.Join(indexes, "\n"))
+	}
+	// The keys of the table now: a second row of a code is refused, a
+	// codeless row is one per promotion.
+	create := func(code, promotion string) error {
+		return s.Write(ctx, func(tx engine.Tx) error {
+			return tx.CreateRedemption(ctx, &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion,
+				Discount: 1, State: promokit.RedemptionHeld, RequestHash: []byte{1}, CreatedAt: created, UpdatedAt: created})
+		})
+	}
+	if err := create("CODE-1", "prm_1"); promokit.ErrorCode(err) != promokit.EConflict {
+		t.Fatalf("a second row of CODE-1: %v", err)
+	}
+	if err := create("", "prm_2"); err != nil {
+		t.Fatalf("a codeless row: %v", err)
+	}
+	if err := create("", "prm_2"); promokit.ErrorCode(err) != promokit.EConflict {
+		t.Fatalf("a second codeless row of prm_2: %v", err)
 	}
 }

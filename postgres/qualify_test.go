@@ -10,8 +10,9 @@ import (
 	"github.com/promokit/promokit/postgres"
 )
 
-// TestQualifyPlans checks that the qualify queries can read their partial
-// indexes with the generic plan that prepared statements settle on: the
+// TestQualifyPlans checks that the qualify queries, and the read of an
+// order's redemptions, can read their partial indexes with the generic
+// plan that prepared statements settle on: the
 // planner must prove each index's predicate from the query alone, not from
 // its parameters. Sequential scans are turned off, since on an empty
 // table they would win on cost whatever the indexes.
@@ -59,5 +60,11 @@ func TestQualifyPlans(t *testing.T) {
 	}
 	if p := plan(t, "customer", postgres.CustomerCodesSQL, "('cus_1', 'sto_1', now(), 100)"); !strings.Contains(p, "codes_customer") {
 		t.Errorf("customer codes do not use codes_customer:\n%s", p)
+	}
+	// An order's redemptions: rows with a code and codeless rows, each
+	// half through its partial unique index.
+	p := plan(t, "orders", postgres.OrderRedemptionsSQL, "('sto_1', '{ord-1,ord-2}')")
+	if !strings.Contains(p, "redemptions_order_code") || !strings.Contains(p, "redemptions_order_promotion") {
+		t.Errorf("orders' redemptions do not use both partial indexes:\n%s", p)
 	}
 }

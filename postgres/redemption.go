@@ -79,6 +79,9 @@ func redemptionArgs(r *promokit.Redemption) []any {
 // redemptionCreated returns the error of inserting r.
 func redemptionCreated(r *promokit.Redemption, err error) error {
 	if constraintViolation(err) == uniqueViolation {
+		if r.Code == "" {
+			return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of automatic promotion %s", r.OrderID, r.PromotionID)
+		}
 		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
 	}
 	if err != nil {
@@ -87,10 +90,21 @@ func redemptionCreated(r *promokit.Redemption, err error) error {
 	return nil
 }
 
+// orderRedemptionsSQL selects the redemptions of a store's orders ($2, an
+// array). An order's rows are found through the two partial unique
+// indexes of migration 0006, one for rows with a code and one for
+// codeless rows: each half repeats the predicate of its index, which a
+// generic plan can then prove.
+const orderRedemptionsSQL = `SELECT ` + redemptionColumns + ` FROM redemptions
+	WHERE store_id = $1 AND order_id = ANY($2) AND code <> ''
+	UNION ALL
+	SELECT ` + redemptionColumns + ` FROM redemptions
+	WHERE store_id = $1 AND order_id = ANY($2) AND code = ''
+	ORDER BY id`
+
 // OrderRedemptions returns an order's redemptions by id.
 func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
-	return queryList(ctx, t.q, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
-		WHERE store_id = $1 AND order_id = $2 ORDER BY id`, []any{storeID, orderID}, scanRedemption)
+	return t.OrdersRedemptions(ctx, storeID, []string{orderID})
 }
 
 // SetRedemptionState moves a redemption from one state to another.
@@ -173,8 +187,7 @@ func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[en
 
 // OrdersRedemptions returns the redemptions of a store's orders.
 func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
-	return queryList(ctx, t.q, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
-		WHERE store_id = $1 AND order_id = ANY($2) ORDER BY id`, []any{storeID, orderIDs}, scanRedemption)
+	return queryList(ctx, t.q, "redemptions", orderRedemptionsSQL, []any{storeID, orderIDs}, scanRedemption)
 }
 
 // TakeUses takes a batch's uses and inserts its redemptions with every
@@ -187,8 +200,13 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 	for _, p := range u.Promotions {
 		b.Queue(addPromotionUsageSQL, p.Uses, p.Discount, p.ID)
 	}
+	codes := 0
 	for _, c := range u.Codes {
+		if c.Code == "" {
+			continue // codeless redemptions: no code counter
+		}
 		b.Queue(addCodeUsageSQL, c.Uses, c.Code)
+		codes++
 	}
 	fit := true
 	for _, c := range u.Customers {
@@ -200,7 +218,7 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 	for _, r := range u.Redemptions {
 		b.Queue(createRedemptionSQL, redemptionArgs(r)...)
 	}
-	counters := len(u.Promotions) + len(u.Codes) + len(u.Customers)
+	counters := len(u.Promotions) + codes + len(u.Customers)
 	err := t.sendBatch(ctx, &b, "take uses", func(i int, br pgx.BatchResults) error {
 		if i >= counters {
 			r := u.Redemptions[i-counters]
@@ -268,21 +286,23 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 }
 
 // CheckoutRead reads what the checkouts of one store need with every
-// query sent in one round trip.
-func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string) (*engine.CheckoutData, error) {
+// query sent in one round trip, the store's live automatic promotions
+// among them (through their partial index).
+func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
 		b pgx.Batch
 		d engine.CheckoutData
 	)
 	b.Queue(getSettingsSQL)
 	b.Queue(`SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
-	b.Queue(`SELECT `+redemptionColumns+` FROM redemptions WHERE store_id = $1 AND order_id = ANY($2) ORDER BY id`, storeID, orderIDs)
+	b.Queue(orderRedemptionsSQL, storeID, orderIDs)
 	b.Queue(`SELECT `+codeColumns+` FROM codes WHERE code = ANY($1) AND store_id = $2`, codes, storeID)
 	// The codes' promotion ids are found first, by the codes' key: as a
 	// plain IN subquery, the planner may walk the promotion's codes
 	// instead, all million of them.
 	b.Queue(`WITH ids AS MATERIALIZED (SELECT DISTINCT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)
 		SELECT `+promotionColumns+` FROM promotions p JOIN ids ON ids.promotion_id = p.id WHERE p.store_id = $2`, codes, storeID)
+	b.Queue(automaticPromotionsSQL, storeID, now, engine.MaxQualify)
 	err := t.sendBatch(ctx, &b, "checkout read", func(i int, br pgx.BatchResults) error {
 		var err error
 		switch i {
@@ -302,6 +322,8 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 			})
 		case 4:
 			d.Promotions, err = collect(br, scanPromotion)
+		case 5:
+			d.Automatic, err = collect(br, scanPromotion)
 		}
 		return err
 	})

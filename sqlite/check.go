@@ -8,7 +8,9 @@ import (
 )
 
 // checkQuery compares every usage counter with the redemption rows it is
-// derived from; held and redeemed rows count. A customer's counters are
+// derived from; held and redeemed rows count. A codeless row (an
+// automatic promotion) counts for its promotion and its customer's
+// counter of the promotion, never for a code. A customer's counters are
 // kept only for promotions and codes with a per-customer limit: counters
 // of the others, left from before, are not compared.
 //
@@ -21,13 +23,13 @@ import (
 const checkQuery = `
 WITH live AS (SELECT * FROM redemptions WHERE state IN ('held', 'redeemed')),
 byPromotion AS (SELECT promotion_id, count(*) AS n, sum(discount) AS d FROM live GROUP BY promotion_id),
-byCode AS (SELECT code, count(*) AS n FROM live GROUP BY code),
+byCode AS (SELECT code, count(*) AS n FROM live WHERE code <> '' GROUP BY code),
 byCustomer AS (
     SELECT l.promotion_id AS subject, l.customer_key, count(*) AS n FROM live l JOIN promotions p ON p.id = l.promotion_id
      WHERE l.customer_key <> '' AND p.per_customer IS NOT NULL GROUP BY l.promotion_id, l.customer_key
     UNION ALL
     SELECT 'code:' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
-     WHERE l.customer_key <> '' AND c.per_customer_limit IS NOT NULL GROUP BY l.code, l.customer_key),
+     WHERE l.code <> '' AND l.customer_key <> '' AND c.per_customer_limit IS NOT NULL GROUP BY l.code, l.customer_key),
 rolled AS (
     SELECT e.partner_id, e.store_id, e.created_at - e.created_at % 86400000000 AS day, e.currency, e.status, e.kind,
            sum(e.amount) AS amount, count(*) AS entries

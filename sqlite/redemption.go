@@ -66,7 +66,7 @@ func (t *tx) CreateRedemption(ctx context.Context, r *promokit.Redemption) error
 		r.StoreID, r.OrderID, r.Code, r.PromotionID, r.CustomerKey, r.Discount, r.State, r.RequestHash,
 		nullMicros(r.HoldUntil), micros(r.CreatedAt), micros(r.UpdatedAt)).Scan(&r.ID)
 	if constraintViolation(err) == uniqueViolation {
-		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
+		return redemptionConflict(r)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create redemption: %w", err)
@@ -74,10 +74,30 @@ func (t *tx) CreateRedemption(ctx context.Context, r *promokit.Redemption) error
 	return nil
 }
 
+// redemptionConflict is the error of a second redemption of a code, or of
+// an automatic promotion, by one order.
+func redemptionConflict(r *promokit.Redemption) error {
+	if r.Code == "" {
+		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of automatic promotion %s", r.OrderID, r.PromotionID)
+	}
+	return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
+}
+
+// orderRedemptionsSQL selects the redemptions of a store's orders, the
+// order ids travelling as one JSON array (?2). An order's rows are found
+// through the two partial unique indexes of migration 0006, one for rows
+// with a code and one for codeless rows, so each half repeats the
+// predicate of its index for SQLite to use it.
+const orderRedemptionsSQL = `SELECT ` + redemptionColumns + ` FROM redemptions
+	WHERE store_id = ?1 AND order_id IN (SELECT value FROM json_each(?2)) AND code <> ''
+	UNION ALL
+	SELECT ` + redemptionColumns + ` FROM redemptions
+	WHERE store_id = ?1 AND order_id IN (SELECT value FROM json_each(?2)) AND code = ''
+	ORDER BY id`
+
 // OrderRedemptions returns an order's redemptions by id.
 func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
-	return queryList(ctx, t, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
-		WHERE store_id = ? AND order_id = ? ORDER BY id`, []any{storeID, orderID}, scanRedemption)
+	return t.OrdersRedemptions(ctx, storeID, []string{orderID})
 }
 
 // SetRedemptionState moves a redemption from one state to another.
@@ -181,8 +201,7 @@ func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []s
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode order ids: %w", err)
 	}
-	return queryList(ctx, t, "redemptions", `SELECT `+redemptionColumns+` FROM redemptions
-		WHERE store_id = ? AND order_id IN (SELECT value FROM json_each(?)) ORDER BY id`, []any{storeID, string(list)}, scanRedemption)
+	return queryList(ctx, t, "redemptions", orderRedemptionsSQL, []any{storeID, string(list)}, scanRedemption)
 }
 
 // TakeUses takes a batch's uses and inserts its redemptions, one prepared
@@ -194,6 +213,9 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 		}
 	}
 	for _, c := range u.Codes {
+		if c.Code == "" {
+			continue // codeless redemptions: no code counter
+		}
 		if ok, err := t.AddCodeUsage(ctx, c.Code, c.Uses); err != nil || !ok {
 			return false, err
 		}
@@ -245,7 +267,7 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 
 // CheckoutRead reads what the checkouts of one store need, one query after
 // another: each is a cached prepared statement on SQLite.
-func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string) (*engine.CheckoutData, error) {
+func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
 		d   engine.CheckoutData
 		err error
@@ -264,6 +286,9 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		if d.Prior, err = t.OrdersRedemptions(ctx, storeID, orderIDs); err != nil {
 			return nil, err
 		}
+	}
+	if d.Automatic, err = t.AutomaticPromotions(ctx, storeID, now, engine.MaxQualify); err != nil {
+		return nil, err
 	}
 	if len(codes) == 0 {
 		return &d, nil

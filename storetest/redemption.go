@@ -88,7 +88,8 @@ func testUsage(t *testing.T, b *bundle) {
 }
 
 // testRedemptions checks the round trip of redemptions, the one-code-per-
-// order key and state moves.
+// order key, the one-codeless-row-per-promotion-per-order key of automatic
+// promotions, and state moves.
 func testRedemptions(t *testing.T, b *bundle) {
 	hold := b.at(15 * time.Minute)
 	r := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: "A-1", PromotionID: "prm_1", CustomerKey: "c:cus_1",
@@ -124,6 +125,31 @@ func testRedemptions(t *testing.T, b *bundle) {
 	})
 	r.State, r.UpdatedAt, r.HoldUntil = promokit.RedemptionRedeemed, b.at(time.Minute), nil
 	wantEqual(t, "redemptions", []*promokit.Redemption{r, r2}, got)
+	// Codeless rows (Code empty: automatic promotions): one per promotion
+	// per order, beside the order's codes, even of a promotion with a row
+	// of a code.
+	codeless := func(order, promotion string) *promokit.Redemption {
+		return &promokit.Redemption{StoreID: "sto_1", OrderID: order, PromotionID: promotion, CustomerKey: "c:cus_1", Discount: 75,
+			State: promokit.RedemptionRedeemed, RequestHash: []byte{1, 2, 3}, CreatedAt: b.now, UpdatedAt: b.now}
+	}
+	a1, a2, a3, other := codeless("ord-1", "prm_3"), codeless("ord-1", "prm_4"), codeless("ord-1", "prm_1"), codeless("ord-9", "prm_3")
+	b.write(t, func(tx engine.Tx) error {
+		return tx.CreateRedemptions(b.ctx, []*promokit.Redemption{a1, a2, a3, other})
+	})
+	for _, dup := range []*promokit.Redemption{codeless("ord-1", "prm_3"), codeless("ord-9", "prm_3")} {
+		err := b.writeErr(func(tx engine.Tx) error { return tx.CreateRedemption(b.ctx, dup) })
+		wantCode(t, "a second codeless redemption of a promotion by one order", err, promokit.EConflict)
+	}
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.OrderRedemptions(b.ctx, "sto_1", "ord-1")
+		return err
+	})
+	wantEqual(t, "redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3}, got)
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"ord-9", "ord-1"})
+		return err
+	})
+	wantEqual(t, "orders' redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3, other}, got)
 	// Holds that have ended, oldest first.
 	h1 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-2", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
 		RequestHash: []byte{9}, HoldUntil: ptr(b.at(2 * time.Minute)), CreatedAt: b.now, UpdatedAt: b.now}
@@ -161,7 +187,13 @@ func testBatches(t *testing.T, b *bundle) {
 	p1, p2 := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_1", "prm_2")
 	p1.TotalUses, p1.TotalDiscount = ptr(int64(10)), ptr(int64(1000))
 	foreign := newPromotion(b, "sto_2", "prm_3")
-	mustCreatePromotions(t, b, p1, p2, foreign)
+	// Automatic promotions: one live, one not started, one of another store.
+	live, later, elsewhere := newPromotion(b, "sto_1", "prm_4"), newPromotion(b, "sto_1", "prm_5"), newPromotion(b, "sto_2", "prm_6")
+	later.StartsAt = b.at(time.Hour)
+	for _, p := range []*promokit.Promotion{live, later, elsewhere} {
+		p.Automatic = true
+	}
+	mustCreatePromotions(t, b, p1, p2, foreign, live, later, elsewhere)
 	limited := newCode(p1, "LIM-1", b.now)
 	limited.UsageLimit = ptr(int64(2))
 	mustCreateCodes(t, b, limited, newCode(p1, "FREE-1", b.now), newCode(p2, "FREE-2", b.now), newCode(foreign, "FOREIGN-1", b.now))
@@ -194,10 +226,18 @@ func testBatches(t *testing.T, b *bundle) {
 		}
 		return ok
 	}
-	rs := []*promokit.Redemption{red("sto_1", "o1", "FREE-1"), red("sto_1", "o1", "LIM-1"), red("sto_1", "o2", "FREE-1"), red("sto_2", "o1", "FREE-1")}
+	// Two orders of one batch apply the automatic promotion prm_4: two
+	// codeless rows; a use of the empty code has no counter to take.
+	auto := func(order string) *promokit.Redemption {
+		r := red("sto_1", order, "")
+		r.PromotionID = "prm_4"
+		return r
+	}
+	rs := []*promokit.Redemption{red("sto_1", "o1", "FREE-1"), red("sto_1", "o1", "LIM-1"), red("sto_1", "o2", "FREE-1"), auto("o1"), auto("o2"),
+		red("sto_2", "o1", "FREE-1")}
 	if !take(engine.Uses{
-		Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 3, Discount: 30}, {ID: "prm_2", Uses: 1, Discount: 5}},
-		Codes:      []engine.CodeUse{{Code: "FREE-1", Uses: 5}, {Code: "LIM-1", Uses: 2}},
+		Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 3, Discount: 30}, {ID: "prm_2", Uses: 1, Discount: 5}, {ID: "prm_4", Uses: 2, Discount: 20}},
+		Codes:      []engine.CodeUse{{Code: "", Uses: 2}, {Code: "FREE-1", Uses: 5}, {Code: "LIM-1", Uses: 2}},
 		Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 2, Limit: two},
 			{UsageKey: engine.UsageKey{Subject: "code:FREE-1", CustomerKey: "e:a"}, Uses: 7}},
 		Redemptions: rs,
@@ -217,6 +257,7 @@ func testBatches(t *testing.T, b *bundle) {
 		"customer":  {Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 1, Limit: two}}},
 		"first use": {Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:c"}, Uses: 3, Limit: two}}},
 		"row":       {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{red("sto_1", "o1", "FREE-1")}},
+		"codeless":  {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{auto("o1")}},
 	} {
 		ok := false
 		err := b.writeErr(func(tx engine.Tx) (err error) {
@@ -229,12 +270,15 @@ func testBatches(t *testing.T, b *bundle) {
 		if ok || err == nil {
 			t.Fatalf("%s: a batch past the limit was taken", name)
 		}
-		if name == "row" {
-			wantCode(t, "a second redemption of a code in a batch", err, promokit.EConflict)
+		if name == "row" || name == "codeless" {
+			wantCode(t, "a second redemption of a code or an automatic promotion in a batch", err, promokit.EConflict)
 		}
 	}
 	if p := mustGetPromotion(t, b, promokit.Scope{}, "prm_1"); p.Uses != 3 || p.DiscountSpent != 30 {
 		t.Fatalf("prm_1: %d uses, %d spent; want 3 and 30", p.Uses, p.DiscountSpent)
+	}
+	if p := mustGetPromotion(t, b, promokit.Scope{}, "prm_4"); p.Uses != 2 || p.DiscountSpent != 20 {
+		t.Fatalf("prm_4: %d uses, %d spent; want 2 and 20", p.Uses, p.DiscountSpent)
 	}
 	for code, want := range map[string]int64{"FREE-1": 5, "LIM-1": 2, "FREE-2": 0} {
 		if c := mustGetCode(t, b, promokit.Scope{}, code); c.Uses != want {
@@ -257,7 +301,7 @@ func testBatches(t *testing.T, b *bundle) {
 		orders, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"o2", "o1", "o9"})
 		return err
 	})
-	wantEqual(t, "orders' redemptions", rs[:3], orders)
+	wantEqual(t, "orders' redemptions", rs[:5], orders)
 	err := b.writeErr(func(tx engine.Tx) error {
 		return tx.CreateRedemptions(b.ctx, []*promokit.Redemption{red("sto_1", "o3", "FREE-1"), red("sto_1", "o1", "FREE-1")})
 	})
@@ -271,8 +315,9 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 
 	// CheckoutRead: the settings, the store, its orders' rows, its codes
-	// among those asked and their promotions; another store's code is
-	// not read, and a missing store is nil.
+	// among those asked and their promotions, and its automatic promotions
+	// live at the time asked; another store's code is not read, and a
+	// missing store is nil.
 	settings := promokit.DefaultSettings(b.now)
 	b.write(t, func(tx engine.Tx) error {
 		_, err := tx.InitSettings(b.ctx, &settings)
@@ -280,18 +325,26 @@ func testBatches(t *testing.T, b *bundle) {
 	})
 	var d *engine.CheckoutData
 	b.read(t, func(tx engine.Tx) (err error) {
-		d, err = tx.CheckoutRead(b.ctx, "sto_1", []string{"o2", "o9"}, []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"})
+		d, err = tx.CheckoutRead(b.ctx, "sto_1", []string{"o2", "o9"}, []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, b.now)
 		return err
 	})
 	slices.SortFunc(d.Codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
 	slices.SortFunc(d.Promotions, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
-	if d.Settings == nil || d.Settings.Currency != settings.Currency || d.Store == nil || d.Store.ID != "sto_1" || len(d.Prior) != 1 || d.Prior[0].OrderID != "o2" ||
+	if d.Settings == nil || d.Settings.Currency != settings.Currency || d.Store == nil || d.Store.ID != "sto_1" || len(d.Prior) != 2 || d.Prior[0].OrderID != "o2" || d.Prior[1].OrderID != "o2" || d.Prior[1].Code != "" ||
 		len(d.Codes) != 2 || d.Codes[0].Code != "FREE-1" || d.Codes[1].Code != "FREE-2" ||
 		len(d.Promotions) != 2 || d.Promotions[0].ID != "prm_1" || d.Promotions[1].ID != "prm_2" {
 		t.Fatalf("checkout read: %+v", d)
 	}
+	wantEqual(t, "live automatic promotions", []*promokit.Promotion{mustGetPromotion(t, b, promokit.Scope{}, "prm_4")}, d.Automatic)
 	b.read(t, func(tx engine.Tx) (err error) {
-		d, err = tx.CheckoutRead(b.ctx, "sto_none", []string{"o1"}, []string{"FREE-1"})
+		d, err = tx.CheckoutRead(b.ctx, "sto_1", nil, nil, b.at(time.Hour))
+		return err
+	})
+	if len(d.Automatic) != 2 || d.Automatic[0].ID != "prm_4" || d.Automatic[1].ID != "prm_5" || d.Store == nil || len(d.Codes) != 0 {
+		t.Fatalf("checkout read without codes, an hour later: %+v", d)
+	}
+	b.read(t, func(tx engine.Tx) (err error) {
+		d, err = tx.CheckoutRead(b.ctx, "sto_none", []string{"o1"}, []string{"FREE-1"}, b.now)
 		return err
 	})
 	if d.Settings == nil || d.Store != nil || len(d.Codes) != 0 {
