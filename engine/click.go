@@ -350,7 +350,7 @@ func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) er
 	counts := map[VisitorLink]int64{}
 	if len(pairs) > 0 {
 		var err error
-		if counts, err = tx.ClickCounts(ctx, batch[0].c.ClickedAt.Add(-time.Hour), pairs); err != nil {
+		if counts, err = tx.ClickCounts(ctx, batch[0].c.ClickedAt.Add(-time.Hour), pairs, limit+1); err != nil {
 			return err
 		}
 	}

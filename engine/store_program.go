@@ -50,8 +50,10 @@ type ProgramTx interface {
 	// where the database allows.
 	InsertClicks(ctx context.Context, clicks []*promokit.Click) error
 	// ClickCounts returns, for each pair among pairs that has clicks, how
-	// many clicks that visitor made on that link at or after since.
-	ClickCounts(ctx context.Context, since time.Time, pairs []VisitorLink) (map[VisitorLink]int64, error)
+	// many clicks that visitor made on that link at or after since,
+	// counting at most max of them (max <= 0: all), so that a pair's cost
+	// is bounded whatever its clicks.
+	ClickCounts(ctx context.Context, since time.Time, pairs []VisitorLink, max int64) (map[VisitorLink]int64, error)
 	// LatestClick returns the latest unflagged click, at or after from and
 	// at or before to, by any of visitorIDs on a link of the store;
 	// ENotFound when there is none.

@@ -62,7 +62,7 @@ func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
 
 // ClickCounts counts the clicks of each visitor and link pair since since,
 // the pairs travelling as two arrays.
-func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink) (map[engine.VisitorLink]int64, error) {
+func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
 	out := make(map[engine.VisitorLink]int64, len(pairs))
 	if len(pairs) == 0 {
 		return out, nil
@@ -75,10 +75,17 @@ func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.Vi
 			visitors, links = append(visitors, p.VisitorID), append(links, p.LinkID)
 		}
 	}
-	rows, err := t.q.Query(ctx, `SELECT k.visitor_id, k.link_id, count(*)
+	if max <= 0 {
+		max = maxID
+	}
+	// Each pair reads at most max entries of the link's index: a visitor
+	// who floods a link costs no more than one who passes the limit once.
+	rows, err := t.q.Query(ctx, `SELECT k.visitor_id, k.link_id, n.count
 		FROM unnest($2::text[], $3::text[]) AS k(visitor_id, link_id)
-		JOIN clicks c ON c.link_id = k.link_id AND c.visitor_id = k.visitor_id AND c.clicked_at >= $1
-		GROUP BY k.visitor_id, k.link_id`, since, visitors, links)
+		CROSS JOIN LATERAL (SELECT count(*) AS count FROM (
+			SELECT 1 FROM clicks c WHERE c.link_id = k.link_id AND c.visitor_id = k.visitor_id AND c.clicked_at >= $1
+			LIMIT $4) x) n
+		WHERE n.count > 0`, since, visitors, links, max)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: click counts: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -37,7 +38,7 @@ func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
 
 // ClickCounts counts the clicks of each visitor and link pair since since,
 // the pairs travelling as one JSON array of [visitor, link].
-func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink) (map[engine.VisitorLink]int64, error) {
+func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
 	out := make(map[engine.VisitorLink]int64, len(pairs))
 	if len(pairs) == 0 {
 		return out, nil
@@ -54,10 +55,16 @@ func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.Vi
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode click pairs: %w", err)
 	}
-	rows, err := t.q.QueryContext(ctx, `SELECT c.visitor_id, c.link_id, count(*)
-		FROM json_each(?) k CROSS JOIN clicks c
-		WHERE c.link_id = k.value ->> 1 AND c.visitor_id = k.value ->> 0 AND c.clicked_at >= ?
-		GROUP BY c.visitor_id, c.link_id`, string(b), micros(since))
+	if max <= 0 {
+		max = math.MaxInt64
+	}
+	// Each pair reads at most max entries of the link's index: a visitor
+	// who floods a link costs no more than one who passes the limit once.
+	rows, err := t.q.QueryContext(ctx, `SELECT visitor_id, link_id, n FROM (
+		SELECT k.value ->> 0 AS visitor_id, k.value ->> 1 AS link_id, (SELECT count(*) FROM (
+			SELECT 1 FROM clicks c WHERE c.link_id = k.value ->> 1 AND c.visitor_id = k.value ->> 0 AND c.clicked_at >= ?
+			LIMIT ?)) AS n
+		FROM json_each(?) k) WHERE n > 0`, micros(since), max, string(b))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: click counts: %w", err)
 	}

@@ -82,7 +82,7 @@ func testClicks(t *testing.T, b *bundle) {
 	}
 	var counts map[engine.VisitorLink]int64
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, since, pairs)
+		counts, err = tx.ClickCounts(b.ctx, since, pairs, 0)
 		return err
 	})
 	wantEqual(t, "click counts", wantCounts, counts)
@@ -90,15 +90,25 @@ func testClicks(t *testing.T, b *bundle) {
 	// (click 499) counts too.
 	pair := engine.VisitorLink{VisitorID: "v2", LinkID: "lnk_2"}
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, b.at(499*time.Second), []engine.VisitorLink{pair})
+		counts, err = tx.ClickCounts(b.ctx, b.at(499*time.Second), []engine.VisitorLink{pair}, 0)
 		return err
 	})
 	wantEqual(t, "click counts from 499 s", map[engine.VisitorLink]int64{pair: wantCounts[pair] + 1}, counts)
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, since, nil)
+		counts, err = tx.ClickCounts(b.ctx, since, nil, 0)
 		return err
 	})
 	wantEqual(t, "click counts of no pair", map[engine.VisitorLink]int64{}, counts)
+	// A cap bounds each count, never below what is there.
+	capped := map[engine.VisitorLink]int64{}
+	for k, n := range wantCounts {
+		capped[k] = min(n, 5)
+	}
+	b.read(t, func(tx engine.Tx) (err error) {
+		counts, err = tx.ClickCounts(b.ctx, since, pairs, 5)
+		return err
+	})
+	wantEqual(t, "click counts capped at 5", capped, counts)
 
 	var stats map[string]engine.LinkStat
 	b.read(t, func(tx engine.Tx) (err error) {
