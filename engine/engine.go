@@ -67,6 +67,7 @@ type Service struct {
 	lookupChecks *queue[*lookupCheck]
 
 	places       *queue[*placeReq]
+	placeReads   *queue[*placeRead]
 	placeHint    atomic.Pointer[placeHint]
 	clicks       *clickWriter
 	clickTargets clickTargets
@@ -115,6 +116,7 @@ func New(cfg Config) *Service {
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
 	s.lookupChecks = &queue[*lookupCheck]{max: 1, maxBatch: maxLookupChecks, run: s.readLookupChecks}
 	s.clicks = newClickWriter(s, cfg.ClickFlush)
+	s.placeReads = &queue[*placeRead]{max: 2, maxBatch: maxPlaceReads, limit: maxPlaceQueue, run: s.readPlaces}
 	s.places = &queue[*placeReq]{max: 2, maxBatch: maxPlaceBatch, limit: maxPlaceQueue, run: s.writePlaces}
 	s.redeems = &queue[*useReq]{max: cfg.RedeemBatches, maxBatch: maxRedeemBatch, limit: maxRedeemQueue, run: s.runBatch}
 	return s

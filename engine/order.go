@@ -321,27 +321,12 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	for _, l := range in.Lines {
 		q.ProductIDs = appendNew(q.ProductIDs, l.ProductID)
 	}
-	var d *PlaceData
-	err := s.store.Read(ctx, func(tx Tx) error {
-		// The window's start depends on the settings (the time zone and
-		// the attribution days), which the same round trip reads: it is
-		// computed from the settings seen last and read again in the rare
-		// case they changed.
-		hint := s.placeHint.Load()
-		if hint != nil {
-			q.From = hint.from(at)
-		}
-		var err error
-		if d, err = tx.PlaceRead(ctx, q); err != nil {
-			return err
-		}
-		if h := newPlaceHint(d.Settings); hint == nil || *h != *hint {
-			s.placeHint.Store(h)
-			q.From = h.from(at)
-			d, err = tx.PlaceRead(ctx, q)
-		}
-		return err
-	})
+	rr := &placeRead{q: q, done: make(chan struct{})}
+	if !s.placeReads.push(rr) {
+		return nil, promokit.Errorf(promokit.EUnavailable, "too many orders are waiting to be read; retry shortly")
+	}
+	<-rr.done
+	d, err := rr.d, rr.err
 	if err != nil {
 		return nil, err
 	}
@@ -492,6 +477,59 @@ func newOrder(storeID, orderID string, in *OrderEventInput, at, now time.Time) *
 		o.Lines = append(o.Lines, promokit.OrderLine{Line: i, ProductID: l.ProductID, Quantity: l.Quantity, Amount: l.Amount})
 	}
 	return o
+}
+
+// placeRead is a placed order waiting for what it needs to be read
+// (PlaceQuery), and the answer.
+type placeRead struct {
+	q    PlaceQuery
+	d    *PlaceData
+	err  error
+	done chan struct{}
+}
+
+// maxPlaceReads bounds a batch of placed orders' reads.
+const maxPlaceReads = 128
+
+// readPlaces reads what a batch of placed orders needs at once. The
+// window's start depends on the settings (the time zone and the
+// attribution days), which the same round trip reads: it is computed
+// from the settings seen last and read again in the rare case they
+// changed.
+func (s *Service) readPlaces(batch []*placeRead) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	qs := make([]PlaceQuery, len(batch))
+	var ds []*PlaceData
+	err := s.store.Read(ctx, func(tx Tx) error {
+		hint := s.placeHint.Load()
+		for i, r := range batch {
+			qs[i] = r.q
+			if hint != nil {
+				qs[i].From = hint.from(r.q.At)
+			}
+		}
+		var err error
+		if ds, err = tx.PlaceReads(ctx, qs); err != nil {
+			return err
+		}
+		if h := newPlaceHint(ds[0].Settings); hint == nil || *h != *hint {
+			s.placeHint.Store(h)
+			for i := range qs {
+				qs[i].From = h.from(qs[i].At)
+			}
+			ds, err = tx.PlaceReads(ctx, qs)
+		}
+		return err
+	})
+	for i, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.d = ds[i]
+		}
+		close(r.done)
+	}
 }
 
 // placeHint is what the attribution window takes from the settings.

@@ -93,6 +93,10 @@ type ProgramTx interface {
 	// PlaceRead reads at once what placing an order needs (see
 	// PlaceQuery). PostgreSQL sends every query in one round trip.
 	PlaceRead(ctx context.Context, q PlaceQuery) (*PlaceData, error)
+	// PlaceReads is PlaceRead for many orders at once, the answers in the
+	// order of qs; every query has the same MaxVisitors. PostgreSQL reads
+	// them all with three statements in one round trip.
+	PlaceReads(ctx context.Context, qs []PlaceQuery) ([]*PlaceData, error)
 	// PlaceOrders writes a batch of placed orders at once: their events,
 	// the orders, the visitors seen and the entries (setting their IDs),
 	// in as few round trips as the database allows. EConflict when an

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -182,16 +183,14 @@ func (b *bench) orderStep(ctx context.Context, scenario string, clients int) (*s
 		if resp.StatusCode != http.StatusCreated {
 			return classify(resp.StatusCode, raw)
 		}
-		var out struct {
-			Order struct {
-				Attribution *promokit.Attribution `json:"attribution"`
-			} `json:"order"`
-		}
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return ClientError, "decode the answer: " + err.Error()
+		// The answer is the order; a look for its attribution is enough,
+		// and keeps the load generator's own work small on a machine it
+		// shares with the server.
+		if !bytes.HasPrefix(raw, []byte(`{"order":{`)) {
+			return ClientError, "unexpected answer: " + shorten(string(raw), 200)
 		}
 		answered.Add(1)
-		if out.Order.Attribution != nil {
+		if bytes.Contains(raw, []byte(`"attribution":{"program":"affiliate"`)) {
 			attributed.Add(1)
 		}
 		return OK, ""

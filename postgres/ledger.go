@@ -28,6 +28,17 @@ func (t *tx) AddEntries(ctx context.Context, es []*promokit.LedgerEntry) error {
 	if len(es) == 0 {
 		return nil
 	}
+	sql, args := insertEntries(es)
+	rows, err := t.q.Query(ctx, sql, args...)
+	if err != nil {
+		return fmt.Errorf("postgres: add ledger entries: %w", err)
+	}
+	return setEntryIDs(rows, es)
+}
+
+// insertEntries returns the statement that inserts es and returns their
+// ids, and its arguments.
+func insertEntries(es []*promokit.LedgerEntry) (string, []any) {
 	n := len(es)
 	var (
 		partners, stores, orders = make([]string, n), make([]string, n), make([]string, n)
@@ -44,7 +55,7 @@ func (t *tx) AddEntries(ctx context.Context, es []*promokit.LedgerEntry) error {
 		amounts[i], currencies[i], bases[i], rates[i], rateIDs[i] = e.Amount, e.Currency, e.Basis, int64(e.Rate), e.RateID
 		evts[i], times[i] = e.EventID, e.CreatedAt
 	}
-	rows, err := t.q.Query(ctx, `INSERT INTO ledger_entries (partner_id, store_id, order_id, line, program, status, kind,
+	return `INSERT INTO ledger_entries (partner_id, store_id, order_id, line, program, status, kind,
 			amount, currency, basis, rate_bp, rate_id, event_id, created_at)
 		SELECT partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp, rate_id, event_id, created_at
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
@@ -53,16 +64,17 @@ func (t *tx) AddEntries(ctx context.Context, es []*promokit.LedgerEntry) error {
 				amount, currency, basis, rate_bp, rate_id, event_id, created_at, n)
 		ORDER BY n
 		RETURNING id`,
-		partners, stores, orders, lines, programs, statuses, kinds, amounts, currencies, bases, rates, rateIDs, evts, times)
-	if err != nil {
-		return fmt.Errorf("postgres: add ledger entries: %w", err)
-	}
+		[]any{partners, stores, orders, lines, programs, statuses, kinds, amounts, currencies, bases, rates, rateIDs, evts, times}
+}
+
+// setEntryIDs reads the ids insertEntries returns into es.
+func setEntryIDs(rows pgx.Rows, es []*promokit.LedgerEntry) error {
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return fmt.Errorf("postgres: add ledger entries: %w", err)
 	}
-	if len(ids) != n {
-		return fmt.Errorf("postgres: add ledger entries: %d ids for %d entries", len(ids), n)
+	if len(ids) != len(es) {
+		return fmt.Errorf("postgres: add ledger entries: %d ids for %d entries", len(ids), len(es))
 	}
 	slices.Sort(ids)
 	for i, e := range es {

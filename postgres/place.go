@@ -2,51 +2,125 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 )
 
-// PlaceOrders writes a batch of placed orders: every event, order and
-// visitor insert goes in one round trip, then the entries in one
-// statement. A duplicate event or order is EConflict and the transaction
-// must be rolled back.
+// PlaceOrders writes a batch of placed orders in one round trip of four
+// statements, the columns of each travelling as arrays: the events, the
+// orders, the visitors seen and the entries. A duplicate event or order
+// is EConflict and the transaction must be rolled back.
 func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 	var b pgx.Batch
-	for _, e := range p.Events {
-		b.Queue(`INSERT INTO order_events (`+orderEventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			e.StoreID, e.ID, e.OrderID, e.Type, nonNilBytes(e.RequestHash), e.At, e.CreatedAt)
-	}
-	for _, o := range p.Orders {
-		lines, payment, err := encodeOrder(o)
-		if err != nil {
-			return err
+	if n := len(p.Events); n > 0 {
+		stores, ids, orders, types := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		hashes, ats, created := make([][]byte, n), make([]time.Time, n), make([]time.Time, n)
+		for i, e := range p.Events {
+			stores[i], ids[i], orders[i], types[i] = e.StoreID, e.ID, e.OrderID, e.Type
+			hashes[i], ats[i], created[i] = nonNilBytes(e.RequestHash), e.At, e.CreatedAt
 		}
-		program, linkID, partnerID, clickID, clickedAt := attributionArgs(o.Attribution)
+		b.Queue(`INSERT INTO order_events (`+orderEventColumns+`)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[])`,
+			stores, ids, orders, types, hashes, ats, created)
+	}
+	if n := len(p.Orders); n > 0 {
+		var (
+			stores, ids, customers, visitors = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			currencies, states               = make([]string, n), make([]string, n)
+			lines, codes, payments           = make([]string, n), make([]string, n), make([]string, n)
+			shipping, paid, refunded         = make([]int64, n), make([]int64, n), make([]int64, n)
+			versions, clickIDs               = make([]int64, n), make([]int64, n)
+			programs, links, partners        = make([]string, n), make([]string, n), make([]string, n)
+			placed, clicked, created, upd    = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		)
+		for i, o := range p.Orders {
+			if o.PaidAt != nil || o.CompletedAt != nil || o.CancelledAt != nil || o.ReleaseAt != nil || o.Released {
+				return fmt.Errorf("postgres: place orders: order %q is not a new placed order", o.ID)
+			}
+			l, pay, err := encodeOrder(o)
+			if err != nil {
+				return err
+			}
+			c, err := json.Marshal(emptyIfNil(o.Codes))
+			if err != nil {
+				return fmt.Errorf("postgres: encode order codes: %w", err)
+			}
+			stores[i], ids[i], customers[i], visitors[i] = o.StoreID, o.ID, o.CustomerID, o.VisitorID
+			currencies[i], states[i], lines[i], codes[i], payments[i] = o.Currency, o.State, string(l), string(c), string(pay)
+			shipping[i], paid[i], refunded[i], versions[i] = o.Shipping, o.Paid, o.RefundedShipping, o.Version
+			placed[i], created[i], upd[i] = o.PlacedAt, o.CreatedAt, o.UpdatedAt
+			if a := o.Attribution; a != nil {
+				programs[i], links[i], partners[i], clickIDs[i], clicked[i] = a.Program, a.LinkID, a.PartnerID, a.ClickID, a.ClickedAt
+			}
+		}
+		// An order without attribution has '' for its link: its
+		// attribution columns are NULL, as CreateOrder writes them.
 		b.Queue(`INSERT INTO orders (`+orderColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
-			o.StoreID, o.ID, o.CustomerID, o.VisitorID, o.Currency, lines, o.Shipping, emptyIfNil(o.Codes), payment, o.State, o.Paid,
-			o.RefundedShipping, o.PlacedAt, o.PaidAt, o.CompletedAt, o.CancelledAt,
-			program, linkID, partnerID, clickID, clickedAt,
-			o.ReleaseAt, o.Released, o.Version, o.CreatedAt, o.UpdatedAt)
+			SELECT store_id, id, customer_id, visitor_id, currency, lines::jsonb, shipping,
+				ARRAY(SELECT jsonb_array_elements_text(codes::jsonb)), payment::jsonb, state, paid, refunded_shipping,
+				placed_at, NULL, NULL, NULL,
+				NULLIF(program, ''), NULLIF(link_id, ''), NULLIF(partner_id, ''),
+				CASE WHEN link_id = '' THEN NULL ELSE click_id END, CASE WHEN link_id = '' THEN NULL ELSE clicked_at END,
+				NULL, false, version, created_at, updated_at
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
+				$10::text[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[],
+				$18::timestamptz[], $19::bigint[], $20::timestamptz[], $21::timestamptz[])
+			AS o(store_id, id, customer_id, visitor_id, currency, lines, shipping, codes, payment,
+				state, paid, refunded_shipping, placed_at, program, link_id, partner_id, click_id,
+				clicked_at, version, created_at, updated_at)`,
+			stores, ids, customers, visitors, currencies, lines, shipping, codes, payments,
+			states, paid, refunded, placed, programs, links, partners, clickIDs,
+			clicked, versions, created, upd)
 	}
-	for _, v := range p.Visitors {
-		b.Queue(`INSERT INTO visitors (customer_id, visitor_id, last_seen) VALUES ($1, $2, $3)
-			ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`, v.CustomerID, v.VisitorID, v.Seen)
+	if len(p.Visitors) > 0 {
+		// One row per customer and visitor: an upsert may not touch a row
+		// twice.
+		last := map[[2]string]time.Time{}
+		var keys [][2]string
+		for _, v := range p.Visitors {
+			k := [2]string{v.CustomerID, v.VisitorID}
+			if at, ok := last[k]; !ok {
+				keys = append(keys, k)
+				last[k] = v.Seen
+			} else if v.Seen.After(at) {
+				last[k] = v.Seen
+			}
+		}
+		customers, visitors, seen := make([]string, len(keys)), make([]string, len(keys)), make([]time.Time, len(keys))
+		for i, k := range keys {
+			customers[i], visitors[i], seen[i] = k[0], k[1], last[k]
+		}
+		b.Queue(`INSERT INTO visitors (customer_id, visitor_id, last_seen)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+			ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`, customers, visitors, seen)
 	}
-	err := t.sendBatch(ctx, &b, "place orders", func(i int, br pgx.BatchResults) error {
-		_, err := br.Exec()
-		if err != nil {
+	entries := -1
+	if len(p.Entries) > 0 {
+		sql, args := insertEntries(p.Entries)
+		entries = b.Len()
+		b.Queue(sql, args...)
+	}
+	return t.sendBatch(ctx, &b, "place orders", func(i int, br pgx.BatchResults) error {
+		if i == entries {
+			rows, err := br.Query()
+			if err != nil {
+				return fmt.Errorf("postgres: add ledger entries: %w", err)
+			}
+			return setEntryIDs(rows, p.Entries)
+		}
+		if _, err := br.Exec(); err != nil {
 			return createErr(err, "placed order", "", "", "")
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return t.AddEntries(ctx, p.Entries)
 }
 
 func nonNilBytes(b []byte) []byte {
@@ -65,9 +139,16 @@ func (t *tx) PlaceRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceD
 		b pgx.Batch
 		d engine.PlaceData
 	)
-	b.Queue(getSettingsSQL)
-	b.Queue(`SELECT `+storeColumns+` FROM stores WHERE id = $1`, q.StoreID)
-	b.Queue(latestMembershipSQL, q.StoreID)
+	// The settings, the store and its latest membership in one statement
+	// (each statement of the batch is planned on its own).
+	b.Queue(`SELECT s.name, s.currency, s.time_zone, s.policy, s.version, s.updated_at,
+			st.id, st.name, st.partner_promo_codes, st.created_at, st.max_promotions_per_order,
+			m.id, m.store_id, m.url, m.joined_at, m.exit_requested_at, m.exits_at
+		FROM settings s
+		LEFT JOIN stores st ON st.id = $1
+		LEFT JOIN LATERAL (SELECT `+membershipColumns+` FROM memberships WHERE store_id = $1
+		                   ORDER BY joined_at DESC, id DESC LIMIT 1) m ON true
+		WHERE s.id = 1`, q.StoreID)
 	b.Queue(`SELECT r.id, r.store_id, r.product_id, r.rate_bp, r.removed, r.effective_at
 		FROM unnest($2::text[]) AS p(id) CROSS JOIN LATERAL (
 			SELECT `+rateColumns+` FROM affiliate_rates
@@ -102,16 +183,10 @@ func (t *tx) PlaceRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceD
 		var err error
 		switch i {
 		case 0:
-			d.Settings, err = scanSettings(br.QueryRow())
+			d.Settings, d.Store, d.Membership, err = scanPlaceHead(br.QueryRow())
 		case 1:
-			d.Store, err = scanStore(br.QueryRow())
-			err = none(err)
-		case 2:
-			d.Membership, err = scanMembership(br.QueryRow())
-			err = none(err)
-		case 3:
 			d.Rates, err = collect(br, scanRate)
-		case 4:
+		case 2:
 			d.Click, err = scanClick(br.QueryRow())
 			err = none(err)
 		}
@@ -121,4 +196,161 @@ func (t *tx) PlaceRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceD
 		return nil, err
 	}
 	return &d, nil
+}
+
+// scanPlaceHead reads the settings, the store (nil when missing) and its
+// latest membership (nil when none) of PlaceRead's first statement.
+func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.Membership, error) {
+	var (
+		s                 promokit.Settings
+		stID, stName      *string
+		stP4              *bool
+		stCreated         *time.Time
+		stMax             *int64
+		mID, mStore, mURL *string
+		mJoined           *time.Time
+		m                 promokit.Membership
+	)
+	err := row.Scan(&s.Name, &s.Currency, &s.TimeZone, &s.Policy, &s.Version, &s.UpdatedAt,
+		&stID, &stName, &stP4, &stCreated, &stMax,
+		&mID, &mStore, &mURL, &mJoined, &m.ExitRequestedAt, &m.ExitsAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var st *promokit.Store
+	if stID != nil {
+		st = &promokit.Store{ID: *stID, Name: *stName, PartnerPromoCodes: *stP4, CreatedAt: *stCreated, MaxPromotionsPerOrder: *stMax}
+	}
+	var mp *promokit.Membership
+	if mID != nil {
+		m.ID, m.StoreID, m.URL, m.JoinedAt = *mID, *mStore, *mURL, *mJoined
+		mp = &m
+	}
+	return &s, st, mp, nil
+}
+
+// PlaceReads reads what placing many orders needs in one round trip of
+// three statements: the settings, store and latest membership of each
+// store; the rates in force for each order; the winning click of each
+// order (as PlaceRead reads them, one LATERAL subquery per order).
+func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
+	out := make([]*engine.PlaceData, len(qs))
+	if len(qs) == 0 {
+		return out, nil
+	}
+	var (
+		b                          pgx.Batch
+		stores                     []string
+		n                          = len(qs)
+		qStores, qVisitors, qCusts = make([]string, n), make([]string, n), make([]string, n)
+		qProducts                  = make([]string, n)
+		qFrom, qAt                 = make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, q := range qs {
+		out[i] = &engine.PlaceData{}
+		if !slices.Contains(stores, q.StoreID) {
+			stores = append(stores, q.StoreID)
+		}
+		ids, err := json.Marshal(distinct(append([]string{""}, q.ProductIDs...)))
+		if err != nil {
+			return nil, fmt.Errorf("postgres: encode product ids: %w", err)
+		}
+		qStores[i], qVisitors[i], qCusts[i], qProducts[i] = q.StoreID, q.VisitorID, q.CustomerID, string(ids)
+		qFrom[i], qAt[i] = q.From, q.At
+	}
+	b.Queue(`SELECT q.id, s.name, s.currency, s.time_zone, s.policy, s.version, s.updated_at,
+			st.id, st.name, st.partner_promo_codes, st.created_at, st.max_promotions_per_order,
+			m.id, m.store_id, m.url, m.joined_at, m.exit_requested_at, m.exits_at
+		FROM unnest($1::text[]) AS q(id)
+		CROSS JOIN settings s
+		LEFT JOIN stores st ON st.id = q.id
+		LEFT JOIN LATERAL (SELECT `+membershipColumns+` FROM memberships WHERE store_id = q.id
+		                   ORDER BY joined_at DESC, id DESC LIMIT 1) m ON true
+		WHERE s.id = 1`, stores)
+	b.Queue(`SELECT q.n, r.id, r.store_id, r.product_id, r.rate_bp, r.removed, r.effective_at
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS q(store_id, products, at, n)
+		CROSS JOIN LATERAL jsonb_array_elements_text(q.products::jsonb) AS p(id)
+		CROSS JOIN LATERAL (
+			SELECT `+rateColumns+` FROM affiliate_rates
+			WHERE store_id = q.store_id AND product_id = p.id AND effective_at <= q.at
+			ORDER BY effective_at DESC, id DESC LIMIT 1) r
+		ORDER BY q.n, r.product_id`, qStores, qProducts, qAt)
+	b.Queue(`SELECT q.n, c.* FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+			WITH ORDINALITY AS q(store_id, visitor_id, customer_id, since, at, n)
+		CROSS JOIN LATERAL (
+			WITH v AS (
+				SELECT q.visitor_id
+				UNION
+				SELECT visitor_id FROM (SELECT visitor_id FROM visitors WHERE customer_id = q.customer_id AND q.customer_id <> ''
+				                        ORDER BY last_seen DESC, visitor_id LIMIT $6) x
+			), w AS (
+				SELECT GREATEST(q.since, (SELECT joined_at FROM memberships WHERE store_id = q.store_id
+				                          ORDER BY joined_at DESC, id DESC LIMIT 1)) AS since
+			)
+			SELECT k.* FROM v, w CROSS JOIN LATERAL (
+				SELECT `+clickColumns+` FROM clicks
+				WHERE store_id = q.store_id AND visitor_id = v.visitor_id AND flag = ''
+				  AND clicked_at >= w.since AND clicked_at <= q.at
+				ORDER BY clicked_at DESC, id DESC LIMIT 1) k
+			ORDER BY k.clicked_at DESC, k.id DESC LIMIT 1) c`,
+		qStores, qVisitors, qCusts, qFrom, qAt, qs[0].MaxVisitors)
+	heads := map[string]*engine.PlaceData{}
+	err := t.sendBatch(ctx, &b, "place reads", func(i int, br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			switch i {
+			case 0:
+				var id string
+				d := &engine.PlaceData{}
+				if d.Settings, d.Store, d.Membership, err = scanPlaceHead(prefixed{rows, &id}); err != nil {
+					return err
+				}
+				heads[id] = d
+			case 1:
+				var k int64
+				r, err := scanRate(prefixed{rows, &k})
+				if err != nil {
+					return err
+				}
+				out[k-1].Rates = append(out[k-1].Rates, r)
+			case 2:
+				var k int64
+				c, err := scanClick(prefixed{rows, &k})
+				if err != nil {
+					return err
+				}
+				out[k-1].Click = c
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, q := range qs {
+		h := heads[q.StoreID]
+		if h == nil {
+			return nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
+		}
+		out[i].Settings, out[i].Store, out[i].Membership = h.Settings, h.Store, h.Membership
+	}
+	return out, nil
+}
+
+// prefixed scans a row whose first column goes to first and the rest to
+// the scanner's destinations.
+type prefixed struct {
+	row   pgx.Row
+	first any
+}
+
+func (p prefixed) Scan(dest ...any) error {
+	return p.row.Scan(append([]any{p.first}, dest...)...)
 }

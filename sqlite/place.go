@@ -74,3 +74,17 @@ func notFoundNil(err error) error {
 	}
 	return err
 }
+
+// PlaceReads runs PlaceRead for each query: SQLite answers in the
+// process, so a batch saves no round trip.
+func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
+	out := make([]*engine.PlaceData, len(qs))
+	for i, q := range qs {
+		d, err := t.PlaceRead(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -96,6 +97,26 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	if d := read(q2); d.Click != nil {
 		t.Fatalf("no visitor: click = %+v", d.Click)
 	}
+
+	// PlaceReads answers each query as PlaceRead does, in order.
+	q3 := q
+	q3.StoreID = "sto_2"
+	q4 := q
+	q4.At = b.at(30 * time.Minute) // before p1's own rate and the first click
+	q5 := q
+	q5.StoreID = "sto_9"
+	qs := []engine.PlaceQuery{q, q2, q3, q4, q5, q}
+	var ds []*engine.PlaceData
+	b.read(t, func(tx engine.Tx) (err error) {
+		ds, err = tx.PlaceReads(b.ctx, qs)
+		return err
+	})
+	if len(ds) != len(qs) {
+		t.Fatalf("PlaceReads answered %d of %d queries", len(ds), len(qs))
+	}
+	for i, q := range qs {
+		wantEqual(t, fmt.Sprintf("PlaceReads answer %d", i), read(q), ds[i])
+	}
 }
 
 // testPlaceOrders checks the batched write of placed orders: every event,
@@ -106,6 +127,10 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 	var p engine.PlacedOrders
 	for _, id := range []string{"o1", "o2"} {
 		o := newOrder(b, "sto_1", id)
+		if id == "o2" {
+			o.Attribution = &promokit.Attribution{Program: promokit.ProgramAffiliate, LinkID: "lnk_1", PartnerID: "ptn_1", ClickID: 42, ClickedAt: b.at(-time.Hour)}
+			o.Lines[0].Rate, o.Lines[0].RateID, o.Lines[0].RateSource = 500, 7, "general"
+		}
 		p.Orders = append(p.Orders, o)
 		p.Events = append(p.Events, &promokit.OrderEvent{StoreID: "sto_1", ID: id + "-placed", OrderID: id, Type: promokit.EventPlaced,
 			RequestHash: []byte{1, 2}, At: b.now, CreatedAt: b.now})
