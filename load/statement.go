@@ -36,8 +36,9 @@ type EntrySeed struct {
 const seedEntryBatch = 20_000
 
 // SeedEntriesInto inserts the entries s describes into db, in batches,
-// and returns the sum of their amounts: pending accruals and payable
-// releases, one of each per order line.
+// rolls up their closed days as the server would have, and returns the
+// sum of their amounts: pending accruals and payable releases, one of
+// each per order line.
 func SeedEntriesInto(ctx context.Context, db engine.Store, s EntrySeed) (int64, error) {
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	step := s.To.Sub(s.From) / time.Duration(max(s.N, 1))
@@ -62,7 +63,22 @@ func SeedEntriesInto(ctx context.Context, db engine.Store, s EntrySeed) (int64, 
 			return 0, err
 		}
 	}
-	return sum, nil
+	// The entries are a month of history: roll up its closed days as the
+	// server does once each day has been closed for an hour.
+	until := time.Now().UTC().Add(-time.Hour).Truncate(24 * time.Hour)
+	for {
+		var rolled time.Time
+		err := db.Write(ctx, func(tx engine.Tx) (err error) {
+			rolled, err = tx.RollupLedger(ctx, until, 31)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		if rolled.IsZero() || !rolled.Before(until) {
+			return sum, nil
+		}
+	}
 }
 
 // statementFixture is the partner whose ledger the statement scenarios

@@ -51,7 +51,8 @@ Scenarios:
                baseline of order-attributed, without attribution.
   statement    GET /v1/partners/{id}/statement over 30 days in which the
                partner has --entries ledger entries, written straight into
-               the database first; checks the closing balance.
+               the database first, their closed days then rolled up as the
+               server does every day; checks the closing balance.
   statement-sum
                the baseline of statement, on the server's database: a plain
                SELECT sum(amount) of the partner's entries of the period.
