@@ -343,6 +343,17 @@ func TestClickFlood(t *testing.T) {
 		if err != nil || lv.Clicks != 25 || lv.Flagged != 5 {
 			t.Fatalf("link stats = %+v, %v; want 25 clicks, 5 flagged", lv, err)
 		}
+		// A probe (HEAD) learns where the link leads and records nothing.
+		res, err := b.svc.Click(context.Background(), engine.ClickInput{Token: l.Token, UserAgent: browser, Probe: true})
+		if err != nil || res.URL != l.URL || res.NewVisitor || res.VisitorID != "" {
+			t.Fatalf("probe = %+v, %v", res, err)
+		}
+		if err := b.svc.FlushClicks(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if lv, err := b.svc.GetLink(b.affiliate, l.ID); err != nil || lv.Clicks != 25 {
+			t.Fatalf("after a probe: %+v, %v; want 25 clicks still", lv, err)
+		}
 		_, err = b.svc.Click(context.Background(), engine.ClickInput{Token: "AAAAAAAAAAAAAAAA", UserAgent: browser})
 		wantCode(t, err, promokit.ENotFound)
 		_, err = b.svc.Click(context.Background(), engine.ClickInput{Token: "../etc/passwd", UserAgent: browser})

@@ -49,6 +49,9 @@ type ClickInput struct {
 	VisitorID string
 	Referrer  string
 	UserAgent string
+	// Probe asks where the link leads without opening it (a HEAD request
+	// of a link checker): nothing is recorded and no visitor id is made.
+	Probe bool
 }
 
 // ClickResult is where to send the visitor, and its visitor id (NewVisitor
@@ -79,6 +82,9 @@ func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error
 		return nil, promokit.Errorf(promokit.EGone, "the store of this link has left the affiliate program")
 	}
 	out := &ClickResult{URL: t.Link.URL, VisitorID: in.VisitorID}
+	if in.Probe {
+		return out, nil
+	}
 	if !promokit.ValidVisitorID(in.VisitorID) {
 		out.VisitorID, out.NewVisitor = promokit.NewVisitorID(), true
 	}

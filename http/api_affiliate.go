@@ -168,7 +168,9 @@ const (
 // program a plain 410: neither records a click. The answer is never
 // cached, so that every opening reaches the server.
 func (s *Server) handleClick(w http.ResponseWriter, r *http.Request) {
-	in := engine.ClickInput{Token: r.PathValue("token"), Referrer: r.Referer(), UserAgent: r.UserAgent()}
+	// A HEAD request (a link checker's) learns where the link leads and
+	// records nothing.
+	in := engine.ClickInput{Token: r.PathValue("token"), Referrer: r.Referer(), UserAgent: r.UserAgent(), Probe: r.Method == http.MethodHead}
 	if c, err := r.Cookie(visitorCookie); err == nil {
 		in.VisitorID = c.Value
 	}
