@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -12,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver of database/sql
+
+	"github.com/promokit/promokit/sqlite"
 )
 
 // HotRow is the baseline of the redeem scenarios: the least a database does
@@ -46,14 +47,15 @@ const (
 )
 
 // sqliteWriterDSN returns the DSN parameters of a SQLite writer connection
-// with the durability settings of the product's writer (sqlite/db.go).
-func sqliteWriterDSN() string {
+// with the durability settings of the product's writer (sqlite/db.go):
+// synchronous is the server's mode, NORMAL or FULL.
+func sqliteWriterDSN(synchronous string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "cache_size(-65536)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "wal_autocheckpoint(16384)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
@@ -67,12 +69,13 @@ func OpenHotRow(ctx context.Context, databaseURL string, conns int) (*HotRow, er
 	kind, target := databaseKind(databaseURL)
 	switch kind {
 	case "sqlite":
-		if target == "" {
-			return nil, errors.New("hot row: the SQLite URL names no file")
-		}
-		db, err := sql.Open("sqlite", target+"?"+sqliteWriterDSN())
+		file, synchronous, err := sqlite.SplitPath(target)
 		if err != nil {
-			return nil, fmt.Errorf("hot row: open %s: %w", target, err)
+			return nil, fmt.Errorf("hot row: %w", err)
+		}
+		db, err := sql.Open("sqlite", file+"?"+sqliteWriterDSN(synchronous))
+		if err != nil {
+			return nil, fmt.Errorf("hot row: open %s: %w", file, err)
 		}
 		db.SetMaxOpenConns(1)
 		db.SetMaxIdleConns(1)
@@ -80,7 +83,7 @@ func OpenHotRow(ctx context.Context, databaseURL string, conns int) (*HotRow, er
 		db.SetConnMaxIdleTime(0)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("hot row: open %s: %w", target, err)
+			return nil, fmt.Errorf("hot row: open %s: %w", file, err)
 		}
 		return &HotRow{kind: kind, db: db}, nil
 	case "postgres":

@@ -68,17 +68,20 @@ const (
 
 // Open opens, and creates if needed, the SQLite database at path and
 // returns a Store over it. It does not migrate: call Migrate. The path is a
-// file name; it must not contain '?', which would start the DSN's
-// parameters.
+// file name, optionally followed by "?synchronous=full" (or "=normal", the
+// default): FULL syncs the log on every commit, so that a power cut loses
+// no committed transaction, at the price of one sync per write
+// transaction. No other setting is accepted.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	path, sync, err := SplitPath(path)
+	if err != nil {
+		return nil, err
 	}
 	migrations, err := loadMigrations(migrationFS)
 	if err != nil {
 		return nil, err
 	}
-	writer, err := sql.Open("sqlite", path+"?"+dsnParams(false))
+	writer, err := sql.Open("sqlite", path+"?"+dsnParams(false, sync))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
 	}
@@ -92,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	reader, err := sql.Open("sqlite", path+"?"+dsnParams(true))
+	reader, err := sql.Open("sqlite", path+"?"+dsnParams(true, sync))
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open reader: %w", err)
@@ -115,8 +118,32 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}, nil
 }
 
+// SplitPath splits a database path into the file and its synchronous
+// mode, "NORMAL" unless the path ends with ?synchronous=full.
+func SplitPath(path string) (file, synchronous string, err error) {
+	file, query, _ := strings.Cut(path, "?")
+	if file == "" {
+		return "", "", fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	vals, err := url.ParseQuery(query)
+	if err != nil {
+		return "", "", fmt.Errorf("sqlite: invalid settings in %q: %w", path, err)
+	}
+	synchronous = "NORMAL"
+	for k, v := range vals {
+		switch {
+		case k == "synchronous" && len(v) == 1 && strings.EqualFold(v[0], "full"):
+			synchronous = "FULL"
+		case k == "synchronous" && len(v) == 1 && strings.EqualFold(v[0], "normal"):
+		default:
+			return "", "", fmt.Errorf("sqlite: %q: the only setting is synchronous=normal or synchronous=full", path)
+		}
+	}
+	return file, synchronous, nil
+}
+
 // dsnParams returns the DSN query of the writer or of a reader.
-func dsnParams(readOnly bool) string {
+func dsnParams(readOnly bool, synchronous string) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
 	q.Add("_pragma", "foreign_keys(1)")
@@ -126,7 +153,7 @@ func dsnParams(readOnly bool) string {
 	} else {
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", writerCacheKiB))
 		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "synchronous("+synchronous+")")
 		q.Add("_pragma", "temp_store(MEMORY)")
 		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walCheckpointPages))
 		q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walSizeLimitBytes))

@@ -110,6 +110,29 @@ func TestConstraintViolation(t *testing.T) {
 	}
 }
 
+// TestSynchronousFull checks that ?synchronous=full makes the writer sync
+// every commit, and that a path takes no other setting.
+func TestSynchronousFull(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), t.TempDir()+"/x.db?synchronous=FULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v string
+	if err := s.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&v); err != nil || v != "2" {
+		t.Fatalf("writer PRAGMA synchronous = %q, %v; want 2 (FULL)", v, err)
+	}
+	for _, path := range []string{"x.db?synchronous=off", "x.db?synchronous=full&synchronous=normal", "x.db?synchronous=full&cache=shared", "?synchronous=full"} {
+		if _, _, err := SplitPath(path); err == nil {
+			t.Errorf("SplitPath(%q) accepted it", path)
+		}
+	}
+	if f, sync, err := SplitPath("a/b.db?synchronous=normal"); err != nil || f != "a/b.db" || sync != "NORMAL" {
+		t.Errorf("SplitPath = %q, %q, %v", f, sync, err)
+	}
+}
+
 // TestOpenRejectsQuery checks that a path cannot smuggle DSN parameters.
 func TestOpenRejectsQuery(t *testing.T) {
 	t.Parallel()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/promokit/promokit/engine"
 	promohttp "github.com/promokit/promokit/http"
+	"github.com/promokit/promokit/sqlite"
 )
 
 // Defaults of the configuration.
@@ -156,8 +157,9 @@ func ParseDatabaseURL(s string) (kind, target string, err error) {
 			return "", "", fmt.Errorf("database URL %q names no file: use sqlite:PATH, e.g. sqlite:promokit.db", s)
 		case strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:"):
 			return "", "", fmt.Errorf("database URL %q: only a plain file path is supported after sqlite:", s)
-		case strings.ContainsRune(path, '?'):
-			return "", "", fmt.Errorf("database URL %q: the path must not contain '?'; SQLite settings are fixed by promokit", s)
+		}
+		if _, _, err := sqlite.SplitPath(path); err != nil {
+			return "", "", fmt.Errorf("database URL %q: the only SQLite setting is ?synchronous=normal (the default) or ?synchronous=full", s)
 		}
 		return DatabaseSQLite, path, nil
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
