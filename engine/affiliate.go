@@ -107,16 +107,7 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var out *Program
-	err := s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.GetStore(ctx, storeID, true); err != nil {
-			return err
-		}
-		now := s.now()
+	return s.changeProgram(ctx, storeID, func(tx Tx, settings *promokit.Settings, now time.Time) error {
 		pol, loc := settings.Policy.Affiliate, settings.Location()
 		last, err := tx.LatestMembership(ctx, storeID, true)
 		switch {
@@ -138,7 +129,24 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 		if err := tx.CreateMembership(ctx, m); err != nil {
 			return err
 		}
-		if err := tx.AddRate(ctx, &promokit.Rate{StoreID: storeID, Rate: *in.Rate, EffectiveAt: now}); err != nil {
+		return tx.AddRate(ctx, &promokit.Rate{StoreID: storeID, Rate: *in.Rate, EffectiveAt: now})
+	})
+}
+
+// changeProgram runs change in a write transaction that holds the store's
+// row, and answers the program as it then is.
+func (s *Service) changeProgram(ctx context.Context, storeID string, change func(tx Tx, settings *promokit.Settings, now time.Time) error) (*Program, error) {
+	var out *Program
+	err := s.store.Write(ctx, func(tx Tx) error {
+		settings, err := tx.GetSettings(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.GetStore(ctx, storeID, true); err != nil {
+			return err
+		}
+		now := s.now()
+		if err := change(tx, settings, now); err != nil {
 			return err
 		}
 		out, err = s.program(ctx, tx, settings, storeID, now)
@@ -158,20 +166,15 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 	if _, err := sellerOf(ctx, storeID); err != nil {
 		return nil, err
 	}
-	var out *Program
-	err := s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.GetStore(ctx, storeID, true); err != nil {
-			return err
-		}
-		now := s.now()
+	return s.changeProgram(ctx, storeID, func(tx Tx, settings *promokit.Settings, now time.Time) error {
 		pol, loc := settings.Policy.Affiliate, settings.Location()
 		m, err := tx.LatestMembership(ctx, storeID, true)
-		if isNotFound(err) || err == nil && m.ExitsAt != nil {
+		switch {
+		case isNotFound(err) || err == nil && m.ExitsAt != nil && !now.Before(*m.ExitsAt):
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", storeID)
+		case err == nil && m.ExitsAt != nil:
+			return promokit.Errorf(promokit.EConflict, "store %q has asked to exit already; it leaves the program at %s",
+				storeID, m.ExitsAt.In(loc).Format(time.RFC3339))
 		}
 		if err != nil {
 			return err
@@ -183,14 +186,8 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 			e.PossibleFrom = &from
 			return e
 		}
-		exits := dayStart(now, loc, 1)
-		if err := tx.SetMembershipExit(ctx, m.ID, now, exits); err != nil {
-			return err
-		}
-		out, err = s.program(ctx, tx, settings, storeID, now)
-		return err
+		return tx.SetMembershipExit(ctx, m.ID, now, dayStart(now, loc, 1))
 	})
-	return out, err
 }
 
 // GetAffiliate answers a store's place in the program: to the admin, the
@@ -309,16 +306,7 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var out *Program
-	err := s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.GetStore(ctx, storeID, true); err != nil {
-			return err
-		}
-		now := s.now()
+	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Settings, now time.Time) error {
 		m, err := tx.LatestMembership(ctx, storeID, true)
 		if isNotFound(err) || err == nil && !m.ActiveAt(now) {
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", storeID)
@@ -335,13 +323,8 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 		if !removed {
 			r.Rate = *in.Rate
 		}
-		if err := tx.AddRate(ctx, r); err != nil {
-			return err
-		}
-		out, err = s.program(ctx, tx, settings, storeID, now)
-		return err
+		return tx.AddRate(ctx, r)
 	})
-	return out, err
 }
 
 // ListRates returns a store's rate history, newest first.
