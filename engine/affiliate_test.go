@@ -632,3 +632,36 @@ func TestReplayEventLog(t *testing.T) {
 		}
 	})
 }
+
+// TestAttributionZoneChange checks that a change of the marketplace's time
+// zone moves the attribution window of the next order at once: the window
+// is computed from the settings that the order's own read sees.
+func TestAttributionZoneChange(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		b := setupAffiliate(t, open, "UTC")
+		b.clock.Set(time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC))
+		b.join(t, 500)
+		l := b.link(t, b.affiliate, "mug")
+		b.clock.Set(time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC))
+		v := b.click(t, l, "")
+		b.clock.Set(time.Date(2026, 1, 15, 23, 0, 0, 0, time.UTC))
+		if o := b.place(t, "utc", v, "", line("mug", 1000)); o.Order.Attribution == nil {
+			t.Fatal("in UTC the click of January 1 covers January 15")
+		}
+		// At UTC+14 the order's day is January 16 and the click's window
+		// closed at January 16 0:00 local time (the click was on January 1
+		// 14:30 local).
+		st, err := b.svc.Settings(b.admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone := "Pacific/Kiritimati"
+		if _, err := b.svc.UpdateSettings(b.admin, st.Version, engine.SettingsInput{TimeZone: &zone}); err != nil {
+			t.Fatal(err)
+		}
+		if o := b.place(t, "kiritimati", v, "", line("mug", 1000)); o.Order.Attribution != nil {
+			t.Fatalf("at UTC+14 the window has closed: attribution %+v", o.Order.Attribution)
+		}
+	})
+}

@@ -513,7 +513,7 @@ func (s *Service) readPlaces(batch []*placeRead) {
 		if ds, err = tx.PlaceReads(ctx, qs); err != nil {
 			return err
 		}
-		if h := newPlaceHint(ds[0].Settings); hint == nil || *h != *hint {
+		if h := newPlaceHint(ds[0].Settings); !h.same(hint) {
 			s.placeHint.Store(h)
 			for i := range qs {
 				qs[i].From = h.from(qs[i].At)
@@ -541,6 +541,12 @@ type placeHint struct {
 
 func newPlaceHint(s *promokit.Settings) *placeHint {
 	return &placeHint{zone: s.TimeZone, loc: s.Location(), days: s.Policy.Affiliate.AttributionDays}
+}
+
+// same reports whether h and o give the same windows: the same zone and
+// number of days (the locations are loaded anew each time).
+func (h *placeHint) same(o *placeHint) bool {
+	return o != nil && h.zone == o.zone && h.days == o.days
 }
 
 // from is the earliest time a click may have to cover an order placed at
