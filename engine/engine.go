@@ -42,6 +42,10 @@ type Config struct {
 	// written: a crash loses the clicks of the last interval. Zero means
 	// DefaultClickFlush.
 	ClickFlush time.Duration
+	// RedeemQueue is how many redeem and reserve calls may wait behind the
+	// batches being written before the next is answered EUnavailable.
+	// Zero means 8,192.
+	RedeemQueue int
 	// Metrics records job progress; nil records nothing.
 	Metrics *Metrics
 }
@@ -118,7 +122,10 @@ func New(cfg Config) *Service {
 	s.clicks = newClickWriter(s, cfg.ClickFlush)
 	s.placeReads = &queue[*placeRead]{max: 2, maxBatch: maxPlaceReads, limit: maxPlaceQueue, run: s.readPlaces}
 	s.places = &queue[*placeReq]{max: 2, maxBatch: maxPlaceBatch, limit: maxPlaceQueue, run: s.writePlaces}
-	s.redeems = &queue[*useReq]{max: cfg.RedeemBatches, maxBatch: maxRedeemBatch, limit: maxRedeemQueue, run: s.runBatch}
+	if cfg.RedeemQueue <= 0 {
+		cfg.RedeemQueue = maxRedeemQueue
+	}
+	s.redeems = &queue[*useReq]{max: cfg.RedeemBatches, maxBatch: maxRedeemBatch, limit: cfg.RedeemQueue, run: s.runBatch}
 	return s
 }
 

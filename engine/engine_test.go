@@ -37,9 +37,17 @@ func as(p promokit.Principal) context.Context {
 // a partner and a principal of every role.
 func setup(t *testing.T, open func(*testing.T) engine.Store) *bundle {
 	t.Helper()
+	return setupWith(t, open, engine.Config{})
+}
+
+// setupWith is setup with a service configured as cfg (its store, clock
+// and generation batch are the test's).
+func setupWith(t *testing.T, open func(*testing.T) engine.Store, cfg engine.Config) *bundle {
+	t.Helper()
 	st := open(t)
 	clock := promokit.NewFixedClock(jan1)
-	b := &bundle{store: st, clock: clock, svc: engine.New(engine.Config{Store: st, Clock: clock, GenerateBatch: testBatch})}
+	cfg.Store, cfg.Clock, cfg.GenerateBatch = st, clock, testBatch
+	b := &bundle{store: st, clock: clock, svc: engine.New(cfg)}
 	if _, created, err := b.svc.Bootstrap(context.Background()); err != nil || !created {
 		t.Fatalf("Bootstrap: %v %v", created, err)
 	}

@@ -1,0 +1,94 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storetest"
+)
+
+// gateStore holds every write transaction at a gate while it is closed, so
+// that a test can fill the redeem queue behind writes that do not end.
+type gateStore struct {
+	engine.Store
+	closed  atomic.Bool
+	gate    chan struct{}
+	waiting chan struct{}
+}
+
+func (g *gateStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+	if g.closed.Load() {
+		g.waiting <- struct{}{}
+		<-g.gate
+	}
+	return g.Store.Write(ctx, fn)
+}
+
+// TestRedeemQueueBound checks that a process holds at most RedeemQueue
+// redeem calls (8,192 by default; 200 here) waiting behind the batches
+// being written and answers the next one 503 (EUnavailable) at once;
+// once the writes go on, every queued call is answered.
+func TestRedeemQueueBound(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
+		const queued, extra = 200, 100
+		b := setupWith(t, func(t *testing.T) engine.Store { g.Store = open(t); return g }, engine.Config{RedeemQueue: queued})
+		in := percentInput()
+		in.StoreID, in.TotalUses = b.shop.ID, engine.Nullable[int64]{}
+		pr := mustCreatePromotion(t, b.seller, b, in)
+		b.clock.Add(48 * time.Hour)
+		if _, err := b.svc.CreateCode(b.seller, pr.ID, engine.CodeInput{Code: "QUEUE"}); err != nil {
+			t.Fatal(err)
+		}
+		cart := promokit.Cart{StoreID: b.shop.ID, Currency: "USD", Lines: []promokit.Line{{ProductID: "mug", Quantity: 1, UnitPrice: 1000}}}
+		redeem := func(order string) error {
+			_, err := b.svc.Redeem(b.check, engine.RedeemInput{OrderID: order, Cart: cart, Codes: []string{"QUEUE"}})
+			return err
+		}
+		g.closed.Store(true)
+		// Two batches (the default) start their writes and stop at the gate.
+		var wg sync.WaitGroup
+		errs := make(chan error, queued+extra+2)
+		for i := range 2 {
+			wg.Go(func() { errs <- redeem(fmt.Sprintf("first-%d", i)) })
+			<-g.waiting
+		}
+		// 200 calls wait behind them; of 300 sent at once, exactly 100
+		// find the queue full and are refused at once.
+		refused := make(chan error, extra+1)
+		for i := range queued + extra {
+			wg.Go(func() {
+				err := redeem(fmt.Sprintf("queued-%d", i))
+				if promokit.ErrorCode(err) == promokit.EUnavailable {
+					refused <- err
+					return
+				}
+				errs <- err
+			})
+		}
+		for range extra {
+			<-refused
+		}
+		g.closed.Store(false)
+		close(g.gate)
+		wg.Wait()
+		close(errs)
+		n := 0
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("a queued call failed: %v", err)
+			}
+			n++
+		}
+		if n != queued+2 || len(refused) != 0 {
+			t.Fatalf("%d calls answered and %d more refused, want %d and none", n, len(refused), queued+2)
+		}
+	})
+}
