@@ -92,3 +92,58 @@ func TestRedeemQueueBound(t *testing.T) {
 		}
 	})
 }
+
+// TestClickQueueFull holds the click writes as a database that does not
+// answer would: the clicks are answered until the queue is full, the next
+// one waits a second and is answered EUnavailable, and once the database
+// answers again every click that was answered is stored, and no other.
+func TestClickQueueFull(t *testing.T) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
+		b := setupWith(t, func(t *testing.T) engine.Store { g.Store = open(t); return g }, engine.Config{ClickFlush: time.Millisecond})
+		rate := promokit.BasisPoints(500)
+		if _, err := b.svc.JoinAffiliate(b.seller, b.shop.ID, engine.JoinInput{AcceptTerms: true, Rate: &rate, URL: "https://shop.example/"}); err != nil {
+			t.Fatal(err)
+		}
+		aff, err := b.svc.CreatePartner(b.admin, engine.PartnerInput{Name: "Aff", Kind: promokit.PartnerAffiliate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := b.svc.CreateLink(b.admin, engine.LinkInput{StoreID: b.shop.ID, PartnerID: aff.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.closed.Store(true)
+		go func() {
+			for range g.waiting { // the writes queue at the gate
+			}
+		}()
+		answered := 0
+		for {
+			_, err := b.svc.Click(context.Background(), engine.ClickInput{Token: l.Token, UserAgent: browser})
+			if promokit.ErrorCode(err) == promokit.EUnavailable {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			answered++
+			if answered > 100_000 {
+				t.Fatal("the click queue never filled")
+			}
+		}
+		if answered < 16_384 {
+			t.Fatalf("refused after %d clicks, before the queue of 16,384 was full", answered)
+		}
+		g.closed.Store(false)
+		close(g.gate)
+		if err := b.svc.FlushClicks(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		v, err := b.svc.GetLink(b.admin, l.ID)
+		if err != nil || v.Clicks != int64(answered) {
+			t.Fatalf("stored %+v, %v; want the %d clicks answered", v, err, answered)
+		}
+	})
+}
