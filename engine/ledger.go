@@ -229,8 +229,9 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 // Period turns a statement's from and to into times: each is a date
 // (YYYY-MM-DD, 0:00 of that day in the marketplace's time zone) or an RFC
 // 3339 time. Without from the period starts on the 1st of the current
-// month; without to it ends a month after from.
-func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, error) {
+// month; without to it ends a month after from. It also returns the
+// marketplace's time zone, in which the dates were read.
+func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, *time.Location, error) {
 	var loc *time.Location
 	err := s.store.Read(ctx, func(tx Tx) error {
 		settings, err := tx.GetSettings(ctx)
@@ -240,7 +241,7 @@ func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.
 		return err
 	})
 	if err != nil {
-		return time.Time{}, time.Time{}, err
+		return time.Time{}, time.Time{}, nil, err
 	}
 	var v promokit.Validation
 	parse := func(field, s string) time.Time {
@@ -265,7 +266,7 @@ func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.
 	} else {
 		t = parse("to", to)
 	}
-	return f, t, v.Err()
+	return f, t, loc, v.Err()
 }
 
 // ledgerSettle is how long after a UTC day ends its entries are rolled

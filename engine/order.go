@@ -258,7 +258,7 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 		if err != nil {
 			return err
 		}
-		a := &applier{s: s, tx: tx, settings: settings, eventID: in.ID, at: eventTime(&in, now), now: now}
+		a := &applier{tx: tx, settings: settings, eventID: in.ID, at: eventTime(&in, now), now: now}
 		o, err := a.change(ctx, storeID, orderID, &in)
 		if err != nil {
 			return err
@@ -333,7 +333,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	if d.Store == nil {
 		return nil, notFound("store", storeID)
 	}
-	a := &applier{s: s, settings: d.Settings, eventID: in.ID, at: at, now: now}
+	a := &applier{settings: d.Settings, eventID: in.ID, at: at, now: now}
 	o := newOrder(storeID, orderID, in, at, now)
 	a.attribute(o, d)
 	r := &placeReq{
@@ -373,7 +373,6 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 // applier applies one event inside its transaction and collects the
 // ledger entries it makes.
 type applier struct {
-	s        *Service
 	tx       Tx
 	settings *promokit.Settings
 	eventID  string
@@ -556,7 +555,7 @@ func (h *placeHint) from(at time.Time) time.Time {
 	return dayStart(at, h.loc, -int(h.days-1))
 }
 
-// attribute stamps o with the click that wins it (A3), read by PlaceRead:
+// attribute stamps o with the click that wins it (A3), read by PlaceReads:
 // the latest unflagged click of the order's visitor, or of any visitor id
 // its customer used, on a link of the store, made in the window and since
 // the store's latest join, when the store is in the program at the
@@ -845,12 +844,8 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 			if o.Released || o.CancelledAt != nil {
 				return nil
 			}
-			settings, err := tx.GetSettings(ctx)
-			if err != nil {
-				return err
-			}
 			now := s.now()
-			a := &applier{s: s, tx: tx, settings: settings, eventID: "", at: now, now: now}
+			a := &applier{tx: tx, at: now, now: now}
 			version := o.Version
 			if err := a.release(ctx, o); err != nil {
 				return err

@@ -90,12 +90,10 @@ type ProgramTx interface {
 	// CreateOrderEvent records an applied event; EConflict when the store
 	// has an event with that id.
 	CreateOrderEvent(ctx context.Context, e *promokit.OrderEvent) error
-	// PlaceRead reads at once what placing an order needs (see
-	// PlaceQuery). PostgreSQL sends every query in one round trip.
-	PlaceRead(ctx context.Context, q PlaceQuery) (*PlaceData, error)
-	// PlaceReads is PlaceRead for many orders at once, the answers in the
-	// order of qs; every query has the same MaxVisitors. PostgreSQL reads
-	// them all with three statements in one round trip.
+	// PlaceReads reads at once what placing each of many orders needs
+	// (see PlaceQuery), the answers in the order of qs; every query has
+	// the same MaxVisitors. PostgreSQL reads them all with three
+	// statements in one round trip.
 	PlaceReads(ctx context.Context, qs []PlaceQuery) ([]*PlaceData, error)
 	// PlaceOrders writes a batch of placed orders at once: their events,
 	// the orders, the visitors seen and the entries (setting their IDs),
@@ -172,7 +170,7 @@ type LedgerTotal struct {
 	Entries  int64  `json:"entries"`
 }
 
-// PlaceQuery is what Tx.PlaceRead reads for an order placed at At: the
+// PlaceQuery is what Tx.PlaceReads reads for an order placed at At: the
 // store's, and the latest unflagged click of VisitorID, or of the visitor
 // ids CustomerID used (the MaxVisitors most recently seen), on a link of
 // the store, made from max(From, the latest membership's join) to At; and
@@ -186,7 +184,7 @@ type PlaceQuery struct {
 	From, At    time.Time
 }
 
-// PlaceData is what Tx.PlaceRead returns: Store, Membership and Click are
+// PlaceData is what Tx.PlaceReads returns for one order: Store, Membership and Click are
 // nil when there is none.
 type PlaceData struct {
 	Settings   *promokit.Settings

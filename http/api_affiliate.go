@@ -245,8 +245,10 @@ func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // statementQuery reads a statement's owner from the route (a partner's
-// or a store's) and the other owner and the period from the query.
-func (s *Server) statementQuery(r *http.Request, owner string) (engine.StatementQuery, error) {
+// or a store's) and the other owner and the period from the query. It
+// also returns the marketplace's time zone, in which the period's dates
+// are.
+func (s *Server) statementQuery(r *http.Request, owner string) (engine.StatementQuery, *time.Location, error) {
 	q := r.URL.Query()
 	var sq engine.StatementQuery
 	if owner == "partner" {
@@ -254,15 +256,18 @@ func (s *Server) statementQuery(r *http.Request, owner string) (engine.Statement
 	} else {
 		sq.StoreID, sq.PartnerID = r.PathValue("id"), q.Get("partner_id")
 	}
-	var err error
-	sq.From, sq.To, err = s.svc.Period(r.Context(), q.Get("from"), q.Get("to"))
-	return sq, err
+	var (
+		loc *time.Location
+		err error
+	)
+	sq.From, sq.To, loc, err = s.svc.Period(r.Context(), q.Get("from"), q.Get("to"))
+	return sq, loc, err
 }
 
 // handleStatement answers a partner's or a store's statement.
 func (s *Server) handleStatement(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q, err := s.statementQuery(r, owner)
+		q, _, err := s.statementQuery(r, owner)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -285,7 +290,7 @@ func (s *Server) handleLedger(owner string) http.HandlerFunc {
 			writeError(w, r, err)
 			return
 		}
-		q, err := s.statementQuery(r, owner)
+		q, _, err := s.statementQuery(r, owner)
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -303,38 +308,23 @@ func (s *Server) handleLedger(owner string) http.HandlerFunc {
 // (see csv.LedgerHeader for the columns).
 func (s *Server) handleLedgerExport(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q, err := s.statementQuery(r, owner)
+		q, loc, err := s.statementQuery(r, owner)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		// The file is named after the period's first day in the
 		// marketplace's time zone, where the period's dates are.
-		settings, err := s.svc.Settings(r.Context())
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		name := owner + "-" + r.PathValue("id") + "-ledger-" + q.From.In(settings.Location()).Format(time.DateOnly) + ".csv"
+		name := owner + "-" + r.PathValue("id") + "-ledger-" + q.From.In(loc).Format(time.DateOnly) + ".csv"
 		out := &csvResponse{w: w, filename: safeFilename(name)}
 		enc := csv.NewLedgerEncoder(out)
-		rc := http.NewResponseController(w)
-		n := 0
+		rows := newRowFlusher(w, enc.Flush)
 		err = s.svc.ExportEntries(r.Context(), q, func(e *promokit.LedgerEntry) error {
 			if err := enc.Encode(e); err != nil {
 				return err
 			}
-			if n++; n%exportRowsPerFlush == 0 {
-				if err := enc.Flush(); err != nil {
-					return err
-				}
-				_ = rc.Flush()
-			}
-			return nil
+			return rows.wrote()
 		})
-		if err == nil {
-			err = enc.Flush()
-		}
-		s.endExport(w, r, out, n, err)
+		s.endExport(w, r, out, rows, err)
 	}
 }

@@ -217,30 +217,47 @@ const exportRowsPerFlush = 1000
 func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f engine.CodeFilter, filename string) {
 	out := &csvResponse{w: w, filename: safeFilename(filename)}
 	enc := csv.NewCodeEncoder(out)
-	rc := http.NewResponseController(w)
-	n := 0
+	rows := newRowFlusher(w, enc.Flush)
 	err := s.svc.ExportCodes(r.Context(), f, func(c *promokit.Code, p *promokit.Promotion) error {
 		if err := enc.Encode(c, p); err != nil {
 			return err
 		}
-		if n++; n%exportRowsPerFlush == 0 {
-			if err := enc.Flush(); err != nil {
-				return err
-			}
-			_ = rc.Flush()
-		}
-		return nil
+		return rows.wrote()
 	})
-	if err == nil {
-		err = enc.Flush()
-	}
-	s.endExport(w, r, out, n, err)
+	s.endExport(w, r, out, rows, err)
 }
 
-// endExport ends a streamed export of n rows that met err (nil: it is
-// complete). An error before the first byte is answered as a problem; after
-// it, it is logged and the connection cut (http.ErrAbortHandler).
-func (s *Server) endExport(w http.ResponseWriter, r *http.Request, out *csvResponse, n int, err error) {
+// rowFlusher sends a streamed export to the client every
+// exportRowsPerFlush rows, and counts them.
+type rowFlusher struct {
+	n     int
+	flush func() error // the encoder's
+	rc    *http.ResponseController
+}
+
+func newRowFlusher(w http.ResponseWriter, flush func() error) *rowFlusher {
+	return &rowFlusher{flush: flush, rc: http.NewResponseController(w)}
+}
+
+// wrote counts a row written to the encoder and flushes when it is time.
+func (f *rowFlusher) wrote() error {
+	if f.n++; f.n%exportRowsPerFlush == 0 {
+		if err := f.flush(); err != nil {
+			return err
+		}
+		_ = f.rc.Flush()
+	}
+	return nil
+}
+
+// endExport ends a streamed export that met err (nil: every row was
+// encoded): it flushes the encoder's last rows. An error before the first
+// byte is answered as a problem; after it, it is logged and the connection
+// cut (http.ErrAbortHandler).
+func (s *Server) endExport(w http.ResponseWriter, r *http.Request, out *csvResponse, rows *rowFlusher, err error) {
+	if err == nil {
+		err = rows.flush()
+	}
 	if err == nil {
 		return
 	}
@@ -251,7 +268,7 @@ func (s *Server) endExport(w http.ResponseWriter, r *http.Request, out *csvRespo
 	if info := infoFrom(r.Context()); info != nil {
 		info.err = err
 	}
-	s.log.ErrorContext(r.Context(), "export cut short", "request_id", infoFrom(r.Context()).requestID(), "rows", n, "err", err)
+	s.log.ErrorContext(r.Context(), "export cut short", "request_id", infoFrom(r.Context()).requestID(), "rows", rows.n, "err", err)
 	panic(http.ErrAbortHandler)
 }
 

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -130,76 +129,9 @@ func nonNilBytes(b []byte) []byte {
 	return b
 }
 
-// PlaceRead reads what placing an order needs in one round trip: the
-// settings, the store, its latest membership, the rates in force and the
-// winning click, whose window starts at the later of q.From and the
-// membership's join.
-func (t *tx) PlaceRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceData, error) {
-	var (
-		b pgx.Batch
-		d engine.PlaceData
-	)
-	// The settings, the store and its latest membership in one statement
-	// (each statement of the batch is planned on its own).
-	b.Queue(`SELECT s.name, s.currency, s.time_zone, s.policy, s.version, s.updated_at,
-			st.id, st.name, st.partner_promo_codes, st.created_at, st.max_promotions_per_order,
-			m.id, m.store_id, m.url, m.joined_at, m.exit_requested_at, m.exits_at
-		FROM settings s
-		LEFT JOIN stores st ON st.id = $1
-		LEFT JOIN LATERAL (SELECT `+membershipColumns+` FROM memberships WHERE store_id = $1
-		                   ORDER BY joined_at DESC, id DESC LIMIT 1) m ON true
-		WHERE s.id = 1`, q.StoreID)
-	b.Queue(`SELECT r.id, r.store_id, r.product_id, r.rate_bp, r.removed, r.effective_at
-		FROM unnest($2::text[]) AS p(id) CROSS JOIN LATERAL (
-			SELECT `+rateColumns+` FROM affiliate_rates
-			WHERE store_id = $1 AND product_id = p.id AND effective_at <= $3
-			ORDER BY effective_at DESC, id DESC LIMIT 1) r
-		ORDER BY r.product_id`, q.StoreID, distinct(append([]string{""}, q.ProductIDs...)), q.At)
-	// The winning click: for each visitor id, the latest of its clicks in
-	// the window, read backwards on the attribution index; then the latest
-	// of those.
-	b.Queue(`WITH v AS (
-			SELECT $2::text AS visitor_id
-			UNION
-			SELECT visitor_id FROM (SELECT visitor_id FROM visitors WHERE customer_id = $3 AND $3 <> ''
-			                        ORDER BY last_seen DESC, visitor_id LIMIT $4) x
-		), w AS (
-			SELECT GREATEST($5::timestamptz, (SELECT joined_at FROM memberships WHERE store_id = $1
-			                                  ORDER BY joined_at DESC, id DESC LIMIT 1)) AS since
-		)
-		SELECT c.* FROM v, w CROSS JOIN LATERAL (
-			SELECT `+clickColumns+` FROM clicks
-			WHERE store_id = $1 AND visitor_id = v.visitor_id AND flag = ''
-			  AND clicked_at >= w.since AND clicked_at <= $6
-			ORDER BY clicked_at DESC, id DESC LIMIT 1) c
-		ORDER BY c.clicked_at DESC, c.id DESC LIMIT 1`, q.StoreID, q.VisitorID, q.CustomerID, q.MaxVisitors, q.From, q.At)
-	none := func(err error) error {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		return err
-	}
-	err := t.sendBatch(ctx, &b, "place read", func(i int, br pgx.BatchResults) error {
-		var err error
-		switch i {
-		case 0:
-			d.Settings, d.Store, d.Membership, err = scanPlaceHead(br.QueryRow())
-		case 1:
-			d.Rates, err = collect(br, scanRate)
-		case 2:
-			d.Click, err = scanClick(br.QueryRow())
-			err = none(err)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &d, nil
-}
-
 // scanPlaceHead reads the settings, the store (nil when missing) and its
-// latest membership (nil when none) of PlaceRead's first statement.
+// latest membership (nil when none) of a row of PlaceReads' first
+// statement.
 func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.Membership, error) {
 	var (
 		s                 promokit.Settings
@@ -214,9 +146,6 @@ func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.
 	err := row.Scan(&s.Name, &s.Currency, &s.TimeZone, &s.Policy, &s.Version, &s.UpdatedAt,
 		&stID, &stName, &stP4, &stCreated, &stMax,
 		&mID, &mStore, &mURL, &mJoined, &m.ExitRequestedAt, &m.ExitsAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
-	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -235,7 +164,7 @@ func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.
 // PlaceReads reads what placing many orders needs in one round trip of
 // three statements: the settings, store and latest membership of each
 // store; the rates in force for each order; the winning click of each
-// order (as PlaceRead reads them, one LATERAL subquery per order).
+// order (one LATERAL subquery per order).
 func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
 	out := make([]*engine.PlaceData, len(qs))
 	if len(qs) == 0 {

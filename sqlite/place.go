@@ -30,8 +30,8 @@ func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 	return t.AddEntries(ctx, p.Entries)
 }
 
-// PlaceRead reads what placing an order needs, query after query.
-func (t *tx) PlaceRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceData, error) {
+// placeRead reads what placing one order needs, query after query.
+func (t *tx) placeRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceData, error) {
 	var d engine.PlaceData
 	var err error
 	if d.Settings, err = t.GetSettings(ctx); err != nil {
@@ -75,12 +75,12 @@ func notFoundNil(err error) error {
 	return err
 }
 
-// PlaceReads runs PlaceRead for each query: SQLite answers in the
+// PlaceReads runs placeRead for each query: SQLite answers in the
 // process, so a batch saves no round trip.
 func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
 	out := make([]*engine.PlaceData, len(qs))
 	for i, q := range qs {
-		d, err := t.PlaceRead(ctx, q)
+		d, err := t.placeRead(ctx, q)
 		if err != nil {
 			return nil, err
 		}

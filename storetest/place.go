@@ -9,7 +9,7 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// testPlaceRead checks the one read of a placed order: the settings, the
+// testPlaceRead checks the read of a placed order: the settings, the
 // store, its latest membership, the rates in force and the winning click
 // (the latest unflagged click of the order's visitor or of the customer's
 // visitors, in the window, since the latest join).
@@ -21,14 +21,18 @@ func testPlaceRead(t *testing.T, b *bundle) {
 		_, err := tx.InitSettings(b.ctx, &settings)
 		return err
 	})
+	// read answers one query alone.
 	read := func(q engine.PlaceQuery) *engine.PlaceData {
 		t.Helper()
-		var d *engine.PlaceData
+		var ds []*engine.PlaceData
 		b.read(t, func(tx engine.Tx) (err error) {
-			d, err = tx.PlaceRead(b.ctx, q)
+			ds, err = tx.PlaceReads(b.ctx, []engine.PlaceQuery{q})
 			return err
 		})
-		return d
+		if len(ds) != 1 {
+			t.Fatalf("PlaceReads of one query answered %d", len(ds))
+		}
+		return ds[0]
 	}
 	q := engine.PlaceQuery{StoreID: "sto_1", VisitorID: "v1", CustomerID: "c1", MaxVisitors: 20,
 		ProductIDs: []string{"p1", "p2", "p1"}, From: b.at(-48 * time.Hour), At: b.at(10 * time.Hour)}
@@ -98,7 +102,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 		t.Fatalf("no visitor: click = %+v", d.Click)
 	}
 
-	// PlaceReads answers each query as PlaceRead does, in order.
+	// A batch answers each query as it is answered alone, in order.
 	q3 := q
 	q3.StoreID = "sto_2"
 	q4 := q

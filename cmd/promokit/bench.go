@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/load"
 )
 
@@ -270,26 +271,29 @@ func (m *Main) benchCheck(databaseURL string) func(ctx context.Context, w io.Wri
 // the clicks straight into the database at databaseURL.
 func benchSeedClicks(databaseURL string) func(ctx context.Context, s load.ClickSeed) error {
 	return func(ctx context.Context, s load.ClickSeed) error {
-		m := &Main{Config: Config{DatabaseURL: databaseURL}}
-		db, err := m.openDB(ctx)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		return load.SeedClicksInto(ctx, db, s)
+		return onBenchDB(ctx, databaseURL, func(db engine.Store) error { return load.SeedClicksInto(ctx, db, s) })
 	}
 }
 
 // benchSeedEntries returns the seeder of the statement scenarios: it
 // inserts the entries straight into the database at databaseURL.
 func benchSeedEntries(databaseURL string) func(ctx context.Context, s load.EntrySeed) (int64, error) {
-	return func(ctx context.Context, s load.EntrySeed) (int64, error) {
-		m := &Main{Config: Config{DatabaseURL: databaseURL}}
-		db, err := m.openDB(ctx)
-		if err != nil {
-			return 0, err
-		}
-		defer db.Close()
-		return load.SeedEntriesInto(ctx, db, s)
+	return func(ctx context.Context, s load.EntrySeed) (sum int64, err error) {
+		err = onBenchDB(ctx, databaseURL, func(db engine.Store) (err error) {
+			sum, err = load.SeedEntriesInto(ctx, db, s)
+			return err
+		})
+		return sum, err
 	}
+}
+
+// onBenchDB runs fn on the database at databaseURL, opened for it alone.
+func onBenchDB(ctx context.Context, databaseURL string, fn func(engine.Store) error) error {
+	m := &Main{Config: Config{DatabaseURL: databaseURL}}
+	db, err := m.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
 }
