@@ -90,6 +90,12 @@ type LookupRefusal struct {
 	RetryAfter time.Duration
 }
 
+// Error makes a refusal the error of a call that checks look-ups itself
+// (ValidateInput.Guard).
+func (r *LookupRefusal) Error() string {
+	return "too many failed code look-ups by this " + r.Kind
+}
+
 // lookupWindow returns the start of the window that holds now.
 func lookupWindow(now time.Time) time.Time { return now.Truncate(LookupWindow) }
 
@@ -122,12 +128,11 @@ func (l LookupLimits) of(kind string) int {
 // It is the server's guard before a look-up and decides nothing about the
 // caller's rights; any caller may be checked.
 func (s *Service) CheckLookups(ctx context.Context, subj LookupSubjects, lim LookupLimits) (*LookupRefusal, error) {
-	list := slices.DeleteFunc(subj.list(), func(sb lookupSubject) bool { return lim.of(sb.kind) <= 0 })
+	list := lim.limited(subj)
 	if len(list) == 0 {
 		return nil, nil
 	}
-	now := s.now()
-	c := &lookupCheck{window: lookupWindow(now), names: subjectNames(list), done: make(chan struct{})}
+	c := &lookupCheck{window: lookupWindow(s.now()), names: subjectNames(list), done: make(chan struct{})}
 	s.lookupChecks.push(c)
 	select {
 	case <-c.done:
@@ -137,13 +142,25 @@ func (s *Service) CheckLookups(ctx context.Context, subj LookupSubjects, lim Loo
 	if c.err != nil {
 		return nil, c.err
 	}
+	return lim.refusal(list, c.counts, c.window, s.now()), nil
+}
+
+// limited returns the subjects whose kind has a limit.
+func (l LookupLimits) limited(subj LookupSubjects) []lookupSubject {
+	return slices.DeleteFunc(subj.list(), func(sb lookupSubject) bool { return l.of(sb.kind) <= 0 })
+}
+
+// refusal returns the refusal of the first of list (the key, then the
+// address, then the customer) whose failures in window have reached its
+// limit, or nil.
+func (l LookupLimits) refusal(list []lookupSubject, failures map[string]int64, window, now time.Time) *LookupRefusal {
 	for _, kind := range []string{SubjectKey, SubjectAddr, SubjectCustomer} {
 		i := slices.IndexFunc(list, func(s lookupSubject) bool { return s.kind == kind })
-		if i >= 0 && c.counts[list[i].name] >= int64(lim.of(kind)) {
-			return &LookupRefusal{Kind: kind, RetryAfter: c.window.Add(LookupWindow).Sub(now)}, nil
+		if i >= 0 && failures[list[i].name] >= int64(l.of(kind)) {
+			return &LookupRefusal{Kind: kind, RetryAfter: window.Add(LookupWindow).Sub(now)}
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // lookupCheck is one request's read of its subjects' failures, batched
@@ -191,7 +208,7 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 // holds (creating those it lacks), so that concurrent requests of several
 // processes add up exactly. n of zero or less writes nothing.
 func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int, lim LookupLimits) error {
-	list := slices.DeleteFunc(subj.list(), func(sb lookupSubject) bool { return lim.of(sb.kind) <= 0 })
+	list := lim.limited(subj)
 	if n <= 0 || len(list) == 0 {
 		return nil
 	}

@@ -2,6 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,4 +134,48 @@ func TestLookupLimitShared(t *testing.T) {
 			wantRefusal(t, b, subj, 3, engine.SubjectKey, time.Minute)
 		})
 	}
+}
+
+// TestValidateGuard: a validate with a Guard reads its subjects' failed
+// look-ups with the cart, in the batches of concurrent validates, and is
+// refused before pricing once a subject has reached its limit, with the
+// time left in the window; the others are priced.
+func TestValidateGuard(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		_, codes := racePromotion(t, b, percentInput(), 1)
+		ctx := context.Background()
+		lim := engine.LookupLimits{Key: 100, Addr: 2, Customer: 2}
+		blocked := engine.LookupSubjects{KeyID: "key_checkout", Addr: "192.0.2.1"}
+		if err := b.svc.FailLookups(ctx, blocked, 2, lim); err != nil {
+			t.Fatal(err)
+		}
+		b.clock.Add(15 * time.Second)
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				subj := engine.LookupSubjects{KeyID: "key_checkout", Addr: fmt.Sprintf("192.0.2.%d", 1+i%2)}
+				in := engine.ValidateInput{Cart: order(b, "", "").Cart, Codes: codes, Guard: &engine.LookupGuard{Subjects: subj, Limits: lim}}
+				pc, err := b.svc.Validate(b.check, in)
+				var refusal *engine.LookupRefusal
+				switch {
+				case i%2 == 0 && (!errors.As(err, &refusal) || refusal.Kind != engine.SubjectAddr || refusal.RetryAfter != 45*time.Second):
+					t.Errorf("validate %d from the blocked address: %+v %v, want the address refused for 45s", i, pc, err)
+				case i%2 == 1 && (err != nil || len(pc.Applied) != 1):
+					t.Errorf("validate %d from another address: %+v %v, want the code applied", i, pc, err)
+				}
+			})
+		}
+		wg.Wait()
+		// Without a guard nothing is checked; the next window forgets.
+		if _, err := b.svc.Validate(b.check, engine.ValidateInput{Cart: order(b, "", "").Cart, Codes: codes}); err != nil {
+			t.Fatalf("validate without a guard: %v", err)
+		}
+		b.clock.Add(45 * time.Second)
+		in := engine.ValidateInput{Cart: order(b, "", "").Cart, Codes: codes, Guard: &engine.LookupGuard{Subjects: blocked, Limits: lim}}
+		if _, err := b.svc.Validate(b.check, in); err != nil {
+			t.Fatalf("validate in the next minute: %v", err)
+		}
+	})
 }

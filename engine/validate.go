@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/promokit/promokit"
 )
@@ -12,6 +13,19 @@ type ValidateInput struct {
 	Cart     promokit.Cart     `json:"cart"`
 	Customer promokit.Identity `json:"customer"`
 	Codes    []string          `json:"codes"`
+
+	// Guard, when set, checks the failed look-ups of the request's
+	// subjects with the cart's read, as CheckLookups would before it: a
+	// subject over its limit fails the call with a *LookupRefusal before
+	// anything is priced.
+	Guard *LookupGuard `json:"-"`
+}
+
+// LookupGuard is who a request's failed look-ups count against and their
+// limits.
+type LookupGuard struct {
+	Subjects LookupSubjects
+	Limits   LookupLimits
 }
 
 // Validate prices a cart with codes without using them (C4): every line's
@@ -50,6 +64,11 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 		}
 	}
 	cr := &cartRead{storeID: in.Cart.StoreID, customerKey: customerKey, codes: codes, done: make(chan struct{})}
+	var guarded []lookupSubject
+	if in.Guard != nil {
+		guarded = in.Guard.Limits.limited(in.Guard.Subjects)
+		cr.window, cr.subjects = lookupWindow(s.now()), subjectNames(guarded)
+	}
 	s.cartReads.push(cr)
 	select {
 	case <-cr.done:
@@ -58,6 +77,11 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 	}
 	if cr.err != nil {
 		return nil, cr.err
+	}
+	if in.Guard != nil {
+		if refusal := in.Guard.Limits.refusal(guarded, cr.failures, cr.window, s.now()); refusal != nil {
+			return nil, refusal
+		}
 	}
 	if err := in.Cart.Validate(cr.settings.Currency); err != nil {
 		return nil, err
@@ -79,8 +103,11 @@ type cartRead struct {
 	storeID     string
 	customerKey string
 	codes       []string
+	window      time.Time // of the failed look-ups of subjects
+	subjects    []string  // whose failed look-ups to read, if any
 
 	settings *promokit.Settings
+	failures map[string]int64 // of subjects: shared by the batch, read only
 	store    *promokit.Store
 	snap     *snapshot // shared by the batch: read only
 	err      error
@@ -99,13 +126,26 @@ func (s *Service) readCarts(batch []*cartRead) {
 		settings *promokit.Settings
 		stores   = make(map[string]*promokit.Store) // nil: no such store
 		snap     = new(snapshot)
+		failures = make(map[time.Time]map[string]int64)
 	)
 	err := s.store.Read(ctx, func(tx Tx) error {
 		byStore := make(map[string][]string)
 		var of []usageOf
+		subjects := make(map[time.Time][]string)
 		for _, r := range batch {
 			byStore[r.storeID] = appendNew(byStore[r.storeID], r.codes...)
 			of = append(of, usageOf{r.storeID, r.customerKey, r.codes})
+			if len(r.subjects) > 0 {
+				subjects[r.window] = appendNew(subjects[r.window], r.subjects...)
+			}
+		}
+		// One read per window: one, but across the end of a minute.
+		for window, names := range subjects {
+			counts, err := tx.LookupFailures(ctx, window, names)
+			if err != nil {
+				return err
+			}
+			failures[window] = counts
 		}
 		now := s.now()
 		for storeID, values := range byStore {
@@ -126,6 +166,7 @@ func (s *Service) readCarts(batch []*cartRead) {
 			r.err = notFound("store", r.storeID)
 		default:
 			r.settings, r.store, r.snap = settings, stores[r.storeID], snap
+			r.failures = failures[r.window]
 		}
 		close(r.done)
 	}

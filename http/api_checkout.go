@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -27,9 +28,8 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subj := s.lookupSubjects(r, in.Customer)
-	if !s.allowLookups(w, r, subj) {
-		return
-	}
+	// The check of the subjects' failures rides on the cart's read.
+	in.Guard = &engine.LookupGuard{Subjects: subj, Limits: s.lookupLimits}
 	p, _ := promokit.PrincipalFromContext(r.Context())
 	buyer := p.Role == promokit.RoleStorefront
 	validate := s.svc.Validate
@@ -37,6 +37,11 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 		validate = s.svc.ValidateForBuyer
 	}
 	pc, err := validate(r.Context(), in)
+	var refusal *engine.LookupRefusal
+	if errors.As(err, &refusal) {
+		s.refuseLookups(w, r, refusal)
+		return
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -52,10 +52,16 @@ func (s *Server) allowLookups(w http.ResponseWriter, r *http.Request, subj engin
 	if refusal == nil {
 		return true
 	}
-	s.metrics.rateLimited.WithLabelValues(refusal.Kind).Inc()
-	err = promokit.Errorf(promokit.ETooManyFailures, "too many failed code look-ups by this %s: retry when the minute is over", subjectWord(refusal.Kind))
-	writeError(w, r, withRetryAfter(err, refusal.RetryAfter))
+	s.refuseLookups(w, r, refusal)
 	return false
+}
+
+// refuseLookups answers r 429 too_many_failures for refusal, and counts
+// it in the metrics.
+func (s *Server) refuseLookups(w http.ResponseWriter, r *http.Request, refusal *engine.LookupRefusal) {
+	s.metrics.rateLimited.WithLabelValues(refusal.Kind).Inc()
+	err := promokit.Errorf(promokit.ETooManyFailures, "too many failed code look-ups by this %s: retry when the minute is over", subjectWord(refusal.Kind))
+	writeError(w, r, withRetryAfter(err, refusal.RetryAfter))
 }
 
 // subjectWord names a kind of subject in a problem's detail.

@@ -226,7 +226,7 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 // particular order; values that are missing or foreign are left out. One
 // query serves a whole batch of look-ups.
 func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
-	return queryList(ctx, t.q, "codes", `SELECT `+codeColumns+` FROM codes
+	return queryList(ctx, t.byKey(), "codes", `SELECT `+codeColumns+` FROM codes
 		WHERE code = ANY($1) AND ($2 = '' OR store_id = $2) AND ($3 = '' OR partner_id = $3)`,
 		[]any{values, scope.StoreID, scope.PartnerID}, func(row pgx.Row) (*promokit.Code, error) {
 			c := new(promokit.Code)

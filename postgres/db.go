@@ -32,6 +32,10 @@ import (
 // waiters on one hot row only lengthen its lock queue (HOT-LIMITS.md).
 const DefaultMaxConns = 16
 
+// keysMaxConns is the size of the pool of reads by key with cached plans:
+// the checkout batches those reads, two batches at most at once.
+const keysMaxConns = 4
+
 // defaultLimit is the page size when a Page has no limit.
 const defaultLimit = 100
 
@@ -40,6 +44,7 @@ var _ engine.Store = (*Store)(nil)
 // Store is a promokit database on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool       *pgxpool.Pool
+	keys       *pgxpool.Pool // reads by key with cached plans: see Open
 	migrations []migration
 }
 
@@ -73,6 +78,18 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// checkout's `= ANY($1)` reads measured several times slower within
 	// a minute of load. Planning each execution costs little beside that.
 	// A URL that sets plan_cache_mode keeps its own.
+	//
+	// The checkout's reads of a store's definitions by key (its settings,
+	// the store, codes by value, their promotions, its automatic
+	// promotions) go to a second, small pool that keeps PostgreSQL's own
+	// choice: planning each of those statements on every batch cost
+	// validate two fifths of PostgreSQL's CPU. Their tables grow by
+	// imports and generation jobs, after which the store runs ANALYZE
+	// (AnalyzeCodes), and every statement there looks rows up by a unique
+	// key. Reads of tables that grow under checkout load (redemptions,
+	// customer counters, failed look-ups) stay on the first pool.
+	keysCfg := cfg.Copy()
+	keysCfg.MaxConns = keysMaxConns
 	if _, ok := raw.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
@@ -89,9 +106,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	s := &Store{pool: pool, migrations: migrations}
+	keysCfg.AfterConnect = cfg.AfterConnect
+	keys, err := pgxpool.NewWithConfig(ctx, keysCfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open pool: %w", err)
+	}
+	s := &Store{pool: pool, keys: keys, migrations: migrations}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
+		keys.Close()
 		return nil, err
 	}
 	return s, nil
@@ -123,6 +147,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close waits for the connections in use to be returned and closes them all.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.keys.Close()
 	return nil
 }
 
@@ -133,7 +158,7 @@ func (s *Store) Close() error {
 // must run them in Write. A write inside fn fails: the pool's connections
 // default to read-only transactions.
 func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
-	return fn(&tx{q: s.pool})
+	return fn(&tx{q: s.pool, keys: s.keys})
 }
 
 // Write runs fn in one READ COMMITTED transaction, committed when fn returns
@@ -167,7 +192,17 @@ type querier interface {
 
 // tx implements engine.Tx over a querier.
 type tx struct {
-	q querier
+	q    querier
+	keys querier // Read's reads by key with cached plans; nil in Write
+}
+
+// byKey returns the querier of the reads by key of a store's definitions:
+// the pool with cached plans in Read, the transaction in Write.
+func (t *tx) byKey() querier {
+	if t.keys != nil {
+		return t.keys
+	}
+	return t.q
 }
 
 var _ engine.Tx = (*tx)(nil)

@@ -10,8 +10,8 @@ import (
 	"github.com/promokit/promokit/postgres"
 )
 
-// TestQualifyPlans checks that the qualify queries, and the read of an
-// order's redemptions, can read their partial indexes with the generic
+// TestQualifyPlans checks that the qualify queries, a validate's reads by
+// key and the read of an order's redemptions can read their partial indexes with the generic
 // plan that prepared statements settle on: the
 // planner must prove each index's predicate from the query alone, not from
 // its parameters. Sequential scans are turned off, since on an empty
@@ -61,10 +61,47 @@ func TestQualifyPlans(t *testing.T) {
 	if p := plan(t, "customer", postgres.CustomerCodesSQL, "('cus_1', 'sto_1', now(), 100)"); !strings.Contains(p, "codes_customer") {
 		t.Errorf("customer codes do not use codes_customer:\n%s", p)
 	}
+	// A validate's reads by key run with cached plans (tx.byKey): the
+	// generic plan must find codes by their unique value.
+	for name, query := range map[string]string{"codes": postgres.CheckoutCodesSQL, "promotions": postgres.CheckoutPromotionsSQL} {
+		if p := plan(t, name, query, "('{A,B}', 'sto_1')"); !strings.Contains(p, "codes_code_key") {
+			t.Errorf("the checkout's %s are not read by the codes' key:\n%s", name, p)
+		}
+	}
 	// An order's redemptions: rows with a code and codeless rows, each
 	// half through its partial unique index.
 	p := plan(t, "orders", postgres.OrderRedemptionsSQL, "('sto_1', '{ord-1,ord-2}')")
 	if !strings.Contains(p, "redemptions_order_code") || !strings.Contains(p, "redemptions_order_promotion") {
 		t.Errorf("orders' redemptions do not use both partial indexes:\n%s", p)
 	}
+}
+
+// TestPlanModes: the store's pool plans each execution, its reads by key
+// keep PostgreSQL's choice, and a URL that sets plan_cache_mode sets both.
+func TestPlanModes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := MustOpenSchema(t)
+	for _, tc := range []struct{ url, pool, keys string }{
+		{url, "force_custom_plan", "auto"},
+		{url + sep(url) + "plan_cache_mode=force_generic_plan", "force_generic_plan", "force_generic_plan"},
+	} {
+		s, err := postgres.Open(ctx, tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, keys, err := s.PlanModes(ctx)
+		_ = s.Close()
+		if err != nil || pool != tc.pool || keys != tc.keys {
+			t.Errorf("%s: plan_cache_mode %q and %q by key (%v), want %q and %q", tc.url, pool, keys, err, tc.pool, tc.keys)
+		}
+	}
+}
+
+// sep returns what joins a parameter to url.
+func sep(url string) string {
+	if strings.Contains(url, "?") {
+		return "&"
+	}
+	return "?"
 }

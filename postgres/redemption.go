@@ -246,10 +246,15 @@ func (t *tx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) e
 
 // sendBatch sends b and reads each of its results with read, in order.
 func (t *tx) sendBatch(ctx context.Context, b *pgx.Batch, what string, read func(int, pgx.BatchResults) error) error {
+	return sendBatch(ctx, t.q, b, what, read)
+}
+
+// sendBatch sends b on q; see tx.sendBatch.
+func sendBatch(ctx context.Context, q querier, b *pgx.Batch, what string, read func(int, pgx.BatchResults) error) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	br := t.q.SendBatch(ctx, b)
+	br := q.SendBatch(ctx, b)
 	for i := range b.Len() {
 		if err := read(i, br); err != nil {
 			_ = br.Close()
@@ -285,48 +290,67 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	return nil
 }
 
+// checkoutCodesSQL selects a store's codes by value ($1, an array).
+const checkoutCodesSQL = `SELECT ` + codeColumns + ` FROM codes WHERE code = ANY($1) AND store_id = $2`
+
+// checkoutPromotionsSQL selects the promotions of a store's codes ($1, an
+// array of values). The codes' promotion ids are found first, by the
+// codes' key: as a plain IN subquery, the planner may walk the
+// promotion's codes instead, all million of them.
+const checkoutPromotionsSQL = `WITH ids AS MATERIALIZED (SELECT DISTINCT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)
+	SELECT ` + promotionColumns + ` FROM promotions p JOIN ids ON ids.promotion_id = p.id WHERE p.store_id = $2`
+
 // CheckoutRead reads what the checkouts of one store need with every
 // query sent in one round trip, the store's live automatic promotions
-// among them (through their partial index).
+// among them (through their partial index). Without orders (a validate)
+// it reads only definitions by key, on the pool with cached plans
+// (tx.byKey); with orders it also reads their redemptions, on the pool
+// that plans each execution.
 func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
-		b pgx.Batch
-		d engine.CheckoutData
+		b     pgx.Batch
+		d     engine.CheckoutData
+		reads []func(pgx.BatchResults) error
 	)
-	b.Queue(getSettingsSQL)
-	b.Queue(`SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
-	b.Queue(orderRedemptionsSQL, storeID, orderIDs)
-	b.Queue(`SELECT `+codeColumns+` FROM codes WHERE code = ANY($1) AND store_id = $2`, codes, storeID)
-	// The codes' promotion ids are found first, by the codes' key: as a
-	// plain IN subquery, the planner may walk the promotion's codes
-	// instead, all million of them.
-	b.Queue(`WITH ids AS MATERIALIZED (SELECT DISTINCT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)
-		SELECT `+promotionColumns+` FROM promotions p JOIN ids ON ids.promotion_id = p.id WHERE p.store_id = $2`, codes, storeID)
-	b.Queue(automaticPromotionsSQL, storeID, now, engine.MaxQualify)
-	err := t.sendBatch(ctx, &b, "checkout read", func(i int, br pgx.BatchResults) error {
-		var err error
-		switch i {
-		case 0:
-			d.Settings, err = scanSettings(br.QueryRow())
-		case 1:
-			d.Store, err = scanStore(br.QueryRow())
-			if errors.Is(err, pgx.ErrNoRows) {
-				d.Store, err = nil, nil
-			}
-		case 2:
-			d.Prior, err = collect(br, scanRedemption)
-		case 3:
-			d.Codes, err = collect(br, func(row pgx.Row) (*promokit.Code, error) {
-				c := new(promokit.Code)
-				return c, scanCode(row, c)
-			})
-		case 4:
-			d.Promotions, err = collect(br, scanPromotion)
-		case 5:
-			d.Automatic, err = collect(br, scanPromotion)
+	queue := func(read func(pgx.BatchResults) error, sql string, args ...any) {
+		b.Queue(sql, args...)
+		reads = append(reads, read)
+	}
+	queue(func(br pgx.BatchResults) (err error) {
+		d.Settings, err = scanSettings(br.QueryRow())
+		return err
+	}, getSettingsSQL)
+	queue(func(br pgx.BatchResults) (err error) {
+		d.Store, err = scanStore(br.QueryRow())
+		if errors.Is(err, pgx.ErrNoRows) {
+			d.Store, err = nil, nil
 		}
 		return err
-	})
+	}, `SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
+	q := t.byKey()
+	if len(orderIDs) > 0 {
+		q = t.q
+		queue(func(br pgx.BatchResults) (err error) {
+			d.Prior, err = collect(br, scanRedemption)
+			return err
+		}, orderRedemptionsSQL, storeID, orderIDs)
+	}
+	queue(func(br pgx.BatchResults) (err error) {
+		d.Codes, err = collect(br, func(row pgx.Row) (*promokit.Code, error) {
+			c := new(promokit.Code)
+			return c, scanCode(row, c)
+		})
+		return err
+	}, checkoutCodesSQL, codes, storeID)
+	queue(func(br pgx.BatchResults) (err error) {
+		d.Promotions, err = collect(br, scanPromotion)
+		return err
+	}, checkoutPromotionsSQL, codes, storeID)
+	queue(func(br pgx.BatchResults) (err error) {
+		d.Automatic, err = collect(br, scanPromotion)
+		return err
+	}, automaticPromotionsSQL, storeID, now, engine.MaxQualify)
+	err := sendBatch(ctx, q, &b, "checkout read", func(i int, br pgx.BatchResults) error { return reads[i](br) })
 	if err != nil {
 		return nil, err
 	}
