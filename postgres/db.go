@@ -32,8 +32,8 @@ import (
 // waiters on one hot row only lengthen its lock queue (HOT-LIMITS.md).
 const DefaultMaxConns = 16
 
-// keysMaxConns is the size of the pool of reads by key with cached plans:
-// the checkout batches those reads, two batches at most at once.
+// keysMaxConns is the size of the pool of the checkout's reads by key:
+// the checkout batches them, a few batches at most at once.
 const keysMaxConns = 4
 
 // defaultLimit is the page size when a Page has no limit.
@@ -44,7 +44,7 @@ var _ engine.Store = (*Store)(nil)
 // Store is a promokit database on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool       *pgxpool.Pool
-	keys       *pgxpool.Pool // reads by key with cached plans: see Open
+	keys       *pgxpool.Pool // the checkout's reads by key, with cached plans: see Open
 	migrations []migration
 }
 
@@ -79,17 +79,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// a minute of load. Planning each execution costs little beside that.
 	// A URL that sets plan_cache_mode keeps its own.
 	//
-	// The checkout's reads of a store's definitions by key (its settings,
-	// the store, codes by value, their promotions, its automatic
-	// promotions) go to a second, small pool that keeps PostgreSQL's own
-	// choice: planning each of those statements on every batch cost
-	// validate two fifths of PostgreSQL's CPU. Their tables grow by
-	// imports and generation jobs, after which the store runs ANALYZE
-	// (AnalyzeCodes), and every statement there looks rows up by a unique
-	// key. Reads of tables that grow under checkout load (redemptions,
-	// customer counters, failed look-ups) stay on the first pool.
+	// A validate's reads (a store's settings, codes by value, their
+	// promotions, the automatic promotions, customers' counters, failed
+	// look-ups) go to a second, small pool that keeps PostgreSQL's choice
+	// of plan: planning each of those statements on every batch cost
+	// validate two fifths of PostgreSQL's CPU. Every one of them reads
+	// rows by the whole of a key, and that pool turns sequential scans off
+	// (enable_seqscan), so that a generic plan made while a table was
+	// nearly empty cannot settle on scanning it; TestQualifyPlans checks
+	// that each one's generic plan looks its rows up by their key. The
+	// read of orders' redemptions is not among them (CheckoutRead).
 	keysCfg := cfg.Copy()
 	keysCfg.MaxConns = keysMaxConns
+	keysCfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
 	if _, ok := raw.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
@@ -193,11 +195,12 @@ type querier interface {
 // tx implements engine.Tx over a querier.
 type tx struct {
 	q    querier
-	keys querier // Read's reads by key with cached plans; nil in Write
+	keys querier // Read's pool of the checkout's reads by key; nil in Write
 }
 
-// byKey returns the querier of the reads by key of a store's definitions:
-// the pool with cached plans in Read, the transaction in Write.
+// byKey returns the querier of the checkout's reads by key: in Read the
+// pool with cached plans and no sequential scans, in Write the
+// transaction.
 func (t *tx) byKey() querier {
 	if t.keys != nil {
 		return t.keys

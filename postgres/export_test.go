@@ -21,19 +21,21 @@ func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
 	return s.Migrate(ctx)
 }
 
-// PlanModes returns plan_cache_mode as the store's reads and writes see it
-// and as its reads by key (tx.byKey) see it.
+// PlanModes returns plan_cache_mode and enable_seqscan as the store's
+// reads and writes see them and as its reads by key (tx.byKey) see them.
 func (s *Store) PlanModes(ctx context.Context) (pool, keys string, err error) {
-	if err := s.pool.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&pool); err != nil {
+	const show = `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`
+	if err := s.pool.QueryRow(ctx, show).Scan(&pool); err != nil {
 		return "", "", err
 	}
-	err = s.keys.QueryRow(ctx, `SHOW plan_cache_mode`).Scan(&keys)
+	err = s.keys.QueryRow(ctx, show).Scan(&keys)
 	return pool, keys, err
 }
 
-// CheckoutCodesSQL and CheckoutPromotionsSQL are the reads by key of a
-// validate, for their plan tests.
+// The checkout's other reads by key, for their plan tests.
 const (
 	CheckoutCodesSQL      = checkoutCodesSQL
 	CheckoutPromotionsSQL = checkoutPromotionsSQL
+	CustomerUsagesSQL     = customerUsagesSQL
+	LookupFailuresSQL     = lookupFailuresSQL
 )

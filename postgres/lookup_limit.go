@@ -9,11 +9,15 @@ import (
 // The counts of failed code look-ups, per subject and fixed window
 // (migration 0004).
 
+// lookupFailuresSQL selects the failures of subjects ($2, an array) in the
+// window that starts at $1.
+const lookupFailuresSQL = `SELECT subject, failures FROM lookup_failures
+	WHERE window_start = $1 AND subject = ANY($2::text[])`
+
 // LookupFailures returns the counts of subjects in the window; subjects
 // without one are left out. One read of the primary key for all of them.
 func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
-	rows, err := t.q.Query(ctx, `SELECT subject, failures FROM lookup_failures
-		WHERE window_start = $1 AND subject = ANY($2::text[])`, window, subjects)
+	rows, err := t.byKey().Query(ctx, lookupFailuresSQL, window, subjects)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
 	}

@@ -61,11 +61,18 @@ func TestQualifyPlans(t *testing.T) {
 	if p := plan(t, "customer", postgres.CustomerCodesSQL, "('cus_1', 'sto_1', now(), 100)"); !strings.Contains(p, "codes_customer") {
 		t.Errorf("customer codes do not use codes_customer:\n%s", p)
 	}
-	// A validate's reads by key run with cached plans (tx.byKey): the
-	// generic plan must find codes by their unique value.
-	for name, query := range map[string]string{"codes": postgres.CheckoutCodesSQL, "promotions": postgres.CheckoutPromotionsSQL} {
-		if p := plan(t, name, query, "('{A,B}', 'sto_1')"); !strings.Contains(p, "codes_code_key") {
-			t.Errorf("the checkout's %s are not read by the codes' key:\n%s", name, p)
+	// A validate's reads run with cached plans (tx.byKey): each must look
+	// its rows up by their whole key, not scan an index and filter.
+	for _, tc := range []struct{ name, query, args, index, cond string }{
+		{"codes", postgres.CheckoutCodesSQL, "('{A,B}', 'sto_1')", "codes_code_key", "Index Cond: (code = ANY ($1))"},
+		{"promotions", postgres.CheckoutPromotionsSQL, "('{A,B}', 'sto_1')", "codes_code_key", "Index Cond: (code = ANY ($1))"},
+		{"usage", postgres.CustomerUsagesSQL, "('{prm_1,code:A}', '{e:x,e:x}')", "customer_usage_pkey",
+			"Index Cond: ((subject = k.subject) AND (customer_key = k.customer_key))"},
+		{"failures", postgres.LookupFailuresSQL, "(now(), '{key:k,addr:a}')", "lookup_failures_pkey",
+			"Index Cond: ((window_start = $1) AND (subject = ANY ($2)))"},
+	} {
+		if p := plan(t, tc.name, tc.query, tc.args); !strings.Contains(p, tc.index) || !strings.Contains(p, tc.cond) {
+			t.Errorf("the checkout's read of %s does not look rows up in %s by %s:\n%s", tc.name, tc.index, tc.cond, p)
 		}
 	}
 	// An order's redemptions: rows with a code and codeless rows, each
@@ -76,15 +83,16 @@ func TestQualifyPlans(t *testing.T) {
 	}
 }
 
-// TestPlanModes: the store's pool plans each execution, its reads by key
-// keep PostgreSQL's choice, and a URL that sets plan_cache_mode sets both.
+// TestPlanModes: the store's pool plans each execution; its reads by key
+// keep PostgreSQL's choice of plan, without sequential scans; a URL that
+// sets plan_cache_mode sets it for both.
 func TestPlanModes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := MustOpenSchema(t)
 	for _, tc := range []struct{ url, pool, keys string }{
-		{url, "force_custom_plan", "auto"},
-		{url + sep(url) + "plan_cache_mode=force_generic_plan", "force_generic_plan", "force_generic_plan"},
+		{url, "force_custom_plan on", "auto off"},
+		{url + sep(url) + "plan_cache_mode=force_generic_plan", "force_generic_plan on", "force_generic_plan off"},
 	} {
 		s, err := postgres.Open(ctx, tc.url)
 		if err != nil {

@@ -152,6 +152,12 @@ func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []stri
 		[]any{ids, scope.StoreID, scope.PartnerID}, scanPromotion)
 }
 
+// customerUsagesSQL selects customers' counters by subject ($1) and
+// customer key ($2), two arrays of one length.
+const customerUsagesSQL = `SELECT u.subject, u.customer_key, u.uses FROM customer_usage u
+	JOIN unnest($1::text[], $2::text[]) AS k(subject, customer_key)
+	  ON u.subject = k.subject AND u.customer_key = k.customer_key`
+
 // CustomerUsages returns the customers' counters among keys, in one query.
 func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
 	out := make(map[engine.UsageKey]int64, len(keys))
@@ -162,9 +168,7 @@ func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[en
 	for i, k := range keys {
 		subjects[i], customers[i] = k.Subject, k.CustomerKey
 	}
-	rows, err := t.q.Query(ctx, `SELECT u.subject, u.customer_key, u.uses FROM customer_usage u
-		JOIN unnest($1::text[], $2::text[]) AS k(subject, customer_key)
-		  ON u.subject = k.subject AND u.customer_key = k.customer_key`, subjects, customers)
+	rows, err := t.byKey().Query(ctx, customerUsagesSQL, subjects, customers)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: customer usages: %w", err)
 	}
@@ -303,9 +307,7 @@ const checkoutPromotionsSQL = `WITH ids AS MATERIALIZED (SELECT DISTINCT promoti
 // CheckoutRead reads what the checkouts of one store need with every
 // query sent in one round trip, the store's live automatic promotions
 // among them (through their partial index). Without orders (a validate)
-// it reads only definitions by key, on the pool with cached plans
-// (tx.byKey); with orders it also reads their redemptions, on the pool
-// that plans each execution.
+// it reads no redemptions, on the pool of reads by key (tx.byKey).
 func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
 		b     pgx.Batch
@@ -329,6 +331,10 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 	}, `SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
 	q := t.byKey()
 	if len(orderIDs) > 0 {
+		// A generic plan made on a new store's few redemptions looks
+		// its orders up by the store alone, then filters them all: the
+		// orders' redemptions are read with a plan made for the values,
+		// and the batch with them.
 		q = t.q
 		queue(func(br pgx.BatchResults) (err error) {
 			d.Prior, err = collect(br, scanRedemption)
