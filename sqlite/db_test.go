@@ -42,7 +42,7 @@ func TestPragmas(t *testing.T) {
 		return v
 	}
 	writer := map[string]string{
-		"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "10000",
+		"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000",
 		"temp_store": "2", "wal_autocheckpoint": "16384", "cache_size": "-65536", "query_only": "0",
 	}
 	for name, want := range writer {
@@ -50,7 +50,7 @@ func TestPragmas(t *testing.T) {
 			t.Errorf("writer PRAGMA %s = %s, want %s", name, got, want)
 		}
 	}
-	reader := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "query_only": "1"}
+	reader := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "query_only": "1", "cache_size": "-131072"}
 	for name, want := range reader {
 		if got := pragma(t, s.reader, name); got != want {
 			t.Errorf("reader PRAGMA %s = %s, want %s", name, got, want)
@@ -110,26 +110,30 @@ func TestConstraintViolation(t *testing.T) {
 	}
 }
 
-// TestSynchronousFull checks that ?synchronous=full makes the writer sync
-// every commit, and that a path takes no other setting.
-func TestSynchronousFull(t *testing.T) {
+// TestSynchronous checks that the writer syncs every commit unless the
+// path says ?synchronous=normal, and that a path takes no other setting.
+func TestSynchronous(t *testing.T) {
 	t.Parallel()
-	s, err := Open(t.Context(), t.TempDir()+"/x.db?synchronous=FULL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var v string
-	if err := s.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&v); err != nil || v != "2" {
-		t.Fatalf("writer PRAGMA synchronous = %q, %v; want 2 (FULL)", v, err)
+	for path, want := range map[string]string{"x.db?synchronous=FULL": "2", "x.db?synchronous=full": "2", "y.db?synchronous=normal": "1"} {
+		s, err := Open(t.Context(), t.TempDir()+"/"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v string
+		if err := s.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&v); err != nil || v != want {
+			t.Errorf("%s: writer PRAGMA synchronous = %q, %v; want %s", path, v, err, want)
+		}
+		s.Close()
 	}
 	for _, path := range []string{"x.db?synchronous=off", "x.db?synchronous=full&synchronous=normal", "x.db?synchronous=full&cache=shared", "?synchronous=full"} {
 		if _, _, err := SplitPath(path); err == nil {
 			t.Errorf("SplitPath(%q) accepted it", path)
 		}
 	}
-	if f, sync, err := SplitPath("a/b.db?synchronous=normal"); err != nil || f != "a/b.db" || sync != "NORMAL" {
-		t.Errorf("SplitPath = %q, %q, %v", f, sync, err)
+	for path, want := range map[string]string{"a/b.db?synchronous=normal": "NORMAL", "a/b.db": "FULL", "a/b.db?synchronous=Full": "FULL"} {
+		if f, sync, err := SplitPath(path); err != nil || f != "a/b.db" || sync != want {
+			t.Errorf("SplitPath(%q) = %q, %q, %v; want a/b.db, %s", path, f, sync, err, want)
+		}
 	}
 }
 
