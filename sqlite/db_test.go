@@ -50,7 +50,7 @@ func TestPragmas(t *testing.T) {
 			t.Errorf("writer PRAGMA %s = %s, want %s", name, got, want)
 		}
 	}
-	reader := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "query_only": "1", "cache_size": "-131072"}
+	reader := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "query_only": "1", "cache_size": "-32768"}
 	for name, want := range reader {
 		if got := pragma(t, s.reader, name); got != want {
 			t.Errorf("reader PRAGMA %s = %s, want %s", name, got, want)
