@@ -69,6 +69,7 @@ type Service struct {
 	cartReads  *queue[*cartRead]
 
 	lookupChecks *queue[*lookupCheck]
+	lookupFails  *queue[*lookupFail]
 
 	places       *queue[*placeReq]
 	placeReads   *queue[*placeRead]
@@ -119,6 +120,7 @@ func New(cfg Config) *Service {
 	}
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
 	s.lookupChecks = &queue[*lookupCheck]{max: 1, maxBatch: maxLookupChecks, run: s.readLookupChecks}
+	s.lookupFails = &queue[*lookupFail]{max: 1, maxBatch: maxLookupFails, run: s.writeLookupFails}
 	s.clicks = newClickWriter(s, cfg.ClickFlush)
 	s.placeReads = &queue[*placeRead]{max: 2, maxBatch: maxPlaceReads, limit: maxPlaceQueue, run: s.readPlaces}
 	s.places = &queue[*placeReq]{max: 2, maxBatch: maxPlaceBatch, limit: maxPlaceQueue, run: s.writePlaces}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 )
@@ -204,17 +205,77 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 }
 
 // FailLookups counts n failed look-ups against each of the subjects whose
-// kind has a limit, in the current window, in one statement that adds to the counts the database
-// holds (creating those it lacks), so that concurrent requests of several
-// processes add up exactly. n of zero or less writes nothing.
+// kind has a limit, in the current window, adding to the counts the
+// database holds (creating those it lacks), so that concurrent requests of
+// several processes add up exactly. It returns once the counts are
+// committed. Concurrent calls share one write transaction (the batching of
+// queue.go): with SQLite syncing every commit, a flood of failed guesses
+// costs one sync per batch rather than one each, and does not hold the
+// single writer from the redeems. n of zero or less writes nothing.
 func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int, lim LookupLimits) error {
 	list := lim.limited(subj)
 	if n <= 0 || len(list) == 0 {
 		return nil
 	}
-	return s.store.Write(ctx, func(tx Tx) error {
-		return tx.AddLookupFailures(ctx, lookupWindow(s.now()), subjectNames(list), int64(n))
+	f := &lookupFail{window: lookupWindow(s.now()), names: subjectNames(list), n: int64(n), done: make(chan struct{})}
+	s.lookupFails.push(f)
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lookupFail is one request's failed look-ups, written with the others of
+// its batch.
+type lookupFail struct {
+	window time.Time
+	names  []string
+	n      int64
+	err    error
+	done   chan struct{}
+}
+
+// maxLookupFails bounds a batch of failed look-ups.
+const maxLookupFails = 256
+
+// writeLookupFails adds a batch's failures in one transaction: per window,
+// each subject's failures summed, in one statement (AddLookupFailures takes
+// the rows in the order of their subjects), the windows in order. It does not take a caller's
+// context: the other callers share the write.
+func (s *Service) writeLookupFails(batch []*lookupFail) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	sums := make(map[time.Time]map[string]int64, 1)
+	for _, f := range batch {
+		if sums[f.window] == nil {
+			sums[f.window] = make(map[string]int64)
+		}
+		for _, name := range f.names {
+			sums[f.window][name] += f.n
+		}
+	}
+	err := s.store.Write(ctx, func(tx Tx) error {
+		// Windows in order too: the rows of two windows are then taken
+		// in one order by every writer.
+		for _, window := range slices.SortedFunc(maps.Keys(sums), time.Time.Compare) {
+			byName := sums[window]
+			names := slices.Sorted(maps.Keys(byName))
+			counts := make([]int64, len(names))
+			for i, name := range names {
+				counts[i] = byName[name]
+			}
+			if err := tx.AddLookupFailures(ctx, window, names, counts); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	for _, f := range batch {
+		f.err = err
+		close(f.done)
+	}
 }
 
 // PurgeLookupFailures deletes the counts of windows that have ended and

@@ -179,3 +179,57 @@ func TestValidateGuard(t *testing.T) {
 		}
 	})
 }
+
+// TestFailLookupsConcurrent: concurrent FailLookups share their writes and
+// add up exactly, whatever the subjects they share and their counts.
+func TestFailLookupsConcurrent(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		b := setup(t, open)
+		ctx := context.Background()
+		const callers = 60
+		want := make(map[string]int64)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range callers {
+			subj := engine.LookupSubjects{KeyID: fmt.Sprintf("key_%d", i%3), Addr: fmt.Sprintf("192.0.2.%d", i%7), CustomerKey: fmt.Sprintf("e:%d", i%5)}
+			n := 1 + i%4
+			mu.Lock()
+			want[subj.KeyID] += int64(n)
+			want[subj.Addr] += int64(n)
+			want[subj.CustomerKey] += int64(n)
+			mu.Unlock()
+			wg.Go(func() {
+				if err := b.svc.FailLookups(ctx, subj, n, every); err != nil {
+					t.Errorf("FailLookups %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		// Each subject is refused exactly when its sum reaches the limit.
+		for name, sum := range want {
+			var subj engine.LookupSubjects
+			switch {
+			case len(name) > 4 && name[:4] == "key_":
+				subj.KeyID = name
+			case len(name) > 2 && name[:2] == "e:":
+				subj.CustomerKey = name
+			default:
+				subj.Addr = name
+			}
+			wantRefusal(t, b.svc, subj, int(sum), kindOf(subj), time.Minute)
+			wantRefusal(t, b.svc, subj, int(sum)+1, "", 0)
+		}
+	})
+}
+
+// kindOf returns the kind of the one subject set in subj.
+func kindOf(subj engine.LookupSubjects) string {
+	switch {
+	case subj.KeyID != "":
+		return engine.SubjectKey
+	case subj.Addr != "":
+		return engine.SubjectAddr
+	}
+	return engine.SubjectCustomer
+}

@@ -300,10 +300,12 @@ type Tx interface {
 	// LookupFailures returns the failures counted in the window for each
 	// of subjects that has a count; the others are left out (none).
 	LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
-	// AddLookupFailures adds n to the count of each of subjects in the
-	// window, creating the counts it lacks, in one statement, so that
-	// concurrent writers add up. subjects holds no duplicate.
-	AddLookupFailures(ctx context.Context, window time.Time, subjects []string, n int64) error
+	// AddLookupFailures adds counts[i] to the count of subjects[i] in the
+	// window, creating the counts it lacks, in one statement that takes
+	// the rows in the order of their subjects, so that concurrent writers
+	// add up and never wait for each other in a cycle. subjects holds no
+	// duplicate; counts is as long.
+	AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error
 	// DeleteLookupFailuresBefore removes the counts of windows that start
 	// before t and returns how many it removed.
 	DeleteLookupFailuresBefore(ctx context.Context, t time.Time) (int64, error)

@@ -39,15 +39,15 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 	return out, nil
 }
 
-// AddLookupFailures adds n to the counts of subjects in the window with
-// one upsert. The rows are taken in the order of their subjects, so that
-// two statements counting the same subjects never wait for each other in
-// a cycle.
-func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, n int64) error {
+// AddLookupFailures adds counts to the counts of subjects in the window
+// with one upsert. The rows are taken in the order of their subjects, so
+// that two statements counting the same subjects never wait for each
+// other in a cycle.
+func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
-		SELECT $1, s, $3 FROM unnest($2::text[]) AS s ORDER BY s
+		SELECT $1, s, n FROM unnest($2::text[], $3::bigint[]) AS u(s, n) ORDER BY s
 		ON CONFLICT (window_start, subject) DO UPDATE SET failures = lookup_failures.failures + EXCLUDED.failures`,
-		window, subjects, n)
+		window, subjects, counts)
 	if err != nil {
 		return fmt.Errorf("postgres: add lookup failures: %w", err)
 	}

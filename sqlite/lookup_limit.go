@@ -41,18 +41,26 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 	return out, nil
 }
 
-// AddLookupFailures adds n to the counts of subjects in the window with
-// one upsert. (The WHERE true lets SQLite tell the upsert's ON CONFLICT
-// from a join's ON.)
-func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, n int64) error {
-	list, err := json.Marshal(subjects)
+// AddLookupFailures adds counts to the counts of subjects in the window
+// with one upsert; the single writer takes them one at a time. The pairs
+// travel as one JSON array of [subject, count]. (The WHERE true lets
+// SQLite tell the upsert's ON CONFLICT from a join's ON.)
+func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
+	if len(counts) != len(subjects) {
+		return fmt.Errorf("sqlite: add lookup failures: %d subjects, %d counts", len(subjects), len(counts))
+	}
+	pairs := make([][2]any, len(subjects))
+	for i, s := range subjects {
+		pairs[i] = [2]any{s, counts[i]}
+	}
+	list, err := json.Marshal(pairs)
 	if err != nil {
 		return fmt.Errorf("sqlite: encode subjects: %w", err)
 	}
 	_, err = t.q.ExecContext(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
-		SELECT ?, value, ? FROM json_each(?) WHERE true
+		SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true
 		ON CONFLICT (window_start, subject) DO UPDATE SET failures = failures + excluded.failures`,
-		micros(window), n, string(list))
+		micros(window), string(list))
 	if err != nil {
 		return fmt.Errorf("sqlite: add lookup failures: %w", err)
 	}

@@ -25,7 +25,9 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	}
 	add := func(window time.Time, n int64, subjects ...string) {
 		t.Helper()
-		b.write(t, func(tx engine.Tx) error { return tx.AddLookupFailures(b.ctx, window, subjects, n) })
+		b.write(t, func(tx engine.Tx) error {
+			return tx.AddLookupFailures(b.ctx, window, subjects, repeat(n, len(subjects)))
+		})
 	}
 
 	wantEqual(t, "counts of an empty table", map[string]int64{}, counts(w1, "key:key_1", "addr:192.0.2.1"))
@@ -33,6 +35,12 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	add(w1, 2, "addr:192.0.2.1", "cust:e:ab12", "key:key_1")
 	add(w1, 4, "key:key_2")
 	add(w2, 5, "key:key_1")
+	// Each subject its own count, in one statement.
+	b.write(t, func(tx engine.Tx) error {
+		return tx.AddLookupFailures(b.ctx, w2, []string{"addr:192.0.2.9", "key:key_3"}, []int64{7, 1})
+	})
+	wantEqual(t, "counts of subjects added together", map[string]int64{"addr:192.0.2.9": 7, "key:key_3": 1},
+		counts(w2, "addr:192.0.2.9", "key:key_3"))
 	wantEqual(t, "counts of the first window", map[string]int64{"addr:192.0.2.1": 3, "cust:e:ab12": 2, "key:key_1": 3},
 		counts(w1, "addr:192.0.2.1", "cust:e:ab12", "key:key_1", "key:key_9"))
 	wantEqual(t, "counts of the second window", map[string]int64{"key:key_1": 5}, counts(w2, "key:key_1", "key:key_2"))
@@ -62,7 +70,9 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 	for range writers {
 		wg.Go(func() {
 			for range rounds {
-				err := b.writeErr(func(tx engine.Tx) error { return tx.AddLookupFailures(b.ctx, window, subjects, 1) })
+				err := b.writeErr(func(tx engine.Tx) error {
+					return tx.AddLookupFailures(b.ctx, window, subjects, repeat(1, len(subjects)))
+				})
 				if err != nil {
 					t.Errorf("AddLookupFailures: %v", err)
 					return
@@ -81,4 +91,13 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 		want[s] = writers * rounds
 	}
 	wantEqual(t, "counts after concurrent writers", want, got)
+}
+
+// repeat returns a slice of k times n.
+func repeat(n int64, k int) []int64 {
+	out := make([]int64, k)
+	for i := range out {
+		out[i] = n
+	}
+	return out
 }
