@@ -26,7 +26,7 @@ import (
 //
 // On SQLite it runs on one writer connection with BEGIN IMMEDIATE and the
 // writer settings of the product's store (sqlite/db.go): WAL, the
-// server's synchronous mode (FULL unless its path says normal), a busy
+// server's synchronous mode (NORMAL unless its path says full), a busy
 // timeout, foreign keys. On PostgreSQL it runs
 // through a pgx pool of conns connections (the URL's pool_max_conns when
 // it sets one): one per client, as pgbench measures the pattern, so that

@@ -45,12 +45,14 @@ type Store struct {
 // Pragmas applied to every connection through the DSN. The driver runs
 // busy_timeout first, so that the others wait for a lock instead of failing.
 //
-// synchronous(FULL), the default, syncs the log on every commit, so that a
-// power cut loses nothing acknowledged. The hot writes (redeems, clicks,
-// placed orders, generated codes) commit in batches, one sync each, so it
-// costs them little. NORMAL syncs the log at checkpoints only: a commit
-// survives a crash of the process, but a power cut or an operating system
-// crash may lose the last commits (never corrupt the file).
+// synchronous(NORMAL), the default, syncs the log at checkpoints only: a
+// commit survives a crash of the process, but a power cut or an operating
+// system crash may lose the last commits (never corrupt the file).
+// synchronous(FULL) syncs the log on every commit, so that a power cut
+// loses nothing acknowledged. The hot writes (redeems, clicks, placed
+// orders, failed look-ups, generated codes) commit in batches, one sync
+// each, so it costs them little; the two writes of a request with an
+// Idempotency-Key are not batched, and pay a sync each.
 //
 // The writer checkpoints the WAL once it holds walCheckpointPages pages
 // rather than SQLite's default 1000: a batch of ten thousand random codes
@@ -69,7 +71,7 @@ const (
 
 // Open opens, and creates if needed, the SQLite database at path and
 // returns a Store over it. It does not migrate: call Migrate. The path is a
-// file name, optionally followed by "?synchronous=normal" (or "=full", the
+// file name, optionally followed by "?synchronous=full" (or "=normal", the
 // default): FULL syncs the log on every commit, so that a power cut loses
 // no committed transaction, at the price of one sync per write
 // transaction; NORMAL does not, and a power cut may lose the last commits.
@@ -121,7 +123,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // SplitPath splits a database path into the file and its synchronous
-// mode, "FULL" unless the path ends with ?synchronous=normal.
+// mode, "NORMAL" unless the path ends with ?synchronous=full.
 func SplitPath(path string) (file, synchronous string, err error) {
 	file, query, _ := strings.Cut(path, "?")
 	if file == "" {
@@ -131,12 +133,12 @@ func SplitPath(path string) (file, synchronous string, err error) {
 	if err != nil {
 		return "", "", fmt.Errorf("sqlite: invalid settings in %q: %w", path, err)
 	}
-	synchronous = "FULL"
+	synchronous = "NORMAL"
 	for k, v := range vals {
 		switch {
-		case k == "synchronous" && len(v) == 1 && strings.EqualFold(v[0], "normal"):
-			synchronous = "NORMAL"
 		case k == "synchronous" && len(v) == 1 && strings.EqualFold(v[0], "full"):
+			synchronous = "FULL"
+		case k == "synchronous" && len(v) == 1 && strings.EqualFold(v[0], "normal"):
 		default:
 			return "", "", fmt.Errorf("sqlite: %q: the only setting is synchronous=normal or synchronous=full", path)
 		}

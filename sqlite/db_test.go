@@ -42,7 +42,7 @@ func TestPragmas(t *testing.T) {
 		return v
 	}
 	writer := map[string]string{
-		"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "10000",
+		"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "10000",
 		"temp_store": "2", "wal_autocheckpoint": "16384", "cache_size": "-65536", "query_only": "0",
 	}
 	for name, want := range writer {
@@ -110,11 +110,12 @@ func TestConstraintViolation(t *testing.T) {
 	}
 }
 
-// TestSynchronous checks that the writer syncs every commit unless the
-// path says ?synchronous=normal, and that a path takes no other setting.
+// TestSynchronous checks that the writer syncs every commit when the path
+// says ?synchronous=full and only at checkpoints otherwise, and that a path
+// takes no other setting.
 func TestSynchronous(t *testing.T) {
 	t.Parallel()
-	for path, want := range map[string]string{"x.db?synchronous=FULL": "2", "x.db?synchronous=full": "2", "y.db?synchronous=normal": "1"} {
+	for path, want := range map[string]string{"x.db?synchronous=FULL": "2", "x.db?synchronous=full": "2", "y.db?synchronous=normal": "1", "z.db": "1"} {
 		s, err := Open(t.Context(), t.TempDir()+"/"+path)
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +131,7 @@ func TestSynchronous(t *testing.T) {
 			t.Errorf("SplitPath(%q) accepted it", path)
 		}
 	}
-	for path, want := range map[string]string{"a/b.db?synchronous=normal": "NORMAL", "a/b.db": "FULL", "a/b.db?synchronous=Full": "FULL"} {
+	for path, want := range map[string]string{"a/b.db?synchronous=normal": "NORMAL", "a/b.db": "NORMAL", "a/b.db?synchronous=Full": "FULL"} {
 		if f, sync, err := SplitPath(path); err != nil || f != "a/b.db" || sync != want {
 			t.Errorf("SplitPath(%q) = %q, %q, %v; want a/b.db, %s", path, f, sync, err, want)
 		}

@@ -159,7 +159,7 @@ func ParseDatabaseURL(s string) (kind, target string, err error) {
 			return "", "", fmt.Errorf("database URL %q: only a plain file path is supported after sqlite:", s)
 		}
 		if _, _, err := sqlite.SplitPath(path); err != nil {
-			return "", "", fmt.Errorf("database URL %q: the only SQLite setting is ?synchronous=full (the default) or ?synchronous=normal", s)
+			return "", "", fmt.Errorf("database URL %q: the only SQLite setting is ?synchronous=normal (the default) or ?synchronous=full", s)
 		}
 		return DatabaseSQLite, path, nil
 	case strings.HasPrefix(s, "postgres://"), strings.HasPrefix(s, "postgresql://"):
