@@ -92,13 +92,13 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 
 // cartRead is what validating a cart reads of the database. Carts
 // validated at once share their reads (HOT-LIMITS pattern 3 applied to
-// reads): one batch reads, per store, the settings, the store, the codes
-// of all its carts and their promotions, and the store's live automatic
-// promotions (Tx.CheckoutRead: one round trip on PostgreSQL, one indexed
-// read of the automatic promotions per store, not per cart), then the
-// customers' counters, for tens of carts. Every answer comes from a read
-// that began after its cart arrived, so batching never serves stale
-// counters.
+// reads): one batch reads the failed look-ups of the guarded carts'
+// subjects, then, per store, the settings, the store, the codes of all its
+// carts and their promotions, and the store's live automatic promotions
+// (Tx.CheckoutRead: one round trip on PostgreSQL, one indexed read of the
+// automatic promotions per store, not per cart), then the customers'
+// counters, for tens of carts. Every answer comes from a read that began
+// after its cart arrived, so batching never serves stale counters.
 type cartRead struct {
 	storeID     string
 	customerKey string
