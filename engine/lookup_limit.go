@@ -177,31 +177,38 @@ type lookupCheck struct {
 // maxLookupChecks bounds a batch of checks.
 const maxLookupChecks = 256
 
-// readLookupChecks answers a batch of checks with one query per window
-// (one, but across the end of a minute).
+// readLookupChecks answers a batch of checks with one read.
 func (s *Service) readLookupChecks(batch []*lookupCheck) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	byWindow := make(map[time.Time][]*lookupCheck, 1)
+	names := make(map[time.Time][]string, 1)
 	for _, c := range batch {
-		byWindow[c.window] = append(byWindow[c.window], c)
+		names[c.window] = appendNew(names[c.window], c.names...)
 	}
-	for window, cs := range byWindow {
-		var names []string
-		for _, c := range cs {
-			names = appendNew(names, c.names...)
-		}
-		var counts map[string]int64
-		err := s.store.Read(ctx, func(tx Tx) error {
-			var err error
-			counts, err = tx.LookupFailures(ctx, window, names)
-			return err
-		})
-		for _, c := range cs {
-			c.counts, c.err = counts, err
-			close(c.done)
-		}
+	var failures map[time.Time]map[string]int64
+	err := s.store.Read(ctx, func(tx Tx) error {
+		var err error
+		failures, err = readFailures(ctx, tx, names)
+		return err
+	})
+	for _, c := range batch {
+		c.counts, c.err = failures[c.window], err
+		close(c.done)
 	}
+}
+
+// readFailures reads the failures of the subjects named in each window,
+// one query per window: one, but across the end of a minute.
+func readFailures(ctx context.Context, tx Tx, names map[time.Time][]string) (map[time.Time]map[string]int64, error) {
+	out := make(map[time.Time]map[string]int64, len(names))
+	for window, ns := range names {
+		counts, err := tx.LookupFailures(ctx, window, ns)
+		if err != nil {
+			return nil, err
+		}
+		out[window] = counts
+	}
+	return out, nil
 }
 
 // FailLookups counts n failed look-ups against each of the subjects whose

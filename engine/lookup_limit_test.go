@@ -188,18 +188,17 @@ func TestFailLookupsConcurrent(t *testing.T) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const callers = 60
-		want := make(map[string]int64)
-		var mu sync.Mutex
+		// Each subject alone, with the failures counted against it.
+		want := make(map[engine.LookupSubjects]int64)
 		var wg sync.WaitGroup
 		for i := range callers {
-			subj := engine.LookupSubjects{KeyID: fmt.Sprintf("key_%d", i%3), Addr: fmt.Sprintf("192.0.2.%d", i%7), CustomerKey: fmt.Sprintf("e:%d", i%5)}
+			key, addr, customer := fmt.Sprintf("key_%d", i%3), fmt.Sprintf("192.0.2.%d", i%7), fmt.Sprintf("e:%d", i%5)
 			n := 1 + i%4
-			mu.Lock()
-			want[subj.KeyID] += int64(n)
-			want[subj.Addr] += int64(n)
-			want[subj.CustomerKey] += int64(n)
-			mu.Unlock()
+			want[engine.LookupSubjects{KeyID: key}] += int64(n)
+			want[engine.LookupSubjects{Addr: addr}] += int64(n)
+			want[engine.LookupSubjects{CustomerKey: customer}] += int64(n)
 			wg.Go(func() {
+				subj := engine.LookupSubjects{KeyID: key, Addr: addr, CustomerKey: customer}
 				if err := b.svc.FailLookups(ctx, subj, n, every); err != nil {
 					t.Errorf("FailLookups %d: %v", i, err)
 				}
@@ -207,29 +206,9 @@ func TestFailLookupsConcurrent(t *testing.T) {
 		}
 		wg.Wait()
 		// Each subject is refused exactly when its sum reaches the limit.
-		for name, sum := range want {
-			var subj engine.LookupSubjects
-			switch {
-			case len(name) > 4 && name[:4] == "key_":
-				subj.KeyID = name
-			case len(name) > 2 && name[:2] == "e:":
-				subj.CustomerKey = name
-			default:
-				subj.Addr = name
-			}
-			wantRefusal(t, b.svc, subj, int(sum), kindOf(subj), time.Minute)
+		for subj, sum := range want {
+			wantRefusal(t, b.svc, subj, int(sum), subj.Kinds()[0], time.Minute)
 			wantRefusal(t, b.svc, subj, int(sum)+1, "", 0)
 		}
 	})
-}
-
-// kindOf returns the kind of the one subject set in subj.
-func kindOf(subj engine.LookupSubjects) string {
-	switch {
-	case subj.KeyID != "":
-		return engine.SubjectKey
-	case subj.Addr != "":
-		return engine.SubjectAddr
-	}
-	return engine.SubjectCustomer
 }

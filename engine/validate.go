@@ -126,7 +126,7 @@ func (s *Service) readCarts(batch []*cartRead) {
 		settings *promokit.Settings
 		stores   = make(map[string]*promokit.Store) // nil: no such store
 		snap     = new(snapshot)
-		failures = make(map[time.Time]map[string]int64)
+		failures map[time.Time]map[string]int64
 	)
 	err := s.store.Read(ctx, func(tx Tx) error {
 		byStore := make(map[string][]string)
@@ -139,13 +139,9 @@ func (s *Service) readCarts(batch []*cartRead) {
 				subjects[r.window] = appendNew(subjects[r.window], r.subjects...)
 			}
 		}
-		// One read per window: one, but across the end of a minute.
-		for window, names := range subjects {
-			counts, err := tx.LookupFailures(ctx, window, names)
-			if err != nil {
-				return err
-			}
-			failures[window] = counts
+		var err error
+		if failures, err = readFailures(ctx, tx, subjects); err != nil {
+			return err
 		}
 		now := s.now()
 		for storeID, values := range byStore {

@@ -179,7 +179,7 @@ type engineServer struct {
 func newEngineServer(tb testing.TB) *engineServer {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, tb.TempDir()+"/promokit.db?synchronous=normal")
+	st, err := sqlite.Open(ctx, tb.TempDir()+"/promokit.db")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -112,8 +112,7 @@ func Open(t testing.TB, database string) engine.Store {
 	}
 	t.Helper()
 	ctx := context.Background()
-	// Tests cut no power: they skip the sync of every commit.
-	s, err := sqlite.Open(ctx, t.TempDir()+"/promokit.db?synchronous=normal")
+	s, err := sqlite.Open(ctx, t.TempDir()+"/promokit.db")
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
