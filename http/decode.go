@@ -2,7 +2,6 @@ package http
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/segmentio/encoding/json"
 )
 
 // maxJSONBody is the largest JSON request body, in bytes.
@@ -86,12 +86,11 @@ func unmarshalStrict(data []byte, dst any) error {
 	if !utf8.Valid(data) {
 		return malformed("", "", "the body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	rest, err := json.Parse(data, dst, json.DisallowUnknownFields)
+	if err != nil {
 		return jsonError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if len(bytes.Trim(rest, " \t\r\n")) > 0 { // JSON's white space only
 		return malformed("", "", "the body must hold one JSON value and nothing after it")
 	}
 	return nil
