@@ -34,8 +34,8 @@ func (s *Store) PlanModes(ctx context.Context) (pool, keys string, err error) {
 
 // The checkout's other reads by key, for their plan tests.
 const (
-	CheckoutCodesSQL      = checkoutCodesSQL
-	CheckoutPromotionsSQL = checkoutPromotionsSQL
-	CustomerUsagesSQL     = customerUsagesSQL
-	LookupFailuresSQL     = lookupFailuresSQL
+	CheckoutCodesSQL  = checkoutCodesSQL
+	PromotionsByIDSQL = promotionsByIDSQL
+	CustomerUsagesSQL = customerUsagesSQL
+	LookupFailuresSQL = lookupFailuresSQL
 )

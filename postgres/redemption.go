@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -304,10 +305,16 @@ const checkoutCodesSQL = `SELECT ` + codeColumns + ` FROM codes WHERE code = ANY
 const checkoutPromotionsSQL = `WITH ids AS MATERIALIZED (SELECT DISTINCT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)
 	SELECT ` + promotionColumns + ` FROM promotions p JOIN ids ON ids.promotion_id = p.id WHERE p.store_id = $2`
 
+// promotionsByIDSQL selects promotions by id ($1, an array). It names no
+// store: a generic plan made on a store's few promotions would walk the
+// store's promotions by store and filter them by id.
+const promotionsByIDSQL = `SELECT ` + promotionColumns + ` FROM promotions p WHERE p.id = ANY($1)`
+
 // CheckoutRead reads what the checkouts of one store need with every
 // query sent in one round trip, the store's live automatic promotions
 // among them (through their partial index). Without orders (a validate)
-// it reads no redemptions, on the pool of reads by key (tx.byKey).
+// it reads no redemptions, on the pool of reads by key (tx.byKey), and the
+// codes' promotions in a second round trip.
 func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
 		b     pgx.Batch
@@ -348,19 +355,39 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		})
 		return err
 	}, checkoutCodesSQL, codes, storeID)
-	queue(func(br pgx.BatchResults) (err error) {
-		d.Promotions, err = collect(br, scanPromotion)
-		return err
-	}, checkoutPromotionsSQL, codes, storeID)
+	if len(orderIDs) > 0 {
+		queue(func(br pgx.BatchResults) (err error) {
+			d.Promotions, err = collect(br, scanPromotion)
+			return err
+		}, checkoutPromotionsSQL, codes, storeID)
+	}
 	queue(func(br pgx.BatchResults) (err error) {
 		d.Automatic, err = collect(br, scanPromotion)
 		return err
 	}, automaticPromotionsSQL, storeID, now, engine.MaxQualify)
 	err := sendBatch(ctx, q, &b, "checkout read", func(i int, br pgx.BatchResults) error { return reads[i](br) })
-	if err != nil {
-		return nil, err
+	if err != nil || len(orderIDs) > 0 {
+		return &d, err
 	}
-	return &d, nil
+	// A validate reads the codes' promotions by the ids the codes hold, in
+	// a second round trip, rather than look the codes up again in the
+	// first: the second look-up cost PostgreSQL half as much as the first.
+	var ids []string
+	for _, c := range d.Codes {
+		if !slices.Contains(ids, c.PromotionID) {
+			ids = append(ids, c.PromotionID)
+		}
+	}
+	if len(ids) == 0 {
+		return &d, nil
+	}
+	list, err := queryList(ctx, q, "checkout promotions", promotionsByIDSQL, []any{ids}, scanPromotion)
+	for _, p := range list {
+		if p.StoreID == storeID { // a code's promotion is of the code's store
+			d.Promotions = append(d.Promotions, p)
+		}
+	}
+	return &d, err
 }
 
 // collect reads the rows of a batch's next query.
