@@ -70,6 +70,7 @@ type Service struct {
 
 	lookupChecks *queue[*lookupCheck]
 	lookupFails  *queue[*lookupFail]
+	idempotency  *queue[*idempotencyOp]
 
 	places       *queue[*placeReq]
 	placeReads   *queue[*placeRead]
@@ -121,6 +122,7 @@ func New(cfg Config) *Service {
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
 	s.lookupChecks = &queue[*lookupCheck]{max: 1, maxBatch: maxLookupChecks, run: s.readLookupChecks}
 	s.lookupFails = &queue[*lookupFail]{max: 1, maxBatch: maxLookupFails, run: s.writeLookupFails}
+	s.idempotency = &queue[*idempotencyOp]{max: 1, maxBatch: maxIdempotencyBatch, run: s.writeIdempotencyBatch}
 	s.clicks = newClickWriter(s, cfg.ClickFlush)
 	s.placeReads = &queue[*placeRead]{max: 2, maxBatch: maxPlaceReads, limit: maxPlaceQueue, run: s.readPlaces}
 	s.places = &queue[*placeReq]{max: 2, maxBatch: maxPlaceBatch, limit: maxPlaceQueue, run: s.writePlaces}

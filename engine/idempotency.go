@@ -2,7 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -23,7 +26,8 @@ const idempotencyStale = 2 * time.Minute
 // EIdempotencyReuse; a first request still running is EIdempotencyBusy.
 func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash []byte) (*IdempotencyRecord, error) {
 	var found *IdempotencyRecord
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.writeIdempotency(keyID, key, func(ctx context.Context, tx Tx) error {
+		found = nil
 		now := s.now()
 		r, err := tx.GetIdempotency(ctx, keyID, key)
 		switch {
@@ -58,13 +62,78 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 
 // FinishIdempotent stores the response of a request begun with BeginIdempotent.
 func (s *Service) FinishIdempotent(ctx context.Context, r *IdempotencyRecord) error {
-	return s.store.Write(ctx, func(tx Tx) error { return tx.CompleteIdempotency(ctx, r) })
+	return s.writeIdempotency(r.KeyID, r.Key, func(ctx context.Context, tx Tx) error {
+		return tx.CompleteIdempotency(ctx, r)
+	})
 }
 
 // AbortIdempotent forgets a request begun with BeginIdempotent that failed
 // with a server error, so that a retry runs it again.
 func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error {
-	return s.store.Write(ctx, func(tx Tx) error { return tx.DeleteIdempotency(ctx, keyID, key) })
+	return s.writeIdempotency(keyID, key, func(ctx context.Context, tx Tx) error {
+		return tx.DeleteIdempotency(ctx, keyID, key)
+	})
+}
+
+// idempotencyOp is one write of an idempotency record, made with the
+// others of its batch.
+type idempotencyOp struct {
+	keyID, key string
+	run        func(ctx context.Context, tx Tx) error
+	err        error
+	done       chan struct{}
+}
+
+// maxIdempotencyBatch bounds a batch of idempotency writes.
+const maxIdempotencyBatch = 256
+
+// writeIdempotency runs fn, a write of the record of (keyID, key), in one
+// transaction with the concurrent writes of other records: each request
+// with an Idempotency-Key writes twice (begin and finish), and on SQLite's
+// single writer, with a sync per commit, one transaction each held such
+// requests to a few hundred a second. fn must write nothing when it
+// returns a domain error (one with a code other than EInternal), since
+// the others' writes commit; fn may run twice, alone the second time, if the batch fails.
+// It takes no context: a caller that leaves must not leave a request half
+// recorded, and the batch's own deadline bounds the wait.
+func (s *Service) writeIdempotency(keyID, key string, fn func(ctx context.Context, tx Tx) error) error {
+	op := &idempotencyOp{keyID: keyID, key: key, run: fn, done: make(chan struct{})}
+	s.idempotency.push(op)
+	<-op.done
+	return op.err
+}
+
+// writeIdempotencyBatch writes a batch of idempotency records in one
+// transaction, in the order of their keys, so that two processes' batches
+// take the rows' locks in one order; writes of one key keep their order.
+// A write's domain error is its own; any other error undoes the batch, and
+// each write is then made alone. It does not take a caller's context: the
+// other callers share the write.
+func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	slices.SortStableFunc(batch, func(a, b *idempotencyOp) int {
+		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
+	})
+	err := s.store.Write(ctx, func(tx Tx) error {
+		for _, op := range batch {
+			op.err = op.run(ctx, tx)
+			if promokit.ErrorCode(op.err) == promokit.EInternal {
+				return op.err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		for _, op := range batch {
+			op.err = s.store.Write(ctx, func(tx Tx) error { return op.run(ctx, tx) })
+		}
+	} else if err != nil {
+		batch[0].err = err
+	}
+	for _, op := range batch {
+		close(op.done)
+	}
 }
 
 // PurgeIdempotency deletes records older than IdempotencyTTL.
