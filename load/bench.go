@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	b := &bench{cfg: cfg, api: newAPI(cfg.BaseURL, cfg.AdminKey), log: cfg.Log,
 		run: strings.ToUpper(hex.EncodeToString(rb[:3])), seed: binary.LittleEndian.Uint64(rb[:])}
 	defer b.close(ctx)
-	rep := &Report{Date: time.Now(), CPUs: runtime.NumCPU(), Database: cfg.Database()}
+	rep := &Report{Date: time.Now(), CPUs: runtime.NumCPU(), Database: cfg.Database(), IdempotencyKey: cfg.IdempotencyKey}
 	if err := b.seed0(ctx); err != nil {
 		return rep, err
 	}

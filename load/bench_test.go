@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -246,6 +247,59 @@ func TestRunLimit(t *testing.T) {
 			}
 			if s.storedRedeems(t) != 7 {
 				t.Errorf("the promotion holds %d uses, want 7", s.storedRedeems(t))
+			}
+		})
+	}
+}
+
+// TestRunIdempotencyKey runs the redeem scenarios with IdempotencyKey:
+// every redeem carries its order id as Idempotency-Key, each runs once,
+// and the output says so.
+func TestRunIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	for _, db := range testDatabases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			var with, without atomic.Int64
+			s := newTestServer(t, db, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path == "/v1/redeem" {
+						var in struct {
+							OrderID string `json:"order_id"`
+						}
+						body, _ := io.ReadAll(r.Body)
+						r.Body = io.NopCloser(bytes.NewReader(body))
+						if json.Unmarshal(body, &in) == nil && in.OrderID != "" && r.Header.Get("Idempotency-Key") == in.OrderID {
+							with.Add(1)
+						} else {
+							without.Add(1)
+						}
+					}
+					h.ServeHTTP(w, r)
+				})
+			})
+			var out bytes.Buffer
+			cfg := s.config(&out, ScenarioRedeemHot, ScenarioRedeemMany)
+			cfg.IdempotencyKey = true
+			rep, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			var redeemed int64
+			for _, r := range rep.Results {
+				if r.Counts.Errors()+r.Warmup.Errors() != 0 {
+					t.Errorf("%s at %d: %+v, warm-up %+v", r.Scenario, r.Clients, r.Counts, r.Warmup)
+				}
+				redeemed += r.Counts.OK + r.Warmup.OK
+			}
+			if with.Load() == 0 || without.Load() != 0 {
+				t.Errorf("%d redeems carried their order id as Idempotency-Key, %d did not", with.Load(), without.Load())
+			}
+			if got := s.storedRedeems(t); got != redeemed {
+				t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
+			}
+			if !strings.Contains(out.String(), "Each redeem is sent with an Idempotency-Key") {
+				t.Errorf("the output does not say the redeems carried an Idempotency-Key:\n%s", out.String())
 			}
 		})
 	}

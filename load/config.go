@@ -73,6 +73,9 @@ type Config struct {
 	Codes int64
 	// ManyCodes is how many codes redeem-many's promotion has.
 	ManyCodes int
+	// IdempotencyKey sends each redeem with an Idempotency-Key header, its
+	// order id, as a checkout that retries safely does.
+	IdempotencyKey bool
 	// Clicks is how many clicks the order scenarios seed before they run;
 	// zero means DefaultClicks.
 	Clicks int64

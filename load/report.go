@@ -124,6 +124,8 @@ type Report struct {
 	CPUs int
 	// Database is the kind of the server's database, "" when unknown.
 	Database string
+	// IdempotencyKey tells that each redeem carried an Idempotency-Key.
+	IdempotencyKey bool
 	// Results holds one result per step, in the order they ran.
 	Results []*Result
 	// Check is what the server's consistency check printed, and
@@ -219,6 +221,9 @@ func writeHeader(w io.Writer, rep *Report) {
 	}
 	fmt.Fprintf(w, "promokit bench: %s, %d CPUs (nproc), %s %s/%s, %s\n\n",
 		db, rep.CPUs, runtime.Version(), runtime.GOOS, runtime.GOARCH, rep.Date.UTC().Format("2006-01-02 15:04 UTC"))
+	if rep.IdempotencyKey {
+		fmt.Fprintf(w, "Each redeem is sent with an Idempotency-Key, its order id.\n\n")
+	}
 	fmt.Fprintf(w, rowFormat, "scenario", "database", "clients", "duration", "requests", "ok", "refused", "errors", "rate", "p50", "p90", "p99", "max")
 }
 

@@ -158,8 +158,9 @@ func (b *bench) redeemStep(ctx context.Context, scenario string, clients int) (*
 	var next atomic.Int64
 	do := func(ctx context.Context, client int, seq int64) (Outcome, string) {
 		code := codes[(next.Add(1)-1)%int64(n)]
+		orderID := fmt.Sprintf("bench-%s-%d-%d", tag, client, seq)
 		body, err := json.Marshal(engine.RedeemInput{
-			OrderID:  fmt.Sprintf("bench-%s-%d-%d", tag, client, seq),
+			OrderID:  orderID,
 			Cart:     cart,
 			Customer: promokit.Identity{Email: fmt.Sprintf("buyer-%s-%d-%d@bench.example", email, client, seq)},
 			Codes:    []string{code},
@@ -170,6 +171,9 @@ func (b *bench) redeemStep(ctx context.Context, scenario string, clients int) (*
 		req, err := postJSON(ctx, url, b.checkoutKey, body)
 		if err != nil {
 			return ClientError, err.Error()
+		}
+		if b.cfg.IdempotencyKey {
+			req.Header.Set("Idempotency-Key", orderID)
 		}
 		return sendRequest(hc, req)
 	}

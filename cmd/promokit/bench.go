@@ -124,6 +124,7 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	fs.Int64Var(&cfg.Limit, "limit", 0, "total-use limit of redeem-hot's promotion and of the baseline's row; 0 for one that is not reached")
 	fs.Int64Var(&cfg.Codes, "codes", load.DefaultCodes, "codes of validate's promotion")
 	fs.IntVar(&cfg.ManyCodes, "many-codes", load.DefaultManyCodes, "codes of redeem-many's promotion")
+	fs.BoolVar(&cfg.IdempotencyKey, "idempotency-key", false, "send each redeem with an Idempotency-Key header (its order id), as a checkout that retries safely does")
 	fs.Int64Var(&cfg.Entries, "entries", load.DefaultEntries, "ledger entries the statement scenarios seed, over 30 days, straight into the database")
 	fs.Int64Var(&cfg.Clicks, "clicks", load.DefaultClicks, "clicks the order scenarios seed, 10 per visitor, straight into the database")
 	fs.StringVar(&opts.database, "database", "", "the database: without --target, sqlite:PATH (a new file) or postgres://... (a new schema is made in it); with --target, the target's own, for baseline and promokit check")
