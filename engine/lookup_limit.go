@@ -249,8 +249,8 @@ const maxLookupFails = 256
 
 // writeLookupFails adds a batch's failures in one transaction: per window,
 // each subject's failures summed, in one statement (AddLookupFailures takes
-// the rows in the order of their subjects), the windows in order. It does not take a caller's
-// context: the other callers share the write.
+// the rows in the order of their subjects), the windows in order. It does
+// not take a caller's context: the other callers share the write.
 func (s *Service) writeLookupFails(batch []*lookupFail) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()

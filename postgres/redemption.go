@@ -336,18 +336,6 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		}
 		return err
 	}, `SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
-	q := t.byKey()
-	if len(orderIDs) > 0 {
-		// A generic plan made on a new store's few redemptions looks
-		// its orders up by the store alone, then filters them all: the
-		// orders' redemptions are read with a plan made for the values,
-		// and the batch with them.
-		q = t.q
-		queue(func(br pgx.BatchResults) (err error) {
-			d.Prior, err = collect(br, scanRedemption)
-			return err
-		}, orderRedemptionsSQL, storeID, orderIDs)
-	}
 	queue(func(br pgx.BatchResults) (err error) {
 		d.Codes, err = collect(br, func(row pgx.Row) (*promokit.Code, error) {
 			c := new(promokit.Code)
@@ -355,7 +343,18 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		})
 		return err
 	}, checkoutCodesSQL, codes, storeID)
+	q := t.byKey()
 	if len(orderIDs) > 0 {
+		// A generic plan made on a new store's few redemptions looks
+		// its orders up by the store alone, then filters them all: the
+		// orders' redemptions are read with a plan made for the values,
+		// and the batch with them. Inside the redeem's write, the codes'
+		// promotions ride in the same round trip.
+		q = t.q
+		queue(func(br pgx.BatchResults) (err error) {
+			d.Prior, err = collect(br, scanRedemption)
+			return err
+		}, orderRedemptionsSQL, storeID, orderIDs)
 		queue(func(br pgx.BatchResults) (err error) {
 			d.Promotions, err = collect(br, scanPromotion)
 			return err

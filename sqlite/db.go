@@ -50,9 +50,10 @@ type Store struct {
 // system crash may lose the last commits (never corrupt the file).
 // synchronous(FULL) syncs the log on every commit, so that a power cut
 // loses nothing acknowledged. The hot writes (redeems, clicks, placed
-// orders, failed look-ups, generated codes) commit in batches, one sync
-// each, so it costs them little; the two writes of a request with an
-// Idempotency-Key are not batched, and pay a sync each.
+// orders, failed look-ups, Idempotency-Key records, generated codes)
+// commit in batches, one sync each, so it costs them little; a request
+// with an Idempotency-Key still commits three times (its key's record
+// before and after, and its own write), each shared with its neighbours.
 //
 // The writer checkpoints the WAL once it holds walCheckpointPages pages
 // rather than SQLite's default 1000: a batch of ten thousand random codes

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	add := func(window time.Time, n int64, subjects ...string) {
 		t.Helper()
 		b.write(t, func(tx engine.Tx) error {
-			return tx.AddLookupFailures(b.ctx, window, subjects, repeat(n, len(subjects)))
+			return tx.AddLookupFailures(b.ctx, window, subjects, slices.Repeat([]int64{n}, len(subjects)))
 		})
 	}
 
@@ -71,7 +72,7 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 		wg.Go(func() {
 			for range rounds {
 				err := b.writeErr(func(tx engine.Tx) error {
-					return tx.AddLookupFailures(b.ctx, window, subjects, repeat(1, len(subjects)))
+					return tx.AddLookupFailures(b.ctx, window, subjects, slices.Repeat([]int64{1}, len(subjects)))
 				})
 				if err != nil {
 					t.Errorf("AddLookupFailures: %v", err)
@@ -91,13 +92,4 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 		want[s] = writers * rounds
 	}
 	wantEqual(t, "counts after concurrent writers", want, got)
-}
-
-// repeat returns a slice of k times n.
-func repeat(n int64, k int) []int64 {
-	out := make([]int64, k)
-	for i := range out {
-		out[i] = n
-	}
-	return out
 }
