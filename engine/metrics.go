@@ -18,6 +18,8 @@ type Metrics struct {
 	clickResults   map[string]prometheus.Counter
 	clickBatches   *prometheus.CounterVec
 	clickWrite     prometheus.Histogram
+	cartReadCarts  prometheus.Histogram
+	cartRead       prometheus.Histogram
 }
 
 // NewMetrics registers the engine's collectors on reg.
@@ -59,13 +61,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help:    "Duration of one written batch of clicks.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	})
+	m.cartReadCarts = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "promokit", Name: "cart_read_batch_carts",
+		Help:    "Carts in one batch of validate and buyer validate reads.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+	})
+	m.cartRead = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "promokit", Name: "cart_read_batch_seconds",
+		Help:    "Duration of one batch of validate and buyer validate reads, errors included.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
 	// The counters of every click result, resolved once: a click is the
 	// hottest call there is.
 	m.clickResults = map[string]prometheus.Counter{}
 	for _, r := range []string{"recorded", "gone", "not_found", "unavailable"} {
 		m.clickResults[r] = m.clicks.WithLabelValues(r)
 	}
-	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch, m.redeemBatches, m.redeemOrders, m.clicks, m.clickBatches, m.clickWrite)
+	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch, m.redeemBatches, m.redeemOrders, m.clicks, m.clickBatches, m.clickWrite,
+		m.cartReadCarts, m.cartRead)
 	return m
 }
 
@@ -105,4 +118,13 @@ func (m *Metrics) clickBatch(n int, d time.Duration, err error) {
 	}
 	m.clickBatches.WithLabelValues("ok").Inc()
 	m.clickWrite.Observe(d.Seconds())
+}
+
+// cartReadBatch records one batch of n cart reads that took d.
+func (m *Metrics) cartReadBatch(n int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.cartReadCarts.Observe(float64(n))
+	m.cartRead.Observe(d.Seconds())
 }

@@ -249,13 +249,32 @@ func TestRedeemBatchReserve(t *testing.T) {
 	})
 }
 
+// histogram returns the count and sum of the histogram name.
+func histogram(t *testing.T, reg *prometheus.Registry, name string) (uint64, float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	t.Fatalf("no histogram %s", name)
+	return 0, 0
+}
+
 // TestValidateConcurrent: carts of two stores validated at once share their
 // reads, yet each sees only its own store's codes and its own customer's
-// counters; a store that does not exist is not found.
+// counters; a store that does not exist is not found. The metrics count
+// every cart once, in batches of one or more.
 func TestValidateConcurrent(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
 		b := setup(t, open)
+		svc, reg := batchService(b)
 		in := percentInput()
 		in.PerCustomer = set(int64(1))
 		_, codes := racePromotion(t, b, in, 1)
@@ -286,7 +305,7 @@ func TestValidateConcurrent(t *testing.T) {
 				}
 				cart := order(b, "", email).Cart
 				cart.StoreID = store
-				pc, err := b.svc.Validate(b.admin, engine.ValidateInput{Cart: cart, Customer: promokit.Identity{Email: email}, Codes: []string{own, foreign}})
+				pc, err := svc.Validate(b.admin, engine.ValidateInput{Cart: cart, Customer: promokit.Identity{Email: email}, Codes: []string{own, foreign}})
 				if err != nil {
 					t.Errorf("validate %d: %v", i, err)
 					return
@@ -303,8 +322,13 @@ func TestValidateConcurrent(t *testing.T) {
 		wg.Wait()
 		cart := order(b, "", "").Cart
 		cart.StoreID = "sto_none"
-		_, err = b.svc.Validate(b.admin, engine.ValidateInput{Cart: cart, Codes: codes})
+		_, err = svc.Validate(b.admin, engine.ValidateInput{Cart: cart, Codes: codes})
 		wantCode(t, err, promokit.ENotFound)
+		batches, carts := histogram(t, reg, "promokit_cart_read_batch_carts")
+		reads, _ := histogram(t, reg, "promokit_cart_read_batch_seconds")
+		if carts != 61 || batches < 2 || batches > 61 || reads != batches {
+			t.Errorf("cart reads: %v carts in %d batches (%d timed), want 61 in 2 to 61", carts, batches, reads)
+		}
 	})
 }
 

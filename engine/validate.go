@@ -120,6 +120,7 @@ const maxCartReads = 128
 // readCarts answers a batch of cart reads. It does not take a caller's
 // context: the other callers share the reads.
 func (s *Service) readCarts(batch []*cartRead) {
+	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	var (
@@ -154,6 +155,7 @@ func (s *Service) readCarts(batch []*cartRead) {
 		}
 		return snap.loadUsage(ctx, tx, of)
 	})
+	s.metrics.cartReadBatch(len(batch), time.Since(started))
 	for _, r := range batch {
 		switch {
 		case err != nil:
