@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"slices"
+
+	"github.com/promokit/promokit/engine"
 )
 
 // The qualify and checkout queries, for their plan tests.
@@ -39,3 +41,26 @@ const (
 	CustomerUsagesSQL = customerUsagesSQL
 	LookupFailuresSQL = lookupFailuresSQL
 )
+
+// The statements of TakeUses, which run with cached generic plans.
+const (
+	AddPromotionUsageSQL = addPromotionUsageSQL
+	AddCodeUsageSQL      = addCodeUsageSQL
+	AddCustomerUsageSQL  = addCustomerUsageSQL
+	CreateRedemptionSQL  = createRedemptionSQL
+)
+
+// PlanModesAfterTakeUses runs TakeUses with u in a write transaction and
+// returns plan_cache_mode and enable_seqscan as the statements after it in
+// that transaction see them.
+func (s *Store) PlanModesAfterTakeUses(ctx context.Context, u engine.Uses) (modes string, fit bool, err error) {
+	err = s.Write(ctx, func(etx engine.Tx) error {
+		var err error
+		if fit, err = etx.TakeUses(ctx, u); err != nil {
+			return err
+		}
+		const show = `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`
+		return etx.(*tx).q.QueryRow(ctx, show).Scan(&modes)
+	})
+	return modes, fit, err
+}

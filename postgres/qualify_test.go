@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
 )
 
@@ -75,6 +76,19 @@ func TestQualifyPlans(t *testing.T) {
 			t.Errorf("the checkout's read of %s does not look rows up in %s by %s:\n%s", tc.name, tc.index, tc.cond, p)
 		}
 	}
+	// The writes of a redeem batch run with cached generic plans
+	// (TakeUses): each finds its row by key.
+	for _, tc := range []struct{ name, query, args, want string }{
+		{"promotion_usage", postgres.AddPromotionUsageSQL, "(1, 100, 'prm_1')", "Index Cond: (id = $3)"},
+		{"code_usage", postgres.AddCodeUsageSQL, "(1, 'A')", "Index Cond: (code = $2)"},
+		{"customer_usage", postgres.AddCustomerUsageSQL, "('prm_1', 'e:x', 1, 1)", "Conflict Arbiter Indexes: customer_usage_pkey"},
+		{"redemption", postgres.CreateRedemptionSQL,
+			"('sto_1', 'ord-1', 'A', 'prm_1', '', 100, 'redeemed', '\\x00', NULL, now(), now())", "Insert on redemptions"},
+	} {
+		if p := plan(t, tc.name, tc.query, tc.args); !strings.Contains(p, tc.want) || strings.Contains(p, "Seq Scan") {
+			t.Errorf("the batch's write %s does not find its row by key (%s):\n%s", tc.name, tc.want, p)
+		}
+	}
 	// An order's redemptions: rows with a code and codeless rows, each
 	// half through its partial unique index.
 	p := plan(t, "orders", postgres.OrderRedemptionsSQL, "('sto_1', '{ord-1,ord-2}')")
@@ -102,6 +116,32 @@ func TestPlanModes(t *testing.T) {
 		_ = s.Close()
 		if err != nil || pool != tc.pool || keys != tc.keys {
 			t.Errorf("%s: plan_cache_mode %q and %q by key (%v), want %q and %q", tc.url, pool, keys, err, tc.pool, tc.keys)
+		}
+	}
+}
+
+// TestTakeUsesPlanModes: TakeUses plans its statements once per
+// connection, without sequential scans, and hands the rest of the
+// transaction back to the connection's settings, the URL's own included.
+func TestTakeUsesPlanModes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := MustOpenSchema(t)
+	for _, tc := range []struct{ url, want string }{
+		{url, "force_custom_plan on"},
+		{url + sep(url) + "plan_cache_mode=auto&enable_seqscan=off", "auto off"},
+	} {
+		s, err := postgres.Open(ctx, tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		modes, fit, err := s.PlanModesAfterTakeUses(ctx, engine.Uses{})
+		_ = s.Close()
+		if err != nil || !fit || modes != tc.want {
+			t.Errorf("%s: after TakeUses %q (fit %v, %v), want %q", tc.url, modes, fit, err, tc.want)
 		}
 	}
 }
