@@ -81,19 +81,22 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	//
 	// A validate's reads (a store's settings, codes by value, their
 	// promotions, the automatic promotions, customers' counters, failed
-	// look-ups) go to a second, small pool that keeps PostgreSQL's choice
-	// of plan: planning each of those statements on every batch cost
-	// validate two fifths of PostgreSQL's CPU. Every one of them reads
-	// rows by the whole of a key, and that pool turns sequential scans off
-	// (enable_seqscan), so that a generic plan made while a table was
-	// nearly empty cannot settle on scanning it; TestQualifyPlans checks
-	// that each one's generic plan looks its rows up by their key. The
-	// read of orders' redemptions is not among them (CheckoutRead).
+	// look-ups) go to a second, small pool that plans each statement once
+	// per connection (force_generic_plan): planning them on every batch
+	// cost validate two fifths of PostgreSQL's CPU, and PostgreSQL's own
+	// choice (auto) still planned some of them every time, 7 % of its
+	// CPU. Every one of them reads rows by the whole of a key, and that
+	// pool turns sequential scans off (enable_seqscan), so that a generic
+	// plan made while a table was nearly empty cannot settle on scanning
+	// it; TestQualifyPlans checks that each one's generic plan looks its
+	// rows up by their key. The read of orders' redemptions is not among
+	// them (CheckoutRead).
 	keysCfg := cfg.Copy()
 	keysCfg.MaxConns = keysMaxConns
 	keysCfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
 	if _, ok := raw.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		keysCfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		// Scan every timestamptz in UTC rather than the local zone.
