@@ -47,7 +47,7 @@ const (
 	AddPromotionUsageSQL = addPromotionUsageSQL
 	AddCodeUsageSQL      = addCodeUsageSQL
 	AddCustomerUsageSQL  = addCustomerUsageSQL
-	CreateRedemptionSQL  = createRedemptionSQL
+	InsertRedemptionsSQL = insertRedemptionsSQL
 )
 
 // PlanModesAfterTakeUses runs TakeUses with u in a write transaction and

@@ -82,8 +82,9 @@ func TestQualifyPlans(t *testing.T) {
 		{"promotion_usage", postgres.AddPromotionUsageSQL, "(1, 100, 'prm_1')", "Index Cond: (id = $3)"},
 		{"code_usage", postgres.AddCodeUsageSQL, "(1, 'A')", "Index Cond: (code = $2)"},
 		{"customer_usage", postgres.AddCustomerUsageSQL, "('prm_1', 'e:x', 1, 1)", "Conflict Arbiter Indexes: customer_usage_pkey"},
-		{"redemption", postgres.CreateRedemptionSQL,
-			"('sto_1', 'ord-1', 'A', 'prm_1', '', 100, 'redeemed', '\\x00', NULL, now(), now())", "Insert on redemptions"},
+		{"redemptions", postgres.InsertRedemptionsSQL,
+			"('{sto_1}', '{ord-1}', '{A}', '{prm_1}', '{\"\"}', '{100}', '{redeemed}', '{\"\\\\x00\"}', '{NULL}', '{2026-01-01}', '{2026-01-01}')",
+			"Insert on redemptions"},
 	} {
 		if p := plan(t, tc.name, tc.query, tc.args); !strings.Contains(p, tc.want) || strings.Contains(p, "Seq Scan") {
 			t.Errorf("the batch's write %s does not find its row by key (%s):\n%s", tc.name, tc.want, p)

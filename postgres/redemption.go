@@ -196,13 +196,17 @@ func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []s
 }
 
 // TakeUses takes a batch's uses and inserts its redemptions with every
-// statement sent in one round trip: the conditional updates of the
-// promotions, codes and customers, then the inserts. PostgreSQL runs them
-// in order; a use that does not fit changes no row, and the caller rolls
-// the transaction back.
+// statement sent in one round trip: the inserts first, then the
+// conditional updates of the promotions, codes and customers. PostgreSQL
+// runs them in order; a use that does not fit changes no row, and the
+// caller rolls the transaction back. The inserts (one statement) lock no
+// counter, so going first they keep the promotion's row, which every
+// batch of a hot promotion waits for, locked only for the updates and the
+// commit.
 func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 	var b pgx.Batch
 	b.Queue(genericPlansSQL)
+	b.Queue(insertRedemptionsSQL, redemptionColumnsArgs(u.Redemptions)...)
 	for _, p := range u.Promotions {
 		b.Queue(addPromotionUsageSQL, p.Uses, p.Discount, p.ID)
 	}
@@ -221,22 +225,17 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 		}
 		b.Queue(addCustomerUsageSQL, c.Subject, c.CustomerKey, c.Uses, c.Limit)
 	}
-	for _, r := range u.Redemptions {
-		b.Queue(createRedemptionSQL, redemptionArgs(r)...)
-	}
 	for _, sql := range connectionPlansSQL {
 		b.Queue(sql)
 	}
-	counters := len(u.Promotions) + codes + len(u.Customers)
 	err := t.sendBatch(ctx, &b, "take uses", func(i int, br pgx.BatchResults) error {
-		i-- // after genericPlansSQL
+		i -= 2 // after genericPlansSQL and the inserts
 		switch {
-		case i < 0 || i >= counters+len(u.Redemptions):
+		case i == -1:
+			return scanInserted(br, u.Redemptions)
+		case i < 0 || i >= len(u.Promotions)+codes+len(u.Customers):
 			_, err := br.Exec() // the plan settings
 			return err
-		case i >= counters:
-			r := u.Redemptions[i-counters]
-			return redemptionCreated(r, br.QueryRow().Scan(&r.ID))
 		}
 		tag, err := br.Exec()
 		if err == nil && tag.RowsAffected() == 0 {
@@ -245,6 +244,81 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 		return err
 	})
 	return fit && err == nil, err
+}
+
+// insertRedemptionsSQL inserts redemptions given column by column, as
+// arrays (redemptionColumnsArgs): one statement for a whole batch.
+const insertRedemptionsSQL = `INSERT INTO redemptions (store_id, order_id, code, promotion_id, customer_key, discount, state,
+	request_hash, hold_until, created_at, updated_at)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+		$8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+	RETURNING id, store_id, order_id, code, promotion_id`
+
+// redemptionColumnsArgs returns the arguments of insertRedemptionsSQL.
+func redemptionColumnsArgs(rs []*promokit.Redemption) []any {
+	var (
+		stores, orders, codes, promotions, customers, states = make([]string, len(rs)), make([]string, len(rs)),
+			make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
+		discounts        = make([]int64, len(rs))
+		hashes           = make([][]byte, len(rs))
+		holds            = make([]*time.Time, len(rs))
+		created, updated = make([]time.Time, len(rs)), make([]time.Time, len(rs))
+	)
+	for i, r := range rs {
+		stores[i], orders[i], codes[i], promotions[i], customers[i] = r.StoreID, r.OrderID, r.Code, r.PromotionID, r.CustomerKey
+		discounts[i], states[i], hashes[i], holds[i] = r.Discount, r.State, r.RequestHash, r.HoldUntil
+		created[i], updated[i] = r.CreatedAt, r.UpdatedAt
+	}
+	return []any{stores, orders, codes, promotions, customers, discounts, states, hashes, holds, created, updated}
+}
+
+// scanInserted sets the IDs of rs from the rows insertRedemptionsSQL
+// returned, matched by store, order, code and promotion. A redemption that exists
+// already fails the whole statement with EConflict, naming none: the
+// caller finds which order by writing them one by one.
+func scanInserted(br pgx.BatchResults, rs []*promokit.Redemption) error {
+	err := scanInsertedRows(br, rs)
+	if constraintViolation(err) == uniqueViolation {
+		return promokit.Errorf(promokit.EConflict, "an order of the batch already has one of its redemptions")
+	}
+	return err
+}
+
+// scanInsertedRows is scanInserted before its errors are told apart.
+func scanInsertedRows(br pgx.BatchResults, rs []*promokit.Redemption) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type key struct{ store, order, code, promotion string }
+	at := make(map[key]*promokit.Redemption, len(rs))
+	for _, r := range rs {
+		at[key{r.StoreID, r.OrderID, r.Code, r.PromotionID}] = r
+	}
+	n := 0
+	for rows.Next() {
+		var (
+			id int64
+			k  key
+		)
+		if err := rows.Scan(&id, &k.store, &k.order, &k.code, &k.promotion); err != nil {
+			return err
+		}
+		r, ok := at[k]
+		if !ok {
+			return fmt.Errorf("postgres: inserted a redemption not asked for: store %s, order %q, code %q, promotion %s", k.store, k.order, k.code, k.promotion)
+		}
+		r.ID = id
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if n != len(rs) {
+		return fmt.Errorf("postgres: inserted %d redemptions of %d", n, len(rs))
+	}
+	return nil
 }
 
 // genericPlansSQL and connectionPlansSQL frame the statements of
@@ -286,8 +360,8 @@ func sendBatch(ctx context.Context, q querier, b *pgx.Batch, what string, read f
 	for i := range b.Len() {
 		if err := read(i, br); err != nil {
 			_ = br.Close()
-			if promokit.ErrorCode(err) != "" {
-				return err
+			if promokit.ErrorCode(err) != promokit.EInternal {
+				return err // the store's own refusal, such as EConflict
 			}
 			return fmt.Errorf("postgres: %s: %w", what, err)
 		}
