@@ -261,8 +261,9 @@ type Tx interface {
 	// automatic promotion) has no code counter and is skipped. It reports
 	// false when a use did not fit a limit; what it wrote is then partial
 	// and the transaction must be rolled back.
-	// PostgreSQL sends every statement in one round trip, so the locks of
-	// the counters are held for one round trip and the commit.
+	// PostgreSQL sends every statement in one round trip, the inserts
+	// first, so the locks of the counters are held for their updates, one
+	// round trip and the commit.
 	TakeUses(ctx context.Context, u Uses) (bool, error)
 	// CreateRedemptions inserts redemptions and sets their IDs; EConflict
 	// as CreateRedemption.
