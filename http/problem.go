@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -132,12 +133,26 @@ func newProblem(err error, requestID string) *problem {
 	}
 }
 
+// StatusClientClosed is the status a request is counted and logged with
+// when its client closed the connection before the answer (nginx's 499).
+const StatusClientClosed = 499
+
 // writeError answers r with the problem document of err. The error itself
 // is kept on the request's record, so that the one log line of the request
 // carries it: an internal error is logged there with the request's
 // attributes and never shown to the client.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	info := infoFrom(r.Context())
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away before the answer: none reaches it, and
+		// the server did not fail. The request is counted and logged
+		// with status 499, as proxies do, not as a 5xx.
+		if info != nil {
+			info.err = err
+		}
+		w.WriteHeader(StatusClientClosed)
+		return
+	}
 	p := newProblem(err, info.requestID())
 	if info != nil {
 		info.err = err

@@ -377,7 +377,7 @@ func (s *Server) observe(sw *statusWriter, r *http.Request, info *requestInfo, d
 	if info.code != "" {
 		attrs = append(attrs, slog.String("code", info.code))
 	}
-	if info.err != nil && (status >= 500 || info.code == promokit.EInternal) {
+	if info.err != nil && (status >= 500 || status == StatusClientClosed || info.code == promokit.EInternal) {
 		attrs = append(attrs, slog.String("err", info.err.Error()))
 	}
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -102,6 +104,43 @@ func TestLogging(t *testing.T) {
 	}
 	if len(lines200) != 1 || !strings.Contains(lines200[0], "level=DEBUG") {
 		t.Errorf("the 200's lines: %q", lines200)
+	}
+}
+
+// TestClientGone: a request whose client went away before the answer is
+// counted and logged with status 499 at Info, not as a server error.
+func TestClientGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.OpenSQLite)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	body, err := json.Marshal(validateBody(b, "", b.shopCode, b.shopCode2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequestWithContext(ctx, "POST", "/v1/validate", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+b.checkout)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Request-Id", "req-gone")
+	w := httptest.NewRecorder()
+	b.srv.ServeHTTP(w, req)
+	if w.Code != StatusClientClosed || w.Body.Len() != 0 {
+		t.Errorf("answer %d %q, want %d and no body", w.Code, w.Body, StatusClientClosed)
+	}
+	var line string
+	for _, l := range strings.Split(b.logs.String(), "\n") {
+		if strings.Contains(l, "request_id=req-gone") {
+			line = l
+		}
+	}
+	for _, want := range []string{"level=INFO", "status=499", "context canceled"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the request's line lacks %s: %q", want, line)
+		}
+	}
+	r := mustDo(t, b, "", "GET", "/metrics", nil, 200)
+	if want := `promokit_http_requests_total{method="POST",route="POST /v1/validate",status="499"} 1`; !strings.Contains(string(r.Body), want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 }
 
