@@ -29,9 +29,16 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 	err := s.writeIdempotency(keyID, key, func(ctx context.Context, tx Tx) error {
 		found = nil
 		now := s.now()
+		// A new key, the common case, costs one statement: the record is
+		// created first, and read only when one exists (EConflict, which
+		// writes nothing and leaves the transaction usable).
+		err := tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+		if promokit.ErrorCode(err) != promokit.EConflict {
+			return err
+		}
 		r, err := tx.GetIdempotency(ctx, keyID, key)
 		switch {
-		case isNotFound(err):
+		case isNotFound(err): // removed since: purged, or its request aborted
 			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
 		case err != nil:
 			return err

@@ -274,7 +274,8 @@ type Tx interface {
 	Savepoint(ctx context.Context, fn func() error) error
 
 	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
-	// CreateIdempotency inserts a record; EConflict when one exists.
+	// CreateIdempotency inserts a record; EConflict when one exists, in
+	// which case it writes nothing and the transaction goes on.
 	CreateIdempotency(ctx context.Context, r *IdempotencyRecord) error
 	// CompleteIdempotency stores the response of a record.
 	CompleteIdempotency(ctx context.Context, r *IdempotencyRecord) error

@@ -41,6 +41,20 @@ func testIdempotency(t *testing.T, b *bundle) {
 	dup.RequestHash = []byte{7}
 	err = b.writeErr(func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, &dup) })
 	wantCode(t, "CreateIdempotency of an existing key", err, promokit.EConflict)
+	// The conflict writes nothing and the transaction goes on: the engine
+	// creates a record first and reads the existing one only then.
+	b.write(t, func(tx engine.Tx) error {
+		wantCode(t, "CreateIdempotency of an existing key", tx.CreateIdempotency(b.ctx, &dup), promokit.EConflict)
+		got, err := tx.GetIdempotency(b.ctx, "key_1", "k-1")
+		if err != nil {
+			return err
+		}
+		wantEqual(t, "record after a conflicting create in its transaction", running, got)
+		return tx.CreateIdempotency(b.ctx, &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-after", RequestHash: []byte{8}, CreatedAt: b.at(2 * time.Hour)})
+	})
+	if _, err := get("key_1", "k-after"); err != nil {
+		t.Errorf("a record created after a conflict in one transaction: %v", err)
+	}
 
 	done := *running
 	done.Status, done.Headers, done.Body = 201, []byte(`{"Location":["/v1/promotions/prm_1"]}`), []byte(`{"id":"prm_1"}`)
