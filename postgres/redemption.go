@@ -273,9 +273,9 @@ func redemptionColumnsArgs(rs []*promokit.Redemption) []any {
 }
 
 // scanInserted sets the IDs of rs from the rows insertRedemptionsSQL
-// returned, matched by store, order, code and promotion. A redemption that exists
-// already fails the whole statement with EConflict, naming none: the
-// caller finds which order by writing them one by one.
+// returned, matched by store, order, code and promotion. A redemption
+// that exists already fails the whole statement with EConflict, naming
+// none: the caller finds which order by writing them one by one.
 func scanInserted(br pgx.BatchResults, rs []*promokit.Redemption) error {
 	err := scanInsertedRows(br, rs)
 	if constraintViolation(err) == uniqueViolation {
@@ -328,9 +328,10 @@ func scanInsertedRows(br pgx.BatchResults, rs []*promokit.Redemption) error {
 // by key again and again. Inside the frame those statements keep one
 // plan per connection, made without sequential scans, so that a plan
 // made while a table was nearly empty still finds its row by key
-// (TestQualifyPlans checks each one). SET LOCAL ends with the
-// transaction; RESET hands the statements that follow in it (an order
-// written alone in a savepoint) back to the connection's settings.
+// (TestQualifyPlans checks each one). The settings are local to the
+// transaction (set_config's is_local, as SET LOCAL); RESET hands the
+// statements that follow in it (an order written alone in a savepoint)
+// back to the connection's settings.
 const genericPlansSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`
 
 var connectionPlansSQL = [...]string{`RESET plan_cache_mode`, `RESET enable_seqscan`}
