@@ -242,7 +242,9 @@ type Tx interface {
 	// the orders among orderIDs (by id), the codes among codes that the
 	// store owns with their promotions, and the store's automatic
 	// promotions live at now (as AutomaticPromotions reads them, at most
-	// MaxQualify, by id). PostgreSQL sends every query in one round trip.
+	// MaxQualify, by id). PostgreSQL sends every query in one round trip
+	// inside a write; outside, its reads by key go first with cached
+	// plans, then the orders' redemptions, then the codes' promotions.
 	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*CheckoutData, error)
 	// GetPromotions returns the promotions among ids that scope can see,
 	// in any order, leaving out the missing and the foreign.
