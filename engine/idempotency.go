@@ -29,33 +29,32 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 	err := s.writeIdempotency(keyID, key, func(ctx context.Context, tx Tx) error {
 		found = nil
 		now := s.now()
+		create := func() error {
+			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+		}
 		// A new key, the common case, costs one statement: the record is
 		// created first, and read only when one exists (EConflict, which
 		// writes nothing and leaves the transaction usable).
-		err := tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+		err := create()
 		if promokit.ErrorCode(err) != promokit.EConflict {
 			return err
 		}
 		r, err := tx.GetIdempotency(ctx, keyID, key)
 		switch {
 		case isNotFound(err): // removed since: purged, or its request aborted
-			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+			return create()
 		case err != nil:
 			return err
 		case !bytes.Equal(r.RequestHash, hash):
 			return promokit.Errorf(promokit.EIdempotencyReuse, "this Idempotency-Key was used with another request")
 		case r.Status == 0 && now.Sub(r.CreatedAt) < idempotencyStale:
 			return promokit.Errorf(promokit.EIdempotencyBusy, "the first request with this Idempotency-Key is still running; retry later")
-		case r.Status == 0:
+		case r.Status == 0 || now.Sub(r.CreatedAt) >= IdempotencyTTL:
+			// A stale first request, or an expired record: taken over.
 			if err := tx.DeleteIdempotency(ctx, keyID, key); err != nil {
 				return err
 			}
-			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
-		case now.Sub(r.CreatedAt) >= IdempotencyTTL:
-			if err := tx.DeleteIdempotency(ctx, keyID, key); err != nil {
-				return err
-			}
-			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+			return create()
 		}
 		found = r
 		return nil

@@ -143,19 +143,18 @@ const StatusClientClosed = 499
 // attributes and never shown to the client.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	info := infoFrom(r.Context())
+	if info != nil {
+		info.err = err
+	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		// The client went away before the answer: none reaches it, and
 		// the server did not fail. The request is counted and logged
 		// with status 499, as proxies do, not as a 5xx.
-		if info != nil {
-			info.err = err
-		}
 		w.WriteHeader(StatusClientClosed)
 		return
 	}
 	p := newProblem(err, info.requestID())
 	if info != nil {
-		info.err = err
 		info.code = p.Code
 	}
 	h := w.Header()

@@ -228,13 +228,14 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 	for _, sql := range connectionPlansSQL {
 		b.Queue(sql)
 	}
+	// The statements: the plans, the inserts, the updates, the plans.
+	updates := len(u.Promotions) + codes + len(u.Customers)
 	err := t.sendBatch(ctx, &b, "take uses", func(i int, br pgx.BatchResults) error {
-		i -= 2 // after genericPlansSQL and the inserts
 		switch {
-		case i == -1:
+		case i == 1:
 			return scanInserted(br, u.Redemptions)
-		case i < 0 || i >= len(u.Promotions)+codes+len(u.Customers):
-			_, err := br.Exec() // the plan settings
+		case i == 0 || i >= 2+updates:
+			_, err := br.Exec()
 			return err
 		}
 		tag, err := br.Exec()
