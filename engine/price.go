@@ -67,6 +67,27 @@ type usageOf struct {
 // loadUsage reads the customers' counters of the codes and promotions
 // loaded before, and of their stores' automatic promotions, in one query.
 func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error {
+	keys := usageKeys(of, snap.codes, func(id string) bool {
+		p, ok := snap.promotions[id]
+		return ok && p.PerCustomer != nil
+	}, snap.automatic)
+	if len(keys) == 0 {
+		return nil
+	}
+	var err error
+	snap.usage, err = tx.CustomerUsages(ctx, keys)
+	return err
+}
+
+// usageKeys returns, without repeats, the customers' counters that
+// pricing the carts of `of` reads: for each cart with a customer, those of
+// its codes (codes, by value) and of their promotions, and those of its
+// store's automatic promotions, that have a per-customer limit. Only
+// limited counters exist, and only they matter. perCustomer reports
+// whether a promotion has one; nil when the codes' promotions are not read
+// yet, and then every code's promotion is named: a counter that does not
+// exist reads as none.
+func usageKeys(of []usageOf, codes map[string]*promokit.Code, perCustomer func(promotionID string) bool, automatic map[string][]*promokit.Promotion) []UsageKey {
 	var keys []UsageKey
 	seen := make(map[UsageKey]bool)
 	add := func(k UsageKey) {
@@ -80,30 +101,24 @@ func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error 
 			continue
 		}
 		for _, v := range u.codes {
-			c, ok := snap.codes[v]
+			c, ok := codes[v]
 			if !ok {
 				continue
 			}
-			// Only limited counters exist, and only they matter.
-			if p, ok := snap.promotions[c.PromotionID]; ok && p.PerCustomer != nil {
+			if perCustomer == nil || perCustomer(c.PromotionID) {
 				add(UsageKey{c.PromotionID, u.customerKey})
 			}
 			if c.PerCustomerLimit != nil {
 				add(UsageKey{"code:" + v, u.customerKey})
 			}
 		}
-		for _, p := range snap.automatic[u.storeID] {
+		for _, p := range automatic[u.storeID] {
 			if p.PerCustomer != nil {
 				add(UsageKey{p.ID, u.customerKey})
 			}
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	var err error
-	snap.usage, err = tx.CustomerUsages(ctx, keys)
-	return err
+	return keys
 }
 
 // price prices cart under store's stacking rule at now, from the

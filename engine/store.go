@@ -246,6 +246,13 @@ type Tx interface {
 	// inside a write; outside, its reads by key go first with cached
 	// plans, then the orders' redemptions, then the codes' promotions.
 	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*CheckoutData, error)
+	// ReadCarts reads at once what a batch of validated carts needs: what
+	// CheckoutRead reads of each store of q.Codes without orders, the
+	// failed look-ups of q.Failures and the customers' counters that
+	// q.UsageKeys names once the codes are read. SQLite reads it as
+	// ReadCartsInTurn does; PostgreSQL in two round trips, whatever the
+	// number of stores.
+	ReadCarts(ctx context.Context, q *CartsQuery) (*CartsData, error)
 	// GetPromotions returns the promotions among ids that scope can see,
 	// in any order, leaving out the missing and the foreign.
 	GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error)
@@ -322,6 +329,68 @@ type Tx interface {
 type UsageKey struct {
 	Subject     string
 	CustomerKey string
+}
+
+// CartsQuery is what Tx.ReadCarts reads.
+type CartsQuery struct {
+	// Codes holds, by store id, the codes to look up in that store.
+	Codes map[string][]string
+	// Now is the time of the stores' live automatic promotions.
+	Now time.Time
+	// Failures holds, by window, the subjects whose failed look-ups to
+	// read.
+	Failures map[time.Time][]string
+	// UsageKeys returns the customers' counters to read, given the codes
+	// read (of every store) and each store's automatic promotions; the
+	// codes' own promotions may not be read yet. Nil reads none.
+	UsageKeys func(codes []*promokit.Code, automatic map[string][]*promokit.Promotion) []UsageKey
+}
+
+// CartsData is what Tx.ReadCarts returns.
+type CartsData struct {
+	Settings *promokit.Settings
+	// Stores holds, by store id, what CheckoutRead would return for the
+	// store's codes; its Store is nil when there is no such store.
+	Stores   map[string]*CheckoutData
+	Failures map[time.Time]map[string]int64 // by window, of subjects that have a count
+	Usage    map[UsageKey]int64             // of counters that exist
+}
+
+// ReadCartsInTurn implements Tx.ReadCarts with tx's other reads, one
+// after another: the failed look-ups, each store's CheckoutRead, then the
+// customers' counters.
+func ReadCartsInTurn(ctx context.Context, tx Tx, q *CartsQuery) (*CartsData, error) {
+	d := &CartsData{
+		Stores:   make(map[string]*CheckoutData, len(q.Codes)),
+		Failures: make(map[time.Time]map[string]int64, len(q.Failures)),
+	}
+	for window, subjects := range q.Failures {
+		counts, err := tx.LookupFailures(ctx, window, subjects)
+		if err != nil {
+			return nil, err
+		}
+		d.Failures[window] = counts
+	}
+	var codes []*promokit.Code
+	automatic := make(map[string][]*promokit.Promotion, len(q.Codes))
+	for storeID, values := range q.Codes {
+		cd, err := tx.CheckoutRead(ctx, storeID, nil, values, q.Now)
+		if err != nil {
+			return nil, err
+		}
+		d.Settings, d.Stores[storeID] = cd.Settings, cd
+		codes, automatic[storeID] = append(codes, cd.Codes...), cd.Automatic
+	}
+	if q.UsageKeys == nil {
+		return d, nil
+	}
+	if keys := q.UsageKeys(codes, automatic); len(keys) > 0 {
+		var err error
+		if d.Usage, err = tx.CustomerUsages(ctx, keys); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // CheckoutData is what Tx.CheckoutRead returns.

@@ -93,12 +93,12 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 // cartRead is what validating a cart reads of the database. Carts
 // validated at once share their reads (HOT-LIMITS pattern 3 applied to
 // reads): one batch reads the failed look-ups of the guarded carts'
-// subjects, then, per store, the settings, the store, the codes of all its
-// carts and their promotions, and the store's live automatic promotions
-// (Tx.CheckoutRead: one round trip on PostgreSQL, one indexed read of the
-// automatic promotions per store, not per cart), then the customers'
-// counters, for tens of carts. Every answer comes from a read that began
-// after its cart arrived, so batching never serves stale counters.
+// subjects, the settings, and per store the store, the codes of all its
+// carts and their promotions and the store's live automatic promotions
+// (one indexed read per store, not per cart), then the customers'
+// counters, for tens of carts (Tx.ReadCarts: two round trips on
+// PostgreSQL). Every answer comes from a read that began after its cart
+// arrived, so batching never serves stale counters.
 type cartRead struct {
 	storeID     string
 	customerKey string
@@ -123,48 +123,44 @@ func (s *Service) readCarts(batch []*cartRead) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	var (
-		settings *promokit.Settings
-		stores   = make(map[string]*promokit.Store) // nil: no such store
-		snap     = new(snapshot)
-		failures map[time.Time]map[string]int64
-	)
-	err := s.store.Read(ctx, func(tx Tx) error {
-		byStore := make(map[string][]string)
-		var of []usageOf
-		subjects := make(map[time.Time][]string)
-		for _, r := range batch {
-			byStore[r.storeID] = appendNew(byStore[r.storeID], r.codes...)
-			of = append(of, usageOf{r.storeID, r.customerKey, r.codes})
-			if len(r.subjects) > 0 {
-				subjects[r.window] = appendNew(subjects[r.window], r.subjects...)
-			}
+	q := &CartsQuery{Codes: make(map[string][]string), Now: s.now(), Failures: make(map[time.Time][]string)}
+	of := make([]usageOf, 0, len(batch))
+	for _, r := range batch {
+		q.Codes[r.storeID] = appendNew(q.Codes[r.storeID], r.codes...)
+		of = append(of, usageOf{r.storeID, r.customerKey, r.codes})
+		if len(r.subjects) > 0 {
+			q.Failures[r.window] = appendNew(q.Failures[r.window], r.subjects...)
 		}
-		var err error
-		if failures, err = readFailures(ctx, tx, subjects); err != nil {
-			return err
+	}
+	q.UsageKeys = func(codes []*promokit.Code, automatic map[string][]*promokit.Promotion) []UsageKey {
+		byValue := make(map[string]*promokit.Code, len(codes))
+		for _, c := range codes {
+			byValue[c.Code] = c
 		}
-		now := s.now()
-		for storeID, values := range byStore {
-			d, err := tx.CheckoutRead(ctx, storeID, nil, values, now)
-			if err != nil {
-				return err
-			}
-			settings, stores[storeID] = d.Settings, d.Store
-			snap.add(storeID, d)
-		}
-		return snap.loadUsage(ctx, tx, of)
+		return usageKeys(of, byValue, nil, automatic)
+	}
+	var d *CartsData
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		d, err = tx.ReadCarts(ctx, q)
+		return err
 	})
+	snap := new(snapshot)
+	if err == nil {
+		for storeID, cd := range d.Stores {
+			snap.add(storeID, cd)
+		}
+		snap.usage = d.Usage
+	}
 	s.metrics.cartReadBatch(len(batch), time.Since(started))
 	for _, r := range batch {
 		switch {
 		case err != nil:
 			r.err = err
-		case stores[r.storeID] == nil:
+		case d.Stores[r.storeID] == nil || d.Stores[r.storeID].Store == nil:
 			r.err = notFound("store", r.storeID)
 		default:
-			r.settings, r.store, r.snap = settings, stores[r.storeID], snap
-			r.failures = failures[r.window]
+			r.settings, r.store, r.snap = d.Settings, d.Stores[r.storeID].Store, snap
+			r.failures = d.Failures[r.window]
 		}
 		close(r.done)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The counts of failed code look-ups, per subject and fixed window
@@ -21,22 +23,28 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
 	}
-	defer rows.Close()
 	out := make(map[string]int64, len(subjects))
+	if err := readFailures(rows, out); err != nil {
+		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
+	}
+	return out, nil
+}
+
+// readFailures reads the rows of lookupFailuresSQL into out and closes
+// them.
+func readFailures(rows pgx.Rows, out map[string]int64) error {
+	defer rows.Close()
 	for rows.Next() {
 		var (
 			subject string
 			n       int64
 		)
 		if err := rows.Scan(&subject, &n); err != nil {
-			return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
+			return err
 		}
 		out[subject] = n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 // AddLookupFailures adds counts to the counts of subjects in the window

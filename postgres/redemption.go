@@ -161,33 +161,47 @@ const customerUsagesSQL = `SELECT u.subject, u.customer_key, u.uses FROM custome
 
 // CustomerUsages returns the customers' counters among keys, in one query.
 func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
-	out := make(map[engine.UsageKey]int64, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return make(map[engine.UsageKey]int64), nil
 	}
-	subjects, customers := make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		subjects[i], customers[i] = k.Subject, k.CustomerKey
-	}
+	subjects, customers := usageArrays(keys)
 	rows, err := t.byKey().Query(ctx, customerUsagesSQL, subjects, customers)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: customer usages: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			k engine.UsageKey
-			n int64
-		)
-		if err := rows.Scan(&k.Subject, &k.CustomerKey, &n); err != nil {
-			return nil, fmt.Errorf("postgres: customer usages: %w", err)
-		}
-		out[k] = n
-	}
-	if err := rows.Err(); err != nil {
+	out, err := readUsages(rows, len(keys))
+	if err != nil {
 		return nil, fmt.Errorf("postgres: customer usages: %w", err)
 	}
 	return out, nil
+}
+
+// usageArrays returns the subjects and the customer keys of keys, the
+// arguments of customerUsagesSQL.
+func usageArrays(keys []engine.UsageKey) (subjects, customers []string) {
+	subjects, customers = make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		subjects[i], customers[i] = k.Subject, k.CustomerKey
+	}
+	return subjects, customers
+}
+
+// readUsages reads the rows of customerUsagesSQL, for about n keys, and
+// closes them.
+func readUsages(rows pgx.Rows, n int) (map[engine.UsageKey]int64, error) {
+	defer rows.Close()
+	out := make(map[engine.UsageKey]int64, n)
+	for rows.Next() {
+		var (
+			k    engine.UsageKey
+			uses int64
+		)
+		if err := rows.Scan(&k.Subject, &k.CustomerKey, &uses); err != nil {
+			return nil, err
+		}
+		out[k] = uses
+	}
+	return out, rows.Err()
 }
 
 // OrdersRedemptions returns the redemptions of a store's orders.
@@ -394,6 +408,129 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	return nil
 }
 
+// batchReads are queries to send in one round trip (sendBatch), each with
+// the function that reads its results.
+type batchReads struct {
+	b     pgx.Batch
+	reads []func(pgx.BatchResults) error
+}
+
+// queue adds a query and the function that reads its results.
+func (r *batchReads) queue(read func(pgx.BatchResults) error, sql string, args ...any) {
+	r.b.Queue(sql, args...)
+	r.reads = append(r.reads, read)
+}
+
+// send sends the queries queued and reads their results; with none queued
+// it sends nothing.
+func (r *batchReads) send(ctx context.Context, q querier, what string) error {
+	return sendBatch(ctx, q, &r.b, what, func(i int, br pgx.BatchResults) error { return r.reads[i](br) })
+}
+
+// queueStoreReads queues the reads by key of a store's checkout into d:
+// the store (nil when there is none), its codes among codes and its live
+// automatic promotions at now.
+func queueStoreReads(r *batchReads, d *engine.CheckoutData, storeID string, codes []string, now time.Time) {
+	r.queue(func(br pgx.BatchResults) (err error) {
+		d.Store, err = scanStore(br.QueryRow())
+		if errors.Is(err, pgx.ErrNoRows) {
+			d.Store, err = nil, nil
+		}
+		return err
+	}, `SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
+	r.queue(func(br pgx.BatchResults) (err error) {
+		d.Codes, err = collect(br, func(row pgx.Row) (*promokit.Code, error) {
+			c := new(promokit.Code)
+			return c, scanCode(row, c)
+		})
+		return err
+	}, checkoutCodesSQL, codes, storeID)
+	r.queue(func(br pgx.BatchResults) (err error) {
+		d.Automatic, err = collect(br, scanPromotion)
+		return err
+	}, automaticPromotionsSQL, storeID, now, engine.MaxQualify)
+}
+
+// ReadCarts reads what a batch of validated carts needs in two round
+// trips on the pool of reads by key, whatever the number of stores: the
+// settings, the failed look-ups and each store's row, codes and live
+// automatic promotions first; then the codes' promotions, by the ids the
+// codes hold, and the customers' counters that q.UsageKeys names.
+func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.CartsData, error) {
+	d := &engine.CartsData{
+		Stores:   make(map[string]*engine.CheckoutData, len(q.Codes)),
+		Failures: make(map[time.Time]map[string]int64, len(q.Failures)),
+	}
+	var r batchReads
+	r.queue(func(br pgx.BatchResults) (err error) {
+		d.Settings, err = scanSettings(br.QueryRow())
+		return err
+	}, getSettingsSQL)
+	for window, subjects := range q.Failures {
+		counts := make(map[string]int64, len(subjects))
+		d.Failures[window] = counts
+		r.queue(func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			return readFailures(rows, counts)
+		}, lookupFailuresSQL, window, subjects)
+	}
+	for storeID, codes := range q.Codes {
+		cd := new(engine.CheckoutData)
+		d.Stores[storeID] = cd
+		queueStoreReads(&r, cd, storeID, codes, q.Now)
+	}
+	if err := r.send(ctx, t.byKey(), "cart reads"); err != nil {
+		return nil, err
+	}
+	var (
+		codes     []*promokit.Code
+		automatic = make(map[string][]*promokit.Promotion, len(d.Stores))
+		ids       []string
+	)
+	for storeID, cd := range d.Stores {
+		cd.Settings = d.Settings
+		codes, automatic[storeID] = append(codes, cd.Codes...), cd.Automatic
+		for _, c := range cd.Codes {
+			if !slices.Contains(ids, c.PromotionID) {
+				ids = append(ids, c.PromotionID)
+			}
+		}
+	}
+	r = batchReads{}
+	if len(ids) > 0 {
+		r.queue(func(br pgx.BatchResults) error {
+			list, err := collect(br, scanPromotion)
+			for _, p := range list {
+				// A code's promotion is of the code's store.
+				if cd := d.Stores[p.StoreID]; cd != nil && slices.ContainsFunc(cd.Codes, func(c *promokit.Code) bool { return c.PromotionID == p.ID }) {
+					cd.Promotions = append(cd.Promotions, p)
+				}
+			}
+			return err
+		}, promotionsByIDSQL, ids)
+	}
+	if q.UsageKeys != nil {
+		if keys := q.UsageKeys(codes, automatic); len(keys) > 0 {
+			subjects, customers := usageArrays(keys)
+			r.queue(func(br pgx.BatchResults) (err error) {
+				rows, err := br.Query()
+				if err != nil {
+					return err
+				}
+				d.Usage, err = readUsages(rows, len(keys))
+				return err
+			}, customerUsagesSQL, subjects, customers)
+		}
+	}
+	if err := r.send(ctx, t.byKey(), "cart reads"); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // checkoutCodesSQL selects a store's codes by value ($1, an array).
 const checkoutCodesSQL = `SELECT ` + codeColumns + ` FROM codes WHERE code = ANY($1) AND store_id = $2`
 
@@ -416,32 +553,14 @@ const promotionsByIDSQL = `SELECT ` + promotionColumns + ` FROM promotions p WHE
 // codes' promotions in a second round trip.
 func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
-		b     pgx.Batch
-		d     engine.CheckoutData
-		reads []func(pgx.BatchResults) error
+		r batchReads
+		d engine.CheckoutData
 	)
-	queue := func(read func(pgx.BatchResults) error, sql string, args ...any) {
-		b.Queue(sql, args...)
-		reads = append(reads, read)
-	}
-	queue(func(br pgx.BatchResults) (err error) {
+	r.queue(func(br pgx.BatchResults) (err error) {
 		d.Settings, err = scanSettings(br.QueryRow())
 		return err
 	}, getSettingsSQL)
-	queue(func(br pgx.BatchResults) (err error) {
-		d.Store, err = scanStore(br.QueryRow())
-		if errors.Is(err, pgx.ErrNoRows) {
-			d.Store, err = nil, nil
-		}
-		return err
-	}, `SELECT `+storeColumns+` FROM stores WHERE id = $1`, storeID)
-	queue(func(br pgx.BatchResults) (err error) {
-		d.Codes, err = collect(br, func(row pgx.Row) (*promokit.Code, error) {
-			c := new(promokit.Code)
-			return c, scanCode(row, c)
-		})
-		return err
-	}, checkoutCodesSQL, codes, storeID)
+	queueStoreReads(&r, &d, storeID, codes, now)
 	q := t.byKey()
 	inWrite := t.keys == nil
 	if len(orderIDs) > 0 && inWrite {
@@ -451,20 +570,16 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		// Inside the redeem's write they ride in the one round trip,
 		// with the codes' promotions.
 		q = t.q
-		queue(func(br pgx.BatchResults) (err error) {
+		r.queue(func(br pgx.BatchResults) (err error) {
 			d.Prior, err = collect(br, scanRedemption)
 			return err
 		}, orderRedemptionsSQL, storeID, orderIDs)
-		queue(func(br pgx.BatchResults) (err error) {
+		r.queue(func(br pgx.BatchResults) (err error) {
 			d.Promotions, err = collect(br, scanPromotion)
 			return err
 		}, checkoutPromotionsSQL, codes, storeID)
 	}
-	queue(func(br pgx.BatchResults) (err error) {
-		d.Automatic, err = collect(br, scanPromotion)
-		return err
-	}, automaticPromotionsSQL, storeID, now, engine.MaxQualify)
-	err := sendBatch(ctx, q, &b, "checkout read", func(i int, br pgx.BatchResults) error { return reads[i](br) })
+	err := r.send(ctx, q, "checkout read")
 	if err != nil || len(orderIDs) > 0 && inWrite {
 		return &d, err
 	}

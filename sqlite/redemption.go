@@ -265,6 +265,12 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	return nil
 }
 
+// ReadCarts reads what a batch of validated carts needs, one query after
+// another (engine.ReadCartsInTurn).
+func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.CartsData, error) {
+	return engine.ReadCartsInTurn(ctx, t, q)
+}
+
 // CheckoutRead reads what the checkouts of one store need, one query after
 // another: each is a cached prepared statement on SQLite.
 func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
