@@ -23,7 +23,7 @@ func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes [
 	}
 	var snap snapshot
 	snap.add(cart.StoreID, d)
-	if err := snap.loadUsage(ctx, tx, []usageOf{{cart.StoreID, cart.CustomerKey, codes}}); err != nil {
+	if err := snap.loadUsage(ctx, tx, []CartOf{{cart.StoreID, cart.CustomerKey, codes}}); err != nil {
 		return nil, nil, err
 	}
 	priced, cands := snap.price(d.Store, cart, codes, expect, now)
@@ -56,17 +56,9 @@ func (snap *snapshot) add(storeID string, d *CheckoutData) {
 	snap.automatic[storeID] = d.Automatic
 }
 
-// usageOf is a cart's store and customer and the codes whose counters it
-// needs.
-type usageOf struct {
-	storeID     string
-	customerKey string
-	codes       []string
-}
-
 // loadUsage reads the customers' counters of the codes and promotions
 // loaded before, and of their stores' automatic promotions, in one query.
-func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error {
+func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []CartOf) error {
 	keys := usageKeys(of, snap.codes, func(id string) bool {
 		p, ok := snap.promotions[id]
 		return ok && p.PerCustomer != nil
@@ -87,7 +79,7 @@ func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []usageOf) error 
 // whether a promotion has one; nil when the codes' promotions are not read
 // yet, and then every code's promotion is named: a counter that does not
 // exist reads as none.
-func usageKeys(of []usageOf, codes map[string]*promokit.Code, perCustomer func(promotionID string) bool, automatic map[string][]*promokit.Promotion) []UsageKey {
+func usageKeys(of []CartOf, codes map[string]*promokit.Code, perCustomer func(promotionID string) bool, automatic map[string][]*promokit.Promotion) []UsageKey {
 	var keys []UsageKey
 	seen := make(map[UsageKey]bool)
 	add := func(k UsageKey) {
@@ -97,24 +89,24 @@ func usageKeys(of []usageOf, codes map[string]*promokit.Code, perCustomer func(p
 		}
 	}
 	for _, u := range of {
-		if u.customerKey == "" {
+		if u.CustomerKey == "" {
 			continue
 		}
-		for _, v := range u.codes {
+		for _, v := range u.Codes {
 			c, ok := codes[v]
 			if !ok {
 				continue
 			}
 			if perCustomer == nil || perCustomer(c.PromotionID) {
-				add(UsageKey{c.PromotionID, u.customerKey})
+				add(UsageKey{c.PromotionID, u.CustomerKey})
 			}
 			if c.PerCustomerLimit != nil {
-				add(UsageKey{"code:" + v, u.customerKey})
+				add(UsageKey{"code:" + v, u.CustomerKey})
 			}
 		}
-		for _, p := range automatic[u.storeID] {
+		for _, p := range automatic[u.StoreID] {
 			if p.PerCustomer != nil {
-				add(UsageKey{p.ID, u.customerKey})
+				add(UsageKey{p.ID, u.CustomerKey})
 			}
 		}
 	}

@@ -287,7 +287,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 	}
 	var (
 		snap   snapshot
-		of     []usageOf
+		of     []CartOf
 		groups []storeOrders
 	)
 	for _, storeID := range slices.Sorted(maps.Keys(byStore)) {
@@ -324,7 +324,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 				continue
 			}
 			g.fresh = append(g.fresh, r)
-			of = append(of, usageOf{storeID, r.in.Cart.CustomerKey, r.codes})
+			of = append(of, CartOf{storeID, r.in.Cart.CustomerKey, r.codes})
 		}
 		snap.add(storeID, d)
 		groups = append(groups, g)

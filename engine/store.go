@@ -247,9 +247,9 @@ type Tx interface {
 	// plans, then the orders' redemptions, then the codes' promotions.
 	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*CheckoutData, error)
 	// ReadCarts reads at once what a batch of validated carts needs: what
-	// CheckoutRead reads of each store of q.Codes without orders, the
-	// failed look-ups of q.Failures and the customers' counters that
-	// q.UsageKeys names once the codes are read. SQLite reads it as
+	// CheckoutRead reads of each store of the carts, for its carts' codes
+	// and without orders, the failed look-ups of q.Failures and the
+	// customers' counters of the carts (CartsData). SQLite reads it as
 	// ReadCartsInTurn does; PostgreSQL in two round trips, whatever the
 	// number of stores.
 	ReadCarts(ctx context.Context, q *CartsQuery) (*CartsData, error)
@@ -333,27 +333,37 @@ type UsageKey struct {
 
 // CartsQuery is what Tx.ReadCarts reads.
 type CartsQuery struct {
-	// Codes holds, by store id, the codes to look up in that store.
-	Codes map[string][]string
+	Carts []CartOf
 	// Now is the time of the stores' live automatic promotions.
 	Now time.Time
 	// Failures holds, by window, the subjects whose failed look-ups to
 	// read.
 	Failures map[time.Time][]string
-	// UsageKeys returns the customers' counters to read, given the codes
-	// read (of every store) and each store's automatic promotions; the
-	// codes' own promotions may not be read yet. Nil reads none.
-	UsageKeys func(codes []*promokit.Code, automatic map[string][]*promokit.Promotion) []UsageKey
+}
+
+// CartOf is a cart as Tx.ReadCarts reads it: its store, its customer's key
+// ("" for none) and its codes.
+type CartOf struct {
+	StoreID     string
+	CustomerKey string
+	Codes       []string
 }
 
 // CartsData is what Tx.ReadCarts returns.
 type CartsData struct {
 	Settings *promokit.Settings
-	// Stores holds, by store id, what CheckoutRead would return for the
-	// store's codes; its Store is nil when there is no such store.
-	Stores   map[string]*CheckoutData
-	Failures map[time.Time]map[string]int64 // by window, of subjects that have a count
-	Usage    map[UsageKey]int64             // of counters that exist
+	// Stores holds, for each store of the carts, what CheckoutRead would
+	// return for the codes of its carts; its Store is nil when there is no
+	// such store.
+	Stores map[string]*CheckoutData
+	// Failures holds, by window, the counts of the subjects asked that
+	// have one.
+	Failures map[time.Time]map[string]int64
+	// Usage holds the customers' counters that exist among, for each cart
+	// with a customer: those of its codes' promotions, those of its codes
+	// that have a per-customer limit, and those of its store's automatic
+	// promotions that have one.
+	Usage map[UsageKey]int64
 }
 
 // ReadCartsInTurn implements Tx.ReadCarts with tx's other reads, one
@@ -361,7 +371,7 @@ type CartsData struct {
 // customers' counters.
 func ReadCartsInTurn(ctx context.Context, tx Tx, q *CartsQuery) (*CartsData, error) {
 	d := &CartsData{
-		Stores:   make(map[string]*CheckoutData, len(q.Codes)),
+		Stores:   make(map[string]*CheckoutData),
 		Failures: make(map[time.Time]map[string]int64, len(q.Failures)),
 	}
 	for window, subjects := range q.Failures {
@@ -371,26 +381,41 @@ func ReadCartsInTurn(ctx context.Context, tx Tx, q *CartsQuery) (*CartsData, err
 		}
 		d.Failures[window] = counts
 	}
-	var codes []*promokit.Code
-	automatic := make(map[string][]*promokit.Promotion, len(q.Codes))
-	for storeID, values := range q.Codes {
+	codes := make(map[string]*promokit.Code)
+	automatic := make(map[string][]*promokit.Promotion)
+	for storeID, values := range CodesByStore(q.Carts) {
 		cd, err := tx.CheckoutRead(ctx, storeID, nil, values, q.Now)
 		if err != nil {
 			return nil, err
 		}
-		d.Settings, d.Stores[storeID] = cd.Settings, cd
-		codes, automatic[storeID] = append(codes, cd.Codes...), cd.Automatic
+		d.Settings, d.Stores[storeID], automatic[storeID] = cd.Settings, cd, cd.Automatic
+		for _, c := range cd.Codes {
+			codes[c.Code] = c
+		}
 	}
-	if q.UsageKeys == nil {
-		return d, nil
-	}
-	if keys := q.UsageKeys(codes, automatic); len(keys) > 0 {
+	if keys := CartUsageKeys(q.Carts, codes, automatic); len(keys) > 0 {
 		var err error
 		if d.Usage, err = tx.CustomerUsages(ctx, keys); err != nil {
 			return nil, err
 		}
 	}
 	return d, nil
+}
+
+// CartUsageKeys returns, without repeats, the customers' counters that
+// CartsData.Usage holds for carts, given the codes read (by value) and the
+// stores' automatic promotions.
+func CartUsageKeys(carts []CartOf, codes map[string]*promokit.Code, automatic map[string][]*promokit.Promotion) []UsageKey {
+	return usageKeys(carts, codes, nil, automatic)
+}
+
+// CodesByStore returns the distinct codes of carts, by store.
+func CodesByStore(carts []CartOf) map[string][]string {
+	out := make(map[string][]string)
+	for _, c := range carts {
+		out[c.StoreID] = appendNew(out[c.StoreID], c.Codes...)
+	}
+	return out
 }
 
 // CheckoutData is what Tx.CheckoutRead returns.

@@ -123,21 +123,12 @@ func (s *Service) readCarts(batch []*cartRead) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	q := &CartsQuery{Codes: make(map[string][]string), Now: s.now(), Failures: make(map[time.Time][]string)}
-	of := make([]usageOf, 0, len(batch))
-	for _, r := range batch {
-		q.Codes[r.storeID] = appendNew(q.Codes[r.storeID], r.codes...)
-		of = append(of, usageOf{r.storeID, r.customerKey, r.codes})
+	q := &CartsQuery{Carts: make([]CartOf, len(batch)), Now: s.now(), Failures: make(map[time.Time][]string)}
+	for i, r := range batch {
+		q.Carts[i] = CartOf{r.storeID, r.customerKey, r.codes}
 		if len(r.subjects) > 0 {
 			q.Failures[r.window] = appendNew(q.Failures[r.window], r.subjects...)
 		}
-	}
-	q.UsageKeys = func(codes []*promokit.Code, automatic map[string][]*promokit.Promotion) []UsageKey {
-		byValue := make(map[string]*promokit.Code, len(codes))
-		for _, c := range codes {
-			byValue[c.Code] = c
-		}
-		return usageKeys(of, byValue, nil, automatic)
 	}
 	var d *CartsData
 	err := s.store.Read(ctx, func(tx Tx) (err error) {

@@ -455,10 +455,10 @@ func queueStoreReads(r *batchReads, d *engine.CheckoutData, storeID string, code
 // trips on the pool of reads by key, whatever the number of stores: the
 // settings, the failed look-ups and each store's row, codes and live
 // automatic promotions first; then the codes' promotions, by the ids the
-// codes hold, and the customers' counters that q.UsageKeys names.
+// codes hold, and the customers' counters (engine.CartUsageKeys).
 func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.CartsData, error) {
 	d := &engine.CartsData{
-		Stores:   make(map[string]*engine.CheckoutData, len(q.Codes)),
+		Stores:   make(map[string]*engine.CheckoutData),
 		Failures: make(map[time.Time]map[string]int64, len(q.Failures)),
 	}
 	var r batchReads
@@ -477,7 +477,7 @@ func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.Carts
 			return readFailures(rows, counts)
 		}, lookupFailuresSQL, window, subjects)
 	}
-	for storeID, codes := range q.Codes {
+	for storeID, codes := range engine.CodesByStore(q.Carts) {
 		cd := new(engine.CheckoutData)
 		d.Stores[storeID] = cd
 		queueStoreReads(&r, cd, storeID, codes, q.Now)
@@ -486,14 +486,14 @@ func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.Carts
 		return nil, err
 	}
 	var (
-		codes     []*promokit.Code
+		codes     = make(map[string]*promokit.Code)
 		automatic = make(map[string][]*promokit.Promotion, len(d.Stores))
 		ids       []string
 	)
 	for storeID, cd := range d.Stores {
-		cd.Settings = d.Settings
-		codes, automatic[storeID] = append(codes, cd.Codes...), cd.Automatic
+		cd.Settings, automatic[storeID] = d.Settings, cd.Automatic
 		for _, c := range cd.Codes {
+			codes[c.Code] = c
 			if !slices.Contains(ids, c.PromotionID) {
 				ids = append(ids, c.PromotionID)
 			}
@@ -512,18 +512,16 @@ func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.Carts
 			return err
 		}, promotionsByIDSQL, ids)
 	}
-	if q.UsageKeys != nil {
-		if keys := q.UsageKeys(codes, automatic); len(keys) > 0 {
-			subjects, customers := usageArrays(keys)
-			r.queue(func(br pgx.BatchResults) (err error) {
-				rows, err := br.Query()
-				if err != nil {
-					return err
-				}
-				d.Usage, err = readUsages(rows, len(keys))
+	if keys := engine.CartUsageKeys(q.Carts, codes, automatic); len(keys) > 0 {
+		subjects, customers := usageArrays(keys)
+		r.queue(func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
 				return err
-			}, customerUsagesSQL, subjects, customers)
-		}
+			}
+			d.Usage, err = readUsages(rows, len(keys))
+			return err
+		}, customerUsagesSQL, subjects, customers)
 	}
 	if err := r.send(ctx, t.byKey(), "cart reads"); err != nil {
 		return nil, err

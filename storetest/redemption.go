@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -352,46 +353,48 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 
 	// ReadCarts reads for a batch of carts over several stores what
-	// CheckoutRead reads of each without orders, the failed look-ups asked
-	// and the counters UsageKeys names, given every store's codes and
-	// automatic promotions.
+	// CheckoutRead reads of each store for its carts' codes, the failed
+	// look-ups asked, and the counters of the carts' customers: of their
+	// codes' promotions, of their codes with a per-customer limit (not
+	// FREE-1's) and of their stores' automatic promotions with one.
+	perCode := newCode(p1, "PER-1", b.now)
+	perCode.PerCustomerLimit = ptr(int64(5))
+	mustCreateCodes(t, b, perCode)
+	perAuto := newPromotion(b, "sto_2", "prm_7")
+	perAuto.Automatic, perAuto.PerCustomer = true, ptr(int64(3))
+	mustCreatePromotions(t, b, perAuto)
 	window := b.now.Truncate(time.Minute)
 	b.write(t, func(tx engine.Tx) error {
+		if ok, err := tx.TakeUses(b.ctx, engine.Uses{Customers: []engine.CustomerUse{
+			{UsageKey: engine.UsageKey{Subject: "code:PER-1", CustomerKey: "e:a"}, Uses: 1, Limit: ptr(int64(5))},
+			{UsageKey: engine.UsageKey{Subject: "prm_7", CustomerKey: "e:b"}, Uses: 1, Limit: ptr(int64(3))},
+		}}); err != nil || !ok {
+			return fmt.Errorf("take the counters: %v, %w", ok, err)
+		}
 		return tx.AddLookupFailures(b.ctx, window, []string{"key:key_1"}, []int64{3})
 	})
-	var (
-		keysCodes []string
-		keysAuto  = make(map[string][]string)
-	)
 	q := &engine.CartsQuery{
-		Codes:    map[string][]string{"sto_1": {"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, "sto_2": {"FOREIGN-1"}, "sto_none": {"FREE-1"}},
+		Carts: []engine.CartOf{
+			{StoreID: "sto_1", CustomerKey: "e:a", Codes: []string{"FREE-1", "PER-1", "NONE"}},
+			{StoreID: "sto_1", Codes: []string{"FREE-2", "FOREIGN-1"}},
+			{StoreID: "sto_2", CustomerKey: "e:b", Codes: []string{"FOREIGN-1"}},
+			{StoreID: "sto_2", CustomerKey: "e:a"},
+			{StoreID: "sto_none", CustomerKey: "e:b", Codes: []string{"FREE-1"}},
+		},
 		Now:      b.now,
 		Failures: map[time.Time][]string{window: {"key:key_1", "addr:192.0.2.1"}},
-		UsageKeys: func(codes []*promokit.Code, automatic map[string][]*promokit.Promotion) []engine.UsageKey {
-			for _, c := range codes {
-				keysCodes = append(keysCodes, c.Code)
-			}
-			for storeID, list := range automatic {
-				for _, p := range list {
-					keysAuto[storeID] = append(keysAuto[storeID], p.ID)
-				}
-			}
-			return []engine.UsageKey{{Subject: "prm_1", CustomerKey: "e:a"}, {Subject: "code:FREE-1", CustomerKey: "e:a"}, {Subject: "prm_2", CustomerKey: "e:a"}}
-		},
 	}
 	var carts *engine.CartsData
 	b.read(t, func(tx engine.Tx) (err error) {
 		carts, err = tx.ReadCarts(b.ctx, q)
 		return err
 	})
-	slices.Sort(keysCodes)
-	wantEqual(t, "codes given to UsageKeys", []string{"FOREIGN-1", "FREE-1", "FREE-2"}, keysCodes)
-	wantEqual(t, "automatic promotions given to UsageKeys", map[string][]string{"sto_1": {"prm_4"}, "sto_2": {"prm_6"}}, keysAuto)
 	wantEqual(t, "settings of the cart reads", &settings, carts.Settings)
-	if len(carts.Stores) != len(q.Codes) {
-		t.Fatalf("cart reads of %d stores, want %d", len(carts.Stores), len(q.Codes))
+	byStore := engine.CodesByStore(q.Carts)
+	if len(carts.Stores) != len(byStore) {
+		t.Fatalf("cart reads of %d stores, want %d", len(carts.Stores), len(byStore))
 	}
-	for storeID, values := range q.Codes {
+	for storeID, values := range byStore {
 		b.read(t, func(tx engine.Tx) (err error) {
 			d, err = tx.CheckoutRead(b.ctx, storeID, nil, values, b.now)
 			return err
@@ -403,12 +406,12 @@ func testBatches(t *testing.T, b *bundle) {
 		}
 		wantEqual(t, "cart reads of "+storeID+" against its checkout read", d, got)
 	}
-	if s1 := carts.Stores["sto_1"]; len(s1.Codes) != 2 || len(s1.Promotions) != 2 || carts.Stores["sto_none"].Store != nil {
+	if s1 := carts.Stores["sto_1"]; len(s1.Codes) != 3 || len(s1.Promotions) != 2 || carts.Stores["sto_none"].Store != nil {
 		t.Fatalf("cart reads: sto_1 %+v, sto_none %+v", s1, carts.Stores["sto_none"])
 	}
 	wantEqual(t, "failed look-ups of the cart reads", map[time.Time]map[string]int64{window: {"key:key_1": 3}}, carts.Failures)
 	wantEqual(t, "counters of the cart reads", map[engine.UsageKey]int64{{Subject: "prm_1", CustomerKey: "e:a"}: 2,
-		{Subject: "code:FREE-1", CustomerKey: "e:a"}: 7}, carts.Usage)
+		{Subject: "code:PER-1", CustomerKey: "e:a"}: 1, {Subject: "prm_7", CustomerKey: "e:b"}: 1}, carts.Usage)
 
 	// Refreshing the codes' statistics works on a table in use.
 	if err := b.store.AnalyzeCodes(b.ctx); err != nil {
