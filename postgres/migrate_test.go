@@ -147,3 +147,39 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 		t.Fatalf("a second codeless row of prm_2: %v", err)
 	}
 }
+
+// TestMigrateByteCollation checks that codes and the keys of the
+// checkout's counters compare byte by byte whatever the database's
+// collation, as on SQLite: a linguistic collation would order them
+// otherwise and make every look-up call strcoll.
+func TestMigrateByteCollation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := MustOpenSchema(t)
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	rows, err := conn.Query(ctx, `SELECT table_name || '.' || column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND collation_name = 'C' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"codes.code", "customer_usage.customer_key", "customer_usage.subject", "lookup_failures.subject"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("columns with the byte collation (-want +got):\n%s", diff)
+	}
+}

@@ -68,7 +68,7 @@ func TestQualifyPlans(t *testing.T) {
 		{"codes", postgres.CheckoutCodesSQL, "('{A,B}', 'sto_1')", "codes_code_key", "Index Cond: (code = ANY ($1))"},
 		{"promotions", postgres.PromotionsByIDSQL, "('{prm_1,prm_2}')", "promotions_pkey", "Index Cond: (id = ANY ($1))"},
 		{"usage", postgres.CustomerUsagesSQL, "('{prm_1,code:A}', '{e:x,e:x}')", "customer_usage_pkey",
-			"Index Cond: ((subject = k.subject) AND (customer_key = k.customer_key))"},
+			"Index Cond: ((subject = (k.subject)::text) AND (customer_key = (k.customer_key)::text))"},
 		{"failures", postgres.LookupFailuresSQL, "(now(), '{key:k,addr:a}')", "lookup_failures_pkey",
 			"Index Cond: ((window_start = $1) AND (subject = ANY ($2)))"},
 	} {
