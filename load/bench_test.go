@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 	promohttp "github.com/promokit/promokit/http"
 	"github.com/promokit/promokit/postgres"
@@ -418,5 +421,30 @@ func TestStoredUsesCheck(t *testing.T) {
 				t.Errorf("check = %q, %q; want a problem with %q", note, problems, tt.problem)
 			}
 		})
+	}
+}
+
+// TestValidateBodies checks that the bodies built from encoded parts are
+// the validate calls they stand for.
+func TestValidateBodies(t *testing.T) {
+	cart := validateCart("sto_1", "EUR")
+	codes := []string{"SAVE-1", `Q"UOTE\`, "été"}
+	v, err := newValidateBodies(cart, 3, codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for client := range 3 {
+		for i := range codes {
+			j := (i + client) % len(codes)
+			var got engine.ValidateInput
+			if err := json.Unmarshal(v.body(client, i, j), &got); err != nil {
+				t.Fatalf("client %d, codes %d and %d: %v", client, i, j, err)
+			}
+			want := engine.ValidateInput{Cart: cart, Customer: promokit.Identity{Email: fmt.Sprintf("buyer-%d@bench.example", client)},
+				Codes: []string{codes[i], codes[j]}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("client %d, codes %d and %d (-want +got):\n%s", client, i, j, diff)
+			}
+		}
 	}
 }
