@@ -370,17 +370,11 @@ type CartsData struct {
 // after another: the failed look-ups, each store's CheckoutRead, then the
 // customers' counters.
 func ReadCartsInTurn(ctx context.Context, tx Tx, q *CartsQuery) (*CartsData, error) {
-	d := &CartsData{
-		Stores:   make(map[string]*CheckoutData),
-		Failures: make(map[time.Time]map[string]int64, len(q.Failures)),
+	failures, err := readFailures(ctx, tx, q.Failures)
+	if err != nil {
+		return nil, err
 	}
-	for window, subjects := range q.Failures {
-		counts, err := tx.LookupFailures(ctx, window, subjects)
-		if err != nil {
-			return nil, err
-		}
-		d.Failures[window] = counts
-	}
+	d := &CartsData{Stores: make(map[string]*CheckoutData), Failures: failures}
 	codes := make(map[string]*promokit.Code)
 	automatic := make(map[string][]*promokit.Promotion)
 	for storeID, values := range CodesByStore(q.Carts) {
@@ -394,7 +388,6 @@ func ReadCartsInTurn(ctx context.Context, tx Tx, q *CartsQuery) (*CartsData, err
 		}
 	}
 	if keys := CartUsageKeys(q.Carts, codes, automatic); len(keys) > 0 {
-		var err error
 		if d.Usage, err = tx.CustomerUsages(ctx, keys); err != nil {
 			return nil, err
 		}
