@@ -26,18 +26,15 @@ const idempotencyStale = 2 * time.Minute
 // EIdempotencyReuse; a first request still running is EIdempotencyBusy.
 func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash []byte) (*IdempotencyRecord, error) {
 	var found *IdempotencyRecord
-	err := s.writeIdempotency(keyID, key, func(ctx context.Context, tx Tx) error {
+	op := &idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
+		create: &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: s.now()}}
+	// A new key, the common case, is created with the batch's other new
+	// keys in one statement; run reads the record only when one exists.
+	op.run = func(ctx context.Context, tx Tx) error {
 		found = nil
 		now := s.now()
 		create := func() error {
 			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
-		}
-		// A new key, the common case, costs one statement: the record is
-		// created first, and read only when one exists (EConflict, which
-		// writes nothing and leaves the transaction usable).
-		err := create()
-		if promokit.ErrorCode(err) != promokit.EConflict {
-			return err
 		}
 		r, err := tx.GetIdempotency(ctx, keyID, key)
 		switch {
@@ -58,7 +55,8 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 		}
 		found = r
 		return nil
-	})
+	}
+	err := s.writeIdempotency(op)
 	if promokit.ErrorCode(err) == promokit.EConflict {
 		// Another request with the key created it between our read and write.
 		return nil, promokit.Errorf(promokit.EIdempotencyBusy, "the first request with this Idempotency-Key is still running; retry later")
@@ -68,24 +66,26 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 
 // FinishIdempotent stores the response of a request begun with BeginIdempotent.
 func (s *Service) FinishIdempotent(ctx context.Context, r *IdempotencyRecord) error {
-	return s.writeIdempotency(r.KeyID, r.Key, func(ctx context.Context, tx Tx) error {
-		return tx.CompleteIdempotency(ctx, r)
-	})
+	return s.writeIdempotency(&idempotencyOp{keyID: r.KeyID, key: r.Key, complete: r, done: make(chan struct{})})
 }
 
 // AbortIdempotent forgets a request begun with BeginIdempotent that failed
 // with a server error, so that a retry runs it again.
 func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error {
-	return s.writeIdempotency(keyID, key, func(ctx context.Context, tx Tx) error {
-		return tx.DeleteIdempotency(ctx, keyID, key)
-	})
+	return s.writeIdempotency(&idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
+		run: func(ctx context.Context, tx Tx) error { return tx.DeleteIdempotency(ctx, keyID, key) }})
 }
 
 // idempotencyOp is one write of an idempotency record, made with the
-// others of its batch.
+// others of its batch: a new record to create (create; run when the key
+// is recorded already), a response to store (complete), or another write
+// (run).
 type idempotencyOp struct {
 	keyID, key string
+	create     *IdempotencyRecord
+	complete   *IdempotencyRecord
 	run        func(ctx context.Context, tx Tx) error
+	created    bool
 	err        error
 	done       chan struct{}
 }
@@ -93,46 +93,41 @@ type idempotencyOp struct {
 // maxIdempotencyBatch bounds a batch of idempotency writes.
 const maxIdempotencyBatch = 256
 
-// writeIdempotency runs fn, a write of the record of (keyID, key), in one
+// writeIdempotency makes op, a write of the record of its key, in one
 // transaction with the concurrent writes of other records. Each request
 // with an Idempotency-Key writes twice (begin and finish): with one
 // transaction each, SQLite's single writer syncing every commit held
-// redeems with the header to 1,267/s where those without made 5,362.
-// fn must write nothing when it returns a domain error (a code other than
-// EInternal), since the others' writes commit; it runs again, alone, if
-// the batch fails. It takes no context: a caller that leaves must not
-// leave a request half recorded, and the batch's deadline bounds the wait.
-func (s *Service) writeIdempotency(keyID, key string, fn func(ctx context.Context, tx Tx) error) error {
-	op := &idempotencyOp{keyID: keyID, key: key, run: fn, done: make(chan struct{})}
+// redeems with the header to 1,267/s where those without made 5,362; with
+// one statement each, PostgreSQL's batches took a round trip per record.
+// op.run must write nothing when it returns a domain error (a code other
+// than EInternal), since the others' writes commit; op is made again,
+// alone, if the batch fails. It takes no context: a caller that leaves
+// must not leave a request half recorded, and the batch's deadline bounds
+// the wait.
+func (s *Service) writeIdempotency(op *idempotencyOp) error {
 	s.idempotency.push(op)
 	<-op.done
 	return op.err
 }
 
 // writeIdempotencyBatch writes a batch of idempotency records in one
-// transaction, in the order of their keys, so that two processes' batches
-// take the rows' locks in one order; writes of one key keep their order.
-// A write's domain error is its own; any other error undoes the batch, and
-// each write is then made alone. It does not take a caller's context: the
-// other callers share the write.
+// transaction (applyIdempotency), in the order of their keys, so that two
+// processes' batches take the rows' locks in one order. A write's domain
+// error is its own; any other error undoes the batch, and each write is
+// then made alone. It does not take a caller's context: the other callers
+// share the write.
 func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	slices.SortStableFunc(batch, func(a, b *idempotencyOp) int {
 		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
 	})
-	err := s.store.Write(ctx, func(tx Tx) error {
-		for _, op := range batch {
-			op.err = op.run(ctx, tx)
-			if promokit.ErrorCode(op.err) == promokit.EInternal {
-				return op.err
-			}
-		}
-		return nil
-	})
+	err := s.store.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, batch) })
 	if err != nil && len(batch) > 1 {
 		for _, op := range batch {
-			op.err = s.store.Write(ctx, func(tx Tx) error { return op.run(ctx, tx) })
+			if err := s.store.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, []*idempotencyOp{op}) }); err != nil {
+				op.err = err
+			}
 		}
 	} else if err != nil {
 		batch[0].err = err
@@ -140,6 +135,62 @@ func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 	for _, op := range batch {
 		close(op.done)
 	}
+}
+
+// applyIdempotency makes ops in tx: the new records in one
+// CreateIdempotencies, the responses in one CompleteIdempotencies, then,
+// in order, the other writes and those of the new records whose key was
+// recorded already. Each op's own error is left in op.err; it returns an
+// error that must undo the transaction.
+func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
+	var creates, completes []*idempotencyOp
+	for _, op := range ops {
+		op.created, op.err = false, nil
+		switch {
+		case op.create != nil:
+			creates = append(creates, op)
+		case op.complete != nil:
+			completes = append(completes, op)
+		}
+	}
+	if len(creates) > 0 {
+		created, err := tx.CreateIdempotencies(ctx, opRecords(creates, func(op *idempotencyOp) *IdempotencyRecord { return op.create }))
+		if err != nil {
+			return err
+		}
+		for i, op := range creates {
+			op.created = created[i]
+		}
+	}
+	if len(completes) > 0 {
+		found, err := tx.CompleteIdempotencies(ctx, opRecords(completes, func(op *idempotencyOp) *IdempotencyRecord { return op.complete }))
+		if err != nil {
+			return err
+		}
+		for i, op := range completes {
+			if !found[i] {
+				op.err = notFound("idempotency key", op.key)
+			}
+		}
+	}
+	for _, op := range ops {
+		if op.complete != nil || op.created {
+			continue
+		}
+		if op.err = op.run(ctx, tx); promokit.ErrorCode(op.err) == promokit.EInternal {
+			return op.err
+		}
+	}
+	return nil
+}
+
+// opRecords returns the record of each op.
+func opRecords(ops []*idempotencyOp, of func(*idempotencyOp) *IdempotencyRecord) []*IdempotencyRecord {
+	out := make([]*IdempotencyRecord, len(ops))
+	for i, op := range ops {
+		out[i] = of(op)
+	}
+	return out
 }
 
 // PurgeIdempotency deletes records older than IdempotencyTTL.

@@ -126,6 +126,16 @@ func (tx failKeyTx) CreateIdempotency(ctx context.Context, r *engine.Idempotency
 	return tx.Tx.CreateIdempotency(ctx, r)
 }
 
+func (tx failKeyTx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	for _, r := range rs {
+		*tx.keys = append(*tx.keys, r.Key)
+		if r.Key == "bad" {
+			return nil, fmt.Errorf("the disk is full")
+		}
+	}
+	return tx.Tx.CreateIdempotencies(ctx, rs)
+}
+
 func (s *failKeyStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
 	var keys []string
 	err := s.Store.Write(ctx, func(tx engine.Tx) error { return fn(failKeyTx{tx, &keys}) })

@@ -288,6 +288,15 @@ type Tx interface {
 	CreateIdempotency(ctx context.Context, r *IdempotencyRecord) error
 	// CompleteIdempotency stores the response of a record.
 	CompleteIdempotency(ctx context.Context, r *IdempotencyRecord) error
+	// CreateIdempotencies inserts records of requests that have not
+	// answered yet (their Status, Headers and Body are not written), in
+	// order, leaving out each one whose key is recorded already, also by
+	// an earlier one of rs, and reports which it inserted. PostgreSQL
+	// writes them in one statement.
+	CreateIdempotencies(ctx context.Context, rs []*IdempotencyRecord) ([]bool, error)
+	// CompleteIdempotencies stores the responses of records and reports
+	// which records existed. PostgreSQL writes them in one statement.
+	CompleteIdempotencies(ctx context.Context, rs []*IdempotencyRecord) ([]bool, error)
 	DeleteIdempotency(ctx context.Context, keyID, key string) error
 	// DeleteIdempotencyBefore removes records created before t.
 	DeleteIdempotencyBefore(ctx context.Context, t time.Time) (int64, error)

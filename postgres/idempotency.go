@@ -57,6 +57,89 @@ func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecor
 	return nil
 }
 
+// createIdempotenciesSQL inserts records, in the order of the arrays, of
+// requests not answered yet, leaving out those whose key exists, and
+// returns the keys of those it inserted.
+const createIdempotenciesSQL = `INSERT INTO idempotency_keys (key_id, key, request_hash, created_at)
+	SELECT r.key_id, r.key, r.request_hash, r.created_at
+	FROM unnest($1::text[], $2::text[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS r(key_id, key, request_hash, created_at, n)
+	ORDER BY r.n
+	ON CONFLICT (key_id, key) DO NOTHING
+	RETURNING key_id, key`
+
+// CreateIdempotencies inserts records of requests not answered yet in one
+// statement, leaving out each one whose key is recorded already, also by
+// an earlier one of rs.
+func (t *tx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	keyIDs, keys := make([]string, len(rs)), make([]string, len(rs))
+	hashes, times := make([][]byte, len(rs)), make([]time.Time, len(rs))
+	for i, r := range rs {
+		keyIDs[i], keys[i], hashes[i], times[i] = r.KeyID, r.Key, r.RequestHash, r.CreatedAt
+	}
+	written, err := writtenKeys(ctx, t.q, createIdempotenciesSQL, keyIDs, keys, hashes, times)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create idempotency keys: %w", err)
+	}
+	return claim(rs, written), nil
+}
+
+// completeIdempotenciesSQL stores the responses of records and returns the
+// keys of those that exist.
+const completeIdempotenciesSQL = `UPDATE idempotency_keys i SET status = r.status, headers = r.headers, body = r.body
+	FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bytea[]) AS r(key_id, key, status, headers, body)
+	WHERE i.key_id = r.key_id AND i.key = r.key
+	RETURNING i.key_id, i.key`
+
+// CompleteIdempotencies stores the responses of records in one statement
+// and reports which records existed.
+func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	keyIDs, keys := make([]string, len(rs)), make([]string, len(rs))
+	statuses, headers, bodies := make([]int32, len(rs)), make([][]byte, len(rs)), make([][]byte, len(rs))
+	for i, r := range rs {
+		keyIDs[i], keys[i], statuses[i], headers[i], bodies[i] = r.KeyID, r.Key, int32(r.Status), r.Headers, r.Body
+	}
+	written, err := writtenKeys(ctx, t.q, completeIdempotenciesSQL, keyIDs, keys, statuses, headers, bodies)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: complete idempotency keys: %w", err)
+	}
+	return claim(rs, written), nil
+}
+
+// idempotencyKey is the key of a record.
+type idempotencyKey struct{ keyID, key string }
+
+// writtenKeys runs a statement that returns the keys of the records it
+// wrote, and counts them.
+func writtenKeys(ctx context.Context, q querier, sql string, args ...any) (map[idempotencyKey]int, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	written := make(map[idempotencyKey]int)
+	for rows.Next() {
+		var k idempotencyKey
+		if err := rows.Scan(&k.keyID, &k.key); err != nil {
+			return nil, err
+		}
+		written[k]++
+	}
+	return written, rows.Err()
+}
+
+// claim reports which of rs were written, given the keys written: the
+// first records of each key, in order, as many as were written.
+func claim(rs []*engine.IdempotencyRecord, written map[idempotencyKey]int) []bool {
+	out := make([]bool, len(rs))
+	for i, r := range rs {
+		if k := (idempotencyKey{r.KeyID, r.Key}); written[k] > 0 {
+			written[k]--
+			out[i] = true
+		}
+	}
+	return out
+}
+
 // DeleteIdempotency removes a record, if there is one.
 func (t *tx) DeleteIdempotency(ctx context.Context, keyID, key string) error {
 	if _, err := t.q.Exec(ctx, `DELETE FROM idempotency_keys WHERE key_id = $1 AND key = $2`, keyID, key); err != nil {

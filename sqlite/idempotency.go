@@ -53,6 +53,36 @@ func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecor
 	return mustAffect(res, "idempotency key", r.Key)
 }
 
+// CreateIdempotencies inserts records of requests not answered yet, one
+// statement each, leaving out those whose key is recorded already.
+func (t *tx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	created := make([]bool, len(rs))
+	for i, r := range rs {
+		fresh := *r
+		fresh.Status, fresh.Headers, fresh.Body = 0, nil, nil
+		err := t.CreateIdempotency(ctx, &fresh)
+		if err != nil && promokit.ErrorCode(err) != promokit.EConflict {
+			return nil, err
+		}
+		created[i] = err == nil
+	}
+	return created, nil
+}
+
+// CompleteIdempotencies stores the responses of records, one statement
+// each, and reports which records existed.
+func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	found := make([]bool, len(rs))
+	for i, r := range rs {
+		err := t.CompleteIdempotency(ctx, r)
+		if err != nil && promokit.ErrorCode(err) != promokit.ENotFound {
+			return nil, err
+		}
+		found[i] = err == nil
+	}
+	return found, nil
+}
+
 // DeleteIdempotency removes a record, so that a request that failed
 // without a response to replay may be retried with the same key. Deleting
 // a missing record is not an error.

@@ -75,6 +75,50 @@ func testIdempotency(t *testing.T, b *bundle) {
 		t.Fatalf("the other API key's record: %v", err)
 	}
 
+	// CreateIdempotencies inserts the new keys in order and leaves out a
+	// key recorded already, also by an earlier record of the same call;
+	// CompleteIdempotencies stores responses and reports the missing.
+	batch := []*engine.IdempotencyRecord{
+		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{1}, CreatedAt: b.at(time.Hour)},
+		{KeyID: "key_2", Key: "k-1", RequestHash: []byte{2}, CreatedAt: b.at(time.Hour)}, // exists
+		{KeyID: "key_4", Key: "b-2", RequestHash: []byte{3}, CreatedAt: b.at(time.Hour + time.Second)},
+		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{4}, CreatedAt: b.at(time.Hour)}, // twice in the call
+	}
+	var created []bool
+	b.write(t, func(tx engine.Tx) (err error) {
+		created, err = tx.CreateIdempotencies(b.ctx, batch)
+		return err
+	})
+	wantEqual(t, "records created", []bool{true, false, true, false}, created)
+	for _, want := range []*engine.IdempotencyRecord{batch[0], batch[2], other} {
+		got, err := get(want.KeyID, want.Key)
+		if err != nil {
+			t.Fatalf("GetIdempotency %s/%s: %v", want.KeyID, want.Key, err)
+		}
+		wantEqual(t, "record "+want.Key+" after CreateIdempotencies", want, got)
+	}
+	answered := []*engine.IdempotencyRecord{
+		{KeyID: "key_4", Key: "b-2", RequestHash: []byte{3}, Status: 200, Headers: []byte(`{}`), Body: []byte(`{"ok":true}`), CreatedAt: b.at(time.Hour + time.Second)},
+		{KeyID: "key_4", Key: "b-missing", Status: 200},
+		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{1}, Status: 409, Body: []byte(`{"code":"x"}`), CreatedAt: b.at(time.Hour)},
+	}
+	var found []bool
+	b.write(t, func(tx engine.Tx) (err error) {
+		found, err = tx.CompleteIdempotencies(b.ctx, answered)
+		return err
+	})
+	wantEqual(t, "records completed", []bool{true, false, true}, found)
+	for _, want := range []*engine.IdempotencyRecord{answered[0], answered[2]} {
+		got, err := get(want.KeyID, want.Key)
+		if err != nil {
+			t.Fatalf("GetIdempotency %s: %v", want.Key, err)
+		}
+		wantEqual(t, "record "+want.Key+" after CompleteIdempotencies", want, got)
+	}
+	if _, err := get("key_4", "b-missing"); promokit.ErrorCode(err) != promokit.ENotFound {
+		t.Errorf("CompleteIdempotencies created a missing record: %v", err)
+	}
+
 	// Expiry removes what was created strictly before the time given.
 	for i, key := range []string{"e-0", "e-1", "e-2"} {
 		r := &engine.IdempotencyRecord{KeyID: "key_3", Key: key, RequestHash: []byte{1}, CreatedAt: b.at(time.Duration(i) * time.Minute)}

@@ -113,7 +113,18 @@ func TestKillDuringRedeem(t *testing.T) {
 					}
 				})
 			}
-			time.Sleep(500 * time.Millisecond)
+			// Kill mid-load: once redemptions are being acknowledged (the
+			// first may take seconds on a loaded machine under the race
+			// detector), a little later.
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				mu.Lock()
+				n := len(acked)
+				mu.Unlock()
+				if n > 0 || time.Now().After(deadline) {
+					break
+				}
+			}
+			time.Sleep(300 * time.Millisecond)
 			if err := cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown at all
 				t.Fatal(err)
 			}
