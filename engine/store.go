@@ -243,8 +243,8 @@ type Tx interface {
 	// store owns with their promotions, and the store's automatic
 	// promotions live at now (as AutomaticPromotions reads them, at most
 	// MaxQualify, by id). PostgreSQL sends every query in one round trip
-	// inside a write; outside, its reads by key go first with cached
-	// plans, then the orders' redemptions, then the codes' promotions.
+	// inside a write; outside, it reads all but the codes' promotions in
+	// one round trip with cached plans, then the codes' promotions.
 	CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*CheckoutData, error)
 	// ReadCarts reads at once what a batch of validated carts needs: what
 	// CheckoutRead reads of each store of the carts, for its carts' codes

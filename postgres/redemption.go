@@ -95,13 +95,17 @@ func redemptionCreated(r *promokit.Redemption, err error) error {
 // array). An order's rows are found through the two partial unique
 // indexes of migration 0006, one for rows with a code and one for
 // codeless rows: each half repeats the predicate of its index, which a
-// generic plan can then prove.
-const orderRedemptionsSQL = `SELECT ` + redemptionColumns + ` FROM redemptions
-	WHERE store_id = $1 AND order_id = ANY($2) AND code <> ''
+// generic plan can then prove. The orders are joined laterally, one look-up
+// of (store, order) each: with "order_id = ANY($2)" a generic plan made
+// while the table was small looks the rows up by store alone and filters
+// every row of the store.
+const orderRedemptionsSQL = `SELECT r.* FROM (SELECT DISTINCT id FROM unnest($2::text[]) AS u(id)) AS o
+	CROSS JOIN LATERAL (
+	SELECT ` + redemptionColumns + ` FROM redemptions WHERE store_id = $1 AND order_id = o.id AND code <> ''
 	UNION ALL
-	SELECT ` + redemptionColumns + ` FROM redemptions
-	WHERE store_id = $1 AND order_id = ANY($2) AND code = ''
-	ORDER BY id`
+	SELECT ` + redemptionColumns + ` FROM redemptions WHERE store_id = $1 AND order_id = o.id AND code = ''
+	) AS r
+	ORDER BY r.id`
 
 // OrderRedemptions returns an order's redemptions by id.
 func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
@@ -546,9 +550,10 @@ const promotionsByIDSQL = `SELECT ` + promotionColumns + ` FROM promotions p WHE
 
 // CheckoutRead reads what the checkouts of one store need with every
 // query sent in one round trip, the store's live automatic promotions
-// among them (through their partial index). Without orders (a validate)
-// it reads no redemptions, on the pool of reads by key (tx.byKey), and the
-// codes' promotions in a second round trip.
+// among them (through their partial index). Inside a write (a redeem's)
+// that is all; outside (a validate, a redeem batch's read) it runs on the
+// pool of reads by key with cached plans (tx.byKey), and the codes'
+// promotions follow in a second round trip.
 func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
 	var (
 		r batchReads
@@ -559,19 +564,16 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		return err
 	}, getSettingsSQL)
 	queueStoreReads(&r, &d, storeID, codes, now)
-	q := t.byKey()
-	inWrite := t.keys == nil
-	if len(orderIDs) > 0 && inWrite {
-		// A generic plan made on a new store's few redemptions looks
-		// its orders up by the store alone, then filters them all: the
-		// orders' redemptions are read with a plan made for the values.
-		// Inside the redeem's write they ride in the one round trip,
-		// with the codes' promotions.
-		q = t.q
+	if len(orderIDs) > 0 {
 		r.queue(func(br pgx.BatchResults) (err error) {
 			d.Prior, err = collect(br, scanRedemption)
 			return err
 		}, orderRedemptionsSQL, storeID, orderIDs)
+	}
+	q, inWrite := t.byKey(), t.keys == nil
+	if len(orderIDs) > 0 && inWrite {
+		// Inside the redeem's write the codes' promotions ride in the
+		// one round trip.
 		r.queue(func(br pgx.BatchResults) (err error) {
 			d.Promotions, err = collect(br, scanPromotion)
 			return err
@@ -580,16 +582,6 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 	err := r.send(ctx, q, "checkout read")
 	if err != nil || len(orderIDs) > 0 && inWrite {
 		return &d, err
-	}
-	// Outside a write (a validate, a redeem batch's read), the reads by
-	// key above keep their cached plans, and the orders' redemptions
-	// follow on a connection that plans them for their values: planning
-	// the whole read on every batch took a sixth of PostgreSQL's CPU in a
-	// hot redeem.
-	if len(orderIDs) > 0 {
-		if d.Prior, err = queryList(ctx, t.q, "orders' redemptions", orderRedemptionsSQL, []any{storeID, orderIDs}, scanRedemption); err != nil {
-			return nil, err
-		}
 	}
 	// The codes' promotions are read by the ids the codes hold, in a
 	// further round trip, rather than by looking the codes up again in
