@@ -85,7 +85,6 @@ type idempotencyOp struct {
 	create     *IdempotencyRecord
 	complete   *IdempotencyRecord
 	run        func(ctx context.Context, tx Tx) error
-	created    bool
 	err        error
 	done       chan struct{}
 }
@@ -143,38 +142,42 @@ func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 // recorded already. Each op's own error is left in op.err; it returns an
 // error that must undo the transaction.
 func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
-	var creates, completes []*idempotencyOp
+	var (
+		creates, completes []*idempotencyOp
+		created, answered  []*IdempotencyRecord
+	)
 	for _, op := range ops {
-		op.created, op.err = false, nil
+		op.err = nil
 		switch {
 		case op.create != nil:
-			creates = append(creates, op)
+			creates, created = append(creates, op), append(created, op.create)
 		case op.complete != nil:
-			completes = append(completes, op)
+			completes, answered = append(completes, op), append(answered, op.complete)
 		}
 	}
+	made := make(map[*idempotencyOp]bool, len(ops))
 	if len(creates) > 0 {
-		created, err := tx.CreateIdempotencies(ctx, opRecords(creates, func(op *idempotencyOp) *IdempotencyRecord { return op.create }))
+		ok, err := tx.CreateIdempotencies(ctx, created)
 		if err != nil {
 			return err
 		}
 		for i, op := range creates {
-			op.created = created[i]
+			made[op] = ok[i]
 		}
 	}
 	if len(completes) > 0 {
-		found, err := tx.CompleteIdempotencies(ctx, opRecords(completes, func(op *idempotencyOp) *IdempotencyRecord { return op.complete }))
+		found, err := tx.CompleteIdempotencies(ctx, answered)
 		if err != nil {
 			return err
 		}
 		for i, op := range completes {
-			if !found[i] {
+			if made[op] = true; !found[i] {
 				op.err = notFound("idempotency key", op.key)
 			}
 		}
 	}
 	for _, op := range ops {
-		if op.complete != nil || op.created {
+		if made[op] {
 			continue
 		}
 		if op.err = op.run(ctx, tx); promokit.ErrorCode(op.err) == promokit.EInternal {
@@ -182,15 +185,6 @@ func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
 		}
 	}
 	return nil
-}
-
-// opRecords returns the record of each op.
-func opRecords(ops []*idempotencyOp, of func(*idempotencyOp) *IdempotencyRecord) []*IdempotencyRecord {
-	out := make([]*IdempotencyRecord, len(ops))
-	for i, op := range ops {
-		out[i] = of(op)
-	}
-	return out
 }
 
 // PurgeIdempotency deletes records older than IdempotencyTTL.

@@ -79,18 +79,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// a minute of load. Planning each execution costs little beside that.
 	// A URL that sets plan_cache_mode keeps its own.
 	//
-	// A validate's reads (a store's settings, codes by value, their
-	// promotions, the automatic promotions, customers' counters, failed
-	// look-ups) go to a second, small pool that plans each statement once
-	// per connection (force_generic_plan): planning them on every batch
-	// cost validate two fifths of PostgreSQL's CPU, and PostgreSQL's own
-	// choice (auto) still planned some of them every time, 7 % of its
-	// CPU. Every one of them reads rows by the whole of a key, and that
+	// The checkout's reads by key (a store's settings, codes by value,
+	// their promotions, the automatic promotions, customers' counters,
+	// failed look-ups, a redeem batch's orders' redemptions) go to a
+	// second, small pool that plans each statement once per connection
+	// (force_generic_plan): planning them on every batch cost validate
+	// two fifths of PostgreSQL's CPU, and PostgreSQL's own choice (auto)
+	// still planned some of them every time, 7 % of its CPU. Every one of them reads rows by the whole of a key, and that
 	// pool turns sequential scans off (enable_seqscan), so that a generic
 	// plan made while a table was nearly empty cannot settle on scanning
 	// it; TestQualifyPlans checks that each one's generic plan looks its
-	// rows up by their key. The read of orders' redemptions is not among
-	// them (CheckoutRead).
+	// rows up by their key.
 	keysCfg := cfg.Copy()
 	keysCfg.MaxConns = keysMaxConns
 	keysCfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
