@@ -80,15 +80,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	writeHeader(cfg.Out, rep)
-	for _, sc := range cfg.Scenarios {
+	if cfg.Rounds > 1 {
 		for _, n := range cfg.Clients {
-			r, err := b.runStep(ctx, sc, n)
-			if r != nil {
-				rep.Results = append(rep.Results, r)
-				writeRow(cfg.Out, r)
+			if err := b.runRounds(ctx, rep, n); err != nil {
+				return rep, err
 			}
-			if err != nil {
-				return rep, fmt.Errorf("%s, %s: %w", sc, clientsText(n), err)
+		}
+	} else {
+		for _, sc := range cfg.Scenarios {
+			for _, n := range cfg.Clients {
+				r, err := b.runStep(ctx, sc, n, cfg.Duration)
+				if r != nil {
+					rep.Results = append(rep.Results, r)
+					writeRow(cfg.Out, r)
+				}
+				if err != nil {
+					return rep, fmt.Errorf("%s, %s: %w", sc, clientsText(n), err)
+				}
 			}
 		}
 	}
@@ -160,9 +168,40 @@ func (b *bench) close(ctx context.Context) {
 	}
 }
 
-// runStep seeds and runs one scenario at one client count, then checks
-// what the server stored.
-func (b *bench) runStep(ctx context.Context, scenario string, clients int) (*Result, error) {
+// runRounds runs the scenarios in turn, cfg.Rounds times, at clients
+// clients, each round of a scenario a step of its own measured for
+// cfg.Duration/cfg.Rounds, and reports each scenario's rounds together.
+func (b *bench) runRounds(ctx context.Context, rep *Report, clients int) error {
+	d := b.cfg.Duration / time.Duration(b.cfg.Rounds)
+	rounds := make([][]*Result, len(b.cfg.Scenarios))
+	report := func() {
+		for _, rs := range rounds {
+			if len(rs) > 0 {
+				r := mergeRounds(rs)
+				rep.Results = append(rep.Results, r)
+				writeRow(b.cfg.Out, r)
+			}
+		}
+	}
+	for range b.cfg.Rounds {
+		for i, sc := range b.cfg.Scenarios {
+			r, err := b.runStep(ctx, sc, clients, d)
+			if r != nil {
+				rounds[i] = append(rounds[i], r)
+			}
+			if err != nil {
+				report()
+				return fmt.Errorf("%s, %s, round %d: %w", sc, clientsText(clients), len(rounds[i]), err)
+			}
+		}
+	}
+	report()
+	return nil
+}
+
+// runStep seeds and runs one scenario at one client count, measured for
+// duration, then checks what the server stored.
+func (b *bench) runStep(ctx context.Context, scenario string, clients int, duration time.Duration) (*Result, error) {
 	b.steps++
 	var (
 		st  *step
@@ -190,12 +229,13 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int) (*Res
 		return nil, err
 	}
 	defer st.close()
-	m := drive(ctx, clients, b.cfg.Warmup, b.cfg.Duration, st.do)
+	m := drive(ctx, clients, b.cfg.Warmup, duration, st.do)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
 	r := &Result{Scenario: scenario, Database: b.cfg.Database(), Clients: clients,
-		Counts: m.Counts, Warmup: m.Warmup, Elapsed: m.Elapsed, Latency: m.Latency, Failures: m.Failures}
+		Counts: m.Counts, Warmup: m.Warmup, Elapsed: m.Elapsed, Latency: summarize(m.latencies), Failures: m.Failures,
+		latencies: m.latencies}
 	if st.check != nil {
 		note, problems, err := st.check(ctx, m)
 		if err != nil {

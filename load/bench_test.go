@@ -255,6 +255,51 @@ func TestRunLimit(t *testing.T) {
 	}
 }
 
+// TestRunRounds runs a redeem scenario, validate and their baselines in
+// turn, two rounds each: each scenario is reported once, over both of its
+// rounds, each round's exactness check passes, and the run counted every
+// redeem the database holds.
+func TestRunRounds(t *testing.T) {
+	t.Parallel()
+	for _, db := range testDatabases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t, db, nil)
+			var out bytes.Buffer
+			cfg := s.config(&out, ScenarioRedeemHot, ScenarioBaseline, ScenarioValidate, ScenarioHealthz)
+			cfg.Clients, cfg.Rounds, cfg.Warmup, cfg.Duration = []int{2}, 2, 50*time.Millisecond, 2*MinRound
+			rep, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if len(rep.Results) != 4 {
+				t.Fatalf("%d results, want one per scenario", len(rep.Results))
+			}
+			var redeemed int64
+			for i, r := range rep.Results {
+				if r.Scenario != cfg.Scenarios[i] || len(r.RoundRates) != 2 || r.Failed() {
+					t.Errorf("result %d: %s, round rates %v, failed %v", i, r.Scenario, r.RoundRates, r.Failed())
+				}
+				if r.Elapsed < 2*MinRound || r.Counts.OK == 0 {
+					t.Errorf("%s: %v measured, %d ok: want both rounds' windows", r.Scenario, r.Elapsed, r.Counts.OK)
+				}
+				if countsOK(r.Scenario) && strings.Count(r.Note, "exact: ") != 2 {
+					t.Errorf("%s: note %q: want each round's check", r.Scenario, r.Note)
+				}
+				if r.Scenario == ScenarioRedeemHot {
+					redeemed = r.Counts.OK + r.Warmup.OK
+				}
+			}
+			if got := s.storedRedeems(t); got != redeemed {
+				t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
+			}
+			if len(rep.Ratios()) != 2 || !strings.Contains(out.String(), "    2 rounds: ") {
+				t.Errorf("ratios %+v; output:\n%s", rep.Ratios(), out.String())
+			}
+		})
+	}
+}
+
 // TestRunIdempotencyKey runs the redeem scenarios with IdempotencyKey:
 // every redeem carries its order id as Idempotency-Key, each runs once,
 // and the output says so.

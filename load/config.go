@@ -54,6 +54,10 @@ const (
 	MaxManyCodes = 1_000_000
 	// MaxClicks is the most clicks the order scenarios seed.
 	MaxClicks = 100_000_000
+	// MaxRounds is the most rounds a run may take.
+	MaxRounds = 100
+	// MinRound is the shortest measured window of one round.
+	MinRound = 500 * time.Millisecond
 	// validateSample is how many of validate's codes the clients draw from.
 	validateSample = 100_000
 )
@@ -66,6 +70,12 @@ type Config struct {
 	Clients []int
 	// Duration is how long each step is measured, after Warmup.
 	Duration, Warmup time.Duration
+	// Rounds, when above 1, runs the scenarios in turn that many times at
+	// each client count, each round measured for Duration/Rounds after a
+	// warm-up of its own, and reports each scenario over all its rounds:
+	// a machine whose speed drifts during the run then weighs on a
+	// scenario and its baseline alike. Zero or 1 runs each step once.
+	Rounds int
 	// Limit is the total-use limit of redeem-hot's promotion and of the
 	// baseline's row; zero means HighLimit.
 	Limit int64
@@ -197,6 +207,11 @@ func (c *Config) ValidateSteps() error {
 	}
 	if c.Duration <= 0 {
 		errs = append(errs, errors.New("--duration must be positive, e.g. 10s"))
+	}
+	if c.Rounds < 0 || c.Rounds > MaxRounds {
+		errs = append(errs, fmt.Errorf("--rounds must be between 1 and %d", MaxRounds))
+	} else if c.Rounds > 1 && c.Duration > 0 && c.Duration/time.Duration(c.Rounds) < MinRound {
+		errs = append(errs, fmt.Errorf("--duration %s over %d rounds leaves less than %s a round", c.Duration, c.Rounds, MinRound))
 	}
 	if c.Warmup < 0 {
 		errs = append(errs, errors.New("--warmup must not be negative; 0 measures from the first request"))

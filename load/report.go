@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -31,6 +32,49 @@ type Result struct {
 	// verified; Problems lists what it found wrong.
 	Note     string
 	Problems []string
+	// RoundRates are the rates of each round, when the step ran in rounds
+	// (Config.Rounds), in the order they ran.
+	RoundRates []float64
+
+	latencies []time.Duration // of the measured window, in increasing order
+}
+
+// mergeRounds returns the rounds of one scenario at one client count as
+// one result: their requests, windows and latencies added up, their
+// checks' notes and problems listed round by round.
+func mergeRounds(rounds []*Result) *Result {
+	m := &Result{Scenario: rounds[0].Scenario, Database: rounds[0].Database, Clients: rounds[0].Clients}
+	var notes []string
+	n := 0
+	for _, r := range rounds {
+		n += len(r.latencies)
+	}
+	m.latencies = make([]time.Duration, 0, n)
+	for i, r := range rounds {
+		m.Counts.merge(r.Counts)
+		m.Warmup.merge(r.Warmup)
+		m.Elapsed += r.Elapsed
+		m.latencies = append(m.latencies, r.latencies...)
+		for o, d := range r.Failures {
+			if m.Failures == nil {
+				m.Failures = make(map[Outcome]string)
+			}
+			if _, seen := m.Failures[o]; !seen {
+				m.Failures[o] = d
+			}
+		}
+		if r.Note != "" {
+			notes = append(notes, fmt.Sprintf("round %d: %s", i+1, r.Note))
+		}
+		for _, p := range r.Problems {
+			m.Problems = append(m.Problems, fmt.Sprintf("round %d: %s", i+1, p))
+		}
+		m.RoundRates = append(m.RoundRates, r.Rate())
+	}
+	slices.Sort(m.latencies)
+	m.Latency = summarize(m.latencies)
+	m.Note = strings.Join(notes, "\n    ")
+	return m
 }
 
 // countsOK reports whether the scenario's rate counts successful requests
@@ -233,6 +277,13 @@ func writeRow(w io.Writer, r *Result) {
 		fmt.Sprintf("%.2fs", r.Elapsed.Seconds()), group(r.Counts.Requests()), group(r.Counts.OK),
 		group(r.Counts.Refused), group(r.Counts.Errors()), rate(r.Rate(), r.RateUnit()),
 		millis(r.Latency.P50), millis(r.Latency.P90), millis(r.Latency.P99), millis(r.Latency.Max))
+	if len(r.RoundRates) > 0 {
+		rates := make([]string, len(r.RoundRates))
+		for i, x := range r.RoundRates {
+			rates[i] = group(int64(math.Round(x)))
+		}
+		fmt.Fprintf(w, "    %d rounds: %s %s\n", len(rates), strings.Join(rates, " / "), r.RateUnit())
+	}
 	if r.Note != "" {
 		fmt.Fprintf(w, "    %s\n", r.Note)
 	}

@@ -84,3 +84,48 @@ func TestWriteRowFailures(t *testing.T) {
 		t.Error("Failed() = false")
 	}
 }
+
+// TestMergeRounds adds up the rounds of one scenario: requests, windows
+// and latencies together, the percentiles over all of them, and each
+// round's rate, note and problems kept in order.
+func TestMergeRounds(t *testing.T) {
+	t.Parallel()
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	rounds := []*Result{
+		{Scenario: ScenarioRedeemHot, Database: "sqlite", Clients: 2, Counts: Counts{OK: 3, Refused: 1}, Warmup: Counts{OK: 2},
+			Elapsed: time.Second, latencies: ms(1, 2, 3, 40), Note: "exact: a"},
+		{Scenario: ScenarioRedeemHot, Database: "sqlite", Clients: 2, Counts: Counts{OK: 6, ServerErrors: 1},
+			Elapsed: 2 * time.Second, latencies: ms(4, 5, 6, 7, 8, 9, 10), Note: "exact: b", Problems: []string{"stored 7 uses"},
+			Failures: map[Outcome]string{ServerError: "status 500: boom"}},
+	}
+	m := mergeRounds(rounds)
+	if m.Scenario != ScenarioRedeemHot || m.Database != "sqlite" || m.Clients != 2 {
+		t.Errorf("merged %s on %s at %d", m.Scenario, m.Database, m.Clients)
+	}
+	if m.Counts != (Counts{OK: 9, Refused: 1, ServerErrors: 1}) || m.Warmup != (Counts{OK: 2}) || m.Elapsed != 3*time.Second {
+		t.Errorf("counts %+v, warm-up %+v, elapsed %v", m.Counts, m.Warmup, m.Elapsed)
+	}
+	if m.Rate() != 3 || len(m.RoundRates) != 2 || m.RoundRates[0] != 3 || m.RoundRates[1] != 3 {
+		t.Errorf("rate %v, round rates %v: want 3 ok/s overall and in each round", m.Rate(), m.RoundRates)
+	}
+	if want := (Latency{P50: 6 * time.Millisecond, P90: 10 * time.Millisecond, P99: 40 * time.Millisecond, Max: 40 * time.Millisecond}); m.Latency != want {
+		t.Errorf("latency %+v, want %+v over the 11 requests of both rounds", m.Latency, want)
+	}
+	if m.Note != "round 1: exact: a\n    round 2: exact: b" || len(m.Problems) != 1 || m.Problems[0] != "round 2: stored 7 uses" {
+		t.Errorf("note %q, problems %q", m.Note, m.Problems)
+	}
+	if !m.Failed() || m.Failures[ServerError] != "status 500: boom" {
+		t.Errorf("failed %v, failures %v", m.Failed(), m.Failures)
+	}
+	var out bytes.Buffer
+	writeRow(&out, m)
+	if want := "    2 rounds: 3 / 3 ok/s\n    round 1: exact: a\n    round 2: exact: b\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("row has no %q:\n%s", want, out.String())
+	}
+}

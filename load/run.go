@@ -21,8 +21,8 @@ type measurement struct {
 	// Elapsed runs from the end of the warm-up until the last request
 	// started in the window has been answered.
 	Elapsed time.Duration
-	// Latency summarises the requests of Counts.
-	Latency Latency
+	// latencies are those of the requests of Counts, in increasing order.
+	latencies []time.Duration
 	// Failures holds, for each failing outcome seen (warm-up included),
 	// the description of its first occurrence.
 	Failures map[Outcome]string
@@ -98,6 +98,6 @@ func drive(ctx context.Context, clients int, warmup, duration time.Duration, do 
 		}
 	}
 	slices.Sort(all)
-	m.Latency = summarize(all)
+	m.latencies = all
 	return m
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -63,8 +64,11 @@ func TestDrive(t *testing.T) {
 	if m.Elapsed < duration || m.Elapsed > duration+time.Second {
 		t.Errorf("elapsed %v for a window of %v", m.Elapsed, duration)
 	}
-	if m.Latency.P50 < time.Millisecond || m.Latency.Max < m.Latency.P99 || m.Latency.P99 < m.Latency.P90 || m.Latency.P90 < m.Latency.P50 {
-		t.Errorf("latency %+v: want ordered percentiles of at least the 1 ms each request sleeps", m.Latency)
+	if int64(len(m.latencies)) != m.Counts.Requests() || !slices.IsSorted(m.latencies) {
+		t.Errorf("%d latencies for %d requests, sorted %v", len(m.latencies), m.Counts.Requests(), slices.IsSorted(m.latencies))
+	}
+	if l := summarize(m.latencies); l.P50 < time.Millisecond || l.Max < l.P99 || l.P99 < l.P90 || l.P90 < l.P50 {
+		t.Errorf("latency %+v: want ordered percentiles of at least the 1 ms each request sleeps", l)
 	}
 }
 

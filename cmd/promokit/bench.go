@@ -78,6 +78,12 @@ refused (409 redemption_refused, or the baseline's row at its limit) or in
 error (any other 4xx, a 5xx, or no answer). The warm-up's requests are in
 neither the rate nor the latencies.
 
+With --rounds N the scenarios run in turn N times at each client count,
+each round a step of its own measured for --duration/N after its own
+warm-up, and each scenario is reported over all its rounds, each round's
+rate on a line below: a machine whose speed drifts during the run then
+weighs on a scenario and its baseline alike.
+
 After each redeem step bench checks that the promotion's stored uses equal
 the successful redeems (warm-up included), never exceed the limit, and that
 no redeem was refused before the limit was reached; after each baseline step
@@ -92,6 +98,7 @@ Examples:
   promokit bench --database 'postgres://postgres@127.0.0.1:5432/promokit_bench' redeem-hot baseline
   promokit bench --limit 1000 --clients 64 redeem-hot
   promokit bench --clients 64 --markdown validate healthz
+  promokit bench --clients 64 --duration 20s --rounds 5 validate healthz
   promokit bench --target http://127.0.0.1:8080 --admin-key-file admin.key \
       --database sqlite:promokit.db redeem-many baseline
 
@@ -121,6 +128,7 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	fs.StringVar(&clients, "clients", clients, "comma-separated client counts; each scenario runs at each")
 	fs.DurationVar(&cfg.Duration, "duration", load.DefaultDuration, "how long each step is measured")
 	fs.DurationVar(&cfg.Warmup, "warmup", load.DefaultWarmup, "how long each step runs before it is measured")
+	fs.IntVar(&cfg.Rounds, "rounds", 1, "run the scenarios in turn this many times at each client count, each round measured for --duration divided by the rounds after its own warm-up, and report each scenario over its rounds")
 	fs.Int64Var(&cfg.Limit, "limit", 0, "total-use limit of redeem-hot's promotion and of the baseline's row; 0 for one that is not reached")
 	fs.Int64Var(&cfg.Codes, "codes", load.DefaultCodes, "codes of validate's promotion")
 	fs.IntVar(&cfg.ManyCodes, "many-codes", load.DefaultManyCodes, "codes of redeem-many's promotion")
