@@ -36,6 +36,17 @@ func testDatabases() []string {
 	return []string{"sqlite"}
 }
 
+// onEachDatabase runs fn in a parallel subtest for each test database,
+// with a new test server on it.
+func onEachDatabase(t *testing.T, fn func(t *testing.T, db string, s *testServer)) {
+	for _, db := range testDatabases() {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			fn(t, db, newTestServer(t, db, nil))
+		})
+	}
+}
+
 // testServer is a promokit API served in this process by the real http,
 // engine and store packages, with a job worker.
 type testServer struct {
@@ -161,65 +172,61 @@ func (s *testServer) storedRedeems(t *testing.T) (uses int64) {
 // with its baseline.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	for _, db := range testDatabases() {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, db, nil)
-			var out bytes.Buffer
-			cfg := s.config(&out, Scenarios()...)
-			cfg.Markdown = true
-			rep, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("Run: %v\n%s", err, out.String())
+	onEachDatabase(t, func(t *testing.T, db string, s *testServer) {
+		var out bytes.Buffer
+		cfg := s.config(&out, Scenarios()...)
+		cfg.Markdown = true
+		rep, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("Run: %v\n%s", err, out.String())
+		}
+		if len(rep.Results) != 2*len(Scenarios()) {
+			t.Fatalf("%d results, want %d scenarios at 2 client counts", len(rep.Results), len(Scenarios()))
+		}
+		var redeemed int64
+		for _, r := range rep.Results {
+			// On a loaded machine one request may outlast the whole
+			// window: the step then measured nothing, but it sent one.
+			if r.Database != db || r.Counts.OK+r.Warmup.OK == 0 || r.Counts.Errors()+r.Warmup.Errors() != 0 || r.Counts.Refused+r.Warmup.Refused != 0 {
+				t.Errorf("%s at %d: database %q, %+v, warm-up %+v: want ok requests only", r.Scenario, r.Clients, r.Database, r.Counts, r.Warmup)
 			}
-			if len(rep.Results) != 2*len(Scenarios()) {
-				t.Fatalf("%d results, want %d scenarios at 2 client counts", len(rep.Results), len(Scenarios()))
+			if (r.Counts.OK > 0) != (r.Rate() > 0 && r.Latency.P50 > 0) || r.Latency.Max < r.Latency.P99 {
+				t.Errorf("%s at %d: %d ok, rate %v, latency %+v", r.Scenario, r.Clients, r.Counts.OK, r.Rate(), r.Latency)
 			}
-			var redeemed int64
-			for _, r := range rep.Results {
-				// On a loaded machine one request may outlast the whole
-				// window: the step then measured nothing, but it sent one.
-				if r.Database != db || r.Counts.OK+r.Warmup.OK == 0 || r.Counts.Errors()+r.Warmup.Errors() != 0 || r.Counts.Refused+r.Warmup.Refused != 0 {
-					t.Errorf("%s at %d: database %q, %+v, warm-up %+v: want ok requests only", r.Scenario, r.Clients, r.Database, r.Counts, r.Warmup)
-				}
-				if (r.Counts.OK > 0) != (r.Rate() > 0 && r.Latency.P50 > 0) || r.Latency.Max < r.Latency.P99 {
-					t.Errorf("%s at %d: %d ok, rate %v, latency %+v", r.Scenario, r.Clients, r.Counts.OK, r.Rate(), r.Latency)
-				}
-				if (countsOK(r.Scenario) || r.Scenario == ScenarioClick) != strings.HasPrefix(r.Note, "exact: ") {
-					t.Errorf("%s at %d: note %q", r.Scenario, r.Clients, r.Note)
-				}
-				if r.Scenario == ScenarioRedeemHot || r.Scenario == ScenarioRedeemMany {
-					redeemed += r.Counts.OK + r.Warmup.OK
-				}
+			if (countsOK(r.Scenario) || r.Scenario == ScenarioClick) != strings.HasPrefix(r.Note, "exact: ") {
+				t.Errorf("%s at %d: note %q", r.Scenario, r.Clients, r.Note)
 			}
-			if got := s.storedRedeems(t); got != redeemed {
-				t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
+			if r.Scenario == ScenarioRedeemHot || r.Scenario == ScenarioRedeemMany {
+				redeemed += r.Counts.OK + r.Warmup.OK
 			}
-			if ratios := rep.Ratios(); len(ratios) != 12 {
-				t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed and statement at 2 client counts: %+v", len(ratios), ratios)
+		}
+		if got := s.storedRedeems(t); got != redeemed {
+			t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
+		}
+		if ratios := rep.Ratios(); len(ratios) != 12 {
+			t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed and statement at 2 client counts: %+v", len(ratios), ratios)
+		}
+		if rep.CheckErr != nil || !strings.Contains(rep.Check, "equals") {
+			t.Errorf("consistency check: %v: %q", rep.CheckErr, rep.Check)
+		}
+		for _, want := range []string{"redeem-hot  vs baseline", "validate    vs healthz", "| date | nproc |", "Command: `promokit bench test`"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("the output has no %q:\n%s", want, out.String())
 			}
-			if rep.CheckErr != nil || !strings.Contains(rep.Check, "equals") {
-				t.Errorf("consistency check: %v: %q", rep.CheckErr, rep.Check)
-			}
-			for _, want := range []string{"redeem-hot  vs baseline", "validate    vs healthz", "| date | nproc |", "Command: `promokit bench test`"} {
-				if !strings.Contains(out.String(), want) {
-					t.Errorf("the output has no %q:\n%s", want, out.String())
-				}
-			}
-			if strings.Contains(out.String(), "!!!") {
-				t.Errorf("the output reports a failure:\n%s", out.String())
-			}
-			// The baseline's tables are gone.
-			h, err := OpenHotRow(context.Background(), s.databaseURL, 4)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer h.Close()
-			if _, _, err := h.Used(context.Background()); err == nil {
-				t.Error("the hot row's tables are still there after the run")
-			}
-		})
-	}
+		}
+		if strings.Contains(out.String(), "!!!") {
+			t.Errorf("the output reports a failure:\n%s", out.String())
+		}
+		// The baseline's tables are gone.
+		h, err := OpenHotRow(context.Background(), s.databaseURL, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if _, _, err := h.Used(context.Background()); err == nil {
+			t.Error("the hot row's tables are still there after the run")
+		}
+	})
 }
 
 // TestRunLimit runs redeem-hot and the baseline against a limit that the
@@ -227,32 +234,28 @@ func TestRun(t *testing.T) {
 // checks pass.
 func TestRunLimit(t *testing.T) {
 	t.Parallel()
-	for _, db := range testDatabases() {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, db, nil)
-			var out bytes.Buffer
-			cfg := s.config(&out, ScenarioRedeemHot, ScenarioBaseline)
-			// Long enough to reach the limit even when each redeem takes
-			// 100 ms on a loaded machine.
-			cfg.Limit, cfg.Clients, cfg.Warmup, cfg.Duration = 7, []int{2}, 0, time.Second
-			rep, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("Run: %v\n%s", err, out.String())
+	onEachDatabase(t, func(t *testing.T, db string, s *testServer) {
+		var out bytes.Buffer
+		cfg := s.config(&out, ScenarioRedeemHot, ScenarioBaseline)
+		// Long enough to reach the limit even when each redeem takes
+		// 100 ms on a loaded machine.
+		cfg.Limit, cfg.Clients, cfg.Warmup, cfg.Duration = 7, []int{2}, 0, time.Second
+		rep, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("Run: %v\n%s", err, out.String())
+		}
+		for _, r := range rep.Results {
+			if ok := r.Counts.OK + r.Warmup.OK; ok != 7 || r.Counts.Refused == 0 || r.Counts.Errors() != 0 {
+				t.Errorf("%s: %d succeeded (want 7), %+v", r.Scenario, ok, r.Counts)
 			}
-			for _, r := range rep.Results {
-				if ok := r.Counts.OK + r.Warmup.OK; ok != 7 || r.Counts.Refused == 0 || r.Counts.Errors() != 0 {
-					t.Errorf("%s: %d succeeded (want 7), %+v", r.Scenario, ok, r.Counts)
-				}
-				if !strings.Contains(r.Note, "limit 7 reached") {
-					t.Errorf("%s: note %q", r.Scenario, r.Note)
-				}
+			if !strings.Contains(r.Note, "limit 7 reached") {
+				t.Errorf("%s: note %q", r.Scenario, r.Note)
 			}
-			if s.storedRedeems(t) != 7 {
-				t.Errorf("the promotion holds %d uses, want 7", s.storedRedeems(t))
-			}
-		})
-	}
+		}
+		if s.storedRedeems(t) != 7 {
+			t.Errorf("the promotion holds %d uses, want 7", s.storedRedeems(t))
+		}
+	})
 }
 
 // TestRunRounds runs a redeem scenario, validate and their baselines in
@@ -261,43 +264,39 @@ func TestRunLimit(t *testing.T) {
 // redeem the database holds.
 func TestRunRounds(t *testing.T) {
 	t.Parallel()
-	for _, db := range testDatabases() {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			s := newTestServer(t, db, nil)
-			var out bytes.Buffer
-			cfg := s.config(&out, ScenarioRedeemHot, ScenarioBaseline, ScenarioValidate, ScenarioHealthz)
-			cfg.Clients, cfg.Rounds, cfg.Warmup, cfg.Duration = []int{2}, 2, 50*time.Millisecond, 2*MinRound
-			rep, err := Run(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("Run: %v\n%s", err, out.String())
+	onEachDatabase(t, func(t *testing.T, db string, s *testServer) {
+		var out bytes.Buffer
+		cfg := s.config(&out, ScenarioRedeemHot, ScenarioBaseline, ScenarioValidate, ScenarioHealthz)
+		cfg.Clients, cfg.Rounds, cfg.Warmup, cfg.Duration = []int{2}, 2, 50*time.Millisecond, 2*MinRound
+		rep, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("Run: %v\n%s", err, out.String())
+		}
+		if len(rep.Results) != 4 {
+			t.Fatalf("%d results, want one per scenario", len(rep.Results))
+		}
+		var redeemed int64
+		for i, r := range rep.Results {
+			if r.Scenario != cfg.Scenarios[i] || len(r.RoundRates) != 2 || r.Failed() {
+				t.Errorf("result %d: %s, round rates %v, failed %v", i, r.Scenario, r.RoundRates, r.Failed())
 			}
-			if len(rep.Results) != 4 {
-				t.Fatalf("%d results, want one per scenario", len(rep.Results))
+			if r.Elapsed < 2*MinRound || r.Counts.OK == 0 {
+				t.Errorf("%s: %v measured, %d ok: want both rounds' windows", r.Scenario, r.Elapsed, r.Counts.OK)
 			}
-			var redeemed int64
-			for i, r := range rep.Results {
-				if r.Scenario != cfg.Scenarios[i] || len(r.RoundRates) != 2 || r.Failed() {
-					t.Errorf("result %d: %s, round rates %v, failed %v", i, r.Scenario, r.RoundRates, r.Failed())
-				}
-				if r.Elapsed < 2*MinRound || r.Counts.OK == 0 {
-					t.Errorf("%s: %v measured, %d ok: want both rounds' windows", r.Scenario, r.Elapsed, r.Counts.OK)
-				}
-				if countsOK(r.Scenario) && strings.Count(r.Note, "exact: ") != 2 {
-					t.Errorf("%s: note %q: want each round's check", r.Scenario, r.Note)
-				}
-				if r.Scenario == ScenarioRedeemHot {
-					redeemed = r.Counts.OK + r.Warmup.OK
-				}
+			if countsOK(r.Scenario) && strings.Count(r.Note, "exact: ") != 2 {
+				t.Errorf("%s: note %q: want each round's check", r.Scenario, r.Note)
 			}
-			if got := s.storedRedeems(t); got != redeemed {
-				t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
+			if r.Scenario == ScenarioRedeemHot {
+				redeemed = r.Counts.OK + r.Warmup.OK
 			}
-			if len(rep.Ratios()) != 2 || !strings.Contains(out.String(), "    2 rounds: ") {
-				t.Errorf("ratios %+v; output:\n%s", rep.Ratios(), out.String())
-			}
-		})
-	}
+		}
+		if got := s.storedRedeems(t); got != redeemed {
+			t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
+		}
+		if len(rep.Ratios()) != 2 || !strings.Contains(out.String(), "    2 rounds: ") {
+			t.Errorf("ratios %+v; output:\n%s", rep.Ratios(), out.String())
+		}
+	})
 }
 
 // TestRunIdempotencyKey runs the redeem scenarios with IdempotencyKey:

@@ -90,13 +90,6 @@ func TestWriteRowFailures(t *testing.T) {
 // round's rate, note and problems kept in order.
 func TestMergeRounds(t *testing.T) {
 	t.Parallel()
-	ms := func(v ...int) []time.Duration {
-		out := make([]time.Duration, len(v))
-		for i, x := range v {
-			out[i] = time.Duration(x) * time.Millisecond
-		}
-		return out
-	}
 	rounds := []*Result{
 		{Scenario: ScenarioRedeemHot, Database: "sqlite", Clients: 2, Counts: Counts{OK: 3, Refused: 1}, Warmup: Counts{OK: 2},
 			Elapsed: time.Second, latencies: ms(1, 2, 3, 40), Note: "exact: a"},

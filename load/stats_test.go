@@ -7,13 +7,6 @@ import (
 
 func TestPercentile(t *testing.T) {
 	t.Parallel()
-	ms := func(ns ...int) []time.Duration {
-		out := make([]time.Duration, len(ns))
-		for i, n := range ns {
-			out[i] = time.Duration(n) * time.Millisecond
-		}
-		return out
-	}
 	hundred := make([]int, 100)
 	for i := range hundred {
 		hundred[i] = i + 1
@@ -90,4 +83,13 @@ func TestGroup(t *testing.T) {
 			t.Errorf("group(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// ms returns durations of whole milliseconds.
+func ms(ns ...int) []time.Duration {
+	out := make([]time.Duration, len(ns))
+	for i, n := range ns {
+		out[i] = time.Duration(n) * time.Millisecond
+	}
+	return out
 }
