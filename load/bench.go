@@ -91,6 +91,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			for _, n := range cfg.Clients {
 				r, err := b.runStep(ctx, sc, n, cfg.Duration)
 				if r != nil {
+					r.latencies = nil // summarised already
 					rep.Results = append(rep.Results, r)
 					writeRow(cfg.Out, r)
 				}

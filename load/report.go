@@ -36,7 +36,9 @@ type Result struct {
 	// (Config.Rounds), in the order they ran.
 	RoundRates []float64
 
-	latencies []time.Duration // of the measured window, in increasing order
+	// latencies are those of the measured window, in increasing order,
+	// kept only until the step's rounds are merged (mergeRounds).
+	latencies []time.Duration
 }
 
 // mergeRounds returns the rounds of one scenario at one client count as
@@ -73,6 +75,7 @@ func mergeRounds(rounds []*Result) *Result {
 	}
 	slices.Sort(m.latencies)
 	m.Latency = summarize(m.latencies)
+	m.latencies = nil // summarised: a long run need not keep them
 	m.Note = strings.Join(notes, "\n    ")
 	return m
 }
