@@ -184,7 +184,7 @@ func (b *bench) runRounds(ctx context.Context, rep *Report, clients int) error {
 			}
 		}
 	}
-	for range b.cfg.Rounds {
+	for round := 1; round <= b.cfg.Rounds; round++ {
 		for i, sc := range b.cfg.Scenarios {
 			r, err := b.runStep(ctx, sc, clients, d)
 			if r != nil {
@@ -192,7 +192,7 @@ func (b *bench) runRounds(ctx context.Context, rep *Report, clients int) error {
 			}
 			if err != nil {
 				report()
-				return fmt.Errorf("%s, %s, round %d: %w", sc, clientsText(clients), len(rounds[i]), err)
+				return fmt.Errorf("%s, %s, round %d: %w", sc, clientsText(clients), round, err)
 			}
 		}
 	}

@@ -85,11 +85,12 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	// second, small pool that plans each statement once per connection
 	// (force_generic_plan): planning them on every batch cost validate
 	// two fifths of PostgreSQL's CPU, and PostgreSQL's own choice (auto)
-	// still planned some of them every time, 7 % of its CPU. Every one of them reads rows by the whole of a key, and that
-	// pool turns sequential scans off (enable_seqscan), so that a generic
-	// plan made while a table was nearly empty cannot settle on scanning
-	// it; TestQualifyPlans checks that each one's generic plan looks its
-	// rows up by their key.
+	// still planned some of them every time, 7 % of its CPU. Every one of
+	// them reads rows by the whole of a key, and that pool turns
+	// sequential scans off (enable_seqscan), so that a generic plan made
+	// while a table was nearly empty cannot settle on scanning it;
+	// TestQualifyPlans checks that each one's generic plan looks its rows
+	// up by their key.
 	keysCfg := cfg.Copy()
 	keysCfg.MaxConns = keysMaxConns
 	keysCfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
