@@ -50,17 +50,23 @@ const (
 	InsertRedemptionsSQL = insertRedemptionsSQL
 )
 
-// PlanModesAfterTakeUses runs TakeUses with u in a write transaction and
-// returns plan_cache_mode and enable_seqscan as the statements after it in
-// that transaction see them.
-func (s *Store) PlanModesAfterTakeUses(ctx context.Context, u engine.Uses) (modes string, fit bool, err error) {
+// The statements of a batch of Idempotency-Key records, which run with
+// cached generic plans too.
+const (
+	CreateIdempotenciesSQL   = createIdempotenciesSQL
+	CompleteIdempotenciesSQL = completeIdempotenciesSQL
+)
+
+// PlanModesAfter runs write in a write transaction and returns
+// plan_cache_mode and enable_seqscan as the statements after it in that
+// transaction see them.
+func (s *Store) PlanModesAfter(ctx context.Context, write func(context.Context, engine.Tx) error) (modes string, err error) {
 	err = s.Write(ctx, func(etx engine.Tx) error {
-		var err error
-		if fit, err = etx.TakeUses(ctx, u); err != nil {
+		if err := write(ctx, etx); err != nil {
 			return err
 		}
 		const show = `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`
 		return etx.(*tx).q.QueryRow(ctx, show).Scan(&modes)
 	})
-	return modes, fit, err
+	return modes, err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 )
@@ -76,9 +78,9 @@ func (t *tx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRe
 	for i, r := range rs {
 		keyIDs[i], keys[i], hashes[i], times[i] = r.KeyID, r.Key, r.RequestHash, r.CreatedAt
 	}
-	written, err := writtenKeys(ctx, t.q, createIdempotenciesSQL, keyIDs, keys, hashes, times)
+	written, err := writtenKeys(ctx, t.q, "create idempotency keys", createIdempotenciesSQL, keyIDs, keys, hashes, times)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: create idempotency keys: %w", err)
+		return nil, err
 	}
 	return claim(rs, written), nil
 }
@@ -98,9 +100,9 @@ func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.Idempotency
 	for i, r := range rs {
 		keyIDs[i], keys[i], statuses[i], headers[i], bodies[i] = r.KeyID, r.Key, int32(r.Status), r.Headers, r.Body
 	}
-	written, err := writtenKeys(ctx, t.q, completeIdempotenciesSQL, keyIDs, keys, statuses, headers, bodies)
+	written, err := writtenKeys(ctx, t.q, "complete idempotency keys", completeIdempotenciesSQL, keyIDs, keys, statuses, headers, bodies)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: complete idempotency keys: %w", err)
+		return nil, err
 	}
 	return claim(rs, written), nil
 }
@@ -109,22 +111,39 @@ func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.Idempotency
 type idempotencyKey struct{ keyID, key string }
 
 // writtenKeys runs a statement that returns the keys of the records it
-// wrote, and counts them.
-func writtenKeys(ctx context.Context, q querier, sql string, args ...any) (map[idempotencyKey]int, error) {
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
+// wrote, and counts them. The statement keeps one cached generic plan per
+// connection, framed as TakeUses frames its statements (genericPlansSQL),
+// in the same round trip: planned anew on every batch, the insert and the
+// update of a batch's records cost PostgreSQL about 85 and 195 µs of
+// planning each time, some 18 µs per request with an Idempotency-Key.
+func writtenKeys(ctx context.Context, q querier, what, sql string, args ...any) (map[idempotencyKey]int, error) {
+	var b pgx.Batch
+	b.Queue(genericPlansSQL)
+	b.Queue(sql, args...)
+	for _, reset := range connectionPlansSQL {
+		b.Queue(reset)
 	}
-	defer rows.Close()
 	written := make(map[idempotencyKey]int)
-	for rows.Next() {
-		var k idempotencyKey
-		if err := rows.Scan(&k.keyID, &k.key); err != nil {
-			return nil, err
+	err := sendBatch(ctx, q, &b, what, func(i int, br pgx.BatchResults) error {
+		if i != 1 {
+			_, err := br.Exec()
+			return err
 		}
-		written[k]++
-	}
-	return written, rows.Err()
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k idempotencyKey
+			if err := rows.Scan(&k.keyID, &k.key); err != nil {
+				return err
+			}
+			written[k]++
+		}
+		return rows.Err()
+	})
+	return written, err
 }
 
 // claim reports which of rs were written, given the keys written: the

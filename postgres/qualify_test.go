@@ -2,8 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -76,8 +80,9 @@ func TestQualifyPlans(t *testing.T) {
 			t.Errorf("the checkout's read of %s does not look rows up in %s by %s:\n%s", tc.name, tc.index, tc.cond, p)
 		}
 	}
-	// The writes of a redeem batch run with cached generic plans
-	// (TakeUses): each finds its row by key.
+	// The writes of a redeem batch (TakeUses) and of a batch of
+	// Idempotency-Key records run with cached generic plans: each finds
+	// its row by key.
 	for _, tc := range []struct{ name, query, args, want string }{
 		{"promotion_usage", postgres.AddPromotionUsageSQL, "(1, 100, 'prm_1')", "Index Cond: (id = $3)"},
 		{"code_usage", postgres.AddCodeUsageSQL, "(1, 'A')", "Index Cond: (code = $2)"},
@@ -85,6 +90,10 @@ func TestQualifyPlans(t *testing.T) {
 		{"redemptions", postgres.InsertRedemptionsSQL,
 			"('{sto_1}', '{ord-1}', '{A}', '{prm_1}', '{\"\"}', '{100}', '{redeemed}', '{\"\\\\x00\"}', '{NULL}', '{2026-01-01}', '{2026-01-01}')",
 			"Insert on redemptions"},
+		{"idempotency_create", postgres.CreateIdempotenciesSQL, "('{key_1}', '{k}', '{\"\\\\x00\"}', '{2026-01-01}')",
+			"Conflict Arbiter Indexes: idempotency_keys_pkey"},
+		{"idempotency_complete", postgres.CompleteIdempotenciesSQL, "('{key_1}', '{k}', '{201}', '{\"\\\\x00\"}', '{\"\\\\x00\"}')",
+			"Index Cond: ((key_id = r.key_id) AND (key = r.key))"},
 	} {
 		if p := plan(t, tc.name, tc.query, tc.args); !strings.Contains(p, tc.want) || strings.Contains(p, "Seq Scan") {
 			t.Errorf("the batch's write %s does not find its row by key (%s):\n%s", tc.name, tc.want, p)
@@ -124,14 +133,50 @@ func TestPlanModes(t *testing.T) {
 	}
 }
 
-// TestTakeUsesPlanModes: TakeUses plans its statements once per
-// connection, without sequential scans, and hands the rest of the
-// transaction back to the connection's settings, the URL's own included.
-func TestTakeUsesPlanModes(t *testing.T) {
+// TestBatchWritePlanModes: the batch writes that plan their statements
+// once per connection, without sequential scans (TakeUses and the
+// Idempotency-Key records' CreateIdempotencies and CompleteIdempotencies),
+// hand the rest of the transaction back to the connection's settings, the
+// URL's own included.
+func TestBatchWritePlanModes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := MustOpenSchema(t)
-	for _, tc := range []struct{ url, want string }{
+	// record returns a new record of the Idempotency-Key k.
+	record := func(k string) *engine.IdempotencyRecord {
+		return &engine.IdempotencyRecord{KeyID: "key_1", Key: k, RequestHash: []byte{1}, Status: 201, Body: []byte("{}"),
+			CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	}
+	writes := []struct {
+		name  string
+		write func(ctx context.Context, tx engine.Tx, k string) error
+	}{
+		{"TakeUses", func(ctx context.Context, tx engine.Tx, _ string) error {
+			fit, err := tx.TakeUses(ctx, engine.Uses{})
+			if err == nil && !fit {
+				err = errors.New("no uses did not fit")
+			}
+			return err
+		}},
+		{"CreateIdempotencies", func(ctx context.Context, tx engine.Tx, k string) error {
+			made, err := tx.CreateIdempotencies(ctx, []*engine.IdempotencyRecord{record(k)})
+			if err == nil && !slices.Equal(made, []bool{true}) {
+				err = fmt.Errorf("created %v, want [true]", made)
+			}
+			return err
+		}},
+		{"CompleteIdempotencies", func(ctx context.Context, tx engine.Tx, k string) error {
+			if err := tx.CreateIdempotency(ctx, record(k)); err != nil {
+				return err
+			}
+			found, err := tx.CompleteIdempotencies(ctx, []*engine.IdempotencyRecord{record(k)})
+			if err == nil && !slices.Equal(found, []bool{true}) {
+				err = fmt.Errorf("completed %v, want [true]", found)
+			}
+			return err
+		}},
+	}
+	for i, tc := range []struct{ url, want string }{
 		{url, "force_custom_plan on"},
 		{url + sep(url) + "plan_cache_mode=auto&enable_seqscan=off", "auto off"},
 	} {
@@ -142,11 +187,14 @@ func TestTakeUsesPlanModes(t *testing.T) {
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		modes, fit, err := s.PlanModesAfterTakeUses(ctx, engine.Uses{})
-		_ = s.Close()
-		if err != nil || !fit || modes != tc.want {
-			t.Errorf("%s: after TakeUses %q (fit %v, %v), want %q", tc.url, modes, fit, err, tc.want)
+		for _, w := range writes {
+			k := fmt.Sprintf("%s-%d", w.name, i)
+			modes, err := s.PlanModesAfter(ctx, func(ctx context.Context, tx engine.Tx) error { return w.write(ctx, tx, k) })
+			if err != nil || modes != tc.want {
+				t.Errorf("%s: after %s %q (%v), want %q", tc.url, w.name, modes, err, tc.want)
+			}
 		}
+		_ = s.Close()
 	}
 }
 
