@@ -222,39 +222,29 @@ func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []s
 // batch of a hot promotion waits for, locked only for the updates and the
 // commit.
 func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
-	var b pgx.Batch
-	b.Queue(genericPlansSQL)
-	b.Queue(insertRedemptionsSQL, redemptionColumnsArgs(u.Redemptions)...)
-	for _, p := range u.Promotions {
-		b.Queue(addPromotionUsageSQL, p.Uses, p.Discount, p.ID)
-	}
-	codes := 0
-	for _, c := range u.Codes {
-		if c.Code == "" {
-			continue // codeless redemptions: no code counter
-		}
-		b.Queue(addCodeUsageSQL, c.Uses, c.Code)
-		codes++
-	}
 	fit := true
-	for _, c := range u.Customers {
-		if c.Limit != nil && c.Uses > *c.Limit {
-			fit = false // a first use past the limit: nothing to ask
+	queue := func(b *pgx.Batch) {
+		b.Queue(insertRedemptionsSQL, redemptionColumnsArgs(u.Redemptions)...)
+		for _, p := range u.Promotions {
+			b.Queue(addPromotionUsageSQL, p.Uses, p.Discount, p.ID)
 		}
-		b.Queue(addCustomerUsageSQL, c.Subject, c.CustomerKey, c.Uses, c.Limit)
+		for _, c := range u.Codes {
+			if c.Code == "" {
+				continue // codeless redemptions: no code counter
+			}
+			b.Queue(addCodeUsageSQL, c.Uses, c.Code)
+		}
+		for _, c := range u.Customers {
+			if c.Limit != nil && c.Uses > *c.Limit {
+				fit = false // a first use past the limit: nothing to ask
+			}
+			b.Queue(addCustomerUsageSQL, c.Subject, c.CustomerKey, c.Uses, c.Limit)
+		}
 	}
-	for _, sql := range connectionPlansSQL {
-		b.Queue(sql)
-	}
-	// The statements: the plans, the inserts, the updates, the plans.
-	updates := len(u.Promotions) + codes + len(u.Customers)
-	err := t.sendBatch(ctx, &b, "take uses", func(i int, br pgx.BatchResults) error {
-		switch {
-		case i == 1:
+	// The statements: the inserts, then the updates.
+	err := sendWithGenericPlans(ctx, t.q, "take uses", queue, func(i int, br pgx.BatchResults) error {
+		if i == 0 {
 			return scanInserted(br, u.Redemptions)
-		case i == 0 || i >= 2+updates:
-			_, err := br.Exec()
-			return err
 		}
 		tag, err := br.Exec()
 		if err == nil && tag.RowsAffected() == 0 {
@@ -341,7 +331,8 @@ func scanInsertedRows(br pgx.BatchResults, rs []*promokit.Redemption) error {
 }
 
 // genericPlansSQL and connectionPlansSQL frame the statements of
-// TakeUses. The connections of Write plan every execution anew (Open:
+// TakeUses and of the Idempotency-Key records' batches
+// (sendWithGenericPlans). The connections of Write plan every execution anew (Open:
 // plan_cache_mode), which cost a hot redeem batch a third of
 // PostgreSQL's CPU, all of it spent planning the same updates and inserts
 // by key again and again. Inside the frame those statements keep one
@@ -354,6 +345,27 @@ func scanInsertedRows(br pgx.BatchResults, rs []*promokit.Redemption) error {
 const genericPlansSQL = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true)`
 
 var connectionPlansSQL = [...]string{`RESET plan_cache_mode`, `RESET enable_seqscan`}
+
+// sendWithGenericPlans sends the statements that queue adds to a batch in
+// one round trip, framed by genericPlansSQL and connectionPlansSQL, and
+// reads the result of each of them, in order, with read; i counts queue's
+// statements only.
+func sendWithGenericPlans(ctx context.Context, q querier, what string, queue func(*pgx.Batch), read func(i int, br pgx.BatchResults) error) error {
+	var b pgx.Batch
+	b.Queue(genericPlansSQL)
+	queue(&b)
+	n := b.Len() - 1
+	for _, sql := range connectionPlansSQL {
+		b.Queue(sql)
+	}
+	return sendBatch(ctx, q, &b, what, func(i int, br pgx.BatchResults) error {
+		if i == 0 || i > n {
+			_, err := br.Exec()
+			return err
+		}
+		return read(i-1, br)
+	})
+}
 
 // CreateRedemptions inserts redemptions in one round trip.
 func (t *tx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error {
