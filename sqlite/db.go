@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	writer.SetConnMaxIdleTime(0)
 	// The writer connects first: it switches the file to WAL mode before
 	// any reader opens it.
-	if err := writer.PingContext(ctx); err != nil {
+	if err := ping(ctx, writer); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -112,7 +112,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxOpenConns(maxReaders)
 	reader.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	reader.SetConnMaxIdleTime(time.Minute)
-	if err := reader.PingContext(ctx); err != nil {
+	if err := ping(ctx, reader); err != nil {
 		writer.Close()
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
@@ -121,6 +121,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer: writer, reader: reader, migrations: migrations,
 		reads: newStmtCache(reader), writes: newStmtCache(writer),
 	}, nil
+}
+
+// ping connects db, again while the file is busy, for up to the busy
+// timeout. Two processes that open a new file at once both switch it to
+// WAL mode, and SQLite answers one of them SQLITE_BUSY without waiting
+// for the lock (busy_timeout does not apply to that case): the second
+// connects once the first is done.
+func ping(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeoutMillis * time.Millisecond)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // SplitPath splits a database path into the file and its synchronous
@@ -249,7 +269,8 @@ const (
 )
 
 // constraintViolation reports which constraint err breaks, from the SQLite
-// extended result code. It is the only place that inspects driver errors.
+// extended result code. It and busy are the only places that inspect
+// driver errors.
 func constraintViolation(err error) violation {
 	var e *msqlite.Error
 	if !errors.As(err, &e) {
@@ -262,6 +283,12 @@ func constraintViolation(err error) violation {
 		return foreignKeyViolation
 	}
 	return noViolation
+}
+
+// busy reports whether err is SQLite's SQLITE_BUSY, of any extended code.
+func busy(err error) bool {
+	var e *msqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // notFound returns the ENotFound error of a missing object.

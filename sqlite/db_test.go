@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,6 +135,31 @@ func TestSynchronous(t *testing.T) {
 	for path, want := range map[string]string{"a/b.db?synchronous=normal": "NORMAL", "a/b.db": "NORMAL", "a/b.db?synchronous=Full": "FULL"} {
 		if f, sync, err := SplitPath(path); err != nil || f != "a/b.db" || sync != want {
 			t.Errorf("SplitPath(%q) = %q, %q, %v; want a/b.db, %s", path, f, sync, err, want)
+		}
+	}
+}
+
+// TestOpenConcurrently opens a new file from several stores at once, as
+// several processes starting together do: each switches the file to WAL
+// mode, and none may fail because another holds the lock meanwhile.
+func TestOpenConcurrently(t *testing.T) {
+	t.Parallel()
+	for range 10 {
+		path := t.TempDir() + "/test.db"
+		var wg sync.WaitGroup
+		errs := make([]error, 6)
+		for i := range errs {
+			wg.Go(func() {
+				s, err := Open(t.Context(), path)
+				if err == nil {
+					err = s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
