@@ -31,7 +31,10 @@ type Demo struct {
 // Demo contents.
 const (
 	demoStoreName    = "Demo Store"
+	demoCouponName   = "30off2"
 	demoCouponCode   = "30OFF2"
+	demoPercentName  = "15% off everything"
+	demoPartnerName  = "Demo Influencer"
 	demoCodeCount    = 50
 	demoCodePrefix   = "SAVE15-"
 	demoPercentUses  = 100
@@ -50,7 +53,9 @@ var demoProducts = [][2]string{
 // store, and prints what it loaded with keys and curl commands.
 // adminExport is the shell line that sets ADMIN_KEY when this start
 // created the admin key, or empty. Everything goes through the engine as
-// the admin, exactly as API calls would.
+// the admin, exactly as API calls would. On a database that has stores it
+// loads nothing, says how to start over, and prints the ids of the demo
+// it finds there (its keys cannot be shown again).
 func (m *Main) loadDemo(ctx context.Context, adminExport string) error {
 	admin := promokit.NewContext(ctx, promokit.Principal{KeyID: "demo", Role: promokit.RoleAdmin})
 	stores, err := m.Service.ListStores(admin, engine.Page{Limit: 1})
@@ -59,8 +64,11 @@ func (m *Main) loadDemo(ctx context.Context, adminExport string) error {
 	}
 	if len(stores) > 0 {
 		m.logger.Info("the database already has stores: the demo is not loaded again")
-		fmt.Fprintln(m.Stdout, "promokit: the database already has stores, so --demo loads nothing.")
-		return nil
+		found, err := findDemo(admin, m.Service, stores[0])
+		if err != nil {
+			return err
+		}
+		return printDemoAgain(m.Stdout, m.URL(), m.Config.DatabaseURL, found)
 	}
 	d, err := buildDemo(admin, m.Service)
 	if err != nil {
@@ -91,7 +99,7 @@ func buildDemo(ctx context.Context, svc *engine.Service) (*Demo, error) {
 	amount := promokit.AmountOff
 	coupon, err := svc.CreatePromotion(ctx, engine.PromotionInput{
 		StoreID:     store.ID,
-		Name:        ptr("30off2"),
+		Name:        ptr(demoCouponName),
 		Description: ptr("$2 off orders over $30"),
 		Type:        &amount,
 		AmountOff:   ptr[int64](200),
@@ -114,7 +122,7 @@ func buildDemo(ctx context.Context, svc *engine.Service) (*Demo, error) {
 	percent := promokit.PercentOff
 	pct, err := svc.CreatePromotion(ctx, engine.PromotionInput{
 		StoreID:     store.ID,
-		Name:        ptr("15% off everything"),
+		Name:        ptr(demoPercentName),
 		Description: ptr("15% off the whole store, 100 uses shared by all its codes"),
 		Type:        &percent,
 		PercentOff:  ptr[promokit.BasisPoints](1500),
@@ -135,7 +143,7 @@ func buildDemo(ctx context.Context, svc *engine.Service) (*Demo, error) {
 		return nil, err
 	}
 
-	partner, err := svc.CreatePartner(ctx, engine.PartnerInput{Name: "Demo Influencer", Kind: promokit.PartnerInfluencer})
+	partner, err := svc.CreatePartner(ctx, engine.PartnerInput{Name: demoPartnerName, Kind: promokit.PartnerInfluencer})
 	if err != nil {
 		return nil, fmt.Errorf("create the partner: %w", err)
 	}
@@ -195,7 +203,85 @@ func waitForJob(ctx context.Context, svc *engine.Service, id string) (int64, err
 	}
 }
 
-// printDemo writes what the demo loaded, its keys and commands to try.
+// findDemo returns the ids of the demo marketplace in a database that
+// already has stores: first is the store with the lowest id, which is the
+// demo's store when --demo loaded the database while it was empty. Its
+// keys are left out, since only their hashes are stored. It returns nil
+// when that store is not the demo's.
+func findDemo(ctx context.Context, svc *engine.Service, first *promokit.Store) (*Demo, error) {
+	if first.Name != demoStoreName {
+		return nil, nil
+	}
+	d := &Demo{StoreID: first.ID}
+	promos, err := svc.ListPromotions(ctx, engine.PromotionFilter{StoreID: first.ID, Page: engine.Page{Limit: 100}})
+	if err != nil {
+		return nil, fmt.Errorf("list the demo's promotions: %w", err)
+	}
+	for _, p := range promos {
+		switch {
+		case p.Name == demoCouponName && d.CouponID == "":
+			d.CouponID = p.ID
+		case p.Name == demoPercentName && d.PercentID == "":
+			d.PercentID = p.ID
+		}
+	}
+	partners, err := svc.ListPartners(ctx, engine.Page{Limit: 100})
+	if err != nil {
+		return nil, fmt.Errorf("list the partners: %w", err)
+	}
+	for _, p := range partners {
+		if p.Name == demoPartnerName {
+			d.PartnerID = p.ID
+			break
+		}
+	}
+	return d, nil
+}
+
+// export is one line of the demo's shell exports: a variable, its value
+// and what it names.
+type export struct{ name, value, about string }
+
+// demoExports returns the exports of the demo's ids, those it has.
+func demoExports(baseURL string, d *Demo) []export {
+	out := []export{{"PROMOKIT", baseURL, ""}}
+	for _, e := range []export{
+		{"STORE", d.StoreID, demoStoreName},
+		{"COUPON", d.CouponID, demoCouponName + ", code " + demoCouponCode},
+		{"SALE", d.PercentID, demoPercentName},
+		{"PARTNER", d.PartnerID, demoPartnerName},
+	} {
+		if e.value != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// printExports writes export lines for a shell, their comments aligned.
+// A line whose value is empty is written as name alone (a whole
+// "export ADMIN_KEY=..." line).
+func printExports(b *strings.Builder, exports []export) {
+	lines := make([]string, len(exports))
+	width := 0
+	for i, e := range exports {
+		lines[i] = e.name
+		if e.value != "" {
+			lines[i] = "export " + e.name + "=" + e.value
+		}
+		width = max(width, len(lines[i]))
+	}
+	for i, e := range exports {
+		if e.about == "" {
+			fmt.Fprintf(b, "  %s\n", lines[i])
+			continue
+		}
+		fmt.Fprintf(b, "  %-*s  # %s\n", width, lines[i], e.about)
+	}
+}
+
+// printDemo writes what the demo loaded, the exports of its ids and keys
+// for a shell, and commands to try, the checkout first.
 func printDemo(w io.Writer, baseURL, adminExport string, d *Demo) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -203,39 +289,98 @@ func printDemo(w io.Writer, baseURL, adminExport string, d *Demo) error {
 	p("promokit: loaded the demo marketplace.")
 	p("")
 	p("  store      %s  %q with products %s", d.StoreID, demoStoreName, strings.Join(d.Products, ", "))
-	p("  coupon     %s  30off2: $2 off orders over $30, collectable, code %s", d.CouponID, d.CouponCode)
-	p("  promotion  %s  15%% off everything: %d codes sharing %d uses, e.g. %s", d.PercentID, d.Generated, demoPercentUses, d.PartnerCode)
-	p("  partner    %s  Demo Influencer, holds code %s", d.PartnerID, d.PartnerCode)
+	p("  coupon     %s  %s: $2 off orders over $30, collectable, code %s", d.CouponID, demoCouponName, d.CouponCode)
+	p("  promotion  %s  %s: %d codes sharing %d uses, e.g. %s", d.PercentID, demoPercentName, d.Generated, demoPercentUses, d.PartnerCode)
+	p("  partner    %s  %s, holds code %s", d.PartnerID, demoPartnerName, d.PartnerCode)
 	p("")
 	p("The keys below are shown this once. Paste these lines into a shell:")
 	p("")
-	p("  export PROMOKIT=%s", baseURL)
+	printExports(&b, demoExports(baseURL, d))
+	var keys []export
 	if adminExport != "" {
-		p("  %s  # the marketplace operator", adminExport)
+		keys = append(keys, export{adminExport, "", "the marketplace operator"})
 	}
-	p("  export SELLER_KEY=%s    # seller of %s", d.SellerKey, demoStoreName)
-	p("  export CHECKOUT_KEY=%s  # checkout of %s", d.CheckoutKey, demoStoreName)
-	p("  export PARTNER_KEY=%s   # Demo Influencer", d.PartnerKey)
+	keys = append(keys,
+		export{"SELLER_KEY", d.SellerKey, "seller of " + demoStoreName},
+		export{"CHECKOUT_KEY", d.CheckoutKey, "checkout of " + demoStoreName},
+		export{"PARTNER_KEY", d.PartnerKey, demoPartnerName},
+	)
+	printExports(&b, keys)
 	p("")
-	p("Then try:")
+	p("Then try the checkout: price a cart with a code, hold the code for an order, use it, see the limit.")
+	p("")
+	p(`  CART='{"store_id":"'$STORE'","currency":"USD","lines":[{"product_id":"mug","quantity":2,"unit_price":1500}]}'`)
+	p("  # Price the cart with the code, as the shop's checkout does: nothing is used yet")
+	p(`  curl -s -H "Authorization: Bearer $CHECKOUT_KEY" -H "Content-Type: application/json" \`)
+	p(`    -d '{"cart":'"$CART"',"codes":["%s"]}' $PROMOKIT/v1/validate`, d.PartnerCode)
+	p("  # The buyer pays: hold the code for order demo-1, then use it")
+	for _, call := range []string{"reserve", "redeem"} {
+		p(`  curl -s -H "Authorization: Bearer $CHECKOUT_KEY" -H "Content-Type: application/json" \`)
+		p(`    -d '{"order_id":"demo-1","cart":'"$CART"',"codes":["%s"]}' $PROMOKIT/v1/%s`, d.PartnerCode, call)
+	}
+	p("  # The promotion's limit: \"uses\":1 of \"total_uses\":%d", demoPercentUses)
+	p(`  curl -s -H "Authorization: Bearer $SELLER_KEY" $PROMOKIT/v1/promotions/$SALE`)
+	p("")
+	p("And more:")
 	p("")
 	p("  # Look a code up, as the shop's checkout does")
 	p(`  curl -s -H "Authorization: Bearer $CHECKOUT_KEY" $PROMOKIT/v1/codes/%s`, d.CouponCode)
 	p("  # List the store's active promotions")
 	p(`  curl -s -H "Authorization: Bearer $SELLER_KEY" "$PROMOKIT/v1/promotions?status=active"`)
 	p("  # Export the codes of the 15%% promotion as CSV")
-	p(`  curl -s -H "Authorization: Bearer $SELLER_KEY" $PROMOKIT/v1/promotions/%s/codes.csv`, d.PercentID)
+	p(`  curl -s -H "Authorization: Bearer $SELLER_KEY" $PROMOKIT/v1/promotions/$SALE/codes.csv`)
 	p("  # Generate 100 more codes in the background; GET $PROMOKIT/v1/jobs/<its id> follows the job")
 	p(`  curl -s -X POST -H "Authorization: Bearer $SELLER_KEY" -H "Content-Type: application/json" \`)
-	p(`    -d '{"count":100,"length":8,"prefix":"%s"}' $PROMOKIT/v1/promotions/%s/code-jobs`, demoCodePrefix, d.PercentID)
+	p(`    -d '{"count":100,"length":8,"prefix":"%s"}' $PROMOKIT/v1/promotions/$SALE/code-jobs`, demoCodePrefix)
 	p("  # Add a custom code to the coupon")
 	p(`  curl -s -X POST -H "Authorization: Bearer $SELLER_KEY" -H "Content-Type: application/json" \`)
-	p(`    -d '{"code":"WELCOME2"}' $PROMOKIT/v1/promotions/%s/codes`, d.CouponID)
+	p(`    -d '{"code":"WELCOME2"}' $PROMOKIT/v1/promotions/$COUPON/codes`)
 	p("  # The influencer's own codes")
-	p(`  curl -s -H "Authorization: Bearer $PARTNER_KEY" $PROMOKIT/v1/partners/%s/codes`, d.PartnerID)
+	p(`  curl -s -H "Authorization: Bearer $PARTNER_KEY" $PROMOKIT/v1/partners/$PARTNER/codes`)
+	p("")
+	p("README.md walks through the rest of the API from these exports.")
 	p("")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// printDemoAgain writes, for a database that already has stores, why
+// --demo loads nothing, how to start over, and the exports of the demo's
+// ids when d, the demo found there, is not nil. Keys cannot be recovered:
+// only their hashes are stored.
+func printDemoAgain(w io.Writer, baseURL, databaseURL string, d *Demo) error {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("")
+	p("promokit: the database already has stores, so --demo loads nothing (it loads the demo only")
+	p("into an empty database). To start over with a new demo, stop promokit and %s", startOver(databaseURL))
+	p("")
+	if d == nil {
+		p("Its first store is not the demo's, so there are no demo ids to show.")
+		p("")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	p("The demo's ids, for a shell. Its keys were shown once, when it was loaded, and cannot be")
+	p("shown again (only their hashes are stored); with the admin key, POST /v1/keys creates new ones.")
+	p("")
+	printExports(&b, demoExports(baseURL, d))
+	p("")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// startOver says how to get an empty database in place of the one at
+// databaseURL: delete a SQLite file with its WAL files, or use a new
+// PostgreSQL database.
+func startOver(databaseURL string) string {
+	kind, target, err := ParseDatabaseURL(databaseURL)
+	if err != nil || kind != DatabaseSQLite {
+		return "start it with\n--database-url naming a new, empty database."
+	}
+	file, _, _ := strings.Cut(target, "?")
+	return "delete the SQLite file\nand its WAL files, or start it with --database-url naming a new file:\n\n" +
+		"  rm -f " + shellQuote(file) + " " + shellQuote(file+"-wal") + " " + shellQuote(file+"-shm")
 }
 
 // ptr returns a pointer to v.
