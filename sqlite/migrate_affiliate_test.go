@@ -86,3 +86,37 @@ func TestMigrateVisitorsPerStore(t *testing.T) {
 		t.Fatalf("indexes of visitors: %q %v", index, err)
 	}
 }
+
+// TestMigrateRedirectHosts: migration 0012 gives the stores of an earlier
+// database an empty list of redirect hosts, which allows any domain.
+func TestMigrateRedirectHosts(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := Open(ctx, t.TempDir()+"/old.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	for _, m := range s.migrations {
+		if m.version < 12 {
+			if err := s.migrate(ctx, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.writer.ExecContext(ctx, `INSERT INTO stores (id, name, partner_promo_codes, created_at) VALUES ('sto_a', 'A', 0, 1000)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate to 0012 and later: %v", err)
+	}
+	if err := s.Read(ctx, func(tx engine.Tx) error {
+		st, err := tx.GetStore(ctx, "sto_a", false)
+		if err == nil && (st.RedirectHosts == nil || len(st.RedirectHosts) != 0) {
+			t.Errorf("redirect hosts of an earlier store: %#v, want an empty list", st.RedirectHosts)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

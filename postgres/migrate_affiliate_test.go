@@ -97,3 +97,36 @@ func TestMigrateVisitorsPerStore(t *testing.T) {
 		t.Fatalf("indexes of visitors (-want +got):\n%s", diff)
 	}
 }
+
+// TestMigrateRedirectHosts: migration 0012 gives the stores of an earlier
+// database an empty list of redirect hosts, which allows any domain.
+func TestMigrateRedirectHosts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, MustOpenSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if err := s.MigrateUpTo(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO stores (id, name, partner_promo_codes, created_at) VALUES ('sto_a', 'A', false, now())`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate to 0012 and later: %v", err)
+	}
+	if err := s.Read(ctx, func(tx engine.Tx) error {
+		st, err := tx.GetStore(ctx, "sto_a", false)
+		if err == nil && (st.RedirectHosts == nil || len(st.RedirectHosts) != 0) {
+			t.Errorf("redirect hosts of an earlier store: %#v, want an empty list", st.RedirectHosts)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
