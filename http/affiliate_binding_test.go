@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 // later order from that customer, without a visitor id or with another
 // one, is not attributed and pays no commission. Shop's own binding keeps
 // working: its order with the clicking visitor binds its customer, and
-// that customer's later order from another device is attributed.
+// that customer's later order from another device is attributed, however
+// many visitor ids another store binds the customer to meanwhile.
 func TestAffiliateBindingPerStore(t *testing.T) {
 	t.Parallel()
 	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
@@ -71,6 +73,18 @@ func TestAffiliateBindingPerStore(t *testing.T) {
 		res := placedBy(b.checkout, shop, "s1", first)
 		if res.Order.Attribution == nil || res.Order.Attribution.PartnerID != aff.ID || len(res.Entries) != 1 {
 			t.Fatalf("shop's order with the clicking visitor: %+v %+v", res.Order.Attribution, res.Entries)
+		}
+		// Nor can another store push shop's binding out of the visitor ids
+		// attribution looks at (the most recent few) by binding cus-1 to
+		// many fresh ones of its own.
+		b.clock.Add(time.Minute)
+		for i := range 25 {
+			id := "flood-" + strconv.Itoa(i)
+			in := map[string]any{
+				"id": id + "-placed", "type": "placed", "visitor_id": promokit.NewVisitorID(), "customer_id": "cus-1", "currency": "USD",
+				"lines": []map[string]any{{"product_id": "sku-9", "quantity": 1, "amount": 100}},
+			}
+			placedBy(otherCheckout, other, id, in)
 		}
 		b.clock.Add(24 * time.Hour)
 		for i, visitor := range []string{"", promokit.NewVisitorID()} {
