@@ -110,8 +110,9 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 		return nil, err
 	}
 	return s.changeProgram(ctx, storeID, func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error {
-		promokit.CheckPageURL(&v, "url", in.URL, st.RedirectHosts)
-		if err := v.Err(); err != nil {
+		var hosts promokit.Validation
+		promokit.CheckPageURL(&hosts, "url", in.URL, st.RedirectHosts)
+		if err := hosts.Err(); err != nil {
 			return err
 		}
 		pol, loc := settings.Policy.Affiliate, settings.Location()

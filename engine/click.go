@@ -66,8 +66,8 @@ type ClickResult struct {
 // no link is ENotFound, a link of a store whose exit took effect (or that
 // is not in the program) EGone, and a link whose page the rules of page
 // URLs or its store's redirect hosts refuse now (it was saved before)
-// EForbidden: none records anything, and the last is never redirected to. The click
-// is queued and written within the flush interval; when the queue is full
+// EForbidden: none records anything or leads anywhere. The click is
+// queued and written within the flush interval; when the queue is full
 // for a second (the database is down) the answer is EUnavailable and
 // nothing is recorded, so every redirect answered is a click stored.
 func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error) {
