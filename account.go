@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,8 +18,14 @@ type Store struct {
 	PartnerPromoCodes bool   `json:"partner_promo_codes"`
 	// MaxPromotionsPerOrder is how many promotions one order may combine
 	// at checkout; 0 is no limit.
-	MaxPromotionsPerOrder int64     `json:"max_promotions_per_order"`
-	CreatedAt             time.Time `json:"created_at"`
+	MaxPromotionsPerOrder int64 `json:"max_promotions_per_order"`
+	// RedirectHosts are the store's domains, which the marketplace's
+	// admin sets: when there are any, the pages its affiliate links open
+	// must be on one of them (an exact host, or "*.example.com" for the
+	// hosts below example.com), when saved and when a link redirects.
+	// Empty, any domain will do. See HostAllowed.
+	RedirectHosts []string  `json:"redirect_hosts"`
+	CreatedAt     time.Time `json:"created_at"`
 }
 
 // Validate checks the store's fields.
@@ -65,7 +70,8 @@ func (p *Partner) Validate() error {
 }
 
 // Product is a store's product as far as promotions need it: its id in the
-// marketplace's catalogue, a name and the page that affiliate links open.
+// marketplace's catalogue, a name and the page that affiliate links open
+// (URL: empty, or a page URL as PageURLProblem defines it).
 type Product struct {
 	StoreID   string    `json:"store_id"`
 	ID        string    `json:"id"`
@@ -83,10 +89,8 @@ func (p *Product) Validate() error {
 	}
 	checkName(&v, "name", p.Name)
 	if p.URL != "" {
-		u, err := url.Parse(p.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(p.URL) > 2000 {
-			v.Add("url", "invalid", "url must be an absolute http or https URL of at most 2000 bytes")
-		}
+		// The store's redirect hosts are checked where the store is read.
+		CheckPageURL(&v, "url", p.URL, nil)
 	}
 	return v.Err()
 }

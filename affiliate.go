@@ -81,11 +81,13 @@ type Click struct {
 	Flag      string    `json:"flag,omitempty"`
 }
 
-// ClickTarget is what a click needs: the link and its store's latest
-// membership (nil when the store never joined).
+// ClickTarget is what a click needs: the link, its store's latest
+// membership (nil when the store never joined) and its store's redirect
+// hosts (Store.RedirectHosts), which the link's URL must still satisfy.
 type ClickTarget struct {
-	Link       *Link
-	Membership *Membership
+	Link          *Link
+	Membership    *Membership
+	RedirectHosts []string
 }
 
 // Link tokens and visitor ids.

@@ -6,15 +6,18 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// StoreInput creates or changes a store.
+// StoreInput creates or changes a store. RedirectHosts replaces the
+// store's list whole ([] removes every restriction).
 type StoreInput struct {
-	Name                  *string `json:"name"`
-	PartnerPromoCodes     *bool   `json:"partner_promo_codes"`
-	MaxPromotionsPerOrder *int64  `json:"max_promotions_per_order"`
+	Name                  *string   `json:"name"`
+	PartnerPromoCodes     *bool     `json:"partner_promo_codes"`
+	MaxPromotionsPerOrder *int64    `json:"max_promotions_per_order"`
+	RedirectHosts         *[]string `json:"redirect_hosts"`
 }
 
-// apply writes the fields set in in onto st.
-func (in StoreInput) apply(st *promokit.Store) {
+// apply writes the fields set in in onto st, the redirect hosts
+// normalised; EInvalid names a redirect host that is not a domain name.
+func (in StoreInput) apply(st *promokit.Store) error {
 	if in.Name != nil {
 		st.Name = *in.Name
 	}
@@ -24,6 +27,17 @@ func (in StoreInput) apply(st *promokit.Store) {
 	if in.MaxPromotionsPerOrder != nil {
 		st.MaxPromotionsPerOrder = *in.MaxPromotionsPerOrder
 	}
+	if in.RedirectHosts != nil {
+		hosts, err := promokit.NormalizeRedirectHosts(*in.RedirectHosts)
+		if err != nil {
+			return err
+		}
+		st.RedirectHosts = hosts
+	}
+	if st.RedirectHosts == nil {
+		st.RedirectHosts = []string{}
+	}
+	return nil
 }
 
 // CreateStore creates a seller's store; admin only.
@@ -33,7 +47,9 @@ func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*promokit.Sto
 	}
 	now := s.now()
 	st := &promokit.Store{ID: promokit.NewID(promokit.PrefixStore, now), CreatedAt: now}
-	in.apply(st)
+	if err := in.apply(st); err != nil {
+		return nil, err
+	}
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
@@ -87,8 +103,12 @@ func (s *Service) ListStores(ctx context.Context, page Page) ([]*promokit.Store,
 }
 
 // UpdateStore changes a store's name, whether it runs under the P4
-// partner promo code policy, or how many promotions an order may combine;
-// admin only, since the policy is the marketplace's decision.
+// partner promo code policy, how many promotions an order may combine, or
+// the domains its affiliate links may open (RedirectHosts); admin only,
+// since these are the marketplace's decisions: any other key, the store's
+// own seller included, is EForbidden. Pages saved before a restriction
+// are not changed; the links whose page it no longer allows stop
+// redirecting (Click).
 func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*promokit.Store, error) {
 	if _, err := require(ctx, promokit.RoleAdmin); err != nil {
 		return nil, err
@@ -99,7 +119,9 @@ func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*p
 		if st, err = tx.GetStore(ctx, id, true); err != nil {
 			return err
 		}
-		in.apply(st)
+		if err := in.apply(st); err != nil {
+			return err
+		}
 		if err := st.Validate(); err != nil {
 			return err
 		}
@@ -170,7 +192,10 @@ type ProductInput struct {
 }
 
 // PutProduct creates or replaces a product of a store: the admin for any
-// store, a seller for its own.
+// store, a seller for its own (another store is ENotFound). Its url, the
+// page affiliate links open, must be a page URL (promokit.PageURLProblem)
+// on one of the store's redirect hosts when it has any: EInvalid names the
+// field and the rule otherwise.
 func (s *Service) PutProduct(ctx context.Context, storeID, id string, in ProductInput) (*promokit.Product, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
 	if err != nil {
@@ -185,8 +210,16 @@ func (s *Service) PutProduct(ctx context.Context, storeID, id string, in Product
 		return nil, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if _, err := tx.GetStore(ctx, storeID, false); err != nil {
+		st, err := tx.GetStore(ctx, storeID, false)
+		if err != nil {
 			return err
+		}
+		if pr.URL != "" {
+			var v promokit.Validation
+			promokit.CheckPageURL(&v, "url", pr.URL, st.RedirectHosts)
+			if err := v.Err(); err != nil {
+				return err
+			}
 		}
 		if old, err := tx.GetProduct(ctx, storeID, id); err == nil {
 			pr.CreatedAt = old.CreatedAt

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -90,6 +89,9 @@ func rejoinFrom(m *promokit.Membership, pol promokit.AffiliatePolicy, loc *time.
 // is a member, or asked to exit and is not out yet, is refused with
 // EConflict; one that exited may rejoin RejoinAfterDays after its exit took
 // effect (A2), and is refused before with the date it becomes possible.
+// The url its store-wide links open must be a page URL
+// (promokit.PageURLProblem) on one of the store's redirect hosts when it
+// has any: EInvalid names the field and the rule otherwise.
 func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInput) (*Program, error) {
 	if _, err := sellerOf(ctx, storeID); err != nil {
 		return nil, err
@@ -103,11 +105,16 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 	} else if *in.Rate < 1 || *in.Rate > 10000 {
 		v.Add("rate_bp", "out_of_range", "rate_bp must be between 1 and 10000 (0.01%% to 100%%)")
 	}
-	checkURL(&v, "url", in.URL)
+	promokit.CheckPageURL(&v, "url", in.URL, nil)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.changeProgram(ctx, storeID, func(tx Tx, settings *promokit.Settings, now time.Time) error {
+	return s.changeProgram(ctx, storeID, func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error {
+		var hosts promokit.Validation
+		promokit.CheckPageURL(&hosts, "url", in.URL, st.RedirectHosts)
+		if err := hosts.Err(); err != nil {
+			return err
+		}
 		pol, loc := settings.Policy.Affiliate, settings.Location()
 		last, err := tx.LatestMembership(ctx, storeID, true)
 		switch {
@@ -135,18 +142,20 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 
 // changeProgram runs change in a write transaction that holds the store's
 // row, and answers the program as it then is.
-func (s *Service) changeProgram(ctx context.Context, storeID string, change func(tx Tx, settings *promokit.Settings, now time.Time) error) (*Program, error) {
+func (s *Service) changeProgram(ctx context.Context, storeID string,
+	change func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error) (*Program, error) {
 	var out *Program
 	err := s.store.Write(ctx, func(tx Tx) error {
 		settings, err := tx.GetSettings(ctx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.GetStore(ctx, storeID, true); err != nil {
+		st, err := tx.GetStore(ctx, storeID, true)
+		if err != nil {
 			return err
 		}
 		now := s.now()
-		if err := change(tx, settings, now); err != nil {
+		if err := change(tx, st, settings, now); err != nil {
 			return err
 		}
 		out, err = s.program(ctx, tx, settings, storeID, now)
@@ -166,7 +175,7 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 	if _, err := sellerOf(ctx, storeID); err != nil {
 		return nil, err
 	}
-	return s.changeProgram(ctx, storeID, func(tx Tx, settings *promokit.Settings, now time.Time) error {
+	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Store, settings *promokit.Settings, now time.Time) error {
 		pol, loc := settings.Policy.Affiliate, settings.Location()
 		m, err := tx.LatestMembership(ctx, storeID, true)
 		switch {
@@ -306,7 +315,7 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Settings, now time.Time) error {
+	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Store, _ *promokit.Settings, now time.Time) error {
 		m, err := tx.LatestMembership(ctx, storeID, true)
 		if isNotFound(err) || err == nil && !m.ActiveAt(now) {
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", storeID)
@@ -343,13 +352,4 @@ func (s *Service) ListRates(ctx context.Context, storeID string, page Page) ([]*
 		return err
 	})
 	return out, err
-}
-
-// checkURL adds an error unless u is an absolute http(s) URL of at most
-// 2000 bytes.
-func checkURL(v *promokit.Validation, field, u string) {
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || len(u) > 2000 {
-		v.Add(field, "invalid", "%s must be an absolute http or https URL of at most 2000 bytes", field)
-	}
 }

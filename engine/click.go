@@ -63,9 +63,11 @@ type ClickResult struct {
 }
 
 // Click records a click on a link and returns where it leads. A token of
-// no link is ENotFound, and a link of a store whose exit took effect (or
-// that is not in the program) EGone: neither records anything. The click
-// is queued and written within the flush interval; when the queue is full
+// no link is ENotFound, a link of a store whose exit took effect (or that
+// is not in the program) EGone, and a link whose page the rules of page
+// URLs or its store's redirect hosts refuse now (it was saved before)
+// EForbidden: none records anything or leads anywhere. The click is
+// queued and written within the flush interval; when the queue is full
 // for a second (the database is down) the answer is EUnavailable and
 // nothing is recorded, so every redirect answered is a click stored.
 func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error) {
@@ -73,13 +75,17 @@ func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error
 		return nil, promokit.Errorf(promokit.ENotFound, "no such link")
 	}
 	now := s.now()
-	t, err := s.clickTarget(ctx, in.Token, now)
+	t, refused, err := s.clickTarget(ctx, in.Token, now)
 	if err != nil {
 		return nil, err
 	}
 	if !t.Membership.ActiveAt(now) {
 		s.metrics.click("gone")
 		return nil, promokit.Errorf(promokit.EGone, "the store of this link has left the affiliate program")
+	}
+	if refused != "" {
+		s.metrics.click("refused")
+		return nil, promokit.Errorf(promokit.EForbidden, "link %s opens a page that is not allowed now (%s)", t.Link.ID, refused)
 	}
 	out := &ClickResult{URL: t.Link.URL, VisitorID: in.VisitorID}
 	if in.Probe {
@@ -116,14 +122,15 @@ func clip(s string) string {
 }
 
 // clickTarget returns the link of token and its store's membership, from
-// the cache when fresh.
-func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) (*promokit.ClickTarget, error) {
+// the cache when fresh, and why its URL may not be redirected to now (a
+// field error code of promokit.PageURLProblem; "" when it may).
+func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) (*promokit.ClickTarget, string, error) {
 	c := &s.clickTargets
 	c.mu.Lock()
 	e, ok := c.m[token]
 	c.mu.Unlock()
 	if ok && now.Before(e.until) && !now.Before(e.at) {
-		return e.target, e.err
+		return e.target, e.refused, e.err
 	}
 	var t *promokit.ClickTarget
 	err := s.store.Read(ctx, func(tx Tx) error {
@@ -132,19 +139,23 @@ func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) 
 		return err
 	})
 	if err != nil && !isNotFound(err) {
-		return nil, err
+		return nil, "", err
 	}
+	var refused string
 	if isNotFound(err) {
 		s.metrics.click("not_found")
 		err = promokit.Errorf(promokit.ENotFound, "no such link")
+	} else {
+		// The URL is checked once per fill of the cache, not per click.
+		refused, _ = promokit.PageURLProblem("url", t.Link.URL, t.RedirectHosts)
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxClickTargets {
 		c.m = make(map[string]clickTargetEntry)
 	}
-	c.m[token] = clickTargetEntry{target: t, err: err, at: now, until: now.Add(clickTargetTTL)}
+	c.m[token] = clickTargetEntry{target: t, refused: refused, err: err, at: now, until: now.Add(clickTargetTTL)}
 	c.mu.Unlock()
-	return t, err
+	return t, refused, err
 }
 
 // clickTargets caches ClickTarget by token, the missing ones too, so that
@@ -156,6 +167,7 @@ type clickTargets struct {
 
 type clickTargetEntry struct {
 	target    *promokit.ClickTarget
+	refused   string // why the link's URL may not be redirected to
 	err       error
 	at, until time.Time
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/promokit/promokit"
@@ -24,7 +25,10 @@ type LinkView struct {
 
 // CreateLink creates an affiliate link (A3) for an affiliate partner, to a
 // product of a store in the affiliate program (its page) or to the store
-// (the page it gave when joining).
+// (the page it gave when joining). The link keeps a copy of that page's
+// URL. A page that the store's redirect hosts no longer allow (it was
+// saved before they were set), or that the rules of page URLs refuse, is
+// EConflict: the seller must set another first.
 func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RolePartner)
 	if err != nil {
@@ -57,7 +61,8 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 		if pa.Kind != promokit.PartnerAffiliate {
 			return promokit.Errorf(promokit.EForbidden, "partner %q is an %s; only affiliates create affiliate links", pa.ID, pa.Kind)
 		}
-		if _, err := tx.GetStore(ctx, in.StoreID, false); err != nil {
+		st, err := tx.GetStore(ctx, in.StoreID, false)
+		if err != nil {
 			return err
 		}
 		now := s.now()
@@ -68,7 +73,7 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 		if err != nil {
 			return err
 		}
-		target := m.URL
+		target, page := m.URL, "the store's page (its affiliate url)"
 		if in.ProductID != "" {
 			pr, err := tx.GetProduct(ctx, in.StoreID, in.ProductID)
 			if err != nil {
@@ -77,7 +82,10 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 			if pr.URL == "" {
 				return promokit.Errorf(promokit.EConflict, "product %q has no url for a link to open; set one first", pr.ID)
 			}
-			target = pr.URL
+			target, page = pr.URL, "the page of product "+strconv.Quote(pr.ID)
+		}
+		if code, _ := promokit.PageURLProblem("url", target, st.RedirectHosts); code != "" {
+			return promokit.Errorf(promokit.EConflict, "%s is not a page links may open (%s): the store must set another first", page, code)
 		}
 		for attempt := 0; ; attempt++ {
 			l = &promokit.Link{

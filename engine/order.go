@@ -417,7 +417,7 @@ func (r *placeReq) write(ctx context.Context, tx Tx) error {
 		return err
 	}
 	if r.visitor {
-		if err := tx.AddVisitor(ctx, r.o.CustomerID, r.o.VisitorID, r.ev.CreatedAt); err != nil {
+		if err := tx.AddVisitor(ctx, r.o.StoreID, r.o.CustomerID, r.o.VisitorID, r.ev.CreatedAt); err != nil {
 			return err
 		}
 	}
@@ -435,7 +435,7 @@ func (s *Service) writePlaces(batch []*placeReq) {
 			p.Orders = append(p.Orders, r.o)
 			p.Entries = append(p.Entries, r.entries...)
 			if r.visitor {
-				p.Visitors = append(p.Visitors, VisitorSeen{CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
+				p.Visitors = append(p.Visitors, VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
 			}
 		}
 		err := s.store.Write(ctx, func(tx Tx) error { return tx.PlaceOrders(ctx, p) })
@@ -557,7 +557,9 @@ func (h *placeHint) from(at time.Time) time.Time {
 
 // attribute stamps o with the click that wins it (A3), read by PlaceReads:
 // the latest unflagged click of the order's visitor, or of any visitor id
-// its customer used, on a link of the store, made in the window and since
+// its customer used on the store's own earlier orders (never another
+// store's, which could bind any customer to any visitor), on a link of
+// the store, made in the window and since
 // the store's latest join, when the store is in the program at the
 // order's time. The winning link's partner earns each line's rate in
 // force at the order's time, and the commissions accrue (A4).

@@ -62,11 +62,14 @@ type ProgramTx interface {
 	// flagged.
 	LinkStats(ctx context.Context, linkIDs []string) (map[string]LinkStat, error)
 	// AddVisitor records that a customer of the marketplace used a visitor
-	// id (seen on one of its orders), or refreshes when it was last seen.
-	AddVisitor(ctx context.Context, customerID, visitorID string, now time.Time) error
-	// CustomerVisitors returns up to limit visitor ids of a customer, the
-	// most recently seen first.
-	CustomerVisitors(ctx context.Context, customerID string, limit int) ([]string, error)
+	// id on an order of the store, or refreshes when it was last seen
+	// there. The binding is the store's own: it serves the attribution of
+	// that store's orders only (A3), so that no store can bind a customer
+	// to a visitor who clicked a link to another store.
+	AddVisitor(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error
+	// CustomerVisitors returns up to limit visitor ids that a customer
+	// used on orders of the store, the most recently seen first.
+	CustomerVisitors(ctx context.Context, storeID, customerID string, limit int) ([]string, error)
 
 	// CreateOrder inserts an order with its lines; EConflict when the
 	// store has an order with that id.
@@ -129,10 +132,11 @@ type PlacedOrders struct {
 	Entries  []*promokit.LedgerEntry
 }
 
-// VisitorSeen records that a customer used a visitor id at Seen.
+// VisitorSeen records that a customer used a visitor id on an order of a
+// store at Seen (Tx.AddVisitor).
 type VisitorSeen struct {
-	CustomerID, VisitorID string
-	Seen                  time.Time
+	StoreID, CustomerID, VisitorID string
+	Seen                           time.Time
 }
 
 // RatePage pages a rate history: After is a decimal id ("" for the first
@@ -172,9 +176,10 @@ type LedgerTotal struct {
 
 // PlaceQuery is what Tx.PlaceReads reads for an order placed at At: the
 // store's, and the latest unflagged click of VisitorID, or of the visitor
-// ids CustomerID used (the MaxVisitors most recently seen), on a link of
-// the store, made from max(From, the latest membership's join) to At; and
-// the rates in force at At of the general rate and of ProductIDs.
+// ids CustomerID used on the store's own orders (the MaxVisitors most
+// recently seen there), on a link of the store, made from max(From, the
+// latest membership's join) to At; and the rates in force at At of the
+// general rate and of ProductIDs.
 type PlaceQuery struct {
 	StoreID     string
 	VisitorID   string

@@ -164,9 +164,11 @@ const (
 
 // handleClick records a click on an affiliate link and redirects to its
 // page (A3). It sets the first-party visitor cookie when the browser has
-// none. A token of no link is a plain 404 and a link whose store left the
-// program a plain 410: neither records a click. The answer is never
-// cached, so that every opening reaches the server.
+// none. A token of no link is a plain 404, a link whose store left the
+// program a plain 410, and a link whose page is not allowed now (the
+// store's redirect hosts changed since it was saved) a plain 403: none
+// records a click or redirects. The answer is never cached, so that every
+// opening reaches the server.
 func (s *Server) handleClick(w http.ResponseWriter, r *http.Request) {
 	// A HEAD request (a link checker's) learns where the link leads and
 	// records nothing.
@@ -187,6 +189,8 @@ func (s *Server) handleClick(w http.ResponseWriter, r *http.Request) {
 			status, msg = http.StatusNotFound, "This link does not exist.\n"
 		case promokit.EGone:
 			status, msg = http.StatusGone, "This link is no longer active: the store has left the affiliate program.\n"
+		case promokit.EForbidden:
+			status, msg = http.StatusForbidden, "This link leads to a page the marketplace does not allow, so it is not opened.\n"
 		case promokit.EUnavailable:
 			status, msg = http.StatusServiceUnavailable, "This link cannot be opened right now. Please try again in a moment.\n"
 			h.Set("Retry-After", "1")

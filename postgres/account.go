@@ -13,21 +13,24 @@ import (
 // This file holds the accounts of the marketplace: stores, partners and
 // the stores' products.
 
-const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order`
+const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order, redirect_hosts`
 
 // scanStore reads one row of storeColumns.
 func scanStore(row pgx.Row) (*promokit.Store, error) {
 	var s promokit.Store
-	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt, &s.MaxPromotionsPerOrder); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &s.CreatedAt, &s.MaxPromotionsPerOrder, &s.RedirectHosts); err != nil {
 		return nil, err
+	}
+	if s.RedirectHosts == nil {
+		s.RedirectHosts = []string{}
 	}
 	return &s, nil
 }
 
 // CreateStore inserts a store; EConflict when its id exists.
 func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4, $5)`,
-		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt, s.MaxPromotionsPerOrder)
+	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt, s.MaxPromotionsPerOrder, emptyIfNil(s.RedirectHosts))
 	if err != nil {
 		return createErr(err, "store", s.ID, "", "")
 	}
@@ -55,11 +58,11 @@ func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, 
 		[]any{p.After, limit(p)}, scanStore)
 }
 
-// UpdateStore writes a store's name and P4 flag; ENotFound when there is
-// no such store.
+// UpdateStore writes a store's name, P4 flag, stacking rule and redirect
+// hosts; ENotFound when there is no such store.
 func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
-	tag, err := t.q.Exec(ctx, `UPDATE stores SET name = $2, partner_promo_codes = $3, max_promotions_per_order = $4 WHERE id = $1`,
-		s.ID, s.Name, s.PartnerPromoCodes, s.MaxPromotionsPerOrder)
+	tag, err := t.q.Exec(ctx, `UPDATE stores SET name = $2, partner_promo_codes = $3, max_promotions_per_order = $4, redirect_hosts = $5
+		WHERE id = $1`, s.ID, s.Name, s.PartnerPromoCodes, s.MaxPromotionsPerOrder, emptyIfNil(s.RedirectHosts))
 	if err != nil {
 		return fmt.Errorf("postgres: update store %q: %w", s.ID, err)
 	}

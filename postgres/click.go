@@ -13,8 +13,8 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// This file holds the clicks on links and the visitor ids of customers
-// (migration 0007).
+// This file holds the clicks on links (migration 0007) and the visitor ids
+// of customers at each store (migration 0010).
 
 const clickColumns = `id, link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag`
 
@@ -161,20 +161,22 @@ func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine
 	return out, nil
 }
 
-// AddVisitor records a customer's visitor id, or refreshes when it was
-// last seen.
-func (t *tx) AddVisitor(ctx context.Context, customerID, visitorID string, now time.Time) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO visitors (customer_id, visitor_id, last_seen) VALUES ($1, $2, $3)
-		ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`, customerID, visitorID, now)
+// AddVisitor records a customer's visitor id at a store, or refreshes
+// when it was last seen there.
+func (t *tx) AddVisitor(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO visitors (store_id, customer_id, visitor_id, last_seen) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (store_id, customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`,
+		storeID, customerID, visitorID, now)
 	if err != nil {
 		return fmt.Errorf("postgres: add visitor: %w", err)
 	}
 	return nil
 }
 
-// CustomerVisitors returns a customer's visitor ids, the most recently
-// seen first.
-func (t *tx) CustomerVisitors(ctx context.Context, customerID string, limit int) ([]string, error) {
+// CustomerVisitors returns the visitor ids a customer used at a store,
+// the most recently seen first.
+func (t *tx) CustomerVisitors(ctx context.Context, storeID, customerID string, limit int) ([]string, error) {
 	return queryList(ctx, t.q, "visitors", `SELECT visitor_id FROM visitors
-		WHERE customer_id = $1 ORDER BY last_seen DESC, visitor_id LIMIT $2`, []any{customerID, limit}, scanString)
+		WHERE store_id = $1 AND customer_id = $2 ORDER BY last_seen DESC, visitor_id LIMIT $3`,
+		[]any{storeID, customerID, limit}, scanString)
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // This file holds the links of partners to stores and products, and the
-// target of a click: a link with its store's membership (migration 0007).
+// target of a click: a link with its store's membership (migration 0007)
+// and redirect hosts (migration 0012).
 
 const linkColumns = `id, token, partner_id, store_id, product_id, url, created_at`
 
@@ -76,22 +77,24 @@ func scopeLinks(w *where, scope promokit.Scope) {
 	}
 }
 
-// ClickTarget returns the link of a token and its store's latest
-// membership in one query.
+// ClickTarget returns the link of a token, its store's latest membership
+// and its store's redirect hosts in one query.
 func (t *tx) ClickTarget(ctx context.Context, token string) (*promokit.ClickTarget, error) {
 	var (
 		l               promokit.Link
+		hosts           []string
 		mID, mStore     *string
 		mURL            *string
 		joined          *time.Time
 		requested, exit *time.Time
 	)
-	err := t.q.QueryRow(ctx, `SELECT l.id, l.token, l.partner_id, l.store_id, l.product_id, l.url, l.created_at,
+	err := t.q.QueryRow(ctx, `SELECT l.id, l.token, l.partner_id, l.store_id, l.product_id, l.url, l.created_at, s.redirect_hosts,
 			m.id, m.store_id, m.url, m.joined_at, m.exit_requested_at, m.exits_at
-		FROM links l LEFT JOIN LATERAL (
+		FROM links l JOIN stores s ON s.id = l.store_id
+		LEFT JOIN LATERAL (
 			SELECT `+membershipColumns+` FROM memberships WHERE store_id = l.store_id
 			ORDER BY joined_at DESC, id DESC LIMIT 1) m ON true
-		WHERE l.token = $1`, token).Scan(&l.ID, &l.Token, &l.PartnerID, &l.StoreID, &l.ProductID, &l.URL, &l.CreatedAt,
+		WHERE l.token = $1`, token).Scan(&l.ID, &l.Token, &l.PartnerID, &l.StoreID, &l.ProductID, &l.URL, &l.CreatedAt, &hosts,
 		&mID, &mStore, &mURL, &joined, &requested, &exit)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, promokit.Errorf(promokit.ENotFound, "link not found")
@@ -99,7 +102,7 @@ func (t *tx) ClickTarget(ctx context.Context, token string) (*promokit.ClickTarg
 	if err != nil {
 		return nil, fmt.Errorf("postgres: click target: %w", err)
 	}
-	out := &promokit.ClickTarget{Link: &l}
+	out := &promokit.ClickTarget{Link: &l, RedirectHosts: emptyIfNil(hosts)}
 	if mID != nil {
 		out.Membership = &promokit.Membership{ID: *mID, StoreID: *mStore, URL: *mURL, JoinedAt: *joined,
 			ExitRequestedAt: requested, ExitsAt: exit}

@@ -15,7 +15,7 @@ import (
 
 // PlaceOrders writes a batch of placed orders in one round trip of four
 // statements, the columns of each travelling as arrays: the events, the
-// orders, the visitors seen and the entries. A duplicate event or order
+// orders, the visitors seen (per store) and the entries. A duplicate event or order
 // is EConflict and the transaction must be rolled back.
 func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 	var b pgx.Batch
@@ -80,12 +80,12 @@ func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 			clicked, versions, created, upd)
 	}
 	if len(p.Visitors) > 0 {
-		// One row per customer and visitor: an upsert may not touch a row
-		// twice.
-		last := map[[2]string]time.Time{}
-		var keys [][2]string
+		// One row per store, customer and visitor: an upsert may not
+		// touch a row twice.
+		last := map[[3]string]time.Time{}
+		var keys [][3]string
 		for _, v := range p.Visitors {
-			k := [2]string{v.CustomerID, v.VisitorID}
+			k := [3]string{v.StoreID, v.CustomerID, v.VisitorID}
 			if at, ok := last[k]; !ok {
 				keys = append(keys, k)
 				last[k] = v.Seen
@@ -93,13 +93,15 @@ func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 				last[k] = v.Seen
 			}
 		}
-		customers, visitors, seen := make([]string, len(keys)), make([]string, len(keys)), make([]time.Time, len(keys))
+		n := len(keys)
+		stores, customers, visitors, seen := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
 		for i, k := range keys {
-			customers[i], visitors[i], seen[i] = k[0], k[1], last[k]
+			stores[i], customers[i], visitors[i], seen[i] = k[0], k[1], k[2], last[k]
 		}
-		b.Queue(`INSERT INTO visitors (customer_id, visitor_id, last_seen)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-			ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`, customers, visitors, seen)
+		b.Queue(`INSERT INTO visitors (store_id, customer_id, visitor_id, last_seen)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+			ON CONFLICT (store_id, customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`,
+			stores, customers, visitors, seen)
 	}
 	entries := -1
 	if len(p.Entries) > 0 {
@@ -213,7 +215,8 @@ func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.
 			WITH v AS (
 				SELECT q.visitor_id
 				UNION
-				SELECT visitor_id FROM (SELECT visitor_id FROM visitors WHERE customer_id = q.customer_id AND q.customer_id <> ''
+				SELECT visitor_id FROM (SELECT visitor_id FROM visitors
+				                        WHERE store_id = q.store_id AND customer_id = q.customer_id AND q.customer_id <> ''
 				                        ORDER BY last_seen DESC, visitor_id LIMIT $6) x
 			), w AS (
 				SELECT GREATEST(q.since, (SELECT joined_at FROM memberships WHERE store_id = q.store_id

@@ -13,8 +13,8 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// This file holds the clicks on links and the visitor ids of customers
-// (migration 0007).
+// This file holds the clicks on links (migration 0007) and the visitor ids
+// of customers at each store (migration 0010).
 
 const clickColumns = `id, link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag`
 
@@ -153,20 +153,21 @@ func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine
 	return out, nil
 }
 
-// AddVisitor records a customer's visitor id, or refreshes when it was
-// last seen.
-func (t *tx) AddVisitor(ctx context.Context, customerID, visitorID string, now time.Time) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO visitors (customer_id, visitor_id, last_seen) VALUES (?, ?, ?)
-		ON CONFLICT (customer_id, visitor_id) DO UPDATE SET last_seen = excluded.last_seen`, customerID, visitorID, micros(now))
+// AddVisitor records a customer's visitor id at a store, or refreshes
+// when it was last seen there.
+func (t *tx) AddVisitor(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO visitors (store_id, customer_id, visitor_id, last_seen) VALUES (?, ?, ?, ?)
+		ON CONFLICT (store_id, customer_id, visitor_id) DO UPDATE SET last_seen = excluded.last_seen`,
+		storeID, customerID, visitorID, micros(now))
 	if err != nil {
 		return fmt.Errorf("sqlite: add visitor: %w", err)
 	}
 	return nil
 }
 
-// CustomerVisitors returns a customer's visitor ids, the most recently
-// seen first.
-func (t *tx) CustomerVisitors(ctx context.Context, customerID string, limit int) ([]string, error) {
+// CustomerVisitors returns the visitor ids a customer used at a store,
+// the most recently seen first.
+func (t *tx) CustomerVisitors(ctx context.Context, storeID, customerID string, limit int) ([]string, error) {
 	return queryList(ctx, t, "visitors", `SELECT visitor_id FROM visitors
-		WHERE customer_id = ? ORDER BY last_seen DESC, visitor_id LIMIT ?`, []any{customerID, limit}, scanString)
+		WHERE store_id = ? AND customer_id = ? ORDER BY last_seen DESC, visitor_id LIMIT ?`, []any{storeID, customerID, limit}, scanString)
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // This file holds the links of partners to stores and products, and the
-// target of a click: a link with its store's membership (migration 0007).
+// target of a click: a link with its store's membership (migration 0007)
+// and redirect hosts (migration 0012).
 
 const linkColumns = `id, token, partner_id, store_id, product_id, url, created_at`
 
@@ -75,22 +76,24 @@ func scopeLinks(w *where, scope promokit.Scope) {
 	}
 }
 
-// ClickTarget returns the link of a token and its store's latest
-// membership in one query.
+// ClickTarget returns the link of a token, its store's latest membership
+// and its store's redirect hosts in one query.
 func (t *tx) ClickTarget(ctx context.Context, token string) (*promokit.ClickTarget, error) {
 	var (
 		l               promokit.Link
 		created         int64
+		hosts           string
 		mID, mStore     sql.NullString
 		mURL            sql.NullString
 		joined          sql.NullInt64
 		requested, exit sql.NullInt64
 	)
-	err := t.q.QueryRowContext(ctx, `SELECT l.id, l.token, l.partner_id, l.store_id, l.product_id, l.url, l.created_at,
+	err := t.q.QueryRowContext(ctx, `SELECT l.id, l.token, l.partner_id, l.store_id, l.product_id, l.url, l.created_at, s.redirect_hosts,
 			m.id, m.store_id, m.url, m.joined_at, m.exit_requested_at, m.exits_at
-		FROM links l LEFT JOIN memberships m ON m.id = (
+		FROM links l JOIN stores s ON s.id = l.store_id
+		LEFT JOIN memberships m ON m.id = (
 			SELECT x.id FROM memberships x WHERE x.store_id = l.store_id ORDER BY x.joined_at DESC, x.id DESC LIMIT 1)
-		WHERE l.token = ?`, token).Scan(&l.ID, &l.Token, &l.PartnerID, &l.StoreID, &l.ProductID, &l.URL, &created,
+		WHERE l.token = ?`, token).Scan(&l.ID, &l.Token, &l.PartnerID, &l.StoreID, &l.ProductID, &l.URL, &created, &hosts,
 		&mID, &mStore, &mURL, &joined, &requested, &exit)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, promokit.Errorf(promokit.ENotFound, "link not found")
@@ -100,6 +103,9 @@ func (t *tx) ClickTarget(ctx context.Context, token string) (*promokit.ClickTarg
 	}
 	l.CreatedAt = fromMicros(created)
 	out := &promokit.ClickTarget{Link: &l}
+	if out.RedirectHosts, err = decodeHosts(hosts); err != nil {
+		return nil, err
+	}
 	if mID.Valid {
 		out.Membership = &promokit.Membership{ID: mID.String, StoreID: mStore.String, URL: mURL.String,
 			JoinedAt: fromMicros(joined.Int64), ExitRequestedAt: timePtr(requested), ExitsAt: timePtr(exit)}

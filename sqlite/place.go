@@ -23,7 +23,7 @@ func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 		}
 	}
 	for _, v := range p.Visitors {
-		if err := t.AddVisitor(ctx, v.CustomerID, v.VisitorID, v.Seen); err != nil {
+		if err := t.AddVisitor(ctx, v.StoreID, v.CustomerID, v.VisitorID, v.Seen); err != nil {
 			return err
 		}
 	}
@@ -51,7 +51,7 @@ func (t *tx) placeRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceD
 		visitors = append(visitors, q.VisitorID)
 	}
 	if q.CustomerID != "" {
-		vs, err := t.CustomerVisitors(ctx, q.CustomerID, q.MaxVisitors)
+		vs, err := t.CustomerVisitors(ctx, q.StoreID, q.CustomerID, q.MaxVisitors)
 		if err != nil {
 			return nil, err
 		}

@@ -12,12 +12,16 @@ import (
 // This file holds the accounts of the marketplace: stores, partners and
 // the stores' products.
 
-const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order`
+const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order, redirect_hosts`
 
 // CreateStore inserts a store; EConflict when its id exists.
 func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?, ?)`,
-		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt), s.MaxPromotionsPerOrder)
+	hosts, err := encodeHosts(s.RedirectHosts)
+	if err != nil {
+		return err
+	}
+	_, err = t.q.ExecContext(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt), s.MaxPromotionsPerOrder, hosts)
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
 			return promokit.Errorf(promokit.EConflict, "store %q exists", s.ID)
@@ -43,11 +47,15 @@ func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, 
 		[]any{p.After, limit(p)}, scanStore)
 }
 
-// UpdateStore writes a store's name, P4 flag and stacking rule; ENotFound when there is
-// no such store.
+// UpdateStore writes a store's name, P4 flag, stacking rule and redirect
+// hosts; ENotFound when there is no such store.
 func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ?, max_promotions_per_order = ? WHERE id = ?`,
-		s.Name, boolInt(s.PartnerPromoCodes), s.MaxPromotionsPerOrder, s.ID)
+	hosts, err := encodeHosts(s.RedirectHosts)
+	if err != nil {
+		return err
+	}
+	res, err := t.q.ExecContext(ctx, `UPDATE stores SET name = ?, partner_promo_codes = ?, max_promotions_per_order = ?, redirect_hosts = ?
+		WHERE id = ?`, s.Name, boolInt(s.PartnerPromoCodes), s.MaxPromotionsPerOrder, hosts, s.ID)
 	if err != nil {
 		return fmt.Errorf("sqlite: update store %q: %w", s.ID, err)
 	}
@@ -58,12 +66,45 @@ func scanStore(row scanner) (*promokit.Store, error) {
 	var (
 		s         promokit.Store
 		createdAt int64
+		hosts     string
 	)
-	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &createdAt, &s.MaxPromotionsPerOrder); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.PartnerPromoCodes, &createdAt, &s.MaxPromotionsPerOrder, &hosts); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = fromMicros(createdAt)
+	var err error
+	if s.RedirectHosts, err = decodeHosts(hosts); err != nil {
+		return nil, err
+	}
 	return &s, nil
+}
+
+// encodeHosts is the stored form of redirect hosts: a JSON array.
+func encodeHosts(hosts []string) (string, error) {
+	if len(hosts) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(hosts)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: encode redirect hosts: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeHosts reads stored redirect hosts; most stores have none, which
+// costs no decoding (every checkout reads its store).
+func decodeHosts(s string) ([]string, error) {
+	if s == "[]" {
+		return []string{}, nil
+	}
+	var hosts []string
+	if err := json.Unmarshal([]byte(s), &hosts); err != nil {
+		return nil, fmt.Errorf("sqlite: decode redirect hosts: %w", err)
+	}
+	if hosts == nil {
+		hosts = []string{}
+	}
+	return hosts, nil
 }
 
 const partnerColumns = `id, name, kind, created_at`

@@ -187,31 +187,40 @@ func testLatestClick(t *testing.T, b *bundle) {
 	}
 }
 
-// testVisitors checks a customer's visitor ids: refreshed on each use,
-// the most recently seen first.
+// testVisitors checks a customer's visitor ids: bound per store,
+// refreshed on each use, the most recently seen first.
 func testVisitors(t *testing.T, b *bundle) {
 	b.write(t, func(tx engine.Tx) error {
 		for i, v := range []string{"v1", "v2", "v3"} {
-			if err := tx.AddVisitor(b.ctx, "cus_1", v, b.at(time.Duration(i)*time.Minute)); err != nil {
+			if err := tx.AddVisitor(b.ctx, "sto_1", "cus_1", v, b.at(time.Duration(i)*time.Minute)); err != nil {
 				return err
 			}
 		}
-		if err := tx.AddVisitor(b.ctx, "cus_2", "v9", b.at(time.Hour)); err != nil {
+		if err := tx.AddVisitor(b.ctx, "sto_1", "cus_2", "v9", b.at(time.Hour)); err != nil {
 			return err
 		}
-		return tx.AddVisitor(b.ctx, "cus_1", "v1", b.at(3*time.Minute))
+		// Another store's bindings: the same customer with a visitor of
+		// its own and with one that sto_1 saw too, seen last of all.
+		for _, v := range []string{"v8", "v2"} {
+			if err := tx.AddVisitor(b.ctx, "sto_2", "cus_1", v, b.at(2*time.Hour)); err != nil {
+				return err
+			}
+		}
+		return tx.AddVisitor(b.ctx, "sto_1", "cus_1", "v1", b.at(3*time.Minute))
 	})
-	visitors := func(customer string, limit int) []string {
+	visitors := func(store, customer string, limit int) []string {
 		t.Helper()
 		var got []string
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.CustomerVisitors(b.ctx, customer, limit)
+			got, err = tx.CustomerVisitors(b.ctx, store, customer, limit)
 			return err
 		})
 		return got
 	}
-	wantEqual(t, "visitors", []string{"v1", "v3", "v2"}, visitors("cus_1", 10))
-	wantEqual(t, "the two latest visitors", []string{"v1", "v3"}, visitors("cus_1", 2))
-	wantEqual(t, "another customer's visitors", []string{"v9"}, visitors("cus_2", 10))
-	wantEqual(t, "visitors of an unknown customer", []string(nil), visitors("cus_9", 10))
+	wantEqual(t, "visitors", []string{"v1", "v3", "v2"}, visitors("sto_1", "cus_1", 10))
+	wantEqual(t, "the two latest visitors", []string{"v1", "v3"}, visitors("sto_1", "cus_1", 2))
+	wantEqual(t, "another customer's visitors", []string{"v9"}, visitors("sto_1", "cus_2", 10))
+	wantEqual(t, "visitors of an unknown customer", []string(nil), visitors("sto_1", "cus_9", 10))
+	wantEqual(t, "the customer's visitors at another store", []string{"v2", "v8"}, visitors("sto_2", "cus_1", 10))
+	wantEqual(t, "the customer at a store that saw it never", []string(nil), visitors("sto_3", "cus_1", 10))
 }

@@ -179,4 +179,26 @@ func testClickTarget(t *testing.T, b *bundle) {
 		t.Fatalf("ClickTarget: %v", err)
 	}
 	wantEqual(t, "target after an exit", &promokit.ClickTarget{Link: l1, Membership: m2}, got)
+
+	// The store's redirect hosts come with the target; another store's do
+	// not.
+	b.write(t, func(tx engine.Tx) error {
+		for id, hosts := range map[string][]string{"sto_1": {"shop.example", "*.shop.example"}, "sto_2": {"other.example"}} {
+			st, err := tx.GetStore(b.ctx, id, true)
+			if err != nil {
+				return err
+			}
+			st.RedirectHosts = hosts
+			if err := tx.UpdateStore(b.ctx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got, err = target(l1.Token)
+	if err != nil {
+		t.Fatalf("ClickTarget: %v", err)
+	}
+	wantEqual(t, "target of a store with redirect hosts",
+		&promokit.ClickTarget{Link: l1, Membership: m2, RedirectHosts: []string{"shop.example", "*.shop.example"}}, got)
 }

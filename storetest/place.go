@@ -58,7 +58,11 @@ func testPlaceRead(t *testing.T, b *bundle) {
 				return err
 			}
 		}
-		return tx.AddVisitor(b.ctx, "c1", "v2", b.now)
+		if err := tx.AddVisitor(b.ctx, "sto_1", "c1", "v2", b.now); err != nil {
+			return err
+		}
+		// Another store's binding of c1 never serves sto_1's orders.
+		return tx.AddVisitor(b.ctx, "sto_2", "c1", "v4", b.now)
 	})
 	l1 := &promokit.Link{ID: "lnk_1", StoreID: "sto_1", PartnerID: "ptn_1"}
 	l2 := &promokit.Link{ID: "lnk_2", StoreID: "sto_2", PartnerID: "ptn_1"}
@@ -69,13 +73,15 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	bot.Flag = promokit.ClickBot
 	otherStore := newClick(l2, "v1", b.at(4*time.Hour))
 	stranger := newClick(l1, "v3", b.at(5*time.Hour))
-	after := newClick(l1, "v1", b.at(11*time.Hour)) // after the order
-	mustInsertClicks(t, b, beforeJoin, first, viaCustomer, bot, otherStore, stranger, after)
+	boundElsewhere := newClick(l1, "v4", b.at(6*time.Hour)) // c1's visitor id at sto_2 only
+	after := newClick(l1, "v1", b.at(11*time.Hour))         // after the order
+	mustInsertClicks(t, b, beforeJoin, first, viaCustomer, bot, otherStore, stranger, boundElsewhere, after)
 
 	d = read(q)
 	wantEqual(t, "membership", m, d.Membership)
 	if d.Click == nil || d.Click.ID != viaCustomer.ID {
-		t.Fatalf("click = %+v, want the customer's other visitor's (%d)", d.Click, viaCustomer.ID)
+		t.Fatalf("click = %+v, want the customer's other visitor's at the store (%d), not one it used at another store (%d)",
+			d.Click, viaCustomer.ID, boundElsewhere.ID)
 	}
 	rates := map[string]promokit.BasisPoints{}
 	for _, r := range d.Rates {
@@ -142,7 +148,13 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 			Program: promokit.ProgramAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryAccrued,
 			Amount: 500, Currency: "USD", Basis: 10000, Rate: 500, EventID: id + "-placed", CreatedAt: b.now})
 	}
-	p.Visitors = []engine.VisitorSeen{{CustomerID: "cus_1", VisitorID: "vis_1", Seen: b.now}}
+	// The same binding twice in a batch is written once; another store's
+	// binding of the same customer and visitor is a row of its own.
+	p.Visitors = []engine.VisitorSeen{
+		{StoreID: "sto_1", CustomerID: "cus_1", VisitorID: "vis_1", Seen: b.now},
+		{StoreID: "sto_2", CustomerID: "cus_1", VisitorID: "vis_2", Seen: b.now},
+		{StoreID: "sto_1", CustomerID: "cus_1", VisitorID: "vis_1", Seen: b.at(-time.Minute)},
+	}
 	b.write(t, func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, p) })
 	if p.Entries[0].ID == 0 || p.Entries[1].ID <= p.Entries[0].ID {
 		t.Fatalf("entry ids %d, %d: want set and increasing", p.Entries[0].ID, p.Entries[1].ID)
@@ -156,9 +168,12 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 			return err
 		}
 		wantEqual(t, "event", p.Events[1], e)
-		vs, err := tx.CustomerVisitors(b.ctx, "cus_1", 10)
+		vs, err := tx.CustomerVisitors(b.ctx, "sto_1", "cus_1", 10)
 		if err != nil || len(vs) != 1 || vs[0] != "vis_1" {
 			t.Fatalf("visitors = %v, %v", vs, err)
+		}
+		if vs, err := tx.CustomerVisitors(b.ctx, "sto_2", "cus_1", 10); err != nil || len(vs) != 1 || vs[0] != "vis_2" {
+			t.Fatalf("visitors at another store = %v, %v", vs, err)
 		}
 		es, err := tx.OrderEntries(b.ctx, "sto_1", "o1")
 		if err != nil || len(es) != 1 || es[0].Amount != 500 {

@@ -17,6 +17,7 @@ func testStores(t *testing.T, b *bundle) {
 		all = append(all, &promokit.Store{ID: fmt.Sprintf("sto_%02d", i), Name: fmt.Sprintf("Store %d", i),
 			PartnerPromoCodes: i%2 == 1, MaxPromotionsPerOrder: int64(i), CreatedAt: b.at(time.Duration(i) * time.Microsecond)})
 	}
+	all[1].RedirectHosts = []string{"shop.example.com", "*.shop.example.com"}
 	b.write(t, func(tx engine.Tx) error {
 		for _, s := range slices.Backward(all) {
 			if err := tx.CreateStore(b.ctx, s); err != nil {
@@ -48,8 +49,21 @@ func testStores(t *testing.T, b *bundle) {
 
 	upd := *all[2]
 	upd.Name, upd.PartnerPromoCodes, upd.MaxPromotionsPerOrder = "Renamed", true, 3
+	upd.RedirectHosts = []string{"*.example.org"}
 	b.write(t, func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, &upd) })
 	all[2] = &upd
+	// An empty list clears the hosts.
+	cleared := *all[1]
+	cleared.RedirectHosts = nil
+	b.write(t, func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, &cleared) })
+	b.read(t, func(tx engine.Tx) error {
+		got, err := tx.GetStore(b.ctx, cleared.ID, false)
+		if err == nil && (got.RedirectHosts == nil || len(got.RedirectHosts) != 0) {
+			t.Fatalf("redirect hosts after clearing: %#v, want an empty list", got.RedirectHosts)
+		}
+		return err
+	})
+	all[1] = &cleared
 	missing := &promokit.Store{ID: "sto_missing", Name: "Nobody"}
 	err := b.writeErr(func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, missing) })
 	wantCode(t, "UpdateStore of a missing store", err, promokit.ENotFound)
