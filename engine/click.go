@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/promokit/promokit"
 )
@@ -103,8 +105,16 @@ func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error
 	return out, nil
 }
 
-// clip bounds a stored text at maxClickText bytes, on a rune boundary.
+// clip bounds a stored text at maxClickText bytes, on a rune boundary,
+// and makes it a text that every database holds: valid UTF-8 (a header may
+// carry any byte) without NUL.
 func clip(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+			break
+		}
+	}
 	if len(s) <= maxClickText {
 		return s
 	}

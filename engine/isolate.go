@@ -76,3 +76,20 @@ func (s *Service) batchErr(n int, err error) error {
 	s.log.Warn("the database refused a value of a request", "err", err)
 	return promokit.Errorf(promokit.EInvalid, "the request holds a value the database cannot store")
 }
+
+// possibleID reports whether id could be an identifier promokit made
+// (NewID): up to 100 printable ASCII characters without spaces; empty is
+// left to the checks that require an id. Any other value names nothing,
+// and is answered not found without a read, so that no text the database
+// would refuse (a NUL, invalid UTF-8) is sent in a batch.
+func possibleID(id string) bool {
+	if len(id) > 100 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -58,12 +58,21 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 	}
 	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
 	codes := make([]string, 0, len(in.Codes))
+	possible := true
 	for _, c := range in.Codes {
 		if c = promokit.NormalizeCode(c); !slices.Contains(codes, c) {
 			codes = append(codes, c)
+			possible = possible && promokit.ValidCode(c)
 		}
 	}
-	cr := &cartRead{storeID: in.Cart.StoreID, customerKey: customerKey, codes: codes, done: make(chan struct{})}
+	// A value that cannot be a code (a NUL, a character outside the
+	// codes' alphabet) is not read: it is not found, as a missing code
+	// is, and counts as a failed look-up the same way.
+	read := codes
+	if !possible {
+		read = slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return !promokit.ValidCode(c) })
+	}
+	cr := &cartRead{storeID: in.Cart.StoreID, customerKey: customerKey, codes: read, done: make(chan struct{})}
 	var guarded []lookupSubject
 	if in.Guard != nil {
 		guarded = in.Guard.Limits.limited(in.Guard.Subjects)
