@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/promokit/promokit"
 )
@@ -109,8 +111,16 @@ func (s *Service) Click(ctx context.Context, in ClickInput) (*ClickResult, error
 	return out, nil
 }
 
-// clip bounds a stored text at maxClickText bytes, on a rune boundary.
+// clip bounds a stored text at maxClickText bytes, on a rune boundary,
+// and makes it a text that every database holds: valid UTF-8 (a header may
+// carry any byte) without NUL.
 func clip(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 0 || c >= utf8.RuneSelf {
+			s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+			break
+		}
+	}
 	if len(s) <= maxClickText {
 		return s
 	}
@@ -305,15 +315,44 @@ func (w *clickWriter) drain(batch []queuedClick) []queuedClick {
 }
 
 // writeRetrying writes one batch, retrying a failure with a growing pause
-// until it is written (or, when stopping, three times).
+// until it is written (or, when stopping, three times). A batch the
+// database refuses for one of its clicks is written in halves, so that
+// every other click is stored (isolate.go); a click refused alone is
+// written again without its referrer and user agent, the only texts of a
+// click that its request chose, so that it still counts, and dropped,
+// logged, only if the database refuses it even so: writing it again would
+// hold the writer forever.
 func (w *clickWriter) writeRetrying(batch []queuedClick, stopping bool) {
 	pause := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := w.write(batch)
-		if err == nil {
+		var (
+			failed, bare []queuedClick
+			failure      error
+		)
+		isolate(batch, w.write, w.s.memberFault, func(part []queuedClick, err error) {
+			if len(part) > 1 || !w.s.memberFault(err) {
+				failed, failure = append(failed, part...), err
+				return
+			}
+			q := part[0]
+			if q.c.Referrer == "" && q.c.UserAgent == "" {
+				w.s.log.Error("a click the database refuses was dropped", "link", q.c.LinkID, "err", err)
+				w.s.metrics.click("dropped")
+				return
+			}
+			w.s.log.Warn("a click is stored without the referrer and user agent the database refuses", "link", q.c.LinkID, "err", err)
+			c := *q.c
+			c.Referrer, c.UserAgent = "", ""
+			bare = append(bare, queuedClick{&c, q.fresh})
+		})
+		if len(failed) == 0 && len(bare) == 0 {
 			return
 		}
-		w.s.log.Error("write clicks", "clicks", len(batch), "attempt", attempt, "err", err)
+		batch = append(failed, bare...)
+		if len(failed) == 0 {
+			continue // the bare clicks: at once
+		}
+		w.s.log.Error("write clicks", "clicks", len(failed), "attempt", attempt, "err", failure)
 		if stopping && attempt == 3 {
 			return
 		}
@@ -356,6 +395,9 @@ func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) er
 	seen := map[VisitorLink]int64{}
 	pairs := make([]VisitorLink, 0, len(batch))
 	for _, q := range batch {
+		if q.c.Flag == promokit.ClickFlood {
+			q.c.Flag = "" // of an attempt that failed: flagged again below
+		}
 		k := VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
 		if _, ok := seen[k]; !ok {
 			seen[k] = 0

@@ -117,8 +117,8 @@ func New(cfg Config) *Service {
 
 		genWorkers: cfg.GenerateWorkers,
 		genBatch:   cfg.GenerateBatch,
-		lookups:    newLookups(cfg.Store),
 	}
+	s.lookups = newLookups(s)
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}
 	s.lookupChecks = &queue[*lookupCheck]{max: 1, maxBatch: maxLookupChecks, run: s.readLookupChecks}
 	s.lookupFails = &queue[*lookupFail]{max: 1, maxBatch: maxLookupFails, run: s.writeLookupFails}

@@ -48,3 +48,35 @@ func (s *Service) RedeemEach(ctx context.Context, ins []RedeemInput) ([]*RedeemR
 	}
 	return res, errs
 }
+
+// Pending returns how many calls wait in the queue of a batched path,
+// behind the batches in flight: "cartReads", "lookups", "lookupChecks",
+// "lookupFails", "idempotency", "placeReads", "places" or "redeems".
+func (s *Service) Pending(path string) int {
+	switch path {
+	case "cartReads":
+		return s.cartReads.waiting()
+	case "lookups":
+		return s.lookups.q.waiting()
+	case "lookupChecks":
+		return s.lookupChecks.waiting()
+	case "lookupFails":
+		return s.lookupFails.waiting()
+	case "idempotency":
+		return s.idempotency.waiting()
+	case "placeReads":
+		return s.placeReads.waiting()
+	case "places":
+		return s.places.waiting()
+	case "redeems":
+		return s.redeems.waiting()
+	}
+	panic("engine: no queue " + path)
+}
+
+// waiting returns how many calls are pending.
+func (q *queue[T]) waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.pending)
+}

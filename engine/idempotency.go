@@ -99,10 +99,10 @@ const maxIdempotencyBatch = 256
 // redeems with the header to 1,267/s where those without made 5,362; with
 // one statement each, PostgreSQL's batches took a round trip per record.
 // op.run must write nothing when it returns a domain error (a code other
-// than EInternal), since the others' writes commit; op is made again,
-// alone, if the batch fails. It takes no context: a caller that leaves
-// must not leave a request half recorded, and the batch's deadline bounds
-// the wait.
+// than EInternal), since the others' writes commit; op is made again, in
+// a half of the batch, if the batch fails for one of its writes
+// (isolate.go). It takes no context: a caller that leaves must not leave
+// a request half recorded, and the batch's deadline bounds the wait.
 func (s *Service) writeIdempotency(op *idempotencyOp) error {
 	s.idempotency.push(op)
 	<-op.done
@@ -112,25 +112,19 @@ func (s *Service) writeIdempotency(op *idempotencyOp) error {
 // writeIdempotencyBatch writes a batch of idempotency records in one
 // transaction (applyIdempotency), in the order of their keys, so that two
 // processes' batches take the rows' locks in one order. A write's domain
-// error is its own; any other error undoes the batch, and each write is
-// then made alone. It does not take a caller's context: the other callers
-// share the write.
+// error is its own; any other error undoes the batch, which is then
+// written again in halves when the error may be one write's (a value the
+// database refuses), and answered to every write otherwise (isolate.go).
+// It does not take a caller's context: the other callers share the write.
 func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	slices.SortStableFunc(batch, func(a, b *idempotencyOp) int {
 		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
 	})
-	err := s.store.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, batch) })
-	if err != nil && len(batch) > 1 {
-		for _, op := range batch {
-			if err := s.store.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, []*idempotencyOp{op}) }); err != nil {
-				op.err = err
-			}
-		}
-	} else if err != nil {
-		batch[0].err = err
-	}
+	isolateBatch(s, batch, func(part []*idempotencyOp) error {
+		return s.store.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, part) })
+	}, func(op *idempotencyOp, err error) { op.err = err })
 	for _, op := range batch {
 		close(op.done)
 	}

@@ -13,14 +13,14 @@ import (
 // nothing. Every answer comes from a read that began after the look-up
 // arrived, so batching never serves a stale code.
 type lookups struct {
-	store Store
-	q     queue[*lookup]
+	s *Service
+	q queue[*lookup]
 }
 
-// newLookups returns the look-ups of store; one batch in flight measured
-// fastest on 2 cores.
-func newLookups(store Store) *lookups {
-	l := &lookups{store: store}
+// newLookups returns the look-ups of s's store; one batch in flight
+// measured fastest on 2 cores.
+func newLookups(s *Service) *lookups {
+	l := &lookups{s: s}
 	l.q = queue[*lookup]{max: 1, maxBatch: maxLookupBatch, run: l.read}
 	return l
 }
@@ -54,40 +54,53 @@ func (l *lookups) get(ctx context.Context, scope promokit.Scope, code string) (*
 	return req.found, nil
 }
 
-// read answers one batch with one query per distinct scope. It does not
-// take a look-up's context: the look-ups of other callers share the query.
+// read answers one batch with one query per distinct scope, isolating a
+// look-up whose query the database refuses (isolate.go). It does not take
+// a look-up's context: the look-ups of other callers share the query.
 func (l *lookups) read(batch []*lookup) {
 	byScope := make(map[promokit.Scope][]*lookup, 1)
 	for _, r := range batch {
 		byScope[r.scope] = append(byScope[r.scope], r)
 	}
 	for scope, reqs := range byScope {
-		values := make([]string, 0, len(reqs))
-		seen := make(map[string]bool, len(reqs))
+		isolateBatch(l.s, reqs, func(part []*lookup) error { return l.readScope(scope, part) },
+			func(r *lookup, err error) { r.err = err })
 		for _, r := range reqs {
-			if !seen[r.code] {
-				seen[r.code] = true
-				values = append(values, r.code)
-			}
-		}
-		var codes []*promokit.Code
-		err := l.store.Read(context.Background(), func(tx Tx) error {
-			var err error
-			codes, err = tx.GetCodes(context.Background(), scope, values)
-			return err
-		})
-		found := make(map[string]*promokit.Code, len(codes))
-		for _, c := range codes {
-			found[c.Code] = c
-		}
-		for _, r := range reqs {
-			r.err = err
-			if c := found[r.code]; c != nil {
-				// Each caller gets its own copy: callers may change it.
-				cc := *c
-				r.found = &cc
-			}
 			close(r.done)
 		}
 	}
+}
+
+// readScope reads the codes of reqs, look-ups in scope, with one query
+// and sets their answers, or returns the query's error and sets none.
+func (l *lookups) readScope(scope promokit.Scope, reqs []*lookup) error {
+	values := make([]string, 0, len(reqs))
+	seen := make(map[string]bool, len(reqs))
+	for _, r := range reqs {
+		if !seen[r.code] {
+			seen[r.code] = true
+			values = append(values, r.code)
+		}
+	}
+	var codes []*promokit.Code
+	err := l.s.store.Read(context.Background(), func(tx Tx) error {
+		var err error
+		codes, err = tx.GetCodes(context.Background(), scope, values)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	found := make(map[string]*promokit.Code, len(codes))
+	for _, c := range codes {
+		found[c.Code] = c
+	}
+	for _, r := range reqs {
+		if c := found[r.code]; c != nil {
+			// Each caller gets its own copy: callers may change it.
+			cc := *c
+			r.found = &cc
+		}
+	}
+	return nil
 }

@@ -177,22 +177,28 @@ type lookupCheck struct {
 // maxLookupChecks bounds a batch of checks.
 const maxLookupChecks = 256
 
-// readLookupChecks answers a batch of checks with one read.
+// readLookupChecks answers a batch of checks with one read, isolating a
+// check whose read the database refuses (isolate.go).
 func (s *Service) readLookupChecks(batch []*lookupCheck) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	names := make(map[time.Time][]string, 1)
-	for _, c := range batch {
-		names[c.window] = appendNew(names[c.window], c.names...)
-	}
-	var failures map[time.Time]map[string]int64
-	err := s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		failures, err = readFailures(ctx, tx, names)
+	isolateBatch(s, batch, func(batch []*lookupCheck) error {
+		names := make(map[time.Time][]string, 1)
+		for _, c := range batch {
+			names[c.window] = appendNew(names[c.window], c.names...)
+		}
+		var failures map[time.Time]map[string]int64
+		err := s.store.Read(ctx, func(tx Tx) error {
+			var err error
+			failures, err = readFailures(ctx, tx, names)
+			return err
+		})
+		for _, c := range batch {
+			c.counts = failures[c.window]
+		}
 		return err
-	})
+	}, func(c *lookupCheck, err error) { c.err = err })
 	for _, c := range batch {
-		c.counts, c.err = failures[c.window], err
 		close(c.done)
 	}
 }
@@ -249,11 +255,21 @@ const maxLookupFails = 256
 
 // writeLookupFails adds a batch's failures in one transaction: per window,
 // each subject's failures summed, in one statement (AddLookupFailures takes
-// the rows in the order of their subjects), the windows in order. It does
-// not take a caller's context: the other callers share the write.
+// the rows in the order of their subjects), the windows in order. A
+// request whose failures the database refuses is isolated (isolate.go).
+// It does not take a caller's context: the other callers share the write.
 func (s *Service) writeLookupFails(batch []*lookupFail) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	isolateBatch(s, batch, func(batch []*lookupFail) error { return s.writeLookupFailsOnce(ctx, batch) },
+		func(f *lookupFail, err error) { f.err = err })
+	for _, f := range batch {
+		close(f.done)
+	}
+}
+
+// writeLookupFailsOnce writes the failures of batch in one transaction.
+func (s *Service) writeLookupFailsOnce(ctx context.Context, batch []*lookupFail) error {
 	sums := make(map[time.Time]map[string]int64, 1)
 	for _, f := range batch {
 		if sums[f.window] == nil {
@@ -263,7 +279,7 @@ func (s *Service) writeLookupFails(batch []*lookupFail) {
 			sums[f.window][name] += f.n
 		}
 	}
-	err := s.store.Write(ctx, func(tx Tx) error {
+	return s.store.Write(ctx, func(tx Tx) error {
 		// Windows in order too: the rows of two windows are then taken
 		// in one order by every writer.
 		for _, window := range slices.SortedFunc(maps.Keys(sums), time.Time.Compare) {
@@ -279,10 +295,6 @@ func (s *Service) writeLookupFails(batch []*lookupFail) {
 		}
 		return nil
 	})
-	for _, f := range batch {
-		f.err = err
-		close(f.done)
-	}
 }
 
 // PurgeLookupFailures deletes the counts of windows that have ended and

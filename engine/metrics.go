@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	})
 	m.clicks = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "promokit", Name: "clicks_total",
-		Help: "Affiliate link openings, by result: recorded (queued and redirected), gone (the store left the program), not_found (no such link), refused (the link's page is not allowed now), unavailable (the queue stayed full).",
+		Help: "Affiliate link openings, by result: recorded (queued and redirected), gone (the store left the program), not_found (no such link), refused (the link's page is not allowed now), unavailable (the queue stayed full), dropped (recorded, then refused by the database even without its referrer and user agent).",
 	}, []string{"result"})
 	m.clickBatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "promokit", Name: "click_batches_total",
@@ -74,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	// The counters of every click result, resolved once: a click is the
 	// hottest call there is.
 	m.clickResults = map[string]prometheus.Counter{}
-	for _, r := range []string{"recorded", "gone", "not_found", "refused", "unavailable"} {
+	for _, r := range []string{"recorded", "gone", "not_found", "refused", "unavailable", "dropped"} {
 		m.clickResults[r] = m.clicks.WithLabelValues(r)
 	}
 	reg.MustRegister(m.codesGenerated, m.jobsFinished, m.jobBatch, m.redeemBatches, m.redeemOrders, m.clicks, m.clickBatches, m.clickWrite,

@@ -383,9 +383,10 @@ type applier struct {
 // Placed orders are written in batches: the orders reported while a batch
 // commits form the next one, so that one transaction (and one flush of the
 // log) carries many orders and concurrent writers do not queue on the same
-// index pages. A batch that fails is written again order by order, which
-// gives each order its own answer (a replayed event, an order placed
-// twice).
+// index pages. A batch that fails for one of its orders (a replayed event,
+// an order placed twice, a value the database refuses) is written again in
+// halves, down to single orders written on their own, which gives each
+// order its own answer (isolate.go).
 const (
 	maxPlaceBatch = 256
 	maxPlaceQueue = 8192
@@ -424,10 +425,21 @@ func (r *placeReq) write(ctx context.Context, tx Tx) error {
 	return tx.AddEntries(ctx, r.entries)
 }
 
-// writePlaces writes a batch of placed orders in one transaction, or
-// order by order when that fails.
+// writePlaces writes a batch of placed orders in one transaction, or in
+// halves when that fails for one of them (isolate.go).
 func (s *Service) writePlaces(batch []*placeReq) {
 	ctx := context.Background()
+	isolateBatch(s, batch, func(part []*placeReq) error { return s.writePlacesOnce(ctx, part) },
+		func(r *placeReq, err error) { r.err = err })
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// writePlacesOnce writes the orders of batch in one transaction and
+// returns its error; a single order is written on its own (placeReq.write)
+// and given its answer.
+func (s *Service) writePlacesOnce(ctx context.Context, batch []*placeReq) error {
 	if len(batch) > 1 {
 		var p PlacedOrders
 		for _, r := range batch {
@@ -438,21 +450,11 @@ func (s *Service) writePlaces(batch []*placeReq) {
 				p.Visitors = append(p.Visitors, VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
 			}
 		}
-		err := s.store.Write(ctx, func(tx Tx) error { return tx.PlaceOrders(ctx, p) })
-		if err == nil {
-			for _, r := range batch {
-				close(r.done)
-			}
-			return
-		}
-		if promokit.ErrorCode(err) != promokit.EConflict {
-			s.log.Warn("write placed orders: writing the batch order by order", "orders", len(batch), "err", err)
-		}
+		return s.store.Write(ctx, func(tx Tx) error { return tx.PlaceOrders(ctx, p) })
 	}
-	for _, r := range batch {
-		r.err = s.store.Write(ctx, func(tx Tx) error { return r.write(ctx, tx) })
-		close(r.done)
-	}
+	r := batch[0]
+	r.err = s.batchErr(1, s.store.Write(ctx, func(tx Tx) error { return r.write(ctx, tx) }))
+	return nil
 }
 
 // newOrder is the order a placed event creates, not yet attributed.
@@ -490,14 +492,25 @@ type placeRead struct {
 // maxPlaceReads bounds a batch of placed orders' reads.
 const maxPlaceReads = 128
 
-// readPlaces reads what a batch of placed orders needs at once. The
+// readPlaces reads what a batch of placed orders needs at once, isolating
+// an order whose read the database refuses (isolate.go).
+func (s *Service) readPlaces(batch []*placeRead) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	isolateBatch(s, batch, func(part []*placeRead) error { return s.readPlacesOnce(ctx, part) },
+		func(r *placeRead, err error) { r.err = err })
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// readPlacesOnce reads what the orders of batch need in one round trip and
+// sets their answers, or returns the read's error and sets none. The
 // window's start depends on the settings (the time zone and the
 // attribution days), which the same round trip reads: it is computed
 // from the settings seen last and read again in the rare case they
 // changed.
-func (s *Service) readPlaces(batch []*placeRead) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+func (s *Service) readPlacesOnce(ctx context.Context, batch []*placeRead) error {
 	qs := make([]PlaceQuery, len(batch))
 	var ds []*PlaceData
 	err := s.store.Read(ctx, func(tx Tx) error {
@@ -521,14 +534,13 @@ func (s *Service) readPlaces(batch []*placeRead) {
 		}
 		return err
 	})
-	for i, r := range batch {
-		if err != nil {
-			r.err = err
-		} else {
-			r.d = ds[i]
-		}
-		close(r.done)
+	if err != nil {
+		return err
 	}
+	for i, r := range batch {
+		r.d = ds[i]
+	}
+	return nil
 }
 
 // placeHint is what the attribution window takes from the settings.

@@ -128,8 +128,15 @@ func (s *Service) runBatch(batch []*useReq) {
 // writeBatch answers the calls of live: together when their uses fit;
 // when they do not, each half of them the same way, so that near a limit
 // a batch finds the orders that fit in a few transactions and the others
-// are refused by their pricing once the limit is reached. A single order
-// that does not fit is written on its own to learn which limit refused it.
+// are refused by their pricing once the limit is reached. A batch whose
+// read or write fails for one of its orders (a value the database
+// refuses, an order sent twice at once: memberFault) is written in halves
+// too, first the first, so that the others are written as if it had not
+// come, still in the order they arrived (isolate.go). A single order
+// that does not fit, or fails for itself, is written on its own
+// (useEach), to learn which limit refused it or to give it its own
+// error. Any other failure (the database down, a deadline) is every
+// order's answer at once.
 func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// A result counts only once its transaction has committed: each
 	// attempt starts from none.
@@ -155,29 +162,23 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	if err == nil {
 		err = attempt("together", func(tx Tx) error { return s.writePlan(ctx, tx, pl) })
 	}
-	if err == nil {
-		return
-	}
-	if errors.Is(err, errOneByOne) && len(live) > 1 {
+	switch {
+	case err == nil:
+	case !errors.Is(err, errOneByOne) && !s.memberFault(err):
+		// Nothing of the batch was written, and writing it again, in any
+		// shape, would only add load to a database that is failing.
+		s.log.Warn("redeem batch failed", "orders", len(live), "err", err)
+		for _, r := range live {
+			r.res, r.err = nil, err
+		}
+	case len(live) > 1:
 		half := len(live) / 2
 		s.writeBatch(ctx, live[:half])
 		s.writeBatch(ctx, live[half:])
-		return
-	}
-	if !errors.Is(err, errOneByOne) {
-		s.log.Warn("redeem batch failed; writing it order by order", "orders", len(live), "err", err)
-	}
-	err = attempt("order_by_order", func(tx Tx) error { return s.useEach(ctx, tx, live) })
-	if err == nil {
-		return
-	}
-	// The transaction failed as a whole (the database went away, a commit
-	// failed): nothing of it was written. Each order alone gets its own
-	// answer.
-	s.log.Warn("redeem batch failed; writing each order alone", "orders", len(live), "err", err)
-	for _, r := range live {
-		if err := s.store.Write(ctx, func(tx Tx) error { return s.useEach(ctx, tx, []*useReq{r}) }); err != nil {
-			r.res, r.err = nil, err
+	default:
+		err = attempt("order_by_order", func(tx Tx) error { return s.useEach(ctx, tx, live) })
+		if err != nil {
+			live[0].res, live[0].err = nil, s.batchErr(1, err)
 		}
 	}
 }
@@ -400,7 +401,9 @@ func (s *Service) useInSavepoint(ctx context.Context, tx Tx, settings *promokit.
 		return err
 	})
 	if r.err != nil {
-		r.res = nil
+		// Alone in its savepoint, an order whose value the database
+		// refused gets EInvalid (batchErr).
+		r.res, r.err = nil, s.batchErr(1, r.err)
 	}
 }
 

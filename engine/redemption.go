@@ -75,7 +75,8 @@ func checkoutCaller(ctx context.Context, storeID string) error {
 	if err != nil {
 		return err
 	}
-	if sc := pr.Scope(); sc.StoreID != "" && sc.StoreID != storeID {
+	sc := pr.Scope()
+	if sc.StoreID != "" && sc.StoreID != storeID || sc.StoreID == "" && !possibleID(storeID) {
 		return notFound("store", storeID)
 	}
 	return nil
@@ -146,8 +147,28 @@ func newUseReq(ctx context.Context, in RedeemInput, hold time.Duration) (*useReq
 	if err != nil {
 		return nil, err
 	}
+	if err := impossibleCodes(codes); err != nil {
+		return nil, err
+	}
 	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
 	return &useReq{ctx: ctx, in: in, codes: codes, hash: requestHash(in, codes), hold: hold, expect: in.Automatic}, nil
+}
+
+// impossibleCodes refuses an order that lists a value that cannot be a
+// code (promokit.ValidCode: a NUL, a character outside the codes'
+// alphabet): such a code is not found, as a missing code is, and nothing
+// is read for it.
+func impossibleCodes(codes []string) error {
+	var rs []promokit.Rejection
+	for _, c := range codes {
+		if c != "" && !promokit.ValidCode(c) {
+			rs = append(rs, promokit.Rejection{Code: c, Reason: promokit.ReasonNotFound})
+		}
+	}
+	if rs == nil {
+		return nil
+	}
+	return refusal(rs)
 }
 
 // automaticIDs checks the automatic promotions a request lists and returns

@@ -45,6 +45,14 @@ type Store interface {
 	AnalyzeCodes(ctx context.Context) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// DataError reports whether err is the database refusing a value a
+	// statement carried (a text it cannot hold, a number out of range, a
+	// constraint, an index row too large), an error that another
+	// statement without that value would not meet; not an error of the
+	// database itself (down, a timeout, a deadlock), which any statement
+	// would meet. The engine runs a batch that fails with such an error
+	// again in halves, to find the member whose value it is (isolate.go).
+	DataError(err error) bool
 	// Close releases the database.
 	Close() error
 }

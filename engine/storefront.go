@@ -41,7 +41,7 @@ func buyerCaller(ctx context.Context, storeID string) error {
 	if err != nil {
 		return err
 	}
-	if p.Role == promokit.RoleStorefront && p.StoreID != storeID {
+	if p.Role == promokit.RoleStorefront && p.StoreID != storeID || !possibleID(storeID) {
 		return notFound("store", storeID)
 	}
 	return nil

@@ -58,12 +58,21 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 	}
 	in.Cart.CustomerID, in.Cart.CustomerKey = in.Customer.CustomerID, customerKey
 	codes := make([]string, 0, len(in.Codes))
+	possible := true
 	for _, c := range in.Codes {
 		if c = promokit.NormalizeCode(c); !slices.Contains(codes, c) {
 			codes = append(codes, c)
+			possible = possible && promokit.ValidCode(c)
 		}
 	}
-	cr := &cartRead{storeID: in.Cart.StoreID, customerKey: customerKey, codes: codes, done: make(chan struct{})}
+	// A value that cannot be a code (a NUL, a character outside the
+	// codes' alphabet) is not read: it is not found, as a missing code
+	// is, and counts as a failed look-up the same way.
+	read := codes
+	if !possible {
+		read = slices.DeleteFunc(slices.Clone(codes), func(c string) bool { return !promokit.ValidCode(c) })
+	}
+	cr := &cartRead{storeID: in.Cart.StoreID, customerKey: customerKey, codes: read, done: make(chan struct{})}
 	var guarded []lookupSubject
 	if in.Guard != nil {
 		guarded = in.Guard.Limits.limited(in.Guard.Subjects)
@@ -117,12 +126,24 @@ type cartRead struct {
 // maxCartReads bounds a batch of cart reads, and so its queries' sizes.
 const maxCartReads = 128
 
-// readCarts answers a batch of cart reads. It does not take a caller's
-// context: the other callers share the reads.
+// readCarts answers a batch of cart reads, isolating a cart whose read
+// the database refuses (isolate.go). It does not take a caller's context:
+// the other callers share the reads.
 func (s *Service) readCarts(batch []*cartRead) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	isolateBatch(s, batch, func(part []*cartRead) error { return s.readCartsOnce(ctx, part) },
+		func(r *cartRead, err error) { r.err = err })
+	s.metrics.cartReadBatch(len(batch), time.Since(started))
+	for _, r := range batch {
+		close(r.done)
+	}
+}
+
+// readCartsOnce reads the carts of batch at once and sets their answers,
+// or returns the error of the read and sets none.
+func (s *Service) readCartsOnce(ctx context.Context, batch []*cartRead) error {
 	q := &CartsQuery{Carts: make([]CartOf, len(batch)), Now: s.now(), Failures: make(map[time.Time][]string)}
 	for i, r := range batch {
 		q.Carts[i] = CartOf{r.storeID, r.customerKey, r.codes}
@@ -135,24 +156,21 @@ func (s *Service) readCarts(batch []*cartRead) {
 		d, err = tx.ReadCarts(ctx, q)
 		return err
 	})
+	if err != nil {
+		return err
+	}
 	snap := new(snapshot)
-	if err == nil {
-		for storeID, cd := range d.Stores {
-			snap.add(storeID, cd)
-		}
-		snap.usage = d.Usage
+	for storeID, cd := range d.Stores {
+		snap.add(storeID, cd)
 	}
-	s.metrics.cartReadBatch(len(batch), time.Since(started))
+	snap.usage = d.Usage
 	for _, r := range batch {
-		switch {
-		case err != nil:
-			r.err = err
-		case d.Stores[r.storeID] == nil || d.Stores[r.storeID].Store == nil:
+		if d.Stores[r.storeID] == nil || d.Stores[r.storeID].Store == nil {
 			r.err = notFound("store", r.storeID)
-		default:
-			r.settings, r.store, r.snap = d.Settings, d.Stores[r.storeID].Store, snap
-			r.failures = d.Failures[r.window]
+			continue
 		}
-		close(r.done)
+		r.settings, r.store, r.snap = d.Settings, d.Stores[r.storeID].Store, snap
+		r.failures = d.Failures[r.window]
 	}
+	return nil
 }

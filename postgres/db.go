@@ -241,9 +241,31 @@ const (
 // codes.code in 0001_foundation.sql.
 const codesCodeKey = "codes_code_key"
 
+// DataError reports whether err is PostgreSQL refusing a value of a
+// statement, by the class of its SQLSTATE: 22 data exception (a NUL or
+// invalid UTF-8 in a text, a number out of range), 23 integrity
+// constraint violation and 54 program limit exceeded (an index row too
+// large). Any other class (08 connection, 40 transaction rollback, 53
+// insufficient resources, 57 operator intervention...) and any error
+// that is not the server's (a context ended, a connection lost) fail
+// whatever the values.
+func (s *Store) DataError(err error) bool { return dataError(err) }
+
+func dataError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) != 5 {
+		return false
+	}
+	switch pe.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
+}
+
 // constraintViolation reports which constraint err breaks, from the
-// SQLSTATE and constraint name of a *pgconn.PgError. It is the only place
-// that inspects driver errors.
+// SQLSTATE and constraint name of a *pgconn.PgError. It and dataError are
+// the only places that inspect driver errors.
 func constraintViolation(err error) violation {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {

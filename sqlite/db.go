@@ -269,8 +269,8 @@ const (
 )
 
 // constraintViolation reports which constraint err breaks, from the SQLite
-// extended result code. It and busy are the only places that inspect
-// driver errors.
+// extended result code. It, dataError and busy are the only places that
+// inspect driver errors.
 func constraintViolation(err error) violation {
 	var e *msqlite.Error
 	if !errors.As(err, &e) {
@@ -283,6 +283,26 @@ func constraintViolation(err error) violation {
 		return foreignKeyViolation
 	}
 	return noViolation
+}
+
+// DataError reports whether err is SQLite refusing a value of a
+// statement, by its primary result code: SQLITE_CONSTRAINT (a unique,
+// foreign key, NOT NULL or CHECK constraint), SQLITE_TOOBIG (a text or
+// blob past the length limit) or SQLITE_MISMATCH (a value of the wrong
+// type for a rowid). Any other code (busy, locked, I/O, full, corrupt...)
+// and any error that is not SQLite's fail whatever the values.
+func (s *Store) DataError(err error) bool { return dataError(err) }
+
+func dataError(err error) bool {
+	var e *msqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
 }
 
 // busy reports whether err is SQLite's SQLITE_BUSY, of any extended code.

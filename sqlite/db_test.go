@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"sync"
@@ -108,6 +109,58 @@ func TestConstraintViolation(t *testing.T) {
 		if got := constraintViolation(tc.err); got != tc.want {
 			t.Errorf("%s: constraintViolation(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestDataError checks which errors of SQLite are a value it refuses, for
+// which the engine runs a batch again in halves to find the member that
+// holds the value, and which fail whatever the values. SQLite stores a
+// NUL or invalid UTF-8 in a text as it is: only constraints, lengths and
+// types refuse a value.
+func TestDataError(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ctx := t.Context()
+	exec := func(query string, args ...any) error {
+		_, err := s.writer.ExecContext(ctx, query, args...)
+		return err
+	}
+	if err := exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL CHECK (v <> 'no'))`); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec(`INSERT INTO t VALUES (1, 'one')`); err != nil {
+		t.Fatal(err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, canceledErr := s.writer.ExecContext(canceled, `SELECT 1`)
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"unique", exec(`INSERT INTO t VALUES (1, 'again')`), true},
+		{"not null", exec(`INSERT INTO t VALUES (2, NULL)`), true},
+		{"check", exec(`INSERT INTO t VALUES (3, 'no')`), true},
+		{"foreign key", exec(`INSERT INTO products (store_id, id, name, created_at, updated_at) VALUES ('sto_missing', 'p', 'P', 0, 0)`), true},
+		{"too big", exec(`SELECT zeroblob(2000000000)`), true},
+		{"a rowid of the wrong type", exec(`INSERT INTO t VALUES ('x', 'x')`), true},
+		{"syntax", exec(`SELEC 1`), false},
+		{"no such table", exec(`SELECT * FROM nowhere`), false},
+		{"canceled", canceledErr, false},
+		{"other error", errors.New("disk I/O error"), false},
+		{"nil", nil, false},
+	}
+	for _, tc := range tests {
+		if tc.err == nil && tc.name != "nil" {
+			t.Errorf("%s: no error", tc.name)
+		}
+		if got := s.DataError(tc.err); got != tc.want {
+			t.Errorf("%s: DataError(%v) = %v, want %v", tc.name, tc.err, got, tc.want)
+		}
+	}
+	if err := exec(`INSERT INTO t VALUES (5, ?), (6, ?)`, "A\x00B", "A\xffB"); err != nil {
+		t.Errorf("SQLite refused a NUL or invalid UTF-8: %v", err)
 	}
 }
 
