@@ -320,6 +320,14 @@ type Tx interface {
 	// LookupFailures returns the failures counted in the window for each
 	// of subjects that has a count; the others are left out (none).
 	LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
+	// LockLookupFailures returns the counts of subjects in the window, as
+	// LookupFailures does, and holds them until the write transaction
+	// ends: no other transaction changes them meanwhile, whatever process
+	// it runs in, so that a count read here plus what the transaction adds
+	// is the count. subjects is sorted and holds no duplicate; the rows are
+	// taken in that order (PostgreSQL creates the missing ones at zero to
+	// hold them too).
+	LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
 	// AddLookupFailures adds counts[i] to the count of subjects[i] in the
 	// window, creating the counts it lacks, in one statement that takes
 	// the rows in the order of their subjects, so that concurrent writers

@@ -68,9 +68,10 @@ type Config struct {
 	// connect directly: they could then send any X-Forwarded-For they like.
 	TrustProxy bool
 	// LookupFailures is how many failed code look-ups one client address
-	// and one customer may each make per minute (a fixed window
-	// of the clock) before their look-ups are answered 429 until the
-	// minute ends. A failed look-up is GET /v1/codes/{code} answered 404,
+	// and one customer at one store may each make per minute (a fixed
+	// window of the clock) before their look-ups are answered 429 until the
+	// minute ends; the look-up that would go past it is answered 429 too,
+	// however many run at once. A failed look-up is GET /v1/codes/{code} answered 404,
 	// a code that POST /v1/validate does not find, and for a storefront
 	// key any code that validate rejects. The counts live in the database,
 	// shared by every process on it. Zero means DefaultLookupFailures; a

@@ -133,7 +133,7 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
 		fs.DurationVar(&c.ClickFlush, "click-flush", c.ClickFlush, "how long a click on an affiliate link waits in memory at most before it is written")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
-		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
+		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and each customer at a store before 429; 0: no limit (env "+EnvLookupFails+")")
 		fs.IntVar(&c.KeyLookupFailures, "lookup-failures-key", c.KeyLookupFailures, "failed code look-ups per minute allowed to each API key before 429; 0: no limit (env "+EnvKeyLookups+")")
 		fallthrough
 	case "migrate", "check":

@@ -74,8 +74,8 @@ type Config struct {
 	// proxy that sets that header.
 	TrustProxy bool
 	// LookupFailures is how many failed code look-ups each client address
-	// and customer may make per minute before they are answered 429 until
-	// the minute ends; 0 turns the limit off.
+	// and each customer at a store may make per minute before they are
+	// answered 429 until the minute ends; 0 turns the limit off.
 	LookupFailures int
 	// KeyLookupFailures is the same limit for each API key; 0 turns it off.
 	KeyLookupFailures int
