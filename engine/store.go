@@ -314,8 +314,10 @@ type Tx interface {
 	// only codes with a customer, so code generation never writes to it.
 	CustomerCodes(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
 
-	// Failed look-ups: counts per subject ("key:", "addr:" or "cust:" and
-	// its value) and per fixed window, named by the time it starts.
+	// Failed look-ups and authentications: counts per subject ("key:",
+	// "addr:" or "cust:" and its value for look-ups, "auth:" and a client
+	// address for authentications) and per fixed window, named by the time
+	// it starts.
 
 	// LookupFailures returns the failures counted in the window for each
 	// of subjects that has a count; the others are left out (none).
