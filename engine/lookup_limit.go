@@ -330,11 +330,13 @@ func (s *Service) writeLookupFails(batch []*lookupFail) {
 // countWindow decides and counts the failures fails of one window in tx,
 // recording in over the subjects of each refused one.
 func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFail, over map[*lookupFail][]bool) error {
-	var names []string
+	seen := make(map[string]bool)
 	for _, f := range fails {
-		names = appendNew(names, f.names...)
+		for _, name := range f.names {
+			seen[name] = true
+		}
 	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(seen))
 	counts, err := tx.LockLookupFailures(ctx, window, names)
 	if err != nil {
 		return err
