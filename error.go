@@ -31,6 +31,7 @@ const (
 	EAutomatic          = "automatic_promotion"    // the promotion applies without a code and takes none (409)
 	ERateLimited        = "rate_limited"           // too many requests (429)
 	ETooManyFailures    = "too_many_failures"      // a key, address or customer failed too many code look-ups (429)
+	ETooManyAuthFails   = "too_many_auth_failures" // the client address, or the server, had too many failed authentications (429)
 	EUnavailable        = "unavailable"            // the server is shutting down or not ready (503)
 	EInternal           = "internal"               // anything unexpected (500); never echoed
 )

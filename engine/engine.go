@@ -57,6 +57,7 @@ type Service struct {
 	clock    promokit.Clock
 	log      *slog.Logger
 	keys     *keyCache
+	auth     authGuard // the limits on failed authentications
 	jobLease time.Duration
 	owner    string
 	metrics  *Metrics

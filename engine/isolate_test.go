@@ -114,9 +114,9 @@ func TestIsolateLookupLimits(t *testing.T) {
 		errs := make([]error, len(addrs))
 		calls := make([]func(), len(addrs))
 		for i, a := range addrs {
-			calls[i] = func() { errs[i] = b.svc.FailLookups(ctx, addr(a), 1, lim) }
+			calls[i] = func() { _, errs[i] = b.svc.FailLookups(ctx, addr(a), 1, lim) }
 		}
-		gather(t, fs, b.svc, "lookupFails", true, 1, func(int) { _ = b.svc.FailLookups(ctx, addr("198.51.100.1"), 1, lim) }, calls...)
+		gather(t, fs, b.svc, "lookupFails", true, 1, func(int) { _, _ = b.svc.FailLookups(ctx, addr("198.51.100.1"), 1, lim) }, calls...)
 		fs.wantShared(t, "AddLookupFailures", len(addrs))
 		for i, a := range addrs {
 			if i == 2 {

@@ -115,9 +115,9 @@ func TestRefusedValuesRead(t *testing.T) {
 		errs = make([]error, len(addrs))
 		calls = make([]func(), len(addrs))
 		for i, a := range addrs {
-			calls[i] = func() { errs[i] = b.svc.FailLookups(ctx, engine.LookupSubjects{Addr: a}, 5, lim) }
+			calls[i] = func() { _, errs[i] = b.svc.FailLookups(ctx, engine.LookupSubjects{Addr: a}, 5, lim) }
 		}
-		gather(t, fs, b.svc, "lookupFails", true, 1, func(int) { _ = b.svc.FailLookups(ctx, engine.LookupSubjects{Addr: "203.0.113.1"}, 1, lim) }, calls...)
+		gather(t, fs, b.svc, "lookupFails", true, 1, func(int) { _, _ = b.svc.FailLookups(ctx, engine.LookupSubjects{Addr: "203.0.113.1"}, 1, lim) }, calls...)
 		refusals := make([]*engine.LookupRefusal, len(addrs))
 		for i, a := range addrs {
 			calls[i] = func() { refusals[i], errs[i] = b.svc.CheckLookups(ctx, engine.LookupSubjects{Addr: a}, lim) }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -9,11 +10,14 @@ import (
 )
 
 // keyCache keeps authenticated keys for a short while, so that a request
-// costs no database round trip for its key.
+// costs no database round trip for its key, and the hashes of refused
+// secrets (unknown or revoked keys) for a short while too, so that a flood
+// of one wrong key costs no database read either.
 type keyCache struct {
 	ttl time.Duration
 	mu  sync.RWMutex
-	m   map[string]keyEntry // by string(hash)
+	m   map[string]keyEntry  // by string(hash)
+	bad map[string]time.Time // by string(hash): when the refusal expires
 }
 
 type keyEntry struct {
@@ -21,18 +25,30 @@ type keyEntry struct {
 	expires time.Time
 }
 
+// NegativeKeyTTL is how long a refused secret is refused again from memory
+// before the database is asked anew. A key created by this process clears
+// every refusal at once (CreateKey, Bootstrap); a key created by another
+// process has a new random secret that no one can have sent before.
+const NegativeKeyTTL = 30 * time.Second
+
+// maxKeyCache bounds each of the caches: past it, a cache starts afresh
+// (the refusals first drop the expired ones).
+const maxKeyCache = 100_000
+
 func newKeyCache(ttl time.Duration) *keyCache {
-	return &keyCache{ttl: ttl, m: make(map[string]keyEntry)}
+	return &keyCache{ttl: ttl, m: make(map[string]keyEntry), bad: make(map[string]time.Time)}
 }
 
-func (c *keyCache) get(hash string, now time.Time) (promokit.Principal, bool) {
+// get returns the principal of hash while its entry is fresh or, with a
+// grace, until grace after it expired.
+func (c *keyCache) get(hash string, now time.Time, grace time.Duration) (promokit.Principal, bool) {
 	if c.ttl < 0 {
 		return promokit.Principal{}, false
 	}
 	c.mu.RLock()
 	e, ok := c.m[hash]
 	c.mu.RUnlock()
-	if !ok || !now.Before(e.expires) {
+	if !ok || !now.Before(e.expires.Add(grace)) {
 		return promokit.Principal{}, false
 	}
 	return e.p, true
@@ -43,10 +59,45 @@ func (c *keyCache) put(hash string, p promokit.Principal, now time.Time) {
 		return
 	}
 	c.mu.Lock()
-	if len(c.m) > 100_000 { // bound memory: start afresh
+	if len(c.m) > maxKeyCache { // bound memory: start afresh
 		c.m = make(map[string]keyEntry)
 	}
 	c.m[hash] = keyEntry{p: p, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+}
+
+// refused reports whether hash was refused less than NegativeKeyTTL ago.
+func (c *keyCache) refused(hash string, now time.Time) bool {
+	if c.ttl < 0 {
+		return false
+	}
+	c.mu.RLock()
+	until, ok := c.bad[hash]
+	c.mu.RUnlock()
+	return ok && now.Before(until)
+}
+
+// refuse remembers that hash was refused, and forgets any principal it had.
+func (c *keyCache) refuse(hash string, now time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	delete(c.m, hash)
+	if len(c.bad) >= maxKeyCache {
+		maps.DeleteFunc(c.bad, func(_ string, until time.Time) bool { return !now.Before(until) })
+		if len(c.bad) >= maxKeyCache {
+			c.bad = make(map[string]time.Time)
+		}
+	}
+	c.bad[hash] = now.Add(NegativeKeyTTL)
+	c.mu.Unlock()
+}
+
+// clearRefused forgets every refused secret: a key was created.
+func (c *keyCache) clearRefused() {
+	c.mu.Lock()
+	clear(c.bad)
 	c.mu.Unlock()
 }
 
@@ -61,33 +112,10 @@ func (c *keyCache) dropKey(id string) {
 }
 
 // Authenticate returns the principal of a key secret. Unknown, malformed and
-// revoked keys all give EUnauthenticated.
+// revoked keys all give EUnauthenticated. It limits nothing: the server
+// calls AuthenticateFrom, which limits failed authentications.
 func (s *Service) Authenticate(ctx context.Context, secret string) (promokit.Principal, error) {
-	// Built only when needed: a valid key is the hot path of every request.
-	bad := func() error { return promokit.Errorf(promokit.EUnauthenticated, "the API key is not valid") }
-	if len(secret) < 10 || len(secret) > 200 {
-		return promokit.Principal{}, bad()
-	}
-	hash := promokit.HashKey(secret)
-	now := time.Now()
-	if p, ok := s.keys.get(string(hash), now); ok {
-		return p, nil
-	}
-	var k *promokit.Key
-	err := s.store.Read(ctx, func(tx Tx) error {
-		var err error
-		k, err = tx.KeyByHash(ctx, hash)
-		return err
-	})
-	if isNotFound(err) || (err == nil && k.RevokedAt != nil) {
-		return promokit.Principal{}, bad()
-	}
-	if err != nil {
-		return promokit.Principal{}, err
-	}
-	p := k.Principal()
-	s.keys.put(string(hash), p, now)
-	return p, nil
+	return s.AuthenticateFrom(ctx, secret, "", AuthLimits{})
 }
 
 // KeyInput is a request for a new key.
@@ -146,6 +174,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, st
 	if err != nil {
 		return nil, "", err
 	}
+	s.keys.clearRefused()
 	return k, secret, nil
 }
 

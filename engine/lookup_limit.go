@@ -16,6 +16,13 @@ import (
 // current window is refused every look-up until the window ends, whether
 // its next guess would hit or not.
 //
+// The limit is exact: a failure is counted with a conditional increment
+// (count + n <= limit, decided in the database's write transaction, every
+// process's counts locked alike) before it is answered, and a request
+// whose failures do not fit is refused instead of answered. However many
+// requests run at once, on however many processes, at most limit failures
+// of a subject are answered in one window.
+//
 // The windows are fixed (whole minutes of the clock), not sliding: a
 // subject can fail up to twice its limit across the end of one window and
 // the start of the next, and no more in any span of one window.
@@ -28,22 +35,27 @@ const LookupWindow = time.Minute
 const (
 	SubjectKey      = "key"      // the API key
 	SubjectAddr     = "addr"     // the client address (an IPv6 address as its /64)
-	SubjectCustomer = "customer" // the customer the request names (Identity.Key)
+	SubjectCustomer = "customer" // the customer the request names (Identity.Key), at the store it prices for
 )
 
 // LookupSubjects are who the failed look-ups of one request count against:
 // its API key, its client address and, when the request names a customer,
-// the customer's identity key (promokit.Identity.Key), so that one
-// customer's guesses count together from any address, however the e-mail
-// address is written. Empty fields count against nothing.
+// the customer's identity key (promokit.Identity.Key) at the store the
+// request prices a cart for (StoreID), so that one customer's guesses at a
+// store count together from any address, however the e-mail address is
+// written, and the guesses made at one store (through its public
+// storefront key, say) never lock the customer out of another. Empty
+// fields count against nothing; a customer counts only with its store.
 type LookupSubjects struct {
 	KeyID       string
 	Addr        string
+	StoreID     string
 	CustomerKey string
 }
 
 // lookupSubject is one subject as stored: its kind and its name in the
-// database, "key:", "addr:" or "cust:" and its value.
+// database, "key:", "addr:" or "cust:" and its value (for a customer, its
+// store, "/" and its identity key).
 type lookupSubject struct {
 	kind, name string
 }
@@ -55,8 +67,8 @@ func (ls LookupSubjects) list() []lookupSubject {
 	if ls.Addr != "" {
 		out = append(out, lookupSubject{SubjectAddr, "addr:" + ls.Addr})
 	}
-	if ls.CustomerKey != "" {
-		out = append(out, lookupSubject{SubjectCustomer, "cust:" + ls.CustomerKey})
+	if ls.CustomerKey != "" && ls.StoreID != "" {
+		out = append(out, lookupSubject{SubjectCustomer, "cust:" + ls.StoreID + "/" + ls.CustomerKey})
 	}
 	if ls.KeyID != "" {
 		out = append(out, lookupSubject{SubjectKey, "key:" + ls.KeyID})
@@ -218,34 +230,70 @@ func readFailures(ctx context.Context, tx Tx, names map[time.Time][]string) (map
 }
 
 // FailLookups counts n failed look-ups against each of the subjects whose
-// kind has a limit, in the current window, adding to the counts the
-// database holds (creating those it lacks), so that concurrent requests of
-// several processes add up exactly. It returns once the counts are
-// committed. Concurrent calls share one write transaction (the batching of
-// queue.go): with SQLite syncing every commit, a flood of failed guesses
-// costs one sync per batch rather than one each, and does not hold the
-// single writer from the redeems. n of zero or less writes nothing.
-func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int, lim LookupLimits) error {
+// kind has a limit, in the current window, if they fit: when every one of
+// them has failed at most its limit less n look-ups, it adds n to each
+// (creating the counts the database lacks) and returns nil; otherwise it
+// counts nothing and returns the refusal of the first that does not fit
+// (the key, then the address, then the customer), and the request must be
+// answered with it instead of its failures. The decision and the counts
+// are one write transaction holding the subjects' counts, so that
+// concurrent requests of several processes never answer more than a
+// limit's failures. It returns once the counts are committed. Concurrent
+// calls share one write transaction (the batching of queue.go): with
+// SQLite syncing every commit, a flood of failed guesses costs one sync
+// per batch rather than one each, and does not hold the single writer
+// from the redeems. n of zero or less counts nothing and refuses nothing.
+//
+// It is the server's count after a look-up and decides nothing about the
+// caller's rights; any caller may be counted.
+func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int, lim LookupLimits) (*LookupRefusal, error) {
 	list := lim.limited(subj)
 	if n <= 0 || len(list) == 0 {
-		return nil
+		return nil, nil
 	}
-	f := &lookupFail{window: lookupWindow(s.now()), names: subjectNames(list), n: int64(n), done: make(chan struct{})}
+	limits := make([]int64, len(list))
+	for i, sb := range list {
+		limits[i] = int64(lim.of(sb.kind))
+	}
+	f, err := s.countFailures(ctx, subjectNames(list), limits, int64(n))
+	if err != nil || f.over == nil {
+		return nil, err
+	}
+	for _, kind := range []string{SubjectKey, SubjectAddr, SubjectCustomer} {
+		for i, sb := range list {
+			if sb.kind == kind && f.over[i] {
+				return &LookupRefusal{Kind: kind, RetryAfter: f.window.Add(LookupWindow).Sub(s.now())}, nil
+			}
+		}
+	}
+	return nil, nil // not reached: a refused count has a subject over
+}
+
+// countFailures counts n failures against each of names in the current
+// window when each count plus n stays within its limit (limits[i] for
+// names[i]), and nothing otherwise: the returned lookupFail's over then
+// tells which names did not fit. It waits for the batch's commit; when ctx
+// ends first it returns ctx.Err(), and the batch counts the failures or
+// not all the same.
+func (s *Service) countFailures(ctx context.Context, names []string, limits []int64, n int64) (*lookupFail, error) {
+	f := &lookupFail{window: lookupWindow(s.now()), names: names, limits: limits, n: n, done: make(chan struct{})}
 	s.lookupFails.push(f)
 	select {
 	case <-f.done:
-		return f.err
+		return f, f.err
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
-// lookupFail is one request's failed look-ups, written with the others of
-// its batch.
+// lookupFail is one request's failures, counted with the others of its
+// batch.
 type lookupFail struct {
 	window time.Time
 	names  []string
+	limits []int64 // of names
 	n      int64
+	over   []bool // of names, when the failures did not fit; nil when counted
 	err    error
 	done   chan struct{}
 }
@@ -253,11 +301,10 @@ type lookupFail struct {
 // maxLookupFails bounds a batch of failed look-ups.
 const maxLookupFails = 256
 
-// writeLookupFails adds a batch's failures in one transaction: per window,
-// each subject's failures summed, in one statement (AddLookupFailures takes
-// the rows in the order of their subjects), the windows in order. A
-// request whose failures the database refuses is isolated (isolate.go).
-// It does not take a caller's context: the other callers share the write.
+// writeLookupFails counts a batch's failures in one transaction (see
+// writeLookupFailsOnce). A request whose failures the database refuses is
+// isolated (isolate.go). It does not take a caller's context: the other
+// callers share the write.
 func (s *Service) writeLookupFails(batch []*lookupFail) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
@@ -268,33 +315,82 @@ func (s *Service) writeLookupFails(batch []*lookupFail) {
 	}
 }
 
-// writeLookupFailsOnce writes the failures of batch in one transaction.
+// writeLookupFailsOnce counts the failures of batch in one transaction.
+// Per window (the windows in order), it takes the counts of every subject
+// of the batch (LockLookupFailures: held until the commit, taken in the
+// order of their subjects), decides the requests in the order they came,
+// each counted whole when all its subjects fit and not at all otherwise,
+// and adds each subject's accepted failures in one statement. Run again on
+// a part of the batch, it decides that part afresh under the lock, so the
+// counts stay exact.
 func (s *Service) writeLookupFailsOnce(ctx context.Context, batch []*lookupFail) error {
-	sums := make(map[time.Time]map[string]int64, 1)
+	byWindow := make(map[time.Time][]*lookupFail, 1)
 	for _, f := range batch {
-		if sums[f.window] == nil {
-			sums[f.window] = make(map[string]int64)
-		}
-		for _, name := range f.names {
-			sums[f.window][name] += f.n
-		}
+		byWindow[f.window] = append(byWindow[f.window], f)
 	}
-	return s.store.Write(ctx, func(tx Tx) error {
+	over := make(map[*lookupFail][]bool)
+	err := s.store.Write(ctx, func(tx Tx) error {
+		clear(over) // the function may run again
 		// Windows in order too: the rows of two windows are then taken
 		// in one order by every writer.
-		for _, window := range slices.SortedFunc(maps.Keys(sums), time.Time.Compare) {
-			byName := sums[window]
-			names := slices.Sorted(maps.Keys(byName))
-			counts := make([]int64, len(names))
-			for i, name := range names {
-				counts[i] = byName[name]
-			}
-			if err := tx.AddLookupFailures(ctx, window, names, counts); err != nil {
+		for _, window := range slices.SortedFunc(maps.Keys(byWindow), time.Time.Compare) {
+			if err := countWindow(ctx, tx, window, byWindow[window], over); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, f := range batch {
+		f.over = over[f]
+	}
+	return nil
+}
+
+// countWindow decides and counts the failures fails of one window in tx,
+// recording in over the subjects of each refused one.
+func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFail, over map[*lookupFail][]bool) error {
+	seen := make(map[string]bool)
+	for _, f := range fails {
+		for _, name := range f.names {
+			seen[name] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(seen))
+	counts, err := tx.LockLookupFailures(ctx, window, names)
+	if err != nil {
+		return err
+	}
+	added := make(map[string]int64, len(names))
+	for _, f := range fails {
+		var refused []bool
+		for i, name := range f.names {
+			if counts[name]+added[name]+f.n > f.limits[i] {
+				if refused == nil {
+					refused = make([]bool, len(f.names))
+				}
+				refused[i] = true
+			}
+		}
+		if refused != nil {
+			over[f] = refused
+			continue
+		}
+		for _, name := range f.names {
+			added[name] += f.n
+		}
+	}
+	names = slices.DeleteFunc(names, func(name string) bool { return added[name] == 0 })
+	if len(names) == 0 {
+		return nil
+	}
+	sums := make([]int64, len(names))
+	for i, name := range names {
+		sums[i] = added[name]
+	}
+	return tx.AddLookupFailures(ctx, window, names, sums)
 }
 
 // PurgeLookupFailures deletes the counts of windows that have ended and

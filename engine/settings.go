@@ -28,6 +28,9 @@ func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, e
 	if err != nil {
 		return "", false, err
 	}
+	if created {
+		s.keys.clearRefused()
+	}
 	return secret, created, nil
 }
 

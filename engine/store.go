@@ -322,12 +322,22 @@ type Tx interface {
 	// only codes with a customer, so code generation never writes to it.
 	CustomerCodes(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
 
-	// Failed look-ups: counts per subject ("key:", "addr:" or "cust:" and
-	// its value) and per fixed window, named by the time it starts.
+	// Failed look-ups and authentications: counts per subject ("key:",
+	// "addr:" or "cust:" and its value for look-ups, "auth:" and a client
+	// address for authentications) and per fixed window, named by the time
+	// it starts.
 
 	// LookupFailures returns the failures counted in the window for each
 	// of subjects that has a count; the others are left out (none).
 	LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
+	// LockLookupFailures returns the counts of subjects in the window, as
+	// LookupFailures does, and holds them until the write transaction
+	// ends: no other transaction changes them meanwhile, whatever process
+	// it runs in, so that a count read here plus what the transaction adds
+	// is the count. subjects is sorted and holds no duplicate; the rows are
+	// taken in that order (PostgreSQL creates the missing ones at zero to
+	// hold them too).
+	LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
 	// AddLookupFailures adds counts[i] to the count of subjects[i] in the
 	// window, creating the counts it lacks, in one statement that takes
 	// the rows in the order of their subjects, so that concurrent writers

@@ -18,16 +18,18 @@ import (
 //
 // Codes that are not found, and for a storefront key every code that does
 // not apply, count as failed look-ups against the key, the client address
-// and the customer the request names; a storefront key cannot tell a
-// missing code from one that does not apply, and neither may its limit.
-// A subject past its limit gets 429 before anything is priced.
+// and the customer the request names at the cart's store; a storefront key
+// cannot tell a missing code from one that does not apply, and neither may
+// its limit. A subject past its limit gets 429 before anything is priced,
+// and a request whose failures would take a subject past its limit gets
+// 429 instead of its answer.
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	var in engine.ValidateInput
 	if err := decodeJSON(w, r, &in); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	subj := s.lookupSubjects(r, in.Customer)
+	subj := s.lookupSubjects(r, in.Customer, in.Cart.StoreID)
 	// The check of the subjects' failures rides on the cart's read.
 	in.Guard = &engine.LookupGuard{Subjects: subj, Limits: s.lookupLimits}
 	p, _ := promokit.PrincipalFromContext(r.Context())

@@ -56,10 +56,10 @@ func (s *Server) listCodes(w http.ResponseWriter, r *http.Request, f engine.Code
 // not exist and a code the caller may not see get the same 404, and both
 // count as failed look-ups against the key and the client address: past
 // Config.LookupFailures of them in a minute, every look-up of either is
-// 429 until the minute ends, so that codes cannot be guessed by trying
-// them (ratelimit.go).
+// 429 until the minute ends (the miss that would go past it included), so
+// that codes cannot be guessed by trying them (ratelimit.go).
 func (s *Server) handleCodeGet(w http.ResponseWriter, r *http.Request) {
-	subj := s.lookupSubjects(r, promokit.Identity{})
+	subj := s.lookupSubjects(r, promokit.Identity{}, "")
 	if !s.allowLookups(w, r, subj) {
 		return
 	}

@@ -15,6 +15,8 @@ type metrics struct {
 	duration       *prometheus.HistogramVec
 	lookupFailures *prometheus.CounterVec // by kind of subject
 	rateLimited    *prometheus.CounterVec // by kind of subject
+	authFailures   *prometheus.CounterVec // by how they were decided
+	authRefused    *prometheus.CounterVec // by limit
 
 	// statuses holds the label of each status, so that counting a request
 	// does not format its status.
@@ -42,6 +44,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "promokit", Name: "rate_limited_total",
 			Help: "Requests refused with 429 because a subject failed too many code look-ups, by that subject: key, addr or customer.",
 		}, []string{"subject"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promokit", Name: "auth_failures_total",
+			Help: "Requests answered 401 for their API key, by how the key was decided: none (missing or malformed, nothing looked up), " +
+				"cache (refused from memory: the database refused it a moment ago), database (unknown or revoked).",
+		}, []string{"checked"}),
+		authRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "promokit", Name: "auth_rate_limited_total",
+			Help: "Requests refused with 429 too_many_auth_failures, by limit: addr (the client address failed too many authentications) " +
+				"or global (this server checked too many unknown keys).",
+		}, []string{"limit"}),
 	}
 	for i := range m.statuses {
 		m.statuses[i] = strconv.Itoa(i)
@@ -51,7 +63,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.lookupFailures.WithLabelValues(kind)
 		m.rateLimited.WithLabelValues(kind)
 	}
-	reg.MustRegister(m.requests, m.duration, m.lookupFailures, m.rateLimited)
+	for _, checked := range []string{engine.AuthCheckedNone, engine.AuthCheckedCache, engine.AuthCheckedDatabase} {
+		m.authFailures.WithLabelValues(checked)
+	}
+	for _, limit := range []string{engine.AuthLimitAddr, engine.AuthLimitGlobal} {
+		m.authRefused.WithLabelValues(limit)
+	}
+	reg.MustRegister(m.requests, m.duration, m.lookupFailures, m.rateLimited, m.authFailures, m.authRefused)
 	return m
 }
 

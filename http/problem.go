@@ -69,6 +69,8 @@ func kindOf(code string) (problemKind, bool) {
 		return problemKind{http.StatusTooManyRequests, "Too many requests"}, true
 	case promokit.ETooManyFailures:
 		return problemKind{http.StatusTooManyRequests, "Too many failed code look-ups"}, true
+	case promokit.ETooManyAuthFails:
+		return problemKind{http.StatusTooManyRequests, "Too many failed authentications"}, true
 	case promokit.EUnavailable:
 		return problemKind{http.StatusServiceUnavailable, "The service is unavailable"}, true
 	case promokit.EInternal:
@@ -161,7 +163,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch p.Code {
 	case promokit.EUnauthenticated:
 		h.Set("WWW-Authenticate", `Bearer realm="promokit"`)
-	case promokit.ERateLimited, promokit.ETooManyFailures, promokit.EUnavailable:
+	case promokit.ERateLimited, promokit.ETooManyFailures, promokit.ETooManyAuthFails, promokit.EUnavailable:
 		after := time.Second
 		var re *retryError
 		if errors.As(err, &re) && re.after > after {

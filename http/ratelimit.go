@@ -24,18 +24,22 @@ import (
 // its guess would hit or not. A request that fails nothing writes nothing.
 
 // lookupSubjects returns who the failed look-ups of r count against: its
-// key, its client address, and the customer of id when it names a valid
-// one (an invalid one is refused by the engine, which counts nothing). A
-// checkout key calls from the shop's servers, whose address all its
-// buyers share: its requests count against the key and the customer only.
-func (s *Server) lookupSubjects(r *http.Request, id promokit.Identity) engine.LookupSubjects {
+// key, its client address, and the customer of id at storeID (the store
+// whose cart the request prices) when it names a valid one (an invalid one
+// is refused by the engine, which counts nothing). A checkout key calls
+// from the shop's servers, whose address all its buyers share: its
+// requests count against the key and the customer only. The customer's
+// count is the store's: guesses made through one store's keys never lock
+// the customer out of another store, and the engine has checked that the
+// key may price that store's carts before anything is counted.
+func (s *Server) lookupSubjects(r *http.Request, id promokit.Identity, storeID string) engine.LookupSubjects {
 	p, _ := promokit.PrincipalFromContext(r.Context())
 	subj := engine.LookupSubjects{KeyID: p.KeyID}
 	if p.Role != promokit.RoleCheckout {
 		subj.Addr = s.clientAddr(r)
 	}
-	if key, err := id.Key(); err == nil {
-		subj.CustomerKey = key
+	if key, err := id.Key(); err == nil && key != "" {
+		subj.StoreID, subj.CustomerKey = storeID, key
 	}
 	return subj
 }
@@ -75,21 +79,29 @@ func subjectWord(kind string) string {
 	return "key"
 }
 
-// failLookups counts n failed look-ups of r against its subjects and in
-// the metrics. When the count cannot be written it answers r with the
-// error and reports false: the look-up's answer is then withheld, so that
-// a guess is never answered without being counted.
+// failLookups counts n failed look-ups of r against its subjects, if they
+// fit within the subjects' limits, and in the metrics. When they do not
+// fit it answers r 429 too_many_failures instead of its failures, and when
+// the count cannot be written it answers r with the error; either way it
+// reports false, and the look-up's answer is withheld, so that a guess is
+// never answered without being counted and no subject is ever answered
+// more failures than its limit in a window.
 func (s *Server) failLookups(w http.ResponseWriter, r *http.Request, subj engine.LookupSubjects, n int) bool {
 	if n <= 0 {
 		return true
 	}
-	for _, kind := range subj.Kinds() {
-		s.metrics.lookupFailures.WithLabelValues(kind).Add(float64(n))
-	}
 	// The look-up has run: count it even if the client goes away now.
-	if err := s.svc.FailLookups(context.WithoutCancel(r.Context()), subj, n, s.lookupLimits); err != nil {
+	refusal, err := s.svc.FailLookups(context.WithoutCancel(r.Context()), subj, n, s.lookupLimits)
+	if err != nil {
 		writeError(w, r, err)
 		return false
+	}
+	if refusal != nil {
+		s.refuseLookups(w, r, refusal)
+		return false
+	}
+	for _, kind := range subj.Kinds() {
+		s.metrics.lookupFailures.WithLabelValues(kind).Add(float64(n))
 	}
 	return true
 }

@@ -1,8 +1,9 @@
 // Package http is promokit's JSON API over net/http: the routes of
 // docs/API-ROUTES.md, the problem+json error format (problem.go), strict
 // request decoding (decode.go), bearer-key authentication, request ids,
-// idempotency keys, the limit on failed code look-ups (ratelimit.go),
-// Prometheus metrics and one log line per failed request.
+// idempotency keys, the limits on failed code look-ups (ratelimit.go) and
+// on failed authentications (auth.go), Prometheus metrics and one log line
+// per failed request.
 //
 // Every route under /v1/ needs an API key; /healthz, /readyz, /metrics and
 // /openapi.json are anonymous. Handlers decode, call one method of
@@ -43,6 +44,19 @@ const (
 	DefaultKeyLookupFailures = 1000
 )
 
+// DefaultAuthFailures is how many failed authentications per minute each
+// client address may make when Config.AuthFailures is zero, and
+// DefaultGlobalAuthFailures how many a server checks against the database
+// per minute in all when Config.GlobalAuthFailures is zero. Only keys the
+// database is asked about count: a client that repeats one wrong key
+// counts it once per engine.NegativeKeyTTL and process, so a misconfigured
+// client stays far below the first; the second engages only in a flood
+// from many addresses.
+const (
+	DefaultAuthFailures       = 100
+	DefaultGlobalAuthFailures = 10_000
+)
+
 // Config configures a Server.
 type Config struct {
 	// Service runs the use cases. Required.
@@ -68,9 +82,10 @@ type Config struct {
 	// connect directly: they could then send any X-Forwarded-For they like.
 	TrustProxy bool
 	// LookupFailures is how many failed code look-ups one client address
-	// and one customer may each make per minute (a fixed window
-	// of the clock) before their look-ups are answered 429 until the
-	// minute ends. A failed look-up is GET /v1/codes/{code} answered 404,
+	// and one customer at one store may each make per minute (a fixed
+	// window of the clock) before their look-ups are answered 429 until the
+	// minute ends; the look-up that would go past it is answered 429 too,
+	// however many run at once. A failed look-up is GET /v1/codes/{code} answered 404,
 	// a code that POST /v1/validate does not find, and for a storefront
 	// key any code that validate rejects. The counts live in the database,
 	// shared by every process on it. Zero means DefaultLookupFailures; a
@@ -83,6 +98,24 @@ type Config struct {
 	// not counted against their client address, only against the key and
 	// the customer they name.
 	KeyLookupFailures int
+	// AuthFailures is how many failed authentications (an unknown or
+	// revoked key that the database was asked about) one client address
+	// may make per minute (a fixed window of the clock), counted in the
+	// database and shared by every process on it. The failure that would
+	// go past it is answered 429 too_many_auth_failures with Retry-After,
+	// and so is every later request from the address, whatever its key,
+	// until the minute ends, without a database read. Zero means
+	// DefaultAuthFailures; a negative value disables the limit. Behind a
+	// proxy, set TrustProxy: otherwise every client has the proxy's
+	// address, and one client's failures block them all.
+	AuthFailures int
+	// GlobalAuthFailures is how many failed authentications this server
+	// checks against the database per minute in all, from any address;
+	// past it, a key it would have to look up is answered 429
+	// too_many_auth_failures until the minute ends (keys it authenticated
+	// lately go on). Zero means DefaultGlobalAuthFailures; a negative value
+	// disables the limit.
+	GlobalAuthFailures int
 }
 
 // Server is the HTTP API. It implements http.Handler and is safe for
@@ -98,6 +131,7 @@ type Server struct {
 	metrics      *metrics
 	promHandler  http.Handler        // serves /metrics
 	lookupLimits engine.LookupLimits // failed look-ups per subject and minute; 0: no limit
+	authLimits   engine.AuthLimits   // failed authentications per address and minute, and in all; 0: no limit
 
 	idPrefix string        // random per process, so request ids do not repeat across restarts
 	idSeq    atomic.Uint64 // numbers the request ids of this process
@@ -232,6 +266,12 @@ func NewServer(cfg Config) *Server {
 	if cfg.KeyLookupFailures == 0 {
 		cfg.KeyLookupFailures = DefaultKeyLookupFailures
 	}
+	if cfg.AuthFailures == 0 {
+		cfg.AuthFailures = DefaultAuthFailures
+	}
+	if cfg.GlobalAuthFailures == 0 {
+		cfg.GlobalAuthFailures = DefaultGlobalAuthFailures
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s := &Server{
@@ -247,7 +287,8 @@ func NewServer(cfg Config) *Server {
 		lookupLimits: engine.LookupLimits{
 			Key: max(cfg.KeyLookupFailures, 0), Addr: max(cfg.LookupFailures, 0), Customer: max(cfg.LookupFailures, 0),
 		},
-		idPrefix: hex.EncodeToString(b[:]) + "-",
+		authLimits: engine.AuthLimits{Addr: max(cfg.AuthFailures, 0), Global: max(cfg.GlobalAuthFailures, 0)},
+		idPrefix:   hex.EncodeToString(b[:]) + "-",
 	}
 	if s.ready == nil && s.svc != nil {
 		s.ready = func(ctx context.Context) error { return s.svc.Store().Ping(ctx) }
@@ -290,16 +331,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(sw, r)
-}
-
-// authenticate returns the principal of the request's bearer key.
-func (s *Server) authenticate(ctx context.Context, r *http.Request) (promokit.Principal, error) {
-	h := r.Header.Get("Authorization")
-	scheme, secret, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(secret) == "" {
-		return promokit.Principal{}, promokit.Errorf(promokit.EUnauthenticated, "send an API key as Authorization: Bearer <key>")
-	}
-	return s.svc.Authenticate(ctx, strings.TrimSpace(secret))
 }
 
 // requestID returns the request's X-Request-Id when it is sane: 1 to 64

@@ -30,8 +30,9 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 	return out, nil
 }
 
-// readFailures reads the rows of lookupFailuresSQL into out and closes
-// them.
+// readFailures reads rows of subjects and their failures into out, and
+// closes them. A count of zero (a row LockLookupFailures created that
+// nothing was added to) is left out, as a missing one.
 func readFailures(rows pgx.Rows, out map[string]int64) error {
 	defer rows.Close()
 	for rows.Next() {
@@ -42,9 +43,33 @@ func readFailures(rows pgx.Rows, out map[string]int64) error {
 		if err := rows.Scan(&subject, &n); err != nil {
 			return err
 		}
-		out[subject] = n
+		if n != 0 {
+			out[subject] = n
+		}
 	}
 	return rows.Err()
+}
+
+// LockLookupFailures returns the counts of subjects in the window and
+// locks their rows until the transaction ends, in one upsert: a missing
+// row is created at zero, so that it is locked too and a concurrent
+// transaction waits for this one instead of creating it, and an existing
+// row is updated to itself, which locks it and returns it. The rows are
+// taken in the order of their subjects, so that two transactions never
+// wait for each other in a cycle.
+func (t *tx) LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+	rows, err := t.q.Query(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
+		SELECT $1, s, 0 FROM unnest($2::text[]) AS u(s) ORDER BY s
+		ON CONFLICT (window_start, subject) DO UPDATE SET failures = lookup_failures.failures
+		RETURNING subject, failures`, window, subjects)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lock lookup failures: %w", err)
+	}
+	out := make(map[string]int64, len(subjects))
+	if err := readFailures(rows, out); err != nil {
+		return nil, fmt.Errorf("postgres: lock lookup failures: %w", err)
+	}
+	return out, nil
 }
 
 // AddLookupFailures adds counts to the counts of subjects in the window

@@ -41,6 +41,14 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 	return out, nil
 }
 
+// LockLookupFailures returns the counts of subjects in the window. A write
+// transaction holds the database's only write lock from its start
+// (BEGIN IMMEDIATE), in every process: no other writer changes the counts
+// until it ends.
+func (t *tx) LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+	return t.LookupFailures(ctx, window, subjects)
+}
+
 // AddLookupFailures adds counts to the counts of subjects in the window
 // with one upsert; the single writer takes them one at a time. The pairs
 // travel as one JSON array of [subject, count]. (The WHERE true lets

@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,4 +93,62 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 		want[s] = writers * rounds
 	}
 	wantEqual(t, "counts after concurrent writers", want, got)
+}
+
+// testLookupFailuresLocked checks that the counts LockLookupFailures
+// returns hold until the transaction ends: writers that each read the
+// counts of two subjects under the lock and add one to both while the
+// first is under a limit, concurrently, stop exactly at the limit. A new
+// subject has no count, before or after it is locked.
+func testLookupFailuresLocked(t *testing.T, b *bundle) {
+	const writers, rounds, limit = 8, 10, 50
+	window := b.now.Truncate(time.Minute)
+	subjects := []string{"addr:192.0.2.7", "cust:sto_1/e:ab12"}
+	var added atomic.Int64
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range rounds {
+				took := false
+				err := b.writeErr(func(tx engine.Tx) error {
+					took = false
+					counts, err := tx.LockLookupFailures(b.ctx, window, subjects)
+					if err != nil || counts[subjects[0]] >= limit {
+						return err
+					}
+					took = true
+					return tx.AddLookupFailures(b.ctx, window, subjects, []int64{1, 1})
+				})
+				if err != nil {
+					t.Errorf("lock and add: %v", err)
+					return
+				}
+				if took {
+					added.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var got map[string]int64
+	b.read(t, func(tx engine.Tx) (err error) {
+		got, err = tx.LookupFailures(b.ctx, window, subjects)
+		return err
+	})
+	wantEqual(t, "counts after locked writers", map[string]int64{subjects[0]: limit, subjects[1]: limit}, got)
+	if added.Load() != limit {
+		t.Errorf("%d writers added, want %d", added.Load(), limit)
+	}
+	b.write(t, func(tx engine.Tx) error {
+		counts, err := tx.LockLookupFailures(b.ctx, window, []string{"key:key_new"})
+		wantEqual(t, "counts of a new subject under the lock", map[string]int64{}, counts)
+		return err
+	})
+	wantEqual(t, "counts of a new subject after the lock", map[string]int64{}, func() map[string]int64 {
+		b.read(t, func(tx engine.Tx) (err error) {
+			got, err = tx.LookupFailures(b.ctx, window, []string{"key:key_new"})
+			return err
+		})
+		return got
+	}())
 }

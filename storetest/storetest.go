@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"Idempotency", testIdempotency},
 		{"LookupFailures", testLookupFailures},
 		{"LookupFailuresConcurrent", testLookupFailuresConcurrent},
+		{"LookupFailuresLocked", testLookupFailuresLocked},
 		{"Memberships", testMemberships},
 		{"MembershipsLock", testMembershipsLock},
 		{"Rates", testRates},

@@ -133,8 +133,10 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
 		fs.DurationVar(&c.ClickFlush, "click-flush", c.ClickFlush, "how long a click on an affiliate link waits in memory at most before it is written")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
-		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
+		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and each customer at a store before 429; 0: no limit (env "+EnvLookupFails+")")
 		fs.IntVar(&c.KeyLookupFailures, "lookup-failures-key", c.KeyLookupFailures, "failed code look-ups per minute allowed to each API key before 429; 0: no limit (env "+EnvKeyLookups+")")
+		fs.IntVar(&c.AuthFailures, "auth-failures", c.AuthFailures, "failed authentications per minute allowed to each client address before its requests are 429; 0: no limit (env "+EnvAuthFails+")")
+		fs.IntVar(&c.GlobalAuthFailures, "auth-failures-global", c.GlobalAuthFailures, "failed authentications per minute this process checks in all before unknown keys are 429; 0: no limit (env "+EnvGlobalAuth+")")
 		fallthrough
 	case "migrate", "check":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
@@ -173,6 +175,12 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if !set["lookup-failures-key"] {
 		c.KeyLookupFailures = fromEnv.KeyLookupFailures
+	}
+	if !set["auth-failures"] {
+		c.AuthFailures = fromEnv.AuthFailures
+	}
+	if !set["auth-failures-global"] {
+		c.GlobalAuthFailures = fromEnv.GlobalAuthFailures
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q: flags come after the command, e.g. promokit serve --addr :8080", fs.Arg(0))}

@@ -38,6 +38,8 @@ const (
 	EnvTrustProxy   = "PROMOKIT_TRUST_PROXY"
 	EnvLookupFails  = "PROMOKIT_LOOKUP_FAILURES"
 	EnvKeyLookups   = "PROMOKIT_LOOKUP_FAILURES_KEY"
+	EnvAuthFails    = "PROMOKIT_AUTH_FAILURES"
+	EnvGlobalAuth   = "PROMOKIT_AUTH_FAILURES_GLOBAL"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -74,11 +76,20 @@ type Config struct {
 	// proxy that sets that header.
 	TrustProxy bool
 	// LookupFailures is how many failed code look-ups each client address
-	// and customer may make per minute before they are answered 429 until
-	// the minute ends; 0 turns the limit off.
+	// and each customer at a store may make per minute before they are
+	// answered 429 until the minute ends; 0 turns the limit off.
 	LookupFailures int
 	// KeyLookupFailures is the same limit for each API key; 0 turns it off.
 	KeyLookupFailures int
+	// AuthFailures is how many failed authentications each client address
+	// may make per minute, counted across processes, before every request
+	// from it is answered 429 until the minute ends; 0 turns the limit off.
+	AuthFailures int
+	// GlobalAuthFailures is how many failed authentications this process
+	// checks against the database per minute in all before it refuses the
+	// keys it would have to look up until the minute ends; 0 turns the
+	// limit off.
+	GlobalAuthFailures int
 	// ClickFlush is how long a click on an affiliate link waits in memory
 	// at most before it is written; a crash loses the clicks of the last
 	// interval.
@@ -99,6 +110,9 @@ func DefaultConfig() Config {
 		ClickFlush:      engine.DefaultClickFlush,
 
 		KeyLookupFailures: promohttp.DefaultKeyLookupFailures,
+
+		AuthFailures:       promohttp.DefaultAuthFailures,
+		GlobalAuthFailures: promohttp.DefaultGlobalAuthFailures,
 	}
 }
 
@@ -129,12 +143,18 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.LookupFailures = n
 	}
-	if v := getenv(EnvKeyLookups); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("%s=%q: want a number of failures per minute", EnvKeyLookups, v)
+	for name, dst := range map[string]*int{
+		EnvKeyLookups: &c.KeyLookupFailures,
+		EnvAuthFails:  &c.AuthFailures,
+		EnvGlobalAuth: &c.GlobalAuthFailures,
+	} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a number of failures per minute", name, v)
+			}
+			*dst = n
 		}
-		c.KeyLookupFailures = n
 	}
 	return nil
 }
@@ -265,6 +285,12 @@ func (c *Config) Validate() error {
 		if c.LookupFailures < 0 {
 			errs = append(errs, fmt.Errorf("--lookup-failures must be 0 (no limit) or more"))
 		}
+		if c.AuthFailures < 0 {
+			errs = append(errs, fmt.Errorf("--auth-failures must be 0 (no limit) or more"))
+		}
+		if c.GlobalAuthFailures < 0 {
+			errs = append(errs, fmt.Errorf("--auth-failures-global must be 0 (no limit) or more"))
+		}
 	}
 	if c.Command != "version" {
 		if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
@@ -308,6 +334,8 @@ func (c *Config) Dump(w io.Writer) error {
 		TrustProxy      bool   `json:"trust_proxy"`
 		LookupFailures  *int   `json:"lookup_failures,omitempty"`
 		KeyLookups      *int   `json:"lookup_failures_key,omitempty"`
+		AuthFailures    *int   `json:"auth_failures,omitempty"`
+		GlobalAuth      *int   `json:"auth_failures_global,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
 		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
@@ -320,6 +348,8 @@ func (c *Config) Dump(w io.Writer) error {
 		out.ClickFlush = c.ClickFlush.String()
 		out.LookupFailures = &c.LookupFailures
 		out.KeyLookups = &c.KeyLookupFailures
+		out.AuthFailures = &c.AuthFailures
+		out.GlobalAuth = &c.GlobalAuthFailures
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -26,7 +26,14 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"defaults", []string{"serve"}, nil, func(c Config) bool {
 			return c.Addr == DefaultAddr && c.DatabaseURL == DefaultDatabaseURL && c.LogFormat == "json" &&
-				c.LogLevel == "info" && c.ShutdownTimeout == DefaultShutdownTimeout && !c.Demo && c.LookupFailures == 20
+				c.LogLevel == "info" && c.ShutdownTimeout == DefaultShutdownTimeout && !c.Demo && c.LookupFailures == 20 &&
+				c.AuthFailures == 100 && c.GlobalAuthFailures == 10_000
+		}},
+		{"auth failures env", []string{"serve"}, map[string]string{EnvAuthFails: "7", EnvGlobalAuth: "0"}, func(c Config) bool {
+			return c.AuthFailures == 7 && c.GlobalAuthFailures == 0
+		}},
+		{"auth failures flags", []string{"serve", "--auth-failures", "0", "--auth-failures-global", "50"}, map[string]string{EnvAuthFails: "7", EnvGlobalAuth: "9"}, func(c Config) bool {
+			return c.AuthFailures == 0 && c.GlobalAuthFailures == 50
 		}},
 		{"lookup failures", []string{"serve"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 0 }},
 		{"lookup failures flag", []string{"serve", "--lookup-failures", "5"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 5 }},
@@ -82,6 +89,9 @@ func TestExecRejects(t *testing.T) {
 		{"trust proxy env", []string{"serve"}, map[string]string{EnvTrustProxy: "maybe"}, EnvTrustProxy},
 		{"lookup failures env", []string{"serve"}, map[string]string{EnvLookupFails: "many"}, EnvLookupFails},
 		{"negative lookup failures", []string{"serve", "--lookup-failures", "-1"}, nil, "--lookup-failures"},
+		{"auth failures env", []string{"serve"}, map[string]string{EnvGlobalAuth: "lots"}, EnvGlobalAuth},
+		{"negative auth failures", []string{"serve", "--auth-failures", "-1"}, nil, "--auth-failures"},
+		{"negative global auth failures", []string{"serve", "--auth-failures-global", "-5"}, nil, "--auth-failures-global"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,8 +126,10 @@ func (m *Main) runServe(ctx context.Context) error {
 		ImportLimit: m.Config.ImportLimit,
 		TrustProxy:  m.Config.TrustProxy,
 		// The server reads 0 as its default and a negative value as off.
-		LookupFailures:    cmp.Or(m.Config.LookupFailures, -1),
-		KeyLookupFailures: cmp.Or(m.Config.KeyLookupFailures, -1),
+		LookupFailures:     cmp.Or(m.Config.LookupFailures, -1),
+		KeyLookupFailures:  cmp.Or(m.Config.KeyLookupFailures, -1),
+		AuthFailures:       cmp.Or(m.Config.AuthFailures, -1),
+		GlobalAuthFailures: cmp.Or(m.Config.GlobalAuthFailures, -1),
 	})
 	m.server = &http.Server{
 		Handler:           m.HTTP,
