@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -177,25 +178,85 @@ func ParseDatabaseURL(s string) (kind, target string, err error) {
 		}
 		return DatabasePostgres, s, nil
 	}
+	if strings.Contains(s, "=") && !strings.Contains(s, "://") {
+		return "", "", fmt.Errorf("database URL %q: a keyword/value string is not accepted; write it as a URL, e.g. postgres://user:password@host:5432/dbname", redactURL(s))
+	}
 	return "", "", fmt.Errorf("database URL %q must start with sqlite:, postgres:// or postgresql://", redactURL(s))
 }
 
-// redactErr returns err's text with the URL's password, if any, hidden.
+// redactErr returns err's text with every password that raw, a database
+// URL or keyword/value string, carries replaced by xxxxx.
 func redactErr(err error, raw string) string {
 	msg := err.Error()
-	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
+	for _, pw := range passwordsIn(raw) {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
 	}
 	return msg
 }
 
+// passwordsIn returns the passwords that a database URL or keyword/value
+// string carries, in each form an error message may quote them: as
+// written and decoded.
+func passwordsIn(raw string) []string {
+	var pws []string
+	add := func(pw string) {
+		if pw != "" && pw != "xxxxx" {
+			pws = append(pws, pw)
+		}
+	}
+	if u, err := url.Parse(raw); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+			add(url.PathEscape(pw))
+			add(url.QueryEscape(pw))
+		}
+		for _, pw := range u.Query()["password"] {
+			add(pw)
+			add(url.QueryEscape(pw))
+		}
+	}
+	for _, m := range dsnPassword.FindAllStringSubmatch(raw, -1) {
+		add(m[2])
+		if unq := unquoteDSN(m[2]); unq != m[2] {
+			add(unq)
+		}
+	}
+	return pws
+}
+
+// dsnPassword matches the password (or sslpassword) of a keyword/value
+// connection string ("host=db password=secret" or "password='a secret'"),
+// as libpq reads it: a single-quoted value with backslash escapes, or a
+// value up to the next space.
+var dsnPassword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s']\S*)`)
+
+// unquoteDSN returns a quoted keyword/value string value without its
+// quotes and escapes.
+func unquoteDSN(v string) string {
+	if !strings.HasPrefix(v, "'") {
+		return v
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'")
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
 // redactURL returns a database URL fit to print: the password in its user
-// information or in a password parameter is replaced by xxxxx.
+// information or in a password parameter is replaced by xxxxx, as is the
+// password of a keyword/value string (host=db password=secret), which is
+// not a URL at all.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		if masked := dsnPassword.ReplaceAllString(s, "${1}xxxxx"); masked != s {
+			return masked
+		}
 		if err != nil && strings.Contains(s, "@") {
 			return "(unparsable URL hidden)"
 		}

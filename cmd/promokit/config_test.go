@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,6 +77,9 @@ func TestExecRejects(t *testing.T) {
 		{"sqlite memory", []string{"migrate", "--database-url", "sqlite::memory:"}, nil, "plain file path"},
 		{"sqlite parameters", []string{"migrate", "--database-url", "sqlite:x.db?mode=ro"}, nil, "the only SQLite setting is ?synchronous"},
 		{"bad postgres url", []string{"migrate", "--database-url", "postgres://u:s3cr3tpw@h:notaport/db"}, nil, "not a valid"},
+		{"keyword/value string", []string{"migrate", "--database-url", "host=db user=u password=s3cr3tpw dbname=p"}, nil, "host=db user=u password=xxxxx dbname=p"},
+		{"quoted keyword/value password", []string{"migrate", "--database-url", `host=db password='s3cr3tpw \' x' dbname=p`}, nil, "password=xxxxx dbname=p"},
+		{"keyword/value string from env", []string{"serve", "--config-dump"}, map[string]string{EnvDatabaseURL: "host=db PASSWORD = s3cr3tpw sslpassword=s3cr3tpw"}, "PASSWORD = xxxxx sslpassword=xxxxx"},
 		{"log format", []string{"serve", "--log-format", "xml"}, nil, "--log-format"},
 		{"log level", []string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{"shutdown timeout", []string{"serve", "--shutdown-timeout", "0s"}, nil, "--shutdown-timeout"},
@@ -212,5 +216,24 @@ func TestParseDatabaseURLSynchronous(t *testing.T) {
 	}
 	if _, _, err := ParseDatabaseURL("sqlite:data/promokit.db?synchronous=off"); err == nil {
 		t.Fatal("synchronous=off accepted")
+	}
+}
+
+// TestRedactErr checks that an error quoting a database's password, in
+// any form the URL or keyword/value string carries it, is shown without.
+func TestRedactErr(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, msg string }{
+		{"postgres://u:s3cr3tpw@h/db", "cannot connect with s3cr3tpw"},
+		{"postgres://u:s3cr3t%2Fpw@h/db", "parse postgres://u:s3cr3t%2Fpw@h/db: s3cr3t/pw"},
+		{"postgres://h/db?password=s3cr3tpw", "failed: password=s3cr3tpw"},
+		{"host=db password=s3cr3tpw", "failed: host=db password=s3cr3tpw"},
+		{`host=db password='s3cr3t pw'`, "failed for s3cr3t pw: host=db password='s3cr3t pw'"},
+	}
+	for _, tt := range tests {
+		got := redactErr(errors.New(tt.msg), tt.raw)
+		if strings.Contains(got, "s3cr3t") || !strings.Contains(got, "xxxxx") {
+			t.Errorf("redactErr(%q, %q) = %q", tt.msg, tt.raw, got)
+		}
 	}
 }
