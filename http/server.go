@@ -83,6 +83,9 @@ type Config struct {
 	// not counted against their client address, only against the key and
 	// the customer they name.
 	KeyLookupFailures int
+	// Limits bounds each connection's time and each client address's
+	// connections (conn.go).
+	Limits ConnLimits
 }
 
 // Server is the HTTP API. It implements http.Handler and is safe for
@@ -98,6 +101,8 @@ type Server struct {
 	metrics      *metrics
 	promHandler  http.Handler        // serves /metrics
 	lookupLimits engine.LookupLimits // failed look-ups per subject and minute; 0: no limit
+	limits       ConnLimits          // with defaults: 0 is no limit
+	connsRefused prometheus.Counter
 
 	idPrefix string        // random per process, so request ids do not repeat across restarts
 	idSeq    atomic.Uint64 // numbers the request ids of this process
@@ -247,7 +252,9 @@ func NewServer(cfg Config) *Server {
 		lookupLimits: engine.LookupLimits{
 			Key: max(cfg.KeyLookupFailures, 0), Addr: max(cfg.LookupFailures, 0), Customer: max(cfg.LookupFailures, 0),
 		},
-		idPrefix: hex.EncodeToString(b[:]) + "-",
+		idPrefix:     hex.EncodeToString(b[:]) + "-",
+		limits:       cfg.Limits.withDefaults(),
+		connsRefused: newConnsRefused(cfg.Registry),
 	}
 	if s.ready == nil && s.svc != nil {
 		s.ready = func(ctx context.Context) error { return s.svc.Store().Ping(ctx) }
@@ -257,6 +264,9 @@ func NewServer(cfg Config) *Server {
 		switch rt.method {
 		case "POST", "PUT", "PATCH", "DELETE":
 			h = s.idempotent(rt.body, h)
+		}
+		if rt.body == bodyCSV {
+			h = s.importDeadlines(h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
@@ -282,6 +292,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(ctx)
 	sw.req = r
+	sw.trackBody(r)
 	defer s.finish(sw, r, info, start)
 	if authErr != nil {
 		// Not routed, but counted and logged under its route all the same.
@@ -325,6 +336,8 @@ func (s *Server) requestID(r *http.Request) string {
 // sent yet, then records the request's metrics and log line. A handler
 // that panics with http.ErrAbortHandler has cut its response short on
 // purpose: the panic goes on to net/http, which drops the connection.
+// Otherwise an answer sent before the end of the request's body closes
+// its connection cleanly (lingerClose).
 func (s *Server) finish(sw *statusWriter, r *http.Request, info *requestInfo, start time.Time) {
 	v := recover()
 	if v != nil && v != http.ErrAbortHandler {
@@ -341,6 +354,7 @@ func (s *Server) finish(sw *statusWriter, r *http.Request, info *requestInfo, st
 	if v == http.ErrAbortHandler {
 		panic(v)
 	}
+	sw.lingerClose()
 }
 
 // observe records the metrics of a finished request and logs it: failed
