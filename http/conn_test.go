@@ -9,9 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storetest"
@@ -183,4 +186,104 @@ func TestUnauthenticatedBodyNotRead(t *testing.T) {
 			t.Errorf("the 401s are not logged:\n%s", logs)
 		}
 	})
+}
+
+// healthz sends GET /healthz on c and reports whether it was answered 200.
+func healthz(c net.Conn) bool {
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: promokit.test\r\n\r\n"); err != nil {
+		return false
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+// dialFrom connects to addr from the loopback address local.
+func dialFrom(t *testing.T, local, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// TestConnsPerAddr checks the cap on the connections of one client
+// address: past it, another connection from that address is closed
+// unanswered while another address is served, and once one closes the
+// address is served again. Behind a trusted proxy, every connection comes
+// from the proxy, and the cap does not apply.
+func TestConnsPerAddr(t *testing.T) {
+	t.Parallel()
+	start := func(t *testing.T, trustProxy bool) (string, *prometheus.Registry) {
+		reg := prometheus.NewRegistry()
+		srv := NewServer(Config{Registry: reg, TrustProxy: trustProxy, Limits: ConnLimits{MaxConnsPerAddr: 2}})
+		ts := httptest.NewUnstartedServer(srv)
+		ts.Listener = srv.Listener(ts.Listener)
+		ts.Start()
+		t.Cleanup(ts.Close)
+		return ts.Listener.Addr().String(), reg
+	}
+
+	t.Run("capped", func(t *testing.T) {
+		t.Parallel()
+		addr, reg := start(t, false)
+		a1, a2 := dialFrom(t, "127.0.0.1", addr), dialFrom(t, "127.0.0.1", addr)
+		if !healthz(a1) || !healthz(a2) {
+			t.Fatal("the first two connections are not served")
+		}
+		if healthz(dialFrom(t, "127.0.0.1", addr)) {
+			t.Error("a third connection from the same address is served")
+		}
+		if !healthz(dialFrom(t, "127.0.0.2", addr)) {
+			t.Error("a connection from another address is not served")
+		}
+		if got := refusedCount(t, reg); got < 1 {
+			t.Errorf("connections refused counted %v, want at least 1", got)
+		}
+		// Once one of the two closes, the server notices and the address
+		// is served again.
+		a1.Close()
+		for i := 0; ; i++ {
+			if healthz(dialFrom(t, "127.0.0.1", addr)) {
+				break
+			}
+			if i == 200 {
+				t.Fatal("the address is not served again after one of its connections closed")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+
+	t.Run("behind a proxy", func(t *testing.T) {
+		t.Parallel()
+		addr, _ := start(t, true)
+		for i := range 4 {
+			if !healthz(dialFrom(t, "127.0.0.1", addr)) {
+				t.Fatalf("connection %d from the proxy's address is not served", i+1)
+			}
+		}
+	})
+}
+
+// refusedCount returns the count of refused connections in reg.
+func refusedCount(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "promokit_http_connections_refused_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no promokit_http_connections_refused_total")
+	return 0
 }

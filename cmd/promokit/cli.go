@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -91,6 +92,11 @@ also reads an environment variable, which the flag overrides:
   --trust-proxy     PROMOKIT_TRUST_PROXY
   --lookup-failures PROMOKIT_LOOKUP_FAILURES (default 20 a minute; 0: no limit)
   --lookup-failures-key PROMOKIT_LOOKUP_FAILURES_KEY (default 1000 a minute; 0: no limit)
+  --read-timeout    PROMOKIT_READ_TIMEOUT    (default 30s; 0: no limit)
+  --write-timeout   PROMOKIT_WRITE_TIMEOUT   (default 60s; 0: no limit)
+  --idle-timeout    PROMOKIT_IDLE_TIMEOUT    (default 60s; 0: no limit)
+  --import-timeout  PROMOKIT_IMPORT_TIMEOUT  (default 1h; 0: no limit)
+  --max-conns-per-addr PROMOKIT_MAX_CONNS_PER_ADDR (default 256; 0: no cap; off with --trust-proxy)
 `
 
 // ParseFlags reads the subcommand and its flags from args (without the
@@ -135,6 +141,11 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
 		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and customer before 429; 0: no limit (env "+EnvLookupFails+")")
 		fs.IntVar(&c.KeyLookupFailures, "lookup-failures-key", c.KeyLookupFailures, "failed code look-ups per minute allowed to each API key before 429; 0: no limit (env "+EnvKeyLookups+")")
+		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "how long a request may take to arrive, headers and body, except a CSV import's body; 0: no limit (env "+EnvReadTimeout+")")
+		fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "how long an answer may take once its request arrived, and a streamed export between two flushes; 0: no limit (env "+EnvWriteTimeout+")")
+		fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may wait for its next request; 0: no limit (env "+EnvIdleTimeout+")")
+		fs.DurationVar(&c.ImportTimeout, "import-timeout", c.ImportTimeout, "how long the body of an authenticated CSV import may take to arrive; 0: no limit (env "+EnvImportTime+")")
+		fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "connections one client address may hold open at once; more are closed at once; 0: no cap; does not apply with --trust-proxy (env "+EnvMaxConns+")")
 		fallthrough
 	case "migrate", "check":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
@@ -173,6 +184,19 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if !set["lookup-failures-key"] {
 		c.KeyLookupFailures = fromEnv.KeyLookupFailures
+	}
+	for name, pair := range map[string][2]*time.Duration{
+		"read-timeout":   {&c.ReadTimeout, &fromEnv.ReadTimeout},
+		"write-timeout":  {&c.WriteTimeout, &fromEnv.WriteTimeout},
+		"idle-timeout":   {&c.IdleTimeout, &fromEnv.IdleTimeout},
+		"import-timeout": {&c.ImportTimeout, &fromEnv.ImportTimeout},
+	} {
+		if !set[name] {
+			*pair[0] = *pair[1]
+		}
+	}
+	if !set["max-conns-per-addr"] {
+		c.MaxConnsPerAddr = fromEnv.MaxConnsPerAddr
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q: flags come after the command, e.g. promokit serve --addr :8080", fs.Arg(0))}

@@ -26,6 +26,11 @@ const (
 	DefaultDatabaseURL     = "sqlite:promokit.db"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultImportLimit     = promohttp.DefaultImportLimit // bytes of one CSV import body
+	DefaultReadTimeout     = promohttp.DefaultReadTimeout
+	DefaultWriteTimeout    = promohttp.DefaultWriteTimeout
+	DefaultIdleTimeout     = promohttp.DefaultIdleTimeout
+	DefaultImportTimeout   = promohttp.DefaultImportTimeout
+	DefaultMaxConnsPerAddr = promohttp.DefaultMaxConnsPerAddr
 )
 
 // Environment variables read as the defaults of the flags of the same
@@ -39,6 +44,11 @@ const (
 	EnvTrustProxy   = "PROMOKIT_TRUST_PROXY"
 	EnvLookupFails  = "PROMOKIT_LOOKUP_FAILURES"
 	EnvKeyLookups   = "PROMOKIT_LOOKUP_FAILURES_KEY"
+	EnvReadTimeout  = "PROMOKIT_READ_TIMEOUT"
+	EnvWriteTimeout = "PROMOKIT_WRITE_TIMEOUT"
+	EnvIdleTimeout  = "PROMOKIT_IDLE_TIMEOUT"
+	EnvImportTime   = "PROMOKIT_IMPORT_TIMEOUT"
+	EnvMaxConns     = "PROMOKIT_MAX_CONNS_PER_ADDR"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -84,6 +94,23 @@ type Config struct {
 	// at most before it is written; a crash loses the clicks of the last
 	// interval.
 	ClickFlush time.Duration
+	// ReadTimeout bounds how long a request may take to arrive, headers
+	// and body, except a CSV import's body (ImportTimeout); 0: no limit.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds how long an answer may take once its request
+	// has arrived, and a streamed export's wait between two flushes; 0:
+	// no limit.
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request; 0: no limit.
+	IdleTimeout time.Duration
+	// ImportTimeout bounds how long a CSV import's body may take to
+	// arrive; 0: no limit.
+	ImportTimeout time.Duration
+	// MaxConnsPerAddr caps the connections one client address holds open
+	// at once; 0: no cap. It does not apply with TrustProxy, since every
+	// connection then comes from the proxy.
+	MaxConnsPerAddr int
 }
 
 // DefaultConfig returns the configuration used when neither the
@@ -98,6 +125,11 @@ func DefaultConfig() Config {
 		ImportLimit:     DefaultImportLimit,
 		LookupFailures:  promohttp.DefaultLookupFailures,
 		ClickFlush:      engine.DefaultClickFlush,
+		ReadTimeout:     DefaultReadTimeout,
+		WriteTimeout:    DefaultWriteTimeout,
+		IdleTimeout:     DefaultIdleTimeout,
+		ImportTimeout:   DefaultImportTimeout,
+		MaxConnsPerAddr: DefaultMaxConnsPerAddr,
 
 		KeyLookupFailures: promohttp.DefaultKeyLookupFailures,
 	}
@@ -136,6 +168,25 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("%s=%q: want a number of failures per minute", EnvKeyLookups, v)
 		}
 		c.KeyLookupFailures = n
+	}
+	for name, dst := range map[string]*time.Duration{
+		EnvReadTimeout: &c.ReadTimeout, EnvWriteTimeout: &c.WriteTimeout,
+		EnvIdleTimeout: &c.IdleTimeout, EnvImportTime: &c.ImportTimeout,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a duration such as 30s or 1h, or 0 for no limit", name, v)
+			}
+			*dst = d
+		}
+	}
+	if v := getenv(EnvMaxConns); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a number of connections, or 0 for no cap", EnvMaxConns, v)
+		}
+		c.MaxConnsPerAddr = n
 	}
 	return nil
 }
@@ -326,6 +377,17 @@ func (c *Config) Validate() error {
 		if c.LookupFailures < 0 {
 			errs = append(errs, fmt.Errorf("--lookup-failures must be 0 (no limit) or more"))
 		}
+		for name, d := range map[string]time.Duration{
+			"--read-timeout": c.ReadTimeout, "--write-timeout": c.WriteTimeout,
+			"--idle-timeout": c.IdleTimeout, "--import-timeout": c.ImportTimeout,
+		} {
+			if d < 0 {
+				errs = append(errs, fmt.Errorf("%s must be 0 (no limit) or more, e.g. 30s", name))
+			}
+		}
+		if c.MaxConnsPerAddr < 0 {
+			errs = append(errs, fmt.Errorf("--max-conns-per-addr must be 0 (no cap) or more"))
+		}
 	}
 	if c.Command != "version" {
 		if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
@@ -369,6 +431,11 @@ func (c *Config) Dump(w io.Writer) error {
 		TrustProxy      bool   `json:"trust_proxy"`
 		LookupFailures  *int   `json:"lookup_failures,omitempty"`
 		KeyLookups      *int   `json:"lookup_failures_key,omitempty"`
+		ReadTimeout     string `json:"read_timeout,omitempty"`
+		WriteTimeout    string `json:"write_timeout,omitempty"`
+		IdleTimeout     string `json:"idle_timeout,omitempty"`
+		ImportTimeout   string `json:"import_timeout,omitempty"`
+		MaxConnsPerAddr *int   `json:"max_conns_per_addr,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
 		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
@@ -381,6 +448,16 @@ func (c *Config) Dump(w io.Writer) error {
 		out.ClickFlush = c.ClickFlush.String()
 		out.LookupFailures = &c.LookupFailures
 		out.KeyLookups = &c.KeyLookupFailures
+		out.ReadTimeout = c.ReadTimeout.String()
+		out.WriteTimeout = c.WriteTimeout.String()
+		out.IdleTimeout = c.IdleTimeout.String()
+		out.ImportTimeout = c.ImportTimeout.String()
+		// The cap in force: none behind a trusted proxy.
+		maxConns := c.MaxConnsPerAddr
+		if c.TrustProxy {
+			maxConns = 0
+		}
+		out.MaxConnsPerAddr = &maxConns
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

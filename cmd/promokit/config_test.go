@@ -29,6 +29,17 @@ func TestParseFlags(t *testing.T) {
 			return c.Addr == DefaultAddr && c.DatabaseURL == DefaultDatabaseURL && c.LogFormat == "json" &&
 				c.LogLevel == "info" && c.ShutdownTimeout == DefaultShutdownTimeout && !c.Demo && c.LookupFailures == 20
 		}},
+		{"connection defaults", []string{"serve"}, nil, func(c Config) bool {
+			return c.ReadTimeout == 30*time.Second && c.WriteTimeout == time.Minute && c.IdleTimeout == time.Minute &&
+				c.ImportTimeout == time.Hour && c.MaxConnsPerAddr == 256
+		}},
+		{"connection env", []string{"serve"}, map[string]string{EnvReadTimeout: "5s", EnvWriteTimeout: "0", EnvIdleTimeout: "10s", EnvImportTime: "2h", EnvMaxConns: "0"}, func(c Config) bool {
+			return c.ReadTimeout == 5*time.Second && c.WriteTimeout == 0 && c.IdleTimeout == 10*time.Second &&
+				c.ImportTimeout == 2*time.Hour && c.MaxConnsPerAddr == 0
+		}},
+		{"connection flags win", []string{"serve", "--read-timeout", "7s", "--max-conns-per-addr", "9"}, map[string]string{EnvReadTimeout: "5s", EnvMaxConns: "0"}, func(c Config) bool {
+			return c.ReadTimeout == 7*time.Second && c.MaxConnsPerAddr == 9
+		}},
 		{"lookup failures", []string{"serve"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 0 }},
 		{"lookup failures flag", []string{"serve", "--lookup-failures", "5"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 5 }},
 		{"env", []string{"serve"}, map[string]string{EnvAddr: ":9000", EnvDatabaseURL: "postgres://u@h/db", EnvLogFormat: "text", EnvTrustProxy: "true"}, func(c Config) bool {
@@ -86,6 +97,10 @@ func TestExecRejects(t *testing.T) {
 		{"trust proxy env", []string{"serve"}, map[string]string{EnvTrustProxy: "maybe"}, EnvTrustProxy},
 		{"lookup failures env", []string{"serve"}, map[string]string{EnvLookupFails: "many"}, EnvLookupFails},
 		{"negative lookup failures", []string{"serve", "--lookup-failures", "-1"}, nil, "--lookup-failures"},
+		{"read timeout env", []string{"serve"}, map[string]string{EnvReadTimeout: "soon"}, EnvReadTimeout},
+		{"negative write timeout", []string{"serve", "--write-timeout", "-1s"}, nil, "--write-timeout"},
+		{"max conns env", []string{"serve"}, map[string]string{EnvMaxConns: "many"}, EnvMaxConns},
+		{"negative max conns", []string{"serve", "--max-conns-per-addr", "-2"}, nil, "--max-conns-per-addr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
