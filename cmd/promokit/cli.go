@@ -78,6 +78,10 @@ Usage:
   promokit serve   [flags]   start the HTTP API and the job worker (migrates first)
   promokit migrate [flags]   apply the database migrations and exit
   promokit check   [flags]   recompute the usage counters from the redemptions; exit 1 on a difference
+  promokit keys create --role ROLE [flags]
+                             create an API key in the database and print its secret once
+                             (a lost admin key: run it where the database is reachable)
+  promokit keys list [flags] list the keys of the database, without secrets
   promokit bench   [flags] SCENARIO...
                              drive checkout traffic with concurrent clients beside a baseline
   promokit version           print the version and exit
@@ -130,6 +134,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	fs := flag.NewFlagSet("promokit "+c.Command, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	if c.Command == "keys" {
+		args = keysFlags(fs, &c, args)
+	}
 	switch c.Command {
 	case "serve":
 		fs.StringVar(&c.Addr, "addr", c.Addr, "TCP address of the HTTP API; port 0 picks a free one (env "+EnvAddr+")")
@@ -147,7 +154,7 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.DurationVar(&c.ImportTimeout, "import-timeout", c.ImportTimeout, "how long the body of an authenticated CSV import may take to arrive; 0: no limit (env "+EnvImportTime+")")
 		fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "connections one client address may hold open at once; more are closed at once; 0: no cap; does not apply with --trust-proxy (env "+EnvMaxConns+")")
 		fallthrough
-	case "migrate", "check":
+	case "migrate", "check", "keys":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
 		fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json; default text on a terminal, json otherwise (env "+EnvLogFormat+")")
 		fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (env "+EnvLogLevel+")")
@@ -256,6 +263,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runMigrate(ctx)
 	case "check":
 		return m.runCheck(ctx)
+	case "keys":
+		return m.runKeys(ctx)
 	case "serve":
 		return m.runServe(ctx)
 	}

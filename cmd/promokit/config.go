@@ -56,7 +56,7 @@ const (
 // the flags. It holds no secret other than a password that the database
 // URL may carry, which Dump hides.
 type Config struct {
-	// Command is the subcommand: serve, migrate or version.
+	// Command is the subcommand: serve, migrate, check, keys or version.
 	Command string
 	// Addr is the TCP address the HTTP API listens on; port 0 picks a
 	// free port.
@@ -111,6 +111,8 @@ type Config struct {
 	// at once; 0: no cap. It does not apply with TrustProxy, since every
 	// connection then comes from the proxy.
 	MaxConnsPerAddr int
+	// Keys is what the keys command creates or lists.
+	Keys KeysConfig
 }
 
 // DefaultConfig returns the configuration used when neither the
@@ -346,8 +348,10 @@ func (c *Config) Validate() error {
 	var errs []error
 	switch c.Command {
 	case "serve", "migrate", "check", "version":
+	case "keys":
+		errs = append(errs, c.Keys.validate()...)
 	default:
-		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate, check or version", c.Command))
+		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate, check, keys or version", c.Command))
 	}
 	if c.Command == "serve" {
 		host, port, err := net.SplitHostPort(c.Addr)
@@ -436,10 +440,14 @@ func (c *Config) Dump(w io.Writer) error {
 		IdleTimeout     string `json:"idle_timeout,omitempty"`
 		ImportTimeout   string `json:"import_timeout,omitempty"`
 		MaxConnsPerAddr *int   `json:"max_conns_per_addr,omitempty"`
+		Keys            *KeysConfig `json:"keys,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
 		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
 		Demo: c.Demo, TrustProxy: c.TrustProxy,
+	}
+	if c.Command == "keys" {
+		out.Keys = &c.Keys
 	}
 	if c.Command == "serve" {
 		out.Addr = c.Addr
