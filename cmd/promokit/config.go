@@ -421,25 +421,25 @@ func (c *Config) level() slog.Level {
 func (c *Config) Dump(w io.Writer) error {
 	kind, _, _ := ParseDatabaseURL(c.DatabaseURL)
 	out := struct {
-		Command         string `json:"command"`
-		Addr            string `json:"addr,omitempty"`
-		DatabaseURL     string `json:"database_url"`
-		Database        string `json:"database"`
-		AdminKeyFile    string `json:"admin_key_file,omitempty"`
-		LogFormat       string `json:"log_format"`
-		LogLevel        string `json:"log_level"`
-		Demo            bool   `json:"demo"`
-		ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
-		ImportLimit     int64  `json:"import_limit,omitempty"`
-		ClickFlush      string `json:"click_flush,omitempty"`
-		TrustProxy      bool   `json:"trust_proxy"`
-		LookupFailures  *int   `json:"lookup_failures,omitempty"`
-		KeyLookups      *int   `json:"lookup_failures_key,omitempty"`
-		ReadTimeout     string `json:"read_timeout,omitempty"`
-		WriteTimeout    string `json:"write_timeout,omitempty"`
-		IdleTimeout     string `json:"idle_timeout,omitempty"`
-		ImportTimeout   string `json:"import_timeout,omitempty"`
-		MaxConnsPerAddr *int   `json:"max_conns_per_addr,omitempty"`
+		Command         string      `json:"command"`
+		Addr            string      `json:"addr,omitempty"`
+		DatabaseURL     string      `json:"database_url"`
+		Database        string      `json:"database"`
+		AdminKeyFile    string      `json:"admin_key_file,omitempty"`
+		LogFormat       string      `json:"log_format"`
+		LogLevel        string      `json:"log_level"`
+		Demo            bool        `json:"demo"`
+		ShutdownTimeout string      `json:"shutdown_timeout,omitempty"`
+		ImportLimit     int64       `json:"import_limit,omitempty"`
+		ClickFlush      string      `json:"click_flush,omitempty"`
+		TrustProxy      bool        `json:"trust_proxy"`
+		LookupFailures  *int        `json:"lookup_failures,omitempty"`
+		KeyLookups      *int        `json:"lookup_failures_key,omitempty"`
+		ReadTimeout     string      `json:"read_timeout,omitempty"`
+		WriteTimeout    string      `json:"write_timeout,omitempty"`
+		IdleTimeout     string      `json:"idle_timeout,omitempty"`
+		ImportTimeout   string      `json:"import_timeout,omitempty"`
+		MaxConnsPerAddr *int        `json:"max_conns_per_addr,omitempty"`
 		Keys            *KeysConfig `json:"keys,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
