@@ -277,8 +277,8 @@ func (w *statusWriter) trackBody(r *http.Request) {
 	if r.Body == nil || r.Body == http.NoBody || r.ProtoMajor != 1 {
 		return
 	}
-	w.body = &trackedBody{ReadCloser: r.Body}
-	r.Body = w.body
+	w.body.ReadCloser = r.Body
+	r.Body = &w.body
 }
 
 // beforeAnswer runs as the status of the answer is written: when the
@@ -286,8 +286,8 @@ func (w *statusWriter) trackBody(r *http.Request) {
 // authenticated request, or marks the answer Connection: close and the
 // connection for lingering (lingerClose).
 func (w *statusWriter) beforeAnswer() {
-	b := w.body
-	if b == nil || b.eof || w.req == nil {
+	b := &w.body
+	if b.ReadCloser == nil || b.eof || w.req == nil {
 		return
 	}
 	rest := int64(-1) // unknown: a chunked body
@@ -312,7 +312,7 @@ func (w *statusWriter) drain() bool {
 	if rc.SetReadDeadline(time.Now().Add(drainTimeout)) != nil {
 		return false
 	}
-	_, err := io.CopyN(io.Discard, w.body, drainLimit+1)
+	_, err := io.CopyN(io.Discard, &w.body, drainLimit+1)
 	return err == io.EOF
 }
 

@@ -51,8 +51,8 @@ type statusWriter struct {
 	wrote   bool
 	discard bool // the router's own body is dropped: a problem was sent instead
 
-	body   *trackedBody // the request's body, counted (conn.go)
-	linger bool         // the answer came before the end of the body: close cleanly (conn.go)
+	body   trackedBody // the request's body, counted (conn.go); in the writer to save an allocation
+	linger bool        // the answer came before the end of the body: close cleanly (conn.go)
 }
 
 // WriteHeader records the status and sends it.
