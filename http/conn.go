@@ -98,12 +98,16 @@ func (s *Server) HTTPServer() *http.Server {
 	if l := s.limits.ReadTimeout; l > 0 && l < hdr {
 		hdr = l
 	}
+	idle := s.limits.IdleTimeout
+	if idle == 0 {
+		idle = -1 // net/http would take the read timeout for a zero one
+	}
 	return &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: hdr,
 		ReadTimeout:       s.limits.ReadTimeout,
 		WriteTimeout:      s.limits.WriteTimeout,
-		IdleTimeout:       s.limits.IdleTimeout,
+		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,
 	}
 }
