@@ -172,6 +172,11 @@ func TestUnauthenticatedBodyNotRead(t *testing.T) {
 				if !resp.Close {
 					t.Errorf("the 401 does not close the connection: %v", resp.Header)
 				}
+				// Declared whole, so that it is whole at once, while the
+				// server reads what may still come.
+				if resp.ContentLength <= 0 {
+					t.Errorf("the 401 does not declare its length: %v", resp.Header)
+				}
 				// The client goes away without sending its body; the
 				// server stops waiting for it.
 				if err := rc.c.(*net.TCPConn).CloseWrite(); err != nil {
