@@ -322,7 +322,7 @@ func (s *Server) handleLedgerExport(owner string) http.HandlerFunc {
 		name := owner + "-" + r.PathValue("id") + "-ledger-" + q.From.In(loc).Format(time.DateOnly) + ".csv"
 		out := &csvResponse{w: w, filename: safeFilename(name)}
 		enc := csv.NewLedgerEncoder(out)
-		rows := newRowFlusher(w, enc.Flush)
+		rows := s.newRowFlusher(w, enc.Flush)
 		err = s.svc.ExportEntries(r.Context(), q, func(e *promokit.LedgerEntry) error {
 			if err := enc.Encode(e); err != nil {
 				return err

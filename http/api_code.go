@@ -217,7 +217,7 @@ const exportRowsPerFlush = 1000
 func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f engine.CodeFilter, filename string) {
 	out := &csvResponse{w: w, filename: safeFilename(filename)}
 	enc := csv.NewCodeEncoder(out)
-	rows := newRowFlusher(w, enc.Flush)
+	rows := s.newRowFlusher(w, enc.Flush)
 	err := s.svc.ExportCodes(r.Context(), f, func(c *promokit.Code, p *promokit.Promotion) error {
 		if err := enc.Encode(c, p); err != nil {
 			return err
@@ -228,20 +228,24 @@ func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f engine.Co
 }
 
 // rowFlusher sends a streamed export to the client every
-// exportRowsPerFlush rows, and counts them.
+// exportRowsPerFlush rows, and counts them. Each flush gives the answer
+// the write timeout again, so that a long export is cut only when its
+// client stops reading.
 type rowFlusher struct {
-	n     int
-	flush func() error // the encoder's
-	rc    *http.ResponseController
+	n      int
+	flush  func() error // the encoder's
+	rc     *http.ResponseController
+	extend func(*http.ResponseController)
 }
 
-func newRowFlusher(w http.ResponseWriter, flush func() error) *rowFlusher {
-	return &rowFlusher{flush: flush, rc: http.NewResponseController(w)}
+func (s *Server) newRowFlusher(w http.ResponseWriter, flush func() error) *rowFlusher {
+	return &rowFlusher{flush: flush, rc: http.NewResponseController(w), extend: s.extendWrite}
 }
 
 // wrote counts a row written to the encoder and flushes when it is time.
 func (f *rowFlusher) wrote() error {
 	if f.n++; f.n%exportRowsPerFlush == 0 {
+		f.extend(f.rc)
 		if err := f.flush(); err != nil {
 			return err
 		}

@@ -9,7 +9,8 @@ import (
 
 // handleKeyCreate creates a key (admin: any; seller: seller, checkout and
 // storefront keys of its store) and answers it with its secret, shown this
-// once.
+// once: a replay of the request (Idempotency-Key) answers the key with its
+// secret null and secret_withheld true, since the secret is never stored.
 func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 	var in engine.KeyInput
 	if err := decodeJSON(w, r, &in); err != nil {
@@ -22,7 +23,6 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/keys/"+k.ID)
-	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, r, http.StatusCreated, keyJSON{Key: k, Secret: secret})
 }
 

@@ -28,7 +28,9 @@ func replayedHeaders() [3]string {
 // nothing; the same key with another request is refused. Responses of
 // refused requests (4xx) are kept too, so that a retry is refused the
 // same way; a server error (5xx) and a 429, which say to come back later,
-// are forgotten, so that a retry runs again.
+// are forgotten, so that a retry runs again. A response that carries a
+// secret (a new API key's) is kept without it: its replay says that the
+// secret is withheld (see secret.go).
 // Keys are per API key: two keys may use the same Idempotency-Key.
 //
 // The body is read before the handler runs, to hash it: a JSON body into
@@ -100,7 +102,7 @@ func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 			}
 			hdr, _ := json.Marshal(kept)
 			err := s.svc.FinishIdempotent(ctx, &engine.IdempotencyRecord{
-				KeyID: p.KeyID, Key: key, Status: rc.status, Headers: hdr, Body: rc.body.Bytes(),
+				KeyID: p.KeyID, Key: key, Status: rc.status, Headers: hdr, Body: rc.kept(),
 			})
 			if err != nil {
 				// The change is made; a retry finds the key running, and
@@ -160,11 +162,30 @@ func replay(w http.ResponseWriter, rec *engine.IdempotencyRecord) {
 }
 
 // recorder holds a response in memory, for an idempotent request: it is
-// stored before it is sent. Responses of mutating routes are small.
+// stored before it is sent. Responses of mutating routes are small. A
+// response that carries a secret is stored in its redacted form, which
+// writeJSON hands the recorder (keepRedacted) before it writes the whole.
 type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
+	header   http.Header
+	status   int
+	body     bytes.Buffer
+	redacted []byte // set for a response that carries a secret
+	secret   bool
+}
+
+// keepRedacted records that the response carries a secret, and the body
+// to store in its place.
+func (rc *recorder) keepRedacted(body []byte) {
+	rc.secret, rc.redacted = true, body
+}
+
+// kept returns the body to store for replays: the redacted form of a
+// response that carries a secret, the response itself otherwise.
+func (rc *recorder) kept() []byte {
+	if rc.secret {
+		return rc.redacted
+	}
+	return rc.body.Bytes()
 }
 
 func (rc *recorder) Header() http.Header { return rc.header }

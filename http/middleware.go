@@ -50,6 +50,9 @@ type statusWriter struct {
 	status  int
 	wrote   bool
 	discard bool // the router's own body is dropped: a problem was sent instead
+
+	body   trackedBody // the request's body, counted (conn.go); in the writer to save an allocation
+	linger bool        // the answer came before the end of the body: close cleanly (conn.go)
 }
 
 // WriteHeader records the status and sends it.
@@ -60,6 +63,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	if code >= 200 {
 		w.wrote = true
 		w.status = code
+		w.beforeAnswer()
 	}
 	if w.req != nil && w.req.Pattern == "" && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) {
 		w.discard = true

@@ -182,11 +182,17 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 		body = []byte(`{"type":"` + problemBase + `internal","title":"Internal server error","status":500,"code":"internal"}`)
 		p.Status = http.StatusInternalServerError
 	}
+	body = append(body, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
+	// Declared, so that a client has the whole problem at once even when
+	// the server reads on after it (an answer before the end of the
+	// request's body, conn.go) instead of waiting for the end of a
+	// chunked answer.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Del("ETag")
 	h.Del("Location")
 	w.WriteHeader(p.Status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }

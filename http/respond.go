@@ -8,9 +8,16 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// writeJSON answers with status and v encoded as JSON.
+// writeJSON answers with status and v encoded as JSON. A v that carries a
+// secret (a secretBody) is sent whole, but a response kept for replay
+// keeps its redacted form (see secret.go).
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	body, err := json.Marshal(v)
+	if err == nil {
+		if sb, ok := v.(secretBody); ok {
+			err = prepareSecret(w, sb)
+		}
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -54,10 +61,4 @@ func newPromotionJSON(p *promokit.Promotion, now time.Time) promotionJSON {
 		p.ProductIDs = []string{}
 	}
 	return promotionJSON{Promotion: p, Status: p.Status(now)}
-}
-
-// keyJSON is a new key with its secret, which the API shows this once.
-type keyJSON struct {
-	*promokit.Key
-	Secret string `json:"secret"`
 }

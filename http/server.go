@@ -116,6 +116,9 @@ type Config struct {
 	// lately go on). Zero means DefaultGlobalAuthFailures; a negative value
 	// disables the limit.
 	GlobalAuthFailures int
+	// Limits bounds each connection's time and each client address's
+	// connections (conn.go).
+	Limits ConnLimits
 }
 
 // Server is the HTTP API. It implements http.Handler and is safe for
@@ -132,6 +135,8 @@ type Server struct {
 	promHandler  http.Handler        // serves /metrics
 	lookupLimits engine.LookupLimits // failed look-ups per subject and minute; 0: no limit
 	authLimits   engine.AuthLimits   // failed authentications per address and minute, and in all; 0: no limit
+	limits       ConnLimits          // with defaults: 0 is no limit
+	connsRefused prometheus.Counter
 
 	idPrefix string        // random per process, so request ids do not repeat across restarts
 	idSeq    atomic.Uint64 // numbers the request ids of this process
@@ -287,8 +292,10 @@ func NewServer(cfg Config) *Server {
 		lookupLimits: engine.LookupLimits{
 			Key: max(cfg.KeyLookupFailures, 0), Addr: max(cfg.LookupFailures, 0), Customer: max(cfg.LookupFailures, 0),
 		},
-		authLimits: engine.AuthLimits{Addr: max(cfg.AuthFailures, 0), Global: max(cfg.GlobalAuthFailures, 0)},
-		idPrefix:   hex.EncodeToString(b[:]) + "-",
+		authLimits:   engine.AuthLimits{Addr: max(cfg.AuthFailures, 0), Global: max(cfg.GlobalAuthFailures, 0)},
+		idPrefix:     hex.EncodeToString(b[:]) + "-",
+		limits:       cfg.Limits.withDefaults(),
+		connsRefused: newConnsRefused(cfg.Registry),
 	}
 	if s.ready == nil && s.svc != nil {
 		s.ready = func(ctx context.Context) error { return s.svc.Store().Ping(ctx) }
@@ -298,6 +305,9 @@ func NewServer(cfg Config) *Server {
 		switch rt.method {
 		case "POST", "PUT", "PATCH", "DELETE":
 			h = s.idempotent(rt.body, h)
+		}
+		if rt.body == bodyCSV {
+			h = s.importDeadlines(h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
@@ -323,6 +333,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(ctx)
 	sw.req = r
+	sw.trackBody(r)
 	defer s.finish(sw, r, info, start)
 	if authErr != nil {
 		// Not routed, but counted and logged under its route all the same.
@@ -356,6 +367,8 @@ func (s *Server) requestID(r *http.Request) string {
 // sent yet, then records the request's metrics and log line. A handler
 // that panics with http.ErrAbortHandler has cut its response short on
 // purpose: the panic goes on to net/http, which drops the connection.
+// Otherwise an answer sent before the end of the request's body closes
+// its connection cleanly (lingerClose).
 func (s *Server) finish(sw *statusWriter, r *http.Request, info *requestInfo, start time.Time) {
 	v := recover()
 	if v != nil && v != http.ErrAbortHandler {
@@ -372,6 +385,7 @@ func (s *Server) finish(sw *statusWriter, r *http.Request, info *requestInfo, st
 	if v == http.ErrAbortHandler {
 		panic(v)
 	}
+	sw.lingerClose()
 }
 
 // observe records the metrics of a finished request and logs it: failed

@@ -18,7 +18,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -86,6 +88,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	writer, err := sql.Open("sqlite", path+"?"+dsnParams(false, sync))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open writer: %w", err)
@@ -121,6 +126,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer: writer, reader: reader, migrations: migrations,
 		reads: newStmtCache(reader), writes: newStmtCache(writer),
 	}, nil
+}
+
+// createPrivate creates the database file, empty and readable and
+// writable by its owner only, when it does not exist yet. SQLite would
+// create it 0644 less the umask; its -wal and -shm files take the mode of
+// the database file, so they are private too. The file holds key hashes,
+// customers' identities and the orders of every store. An existing file
+// keeps the mode its owner gave it.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	// The umask cannot widen 0600, but it can narrow it.
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	return nil
 }
 
 // ping connects db, again while the file is busy, for up to the busy

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -238,5 +240,47 @@ func TestTimes(t *testing.T) {
 	}
 	if timePtr(sql.NullInt64{}) != nil || nullMicros(nil) != nil || nullInt(nil) != nil || intPtr(sql.NullInt64{}) != nil {
 		t.Fatal("NULL did not map to nil")
+	}
+}
+
+// TestFileModes checks that a new database file and its -wal and -shm
+// files are readable and writable by their owner only, whatever the
+// umask lets SQLite create, and that an existing file keeps its mode.
+func TestFileModes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "private.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(t.Context()); err != nil { // writes to the WAL
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(name), mode)
+		}
+	}
+
+	shared := filepath.Join(dir, "shared.db")
+	if err := os.WriteFile(shared, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(t.Context(), shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if fi, err := os.Stat(shared); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("an existing file's mode changed: %v %v", fi.Mode(), err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -77,6 +78,10 @@ Usage:
   promokit serve   [flags]   start the HTTP API and the job worker (migrates first)
   promokit migrate [flags]   apply the database migrations and exit
   promokit check   [flags]   recompute the usage counters from the redemptions; exit 1 on a difference
+  promokit keys create --role ROLE [flags]
+                             create an API key in the database and print its secret once
+                             (a lost admin key: run it where the database is reachable)
+  promokit keys list [flags] list the keys of the database, without secrets
   promokit bench   [flags] SCENARIO...
                              drive checkout traffic with concurrent clients beside a baseline
   promokit version           print the version and exit
@@ -91,6 +96,11 @@ also reads an environment variable, which the flag overrides:
   --trust-proxy     PROMOKIT_TRUST_PROXY
   --lookup-failures PROMOKIT_LOOKUP_FAILURES (default 20 a minute; 0: no limit)
   --lookup-failures-key PROMOKIT_LOOKUP_FAILURES_KEY (default 1000 a minute; 0: no limit)
+  --read-timeout    PROMOKIT_READ_TIMEOUT    (default 30s; 0: no limit)
+  --write-timeout   PROMOKIT_WRITE_TIMEOUT   (default 60s; 0: no limit)
+  --idle-timeout    PROMOKIT_IDLE_TIMEOUT    (default 60s; 0: no limit)
+  --import-timeout  PROMOKIT_IMPORT_TIMEOUT  (default 1h; 0: no limit)
+  --max-conns-per-addr PROMOKIT_MAX_CONNS_PER_ADDR (default 256; 0: no cap; off with --trust-proxy)
 `
 
 // ParseFlags reads the subcommand and its flags from args (without the
@@ -124,6 +134,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	fs := flag.NewFlagSet("promokit "+c.Command, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
+	if c.Command == "keys" {
+		args = keysFlags(fs, &c, args)
+	}
 	switch c.Command {
 	case "serve":
 		fs.StringVar(&c.Addr, "addr", c.Addr, "TCP address of the HTTP API; port 0 picks a free one (env "+EnvAddr+")")
@@ -137,8 +150,13 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.IntVar(&c.KeyLookupFailures, "lookup-failures-key", c.KeyLookupFailures, "failed code look-ups per minute allowed to each API key before 429; 0: no limit (env "+EnvKeyLookups+")")
 		fs.IntVar(&c.AuthFailures, "auth-failures", c.AuthFailures, "failed authentications per minute allowed to each client address before its requests are 429; 0: no limit (env "+EnvAuthFails+")")
 		fs.IntVar(&c.GlobalAuthFailures, "auth-failures-global", c.GlobalAuthFailures, "failed authentications per minute this process checks in all before unknown keys are 429; 0: no limit (env "+EnvGlobalAuth+")")
+		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "how long a request may take to arrive, headers and body, except a CSV import's body; 0: no limit (env "+EnvReadTimeout+")")
+		fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "how long an answer may take once its request arrived, and a streamed export between two flushes; 0: no limit (env "+EnvWriteTimeout+")")
+		fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may wait for its next request; 0: no limit (env "+EnvIdleTimeout+")")
+		fs.DurationVar(&c.ImportTimeout, "import-timeout", c.ImportTimeout, "how long the body of an authenticated CSV import may take to arrive; 0: no limit (env "+EnvImportTime+")")
+		fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "connections one client address may hold open at once; more are closed at once; 0: no cap; does not apply with --trust-proxy (env "+EnvMaxConns+")")
 		fallthrough
-	case "migrate", "check":
+	case "migrate", "check", "keys":
 		fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "sqlite:PATH, or a postgres:// or postgresql:// URL (env "+EnvDatabaseURL+")")
 		fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json; default text on a terminal, json otherwise (env "+EnvLogFormat+")")
 		fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error (env "+EnvLogLevel+")")
@@ -181,6 +199,19 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if !set["auth-failures-global"] {
 		c.GlobalAuthFailures = fromEnv.GlobalAuthFailures
+	}
+	for name, pair := range map[string][2]*time.Duration{
+		"read-timeout":   {&c.ReadTimeout, &fromEnv.ReadTimeout},
+		"write-timeout":  {&c.WriteTimeout, &fromEnv.WriteTimeout},
+		"idle-timeout":   {&c.IdleTimeout, &fromEnv.IdleTimeout},
+		"import-timeout": {&c.ImportTimeout, &fromEnv.ImportTimeout},
+	} {
+		if !set[name] {
+			*pair[0] = *pair[1]
+		}
+	}
+	if !set["max-conns-per-addr"] {
+		c.MaxConnsPerAddr = fromEnv.MaxConnsPerAddr
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q: flags come after the command, e.g. promokit serve --addr :8080", fs.Arg(0))}
@@ -240,6 +271,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runMigrate(ctx)
 	case "check":
 		return m.runCheck(ctx)
+	case "keys":
+		return m.runKeys(ctx)
 	case "serve":
 		return m.runServe(ctx)
 	}

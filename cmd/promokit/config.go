@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,11 @@ const (
 	DefaultDatabaseURL     = "sqlite:promokit.db"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultImportLimit     = promohttp.DefaultImportLimit // bytes of one CSV import body
+	DefaultReadTimeout     = promohttp.DefaultReadTimeout
+	DefaultWriteTimeout    = promohttp.DefaultWriteTimeout
+	DefaultIdleTimeout     = promohttp.DefaultIdleTimeout
+	DefaultImportTimeout   = promohttp.DefaultImportTimeout
+	DefaultMaxConnsPerAddr = promohttp.DefaultMaxConnsPerAddr
 )
 
 // Environment variables read as the defaults of the flags of the same
@@ -40,6 +46,11 @@ const (
 	EnvKeyLookups   = "PROMOKIT_LOOKUP_FAILURES_KEY"
 	EnvAuthFails    = "PROMOKIT_AUTH_FAILURES"
 	EnvGlobalAuth   = "PROMOKIT_AUTH_FAILURES_GLOBAL"
+	EnvReadTimeout  = "PROMOKIT_READ_TIMEOUT"
+	EnvWriteTimeout = "PROMOKIT_WRITE_TIMEOUT"
+	EnvIdleTimeout  = "PROMOKIT_IDLE_TIMEOUT"
+	EnvImportTime   = "PROMOKIT_IMPORT_TIMEOUT"
+	EnvMaxConns     = "PROMOKIT_MAX_CONNS_PER_ADDR"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -47,7 +58,7 @@ const (
 // the flags. It holds no secret other than a password that the database
 // URL may carry, which Dump hides.
 type Config struct {
-	// Command is the subcommand: serve, migrate or version.
+	// Command is the subcommand: serve, migrate, check, keys or version.
 	Command string
 	// Addr is the TCP address the HTTP API listens on; port 0 picks a
 	// free port.
@@ -94,6 +105,25 @@ type Config struct {
 	// at most before it is written; a crash loses the clicks of the last
 	// interval.
 	ClickFlush time.Duration
+	// ReadTimeout bounds how long a request may take to arrive, headers
+	// and body, except a CSV import's body (ImportTimeout); 0: no limit.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds how long an answer may take once its request
+	// has arrived, and a streamed export's wait between two flushes; 0:
+	// no limit.
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request; 0: no limit.
+	IdleTimeout time.Duration
+	// ImportTimeout bounds how long a CSV import's body may take to
+	// arrive; 0: no limit.
+	ImportTimeout time.Duration
+	// MaxConnsPerAddr caps the connections one client address holds open
+	// at once; 0: no cap. It does not apply with TrustProxy, since every
+	// connection then comes from the proxy.
+	MaxConnsPerAddr int
+	// Keys is what the keys command creates or lists.
+	Keys KeysConfig
 }
 
 // DefaultConfig returns the configuration used when neither the
@@ -108,6 +138,11 @@ func DefaultConfig() Config {
 		ImportLimit:     DefaultImportLimit,
 		LookupFailures:  promohttp.DefaultLookupFailures,
 		ClickFlush:      engine.DefaultClickFlush,
+		ReadTimeout:     DefaultReadTimeout,
+		WriteTimeout:    DefaultWriteTimeout,
+		IdleTimeout:     DefaultIdleTimeout,
+		ImportTimeout:   DefaultImportTimeout,
+		MaxConnsPerAddr: DefaultMaxConnsPerAddr,
 
 		KeyLookupFailures: promohttp.DefaultKeyLookupFailures,
 
@@ -156,6 +191,25 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			*dst = n
 		}
 	}
+	for name, dst := range map[string]*time.Duration{
+		EnvReadTimeout: &c.ReadTimeout, EnvWriteTimeout: &c.WriteTimeout,
+		EnvIdleTimeout: &c.IdleTimeout, EnvImportTime: &c.ImportTimeout,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want a duration such as 30s or 1h, or 0 for no limit", name, v)
+			}
+			*dst = d
+		}
+	}
+	if v := getenv(EnvMaxConns); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a number of connections, or 0 for no cap", EnvMaxConns, v)
+		}
+		c.MaxConnsPerAddr = n
+	}
 	return nil
 }
 
@@ -197,25 +251,85 @@ func ParseDatabaseURL(s string) (kind, target string, err error) {
 		}
 		return DatabasePostgres, s, nil
 	}
+	if strings.Contains(s, "=") && !strings.Contains(s, "://") {
+		return "", "", fmt.Errorf("database URL %q: a keyword/value string is not accepted; write it as a URL, e.g. postgres://user:password@host:5432/dbname", redactURL(s))
+	}
 	return "", "", fmt.Errorf("database URL %q must start with sqlite:, postgres:// or postgresql://", redactURL(s))
 }
 
-// redactErr returns err's text with the URL's password, if any, hidden.
+// redactErr returns err's text with every password that raw, a database
+// URL or keyword/value string, carries replaced by xxxxx.
 func redactErr(err error, raw string) string {
 	msg := err.Error()
-	if u, perr := url.Parse(raw); perr == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			msg = strings.ReplaceAll(msg, pw, "xxxxx")
-		}
+	for _, pw := range passwordsIn(raw) {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
 	}
 	return msg
 }
 
+// passwordsIn returns the passwords that a database URL or keyword/value
+// string carries, in each form an error message may quote them: as
+// written and decoded.
+func passwordsIn(raw string) []string {
+	var pws []string
+	add := func(pw string) {
+		if pw != "" && pw != "xxxxx" {
+			pws = append(pws, pw)
+		}
+	}
+	if u, err := url.Parse(raw); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		if pw, ok := u.User.Password(); ok {
+			add(pw)
+			add(url.PathEscape(pw))
+			add(url.QueryEscape(pw))
+		}
+		for _, pw := range u.Query()["password"] {
+			add(pw)
+			add(url.QueryEscape(pw))
+		}
+	}
+	for _, m := range dsnPassword.FindAllStringSubmatch(raw, -1) {
+		add(m[2])
+		if unq := unquoteDSN(m[2]); unq != m[2] {
+			add(unq)
+		}
+	}
+	return pws
+}
+
+// dsnPassword matches the password (or sslpassword) of a keyword/value
+// connection string ("host=db password=secret" or "password='a secret'"),
+// as libpq reads it: a single-quoted value with backslash escapes, or a
+// value up to the next space.
+var dsnPassword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s']\S*)`)
+
+// unquoteDSN returns a quoted keyword/value string value without its
+// quotes and escapes.
+func unquoteDSN(v string) string {
+	if !strings.HasPrefix(v, "'") {
+		return v
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'")
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		if v[i] == '\\' && i+1 < len(v) {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
 // redactURL returns a database URL fit to print: the password in its user
-// information or in a password parameter is replaced by xxxxx.
+// information or in a password parameter is replaced by xxxxx, as is the
+// password of a keyword/value string (host=db password=secret), which is
+// not a URL at all.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		if masked := dsnPassword.ReplaceAllString(s, "${1}xxxxx"); masked != s {
+			return masked
+		}
 		if err != nil && strings.Contains(s, "@") {
 			return "(unparsable URL hidden)"
 		}
@@ -254,8 +368,10 @@ func (c *Config) Validate() error {
 	var errs []error
 	switch c.Command {
 	case "serve", "migrate", "check", "version":
+	case "keys":
+		errs = append(errs, c.Keys.validate()...)
 	default:
-		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate, check or version", c.Command))
+		errs = append(errs, fmt.Errorf("unknown command %q: want serve, migrate, check, keys or version", c.Command))
 	}
 	if c.Command == "serve" {
 		host, port, err := net.SplitHostPort(c.Addr)
@@ -291,6 +407,17 @@ func (c *Config) Validate() error {
 		if c.GlobalAuthFailures < 0 {
 			errs = append(errs, fmt.Errorf("--auth-failures-global must be 0 (no limit) or more"))
 		}
+		for name, d := range map[string]time.Duration{
+			"--read-timeout": c.ReadTimeout, "--write-timeout": c.WriteTimeout,
+			"--idle-timeout": c.IdleTimeout, "--import-timeout": c.ImportTimeout,
+		} {
+			if d < 0 {
+				errs = append(errs, fmt.Errorf("%s must be 0 (no limit) or more, e.g. 30s", name))
+			}
+		}
+		if c.MaxConnsPerAddr < 0 {
+			errs = append(errs, fmt.Errorf("--max-conns-per-addr must be 0 (no cap) or more"))
+		}
 	}
 	if c.Command != "version" {
 		if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
@@ -320,26 +447,35 @@ func (c *Config) level() slog.Level {
 func (c *Config) Dump(w io.Writer) error {
 	kind, _, _ := ParseDatabaseURL(c.DatabaseURL)
 	out := struct {
-		Command         string `json:"command"`
-		Addr            string `json:"addr,omitempty"`
-		DatabaseURL     string `json:"database_url"`
-		Database        string `json:"database"`
-		AdminKeyFile    string `json:"admin_key_file,omitempty"`
-		LogFormat       string `json:"log_format"`
-		LogLevel        string `json:"log_level"`
-		Demo            bool   `json:"demo"`
-		ShutdownTimeout string `json:"shutdown_timeout,omitempty"`
-		ImportLimit     int64  `json:"import_limit,omitempty"`
-		ClickFlush      string `json:"click_flush,omitempty"`
-		TrustProxy      bool   `json:"trust_proxy"`
-		LookupFailures  *int   `json:"lookup_failures,omitempty"`
-		KeyLookups      *int   `json:"lookup_failures_key,omitempty"`
-		AuthFailures    *int   `json:"auth_failures,omitempty"`
-		GlobalAuth      *int   `json:"auth_failures_global,omitempty"`
+		Command         string      `json:"command"`
+		Addr            string      `json:"addr,omitempty"`
+		DatabaseURL     string      `json:"database_url"`
+		Database        string      `json:"database"`
+		AdminKeyFile    string      `json:"admin_key_file,omitempty"`
+		LogFormat       string      `json:"log_format"`
+		LogLevel        string      `json:"log_level"`
+		Demo            bool        `json:"demo"`
+		ShutdownTimeout string      `json:"shutdown_timeout,omitempty"`
+		ImportLimit     int64       `json:"import_limit,omitempty"`
+		ClickFlush      string      `json:"click_flush,omitempty"`
+		TrustProxy      bool        `json:"trust_proxy"`
+		LookupFailures  *int        `json:"lookup_failures,omitempty"`
+		KeyLookups      *int        `json:"lookup_failures_key,omitempty"`
+		ReadTimeout     string      `json:"read_timeout,omitempty"`
+		WriteTimeout    string      `json:"write_timeout,omitempty"`
+		IdleTimeout     string      `json:"idle_timeout,omitempty"`
+		ImportTimeout   string      `json:"import_timeout,omitempty"`
+		MaxConnsPerAddr *int        `json:"max_conns_per_addr,omitempty"`
+		AuthFailures    *int        `json:"auth_failures,omitempty"`
+		GlobalAuth      *int        `json:"auth_failures_global,omitempty"`
+		Keys            *KeysConfig `json:"keys,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
 		AdminKeyFile: c.AdminKeyFile, LogFormat: c.LogFormat, LogLevel: c.LogLevel,
 		Demo: c.Demo, TrustProxy: c.TrustProxy,
+	}
+	if c.Command == "keys" {
+		out.Keys = &c.Keys
 	}
 	if c.Command == "serve" {
 		out.Addr = c.Addr
@@ -350,6 +486,16 @@ func (c *Config) Dump(w io.Writer) error {
 		out.KeyLookups = &c.KeyLookupFailures
 		out.AuthFailures = &c.AuthFailures
 		out.GlobalAuth = &c.GlobalAuthFailures
+		out.ReadTimeout = c.ReadTimeout.String()
+		out.WriteTimeout = c.WriteTimeout.String()
+		out.IdleTimeout = c.IdleTimeout.String()
+		out.ImportTimeout = c.ImportTimeout.String()
+		// The cap in force: none behind a trusted proxy.
+		maxConns := c.MaxConnsPerAddr
+		if c.TrustProxy {
+			maxConns = 0
+		}
+		out.MaxConnsPerAddr = &maxConns
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,6 +35,17 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{"auth failures flags", []string{"serve", "--auth-failures", "0", "--auth-failures-global", "50"}, map[string]string{EnvAuthFails: "7", EnvGlobalAuth: "9"}, func(c Config) bool {
 			return c.AuthFailures == 0 && c.GlobalAuthFailures == 50
+		}},
+		{"connection defaults", []string{"serve"}, nil, func(c Config) bool {
+			return c.ReadTimeout == 30*time.Second && c.WriteTimeout == time.Minute && c.IdleTimeout == time.Minute &&
+				c.ImportTimeout == time.Hour && c.MaxConnsPerAddr == 256
+		}},
+		{"connection env", []string{"serve"}, map[string]string{EnvReadTimeout: "5s", EnvWriteTimeout: "0", EnvIdleTimeout: "10s", EnvImportTime: "2h", EnvMaxConns: "0"}, func(c Config) bool {
+			return c.ReadTimeout == 5*time.Second && c.WriteTimeout == 0 && c.IdleTimeout == 10*time.Second &&
+				c.ImportTimeout == 2*time.Hour && c.MaxConnsPerAddr == 0
+		}},
+		{"connection flags win", []string{"serve", "--read-timeout", "7s", "--max-conns-per-addr", "9"}, map[string]string{EnvReadTimeout: "5s", EnvMaxConns: "0"}, func(c Config) bool {
+			return c.ReadTimeout == 7*time.Second && c.MaxConnsPerAddr == 9
 		}},
 		{"lookup failures", []string{"serve"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 0 }},
 		{"lookup failures flag", []string{"serve", "--lookup-failures", "5"}, map[string]string{EnvLookupFails: "0"}, func(c Config) bool { return c.LookupFailures == 5 }},
@@ -83,6 +95,9 @@ func TestExecRejects(t *testing.T) {
 		{"sqlite memory", []string{"migrate", "--database-url", "sqlite::memory:"}, nil, "plain file path"},
 		{"sqlite parameters", []string{"migrate", "--database-url", "sqlite:x.db?mode=ro"}, nil, "the only SQLite setting is ?synchronous"},
 		{"bad postgres url", []string{"migrate", "--database-url", "postgres://u:s3cr3tpw@h:notaport/db"}, nil, "not a valid"},
+		{"keyword/value string", []string{"migrate", "--database-url", "host=db user=u password=s3cr3tpw dbname=p"}, nil, "host=db user=u password=xxxxx dbname=p"},
+		{"quoted keyword/value password", []string{"migrate", "--database-url", `host=db password='s3cr3tpw \' x' dbname=p`}, nil, "password=xxxxx dbname=p"},
+		{"keyword/value string from env", []string{"serve", "--config-dump"}, map[string]string{EnvDatabaseURL: "host=db PASSWORD = s3cr3tpw sslpassword=s3cr3tpw"}, "PASSWORD = xxxxx sslpassword=xxxxx"},
 		{"log format", []string{"serve", "--log-format", "xml"}, nil, "--log-format"},
 		{"log level", []string{"serve", "--log-level", "loud"}, nil, "--log-level"},
 		{"shutdown timeout", []string{"serve", "--shutdown-timeout", "0s"}, nil, "--shutdown-timeout"},
@@ -92,6 +107,10 @@ func TestExecRejects(t *testing.T) {
 		{"auth failures env", []string{"serve"}, map[string]string{EnvGlobalAuth: "lots"}, EnvGlobalAuth},
 		{"negative auth failures", []string{"serve", "--auth-failures", "-1"}, nil, "--auth-failures"},
 		{"negative global auth failures", []string{"serve", "--auth-failures-global", "-5"}, nil, "--auth-failures-global"},
+		{"read timeout env", []string{"serve"}, map[string]string{EnvReadTimeout: "soon"}, EnvReadTimeout},
+		{"negative write timeout", []string{"serve", "--write-timeout", "-1s"}, nil, "--write-timeout"},
+		{"max conns env", []string{"serve"}, map[string]string{EnvMaxConns: "many"}, EnvMaxConns},
+		{"negative max conns", []string{"serve", "--max-conns-per-addr", "-2"}, nil, "--max-conns-per-addr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,5 +241,24 @@ func TestParseDatabaseURLSynchronous(t *testing.T) {
 	}
 	if _, _, err := ParseDatabaseURL("sqlite:data/promokit.db?synchronous=off"); err == nil {
 		t.Fatal("synchronous=off accepted")
+	}
+}
+
+// TestRedactErr checks that an error quoting a database's password, in
+// any form the URL or keyword/value string carries it, is shown without.
+func TestRedactErr(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, msg string }{
+		{"postgres://u:s3cr3tpw@h/db", "cannot connect with s3cr3tpw"},
+		{"postgres://u:s3cr3t%2Fpw@h/db", "parse postgres://u:s3cr3t%2Fpw@h/db: s3cr3t/pw"},
+		{"postgres://h/db?password=s3cr3tpw", "failed: password=s3cr3tpw"},
+		{"host=db password=s3cr3tpw", "failed: host=db password=s3cr3tpw"},
+		{`host=db password='s3cr3t pw'`, "failed for s3cr3t pw: host=db password='s3cr3t pw'"},
+	}
+	for _, tt := range tests {
+		got := redactErr(errors.New(tt.msg), tt.raw)
+		if strings.Contains(got, "s3cr3t") || !strings.Contains(got, "xxxxx") {
+			t.Errorf("redactErr(%q, %q) = %q", tt.msg, tt.raw, got)
+		}
 	}
 }

@@ -5,6 +5,8 @@
 //	promokit serve [--addr 127.0.0.1:8080] [--database-url sqlite:promokit.db] [--demo]
 //	promokit migrate [--database-url postgres://...]
 //	promokit check [--database-url postgres://...]
+//	promokit keys create --role admin [--database-url postgres://...] [--key-file PATH]
+//	promokit keys list [--database-url postgres://...]
 //	promokit bench [--clients 1,16,64] [--duration 10s] redeem-hot baseline ...
 //	promokit version
 //

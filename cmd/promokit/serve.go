@@ -130,17 +130,20 @@ func (m *Main) runServe(ctx context.Context) error {
 		KeyLookupFailures:  cmp.Or(m.Config.KeyLookupFailures, -1),
 		AuthFailures:       cmp.Or(m.Config.AuthFailures, -1),
 		GlobalAuthFailures: cmp.Or(m.Config.GlobalAuthFailures, -1),
+		// Here 0 is no limit; the server reads a negative value so.
+		Limits: promohttp.ConnLimits{
+			ReadTimeout:     cmp.Or(m.Config.ReadTimeout, -1),
+			WriteTimeout:    cmp.Or(m.Config.WriteTimeout, -1),
+			IdleTimeout:     cmp.Or(m.Config.IdleTimeout, -1),
+			ImportTimeout:   cmp.Or(m.Config.ImportTimeout, -1),
+			MaxConnsPerAddr: cmp.Or(m.Config.MaxConnsPerAddr, -1),
+		},
 	})
-	m.server = &http.Server{
-		Handler:           m.HTTP,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
-	}
+	m.server = m.HTTP.HTTPServer()
+	m.server.ErrorLog = slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
 	m.serveErr = make(chan error, 1)
 	go func() {
-		if err := m.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := m.server.Serve(m.HTTP.Listener(ln)); !errors.Is(err, http.ErrServerClosed) {
 			m.serveErr <- err
 		}
 	}()
