@@ -258,6 +258,15 @@ func NewServer(cfg Config) *Server {
 		case "POST", "PUT", "PATCH", "DELETE":
 			h = s.idempotent(rt.body, h)
 		}
+		// The text of an API request's path and query is checked first,
+		// so that bad text is refused before anything, replay records
+		// included, is read or written. The operational routes read
+		// nothing of the request, and GET /r/{token}, which answers
+		// browsers with plain pages, answers a token that is not a
+		// token's form, bad text included, "no such link".
+		if strings.HasPrefix(rt.pattern, "/v1/") {
+			h = checkedText(wildcards(rt.pattern), h)
+		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
 	return s
