@@ -1,9 +1,11 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -127,6 +129,36 @@ func TestEdgeTextURL(t *testing.T) {
 		r := b.c.do(t, "POST", release, b.checkout, nil, "Idempotency-Key", "release-1")
 		if r.StatusCode == http.StatusUnprocessableEntity || r.StatusCode >= 500 {
 			t.Errorf("the key after a refused request: %d %s", r.StatusCode, r.Body)
+		}
+	})
+}
+
+// TestEdgeTextClickHeaders opens an affiliate link with a User-Agent and a
+// Referer that are not valid UTF-8, which net/http lets through: the click
+// is recorded with the text made valid, and the clicks queued with it are
+// written too, on both databases.
+func TestEdgeTextClickHeaders(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		b := setup(t, open)
+		joinShop(t, b)
+		_, affKey := newAffiliate(t, b, "Bob Blog")
+		l := createLink(t, b, affKey, "")
+		if r := b.open(t, "/r/"+l.Token, "User-Agent", browserAgent+" \xff\xfe", "Referer", "https://blog.example/\xc3("); r.StatusCode != http.StatusFound {
+			t.Fatalf("click: %d %s", r.StatusCode, r.Body)
+		}
+		if r := b.open(t, "/r/"+l.Token, "User-Agent", browserAgent); r.StatusCode != http.StatusFound {
+			t.Fatalf("click: %d %s", r.StatusCode, r.Body)
+		}
+		// A click PostgreSQL refuses would stall the writer, which retries.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := b.svc.FlushClicks(ctx); err != nil {
+			t.Fatalf("FlushClicks: %v", err)
+		}
+		if c, _ := clicksOf(t, b, l.ID); c != 2 {
+			t.Errorf("%d clicks recorded, want 2", c)
 		}
 	})
 }

@@ -56,6 +56,28 @@ func validText(s string) bool {
 	return true
 }
 
+// headerText returns the value of a header that is stored as text, such
+// as a click's User-Agent, made valid: each invalid byte and forbidden
+// control character becomes U+FFFD. net/http refuses control characters in
+// headers but lets any byte from 0x80 through, and a header is the
+// browser's, not a field the client can correct, so it is mended rather
+// than refused.
+func headerText(s string) string {
+	if validText(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if forbiddenRune(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		i += size
+	}
+	return b.String()
+}
+
 // invalidText returns the EInvalid error of a field that is not valid
 // text.
 func invalidText(field string) error {
