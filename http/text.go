@@ -202,3 +202,22 @@ func checkQueryText(raw string) error {
 	}
 	return nil
 }
+
+// maxRequestID is the longest X-Request-Id a client's id may be.
+const maxRequestID = 64
+
+// validRequestID reports whether id is a well-formed request id: 1 to
+// maxRequestID characters among A-Z, a-z, 0-9 and . _ : -.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
