@@ -1,7 +1,7 @@
 package http
 
 import (
-	"bytes"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -39,17 +39,19 @@ type scanResult struct {
 	field string
 }
 
-// keySpan is the text of an object's key between its quotes.
+// keySpan is the text of an object's key between its quotes. Offsets are
+// 32-bit, which keeps the scan's buffers small: scanJSON takes no body of
+// 2 GiB or more.
 type keySpan struct {
-	start, end int
+	start, end int32
 	escaped    bool // holds a backslash escape
 }
 
 // scanFrame is one array or object that the scan is inside.
 type scanFrame struct {
 	object bool
-	index  int                 // arrays: the index of the current element
-	keys   int                 // objects: where its keys start in the scan's keys
+	index  int32               // arrays: the index of the current element
+	keys   int32               // objects: where its keys start in the scan's keys
 	key    keySpan             // objects: the current key
 	seen   map[string]struct{} // objects: every key, once there are many
 }
@@ -79,24 +81,17 @@ func init() {
 // validate the body's syntax, which the decoder does: where the body is
 // not JSON it may return faultSyntax, or anything else, as the decoder
 // then refuses the body. On a body that is JSON its answer is exact.
-// It allocates nothing unless the body nests more than 16 deep, has more
-// than 48 keys open at once or has a fault.
+// It allocates nothing unless the body nests more than 8 deep, has more
+// than 32 keys open at once or has a fault.
 func scanJSON(data []byte) scanResult {
-	var frameBuf [16]scanFrame
-	var keyBuf [48]keySpan
-	s := scanner{data: data, frames: frameBuf[:0], keys: keyBuf[:0]}
-	return s.scan()
-}
-
-// scanner is the state of scanJSON.
-type scanner struct {
-	data   []byte
-	frames []scanFrame
-	keys   []keySpan // the keys of every open object
-}
-
-func (s *scanner) scan() scanResult {
-	data := s.data
+	// The buffers stay on the stack as long as no slice of them is stored
+	// through a pointer: the helpers take the slices and return them.
+	var frameBuf [8]scanFrame
+	var keyBuf [32]keySpan
+	frames, keys := frameBuf[:0], keyBuf[:0] // keys: those of every open object
+	if len(data) > math.MaxInt32 {
+		return scanResult{fault: faultSyntax}
+	}
 	stop := &stringStop
 	if !utf8.Valid(data) {
 		stop = &stringStopAll
@@ -107,25 +102,25 @@ func (s *scanner) scan() scanResult {
 		case ' ', '\t', '\n', '\r':
 			i++
 		case '{', '[':
-			if len(s.frames) == maxJSONDepth {
+			if len(frames) == maxJSONDepth {
 				return scanResult{fault: faultDepth}
 			}
-			s.frames = append(s.frames, scanFrame{object: c == '{', keys: len(s.keys)})
+			frames = append(frames, scanFrame{object: c == '{', keys: int32(len(keys))})
 			wantKey = c == '{'
 			i++
 		case '}', ']':
-			if len(s.frames) == 0 || s.frames[len(s.frames)-1].object != (c == '}') {
+			if len(frames) == 0 || frames[len(frames)-1].object != (c == '}') {
 				return scanResult{fault: faultSyntax}
 			}
-			s.keys = s.keys[:s.frames[len(s.frames)-1].keys]
-			s.frames = s.frames[:len(s.frames)-1]
+			keys = keys[:frames[len(frames)-1].keys]
+			frames = frames[:len(frames)-1]
 			wantKey = false
 			i++
 		case ',':
-			if len(s.frames) == 0 {
+			if len(frames) == 0 {
 				return scanResult{fault: faultSyntax}
 			}
-			if f := &s.frames[len(s.frames)-1]; f.object {
+			if f := &frames[len(frames)-1]; f.object {
 				wantKey = true
 			} else {
 				f.index++
@@ -136,18 +131,20 @@ func (s *scanner) scan() scanResult {
 			i++
 		case '"':
 			end, escaped, fault := scanString(data, i+1, stop)
-			isKey := wantKey && len(s.frames) > 0 && s.frames[len(s.frames)-1].object
+			isKey := wantKey && len(frames) > 0 && frames[len(frames)-1].object
 			switch {
 			case fault == faultText && isKey:
-				return scanResult{fault: faultText, field: s.path(data[i+1 : rawStringEnd(data, end)])}
+				return scanResult{fault: faultText, field: scanPath(data, frames, data[i+1:rawStringEnd(data, end)])}
 			case fault == faultText:
-				return scanResult{fault: faultText, field: s.path(nil)}
+				return scanResult{fault: faultText, field: scanPath(data, frames, nil)}
 			case fault != faultNone:
 				return scanResult{fault: fault}
 			}
 			if isKey {
-				if s.addKey(keySpan{start: i + 1, end: end, escaped: escaped}) {
-					return scanResult{fault: faultDuplicate, field: s.path(nil)}
+				var dup bool
+				dup, keys = addKey(data, &frames[len(frames)-1], keys, keySpan{start: int32(i + 1), end: int32(end), escaped: escaped})
+				if dup {
+					return scanResult{fault: faultDuplicate, field: scanPath(data, frames, nil)}
 				}
 				wantKey = false
 			}
@@ -159,7 +156,7 @@ func (s *scanner) scan() scanResult {
 			}
 		}
 	}
-	if len(s.frames) > 0 {
+	if len(frames) > 0 {
 		return scanResult{fault: faultSyntax}
 	}
 	return scanResult{}
@@ -263,71 +260,66 @@ func hex4(data []byte, i int) rune {
 	return r
 }
 
-// addKey adds k to the keys of the innermost object and makes it its
-// current key. It reports whether the object has the key already.
-func (s *scanner) addKey(k keySpan) bool {
-	f := &s.frames[len(s.frames)-1]
+// addKey adds k, a key of data, to the keys of the object f, whose keys
+// are at the end of keys, and makes it f's current key. It reports whether
+// f has the key already, and returns keys.
+func addKey(data []byte, f *scanFrame, keys []keySpan, k keySpan) (bool, []keySpan) {
 	f.key = k
-	if f.seen == nil && len(s.keys)-f.keys < manyKeys {
-		for _, o := range s.keys[f.keys:] {
-			if s.sameKey(o, k) {
-				return true
+	if f.seen == nil && len(keys)-int(f.keys) < manyKeys {
+		for _, o := range keys[f.keys:] {
+			if o.end-o.start == k.end-k.start && !o.escaped && !k.escaped {
+				if string(data[o.start:o.end]) == string(data[k.start:k.end]) {
+					return true, keys
+				}
+			} else if (o.escaped || k.escaped) && keyText(data, o) == keyText(data, k) {
+				return true, keys
 			}
 		}
-		s.keys = append(s.keys, k)
-		return false
+		return false, append(keys, k)
 	}
 	if f.seen == nil {
 		f.seen = make(map[string]struct{}, 2*manyKeys)
-		for _, o := range s.keys[f.keys:] {
-			f.seen[s.keyText(o)] = struct{}{}
+		for _, o := range keys[f.keys:] {
+			f.seen[keyText(data, o)] = struct{}{}
 		}
 	}
-	name := s.keyText(k)
+	name := keyText(data, k)
 	if _, dup := f.seen[name]; dup {
-		return true
+		return true, keys
 	}
 	f.seen[name] = struct{}{}
-	return false
+	return false, keys
 }
 
-// sameKey reports whether two keys are the same text.
-func (s *scanner) sameKey(a, b keySpan) bool {
-	if !a.escaped && !b.escaped {
-		return bytes.Equal(s.data[a.start:a.end], s.data[b.start:b.end])
-	}
-	return s.keyText(a) == s.keyText(b)
-}
-
-// keyText returns the text of a key that scanString found valid.
-func (s *scanner) keyText(k keySpan) string {
-	raw := s.data[k.start:k.end]
+// keyText returns the text of a key of data that scanString found valid.
+func keyText(data []byte, k keySpan) string {
+	raw := data[k.start:k.end]
 	if !k.escaped {
 		return string(raw)
 	}
 	return unescapeJSON(raw)
 }
 
-// path returns the field the scan is at: the keys and indices of the open
-// objects and arrays, joined as validation errors name fields
-// (cart.lines[1].product_id). badKey, when not nil, is the raw text of a
-// key of the innermost object that is not valid text: the path ends with
-// it, escaped.
-func (s *scanner) path(badKey []byte) string {
+// scanPath returns the field the scan of data is at: the keys and indices
+// of the open objects and arrays frames, joined as validation errors name
+// fields (cart.lines[1].product_id). badKey, when not nil, is the raw text
+// of a key of the innermost object that is not valid text: the path ends
+// with it, escaped.
+func scanPath(data []byte, frames []scanFrame, badKey []byte) string {
 	var b strings.Builder
-	for j, f := range s.frames {
+	for j, f := range frames {
 		if !f.object {
 			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(f.index))
+			b.WriteString(strconv.Itoa(int(f.index)))
 			b.WriteByte(']')
 			continue
 		}
 		name := ""
 		switch {
-		case badKey != nil && j == len(s.frames)-1:
+		case badKey != nil && j == len(frames)-1:
 			name = escapeText(string(badKey), maxShownText)
 		default:
-			name = shortText(s.keyText(f.key), maxShownText)
+			name = shortText(keyText(data, f.key), maxShownText)
 		}
 		if b.Len() > 0 {
 			b.WriteByte('.')
