@@ -2,6 +2,8 @@ package http
 
 import (
 	"bytes"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -73,4 +75,24 @@ func BenchmarkDecodeValidate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkValidateRequest sends the load scripts' validate body, with the
+// fixture store's product and code, through the whole server over SQLite:
+// what a share of a validate request decoding is.
+func BenchmarkValidateRequest(b *testing.B) {
+	e := newEngineServer(b)
+	body := []byte(strings.NewReplacer("sto_01KDWCJ2M0QQ2NRBGABCW5747N", e.store.ID, `"p1"`, `"sku-1"`, `"p2"`, `"sku-1"`,
+		`"p3"`, `"sku-1"`, `"p4"`, `"sku-1"`, `"p5"`, `"sku-1"`, "K7PX-Q2MD-93HF", e.code, "ZW4N-8RTC-6VJA", e.code).Replace(validateLoadBody))
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/v1/validate", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.checkout)
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code, w.Body.String())
+		}
+	}
 }
