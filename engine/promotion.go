@@ -3,8 +3,9 @@ package engine
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/promokit/promokit"
 )
@@ -24,10 +25,12 @@ func (n *Nullable[T]) UnmarshalJSON(b []byte) error {
 		n.Null = true
 		return nil
 	}
-	// Decode as strictly as the enclosing document: encoding/json does not
-	// pass DisallowUnknownFields on to an Unmarshaler.
+	// Decode as strictly as the enclosing document: a decoder does not
+	// pass its flags on to an Unmarshaler. Field names match exactly, and
+	// unknown ones are refused.
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
+	dec.DontMatchCaseInsensitiveStructFields()
 	return dec.Decode(&n.Value)
 }
 

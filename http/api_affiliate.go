@@ -172,7 +172,7 @@ const (
 func (s *Server) handleClick(w http.ResponseWriter, r *http.Request) {
 	// A HEAD request (a link checker's) learns where the link leads and
 	// records nothing.
-	in := engine.ClickInput{Token: r.PathValue("token"), Referrer: r.Referer(), UserAgent: r.UserAgent(), Probe: r.Method == http.MethodHead}
+	in := engine.ClickInput{Token: r.PathValue("token"), Referrer: headerText(r.Referer()), UserAgent: headerText(r.UserAgent()), Probe: r.Method == http.MethodHead}
 	if c, err := r.Cookie(visitorCookie); err == nil {
 		in.VisitorID = c.Value
 	}

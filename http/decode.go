@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -64,9 +63,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // decodeJSON decodes the JSON body of r into dst strictly: the
 // Content-Type must be application/json (EUnsupportedMedia), the body at
 // most maxJSONBody bytes (ETooLarge), and it must hold exactly one JSON
-// value of dst's shape in valid UTF-8, without unknown fields (EMalformed,
-// naming the field when it can). Values that decode but break a rule, such
-// as a negative amount, are left to the domain's validation.
+// value of dst's shape, with field names spelt exactly, no unknown field
+// and no key twice in one object (EMalformed, naming the field when it
+// can). Every string of a body that is JSON, keys included, must be valid
+// text (text.go), or the request is EInvalid naming the field, with the
+// field code invalid_text. Values that decode but break a rule, such as a
+// negative amount, are left to the domain's validation.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if err := checkMediaType(r, "application/json"); err != nil {
 		return err
@@ -78,20 +80,41 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	return unmarshalStrict(body, dst)
 }
 
+// strictFlags are the flags of every decode of a request body.
+const strictFlags = json.DisallowUnknownFields | json.DontMatchCaseInsensitiveStructFields
+
 // unmarshalStrict decodes one JSON value from data into dst; see decodeJSON.
+// A body that is not JSON is EMalformed even when one of its strings is
+// not valid text; a body that is JSON with a string that is not valid
+// text is EInvalid even when it does not have dst's shape, as the text is
+// checked first.
 func unmarshalStrict(data []byte, dst any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return malformed("", "", "a JSON body is required")
 	}
-	if !utf8.Valid(data) {
-		return malformed("", "", "the body is not valid UTF-8")
+	found := scanJSON(data)
+	switch found.fault {
+	case faultDuplicate:
+		return malformed(found.field, "duplicate_field", "%s is given twice: each field may appear once in its object", found.field)
+	case faultText:
+		if found.field != "" && json.Valid(data) {
+			return invalidText(found.field)
+		}
 	}
-	rest, err := json.Parse(data, dst, json.DisallowUnknownFields)
+	rest, err := json.Parse(data, dst, strictFlags)
 	if err != nil {
 		return jsonError(err)
 	}
 	if len(bytes.Trim(rest, " \t\r\n")) > 0 { // JSON's white space only
 		return malformed("", "", "the body must hold one JSON value and nothing after it")
+	}
+	switch found.fault {
+	case faultText: // the body is one string
+		return invalidText(found.field)
+	case faultDepth:
+		return malformed("", "", "the body nests arrays and objects more than %d deep", maxJSONDepth)
+	case faultSyntax: // the decoder should have said why
+		return malformed("", "", "the body is not valid JSON")
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storetest"
 )
@@ -52,7 +53,14 @@ func TestDecodeStrict(t *testing.T) {
 			{"negative", `{"name":"x","type":"amount_off","amount_off":-5}`, nil, 422, "invalid", "amount_off"},
 			{"negative limit", `{"name":"x","type":"amount_off","amount_off":5,"total_uses":-1}`, nil, 422, "invalid", "total_uses"},
 			{"bad time", `{"name":"x","starts_at":"tomorrow"}`, nil, 400, "malformed", ""},
-			{"invalid UTF-8", "{\"name\":\"\xff\xfe\"}", nil, 400, "malformed", ""},
+			{"invalid UTF-8", "{\"name\":\"\xff\xfe\"}", nil, 422, "invalid", "name"},
+			{"invalid UTF-8 outside strings", "{\"name\":\"x\"\xff}", nil, 400, "malformed", ""},
+			{"NUL", `{"name":"a\u0000"}`, nil, 422, "invalid", "name"},
+			{"lone surrogate", `{"name":"x","description":"\ud800"}`, nil, 422, "invalid", "description"},
+			{"duplicate", `{"name":"x","name":"y"}`, nil, 400, "malformed", "name"},
+			{"duplicate nested", `{"name":"x","coupon":{"quantity":1,"quantity":2}}`, nil, 400, "malformed", "coupon.quantity"},
+			{"misspelt case", `{"Name":"x"}`, nil, 400, "malformed", "Name"},
+			{"misspelt case nested", `{"name":"x","coupon":{"Quantity":1}}`, nil, 400, "malformed", "Quantity"},
 			{"syntax", `{"name":`, nil, 400, "malformed", ""},
 			{"syntax in the middle", `{"name" "x"}`, nil, 400, "malformed", ""},
 			{"trailing value", `{"name":"x"}{}`, nil, 400, "malformed", ""},
@@ -118,5 +126,138 @@ func TestQueryParams(t *testing.T) {
 	}
 	for _, path := range []string{"/v1/promotions?limit=1", "/v1/promotions?limit=1000", "/v1/promotions?status=scheduled&channel=store"} {
 		mustDo(t, b, b.admin, "GET", path, nil, 200)
+	}
+}
+
+// TestDecodeText decodes bodies with strings that are not valid text,
+// duplicate keys and misspelt field names, and checks the error code,
+// field and field code of each, and that valid text, surrogate pairs
+// included, decodes.
+func TestDecodeText(t *testing.T) {
+	t.Parallel()
+	const cart = `"cart":{"store_id":"s","currency":"USD","lines":[{"product_id":"p1","quantity":1,"unit_price":100},{"product_id":"p2","quantity":1,"unit_price":100}]}`
+	tests := []struct {
+		name      string
+		body      string
+		code      string // "" when the body decodes
+		field     string
+		fieldCode string
+	}{
+		// Not text: NUL, other controls, invalid UTF-8 and lone surrogates,
+		// in values at every depth and in keys.
+		{"NUL in a code", `{"codes":["A\u0000B"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"NUL in the second code", `{"codes":["A","B\u0000"]}`, "invalid", "codes[1]", "invalid_text"},
+		{"upper case escape", `{"codes":["\U0000"]}`, "malformed", "", ""},
+		{"NUL in a nested value", `{` + strings.Replace(cart, `"p2"`, `"p\u0000"`, 1) + `}`, "invalid", "cart.lines[1].product_id", "invalid_text"},
+		{"NUL in an object", `{"customer":{"email":"a\u0000@b.c"}}`, "invalid", "customer.email", "invalid_text"},
+		{"NUL in the store", `{"cart":{"store_id":"\u0000"}}`, "invalid", "cart.store_id", "invalid_text"},
+		{"unit separator", `{"codes":["A\u001fB"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"escape", `{"codes":["\u001b[31m"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"backspace", `{"codes":["A\bB"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"form feed", `{"codes":["A\fB"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"DEL escaped", `{"codes":["A\u007fB"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"DEL raw", "{\"codes\":[\"A\x7fB\"]}", "invalid", "codes[0]", "invalid_text"},
+		{"C1 escaped", `{"codes":["A\u0085B"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"C1 raw", "{\"codes\":[\"A\u0085B\"]}", "invalid", "codes[0]", "invalid_text"},
+		{"invalid UTF-8", "{\"codes\":[\"\xff\xfe\"]}", "invalid", "codes[0]", "invalid_text"},
+		{"truncated UTF-8", "{\"customer\":{\"email\":\"\xc3\"}}", "invalid", "customer.email", "invalid_text"},
+		{"encoded surrogate", "{\"codes\":[\"\xed\xa0\x80\"]}", "invalid", "codes[0]", "invalid_text"},
+		{"overlong", "{\"codes\":[\"\xc0\xaf\"]}", "invalid", "codes[0]", "invalid_text"},
+		{"lone high surrogate", `{"codes":["\ud800"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"lone low surrogate", `{"codes":["\udc00"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"high then letter", `{"codes":["\ud800x"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"high then escape", `{"codes":["\ud800\n"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"high twice", `{"codes":["\ud800\ud800"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"low then high", `{"codes":["\udc00\ud800"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"high at the end", `{"codes":["\uDBFF"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"NUL in a key", `{"co\u0000des":["A"]}`, "invalid", `co\u0000des`, "invalid_text"},
+		{"NUL in a nested key", `{"cart":{"li\u0000nes":[]}}`, "invalid", `cart.li\u0000nes`, "invalid_text"},
+		{"invalid UTF-8 in a key", "{\"cart\":{\"a\xffb\":1}}", "invalid", `cart.a\xffb`, "invalid_text"},
+		{"lone surrogate in a key", `{"cart":{"lines":[{"\udc00":1}]}}`, "invalid", `cart.lines[0].\udc00`, "invalid_text"},
+		{"bad text in an unknown field", `{"colour":"\u0000"}`, "invalid", "colour", "invalid_text"},
+		{"bad text beside a wrong type", `{"cart":5,"codes":["\u0000"]}`, "invalid", "codes[0]", "invalid_text"},
+		{"bad text in a body that is not JSON", `{"codes":["\u0000"]`, "malformed", "", ""},
+		{"bad text then garbage", `{"codes":["\u0000"]} x`, "malformed", "", ""},
+		{"invalid UTF-8 outside strings", "{\"codes\":[]\xff}", "malformed", "", ""},
+		{"bad text at the top", `"\u0000"`, "malformed", "", ""},
+
+		// Valid text.
+		{"emoji", `{"codes":["\ud83d\ude00","😀","\uD83D\uDE00x"]}`, "", "", ""},
+		{"tab and line breaks", `{"customer":{"email":"a\tb\nc\r"}}`, "", "", ""},
+		{"replacement character", `{"codes":["\ufffd","` + "\ufffd" + `"]}`, "", "", ""},
+		{"letters", `{"codes":["ÉTÉ-été","\u00e9","日本"],"customer":{"email":"\/x"}}`, "", "", ""},
+		{"next to the controls", `{"codes":["\u00a0 \u2028 \ufffe ~ \u0020` + "\u00a0\u00ff" + `"]}`, "", "", ""},
+
+		// Duplicates, at several depths, however the key is written.
+		{"duplicate", `{"codes":["A"],"codes":["B"]}`, "malformed", "codes", "duplicate_field"},
+		{"duplicate in the cart", `{"cart":{"currency":"USD","store_id":"s","currency":"EUR"}}`, "malformed", "cart.currency", "duplicate_field"},
+		{"duplicate in a line", `{"cart":{"lines":[{},{"quantity":1,"quantity":2}]}}`, "malformed", "cart.lines[1].quantity", "duplicate_field"},
+		{"duplicate escaped", `{"codes":["A"],"\u0063odes":["B"]}`, "malformed", "codes", "duplicate_field"},
+		{"duplicate both escaped", `{"\u0063odes":["A"],"c\u006fdes":["B"]}`, "malformed", "codes", "duplicate_field"},
+		{"duplicate unknown", `{"x":1,"x":2}`, "malformed", "x", "duplicate_field"},
+		{"duplicate null", `{"customer":null,"customer":{"email":"a@b.c"}}`, "malformed", "customer", "duplicate_field"},
+		{"not a duplicate", `{"cart":{"lines":[{"quantity":1},{"quantity":2}]},"customer":{"email":"a@b.c"}}`, "", "", ""},
+		{"same key in two objects", `{"cart":{"store_id":"s"},"customer":{"customer_id":"s"}}`, "", "", ""},
+		{"keys that differ in case", `{"codes":[],"Codes":[]}`, "malformed", "Codes", "unknown_field"},
+
+		// Field names are spelt exactly.
+		{"upper case field", `{"CODES":["A"]}`, "malformed", "CODES", "unknown_field"},
+		{"title case nested", `{"cart":{"Store_ID":"s"}}`, "malformed", "Store_ID", "unknown_field"},
+		{"title case in a line", `{"cart":{"lines":[{"Quantity":1}]}}`, "malformed", "Quantity", "unknown_field"},
+		{"every field", `{"codes":[],"customer":{"customer_id":"c","email":"e","phone":"p"},` + cart + `}`, "", "", ""},
+	}
+	for _, tc := range tests {
+		var in engine.ValidateInput
+		err := unmarshalStrict([]byte(tc.body), &in)
+		if tc.code == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		e, ok := err.(*promokit.Error)
+		if !ok || e.Code != tc.code {
+			t.Errorf("%s: %q: %v, want %s", tc.name, tc.body, err, tc.code)
+			continue
+		}
+		if tc.field == "" {
+			continue
+		}
+		if len(e.Fields) != 1 || e.Fields[0].Field != tc.field || e.Fields[0].Code != tc.fieldCode {
+			t.Errorf("%s: %q: fields %+v, want %s %s", tc.name, tc.body, e.Fields, tc.field, tc.fieldCode)
+		}
+		if !strings.Contains(e.Message, tc.field) {
+			t.Errorf("%s: the message %q does not name %s", tc.name, e.Message, tc.field)
+		}
+	}
+}
+
+// TestDecodeExactNames checks that field names inside a partial update's
+// nullable object are spelt exactly too, and that keys are compared as
+// text after their escapes.
+func TestDecodeExactNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body, code, field string
+	}{
+		{`{"coupon":{"per_person":1}}`, "", ""},
+		{`{"coupon":{"Per_Person":1}}`, "malformed", "Per_Person"},
+		{`{"coupon":{"per_person":1,"per_person":2}}`, "malformed", "coupon.per_person"},
+		{`{"coupon":{"per_person":"many"}}`, "malformed", "coupon.per_person"},
+		{`{"Name":"x"}`, "malformed", "Name"},
+		{`{"n\u0061me":"x"}`, "", ""},
+		{`{"name":"x","description":"one\ntwo"}`, "", ""},
+		{`{"name":"x\u0000"}`, "invalid", "name"},
+		{`{"product_ids":["a","\udfff"]}`, "invalid", "product_ids[1]"},
+	} {
+		var in engine.PromotionInput
+		err := unmarshalStrict([]byte(tc.body), &in)
+		if promokit.ErrorCode(err) != tc.code && !(tc.code == "" && err == nil) {
+			t.Errorf("%s: %v, want %q", tc.body, err, tc.code)
+			continue
+		}
+		if e, ok := err.(*promokit.Error); ok && (len(e.Fields) != 1 || e.Fields[0].Field != tc.field) {
+			t.Errorf("%s: fields %+v, want %s", tc.body, e.Fields, tc.field)
+		}
 	}
 }

@@ -14,8 +14,9 @@ import (
 // FuzzDecodePromotion sends arbitrary bytes as the body of POST
 // /v1/promotions through the real server and database. Whatever the body,
 // the server never answers 5xx, a refusal (4xx) writes nothing, and a
-// success creates exactly one promotion whose amounts are in range. Seeds
-// are in testdata/fuzz/FuzzDecodePromotion.
+// success creates exactly one promotion whose amounts are in range and
+// whose strings are valid text (checkStrings). Seeds are in
+// testdata/fuzz/FuzzDecodePromotion.
 func FuzzDecodePromotion(f *testing.F) {
 	e := newEngineServer(f)
 	admin := promokit.NewContext(context.Background(), promokit.Principal{KeyID: "key_fuzz", Role: promokit.RoleAdmin})
@@ -64,6 +65,7 @@ func FuzzDecodePromotion(f *testing.F) {
 				p.MinOrder < 0 || p.StoreID != e.store.ID {
 				t.Fatalf("accepted out of range: %+v", p.Promotion)
 			}
+			checkStrings(t, &p, body)
 		default:
 			t.Fatalf("status %d", w.Code)
 		}
@@ -74,7 +76,8 @@ func FuzzDecodePromotion(f *testing.F) {
 // through the real server and database. The server never answers 5xx; a
 // refusal uses nothing (the code's use count is unchanged), and a success
 // uses it exactly as many times as its answer records it: once, or not at
-// all for an order without the code. Seeds are in
+// all for an order without the code; its answer's strings are valid text
+// (checkStrings). Seeds are in
 // testdata/fuzz/FuzzDecodeRedeem.
 func FuzzDecodeRedeem(f *testing.F) {
 	e := newEngineServer(f)
@@ -108,6 +111,7 @@ func FuzzDecodeRedeem(f *testing.F) {
 			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
 				t.Fatalf("the 201's body does not decode: %v", err)
 			}
+			checkStrings(t, &res, body)
 			recorded := int64(0)
 			for _, r := range res.Redemptions {
 				if r.Code == e.code {
@@ -124,9 +128,9 @@ func FuzzDecodeRedeem(f *testing.F) {
 // FuzzDecodeQualify sends arbitrary bytes as the body of POST /v1/qualify
 // through the real server and database, whose store has an automatic 10%
 // promotion and a code assigned to the customer cus_1. The server never
-// answers 5xx and never uses anything; a 200 decodes strictly, and each
-// qualified promotion's discount is within the cart, spread over lines of
-// the cart that add up to it. Seeds are in testdata/fuzz/FuzzDecodeQualify.
+// answers 5xx and never uses anything; a 200 decodes strictly into strings
+// that are valid text, and each qualified promotion's discount is within
+// the cart, spread over lines of the cart that add up to it. Seeds are in testdata/fuzz/FuzzDecodeQualify.
 func FuzzDecodeQualify(f *testing.F) {
 	e := newEngineServer(f)
 	admin := promokit.NewContext(context.Background(), promokit.Principal{KeyID: "key_fuzz", Role: promokit.RoleAdmin})
@@ -178,6 +182,7 @@ func FuzzDecodeQualify(f *testing.F) {
 			if err := unmarshalStrict(w.Body.Bytes(), &res); err != nil {
 				t.Fatalf("the 200's body does not decode: %v", err)
 			}
+			checkStrings(t, &res, body)
 			for _, q := range res.Qualified {
 				var sum int64
 				last := -1

@@ -16,13 +16,15 @@ import (
 const codeMethodNotAllowed = "method_not_allowed"
 
 // requestInfo is what the server learns about a request while it runs:
-// its id, the key that made it and the error it ended with. The request's
-// log line is written from it.
+// its id (and the client's X-Request-Id when it is not that id), the key
+// that made it and the error it ended with. The request's log line is
+// written from it.
 type requestInfo struct {
-	id    string
-	keyID string
-	err   error
-	code  string
+	id       string
+	clientID string // an X-Request-Id of the client that is not id
+	keyID    string
+	err      error
+	code     string
 }
 
 type infoKey struct{}

@@ -129,9 +129,10 @@ func (s *Server) clientAddr(r *http.Request) string {
 	}
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
-		// Not an address (a proxy's odd entry): counted as it is, within
-		// bounds, since it is stored with the counts.
-		return truncateAddr(addr)
+		// Not an address (a proxy's odd entry): counted as it is, in
+		// printable ASCII and within bounds, since it is stored with the
+		// counts (PostgreSQL refuses NUL and text that is not UTF-8).
+		return truncateAddr(escapeText(addr, maxAddrLen))
 	}
 	if ip = ip.Unmap(); ip.Is6() {
 		if p, err := ip.WithZone("").Prefix(64); err == nil {

@@ -192,3 +192,39 @@ func TestLookupLimitShared(t *testing.T) {
 		})
 	}
 }
+
+// TestClientAddrOddEntry: behind a trusted proxy, a last X-Forwarded-For
+// entry that is not an address is counted as printable ASCII, so that no
+// text a database refuses reaches the counts, and a failed look-up from it
+// is answered 404 (then 429), never 500, on both databases.
+func TestClientAddrOddEntry(t *testing.T) {
+	t.Parallel()
+	s := &Server{trustProxy: true}
+	for _, entry := range []string{"a\x00b", "\xff\xfe", "unknown", strings.Repeat("x", 200)} {
+		r := httptest.NewRequest("GET", "/v1/codes/X", nil)
+		r.Header.Set("X-Forwarded-For", "192.0.2.1, "+entry)
+		got := s.clientAddr(r)
+		if len(got) > maxAddrLen+3 {
+			t.Errorf("clientAddr(%q) = %q: longer than %d bytes", entry, got, maxAddrLen)
+		}
+		for i := 0; i < len(got); i++ {
+			if got[i] < ' ' || got[i] > '~' {
+				t.Fatalf("clientAddr(%q) = %q: not printable ASCII", entry, got)
+			}
+		}
+	}
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		b := setup(t, open, limitOf3)
+		for i := range 4 {
+			r := b.c.do(t, "GET", "/v1/codes/NOSUCHCODE", b.foreign, nil, from("192.0.2.1, a\xff\xfeb")...)
+			want := http.StatusNotFound
+			if i == 3 {
+				want = http.StatusTooManyRequests
+			}
+			if r.StatusCode != want {
+				t.Fatalf("look-up %d from an odd address: %d, want %d: %s", i+1, r.StatusCode, want, r.Body)
+			}
+		}
+	})
+}

@@ -309,6 +309,15 @@ func NewServer(cfg Config) *Server {
 		if rt.body == bodyCSV {
 			h = s.importDeadlines(h)
 		}
+		// The text of an API request's path and query is checked first,
+		// so that bad text is refused before anything, replay records
+		// included, is read or written. The operational routes read
+		// nothing of the request, and GET /r/{token}, which answers
+		// browsers with plain pages, answers a token that is not a
+		// token's form, bad text included, "no such link".
+		if strings.HasPrefix(rt.pattern, "/v1/") {
+			h = checkedText(wildcards(rt.pattern), h)
+		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
 	}
 	return s
@@ -319,7 +328,8 @@ func NewServer(cfg Config) *Server {
 // and records its metrics and log line.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	info := &requestInfo{id: s.requestID(r)}
+	info := &requestInfo{}
+	info.id, info.clientID = s.requestID(r)
 	w.Header().Set("X-Request-Id", info.id)
 	sw := &statusWriter{ResponseWriter: w}
 	ctx := context.WithValue(r.Context(), infoKey{}, info)
@@ -344,23 +354,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 }
 
-// requestID returns the request's X-Request-Id when it is sane: 1 to 64
-// printable ASCII characters without spaces. Otherwise it makes one.
-func (s *Server) requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 {
-		ok := true
-		for i := 0; i < len(id); i++ {
-			if id[i] <= ' ' || id[i] > '~' {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return id
-		}
+// requestID returns the id of the request and the X-Request-Id its client
+// sent that is not used. A client's X-Request-Id is the request's id when
+// it is well formed (validRequestID: 1 to 64 of A-Z a-z 0-9 . _ : -), so
+// that a client can follow its request through the logs; otherwise the
+// server makes one, and the client's value is returned to be logged
+// beside it, escaped and cut short, never echoed.
+func (s *Server) requestID(r *http.Request) (id, unused string) {
+	sent := r.Header.Get("X-Request-Id")
+	if validRequestID(sent) {
+		return sent, ""
 	}
 	var buf [32]byte
-	return string(strconv.AppendUint(append(buf[:0], s.idPrefix...), s.idSeq.Add(1), 36))
+	return string(strconv.AppendUint(append(buf[:0], s.idPrefix...), s.idSeq.Add(1), 36)), sent
 }
 
 // finish recovers a panic of the handler, answering 500 when nothing was
@@ -418,6 +424,9 @@ func (s *Server) observe(sw *statusWriter, r *http.Request, info *requestInfo, d
 		slog.Int("status", status),
 		slog.Duration("duration", d),
 		slog.String("key_id", info.keyID),
+	}
+	if info.clientID != "" {
+		attrs = append(attrs, slog.String("client_request_id", escapeText(info.clientID, maxShownText)))
 	}
 	if info.code != "" {
 		attrs = append(attrs, slog.String("code", info.code))

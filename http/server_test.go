@@ -48,26 +48,49 @@ func TestOperations(t *testing.T) {
 	}
 }
 
-// TestRequestID checks that a sane X-Request-Id is kept and any other
-// replaced.
+// TestRequestID checks that a well-formed X-Request-Id is kept, and that
+// any other is replaced by one of the server and logged, escaped and cut
+// short, beside it.
 func TestRequestID(t *testing.T) {
 	t.Parallel()
 	b := newBundle(t, storetest.OpenSQLite(t))
 	for _, tc := range []struct {
-		sent string
-		kept bool
+		sent   string
+		kept   bool
+		logged string // how the log line shows a value that is not kept
 	}{
-		{"abc-123", true},
-		{strings.Repeat("x", 64), true},
-		{strings.Repeat("x", 65), false},
-		{"has space", false},
-		{"caf\u00e9", false},
-		{"", false},
+		{"abc-123", true, ""},
+		{"3f9a1c2e-1b", true, ""},
+		{"A.b_c:D-9", true, ""},
+		{"0f8fad5b-d9cb-469f-a165-70867728950e", true, ""},
+		{strings.Repeat("x", 64), true, ""},
+		{strings.Repeat("x", 65), false, strings.Repeat("x", 64) + "..."},
+		{"has space", false, `"has space"`},
+		{"caf\u00e9", false, `caf\xc3\xa9`},
+		{"a/b", false, "a/b"},
+		{"a=b;c", false, `"a=b;c"`},
+		{"<script>", false, "<script>"},
+		{`"quoted"`, false, `"\"quoted\""`},
+		{"", false, ""},
 	} {
 		r := b.c.do(t, "GET", "/v1/settings", "", nil, "X-Request-Id", tc.sent)
 		got := r.Header.Get("X-Request-Id")
-		if (got == tc.sent) != tc.kept || got == "" || r.Problem.RequestID != got {
+		if (got == tc.sent) != tc.kept || got == "" || r.Problem.RequestID != got || !validRequestID(got) {
 			t.Errorf("sent %q: header %q, problem %q, kept %v", tc.sent, got, r.Problem.RequestID, tc.kept)
+		}
+		var line string
+		for _, l := range strings.Split(b.logs.String(), "\n") {
+			if strings.Contains(l, "request_id="+got+" ") {
+				line = l
+			}
+		}
+		switch {
+		case line == "":
+			t.Errorf("sent %q: no log line with request_id=%s", tc.sent, got)
+		case tc.logged == "" && strings.Contains(line, "client_request_id"):
+			t.Errorf("sent %q: %s", tc.sent, line)
+		case tc.logged != "" && !strings.Contains(line, "client_request_id="+tc.logged+" "):
+			t.Errorf("sent %q: the line lacks client_request_id=%s: %s", tc.sent, tc.logged, line)
 		}
 	}
 	a := b.c.do(t, "GET", "/healthz", "", nil).Header.Get("X-Request-Id")
