@@ -442,3 +442,50 @@ func TestImportP4(t *testing.T) {
 		}
 	})
 }
+
+// checkpointStore counts its checkpoints, and fails the test if one runs
+// inside a write.
+type checkpointStore struct {
+	engine.Store
+	t           *testing.T
+	writing     atomic.Bool
+	checkpoints atomic.Int32
+}
+
+func (s *checkpointStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+	return s.Store.Write(ctx, func(tx engine.Tx) error {
+		s.writing.Store(true)
+		defer s.writing.Store(false)
+		return fn(tx)
+	})
+}
+
+func (s *checkpointStore) Checkpoint(ctx context.Context) error {
+	if s.writing.Load() {
+		s.t.Error("a checkpoint inside a write")
+	}
+	s.checkpoints.Add(1)
+	if cp, ok := s.Store.(engine.Checkpointer); ok {
+		return cp.Checkpoint(ctx)
+	}
+	return nil
+}
+
+// TestImportCheckpoints checkpoints a store whose log fills (SQLite's)
+// between the chunks of an import, every fourth chunk, outside any write.
+func TestImportCheckpoints(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		cs := &checkpointStore{Store: open(t), t: t}
+		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.Store { return cs }, engine.Config{ImportChunk: importChunk})}
+		b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
+		values := importValues("CKPT", 2500) // 25 chunks
+		if n, err := b.svc.ImportCodes(b.seller, b.promo.ID, &hookSource{values: values}); n != 2500 || err != nil {
+			t.Fatalf("ImportCodes: %d %v", n, err)
+		}
+		if n := cs.checkpoints.Load(); n != 6 {
+			t.Errorf("%d checkpoints during 25 chunks, want 6", n)
+		}
+	})
+}

@@ -91,6 +91,7 @@ func (s *Service) importInChunks(ctx context.Context, pr promokit.Principal, cc 
 // writeImport writes the codes of entries as codes of imp, chunk by chunk,
 // and commits imp.
 func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *CodeImport, src CodeSource, entries []importEntry) error {
+	chunks := 0
 	for len(entries) > 0 {
 		chunk := entries[:min(int64(len(entries)), s.importChunk)]
 		entries = entries[len(chunk):]
@@ -111,6 +112,9 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 		if err != nil {
 			return err
 		}
+		if chunks++; chunks%checkpointChunks == 0 {
+			s.checkpoint(ctx)
+		}
 	}
 	return s.store.Write(ctx, func(tx Tx) error {
 		// The promotion may have ended while the chunks were written; its
@@ -120,6 +124,30 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 		}
 		return tx.CommitCodeImport(ctx, imp.ID)
 	})
+}
+
+// Checkpointer is a Store whose commits go to a log that a checkpoint
+// moves into the database file (SQLite's write-ahead log): Checkpoint does
+// it without holding up the writes. Left to itself, SQLite checkpoints
+// inside the commit that fills its log, and every write queued behind
+// that commit waits for it.
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
+
+// checkpointChunks is how many chunks an import writes between two
+// checkpoints: 10,000 codes leave fewer pages in the log than fill it,
+// even when each code lands on a page of its own.
+const checkpointChunks = 4
+
+// checkpoint checkpoints the store if it is a Checkpointer. A failure
+// only leaves the checkpoint to the store itself.
+func (s *Service) checkpoint(ctx context.Context) {
+	if cp, ok := s.store.(Checkpointer); ok {
+		if err := cp.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("checkpoint between the chunks of an import", "err", err)
+		}
+	}
 }
 
 // purgeChunk is how many codes of a failed import one transaction deletes.

@@ -167,3 +167,18 @@ func (t *tx) PurgeCodeImport(ctx context.Context, id int64, limit int) (int64, e
 	}
 	return n, nil
 }
+
+// Checkpoint copies what the write-ahead log holds into the database file,
+// on a connection of the read pool and PASSIVE: it waits neither for the
+// writer nor for the readers, and leaves in the log what they still need.
+// By itself the writer checkpoints inside the commit that brings the log
+// to walCheckpointPages pages, and every write queued behind that commit
+// waits for it; a code import calls Checkpoint between its chunks, so that
+// the log its chunks fill is emptied beside the other writes instead.
+func (s *Store) Checkpoint(ctx context.Context) error {
+	var busy, log, done int
+	if err := s.reader.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+		return fmt.Errorf("sqlite: checkpoint: %w", err)
+	}
+	return nil
+}
