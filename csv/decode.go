@@ -57,19 +57,37 @@ var columnNames = map[string]column{
 // often save some at the end. A UTF-8 byte order mark at the start and
 // CRLF or LF line ends are accepted.
 //
+// A cell holding a NUL byte or bytes that are not UTF-8 is a RowError
+// naming its column (code RowInvalidText), whatever its column: such text
+// cannot be stored everywhere (PostgreSQL refuses NUL), and an error
+// message must not echo it.
+//
 // The decoder holds the current row (at most MaxRowBytes) and the set of
 // codes accepted so far, which it needs to report a code that is on two
 // rows. The set is a map from code to row: measured with 12-character
 // codes it costs 50 to 75 bytes per code, depending on how full the map
-// is, so about 70 MB for a million codes. Set MaxRows to bound it; the
-// caller should also bound the file's size, for instance with
-// http.MaxBytesReader, since rows the decoder rejects cost time too.
+// is, so about 70 MB for a million codes. Set MaxRows to bound it, or
+// AllowDuplicates to leave that check to the caller; the caller should
+// also bound the file's size, for instance with http.MaxBytesReader, since
+// rows the decoder rejects cost time too. The codes it returns share no
+// memory with the row they come from, so keeping a code never keeps a
+// long row.
+//
+// When the reader given to NewCodeDecoder is also an io.ReaderAt (an
+// *os.File, a *bytes.Reader), the decoder remembers where each row it
+// returns a code for lies in the file, 16 bytes a row, so that Reread can
+// decode that row again later, in any order.
 type CodeDecoder struct {
 	// MaxRows is the most data rows the file may have, whether they hold
 	// a code or an error; the row after them is reported as a RowError
 	// with code RowTooMany, which ends the file. Zero means no limit. Rows
 	// whose cells are all empty do not count.
 	MaxRows int
+	// AllowDuplicates, set before the first call to Next, makes the
+	// decoder return a code that is on an earlier row like any other,
+	// never RowDuplicate: for a caller that looks for duplicates itself.
+	// The decoder then does not keep the codes it has returned.
+	AllowDuplicates bool
 
 	r       *csv.Reader
 	lim     *rowLimiter
@@ -79,6 +97,20 @@ type CodeDecoder struct {
 	rows    int            // data rows read
 	lastEnd int            // line on which the last record read ends
 	err     error          // returned by every later call once set
+
+	at    io.ReaderAt // the file, when it can be read again
+	spans []rowSpan   // where the rows returned with a code lie, by row
+	start int64       // offset in the file of the last record read
+	buf   []byte      // Reread's row
+	rec   []string    // Reread's cells
+}
+
+// rowSpan is where a row lies in the file: n bytes from off, which may
+// include blank lines before the row and the line break after it.
+type rowSpan struct {
+	row int32
+	n   int32
+	off int64
 }
 
 // NewCodeDecoder returns a decoder for the file r and reads its header.
@@ -89,6 +121,7 @@ func NewCodeDecoder(r io.Reader) (*CodeDecoder, error) {
 	lim := &rowLimiter{r: r, max: 3 + MaxRowBytes + 1}
 	br := bufio.NewReaderSize(lim, 4096)
 	d := &CodeDecoder{lim: lim, seen: make(map[string]int)}
+	d.at, _ = r.(io.ReaderAt)
 	b, err := br.Peek(3)
 	if len(b) < 3 && err != nil && err != io.EOF {
 		return nil, err // Peek consumed it: the reader might not repeat it
@@ -111,6 +144,10 @@ func NewCodeDecoder(r io.Reader) (*CodeDecoder, error) {
 	d.cols = make([]column, len(rec))
 	var seen [numInColumns]bool
 	for i, cell := range rec {
+		if !isText(cell) {
+			return nil, &RowError{Row: row, Field: fmt.Sprintf("column %d", i+1), Code: RowInvalidText,
+				Message: "the cell holds a NUL byte or bytes that are not UTF-8"}
+		}
 		name := strings.TrimSpace(cell)
 		col, ok := columnNames[strings.ToLower(name)]
 		if !ok {
@@ -167,9 +204,12 @@ func (d *CodeDecoder) Next() (row int, c *promokit.Code, err error) {
 			return row, nil, &RowError{Row: row, Code: RowFieldCount,
 				Message: fmt.Sprintf("the row has %d cells but the header names %d columns", len(rec), len(d.cols))}
 		}
-		code, rerr := d.decode(row, rec)
+		code, rerr := d.decode(row, rec, !d.AllowDuplicates)
 		if rerr != nil {
 			return row, nil, rerr
+		}
+		if d.at != nil {
+			d.spans = append(d.spans, rowSpan{row: int32(row), off: d.start, n: int32(d.bom + d.r.InputOffset() - d.start)})
 		}
 		return row, code, nil
 	}
@@ -182,6 +222,7 @@ func (d *CodeDecoder) Next() (row int, c *promokit.Code, err error) {
 // malformed row leaves d.err nil.
 func (d *CodeDecoder) read() ([]string, int, error) {
 	start := d.r.InputOffset()
+	d.start = d.bom + start
 	rec, err := d.r.Read()
 	if d.lim.hit || err == nil && d.r.InputOffset()-start > MaxRowBytes {
 		row := d.lastEnd + 1
@@ -209,23 +250,33 @@ func (d *CodeDecoder) read() ([]string, int, error) {
 	return rec, row, nil
 }
 
-// decode turns the cells of a data row into a code.
-func (d *CodeDecoder) decode(row int, rec []string) (*promokit.Code, *RowError) {
+// decode turns the cells of a data row into a code; with dups, it reports
+// a code that an earlier row holds.
+func (d *CodeDecoder) decode(row int, rec []string, dups bool) (*promokit.Code, *RowError) {
+	for i, col := range d.cols {
+		if !isText(rec[i]) {
+			name := columnName(col)
+			return nil, &RowError{Row: row, Field: name, Code: RowInvalidText,
+				Message: "the cell holds a NUL byte or bytes that are not UTF-8"}
+		}
+	}
 	c := &promokit.Code{Active: true}
 	for i, col := range d.cols {
 		v := unquoteCell(strings.TrimSpace(rec[i]))
 		var ok bool
 		switch col {
 		case inCode:
-			c.Code, ok = promokit.NormalizeCode(v), true
+			// The cells of a row share its memory: a code kept must not
+			// keep the whole row.
+			c.Code, ok = strings.Clone(promokit.NormalizeCode(v)), true
 		case inUsageLimit:
 			c.UsageLimit, ok = parseLimit(v)
 		case inPerCustomerLimit:
 			c.PerCustomerLimit, ok = parseLimit(v)
 		case inCustomerID:
-			c.CustomerID, ok = v, true
+			c.CustomerID, ok = strings.Clone(v), true
 		case inPartnerID:
-			c.PartnerID, ok = v, len(v) <= 200 && printable(v)
+			c.PartnerID, ok = strings.Clone(v), len(v) <= 200 && printable(v)
 		case inActive:
 			c.Active, ok = parseBool(v)
 		case inExpiresAt:
@@ -250,12 +301,14 @@ func (d *CodeDecoder) decode(row int, rec []string) (*promokit.Code, *RowError) 
 		}
 		return nil, re
 	}
+	if !dups {
+		return c, nil
+	}
 	if first, dup := d.seen[c.Code]; dup {
 		return nil, &RowError{Row: row, Field: "code", Code: RowDuplicate,
 			Message: fmt.Sprintf("code %s is already on row %d", c.Code, first)}
 	}
-	// Clone the key: c.Code may share memory with the whole row.
-	d.seen[strings.Clone(c.Code)] = row
+	d.seen[c.Code] = row
 	return c, nil
 }
 

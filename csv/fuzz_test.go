@@ -8,13 +8,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/promokit/promokit"
 )
 
 // FuzzCodeDecoder decodes arbitrary files. It never panics nor loops, and
 // everything it accepts is importable: a valid, normalised code, limits of
-// at least one, a code no earlier row had, and row numbers that increase.
-// Seeds live in testdata/fuzz/FuzzCodeDecoder.
+// at least one, text without NUL that is UTF-8, a code no earlier row had,
+// and row numbers that increase; each accepted row reads the same again
+// with Reread. Seeds live in testdata/fuzz/FuzzCodeDecoder.
 func FuzzCodeDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, file []byte) {
 		d, err := NewCodeDecoder(bytes.NewReader(file))
@@ -63,6 +66,16 @@ func FuzzCodeDecoder(f *testing.F) {
 				t.Fatalf("row %d: accepted %q twice", row, c.Code)
 			}
 			seen[c.Code] = true
+			if !isText(c.CustomerID) || !isText(c.PartnerID) {
+				t.Fatalf("row %d: accepted customer %q, partner %q", row, c.CustomerID, c.PartnerID)
+			}
+			again, err := d.Reread(row)
+			if err != nil {
+				t.Fatalf("row %d: Reread: %v", row, err)
+			}
+			if diff := cmp.Diff(c, again); diff != "" {
+				t.Fatalf("row %d reads differently again (-first +again):\n%s", row, diff)
+			}
 		}
 	})
 }

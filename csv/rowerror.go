@@ -26,6 +26,9 @@ const (
 	RowInvalid = "invalid"
 	// RowOutOfRange: a number is outside the range its column allows.
 	RowOutOfRange = "out_of_range"
+	// RowInvalidText: a cell holds a NUL byte or bytes that are not UTF-8.
+	// Field names the column (in the header, "column N").
+	RowInvalidText = "invalid_text"
 
 	// Header errors, reported on the header's row.
 	RowMissingHeader   = "missing_header"   // the file is empty

@@ -2,12 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -35,6 +29,12 @@ type codeContext struct {
 // loadForCodes loads, inside a write, the promotion the caller may add codes
 // to (admin: any; seller: its store's), its store locked, and the settings.
 func (s *Service) loadForCodes(ctx context.Context, tx Tx, pr promokit.Principal, promotionID string, now time.Time) (*codeContext, error) {
+	return s.readForCodes(ctx, tx, pr, promotionID, now, true)
+}
+
+// readForCodes is loadForCodes, with the store locked only with lock: a
+// read does not lock.
+func (s *Service) readForCodes(ctx context.Context, tx Tx, pr promokit.Principal, promotionID string, now time.Time, lock bool) (*codeContext, error) {
 	p, err := tx.GetPromotion(ctx, pr.Scope(), promotionID)
 	if err != nil {
 		return nil, err
@@ -45,7 +45,7 @@ func (s *Service) loadForCodes(ctx context.Context, tx Tx, pr promokit.Principal
 	if p.Automatic {
 		return nil, promokit.Errorf(promokit.EAutomatic, "promotion %s is automatic: it applies without a code and takes no codes", promotionID)
 	}
-	store, err := tx.GetStore(ctx, p.StoreID, true)
+	store, err := tx.GetStore(ctx, p.StoreID, lock)
 	if err != nil {
 		return nil, err
 	}
@@ -91,17 +91,10 @@ func checkCodeLimits(cc *codeContext, c *promokit.Code) error {
 	return nil
 }
 
-// prepareCode fills a new code from in and checks it against its promotion.
+// prepareCode checks a new code against its promotion (checkCode) and its
+// partner, if any, against the database.
 func prepareCode(ctx context.Context, tx Tx, cc *codeContext, c *promokit.Code) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	if c.ExpiresAt != nil && !c.ExpiresAt.After(c.CreatedAt) {
-		var v promokit.Validation
-		v.Add("expires_at", "in_the_past", "expires_at must be in the future")
-		return v.Err()
-	}
-	if err := checkCodeLimits(cc, c); err != nil {
+	if err := checkCode(cc, c); err != nil {
 		return err
 	}
 	if c.PartnerID != "" {
@@ -110,6 +103,19 @@ func prepareCode(ctx context.Context, tx Tx, cc *codeContext, c *promokit.Code) 
 		}
 	}
 	return nil
+}
+
+// checkCode checks a new code's own rules and, under P4, its limits.
+func checkCode(cc *codeContext, c *promokit.Code) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.ExpiresAt != nil && !c.ExpiresAt.After(c.CreatedAt) {
+		var v promokit.Validation
+		v.Add("expires_at", "in_the_past", "expires_at must be in the future")
+		return v.Err()
+	}
+	return checkCodeLimits(cc, c)
 }
 
 func newCode(in CodeInput, p *promokit.Promotion, now time.Time) *promokit.Code {
@@ -297,169 +303,6 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 		return nil, err
 	}
 	return c, nil
-}
-
-// CodeSource yields the rows of a code import: the row number, the code, or
-// an error for that row. It returns io.EOF after the last row. A
-// *RowError-like error (one with a Row() method or wrapped in RowFailure)
-// is collected; any other error aborts the import.
-type CodeSource interface {
-	Next() (row int, c *promokit.Code, err error)
-}
-
-// RowFailure is a row-level import error: the source reports them by
-// returning an error that unwraps to one, so the import can list them all.
-type RowFailure interface {
-	error
-	RowNumber() int
-}
-
-// rowCoder is a RowFailure that also names a stable code for the row's
-// problem (such as duplicate_in_file); others are reported as invalid.
-type rowCoder interface {
-	RowCode() string
-}
-
-// MaxImportErrors is how many row errors an import reports before it stops.
-const MaxImportErrors = 100
-
-// MaxImportRows is the most rows one import takes.
-const MaxImportRows = 1_000_000
-
-// ImportCodes adds the codes of src to a promotion, all or nothing: if any
-// row is invalid, or its value taken, nothing is written and the error
-// lists up to MaxImportErrors rows with their numbers. Rows are read and
-// inserted in batches, so the import never holds the file in memory.
-func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeSource) (int64, error) {
-	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
-	if err != nil {
-		return 0, err
-	}
-	var total int64
-	err = s.store.Write(ctx, func(tx Tx) error {
-		now := s.now()
-		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
-		if err != nil {
-			return err
-		}
-		var fails []promokit.FieldError
-		fail := func(row int, code, msg string) {
-			if len(fails) < MaxImportErrors {
-				fails = append(fails, promokit.FieldError{Field: fmt.Sprintf("row %d", row), Code: code, Message: msg})
-			}
-		}
-		var batch []*promokit.Code
-		var rows []int
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			values := make([]string, len(batch))
-			for i, c := range batch {
-				values[i] = c.Code
-			}
-			taken, err := tx.ExistingCodes(ctx, values)
-			if err != nil {
-				return err
-			}
-			if len(taken) > 0 {
-				takenSet := make(map[string]bool, len(taken))
-				for _, t := range taken {
-					takenSet[t] = true
-				}
-				keep := batch[:0]
-				for i, c := range batch {
-					if takenSet[c.Code] {
-						fail(rows[i], promokit.ECodeTaken, fmt.Sprintf("code %s already exists", c.Code))
-						continue
-					}
-					keep = append(keep, c)
-				}
-				batch = keep
-			}
-			n, err := tx.InsertCodes(ctx, batch)
-			if err != nil {
-				return err
-			}
-			if n != int64(len(batch)) {
-				return promokit.Errorf(promokit.ECodeTaken, "a code of the file was created by another request during the import; nothing was written")
-			}
-			total += n
-			batch, rows = batch[:0], rows[:0]
-			return nil
-		}
-		for count := 0; ; count++ {
-			row, c, err := src.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			var rf RowFailure
-			if errors.As(err, &rf) {
-				code := promokit.EInvalid
-				if rc, ok := rf.(rowCoder); ok && rc.RowCode() != "" {
-					code = rc.RowCode()
-				}
-				fail(rf.RowNumber(), code, rf.Error())
-				if len(fails) >= MaxImportErrors {
-					break
-				}
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if count >= MaxImportRows {
-				fail(row, "too_many_rows", fmt.Sprintf("an import takes at most %d rows", MaxImportRows))
-				break
-			}
-			c.PromotionID, c.StoreID, c.CreatedAt, c.UpdatedAt = cc.promo.ID, cc.promo.StoreID, now, now
-			if err := prepareCode(ctx, tx, cc, c); err != nil {
-				if promokit.ErrorCode(err) == promokit.EInternal {
-					return err
-				}
-				fail(row, promokit.ErrorCode(err), promokit.ErrorMessage(err))
-				continue
-			}
-			batch = append(batch, c)
-			rows = append(rows, row)
-			if len(batch) == 1000 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := flush(); err != nil {
-			return err
-		}
-		if len(fails) > 0 {
-			// Decoder errors are found as rows are read, taken codes when
-			// their batch is written: report them in file order.
-			slices.SortStableFunc(fails, func(a, b promokit.FieldError) int { return rowOf(a) - rowOf(b) })
-			return &promokit.Error{Code: promokit.EInvalid, Message: fmt.Sprintf("the import has %d invalid row(s) (first: %s: %s); nothing was written", len(fails), fails[0].Field, fails[0].Message), Fields: fails}
-		}
-		if total == 0 {
-			var v promokit.Validation
-			v.Add("body", "empty", "the file has no codes")
-			return v.Err()
-		}
-		return s.checkQuota(ctx, tx, cc, now, 0)
-	})
-	if err != nil {
-		return 0, err
-	}
-	if total >= analyzeAfter {
-		s.analyzeCodes(ctx)
-	}
-	return total, nil
-}
-
-// analyzeAfter is how many imported codes make the import refresh the
-// planner's statistics, as a generation job always does.
-const analyzeAfter = 10_000
-
-func rowOf(f promokit.FieldError) int {
-	n, _ := strconv.Atoi(strings.TrimPrefix(f.Field, "row "))
-	return n
 }
 
 // ExportCodes streams the codes visible to the caller that f selects, each

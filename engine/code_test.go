@@ -183,6 +183,10 @@ type rowErr struct{ row int }
 func (e rowErr) Error() string  { return fmt.Sprintf("row %d is bad", e.row) }
 func (e rowErr) RowNumber() int { return e.row }
 
+func (s *sliceSource) Reread(row int) (*promokit.Code, error) {
+	return &promokit.Code{Code: promokit.NormalizeCode(s.codes[row-2]), Active: true}, nil
+}
+
 func (s *sliceSource) Next() (int, *promokit.Code, error) {
 	if s.i >= len(s.codes) {
 		return 0, nil, io.EOF

@@ -31,6 +31,10 @@ type Config struct {
 	// GenerateBatch is how many codes one transaction of a generation job
 	// inserts. Zero means GenerateBatch.
 	GenerateBatch int
+	// ImportChunk is how many codes one transaction of a large code
+	// import inserts (ImportCodes); an import of at most this many codes
+	// is written in one transaction. Zero means DefaultImportChunk.
+	ImportChunk int
 	// GenerateWorkers is how many batches of a generation job are in
 	// flight at once. Zero means 2.
 	GenerateWorkers int
@@ -63,11 +67,12 @@ type Service struct {
 	metrics  *Metrics
 	wake     chan struct{}
 
-	genWorkers int
-	genBatch   int
-	lookups    *lookups
-	redeems    *queue[*useReq]
-	cartReads  *queue[*cartRead]
+	genWorkers  int
+	genBatch    int
+	importChunk int64
+	lookups     *lookups
+	redeems     *queue[*useReq]
+	cartReads   *queue[*cartRead]
 
 	lookupChecks *queue[*lookupCheck]
 	lookupFails  *queue[*lookupFail]
@@ -95,6 +100,9 @@ func New(cfg Config) *Service {
 	if cfg.GenerateBatch <= 0 {
 		cfg.GenerateBatch = GenerateBatch
 	}
+	if cfg.ImportChunk <= 0 {
+		cfg.ImportChunk = DefaultImportChunk
+	}
 	if cfg.GenerateWorkers <= 0 {
 		cfg.GenerateWorkers = 2
 	}
@@ -116,8 +124,9 @@ func New(cfg Config) *Service {
 		metrics:  cfg.Metrics,
 		wake:     make(chan struct{}, 1),
 
-		genWorkers: cfg.GenerateWorkers,
-		genBatch:   cfg.GenerateBatch,
+		genWorkers:  cfg.GenerateWorkers,
+		genBatch:    cfg.GenerateBatch,
+		importChunk: int64(cfg.ImportChunk),
 	}
 	s.lookups = newLookups(s)
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}

@@ -37,7 +37,8 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 		if err != nil {
 			return err
 		}
-		existing, err := tx.CountCodes(ctx, CodeCount{PromotionID: promotionID})
+		// The codes of an import under way hold values of the space too.
+		existing, err := tx.CountCodes(ctx, CodeCount{PromotionID: promotionID, Pending: true})
 		if err != nil {
 			return err
 		}
@@ -110,7 +111,8 @@ func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) 
 }
 
 // RunJobs works on background jobs until ctx ends: it releases expired
-// holds and due commissions, rolls up the ledger's closed days, claims a
+// holds and due commissions, deletes the codes of failed and abandoned
+// imports (CleanCodeImports), rolls up the ledger's closed days, claims a
 // job whose lease is free, runs it batch by batch, and looks for the next.
 // Several processes may run it at once; each job has one worker at a time,
 // and a job whose worker died is taken over when its lease runs out.
@@ -144,6 +146,13 @@ func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 			}
 			if n < 1000 || err != nil {
 				break
+			}
+		}
+		// Imports that failed, or whose process died, give their values
+		// back.
+		if ctx.Err() == nil {
+			if _, err := s.CleanCodeImports(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("clean code imports", "err", err)
 			}
 		}
 		// The ledger's closed days are rolled up for the statements.

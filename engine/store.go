@@ -95,11 +95,15 @@ type CodeFilter struct {
 // CodeCount selects codes to count: those of a store or of a promotion,
 // created at or after Since when it is set. Counting a store's codes walks
 // each of its promotions' codes: it serves the P4 quota, whose stores have
-// few codes, not large stores.
+// few codes, not large stores. The codes of an import that has not
+// committed count only with Pending: they hold their values, which is
+// what a count of the code space needs, and a count without Since then
+// reads an index alone.
 type CodeCount struct {
 	StoreID     string
 	PromotionID string
 	Since       time.Time
+	Pending     bool
 }
 
 // KeyFilter selects keys.
@@ -193,7 +197,9 @@ type Tx interface {
 	UpdateCode(ctx context.Context, c *promokit.Code) error
 	ListCodes(ctx context.Context, scope promokit.Scope, f CodeFilter) ([]*promokit.Code, error)
 	CountCodes(ctx context.Context, c CodeCount) (int64, error)
-	// ExistingCodes returns the values among codes that exist.
+	// ExistingCodes returns the values among codes that exist. Like every
+	// read of codes, it leaves out the codes of an import that has not
+	// committed (CodeImportTx).
 	ExistingCodes(ctx context.Context, codes []string) ([]string, error)
 
 	CreateJob(ctx context.Context, j *promokit.Job) error
@@ -349,6 +355,7 @@ type Tx interface {
 	DeleteLookupFailuresBefore(ctx context.Context, t time.Time) (int64, error)
 
 	ProgramTx
+	CodeImportTx
 }
 
 // UsageKey names a customer's usage counter: Subject is a promotion id, or

@@ -98,7 +98,8 @@ func (s *Server) handleCodeUpdate(w http.ResponseWriter, r *http.Request) {
 // a promotion, all or nothing: when any row is bad, nothing is written and
 // the 422 lists the bad rows by number (field "row N"). The file is first
 // copied to a temporary file, at most Config.ImportLimit bytes, so that the
-// import's transaction never waits for the network.
+// import's transactions never wait for the network, and so that the engine
+// can read its rows again, in the order it writes them.
 func (s *Server) handleCodeImport(w http.ResponseWriter, r *http.Request) {
 	if err := checkMediaType(r, "text/csv"); err != nil {
 		writeError(w, r, err)
@@ -119,6 +120,9 @@ func (s *Server) handleCodeImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dec.MaxRows = engine.MaxImportRows
+	// The engine finds the codes on several rows as it sorts them: the
+	// decoder need not keep them all.
+	dec.AllowDuplicates = true
 	id := r.PathValue("id")
 	n, err := s.svc.ImportCodes(r.Context(), id, codeSource{dec})
 	if err != nil {
@@ -159,10 +163,14 @@ func sortRows(err error) error {
 	return err
 }
 
-// codeSource adapts a csv.CodeDecoder to engine.CodeSource.
+// codeSource adapts a csv.CodeDecoder over a spooled file, which it can
+// read again, to engine.CodeSource.
 type codeSource struct {
 	dec *csv.CodeDecoder
 }
+
+// Reread decodes a row again from the file.
+func (cs codeSource) Reread(row int) (*promokit.Code, error) { return cs.dec.Reread(row) }
 
 // Next returns the next row; a bad row's error is a rowFailure.
 func (cs codeSource) Next() (int, *promokit.Code, error) {

@@ -57,6 +57,8 @@ func TestCodeImport(t *testing.T) {
 			{"header only", "code\n", "text/csv", 422, "empty", "body"},
 			{"json", `{"code":"X"}`, "application/json", 415, "", ""},
 			{"too large", "code\n" + strings.Repeat("ABCDEFGH\n", 500), "text/csv", 413, "", ""},
+			{"nul", "code,customer_id\nNUL-1,cus\x001\n", "text/csv", 422, "invalid_text", "row 2"},
+			{"not utf-8", "code,partner_id\nBAD-1,par_\xff\n", "text/csv", 422, "invalid_text", "row 2"},
 		} {
 			r := b.c.do(t, "POST", path, b.seller, tc.body, "Content-Type", tc.ct)
 			if r.StatusCode != tc.status {
@@ -79,6 +81,60 @@ func TestCodeImport(t *testing.T) {
 		}
 		if after := b.count(t, b.admin, codes); after != before+2 {
 			t.Errorf("codes: %d before, %d after", before, after)
+		}
+	})
+}
+
+// TestCodeImportLarge imports files of more codes than one transaction
+// writes (engine.DefaultImportChunk), in random order, with quoted cells and
+// CRLF line ends: one refused on its last row writes nothing, the other
+// writes every code.
+func TestCodeImportLarge(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+		t.Parallel()
+		b := setup(t, open)
+		path := "/v1/promotions/" + b.promo.ID + "/codes/import"
+		codes := "/v1/promotions/" + b.promo.ID + "/codes"
+		before := b.count(t, b.admin, codes)
+		const n = 2*engine.DefaultImportChunk + 17
+		var file strings.Builder
+		file.WriteString("\ufeffcode,usage_limit,partner_id\r\n")
+		for i := range n {
+			v := fmt.Sprintf("LARGE-%06d", (i*7919)%n)
+			switch i % 3 {
+			case 0:
+				fmt.Fprintf(&file, "%s,,\r\n", v)
+			case 1:
+				fmt.Fprintf(&file, "\"%s\",\"3\",\r\n", strings.ToLower(v))
+			default:
+				fmt.Fprintf(&file, "%s,,%s\r\n", v, b.partnr.ID)
+			}
+		}
+		r := b.c.do(t, "POST", path, b.seller, file.String()+"LAST ROW,,\r\n", "Content-Type", "text/csv")
+		if r.StatusCode != 422 || len(r.Problem.Errors) != 1 || r.Problem.Errors[0].Field != fmt.Sprintf("row %d", n+2) {
+			t.Fatalf("refused on its last row: %d %s", r.StatusCode, r.Body)
+		}
+		if after := b.count(t, b.admin, codes); after != before {
+			t.Fatalf("a refused import wrote %d codes", after-before)
+		}
+		r = mustDo(t, b, b.seller, "POST", path, file.String(), 201, "Content-Type", "text/csv")
+		if string(r.Body) != fmt.Sprintf(`{"imported":%d}`, n)+"\n" {
+			t.Fatalf("import: %s", r.Body)
+		}
+		if after := b.count(t, b.admin, codes); after != before+n {
+			t.Fatalf("%d codes imported of %d", after-before, n)
+		}
+		for i, want := range []string{"", "3", b.partnr.ID} {
+			v := fmt.Sprintf("large-%06d", (i*7919)%n)
+			c := decodeAs[promokit.Code](t, mustDo(t, b, b.checkout, "GET", "/v1/codes/"+v, nil, 200))
+			got := c.PartnerID
+			if i == 1 && c.UsageLimit != nil {
+				got = fmt.Sprint(*c.UsageLimit)
+			}
+			if got != want {
+				t.Errorf("code %s: %+v, want %q", v, c, want)
+			}
 		}
 	})
 }

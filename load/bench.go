@@ -38,6 +38,7 @@ type bench struct {
 	click     *clickFixture
 	orders    *orderFixture
 	statement *statementFixture
+	imports   *importFixture
 	hot       *HotRow
 }
 
@@ -223,6 +224,8 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int, durat
 		st, err = b.statementStep(ctx, scenario, clients)
 	case ScenarioBaseline:
 		st, err = b.baselineStep(ctx)
+	case ScenarioImportRejected, ScenarioImportAccepted:
+		st, err = b.importStep(ctx, scenario, clients)
 	default:
 		err = fmt.Errorf("unknown scenario %q", scenario)
 	}
@@ -230,7 +233,12 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int, durat
 		return nil, err
 	}
 	defer st.close()
-	m := drive(ctx, clients, b.cfg.Warmup, duration, st.do)
+	var m measurement
+	if st.window != nil {
+		m = driveWhile(ctx, clients, b.cfg.Warmup, st.do, st.window)
+	} else {
+		m = drive(ctx, clients, b.cfg.Warmup, duration, st.do)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}

@@ -111,8 +111,8 @@ func (s *testServer) config(out io.Writer, scenarios ...string) Config {
 		Scenarios: scenarios, Clients: []int{1, 2}, Duration: 120 * time.Millisecond, Warmup: 30 * time.Millisecond,
 		Codes: 40, ManyCodes: 30, BaseURL: s.url, AdminKey: s.adminKey, DatabaseURL: s.databaseURL,
 		CheckFunc: s.check, Out: out, CommandLine: "promokit bench test", Clicks: 200,
-		SeedClicks:  func(ctx context.Context, c ClickSeed) error { return SeedClicksInto(ctx, s.store, c) },
-		Entries:     100,
+		SeedClicks: func(ctx context.Context, c ClickSeed) error { return SeedClicksInto(ctx, s.store, c) },
+		Entries:    100, ImportRows: 50,
 		SeedEntries: func(ctx context.Context, e EntrySeed) (int64, error) { return SeedEntriesInto(ctx, s.store, e) },
 	}
 }
@@ -196,8 +196,12 @@ func TestRun(t *testing.T) {
 			if (countsOK(r.Scenario) || r.Scenario == ScenarioClick) != strings.HasPrefix(r.Note, "exact: ") {
 				t.Errorf("%s at %d: note %q", r.Scenario, r.Clients, r.Note)
 			}
-			if r.Scenario == ScenarioRedeemHot || r.Scenario == ScenarioRedeemMany {
+			switch r.Scenario {
+			case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioImportRejected, ScenarioImportAccepted:
 				redeemed += r.Counts.OK + r.Warmup.OK
+			}
+			if (r.Scenario == ScenarioImportRejected || r.Scenario == ScenarioImportAccepted) && !strings.HasPrefix(r.Note, "the import of 50 rows was answered") {
+				t.Errorf("%s at %d: note %q", r.Scenario, r.Clients, r.Note)
 			}
 		}
 		if got := s.storedRedeems(t); got != redeemed {

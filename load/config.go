@@ -24,11 +24,14 @@ const (
 	ScenarioOrderPlain   = "order-plain"
 	ScenarioStatement    = "statement"
 	ScenarioStatementSum = "statement-sum"
+	// The import scenarios: redeems while a file is imported.
+	ScenarioImportRejected = "import-rejected"
+	ScenarioImportAccepted = "import-accepted"
 )
 
 // Scenarios returns every scenario name, in the order of the help text.
 func Scenarios() []string {
-	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum}
+	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum, ScenarioImportRejected, ScenarioImportAccepted}
 }
 
 // Defaults of a Config, and the fixed sizes of the scenarios.
@@ -58,6 +61,11 @@ const (
 	MaxRounds = 100
 	// MinRound is the shortest measured window of one round.
 	MinRound = 500 * time.Millisecond
+	// DefaultImportRows is how many rows the import scenarios' files have.
+	DefaultImportRows = 1_000_000
+	// MaxImportRows is the most rows an import scenario's file may have:
+	// the most one import takes.
+	MaxImportRows = 1_000_000
 	// validateSample is how many of validate's codes the clients draw from.
 	validateSample = 100_000
 )
@@ -98,6 +106,9 @@ type Config struct {
 	// SeedEntries writes seeded ledger entries straight to the server's
 	// database and returns their sum; the statement scenarios need it.
 	SeedEntries func(ctx context.Context, s EntrySeed) (int64, error)
+	// ImportRows is how many rows the files of the import scenarios have;
+	// zero means DefaultImportRows.
+	ImportRows int
 
 	// BaseURL is the server's base URL, such as http://127.0.0.1:8080.
 	BaseURL string
@@ -187,7 +198,8 @@ func (c *Config) ValidateSteps() error {
 	seen := make(map[string]bool)
 	for _, s := range c.Scenarios {
 		switch s {
-		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum:
+		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum,
+			ScenarioImportRejected, ScenarioImportAccepted:
 		default:
 			errs = append(errs, fmt.Errorf("unknown scenario %q: want %s", s, strings.Join(Scenarios(), ", ")))
 			continue
@@ -228,8 +240,19 @@ func (c *Config) ValidateSteps() error {
 	if (seen[ScenarioStatement] || seen[ScenarioStatementSum]) && c.Entries != 0 && (c.Entries < 2 || c.Entries > MaxEntries) {
 		errs = append(errs, fmt.Errorf("--entries must be between 2 and %d", int64(MaxEntries)))
 	}
+	if (seen[ScenarioImportRejected] || seen[ScenarioImportAccepted]) && c.ImportRows != 0 && (c.ImportRows < 2 || c.ImportRows > MaxImportRows) {
+		errs = append(errs, fmt.Errorf("--import-rows must be between 2 and %d", MaxImportRows))
+	}
 	if seen[ScenarioRedeemMany] && (c.ManyCodes < 1 || c.ManyCodes > MaxManyCodes) {
 		errs = append(errs, fmt.Errorf("--many-codes must be between 1 and %d", MaxManyCodes))
 	}
 	return errors.Join(errs...)
+}
+
+// importRows returns the rows of the import scenarios' files.
+func (c *Config) importRows() int {
+	if c.ImportRows > 0 {
+		return c.ImportRows
+	}
+	return DefaultImportRows
 }

@@ -2,8 +2,10 @@ package load
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -40,9 +42,24 @@ type clientState struct {
 // belongs to the phase in which it starts; no request starts after the
 // window. It returns early, with what was measured, when ctx ends.
 func drive(ctx context.Context, clients int, warmup, duration time.Duration, do requestFunc) measurement {
+	return driveWhile(ctx, clients, warmup, do, func(ctx context.Context) {
+		t := time.NewTimer(duration)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	})
+}
+
+// driveWhile is drive with a window that lasts as long as window runs: it
+// is called once the warm-up is over, and no request starts after it has
+// returned.
+func driveWhile(ctx context.Context, clients int, warmup time.Duration, do requestFunc, window func(ctx context.Context)) measurement {
 	start := time.Now()
 	from := start.Add(warmup)
-	end := from.Add(duration)
+	var end atomic.Int64 // Unix nanoseconds; the window is open until set
+	end.Store(math.MaxInt64)
 	states := make([]clientState, clients)
 	var wg sync.WaitGroup
 	for c := range clients {
@@ -51,7 +68,7 @@ func drive(ctx context.Context, clients int, warmup, duration time.Duration, do 
 		wg.Go(func() {
 			for seq := int64(0); ctx.Err() == nil; seq++ {
 				t0 := time.Now()
-				if !t0.Before(end) {
+				if t0.UnixNano() >= end.Load() {
 					return
 				}
 				o, detail := do(ctx, c, seq)
@@ -73,6 +90,12 @@ func drive(ctx context.Context, clients int, warmup, duration time.Duration, do 
 			}
 		})
 	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Until(from)):
+		window(ctx)
+	}
+	end.Store(time.Now().UnixNano())
 	wg.Wait()
 	m := measurement{Elapsed: time.Since(from)}
 	if m.Elapsed < 0 {

@@ -25,6 +25,10 @@ const requestTimeout = 60 * time.Second
 type step struct {
 	// do sends one request.
 	do requestFunc
+	// window, when set, makes the measured window last as long as it
+	// runs, instead of Config.Duration: it is called once the warm-up is
+	// over.
+	window func(ctx context.Context)
 	// check, when set, checks what the server stored against what the
 	// step measured. It returns a line describing a check that passed, and
 	// the problems it found; its error means it could not check.

@@ -29,7 +29,7 @@ byCustomer AS (
      WHERE l.customer_key <> '' AND p.per_customer IS NOT NULL GROUP BY l.promotion_id, l.customer_key
     UNION ALL
     SELECT 'code:' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
-     WHERE l.code <> '' AND l.customer_key <> '' AND c.per_customer_limit IS NOT NULL GROUP BY l.code, l.customer_key),
+     WHERE l.code <> '' AND l.customer_key <> '' AND c.per_customer_limit IS NOT NULL AND ` + liveCode + ` GROUP BY l.code, l.customer_key),
 rolled AS (
     SELECT e.partner_id, e.store_id, date_bin('1 day', e.created_at, timestamptz '1970-01-01 00:00:00+00') AS day, e.currency, e.status, e.kind,
            sum(e.amount)::bigint AS amount, count(*) AS entries
@@ -51,13 +51,13 @@ SELECT 'promotion_discount', p.id, p.discount_spent, coalesce(b.d, 0) FROM promo
  WHERE p.discount_spent <> coalesce(b.d, 0)
 UNION ALL
 SELECT 'code_uses', c.code, c.uses, coalesce(b.n, 0) FROM codes c LEFT JOIN byCode b ON b.code = c.code
- WHERE c.uses <> coalesce(b.n, 0)
+ WHERE c.uses <> coalesce(b.n, 0) AND ` + liveCode + `
 UNION ALL
 SELECT 'customer_uses', u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n, 0) FROM customer_usage u
   LEFT JOIN byCustomer b ON b.subject = u.subject AND b.customer_key = u.customer_key
  WHERE u.uses <> coalesce(b.n, 0)
    AND NOT EXISTS (SELECT 1 FROM promotions p WHERE p.id = u.subject AND p.per_customer IS NULL)
-   AND NOT (u.subject LIKE 'code:%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, 6) AND c.per_customer_limit IS NULL))
+   AND NOT (u.subject LIKE 'code:%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, 6) AND c.per_customer_limit IS NULL AND ` + liveCode + `))
 UNION ALL
 SELECT 'customer_uses', b.subject || ' ' || b.customer_key, 0, b.n FROM byCustomer b
  WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)

@@ -93,8 +93,8 @@ func codeArrays(codes []*promokit.Code) []any {
 // statement, prepared once per connection, one round trip.
 func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	var c promokit.Code
-	err := scanCode(t.q.QueryRow(ctx, `SELECT `+codeColumns+` FROM codes
-		WHERE code = $1 AND ($2 = '' OR store_id = $2) AND ($3 = '' OR partner_id = $3)`,
+	err := scanCode(t.q.QueryRow(ctx, `SELECT `+codeColumns+` FROM codes c
+		WHERE c.code = $1 AND ($2 = '' OR c.store_id = $2) AND ($3 = '' OR c.partner_id = $3) AND `+liveCode,
 		code, scope.StoreID, scope.PartnerID), &c)
 	if err != nil {
 		return nil, scanErr(err, "code", code)
@@ -106,8 +106,8 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 // customer) and updated_at; ENotFound when there is no such code.
 func (t *tx) UpdateCode(ctx context.Context, c *promokit.Code) error {
 	tag, err := t.q.Exec(ctx, `
-		UPDATE codes SET active = $2, partner_id = $3, customer_id = $4, updated_at = $5
-		WHERE code = $1`,
+		UPDATE codes c SET active = $2, partner_id = $3, customer_id = $4, updated_at = $5
+		WHERE c.code = $1 AND `+liveCode,
 		c.Code, c.Active, c.PartnerID, c.CustomerID, c.UpdatedAt)
 	if err != nil {
 		return fmt.Errorf("postgres: update code: %w", err)
@@ -138,9 +138,10 @@ func codeQuery(scope promokit.Scope, f engine.CodeFilter, paged bool) (string, [
 		w.add("partner_id = ? AND partner_id <> ''", f.PartnerID)
 	}
 	if f.After != "" {
-		w.add("id > (SELECT id FROM codes WHERE code = ?)", f.After)
+		w.add("c.id > (SELECT id FROM codes WHERE code = ?)", f.After)
 	}
-	sql := `SELECT ` + codeColumns + ` FROM codes` + w.sql() + ` ORDER BY id`
+	w.add(liveCode)
+	sql := `SELECT ` + codeColumns + ` FROM codes c` + w.sql() + ` ORDER BY c.id`
 	if paged {
 		sql += ` LIMIT ` + w.arg(limit(f.Page))
 	} else if f.Limit > 0 {
@@ -189,21 +190,25 @@ func (s *Store) ExportCodes(ctx context.Context, scope promokit.Scope, f engine.
 }
 
 // CountCodes counts the codes of a store or of a promotion, created at or
-// after c.Since when it is set.
+// after c.Since when it is set, and those of imports that have not
+// committed with c.Pending.
 func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
-		w.add("promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
+		w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
 	}
 	if c.PromotionID != "" {
-		w.add("promotion_id = ?", c.PromotionID)
+		w.add("c.promotion_id = ?", c.PromotionID)
 	}
 	if !c.Since.IsZero() {
-		w.add("created_at >= ?", c.Since)
+		w.add("c.created_at >= ?", c.Since)
+	}
+	if !c.Pending {
+		w.add(liveCode)
 	}
 	var n int64
-	if err := t.q.QueryRow(ctx, `SELECT count(*) FROM codes`+w.sql(), w.args...).Scan(&n); err != nil {
+	if err := t.q.QueryRow(ctx, `SELECT count(*) FROM codes c`+w.sql(), w.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("postgres: count codes: %w", err)
 	}
 	return n, nil
@@ -217,7 +222,7 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 	}
 	return queryList(ctx, t.q, "existing codes", `
 		SELECT x.code FROM unnest($1::text[]) WITH ORDINALITY AS x (code, n)
-		WHERE EXISTS (SELECT 1 FROM codes c WHERE c.code = x.code)
+		WHERE EXISTS (SELECT 1 FROM codes c WHERE c.code = x.code AND `+liveCode+`)
 		GROUP BY x.code ORDER BY min(x.n)`,
 		[]any{codes}, scanString)
 }
@@ -226,8 +231,8 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 // particular order; values that are missing or foreign are left out. One
 // query serves a whole batch of look-ups.
 func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
-	return queryList(ctx, t.byKey(), "codes", `SELECT `+codeColumns+` FROM codes
-		WHERE code = ANY($1) AND ($2 = '' OR store_id = $2) AND ($3 = '' OR partner_id = $3)`,
+	return queryList(ctx, t.byKey(), "codes", `SELECT `+codeColumns+` FROM codes c
+		WHERE c.code = ANY($1) AND ($2 = '' OR c.store_id = $2) AND ($3 = '' OR c.partner_id = $3) AND `+liveCode,
 		[]any{values, scope.StoreID, scope.PartnerID}, func(row pgx.Row) (*promokit.Code, error) {
 			c := new(promokit.Code)
 			return c, scanCode(row, c)

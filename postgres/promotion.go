@@ -77,7 +77,7 @@ func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) 
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = $1
 		AND ($2 = '' OR p.store_id = $2)
-		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> ''))`,
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> '' AND `+liveCode+`))`,
 		id, scope.StoreID, scope.PartnerID))
 	if err != nil {
 		return nil, scanErr(err, "promotion", id)
@@ -130,7 +130,7 @@ func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.
 		w.add("p.store_id = ?", scope.StoreID)
 	}
 	if scope.PartnerID != "" {
-		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = ? AND c.partner_id <> '')", scope.PartnerID)
+		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = ? AND c.partner_id <> '' AND "+liveCode+")", scope.PartnerID)
 	}
 	if f.StoreID != "" {
 		w.add("p.store_id = ?", f.StoreID)

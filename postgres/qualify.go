@@ -30,7 +30,7 @@ func (t *tx) AutomaticPromotions(ctx context.Context, storeID string, now time.T
 // parameter; the promotion's window is checked on its primary key.
 const customerCodesSQL = `SELECT ` + codeColumns + ` FROM codes c
 	WHERE c.customer_id = $1 AND c.customer_id <> '' AND c.store_id = $2 AND c.active
-	AND (c.expires_at IS NULL OR c.expires_at > $3)
+	AND (c.expires_at IS NULL OR c.expires_at > $3) AND ` + liveCode + `
 	AND EXISTS (SELECT 1 FROM promotions p WHERE p.id = c.promotion_id AND p.active AND p.starts_at <= $3
 		AND (p.ends_at IS NULL OR p.ends_at > $3) AND (p.ended_at IS NULL OR p.ended_at > $3))
 	ORDER BY c.id LIMIT $4`

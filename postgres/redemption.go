@@ -153,7 +153,7 @@ func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []stri
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = ANY($1)
 		AND ($2 = '' OR p.store_id = $2)
-		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> ''))`,
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> '' AND `+liveCode+`))`,
 		[]any{ids, scope.StoreID, scope.PartnerID}, scanPromotion)
 }
 
@@ -546,13 +546,13 @@ func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.Carts
 }
 
 // checkoutCodesSQL selects a store's codes by value ($1, an array).
-const checkoutCodesSQL = `SELECT ` + codeColumns + ` FROM codes WHERE code = ANY($1) AND store_id = $2`
+const checkoutCodesSQL = `SELECT ` + codeColumns + ` FROM codes c WHERE c.code = ANY($1) AND c.store_id = $2 AND ` + liveCode
 
 // checkoutPromotionsSQL selects the promotions of a store's codes ($1, an
 // array of values). The codes' promotion ids are found first, by the
 // codes' key: as a plain IN subquery, the planner may walk the
 // promotion's codes instead, all million of them.
-const checkoutPromotionsSQL = `WITH ids AS MATERIALIZED (SELECT DISTINCT promotion_id FROM codes WHERE code = ANY($1) AND store_id = $2)
+const checkoutPromotionsSQL = `WITH ids AS MATERIALIZED (SELECT DISTINCT c.promotion_id FROM codes c WHERE c.code = ANY($1) AND c.store_id = $2 AND ` + liveCode + `)
 	SELECT ` + promotionColumns + ` FROM promotions p JOIN ids ON ids.promotion_id = p.id WHERE p.store_id = $2`
 
 // promotionsByIDSQL selects promotions by id ($1, an array). It names no

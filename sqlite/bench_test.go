@@ -157,3 +157,37 @@ func BenchmarkExportCodes(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkGetCodes looks up batches of 16 codes among a million, as the
+// checkout's batched look-ups do (GetCodes in the read pool, scoped to the
+// store): the hot read of validate and GET /v1/codes/{code}.
+func BenchmarkGetCodes(b *testing.B) {
+	ctx := context.Background()
+	s, p := benchStore(b)
+	fillCodes(b, s, p, benchCodes)
+	var values []string
+	err := s.ExportCodes(ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: p.ID, Page: engine.Page{Limit: 4096}}, func(c *promokit.Code) error {
+		values = append(values, c.Code)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	scope := promokit.Scope{StoreID: p.StoreID}
+	batch := make([]string, 16)
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range batch {
+			batch[j] = values[(i*16+j)*7919%len(values)]
+		}
+		var found []*promokit.Code
+		err := s.Read(ctx, func(tx engine.Tx) (err error) {
+			found, err = tx.GetCodes(ctx, scope, batch)
+			return err
+		})
+		if err != nil || len(found) != len(batch) {
+			b.Fatalf("GetCodes: %d of %d, %v", len(found), len(batch), err)
+		}
+	}
+	b.ReportMetric(float64(16*b.N)/b.Elapsed().Seconds(), "codes/s")
+}

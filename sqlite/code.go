@@ -29,7 +29,7 @@ const insertCodesRows = 500
 // CreateCode inserts one code. It returns ECodeTaken when the value exists
 // and ENotFound when the promotion does not.
 func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
-	_, err := t.q.ExecContext(ctx, insertCodesSQL(1, false), appendCodeArgs(nil, c)...)
+	_, err := t.q.ExecContext(ctx, insertCodesSQL(1, false, false), appendCodeArgs(nil, c)...)
 	if err != nil {
 		switch constraintViolation(err) {
 		case uniqueViolation:
@@ -52,28 +52,42 @@ func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
 // The codes of one call share their creation time, so the order among them
 // means nothing.
 func (t *tx) InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error) {
+	return t.insertCodes(ctx, codes, 0)
+}
+
+// insertCodes is InsertCodes for the codes of the import importID, which
+// no read sees until the import commits; 0 inserts codes of no import.
+func (t *tx) insertCodes(ctx context.Context, codes []*promokit.Code, importID int64) (int64, error) {
 	codes = slices.Clone(codes)
 	slices.SortStableFunc(codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
 	var (
 		total int64
 		boxes argBoxes
+		arity     = codeArity
+		imp   any = importID // boxed once for every row
 	)
-	args := make([]any, 0, min(len(codes), insertCodesRows)*codeArity)
+	if importID != 0 {
+		arity++
+	}
+	args := make([]any, 0, min(len(codes), insertCodesRows)*arity)
 	for len(codes) > 0 {
 		n := min(len(codes), insertCodesRows)
 		args = args[:0]
 		for _, c := range codes[:n] {
 			args = boxes.appendCode(args, c)
+			if importID != 0 {
+				args = append(args, imp)
+			}
 		}
 		var (
 			res sql.Result
 			err error
 		)
 		if n == insertCodesRows {
-			res, err = t.q.ExecContext(ctx, insertCodesSQL(n, true), args...)
+			res, err = t.q.ExecContext(ctx, insertCodesSQL(n, true, importID != 0), args...)
 		} else {
 			// The last, shorter statement of a call is not worth caching.
-			res, err = t.q.ExecUncached(ctx, insertCodesSQL(n, true), args...)
+			res, err = t.q.ExecUncached(ctx, insertCodesSQL(n, true, importID != 0), args...)
 		}
 		if err != nil {
 			if constraintViolation(err) == foreignKeyViolation {
@@ -92,11 +106,16 @@ func (t *tx) InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, er
 }
 
 // insertCodesSQL returns an INSERT of rows codes, which skips existing
-// values when skipTaken is set.
-func insertCodesSQL(rows int, skipTaken bool) string {
+// values when skipTaken is set. With imported, each row ends with the
+// code's import_id.
+func insertCodesSQL(rows int, skipTaken, imported bool) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO codes (` + codeColumns + `) VALUES `)
-	row := "(" + strings.Repeat("?, ", codeArity-1) + "?)"
+	cols, arity := codeColumns, codeArity
+	if imported {
+		cols, arity = cols+", import_id", arity+1
+	}
+	b.WriteString(`INSERT INTO codes (` + cols + `) VALUES `)
+	row := "(" + strings.Repeat("?, ", arity-1) + "?)"
 	for i := range rows {
 		if i > 0 {
 			b.WriteString(", ")
@@ -163,6 +182,7 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 	var w where
 	w.add("c.code = ?", code)
 	scopeCodes(&w, scope)
+	w.add(liveCode)
 	c, err := scanCode(t.q.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args...))
 	if err != nil {
 		return nil, noRows(err, "code", code)
@@ -173,7 +193,7 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 // UpdateCode writes a code's active flag, partner, customer and
 // updated_at; ENotFound when there is no such code.
 func (t *tx) UpdateCode(ctx context.Context, c *promokit.Code) error {
-	res, err := t.q.ExecContext(ctx, `UPDATE codes SET active = ?, partner_id = ?, customer_id = ?, updated_at = ? WHERE code = ?`,
+	res, err := t.q.ExecContext(ctx, `UPDATE codes AS c SET active = ?, partner_id = ?, customer_id = ?, updated_at = ? WHERE c.code = ? AND `+liveCode,
 		boolInt(c.Active), c.PartnerID, c.CustomerID, micros(c.UpdatedAt), c.Code)
 	if err != nil {
 		return fmt.Errorf("sqlite: update code %q: %w", c.Code, err)
@@ -191,21 +211,25 @@ func (t *tx) ListCodes(ctx context.Context, scope promokit.Scope, f engine.CodeF
 }
 
 // CountCodes counts the codes of a store or a promotion, those created at
-// or after c.Since when it is set.
+// or after c.Since when it is set, and those of imports that have not
+// committed with c.Pending.
 func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
-		w.add("promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
+		w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
 	}
 	if c.PromotionID != "" {
-		w.add("promotion_id = ?", c.PromotionID)
+		w.add("c.promotion_id = ?", c.PromotionID)
 	}
 	if !c.Since.IsZero() {
-		w.add("created_at >= ?", micros(c.Since))
+		w.add("c.created_at >= ?", micros(c.Since))
+	}
+	if !c.Pending {
+		w.add(liveCode)
 	}
 	var n int64
-	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM codes`+w.String(), w.args...).Scan(&n); err != nil {
+	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM codes c`+w.String(), w.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite: count codes: %w", err)
 	}
 	return n, nil
@@ -221,7 +245,7 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode codes: %w", err)
 	}
-	found, err := queryList(ctx, t, "codes", `SELECT code FROM codes WHERE code IN (SELECT value FROM json_each(?))`,
+	found, err := queryList(ctx, t, "codes", `SELECT c.code FROM codes c WHERE c.code IN (SELECT value FROM json_each(?)) AND `+liveCode,
 		[]any{string(list)}, scanString)
 	if err != nil {
 		return nil, err
@@ -311,6 +335,7 @@ func codeWhere(scope promokit.Scope, f engine.CodeFilter) where {
 	if f.After != "" {
 		w.add("c.id > (SELECT id FROM codes WHERE code = ?)", f.After)
 	}
+	w.add(liveCode)
 	return w
 }
 
@@ -382,6 +407,7 @@ func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string
 	var w where
 	w.add("c.code IN (SELECT value FROM json_each(?))", string(list))
 	scopeCodes(&w, scope)
+	w.add(liveCode)
 	return queryList(ctx, t, "codes", `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args, scanCode)
 }
 

@@ -129,7 +129,7 @@ func scopePromotions(w *where, scope promokit.Scope) {
 	}
 	if scope.PartnerID != "" {
 		// partner_id <> '' lets SQLite use the partial index codes_partner.
-		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.partner_id = ? AND c.partner_id <> '' AND c.promotion_id = p.id)", scope.PartnerID)
+		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.partner_id = ? AND c.partner_id <> '' AND c.promotion_id = p.id AND "+liveCode+")", scope.PartnerID)
 	}
 }
 

@@ -29,7 +29,7 @@ func (t *tx) AutomaticPromotions(ctx context.Context, storeID string, now time.T
 // window is checked on its primary key.
 const customerCodesSQL = `SELECT ` + codeColumns + ` FROM codes c
 	WHERE c.customer_id = ? AND c.customer_id <> '' AND c.store_id = ? AND c.active = 1
-	AND (c.expires_at IS NULL OR c.expires_at > ?)
+	AND (c.expires_at IS NULL OR c.expires_at > ?) AND ` + liveCode + `
 	AND EXISTS (SELECT 1 FROM promotions p WHERE p.id = c.promotion_id AND p.active = 1 AND p.starts_at <= ?
 		AND (p.ends_at IS NULL OR p.ends_at > ?) AND (p.ended_at IS NULL OR p.ended_at > ?))
 	ORDER BY c.id LIMIT ?`

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"CodesList", testCodesList},
 		{"CodesCount", testCodesCount},
 		{"CodesExport", testCodesExport},
+		{"CodeImports", testCodeImports},
 		{"Jobs", testJobs},
 		{"JobsClaim", testJobsClaim},
 		{"JobsClaimConcurrent", testJobsClaimConcurrent},

@@ -23,9 +23,10 @@ outcome, the rate and the latency percentiles, and then each scenario beside
 its baseline measured in the same run. Each client sends one request at a
 time over a keep-alive connection and sends the next once it has the answer.
 
-By default bench starts "promokit serve" as a child process on a free local
-port and a new SQLite file in a temporary directory, or with --database
-postgres://... in a new schema of that database (dropped at the end); it
+By default bench starts "promokit serve" as a child process (this binary,
+or the one --server names) on a free local port and a new SQLite file in a
+temporary directory, or with --database postgres://... in a new schema of
+that database (dropped at the end); it
 seeds what it needs through the API with the admin key the server created,
 and stops the server at the end. With --target it measures a running server
 instead: use one whose database holds nothing you keep, since the fixtures
@@ -63,6 +64,16 @@ Scenarios:
                the first click step. The check waits for the queued clicks to
                be written and compares the link's stored clicks with the
                redirects answered.
+  import-rejected
+               POST /v1/redeem on 1,000 codes of a promotion of the run's
+               store, while a CSV file of --import-rows new codes, refused
+               on its last row, is imported into a promotion of another
+               store: the window lasts as long as the import, so that the
+               latencies (max above all) are the stalls the import causes
+               to the other writers of the marketplace. The check wants a
+               422 naming the last row.
+  import-accepted
+               the same with a file that is imported whole (201).
   baseline     the baseline of redeem-hot and redeem-many, on the server's
                database and not over HTTP: per redemption one transaction that
                takes a use of a hot row (UPDATE ... SET used = used + 1 WHERE
@@ -98,6 +109,7 @@ Examples:
   promokit bench --database 'postgres://postgres@127.0.0.1:5432/promokit_bench' redeem-hot baseline
   promokit bench --limit 1000 --clients 64 redeem-hot
   promokit bench --clients 64 --markdown validate healthz
+  promokit bench --clients 1 --warmup 1s import-rejected import-accepted
   promokit bench --clients 64 --duration 20s --rounds 5 validate healthz
   promokit bench --target http://127.0.0.1:8080 --admin-key-file admin.key \
       --database sqlite:promokit.db redeem-many baseline
@@ -107,6 +119,7 @@ Flags:
 
 // benchOptions are the flags of promokit bench that choose the server.
 type benchOptions struct {
+	server       string
 	target       string
 	adminKeyFile string
 	database     string
@@ -134,8 +147,10 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	fs.IntVar(&cfg.ManyCodes, "many-codes", load.DefaultManyCodes, "codes of redeem-many's promotion")
 	fs.BoolVar(&cfg.IdempotencyKey, "idempotency-key", false, "send each redeem with an Idempotency-Key header (its order id), as a checkout that retries safely does")
 	fs.Int64Var(&cfg.Entries, "entries", load.DefaultEntries, "ledger entries the statement scenarios seed, over 30 days, straight into the database")
+	fs.IntVar(&cfg.ImportRows, "import-rows", load.DefaultImportRows, "rows of the files that import-rejected and import-accepted import")
 	fs.Int64Var(&cfg.Clicks, "clicks", load.DefaultClicks, "clicks the order scenarios seed, 10 per visitor, straight into the database")
 	fs.StringVar(&opts.database, "database", "", "the database: without --target, sqlite:PATH (a new file) or postgres://... (a new schema is made in it); with --target, the target's own, for baseline and promokit check")
+	fs.StringVar(&opts.server, "server", "", "the promokit binary to start as the server instead of this one, such as an earlier build to measure as a baseline")
 	fs.StringVar(&opts.target, "target", "", "base URL of a running server to measure instead of starting one, e.g. http://127.0.0.1:8080")
 	fs.StringVar(&opts.adminKeyFile, "admin-key-file", "", "file holding an admin key of the --target server")
 	fs.BoolVar(&cfg.Markdown, "markdown", false, "also print the results as Markdown rows for BENCHMARKS.md")
@@ -169,6 +184,9 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 		errs = append(errs, errors.New("--target needs --admin-key-file: the fixtures are created with an admin key"))
 	case opts.target == "" && opts.adminKeyFile != "":
 		errs = append(errs, errors.New("--admin-key-file goes with --target; without it bench starts its own server and uses the key it creates"))
+	}
+	if opts.target != "" && opts.server != "" {
+		errs = append(errs, errors.New("--server starts a server and --target measures a running one: give one of them"))
 	}
 	if opts.target != "" && opts.database == "" {
 		for _, s := range cfg.Scenarios {
@@ -245,6 +263,11 @@ func (m *Main) runBench(ctx context.Context, args []string, command func(args ..
 		where = redactURL(opts.database)
 	}
 	fmt.Fprintf(m.Stderr, "promokit bench: starting promokit serve on %s\n", where)
+	if opts.server != "" {
+		server := opts.server
+		command = func(args ...string) *exec.Cmd { return exec.Command(server, args...) }
+		fmt.Fprintf(m.Stderr, "promokit bench: the server is %s\n", server)
+	}
 	srv, err := load.StartServer(ctx, load.ServerConfig{DatabaseURL: opts.database, CommandFunc: command})
 	if err != nil {
 		return err

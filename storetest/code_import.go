@@ -1,0 +1,321 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
+)
+
+// importedCodes reads, through every read of codes that a caller can
+// reach, which of values are visible, and fails the test unless each read
+// sees the same ones. The codes belong to store sto_1 (and its promotion
+// prm_1, its only one) and to partner, who has no other code, and are
+// restricted to customer cus_1.
+func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) []string {
+	t.Helper()
+	type seen struct {
+		what   string
+		values []string
+	}
+	var reads []seen
+	add := func(what string, cs []*promokit.Code) {
+		var vs []string
+		for _, c := range cs {
+			if slices.Contains(values, c.Code) {
+				vs = append(vs, c.Code)
+			}
+		}
+		slices.Sort(vs)
+		reads = append(reads, seen{what, vs})
+	}
+	store, partner := promokit.Scope{StoreID: "sto_1"}, promokit.Scope{PartnerID: partnerID}
+	b.read(t, func(tx engine.Tx) error {
+		var one []*promokit.Code
+		for _, v := range values {
+			c, err := tx.GetCode(b.ctx, store, v)
+			if err == nil {
+				one = append(one, c)
+			} else if promokit.ErrorCode(err) != promokit.ENotFound {
+				return err
+			}
+		}
+		add("GetCode", one)
+		for name, scope := range map[string]promokit.Scope{"store": store, "partner": partner, "all": {}} {
+			cs, err := tx.GetCodes(b.ctx, scope, values)
+			if err != nil {
+				return err
+			}
+			add("GetCodes of "+name, cs)
+			cs, err = tx.ListCodes(b.ctx, scope, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
+			if err != nil {
+				return err
+			}
+			add("ListCodes of "+name, cs)
+		}
+		cs, err := tx.ListCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{PartnerID: partnerID, Page: engine.Page{Limit: 1000}})
+		if err != nil {
+			return err
+		}
+		add("ListCodes by partner", cs)
+		cs, err = tx.CustomerCodes(b.ctx, "sto_1", "cus_1", b.at(time.Hour), 1000)
+		if err != nil {
+			return err
+		}
+		add("CustomerCodes", cs)
+		d, err := tx.CheckoutRead(b.ctx, "sto_1", []string{"o1"}, values, b.now)
+		if err != nil {
+			return err
+		}
+		add("CheckoutRead", d.Codes)
+		carts, err := tx.ReadCarts(b.ctx, &engine.CartsQuery{Carts: []engine.CartOf{{StoreID: "sto_1", Codes: values}}, Now: b.now})
+		if err != nil {
+			return err
+		}
+		add("ReadCarts", carts.Stores["sto_1"].Codes)
+		existing, err := tx.ExistingCodes(b.ctx, values)
+		if err != nil {
+			return err
+		}
+		var ex []*promokit.Code
+		for _, v := range existing {
+			ex = append(ex, &promokit.Code{Code: v})
+		}
+		add("ExistingCodes", ex)
+		// The counts agree with the list of every code of the promotion.
+		all, err := tx.ListCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
+		if err != nil {
+			return err
+		}
+		for _, f := range []engine.CodeCount{{PromotionID: "prm_1"}, {StoreID: "sto_1"}, {StoreID: "sto_1", Since: b.now}} {
+			n, err := tx.CountCodes(b.ctx, f)
+			if err != nil {
+				return err
+			}
+			if n != int64(len(all)) {
+				t.Errorf("CountCodes(%+v) = %d, and the promotion lists %d codes", f, n, len(all))
+			}
+		}
+		// A partner sees a promotion through its codes only.
+		_, getErr := tx.GetPromotion(b.ctx, partner, "prm_1")
+		if getErr != nil && promokit.ErrorCode(getErr) != promokit.ENotFound {
+			return getErr
+		}
+		promos, err := tx.ListPromotions(b.ctx, partner, engine.PromotionFilter{Now: b.now})
+		if err != nil {
+			return err
+		}
+		byID, err := tx.GetPromotions(b.ctx, partner, []string{"prm_1"})
+		if err != nil {
+			return err
+		}
+		if (getErr == nil) != (len(promos) == 1) || len(promos) != len(byID) {
+			t.Errorf("partner sees prm_1: GetPromotion %v, ListPromotions %d, GetPromotions %d", getErr, len(promos), len(byID))
+		}
+		if len(promos) > 0 {
+			// Then it sees its codes there.
+			var mine []*promokit.Code
+			for _, c := range all {
+				if c.PartnerID == partnerID {
+					mine = append(mine, c)
+				}
+			}
+			add("codes through the partner's promotions", mine)
+		} else {
+			reads = append(reads, seen{"the partner's promotions", nil})
+		}
+		return nil
+	})
+	var exported []*promokit.Code
+	err := b.store.ExportCodes(b.ctx, store, engine.CodeFilter{PromotionID: "prm_1"}, func(c *promokit.Code) error {
+		cc := *c
+		exported = append(exported, &cc)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("ExportCodes", exported)
+	for _, r := range reads[1:] {
+		if !slices.Equal(r.values, reads[0].values) {
+			t.Fatalf("%s sees %v, %s sees %v", reads[0].what, reads[0].values, r.what, r.values)
+		}
+	}
+	return reads[0].values
+}
+
+// testCodeImports checks the codes of an import written in chunks: no read
+// sees them until the import commits, then every read sees them all; their
+// values are taken meanwhile; a failed or abandoned import is purged chunk
+// by chunk and frees its values.
+func testCodeImports(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreatePartner(t, b, "par_1")
+	p := newPromotion(b, "sto_1", "prm_1")
+	mustCreatePromotions(t, b, p)
+	settings := promokit.DefaultSettings(b.now)
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InitSettings(b.ctx, &settings)
+		return err
+	})
+	other := newCode(p, "OTHER", b.now)
+	mustCreateCodes(t, b, other)
+	values := []string{"IMP-1", "IMP-2", "IMP-3", "IMP-4", "IMP-5"}
+	mustCreatePartner(t, b, "par_2")
+	partner := "par_1"
+	codes := func(vs ...string) []*promokit.Code {
+		out := make([]*promokit.Code, len(vs))
+		for i, v := range vs {
+			c := newCode(p, v, b.now)
+			c.PartnerID, c.CustomerID = partner, "cus_1"
+			out[i] = c
+		}
+		return out
+	}
+
+	imp := &engine.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
+	b.write(t, func(tx engine.Tx) error { return tx.CreateCodeImport(b.ctx, imp) })
+	if imp.ID == 0 {
+		t.Fatal("CreateCodeImport set no id")
+	}
+	var n int64
+	b.write(t, func(tx engine.Tx) (err error) {
+		n, err = tx.InsertImportCodes(b.ctx, imp.ID, b.at(2*time.Minute), codes(values[:3]...))
+		return err
+	})
+	if n != 3 {
+		t.Fatalf("InsertImportCodes inserted %d of 3", n)
+	}
+	wantEqual(t, "codes visible while the import is written", []string(nil), importedCodes(t, b, "par_1", values))
+	// A count of the code space counts them: they hold their values.
+	b.read(t, func(tx engine.Tx) error {
+		n, err := tx.CountCodes(b.ctx, engine.CodeCount{PromotionID: "prm_1", Pending: true})
+		if n != 4 {
+			t.Errorf("CountCodes with Pending = %d, want OTHER and the 3 codes being imported", n)
+		}
+		return err
+	})
+	// Their values are taken meanwhile, and seen as such by the import's
+	// check of what an insert skipped.
+	err := b.writeErr(func(tx engine.Tx) error { return tx.CreateCode(b.ctx, newCode(p, "IMP-2", b.now)) })
+	wantCode(t, "CreateCode of a value being imported", err, promokit.ECodeTaken)
+	b.write(t, func(tx engine.Tx) (err error) {
+		n, err = tx.InsertImportCodes(b.ctx, imp.ID, b.at(2*time.Minute), codes("IMP-3", "OTHER", "IMP-4", "IMP-5"))
+		return err
+	})
+	if n != 2 {
+		t.Fatalf("InsertImportCodes inserted %d of 2 new values", n)
+	}
+	var taken []string
+	b.read(t, func(tx engine.Tx) (err error) {
+		taken, err = tx.TakenCodes(b.ctx, imp.ID, []string{"IMP-4", "OTHER", "NONE", "IMP-1"})
+		return err
+	})
+	wantEqual(t, "TakenCodes of the import", []string{"OTHER"}, taken)
+	b.read(t, func(tx engine.Tx) (err error) {
+		taken, err = tx.TakenCodes(b.ctx, imp.ID+1, []string{"IMP-4", "OTHER", "NONE"})
+		return err
+	})
+	wantEqual(t, "TakenCodes of another import", []string{"IMP-4", "OTHER"}, taken)
+	// An update cannot reach a code being imported either.
+	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, codes("IMP-1")[0]) })
+	wantCode(t, "UpdateCode of a code being imported", err, promokit.ENotFound)
+	// Its lease is not over: no cleaner takes it.
+	var stale []*engine.CodeImport
+	b.read(t, func(tx engine.Tx) (err error) {
+		stale, err = tx.StaleCodeImports(b.ctx, b.at(time.Minute), 10)
+		return err
+	})
+	wantEqual(t, "stale imports before the lease ends", 0, len(stale))
+
+	b.write(t, func(tx engine.Tx) error { return tx.CommitCodeImport(b.ctx, imp.ID) })
+	wantEqual(t, "codes visible once the import commits", values, importedCodes(t, b, "par_1", values))
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CommitCodeImport(b.ctx, imp.ID) })
+	wantCode(t, "CommitCodeImport twice", err, promokit.EConflict)
+	c := mustGetCode(t, b, promokit.Scope{}, "IMP-1")
+	want := codes("IMP-1")[0]
+	wantEqual(t, "an imported code", want, c)
+
+	// An import whose process died: its lease runs out, a cleaner fails
+	// it and purges its codes, a few at a time, which frees their values.
+	partner = "par_2"
+	dead := &engine.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
+	b.write(t, func(tx engine.Tx) error { return tx.CreateCodeImport(b.ctx, dead) })
+	if dead.ID <= imp.ID {
+		t.Fatalf("import ids %d then %d: an id must never come back", imp.ID, dead.ID)
+	}
+	lost := []string{"LOST-1", "LOST-2", "LOST-3", "LOST-4", "LOST-5"}
+	b.write(t, func(tx engine.Tx) error {
+		_, err := tx.InsertImportCodes(b.ctx, dead.ID, b.at(time.Minute), codes(lost...))
+		return err
+	})
+	// A code created after the import started, of its promotion, is not
+	// the cleaner's.
+	mustCreateCodes(t, b, newCode(p, "AFTER", b.now))
+	b.read(t, func(tx engine.Tx) (err error) {
+		stale, err = tx.StaleCodeImports(b.ctx, b.at(time.Minute), 10)
+		return err
+	})
+	if len(stale) != 1 || stale[0].ID != dead.ID || stale[0].Failed || stale[0].PromotionID != "prm_1" || !stale[0].LeaseUntil.Equal(b.at(time.Minute)) {
+		t.Fatalf("stale imports %+v, want the dead one", stale)
+	}
+	var failed bool
+	b.write(t, func(tx engine.Tx) (err error) {
+		failed, err = tx.FailCodeImport(b.ctx, dead.ID, b.at(time.Minute-time.Microsecond))
+		return err
+	})
+	if failed {
+		t.Fatal("FailCodeImport failed an import whose lease was not over")
+	}
+	// The purge does nothing to an import that has not failed.
+	b.write(t, func(tx engine.Tx) (err error) {
+		n, err = tx.PurgeCodeImport(b.ctx, dead.ID, 2)
+		return err
+	})
+	if n != 0 {
+		t.Fatalf("PurgeCodeImport deleted %d codes of a live import", n)
+	}
+	err = b.writeErr(func(tx engine.Tx) error {
+		_, err := tx.InsertImportCodes(b.ctx, dead.ID, b.at(2*time.Minute), nil)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("InsertImportCodes extends a live import's lease: %v", err)
+	}
+	b.write(t, func(tx engine.Tx) (err error) {
+		failed, err = tx.FailCodeImport(b.ctx, dead.ID, b.at(2*time.Minute))
+		return err
+	})
+	if !failed {
+		t.Fatal("FailCodeImport did not fail an import whose lease ran out")
+	}
+	err = b.writeErr(func(tx engine.Tx) error {
+		_, err := tx.InsertImportCodes(b.ctx, dead.ID, b.at(3*time.Minute), codes("LOST-6"))
+		return err
+	})
+	wantCode(t, "InsertImportCodes into a failed import", err, promokit.EConflict)
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CommitCodeImport(b.ctx, dead.ID) })
+	wantCode(t, "CommitCodeImport of a failed import", err, promokit.EConflict)
+	for _, want := range []int64{2, 2, 1} {
+		b.write(t, func(tx engine.Tx) (err error) {
+			n, err = tx.PurgeCodeImport(b.ctx, dead.ID, 2)
+			return err
+		})
+		if n != want {
+			t.Fatalf("PurgeCodeImport deleted %d codes, want %d", n, want)
+		}
+		wantEqual(t, "codes of a failed import visible", []string(nil), importedCodes(t, b, "par_2", lost))
+	}
+	b.read(t, func(tx engine.Tx) (err error) {
+		stale, err = tx.StaleCodeImports(b.ctx, b.at(time.Hour), 10)
+		return err
+	})
+	wantEqual(t, "stale imports once purged", 0, len(stale))
+	mustCreateCodes(t, b, codes(lost...)...)
+	wantEqual(t, "a purged import's values, created again", lost, importedCodes(t, b, "par_2", lost))
+	for _, v := range append(values, "OTHER", "AFTER") {
+		mustGetCode(t, b, promokit.Scope{}, v)
+	}
+}
