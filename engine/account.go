@@ -53,7 +53,7 @@ func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*promokit.Sto
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.Write(ctx, func(tx Tx) error { return tx.CreateStore(ctx, st) }); err != nil {
+	if err := s.store.Write(ctx, func(tx Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -71,7 +71,7 @@ func (s *Service) GetStore(ctx context.Context, id string) (*promokit.Store, err
 	}
 	var st *promokit.Store
 	err = s.store.Read(ctx, func(tx Tx) error {
-		st, err = tx.GetStore(ctx, id, false)
+		st, err = tx.StoreGet(ctx, id, false)
 		return err
 	})
 	return st, err
@@ -96,7 +96,7 @@ func (s *Service) ListStores(ctx context.Context, page Page) ([]*promokit.Store,
 	pageLimit(&page)
 	var list []*promokit.Store
 	err = s.store.Read(ctx, func(tx Tx) error {
-		list, err = tx.ListStores(ctx, page)
+		list, err = tx.StoreList(ctx, page)
 		return err
 	})
 	return list, err
@@ -116,7 +116,7 @@ func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*p
 	var st *promokit.Store
 	err := s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		if st, err = tx.GetStore(ctx, id, true); err != nil {
+		if st, err = tx.StoreGet(ctx, id, true); err != nil {
 			return err
 		}
 		if err := in.apply(st); err != nil {
@@ -125,7 +125,7 @@ func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*p
 		if err := st.Validate(); err != nil {
 			return err
 		}
-		return tx.UpdateStore(ctx, st)
+		return tx.StoreUpdate(ctx, st)
 	})
 	return st, err
 }
@@ -146,7 +146,7 @@ func (s *Service) CreatePartner(ctx context.Context, in PartnerInput) (*promokit
 	if err := pa.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.Write(ctx, func(tx Tx) error { return tx.CreatePartner(ctx, pa) }); err != nil {
+	if err := s.store.Write(ctx, func(tx Tx) error { return tx.PartnerCreate(ctx, pa) }); err != nil {
 		return nil, err
 	}
 	return pa, nil
@@ -164,7 +164,7 @@ func (s *Service) GetPartner(ctx context.Context, id string) (*promokit.Partner,
 	}
 	var pa *promokit.Partner
 	err = s.store.Read(ctx, func(tx Tx) error {
-		pa, err = tx.GetPartner(ctx, id)
+		pa, err = tx.PartnerGet(ctx, id)
 		return err
 	})
 	return pa, err
@@ -179,7 +179,7 @@ func (s *Service) ListPartners(ctx context.Context, page Page) ([]*promokit.Part
 	var list []*promokit.Partner
 	err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		list, err = tx.ListPartners(ctx, page)
+		list, err = tx.PartnerList(ctx, page)
 		return err
 	})
 	return list, err
@@ -210,7 +210,7 @@ func (s *Service) PutProduct(ctx context.Context, storeID, id string, in Product
 		return nil, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		st, err := tx.GetStore(ctx, storeID, false)
+		st, err := tx.StoreGet(ctx, storeID, false)
 		if err != nil {
 			return err
 		}
@@ -221,12 +221,12 @@ func (s *Service) PutProduct(ctx context.Context, storeID, id string, in Product
 				return err
 			}
 		}
-		if old, err := tx.GetProduct(ctx, storeID, id); err == nil {
+		if old, err := tx.ProductGet(ctx, storeID, id); err == nil {
 			pr.CreatedAt = old.CreatedAt
 		} else if !isNotFound(err) {
 			return err
 		}
-		return tx.PutProduct(ctx, pr)
+		return tx.ProductPut(ctx, pr)
 	})
 	return pr, err
 }
@@ -243,7 +243,7 @@ func (s *Service) GetProduct(ctx context.Context, storeID, id string) (*promokit
 	}
 	var pr *promokit.Product
 	err = s.store.Read(ctx, func(tx Tx) error {
-		pr, err = tx.GetProduct(ctx, storeID, id)
+		pr, err = tx.ProductGet(ctx, storeID, id)
 		return err
 	})
 	return pr, err
@@ -261,10 +261,10 @@ func (s *Service) ListProducts(ctx context.Context, storeID string, page Page) (
 	pageLimit(&page)
 	var list []*promokit.Product
 	err = s.store.Read(ctx, func(tx Tx) error {
-		if _, err := tx.GetStore(ctx, storeID, false); err != nil {
+		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}
-		list, err = tx.ListProducts(ctx, storeID, page)
+		list, err = tx.ProductList(ctx, storeID, page)
 		return err
 	})
 	return list, err

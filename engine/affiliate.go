@@ -116,7 +116,7 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 			return err
 		}
 		pol, loc := settings.Policy.Affiliate, settings.Location()
-		last, err := tx.LatestMembership(ctx, storeID, true)
+		last, err := tx.MembershipGetLatest(ctx, storeID, true)
 		switch {
 		case isNotFound(err):
 		case err != nil:
@@ -133,10 +133,10 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 			}
 		}
 		m := &promokit.Membership{ID: promokit.NewID(promokit.PrefixMember, now), StoreID: storeID, URL: in.URL, JoinedAt: now}
-		if err := tx.CreateMembership(ctx, m); err != nil {
+		if err := tx.MembershipCreate(ctx, m); err != nil {
 			return err
 		}
-		return tx.AddRate(ctx, &promokit.Rate{StoreID: storeID, Rate: *in.Rate, EffectiveAt: now})
+		return tx.RateAdd(ctx, &promokit.Rate{StoreID: storeID, Rate: *in.Rate, EffectiveAt: now})
 	})
 }
 
@@ -146,11 +146,11 @@ func (s *Service) changeProgram(ctx context.Context, storeID string,
 	change func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error) (*Program, error) {
 	var out *Program
 	err := s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
-		st, err := tx.GetStore(ctx, storeID, true)
+		st, err := tx.StoreGet(ctx, storeID, true)
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 	}
 	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Store, settings *promokit.Settings, now time.Time) error {
 		pol, loc := settings.Policy.Affiliate, settings.Location()
-		m, err := tx.LatestMembership(ctx, storeID, true)
+		m, err := tx.MembershipGetLatest(ctx, storeID, true)
 		switch {
 		case isNotFound(err) || err == nil && m.ExitsAt != nil && !now.Before(*m.ExitsAt):
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", storeID)
@@ -195,7 +195,7 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 			e.PossibleFrom = &from
 			return e
 		}
-		return tx.SetMembershipExit(ctx, m.ID, now, dayStart(now, loc, 1))
+		return tx.MembershipSetExit(ctx, m.ID, now, dayStart(now, loc, 1))
 	})
 }
 
@@ -212,11 +212,11 @@ func (s *Service) GetAffiliate(ctx context.Context, storeID string) (*Program, e
 	}
 	var out *Program
 	err = s.store.Read(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.GetStore(ctx, storeID, false); err != nil {
+		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}
 		out, err = s.program(ctx, tx, settings, storeID, s.now())
@@ -228,7 +228,7 @@ func (s *Service) GetAffiliate(ctx context.Context, storeID string) (*Program, e
 // program reads a store's program state at now.
 func (s *Service) program(ctx context.Context, tx Tx, settings *promokit.Settings, storeID string, now time.Time) (*Program, error) {
 	out := &Program{StoreID: storeID, State: ProgramNotJoined, ProductRates: []ProductRate{}}
-	m, err := tx.LatestMembership(ctx, storeID, false)
+	m, err := tx.MembershipGetLatest(ctx, storeID, false)
 	if isNotFound(err) {
 		return out, nil
 	}
@@ -274,7 +274,7 @@ func (s *Service) currentRates(ctx context.Context, tx Tx, storeID string) ([]*p
 	var out []*promokit.Rate
 	page := Page{Limit: 1000}
 	for len(seen) <= maxRateProducts {
-		rs, err := tx.ListRates(ctx, storeID, page)
+		rs, err := tx.RateList(ctx, storeID, page)
 		if err != nil {
 			return nil, err
 		}
@@ -316,7 +316,7 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 		return nil, err
 	}
 	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Store, _ *promokit.Settings, now time.Time) error {
-		m, err := tx.LatestMembership(ctx, storeID, true)
+		m, err := tx.MembershipGetLatest(ctx, storeID, true)
 		if isNotFound(err) || err == nil && !m.ActiveAt(now) {
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", storeID)
 		}
@@ -324,7 +324,7 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 			return err
 		}
 		if productID != "" {
-			if _, err := tx.GetProduct(ctx, storeID, productID); err != nil {
+			if _, err := tx.ProductGet(ctx, storeID, productID); err != nil {
 				return err
 			}
 		}
@@ -332,7 +332,7 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 		if !removed {
 			r.Rate = *in.Rate
 		}
-		return tx.AddRate(ctx, r)
+		return tx.RateAdd(ctx, r)
 	})
 }
 
@@ -344,11 +344,11 @@ func (s *Service) ListRates(ctx context.Context, storeID string, page Page) ([]*
 	pageLimit(&page)
 	var out []*promokit.Rate
 	err := s.store.Read(ctx, func(tx Tx) error {
-		if _, err := tx.GetStore(ctx, storeID, false); err != nil {
+		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}
 		var err error
-		out, err = tx.ListRates(ctx, storeID, page)
+		out, err = tx.RateList(ctx, storeID, page)
 		return err
 	})
 	return out, err

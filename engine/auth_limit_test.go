@@ -27,9 +27,9 @@ type keyReadsTx struct {
 	n *atomic.Int64
 }
 
-func (t *keyReadsTx) KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
+func (t *keyReadsTx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
 	t.n.Add(1)
-	return t.Tx.KeyByHash(ctx, hash)
+	return t.Tx.KeyGetByHash(ctx, hash)
 }
 
 // wantAuth fails unless authenticating secret with lim gives the error of

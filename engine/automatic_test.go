@@ -326,7 +326,7 @@ func TestRedeemAutomatic(t *testing.T) {
 			}
 			var ann int64
 			if err := b.store.Read(context.Background(), func(tx engine.Tx) (err error) {
-				ann, err = tx.CustomerUsage(context.Background(), ten.ID, annKey)
+				ann, err = tx.UsageCustomerGet(context.Background(), ten.ID, annKey)
 				return err
 			}); err != nil {
 				t.Fatal(err)

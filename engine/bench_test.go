@@ -80,7 +80,7 @@ func BenchmarkGenerateCodesBaseline(b *testing.B) {
 				for k := 0; k < count; k++ {
 					now := time.Now().UTC()
 					c := &promokit.Code{Code: gen.Next(), PromotionID: p.ID, StoreID: p.StoreID, Active: true, CreatedAt: now, UpdatedAt: now}
-					if err := st.Write(ctx, func(tx engine.Tx) error { return tx.CreateCode(ctx, c) }); err != nil {
+					if err := st.Write(ctx, func(tx engine.Tx) error { return tx.CodeCreate(ctx, c) }); err != nil {
 						b.Fatal(fmt.Errorf("code %d: %w", k, err))
 					}
 				}

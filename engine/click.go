@@ -145,7 +145,7 @@ func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) 
 	var t *promokit.ClickTarget
 	err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		t, err = tx.ClickTarget(ctx, token)
+		t, err = tx.LinkGetTarget(ctx, token)
 		return err
 	})
 	if err != nil && !isNotFound(err) {
@@ -168,7 +168,7 @@ func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) 
 	return t, refused, err
 }
 
-// clickTargets caches ClickTarget by token, the missing ones too, so that
+// clickTargets caches LinkGetTarget by token, the missing ones too, so that
 // a flood of one forged token costs one query a second.
 type clickTargets struct {
 	mu sync.Mutex
@@ -371,7 +371,7 @@ func (w *clickWriter) write(batch []queuedClick) error {
 		clicks[i] = q.c
 	}
 	err := w.s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
@@ -380,7 +380,7 @@ func (w *clickWriter) write(batch []queuedClick) error {
 				return err
 			}
 		}
-		return tx.InsertClicks(ctx, clicks)
+		return tx.ClickInsertMany(ctx, clicks)
 	})
 	w.s.metrics.clickBatch(len(batch), time.Since(start), err)
 	return err
@@ -410,7 +410,7 @@ func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) er
 	counts := map[VisitorLink]int64{}
 	if len(pairs) > 0 {
 		var err error
-		if counts, err = tx.ClickCounts(ctx, batch[0].c.ClickedAt.Add(-time.Hour), pairs, limit+1); err != nil {
+		if counts, err = tx.ClickCountMany(ctx, batch[0].c.ClickedAt.Add(-time.Hour), pairs, limit+1); err != nil {
 			return err
 		}
 	}

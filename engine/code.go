@@ -35,7 +35,7 @@ func (s *Service) loadForCodes(ctx context.Context, tx Tx, pr promokit.Principal
 // readForCodes is loadForCodes, with the store locked only with lock: a
 // read does not lock.
 func (s *Service) readForCodes(ctx context.Context, tx Tx, pr promokit.Principal, promotionID string, now time.Time, lock bool) (*codeContext, error) {
-	p, err := tx.GetPromotion(ctx, pr.Scope(), promotionID)
+	p, err := tx.PromotionGet(ctx, pr.Scope(), promotionID)
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +45,11 @@ func (s *Service) readForCodes(ctx context.Context, tx Tx, pr promokit.Principal
 	if p.Automatic {
 		return nil, promokit.Errorf(promokit.EAutomatic, "promotion %s is automatic: it applies without a code and takes no codes", promotionID)
 	}
-	store, err := tx.GetStore(ctx, p.StoreID, lock)
+	store, err := tx.StoreGet(ctx, p.StoreID, lock)
 	if err != nil {
 		return nil, err
 	}
-	settings, err := tx.GetSettings(ctx)
+	settings, err := tx.SettingsGet(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (s *Service) checkQuota(ctx context.Context, tx Tx, cc *codeContext, now ti
 	}
 	pol := cc.settings.Policy.PartnerCodes
 	since := now.Add(-time.Duration(pol.WindowDays) * 24 * time.Hour)
-	count, err := tx.CountCodes(ctx, CodeCount{StoreID: cc.store.ID, Since: since})
+	count, err := tx.CodeCount(ctx, CodeCount{StoreID: cc.store.ID, Since: since})
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func prepareCode(ctx context.Context, tx Tx, cc *codeContext, c *promokit.Code) 
 		return err
 	}
 	if c.PartnerID != "" {
-		if _, err := tx.GetPartner(ctx, c.PartnerID); err != nil {
+		if _, err := tx.PartnerGet(ctx, c.PartnerID); err != nil {
 			return fieldNotFound(err, "partner_id", "partner", c.PartnerID)
 		}
 	}
@@ -164,7 +164,7 @@ func (s *Service) CreateCode(ctx context.Context, promotionID string, in CodeInp
 		if err := s.checkQuota(ctx, tx, cc, now, 1); err != nil {
 			return err
 		}
-		return tx.CreateCode(ctx, c)
+		return tx.CodeCreate(ctx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -230,11 +230,11 @@ func (s *Service) ListCodes(ctx context.Context, f CodeFilter) ([]*promokit.Code
 	var list []*promokit.Code
 	err = s.store.Read(ctx, func(tx Tx) error {
 		if f.PromotionID != "" {
-			if _, err := tx.GetPromotion(ctx, p.Scope(), f.PromotionID); err != nil {
+			if _, err := tx.PromotionGet(ctx, p.Scope(), f.PromotionID); err != nil {
 				return err
 			}
 		}
-		list, err = tx.ListCodes(ctx, p.Scope(), f)
+		list, err = tx.CodeList(ctx, p.Scope(), f)
 		return err
 	})
 	return list, err
@@ -261,10 +261,10 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 	code := promokit.NormalizeCode(value)
 	var c *promokit.Code
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if c, err = tx.GetCode(ctx, pr.Scope(), code); err != nil {
+		if c, err = tx.CodeGet(ctx, pr.Scope(), code); err != nil {
 			return err
 		}
-		p, err := tx.GetPromotion(ctx, promokit.Scope{}, c.PromotionID)
+		p, err := tx.PromotionGet(ctx, promokit.Scope{}, c.PromotionID)
 		if err != nil {
 			return err
 		}
@@ -272,7 +272,7 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 		if p.Ended(now) || (c.ExpiresAt != nil && !now.Before(*c.ExpiresAt)) {
 			return promokit.Errorf(promokit.EConflict, "code %s has expired", code)
 		}
-		store, err := tx.GetStore(ctx, c.StoreID, true)
+		store, err := tx.StoreGet(ctx, c.StoreID, true)
 		if err != nil {
 			return err
 		}
@@ -293,11 +293,11 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 			return err
 		}
 		if in.PartnerID != nil && c.PartnerID != "" {
-			if _, err := tx.GetPartner(ctx, c.PartnerID); err != nil {
+			if _, err := tx.PartnerGet(ctx, c.PartnerID); err != nil {
 				return fieldNotFound(err, "partner_id", "partner", c.PartnerID)
 			}
 		}
-		return tx.UpdateCode(ctx, c)
+		return tx.CodeUpdate(ctx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -330,7 +330,7 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 		var pr *promokit.Promotion
 		err := s.store.Read(ctx, func(tx Tx) error {
 			var err error
-			pr, err = tx.GetPromotion(ctx, promokit.Scope{}, id)
+			pr, err = tx.PromotionGet(ctx, promokit.Scope{}, id)
 			return err
 		})
 		if err != nil {
@@ -344,14 +344,14 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 	}
 	if f.PromotionID != "" {
 		err := s.store.Read(ctx, func(tx Tx) error {
-			_, err := tx.GetPromotion(ctx, scope, f.PromotionID)
+			_, err := tx.PromotionGet(ctx, scope, f.PromotionID)
 			return err
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return s.store.ExportCodes(ctx, scope, f, func(c *promokit.Code) error {
+	return s.store.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
 		pr, err := load(c.PromotionID)
 		if err != nil {
 			return err

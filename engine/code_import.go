@@ -82,35 +82,35 @@ type CodeImport struct {
 
 // CodeImportTx is the part of Tx that writes large code imports in chunks
 // and cleans up after those that fail. No read of codes (look-ups, cart
-// reads, lists, exports, counts, ExistingCodes) sees the codes of an
+// reads, lists, exports, counts, CodeExistingMany) sees the codes of an
 // import that has not committed.
 type CodeImportTx interface {
-	// CreateCodeImport records an import about to write its codes and
+	// CodeImportCreate records an import about to write its codes and
 	// sets imp.ID and imp.AfterCodeID.
-	CreateCodeImport(ctx context.Context, imp *CodeImport) error
-	// InsertImportCodes extends the lease of the import id to leaseUntil
+	CodeImportCreate(ctx context.Context, imp *CodeImport) error
+	// CodeImportInsertMany extends the lease of the import id to leaseUntil
 	// and inserts codes as its codes, skipping values that exist (visible
 	// or not), and returns how many it inserted. EConflict when the import
 	// has failed or is gone.
-	InsertImportCodes(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error)
-	// TakenCodes returns the values among values, in their order and each
+	CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error)
+	// CodeImportTakenMany returns the values among values, in their order and each
 	// once, that a code not of the import id holds, visible or not.
-	TakenCodes(ctx context.Context, id int64, values []string) ([]string, error)
-	// CommitCodeImport makes every code of the import id visible at once.
+	CodeImportTakenMany(ctx context.Context, id int64, values []string) ([]string, error)
+	// CodeImportCommit makes every code of the import id visible at once.
 	// EConflict when the import has failed or is gone.
-	CommitCodeImport(ctx context.Context, id int64) error
-	// FailCodeImport marks the import id failed; with a staleAt that is
+	CodeImportCommit(ctx context.Context, id int64) error
+	// CodeImportFail marks the import id failed; with a staleAt that is
 	// not zero, only if it has failed already or its lease ended at or
 	// before staleAt. It reports whether the import is failed.
-	FailCodeImport(ctx context.Context, id int64, staleAt time.Time) (bool, error)
-	// StaleCodeImports returns up to limit imports, oldest first, that
+	CodeImportFail(ctx context.Context, id int64, staleAt time.Time) (bool, error)
+	// CodeImportListStale returns up to limit imports, oldest first, that
 	// have failed or whose lease ended at or before now.
-	StaleCodeImports(ctx context.Context, now time.Time, limit int) ([]*CodeImport, error)
-	// PurgeCodeImport deletes up to limit codes of the failed import id
+	CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*CodeImport, error)
+	// CodeImportPurge deletes up to limit codes of the failed import id
 	// and returns how many; when fewer than limit were left it also
 	// deletes the import. It does nothing to an import that has not
 	// failed.
-	PurgeCodeImport(ctx context.Context, id int64, limit int) (int64, error)
+	CodeImportPurge(ctx context.Context, id int64, limit int) (int64, error)
 }
 
 // ImportCodes adds the codes of src to a promotion, all or nothing: the
@@ -312,7 +312,7 @@ func (s *Service) partnerExists(ctx context.Context, known map[string]bool, id s
 		return ok, nil
 	}
 	err := s.store.Read(ctx, func(tx Tx) error {
-		_, err := tx.GetPartner(ctx, id)
+		_, err := tx.PartnerGet(ctx, id)
 		return err
 	})
 	if err != nil && !isNotFound(err) {
@@ -339,7 +339,7 @@ func (s *Service) untaken(ctx context.Context, entries []importEntry, errs *rowE
 		var taken []string
 		err := s.store.Read(ctx, func(tx Tx) error {
 			var err error
-			taken, err = tx.ExistingCodes(ctx, values)
+			taken, err = tx.CodeExistingMany(ctx, values)
 			return err
 		})
 		if err != nil {

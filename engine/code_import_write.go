@@ -42,7 +42,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 		if err != nil {
 			return err
 		}
-		n, err := tx.InsertCodes(ctx, codes)
+		n, err := tx.CodeInsertMany(ctx, codes)
 		if err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *Service) importInChunks(ctx context.Context, pr promokit.Principal, cc 
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, now); err != nil {
 			return err
 		}
-		return tx.CreateCodeImport(ctx, imp)
+		return tx.CodeImportCreate(ctx, imp)
 	})
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 			return err
 		}
 		err = s.store.Write(ctx, func(tx Tx) error {
-			n, err := tx.InsertImportCodes(ctx, imp.ID, s.now().Add(importLease), codes)
+			n, err := tx.CodeImportInsertMany(ctx, imp.ID, s.now().Add(importLease), codes)
 			if err != nil {
 				return err
 			}
@@ -122,7 +122,7 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, s.now()); err != nil {
 			return err
 		}
-		return tx.CommitCodeImport(ctx, imp.ID)
+		return tx.CodeImportCommit(ctx, imp.ID)
 	})
 }
 
@@ -156,7 +156,7 @@ const purgeChunk = DefaultImportChunk
 // dropImport fails the import id and deletes its codes, chunk by chunk.
 func (s *Service) dropImport(ctx context.Context, id int64) error {
 	err := s.store.Write(ctx, func(tx Tx) error {
-		_, err := tx.FailCodeImport(ctx, id, time.Time{})
+		_, err := tx.CodeImportFail(ctx, id, time.Time{})
 		return err
 	})
 	if err != nil {
@@ -174,7 +174,7 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 		var n int64
 		err := s.store.Write(ctx, func(tx Tx) error {
 			var err error
-			n, err = tx.PurgeCodeImport(ctx, id, purgeChunk)
+			n, err = tx.CodeImportPurge(ctx, id, purgeChunk)
 			return err
 		})
 		if err != nil {
@@ -197,7 +197,7 @@ func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 	var stale []*CodeImport
 	err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		stale, err = tx.StaleCodeImports(ctx, s.now(), 100)
+		stale, err = tx.CodeImportListStale(ctx, s.now(), 100)
 		return err
 	})
 	if err != nil {
@@ -210,7 +210,7 @@ func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 			// Unless it wrote a chunk since it was read.
 			err := s.store.Write(ctx, func(tx Tx) error {
 				var err error
-				failed, err = tx.FailCodeImport(ctx, imp.ID, s.now())
+				failed, err = tx.CodeImportFail(ctx, imp.ID, s.now())
 				return err
 			})
 			if err != nil {
@@ -240,7 +240,7 @@ func takenMeanwhile(ctx context.Context, tx Tx, importID int64, codes []*promoki
 	for i, c := range codes {
 		values[i] = c.Code
 	}
-	taken, err := tx.TakenCodes(ctx, importID, values)
+	taken, err := tx.CodeImportTakenMany(ctx, importID, values)
 	if err != nil {
 		return err
 	}

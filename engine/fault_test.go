@@ -215,11 +215,11 @@ func (tx faultTx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.
 	return tx.Tx.ReadCarts(ctx, q)
 }
 
-func (tx faultTx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
-	if err := tx.s.check("GetCodes", len(values), values...); err != nil {
+func (tx faultTx) CodeGetMany(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
+	if err := tx.s.check("CodeGetMany", len(values), values...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.GetCodes(ctx, scope, values)
+	return tx.Tx.CodeGetMany(ctx, scope, values)
 }
 
 func (tx faultTx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
@@ -229,11 +229,11 @@ func (tx faultTx) CheckoutRead(ctx context.Context, storeID string, orderIDs, co
 	return tx.Tx.CheckoutRead(ctx, storeID, orderIDs, codes, now)
 }
 
-func (tx faultTx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
-	if err := tx.s.check("OrderRedemptions", 1, storeID, orderID); err != nil {
+func (tx faultTx) RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	if err := tx.s.check("RedemptionListByOrder", 1, storeID, orderID); err != nil {
 		return nil, err
 	}
-	return tx.Tx.OrderRedemptions(ctx, storeID, orderID)
+	return tx.Tx.RedemptionListByOrder(ctx, storeID, orderID)
 }
 
 // redemptionValues returns the texts of rs.
@@ -252,25 +252,25 @@ func (tx faultTx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 	return tx.Tx.TakeUses(ctx, u)
 }
 
-func (tx faultTx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error {
-	if err := tx.s.check("CreateRedemptions", len(rs), redemptionValues(rs)...); err != nil {
+func (tx faultTx) RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error {
+	if err := tx.s.check("RedemptionCreateMany", len(rs), redemptionValues(rs)...); err != nil {
 		return err
 	}
-	return tx.Tx.CreateRedemptions(ctx, rs)
+	return tx.Tx.RedemptionCreateMany(ctx, rs)
 }
 
-func (tx faultTx) LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
-	if err := tx.s.check("LookupFailures", len(subjects), subjects...); err != nil {
+func (tx faultTx) LookupFailureGetMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+	if err := tx.s.check("LookupFailureGetMany", len(subjects), subjects...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.LookupFailures(ctx, window, subjects)
+	return tx.Tx.LookupFailureGetMany(ctx, window, subjects)
 }
 
-func (tx faultTx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
-	if err := tx.s.check("AddLookupFailures", len(subjects), subjects...); err != nil {
+func (tx faultTx) LookupFailureAddMany(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
+	if err := tx.s.check("LookupFailureAddMany", len(subjects), subjects...); err != nil {
 		return err
 	}
-	return tx.Tx.AddLookupFailures(ctx, window, subjects, counts)
+	return tx.Tx.LookupFailureAddMany(ctx, window, subjects, counts)
 }
 
 // recordValues returns the key and body of each record of rs.
@@ -282,32 +282,32 @@ func recordValues(rs ...*engine.IdempotencyRecord) []string {
 	return vs
 }
 
-func (tx faultTx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
-	if err := tx.s.check("CreateIdempotencies", len(rs), recordValues(rs...)...); err != nil {
+func (tx faultTx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	if err := tx.s.check("IdempotencyCreateMany", len(rs), recordValues(rs...)...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.CreateIdempotencies(ctx, rs)
+	return tx.Tx.IdempotencyCreateMany(ctx, rs)
 }
 
-func (tx faultTx) CompleteIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
-	if err := tx.s.check("CompleteIdempotencies", len(rs), recordValues(rs...)...); err != nil {
+func (tx faultTx) IdempotencyCompleteMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+	if err := tx.s.check("IdempotencyCompleteMany", len(rs), recordValues(rs...)...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.CompleteIdempotencies(ctx, rs)
+	return tx.Tx.IdempotencyCompleteMany(ctx, rs)
 }
 
-func (tx faultTx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
-	if err := tx.s.check("CreateIdempotency", 1, recordValues(r)...); err != nil {
+func (tx faultTx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
+	if err := tx.s.check("IdempotencyCreate", 1, recordValues(r)...); err != nil {
 		return err
 	}
-	return tx.Tx.CreateIdempotency(ctx, r)
+	return tx.Tx.IdempotencyCreate(ctx, r)
 }
 
-func (tx faultTx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
-	if err := tx.s.check("GetIdempotency", 1, key); err != nil {
+func (tx faultTx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
+	if err := tx.s.check("IdempotencyGet", 1, key); err != nil {
 		return nil, err
 	}
-	return tx.Tx.GetIdempotency(ctx, keyID, key)
+	return tx.Tx.IdempotencyGet(ctx, keyID, key)
 }
 
 func (tx faultTx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
@@ -337,20 +337,20 @@ func (tx faultTx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error 
 	return tx.Tx.PlaceOrders(ctx, p)
 }
 
-func (tx faultTx) CreateOrder(ctx context.Context, o *promokit.Order) error {
-	if err := tx.s.check("CreateOrder", 1, orderValues(o)...); err != nil {
+func (tx faultTx) OrderCreate(ctx context.Context, o *promokit.Order) error {
+	if err := tx.s.check("OrderCreate", 1, orderValues(o)...); err != nil {
 		return err
 	}
-	return tx.Tx.CreateOrder(ctx, o)
+	return tx.Tx.OrderCreate(ctx, o)
 }
 
-func (tx faultTx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
+func (tx faultTx) ClickInsertMany(ctx context.Context, clicks []*promokit.Click) error {
 	var vs []string
 	for _, c := range clicks {
 		vs = append(vs, c.VisitorID, c.Referrer, c.UserAgent)
 	}
-	if err := tx.s.check("InsertClicks", len(clicks), vs...); err != nil {
+	if err := tx.s.check("ClickInsertMany", len(clicks), vs...); err != nil {
 		return err
 	}
-	return tx.Tx.InsertClicks(ctx, clicks)
+	return tx.Tx.ClickInsertMany(ctx, clicks)
 }

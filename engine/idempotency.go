@@ -34,9 +34,9 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 		found = nil
 		now := s.now()
 		create := func() error {
-			return tx.CreateIdempotency(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+			return tx.IdempotencyCreate(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
 		}
-		r, err := tx.GetIdempotency(ctx, keyID, key)
+		r, err := tx.IdempotencyGet(ctx, keyID, key)
 		switch {
 		case isNotFound(err): // removed since: purged, or its request aborted
 			return create()
@@ -48,7 +48,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 			return promokit.Errorf(promokit.EIdempotencyBusy, "the first request with this Idempotency-Key is still running; retry later")
 		case r.Status == 0 || now.Sub(r.CreatedAt) >= IdempotencyTTL:
 			// A stale first request, or an expired record: taken over.
-			if err := tx.DeleteIdempotency(ctx, keyID, key); err != nil {
+			if err := tx.IdempotencyDelete(ctx, keyID, key); err != nil {
 				return err
 			}
 			return create()
@@ -73,7 +73,7 @@ func (s *Service) FinishIdempotent(ctx context.Context, r *IdempotencyRecord) er
 // with a server error, so that a retry runs it again.
 func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error {
 	return s.writeIdempotency(&idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
-		run: func(ctx context.Context, tx Tx) error { return tx.DeleteIdempotency(ctx, keyID, key) }})
+		run: func(ctx context.Context, tx Tx) error { return tx.IdempotencyDelete(ctx, keyID, key) }})
 }
 
 // idempotencyOp is one write of an idempotency record, made with the
@@ -131,7 +131,7 @@ func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 }
 
 // applyIdempotency makes ops in tx: the new records in one
-// CreateIdempotencies, the responses in one CompleteIdempotencies, then,
+// IdempotencyCreateMany, the responses in one IdempotencyCompleteMany, then,
 // in order, the other writes and those of the new records whose key was
 // recorded already. Each op's own error is left in op.err; it returns an
 // error that must undo the transaction.
@@ -151,7 +151,7 @@ func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
 	}
 	made := make(map[*idempotencyOp]bool, len(ops))
 	if len(creates) > 0 {
-		ok, err := tx.CreateIdempotencies(ctx, created)
+		ok, err := tx.IdempotencyCreateMany(ctx, created)
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
 		}
 	}
 	if len(completes) > 0 {
-		found, err := tx.CompleteIdempotencies(ctx, answered)
+		found, err := tx.IdempotencyCompleteMany(ctx, answered)
 		if err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (s *Service) PurgeIdempotency(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		n, err = tx.DeleteIdempotencyBefore(ctx, s.now().Add(-IdempotencyTTL))
+		n, err = tx.IdempotencyDeleteBefore(ctx, s.now().Add(-IdempotencyTTL))
 		return err
 	})
 	return n, err

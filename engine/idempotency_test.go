@@ -119,22 +119,22 @@ type failKeyTx struct {
 	keys *[]string
 }
 
-func (tx failKeyTx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (tx failKeyTx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
 	*tx.keys = append(*tx.keys, r.Key)
 	if r.Key == "bad" {
 		return fmt.Errorf("key %q: %w", r.Key, errRefused)
 	}
-	return tx.Tx.CreateIdempotency(ctx, r)
+	return tx.Tx.IdempotencyCreate(ctx, r)
 }
 
-func (tx failKeyTx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (tx failKeyTx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
 	for _, r := range rs {
 		*tx.keys = append(*tx.keys, r.Key)
 		if r.Key == "bad" {
 			return nil, fmt.Errorf("key %q: %w", r.Key, errRefused)
 		}
 	}
-	return tx.Tx.CreateIdempotencies(ctx, rs)
+	return tx.Tx.IdempotencyCreateMany(ctx, rs)
 }
 
 func (s *failKeyStore) DataError(err error) bool {

@@ -83,7 +83,7 @@ func TestIsolateCodeLookups(t *testing.T) {
 			calls[i] = func() { got[i], errs[i] = b.svc.GetCode(b.seller, v) }
 		}
 		gather(t, fs, b.svc, "lookups", false, 1, func(int) { _, _ = b.svc.GetCode(b.seller, codes[0]) }, calls...)
-		fs.wantShared(t, "GetCodes", len(values))
+		fs.wantShared(t, "CodeGetMany", len(values))
 		wantRefusedValue(t, "the marked code", errs[2])
 		wantCode(t, errs[1], promokit.ENotFound)
 		for _, i := range []int{0, 3, 4} {
@@ -117,7 +117,7 @@ func TestIsolateLookupLimits(t *testing.T) {
 			calls[i] = func() { _, errs[i] = b.svc.FailLookups(ctx, addr(a), 1, lim) }
 		}
 		gather(t, fs, b.svc, "lookupFails", true, 1, func(int) { _, _ = b.svc.FailLookups(ctx, addr("198.51.100.1"), 1, lim) }, calls...)
-		fs.wantShared(t, "AddLookupFailures", len(addrs))
+		fs.wantShared(t, "LookupFailureAddMany", len(addrs))
 		for i, a := range addrs {
 			if i == 2 {
 				wantRefusedValue(t, "the marked subject's failures", errs[i])
@@ -138,7 +138,7 @@ func TestIsolateLookupLimits(t *testing.T) {
 			calls[i] = func() { refusals[i], errs[i] = b.svc.CheckLookups(ctx, addr(a), lim) }
 		}
 		gather(t, fs, b.svc, "lookupChecks", false, 1, func(int) { _, _ = b.svc.CheckLookups(ctx, addr("198.51.100.1"), lim) }, calls...)
-		fs.wantShared(t, "LookupFailures", len(addrs))
+		fs.wantShared(t, "LookupFailureGetMany", len(addrs))
 		for i, a := range addrs {
 			if i == 2 {
 				wantRefusedValue(t, "the marked subject's check", errs[i])
@@ -177,7 +177,7 @@ func TestIsolateIdempotency(t *testing.T) {
 		}
 		blocker := func(i int) { _, _ = b.svc.BeginIdempotent(ctx, "key_a", fmt.Sprint("first-", i), hash) }
 		gather(t, fs, b.svc, "idempotency", true, 1, blocker, calls...)
-		fs.wantShared(t, "CreateIdempotencies", len(keys))
+		fs.wantShared(t, "IdempotencyCreateMany", len(keys))
 		for i, k := range keys {
 			if i == 2 {
 				wantRefusedValue(t, "the marked key", errs[i])
@@ -202,7 +202,7 @@ func TestIsolateIdempotency(t *testing.T) {
 			_ = b.svc.FinishIdempotent(ctx, &engine.IdempotencyRecord{KeyID: "key_a", Key: "first-0", Status: 201})
 		}
 		gather(t, fs, b.svc, "idempotency", true, 1, blocker, calls...)
-		fs.wantShared(t, "CompleteIdempotencies", len(keys))
+		fs.wantShared(t, "IdempotencyCompleteMany", len(keys))
 		for i, k := range keys {
 			rec, err := b.svc.BeginIdempotent(ctx, "key_a", k, hash)
 			if i == 2 {

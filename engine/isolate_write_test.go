@@ -79,7 +79,7 @@ func TestIsolateRedeem(t *testing.T) {
 		for _, id := range []string{readBad.OrderID, writeBad.OrderID, "g5"} {
 			var rs []*promokit.Redemption
 			err := fs.Store.Read(context.Background(), func(tx engine.Tx) (err error) {
-				rs, err = tx.OrderRedemptions(context.Background(), b.shop.ID, id)
+				rs, err = tx.RedemptionListByOrder(context.Background(), b.shop.ID, id)
 				return err
 			})
 			if err != nil || len(rs) != 0 {
@@ -169,7 +169,7 @@ func TestIsolateClicks(t *testing.T) {
 			}
 		}
 		flushClicks(t, b.svc)
-		fs.wantShared(t, "InsertClicks", len(agents))
+		fs.wantShared(t, "ClickInsertMany", len(agents))
 		v, err := b.svc.GetLink(b.admin, l.ID)
 		if err != nil || v.Clicks != int64(len(agents)) {
 			t.Fatalf("stored %+v, %v; want the %d clicks answered", v, err, len(agents))
@@ -223,7 +223,7 @@ func latestClick(t *testing.T, st engine.Store, storeID, visitor string) *promok
 	t.Helper()
 	var c *promokit.Click
 	err := st.Read(context.Background(), func(tx engine.Tx) (err error) {
-		c, err = tx.LatestClick(context.Background(), storeID, []string{visitor}, jan1.Add(-time.Hour), jan1.Add(time.Hour))
+		c, err = tx.ClickGetLatest(context.Background(), storeID, []string{visitor}, jan1.Add(-time.Hour), jan1.Add(time.Hour))
 		return err
 	})
 	if err != nil {

@@ -38,7 +38,7 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 			return err
 		}
 		// The codes of an import under way hold values of the space too.
-		existing, err := tx.CountCodes(ctx, CodeCount{PromotionID: promotionID, Pending: true})
+		existing, err := tx.CodeCount(ctx, CodeCount{PromotionID: promotionID, Pending: true})
 		if err != nil {
 			return err
 		}
@@ -59,7 +59,7 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 			// code created meanwhile can pass it.
 			return generateNow(ctx, tx, j, now)
 		}
-		return tx.CreateJob(ctx, j)
+		return tx.JobCreate(ctx, j)
 	})
 	if err != nil {
 		return nil, err
@@ -86,14 +86,14 @@ func generateNow(ctx context.Context, tx Tx, j *promokit.Job, now time.Time) err
 				values = append(values, v)
 			}
 		}
-		n, err := tx.InsertGeneratedCodes(ctx, tmpl, values)
+		n, err := tx.CodeInsertValuesMany(ctx, tmpl, values)
 		if err != nil {
 			return err
 		}
 		j.Done += n
 	}
 	j.State, j.FinishedAt = promokit.JobSucceeded, &now
-	return tx.CreateJob(ctx, j)
+	return tx.JobCreate(ctx, j)
 }
 
 // GetJob returns a job of the caller's store (admin: any).
@@ -104,7 +104,7 @@ func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) 
 	}
 	var j *promokit.Job
 	err = s.store.Read(ctx, func(tx Tx) error {
-		j, err = tx.GetJob(ctx, p.Scope(), id)
+		j, err = tx.JobGet(ctx, p.Scope(), id)
 		return err
 	})
 	return j, err
@@ -190,7 +190,7 @@ func (s *Service) RunOneJob(ctx context.Context) (bool, error) {
 	err := s.store.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		var err error
-		j, err = tx.ClaimJob(ctx, s.owner, now, now.Add(s.jobLease))
+		j, err = tx.JobClaim(ctx, s.owner, now, now.Add(s.jobLease))
 		return err
 	})
 	if isNotFound(err) {
@@ -288,7 +288,7 @@ func (s *Service) generate(ctx context.Context, j *promokit.Job) error {
 // analyzeCodes refreshes the planner's statistics of the codes after a bulk
 // insert. A failure only leaves the database to do it later: it is logged.
 func (s *Service) analyzeCodes(ctx context.Context) {
-	if err := s.store.AnalyzeCodes(ctx); err != nil {
+	if err := s.store.CodeAnalyze(ctx); err != nil {
 		s.log.Warn("refreshing the codes' statistics failed", "err", err)
 	}
 }
@@ -315,10 +315,10 @@ func (s *Service) generateBatch(ctx context.Context, j *promokit.Job, n int64) (
 	tmpl := &promokit.Code{PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true, JobID: j.ID, CreatedAt: now}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		if inserted, err = tx.InsertGeneratedCodes(ctx, tmpl, values); err != nil {
+		if inserted, err = tx.CodeInsertValuesMany(ctx, tmpl, values); err != nil {
 			return err
 		}
-		done, err = tx.AddJobProgress(ctx, j.ID, s.owner, inserted, now, now.Add(s.jobLease))
+		done, err = tx.JobAddProgress(ctx, j.ID, s.owner, inserted, now, now.Add(s.jobLease))
 		return err
 	})
 	if err != nil {
@@ -337,5 +337,5 @@ func (s *Service) finishJob(ctx context.Context, j *promokit.Job, state promokit
 	if s.metrics != nil {
 		s.metrics.jobsFinished.WithLabelValues(j.Kind, string(state)).Inc()
 	}
-	return s.store.Write(ctx, func(tx Tx) error { return tx.UpdateJob(ctx, j, s.owner) })
+	return s.store.Write(ctx, func(tx Tx) error { return tx.JobUpdate(ctx, j, s.owner) })
 }

@@ -160,16 +160,16 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, st
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if k.StoreID != "" {
-			if _, err := tx.GetStore(ctx, k.StoreID, false); err != nil {
+			if _, err := tx.StoreGet(ctx, k.StoreID, false); err != nil {
 				return fieldNotFound(err, "store_id", "store", k.StoreID)
 			}
 		}
 		if k.PartnerID != "" {
-			if _, err := tx.GetPartner(ctx, k.PartnerID); err != nil {
+			if _, err := tx.PartnerGet(ctx, k.PartnerID); err != nil {
 				return fieldNotFound(err, "partner_id", "partner", k.PartnerID)
 			}
 		}
-		return tx.CreateKey(ctx, k)
+		return tx.KeyCreate(ctx, k)
 	})
 	if err != nil {
 		return nil, "", err
@@ -205,7 +205,7 @@ func (s *Service) ListKeys(ctx context.Context, f KeyFilter) ([]*promokit.Key, e
 	pageLimit(&f.Page)
 	var keys []*promokit.Key
 	err = s.store.Read(ctx, func(tx Tx) error {
-		keys, err = tx.ListKeys(ctx, f)
+		keys, err = tx.KeyList(ctx, f)
 		return err
 	})
 	return keys, err
@@ -221,7 +221,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, erro
 	}
 	var k *promokit.Key
 	err = s.store.Write(ctx, func(tx Tx) error {
-		k, err = tx.GetKey(ctx, id)
+		k, err = tx.KeyGet(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, erro
 		}
 		now := s.now()
 		k.RevokedAt = &now
-		return tx.RevokeKey(ctx, id, now)
+		return tx.KeyRevoke(ctx, id, now)
 	})
 	if err != nil {
 		return nil, err

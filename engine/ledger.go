@@ -104,10 +104,10 @@ func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statemen
 			return err
 		}
 		var err error
-		if before, err = tx.LedgerTotals(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, To: q.From}); err != nil {
+		if before, err = tx.LedgerSum(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, To: q.From}); err != nil {
 			return err
 		}
-		during, err = tx.LedgerTotals(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To})
+		during, err = tx.LedgerSum(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To})
 		return err
 	})
 	if err != nil {
@@ -120,12 +120,12 @@ func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statemen
 // exist.
 func (s *Service) checkLedgerOwner(ctx context.Context, tx Tx, q StatementQuery) error {
 	if q.PartnerID != "" {
-		if _, err := tx.GetPartner(ctx, q.PartnerID); err != nil {
+		if _, err := tx.PartnerGet(ctx, q.PartnerID); err != nil {
 			return err
 		}
 	}
 	if q.StoreID != "" {
-		if _, err := tx.GetStore(ctx, q.StoreID, false); err != nil {
+		if _, err := tx.StoreGet(ctx, q.StoreID, false); err != nil {
 			return err
 		}
 	}
@@ -181,7 +181,7 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page Page) 
 			return err
 		}
 		var err error
-		out, err = tx.ListEntries(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, page)
+		out, err = tx.LedgerList(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, page)
 		return err
 	})
 	return out, err
@@ -208,7 +208,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 				}
 			}
 			var err error
-			es, err = tx.ListEntries(ctx, f, page)
+			es, err = tx.LedgerList(ctx, f, page)
 			return err
 		})
 		if err != nil {
@@ -234,7 +234,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, *time.Location, error) {
 	var loc *time.Location
 	err := s.store.Read(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err == nil {
 			loc = settings.Location()
 		}
@@ -275,7 +275,7 @@ func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.
 // what has committed, so it waits an hour for any transaction still
 // writing entries of the day before. An entry that commits later still (a
 // transaction held open for longer, or a server whose clock is behind by
-// more) would be left out of the roll-ups: CheckCounters reports it.
+// more) would be left out of the roll-ups: UsageCheck reports it.
 const ledgerSettle = time.Hour
 
 // rollupDays is how many days one roll-up transaction takes at most, so
@@ -333,7 +333,7 @@ func (s *Service) rollupLedger(ctx context.Context, until time.Time) (time.Time,
 		var next time.Time
 		err := s.store.Write(ctx, func(tx Tx) error {
 			var err error
-			next, err = tx.RollupLedger(ctx, until, rollupDays)
+			next, err = tx.LedgerRollup(ctx, until, rollupDays)
 			return err
 		})
 		if err != nil {

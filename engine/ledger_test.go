@@ -81,7 +81,7 @@ func TestStatementRollup(t *testing.T) {
 				t.Fatalf("statements after rolling up until %v (-before +after):\n%s", rolled, diff)
 			}
 		}
-		diffs, err := b.store.CheckCounters(context.Background())
+		diffs, err := b.store.UsageCheck(context.Background())
 		if err != nil || len(diffs) != 0 {
 			t.Fatalf("roll-ups differ from the entries: %+v %v", diffs, err)
 		}

@@ -54,19 +54,19 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 	}
 	var l *promokit.Link
 	err = s.store.Write(ctx, func(tx Tx) error {
-		pa, err := tx.GetPartner(ctx, in.PartnerID)
+		pa, err := tx.PartnerGet(ctx, in.PartnerID)
 		if err != nil {
 			return err
 		}
 		if pa.Kind != promokit.PartnerAffiliate {
 			return promokit.Errorf(promokit.EForbidden, "partner %q is an %s; only affiliates create affiliate links", pa.ID, pa.Kind)
 		}
-		st, err := tx.GetStore(ctx, in.StoreID, false)
+		st, err := tx.StoreGet(ctx, in.StoreID, false)
 		if err != nil {
 			return err
 		}
 		now := s.now()
-		m, err := tx.LatestMembership(ctx, in.StoreID, false)
+		m, err := tx.MembershipGetLatest(ctx, in.StoreID, false)
 		if isNotFound(err) || err == nil && !m.ActiveAt(now) || err == nil && m.ExitsAt != nil {
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", in.StoreID)
 		}
@@ -75,7 +75,7 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 		}
 		target, page := m.URL, "the store's page (its affiliate url)"
 		if in.ProductID != "" {
-			pr, err := tx.GetProduct(ctx, in.StoreID, in.ProductID)
+			pr, err := tx.ProductGet(ctx, in.StoreID, in.ProductID)
 			if err != nil {
 				return err
 			}
@@ -92,7 +92,7 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 				ID: promokit.NewID(promokit.PrefixLink, now), Token: promokit.NewLinkToken(),
 				PartnerID: in.PartnerID, StoreID: in.StoreID, ProductID: in.ProductID, URL: target, CreatedAt: now,
 			}
-			err := tx.CreateLink(ctx, l)
+			err := tx.LinkCreate(ctx, l)
 			if promokit.ErrorCode(err) != promokit.ECodeTaken || attempt == 2 {
 				return err
 			}
@@ -113,11 +113,11 @@ func (s *Service) GetLink(ctx context.Context, id string) (*LinkView, error) {
 	}
 	var out *LinkView
 	err = s.store.Read(ctx, func(tx Tx) error {
-		l, err := tx.GetLink(ctx, p.Scope(), id)
+		l, err := tx.LinkGet(ctx, p.Scope(), id)
 		if err != nil {
 			return err
 		}
-		stats, err := tx.LinkStats(ctx, []string{l.ID})
+		stats, err := tx.LinkStatGetMany(ctx, []string{l.ID})
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (s *Service) ListLinks(ctx context.Context, page Page) ([]*LinkView, error)
 	pageLimit(&page)
 	var out []*LinkView
 	err = s.store.Read(ctx, func(tx Tx) error {
-		ls, err := tx.ListLinks(ctx, p.Scope(), page)
+		ls, err := tx.LinkList(ctx, p.Scope(), page)
 		if err != nil {
 			return err
 		}
@@ -144,7 +144,7 @@ func (s *Service) ListLinks(ctx context.Context, page Page) ([]*LinkView, error)
 		for i, l := range ls {
 			ids[i] = l.ID
 		}
-		stats, err := tx.LinkStats(ctx, ids)
+		stats, err := tx.LinkStatGetMany(ctx, ids)
 		if err != nil {
 			return err
 		}

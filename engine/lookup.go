@@ -85,7 +85,7 @@ func (l *lookups) readScope(scope promokit.Scope, reqs []*lookup) error {
 	var codes []*promokit.Code
 	err := l.s.store.Read(context.Background(), func(tx Tx) error {
 		var err error
-		codes, err = tx.GetCodes(context.Background(), scope, values)
+		codes, err = tx.CodeGetMany(context.Background(), scope, values)
 		return err
 	})
 	if err != nil {

@@ -220,7 +220,7 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 func readFailures(ctx context.Context, tx Tx, names map[time.Time][]string) (map[time.Time]map[string]int64, error) {
 	out := make(map[time.Time]map[string]int64, len(names))
 	for window, ns := range names {
-		counts, err := tx.LookupFailures(ctx, window, ns)
+		counts, err := tx.LookupFailureGetMany(ctx, window, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -317,7 +317,7 @@ func (s *Service) writeLookupFails(batch []*lookupFail) {
 
 // writeLookupFailsOnce counts the failures of batch in one transaction.
 // Per window (the windows in order), it takes the counts of every subject
-// of the batch (LockLookupFailures: held until the commit, taken in the
+// of the batch (LookupFailureLockMany: held until the commit, taken in the
 // order of their subjects), decides the requests in the order they came,
 // each counted whole when all its subjects fit and not at all otherwise,
 // and adds each subject's accepted failures in one statement. Run again on
@@ -359,7 +359,7 @@ func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFa
 		}
 	}
 	names := slices.Sorted(maps.Keys(seen))
-	counts, err := tx.LockLookupFailures(ctx, window, names)
+	counts, err := tx.LookupFailureLockMany(ctx, window, names)
 	if err != nil {
 		return err
 	}
@@ -390,7 +390,7 @@ func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFa
 	for i, name := range names {
 		sums[i] = added[name]
 	}
-	return tx.AddLookupFailures(ctx, window, names, sums)
+	return tx.LookupFailureAddMany(ctx, window, names, sums)
 }
 
 // PurgeLookupFailures deletes the counts of windows that have ended and
@@ -400,7 +400,7 @@ func (s *Service) PurgeLookupFailures(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		n, err = tx.DeleteLookupFailuresBefore(ctx, lookupWindow(s.now()))
+		n, err = tx.LookupFailureDeleteBefore(ctx, lookupWindow(s.now()))
 		return err
 	})
 	return n, err

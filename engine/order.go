@@ -246,7 +246,7 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 	var out *OrderResult
 	err := s.store.Write(ctx, func(tx Tx) error {
 		now := s.now()
-		prior, err := tx.GetOrderEvent(ctx, storeID, in.ID)
+		prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 		switch {
 		case err == nil:
 			out, err = replayed(ctx, tx, prior, orderID, hash)
@@ -254,7 +254,7 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 		case !isNotFound(err):
 			return err
 		}
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
@@ -263,11 +263,11 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 		if err != nil {
 			return err
 		}
-		if err := tx.AddEntries(ctx, a.entries); err != nil {
+		if err := tx.LedgerAddMany(ctx, a.entries); err != nil {
 			return err
 		}
 		ev := &promokit.OrderEvent{StoreID: storeID, ID: in.ID, OrderID: orderID, Type: in.Type, RequestHash: hash, At: a.at, CreatedAt: now}
-		if err := tx.CreateOrderEvent(ctx, ev); err != nil {
+		if err := tx.OrderEventCreate(ctx, ev); err != nil {
 			return err
 		}
 		out = &OrderResult{Order: o, Entries: a.entries}
@@ -296,7 +296,7 @@ func replayed(ctx context.Context, tx Tx, prior *promokit.OrderEvent, orderID st
 	if prior.OrderID != orderID || !bytes.Equal(prior.RequestHash, hash) {
 		return nil, promokit.Errorf(promokit.EConflict, "event %q was applied with another content", prior.ID)
 	}
-	o, err := tx.GetOrder(ctx, prior.StoreID, orderID, false)
+	o, err := tx.OrderGet(ctx, prior.StoreID, orderID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +351,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	if errors.Is(err, errEventExists) {
 		var out *OrderResult
 		err = s.store.Read(ctx, func(tx Tx) error {
-			prior, err := tx.GetOrderEvent(ctx, storeID, in.ID)
+			prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 			if err != nil {
 				return err
 			}
@@ -405,24 +405,24 @@ type placeReq struct {
 // write inserts the event (its id makes a replay fail at once), the
 // order, its visitor and its entries.
 func (r *placeReq) write(ctx context.Context, tx Tx) error {
-	if err := tx.CreateOrderEvent(ctx, r.ev); err != nil {
+	if err := tx.OrderEventCreate(ctx, r.ev); err != nil {
 		if promokit.ErrorCode(err) == promokit.EConflict {
 			return errEventExists
 		}
 		return err
 	}
-	if err := tx.CreateOrder(ctx, r.o); err != nil {
+	if err := tx.OrderCreate(ctx, r.o); err != nil {
 		if promokit.ErrorCode(err) == promokit.EConflict {
 			return promokit.Errorf(promokit.EConflict, "order %q was placed already (by another event)", r.o.ID)
 		}
 		return err
 	}
 	if r.visitor {
-		if err := tx.AddVisitor(ctx, r.o.StoreID, r.o.CustomerID, r.o.VisitorID, r.ev.CreatedAt); err != nil {
+		if err := tx.VisitorAdd(ctx, r.o.StoreID, r.o.CustomerID, r.o.VisitorID, r.ev.CreatedAt); err != nil {
 			return err
 		}
 	}
-	return tx.AddEntries(ctx, r.entries)
+	return tx.LedgerAddMany(ctx, r.entries)
 }
 
 // writePlaces writes a batch of placed orders in one transaction, or in
@@ -620,7 +620,7 @@ func (a *applier) entry(o *promokit.Order, l *promokit.OrderLine, status, kind s
 // change applies a paid, completed, cancelled or refunded event to a
 // placed order.
 func (a *applier) change(ctx context.Context, storeID, orderID string, in *OrderEventInput) (*promokit.Order, error) {
-	o, err := a.tx.GetOrder(ctx, storeID, orderID, true)
+	o, err := a.tx.OrderGet(ctx, storeID, orderID, true)
 	if isNotFound(err) {
 		return nil, notFound("order", orderID)
 	}
@@ -646,7 +646,7 @@ func (a *applier) change(ctx context.Context, storeID, orderID string, in *Order
 	}
 	o.UpdatedAt = a.now
 	o.State = stateOfOrder(o)
-	if err := a.tx.UpdateOrder(ctx, o, version); err != nil {
+	if err := a.tx.OrderUpdate(ctx, o, version); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -724,7 +724,7 @@ type lineBalance struct{ pending, payable int64 }
 // balances sums the order's entries per line, the stored ones and those
 // of this event so far.
 func (a *applier) balances(ctx context.Context, o *promokit.Order) (map[int]lineBalance, error) {
-	stored, err := a.tx.OrderEntries(ctx, o.StoreID, o.ID)
+	stored, err := a.tx.LedgerListByOrder(ctx, o.StoreID, o.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -842,7 +842,7 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	var due []*promokit.Order
 	err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		due, err = tx.DueReleases(ctx, s.now(), limit)
+		due, err = tx.OrderListDueRelease(ctx, s.now(), limit)
 		return err
 	})
 	if err != nil {
@@ -851,7 +851,7 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for _, d := range due {
 		err := s.store.Write(ctx, func(tx Tx) error {
-			o, err := tx.GetOrder(ctx, d.StoreID, d.ID, true)
+			o, err := tx.OrderGet(ctx, d.StoreID, d.ID, true)
 			if err != nil {
 				return err
 			}
@@ -865,10 +865,10 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 				return err
 			}
 			o.UpdatedAt = now
-			if err := tx.UpdateOrder(ctx, o, version); err != nil {
+			if err := tx.OrderUpdate(ctx, o, version); err != nil {
 				return err
 			}
-			return tx.AddEntries(ctx, a.entries)
+			return tx.LedgerAddMany(ctx, a.entries)
 		})
 		if err != nil {
 			return n, err
@@ -890,11 +890,11 @@ func (s *Service) GetOrder(ctx context.Context, storeID, orderID string) (*Order
 	}
 	var out *OrderView
 	err = s.store.Read(ctx, func(tx Tx) error {
-		o, err := tx.GetOrder(ctx, storeID, orderID, false)
+		o, err := tx.OrderGet(ctx, storeID, orderID, false)
 		if err != nil {
 			return err
 		}
-		es, err := tx.OrderEntries(ctx, storeID, orderID)
+		es, err := tx.LedgerListByOrder(ctx, storeID, orderID)
 		if err != nil {
 			return err
 		}

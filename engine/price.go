@@ -67,7 +67,7 @@ func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []CartOf) error {
 		return nil
 	}
 	var err error
-	snap.usage, err = tx.CustomerUsages(ctx, keys)
+	snap.usage, err = tx.UsageCustomerGetMany(ctx, keys)
 	return err
 }
 

@@ -167,7 +167,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 	}
 	in.apply(p)
 	err = s.store.Write(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
@@ -175,7 +175,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 		if err := p.Validate(settings.Currency); err != nil {
 			return err
 		}
-		store, err := tx.GetStore(ctx, storeID, true)
+		store, err := tx.StoreGet(ctx, storeID, true)
 		if err != nil {
 			return fieldNotFound(err, "store_id", "store", storeID)
 		}
@@ -187,7 +187,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 		if err := checkProducts(ctx, tx, p); err != nil {
 			return err
 		}
-		return tx.CreatePromotion(ctx, p)
+		return tx.PromotionCreate(ctx, p)
 	})
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func checkProducts(ctx context.Context, tx Tx, p *promokit.Promotion) error {
 	if len(p.ProductIDs) == 0 {
 		return nil
 	}
-	missing, err := tx.MissingProducts(ctx, p.StoreID, p.ProductIDs)
+	missing, err := tx.ProductMissing(ctx, p.StoreID, p.ProductIDs)
 	if err != nil || len(missing) == 0 {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *Service) GetPromotion(ctx context.Context, id string) (*promokit.Promot
 	}
 	var pr *promokit.Promotion
 	err = s.store.Read(ctx, func(tx Tx) error {
-		pr, err = tx.GetPromotion(ctx, p.Scope(), id)
+		pr, err = tx.PromotionGet(ctx, p.Scope(), id)
 		return err
 	})
 	return pr, err
@@ -240,7 +240,7 @@ func (s *Service) ListPromotions(ctx context.Context, f PromotionFilter) ([]*pro
 	pageLimit(&f.Page)
 	var list []*promokit.Promotion
 	err = s.store.Read(ctx, func(tx Tx) error {
-		list, err = tx.ListPromotions(ctx, p.Scope(), f)
+		list, err = tx.PromotionList(ctx, p.Scope(), f)
 		return err
 	})
 	return list, err
@@ -256,17 +256,17 @@ func (s *Service) changePromotion(ctx context.Context, id string, version int64,
 	}
 	var p *promokit.Promotion
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if p, err = tx.GetPromotion(ctx, pr.Scope(), id); err != nil {
+		if p, err = tx.PromotionGet(ctx, pr.Scope(), id); err != nil {
 			return err
 		}
 		if version != 0 && p.Version != version {
 			return promokit.Errorf(promokit.EVersionMismatch, "promotion %s is at version %d, not %d: read it again", id, p.Version, version)
 		}
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
-		store, err := tx.GetStore(ctx, p.StoreID, true)
+		store, err := tx.StoreGet(ctx, p.StoreID, true)
 		if err != nil {
 			return err
 		}
@@ -276,7 +276,7 @@ func (s *Service) changePromotion(ctx context.Context, id string, version int64,
 		}
 		p.UpdatedAt = now
 		old := p.Version
-		return tx.UpdatePromotion(ctx, p, old)
+		return tx.PromotionUpdate(ctx, p, old)
 	})
 	if err != nil {
 		return nil, err

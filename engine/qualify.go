@@ -126,14 +126,14 @@ func (s *Service) Qualify(ctx context.Context, in QualifyInput) (*QualifyResult,
 	cart.CustomerID, cart.CustomerKey = in.Customer.CustomerID, customerKey
 	var res *QualifyResult
 	err = s.store.Read(ctx, func(tx Tx) error {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
 		if err := cart.Validate(settings.Currency); err != nil {
 			return err
 		}
-		if _, err := tx.GetStore(ctx, cart.StoreID, false); err != nil {
+		if _, err := tx.StoreGet(ctx, cart.StoreID, false); err != nil {
 			return err
 		}
 		now := s.now()
@@ -213,7 +213,7 @@ func endOf(cd *promokit.Candidate) *time.Time {
 // customer's uses of the promotion. promokit.Price prices them as it
 // prices codes; their code counters stay zero, since they have no code.
 func automaticCandidates(ctx context.Context, tx Tx, storeID, customerKey string, now time.Time) ([]promokit.Candidate, error) {
-	promos, err := tx.AutomaticPromotions(ctx, storeID, now, MaxQualify)
+	promos, err := tx.PromotionListAutomatic(ctx, storeID, now, MaxQualify)
 	if err != nil || len(promos) == 0 {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ func automaticCandidates(ctx context.Context, tx Tx, storeID, customerKey string
 		for i, p := range promos {
 			keys[i] = UsageKey{Subject: p.ID, CustomerKey: customerKey}
 		}
-		if used, err = tx.CustomerUsages(ctx, keys); err != nil {
+		if used, err = tx.UsageCustomerGetMany(ctx, keys); err != nil {
 			return nil, err
 		}
 	}
@@ -246,7 +246,7 @@ func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, custome
 	if customerID == "" {
 		return nil, nil
 	}
-	codes, err := tx.CustomerCodes(ctx, storeID, customerID, now, MaxQualify)
+	codes, err := tx.CodeListForCustomer(ctx, storeID, customerID, now, MaxQualify)
 	if err != nil || len(codes) == 0 {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, custome
 	for _, c := range codes {
 		ids = appendNew(ids, c.PromotionID)
 	}
-	promos, err := tx.GetPromotions(ctx, promokit.Scope{StoreID: storeID}, ids)
+	promos, err := tx.PromotionGetMany(ctx, promokit.Scope{StoreID: storeID}, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +269,7 @@ func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, custome
 	for _, c := range codes {
 		keys = append(keys, UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey})
 	}
-	used, err := tx.CustomerUsages(ctx, keys)
+	used, err := tx.UsageCustomerGetMany(ctx, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -133,10 +133,10 @@ func newQualifyFixture(t *testing.T, b *bundle) *qualifyFixture {
 	// The automatic promotions' counters are written as their redemptions
 	// write them, without the other promotions an order would apply.
 	err := b.store.Write(context.Background(), func(tx engine.Tx) error {
-		if _, err := tx.AddPromotionUsage(context.Background(), f.budget.ID, 2, 1000); err != nil {
+		if _, err := tx.UsagePromotionAdd(context.Background(), f.budget.ID, 2, 1000); err != nil {
 			return err
 		}
-		_, err := tx.AddCustomerUsage(context.Background(), f.once.ID, "c:cus_42", 1, ptr(int64(1)))
+		_, err := tx.UsageCustomerAdd(context.Background(), f.once.ID, "c:cus_42", 1, ptr(int64(1)))
 		return err
 	})
 	if err != nil {

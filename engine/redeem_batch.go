@@ -192,7 +192,7 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 // taken up front two such transactions of two processes, over the same
 // promotions in other orders, could wait for each other.
 func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
-	settings, err := tx.GetSettings(ctx)
+	settings, err := tx.SettingsGet(ctx)
 	if err != nil {
 		return err
 	}
@@ -216,14 +216,14 @@ func lockPromotions(ctx context.Context, tx Tx, live []*useReq, now time.Time) e
 	}
 	var ids []string
 	for storeID, values := range byStore {
-		codes, err := tx.GetCodes(ctx, promokit.Scope{StoreID: storeID}, values)
+		codes, err := tx.CodeGetMany(ctx, promokit.Scope{StoreID: storeID}, values)
 		if err != nil {
 			return err
 		}
 		for _, c := range codes {
 			ids = appendNew(ids, c.PromotionID)
 		}
-		auto, err := tx.AutomaticPromotions(ctx, storeID, now, MaxQualify)
+		auto, err := tx.PromotionListAutomatic(ctx, storeID, now, MaxQualify)
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func lockPromotions(ctx context.Context, tx Tx, live []*useReq, now time.Time) e
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		if _, err := tx.AddPromotionUsage(ctx, id, 0, 0); err != nil {
+		if _, err := tx.UsagePromotionAdd(ctx, id, 0, 0); err != nil {
 			return err
 		}
 	}
@@ -331,7 +331,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 		groups = append(groups, g)
 	}
 	if pl.settings == nil {
-		settings, err := tx.GetSettings(ctx)
+		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return nil, err
 		}

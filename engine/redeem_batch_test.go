@@ -48,7 +48,7 @@ func batches(t *testing.T, reg *prometheus.Registry, path, result string) int {
 
 func checkCounters(t *testing.T, st engine.Store) {
 	t.Helper()
-	diffs, err := st.CheckCounters(context.Background())
+	diffs, err := st.UsageCheck(context.Background())
 	if err != nil || len(diffs) > 0 {
 		t.Fatalf("counters differ from rows: %+v %v", diffs, err)
 	}
@@ -356,7 +356,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 		usage := func(subject string) int64 {
 			var n int64
 			if err := b.store.Read(context.Background(), func(tx engine.Tx) (err error) {
-				n, err = tx.CustomerUsage(context.Background(), subject, key)
+				n, err = tx.UsageCustomerGet(context.Background(), subject, key)
 				return err
 			}); err != nil {
 				t.Fatal(err)
@@ -381,12 +381,12 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 		checkCounters(t, b.store)
 		// A tampered counter of a limited promotion is found.
 		if err := b.store.Write(context.Background(), func(tx engine.Tx) error {
-			_, err := tx.AddCustomerUsage(context.Background(), limited.ID, key, 1, nil)
+			_, err := tx.UsageCustomerAdd(context.Background(), limited.ID, key, 1, nil)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		diffs, err := b.store.CheckCounters(context.Background())
+		diffs, err := b.store.UsageCheck(context.Background())
 		if err != nil || len(diffs) != 1 || diffs[0].Kind != "customer_uses" || diffs[0].Stored != 2 || diffs[0].FromRows != 1 {
 			t.Fatalf("a tampered customer counter: %+v %v", diffs, err)
 		}

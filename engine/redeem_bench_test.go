@@ -63,12 +63,12 @@ func BenchmarkHotRowBaseline(b *testing.B) {
 				runClients(b, clients, func() error {
 					i := n.Add(1)
 					return st.Write(ctx, func(tx engine.Tx) error {
-						ok, err := tx.AddPromotionUsage(ctx, p.ID, 1, 0)
+						ok, err := tx.UsagePromotionAdd(ctx, p.ID, 1, 0)
 						if err != nil || !ok {
 							return fmt.Errorf("take: %v %v", ok, err)
 						}
 						now := time.Now().UTC()
-						return tx.CreateRedemption(ctx, &promokit.Redemption{StoreID: p.StoreID, OrderID: fmt.Sprint("ord-", i),
+						return tx.RedemptionCreate(ctx, &promokit.Redemption{StoreID: p.StoreID, OrderID: fmt.Sprint("ord-", i),
 							Code: "HOT", PromotionID: p.ID, State: promokit.RedemptionRedeemed, RequestHash: []byte{1}, CreatedAt: now, UpdatedAt: now})
 					})
 				})

@@ -203,7 +203,7 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 		return nil, err
 	}
 	state, holdUntil := r.target(now)
-	prior, err := tx.OrderRedemptions(ctx, in.Cart.StoreID, in.OrderID)
+	prior, err := tx.RedemptionListByOrder(ctx, in.Cart.StoreID, in.OrderID)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 			// Redeem a reserved order: its uses are taken already.
 			held := inState(prior, st)
 			for _, p := range held {
-				ok, err := tx.SetRedemptionState(ctx, p.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
+				ok, err := tx.RedemptionSetState(ctx, p.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
 				if err != nil {
 					return nil, err
 				}
@@ -249,7 +249,7 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 	for _, a := range priced.Applied {
 		if i := slices.IndexFunc(prior, func(p *promokit.Redemption) bool { return records(p, a) }); i >= 0 {
 			p := prior[i]
-			ok, err := tx.SetRedemptionState(ctx, p.ID, promokit.RedemptionReleased, state, holdUntil, now)
+			ok, err := tx.RedemptionSetState(ctx, p.ID, promokit.RedemptionReleased, state, holdUntil, now)
 			if err != nil || !ok {
 				return nil, orConflict(err, in.OrderID)
 			}
@@ -261,7 +261,7 @@ func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings
 		rows = append(rows, row)
 		res.Redemptions = append(res.Redemptions, row)
 	}
-	if err := tx.CreateRedemptions(ctx, rows); err != nil {
+	if err := tx.RedemptionCreateMany(ctx, rows); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -321,12 +321,12 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 	n := 0
 	err := s.store.Write(ctx, func(tx Tx) error {
 		now := s.now()
-		held, err := tx.ExpiredHolds(ctx, now, limit)
+		held, err := tx.RedemptionListExpiredHolds(ctx, now, limit)
 		if err != nil {
 			return err
 		}
 		for _, r := range held {
-			ok, err := tx.SetRedemptionState(ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, now)
+			ok, err := tx.RedemptionSetState(ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, now)
 			if err != nil {
 				return err
 			}
@@ -375,7 +375,7 @@ func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []p
 		if t.cd.Code == nil {
 			continue
 		}
-		ok, err := tx.AddCodeUsage(ctx, t.cd.Code.Code, 1)
+		ok, err := tx.UsageCodeAdd(ctx, t.cd.Code.Code, 1)
 		if err != nil || !ok {
 			return orRefusal(err, t.cd, promokit.ReasonLimitReached, "C3", t.cd.Code.UsageLimit)
 		}
@@ -394,7 +394,7 @@ func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []p
 	}
 	slices.SortFunc(uses, func(a, b custTaking) int { return strings.Compare(a.subject, b.subject) })
 	for _, u := range uses {
-		ok, err := tx.AddCustomerUsage(ctx, u.subject, customerKey, 1, u.limit)
+		ok, err := tx.UsageCustomerAdd(ctx, u.subject, customerKey, 1, u.limit)
 		if err != nil || !ok {
 			return orRefusal(err, u.cd, promokit.ReasonCustomerLimit, u.rule, u.limit)
 		}
@@ -414,13 +414,13 @@ type custTaking struct {
 // refuses with the limit that stood in the way.
 func takePromotion(ctx context.Context, tx Tx, cd *promokit.Candidate, n, discount int64) error {
 	p := cd.Promotion
-	ok, err := tx.AddPromotionUsage(ctx, p.ID, n, discount)
+	ok, err := tx.UsagePromotionAdd(ctx, p.ID, n, discount)
 	if err != nil || ok {
 		return err
 	}
 	// Another order took the last use or budget since the cart was
 	// priced: read the counters as they are now to say which.
-	now, err := tx.GetPromotion(ctx, promokit.Scope{}, p.ID)
+	now, err := tx.PromotionGet(ctx, promokit.Scope{}, p.ID)
 	if err != nil {
 		return err
 	}
@@ -526,7 +526,7 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 // giveBackTx is giveBack inside tx: it returns the order's redemptions
 // (none when the order used no code).
 func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, now time.Time) ([]*promokit.Redemption, error) {
-	rs, err := tx.OrderRedemptions(ctx, storeID, orderID)
+	rs, err := tx.RedemptionListByOrder(ctx, storeID, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -539,7 +539,7 @@ func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, n
 		default:
 			continue
 		}
-		ok, err := tx.SetRedemptionState(ctx, r.ID, r.State, target, nil, now)
+		ok, err := tx.RedemptionSetState(ctx, r.ID, r.State, target, nil, now)
 		if err != nil || !ok {
 			return nil, orConflict(err, orderID)
 		}
@@ -555,35 +555,35 @@ func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, n
 // promotion's and the code's (a codeless redemption has none), and the
 // customer's where a per-customer limit made takeAll keep one.
 func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
-	if _, err := tx.AddPromotionUsage(ctx, r.PromotionID, -1, -r.Discount); err != nil {
+	if _, err := tx.UsagePromotionAdd(ctx, r.PromotionID, -1, -r.Discount); err != nil {
 		return err
 	}
 	if r.Code != "" {
-		if _, err := tx.AddCodeUsage(ctx, r.Code, -1); err != nil {
+		if _, err := tx.UsageCodeAdd(ctx, r.Code, -1); err != nil {
 			return err
 		}
 	}
 	if r.CustomerKey == "" {
 		return nil
 	}
-	p, err := tx.GetPromotion(ctx, promokit.Scope{}, r.PromotionID)
+	p, err := tx.PromotionGet(ctx, promokit.Scope{}, r.PromotionID)
 	if err != nil {
 		return err
 	}
 	if p.PerCustomer != nil {
-		if _, err := tx.AddCustomerUsage(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
+		if _, err := tx.UsageCustomerAdd(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
 			return err
 		}
 	}
 	if r.Code == "" {
 		return nil // an automatic promotion: no code, no code counter
 	}
-	c, err := tx.GetCode(ctx, promokit.Scope{}, r.Code)
+	c, err := tx.CodeGet(ctx, promokit.Scope{}, r.Code)
 	if err != nil {
 		return err
 	}
 	if c.PerCustomerLimit != nil {
-		_, err = tx.AddCustomerUsage(ctx, "code:"+r.Code, r.CustomerKey, -1, nil)
+		_, err = tx.UsageCustomerAdd(ctx, "code:"+r.Code, r.CustomerKey, -1, nil)
 	}
 	return err
 }

@@ -333,17 +333,17 @@ func TestCheckCounters(t *testing.T) {
 		if _, err := b.svc.Reserve(b.check, order(b, "ord-held", "z@example.com", codes[0]), time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		diffs, err := b.store.CheckCounters(context.Background())
+		diffs, err := b.store.UsageCheck(context.Background())
 		if err != nil || len(diffs) != 0 {
 			t.Fatalf("counters differ from rows: %+v %v", diffs, err)
 		}
 		if err := b.store.Write(context.Background(), func(tx engine.Tx) error {
-			_, err := tx.AddCodeUsage(context.Background(), codes[2], 1)
+			_, err := tx.UsageCodeAdd(context.Background(), codes[2], 1)
 			return err
 		}); err != nil {
 			t.Fatal(err)
 		}
-		diffs, err = b.store.CheckCounters(context.Background())
+		diffs, err = b.store.UsageCheck(context.Background())
 		if err != nil || len(diffs) != 1 || diffs[0].Kind != "code_uses" || diffs[0].Subject != codes[2] || diffs[0].Stored != diffs[0].FromRows+1 {
 			t.Fatalf("a tampered counter: %+v %v", diffs, err)
 		}

@@ -14,13 +14,13 @@ func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, e
 	now := s.now()
 	err = s.store.Write(ctx, func(tx Tx) error {
 		settings := promokit.DefaultSettings(now)
-		ok, err := tx.InitSettings(ctx, &settings)
+		ok, err := tx.SettingsInit(ctx, &settings)
 		if err != nil || !ok {
 			return err
 		}
 		secret = promokit.NewKeySecret()
 		created = true
-		return tx.CreateKey(ctx, &promokit.Key{
+		return tx.KeyCreate(ctx, &promokit.Key{
 			ID: promokit.NewID(promokit.PrefixKey, now), Name: "admin (first start)", Role: promokit.RoleAdmin,
 			Prefix: promokit.KeyPrefix(secret), Hash: promokit.HashKey(secret), CreatedAt: now,
 		})
@@ -43,7 +43,7 @@ func (s *Service) Settings(ctx context.Context) (*promokit.Settings, error) {
 	var st *promokit.Settings
 	err := s.store.Read(ctx, func(tx Tx) error {
 		var err error
-		st, err = tx.GetSettings(ctx)
+		st, err = tx.SettingsGet(ctx)
 		return err
 	})
 	return st, err
@@ -70,7 +70,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 	var st *promokit.Settings
 	err := s.store.Write(ctx, func(tx Tx) error {
 		var err error
-		st, err = tx.GetSettings(ctx)
+		st, err = tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 			st.Name = *in.Name
 		}
 		if in.Currency != nil && *in.Currency != st.Currency {
-			list, err := tx.ListPromotions(ctx, promokit.Scope{}, PromotionFilter{Page: Page{Limit: 1}})
+			list, err := tx.PromotionList(ctx, promokit.Scope{}, PromotionFilter{Page: Page{Limit: 1}})
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 			return err
 		}
 		st.UpdatedAt = s.now()
-		return tx.UpdateSettings(ctx, st, version)
+		return tx.SettingsUpdate(ctx, st, version)
 	})
 	if err != nil {
 		return nil, err

@@ -22,27 +22,27 @@ type Store interface {
 	// PostgreSQL they run at READ COMMITTED and serialise where they must
 	// through row locks (GetStore with lock) and conditional updates.
 	Write(ctx context.Context, fn func(Tx) error) error
-	// ExportCodes streams the codes that scope can see and f selects, in
+	// CodeExport streams the codes that scope can see and f selects, in
 	// creation order, to fn without holding them in memory. It stops at
 	// the first error fn returns and returns it.
-	ExportCodes(ctx context.Context, scope promokit.Scope, f CodeFilter, fn func(*promokit.Code) error) error
-	// CheckCounters recomputes every usage counter from the redemption
+	CodeExport(ctx context.Context, scope promokit.Scope, f CodeFilter, fn func(*promokit.Code) error) error
+	// UsageCheck recomputes every usage counter from the redemption
 	// rows (held and redeemed ones count) and returns the counters that
 	// differ: promotions' uses and discount_spent, codes' uses, and
 	// customers' uses of the promotions and codes that have a per-customer
 	// limit (no other customer counter is kept).
-	CheckCounters(ctx context.Context) ([]CounterDiff, error)
+	UsageCheck(ctx context.Context) ([]CounterDiff, error)
 	// Migrate applies the embedded migrations that have not been applied.
 	// It is safe when several processes call it at once.
 	Migrate(ctx context.Context) error
 	// MigrationVersions lists the versions of the embedded migrations.
 	MigrationVersions() []int64
-	// AnalyzeCodes refreshes the query planner's statistics of the codes
+	// CodeAnalyze refreshes the query planner's statistics of the codes
 	// after a bulk insert (a generation job, an import), so that the
 	// plans of the next queries see the table as it now is. PostgreSQL
 	// would do it later by itself; SQLite keeps no such statistics
 	// unless asked and needs none here: it does nothing.
-	AnalyzeCodes(ctx context.Context) error
+	CodeAnalyze(ctx context.Context) error
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// DataError reports whether err is the database refusing a value a
@@ -130,122 +130,122 @@ type IdempotencyRecord struct {
 // promokit.Scope and add it to the query, so that an object outside the
 // scope is not found rather than filtered after the fact.
 type Tx interface {
-	// InitSettings inserts the marketplace settings unless a row exists;
+	// SettingsInit inserts the marketplace settings unless a row exists;
 	// it reports whether it inserted. Only one of several processes
 	// starting at once sees true.
-	InitSettings(ctx context.Context, s *promokit.Settings) (bool, error)
-	GetSettings(ctx context.Context) (*promokit.Settings, error)
-	// UpdateSettings replaces the settings if their version is still
+	SettingsInit(ctx context.Context, s *promokit.Settings) (bool, error)
+	SettingsGet(ctx context.Context) (*promokit.Settings, error)
+	// SettingsUpdate replaces the settings if their version is still
 	// version; it sets s.Version to version+1. EVersionMismatch otherwise.
-	UpdateSettings(ctx context.Context, s *promokit.Settings, version int64) error
+	SettingsUpdate(ctx context.Context, s *promokit.Settings, version int64) error
 
-	CreateKey(ctx context.Context, k *promokit.Key) error
-	GetKey(ctx context.Context, id string) (*promokit.Key, error)
-	KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error)
-	ListKeys(ctx context.Context, f KeyFilter) ([]*promokit.Key, error)
-	// RevokeKey sets revoked_at of an unrevoked key; ENotFound if there is
+	KeyCreate(ctx context.Context, k *promokit.Key) error
+	KeyGet(ctx context.Context, id string) (*promokit.Key, error)
+	KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error)
+	KeyList(ctx context.Context, f KeyFilter) ([]*promokit.Key, error)
+	// KeyRevoke sets revoked_at of an unrevoked key; ENotFound if there is
 	// no such key or it is already revoked.
-	RevokeKey(ctx context.Context, id string, now time.Time) error
+	KeyRevoke(ctx context.Context, id string, now time.Time) error
 
-	CreateStore(ctx context.Context, s *promokit.Store) error
-	// GetStore returns a store; with lock it also locks the store's row
+	StoreCreate(ctx context.Context, s *promokit.Store) error
+	// StoreGet returns a store; with lock it also locks the store's row
 	// until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's
 	// writer is already exclusive), which serialises per-store quotas.
-	GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error)
-	ListStores(ctx context.Context, p Page) ([]*promokit.Store, error)
-	UpdateStore(ctx context.Context, s *promokit.Store) error
+	StoreGet(ctx context.Context, id string, lock bool) (*promokit.Store, error)
+	StoreList(ctx context.Context, p Page) ([]*promokit.Store, error)
+	StoreUpdate(ctx context.Context, s *promokit.Store) error
 
-	CreatePartner(ctx context.Context, p *promokit.Partner) error
-	GetPartner(ctx context.Context, id string) (*promokit.Partner, error)
-	ListPartners(ctx context.Context, p Page) ([]*promokit.Partner, error)
+	PartnerCreate(ctx context.Context, p *promokit.Partner) error
+	PartnerGet(ctx context.Context, id string) (*promokit.Partner, error)
+	PartnerList(ctx context.Context, p Page) ([]*promokit.Partner, error)
 
-	// PutProduct inserts or replaces a product of a store.
-	PutProduct(ctx context.Context, p *promokit.Product) error
-	GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error)
-	ListProducts(ctx context.Context, storeID string, p Page) ([]*promokit.Product, error)
-	// MissingProducts returns the ids among ids that are not products of the store.
-	MissingProducts(ctx context.Context, storeID string, ids []string) ([]string, error)
+	// ProductPut inserts or replaces a product of a store.
+	ProductPut(ctx context.Context, p *promokit.Product) error
+	ProductGet(ctx context.Context, storeID, id string) (*promokit.Product, error)
+	ProductList(ctx context.Context, storeID string, p Page) ([]*promokit.Product, error)
+	// ProductMissing returns the ids among ids that are not products of the store.
+	ProductMissing(ctx context.Context, storeID string, ids []string) ([]string, error)
 
-	CreatePromotion(ctx context.Context, p *promokit.Promotion) error
-	// GetPromotion returns a promotion visible to scope: of the scope's
+	PromotionCreate(ctx context.Context, p *promokit.Promotion) error
+	// PromotionGet returns a promotion visible to scope: of the scope's
 	// store, or, for a partner scope, one with a code assigned to it.
-	GetPromotion(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error)
-	// UpdatePromotion replaces every editable field and the flags of p if
+	PromotionGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error)
+	// PromotionUpdate replaces every editable field and the flags of p if
 	// its stored version is still version, and sets p.Version to
 	// version+1. EVersionMismatch when another write came first.
-	UpdatePromotion(ctx context.Context, p *promokit.Promotion, version int64) error
-	ListPromotions(ctx context.Context, scope promokit.Scope, f PromotionFilter) ([]*promokit.Promotion, error)
+	PromotionUpdate(ctx context.Context, p *promokit.Promotion, version int64) error
+	PromotionList(ctx context.Context, scope promokit.Scope, f PromotionFilter) ([]*promokit.Promotion, error)
 
-	// CreateCode inserts one code; ECodeTaken when the value exists.
-	CreateCode(ctx context.Context, c *promokit.Code) error
-	// InsertCodes inserts codes, skipping values that exist, and returns
+	// CodeCreate inserts one code; ECodeTaken when the value exists.
+	CodeCreate(ctx context.Context, c *promokit.Code) error
+	// CodeInsertMany inserts codes, skipping values that exist, and returns
 	// how many it inserted. Used by generation, which draws again for the
 	// skipped ones.
-	InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error)
-	// InsertGeneratedCodes inserts values as codes sharing every other
+	CodeInsertMany(ctx context.Context, codes []*promokit.Code) (int64, error)
+	// CodeInsertValuesMany inserts values as codes sharing every other
 	// field with tmpl (promotion, store, active, job, creation time),
 	// skipping values that exist, and returns how many it inserted: the
 	// lean path of generation jobs.
-	InsertGeneratedCodes(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error)
-	GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error)
-	// GetCodes returns the codes among values that scope can see, in any
+	CodeInsertValuesMany(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error)
+	CodeGet(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error)
+	// CodeGetMany returns the codes among values that scope can see, in any
 	// order, leaving out the missing and the foreign: one query for a
 	// batch of look-ups.
-	GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error)
-	// UpdateCode writes a code's active flag, assignment (partner and
+	CodeGetMany(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error)
+	// CodeUpdate writes a code's active flag, assignment (partner and
 	// customer) and updated_at.
-	UpdateCode(ctx context.Context, c *promokit.Code) error
-	ListCodes(ctx context.Context, scope promokit.Scope, f CodeFilter) ([]*promokit.Code, error)
-	CountCodes(ctx context.Context, c CodeCount) (int64, error)
-	// ExistingCodes returns the values among codes that exist. Like every
+	CodeUpdate(ctx context.Context, c *promokit.Code) error
+	CodeList(ctx context.Context, scope promokit.Scope, f CodeFilter) ([]*promokit.Code, error)
+	CodeCount(ctx context.Context, c CodeCount) (int64, error)
+	// CodeExistingMany returns the values among codes that exist. Like every
 	// read of codes, it leaves out the codes of an import that has not
 	// committed (CodeImportTx).
-	ExistingCodes(ctx context.Context, codes []string) ([]string, error)
+	CodeExistingMany(ctx context.Context, codes []string) ([]string, error)
 
-	CreateJob(ctx context.Context, j *promokit.Job) error
-	GetJob(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error)
-	// ClaimJob leases one queued or running job whose lease is absent or
+	JobCreate(ctx context.Context, j *promokit.Job) error
+	JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error)
+	// JobClaim leases one queued or running job whose lease is absent or
 	// over at now to owner until until, and returns it; ENotFound when
 	// there is none. Two processes never claim the same job at once.
-	ClaimJob(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error)
-	// UpdateJob writes a job's progress, state, error, finish time and
+	JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error)
+	// JobUpdate writes a job's progress, state, error, finish time and
 	// lease, if owner still holds its lease; EConflict otherwise.
-	UpdateJob(ctx context.Context, j *promokit.Job, owner string) error
-	// AddJobProgress adds n to a job's progress if owner still holds its
+	JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
+	// JobAddProgress adds n to a job's progress if owner still holds its
 	// lease, extends the lease to until, and returns the new progress; a
 	// job reaching its total becomes succeeded and its lease is released.
 	// EConflict when the lease is lost. Concurrent batches of one job may
 	// call it: the increment is atomic.
-	AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error)
+	JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error)
 
-	// AddPromotionUsage adds uses and discount to a promotion's counters
+	// UsagePromotionAdd adds uses and discount to a promotion's counters
 	// if, for positive amounts, the results stay within its total_uses and
 	// total_discount limits; it reports whether it added. The condition is
 	// part of the UPDATE, so concurrent writers can never pass a limit.
 	// Negative amounts (a use given back) always apply.
-	AddPromotionUsage(ctx context.Context, id string, uses, discount int64) (bool, error)
-	// AddCodeUsage is AddPromotionUsage for a code's own usage_limit.
-	AddCodeUsage(ctx context.Context, code string, uses int64) (bool, error)
-	// AddCustomerUsage adds uses to a customer's counter of a subject (a
+	UsagePromotionAdd(ctx context.Context, id string, uses, discount int64) (bool, error)
+	// UsageCodeAdd is UsagePromotionAdd for a code's own usage_limit.
+	UsageCodeAdd(ctx context.Context, code string, uses int64) (bool, error)
+	// UsageCustomerAdd adds uses to a customer's counter of a subject (a
 	// promotion id, or "code:" and a code) if the result stays within
 	// limit (nil: no limit), and reports whether it added.
-	AddCustomerUsage(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error)
-	// CustomerUsage returns a customer's uses of a subject (0 when none).
-	CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error)
-	// CreateRedemption inserts a redemption and sets its ID; EConflict
+	UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error)
+	// UsageCustomerGet returns a customer's uses of a subject (0 when none).
+	UsageCustomerGet(ctx context.Context, subject, customerKey string) (int64, error)
+	// RedemptionCreate inserts a redemption and sets its ID; EConflict
 	// when the order already has a redemption of that code, or for a
 	// codeless redemption (Code empty: an automatic promotion), one of that
 	// promotion without a code.
-	CreateRedemption(ctx context.Context, r *promokit.Redemption) error
-	// OrderRedemptions returns an order's redemptions, by id.
-	OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
-	// SetRedemptionState moves a redemption from state from to state to,
+	RedemptionCreate(ctx context.Context, r *promokit.Redemption) error
+	// RedemptionListByOrder returns an order's redemptions, by id.
+	RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
+	// RedemptionSetState moves a redemption from state from to state to,
 	// with holdUntil as its new hold (nil: none), and reports whether it
 	// did (false: it was not in from).
-	SetRedemptionState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error)
-	// ExpiredHolds returns up to limit held redemptions whose hold ended
+	RedemptionSetState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error)
+	// RedemptionListExpiredHolds returns up to limit held redemptions whose hold ended
 	// at or before now, oldest first.
-	ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error)
+	RedemptionListExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error)
 
 	// Batch reads and writes of the checkout: each does for many objects
 	// what the single-object method above does for one, in as few round
@@ -255,7 +255,7 @@ type Tx interface {
 	// the settings, the store (nil when there is none), the redemptions of
 	// the orders among orderIDs (by id), the codes among codes that the
 	// store owns with their promotions, and the store's automatic
-	// promotions live at now (as AutomaticPromotions reads them, at most
+	// promotions live at now (as PromotionListAutomatic reads them, at most
 	// MaxQualify, by id). PostgreSQL sends every query in one round trip
 	// inside a write; outside, it reads all but the codes' promotions in
 	// one round trip with cached plans, then the codes' promotions.
@@ -267,18 +267,18 @@ type Tx interface {
 	// ReadCartsInTurn does; PostgreSQL in two round trips, whatever the
 	// number of stores.
 	ReadCarts(ctx context.Context, q *CartsQuery) (*CartsData, error)
-	// GetPromotions returns the promotions among ids that scope can see,
+	// PromotionGetMany returns the promotions among ids that scope can see,
 	// in any order, leaving out the missing and the foreign.
-	GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error)
-	// CustomerUsages returns the uses of each counter among keys that has
+	PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error)
+	// UsageCustomerGetMany returns the uses of each counter among keys that has
 	// one; a counter that does not exist is left out (0 uses).
-	CustomerUsages(ctx context.Context, keys []UsageKey) (map[UsageKey]int64, error)
-	// OrdersRedemptions returns the redemptions of a store's orders among
+	UsageCustomerGetMany(ctx context.Context, keys []UsageKey) (map[UsageKey]int64, error)
+	// RedemptionListByOrderMany returns the redemptions of a store's orders among
 	// orderIDs, by id.
-	OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error)
+	RedemptionListByOrderMany(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error)
 	// TakeUses writes a batch of orders at once: it adds the uses of each
 	// promotion, code and customer counter within its limits (as
-	// AddPromotionUsage, AddCodeUsage and AddCustomerUsage do, in that
+	// UsagePromotionAdd, UsageCodeAdd and UsageCustomerAdd do, in that
 	// order and in the order given), then inserts the redemptions and sets
 	// their IDs. A use of the empty code (a codeless redemption of an
 	// automatic promotion) has no code counter and is skipped. It reports
@@ -288,71 +288,71 @@ type Tx interface {
 	// first, so the locks of the counters are held for their updates, one
 	// round trip and the commit.
 	TakeUses(ctx context.Context, u Uses) (bool, error)
-	// CreateRedemptions inserts redemptions and sets their IDs; EConflict
-	// as CreateRedemption.
-	CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error
+	// RedemptionCreateMany inserts redemptions and sets their IDs; EConflict
+	// as RedemptionCreate.
+	RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error
 	// Savepoint runs fn inside a savepoint of the transaction: when fn
 	// returns an error, what it wrote is undone and the transaction goes
 	// on as before fn, even after a statement failed.
 	Savepoint(ctx context.Context, fn func() error) error
 
-	GetIdempotency(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
-	// CreateIdempotency inserts a record; EConflict when one exists, in
+	IdempotencyGet(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
+	// IdempotencyCreate inserts a record; EConflict when one exists, in
 	// which case it writes nothing and the transaction goes on.
-	CreateIdempotency(ctx context.Context, r *IdempotencyRecord) error
-	// CompleteIdempotency stores the response of a record.
-	CompleteIdempotency(ctx context.Context, r *IdempotencyRecord) error
-	// CreateIdempotencies inserts records of requests that have not
+	IdempotencyCreate(ctx context.Context, r *IdempotencyRecord) error
+	// IdempotencyComplete stores the response of a record.
+	IdempotencyComplete(ctx context.Context, r *IdempotencyRecord) error
+	// IdempotencyCreateMany inserts records of requests that have not
 	// answered yet (their Status, Headers and Body are not written), in
 	// order, leaving out each one whose key is recorded already, also by
 	// an earlier one of rs, and reports which it inserted. PostgreSQL
 	// writes them in one statement.
-	CreateIdempotencies(ctx context.Context, rs []*IdempotencyRecord) ([]bool, error)
-	// CompleteIdempotencies stores the responses of records and reports
+	IdempotencyCreateMany(ctx context.Context, rs []*IdempotencyRecord) ([]bool, error)
+	// IdempotencyCompleteMany stores the responses of records and reports
 	// which records existed. PostgreSQL writes them in one statement.
-	CompleteIdempotencies(ctx context.Context, rs []*IdempotencyRecord) ([]bool, error)
-	DeleteIdempotency(ctx context.Context, keyID, key string) error
-	// DeleteIdempotencyBefore removes records created before t.
-	DeleteIdempotencyBefore(ctx context.Context, t time.Time) (int64, error)
+	IdempotencyCompleteMany(ctx context.Context, rs []*IdempotencyRecord) ([]bool, error)
+	IdempotencyDelete(ctx context.Context, keyID, key string) error
+	// IdempotencyDeleteBefore removes records created before t.
+	IdempotencyDeleteBefore(ctx context.Context, t time.Time) (int64, error)
 
 	// Qualify: a store's automatic promotions and a customer's codes.
 
-	// AutomaticPromotions returns up to limit automatic promotions of a
+	// PromotionListAutomatic returns up to limit automatic promotions of a
 	// store that are live at now (active, started, not ended), by id. It
 	// reads a partial index of active automatic promotions, so the store's
 	// promotions with codes cost nothing.
-	AutomaticPromotions(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error)
-	// CustomerCodes returns up to limit codes of a store restricted to
+	PromotionListAutomatic(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error)
+	// CodeListForCustomer returns up to limit codes of a store restricted to
 	// customerID (C3) that are active and unexpired at now and whose
 	// promotion is live at now, in creation order. A partial index holds
 	// only codes with a customer, so code generation never writes to it.
-	CustomerCodes(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
+	CodeListForCustomer(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
 
 	// Failed look-ups and authentications: counts per subject ("key:",
 	// "addr:" or "cust:" and its value for look-ups, "auth:" and a client
 	// address for authentications) and per fixed window, named by the time
 	// it starts.
 
-	// LookupFailures returns the failures counted in the window for each
+	// LookupFailureGetMany returns the failures counted in the window for each
 	// of subjects that has a count; the others are left out (none).
-	LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
-	// LockLookupFailures returns the counts of subjects in the window, as
-	// LookupFailures does, and holds them until the write transaction
+	LookupFailureGetMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
+	// LookupFailureLockMany returns the counts of subjects in the window, as
+	// LookupFailureGetMany does, and holds them until the write transaction
 	// ends: no other transaction changes them meanwhile, whatever process
 	// it runs in, so that a count read here plus what the transaction adds
 	// is the count. subjects is sorted and holds no duplicate; the rows are
 	// taken in that order (PostgreSQL creates the missing ones at zero to
 	// hold them too).
-	LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
-	// AddLookupFailures adds counts[i] to the count of subjects[i] in the
+	LookupFailureLockMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error)
+	// LookupFailureAddMany adds counts[i] to the count of subjects[i] in the
 	// window, creating the counts it lacks, in one statement that takes
 	// the rows in the order of their subjects, so that concurrent writers
 	// add up and never wait for each other in a cycle. subjects holds no
 	// duplicate; counts is as long.
-	AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error
-	// DeleteLookupFailuresBefore removes the counts of windows that start
+	LookupFailureAddMany(ctx context.Context, window time.Time, subjects []string, counts []int64) error
+	// LookupFailureDeleteBefore removes the counts of windows that start
 	// before t and returns how many it removed.
-	DeleteLookupFailuresBefore(ctx context.Context, t time.Time) (int64, error)
+	LookupFailureDeleteBefore(ctx context.Context, t time.Time) (int64, error)
 
 	ProgramTx
 	CodeImportTx
@@ -422,7 +422,7 @@ func ReadCartsInTurn(ctx context.Context, tx Tx, q *CartsQuery) (*CartsData, err
 		}
 	}
 	if keys := CartUsageKeys(q.Carts, codes, automatic); len(keys) > 0 {
-		if d.Usage, err = tx.CustomerUsages(ctx, keys); err != nil {
+		if d.Usage, err = tx.UsageCustomerGetMany(ctx, keys); err != nil {
 			return nil, err
 		}
 	}

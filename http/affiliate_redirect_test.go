@@ -182,7 +182,7 @@ func TestRedirectHostsEnforced(t *testing.T) {
 		mustDo(t, b, b.admin, "PATCH", shop, map[string]any{"redirect_hosts": []string{}}, http.StatusOK)
 		old := &promokit.Link{ID: "lnk_old", Token: promokit.NewLinkToken(), PartnerID: product.PartnerID, StoreID: b.shop.ID,
 			URL: "https://shop.example.com@evil.example/", CreatedAt: jan1()}
-		if err := b.store.Write(context.Background(), func(tx engine.Tx) error { return tx.CreateLink(context.Background(), old) }); err != nil {
+		if err := b.store.Write(context.Background(), func(tx engine.Tx) error { return tx.LinkCreate(context.Background(), old) }); err != nil {
 			t.Fatal(err)
 		}
 		wantPlainPage(t, b.open(t, "/r/"+old.Token, "User-Agent", browserAgent), http.StatusForbidden, "does not allow")

@@ -141,7 +141,7 @@ func TestCheckoutAutomaticHTTP(t *testing.T) {
 		if p := decodeAs[promotionOut](t, got); p.Uses != 0 || p.DiscountSpent != 0 {
 			t.Fatalf("after rollback and release: %s", got.Body)
 		}
-		diffs, err := b.store.CheckCounters(t.Context())
+		diffs, err := b.store.UsageCheck(t.Context())
 		if err != nil || len(diffs) != 0 {
 			t.Fatalf("counters differ from rows: %+v %v", diffs, err)
 		}

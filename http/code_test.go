@@ -278,9 +278,9 @@ type cutStore struct {
 	after atomic.Int64 // negative: never
 }
 
-func (s *cutStore) ExportCodes(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *cutStore) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
 	n := int64(0)
-	return s.Store.ExportCodes(ctx, scope, f, func(c *promokit.Code) error {
+	return s.Store.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
 		if n++; s.after.Load() >= 0 && n > s.after.Load() {
 			return errors.New("export: disk on fire")
 		}

@@ -48,7 +48,7 @@ func TestKeySecretNotReplayed(t *testing.T) {
 			var rec *engine.IdempotencyRecord
 			if err := b.store.Read(ctx, func(tx engine.Tx) error {
 				var err error
-				rec, err = tx.GetIdempotency(ctx, p.KeyID, "mint-"+tc.name)
+				rec, err = tx.IdempotencyGet(ctx, p.KeyID, "mint-"+tc.name)
 				return err
 			}); err != nil {
 				t.Fatalf("%s: read the record: %v", tc.name, err)

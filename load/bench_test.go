@@ -119,7 +119,7 @@ func (s *testServer) config(out io.Writer, scenarios ...string) Config {
 
 // check is a consistency check of every counter, as promokit check does it.
 func (s *testServer) check(ctx context.Context, w io.Writer) error {
-	diffs, err := s.store.CheckCounters(ctx)
+	diffs, err := s.store.UsageCheck(ctx)
 	if err != nil {
 		return err
 	}
@@ -419,7 +419,7 @@ func TestRunReportsCheck(t *testing.T) {
 			id = p
 		}
 		err := s.store.Write(ctx, func(tx engine.Tx) error {
-			_, err := tx.AddPromotionUsage(ctx, id, 1, 0)
+			_, err := tx.UsagePromotionAdd(ctx, id, 1, 0)
 			return err
 		})
 		if err != nil {

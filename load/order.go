@@ -45,7 +45,7 @@ func SeedClicksInto(ctx context.Context, db engine.Store, s ClickSeed) error {
 				UserAgent: "promokit bench seed",
 			})
 		}
-		if err := db.Write(ctx, func(tx engine.Tx) error { return tx.InsertClicks(ctx, batch) }); err != nil {
+		if err := db.Write(ctx, func(tx engine.Tx) error { return tx.ClickInsertMany(ctx, batch) }); err != nil {
 			return err
 		}
 	}

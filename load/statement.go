@@ -59,7 +59,7 @@ func SeedEntriesInto(ctx context.Context, db engine.Store, s EntrySeed) (int64, 
 			sum += e.Amount
 			batch = append(batch, e)
 		}
-		if err := db.Write(ctx, func(tx engine.Tx) error { return tx.AddEntries(ctx, batch) }); err != nil {
+		if err := db.Write(ctx, func(tx engine.Tx) error { return tx.LedgerAddMany(ctx, batch) }); err != nil {
 			return 0, err
 		}
 	}
@@ -69,7 +69,7 @@ func SeedEntriesInto(ctx context.Context, db engine.Store, s EntrySeed) (int64, 
 	for {
 		var rolled time.Time
 		err := db.Write(ctx, func(tx engine.Tx) (err error) {
-			rolled, err = tx.RollupLedger(ctx, until, 31)
+			rolled, err = tx.LedgerRollup(ctx, until, 31)
 			return err
 		})
 		if err != nil {

@@ -27,8 +27,8 @@ func scanStore(row pgx.Row) (*promokit.Store, error) {
 	return &s, nil
 }
 
-// CreateStore inserts a store; EConflict when its id exists.
-func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
+// StoreCreate inserts a store; EConflict when its id exists.
+func (t *tx) StoreCreate(ctx context.Context, s *promokit.Store) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt, s.MaxPromotionsPerOrder, emptyIfNil(s.RedirectHosts))
 	if err != nil {
@@ -37,10 +37,10 @@ func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
 	return nil
 }
 
-// GetStore returns a store; with lock it also locks the store's row (FOR
+// StoreGet returns a store; with lock it also locks the store's row (FOR
 // UPDATE) until the transaction ends, which serialises the writes that
 // check a per-store quota. ENotFound when there is none.
-func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
+func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
 	sql := `SELECT ` + storeColumns + ` FROM stores WHERE id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
@@ -52,15 +52,15 @@ func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Stor
 	return s, nil
 }
 
-// ListStores returns a page of stores ordered by id.
-func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
+// StoreList returns a page of stores ordered by id.
+func (t *tx) StoreList(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
 	return queryList(ctx, t.q, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > $1 ORDER BY id LIMIT $2`,
 		[]any{p.After, limit(p)}, scanStore)
 }
 
-// UpdateStore writes a store's name, P4 flag, stacking rule and redirect
+// StoreUpdate writes a store's name, P4 flag, stacking rule and redirect
 // hosts; ENotFound when there is no such store.
-func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
+func (t *tx) StoreUpdate(ctx context.Context, s *promokit.Store) error {
 	tag, err := t.q.Exec(ctx, `UPDATE stores SET name = $2, partner_promo_codes = $3, max_promotions_per_order = $4, redirect_hosts = $5
 		WHERE id = $1`, s.ID, s.Name, s.PartnerPromoCodes, s.MaxPromotionsPerOrder, emptyIfNil(s.RedirectHosts))
 	if err != nil {
@@ -83,8 +83,8 @@ func scanPartner(row pgx.Row) (*promokit.Partner, error) {
 	return &p, nil
 }
 
-// CreatePartner inserts a partner; EConflict when its id exists.
-func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
+// PartnerCreate inserts a partner; EConflict when its id exists.
+func (t *tx) PartnerCreate(ctx context.Context, p *promokit.Partner) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES ($1, $2, $3, $4)`,
 		p.ID, p.Name, p.Kind, p.CreatedAt)
 	if err != nil {
@@ -93,8 +93,8 @@ func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
 	return nil
 }
 
-// GetPartner returns a partner; ENotFound when there is none.
-func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, error) {
+// PartnerGet returns a partner; ENotFound when there is none.
+func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, error) {
 	p, err := scanPartner(t.q.QueryRow(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = $1`, id))
 	if err != nil {
 		return nil, scanErr(err, "partner", id)
@@ -102,8 +102,8 @@ func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, erro
 	return p, nil
 }
 
-// ListPartners returns a page of partners ordered by id.
-func (t *tx) ListPartners(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
+// PartnerList returns a page of partners ordered by id.
+func (t *tx) PartnerList(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
 	return queryList(ctx, t.q, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > $1 ORDER BY id LIMIT $2`,
 		[]any{p.After, limit(p)}, scanPartner)
 }
@@ -119,10 +119,10 @@ func scanProduct(row pgx.Row) (*promokit.Product, error) {
 	return &p, nil
 }
 
-// PutProduct inserts a product of a store, or replaces the name, URL and
+// ProductPut inserts a product of a store, or replaces the name, URL and
 // updated_at of the existing one; created_at keeps its first value.
 // ENotFound when the store does not exist.
-func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
+func (t *tx) ProductPut(ctx context.Context, p *promokit.Product) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (store_id, id) DO UPDATE
 		SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at`,
@@ -133,9 +133,9 @@ func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
 	return nil
 }
 
-// GetProduct returns a product of a store; ENotFound when the store has no
+// ProductGet returns a product of a store; ENotFound when the store has no
 // such product.
-func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error) {
+func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Product, error) {
 	p, err := scanProduct(t.q.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id = $2`, storeID, id))
 	if err != nil {
 		return nil, scanErr(err, "product", id)
@@ -143,16 +143,16 @@ func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Prod
 	return p, nil
 }
 
-// ListProducts returns a page of a store's products ordered by id.
-func (t *tx) ListProducts(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
+// ProductList returns a page of a store's products ordered by id.
+func (t *tx) ProductList(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
 	return queryList(ctx, t.q, "products",
 		`SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		[]any{storeID, p.After, limit(p)}, scanProduct)
 }
 
-// MissingProducts returns the ids among ids, in their order and each once,
+// ProductMissing returns the ids among ids, in their order and each once,
 // that are not products of the store.
-func (t *tx) MissingProducts(ctx context.Context, storeID string, ids []string) ([]string, error) {
+func (t *tx) ProductMissing(ctx context.Context, storeID string, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

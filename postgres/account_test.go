@@ -18,14 +18,14 @@ func TestGetStoreLock(t *testing.T) {
 	s := MustOpenStore(t)
 	now := time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC)
 	st := &promokit.Store{ID: "sto_1", Name: "Before", CreatedAt: now}
-	if err := s.Write(ctx, func(tx engine.Tx) error { return tx.CreateStore(ctx, st) }); err != nil {
+	if err := s.Write(ctx, func(tx engine.Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
 		t.Fatal(err)
 	}
 	locked := make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		first <- s.Write(ctx, func(tx engine.Tx) error {
-			got, err := tx.GetStore(ctx, st.ID, true)
+			got, err := tx.StoreGet(ctx, st.ID, true)
 			if err != nil {
 				return err
 			}
@@ -33,13 +33,13 @@ func TestGetStoreLock(t *testing.T) {
 			// Give the second transaction time to queue on the lock.
 			time.Sleep(200 * time.Millisecond)
 			got.Name = "After"
-			return tx.UpdateStore(ctx, got)
+			return tx.StoreUpdate(ctx, got)
 		})
 	}()
 	<-locked
 	var name string
 	err := s.Write(ctx, func(tx engine.Tx) error {
-		got, err := tx.GetStore(ctx, st.ID, true)
+		got, err := tx.StoreGet(ctx, st.ID, true)
 		if err != nil {
 			return err
 		}
@@ -65,13 +65,13 @@ func TestReadOnly(t *testing.T) {
 	s := MustOpenStore(t)
 	now := time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC)
 	err := s.Read(ctx, func(tx engine.Tx) error {
-		return tx.CreateStore(ctx, &promokit.Store{ID: "sto_1", Name: "One", CreatedAt: now})
+		return tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "One", CreatedAt: now})
 	})
 	if err == nil {
 		t.Fatal("CreateStore inside Read succeeded")
 	}
 	err = s.Read(ctx, func(tx engine.Tx) error {
-		_, err := tx.GetStore(ctx, "sto_1", false)
+		_, err := tx.StoreGet(ctx, "sto_1", false)
 		return err
 	})
 	if code := promokit.ErrorCode(err); code != promokit.ENotFound {

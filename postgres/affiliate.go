@@ -17,9 +17,9 @@ import (
 
 const membershipColumns = `id, store_id, url, joined_at, exit_requested_at, exits_at`
 
-// CreateMembership inserts a store's membership; EConflict when its id
+// MembershipCreate inserts a store's membership; EConflict when its id
 // exists, ENotFound when the store does not.
-func (t *tx) CreateMembership(ctx context.Context, m *promokit.Membership) error {
+func (t *tx) MembershipCreate(ctx context.Context, m *promokit.Membership) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO memberships (`+membershipColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		m.ID, m.StoreID, m.URL, m.JoinedAt, m.ExitRequestedAt, m.ExitsAt)
 	if err != nil {
@@ -31,12 +31,12 @@ func (t *tx) CreateMembership(ctx context.Context, m *promokit.Membership) error
 const latestMembershipSQL = `SELECT ` + membershipColumns + ` FROM memberships
 	WHERE store_id = $1 ORDER BY joined_at DESC, id DESC LIMIT 1`
 
-// LatestMembership returns the store's latest membership. With lock it
+// MembershipGetLatest returns the store's latest membership. With lock it
 // first locks the store's row (FOR UPDATE, as GetStore does) and then
 // reads: both statements go in one round trip, and at READ COMMITTED the
 // read takes its snapshot once the lock is held, so it sees the
 // membership a writer that held the lock before has committed.
-func (t *tx) LatestMembership(ctx context.Context, storeID string, lock bool) (*promokit.Membership, error) {
+func (t *tx) MembershipGetLatest(ctx context.Context, storeID string, lock bool) (*promokit.Membership, error) {
 	if !lock {
 		m, err := scanMembership(t.q.QueryRow(ctx, latestMembershipSQL, storeID))
 		if err != nil {
@@ -67,9 +67,9 @@ func (t *tx) LatestMembership(ctx context.Context, storeID string, lock bool) (*
 	return m, nil
 }
 
-// SetMembershipExit records an exit request of a membership that has not
+// MembershipSetExit records an exit request of a membership that has not
 // asked to exit yet.
-func (t *tx) SetMembershipExit(ctx context.Context, id string, requestedAt, exitsAt time.Time) error {
+func (t *tx) MembershipSetExit(ctx context.Context, id string, requestedAt, exitsAt time.Time) error {
 	tag, err := t.q.Exec(ctx, `UPDATE memberships SET exit_requested_at = $2, exits_at = $3
 		WHERE id = $1 AND exit_requested_at IS NULL`, id, requestedAt, exitsAt)
 	if err != nil {
@@ -91,9 +91,9 @@ func scanMembership(row pgx.Row) (*promokit.Membership, error) {
 
 const rateColumns = `id, store_id, product_id, rate_bp, removed, effective_at`
 
-// AddRate inserts a rate and sets its ID; ENotFound when the store does
+// RateAdd inserts a rate and sets its ID; ENotFound when the store does
 // not exist.
-func (t *tx) AddRate(ctx context.Context, r *promokit.Rate) error {
+func (t *tx) RateAdd(ctx context.Context, r *promokit.Rate) error {
 	err := t.q.QueryRow(ctx, `INSERT INTO affiliate_rates (store_id, product_id, rate_bp, removed, effective_at)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`, r.StoreID, r.ProductID, int64(r.Rate), r.Removed, r.EffectiveAt).Scan(&r.ID)
 	if err != nil {
@@ -102,10 +102,10 @@ func (t *tx) AddRate(ctx context.Context, r *promokit.Rate) error {
 	return nil
 }
 
-// RatesAt returns the rates in force at t of the general rate and of the
+// RateListAt returns the rates in force at t of the general rate and of the
 // products among productIDs, in one query: for each id, the index finds
 // the latest row at or before t.
-func (t *tx) RatesAt(ctx context.Context, storeID string, at time.Time, productIDs []string) ([]*promokit.Rate, error) {
+func (t *tx) RateListAt(ctx context.Context, storeID string, at time.Time, productIDs []string) ([]*promokit.Rate, error) {
 	ids := distinct(append([]string{""}, productIDs...))
 	return queryList(ctx, t.q, "rates", `SELECT r.id, r.store_id, r.product_id, r.rate_bp, r.removed, r.effective_at
 		FROM unnest($2::text[]) AS p(id) CROSS JOIN LATERAL (
@@ -115,9 +115,9 @@ func (t *tx) RatesAt(ctx context.Context, storeID string, at time.Time, productI
 		ORDER BY r.product_id`, []any{storeID, ids, at}, scanRate)
 }
 
-// ListRates returns a store's rates newest first, those below the id
+// RateList returns a store's rates newest first, those below the id
 // p.After when it is set.
-func (t *tx) ListRates(ctx context.Context, storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
+func (t *tx) RateList(ctx context.Context, storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
 	before, err := parseAfter(p.After)
 	if err != nil {
 		return nil, err

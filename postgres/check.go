@@ -66,9 +66,9 @@ SELECT 'ledger_daily', subject, stored_amount, amount FROM daily WHERE stored_am
 UNION ALL
 SELECT 'ledger_daily_entries', subject, stored_entries, entries FROM daily WHERE stored_entries <> entries`
 
-// CheckCounters recomputes the usage counters from the rows, and the
+// UsageCheck recomputes the usage counters from the rows, and the
 // ledger's daily roll-ups from the entries, and returns those that differ.
-func (s *Store) CheckCounters(ctx context.Context) ([]engine.CounterDiff, error) {
+func (s *Store) UsageCheck(ctx context.Context) ([]engine.CounterDiff, error) {
 	rows, err := s.pool.Query(ctx, checkQuery)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: check counters: %w", err)

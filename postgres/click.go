@@ -18,12 +18,12 @@ import (
 
 const clickColumns = `id, link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag`
 
-// InsertClicks inserts clicks in one statement, their columns travelling
+// ClickInsertMany inserts clicks in one statement, their columns travelling
 // as arrays, and sets their IDs. The rows are inserted in the order of the
 // batch (WITH ORDINALITY and ORDER BY), so the identity gives them
 // increasing ids in that order; the ids returned are sorted before they
 // are handed out, so that nothing depends on the order of RETURNING.
-func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
+func (t *tx) ClickInsertMany(ctx context.Context, clicks []*promokit.Click) error {
 	if len(clicks) == 0 {
 		return nil
 	}
@@ -60,9 +60,9 @@ func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
 	return nil
 }
 
-// ClickCounts counts the clicks of each visitor and link pair since since,
+// ClickCountMany counts the clicks of each visitor and link pair since since,
 // the pairs travelling as two arrays.
-func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
+func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
 	out := make(map[engine.VisitorLink]int64, len(pairs))
 	if len(pairs) == 0 {
 		return out, nil
@@ -106,9 +106,9 @@ func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.Vi
 	return out, nil
 }
 
-// LatestClick returns the latest unflagged click of the visitors on the
+// ClickGetLatest returns the latest unflagged click of the visitors on the
 // store's links within [from, to].
-func (t *tx) LatestClick(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
+func (t *tx) ClickGetLatest(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
 	if len(visitorIDs) == 0 {
 		return nil, promokit.Errorf(promokit.ENotFound, "no click")
 	}
@@ -133,8 +133,8 @@ func scanClick(row pgx.Row) (*promokit.Click, error) {
 	return &c, nil
 }
 
-// LinkStats counts the clicks of each link among linkIDs that has any.
-func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
+// LinkStatGetMany counts the clicks of each link among linkIDs that has any.
+func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
 	out := make(map[string]engine.LinkStat, len(linkIDs))
 	if len(linkIDs) == 0 {
 		return out, nil
@@ -161,9 +161,9 @@ func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine
 	return out, nil
 }
 
-// AddVisitor records a customer's visitor id at a store, or refreshes
+// VisitorAdd records a customer's visitor id at a store, or refreshes
 // when it was last seen there.
-func (t *tx) AddVisitor(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
+func (t *tx) VisitorAdd(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO visitors (store_id, customer_id, visitor_id, last_seen) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (store_id, customer_id, visitor_id) DO UPDATE SET last_seen = EXCLUDED.last_seen`,
 		storeID, customerID, visitorID, now)
@@ -173,9 +173,9 @@ func (t *tx) AddVisitor(ctx context.Context, storeID, customerID, visitorID stri
 	return nil
 }
 
-// CustomerVisitors returns the visitor ids a customer used at a store,
+// VisitorList returns the visitor ids a customer used at a store,
 // the most recently seen first.
-func (t *tx) CustomerVisitors(ctx context.Context, storeID, customerID string, limit int) ([]string, error) {
+func (t *tx) VisitorList(ctx context.Context, storeID, customerID string, limit int) ([]string, error) {
 	return queryList(ctx, t.q, "visitors", `SELECT visitor_id FROM visitors
 		WHERE store_id = $1 AND customer_id = $2 ORDER BY last_seen DESC, visitor_id LIMIT $3`,
 		[]any{storeID, customerID, limit}, scanString)

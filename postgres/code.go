@@ -20,10 +20,10 @@ func scanCode(row pgx.Row, c *promokit.Code) error {
 		&c.CustomerID, &c.PartnerID, &c.ExpiresAt, &c.JobID, &c.Uses, &c.CreatedAt, &c.UpdatedAt)
 }
 
-// CreateCode inserts one code; ECodeTaken when the value exists and
+// CodeCreate inserts one code; ECodeTaken when the value exists and
 // ENotFound when its promotion does not. As after any failed statement on
 // PostgreSQL, the transaction cannot go on after such an error.
-func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
+func (t *tx) CodeCreate(ctx context.Context, c *promokit.Code) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO codes (`+codeColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		c.Code, c.PromotionID, c.StoreID, c.Active, c.UsageLimit, c.PerCustomerLimit,
@@ -41,12 +41,12 @@ const insertCodesSQL = `INSERT INTO codes (` + codeColumns + `)
 		$7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::bigint[], $12::timestamptz[], $13::timestamptz[])
 	ON CONFLICT (code) DO NOTHING`
 
-// InsertCodes inserts codes, skipping the values that exist (in the table
+// CodeInsertMany inserts codes, skipping the values that exist (in the table
 // or earlier in codes), and returns how many it inserted; ENotFound when a
 // code's promotion does not exist. The codes travel as one array per
 // column that unnest turns back into rows, so a batch of ten thousand
 // codes is one statement and one round trip.
-func (t *tx) InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error) {
+func (t *tx) CodeInsertMany(ctx context.Context, codes []*promokit.Code) (int64, error) {
 	if len(codes) == 0 {
 		return 0, nil
 	}
@@ -87,11 +87,11 @@ func codeArrays(codes []*promokit.Code) []any {
 	return []any{value, promotion, store, active, usageLimit, perCustomer, customer, partner, expires, job, uses, created, updated}
 }
 
-// GetCode returns the code with the value code if scope can see it: a
+// CodeGet returns the code with the value code if scope can see it: a
 // store scope sees its store's codes, a partner scope the codes assigned to
 // it. ENotFound otherwise. This is the hot look-up of checkout: one
 // statement, prepared once per connection, one round trip.
-func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
+func (t *tx) CodeGet(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	var c promokit.Code
 	err := scanCode(t.q.QueryRow(ctx, `SELECT `+codeColumns+` FROM codes c
 		WHERE c.code = $1 AND ($2 = '' OR c.store_id = $2) AND ($3 = '' OR c.partner_id = $3) AND `+liveCode,
@@ -102,9 +102,9 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 	return &c, nil
 }
 
-// UpdateCode writes a code's active flag, assignment (partner and
+// CodeUpdate writes a code's active flag, assignment (partner and
 // customer) and updated_at; ENotFound when there is no such code.
-func (t *tx) UpdateCode(ctx context.Context, c *promokit.Code) error {
+func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE codes c SET active = $2, partner_id = $3, customer_id = $4, updated_at = $5
 		WHERE c.code = $1 AND `+liveCode,
@@ -150,9 +150,9 @@ func codeQuery(scope promokit.Scope, f engine.CodeFilter, paged bool) (string, [
 	return sql, w.args
 }
 
-// ListCodes returns a page of the codes that scope can see and f selects,
+// CodeList returns a page of the codes that scope can see and f selects,
 // in creation order. f.After is the last code value of the previous page.
-func (t *tx) ListCodes(ctx context.Context, scope promokit.Scope, f engine.CodeFilter) ([]*promokit.Code, error) {
+func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFilter) ([]*promokit.Code, error) {
 	sql, args := codeQuery(scope, f, true)
 	return queryList(ctx, t.q, "codes", sql, args, func(row pgx.Row) (*promokit.Code, error) {
 		c := new(promokit.Code)
@@ -163,11 +163,11 @@ func (t *tx) ListCodes(ctx context.Context, scope promokit.Scope, f engine.CodeF
 	})
 }
 
-// ExportCodes streams the codes that scope can see and f selects, in
+// CodeExport streams the codes that scope can see and f selects, in
 // creation order, to fn, with one query whose rows are read as they
 // arrive. A Limit of zero exports them all. It stops at the first error fn
 // returns and returns it.
-func (s *Store) ExportCodes(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *Store) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
 	sql, args := codeQuery(scope, f, false)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
@@ -189,10 +189,10 @@ func (s *Store) ExportCodes(ctx context.Context, scope promokit.Scope, f engine.
 	return nil
 }
 
-// CountCodes counts the codes of a store or of a promotion, created at or
+// CodeCount counts the codes of a store or of a promotion, created at or
 // after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
-func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) {
+func (t *tx) CodeCount(ctx context.Context, c engine.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
@@ -214,9 +214,9 @@ func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) 
 	return n, nil
 }
 
-// ExistingCodes returns, in the order given and once each, the values among
+// CodeExistingMany returns, in the order given and once each, the values among
 // codes that exist.
-func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error) {
+func (t *tx) CodeExistingMany(ctx context.Context, codes []string) ([]string, error) {
 	if len(codes) == 0 {
 		return nil, nil
 	}
@@ -227,10 +227,10 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 		[]any{codes}, scanString)
 }
 
-// GetCodes returns the codes among values that scope can see, in no
+// CodeGetMany returns the codes among values that scope can see, in no
 // particular order; values that are missing or foreign are left out. One
 // query serves a whole batch of look-ups.
-func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
+func (t *tx) CodeGetMany(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
 	return queryList(ctx, t.byKey(), "codes", `SELECT `+codeColumns+` FROM codes c
 		WHERE c.code = ANY($1) AND ($2 = '' OR c.store_id = $2) AND ($3 = '' OR c.partner_id = $3) AND `+liveCode,
 		[]any{values, scope.StoreID, scope.PartnerID}, func(row pgx.Row) (*promokit.Code, error) {
@@ -239,11 +239,11 @@ func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string
 		})
 }
 
-// InsertGeneratedCodes inserts generated values as codes that share every
+// CodeInsertValuesMany inserts generated values as codes that share every
 // other field with tmpl, skipping values that exist, and returns how many
 // it inserted. Only the values travel as an array, so a batch of 50,000
 // costs one small message rather than one array per column.
-func (t *tx) InsertGeneratedCodes(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error) {
+func (t *tx) CodeInsertValuesMany(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error) {
 	if len(values) == 0 {
 		return 0, nil
 	}

@@ -20,11 +20,11 @@ import (
 // of code_imports' primary key, a table of a few rows.
 const liveCode = `(c.import_id IS NULL OR NOT EXISTS (SELECT 1 FROM code_imports i WHERE i.id = c.import_id))`
 
-// CreateCodeImport records an import about to write its codes and sets
+// CodeImportCreate records an import about to write its codes and sets
 // imp.ID and imp.AfterCodeID: the largest code id committed now. Identity
 // values only grow, so every code the import inserts later has a larger
 // id, whatever other transactions do meanwhile.
-func (t *tx) CreateCodeImport(ctx context.Context, imp *engine.CodeImport) error {
+func (t *tx) CodeImportCreate(ctx context.Context, imp *engine.CodeImport) error {
 	err := t.q.QueryRow(ctx, `INSERT INTO code_imports (promotion_id, store_id, after_code_id, lease_until, created_at)
 		VALUES ($1, $2, (SELECT coalesce(max(id), 0) FROM codes), $3, $4) RETURNING id, after_code_id`,
 		imp.PromotionID, imp.StoreID, imp.LeaseUntil, imp.CreatedAt).Scan(&imp.ID, &imp.AfterCodeID)
@@ -40,12 +40,12 @@ const insertImportCodesSQL = `INSERT INTO codes (` + codeColumns + `, import_id)
 		$7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::bigint[], $12::timestamptz[], $13::timestamptz[])
 	ON CONFLICT (code) DO NOTHING`
 
-// InsertImportCodes extends the lease of the import id to leaseUntil and
+// CodeImportInsertMany extends the lease of the import id to leaseUntil and
 // inserts codes as its codes, skipping values that exist, and returns how
 // many it inserted. EConflict when the import has failed or is gone. The
 // import's row stays locked until the transaction ends, so a cleaner
 // cannot fail it halfway through a chunk.
-func (t *tx) InsertImportCodes(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error) {
+func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error) {
 	tag, err := t.q.Exec(ctx, `UPDATE code_imports SET lease_until = $2 WHERE id = $1 AND NOT failed`, id, leaseUntil)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: extend code import: %w", err)
@@ -71,10 +71,10 @@ func abandoned() error {
 	return promokit.Errorf(promokit.EConflict, "the import stalled for too long and was abandoned; nothing was written: send the file again")
 }
 
-// TakenCodes returns the values among values, in their order and each
+// CodeImportTakenMany returns the values among values, in their order and each
 // once, held by a code that is not of the import id, whether or not that
 // code is visible: the values an insert of the import skipped.
-func (t *tx) TakenCodes(ctx context.Context, id int64, values []string) ([]string, error) {
+func (t *tx) CodeImportTakenMany(ctx context.Context, id int64, values []string) ([]string, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
@@ -85,9 +85,9 @@ func (t *tx) TakenCodes(ctx context.Context, id int64, values []string) ([]strin
 		[]any{values, id}, scanString)
 }
 
-// CommitCodeImport makes every code of the import id visible at once by
+// CodeImportCommit makes every code of the import id visible at once by
 // deleting its row. EConflict when the import has failed or is gone.
-func (t *tx) CommitCodeImport(ctx context.Context, id int64) error {
+func (t *tx) CodeImportCommit(ctx context.Context, id int64) error {
 	tag, err := t.q.Exec(ctx, `DELETE FROM code_imports WHERE id = $1 AND NOT failed`, id)
 	if err != nil {
 		return fmt.Errorf("postgres: commit code import: %w", err)
@@ -98,10 +98,10 @@ func (t *tx) CommitCodeImport(ctx context.Context, id int64) error {
 	return nil
 }
 
-// FailCodeImport marks the import id failed; with a staleAt that is not
+// CodeImportFail marks the import id failed; with a staleAt that is not
 // zero, only if it has failed already or its lease ended at or before
 // staleAt. It reports whether the import is failed.
-func (t *tx) FailCodeImport(ctx context.Context, id int64, staleAt time.Time) (bool, error) {
+func (t *tx) CodeImportFail(ctx context.Context, id int64, staleAt time.Time) (bool, error) {
 	tag, err := t.q.Exec(ctx, `UPDATE code_imports SET failed = true
 		WHERE id = $1 AND ($2::timestamptz IS NULL OR failed OR lease_until <= $2)`, id, nullTime(staleAt))
 	if err != nil {
@@ -118,9 +118,9 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// StaleCodeImports returns up to limit imports, oldest first, that have
+// CodeImportListStale returns up to limit imports, oldest first, that have
 // failed or whose lease ended at or before now.
-func (t *tx) StaleCodeImports(ctx context.Context, now time.Time, limit int) ([]*engine.CodeImport, error) {
+func (t *tx) CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*engine.CodeImport, error) {
 	return queryList(ctx, t.q, "stale code imports", `SELECT id, promotion_id, store_id, after_code_id, failed, lease_until, created_at
 		FROM code_imports WHERE failed OR lease_until <= $1 ORDER BY id LIMIT $2`, []any{now, limit},
 		func(row pgx.Row) (*engine.CodeImport, error) {
@@ -131,11 +131,11 @@ func (t *tx) StaleCodeImports(ctx context.Context, now time.Time, limit int) ([]
 		})
 }
 
-// PurgeCodeImport deletes up to limit codes of the failed import id, those
+// CodeImportPurge deletes up to limit codes of the failed import id, those
 // of lowest id first, and moves its after_code_id past them; when fewer
 // than limit were left it also deletes the import. It returns how many
 // codes it deleted, and does nothing to an import that has not failed.
-func (t *tx) PurgeCodeImport(ctx context.Context, id int64, limit int) (int64, error) {
+func (t *tx) CodeImportPurge(ctx context.Context, id int64, limit int) (int64, error) {
 	var (
 		promotionID string
 		after       int64

@@ -25,10 +25,10 @@ func MustCreatePromotion(tb testing.TB, s *postgres.Store, now time.Time) *promo
 		StartsAt: now, Active: true, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	err := s.Write(context.Background(), func(tx engine.Tx) error {
-		if err := tx.CreateStore(context.Background(), st); err != nil {
+		if err := tx.StoreCreate(context.Background(), st); err != nil {
 			return err
 		}
-		return tx.CreatePromotion(context.Background(), p)
+		return tx.PromotionCreate(context.Background(), p)
 	})
 	if err != nil {
 		tb.Fatalf("create promotion: %v", err)
@@ -69,12 +69,12 @@ func generate(b *testing.B, s *postgres.Store, p *promokit.Promotion, n int, ins
 	}
 }
 
-// insertCodes inserts codes with InsertCodes.
+// insertCodes inserts codes with CodeInsertMany.
 func insertCodes(ctx context.Context, tx engine.Tx, codes []*promokit.Code) (int64, error) {
-	return tx.InsertCodes(ctx, codes)
+	return tx.CodeInsertMany(ctx, codes)
 }
 
-// BenchmarkInsertCodes measures code generation's inserts: InsertCodes
+// BenchmarkInsertCodes measures code generation's inserts: CodeInsertMany
 // with 10,000 codes per transaction, against one INSERT per code.
 func BenchmarkInsertCodes(b *testing.B) {
 	cases := []struct {
@@ -85,7 +85,7 @@ func BenchmarkInsertCodes(b *testing.B) {
 		{"unnest", 1_000_000, insertCodes},
 		{"row", 20_000, func(ctx context.Context, tx engine.Tx, codes []*promokit.Code) (int64, error) {
 			for i, c := range codes {
-				if err := tx.CreateCode(ctx, c); err != nil {
+				if err := tx.CodeCreate(ctx, c); err != nil {
 					return int64(i), err
 				}
 			}
@@ -120,7 +120,7 @@ func BenchmarkExportCodes(b *testing.B) {
 	var rows int
 	for b.Loop() {
 		count := 0
-		err := s.ExportCodes(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(*promokit.Code) error {
+		err := s.CodeExport(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(*promokit.Code) error {
 			count++
 			return nil
 		})

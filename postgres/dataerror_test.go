@@ -58,7 +58,7 @@ func TestDataError(t *testing.T) {
 		return err
 	}
 	nulName := s.Write(ctx, func(tx engine.Tx) error {
-		return tx.CreateStore(ctx, &promokit.Store{ID: "sto_1", Name: "A\x00B", CreatedAt: time.Now()})
+		return tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "A\x00B", CreatedAt: time.Now()})
 	})
 	tests := []struct {
 		name  string

@@ -130,11 +130,11 @@ func Open(ctx context.Context, url string) (*Store, error) {
 // transactions are read-only unless begun with pgx.ReadWrite.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// AnalyzeCodes runs ANALYZE on the codes: right after a million codes
+// CodeAnalyze runs ANALYZE on the codes: right after a million codes
 // are inserted, the statistics still describe an almost empty table, and
 // the custom plans the store asks for (plan_cache_mode) would sort a
 // promotion's codes instead of walking its index in order.
-func (s *Store) AnalyzeCodes(ctx context.Context) error {
+func (s *Store) CodeAnalyze(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, `ANALYZE codes`); err != nil {
 		return fmt.Errorf("postgres: analyze codes: %w", err)
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// GetIdempotency returns the record of a key's Idempotency-Key; ENotFound
+// IdempotencyGet returns the record of a key's Idempotency-Key; ENotFound
 // when there is none.
-func (t *tx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
+func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
 	var r engine.IdempotencyRecord
 	err := t.q.QueryRow(ctx, `
 		SELECT key_id, key, request_hash, status, headers, body, created_at
@@ -25,10 +25,10 @@ func (t *tx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.Ide
 	return &r, nil
 }
 
-// CreateIdempotency inserts a record; EConflict when one exists for the
+// IdempotencyCreate inserts a record; EConflict when one exists for the
 // same key and Idempotency-Key. The insert does nothing on conflict rather
 // than fail, so the transaction can go on and read the existing record.
-func (t *tx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
 	tag, err := t.q.Exec(ctx, `
 		INSERT INTO idempotency_keys (key_id, key, request_hash, status, headers, body, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -43,9 +43,9 @@ func (t *tx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord)
 	return nil
 }
 
-// CompleteIdempotency stores the response status, headers and body of a
+// IdempotencyComplete stores the response status, headers and body of a
 // record; ENotFound when there is no such record.
-func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyComplete(ctx context.Context, r *engine.IdempotencyRecord) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
 		WHERE key_id = $1 AND key = $2`,
@@ -69,10 +69,10 @@ const createIdempotenciesSQL = `INSERT INTO idempotency_keys (key_id, key, reque
 	ON CONFLICT (key_id, key) DO NOTHING
 	RETURNING key_id, key`
 
-// CreateIdempotencies inserts records of requests not answered yet in one
+// IdempotencyCreateMany inserts records of requests not answered yet in one
 // statement, leaving out each one whose key is recorded already, also by
 // an earlier one of rs.
-func (t *tx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
 	keyIDs, keys := make([]string, len(rs)), make([]string, len(rs))
 	hashes, times := make([][]byte, len(rs)), make([]time.Time, len(rs))
 	for i, r := range rs {
@@ -92,9 +92,9 @@ const completeIdempotenciesSQL = `UPDATE idempotency_keys i SET status = r.statu
 	WHERE i.key_id = r.key_id AND i.key = r.key
 	RETURNING i.key_id, i.key`
 
-// CompleteIdempotencies stores the responses of records in one statement
+// IdempotencyCompleteMany stores the responses of records in one statement
 // and reports which records existed.
-func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
 	keyIDs, keys := make([]string, len(rs)), make([]string, len(rs))
 	statuses, headers, bodies := make([]int32, len(rs)), make([][]byte, len(rs)), make([][]byte, len(rs))
 	for i, r := range rs {
@@ -149,17 +149,17 @@ func claim(rs []*engine.IdempotencyRecord, written map[idempotencyKey]int) []boo
 	return out
 }
 
-// DeleteIdempotency removes a record, if there is one.
-func (t *tx) DeleteIdempotency(ctx context.Context, keyID, key string) error {
+// IdempotencyDelete removes a record, if there is one.
+func (t *tx) IdempotencyDelete(ctx context.Context, keyID, key string) error {
 	if _, err := t.q.Exec(ctx, `DELETE FROM idempotency_keys WHERE key_id = $1 AND key = $2`, keyID, key); err != nil {
 		return fmt.Errorf("postgres: delete idempotency key: %w", err)
 	}
 	return nil
 }
 
-// DeleteIdempotencyBefore removes the records created before before and
+// IdempotencyDeleteBefore removes the records created before before and
 // returns how many it removed.
-func (t *tx) DeleteIdempotencyBefore(ctx context.Context, before time.Time) (int64, error) {
+func (t *tx) IdempotencyDeleteBefore(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := t.q.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete idempotency keys: %w", err)

@@ -25,8 +25,8 @@ func scanJob(row pgx.Row) (*promokit.Job, error) {
 	return &j, nil
 }
 
-// CreateJob inserts a job; EConflict when its id exists.
-func (t *tx) CreateJob(ctx context.Context, j *promokit.Job) error {
+// JobCreate inserts a job; EConflict when its id exists.
+func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO jobs (`+jobColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		j.ID, j.Kind, j.StoreID, j.PromotionID, &j.Spec, j.Total, j.Done, j.State, j.Error,
@@ -37,10 +37,10 @@ func (t *tx) CreateJob(ctx context.Context, j *promokit.Job) error {
 	return nil
 }
 
-// GetJob returns a job that scope can see: a store scope sees its store's
+// JobGet returns a job that scope can see: a store scope sees its store's
 // jobs, and a partner scope none, since jobs belong to stores. ENotFound
 // otherwise.
-func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
+func (t *tx) JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
 	j, err := scanJob(t.q.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs
 		WHERE id = $1 AND ($2 = '' OR store_id = $2) AND $3 = ''`,
 		id, scope.StoreID, scope.PartnerID))
@@ -50,11 +50,11 @@ func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*prom
 	return j, nil
 }
 
-// ClaimJob leases the oldest queued or running job whose lease is absent or
+// JobClaim leases the oldest queued or running job whose lease is absent or
 // over at now to owner until until, marks it running and returns it;
 // ENotFound when there is none. SKIP LOCKED lets two processes claim two
 // different jobs at once, never the same one.
-func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
+func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
 	j, err := scanJob(t.q.QueryRow(ctx, `
 		UPDATE jobs SET lease_owner = $1, lease_until = $3, state = 'running', updated_at = $2
 		WHERE id = (
@@ -73,10 +73,10 @@ func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (
 	return j, nil
 }
 
-// UpdateJob writes a job's progress, state, error, finish time, lease and
+// JobUpdate writes a job's progress, state, error, finish time, lease and
 // updated_at if owner still holds its lease; EConflict when another owner
 // took the job over (or it does not exist).
-func (t *tx) UpdateJob(ctx context.Context, j *promokit.Job, owner string) error {
+func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE jobs SET done = $3, state = $4, error = $5, finished_at = $6,
 			lease_owner = $7, lease_until = $8, updated_at = $9
@@ -91,11 +91,11 @@ func (t *tx) UpdateJob(ctx context.Context, j *promokit.Job, owner string) error
 	return nil
 }
 
-// AddJobProgress adds n to a job's progress, marks it running and extends
+// JobAddProgress adds n to a job's progress, marks it running and extends
 // its lease, if owner still holds it, and returns the new progress. A job
 // that reaches its total is marked succeeded, its lease released. Two
 // batches of one job may commit concurrently: the increment is atomic.
-func (t *tx) AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
+func (t *tx) JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
 	var done int64
 	err := t.q.QueryRow(ctx, `
 		UPDATE jobs

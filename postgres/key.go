@@ -23,8 +23,8 @@ func scanKey(row pgx.Row) (*promokit.Key, error) {
 	return &k, nil
 }
 
-// CreateKey inserts an API key; EConflict when its id or hash exists.
-func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
+// KeyCreate inserts an API key; EConflict when its id or hash exists.
+func (t *tx) KeyCreate(ctx context.Context, k *promokit.Key) error {
 	_, err := t.q.Exec(ctx, `
 		INSERT INTO api_keys (id, name, role, store_id, partner_id, prefix, hash, created_at, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -35,8 +35,8 @@ func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
 	return nil
 }
 
-// GetKey returns a key, revoked or not; ENotFound when there is none.
-func (t *tx) GetKey(ctx context.Context, id string) (*promokit.Key, error) {
+// KeyGet returns a key, revoked or not; ENotFound when there is none.
+func (t *tx) KeyGet(ctx context.Context, id string) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
 	if err != nil {
 		return nil, scanErr(err, "key", id)
@@ -44,10 +44,10 @@ func (t *tx) GetKey(ctx context.Context, id string) (*promokit.Key, error) {
 	return k, nil
 }
 
-// KeyByHash returns the key whose secret hashes to hash, revoked or not, so
+// KeyGetByHash returns the key whose secret hashes to hash, revoked or not, so
 // that the caller can tell a revoked key from an unknown one; ENotFound
 // when there is none.
-func (t *tx) KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
+func (t *tx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1`, hash))
 	if err != nil {
 		// Only a prefix of the hash goes into the error, never a secret.
@@ -56,9 +56,9 @@ func (t *tx) KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error) 
 	return k, nil
 }
 
-// ListKeys returns a page of keys ordered by id, of f's store and partner
+// KeyList returns a page of keys ordered by id, of f's store and partner
 // when they are set.
-func (t *tx) ListKeys(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key, error) {
+func (t *tx) KeyList(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key, error) {
 	var w where
 	if f.StoreID != "" {
 		w.add("store_id = ?", f.StoreID)
@@ -73,9 +73,9 @@ func (t *tx) ListKeys(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key,
 	return queryList(ctx, t.q, "keys", sql, w.args, scanKey)
 }
 
-// RevokeKey sets revoked_at of an unrevoked key to now; ENotFound when
+// KeyRevoke sets revoked_at of an unrevoked key to now; ENotFound when
 // there is no such key or it is already revoked.
-func (t *tx) RevokeKey(ctx context.Context, id string, now time.Time) error {
+func (t *tx) KeyRevoke(ctx context.Context, id string, now time.Time) error {
 	tag, err := t.q.Exec(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, now)
 	if err != nil {
 		return fmt.Errorf("postgres: revoke key %q: %w", id, err)

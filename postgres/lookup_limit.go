@@ -16,9 +16,9 @@ import (
 const lookupFailuresSQL = `SELECT subject, failures FROM lookup_failures
 	WHERE window_start = $1 AND subject = ANY($2::text[])`
 
-// LookupFailures returns the counts of subjects in the window; subjects
+// LookupFailureGetMany returns the counts of subjects in the window; subjects
 // without one are left out. One read of the primary key for all of them.
-func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+func (t *tx) LookupFailureGetMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
 	rows, err := t.byKey().Query(ctx, lookupFailuresSQL, window, subjects)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read lookup failures: %w", err)
@@ -31,7 +31,7 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 }
 
 // readFailures reads rows of subjects and their failures into out, and
-// closes them. A count of zero (a row LockLookupFailures created that
+// closes them. A count of zero (a row LookupFailureLockMany created that
 // nothing was added to) is left out, as a missing one.
 func readFailures(rows pgx.Rows, out map[string]int64) error {
 	defer rows.Close()
@@ -50,14 +50,14 @@ func readFailures(rows pgx.Rows, out map[string]int64) error {
 	return rows.Err()
 }
 
-// LockLookupFailures returns the counts of subjects in the window and
+// LookupFailureLockMany returns the counts of subjects in the window and
 // locks their rows until the transaction ends, in one upsert: a missing
 // row is created at zero, so that it is locked too and a concurrent
 // transaction waits for this one instead of creating it, and an existing
 // row is updated to itself, which locks it and returns it. The rows are
 // taken in the order of their subjects, so that two transactions never
 // wait for each other in a cycle.
-func (t *tx) LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+func (t *tx) LookupFailureLockMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
 	rows, err := t.q.Query(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
 		SELECT $1, s, 0 FROM unnest($2::text[]) AS u(s) ORDER BY s
 		ON CONFLICT (window_start, subject) DO UPDATE SET failures = lookup_failures.failures
@@ -72,11 +72,11 @@ func (t *tx) LockLookupFailures(ctx context.Context, window time.Time, subjects 
 	return out, nil
 }
 
-// AddLookupFailures adds counts to the counts of subjects in the window
+// LookupFailureAddMany adds counts to the counts of subjects in the window
 // with one upsert. The rows are taken in the order of their subjects, so
 // that two statements counting the same subjects never wait for each
 // other in a cycle.
-func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
+func (t *tx) LookupFailureAddMany(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO lookup_failures (window_start, subject, failures)
 		SELECT $1, s, n FROM unnest($2::text[], $3::bigint[]) AS u(s, n) ORDER BY s
 		ON CONFLICT (window_start, subject) DO UPDATE SET failures = lookup_failures.failures + EXCLUDED.failures`,
@@ -87,9 +87,9 @@ func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects [
 	return nil
 }
 
-// DeleteLookupFailuresBefore removes the counts of windows that start
+// LookupFailureDeleteBefore removes the counts of windows that start
 // before before.
-func (t *tx) DeleteLookupFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
+func (t *tx) LookupFailureDeleteBefore(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := t.q.Exec(ctx, `DELETE FROM lookup_failures WHERE window_start < $1`, before)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: delete lookup failures: %w", err)

@@ -76,7 +76,7 @@ func TestMigrateVisitorsPerStore(t *testing.T) {
 	}
 	var list []string
 	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
-		list, err = tx.CustomerVisitors(ctx, "sto_a", "c1", 10)
+		list, err = tx.VisitorList(ctx, "sto_a", "c1", 10)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestMigrateRedirectHosts(t *testing.T) {
 		t.Fatalf("migrate to 0012 and later: %v", err)
 	}
 	if err := s.Read(ctx, func(tx engine.Tx) error {
-		st, err := tx.GetStore(ctx, "sto_a", false)
+		st, err := tx.StoreGet(ctx, "sto_a", false)
 		if err == nil && (st.RedirectHosts == nil || len(st.RedirectHosts) != 0) {
 			t.Errorf("redirect hosts of an earlier store: %#v, want an empty list", st.RedirectHosts)
 		}

@@ -98,7 +98,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	}
 	var got []*promokit.Redemption
 	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
-		got, err = tx.OrderRedemptions(ctx, "sto_1", "ord-1")
+		got, err = tx.RedemptionListByOrder(ctx, "sto_1", "ord-1")
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	// codeless row is one per promotion.
 	create := func(code, promotion string) error {
 		return s.Write(ctx, func(tx engine.Tx) error {
-			return tx.CreateRedemption(ctx, &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion,
+			return tx.RedemptionCreate(ctx, &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion,
 				Discount: 1, State: promokit.RedemptionHeld, RequestHash: []byte{1}, CreatedAt: created, UpdatedAt: created})
 		})
 	}

@@ -20,9 +20,9 @@ const orderColumns = `store_id, id, customer_id, visitor_id, currency, lines, sh
 	refunded_shipping, placed_at, paid_at, completed_at, cancelled_at, program, link_id, partner_id, click_id, clicked_at,
 	release_at, released, version, created_at, updated_at`
 
-// CreateOrder inserts an order with its lines; EConflict when the store
+// OrderCreate inserts an order with its lines; EConflict when the store
 // has an order with that id.
-func (t *tx) CreateOrder(ctx context.Context, o *promokit.Order) error {
+func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 	lines, payment, err := encodeOrder(o)
 	if err != nil {
 		return err
@@ -40,9 +40,9 @@ func (t *tx) CreateOrder(ctx context.Context, o *promokit.Order) error {
 	return nil
 }
 
-// GetOrder returns an order with its lines; with lock it locks the
+// OrderGet returns an order with its lines; with lock it locks the
 // order's row (FOR UPDATE) until the transaction ends.
-func (t *tx) GetOrder(ctx context.Context, storeID, id string, lock bool) (*promokit.Order, error) {
+func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*promokit.Order, error) {
 	sql := `SELECT ` + orderColumns + ` FROM orders WHERE store_id = $1 AND id = $2`
 	if lock {
 		sql += ` FOR UPDATE`
@@ -54,11 +54,11 @@ func (t *tx) GetOrder(ctx context.Context, storeID, id string, lock bool) (*prom
 	return o, nil
 }
 
-// UpdateOrder writes every field of an order that its events change, if
+// OrderUpdate writes every field of an order that its events change, if
 // its stored version is still version, and sets o.Version to version+1.
 // EVersionMismatch when another write came first, ENotFound when there is
 // no such order.
-func (t *tx) UpdateOrder(ctx context.Context, o *promokit.Order, version int64) error {
+func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) error {
 	lines, payment, err := encodeOrder(o)
 	if err != nil {
 		return err
@@ -91,14 +91,14 @@ func (t *tx) UpdateOrder(ctx context.Context, o *promokit.Order, version int64) 
 	return nil
 }
 
-// ListOrders returns one page of the orders scope can see, by id: its
+// OrderList returns one page of the orders scope can see, by id: its
 // store's, or those attributed to its partner.
 //
 // Without a store in scope the orders of all stores are listed by id, and
 // the cursor (an order id alone) cannot tell apart two stores' orders that
 // share an id: those after the first store's in the order of store ids
 // are skipped at a page boundary.
-func (t *tx) ListOrders(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Order, error) {
+func (t *tx) OrderList(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Order, error) {
 	var w where
 	if scope.StoreID != "" {
 		w.add("store_id = ?", scope.StoreID)
@@ -111,9 +111,9 @@ func (t *tx) ListOrders(ctx context.Context, scope promokit.Scope, p engine.Page
 		w.args, scanOrder)
 }
 
-// DueReleases returns completed, uncancelled orders whose commissions are
+// OrderListDueRelease returns completed, uncancelled orders whose commissions are
 // due at now and not released, the earliest due first.
-func (t *tx) DueReleases(ctx context.Context, now time.Time, limit int) ([]*promokit.Order, error) {
+func (t *tx) OrderListDueRelease(ctx context.Context, now time.Time, limit int) ([]*promokit.Order, error) {
 	return queryList(ctx, t.q, "due releases", `SELECT `+orderColumns+` FROM orders
 		WHERE completed_at IS NOT NULL AND NOT released AND cancelled_at IS NULL AND release_at <= $1
 		ORDER BY release_at, store_id, id LIMIT $2`, []any{now, limit}, scanOrder)
@@ -184,8 +184,8 @@ func scanOrder(row pgx.Row) (*promokit.Order, error) {
 
 const orderEventColumns = `store_id, id, order_id, type, request_hash, at, created_at`
 
-// GetOrderEvent returns an applied event by its id.
-func (t *tx) GetOrderEvent(ctx context.Context, storeID, id string) (*promokit.OrderEvent, error) {
+// OrderEventGet returns an applied event by its id.
+func (t *tx) OrderEventGet(ctx context.Context, storeID, id string) (*promokit.OrderEvent, error) {
 	var e promokit.OrderEvent
 	err := t.q.QueryRow(ctx, `SELECT `+orderEventColumns+` FROM order_events WHERE store_id = $1 AND id = $2`, storeID, id).
 		Scan(&e.StoreID, &e.ID, &e.OrderID, &e.Type, &e.RequestHash, &e.At, &e.CreatedAt)
@@ -195,9 +195,9 @@ func (t *tx) GetOrderEvent(ctx context.Context, storeID, id string) (*promokit.O
 	return &e, nil
 }
 
-// CreateOrderEvent records an applied event; EConflict when the store has
+// OrderEventCreate records an applied event; EConflict when the store has
 // an event with that id.
-func (t *tx) CreateOrderEvent(ctx context.Context, e *promokit.OrderEvent) error {
+func (t *tx) OrderEventCreate(ctx context.Context, e *promokit.OrderEvent) error {
 	hash := e.RequestHash
 	if hash == nil {
 		hash = []byte{}

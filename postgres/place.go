@@ -61,7 +61,7 @@ func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 			}
 		}
 		// An order without attribution has '' for its link: its
-		// attribution columns are NULL, as CreateOrder writes them.
+		// attribution columns are NULL, as OrderCreate writes them.
 		b.Queue(`INSERT INTO orders (`+orderColumns+`)
 			SELECT store_id, id, customer_id, visitor_id, currency, lines::jsonb, shipping,
 				ARRAY(SELECT jsonb_array_elements_text(codes::jsonb)), payment::jsonb, state, paid, refunded_shipping,

@@ -45,10 +45,10 @@ func couponColumns(p *promokit.Promotion) (perPerson, quantity, validDays *int64
 	return nil, nil, nil
 }
 
-// CreatePromotion inserts a promotion with every field, counters and
+// PromotionCreate inserts a promotion with every field, counters and
 // version included. EConflict when its id exists, ENotFound when its store
 // does not.
-func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
+func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	perPerson, quantity, validDays := couponColumns(p)
 	_, err := t.q.Exec(ctx, `
 		INSERT INTO promotions (id, store_id, name, description, channel, type,
@@ -69,10 +69,10 @@ func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 	return nil
 }
 
-// GetPromotion returns a promotion visible to scope: of the scope's store,
+// PromotionGet returns a promotion visible to scope: of the scope's store,
 // or, for a partner scope, one with a code assigned to the partner.
 // ENotFound when there is none, or it is outside the scope.
-func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
+func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
 	p, err := scanPromotion(t.q.QueryRow(ctx, `
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = $1
@@ -85,11 +85,11 @@ func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) 
 	return p, nil
 }
 
-// UpdatePromotion replaces every field of p but its id, store, creation
+// PromotionUpdate replaces every field of p but its id, store, creation
 // time and counters, if its stored version is still version, and sets
 // p.Version to version+1. EVersionMismatch when another write came first,
 // ENotFound when there is no such promotion.
-func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version int64) error {
+func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version int64) error {
 	perPerson, quantity, validDays := couponColumns(p)
 	tag, err := t.q.Exec(ctx, `
 		UPDATE promotions SET
@@ -121,10 +121,10 @@ func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version
 	return nil
 }
 
-// ListPromotions returns a page of the promotions that scope can see and f
+// PromotionList returns a page of the promotions that scope can see and f
 // selects, ordered by id. The status is evaluated at f.Now, in SQL, with
 // the rules of promokit.Promotion.Status.
-func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
+func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
 	var w where
 	if scope.StoreID != "" {
 		w.add("p.store_id = ?", scope.StoreID)

@@ -18,9 +18,9 @@ const automaticPromotionsSQL = `SELECT ` + promotionColumns + ` FROM promotions 
 	AND (p.ends_at IS NULL OR p.ends_at > $2) AND (p.ended_at IS NULL OR p.ended_at > $2)
 	ORDER BY p.id LIMIT $3`
 
-// AutomaticPromotions returns up to limit live automatic promotions of a
+// PromotionListAutomatic returns up to limit live automatic promotions of a
 // store at now, by id.
-func (t *tx) AutomaticPromotions(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error) {
+func (t *tx) PromotionListAutomatic(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error) {
 	return queryList(ctx, t.q, "automatic promotions", automaticPromotionsSQL, []any{storeID, now, limit}, scanPromotion)
 }
 
@@ -35,9 +35,9 @@ const customerCodesSQL = `SELECT ` + codeColumns + ` FROM codes c
 		AND (p.ends_at IS NULL OR p.ends_at > $3) AND (p.ended_at IS NULL OR p.ended_at > $3))
 	ORDER BY c.id LIMIT $4`
 
-// CustomerCodes returns up to limit live codes of a store restricted to a
+// CodeListForCustomer returns up to limit live codes of a store restricted to a
 // customer, in creation order.
-func (t *tx) CustomerCodes(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error) {
+func (t *tx) CodeListForCustomer(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error) {
 	if customerID == "" {
 		return nil, nil
 	}

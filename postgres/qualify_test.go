@@ -135,7 +135,7 @@ func TestPlanModes(t *testing.T) {
 
 // TestBatchWritePlanModes: the batch writes that plan their statements
 // once per connection, without sequential scans (TakeUses and the
-// Idempotency-Key records' CreateIdempotencies and CompleteIdempotencies),
+// Idempotency-Key records' IdempotencyCreateMany and IdempotencyCompleteMany),
 // hand the rest of the transaction back to the connection's settings, the
 // URL's own included.
 func TestBatchWritePlanModes(t *testing.T) {
@@ -158,18 +158,18 @@ func TestBatchWritePlanModes(t *testing.T) {
 			}
 			return err
 		}},
-		{"CreateIdempotencies", func(ctx context.Context, tx engine.Tx, k string) error {
-			made, err := tx.CreateIdempotencies(ctx, []*engine.IdempotencyRecord{record(k)})
+		{"IdempotencyCreateMany", func(ctx context.Context, tx engine.Tx, k string) error {
+			made, err := tx.IdempotencyCreateMany(ctx, []*engine.IdempotencyRecord{record(k)})
 			if err == nil && !slices.Equal(made, []bool{true}) {
 				err = fmt.Errorf("created %v, want [true]", made)
 			}
 			return err
 		}},
-		{"CompleteIdempotencies", func(ctx context.Context, tx engine.Tx, k string) error {
-			if err := tx.CreateIdempotency(ctx, record(k)); err != nil {
+		{"IdempotencyCompleteMany", func(ctx context.Context, tx engine.Tx, k string) error {
+			if err := tx.IdempotencyCreate(ctx, record(k)); err != nil {
 				return err
 			}
-			found, err := tx.CompleteIdempotencies(ctx, []*engine.IdempotencyRecord{record(k)})
+			found, err := tx.IdempotencyCompleteMany(ctx, []*engine.IdempotencyRecord{record(k)})
 			if err == nil && !slices.Equal(found, []bool{true}) {
 				err = fmt.Errorf("completed %v, want [true]", found)
 			}

@@ -14,10 +14,10 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// AddPromotionUsage adds to a promotion's counters within its limits: the
+// UsagePromotionAdd adds to a promotion's counters within its limits: the
 // condition is part of the UPDATE, which PostgreSQL re-evaluates on the
 // latest row version after waiting for a concurrent writer.
-func (t *tx) AddPromotionUsage(ctx context.Context, id string, uses, discount int64) (bool, error) {
+func (t *tx) UsagePromotionAdd(ctx context.Context, id string, uses, discount int64) (bool, error) {
 	tag, err := t.q.Exec(ctx, addPromotionUsageSQL, uses, discount, id)
 	return affected(tag, err, "promotion usage")
 }
@@ -27,8 +27,8 @@ const addPromotionUsageSQL = `UPDATE promotions SET uses = uses + $1, discount_s
 	  AND ($1 <= 0 OR total_uses IS NULL OR uses + $1 <= total_uses)
 	  AND ($2 <= 0 OR total_discount IS NULL OR discount_spent + $2 <= total_discount)`
 
-// AddCodeUsage adds to a code's counter within its usage_limit.
-func (t *tx) AddCodeUsage(ctx context.Context, code string, uses int64) (bool, error) {
+// UsageCodeAdd adds to a code's counter within its usage_limit.
+func (t *tx) UsageCodeAdd(ctx context.Context, code string, uses int64) (bool, error) {
 	tag, err := t.q.Exec(ctx, addCodeUsageSQL, uses, code)
 	return affected(tag, err, "code usage")
 }
@@ -36,8 +36,8 @@ func (t *tx) AddCodeUsage(ctx context.Context, code string, uses int64) (bool, e
 const addCodeUsageSQL = `UPDATE codes SET uses = uses + $1
 	WHERE code = $2 AND ($1 <= 0 OR usage_limit IS NULL OR uses + $1 <= usage_limit)`
 
-// AddCustomerUsage adds to a customer's counter of a subject within limit.
-func (t *tx) AddCustomerUsage(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
+// UsageCustomerAdd adds to a customer's counter of a subject within limit.
+func (t *tx) UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
 	if limit != nil && uses > *limit {
 		return false, nil
 	}
@@ -49,8 +49,8 @@ const addCustomerUsageSQL = `INSERT INTO customer_usage AS u (subject, customer_
 	ON CONFLICT (subject, customer_key) DO UPDATE SET uses = u.uses + excluded.uses
 	WHERE $3 <= 0 OR $4::bigint IS NULL OR u.uses + excluded.uses <= $4::bigint`
 
-// CustomerUsage returns a customer's uses of a subject.
-func (t *tx) CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error) {
+// UsageCustomerGet returns a customer's uses of a subject.
+func (t *tx) UsageCustomerGet(ctx context.Context, subject, customerKey string) (int64, error) {
 	var n int64
 	err := t.q.QueryRow(ctx, `SELECT uses FROM customer_usage WHERE subject = $1 AND customer_key = $2`, subject, customerKey).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -64,8 +64,8 @@ func (t *tx) CustomerUsage(ctx context.Context, subject, customerKey string) (in
 
 const redemptionColumns = `id, store_id, order_id, code, promotion_id, customer_key, discount, state, request_hash, hold_until, created_at, updated_at`
 
-// CreateRedemption inserts a redemption.
-func (t *tx) CreateRedemption(ctx context.Context, r *promokit.Redemption) error {
+// RedemptionCreate inserts a redemption.
+func (t *tx) RedemptionCreate(ctx context.Context, r *promokit.Redemption) error {
 	return redemptionCreated(r, t.q.QueryRow(ctx, createRedemptionSQL, redemptionArgs(r)...).Scan(&r.ID))
 }
 
@@ -107,20 +107,20 @@ const orderRedemptionsSQL = `SELECT r.* FROM (SELECT DISTINCT id FROM unnest($2:
 	) AS r
 	ORDER BY r.id`
 
-// OrderRedemptions returns an order's redemptions by id.
-func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
-	return t.OrdersRedemptions(ctx, storeID, []string{orderID})
+// RedemptionListByOrder returns an order's redemptions by id.
+func (t *tx) RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	return t.RedemptionListByOrderMany(ctx, storeID, []string{orderID})
 }
 
-// SetRedemptionState moves a redemption from one state to another.
-func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
+// RedemptionSetState moves a redemption from one state to another.
+func (t *tx) RedemptionSetState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
 	tag, err := t.q.Exec(ctx, `UPDATE redemptions SET state = $1, hold_until = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
 		to, holdUntil, now, id, from)
 	return affected(tag, err, "redemption state")
 }
 
-// ExpiredHolds returns held redemptions whose hold has ended.
-func (t *tx) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error) {
+// RedemptionListExpiredHolds returns held redemptions whose hold has ended.
+func (t *tx) RedemptionListExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error) {
 	return queryList(ctx, t.q, "expired holds", `SELECT `+redemptionColumns+` FROM redemptions
 		WHERE state = 'held' AND hold_until <= $1 ORDER BY hold_until, id LIMIT $2`, []any{now, limit}, scanRedemption)
 }
@@ -147,8 +147,8 @@ func affected(tag pgconn.CommandTag, err error, what string) (bool, error) {
 	return tag.RowsAffected() > 0, nil
 }
 
-// GetPromotions returns the promotions among ids that scope can see.
-func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
+// PromotionGetMany returns the promotions among ids that scope can see.
+func (t *tx) PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
 	return queryList(ctx, t.q, "promotions", `
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = ANY($1)
@@ -163,8 +163,8 @@ const customerUsagesSQL = `SELECT u.subject, u.customer_key, u.uses FROM custome
 	JOIN unnest($1::text[], $2::text[]) AS k(subject, customer_key)
 	  ON u.subject = k.subject AND u.customer_key = k.customer_key`
 
-// CustomerUsages returns the customers' counters among keys, in one query.
-func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
+// UsageCustomerGetMany returns the customers' counters among keys, in one query.
+func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
 	if len(keys) == 0 {
 		return make(map[engine.UsageKey]int64), nil
 	}
@@ -208,8 +208,8 @@ func readUsages(rows pgx.Rows, n int) (map[engine.UsageKey]int64, error) {
 	return out, rows.Err()
 }
 
-// OrdersRedemptions returns the redemptions of a store's orders.
-func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
+// RedemptionListByOrderMany returns the redemptions of a store's orders.
+func (t *tx) RedemptionListByOrderMany(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
 	return queryList(ctx, t.q, "redemptions", orderRedemptionsSQL, []any{storeID, orderIDs}, scanRedemption)
 }
 
@@ -367,8 +367,8 @@ func sendWithGenericPlans(ctx context.Context, q querier, what string, queue fun
 	})
 }
 
-// CreateRedemptions inserts redemptions in one round trip.
-func (t *tx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error {
+// RedemptionCreateMany inserts redemptions in one round trip.
+func (t *tx) RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error {
 	var b pgx.Batch
 	for _, r := range rs {
 		b.Queue(createRedemptionSQL, redemptionArgs(r)...)

@@ -10,10 +10,10 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// InitSettings inserts the marketplace settings unless the row exists and
+// SettingsInit inserts the marketplace settings unless the row exists and
 // reports whether it inserted. The insert does nothing on conflict, so of
 // several processes starting at once exactly one sees true.
-func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, error) {
+func (t *tx) SettingsInit(ctx context.Context, s *promokit.Settings) (bool, error) {
 	tag, err := t.q.Exec(ctx, `
 		INSERT INTO settings (id, name, currency, time_zone, policy, version, updated_at)
 		VALUES (1, $1, $2, $3, $4, $5, $6)
@@ -25,8 +25,8 @@ func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, erro
 	return tag.RowsAffected() == 1, nil
 }
 
-// GetSettings returns the marketplace settings; ENotFound before InitSettings.
-func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
+// SettingsGet returns the marketplace settings; ENotFound before InitSettings.
+func (t *tx) SettingsGet(ctx context.Context) (*promokit.Settings, error) {
 	return scanSettings(t.q.QueryRow(ctx, getSettingsSQL))
 }
 
@@ -45,10 +45,10 @@ func scanSettings(row pgx.Row) (*promokit.Settings, error) {
 	return &s, nil
 }
 
-// UpdateSettings replaces the settings if their version is still version,
+// SettingsUpdate replaces the settings if their version is still version,
 // and sets s.Version to version+1. It returns EVersionMismatch when another
 // write came first and ENotFound when there are no settings.
-func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version int64) error {
+func (t *tx) SettingsUpdate(ctx context.Context, s *promokit.Settings, version int64) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE settings
 		SET name = $1, currency = $2, time_zone = $3, policy = $4, version = $5 + 1, updated_at = $6
@@ -58,7 +58,7 @@ func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version i
 		return fmt.Errorf("postgres: update settings: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		if _, err := t.GetSettings(ctx); err != nil {
+		if _, err := t.SettingsGet(ctx); err != nil {
 			return err
 		}
 		return promokit.Errorf(promokit.EVersionMismatch, "the settings changed since version %d", version)

@@ -17,9 +17,9 @@ import (
 
 const membershipColumns = `id, store_id, url, joined_at, exit_requested_at, exits_at`
 
-// CreateMembership inserts a store's membership; EConflict when its id
+// MembershipCreate inserts a store's membership; EConflict when its id
 // exists, ENotFound when the store does not.
-func (t *tx) CreateMembership(ctx context.Context, m *promokit.Membership) error {
+func (t *tx) MembershipCreate(ctx context.Context, m *promokit.Membership) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO memberships (`+membershipColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		m.ID, m.StoreID, m.URL, micros(m.JoinedAt), nullMicros(m.ExitRequestedAt), nullMicros(m.ExitsAt))
 	if err != nil {
@@ -34,9 +34,9 @@ func (t *tx) CreateMembership(ctx context.Context, m *promokit.Membership) error
 	return nil
 }
 
-// LatestMembership returns the store's latest membership. lock needs no
+// MembershipGetLatest returns the store's latest membership. lock needs no
 // work on SQLite: a write transaction already holds the only write lock.
-func (t *tx) LatestMembership(ctx context.Context, storeID string, lock bool) (*promokit.Membership, error) {
+func (t *tx) MembershipGetLatest(ctx context.Context, storeID string, lock bool) (*promokit.Membership, error) {
 	m, err := scanMembership(t.q.QueryRowContext(ctx, `SELECT `+membershipColumns+` FROM memberships
 		WHERE store_id = ? ORDER BY joined_at DESC, id DESC LIMIT 1`, storeID))
 	if err != nil {
@@ -45,9 +45,9 @@ func (t *tx) LatestMembership(ctx context.Context, storeID string, lock bool) (*
 	return m, nil
 }
 
-// SetMembershipExit records an exit request of a membership that has not
+// MembershipSetExit records an exit request of a membership that has not
 // asked to exit yet.
-func (t *tx) SetMembershipExit(ctx context.Context, id string, requestedAt, exitsAt time.Time) error {
+func (t *tx) MembershipSetExit(ctx context.Context, id string, requestedAt, exitsAt time.Time) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE memberships SET exit_requested_at = ?, exits_at = ?
 		WHERE id = ? AND exit_requested_at IS NULL`, micros(requestedAt), micros(exitsAt), id)
 	if err != nil {
@@ -72,9 +72,9 @@ func scanMembership(row scanner) (*promokit.Membership, error) {
 
 const rateColumns = `id, store_id, product_id, rate_bp, removed, effective_at`
 
-// AddRate inserts a rate and sets its ID; ENotFound when the store does
+// RateAdd inserts a rate and sets its ID; ENotFound when the store does
 // not exist.
-func (t *tx) AddRate(ctx context.Context, r *promokit.Rate) error {
+func (t *tx) RateAdd(ctx context.Context, r *promokit.Rate) error {
 	res, err := t.q.ExecContext(ctx, `INSERT INTO affiliate_rates (store_id, product_id, rate_bp, removed, effective_at)
 		VALUES (?, ?, ?, ?, ?)`, r.StoreID, r.ProductID, int64(r.Rate), boolInt(r.Removed), micros(r.EffectiveAt))
 	if err != nil {
@@ -89,10 +89,10 @@ func (t *tx) AddRate(ctx context.Context, r *promokit.Rate) error {
 	return nil
 }
 
-// RatesAt returns the rates in force at t of the general rate and of the
+// RateListAt returns the rates in force at t of the general rate and of the
 // products among productIDs, in one query: for each id of the JSON array,
 // the index finds the latest row at or before t.
-func (t *tx) RatesAt(ctx context.Context, storeID string, at time.Time, productIDs []string) ([]*promokit.Rate, error) {
+func (t *tx) RateListAt(ctx context.Context, storeID string, at time.Time, productIDs []string) ([]*promokit.Rate, error) {
 	ids := distinct(append([]string{""}, productIDs...))
 	list, err := json.Marshal(ids)
 	if err != nil {
@@ -106,9 +106,9 @@ func (t *tx) RatesAt(ctx context.Context, storeID string, at time.Time, productI
 		ORDER BY r.product_id`, []any{string(list), storeID, micros(at)}, scanRate)
 }
 
-// ListRates returns a store's rates newest first, those below the id
+// RateList returns a store's rates newest first, those below the id
 // p.After when it is set.
-func (t *tx) ListRates(ctx context.Context, storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
+func (t *tx) RateList(ctx context.Context, storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
 	before, err := parseAfter(p.After)
 	if err != nil {
 		return nil, err

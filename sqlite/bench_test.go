@@ -38,10 +38,10 @@ func benchStore(b *testing.B) (*sqlite.Store, *promokit.Promotion) {
 		Type: promokit.PercentOff, PercentOff: 1000, Currency: "USD", StartsAt: now, Active: true, Version: 1,
 		CreatedAt: now, UpdatedAt: now}
 	err = s.Write(ctx, func(tx engine.Tx) error {
-		if err := tx.CreateStore(ctx, &promokit.Store{ID: "sto_1", Name: "Bench", CreatedAt: now}); err != nil {
+		if err := tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "Bench", CreatedAt: now}); err != nil {
 			return err
 		}
-		return tx.CreatePromotion(ctx, p)
+		return tx.PromotionCreate(ctx, p)
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -60,7 +60,7 @@ func codeBatch(gen *promokit.Generator, p *promokit.Promotion, n int) []*promoki
 	return out
 }
 
-// fillCodes inserts total codes of p with InsertCodes in transactions of
+// fillCodes inserts total codes of p with CodeInsertMany in transactions of
 // benchBatchSize codes, the timer running only around the writes.
 func fillCodes(b *testing.B, s *sqlite.Store, p *promokit.Promotion, total int) time.Duration {
 	b.Helper()
@@ -76,7 +76,7 @@ func fillCodes(b *testing.B, s *sqlite.Store, p *promokit.Promotion, total int) 
 		batch := codeBatch(gen, p, min(benchBatchSize, total-int(inserted)))
 		start := time.Now()
 		err := s.Write(ctx, func(tx engine.Tx) error {
-			n, err := tx.InsertCodes(ctx, batch)
+			n, err := tx.CodeInsertMany(ctx, batch)
 			inserted += n
 			return err
 		})
@@ -88,7 +88,7 @@ func fillCodes(b *testing.B, s *sqlite.Store, p *promokit.Promotion, total int) 
 	return elapsed
 }
 
-// BenchmarkInsertCodes inserts codes with InsertCodes in transactions of
+// BenchmarkInsertCodes inserts codes with CodeInsertMany in transactions of
 // ten thousand: as many as the baseline, and a million.
 func BenchmarkInsertCodes(b *testing.B) {
 	for _, total := range []int{benchBaseline, benchCodes} {
@@ -121,7 +121,7 @@ func BenchmarkInsertCodesBaseline(b *testing.B) {
 			start := time.Now()
 			err := s.Write(ctx, func(tx engine.Tx) error {
 				for _, c := range batch {
-					if err := tx.CreateCode(ctx, c); err != nil {
+					if err := tx.CodeCreate(ctx, c); err != nil {
 						return err
 					}
 				}
@@ -144,7 +144,7 @@ func BenchmarkExportCodes(b *testing.B) {
 	b.ResetTimer()
 	var rows int
 	for range b.N {
-		err := s.ExportCodes(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code) error {
+		err := s.CodeExport(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code) error {
 			rows++
 			return nil
 		})
@@ -159,14 +159,14 @@ func BenchmarkExportCodes(b *testing.B) {
 }
 
 // BenchmarkGetCodes looks up batches of 16 codes among a million, as the
-// checkout's batched look-ups do (GetCodes in the read pool, scoped to the
+// checkout's batched look-ups do (CodeGetMany in the read pool, scoped to the
 // store): the hot read of validate and GET /v1/codes/{code}.
 func BenchmarkGetCodes(b *testing.B) {
 	ctx := context.Background()
 	s, p := benchStore(b)
 	fillCodes(b, s, p, benchCodes)
 	var values []string
-	err := s.ExportCodes(ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: p.ID, Page: engine.Page{Limit: 4096}}, func(c *promokit.Code) error {
+	err := s.CodeExport(ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: p.ID, Page: engine.Page{Limit: 4096}}, func(c *promokit.Code) error {
 		values = append(values, c.Code)
 		return nil
 	})
@@ -182,11 +182,11 @@ func BenchmarkGetCodes(b *testing.B) {
 		}
 		var found []*promokit.Code
 		err := s.Read(ctx, func(tx engine.Tx) (err error) {
-			found, err = tx.GetCodes(ctx, scope, batch)
+			found, err = tx.CodeGetMany(ctx, scope, batch)
 			return err
 		})
 		if err != nil || len(found) != len(batch) {
-			b.Fatalf("GetCodes: %d of %d, %v", len(found), len(batch), err)
+			b.Fatalf("CodeGetMany: %d of %d, %v", len(found), len(batch), err)
 		}
 	}
 	b.ReportMetric(float64(16*b.N)/b.Elapsed().Seconds(), "codes/s")

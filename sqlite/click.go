@@ -18,10 +18,10 @@ import (
 
 const clickColumns = `id, link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag`
 
-// InsertClicks inserts clicks and sets their IDs, one prepared statement
+// ClickInsertMany inserts clicks and sets their IDs, one prepared statement
 // each: on the writer connection that costs less than one dynamic
 // multi-row INSERT, and the rowid of each is exact.
-func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
+func (t *tx) ClickInsertMany(ctx context.Context, clicks []*promokit.Click) error {
 	for _, c := range clicks {
 		res, err := t.q.ExecContext(ctx, `INSERT INTO clicks (link_id, store_id, partner_id, visitor_id, clicked_at, referrer, user_agent, flag)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -36,9 +36,9 @@ func (t *tx) InsertClicks(ctx context.Context, clicks []*promokit.Click) error {
 	return nil
 }
 
-// ClickCounts counts the clicks of each visitor and link pair since since,
+// ClickCountMany counts the clicks of each visitor and link pair since since,
 // the pairs travelling as one JSON array of [visitor, link].
-func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
+func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
 	out := make(map[engine.VisitorLink]int64, len(pairs))
 	if len(pairs) == 0 {
 		return out, nil
@@ -85,9 +85,9 @@ func (t *tx) ClickCounts(ctx context.Context, since time.Time, pairs []engine.Vi
 	return out, nil
 }
 
-// LatestClick returns the latest unflagged click of the visitors on the
+// ClickGetLatest returns the latest unflagged click of the visitors on the
 // store's links within [from, to].
-func (t *tx) LatestClick(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
+func (t *tx) ClickGetLatest(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
 	if len(visitorIDs) == 0 {
 		return nil, promokit.Errorf(promokit.ENotFound, "no click")
 	}
@@ -120,9 +120,9 @@ func scanClick(row scanner) (*promokit.Click, error) {
 	return &c, nil
 }
 
-// LinkStats counts the clicks of each link among linkIDs that has any,
+// LinkStatGetMany counts the clicks of each link among linkIDs that has any,
 // from the index of clicks by link alone.
-func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
+func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
 	out := make(map[string]engine.LinkStat, len(linkIDs))
 	if len(linkIDs) == 0 {
 		return out, nil
@@ -153,9 +153,9 @@ func (t *tx) LinkStats(ctx context.Context, linkIDs []string) (map[string]engine
 	return out, nil
 }
 
-// AddVisitor records a customer's visitor id at a store, or refreshes
+// VisitorAdd records a customer's visitor id at a store, or refreshes
 // when it was last seen there.
-func (t *tx) AddVisitor(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
+func (t *tx) VisitorAdd(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO visitors (store_id, customer_id, visitor_id, last_seen) VALUES (?, ?, ?, ?)
 		ON CONFLICT (store_id, customer_id, visitor_id) DO UPDATE SET last_seen = excluded.last_seen`,
 		storeID, customerID, visitorID, micros(now))
@@ -165,9 +165,9 @@ func (t *tx) AddVisitor(ctx context.Context, storeID, customerID, visitorID stri
 	return nil
 }
 
-// CustomerVisitors returns the visitor ids a customer used at a store,
+// VisitorList returns the visitor ids a customer used at a store,
 // the most recently seen first.
-func (t *tx) CustomerVisitors(ctx context.Context, storeID, customerID string, limit int) ([]string, error) {
+func (t *tx) VisitorList(ctx context.Context, storeID, customerID string, limit int) ([]string, error) {
 	return queryList(ctx, t, "visitors", `SELECT visitor_id FROM visitors
 		WHERE store_id = ? AND customer_id = ? ORDER BY last_seen DESC, visitor_id LIMIT ?`, []any{storeID, customerID, limit}, scanString)
 }

@@ -21,14 +21,14 @@ const codeColumns = `code, promotion_id, store_id, active, usage_limit, per_cust
 // codeArity is the number of codeColumns.
 const codeArity = 13
 
-// insertCodesRows is the number of rows of one InsertCodes statement. At
+// insertCodesRows is the number of rows of one CodeInsertMany statement. At
 // 13 variables a row it stays far below SQLite's limit of 32766 variables;
 // larger statements gained nothing measurable in BenchmarkInsertCodes.
 const insertCodesRows = 500
 
-// CreateCode inserts one code. It returns ECodeTaken when the value exists
+// CodeCreate inserts one code. It returns ECodeTaken when the value exists
 // and ENotFound when the promotion does not.
-func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
+func (t *tx) CodeCreate(ctx context.Context, c *promokit.Code) error {
 	_, err := t.q.ExecContext(ctx, insertCodesSQL(1, false, false), appendCodeArgs(nil, c)...)
 	if err != nil {
 		switch constraintViolation(err) {
@@ -42,7 +42,7 @@ func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
 	return nil
 }
 
-// InsertCodes inserts codes in multi-row statements, skipping values that
+// CodeInsertMany inserts codes in multi-row statements, skipping values that
 // exist (in the database or earlier in codes), and returns how many it
 // inserted. ENotFound when a code's promotion does not exist.
 //
@@ -51,11 +51,11 @@ func (t *tx) CreateCode(ctx context.Context, c *promokit.Code) error {
 // unique index, and sorted, a million of them cost up to a third less CPU.
 // The codes of one call share their creation time, so the order among them
 // means nothing.
-func (t *tx) InsertCodes(ctx context.Context, codes []*promokit.Code) (int64, error) {
+func (t *tx) CodeInsertMany(ctx context.Context, codes []*promokit.Code) (int64, error) {
 	return t.insertCodes(ctx, codes, 0)
 }
 
-// insertCodes is InsertCodes for the codes of the import importID, which
+// insertCodes is CodeInsertMany for the codes of the import importID, which
 // no read sees until the import commits; 0 inserts codes of no import.
 func (t *tx) insertCodes(ctx context.Context, codes []*promokit.Code, importID int64) (int64, error) {
 	codes = slices.Clone(codes)
@@ -176,9 +176,9 @@ func boxInt(box *any, last *int64, n int64) any {
 	return *box
 }
 
-// GetCode returns a code that scope can see: of the scope's store, or
+// CodeGet returns a code that scope can see: of the scope's store, or
 // assigned to the scope's partner. ENotFound otherwise.
-func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
+func (t *tx) CodeGet(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	var w where
 	w.add("c.code = ?", code)
 	scopeCodes(&w, scope)
@@ -190,9 +190,9 @@ func (t *tx) GetCode(ctx context.Context, scope promokit.Scope, code string) (*p
 	return c, nil
 }
 
-// UpdateCode writes a code's active flag, partner, customer and
+// CodeUpdate writes a code's active flag, partner, customer and
 // updated_at; ENotFound when there is no such code.
-func (t *tx) UpdateCode(ctx context.Context, c *promokit.Code) error {
+func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE codes AS c SET active = ?, partner_id = ?, customer_id = ?, updated_at = ? WHERE c.code = ? AND `+liveCode,
 		boolInt(c.Active), c.PartnerID, c.CustomerID, micros(c.UpdatedAt), c.Code)
 	if err != nil {
@@ -201,19 +201,19 @@ func (t *tx) UpdateCode(ctx context.Context, c *promokit.Code) error {
 	return mustAffect(res, "code", c.Code)
 }
 
-// ListCodes returns one page of the codes that scope can see and f
+// CodeList returns one page of the codes that scope can see and f
 // selects, in creation order. f.After is the last code value of the
 // previous page.
-func (t *tx) ListCodes(ctx context.Context, scope promokit.Scope, f engine.CodeFilter) ([]*promokit.Code, error) {
+func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFilter) ([]*promokit.Code, error) {
 	w := codeWhere(scope, f)
 	q := `SELECT ` + codeColumns + ` FROM codes c` + w.String() + ` ORDER BY c.id LIMIT ?`
 	return queryList(ctx, t, "codes", q, append(w.args, limit(f.Page)), scanCode)
 }
 
-// CountCodes counts the codes of a store or a promotion, those created at
+// CodeCount counts the codes of a store or a promotion, those created at
 // or after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
-func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) {
+func (t *tx) CodeCount(ctx context.Context, c engine.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
@@ -235,9 +235,9 @@ func (t *tx) CountCodes(ctx context.Context, c engine.CodeCount) (int64, error) 
 	return n, nil
 }
 
-// ExistingCodes returns the values among codes, in their order and each
+// CodeExistingMany returns the values among codes, in their order and each
 // once, that exist.
-func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error) {
+func (t *tx) CodeExistingMany(ctx context.Context, codes []string) ([]string, error) {
 	if len(codes) == 0 {
 		return nil, nil
 	}
@@ -253,13 +253,13 @@ func (t *tx) ExistingCodes(ctx context.Context, codes []string) ([]string, error
 	return intersect(codes, found), nil
 }
 
-// ExportCodes streams the codes that scope can see and f selects, in
+// CodeExport streams the codes that scope can see and f selects, in
 // creation order, to fn, reading them in chunks on the read pool; it never
 // waits for the writer. f.Limit, when set, caps the number of codes;
 // f.After starts after a code value. fn must not keep the *promokit.Code
 // it receives: the memory is reused for the next chunk.
-// ExportCodes stops at the first error of fn and returns it unwrapped.
-func (s *Store) ExportCodes(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+// CodeExport stops at the first error of fn and returns it unwrapped.
+func (s *Store) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
 	// The export reads chunks of exportChunk rows by id and calls fn after
 	// each chunk's query is closed: no read snapshot stays open for the
 	// whole export (it would hold back WAL checkpoints), and fn may read
@@ -396,10 +396,10 @@ func scanCode(row scanner) (*promokit.Code, error) {
 	return &r.code, nil
 }
 
-// GetCodes returns the codes among values that scope can see, in no
+// CodeGetMany returns the codes among values that scope can see, in no
 // particular order; values that are missing or foreign are left out. One
 // query serves a whole batch of look-ups.
-func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
+func (t *tx) CodeGetMany(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
 	list, err := json.Marshal(values)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode codes: %w", err)
@@ -411,11 +411,11 @@ func (t *tx) GetCodes(ctx context.Context, scope promokit.Scope, values []string
 	return queryList(ctx, t, "codes", `SELECT `+codeColumns+` FROM codes c`+w.String(), w.args, scanCode)
 }
 
-// InsertGeneratedCodes inserts generated values as codes that share every
+// CodeInsertValuesMany inserts generated values as codes that share every
 // other field with tmpl, skipping values that exist, and returns how many
 // it inserted. The values travel as one JSON array: one statement and one
 // bound argument for the whole batch.
-func (t *tx) InsertGeneratedCodes(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error) {
+func (t *tx) CodeInsertValuesMany(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error) {
 	if len(values) == 0 {
 		return 0, nil
 	}

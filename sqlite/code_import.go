@@ -20,10 +20,10 @@ import (
 // of code_imports' primary key, a table of a few rows.
 const liveCode = `(c.import_id IS NULL OR NOT EXISTS (SELECT 1 FROM code_imports i WHERE i.id = c.import_id))`
 
-// CreateCodeImport records an import about to write its codes and sets
+// CodeImportCreate records an import about to write its codes and sets
 // imp.ID and imp.AfterCodeID. The writer is exclusive, so every code
 // inserted after this transaction has a larger id than the largest now.
-func (t *tx) CreateCodeImport(ctx context.Context, imp *engine.CodeImport) error {
+func (t *tx) CodeImportCreate(ctx context.Context, imp *engine.CodeImport) error {
 	err := t.q.QueryRowContext(ctx, `INSERT INTO code_imports (promotion_id, store_id, after_code_id, lease_until, created_at)
 		VALUES (?, ?, (SELECT coalesce(max(id), 0) FROM codes), ?, ?) RETURNING id, after_code_id`,
 		imp.PromotionID, imp.StoreID, micros(imp.LeaseUntil), micros(imp.CreatedAt)).Scan(&imp.ID, &imp.AfterCodeID)
@@ -33,10 +33,10 @@ func (t *tx) CreateCodeImport(ctx context.Context, imp *engine.CodeImport) error
 	return nil
 }
 
-// InsertImportCodes extends the lease of the import id to leaseUntil and
+// CodeImportInsertMany extends the lease of the import id to leaseUntil and
 // inserts codes as its codes, skipping values that exist, and returns how
 // many it inserted. EConflict when the import has failed or is gone.
-func (t *tx) InsertImportCodes(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error) {
+func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE code_imports SET lease_until = ? WHERE id = ? AND failed = 0`, micros(leaseUntil), id)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: extend code import: %w", err)
@@ -55,10 +55,10 @@ func abandoned(id int64, err error) error {
 	return promokit.Errorf(promokit.EConflict, "the import stalled for too long and was abandoned; nothing was written: send the file again")
 }
 
-// TakenCodes returns the values among values, in their order and each
+// CodeImportTakenMany returns the values among values, in their order and each
 // once, held by a code that is not of the import id, whether or not that
 // code is visible: the values an insert of the import skipped.
-func (t *tx) TakenCodes(ctx context.Context, id int64, values []string) ([]string, error) {
+func (t *tx) CodeImportTakenMany(ctx context.Context, id int64, values []string) ([]string, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
@@ -74,9 +74,9 @@ func (t *tx) TakenCodes(ctx context.Context, id int64, values []string) ([]strin
 	return intersect(values, found), nil
 }
 
-// CommitCodeImport makes every code of the import id visible at once by
+// CodeImportCommit makes every code of the import id visible at once by
 // deleting its row. EConflict when the import has failed or is gone.
-func (t *tx) CommitCodeImport(ctx context.Context, id int64) error {
+func (t *tx) CodeImportCommit(ctx context.Context, id int64) error {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM code_imports WHERE id = ? AND failed = 0`, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: commit code import: %w", err)
@@ -87,10 +87,10 @@ func (t *tx) CommitCodeImport(ctx context.Context, id int64) error {
 	return nil
 }
 
-// FailCodeImport marks the import id failed; with a staleAt that is not
+// CodeImportFail marks the import id failed; with a staleAt that is not
 // zero, only if it has failed already or its lease ended at or before
 // staleAt. It reports whether the import is failed.
-func (t *tx) FailCodeImport(ctx context.Context, id int64, staleAt time.Time) (bool, error) {
+func (t *tx) CodeImportFail(ctx context.Context, id int64, staleAt time.Time) (bool, error) {
 	q, args := `UPDATE code_imports SET failed = 1 WHERE id = ?`, []any{id}
 	if !staleAt.IsZero() {
 		q, args = q+` AND (failed = 1 OR lease_until <= ?)`, append(args, micros(staleAt))
@@ -106,9 +106,9 @@ func (t *tx) FailCodeImport(ctx context.Context, id int64, staleAt time.Time) (b
 	return n > 0, nil
 }
 
-// StaleCodeImports returns up to limit imports, oldest first, that have
+// CodeImportListStale returns up to limit imports, oldest first, that have
 // failed or whose lease ended at or before now.
-func (t *tx) StaleCodeImports(ctx context.Context, now time.Time, limit int) ([]*engine.CodeImport, error) {
+func (t *tx) CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*engine.CodeImport, error) {
 	return queryList(ctx, t, "stale code imports", `SELECT id, promotion_id, store_id, after_code_id, failed, lease_until, created_at
 		FROM code_imports WHERE failed = 1 OR lease_until <= ? ORDER BY id LIMIT ?`, []any{micros(now), limit}, scanCodeImport)
 }
@@ -125,11 +125,11 @@ func scanCodeImport(row scanner) (*engine.CodeImport, error) {
 	return &imp, nil
 }
 
-// PurgeCodeImport deletes up to limit codes of the failed import id, those
+// CodeImportPurge deletes up to limit codes of the failed import id, those
 // of lowest id first, and moves its after_code_id past them; when fewer
 // than limit were left it also deletes the import. It returns how many
 // codes it deleted, and does nothing to an import that has not failed.
-func (t *tx) PurgeCodeImport(ctx context.Context, id int64, limit int) (int64, error) {
+func (t *tx) CodeImportPurge(ctx context.Context, id int64, limit int) (int64, error) {
 	var (
 		promotionID string
 		after       int64

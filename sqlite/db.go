@@ -260,9 +260,9 @@ func finish(sqlTx *sql.Tx, w *txStmts, fn func(engine.Tx) error) (err error) {
 	return nil
 }
 
-// AnalyzeCodes does nothing: SQLite plans the store's queries from its
+// CodeAnalyze does nothing: SQLite plans the store's queries from its
 // indexes alone.
-func (s *Store) AnalyzeCodes(ctx context.Context) error { return nil }
+func (s *Store) CodeAnalyze(ctx context.Context) error { return nil }
 
 // Ping checks that both pools can reach the database.
 func (s *Store) Ping(ctx context.Context) error {

@@ -68,13 +68,13 @@ func TestReadIsReadOnly(t *testing.T) {
 	s := mustOpen(t)
 	ctx := t.Context()
 	err := s.Read(ctx, func(tx engine.Tx) error {
-		return tx.CreateStore(ctx, &promokit.Store{ID: "sto_1", Name: "One"})
+		return tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "One"})
 	})
 	if err == nil {
 		t.Fatal("CreateStore inside Read succeeded")
 	}
 	err = s.Read(ctx, func(tx engine.Tx) error {
-		_, err := tx.GetStore(ctx, "sto_1", false)
+		_, err := tx.StoreGet(ctx, "sto_1", false)
 		return err
 	})
 	if promokit.ErrorCode(err) != promokit.ENotFound {

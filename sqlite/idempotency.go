@@ -11,9 +11,9 @@ import (
 
 const idempotencyColumns = `key_id, key, request_hash, status, headers, body, created_at`
 
-// GetIdempotency returns the record of an Idempotency-Key of an API key;
+// IdempotencyGet returns the record of an Idempotency-Key of an API key;
 // ENotFound when there is none.
-func (t *tx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
+func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
 	var (
 		r         engine.IdempotencyRecord
 		createdAt int64
@@ -27,10 +27,10 @@ func (t *tx) GetIdempotency(ctx context.Context, keyID, key string) (*engine.Ide
 	return &r, nil
 }
 
-// CreateIdempotency inserts a record, normally with Status 0 while its
+// IdempotencyCreate inserts a record, normally with Status 0 while its
 // request runs. EConflict when the API key already used that key, which
 // tells a concurrent duplicate request that it lost the race.
-func (t *tx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.KeyID, r.Key, nonNil(r.RequestHash), r.Status, r.Headers, r.Body, micros(r.CreatedAt))
 	if err != nil {
@@ -42,9 +42,9 @@ func (t *tx) CreateIdempotency(ctx context.Context, r *engine.IdempotencyRecord)
 	return nil
 }
 
-// CompleteIdempotency stores the status, headers and body of a record's
+// IdempotencyComplete stores the status, headers and body of a record's
 // response; ENotFound when there is no such record.
-func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyComplete(ctx context.Context, r *engine.IdempotencyRecord) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE key_id = ? AND key = ?`,
 		r.Status, r.Headers, r.Body, r.KeyID, r.Key)
 	if err != nil {
@@ -53,14 +53,14 @@ func (t *tx) CompleteIdempotency(ctx context.Context, r *engine.IdempotencyRecor
 	return mustAffect(res, "idempotency key", r.Key)
 }
 
-// CreateIdempotencies inserts records of requests not answered yet, one
+// IdempotencyCreateMany inserts records of requests not answered yet, one
 // statement each, leaving out those whose key is recorded already.
-func (t *tx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
 	created := make([]bool, len(rs))
 	for i, r := range rs {
 		fresh := *r
 		fresh.Status, fresh.Headers, fresh.Body = 0, nil, nil
-		err := t.CreateIdempotency(ctx, &fresh)
+		err := t.IdempotencyCreate(ctx, &fresh)
 		if err != nil && promokit.ErrorCode(err) != promokit.EConflict {
 			return nil, err
 		}
@@ -69,12 +69,12 @@ func (t *tx) CreateIdempotencies(ctx context.Context, rs []*engine.IdempotencyRe
 	return created, nil
 }
 
-// CompleteIdempotencies stores the responses of records, one statement
+// IdempotencyCompleteMany stores the responses of records, one statement
 // each, and reports which records existed.
-func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
 	found := make([]bool, len(rs))
 	for i, r := range rs {
-		err := t.CompleteIdempotency(ctx, r)
+		err := t.IdempotencyComplete(ctx, r)
 		if err != nil && promokit.ErrorCode(err) != promokit.ENotFound {
 			return nil, err
 		}
@@ -83,19 +83,19 @@ func (t *tx) CompleteIdempotencies(ctx context.Context, rs []*engine.Idempotency
 	return found, nil
 }
 
-// DeleteIdempotency removes a record, so that a request that failed
+// IdempotencyDelete removes a record, so that a request that failed
 // without a response to replay may be retried with the same key. Deleting
 // a missing record is not an error.
-func (t *tx) DeleteIdempotency(ctx context.Context, keyID, key string) error {
+func (t *tx) IdempotencyDelete(ctx context.Context, keyID, key string) error {
 	if _, err := t.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key_id = ? AND key = ?`, keyID, key); err != nil {
 		return fmt.Errorf("sqlite: delete idempotency key %q: %w", key, err)
 	}
 	return nil
 }
 
-// DeleteIdempotencyBefore removes the records created before t and returns
+// IdempotencyDeleteBefore removes the records created before t and returns
 // how many it removed.
-func (t *tx) DeleteIdempotencyBefore(ctx context.Context, before time.Time) (int64, error) {
+func (t *tx) IdempotencyDeleteBefore(ctx context.Context, before time.Time) (int64, error) {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete idempotency keys: %w", err)

@@ -14,8 +14,8 @@ import (
 const jobColumns = `id, kind, store_id, promotion_id, spec, total, done, state, error, created_at, updated_at,
 	finished_at, lease_owner, lease_until`
 
-// CreateJob inserts a job with every field. EConflict when its id exists.
-func (t *tx) CreateJob(ctx context.Context, j *promokit.Job) error {
+// JobCreate inserts a job with every field. EConflict when its id exists.
+func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 	spec, err := json.Marshal(j.Spec)
 	if err != nil {
 		return fmt.Errorf("sqlite: encode job spec: %w", err)
@@ -32,10 +32,10 @@ func (t *tx) CreateJob(ctx context.Context, j *promokit.Job) error {
 	return nil
 }
 
-// GetJob returns a job that scope can see: any for an empty scope, one of
+// JobGet returns a job that scope can see: any for an empty scope, one of
 // the scope's store for a store scope. Jobs belong to stores, never to
 // partners, so a partner scope sees none. ENotFound otherwise.
-func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
+func (t *tx) JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
 	var w where
 	w.add("id = ?", id)
 	if scope.StoreID != "" {
@@ -51,11 +51,11 @@ func (t *tx) GetJob(ctx context.Context, scope promokit.Scope, id string) (*prom
 	return j, nil
 }
 
-// ClaimJob leases the oldest queued or running job whose lease is absent
+// JobClaim leases the oldest queued or running job whose lease is absent
 // or over at now to owner until until, marks it running and returns it;
 // ENotFound when there is none. It must run in a Write: the single writer
 // makes the claim exclusive, so two processes never claim one job at once.
-func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
+func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
 	j, err := scanJob(t.q.QueryRowContext(ctx, `UPDATE jobs
 		SET lease_owner = ?, lease_until = ?, state = 'running', updated_at = ?
 		WHERE id = (
@@ -71,10 +71,10 @@ func (t *tx) ClaimJob(ctx context.Context, owner string, now, until time.Time) (
 	return j, nil
 }
 
-// UpdateJob writes a job's progress, state, error, finish time, lease and
+// JobUpdate writes a job's progress, state, error, finish time, lease and
 // updated_at if owner still holds its lease; EConflict otherwise, which
 // tells a worker whose lease expired that another has taken the job over.
-func (t *tx) UpdateJob(ctx context.Context, j *promokit.Job, owner string) error {
+func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE jobs
 		SET done = ?, state = ?, error = ?, finished_at = ?, lease_owner = ?, lease_until = ?, updated_at = ?
 		WHERE id = ? AND lease_owner = ?`,
@@ -115,10 +115,10 @@ func scanJob(row scanner) (*promokit.Job, error) {
 	return &j, nil
 }
 
-// AddJobProgress adds n to a job's progress, marks it running and extends
+// JobAddProgress adds n to a job's progress, marks it running and extends
 // its lease, if owner still holds it, and returns the new progress. A job
 // that reaches its total is marked succeeded, its lease released.
-func (t *tx) AddJobProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
+func (t *tx) JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
 	var done int64
 	err := t.q.QueryRowContext(ctx, `UPDATE jobs
 		SET done = done + ?1,

@@ -12,9 +12,9 @@ import (
 
 const keyColumns = `id, name, role, store_id, partner_id, prefix, hash, created_at, revoked_at`
 
-// CreateKey inserts an API key. It returns EConflict when a key with its id
+// KeyCreate inserts an API key. It returns EConflict when a key with its id
 // or hash exists.
-func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
+func (t *tx) KeyCreate(ctx context.Context, k *promokit.Key) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Name, string(k.Role), k.StoreID, k.PartnerID, k.Prefix, nonNil(k.Hash), micros(k.CreatedAt), nullMicros(k.RevokedAt))
 	if err != nil {
@@ -26,8 +26,8 @@ func (t *tx) CreateKey(ctx context.Context, k *promokit.Key) error {
 	return nil
 }
 
-// GetKey returns a key by id, revoked or not; ENotFound when there is none.
-func (t *tx) GetKey(ctx context.Context, id string) (*promokit.Key, error) {
+// KeyGet returns a key by id, revoked or not; ENotFound when there is none.
+func (t *tx) KeyGet(ctx context.Context, id string) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRows(err, "key", id)
@@ -35,10 +35,10 @@ func (t *tx) GetKey(ctx context.Context, id string) (*promokit.Key, error) {
 	return k, nil
 }
 
-// KeyByHash returns the key whose secret hashes to hash, revoked or not, so
+// KeyGetByHash returns the key whose secret hashes to hash, revoked or not, so
 // that the caller can tell a revoked key from an unknown one in its logs;
 // ENotFound when there is none.
-func (t *tx) KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
+func (t *tx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, nonNil(hash)))
 	if err != nil {
 		return nil, noRows(err, "key", "by hash")
@@ -46,9 +46,9 @@ func (t *tx) KeyByHash(ctx context.Context, hash []byte) (*promokit.Key, error) 
 	return k, nil
 }
 
-// ListKeys returns one page of keys ordered by id, those of one store or
+// KeyList returns one page of keys ordered by id, those of one store or
 // partner when the filter names one.
-func (t *tx) ListKeys(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key, error) {
+func (t *tx) KeyList(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key, error) {
 	var w where
 	if f.StoreID != "" {
 		w.add("store_id = ?", f.StoreID)
@@ -63,9 +63,9 @@ func (t *tx) ListKeys(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key,
 	return queryList(ctx, t, "keys", q, append(w.args, limit(f.Page)), scanKey)
 }
 
-// RevokeKey sets revoked_at of an unrevoked key to now; ENotFound if there
+// KeyRevoke sets revoked_at of an unrevoked key to now; ENotFound if there
 // is no such key or it is already revoked.
-func (t *tx) RevokeKey(ctx context.Context, id string, now time.Time) error {
+func (t *tx) KeyRevoke(ctx context.Context, id string, now time.Time) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke key %q: %w", id, err)

@@ -19,9 +19,9 @@ import (
 const entryColumns = `id, partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp,
 	rate_id, event_id, created_at`
 
-// AddEntries appends ledger entries and sets their IDs, one prepared
+// LedgerAddMany appends ledger entries and sets their IDs, one prepared
 // statement each.
-func (t *tx) AddEntries(ctx context.Context, es []*promokit.LedgerEntry) error {
+func (t *tx) LedgerAddMany(ctx context.Context, es []*promokit.LedgerEntry) error {
 	for _, e := range es {
 		res, err := t.q.ExecContext(ctx, `INSERT INTO ledger_entries (partner_id, store_id, order_id, line, program, status, kind,
 			amount, currency, basis, rate_bp, rate_id, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -37,20 +37,20 @@ func (t *tx) AddEntries(ctx context.Context, es []*promokit.LedgerEntry) error {
 	return nil
 }
 
-// OrderEntries returns the entries of an order, by id.
-func (t *tx) OrderEntries(ctx context.Context, storeID, orderID string) ([]*promokit.LedgerEntry, error) {
+// LedgerListByOrder returns the entries of an order, by id.
+func (t *tx) LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.LedgerEntry, error) {
 	return queryList(ctx, t, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries
 		WHERE store_id = ? AND order_id = ? ORDER BY id`, []any{storeID, orderID}, scanEntry)
 }
 
-// LedgerTotals sums the entries f selects by currency, status and kind.
+// LedgerSum sums the entries f selects by currency, status and kind.
 // The whole UTC days that are rolled up (f.RolledDays) are summed from
 // their rows of ledger_daily, by its primary key (a partner) or
 // ledger_daily_store (a store only); the entries before and after them
 // from the partner's or the store's covering index alone. The roll-ups
 // only ever gain days at or after rolled_until, so reading it in its own
 // statement is safe while a roll-up commits.
-func (t *tx) LedgerTotals(ctx context.Context, f engine.LedgerFilter) ([]engine.LedgerTotal, error) {
+func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.LedgerTotal, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
 		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
 	}
@@ -66,7 +66,7 @@ func (t *tx) LedgerTotals(ctx context.Context, f engine.LedgerFilter) ([]engine.
 	})
 }
 
-// ledgerTotalsSQL returns the query of LedgerTotals and its arguments: the
+// ledgerTotalsSQL returns the query of LedgerSum and its arguments: the
 // sums of the roll-ups of the days of f rolled up before rolled, and of
 // the entries of f outside those days, added up by currency, status and
 // kind.
@@ -134,13 +134,13 @@ FROM ledger_entries
 WHERE created_at >= ? AND created_at < ?
 GROUP BY partner_id, store_id, created_at - created_at % 86400000000, currency, status, kind`
 
-// RollupLedger rolls up the entries of at most maxDays UTC days from
+// LedgerRollup rolls up the entries of at most maxDays UTC days from
 // rolled_until (the first time, from the day of the first entry) up to
 // until, in one INSERT … SELECT, and moves rolled_until. Write
 // transactions are serialised (BEGIN IMMEDIATE), so a concurrent roll-up
 // starts where this one ended. The rows it inserts are new: no day at or
 // after rolled_until was rolled up before.
-func (t *tx) RollupLedger(ctx context.Context, until time.Time, maxDays int) (time.Time, error) {
+func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (time.Time, error) {
 	until = until.UTC().Truncate(24 * time.Hour)
 	start, err := t.rolledUntil(ctx)
 	if err != nil {
@@ -174,10 +174,10 @@ func (t *tx) RollupLedger(ctx context.Context, until time.Time, maxDays int) (ti
 	return end, nil
 }
 
-// ListEntries returns one page of the entries f selects, by id. The ids
+// LedgerList returns one page of the entries f selects, by id. The ids
 // of the page are found first in the partner's or the store's index, so
 // that only the page's rows are read from the table.
-func (t *tx) ListEntries(ctx context.Context, f engine.LedgerFilter, p engine.Page) ([]*promokit.LedgerEntry, error) {
+func (t *tx) LedgerList(ctx context.Context, f engine.LedgerFilter, p engine.Page) ([]*promokit.LedgerEntry, error) {
 	w, err := ledgerWhere(f)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	"github.com/promokit/promokit/storetest"
 )
 
-// TestLedgerRollupTampered checks that CheckCounters reports daily
+// TestLedgerRollupTampered checks that UsageCheck reports daily
 // roll-ups changed in the file directly.
 func TestLedgerRollupTampered(t *testing.T) {
 	t.Parallel()

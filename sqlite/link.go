@@ -16,10 +16,10 @@ import (
 
 const linkColumns = `id, token, partner_id, store_id, product_id, url, created_at`
 
-// CreateLink inserts a link: ECodeTaken when its token exists, EConflict
+// LinkCreate inserts a link: ECodeTaken when its token exists, EConflict
 // when its id does, ENotFound when its store or partner does not. A
 // conflict inserts nothing, and one more query tells which key it was.
-func (t *tx) CreateLink(ctx context.Context, l *promokit.Link) error {
+func (t *tx) LinkCreate(ctx context.Context, l *promokit.Link) error {
 	res, err := t.q.ExecContext(ctx, `INSERT INTO links (`+linkColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		l.ID, l.Token, l.PartnerID, l.StoreID, l.ProductID, l.URL, micros(l.CreatedAt))
 	if err != nil {
@@ -44,8 +44,8 @@ func (t *tx) CreateLink(ctx context.Context, l *promokit.Link) error {
 	return promokit.Errorf(promokit.EConflict, "link %q exists", l.ID)
 }
 
-// GetLink returns a link visible to scope.
-func (t *tx) GetLink(ctx context.Context, scope promokit.Scope, id string) (*promokit.Link, error) {
+// LinkGet returns a link visible to scope.
+func (t *tx) LinkGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Link, error) {
 	var w where
 	w.add("id = ?", id)
 	scopeLinks(&w, scope)
@@ -56,8 +56,8 @@ func (t *tx) GetLink(ctx context.Context, scope promokit.Scope, id string) (*pro
 	return l, nil
 }
 
-// ListLinks returns one page of the links visible to scope, by id.
-func (t *tx) ListLinks(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Link, error) {
+// LinkList returns one page of the links visible to scope, by id.
+func (t *tx) LinkList(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Link, error) {
 	var w where
 	scopeLinks(&w, scope)
 	w.add("id > ?", p.After)
@@ -76,9 +76,9 @@ func scopeLinks(w *where, scope promokit.Scope) {
 	}
 }
 
-// ClickTarget returns the link of a token, its store's latest membership
+// LinkGetTarget returns the link of a token, its store's latest membership
 // and its store's redirect hosts in one query.
-func (t *tx) ClickTarget(ctx context.Context, token string) (*promokit.ClickTarget, error) {
+func (t *tx) LinkGetTarget(ctx context.Context, token string) (*promokit.ClickTarget, error) {
 	var (
 		l               promokit.Link
 		created         int64

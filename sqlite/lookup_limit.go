@@ -11,9 +11,9 @@ import (
 // (migration 0004). Each statement takes the subjects as one JSON array,
 // so that its text never varies and stays prepared.
 
-// LookupFailures returns the counts of subjects in the window; subjects
+// LookupFailureGetMany returns the counts of subjects in the window; subjects
 // without one are left out. One read of the primary key for all of them.
-func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+func (t *tx) LookupFailureGetMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
 	list, err := json.Marshal(subjects)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode subjects: %w", err)
@@ -41,19 +41,19 @@ func (t *tx) LookupFailures(ctx context.Context, window time.Time, subjects []st
 	return out, nil
 }
 
-// LockLookupFailures returns the counts of subjects in the window. A write
+// LookupFailureLockMany returns the counts of subjects in the window. A write
 // transaction holds the database's only write lock from its start
 // (BEGIN IMMEDIATE), in every process: no other writer changes the counts
 // until it ends.
-func (t *tx) LockLookupFailures(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
-	return t.LookupFailures(ctx, window, subjects)
+func (t *tx) LookupFailureLockMany(ctx context.Context, window time.Time, subjects []string) (map[string]int64, error) {
+	return t.LookupFailureGetMany(ctx, window, subjects)
 }
 
-// AddLookupFailures adds counts to the counts of subjects in the window
+// LookupFailureAddMany adds counts to the counts of subjects in the window
 // with one upsert; the single writer takes them one at a time. The pairs
 // travel as one JSON array of [subject, count]. (The WHERE true lets
 // SQLite tell the upsert's ON CONFLICT from a join's ON.)
-func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
+func (t *tx) LookupFailureAddMany(ctx context.Context, window time.Time, subjects []string, counts []int64) error {
 	if len(counts) != len(subjects) {
 		return fmt.Errorf("sqlite: add lookup failures: %d subjects, %d counts", len(subjects), len(counts))
 	}
@@ -75,9 +75,9 @@ func (t *tx) AddLookupFailures(ctx context.Context, window time.Time, subjects [
 	return nil
 }
 
-// DeleteLookupFailuresBefore removes the counts of windows that start
+// LookupFailureDeleteBefore removes the counts of windows that start
 // before before.
-func (t *tx) DeleteLookupFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
+func (t *tx) LookupFailureDeleteBefore(ctx context.Context, before time.Time) (int64, error) {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM lookup_failures WHERE window_start < ?`, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete lookup failures: %w", err)

@@ -108,7 +108,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	}
 	var got []*promokit.Redemption
 	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
-		got, err = tx.OrdersRedemptions(ctx, "sto_1", []string{"ord-1", "ord-2"})
+		got, err = tx.RedemptionListByOrderMany(ctx, "sto_1", []string{"ord-1", "ord-2"})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	// The keys of the new table: a second row of a code is refused, a
 	// codeless row is one per promotion, and new rows follow the old ids.
 	create := func(r *promokit.Redemption) error {
-		return s.Write(ctx, func(tx engine.Tx) error { return tx.CreateRedemption(ctx, r) })
+		return s.Write(ctx, func(tx engine.Tx) error { return tx.RedemptionCreate(ctx, r) })
 	}
 	row := func(code, promotion string) *promokit.Redemption {
 		return &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion, Discount: 1,

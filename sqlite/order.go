@@ -19,9 +19,9 @@ const orderColumns = `store_id, id, customer_id, visitor_id, currency, lines, sh
 	refunded_shipping, placed_at, paid_at, completed_at, cancelled_at, program, link_id, partner_id, click_id, clicked_at,
 	release_at, released, version, created_at, updated_at`
 
-// CreateOrder inserts an order with its lines; EConflict when the store
+// OrderCreate inserts an order with its lines; EConflict when the store
 // has an order with that id.
-func (t *tx) CreateOrder(ctx context.Context, o *promokit.Order) error {
+func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 	lines, codes, payment, err := encodeOrder(o)
 	if err != nil {
 		return err
@@ -42,9 +42,9 @@ func (t *tx) CreateOrder(ctx context.Context, o *promokit.Order) error {
 	return nil
 }
 
-// GetOrder returns an order with its lines. lock needs no work on SQLite:
+// OrderGet returns an order with its lines. lock needs no work on SQLite:
 // a write transaction already holds the only write lock.
-func (t *tx) GetOrder(ctx context.Context, storeID, id string, lock bool) (*promokit.Order, error) {
+func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*promokit.Order, error) {
 	o, err := scanOrder(t.q.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE store_id = ? AND id = ?`, storeID, id))
 	if err != nil {
 		return nil, noRows(err, "order", id)
@@ -52,11 +52,11 @@ func (t *tx) GetOrder(ctx context.Context, storeID, id string, lock bool) (*prom
 	return o, nil
 }
 
-// UpdateOrder writes every field of an order that its events change, if
+// OrderUpdate writes every field of an order that its events change, if
 // its stored version is still version, and sets o.Version to version+1.
 // EVersionMismatch when another write came first, ENotFound when there is
 // no such order.
-func (t *tx) UpdateOrder(ctx context.Context, o *promokit.Order, version int64) error {
+func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) error {
 	lines, _, payment, err := encodeOrder(o)
 	if err != nil {
 		return err
@@ -92,14 +92,14 @@ func (t *tx) UpdateOrder(ctx context.Context, o *promokit.Order, version int64) 
 	return nil
 }
 
-// ListOrders returns one page of the orders scope can see, by id: its
+// OrderList returns one page of the orders scope can see, by id: its
 // store's, or those attributed to its partner.
 //
 // Without a store in scope the orders of all stores are listed by id, and
 // the cursor (an order id alone) cannot tell apart two stores' orders that
 // share an id: those after the first store's in the order of store ids
 // are skipped at a page boundary.
-func (t *tx) ListOrders(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Order, error) {
+func (t *tx) OrderList(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Order, error) {
 	var w where
 	if scope.StoreID != "" {
 		w.add("store_id = ?", scope.StoreID)
@@ -112,9 +112,9 @@ func (t *tx) ListOrders(ctx context.Context, scope promokit.Scope, p engine.Page
 		append(w.args, limit(p)), scanOrder)
 }
 
-// DueReleases returns completed, uncancelled orders whose commissions are
+// OrderListDueRelease returns completed, uncancelled orders whose commissions are
 // due at now and not released, the earliest due first.
-func (t *tx) DueReleases(ctx context.Context, now time.Time, limit int) ([]*promokit.Order, error) {
+func (t *tx) OrderListDueRelease(ctx context.Context, now time.Time, limit int) ([]*promokit.Order, error) {
 	return queryList(ctx, t, "due releases", `SELECT `+orderColumns+` FROM orders
 		WHERE completed_at IS NOT NULL AND released = 0 AND cancelled_at IS NULL AND release_at <= ?
 		ORDER BY release_at, store_id, id LIMIT ?`, []any{micros(now), limit}, scanOrder)
@@ -189,8 +189,8 @@ func scanOrder(row scanner) (*promokit.Order, error) {
 
 const orderEventColumns = `store_id, id, order_id, type, request_hash, at, created_at`
 
-// GetOrderEvent returns an applied event by its id.
-func (t *tx) GetOrderEvent(ctx context.Context, storeID, id string) (*promokit.OrderEvent, error) {
+// OrderEventGet returns an applied event by its id.
+func (t *tx) OrderEventGet(ctx context.Context, storeID, id string) (*promokit.OrderEvent, error) {
 	var (
 		e           promokit.OrderEvent
 		at, created int64
@@ -204,9 +204,9 @@ func (t *tx) GetOrderEvent(ctx context.Context, storeID, id string) (*promokit.O
 	return &e, nil
 }
 
-// CreateOrderEvent records an applied event; EConflict when the store has
+// OrderEventCreate records an applied event; EConflict when the store has
 // an event with that id.
-func (t *tx) CreateOrderEvent(ctx context.Context, e *promokit.OrderEvent) error {
+func (t *tx) OrderEventCreate(ctx context.Context, e *promokit.OrderEvent) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO order_events (`+orderEventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		e.StoreID, e.ID, e.OrderID, e.Type, nonNil(e.RequestHash), micros(e.At), micros(e.CreatedAt))
 	if err != nil {

@@ -13,37 +13,37 @@ import (
 // EConflict and the transaction must be rolled back.
 func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
 	for _, e := range p.Events {
-		if err := t.CreateOrderEvent(ctx, e); err != nil {
+		if err := t.OrderEventCreate(ctx, e); err != nil {
 			return err
 		}
 	}
 	for _, o := range p.Orders {
-		if err := t.CreateOrder(ctx, o); err != nil {
+		if err := t.OrderCreate(ctx, o); err != nil {
 			return err
 		}
 	}
 	for _, v := range p.Visitors {
-		if err := t.AddVisitor(ctx, v.StoreID, v.CustomerID, v.VisitorID, v.Seen); err != nil {
+		if err := t.VisitorAdd(ctx, v.StoreID, v.CustomerID, v.VisitorID, v.Seen); err != nil {
 			return err
 		}
 	}
-	return t.AddEntries(ctx, p.Entries)
+	return t.LedgerAddMany(ctx, p.Entries)
 }
 
 // placeRead reads what placing one order needs, query after query.
 func (t *tx) placeRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceData, error) {
 	var d engine.PlaceData
 	var err error
-	if d.Settings, err = t.GetSettings(ctx); err != nil {
+	if d.Settings, err = t.SettingsGet(ctx); err != nil {
 		return nil, err
 	}
-	if d.Store, err = t.GetStore(ctx, q.StoreID, false); err != nil {
+	if d.Store, err = t.StoreGet(ctx, q.StoreID, false); err != nil {
 		return &d, notFoundNil(err)
 	}
-	if d.Membership, err = t.LatestMembership(ctx, q.StoreID, false); err != nil {
+	if d.Membership, err = t.MembershipGetLatest(ctx, q.StoreID, false); err != nil {
 		return &d, notFoundNil(err)
 	}
-	if d.Rates, err = t.RatesAt(ctx, q.StoreID, q.At, q.ProductIDs); err != nil {
+	if d.Rates, err = t.RateListAt(ctx, q.StoreID, q.At, q.ProductIDs); err != nil {
 		return nil, err
 	}
 	visitors := []string{}
@@ -51,7 +51,7 @@ func (t *tx) placeRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceD
 		visitors = append(visitors, q.VisitorID)
 	}
 	if q.CustomerID != "" {
-		vs, err := t.CustomerVisitors(ctx, q.StoreID, q.CustomerID, q.MaxVisitors)
+		vs, err := t.VisitorList(ctx, q.StoreID, q.CustomerID, q.MaxVisitors)
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +61,7 @@ func (t *tx) placeRead(ctx context.Context, q engine.PlaceQuery) (*engine.PlaceD
 	if from.Before(d.Membership.JoinedAt) {
 		from = d.Membership.JoinedAt
 	}
-	if d.Click, err = t.LatestClick(ctx, q.StoreID, visitors, from, q.At); err != nil {
+	if d.Click, err = t.ClickGetLatest(ctx, q.StoreID, visitors, from, q.At); err != nil {
 		return &d, notFoundNil(err)
 	}
 	return &d, nil

@@ -15,10 +15,10 @@ const promotionColumns = `id, store_id, name, description, channel, type, amount
 	coupon_per_person, coupon_quantity, coupon_valid_days, active, ended_at, version, created_at, updated_at,
 	uses, discount_spent, automatic`
 
-// CreatePromotion inserts a promotion with every field, counters and
+// PromotionCreate inserts a promotion with every field, counters and
 // version included. EConflict when its id exists, ENotFound when its store
 // does not.
-func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
+func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	productIDs, err := encodeProductIDs(p.ProductIDs)
 	if err != nil {
 		return err
@@ -42,11 +42,11 @@ func (t *tx) CreatePromotion(ctx context.Context, p *promokit.Promotion) error {
 	return nil
 }
 
-// GetPromotion returns a promotion that scope can see: any for an empty
+// PromotionGet returns a promotion that scope can see: any for an empty
 // scope, one of the scope's store for a store scope, and for a partner
 // scope one with a code assigned to that partner. ENotFound otherwise, so a
 // foreign promotion cannot be told from a missing one.
-func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
+func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
 	var w where
 	w.add("p.id = ?", id)
 	scopePromotions(&w, scope)
@@ -58,13 +58,13 @@ func (t *tx) GetPromotion(ctx context.Context, scope promokit.Scope, id string) 
 	return p, nil
 }
 
-// UpdatePromotion replaces the terms, limits, stacking, coupon settings,
+// PromotionUpdate replaces the terms, limits, stacking, coupon settings,
 // flags (active, ended_at) and updated_at of p if its stored version is
 // still version, and sets p.Version to version+1. The store, creation time
 // and the counters kept by redemptions are never written here. It returns
 // EVersionMismatch when another write came first and ENotFound when there is
 // no such promotion.
-func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version int64) error {
+func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version int64) error {
 	productIDs, err := encodeProductIDs(p.ProductIDs)
 	if err != nil {
 		return err
@@ -89,7 +89,7 @@ func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version
 		return fmt.Errorf("sqlite: update promotion %q: %w", p.ID, err)
 	}
 	if n == 0 {
-		if _, err := t.GetPromotion(ctx, promokit.Scope{}, p.ID); err != nil {
+		if _, err := t.PromotionGet(ctx, promokit.Scope{}, p.ID); err != nil {
 			return err
 		}
 		return promokit.Errorf(promokit.EVersionMismatch, "promotion %q changed since version %d", p.ID, version)
@@ -98,10 +98,10 @@ func (t *tx) UpdatePromotion(ctx context.Context, p *promokit.Promotion, version
 	return nil
 }
 
-// ListPromotions returns one page, ordered by id, of the promotions that
+// PromotionList returns one page, ordered by id, of the promotions that
 // scope can see (as GetPromotion) and f selects. The status filter is
 // evaluated at f.Now; an unknown status is EInvalid.
-func (t *tx) ListPromotions(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
+func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
 	var w where
 	scopePromotions(&w, scope)
 	if f.StoreID != "" {

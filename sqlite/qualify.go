@@ -16,9 +16,9 @@ const automaticPromotionsSQL = `SELECT ` + promotionColumns + ` FROM promotions 
 	AND (p.ends_at IS NULL OR p.ends_at > ?) AND (p.ended_at IS NULL OR p.ended_at > ?)
 	ORDER BY p.id LIMIT ?`
 
-// AutomaticPromotions returns up to limit live automatic promotions of a
+// PromotionListAutomatic returns up to limit live automatic promotions of a
 // store at now, by id.
-func (t *tx) AutomaticPromotions(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error) {
+func (t *tx) PromotionListAutomatic(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error) {
 	at := micros(now)
 	return queryList(ctx, t, "automatic promotions", automaticPromotionsSQL, []any{storeID, at, at, at, limit}, scanPromotion)
 }
@@ -34,9 +34,9 @@ const customerCodesSQL = `SELECT ` + codeColumns + ` FROM codes c
 		AND (p.ends_at IS NULL OR p.ends_at > ?) AND (p.ended_at IS NULL OR p.ended_at > ?))
 	ORDER BY c.id LIMIT ?`
 
-// CustomerCodes returns up to limit live codes of a store restricted to a
+// CodeListForCustomer returns up to limit live codes of a store restricted to a
 // customer, in creation order.
-func (t *tx) CustomerCodes(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error) {
+func (t *tx) CodeListForCustomer(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error) {
 	if customerID == "" {
 		return nil, nil
 	}

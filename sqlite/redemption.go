@@ -13,8 +13,8 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// AddPromotionUsage adds to a promotion's counters within its limits.
-func (t *tx) AddPromotionUsage(ctx context.Context, id string, uses, discount int64) (bool, error) {
+// UsagePromotionAdd adds to a promotion's counters within its limits.
+func (t *tx) UsagePromotionAdd(ctx context.Context, id string, uses, discount int64) (bool, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE promotions SET uses = uses + ?1, discount_spent = discount_spent + ?2
 		WHERE id = ?3
 		  AND (?1 <= 0 OR total_uses IS NULL OR uses + ?1 <= total_uses)
@@ -22,15 +22,15 @@ func (t *tx) AddPromotionUsage(ctx context.Context, id string, uses, discount in
 	return affected(res, err, "promotion usage")
 }
 
-// AddCodeUsage adds to a code's counter within its usage_limit.
-func (t *tx) AddCodeUsage(ctx context.Context, code string, uses int64) (bool, error) {
+// UsageCodeAdd adds to a code's counter within its usage_limit.
+func (t *tx) UsageCodeAdd(ctx context.Context, code string, uses int64) (bool, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE codes SET uses = uses + ?1
 		WHERE code = ?2 AND (?1 <= 0 OR usage_limit IS NULL OR uses + ?1 <= usage_limit)`, uses, code)
 	return affected(res, err, "code usage")
 }
 
-// AddCustomerUsage adds to a customer's counter of a subject within limit.
-func (t *tx) AddCustomerUsage(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
+// UsageCustomerAdd adds to a customer's counter of a subject within limit.
+func (t *tx) UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
 	if limit != nil && uses > *limit {
 		return false, nil
 	}
@@ -44,8 +44,8 @@ func (t *tx) AddCustomerUsage(ctx context.Context, subject, customerKey string, 
 	return affected(res, err, "customer usage")
 }
 
-// CustomerUsage returns a customer's uses of a subject.
-func (t *tx) CustomerUsage(ctx context.Context, subject, customerKey string) (int64, error) {
+// UsageCustomerGet returns a customer's uses of a subject.
+func (t *tx) UsageCustomerGet(ctx context.Context, subject, customerKey string) (int64, error) {
 	var n int64
 	err := t.q.QueryRowContext(ctx, `SELECT uses FROM customer_usage WHERE subject = ? AND customer_key = ?`, subject, customerKey).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -59,8 +59,8 @@ func (t *tx) CustomerUsage(ctx context.Context, subject, customerKey string) (in
 
 const redemptionColumns = `id, store_id, order_id, code, promotion_id, customer_key, discount, state, request_hash, hold_until, created_at, updated_at`
 
-// CreateRedemption inserts a redemption.
-func (t *tx) CreateRedemption(ctx context.Context, r *promokit.Redemption) error {
+// RedemptionCreate inserts a redemption.
+func (t *tx) RedemptionCreate(ctx context.Context, r *promokit.Redemption) error {
 	err := t.q.QueryRowContext(ctx, `INSERT INTO redemptions (store_id, order_id, code, promotion_id, customer_key, discount, state,
 		request_hash, hold_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		r.StoreID, r.OrderID, r.Code, r.PromotionID, r.CustomerKey, r.Discount, r.State, r.RequestHash,
@@ -95,20 +95,20 @@ const orderRedemptionsSQL = `SELECT ` + redemptionColumns + ` FROM redemptions
 	WHERE store_id = ?1 AND order_id IN (SELECT value FROM json_each(?2)) AND code = ''
 	ORDER BY id`
 
-// OrderRedemptions returns an order's redemptions by id.
-func (t *tx) OrderRedemptions(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
-	return t.OrdersRedemptions(ctx, storeID, []string{orderID})
+// RedemptionListByOrder returns an order's redemptions by id.
+func (t *tx) RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
+	return t.RedemptionListByOrderMany(ctx, storeID, []string{orderID})
 }
 
-// SetRedemptionState moves a redemption from one state to another.
-func (t *tx) SetRedemptionState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
+// RedemptionSetState moves a redemption from one state to another.
+func (t *tx) RedemptionSetState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE redemptions SET state = ?, hold_until = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		to, nullMicros(holdUntil), micros(now), id, from)
 	return affected(res, err, "redemption state")
 }
 
-// ExpiredHolds returns held redemptions whose hold has ended.
-func (t *tx) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error) {
+// RedemptionListExpiredHolds returns held redemptions whose hold has ended.
+func (t *tx) RedemptionListExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error) {
 	return queryList(ctx, t, "expired holds", `SELECT `+redemptionColumns+` FROM redemptions
 		WHERE state = 'held' AND hold_until <= ? ORDER BY hold_until, id LIMIT ?`, []any{micros(now), limit}, scanRedemption)
 }
@@ -143,8 +143,8 @@ func affected(res sql.Result, err error, what string) (bool, error) {
 	return n > 0, nil
 }
 
-// GetPromotions returns the promotions among ids that scope can see.
-func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
+// PromotionGetMany returns the promotions among ids that scope can see.
+func (t *tx) PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode promotion ids: %w", err)
@@ -155,10 +155,10 @@ func (t *tx) GetPromotions(ctx context.Context, scope promokit.Scope, ids []stri
 	return queryList(ctx, t, "promotions", `SELECT `+promotionColumns+` FROM promotions p`+w.String(), w.args, scanPromotion)
 }
 
-// CustomerUsages returns the customers' counters among keys in one query:
+// UsageCustomerGetMany returns the customers' counters among keys in one query:
 // the keys travel as one JSON array of [subject, customer] pairs, each
 // looked up by the primary key.
-func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
+func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
 	out := make(map[engine.UsageKey]int64, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -194,9 +194,9 @@ func (t *tx) CustomerUsages(ctx context.Context, keys []engine.UsageKey) (map[en
 	return out, nil
 }
 
-// OrdersRedemptions returns the redemptions of a store's orders, the
+// RedemptionListByOrderMany returns the redemptions of a store's orders, the
 // order ids travelling as one JSON array.
-func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
+func (t *tx) RedemptionListByOrderMany(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error) {
 	list, err := json.Marshal(orderIDs)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: encode order ids: %w", err)
@@ -208,7 +208,7 @@ func (t *tx) OrdersRedemptions(ctx context.Context, storeID string, orderIDs []s
 // statement each, stopping at the first use that does not fit.
 func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 	for _, p := range u.Promotions {
-		if ok, err := t.AddPromotionUsage(ctx, p.ID, p.Uses, p.Discount); err != nil || !ok {
+		if ok, err := t.UsagePromotionAdd(ctx, p.ID, p.Uses, p.Discount); err != nil || !ok {
 			return false, err
 		}
 	}
@@ -216,26 +216,26 @@ func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
 		if c.Code == "" {
 			continue // codeless redemptions: no code counter
 		}
-		if ok, err := t.AddCodeUsage(ctx, c.Code, c.Uses); err != nil || !ok {
+		if ok, err := t.UsageCodeAdd(ctx, c.Code, c.Uses); err != nil || !ok {
 			return false, err
 		}
 	}
 	for _, c := range u.Customers {
-		if ok, err := t.AddCustomerUsage(ctx, c.Subject, c.CustomerKey, c.Uses, c.Limit); err != nil || !ok {
+		if ok, err := t.UsageCustomerAdd(ctx, c.Subject, c.CustomerKey, c.Uses, c.Limit); err != nil || !ok {
 			return false, err
 		}
 	}
-	if err := t.CreateRedemptions(ctx, u.Redemptions); err != nil {
+	if err := t.RedemptionCreateMany(ctx, u.Redemptions); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
-// CreateRedemptions inserts redemptions, one prepared statement each: on
+// RedemptionCreateMany inserts redemptions, one prepared statement each: on
 // the writer connection that costs less than one dynamic multi-row INSERT.
-func (t *tx) CreateRedemptions(ctx context.Context, rs []*promokit.Redemption) error {
+func (t *tx) RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error {
 	for _, r := range rs {
-		if err := t.CreateRedemption(ctx, r); err != nil {
+		if err := t.RedemptionCreate(ctx, r); err != nil {
 			return err
 		}
 	}
@@ -278,10 +278,10 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		d   engine.CheckoutData
 		err error
 	)
-	if d.Settings, err = t.GetSettings(ctx); err != nil {
+	if d.Settings, err = t.SettingsGet(ctx); err != nil {
 		return nil, err
 	}
-	d.Store, err = t.GetStore(ctx, storeID, false)
+	d.Store, err = t.StoreGet(ctx, storeID, false)
 	if promokit.ErrorCode(err) == promokit.ENotFound {
 		return &d, nil
 	}
@@ -289,18 +289,18 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		return nil, err
 	}
 	if len(orderIDs) > 0 {
-		if d.Prior, err = t.OrdersRedemptions(ctx, storeID, orderIDs); err != nil {
+		if d.Prior, err = t.RedemptionListByOrderMany(ctx, storeID, orderIDs); err != nil {
 			return nil, err
 		}
 	}
-	if d.Automatic, err = t.AutomaticPromotions(ctx, storeID, now, engine.MaxQualify); err != nil {
+	if d.Automatic, err = t.PromotionListAutomatic(ctx, storeID, now, engine.MaxQualify); err != nil {
 		return nil, err
 	}
 	if len(codes) == 0 {
 		return &d, nil
 	}
 	scope := promokit.Scope{StoreID: storeID}
-	if d.Codes, err = t.GetCodes(ctx, scope, codes); err != nil {
+	if d.Codes, err = t.CodeGetMany(ctx, scope, codes); err != nil {
 		return nil, err
 	}
 	var ids []string
@@ -310,7 +310,7 @@ func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes [
 		}
 	}
 	if len(ids) > 0 {
-		d.Promotions, err = t.GetPromotions(ctx, scope, ids)
+		d.Promotions, err = t.PromotionGetMany(ctx, scope, ids)
 	}
 	return &d, err
 }

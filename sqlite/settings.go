@@ -8,10 +8,10 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// InitSettings inserts s as the marketplace settings unless a row exists,
+// SettingsInit inserts s as the marketplace settings unless a row exists,
 // and reports whether it inserted. Of several processes starting at once,
 // only one sees true.
-func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, error) {
+func (t *tx) SettingsInit(ctx context.Context, s *promokit.Settings) (bool, error) {
 	policy, err := json.Marshal(s.Policy)
 	if err != nil {
 		return false, fmt.Errorf("sqlite: encode policy: %w", err)
@@ -29,9 +29,9 @@ func (t *tx) InitSettings(ctx context.Context, s *promokit.Settings) (bool, erro
 	return n == 1, nil
 }
 
-// GetSettings returns the marketplace settings; ENotFound before
+// SettingsGet returns the marketplace settings; ENotFound before
 // InitSettings.
-func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
+func (t *tx) SettingsGet(ctx context.Context) (*promokit.Settings, error) {
 	var (
 		s               promokit.Settings
 		policy          string
@@ -49,10 +49,10 @@ func (t *tx) GetSettings(ctx context.Context) (*promokit.Settings, error) {
 	return &s, nil
 }
 
-// UpdateSettings replaces the settings if their stored version is still
+// SettingsUpdate replaces the settings if their stored version is still
 // version, and sets s.Version to version+1. It returns EVersionMismatch when
 // another write came first, and ENotFound before InitSettings.
-func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version int64) error {
+func (t *tx) SettingsUpdate(ctx context.Context, s *promokit.Settings, version int64) error {
 	policy, err := json.Marshal(s.Policy)
 	if err != nil {
 		return fmt.Errorf("sqlite: encode policy: %w", err)
@@ -69,7 +69,7 @@ func (t *tx) UpdateSettings(ctx context.Context, s *promokit.Settings, version i
 		return fmt.Errorf("sqlite: update settings: %w", err)
 	}
 	if n == 0 {
-		if _, err := t.GetSettings(ctx); err != nil {
+		if _, err := t.SettingsGet(ctx); err != nil {
 			return err
 		}
 		return promokit.Errorf(promokit.EVersionMismatch, "the settings changed since version %d", version)

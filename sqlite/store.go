@@ -14,8 +14,8 @@ import (
 
 const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order, redirect_hosts`
 
-// CreateStore inserts a store; EConflict when its id exists.
-func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
+// StoreCreate inserts a store; EConflict when its id exists.
+func (t *tx) StoreCreate(ctx context.Context, s *promokit.Store) error {
 	hosts, err := encodeHosts(s.RedirectHosts)
 	if err != nil {
 		return err
@@ -31,9 +31,9 @@ func (t *tx) CreateStore(ctx context.Context, s *promokit.Store) error {
 	return nil
 }
 
-// GetStore returns a store; ENotFound when there is none. lock needs no
+// StoreGet returns a store; ENotFound when there is none. lock needs no
 // work on SQLite: a write transaction already holds the only write lock.
-func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
+func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
 	s, err := scanStore(t.q.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRows(err, "store", id)
@@ -41,15 +41,15 @@ func (t *tx) GetStore(ctx context.Context, id string, lock bool) (*promokit.Stor
 	return s, nil
 }
 
-// ListStores returns one page of stores ordered by id.
-func (t *tx) ListStores(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
+// StoreList returns one page of stores ordered by id.
+func (t *tx) StoreList(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
 	return queryList(ctx, t, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > ? ORDER BY id LIMIT ?`,
 		[]any{p.After, limit(p)}, scanStore)
 }
 
-// UpdateStore writes a store's name, P4 flag, stacking rule and redirect
+// StoreUpdate writes a store's name, P4 flag, stacking rule and redirect
 // hosts; ENotFound when there is no such store.
-func (t *tx) UpdateStore(ctx context.Context, s *promokit.Store) error {
+func (t *tx) StoreUpdate(ctx context.Context, s *promokit.Store) error {
 	hosts, err := encodeHosts(s.RedirectHosts)
 	if err != nil {
 		return err
@@ -109,8 +109,8 @@ func decodeHosts(s string) ([]string, error) {
 
 const partnerColumns = `id, name, kind, created_at`
 
-// CreatePartner inserts a partner; EConflict when its id exists.
-func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
+// PartnerCreate inserts a partner; EConflict when its id exists.
+func (t *tx) PartnerCreate(ctx context.Context, p *promokit.Partner) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES (?, ?, ?, ?)`,
 		p.ID, p.Name, string(p.Kind), micros(p.CreatedAt))
 	if err != nil {
@@ -122,8 +122,8 @@ func (t *tx) CreatePartner(ctx context.Context, p *promokit.Partner) error {
 	return nil
 }
 
-// GetPartner returns a partner; ENotFound when there is none.
-func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, error) {
+// PartnerGet returns a partner; ENotFound when there is none.
+func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, error) {
 	p, err := scanPartner(t.q.QueryRowContext(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = ?`, id))
 	if err != nil {
 		return nil, noRows(err, "partner", id)
@@ -131,8 +131,8 @@ func (t *tx) GetPartner(ctx context.Context, id string) (*promokit.Partner, erro
 	return p, nil
 }
 
-// ListPartners returns one page of partners ordered by id.
-func (t *tx) ListPartners(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
+// PartnerList returns one page of partners ordered by id.
+func (t *tx) PartnerList(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
 	return queryList(ctx, t, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > ? ORDER BY id LIMIT ?`,
 		[]any{p.After, limit(p)}, scanPartner)
 }
@@ -153,10 +153,10 @@ func scanPartner(row scanner) (*promokit.Partner, error) {
 
 const productColumns = `store_id, id, name, url, created_at, updated_at`
 
-// PutProduct inserts a product of a store, or replaces the name, URL and
+// ProductPut inserts a product of a store, or replaces the name, URL and
 // updated_at of the existing one; created_at keeps its first value.
 // ENotFound when the store does not exist.
-func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
+func (t *tx) ProductPut(ctx context.Context, p *promokit.Product) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, id) DO UPDATE SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at`,
 		p.StoreID, p.ID, p.Name, p.URL, micros(p.CreatedAt), micros(p.UpdatedAt))
@@ -169,9 +169,9 @@ func (t *tx) PutProduct(ctx context.Context, p *promokit.Product) error {
 	return nil
 }
 
-// GetProduct returns a product of a store; ENotFound when the store has no
+// ProductGet returns a product of a store; ENotFound when the store has no
 // such product.
-func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Product, error) {
+func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Product, error) {
 	p, err := scanProduct(t.q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id = ?`, storeID, id))
 	if err != nil {
 		return nil, noRows(err, "product", id)
@@ -179,15 +179,15 @@ func (t *tx) GetProduct(ctx context.Context, storeID, id string) (*promokit.Prod
 	return p, nil
 }
 
-// ListProducts returns one page of a store's products ordered by id.
-func (t *tx) ListProducts(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
+// ProductList returns one page of a store's products ordered by id.
+func (t *tx) ProductList(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
 	return queryList(ctx, t, "products", `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		[]any{storeID, p.After, limit(p)}, scanProduct)
 }
 
-// MissingProducts returns the ids among ids, in their order and each once,
+// ProductMissing returns the ids among ids, in their order and each once,
 // that are not products of the store.
-func (t *tx) MissingProducts(ctx context.Context, storeID string, ids []string) ([]string, error) {
+func (t *tx) ProductMissing(ctx context.Context, storeID string, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

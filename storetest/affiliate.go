@@ -23,73 +23,73 @@ func testMemberships(t *testing.T, b *bundle) {
 	latest := func(storeID string, lock bool) (*promokit.Membership, error) {
 		var m *promokit.Membership
 		err := b.writeErr(func(tx engine.Tx) (err error) {
-			m, err = tx.LatestMembership(b.ctx, storeID, lock)
+			m, err = tx.MembershipGetLatest(b.ctx, storeID, lock)
 			return err
 		})
 		return m, err
 	}
 	for _, lock := range []bool{false, true} {
 		_, err := latest("sto_1", lock)
-		wantCode(t, fmt.Sprintf("LatestMembership of a store that never joined (lock %v)", lock), err, promokit.ENotFound)
+		wantCode(t, fmt.Sprintf("MembershipGetLatest of a store that never joined (lock %v)", lock), err, promokit.ENotFound)
 	}
 	_, err := latest("sto_9", true)
-	wantCode(t, "LatestMembership of a missing store", err, promokit.ENotFound)
+	wantCode(t, "MembershipGetLatest of a missing store", err, promokit.ENotFound)
 
 	m1 := &promokit.Membership{ID: "mem_1", StoreID: "sto_1", URL: "https://shop.example/one", JoinedAt: b.now}
 	other := &promokit.Membership{ID: "mem_0", StoreID: "sto_2", URL: "https://shop.example/two", JoinedAt: b.at(time.Hour)}
 	b.write(t, func(tx engine.Tx) error {
-		if err := tx.CreateMembership(b.ctx, m1); err != nil {
+		if err := tx.MembershipCreate(b.ctx, m1); err != nil {
 			return err
 		}
-		return tx.CreateMembership(b.ctx, other)
+		return tx.MembershipCreate(b.ctx, other)
 	})
 	for _, lock := range []bool{false, true} {
 		got, err := latest("sto_1", lock)
 		if err != nil {
-			t.Fatalf("LatestMembership: %v", err)
+			t.Fatalf("MembershipGetLatest: %v", err)
 		}
 		wantEqual(t, "membership", m1, got)
 	}
 	err = b.writeErr(func(tx engine.Tx) error {
 		dup := *m1
-		return tx.CreateMembership(b.ctx, &dup)
+		return tx.MembershipCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second membership with one id", err, promokit.EConflict)
 	err = b.writeErr(func(tx engine.Tx) error {
-		return tx.CreateMembership(b.ctx, &promokit.Membership{ID: "mem_9", StoreID: "sto_9", JoinedAt: b.now})
+		return tx.MembershipCreate(b.ctx, &promokit.Membership{ID: "mem_9", StoreID: "sto_9", JoinedAt: b.now})
 	})
 	wantCode(t, "a membership of a missing store", err, promokit.ENotFound)
 
 	// An exit is recorded once.
 	requested, exits := b.at(16*24*time.Hour), b.at(17*24*time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.SetMembershipExit(b.ctx, "mem_1", requested, exits) })
-	err = b.writeErr(func(tx engine.Tx) error { return tx.SetMembershipExit(b.ctx, "mem_1", exits, exits) })
+	b.write(t, func(tx engine.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", requested, exits) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", exits, exits) })
 	wantCode(t, "a second exit", err, promokit.ENotFound)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.SetMembershipExit(b.ctx, "mem_9", requested, exits) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_9", requested, exits) })
 	wantCode(t, "the exit of a missing membership", err, promokit.ENotFound)
 	m1.ExitRequestedAt, m1.ExitsAt = &requested, &exits
 	got, err := latest("sto_1", false)
 	if err != nil {
-		t.Fatalf("LatestMembership: %v", err)
+		t.Fatalf("MembershipGetLatest: %v", err)
 	}
 	wantEqual(t, "membership after its exit", m1, got)
 
 	// A rejoin is the latest membership; the other store's is untouched.
 	m2 := &promokit.Membership{ID: "mem_2", StoreID: "sto_1", URL: "https://shop.example/one-again", JoinedAt: b.at(30 * 24 * time.Hour)}
-	b.write(t, func(tx engine.Tx) error { return tx.CreateMembership(b.ctx, m2) })
+	b.write(t, func(tx engine.Tx) error { return tx.MembershipCreate(b.ctx, m2) })
 	got, err = latest("sto_1", true)
 	if err != nil {
-		t.Fatalf("LatestMembership: %v", err)
+		t.Fatalf("MembershipGetLatest: %v", err)
 	}
 	wantEqual(t, "membership after a rejoin", m2, got)
 	got, err = latest("sto_2", false)
 	if err != nil {
-		t.Fatalf("LatestMembership: %v", err)
+		t.Fatalf("MembershipGetLatest: %v", err)
 	}
 	wantEqual(t, "the other store's membership", other, got)
 }
 
-// testMembershipsLock checks that LatestMembership with lock serialises
+// testMembershipsLock checks that MembershipGetLatest with lock serialises
 // the joins of one store: of concurrent writers that each join when they
 // find no membership, exactly one joins.
 func testMembershipsLock(t *testing.T, b *bundle) {
@@ -107,12 +107,12 @@ func testMembershipsLock(t *testing.T, b *bundle) {
 			did := false
 			err := b.writeErr(func(tx engine.Tx) error {
 				did = false
-				_, err := tx.LatestMembership(b.ctx, "sto_1", true)
+				_, err := tx.MembershipGetLatest(b.ctx, "sto_1", true)
 				if promokit.ErrorCode(err) != promokit.ENotFound {
 					return err
 				}
 				did = true
-				return tx.CreateMembership(b.ctx, &promokit.Membership{ID: fmt.Sprintf("mem_%d", i), StoreID: "sto_1", JoinedAt: b.now})
+				return tx.MembershipCreate(b.ctx, &promokit.Membership{ID: fmt.Sprintf("mem_%d", i), StoreID: "sto_1", JoinedAt: b.now})
 			})
 			mu.Lock()
 			defer mu.Unlock()
@@ -153,7 +153,7 @@ func testRates(t *testing.T, b *bundle) {
 	all := []*promokit.Rate{g1, p1, p2a, p2b, g2, p1Gone, foreign, p3, earlyRow}
 	b.write(t, func(tx engine.Tx) error {
 		for _, r := range all {
-			if err := tx.AddRate(b.ctx, r); err != nil {
+			if err := tx.RateAdd(b.ctx, r); err != nil {
 				return err
 			}
 		}
@@ -161,11 +161,11 @@ func testRates(t *testing.T, b *bundle) {
 	})
 	for i := 1; i < len(all); i++ {
 		if all[i].ID <= all[i-1].ID {
-			t.Fatalf("AddRate ids %d then %d, want increasing", all[i-1].ID, all[i].ID)
+			t.Fatalf("RateAdd ids %d then %d, want increasing", all[i-1].ID, all[i].ID)
 		}
 	}
 	err := b.writeErr(func(tx engine.Tx) error {
-		return tx.AddRate(b.ctx, &promokit.Rate{StoreID: "sto_9", Rate: 1, EffectiveAt: b.now})
+		return tx.RateAdd(b.ctx, &promokit.Rate{StoreID: "sto_9", Rate: 1, EffectiveAt: b.now})
 	})
 	wantCode(t, "a rate of a missing store", err, promokit.ENotFound)
 
@@ -173,7 +173,7 @@ func testRates(t *testing.T, b *bundle) {
 		t.Helper()
 		var got []*promokit.Rate
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.RatesAt(b.ctx, "sto_1", when, products)
+			got, err = tx.RateListAt(b.ctx, "sto_1", when, products)
 			return err
 		})
 		slices.SortFunc(got, func(a, b *promokit.Rate) int { return strings.Compare(a.ProductID, b.ProductID) })
@@ -191,7 +191,7 @@ func testRates(t *testing.T, b *bundle) {
 	wantEqual(t, "rates at the end", []*promokit.Rate{g2, p1Gone, p2b, p3}, at(b.at(6*time.Hour), products...))
 	var none []*promokit.Rate
 	b.read(t, func(tx engine.Tx) (err error) {
-		none, err = tx.RatesAt(b.ctx, "sto_9", b.at(time.Hour), products)
+		none, err = tx.RateListAt(b.ctx, "sto_9", b.at(time.Hour), products)
 		return err
 	})
 	wantEqual(t, "rates of a store without any", []*promokit.Rate(nil), none)
@@ -200,7 +200,7 @@ func testRates(t *testing.T, b *bundle) {
 	list := func(storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
 		var got []*promokit.Rate
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			got, err = tx.ListRates(b.ctx, storeID, p)
+			got, err = tx.RateList(b.ctx, storeID, p)
 			return err
 		})
 		return got, err

@@ -21,7 +21,7 @@ func newClick(l *promokit.Link, visitor string, at time.Time) *promokit.Click {
 // mustInsertClicks inserts clicks in one transaction.
 func mustInsertClicks(t *testing.T, b *bundle, cs ...*promokit.Click) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error { return tx.InsertClicks(b.ctx, cs) })
+	b.write(t, func(tx engine.Tx) error { return tx.ClickInsertMany(b.ctx, cs) })
 }
 
 // testClicks checks batches of clicks (ids in order), the counts per
@@ -51,7 +51,7 @@ func testClicks(t *testing.T, b *bundle) {
 		t.Fatalf("ids of a second batch %d, %d after %d: want increasing", more[0].ID, more[1].ID, batch[n-1].ID)
 	}
 	all := append(slices.Clone(batch), more...)
-	b.write(t, func(tx engine.Tx) error { return tx.InsertClicks(b.ctx, nil) })
+	b.write(t, func(tx engine.Tx) error { return tx.ClickInsertMany(b.ctx, nil) })
 
 	// The reference counts, from the clicks inserted.
 	since := b.at(500 * time.Second)
@@ -82,7 +82,7 @@ func testClicks(t *testing.T, b *bundle) {
 	}
 	var counts map[engine.VisitorLink]int64
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, since, pairs, 0)
+		counts, err = tx.ClickCountMany(b.ctx, since, pairs, 0)
 		return err
 	})
 	wantEqual(t, "click counts", wantCounts, counts)
@@ -90,12 +90,12 @@ func testClicks(t *testing.T, b *bundle) {
 	// (click 499) counts too.
 	pair := engine.VisitorLink{VisitorID: "v2", LinkID: "lnk_2"}
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, b.at(499*time.Second), []engine.VisitorLink{pair}, 0)
+		counts, err = tx.ClickCountMany(b.ctx, b.at(499*time.Second), []engine.VisitorLink{pair}, 0)
 		return err
 	})
 	wantEqual(t, "click counts from 499 s", map[engine.VisitorLink]int64{pair: wantCounts[pair] + 1}, counts)
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, since, nil, 0)
+		counts, err = tx.ClickCountMany(b.ctx, since, nil, 0)
 		return err
 	})
 	wantEqual(t, "click counts of no pair", map[engine.VisitorLink]int64{}, counts)
@@ -105,24 +105,24 @@ func testClicks(t *testing.T, b *bundle) {
 		capped[k] = min(n, 5)
 	}
 	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCounts(b.ctx, since, pairs, 5)
+		counts, err = tx.ClickCountMany(b.ctx, since, pairs, 5)
 		return err
 	})
 	wantEqual(t, "click counts capped at 5", capped, counts)
 
 	var stats map[string]engine.LinkStat
 	b.read(t, func(tx engine.Tx) (err error) {
-		stats, err = tx.LinkStats(b.ctx, []string{"lnk_1", "lnk_2", "lnk_3", "lnk_9", "lnk_1"})
+		stats, err = tx.LinkStatGetMany(b.ctx, []string{"lnk_1", "lnk_2", "lnk_3", "lnk_9", "lnk_1"})
 		return err
 	})
 	wantEqual(t, "link stats", wantStats, stats)
 	b.read(t, func(tx engine.Tx) (err error) {
-		stats, err = tx.LinkStats(b.ctx, []string{"lnk_2"})
+		stats, err = tx.LinkStatGetMany(b.ctx, []string{"lnk_2"})
 		return err
 	})
 	wantEqual(t, "stats of one link", map[string]engine.LinkStat{"lnk_2": wantStats["lnk_2"]}, stats)
 	b.read(t, func(tx engine.Tx) (err error) {
-		stats, err = tx.LinkStats(b.ctx, nil)
+		stats, err = tx.LinkStatGetMany(b.ctx, nil)
 		return err
 	})
 	wantEqual(t, "stats of no link", map[string]engine.LinkStat{}, stats)
@@ -149,7 +149,7 @@ func testLatestClick(t *testing.T, b *bundle) {
 	latest := func(storeID string, visitors []string, from, to time.Time) (*promokit.Click, error) {
 		var c *promokit.Click
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			c, err = tx.LatestClick(b.ctx, storeID, visitors, from, to)
+			c, err = tx.ClickGetLatest(b.ctx, storeID, visitors, from, to)
 			return err
 		})
 		return c, err
@@ -192,27 +192,27 @@ func testLatestClick(t *testing.T, b *bundle) {
 func testVisitors(t *testing.T, b *bundle) {
 	b.write(t, func(tx engine.Tx) error {
 		for i, v := range []string{"v1", "v2", "v3"} {
-			if err := tx.AddVisitor(b.ctx, "sto_1", "cus_1", v, b.at(time.Duration(i)*time.Minute)); err != nil {
+			if err := tx.VisitorAdd(b.ctx, "sto_1", "cus_1", v, b.at(time.Duration(i)*time.Minute)); err != nil {
 				return err
 			}
 		}
-		if err := tx.AddVisitor(b.ctx, "sto_1", "cus_2", "v9", b.at(time.Hour)); err != nil {
+		if err := tx.VisitorAdd(b.ctx, "sto_1", "cus_2", "v9", b.at(time.Hour)); err != nil {
 			return err
 		}
 		// Another store's bindings: the same customer with a visitor of
 		// its own and with one that sto_1 saw too, seen last of all.
 		for _, v := range []string{"v8", "v2"} {
-			if err := tx.AddVisitor(b.ctx, "sto_2", "cus_1", v, b.at(2*time.Hour)); err != nil {
+			if err := tx.VisitorAdd(b.ctx, "sto_2", "cus_1", v, b.at(2*time.Hour)); err != nil {
 				return err
 			}
 		}
-		return tx.AddVisitor(b.ctx, "sto_1", "cus_1", "v1", b.at(3*time.Minute))
+		return tx.VisitorAdd(b.ctx, "sto_1", "cus_1", "v1", b.at(3*time.Minute))
 	})
 	visitors := func(store, customer string, limit int) []string {
 		t.Helper()
 		var got []string
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.CustomerVisitors(b.ctx, store, customer, limit)
+			got, err = tx.VisitorList(b.ctx, store, customer, limit)
 			return err
 		})
 		return got

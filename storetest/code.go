@@ -16,14 +16,14 @@ func mustGetCode(t *testing.T, b *bundle, scope promokit.Scope, code string) *pr
 	t.Helper()
 	var got *promokit.Code
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.GetCode(b.ctx, scope, code)
+		got, err = tx.CodeGet(b.ctx, scope, code)
 		return err
 	})
 	return got
 }
 
 // testCodes checks the round trip of every field of a code, uniqueness,
-// UpdateCode and ExistingCodes.
+// UpdateCode and CodeExistingMany.
 func testCodes(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
 	mustCreatePartner(t, b, "par_1")
@@ -40,10 +40,10 @@ func testCodes(t *testing.T, b *bundle) {
 	wantEqual(t, "minimal code", minimal, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
 
 	taken := newCode(p, "ABC", b.now)
-	err := b.writeErr(func(tx engine.Tx) error { return tx.CreateCode(b.ctx, taken) })
+	err := b.writeErr(func(tx engine.Tx) error { return tx.CodeCreate(b.ctx, taken) })
 	wantCode(t, "CreateCode of a taken value", err, promokit.ECodeTaken)
 	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetCode(b.ctx, promokit.Scope{}, "NOPE")
+		_, err := tx.CodeGet(b.ctx, promokit.Scope{}, "NOPE")
 		return err
 	})
 	wantCode(t, "GetCode of a missing code", err, promokit.ENotFound)
@@ -52,25 +52,25 @@ func testCodes(t *testing.T, b *bundle) {
 	upd := *minimal
 	upd.Active, upd.PartnerID, upd.CustomerID, upd.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
 	upd.Uses, upd.JobID = 50, "job_other"
-	b.write(t, func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, &upd) })
+	b.write(t, func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, &upd) })
 	want := *minimal
 	want.Active, want.PartnerID, want.CustomerID, want.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
 	wantEqual(t, "updated code", &want, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
-	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, newCode(p, "NOPE", b.now)) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, newCode(p, "NOPE", b.now)) })
 	wantCode(t, "UpdateCode of a missing code", err, promokit.ENotFound)
 
 	var existing []string
 	b.read(t, func(tx engine.Tx) (err error) {
-		existing, err = tx.ExistingCodes(b.ctx, []string{"NOPE", "SPRING-2026", "ABC", "ABD"})
+		existing, err = tx.CodeExistingMany(b.ctx, []string{"NOPE", "SPRING-2026", "ABC", "ABD"})
 		return err
 	})
 	slices.Sort(existing)
-	wantEqual(t, "ExistingCodes", []string{"ABC", "SPRING-2026"}, existing)
+	wantEqual(t, "CodeExistingMany", []string{"ABC", "SPRING-2026"}, existing)
 	b.read(t, func(tx engine.Tx) (err error) {
-		existing, err = tx.ExistingCodes(b.ctx, nil)
+		existing, err = tx.CodeExistingMany(b.ctx, nil)
 		return err
 	})
-	wantEqual(t, "ExistingCodes of none", []string(nil), existing)
+	wantEqual(t, "CodeExistingMany of none", []string(nil), existing)
 }
 
 // testCodesScope checks that a store sees its codes, a partner those
@@ -105,7 +105,7 @@ func testCodesScope(t *testing.T, b *bundle) {
 	}
 	for _, tc := range tests {
 		err := b.readErr(func(tx engine.Tx) error {
-			_, err := tx.GetCode(b.ctx, tc.scope, tc.code)
+			_, err := tx.CodeGet(b.ctx, tc.scope, tc.code)
 			return err
 		})
 		if tc.found && err != nil {
@@ -114,29 +114,29 @@ func testCodesScope(t *testing.T, b *bundle) {
 		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
 			t.Errorf("GetCode(%+v, %s) = %v, want not_found", tc.scope, tc.code, err)
 		}
-		// GetCodes, the batched look-up, applies the same scope.
+		// CodeGetMany, the batched look-up, applies the same scope.
 		var got []*promokit.Code
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.GetCodes(b.ctx, tc.scope, []string{tc.code, "NOT-A-CODE"})
+			got, err = tx.CodeGetMany(b.ctx, tc.scope, []string{tc.code, "NOT-A-CODE"})
 			return err
 		})
 		if tc.found != (len(got) == 1) || (tc.found && got[0].Code != tc.code) {
-			t.Errorf("GetCodes(%+v, %s) = %v, want found %v", tc.scope, tc.code, got, tc.found)
+			t.Errorf("CodeGetMany(%+v, %s) = %v, want found %v", tc.scope, tc.code, got, tc.found)
 		}
 	}
 	var all []*promokit.Code
 	b.read(t, func(tx engine.Tx) (err error) {
-		all, err = tx.GetCodes(b.ctx, par1, []string{"A-1", "B-1", "C-2", "D-2", "A-1"})
+		all, err = tx.CodeGetMany(b.ctx, par1, []string{"A-1", "B-1", "C-2", "D-2", "A-1"})
 		return err
 	})
 	if len(all) != 2 {
-		t.Errorf("GetCodes for par_1 found %d codes, want A-1 and C-2", len(all))
+		t.Errorf("CodeGetMany for par_1 found %d codes, want A-1 and C-2", len(all))
 	}
 
 	values := func(scope promokit.Scope, f engine.CodeFilter) []string {
 		var out []string
 		b.read(t, func(tx engine.Tx) error {
-			cs, err := tx.ListCodes(b.ctx, scope, f)
+			cs, err := tx.CodeList(b.ctx, scope, f)
 			for _, c := range cs {
 				out = append(out, c.Code)
 			}
@@ -151,7 +151,7 @@ func testCodesScope(t *testing.T, b *bundle) {
 	wantEqual(t, "par_1's codes of prm_2", []string{"C-2"}, values(par1, engine.CodeFilter{PromotionID: "prm_2"}))
 }
 
-// testCodesInsert checks that InsertCodes skips existing values, in the
+// testCodesInsert checks that CodeInsertMany skips existing values, in the
 // database and earlier in its input, and counts what it inserted.
 func testCodesInsert(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
@@ -162,13 +162,13 @@ func testCodesInsert(t *testing.T, b *bundle) {
 	insert := func(cs []*promokit.Code) int64 {
 		var n int64
 		b.write(t, func(tx engine.Tx) (err error) {
-			n, err = tx.InsertCodes(b.ctx, cs)
+			n, err = tx.CodeInsertMany(b.ctx, cs)
 			return err
 		})
 		return n
 	}
 	if n := insert(nil); n != 0 {
-		t.Fatalf("InsertCodes of none = %d, want 0", n)
+		t.Fatalf("CodeInsertMany of none = %d, want 0", n)
 	}
 	// More codes than any single statement of a sane implementation holds,
 	// with duplicates spread through the batch.
@@ -192,15 +192,15 @@ func testCodesInsert(t *testing.T, b *bundle) {
 	}
 	batch = append(batch, newCode(p, "TAKEN-2", b.now))
 	if n := insert(batch); n != int64(len(want)) {
-		t.Fatalf("InsertCodes = %d, want %d", n, len(want))
+		t.Fatalf("CodeInsertMany = %d, want %d", n, len(want))
 	}
 	if n := insert(batch[:100]); n != 0 {
-		t.Fatalf("InsertCodes of existing codes = %d, want 0", n)
+		t.Fatalf("CodeInsertMany of existing codes = %d, want 0", n)
 	}
 	// The codes of one call may be created in any order among themselves.
 	var got []*promokit.Code
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.ListCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{After: "TAKEN-2", Limit: 10_000}})
+		got, err = tx.CodeList(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{After: "TAKEN-2", Limit: 10_000}})
 		return err
 	})
 	byValue := func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) }
@@ -218,7 +218,7 @@ func testCodesList(t *testing.T, b *bundle) {
 	var all []*promokit.Code
 	for i := range 120 {
 		// Values fall from one call to the next, and from one CreateCode
-		// to the next; they rise within an InsertCodes call, whose codes
+		// to the next; they rise within an CodeInsertMany call, whose codes
 		// may be created in any order among themselves.
 		var value string
 		switch {
@@ -239,18 +239,18 @@ func testCodesList(t *testing.T, b *bundle) {
 		all = append(all, c)
 	}
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InsertCodes(b.ctx, all[:50])
+		_, err := tx.CodeInsertMany(b.ctx, all[:50])
 		return err
 	})
 	mustCreateCodes(t, b, all[50:60]...)
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InsertCodes(b.ctx, all[60:])
+		_, err := tx.CodeInsertMany(b.ctx, all[60:])
 		return err
 	})
 	list := func(f engine.CodeFilter) []*promokit.Code {
 		var got []*promokit.Code
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListCodes(b.ctx, promokit.Scope{}, f)
+			got, err = tx.CodeList(b.ctx, promokit.Scope{}, f)
 			return err
 		})
 		return got
@@ -277,7 +277,7 @@ func testCodesList(t *testing.T, b *bundle) {
 	wantEqual(t, "par_1's codes of prm_1", both, list(engine.CodeFilter{PromotionID: "prm_1", PartnerID: "par_1"}))
 }
 
-// testCodesCount checks CountCodes by store, promotion and creation time.
+// testCodesCount checks CodeCount by store, promotion and creation time.
 func testCodesCount(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
 	mustCreateStore(t, b, "sto_2")
@@ -289,7 +289,7 @@ func testCodesCount(t *testing.T, b *bundle) {
 		cs = append(cs, newCode(p, fmt.Sprintf("C%03d", i), b.at(time.Duration(i)*time.Hour)))
 	}
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InsertCodes(b.ctx, cs)
+		_, err := tx.CodeInsertMany(b.ctx, cs)
 		return err
 	})
 	tests := []struct {
@@ -308,11 +308,11 @@ func testCodesCount(t *testing.T, b *bundle) {
 	for _, tc := range tests {
 		var n int64
 		b.read(t, func(tx engine.Tx) (err error) {
-			n, err = tx.CountCodes(b.ctx, tc.count)
+			n, err = tx.CodeCount(b.ctx, tc.count)
 			return err
 		})
 		if n != tc.want {
-			t.Errorf("CountCodes(%+v) = %d, want %d", tc.count, n, tc.want)
+			t.Errorf("CodeCount(%+v) = %d, want %d", tc.count, n, tc.want)
 		}
 	}
 }
@@ -337,12 +337,12 @@ func testCodesExport(t *testing.T, b *bundle) {
 		all = append(all, c)
 	}
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InsertCodes(b.ctx, all)
+		_, err := tx.CodeInsertMany(b.ctx, all)
 		return err
 	})
 	export := func(scope promokit.Scope, f engine.CodeFilter) []*promokit.Code {
 		var got []*promokit.Code
-		err := b.store.ExportCodes(b.ctx, scope, f, func(c *promokit.Code) error {
+		err := b.store.CodeExport(b.ctx, scope, f, func(c *promokit.Code) error {
 			cp := *c // fn may not keep c
 			cp.UsageLimit, cp.PerCustomerLimit, cp.ExpiresAt = copyPtr(c.UsageLimit), copyPtr(c.PerCustomerLimit), copyPtr(c.ExpiresAt)
 			got = append(got, &cp)
@@ -371,7 +371,7 @@ func testCodesExport(t *testing.T, b *bundle) {
 
 	errStop := errors.New("stop")
 	calls := 0
-	err := b.store.ExportCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{}, func(c *promokit.Code) error {
+	err := b.store.CodeExport(b.ctx, promokit.Scope{}, engine.CodeFilter{}, func(c *promokit.Code) error {
 		calls++
 		if calls == 10 {
 			return errStop
@@ -392,7 +392,7 @@ func copyPtr[T any](p *T) *T {
 	return &v
 }
 
-// testCodesGenerated checks InsertGeneratedCodes: the template's fields on
+// testCodesGenerated checks CodeInsertValuesMany: the template's fields on
 // every row, taken values skipped, the count of inserted rows.
 func testCodesGenerated(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
@@ -402,7 +402,7 @@ func testCodesGenerated(t *testing.T, b *bundle) {
 	tmpl := &promokit.Code{PromotionID: p.ID, StoreID: "sto_1", Active: true, JobID: "job_1", CreatedAt: b.at(time.Minute)}
 	var n int64
 	b.write(t, func(tx engine.Tx) (err error) {
-		n, err = tx.InsertGeneratedCodes(b.ctx, tmpl, []string{"GEN-1", "TAKEN-1", "GEN-2"})
+		n, err = tx.CodeInsertValuesMany(b.ctx, tmpl, []string{"GEN-1", "TAKEN-1", "GEN-2"})
 		return err
 	})
 	if n != 2 {

@@ -35,7 +35,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 	b.read(t, func(tx engine.Tx) error {
 		var one []*promokit.Code
 		for _, v := range values {
-			c, err := tx.GetCode(b.ctx, store, v)
+			c, err := tx.CodeGet(b.ctx, store, v)
 			if err == nil {
 				one = append(one, c)
 			} else if promokit.ErrorCode(err) != promokit.ENotFound {
@@ -44,27 +44,27 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		}
 		add("GetCode", one)
 		for name, scope := range map[string]promokit.Scope{"store": store, "partner": partner, "all": {}} {
-			cs, err := tx.GetCodes(b.ctx, scope, values)
+			cs, err := tx.CodeGetMany(b.ctx, scope, values)
 			if err != nil {
 				return err
 			}
-			add("GetCodes of "+name, cs)
-			cs, err = tx.ListCodes(b.ctx, scope, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
+			add("CodeGetMany of "+name, cs)
+			cs, err = tx.CodeList(b.ctx, scope, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
 			if err != nil {
 				return err
 			}
 			add("ListCodes of "+name, cs)
 		}
-		cs, err := tx.ListCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{PartnerID: partnerID, Page: engine.Page{Limit: 1000}})
+		cs, err := tx.CodeList(b.ctx, promokit.Scope{}, engine.CodeFilter{PartnerID: partnerID, Page: engine.Page{Limit: 1000}})
 		if err != nil {
 			return err
 		}
 		add("ListCodes by partner", cs)
-		cs, err = tx.CustomerCodes(b.ctx, "sto_1", "cus_1", b.at(time.Hour), 1000)
+		cs, err = tx.CodeListForCustomer(b.ctx, "sto_1", "cus_1", b.at(time.Hour), 1000)
 		if err != nil {
 			return err
 		}
-		add("CustomerCodes", cs)
+		add("CodeListForCustomer", cs)
 		d, err := tx.CheckoutRead(b.ctx, "sto_1", []string{"o1"}, values, b.now)
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 			return err
 		}
 		add("ReadCarts", carts.Stores["sto_1"].Codes)
-		existing, err := tx.ExistingCodes(b.ctx, values)
+		existing, err := tx.CodeExistingMany(b.ctx, values)
 		if err != nil {
 			return err
 		}
@@ -83,36 +83,36 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		for _, v := range existing {
 			ex = append(ex, &promokit.Code{Code: v})
 		}
-		add("ExistingCodes", ex)
+		add("CodeExistingMany", ex)
 		// The counts agree with the list of every code of the promotion.
-		all, err := tx.ListCodes(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
+		all, err := tx.CodeList(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
 		if err != nil {
 			return err
 		}
 		for _, f := range []engine.CodeCount{{PromotionID: "prm_1"}, {StoreID: "sto_1"}, {StoreID: "sto_1", Since: b.now}} {
-			n, err := tx.CountCodes(b.ctx, f)
+			n, err := tx.CodeCount(b.ctx, f)
 			if err != nil {
 				return err
 			}
 			if n != int64(len(all)) {
-				t.Errorf("CountCodes(%+v) = %d, and the promotion lists %d codes", f, n, len(all))
+				t.Errorf("CodeCount(%+v) = %d, and the promotion lists %d codes", f, n, len(all))
 			}
 		}
 		// A partner sees a promotion through its codes only.
-		_, getErr := tx.GetPromotion(b.ctx, partner, "prm_1")
+		_, getErr := tx.PromotionGet(b.ctx, partner, "prm_1")
 		if getErr != nil && promokit.ErrorCode(getErr) != promokit.ENotFound {
 			return getErr
 		}
-		promos, err := tx.ListPromotions(b.ctx, partner, engine.PromotionFilter{Now: b.now})
+		promos, err := tx.PromotionList(b.ctx, partner, engine.PromotionFilter{Now: b.now})
 		if err != nil {
 			return err
 		}
-		byID, err := tx.GetPromotions(b.ctx, partner, []string{"prm_1"})
+		byID, err := tx.PromotionGetMany(b.ctx, partner, []string{"prm_1"})
 		if err != nil {
 			return err
 		}
 		if (getErr == nil) != (len(promos) == 1) || len(promos) != len(byID) {
-			t.Errorf("partner sees prm_1: GetPromotion %v, ListPromotions %d, GetPromotions %d", getErr, len(promos), len(byID))
+			t.Errorf("partner sees prm_1: GetPromotion %v, ListPromotions %d, PromotionGetMany %d", getErr, len(promos), len(byID))
 		}
 		if len(promos) > 0 {
 			// Then it sees its codes there.
@@ -129,7 +129,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		return nil
 	})
 	var exported []*promokit.Code
-	err := b.store.ExportCodes(b.ctx, store, engine.CodeFilter{PromotionID: "prm_1"}, func(c *promokit.Code) error {
+	err := b.store.CodeExport(b.ctx, store, engine.CodeFilter{PromotionID: "prm_1"}, func(c *promokit.Code) error {
 		cc := *c
 		exported = append(exported, &cc)
 		return nil
@@ -157,7 +157,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 	mustCreatePromotions(t, b, p)
 	settings := promokit.DefaultSettings(b.now)
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InitSettings(b.ctx, &settings)
+		_, err := tx.SettingsInit(b.ctx, &settings)
 		return err
 	})
 	other := newCode(p, "OTHER", b.now)
@@ -176,64 +176,64 @@ func testCodeImports(t *testing.T, b *bundle) {
 	}
 
 	imp := &engine.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CreateCodeImport(b.ctx, imp) })
+	b.write(t, func(tx engine.Tx) error { return tx.CodeImportCreate(b.ctx, imp) })
 	if imp.ID == 0 {
-		t.Fatal("CreateCodeImport set no id")
+		t.Fatal("CodeImportCreate set no id")
 	}
 	var n int64
 	b.write(t, func(tx engine.Tx) (err error) {
-		n, err = tx.InsertImportCodes(b.ctx, imp.ID, b.at(2*time.Minute), codes(values[:3]...))
+		n, err = tx.CodeImportInsertMany(b.ctx, imp.ID, b.at(2*time.Minute), codes(values[:3]...))
 		return err
 	})
 	if n != 3 {
-		t.Fatalf("InsertImportCodes inserted %d of 3", n)
+		t.Fatalf("CodeImportInsertMany inserted %d of 3", n)
 	}
 	wantEqual(t, "codes visible while the import is written", []string(nil), importedCodes(t, b, "par_1", values))
 	// A count of the code space counts them: they hold their values.
 	b.read(t, func(tx engine.Tx) error {
-		n, err := tx.CountCodes(b.ctx, engine.CodeCount{PromotionID: "prm_1", Pending: true})
+		n, err := tx.CodeCount(b.ctx, engine.CodeCount{PromotionID: "prm_1", Pending: true})
 		if n != 4 {
-			t.Errorf("CountCodes with Pending = %d, want OTHER and the 3 codes being imported", n)
+			t.Errorf("CodeCount with Pending = %d, want OTHER and the 3 codes being imported", n)
 		}
 		return err
 	})
 	// Their values are taken meanwhile, and seen as such by the import's
 	// check of what an insert skipped.
-	err := b.writeErr(func(tx engine.Tx) error { return tx.CreateCode(b.ctx, newCode(p, "IMP-2", b.now)) })
+	err := b.writeErr(func(tx engine.Tx) error { return tx.CodeCreate(b.ctx, newCode(p, "IMP-2", b.now)) })
 	wantCode(t, "CreateCode of a value being imported", err, promokit.ECodeTaken)
 	b.write(t, func(tx engine.Tx) (err error) {
-		n, err = tx.InsertImportCodes(b.ctx, imp.ID, b.at(2*time.Minute), codes("IMP-3", "OTHER", "IMP-4", "IMP-5"))
+		n, err = tx.CodeImportInsertMany(b.ctx, imp.ID, b.at(2*time.Minute), codes("IMP-3", "OTHER", "IMP-4", "IMP-5"))
 		return err
 	})
 	if n != 2 {
-		t.Fatalf("InsertImportCodes inserted %d of 2 new values", n)
+		t.Fatalf("CodeImportInsertMany inserted %d of 2 new values", n)
 	}
 	var taken []string
 	b.read(t, func(tx engine.Tx) (err error) {
-		taken, err = tx.TakenCodes(b.ctx, imp.ID, []string{"IMP-4", "OTHER", "NONE", "IMP-1"})
+		taken, err = tx.CodeImportTakenMany(b.ctx, imp.ID, []string{"IMP-4", "OTHER", "NONE", "IMP-1"})
 		return err
 	})
-	wantEqual(t, "TakenCodes of the import", []string{"OTHER"}, taken)
+	wantEqual(t, "CodeImportTakenMany of the import", []string{"OTHER"}, taken)
 	b.read(t, func(tx engine.Tx) (err error) {
-		taken, err = tx.TakenCodes(b.ctx, imp.ID+1, []string{"IMP-4", "OTHER", "NONE"})
+		taken, err = tx.CodeImportTakenMany(b.ctx, imp.ID+1, []string{"IMP-4", "OTHER", "NONE"})
 		return err
 	})
-	wantEqual(t, "TakenCodes of another import", []string{"IMP-4", "OTHER"}, taken)
+	wantEqual(t, "CodeImportTakenMany of another import", []string{"IMP-4", "OTHER"}, taken)
 	// An update cannot reach a code being imported either.
-	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, codes("IMP-1")[0]) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, codes("IMP-1")[0]) })
 	wantCode(t, "UpdateCode of a code being imported", err, promokit.ENotFound)
 	// Its lease is not over: no cleaner takes it.
 	var stale []*engine.CodeImport
 	b.read(t, func(tx engine.Tx) (err error) {
-		stale, err = tx.StaleCodeImports(b.ctx, b.at(time.Minute), 10)
+		stale, err = tx.CodeImportListStale(b.ctx, b.at(time.Minute), 10)
 		return err
 	})
 	wantEqual(t, "stale imports before the lease ends", 0, len(stale))
 
-	b.write(t, func(tx engine.Tx) error { return tx.CommitCodeImport(b.ctx, imp.ID) })
+	b.write(t, func(tx engine.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
 	wantEqual(t, "codes visible once the import commits", values, importedCodes(t, b, "par_1", values))
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CommitCodeImport(b.ctx, imp.ID) })
-	wantCode(t, "CommitCodeImport twice", err, promokit.EConflict)
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
+	wantCode(t, "CodeImportCommit twice", err, promokit.EConflict)
 	c := mustGetCode(t, b, promokit.Scope{}, "IMP-1")
 	want := codes("IMP-1")[0]
 	wantEqual(t, "an imported code", want, c)
@@ -242,20 +242,20 @@ func testCodeImports(t *testing.T, b *bundle) {
 	// it and purges its codes, a few at a time, which frees their values.
 	partner = "par_2"
 	dead := &engine.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CreateCodeImport(b.ctx, dead) })
+	b.write(t, func(tx engine.Tx) error { return tx.CodeImportCreate(b.ctx, dead) })
 	if dead.ID <= imp.ID {
 		t.Fatalf("import ids %d then %d: an id must never come back", imp.ID, dead.ID)
 	}
 	lost := []string{"LOST-1", "LOST-2", "LOST-3", "LOST-4", "LOST-5"}
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InsertImportCodes(b.ctx, dead.ID, b.at(time.Minute), codes(lost...))
+		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(time.Minute), codes(lost...))
 		return err
 	})
 	// A code created after the import started, of its promotion, is not
 	// the cleaner's.
 	mustCreateCodes(t, b, newCode(p, "AFTER", b.now))
 	b.read(t, func(tx engine.Tx) (err error) {
-		stale, err = tx.StaleCodeImports(b.ctx, b.at(time.Minute), 10)
+		stale, err = tx.CodeImportListStale(b.ctx, b.at(time.Minute), 10)
 		return err
 	})
 	if len(stale) != 1 || stale[0].ID != dead.ID || stale[0].Failed || stale[0].PromotionID != "prm_1" || !stale[0].LeaseUntil.Equal(b.at(time.Minute)) {
@@ -263,53 +263,53 @@ func testCodeImports(t *testing.T, b *bundle) {
 	}
 	var failed bool
 	b.write(t, func(tx engine.Tx) (err error) {
-		failed, err = tx.FailCodeImport(b.ctx, dead.ID, b.at(time.Minute-time.Microsecond))
+		failed, err = tx.CodeImportFail(b.ctx, dead.ID, b.at(time.Minute-time.Microsecond))
 		return err
 	})
 	if failed {
-		t.Fatal("FailCodeImport failed an import whose lease was not over")
+		t.Fatal("CodeImportFail failed an import whose lease was not over")
 	}
 	// The purge does nothing to an import that has not failed.
 	b.write(t, func(tx engine.Tx) (err error) {
-		n, err = tx.PurgeCodeImport(b.ctx, dead.ID, 2)
+		n, err = tx.CodeImportPurge(b.ctx, dead.ID, 2)
 		return err
 	})
 	if n != 0 {
-		t.Fatalf("PurgeCodeImport deleted %d codes of a live import", n)
+		t.Fatalf("CodeImportPurge deleted %d codes of a live import", n)
 	}
 	err = b.writeErr(func(tx engine.Tx) error {
-		_, err := tx.InsertImportCodes(b.ctx, dead.ID, b.at(2*time.Minute), nil)
+		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(2*time.Minute), nil)
 		return err
 	})
 	if err != nil {
-		t.Fatalf("InsertImportCodes extends a live import's lease: %v", err)
+		t.Fatalf("CodeImportInsertMany extends a live import's lease: %v", err)
 	}
 	b.write(t, func(tx engine.Tx) (err error) {
-		failed, err = tx.FailCodeImport(b.ctx, dead.ID, b.at(2*time.Minute))
+		failed, err = tx.CodeImportFail(b.ctx, dead.ID, b.at(2*time.Minute))
 		return err
 	})
 	if !failed {
-		t.Fatal("FailCodeImport did not fail an import whose lease ran out")
+		t.Fatal("CodeImportFail did not fail an import whose lease ran out")
 	}
 	err = b.writeErr(func(tx engine.Tx) error {
-		_, err := tx.InsertImportCodes(b.ctx, dead.ID, b.at(3*time.Minute), codes("LOST-6"))
+		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(3*time.Minute), codes("LOST-6"))
 		return err
 	})
-	wantCode(t, "InsertImportCodes into a failed import", err, promokit.EConflict)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CommitCodeImport(b.ctx, dead.ID) })
-	wantCode(t, "CommitCodeImport of a failed import", err, promokit.EConflict)
+	wantCode(t, "CodeImportInsertMany into a failed import", err, promokit.EConflict)
+	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeImportCommit(b.ctx, dead.ID) })
+	wantCode(t, "CodeImportCommit of a failed import", err, promokit.EConflict)
 	for _, want := range []int64{2, 2, 1} {
 		b.write(t, func(tx engine.Tx) (err error) {
-			n, err = tx.PurgeCodeImport(b.ctx, dead.ID, 2)
+			n, err = tx.CodeImportPurge(b.ctx, dead.ID, 2)
 			return err
 		})
 		if n != want {
-			t.Fatalf("PurgeCodeImport deleted %d codes, want %d", n, want)
+			t.Fatalf("CodeImportPurge deleted %d codes, want %d", n, want)
 		}
 		wantEqual(t, "codes of a failed import visible", []string(nil), importedCodes(t, b, "par_2", lost))
 	}
 	b.read(t, func(tx engine.Tx) (err error) {
-		stale, err = tx.StaleCodeImports(b.ctx, b.at(time.Hour), 10)
+		stale, err = tx.CodeImportListStale(b.ctx, b.at(time.Hour), 10)
 		return err
 	})
 	wantEqual(t, "stale imports once purged", 0, len(stale))

@@ -14,19 +14,19 @@ func testIdempotency(t *testing.T, b *bundle) {
 	get := func(keyID, key string) (*engine.IdempotencyRecord, error) {
 		var r *engine.IdempotencyRecord
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			r, err = tx.GetIdempotency(b.ctx, keyID, key)
+			r, err = tx.IdempotencyGet(b.ctx, keyID, key)
 			return err
 		})
 		return r, err
 	}
 	_, err := get("key_1", "k-1")
-	wantCode(t, "GetIdempotency of a missing record", err, promokit.ENotFound)
+	wantCode(t, "IdempotencyGet of a missing record", err, promokit.ENotFound)
 
 	running := &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-1", RequestHash: []byte{1, 2, 3, 0, 255}, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, running) })
+	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, running) })
 	got, err := get("key_1", "k-1")
 	if err != nil {
-		t.Fatalf("GetIdempotency: %v", err)
+		t.Fatalf("IdempotencyGet: %v", err)
 	}
 	wantEqual(t, "running record", running, got)
 	if got.Headers != nil || got.Body != nil {
@@ -36,21 +36,21 @@ func testIdempotency(t *testing.T, b *bundle) {
 	// The same key of another API key is another record; the same key of
 	// the same API key is a conflict.
 	other := &engine.IdempotencyRecord{KeyID: "key_2", Key: "k-1", RequestHash: []byte{9}, CreatedAt: b.at(time.Hour)}
-	b.write(t, func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, other) })
+	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, other) })
 	dup := *running
 	dup.RequestHash = []byte{7}
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, &dup) })
-	wantCode(t, "CreateIdempotency of an existing key", err, promokit.EConflict)
+	err = b.writeErr(func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, &dup) })
+	wantCode(t, "IdempotencyCreate of an existing key", err, promokit.EConflict)
 	// The conflict writes nothing and the transaction goes on: the engine
 	// creates a record first and reads the existing one only then.
 	b.write(t, func(tx engine.Tx) error {
-		wantCode(t, "CreateIdempotency of an existing key", tx.CreateIdempotency(b.ctx, &dup), promokit.EConflict)
-		got, err := tx.GetIdempotency(b.ctx, "key_1", "k-1")
+		wantCode(t, "IdempotencyCreate of an existing key", tx.IdempotencyCreate(b.ctx, &dup), promokit.EConflict)
+		got, err := tx.IdempotencyGet(b.ctx, "key_1", "k-1")
 		if err != nil {
 			return err
 		}
 		wantEqual(t, "record after a conflicting create in its transaction", running, got)
-		return tx.CreateIdempotency(b.ctx, &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-after", RequestHash: []byte{8}, CreatedAt: b.at(2 * time.Hour)})
+		return tx.IdempotencyCreate(b.ctx, &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-after", RequestHash: []byte{8}, CreatedAt: b.at(2 * time.Hour)})
 	})
 	if _, err := get("key_1", "k-after"); err != nil {
 		t.Errorf("a record created after a conflict in one transaction: %v", err)
@@ -58,26 +58,26 @@ func testIdempotency(t *testing.T, b *bundle) {
 
 	done := *running
 	done.Status, done.Headers, done.Body = 201, []byte(`{"Location":["/v1/promotions/prm_1"]}`), []byte(`{"id":"prm_1"}`)
-	b.write(t, func(tx engine.Tx) error { return tx.CompleteIdempotency(b.ctx, &done) })
+	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyComplete(b.ctx, &done) })
 	got, err = get("key_1", "k-1")
 	if err != nil {
-		t.Fatalf("GetIdempotency after completion: %v", err)
+		t.Fatalf("IdempotencyGet after completion: %v", err)
 	}
 	wantEqual(t, "completed record", &done, got)
 	missing := &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-missing", Status: 200}
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CompleteIdempotency(b.ctx, missing) })
-	wantCode(t, "CompleteIdempotency of a missing record", err, promokit.ENotFound)
+	err = b.writeErr(func(tx engine.Tx) error { return tx.IdempotencyComplete(b.ctx, missing) })
+	wantCode(t, "IdempotencyComplete of a missing record", err, promokit.ENotFound)
 
-	b.write(t, func(tx engine.Tx) error { return tx.DeleteIdempotency(b.ctx, "key_1", "k-1") })
+	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyDelete(b.ctx, "key_1", "k-1") })
 	_, err = get("key_1", "k-1")
-	wantCode(t, "GetIdempotency after DeleteIdempotency", err, promokit.ENotFound)
+	wantCode(t, "IdempotencyGet after IdempotencyDelete", err, promokit.ENotFound)
 	if _, err := get("key_2", "k-1"); err != nil {
 		t.Fatalf("the other API key's record: %v", err)
 	}
 
-	// CreateIdempotencies inserts the new keys in order and leaves out a
+	// IdempotencyCreateMany inserts the new keys in order and leaves out a
 	// key recorded already, also by an earlier record of the same call;
-	// CompleteIdempotencies stores responses and reports the missing.
+	// IdempotencyCompleteMany stores responses and reports the missing.
 	batch := []*engine.IdempotencyRecord{
 		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{1}, CreatedAt: b.at(time.Hour)},
 		{KeyID: "key_2", Key: "k-1", RequestHash: []byte{2}, CreatedAt: b.at(time.Hour)}, // exists
@@ -86,16 +86,16 @@ func testIdempotency(t *testing.T, b *bundle) {
 	}
 	var created []bool
 	b.write(t, func(tx engine.Tx) (err error) {
-		created, err = tx.CreateIdempotencies(b.ctx, batch)
+		created, err = tx.IdempotencyCreateMany(b.ctx, batch)
 		return err
 	})
 	wantEqual(t, "records created", []bool{true, false, true, false}, created)
 	for _, want := range []*engine.IdempotencyRecord{batch[0], batch[2], other} {
 		got, err := get(want.KeyID, want.Key)
 		if err != nil {
-			t.Fatalf("GetIdempotency %s/%s: %v", want.KeyID, want.Key, err)
+			t.Fatalf("IdempotencyGet %s/%s: %v", want.KeyID, want.Key, err)
 		}
-		wantEqual(t, "record "+want.Key+" after CreateIdempotencies", want, got)
+		wantEqual(t, "record "+want.Key+" after IdempotencyCreateMany", want, got)
 	}
 	answered := []*engine.IdempotencyRecord{
 		{KeyID: "key_4", Key: "b-2", RequestHash: []byte{3}, Status: 200, Headers: []byte(`{}`), Body: []byte(`{"ok":true}`), CreatedAt: b.at(time.Hour + time.Second)},
@@ -104,33 +104,33 @@ func testIdempotency(t *testing.T, b *bundle) {
 	}
 	var found []bool
 	b.write(t, func(tx engine.Tx) (err error) {
-		found, err = tx.CompleteIdempotencies(b.ctx, answered)
+		found, err = tx.IdempotencyCompleteMany(b.ctx, answered)
 		return err
 	})
 	wantEqual(t, "records completed", []bool{true, false, true}, found)
 	for _, want := range []*engine.IdempotencyRecord{answered[0], answered[2]} {
 		got, err := get(want.KeyID, want.Key)
 		if err != nil {
-			t.Fatalf("GetIdempotency %s: %v", want.Key, err)
+			t.Fatalf("IdempotencyGet %s: %v", want.Key, err)
 		}
-		wantEqual(t, "record "+want.Key+" after CompleteIdempotencies", want, got)
+		wantEqual(t, "record "+want.Key+" after IdempotencyCompleteMany", want, got)
 	}
 	if _, err := get("key_4", "b-missing"); promokit.ErrorCode(err) != promokit.ENotFound {
-		t.Errorf("CompleteIdempotencies created a missing record: %v", err)
+		t.Errorf("IdempotencyCompleteMany created a missing record: %v", err)
 	}
 
 	// Expiry removes what was created strictly before the time given.
 	for i, key := range []string{"e-0", "e-1", "e-2"} {
 		r := &engine.IdempotencyRecord{KeyID: "key_3", Key: key, RequestHash: []byte{1}, CreatedAt: b.at(time.Duration(i) * time.Minute)}
-		b.write(t, func(tx engine.Tx) error { return tx.CreateIdempotency(b.ctx, r) })
+		b.write(t, func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, r) })
 	}
 	var n int64
 	b.write(t, func(tx engine.Tx) (err error) {
-		n, err = tx.DeleteIdempotencyBefore(b.ctx, b.at(time.Minute))
+		n, err = tx.IdempotencyDeleteBefore(b.ctx, b.at(time.Minute))
 		return err
 	})
 	if n != 1 {
-		t.Fatalf("DeleteIdempotencyBefore = %d, want 1", n)
+		t.Fatalf("IdempotencyDeleteBefore = %d, want 1", n)
 	}
 	for key, found := range map[string]bool{"e-0": false, "e-1": true, "e-2": true} {
 		_, err := get("key_3", key)

@@ -21,7 +21,7 @@ func mustCreateJobs(t *testing.T, b *bundle, js ...*promokit.Job) {
 	t.Helper()
 	b.write(t, func(tx engine.Tx) error {
 		for _, j := range js {
-			if err := tx.CreateJob(b.ctx, j); err != nil {
+			if err := tx.JobCreate(b.ctx, j); err != nil {
 				return err
 			}
 		}
@@ -33,7 +33,7 @@ func mustGetJob(t *testing.T, b *bundle, id string) *promokit.Job {
 	t.Helper()
 	var got *promokit.Job
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.GetJob(b.ctx, promokit.Scope{}, id)
+		got, err = tx.JobGet(b.ctx, promokit.Scope{}, id)
 		return err
 	})
 	return got
@@ -63,7 +63,7 @@ func testJobs(t *testing.T, b *bundle) {
 	}
 	for _, tc := range tests {
 		err := b.readErr(func(tx engine.Tx) error {
-			_, err := tx.GetJob(b.ctx, tc.scope, tc.id)
+			_, err := tx.JobGet(b.ctx, tc.scope, tc.id)
 			return err
 		})
 		if tc.found && err != nil {
@@ -75,21 +75,21 @@ func testJobs(t *testing.T, b *bundle) {
 	}
 }
 
-// testJobsClaim checks the lease semantics of ClaimJob and UpdateJob.
+// testJobsClaim checks the lease semantics of JobClaim and JobUpdate.
 func testJobsClaim(t *testing.T, b *bundle) {
 	claim := func(owner string, now time.Time) (*promokit.Job, error) {
 		var j *promokit.Job
 		err := b.writeErr(func(tx engine.Tx) (err error) {
-			j, err = tx.ClaimJob(b.ctx, owner, now, now.Add(time.Minute))
+			j, err = tx.JobClaim(b.ctx, owner, now, now.Add(time.Minute))
 			return err
 		})
 		return j, err
 	}
 	update := func(j *promokit.Job, owner string) error {
-		return b.writeErr(func(tx engine.Tx) error { return tx.UpdateJob(b.ctx, j, owner) })
+		return b.writeErr(func(tx engine.Tx) error { return tx.JobUpdate(b.ctx, j, owner) })
 	}
 	_, err := claim("a", b.now)
-	wantCode(t, "ClaimJob with no jobs", err, promokit.ENotFound)
+	wantCode(t, "JobClaim with no jobs", err, promokit.ENotFound)
 
 	older, newer := newJob("job_2", "sto_1", b.now), newJob("job_1", "sto_1", b.at(time.Second))
 	finished := newJob("job_0", "sto_1", b.at(-time.Hour))
@@ -100,7 +100,7 @@ func testJobsClaim(t *testing.T, b *bundle) {
 	now := b.at(time.Hour)
 	j, err := claim("a", now)
 	if err != nil {
-		t.Fatalf("ClaimJob: %v", err)
+		t.Fatalf("JobClaim: %v", err)
 	}
 	want := *older
 	want.State, want.LeaseOwner, want.LeaseUntil, want.UpdatedAt = promokit.JobRunning, "a", ptr(now.Add(time.Minute)), now
@@ -115,46 +115,46 @@ func testJobsClaim(t *testing.T, b *bundle) {
 	// While a's lease runs, b gets the next job, then nothing.
 	j2, err := claim("b", now.Add(30*time.Second))
 	if err != nil || j2.ID != newer.ID {
-		t.Fatalf("second ClaimJob = %v, %v; want %s", j2, err, newer.ID)
+		t.Fatalf("second JobClaim = %v, %v; want %s", j2, err, newer.ID)
 	}
 	_, err = claim("c", now.Add(59*time.Second))
-	wantCode(t, "ClaimJob while every lease runs", err, promokit.ENotFound)
+	wantCode(t, "JobClaim while every lease runs", err, promokit.ENotFound)
 
 	// The owner reports progress and renews its lease, to end before b's.
 	j.Done, j.UpdatedAt, j.LeaseUntil = 400, now.Add(50*time.Second), ptr(now.Add(80*time.Second))
 	if err := update(j, "a"); err != nil {
-		t.Fatalf("UpdateJob by the owner: %v", err)
+		t.Fatalf("JobUpdate by the owner: %v", err)
 	}
 	wantEqual(t, "job after progress", j, mustGetJob(t, b, j.ID))
-	wantCode(t, "UpdateJob by a stranger", update(j, "c"), promokit.EConflict)
+	wantCode(t, "JobUpdate by a stranger", update(j, "c"), promokit.EConflict)
 
 	// Once the renewed lease is over, c takes the job over and a's
 	// updates fail.
 	over := *j.LeaseUntil
 	_, err = claim("c", over.Add(-time.Microsecond))
-	wantCode(t, "ClaimJob a microsecond before the lease ends", err, promokit.ENotFound)
+	wantCode(t, "JobClaim a microsecond before the lease ends", err, promokit.ENotFound)
 	j3, err := claim("c", over)
 	if err != nil || j3.ID != j.ID || j3.Done != 400 || j3.LeaseOwner != "c" {
-		t.Fatalf("ClaimJob after the lease = %+v, %v; want %s with its progress, leased to c", j3, err, j.ID)
+		t.Fatalf("JobClaim after the lease = %+v, %v; want %s with its progress, leased to c", j3, err, j.ID)
 	}
 	j.Done = 500
-	wantCode(t, "UpdateJob by the former owner", update(j, "a"), promokit.EConflict)
+	wantCode(t, "JobUpdate by the former owner", update(j, "a"), promokit.EConflict)
 
 	// c finishes the job and releases the lease: it is never claimed again.
 	j3.Done, j3.State, j3.FinishedAt, j3.UpdatedAt = 1000, promokit.JobSucceeded, ptr(over), over
 	j3.LeaseOwner, j3.LeaseUntil = "", nil
 	if err := update(j3, "c"); err != nil {
-		t.Fatalf("UpdateJob by the new owner: %v", err)
+		t.Fatalf("JobUpdate by the new owner: %v", err)
 	}
 	wantEqual(t, "finished job", j3, mustGetJob(t, b, j3.ID))
-	wantCode(t, "UpdateJob after the lease was released", update(j3, "c"), promokit.EConflict)
+	wantCode(t, "JobUpdate after the lease was released", update(j3, "c"), promokit.EConflict)
 	_, err = claim("d", over.Add(24*time.Hour))
 	if err != nil {
 		// job_1 is b's, whose lease ended long ago.
-		t.Fatalf("ClaimJob of b's expired job: %v", err)
+		t.Fatalf("JobClaim of b's expired job: %v", err)
 	}
 	_, err = claim("e", over.Add(24*time.Hour))
-	wantCode(t, "ClaimJob with only finished or leased jobs", err, promokit.ENotFound)
+	wantCode(t, "JobClaim with only finished or leased jobs", err, promokit.ENotFound)
 }
 
 // testJobsClaimConcurrent checks that concurrent claims never hand one job
@@ -178,14 +178,14 @@ func testJobsClaimConcurrent(t *testing.T, b *bundle) {
 			for {
 				var j *promokit.Job
 				err := b.writeErr(func(tx engine.Tx) (err error) {
-					j, err = tx.ClaimJob(b.ctx, owner, now, now.Add(time.Hour))
+					j, err = tx.JobClaim(b.ctx, owner, now, now.Add(time.Hour))
 					return err
 				})
 				if promokit.ErrorCode(err) == promokit.ENotFound {
 					return
 				}
 				if err != nil {
-					t.Errorf("ClaimJob by %s: %v", owner, err)
+					t.Errorf("JobClaim by %s: %v", owner, err)
 					return
 				}
 				mu.Lock()
@@ -203,21 +203,21 @@ func testJobsClaimConcurrent(t *testing.T, b *bundle) {
 	}
 }
 
-// testJobsProgress checks AddJobProgress: atomic increments from
+// testJobsProgress checks JobAddProgress: atomic increments from
 // concurrent writers, the lease check, and success at the total.
 func testJobsProgress(t *testing.T, b *bundle) {
 	j := newJob("job_1", "sto_1", b.now)
 	mustCreateJobs(t, b, j)
 	var claimed *promokit.Job
 	b.write(t, func(tx engine.Tx) (err error) {
-		claimed, err = tx.ClaimJob(b.ctx, "w1", b.now, b.at(time.Minute))
+		claimed, err = tx.JobClaim(b.ctx, "w1", b.now, b.at(time.Minute))
 		return err
 	})
 	if claimed.ID != j.ID {
 		t.Fatalf("claimed %s", claimed.ID)
 	}
 	err := b.writeErr(func(tx engine.Tx) error {
-		_, err := tx.AddJobProgress(b.ctx, j.ID, "w2", 10, b.now, b.at(time.Minute))
+		_, err := tx.JobAddProgress(b.ctx, j.ID, "w2", 10, b.now, b.at(time.Minute))
 		return err
 	})
 	wantCode(t, "progress by a worker without the lease", err, promokit.EConflict)
@@ -227,7 +227,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 		go func() {
 			defer wg.Done()
 			if err := b.writeErr(func(tx engine.Tx) error {
-				_, err := tx.AddJobProgress(b.ctx, j.ID, "w1", 100, b.at(time.Second), b.at(2*time.Minute))
+				_, err := tx.JobAddProgress(b.ctx, j.ID, "w1", 100, b.at(time.Second), b.at(2*time.Minute))
 				return err
 			}); err != nil {
 				t.Error(err)
@@ -241,7 +241,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 	}
 	var done int64
 	b.write(t, func(tx engine.Tx) (err error) {
-		done, err = tx.AddJobProgress(b.ctx, j.ID, "w1", 100, b.at(time.Hour), b.at(2*time.Hour))
+		done, err = tx.JobAddProgress(b.ctx, j.ID, "w1", 100, b.at(time.Hour), b.at(2*time.Hour))
 		return err
 	})
 	got = mustGetJob(t, b, j.ID)

@@ -22,7 +22,7 @@ func testKeys(t *testing.T, b *bundle) {
 	}
 	b.write(t, func(tx engine.Tx) error {
 		for _, k := range keys {
-			if err := tx.CreateKey(b.ctx, k); err != nil {
+			if err := tx.KeyCreate(b.ctx, k); err != nil {
 				return err
 			}
 		}
@@ -31,32 +31,32 @@ func testKeys(t *testing.T, b *bundle) {
 	for _, k := range keys {
 		var byID, byHash *promokit.Key
 		b.read(t, func(tx engine.Tx) (err error) {
-			if byID, err = tx.GetKey(b.ctx, k.ID); err != nil {
+			if byID, err = tx.KeyGet(b.ctx, k.ID); err != nil {
 				return err
 			}
-			byHash, err = tx.KeyByHash(b.ctx, k.Hash)
+			byHash, err = tx.KeyGetByHash(b.ctx, k.Hash)
 			return err
 		})
-		wantEqual(t, "GetKey "+k.ID, k, byID)
-		wantEqual(t, "KeyByHash "+k.ID, k, byHash)
+		wantEqual(t, "KeyGet "+k.ID, k, byID)
+		wantEqual(t, "KeyGetByHash "+k.ID, k, byHash)
 	}
 
 	err := b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetKey(b.ctx, "key_missing")
+		_, err := tx.KeyGet(b.ctx, "key_missing")
 		return err
 	})
-	wantCode(t, "GetKey of a missing key", err, promokit.ENotFound)
+	wantCode(t, "KeyGet of a missing key", err, promokit.ENotFound)
 	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.KeyByHash(b.ctx, promokit.HashKey("unknown"))
+		_, err := tx.KeyGetByHash(b.ctx, promokit.HashKey("unknown"))
 		return err
 	})
-	wantCode(t, "KeyByHash of an unknown secret", err, promokit.ENotFound)
+	wantCode(t, "KeyGetByHash of an unknown secret", err, promokit.ENotFound)
 
 	// Revocation sets revoked_at once.
 	revoked := b.at(2 * time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.RevokeKey(b.ctx, "key_2", revoked) })
+	b.write(t, func(tx engine.Tx) error { return tx.KeyRevoke(b.ctx, "key_2", revoked) })
 	b.read(t, func(tx engine.Tx) error {
-		k, err := tx.GetKey(b.ctx, "key_2")
+		k, err := tx.KeyGet(b.ctx, "key_2")
 		if err != nil {
 			return err
 		}
@@ -66,7 +66,7 @@ func testKeys(t *testing.T, b *bundle) {
 		return nil
 	})
 	for _, id := range []string{"key_2", "key_3", "key_missing"} {
-		err := b.writeErr(func(tx engine.Tx) error { return tx.RevokeKey(b.ctx, id, b.at(3*time.Hour)) })
+		err := b.writeErr(func(tx engine.Tx) error { return tx.KeyRevoke(b.ctx, id, b.at(3*time.Hour)) })
 		wantCode(t, "RevokeKey "+id, err, promokit.ENotFound)
 	}
 }
@@ -91,7 +91,7 @@ func testKeysList(t *testing.T, b *bundle) {
 	// Created out of order: lists come ordered by id all the same.
 	b.write(t, func(tx engine.Tx) error {
 		for i := len(all) - 1; i >= 0; i-- {
-			if err := tx.CreateKey(b.ctx, all[i]); err != nil {
+			if err := tx.KeyCreate(b.ctx, all[i]); err != nil {
 				return err
 			}
 		}
@@ -100,7 +100,7 @@ func testKeysList(t *testing.T, b *bundle) {
 	list := func(f engine.KeyFilter) []*promokit.Key {
 		var got []*promokit.Key
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListKeys(b.ctx, f)
+			got, err = tx.KeyList(b.ctx, f)
 			return err
 		})
 		return got

@@ -54,7 +54,7 @@ func ledgerSelects(f engine.LedgerFilter, e *promokit.LedgerEntry) bool {
 }
 
 // sumEntries returns the totals of the entries of es that f selects, as
-// LedgerTotals returns them.
+// LedgerSum returns them.
 func sumEntries(es []*promokit.LedgerEntry, f engine.LedgerFilter) []engine.LedgerTotal {
 	sums := map[[3]string]*engine.LedgerTotal{}
 	var out []engine.LedgerTotal
@@ -88,15 +88,15 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 			int64(i+1), "USD", b.at(time.Duration(i)*time.Millisecond))
 	}
 	batch[5].RateID, batch[5].EventID, batch[5].Amount = 0, "", -5 // a reversal without a rate
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, batch) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, batch) })
 	for i := 1; i < n; i++ {
 		if batch[i].ID <= batch[i-1].ID {
 			t.Fatalf("entry %d has id %d after %d: want increasing ids", i, batch[i].ID, batch[i-1].ID)
 		}
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, nil) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, nil) })
 	other := newEntry("ptn_1", "sto_2", "ord-3", 1, promokit.LedgerPayable, promokit.EntryReleased, 7, "USD", b.now)
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, []*promokit.LedgerEntry{other}) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, []*promokit.LedgerEntry{other}) })
 	if other.ID <= batch[n-1].ID {
 		t.Fatalf("entry of a later batch has id %d, not after %d", other.ID, batch[n-1].ID)
 	}
@@ -105,7 +105,7 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 		t.Helper()
 		var got []*promokit.LedgerEntry
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.OrderEntries(b.ctx, storeID, orderID)
+			got, err = tx.LedgerListByOrder(b.ctx, storeID, orderID)
 			return err
 		})
 		return got
@@ -130,7 +130,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 	// One batch in an order of times unlike the ids', so that no test
 	// can rely on ids following times.
 	slices.Reverse(all[100:150])
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, all) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
 
 	// The reference: the entries f selects, and their sums.
 	selects := ledgerSelects
@@ -163,7 +163,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		}
 		var got []engine.LedgerTotal
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.LedgerTotals(b.ctx, f)
+			got, err = tx.LedgerSum(b.ctx, f)
 			return err
 		})
 		wantEqual(t, "totals of "+name, want, got)
@@ -174,7 +174,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		for range 100 {
 			var page []*promokit.LedgerEntry
 			b.read(t, func(tx engine.Tx) (err error) {
-				page, err = tx.ListEntries(b.ctx, f, p)
+				page, err = tx.LedgerList(b.ctx, f, p)
 				return err
 			})
 			if len(page) > p.Limit {
@@ -190,14 +190,14 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 	}
 	// A filter without a partner or a store is refused.
 	err := b.readErr(func(tx engine.Tx) error {
-		_, err := tx.LedgerTotals(b.ctx, engine.LedgerFilter{From: b.now})
+		_, err := tx.LedgerSum(b.ctx, engine.LedgerFilter{From: b.now})
 		return err
 	})
 	if err == nil {
-		t.Fatal("LedgerTotals without a partner or a store: no error")
+		t.Fatal("LedgerSum without a partner or a store: no error")
 	}
 	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.ListEntries(b.ctx, engine.LedgerFilter{PartnerID: "ptn_1"}, engine.Page{After: "1x", Limit: 10})
+		_, err := tx.LedgerList(b.ctx, engine.LedgerFilter{PartnerID: "ptn_1"}, engine.Page{After: "1x", Limit: 10})
 		return err
 	})
 	wantCode(t, "ListEntries after a cursor that is no id", err, promokit.EInvalid)
@@ -213,19 +213,19 @@ func (b *bundle) rollup(t *testing.T, until time.Time, maxDays int) time.Time {
 	t.Helper()
 	var rolled time.Time
 	b.write(t, func(tx engine.Tx) (err error) {
-		rolled, err = tx.RollupLedger(b.ctx, until, maxDays)
+		rolled, err = tx.LedgerRollup(b.ctx, until, maxDays)
 		return err
 	})
 	return rolled
 }
 
-// wantCounterDiffs fails the test unless CheckCounters reports want,
+// wantCounterDiffs fails the test unless UsageCheck reports want,
 // compared in the order of kind and subject.
 func wantCounterDiffs(t *testing.T, b *bundle, what string, want []engine.CounterDiff) {
 	t.Helper()
-	got, err := b.store.CheckCounters(b.ctx)
+	got, err := b.store.UsageCheck(b.ctx)
 	if err != nil {
-		t.Fatalf("CheckCounters: %v", err)
+		t.Fatalf("UsageCheck: %v", err)
 	}
 	slices.SortFunc(got, func(x, y engine.CounterDiff) int {
 		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Subject, y.Subject))
@@ -237,7 +237,7 @@ func wantCounterDiffs(t *testing.T, b *bundle, what string, want []engine.Counte
 // partners, stores and both, over periods aligned to UTC days or not,
 // open at either end, before and after roll-ups of a few days at a time,
 // and with entries added after a roll-up. Rolling up again changes
-// nothing, and the roll-ups agree with the entries (CheckCounters).
+// nothing, and the roll-ups agree with the entries (UsageCheck).
 func testLedgerRollup(t *testing.T, b *bundle) {
 	if got := b.rollup(t, utcDay(10), 31); !got.IsZero() {
 		t.Fatalf("RollupLedger of an empty ledger = %v, want zero", got)
@@ -250,7 +250,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 			int64(1000+i), "USD", at))
 	}
 	slices.Reverse(all[120:180])
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, all) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
 	if got := b.rollup(t, utcDay(1), 31); !got.IsZero() {
 		t.Fatalf("RollupLedger before the first entry's day = %v, want zero", got)
 	}
@@ -280,7 +280,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 				f.From, f.To = p[0], p[1]
 				var got []engine.LedgerTotal
 				b.read(t, func(tx engine.Tx) (err error) {
-					got, err = tx.LedgerTotals(b.ctx, f)
+					got, err = tx.LedgerSum(b.ctx, f)
 					return err
 				})
 				wantEqual(t, fmt.Sprintf("%s: totals of %s/%s from %v to %v", stage, f.PartnerID, f.StoreID, f.From, f.To),
@@ -311,7 +311,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 
 	// Entries written after the roll-up, on the days it did not reach.
 	more := mixedEntries(100, func(i int) time.Time { return utcDay(4).Add(time.Duration(i) * 71 * time.Minute) })
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, more) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, more) })
 	all = append(all, more...)
 	check("entries after the roll-up")
 	if got := b.rollup(t, utcDay(7), 31); !got.Equal(utcDay(7)) {
@@ -334,7 +334,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 // of the entries.
 func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 	all := mixedEntries(400, func(i int) time.Time { return b.at(time.Duration(i) * 150 * time.Minute) })
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, all) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
 	until := utcDay(40)
 	errs := make(chan error, 4)
 	for range cap(errs) {
@@ -342,7 +342,7 @@ func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 			for {
 				var rolled time.Time
 				err := b.writeErr(func(tx engine.Tx) (err error) {
-					rolled, err = tx.RollupLedger(b.ctx, until, 2)
+					rolled, err = tx.LedgerRollup(b.ctx, until, 2)
 					return err
 				})
 				if err != nil || !rolled.Before(until) {
@@ -361,14 +361,14 @@ func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 	for _, f := range []engine.LedgerFilter{{PartnerID: "ptn_1"}, {StoreID: "sto_2", From: utcDay(3).Add(time.Hour), To: utcDay(30)}} {
 		var got []engine.LedgerTotal
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.LedgerTotals(b.ctx, f)
+			got, err = tx.LedgerSum(b.ctx, f)
 			return err
 		})
 		wantEqual(t, fmt.Sprintf("totals of %s/%s", f.PartnerID, f.StoreID), sumEntries(all, f), got)
 	}
 }
 
-// testLedgerRollupCheck checks that CheckCounters reports an entry that
+// testLedgerRollupCheck checks that UsageCheck reports an entry that
 // commits into a day already rolled up: its day's sums differ from the
 // roll-up's row, or the roll-up has no row for it. Entries of days not
 // rolled up are not compared.
@@ -379,7 +379,7 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
 		newEntry("ptn_1", "sto_1", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 5, "USD", utcDay(3).Add(time.Hour)),
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, entries) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
 	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
 		t.Fatalf("RollupLedger = %v, want January 3", got)
 	}
@@ -390,7 +390,7 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 		newEntry("ptn_2", "sto_2", "ord-6", 0, promokit.LedgerPending, promokit.EntryAdjusted, -8, "GBP", utcDay(2).Add(5*time.Hour)),
 		newEntry("ptn_2", "sto_2", "ord-7", 0, promokit.LedgerPending, promokit.EntryAdjusted, 9, "GBP", utcDay(3).Add(5*time.Hour)),
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, late) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, late) })
 	wantCounterDiffs(t, b, "check after late entries", []engine.CounterDiff{
 		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 150, FromRows: 190},
 		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 GBP pending adjusted", Stored: 0, FromRows: -8},
@@ -399,7 +399,7 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 	})
 }
 
-// RunLedgerRollupTampered checks that CheckCounters reports roll-ups
+// RunLedgerRollupTampered checks that UsageCheck reports roll-ups
 // changed behind the entries' back, in s, a new migrated store: exec runs a
 // statement on its database directly, as only the database's own tests
 // can. A row's amount and count changed, a row deleted and a row added
@@ -413,7 +413,7 @@ func RunLedgerRollupTampered(t *testing.T, s engine.Store, exec func(ctx context
 		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
 		newEntry("ptn_2", "sto_2", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 30, "EUR", utcDay(2).Add(2*time.Hour)),
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.AddEntries(b.ctx, entries) })
+	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
 	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
 		t.Fatalf("RollupLedger = %v, want January 3", got)
 	}

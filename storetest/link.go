@@ -22,7 +22,7 @@ func mustCreateLinks(t *testing.T, b *bundle, ls ...*promokit.Link) {
 	t.Helper()
 	b.write(t, func(tx engine.Tx) error {
 		for _, l := range ls {
-			if err := tx.CreateLink(b.ctx, l); err != nil {
+			if err := tx.LinkCreate(b.ctx, l); err != nil {
 				return fmt.Errorf("create link %s: %w", l.ID, err)
 			}
 		}
@@ -48,25 +48,25 @@ func testLinks(t *testing.T, b *bundle) {
 	b.write(t, func(tx engine.Tx) error {
 		dup := *l4
 		dup.Token = l1.Token
-		err := tx.CreateLink(b.ctx, &dup)
+		err := tx.LinkCreate(b.ctx, &dup)
 		wantCode(t, "a link with a taken token", err, promokit.ECodeTaken)
-		return tx.CreateLink(b.ctx, l4)
+		return tx.LinkCreate(b.ctx, l4)
 	})
 	err := b.writeErr(func(tx engine.Tx) error {
 		dup := *l1
 		dup.Token = "tok-new"
-		return tx.CreateLink(b.ctx, &dup)
+		return tx.LinkCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second link with one id", err, promokit.EConflict)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CreateLink(b.ctx, newLink(b, "lnk_8", "ptn_9", "sto_1", "")) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_8", "ptn_9", "sto_1", "")) })
 	wantCode(t, "a link of a missing partner", err, promokit.ENotFound)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CreateLink(b.ctx, newLink(b, "lnk_9", "ptn_1", "sto_9", "")) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_9", "ptn_1", "sto_9", "")) })
 	wantCode(t, "a link to a missing store", err, promokit.ENotFound)
 
 	get := func(scope promokit.Scope, id string) (*promokit.Link, error) {
 		var l *promokit.Link
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			l, err = tx.GetLink(b.ctx, scope, id)
+			l, err = tx.LinkGet(b.ctx, scope, id)
 			return err
 		})
 		return l, err
@@ -101,7 +101,7 @@ func testLinks(t *testing.T, b *bundle) {
 		t.Helper()
 		var got []*promokit.Link
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListLinks(b.ctx, scope, p)
+			got, err = tx.LinkList(b.ctx, scope, p)
 			return err
 		})
 		return got
@@ -127,7 +127,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 	target := func(token string) (*promokit.ClickTarget, error) {
 		var ct *promokit.ClickTarget
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			ct, err = tx.ClickTarget(b.ctx, token)
+			ct, err = tx.LinkGetTarget(b.ctx, token)
 			return err
 		})
 		return ct, err
@@ -144,10 +144,10 @@ func testClickTarget(t *testing.T, b *bundle) {
 	other := &promokit.Membership{ID: "mem_9", StoreID: "sto_2", JoinedAt: b.at(50 * 24 * time.Hour)}
 	m1 := &promokit.Membership{ID: "mem_1", StoreID: "sto_1", URL: "https://shop.example/one", JoinedAt: b.now}
 	b.write(t, func(tx engine.Tx) error {
-		if err := tx.CreateMembership(b.ctx, other); err != nil {
+		if err := tx.MembershipCreate(b.ctx, other); err != nil {
 			return err
 		}
-		return tx.CreateMembership(b.ctx, m1)
+		return tx.MembershipCreate(b.ctx, m1)
 	})
 	got, err = target(l1.Token)
 	if err != nil {
@@ -158,10 +158,10 @@ func testClickTarget(t *testing.T, b *bundle) {
 	requested, exits := b.at(20*24*time.Hour), b.at(21*24*time.Hour)
 	m2 := &promokit.Membership{ID: "mem_2", StoreID: "sto_1", URL: "https://shop.example/again", JoinedAt: b.at(30 * 24 * time.Hour)}
 	b.write(t, func(tx engine.Tx) error {
-		if err := tx.SetMembershipExit(b.ctx, "mem_1", requested, exits); err != nil {
+		if err := tx.MembershipSetExit(b.ctx, "mem_1", requested, exits); err != nil {
 			return err
 		}
-		return tx.CreateMembership(b.ctx, m2)
+		return tx.MembershipCreate(b.ctx, m2)
 	})
 	got, err = target(l1.Token)
 	if err != nil {
@@ -171,7 +171,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 
 	// Exited, without rejoining: the exit is on the membership returned.
 	b.write(t, func(tx engine.Tx) error {
-		return tx.SetMembershipExit(b.ctx, "mem_2", b.at(50*24*time.Hour), b.at(51*24*time.Hour))
+		return tx.MembershipSetExit(b.ctx, "mem_2", b.at(50*24*time.Hour), b.at(51*24*time.Hour))
 	})
 	m2.ExitRequestedAt, m2.ExitsAt = ptr(b.at(50*24*time.Hour)), ptr(b.at(51*24*time.Hour))
 	got, err = target(l1.Token)
@@ -184,12 +184,12 @@ func testClickTarget(t *testing.T, b *bundle) {
 	// not.
 	b.write(t, func(tx engine.Tx) error {
 		for id, hosts := range map[string][]string{"sto_1": {"shop.example", "*.shop.example"}, "sto_2": {"other.example"}} {
-			st, err := tx.GetStore(b.ctx, id, true)
+			st, err := tx.StoreGet(b.ctx, id, true)
 			if err != nil {
 				return err
 			}
 			st.RedirectHosts = hosts
-			if err := tx.UpdateStore(b.ctx, st); err != nil {
+			if err := tx.StoreUpdate(b.ctx, st); err != nil {
 				return err
 			}
 		}

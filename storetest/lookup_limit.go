@@ -20,7 +20,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 		t.Helper()
 		var m map[string]int64
 		b.read(t, func(tx engine.Tx) (err error) {
-			m, err = tx.LookupFailures(b.ctx, window, subjects)
+			m, err = tx.LookupFailureGetMany(b.ctx, window, subjects)
 			return err
 		})
 		return m
@@ -28,7 +28,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	add := func(window time.Time, n int64, subjects ...string) {
 		t.Helper()
 		b.write(t, func(tx engine.Tx) error {
-			return tx.AddLookupFailures(b.ctx, window, subjects, slices.Repeat([]int64{n}, len(subjects)))
+			return tx.LookupFailureAddMany(b.ctx, window, subjects, slices.Repeat([]int64{n}, len(subjects)))
 		})
 	}
 
@@ -39,7 +39,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	add(w2, 5, "key:key_1")
 	// Each subject its own count, in one statement.
 	b.write(t, func(tx engine.Tx) error {
-		return tx.AddLookupFailures(b.ctx, w2, []string{"addr:192.0.2.9", "key:key_3"}, []int64{7, 1})
+		return tx.LookupFailureAddMany(b.ctx, w2, []string{"addr:192.0.2.9", "key:key_3"}, []int64{7, 1})
 	})
 	wantEqual(t, "counts of subjects added together", map[string]int64{"addr:192.0.2.9": 7, "key:key_3": 1},
 		counts(w2, "addr:192.0.2.9", "key:key_3"))
@@ -52,11 +52,11 @@ func testLookupFailures(t *testing.T, b *bundle) {
 
 	var n int64
 	b.write(t, func(tx engine.Tx) (err error) {
-		n, err = tx.DeleteLookupFailuresBefore(b.ctx, w2)
+		n, err = tx.LookupFailureDeleteBefore(b.ctx, w2)
 		return err
 	})
 	if n != 4 {
-		t.Fatalf("DeleteLookupFailuresBefore = %d, want the 4 counts of the first window", n)
+		t.Fatalf("LookupFailureDeleteBefore = %d, want the 4 counts of the first window", n)
 	}
 	wantEqual(t, "counts of the first window after the purge", map[string]int64{}, counts(w1, "addr:192.0.2.1", "key:key_1", "key:key_2"))
 	wantEqual(t, "counts of the second window after the purge", map[string]int64{"key:key_1": 5}, counts(w2, "key:key_1"))
@@ -73,10 +73,10 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 		wg.Go(func() {
 			for range rounds {
 				err := b.writeErr(func(tx engine.Tx) error {
-					return tx.AddLookupFailures(b.ctx, window, subjects, slices.Repeat([]int64{1}, len(subjects)))
+					return tx.LookupFailureAddMany(b.ctx, window, subjects, slices.Repeat([]int64{1}, len(subjects)))
 				})
 				if err != nil {
-					t.Errorf("AddLookupFailures: %v", err)
+					t.Errorf("LookupFailureAddMany: %v", err)
 					return
 				}
 			}
@@ -85,7 +85,7 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 	wg.Wait()
 	var got map[string]int64
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.LookupFailures(b.ctx, window, subjects)
+		got, err = tx.LookupFailureGetMany(b.ctx, window, subjects)
 		return err
 	})
 	want := map[string]int64{}
@@ -95,7 +95,7 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 	wantEqual(t, "counts after concurrent writers", want, got)
 }
 
-// testLookupFailuresLocked checks that the counts LockLookupFailures
+// testLookupFailuresLocked checks that the counts LookupFailureLockMany
 // returns hold until the transaction ends: writers that each read the
 // counts of two subjects under the lock and add one to both while the
 // first is under a limit, concurrently, stop exactly at the limit. A new
@@ -112,12 +112,12 @@ func testLookupFailuresLocked(t *testing.T, b *bundle) {
 				took := false
 				err := b.writeErr(func(tx engine.Tx) error {
 					took = false
-					counts, err := tx.LockLookupFailures(b.ctx, window, subjects)
+					counts, err := tx.LookupFailureLockMany(b.ctx, window, subjects)
 					if err != nil || counts[subjects[0]] >= limit {
 						return err
 					}
 					took = true
-					return tx.AddLookupFailures(b.ctx, window, subjects, []int64{1, 1})
+					return tx.LookupFailureAddMany(b.ctx, window, subjects, []int64{1, 1})
 				})
 				if err != nil {
 					t.Errorf("lock and add: %v", err)
@@ -132,7 +132,7 @@ func testLookupFailuresLocked(t *testing.T, b *bundle) {
 	wg.Wait()
 	var got map[string]int64
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.LookupFailures(b.ctx, window, subjects)
+		got, err = tx.LookupFailureGetMany(b.ctx, window, subjects)
 		return err
 	})
 	wantEqual(t, "counts after locked writers", map[string]int64{subjects[0]: limit, subjects[1]: limit}, got)
@@ -140,13 +140,13 @@ func testLookupFailuresLocked(t *testing.T, b *bundle) {
 		t.Errorf("%d writers added, want %d", added.Load(), limit)
 	}
 	b.write(t, func(tx engine.Tx) error {
-		counts, err := tx.LockLookupFailures(b.ctx, window, []string{"key:key_new"})
+		counts, err := tx.LookupFailureLockMany(b.ctx, window, []string{"key:key_new"})
 		wantEqual(t, "counts of a new subject under the lock", map[string]int64{}, counts)
 		return err
 	})
 	wantEqual(t, "counts of a new subject after the lock", map[string]int64{}, func() map[string]int64 {
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.LookupFailures(b.ctx, window, []string{"key:key_new"})
+			got, err = tx.LookupFailureGetMany(b.ctx, window, []string{"key:key_new"})
 			return err
 		})
 		return got

@@ -22,7 +22,7 @@ func testMigrate(t *testing.T, b *bundle) {
 		t.Fatalf("Ping: %v", err)
 	}
 	b.read(t, func(tx engine.Tx) error {
-		_, err := tx.GetStore(b.ctx, "sto_1", false)
+		_, err := tx.StoreGet(b.ctx, "sto_1", false)
 		return err
 	})
 	versions := b.store.MigrationVersions()
@@ -39,7 +39,7 @@ func testMigrate(t *testing.T, b *bundle) {
 func testWriteRollback(t *testing.T, b *bundle) {
 	errBoom := errors.New("boom")
 	err := b.writeErr(func(tx engine.Tx) error {
-		if err := tx.CreateStore(b.ctx, &promokit.Store{ID: "sto_1", Name: "One", CreatedAt: b.now}); err != nil {
+		if err := tx.StoreCreate(b.ctx, &promokit.Store{ID: "sto_1", Name: "One", CreatedAt: b.now}); err != nil {
 			return err
 		}
 		return errBoom
@@ -48,14 +48,14 @@ func testWriteRollback(t *testing.T, b *bundle) {
 		t.Fatalf("Write = %v, want fn's error", err)
 	}
 	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetStore(b.ctx, "sto_1", false)
+		_, err := tx.StoreGet(b.ctx, "sto_1", false)
 		return err
 	})
 	wantCode(t, "GetStore after rollback", err, promokit.ENotFound)
 
 	mustCreateStore(t, b, "sto_2")
 	b.read(t, func(tx engine.Tx) error {
-		_, err := tx.GetStore(b.ctx, "sto_2", false)
+		_, err := tx.StoreGet(b.ctx, "sto_2", false)
 		return err
 	})
 }

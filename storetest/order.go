@@ -31,7 +31,7 @@ func mustCreateOrders(t *testing.T, b *bundle, os ...*promokit.Order) {
 	t.Helper()
 	b.write(t, func(tx engine.Tx) error {
 		for _, o := range os {
-			if err := tx.CreateOrder(b.ctx, o); err != nil {
+			if err := tx.OrderCreate(b.ctx, o); err != nil {
 				return fmt.Errorf("create order %s: %w", o.ID, err)
 			}
 		}
@@ -44,7 +44,7 @@ func mustGetOrder(t *testing.T, b *bundle, storeID, id string) *promokit.Order {
 	t.Helper()
 	var o *promokit.Order
 	b.read(t, func(tx engine.Tx) (err error) {
-		o, err = tx.GetOrder(b.ctx, storeID, id, false)
+		o, err = tx.OrderGet(b.ctx, storeID, id, false)
 		return err
 	})
 	return o
@@ -65,15 +65,15 @@ func testOrders(t *testing.T, b *bundle) {
 	wantEqual(t, "attributed order", attributed, mustGetOrder(t, b, "sto_1", "ord-1"))
 	wantEqual(t, "bare order", bare, mustGetOrder(t, b, "sto_1", "ord-2"))
 	wantEqual(t, "another store's order with the same id", sameID, mustGetOrder(t, b, "sto_2", "ord-1"))
-	err := b.writeErr(func(tx engine.Tx) error { return tx.CreateOrder(b.ctx, newOrder(b, "sto_1", "ord-1")) })
+	err := b.writeErr(func(tx engine.Tx) error { return tx.OrderCreate(b.ctx, newOrder(b, "sto_1", "ord-1")) })
 	wantCode(t, "a second order with one id", err, promokit.EConflict)
 	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetOrder(b.ctx, "sto_3", "ord-1", false)
+		_, err := tx.OrderGet(b.ctx, "sto_3", "ord-1", false)
 		return err
 	})
 	wantCode(t, "GetOrder of another store", err, promokit.ENotFound)
 	err = b.writeErr(func(tx engine.Tx) error {
-		_, err := tx.GetOrder(b.ctx, "sto_1", "ord-9", true)
+		_, err := tx.OrderGet(b.ctx, "sto_1", "ord-9", true)
 		return err
 	})
 	wantCode(t, "GetOrder of a missing order with lock", err, promokit.ENotFound)
@@ -81,7 +81,7 @@ func testOrders(t *testing.T, b *bundle) {
 	// An update writes every field events change, read with the lock.
 	paid, completed, release := b.at(time.Hour), b.at(48*time.Hour), b.at(48*time.Hour+7*24*time.Hour)
 	b.write(t, func(tx engine.Tx) error {
-		o, err := tx.GetOrder(b.ctx, "sto_1", "ord-2", true)
+		o, err := tx.OrderGet(b.ctx, "sto_1", "ord-2", true)
 		if err != nil {
 			return err
 		}
@@ -93,11 +93,11 @@ func testOrders(t *testing.T, b *bundle) {
 		o.Attribution = &promokit.Attribution{Program: promokit.ProgramAffiliate, LinkID: "lnk_2", PartnerID: "ptn_2",
 			ClickID: 9, ClickedAt: b.at(-time.Minute)}
 		o.ReleaseAt, o.Released, o.UpdatedAt = &release, true, completed
-		if err := tx.UpdateOrder(b.ctx, o, 1); err != nil {
+		if err := tx.OrderUpdate(b.ctx, o, 1); err != nil {
 			return err
 		}
 		if o.Version != 2 {
-			return fmt.Errorf("UpdateOrder set version %d, want 2", o.Version)
+			return fmt.Errorf("OrderUpdate set version %d, want 2", o.Version)
 		}
 		bare = o
 		return nil
@@ -105,13 +105,13 @@ func testOrders(t *testing.T, b *bundle) {
 	wantEqual(t, "updated order", bare, mustGetOrder(t, b, "sto_1", "ord-2"))
 	err = b.writeErr(func(tx engine.Tx) error {
 		stale := *bare
-		return tx.UpdateOrder(b.ctx, &stale, 1)
+		return tx.OrderUpdate(b.ctx, &stale, 1)
 	})
 	wantCode(t, "an update of a stale version", err, promokit.EVersionMismatch)
 	err = b.writeErr(func(tx engine.Tx) error {
 		missing := *bare
 		missing.ID = "ord-9"
-		return tx.UpdateOrder(b.ctx, &missing, 2)
+		return tx.OrderUpdate(b.ctx, &missing, 2)
 	})
 	wantCode(t, "an update of a missing order", err, promokit.ENotFound)
 
@@ -120,7 +120,7 @@ func testOrders(t *testing.T, b *bundle) {
 		o := *bare
 		o.PaidAt, o.CompletedAt, o.CancelledAt, o.ReleaseAt, o.Attribution = nil, nil, nil, nil, nil
 		o.Released, o.UpdatedAt = false, b.at(96*time.Hour)
-		if err := tx.UpdateOrder(b.ctx, &o, 2); err != nil {
+		if err := tx.OrderUpdate(b.ctx, &o, 2); err != nil {
 			return err
 		}
 		bare = &o
@@ -150,7 +150,7 @@ func testOrdersList(t *testing.T, b *bundle) {
 		t.Helper()
 		var got []*promokit.Order
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListOrders(b.ctx, scope, p)
+			got, err = tx.OrderList(b.ctx, scope, p)
 			return err
 		})
 		return got
@@ -191,7 +191,7 @@ func testDueReleases(t *testing.T, b *bundle) {
 		t.Helper()
 		var got []*promokit.Order
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.DueReleases(b.ctx, now, limit)
+			got, err = tx.OrderListDueRelease(b.ctx, now, limit)
 			return err
 		})
 		return got
@@ -203,12 +203,12 @@ func testDueReleases(t *testing.T, b *bundle) {
 
 	// Once released, an order is no longer due.
 	b.write(t, func(tx engine.Tx) error {
-		o, err := tx.GetOrder(b.ctx, "sto_1", "ord-early", true)
+		o, err := tx.OrderGet(b.ctx, "sto_1", "ord-early", true)
 		if err != nil {
 			return err
 		}
 		o.Released = true
-		return tx.UpdateOrder(b.ctx, o, o.Version)
+		return tx.OrderUpdate(b.ctx, o, o.Version)
 	})
 	wantEqual(t, "due after a release", []*promokit.Order{otherStore, late, atNow}, due(b.now, 10))
 }
@@ -220,37 +220,37 @@ func testOrderEvents(t *testing.T, b *bundle) {
 	same := &promokit.OrderEvent{StoreID: "sto_2", ID: "evt-1", OrderID: "ord-7", Type: promokit.EventPaid,
 		RequestHash: []byte{1}, At: b.now, CreatedAt: b.now}
 	b.write(t, func(tx engine.Tx) error {
-		if err := tx.CreateOrderEvent(b.ctx, e); err != nil {
+		if err := tx.OrderEventCreate(b.ctx, e); err != nil {
 			return err
 		}
-		return tx.CreateOrderEvent(b.ctx, same)
+		return tx.OrderEventCreate(b.ctx, same)
 	})
 	get := func(storeID, id string) (*promokit.OrderEvent, error) {
 		var got *promokit.OrderEvent
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			got, err = tx.GetOrderEvent(b.ctx, storeID, id)
+			got, err = tx.OrderEventGet(b.ctx, storeID, id)
 			return err
 		})
 		return got, err
 	}
 	got, err := get("sto_1", "evt-1")
 	if err != nil {
-		t.Fatalf("GetOrderEvent: %v", err)
+		t.Fatalf("OrderEventGet: %v", err)
 	}
 	wantEqual(t, "event", e, got) // the request hash included
 	got, err = get("sto_2", "evt-1")
 	if err != nil {
-		t.Fatalf("GetOrderEvent: %v", err)
+		t.Fatalf("OrderEventGet: %v", err)
 	}
 	wantEqual(t, "the other store's event", same, got)
 	_, err = get("sto_1", "evt-2")
-	wantCode(t, "GetOrderEvent of a missing event", err, promokit.ENotFound)
+	wantCode(t, "OrderEventGet of a missing event", err, promokit.ENotFound)
 	_, err = get("sto_3", "evt-1")
-	wantCode(t, "GetOrderEvent of another store", err, promokit.ENotFound)
+	wantCode(t, "OrderEventGet of another store", err, promokit.ENotFound)
 	err = b.writeErr(func(tx engine.Tx) error {
 		dup := *e
 		dup.Type = promokit.EventCancelled
-		return tx.CreateOrderEvent(b.ctx, &dup)
+		return tx.OrderEventCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second event with one id", err, promokit.EConflict)
 }

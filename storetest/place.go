@@ -18,7 +18,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_2")
 	settings := promokit.DefaultSettings(b.now)
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InitSettings(b.ctx, &settings)
+		_, err := tx.SettingsInit(b.ctx, &settings)
 		return err
 	})
 	// read answers one query alone.
@@ -50,19 +50,19 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	own := &promokit.Rate{StoreID: "sto_1", ProductID: "p1", Rate: 900, EffectiveAt: b.at(time.Hour)}
 	later := &promokit.Rate{StoreID: "sto_1", ProductID: "p2", Rate: 100, EffectiveAt: b.at(11 * time.Hour)}
 	b.write(t, func(tx engine.Tx) error {
-		if err := tx.CreateMembership(b.ctx, m); err != nil {
+		if err := tx.MembershipCreate(b.ctx, m); err != nil {
 			return err
 		}
 		for _, r := range []*promokit.Rate{general, own, later} {
-			if err := tx.AddRate(b.ctx, r); err != nil {
+			if err := tx.RateAdd(b.ctx, r); err != nil {
 				return err
 			}
 		}
-		if err := tx.AddVisitor(b.ctx, "sto_1", "c1", "v2", b.now); err != nil {
+		if err := tx.VisitorAdd(b.ctx, "sto_1", "c1", "v2", b.now); err != nil {
 			return err
 		}
 		// Another store's binding of c1 never serves sto_1's orders.
-		return tx.AddVisitor(b.ctx, "sto_2", "c1", "v4", b.now)
+		return tx.VisitorAdd(b.ctx, "sto_2", "c1", "v4", b.now)
 	})
 	l1 := &promokit.Link{ID: "lnk_1", StoreID: "sto_1", PartnerID: "ptn_1"}
 	l2 := &promokit.Link{ID: "lnk_2", StoreID: "sto_2", PartnerID: "ptn_1"}
@@ -163,19 +163,19 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 		wantEqual(t, "order "+o.ID, o, mustGetOrder(t, b, "sto_1", o.ID))
 	}
 	b.read(t, func(tx engine.Tx) error {
-		e, err := tx.GetOrderEvent(b.ctx, "sto_1", "o2-placed")
+		e, err := tx.OrderEventGet(b.ctx, "sto_1", "o2-placed")
 		if err != nil {
 			return err
 		}
 		wantEqual(t, "event", p.Events[1], e)
-		vs, err := tx.CustomerVisitors(b.ctx, "sto_1", "cus_1", 10)
+		vs, err := tx.VisitorList(b.ctx, "sto_1", "cus_1", 10)
 		if err != nil || len(vs) != 1 || vs[0] != "vis_1" {
 			t.Fatalf("visitors = %v, %v", vs, err)
 		}
-		if vs, err := tx.CustomerVisitors(b.ctx, "sto_2", "cus_1", 10); err != nil || len(vs) != 1 || vs[0] != "vis_2" {
+		if vs, err := tx.VisitorList(b.ctx, "sto_2", "cus_1", 10); err != nil || len(vs) != 1 || vs[0] != "vis_2" {
 			t.Fatalf("visitors at another store = %v, %v", vs, err)
 		}
-		es, err := tx.OrderEntries(b.ctx, "sto_1", "o1")
+		es, err := tx.LedgerListByOrder(b.ctx, "sto_1", "o1")
 		if err != nil || len(es) != 1 || es[0].Amount != 500 {
 			t.Fatalf("entries of o1 = %v, %v", es, err)
 		}
@@ -197,7 +197,7 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 	err = b.writeErr(func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, dupOrder) })
 	wantCode(t, "PlaceOrders with an order that exists", err, promokit.EConflict)
 	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetOrder(b.ctx, "sto_1", "o3", false)
+		_, err := tx.OrderGet(b.ctx, "sto_1", "o3", false)
 		return err
 	})
 	wantCode(t, "the order of a failed batch", err, promokit.ENotFound)

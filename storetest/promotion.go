@@ -32,7 +32,7 @@ func mustGetPromotion(t *testing.T, b *bundle, scope promokit.Scope, id string) 
 	t.Helper()
 	var got *promokit.Promotion
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.GetPromotion(b.ctx, scope, id)
+		got, err = tx.PromotionGet(b.ctx, scope, id)
 		return err
 	})
 	return got
@@ -65,13 +65,13 @@ func testPromotions(t *testing.T, b *bundle) {
 	}
 
 	err := b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetPromotion(b.ctx, promokit.Scope{}, "prm_missing")
+		_, err := tx.PromotionGet(b.ctx, promokit.Scope{}, "prm_missing")
 		return err
 	})
 	wantCode(t, "GetPromotion of a missing promotion", err, promokit.ENotFound)
 }
 
-// testPromotionsUpdate checks UpdatePromotion and its version check.
+// testPromotionsUpdate checks PromotionUpdate and its version check.
 func testPromotionsUpdate(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
 	p := newPromotion(b, "sto_1", "prm_1")
@@ -79,12 +79,12 @@ func testPromotionsUpdate(t *testing.T, b *bundle) {
 	mustCreatePromotions(t, b, p)
 
 	// Every editable field and flag changes; the store, creation time and
-	// counters are not UpdatePromotion's to write.
+	// counters are not PromotionUpdate's to write.
 	upd := *fullPromotion(b, "sto_1", "prm_1")
 	upd.StoreID, upd.CreatedAt, upd.Uses, upd.DiscountSpent = "sto_other", b.at(-time.Hour), 99, 99
-	b.write(t, func(tx engine.Tx) error { return tx.UpdatePromotion(b.ctx, &upd, 1) })
+	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &upd, 1) })
 	if upd.Version != 2 {
-		t.Fatalf("Version after UpdatePromotion = %d, want 2", upd.Version)
+		t.Fatalf("Version after PromotionUpdate = %d, want 2", upd.Version)
 	}
 	want := upd
 	want.StoreID, want.CreatedAt, want.Uses, want.DiscountSpent = p.StoreID, p.CreatedAt, p.Uses, p.DiscountSpent
@@ -93,20 +93,20 @@ func testPromotionsUpdate(t *testing.T, b *bundle) {
 	// Clearing optional fields stores NULLs.
 	cleared := *p
 	cleared.Name = "Cleared"
-	b.write(t, func(tx engine.Tx) error { return tx.UpdatePromotion(b.ctx, &cleared, 2) })
+	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &cleared, 2) })
 	want = *p
 	want.Name, want.Version = "Cleared", 3
 	wantEqual(t, "cleared promotion", &want, mustGetPromotion(t, b, promokit.Scope{}, "prm_1"))
 
 	stale := *p
 	stale.Name = "Stale"
-	err := b.writeErr(func(tx engine.Tx) error { return tx.UpdatePromotion(b.ctx, &stale, 2) })
-	wantCode(t, "UpdatePromotion at a stale version", err, promokit.EVersionMismatch)
+	err := b.writeErr(func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &stale, 2) })
+	wantCode(t, "PromotionUpdate at a stale version", err, promokit.EVersionMismatch)
 	wantEqual(t, "promotion after the stale update", &want, mustGetPromotion(t, b, promokit.Scope{}, "prm_1"))
 
 	missing := newPromotion(b, "sto_1", "prm_missing")
-	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdatePromotion(b.ctx, missing, 1) })
-	wantCode(t, "UpdatePromotion of a missing promotion", err, promokit.ENotFound)
+	err = b.writeErr(func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, missing, 1) })
+	wantCode(t, "PromotionUpdate of a missing promotion", err, promokit.ENotFound)
 }
 
 // testPromotionsScope checks that a store sees its promotions, a partner
@@ -143,7 +143,7 @@ func testPromotionsScope(t *testing.T, b *bundle) {
 	}
 	for _, tc := range tests {
 		err := b.readErr(func(tx engine.Tx) error {
-			_, err := tx.GetPromotion(b.ctx, tc.scope, tc.id)
+			_, err := tx.PromotionGet(b.ctx, tc.scope, tc.id)
 			return err
 		})
 		if tc.found && err != nil {
@@ -157,7 +157,7 @@ func testPromotionsScope(t *testing.T, b *bundle) {
 	ids := func(scope promokit.Scope, f engine.PromotionFilter) []string {
 		var out []string
 		b.read(t, func(tx engine.Tx) error {
-			ps, err := tx.ListPromotions(b.ctx, scope, f)
+			ps, err := tx.PromotionList(b.ctx, scope, f)
 			for _, p := range ps {
 				out = append(out, p.ID)
 			}
@@ -212,7 +212,7 @@ func testPromotionsStatus(t *testing.T, b *bundle) {
 		}
 		var got []string
 		b.read(t, func(tx engine.Tx) error {
-			list, err := tx.ListPromotions(b.ctx, promokit.Scope{}, engine.PromotionFilter{Status: status, Now: now})
+			list, err := tx.PromotionList(b.ctx, promokit.Scope{}, engine.PromotionFilter{Status: status, Now: now})
 			for _, p := range list {
 				got = append(got, p.ID)
 			}
@@ -241,7 +241,7 @@ func testPromotionsList(t *testing.T, b *bundle) {
 	list := func(f engine.PromotionFilter) []*promokit.Promotion {
 		var got []*promokit.Promotion
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListPromotions(b.ctx, promokit.Scope{}, f)
+			got, err = tx.PromotionList(b.ctx, promokit.Scope{}, f)
 			return err
 		})
 		return got

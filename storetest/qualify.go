@@ -8,7 +8,7 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// testAutomaticPromotions checks that AutomaticPromotions returns a
+// testAutomaticPromotions checks that PromotionListAutomatic returns a
 // store's automatic promotions that are live at now, on the boundaries of
 // their window, with every field, and nothing of another store.
 func testAutomaticPromotions(t *testing.T, b *bundle) {
@@ -42,7 +42,7 @@ func testAutomaticPromotions(t *testing.T, b *bundle) {
 		t.Helper()
 		var out []*promokit.Promotion
 		b.read(t, func(tx engine.Tx) (err error) {
-			out, err = tx.AutomaticPromotions(b.ctx, store, at, limit)
+			out, err = tx.PromotionListAutomatic(b.ctx, store, at, limit)
 			return err
 		})
 		return out
@@ -65,14 +65,14 @@ func testAutomaticPromotions(t *testing.T, b *bundle) {
 	// back: the partial index follows the flag.
 	p := *ps[1]
 	p.Active = false
-	b.write(t, func(tx engine.Tx) error { return tx.UpdatePromotion(b.ctx, &p, p.Version) })
+	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
 	wantEqual(t, "after deactivating prm_01", []string{"prm_00", "prm_02", "prm_05", "prm_07"}, ids(list("sto_1", now, 100)))
 	p.Active = true
-	b.write(t, func(tx engine.Tx) error { return tx.UpdatePromotion(b.ctx, &p, p.Version) })
+	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
 	wantEqual(t, "after activating prm_01", []string{"prm_00", "prm_01", "prm_02", "prm_05", "prm_07"}, ids(list("sto_1", now, 100)))
 }
 
-// testCustomerCodes checks that CustomerCodes returns the codes of a store
+// testCustomerCodes checks that CodeListForCustomer returns the codes of a store
 // restricted to a customer that are active, unexpired and of a live
 // promotion, in creation order, and nothing of another customer or store.
 func testCustomerCodes(t *testing.T, b *bundle) {
@@ -114,7 +114,7 @@ func testCustomerCodes(t *testing.T, b *bundle) {
 		t.Helper()
 		var out []*promokit.Code
 		b.read(t, func(tx engine.Tx) (err error) {
-			out, err = tx.CustomerCodes(b.ctx, store, customer, now, limit)
+			out, err = tx.CodeListForCustomer(b.ctx, store, customer, now, limit)
 			return err
 		})
 		return out
@@ -139,9 +139,9 @@ func testCustomerCodes(t *testing.T, b *bundle) {
 	// assignment away takes it out.
 	public := *cs[2]
 	public.CustomerID = "cus_ann"
-	b.write(t, func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, &public) })
+	b.write(t, func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
 	wantEqual(t, "after assigning PUBLIC-1", []string{"ANN-1", "PUBLIC-1", "ANN-2"}, values(list("sto_1", "cus_ann", 100)))
 	public.CustomerID = ""
-	b.write(t, func(tx engine.Tx) error { return tx.UpdateCode(b.ctx, &public) })
+	b.write(t, func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
 	wantEqual(t, "after unassigning PUBLIC-1", []string{"ANN-1", "ANN-2"}, values(list("sto_1", "cus_ann", 100)))
 }

@@ -41,7 +41,7 @@ func testUsage(t *testing.T, b *bundle) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok := add(func(tx engine.Tx) (bool, error) { return tx.AddPromotionUsage(b.ctx, "prm_1", 1, 100) })
+			ok := add(func(tx engine.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 100) })
 			mu.Lock()
 			defer mu.Unlock()
 			if ok {
@@ -54,33 +54,33 @@ func testUsage(t *testing.T, b *bundle) {
 	if taken != 10 || got.Uses != 10 || got.DiscountSpent != 1000 {
 		t.Fatalf("25 concurrent takes of a 10-use promotion: %d taken, stored %d uses %d spent", taken, got.Uses, got.DiscountSpent)
 	}
-	if !add(func(tx engine.Tx) (bool, error) { return tx.AddPromotionUsage(b.ctx, "prm_1", -1, -100) }) {
+	if !add(func(tx engine.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", -1, -100) }) {
 		t.Fatal("giving a use back must always apply")
 	}
-	if add(func(tx engine.Tx) (bool, error) { return tx.AddPromotionUsage(b.ctx, "prm_1", 1, 101) }) {
+	if add(func(tx engine.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 101) }) {
 		t.Fatal("a discount past the budget was taken")
 	}
 	for i, want := range []bool{true, true, true, false} {
-		if ok := add(func(tx engine.Tx) (bool, error) { return tx.AddCodeUsage(b.ctx, "CODE-1", 1) }); ok != want {
+		if ok := add(func(tx engine.Tx) (bool, error) { return tx.UsageCodeAdd(b.ctx, "CODE-1", 1) }); ok != want {
 			t.Fatalf("code use %d: %v, want %v", i+1, ok, want)
 		}
 	}
 	limit := ptr(int64(2))
 	for i, want := range []bool{true, true, false} {
-		if ok := add(func(tx engine.Tx) (bool, error) { return tx.AddCustomerUsage(b.ctx, "prm_1", "e:x", 1, limit) }); ok != want {
+		if ok := add(func(tx engine.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", 1, limit) }); ok != want {
 			t.Fatalf("customer use %d: %v, want %v", i+1, ok, want)
 		}
 	}
-	if add(func(tx engine.Tx) (bool, error) { return tx.AddCustomerUsage(b.ctx, "prm_1", "e:y", 3, limit) }) {
+	if add(func(tx engine.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:y", 3, limit) }) {
 		t.Fatal("a first use past the limit was taken")
 	}
-	add(func(tx engine.Tx) (bool, error) { return tx.AddCustomerUsage(b.ctx, "prm_1", "e:x", -1, nil) })
+	add(func(tx engine.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", -1, nil) })
 	var n, none int64
 	b.read(t, func(tx engine.Tx) (err error) {
-		if n, err = tx.CustomerUsage(b.ctx, "prm_1", "e:x"); err != nil {
+		if n, err = tx.UsageCustomerGet(b.ctx, "prm_1", "e:x"); err != nil {
 			return err
 		}
-		none, err = tx.CustomerUsage(b.ctx, "prm_1", "e:nobody")
+		none, err = tx.UsageCustomerGet(b.ctx, "prm_1", "e:nobody")
 		return err
 	})
 	if n != 1 || none != 0 {
@@ -98,22 +98,22 @@ func testRedemptions(t *testing.T, b *bundle) {
 	r2 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: "B-1", PromotionID: "prm_2",
 		Discount: 100, State: promokit.RedemptionRedeemed, RequestHash: []byte{1, 2, 3}, CreatedAt: b.now, UpdatedAt: b.now}
 	b.write(t, func(tx engine.Tx) error {
-		if err := tx.CreateRedemption(b.ctx, r); err != nil {
+		if err := tx.RedemptionCreate(b.ctx, r); err != nil {
 			return err
 		}
-		return tx.CreateRedemption(b.ctx, r2)
+		return tx.RedemptionCreate(b.ctx, r2)
 	})
 	err := b.writeErr(func(tx engine.Tx) error {
 		dup := *r
-		return tx.CreateRedemption(b.ctx, &dup)
+		return tx.RedemptionCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second redemption of a code by one order", err, promokit.EConflict)
 	var moved, stale bool
 	b.write(t, func(tx engine.Tx) (err error) {
-		if moved, err = tx.SetRedemptionState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, b.at(time.Minute)); err != nil {
+		if moved, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, b.at(time.Minute)); err != nil {
 			return err
 		}
-		stale, err = tx.SetRedemptionState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, b.at(time.Minute))
+		stale, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, b.at(time.Minute))
 		return err
 	})
 	if !moved || stale {
@@ -121,7 +121,7 @@ func testRedemptions(t *testing.T, b *bundle) {
 	}
 	var got []*promokit.Redemption
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.OrderRedemptions(b.ctx, "sto_1", "ord-1")
+		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")
 		return err
 	})
 	r.State, r.UpdatedAt, r.HoldUntil = promokit.RedemptionRedeemed, b.at(time.Minute), nil
@@ -135,19 +135,19 @@ func testRedemptions(t *testing.T, b *bundle) {
 	}
 	a1, a2, a3, other := codeless("ord-1", "prm_3"), codeless("ord-1", "prm_4"), codeless("ord-1", "prm_1"), codeless("ord-9", "prm_3")
 	b.write(t, func(tx engine.Tx) error {
-		return tx.CreateRedemptions(b.ctx, []*promokit.Redemption{a1, a2, a3, other})
+		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{a1, a2, a3, other})
 	})
 	for _, dup := range []*promokit.Redemption{codeless("ord-1", "prm_3"), codeless("ord-9", "prm_3")} {
-		err := b.writeErr(func(tx engine.Tx) error { return tx.CreateRedemption(b.ctx, dup) })
+		err := b.writeErr(func(tx engine.Tx) error { return tx.RedemptionCreate(b.ctx, dup) })
 		wantCode(t, "a second codeless redemption of a promotion by one order", err, promokit.EConflict)
 	}
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.OrderRedemptions(b.ctx, "sto_1", "ord-1")
+		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")
 		return err
 	})
 	wantEqual(t, "redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3}, got)
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"ord-9", "ord-1"})
+		got, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"ord-9", "ord-1"})
 		return err
 	})
 	wantEqual(t, "orders' redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3, other}, got)
@@ -160,19 +160,19 @@ func testRedemptions(t *testing.T, b *bundle) {
 		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Hour)), CreatedAt: b.now, UpdatedAt: b.now}
 	b.write(t, func(tx engine.Tx) error {
 		for _, h := range []*promokit.Redemption{h1, h2, live} {
-			if err := tx.CreateRedemption(b.ctx, h); err != nil {
+			if err := tx.RedemptionCreate(b.ctx, h); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.ExpiredHolds(b.ctx, b.at(2*time.Minute), 10)
+		got, err = tx.RedemptionListExpiredHolds(b.ctx, b.at(2*time.Minute), 10)
 		return err
 	})
 	wantEqual(t, "expired holds", []*promokit.Redemption{h2, h1}, got)
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.OrderRedemptions(b.ctx, "sto_2", "ord-1")
+		got, err = tx.RedemptionListByOrder(b.ctx, "sto_2", "ord-1")
 		return err
 	})
 	if len(got) != 0 {
@@ -201,7 +201,7 @@ func testBatches(t *testing.T, b *bundle) {
 
 	var got []*promokit.Promotion
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.GetPromotions(b.ctx, promokit.Scope{StoreID: "sto_1"}, []string{"prm_2", "prm_1", "prm_3", "prm_none"})
+		got, err = tx.PromotionGetMany(b.ctx, promokit.Scope{StoreID: "sto_1"}, []string{"prm_2", "prm_1", "prm_3", "prm_none"})
 		return err
 	})
 	slices.SortFunc(got, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
@@ -288,7 +288,7 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	var usage map[engine.UsageKey]int64
 	b.read(t, func(tx engine.Tx) (err error) {
-		usage, err = tx.CustomerUsages(b.ctx, []engine.UsageKey{{Subject: "prm_1", CustomerKey: "e:a"}, {Subject: "prm_1", CustomerKey: "e:b"},
+		usage, err = tx.UsageCustomerGetMany(b.ctx, []engine.UsageKey{{Subject: "prm_1", CustomerKey: "e:a"}, {Subject: "prm_1", CustomerKey: "e:b"},
 			{Subject: "prm_1", CustomerKey: "e:c"}, {Subject: "code:FREE-1", CustomerKey: "e:a"}, {Subject: "prm_2", CustomerKey: "e:a"}})
 		return err
 	})
@@ -299,16 +299,16 @@ func testBatches(t *testing.T, b *bundle) {
 	// left none.
 	var orders []*promokit.Redemption
 	b.read(t, func(tx engine.Tx) (err error) {
-		orders, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"o2", "o1", "o9"})
+		orders, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"o2", "o1", "o9"})
 		return err
 	})
 	wantEqual(t, "orders' redemptions", rs[:5], orders)
 	err := b.writeErr(func(tx engine.Tx) error {
-		return tx.CreateRedemptions(b.ctx, []*promokit.Redemption{red("sto_1", "o3", "FREE-1"), red("sto_1", "o1", "FREE-1")})
+		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{red("sto_1", "o3", "FREE-1"), red("sto_1", "o1", "FREE-1")})
 	})
 	wantCode(t, "a second redemption of a code in a batch", err, promokit.EConflict)
 	b.read(t, func(tx engine.Tx) (err error) {
-		orders, err = tx.OrdersRedemptions(b.ctx, "sto_1", []string{"o3"})
+		orders, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"o3"})
 		return err
 	})
 	if len(orders) != 0 {
@@ -321,7 +321,7 @@ func testBatches(t *testing.T, b *bundle) {
 	// missing store is nil.
 	settings := promokit.DefaultSettings(b.now)
 	b.write(t, func(tx engine.Tx) error {
-		_, err := tx.InitSettings(b.ctx, &settings)
+		_, err := tx.SettingsInit(b.ctx, &settings)
 		return err
 	})
 	var d *engine.CheckoutData
@@ -371,7 +371,7 @@ func testBatches(t *testing.T, b *bundle) {
 		}}); err != nil || !ok {
 			return fmt.Errorf("take the counters: %v, %w", ok, err)
 		}
-		return tx.AddLookupFailures(b.ctx, window, []string{"key:key_1"}, []int64{3})
+		return tx.LookupFailureAddMany(b.ctx, window, []string{"key:key_1"}, []int64{3})
 	})
 	q := &engine.CartsQuery{
 		Carts: []engine.CartOf{
@@ -414,22 +414,22 @@ func testBatches(t *testing.T, b *bundle) {
 		{Subject: "code:PER-1", CustomerKey: "e:a"}: 1, {Subject: "prm_7", CustomerKey: "e:b"}: 1}, carts.Usage)
 
 	// Refreshing the codes' statistics works on a table in use.
-	if err := b.store.AnalyzeCodes(b.ctx); err != nil {
-		t.Fatalf("AnalyzeCodes: %v", err)
+	if err := b.store.CodeAnalyze(b.ctx); err != nil {
+		t.Fatalf("CodeAnalyze: %v", err)
 	}
 
 	// A savepoint undoes what fails inside it, even a failed statement,
 	// and the transaction goes on.
 	b.write(t, func(tx engine.Tx) error {
 		err := tx.Savepoint(b.ctx, func() error {
-			if _, err := tx.AddCodeUsage(b.ctx, "FREE-2", 10); err != nil {
+			if _, err := tx.UsageCodeAdd(b.ctx, "FREE-2", 10); err != nil {
 				return err
 			}
-			return tx.CreateRedemption(b.ctx, red("sto_1", "o1", "FREE-1"))
+			return tx.RedemptionCreate(b.ctx, red("sto_1", "o1", "FREE-1"))
 		})
 		wantCode(t, "a conflict inside a savepoint", err, promokit.EConflict)
 		return tx.Savepoint(b.ctx, func() error {
-			_, err := tx.AddCodeUsage(b.ctx, "FREE-2", 1)
+			_, err := tx.UsageCodeAdd(b.ctx, "FREE-2", 1)
 			return err
 		})
 	})

@@ -12,7 +12,7 @@ import (
 // version check.
 func testSettings(t *testing.T, b *bundle) {
 	err := b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetSettings(b.ctx)
+		_, err := tx.SettingsGet(b.ctx)
 		return err
 	})
 	wantCode(t, "GetSettings before InitSettings", err, promokit.ENotFound)
@@ -21,7 +21,7 @@ func testSettings(t *testing.T, b *bundle) {
 	s.TimeZone = "Europe/Paris"
 	var inserted bool
 	b.write(t, func(tx engine.Tx) (err error) {
-		inserted, err = tx.InitSettings(b.ctx, &s)
+		inserted, err = tx.SettingsInit(b.ctx, &s)
 		return err
 	})
 	if !inserted {
@@ -30,7 +30,7 @@ func testSettings(t *testing.T, b *bundle) {
 	other := promokit.DefaultSettings(b.at(time.Minute))
 	other.Name = "other"
 	b.write(t, func(tx engine.Tx) (err error) {
-		inserted, err = tx.InitSettings(b.ctx, &other)
+		inserted, err = tx.SettingsInit(b.ctx, &other)
 		return err
 	})
 	if inserted {
@@ -45,7 +45,7 @@ func testSettings(t *testing.T, b *bundle) {
 	next.Policy, _ = promokit.PolicyPreset(promokit.PresetOpen)
 	next.Policy.Affiliate.HoldDays = 14
 	next.UpdatedAt = b.at(time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.UpdateSettings(b.ctx, &next, s.Version) })
+	b.write(t, func(tx engine.Tx) error { return tx.SettingsUpdate(b.ctx, &next, s.Version) })
 	if next.Version != s.Version+1 {
 		t.Fatalf("Version after UpdateSettings = %d, want %d", next.Version, s.Version+1)
 	}
@@ -54,7 +54,7 @@ func testSettings(t *testing.T, b *bundle) {
 	// An update at the old version loses.
 	stale := s
 	stale.Name = "Stale"
-	err = b.writeErr(func(tx engine.Tx) error { return tx.UpdateSettings(b.ctx, &stale, s.Version) })
+	err = b.writeErr(func(tx engine.Tx) error { return tx.SettingsUpdate(b.ctx, &stale, s.Version) })
 	wantCode(t, "UpdateSettings at a stale version", err, promokit.EVersionMismatch)
 	wantEqual(t, "settings after the stale update", &next, mustGetSettings(t, b))
 }
@@ -63,7 +63,7 @@ func mustGetSettings(t *testing.T, b *bundle) *promokit.Settings {
 	t.Helper()
 	var got *promokit.Settings
 	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.GetSettings(b.ctx)
+		got, err = tx.SettingsGet(b.ctx)
 		return err
 	})
 	return got

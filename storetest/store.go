@@ -20,7 +20,7 @@ func testStores(t *testing.T, b *bundle) {
 	all[1].RedirectHosts = []string{"shop.example.com", "*.shop.example.com"}
 	b.write(t, func(tx engine.Tx) error {
 		for _, s := range slices.Backward(all) {
-			if err := tx.CreateStore(b.ctx, s); err != nil {
+			if err := tx.StoreCreate(b.ctx, s); err != nil {
 				return err
 			}
 		}
@@ -28,7 +28,7 @@ func testStores(t *testing.T, b *bundle) {
 	})
 	for _, lock := range []bool{false, true} {
 		get := func(tx engine.Tx) error {
-			got, err := tx.GetStore(b.ctx, all[1].ID, lock)
+			got, err := tx.StoreGet(b.ctx, all[1].ID, lock)
 			if err != nil {
 				return err
 			}
@@ -41,7 +41,7 @@ func testStores(t *testing.T, b *bundle) {
 			b.read(t, get)
 		}
 		err := b.writeErr(func(tx engine.Tx) error {
-			_, err := tx.GetStore(b.ctx, "sto_missing", lock)
+			_, err := tx.StoreGet(b.ctx, "sto_missing", lock)
 			return err
 		})
 		wantCode(t, "GetStore of a missing store", err, promokit.ENotFound)
@@ -50,14 +50,14 @@ func testStores(t *testing.T, b *bundle) {
 	upd := *all[2]
 	upd.Name, upd.PartnerPromoCodes, upd.MaxPromotionsPerOrder = "Renamed", true, 3
 	upd.RedirectHosts = []string{"*.example.org"}
-	b.write(t, func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, &upd) })
+	b.write(t, func(tx engine.Tx) error { return tx.StoreUpdate(b.ctx, &upd) })
 	all[2] = &upd
 	// An empty list clears the hosts.
 	cleared := *all[1]
 	cleared.RedirectHosts = nil
-	b.write(t, func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, &cleared) })
+	b.write(t, func(tx engine.Tx) error { return tx.StoreUpdate(b.ctx, &cleared) })
 	b.read(t, func(tx engine.Tx) error {
-		got, err := tx.GetStore(b.ctx, cleared.ID, false)
+		got, err := tx.StoreGet(b.ctx, cleared.ID, false)
 		if err == nil && (got.RedirectHosts == nil || len(got.RedirectHosts) != 0) {
 			t.Fatalf("redirect hosts after clearing: %#v, want an empty list", got.RedirectHosts)
 		}
@@ -65,13 +65,13 @@ func testStores(t *testing.T, b *bundle) {
 	})
 	all[1] = &cleared
 	missing := &promokit.Store{ID: "sto_missing", Name: "Nobody"}
-	err := b.writeErr(func(tx engine.Tx) error { return tx.UpdateStore(b.ctx, missing) })
+	err := b.writeErr(func(tx engine.Tx) error { return tx.StoreUpdate(b.ctx, missing) })
 	wantCode(t, "UpdateStore of a missing store", err, promokit.ENotFound)
 
 	list := func(p engine.Page) []*promokit.Store {
 		var got []*promokit.Store
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListStores(b.ctx, p)
+			got, err = tx.StoreList(b.ctx, p)
 			return err
 		})
 		return got
@@ -92,7 +92,7 @@ func testPartners(t *testing.T, b *bundle) {
 	}
 	b.write(t, func(tx engine.Tx) error {
 		for _, p := range slices.Backward(all) {
-			if err := tx.CreatePartner(b.ctx, p); err != nil {
+			if err := tx.PartnerCreate(b.ctx, p); err != nil {
 				return err
 			}
 		}
@@ -100,7 +100,7 @@ func testPartners(t *testing.T, b *bundle) {
 	})
 	b.read(t, func(tx engine.Tx) error {
 		for _, want := range all {
-			got, err := tx.GetPartner(b.ctx, want.ID)
+			got, err := tx.PartnerGet(b.ctx, want.ID)
 			if err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ func testPartners(t *testing.T, b *bundle) {
 		return nil
 	})
 	err := b.readErr(func(tx engine.Tx) error {
-		_, err := tx.GetPartner(b.ctx, "par_missing")
+		_, err := tx.PartnerGet(b.ctx, "par_missing")
 		return err
 	})
 	wantCode(t, "GetPartner of a missing partner", err, promokit.ENotFound)
@@ -117,7 +117,7 @@ func testPartners(t *testing.T, b *bundle) {
 	list := func(p engine.Page) []*promokit.Partner {
 		var got []*promokit.Partner
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListPartners(b.ctx, p)
+			got, err = tx.PartnerList(b.ctx, p)
 			return err
 		})
 		return got
@@ -128,7 +128,7 @@ func testPartners(t *testing.T, b *bundle) {
 }
 
 // testProducts checks the round trip, replacement and listing of products
-// and MissingProducts.
+// and ProductMissing.
 func testProducts(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
 	mustCreateStore(t, b, "sto_2")
@@ -143,7 +143,7 @@ func testProducts(t *testing.T, b *bundle) {
 	only := &promokit.Product{StoreID: "sto_2", ID: "SKU-9", Name: "Only theirs", CreatedAt: b.now, UpdatedAt: b.now}
 	b.write(t, func(tx engine.Tx) error {
 		for _, p := range append(slices.Clone(mine), theirs, only) {
-			if err := tx.PutProduct(b.ctx, p); err != nil {
+			if err := tx.ProductPut(b.ctx, p); err != nil {
 				return err
 			}
 		}
@@ -152,7 +152,7 @@ func testProducts(t *testing.T, b *bundle) {
 	get := func(storeID, id string) (*promokit.Product, error) {
 		var got *promokit.Product
 		err := b.readErr(func(tx engine.Tx) (err error) {
-			got, err = tx.GetProduct(b.ctx, storeID, id)
+			got, err = tx.ProductGet(b.ctx, storeID, id)
 			return err
 		})
 		return got, err
@@ -170,7 +170,7 @@ func testProducts(t *testing.T, b *bundle) {
 	// Putting an existing product replaces it.
 	repl := *mine[1]
 	repl.Name, repl.URL, repl.UpdatedAt = "Renamed", "https://shop.example/new", b.at(time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.PutProduct(b.ctx, &repl) })
+	b.write(t, func(tx engine.Tx) error { return tx.ProductPut(b.ctx, &repl) })
 	mine[1] = &repl
 	got, err := get("sto_1", repl.ID)
 	if err != nil {
@@ -184,7 +184,7 @@ func testProducts(t *testing.T, b *bundle) {
 	list := func(storeID string, p engine.Page) []*promokit.Product {
 		var got []*promokit.Product
 		b.read(t, func(tx engine.Tx) (err error) {
-			got, err = tx.ListProducts(b.ctx, storeID, p)
+			got, err = tx.ProductList(b.ctx, storeID, p)
 			return err
 		})
 		return got
@@ -195,19 +195,19 @@ func testProducts(t *testing.T, b *bundle) {
 
 	var missing []string
 	b.read(t, func(tx engine.Tx) (err error) {
-		missing, err = tx.MissingProducts(b.ctx, "sto_1", []string{"SKU-3", "SKU-9", "SKU-0", "NOPE"})
+		missing, err = tx.ProductMissing(b.ctx, "sto_1", []string{"SKU-3", "SKU-9", "SKU-0", "NOPE"})
 		return err
 	})
 	slices.Sort(missing)
-	wantEqual(t, "MissingProducts", []string{"NOPE", "SKU-9"}, missing)
+	wantEqual(t, "ProductMissing", []string{"NOPE", "SKU-9"}, missing)
 	b.read(t, func(tx engine.Tx) (err error) {
-		missing, err = tx.MissingProducts(b.ctx, "sto_1", []string{"SKU-0", "SKU-1"})
+		missing, err = tx.ProductMissing(b.ctx, "sto_1", []string{"SKU-0", "SKU-1"})
 		return err
 	})
-	wantEqual(t, "MissingProducts of existing products", []string(nil), missing)
+	wantEqual(t, "ProductMissing of existing products", []string(nil), missing)
 	b.read(t, func(tx engine.Tx) (err error) {
-		missing, err = tx.MissingProducts(b.ctx, "sto_1", nil)
+		missing, err = tx.ProductMissing(b.ctx, "sto_1", nil)
 		return err
 	})
-	wantEqual(t, "MissingProducts of no products", []string(nil), missing)
+	wantEqual(t, "ProductMissing of no products", []string(nil), missing)
 }

@@ -47,8 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"PromotionsScope", testPromotionsScope},
 		{"PromotionsStatus", testPromotionsStatus},
 		{"PromotionsList", testPromotionsList},
-		{"AutomaticPromotions", testAutomaticPromotions},
-		{"CustomerCodes", testCustomerCodes},
+		{"PromotionListAutomatic", testAutomaticPromotions},
+		{"CodeListForCustomer", testCustomerCodes},
 		{"Codes", testCodes},
 		{"CodesScope", testCodesScope},
 		{"CodesInsert", testCodesInsert},
@@ -74,14 +74,14 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 		{"Links", testLinks},
 		{"ClickTarget", testClickTarget},
 		{"Clicks", testClicks},
-		{"LatestClick", testLatestClick},
+		{"ClickGetLatest", testLatestClick},
 		{"Visitors", testVisitors},
 		{"Orders", testOrders},
 		{"OrdersList", testOrdersList},
-		{"DueReleases", testDueReleases},
+		{"OrderListDueRelease", testDueReleases},
 		{"OrderEvents", testOrderEvents},
 		{"LedgerEntries", testLedgerEntries},
-		{"LedgerTotals", testLedgerTotals},
+		{"LedgerSum", testLedgerTotals},
 		{"LedgerRollup", testLedgerRollup},
 		{"LedgerRollupConcurrent", testLedgerRollupConcurrent},
 		{"LedgerRollupCheck", testLedgerRollupCheck},
@@ -234,7 +234,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 func mustCreateStore(t *testing.T, b *bundle, id string) *promokit.Store {
 	t.Helper()
 	s := &promokit.Store{ID: id, Name: "Store " + id, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CreateStore(b.ctx, s) })
+	b.write(t, func(tx engine.Tx) error { return tx.StoreCreate(b.ctx, s) })
 	return s
 }
 
@@ -242,7 +242,7 @@ func mustCreateStore(t *testing.T, b *bundle, id string) *promokit.Store {
 func mustCreatePartner(t *testing.T, b *bundle, id string) *promokit.Partner {
 	t.Helper()
 	p := &promokit.Partner{ID: id, Name: "Partner " + id, Kind: promokit.PartnerAffiliate, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CreatePartner(b.ctx, p) })
+	b.write(t, func(tx engine.Tx) error { return tx.PartnerCreate(b.ctx, p) })
 	return p
 }
 
@@ -261,7 +261,7 @@ func mustCreatePromotions(t *testing.T, b *bundle, ps ...*promokit.Promotion) {
 	t.Helper()
 	b.write(t, func(tx engine.Tx) error {
 		for _, p := range ps {
-			if err := tx.CreatePromotion(b.ctx, p); err != nil {
+			if err := tx.PromotionCreate(b.ctx, p); err != nil {
 				return fmt.Errorf("create promotion %s: %w", p.ID, err)
 			}
 		}
@@ -279,7 +279,7 @@ func mustCreateCodes(t *testing.T, b *bundle, cs ...*promokit.Code) {
 	t.Helper()
 	b.write(t, func(tx engine.Tx) error {
 		for _, c := range cs {
-			if err := tx.CreateCode(b.ctx, c); err != nil {
+			if err := tx.CodeCreate(b.ctx, c); err != nil {
 				return fmt.Errorf("create code %s: %w", c.Code, err)
 			}
 		}

@@ -20,7 +20,7 @@ func (m *Main) runCheck(ctx context.Context) error {
 		m.DB.Close()
 		m.DB = nil
 	}()
-	diffs, err := m.DB.CheckCounters(ctx)
+	diffs, err := m.DB.UsageCheck(ctx)
 	if err != nil {
 		return err
 	}

@@ -143,7 +143,7 @@ func TestKillDuringRedeem(t *testing.T) {
 			}
 			err := m.DB.Read(context.Background(), func(tx engine.Tx) error {
 				for _, order := range acked {
-					rs, err := tx.OrderRedemptions(context.Background(), store, order)
+					rs, err := tx.RedemptionListByOrder(context.Background(), store, order)
 					if err != nil {
 						return err
 					}
@@ -156,7 +156,7 @@ func TestKillDuringRedeem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			diffs, err := m.DB.CheckCounters(context.Background())
+			diffs, err := m.DB.UsageCheck(context.Background())
 			if err != nil || len(diffs) != 0 {
 				t.Fatalf("counters differ from rows after the kill: %+v %v", diffs, err)
 			}
@@ -235,7 +235,7 @@ func TestKillDuringClicks(t *testing.T) {
 			}
 			var stored int64
 			err := m.DB.Read(context.Background(), func(tx engine.Tx) error {
-				st, err := tx.LinkStats(context.Background(), []string{linkID})
+				st, err := tx.LinkStatGetMany(context.Background(), []string{linkID})
 				stored = st[linkID].Clicks
 				return err
 			})

@@ -382,7 +382,7 @@ func TestCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := w.DB.Write(context.Background(), func(tx engine.Tx) error {
-				_, err := tx.AddCustomerUsage(context.Background(), "prm_x", "e:x", 1, nil)
+				_, err := tx.UsageCustomerAdd(context.Background(), "prm_x", "e:x", 1, nil)
 				return err
 			})
 			if err != nil {
