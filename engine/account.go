@@ -53,7 +53,7 @@ func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*promokit.Sto
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.Write(ctx, func(tx Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
+	if err := s.db.Write(ctx, func(tx Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -70,7 +70,7 @@ func (s *Service) GetStore(ctx context.Context, id string) (*promokit.Store, err
 		return nil, notFound("store", id)
 	}
 	var st *promokit.Store
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		st, err = tx.StoreGet(ctx, id, false)
 		return err
 	})
@@ -95,7 +95,7 @@ func (s *Service) ListStores(ctx context.Context, page Page) ([]*promokit.Store,
 	}
 	pageLimit(&page)
 	var list []*promokit.Store
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		list, err = tx.StoreList(ctx, page)
 		return err
 	})
@@ -114,7 +114,7 @@ func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*p
 		return nil, err
 	}
 	var st *promokit.Store
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		var err error
 		if st, err = tx.StoreGet(ctx, id, true); err != nil {
 			return err
@@ -146,7 +146,7 @@ func (s *Service) CreatePartner(ctx context.Context, in PartnerInput) (*promokit
 	if err := pa.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.store.Write(ctx, func(tx Tx) error { return tx.PartnerCreate(ctx, pa) }); err != nil {
+	if err := s.db.Write(ctx, func(tx Tx) error { return tx.PartnerCreate(ctx, pa) }); err != nil {
 		return nil, err
 	}
 	return pa, nil
@@ -163,7 +163,7 @@ func (s *Service) GetPartner(ctx context.Context, id string) (*promokit.Partner,
 		return nil, notFound("partner", id)
 	}
 	var pa *promokit.Partner
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		pa, err = tx.PartnerGet(ctx, id)
 		return err
 	})
@@ -177,7 +177,7 @@ func (s *Service) ListPartners(ctx context.Context, page Page) ([]*promokit.Part
 	}
 	pageLimit(&page)
 	var list []*promokit.Partner
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		var err error
 		list, err = tx.PartnerList(ctx, page)
 		return err
@@ -209,7 +209,7 @@ func (s *Service) PutProduct(ctx context.Context, storeID, id string, in Product
 	if err := pr.Validate(); err != nil {
 		return nil, err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		st, err := tx.StoreGet(ctx, storeID, false)
 		if err != nil {
 			return err
@@ -242,7 +242,7 @@ func (s *Service) GetProduct(ctx context.Context, storeID, id string) (*promokit
 		return nil, notFound("store", storeID)
 	}
 	var pr *promokit.Product
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		pr, err = tx.ProductGet(ctx, storeID, id)
 		return err
 	})
@@ -260,7 +260,7 @@ func (s *Service) ListProducts(ctx context.Context, storeID string, page Page) (
 	}
 	pageLimit(&page)
 	var list []*promokit.Product
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}

@@ -145,7 +145,7 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 func (s *Service) changeProgram(ctx context.Context, storeID string,
 	change func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error) (*Program, error) {
 	var out *Program
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -211,7 +211,7 @@ func (s *Service) GetAffiliate(ctx context.Context, storeID string) (*Program, e
 		return nil, notFound("store", storeID)
 	}
 	var out *Program
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -343,7 +343,7 @@ func (s *Service) ListRates(ctx context.Context, storeID string, page Page) ([]*
 	}
 	pageLimit(&page)
 	var out []*promokit.Rate
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}

@@ -130,7 +130,7 @@ func (s *Service) AuthenticateFrom(ctx context.Context, secret, addr string, lim
 		}
 	}
 	var k *promokit.Key
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		var err error
 		k, err = tx.KeyGetByHash(ctx, []byte(hash))
 		return err

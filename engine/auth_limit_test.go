@@ -14,12 +14,12 @@ import (
 
 // keyReads is a store that counts the keys it is asked for by hash.
 type keyReads struct {
-	engine.Store
+	engine.DB
 	n atomic.Int64
 }
 
 func (s *keyReads) Read(ctx context.Context, fn func(engine.Tx) error) error {
-	return s.Store.Read(ctx, func(tx engine.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
+	return s.DB.Read(ctx, func(tx engine.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
 }
 
 type keyReadsTx struct {
@@ -67,9 +67,9 @@ func wantAuth(t *testing.T, svc *engine.Service, st *keyReads, secret string, li
 // that reaches the global limit does not serve it from the cache again.
 func TestAuthNegativeCache(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
-		st := &keyReads{Store: open(t)}
-		b := setupWith(t, func(*testing.T) engine.Store { return st }, engine.Config{})
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+		st := &keyReads{DB: open(t)}
+		b := setupWith(t, func(*testing.T) engine.DB { return st }, engine.Config{})
 		const wrong = "pk_wrong_wrong_wrong_wrong_wrong_wrong_wrong"
 		none := engine.AuthLimits{}
 		wantAuth(t, b.svc, st, wrong, none, engine.AuthCheckedDatabase, 1)

@@ -20,7 +20,7 @@ import (
 // BenchmarkGenerateCodesBaseline inserts codes one per transaction, one
 // INSERT each, as a naive generator would, and reports the same rate.
 
-func benchPromotion(b *testing.B, st engine.Store) (*engine.Service, context.Context, *promokit.Promotion) {
+func benchPromotion(b *testing.B, st engine.DB) (*engine.Service, context.Context, *promokit.Promotion) {
 	b.Helper()
 	svc := engine.New(engine.Config{Store: st})
 	if _, _, err := svc.Bootstrap(context.Background()); err != nil {

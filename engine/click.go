@@ -143,7 +143,7 @@ func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) 
 		return e.target, e.refused, e.err
 	}
 	var t *promokit.ClickTarget
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		var err error
 		t, err = tx.LinkGetTarget(ctx, token)
 		return err
@@ -370,7 +370,7 @@ func (w *clickWriter) write(batch []queuedClick) error {
 	for i, q := range batch {
 		clicks[i] = q.c
 	}
-	err := w.s.store.Write(ctx, func(tx Tx) error {
+	err := w.s.db.Write(ctx, func(tx Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err

@@ -151,7 +151,7 @@ func (s *Service) CreateCode(ctx context.Context, promotionID string, in CodeInp
 		return nil, err
 	}
 	var c *promokit.Code
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
 		if err != nil {
@@ -228,7 +228,7 @@ func (s *Service) ListCodes(ctx context.Context, f CodeFilter) ([]*promokit.Code
 	}
 	pageLimit(&f.Page)
 	var list []*promokit.Code
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		if f.PromotionID != "" {
 			if _, err := tx.PromotionGet(ctx, p.Scope(), f.PromotionID); err != nil {
 				return err
@@ -260,7 +260,7 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 	}
 	code := promokit.NormalizeCode(value)
 	var c *promokit.Code
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		if c, err = tx.CodeGet(ctx, pr.Scope(), code); err != nil {
 			return err
 		}
@@ -328,7 +328,7 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 			return pr, nil
 		}
 		var pr *promokit.Promotion
-		err := s.store.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx Tx) error {
 			var err error
 			pr, err = tx.PromotionGet(ctx, promokit.Scope{}, id)
 			return err
@@ -343,7 +343,7 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 		return pr, nil
 	}
 	if f.PromotionID != "" {
-		err := s.store.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx Tx) error {
 			_, err := tx.PromotionGet(ctx, scope, f.PromotionID)
 			return err
 		})
@@ -351,7 +351,7 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 			return err
 		}
 	}
-	return s.store.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
+	return s.db.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
 		pr, err := load(c.PromotionID)
 		if err != nil {
 			return err

@@ -84,7 +84,7 @@ type importBundle struct {
 	promo, foreignPromo *promokit.Promotion
 }
 
-func setupImport(t *testing.T, open func(*testing.T) engine.Store) *importBundle {
+func setupImport(t *testing.T, open func(*testing.T) engine.DB) *importBundle {
 	t.Helper()
 	b := &importBundle{bundle: setupWith(t, open, engine.Config{ImportChunk: importChunk})}
 	b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
@@ -195,7 +195,7 @@ func (b *importBundle) writeDuring(t *testing.T, value string) error {
 // read, on both databases.
 func TestImportRejectedOnLastRow(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := append(importValues("LAST", 3000), "!")
@@ -225,7 +225,7 @@ func TestImportRejectedOnLastRow(t *testing.T) {
 // once it returns, every read sees them all.
 func TestImportInChunks(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("CHUNK", 2500)
@@ -272,7 +272,7 @@ func TestImportInChunks(t *testing.T) {
 // row, nothing of it is visible, and its values are free again.
 func TestImportTakenMeanwhile(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("RACE", 2000)
@@ -321,7 +321,7 @@ func TestImportTakenMeanwhile(t *testing.T) {
 // failingStore fails every write once fail is set, as a database that
 // went away (or a process that died) would leave an import half-written.
 type failingStore struct {
-	engine.Store
+	engine.DB
 	fail atomic.Bool
 }
 
@@ -331,7 +331,7 @@ func (s *failingStore) Write(ctx context.Context, fn func(engine.Tx) error) erro
 	if s.fail.Load() {
 		return errGone
 	}
-	return s.Store.Write(ctx, fn)
+	return s.DB.Write(ctx, fn)
 }
 
 // TestImportAbandoned leaves an import half-written, as a process that
@@ -340,10 +340,10 @@ func (s *failingStore) Write(ctx context.Context, fn func(engine.Tx) error) erro
 // chunk by chunk; the import can then run again.
 func TestImportAbandoned(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
-		fs := &failingStore{Store: open(t)}
-		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.Store { return fs }, engine.Config{ImportChunk: importChunk})}
+		fs := &failingStore{DB: open(t)}
+		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.DB { return fs }, engine.Config{ImportChunk: importChunk})}
 		b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
 		values := importValues("DEAD", 1000)
 		src := &hookSource{values: values, partner: b.partnr.ID}
@@ -388,7 +388,7 @@ func TestImportAbandoned(t *testing.T) {
 // the import deletes what it wrote before it returns.
 func TestImportAborted(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("ABORT", 1000)
@@ -419,7 +419,7 @@ func TestImportAborted(t *testing.T) {
 // are written and counted against the quota in one transaction.
 func TestImportP4(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setupWith(t, open, engine.Config{ImportChunk: 2})
 		p4 := mustCreateStore(t, b, "Module", true)
@@ -446,14 +446,14 @@ func TestImportP4(t *testing.T) {
 // checkpointStore counts its checkpoints, and fails the test if one runs
 // inside a write.
 type checkpointStore struct {
-	engine.Store
+	engine.DB
 	t           *testing.T
 	writing     atomic.Bool
 	checkpoints atomic.Int32
 }
 
 func (s *checkpointStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
-	return s.Store.Write(ctx, func(tx engine.Tx) error {
+	return s.DB.Write(ctx, func(tx engine.Tx) error {
 		s.writing.Store(true)
 		defer s.writing.Store(false)
 		return fn(tx)
@@ -465,7 +465,7 @@ func (s *checkpointStore) Checkpoint(ctx context.Context) error {
 		s.t.Error("a checkpoint inside a write")
 	}
 	s.checkpoints.Add(1)
-	if cp, ok := s.Store.(engine.Checkpointer); ok {
+	if cp, ok := s.DB.(engine.Checkpointer); ok {
 		return cp.Checkpoint(ctx)
 	}
 	return nil
@@ -475,10 +475,10 @@ func (s *checkpointStore) Checkpoint(ctx context.Context) error {
 // between the chunks of an import, every fourth chunk, outside any write.
 func TestImportCheckpoints(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
-		cs := &checkpointStore{Store: open(t), t: t}
-		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.Store { return cs }, engine.Config{ImportChunk: importChunk})}
+		cs := &checkpointStore{DB: open(t), t: t}
+		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.DB { return cs }, engine.Config{ImportChunk: importChunk})}
 		b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
 		values := importValues("CKPT", 2500) // 25 chunks
 		if n, err := b.svc.ImportCodes(b.seller, b.promo.ID, &hookSource{values: values}); n != 2500 || err != nil {

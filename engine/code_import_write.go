@@ -36,7 +36,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 	if err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx Tx) error {
+	return s.db.Write(ctx, func(tx Tx) error {
 		// The promotion may have ended since the check.
 		cc, err := s.loadForCodes(ctx, tx, pr, cc.promo.ID, now)
 		if err != nil {
@@ -68,7 +68,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 func (s *Service) importInChunks(ctx context.Context, pr promokit.Principal, cc *codeContext, src CodeSource, entries []importEntry) error {
 	now := s.now()
 	imp := &CodeImport{PromotionID: cc.promo.ID, StoreID: cc.promo.StoreID, LeaseUntil: now.Add(importLease), CreatedAt: now}
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		// The promotion may have ended since the check.
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, now); err != nil {
 			return err
@@ -99,7 +99,7 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 		if err != nil {
 			return err
 		}
-		err = s.store.Write(ctx, func(tx Tx) error {
+		err = s.db.Write(ctx, func(tx Tx) error {
 			n, err := tx.CodeImportInsertMany(ctx, imp.ID, s.now().Add(importLease), codes)
 			if err != nil {
 				return err
@@ -116,7 +116,7 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 			s.checkpoint(ctx)
 		}
 	}
-	return s.store.Write(ctx, func(tx Tx) error {
+	return s.db.Write(ctx, func(tx Tx) error {
 		// The promotion may have ended while the chunks were written; its
 		// store's row is locked as for any code write.
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, s.now()); err != nil {
@@ -143,7 +143,7 @@ const checkpointChunks = 4
 // checkpoint checkpoints the store if it is a Checkpointer. A failure
 // only leaves the checkpoint to the store itself.
 func (s *Service) checkpoint(ctx context.Context) {
-	if cp, ok := s.store.(Checkpointer); ok {
+	if cp, ok := s.db.(Checkpointer); ok {
 		if err := cp.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("checkpoint between the chunks of an import", "err", err)
 		}
@@ -155,7 +155,7 @@ const purgeChunk = DefaultImportChunk
 
 // dropImport fails the import id and deletes its codes, chunk by chunk.
 func (s *Service) dropImport(ctx context.Context, id int64) error {
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		_, err := tx.CodeImportFail(ctx, id, time.Time{})
 		return err
 	})
@@ -172,7 +172,7 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := s.store.Write(ctx, func(tx Tx) error {
+		err := s.db.Write(ctx, func(tx Tx) error {
 			var err error
 			n, err = tx.CodeImportPurge(ctx, id, purgeChunk)
 			return err
@@ -195,7 +195,7 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 // poll; when there is nothing to clean it costs one read.
 func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 	var stale []*CodeImport
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		var err error
 		stale, err = tx.CodeImportListStale(ctx, s.now(), 100)
 		return err
@@ -208,7 +208,7 @@ func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 		failed := imp.Failed
 		if !failed {
 			// Unless it wrote a chunk since it was read.
-			err := s.store.Write(ctx, func(tx Tx) error {
+			err := s.db.Write(ctx, func(tx Tx) error {
 				var err error
 				failed, err = tx.CodeImportFail(ctx, imp.ID, s.now())
 				return err

@@ -17,7 +17,7 @@ import (
 
 // Config configures a Service.
 type Config struct {
-	Store  Store
+	Store  DB
 	Clock  promokit.Clock
 	Logger *slog.Logger
 	// KeyCacheTTL is how long an authenticated key is trusted without
@@ -57,7 +57,7 @@ type Config struct {
 // Service runs promokit's use cases. Its methods read the caller from the
 // context (promokit.NewContext) and are safe for concurrent use.
 type Service struct {
-	store    Store
+	db    DB
 	clock    promokit.Clock
 	log      *slog.Logger
 	keys     *keyCache
@@ -115,7 +115,7 @@ func New(cfg Config) *Service {
 		cfg.RedeemBatches = 2
 	}
 	s := &Service{
-		store:    cfg.Store,
+		db:    cfg.Store,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		keys:     newKeyCache(ttl),
@@ -144,7 +144,7 @@ func New(cfg Config) *Service {
 }
 
 // Store returns the service's database.
-func (s *Service) Store() Store { return s.store }
+func (s *Service) Store() DB { return s.db }
 
 // Clock returns the service's clock.
 func (s *Service) Clock() promokit.Clock { return s.clock }

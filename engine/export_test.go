@@ -40,7 +40,7 @@ func (s *Service) RedeemEach(ctx context.Context, ins []RedeemInput) ([]*RedeemR
 		}
 		batch[i] = r
 	}
-	if err := s.store.Write(ctx, func(tx Tx) error { return s.useEach(ctx, tx, batch) }); err != nil {
+	if err := s.db.Write(ctx, func(tx Tx) error { return s.useEach(ctx, tx, batch) }); err != nil {
 		return nil, []error{err}
 	}
 	for i, r := range batch {

@@ -33,7 +33,7 @@ var (
 // (setDown), the calls of that method fail with errDown instead, as a
 // database that does not answer.
 type faultStore struct {
-	engine.Store
+	engine.DB
 
 	mu       sync.Mutex
 	down     string
@@ -48,31 +48,31 @@ type faultStore struct {
 	held   chan struct{} // each held call sends once it waits
 }
 
-func newFaultStore(st engine.Store) *faultStore {
-	return &faultStore{Store: st, refused: map[string][]int{}, calls: map[string]int{}, held: make(chan struct{})}
+func newFaultStore(st engine.DB) *faultStore {
+	return &faultStore{DB: st, refused: map[string][]int{}, calls: map[string]int{}, held: make(chan struct{})}
 }
 
 // faultOpen returns an open function for setupWith that wraps the store
 // it opens in fs.
-func faultOpen(fs **faultStore, open func(*testing.T) engine.Store) func(*testing.T) engine.Store {
-	return func(t *testing.T) engine.Store {
+func faultOpen(fs **faultStore, open func(*testing.T) engine.DB) func(*testing.T) engine.DB {
+	return func(t *testing.T) engine.DB {
 		*fs = newFaultStore(open(t))
 		return *fs
 	}
 }
 
 func (s *faultStore) DataError(err error) bool {
-	return errors.Is(err, errRefused) || s.Store.DataError(err)
+	return errors.Is(err, errRefused) || s.DB.DataError(err)
 }
 
 func (s *faultStore) Read(ctx context.Context, fn func(engine.Tx) error) error {
 	s.wait(false)
-	return s.Store.Read(ctx, func(tx engine.Tx) error { return fn(faultTx{tx, s}) })
+	return s.DB.Read(ctx, func(tx engine.Tx) error { return fn(faultTx{tx, s}) })
 }
 
 func (s *faultStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
 	s.wait(true)
-	return s.Store.Write(ctx, func(tx engine.Tx) error { return fn(faultTx{tx, s}) })
+	return s.DB.Write(ctx, func(tx engine.Tx) error { return fn(faultTx{tx, s}) })
 }
 
 // wait holds a read or a write at the gate while the gate holds them.

@@ -123,7 +123,7 @@ func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
 	})
 	isolateBatch(s, batch, func(part []*idempotencyOp) error {
-		return s.store.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, part) })
+		return s.db.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, part) })
 	}, func(op *idempotencyOp, err error) { op.err = err })
 	for _, op := range batch {
 		close(op.done)
@@ -184,7 +184,7 @@ func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
 // PurgeIdempotency deletes records older than IdempotencyTTL.
 func (s *Service) PurgeIdempotency(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		var err error
 		n, err = tx.IdempotencyDeleteBefore(ctx, s.now().Add(-IdempotencyTTL))
 		return err

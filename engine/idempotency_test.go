@@ -22,7 +22,7 @@ import (
 // whose first request ran past the stale time is taken over.
 func TestIdempotencyConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const keys, callers = 40, 3 // each key sent by 3 callers at once
@@ -109,7 +109,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 // database refuses a value (errRefused), and records the keys each write
 // transaction created.
 type failKeyStore struct {
-	engine.Store
+	engine.DB
 	mu  sync.Mutex
 	txs [][]string
 }
@@ -138,12 +138,12 @@ func (tx failKeyTx) IdempotencyCreateMany(ctx context.Context, rs []*engine.Idem
 }
 
 func (s *failKeyStore) DataError(err error) bool {
-	return errors.Is(err, errRefused) || s.Store.DataError(err)
+	return errors.Is(err, errRefused) || s.DB.DataError(err)
 }
 
 func (s *failKeyStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
 	var keys []string
-	err := s.Store.Write(ctx, func(tx engine.Tx) error { return fn(failKeyTx{tx, &keys}) })
+	err := s.DB.Write(ctx, func(tx engine.Tx) error { return fn(failKeyTx{tx, &keys}) })
 	s.mu.Lock()
 	s.txs = append(s.txs, keys)
 	s.mu.Unlock()
@@ -155,12 +155,12 @@ func (s *failKeyStore) Write(ctx context.Context, fn func(engine.Tx) error) erro
 // again in halves, and only the failed one reports the failure, EInvalid.
 func TestIdempotencyBatchFailure(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 1)}
 		fs := &failKeyStore{}
-		b := setup(t, func(t *testing.T) engine.Store {
-			fs.Store = open(t)
-			g.Store = fs
+		b := setup(t, func(t *testing.T) engine.DB {
+			fs.DB = open(t)
+			g.DB = fs
 			return g
 		})
 		ctx := context.Background()

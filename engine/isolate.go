@@ -59,7 +59,7 @@ func isolateBatch[T any](s *Service, batch []T, run func([]T) error, setErr func
 func (s *Service) memberFault(err error) bool {
 	switch promokit.ErrorCode(err) {
 	case promokit.EInternal, promokit.EUnavailable:
-		return s.store.DataError(err)
+		return s.db.DataError(err)
 	}
 	return true
 }
@@ -70,7 +70,7 @@ func (s *Service) memberFault(err error) bool {
 // that value (the database's own words are logged, never shown); err
 // otherwise.
 func (s *Service) batchErr(n int, err error) error {
-	if n != 1 || promokit.ErrorCode(err) != promokit.EInternal || !s.store.DataError(err) {
+	if n != 1 || promokit.ErrorCode(err) != promokit.EInternal || !s.db.DataError(err) {
 		return err
 	}
 	s.log.Warn("the database refused a value of a request", "err", err)

@@ -21,7 +21,7 @@ import (
 // carts read with it, of its store or of another.
 func TestIsolateValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 2)
@@ -71,7 +71,7 @@ func TestIsolateValidate(t *testing.T) {
 // fail the look-ups read with it.
 func TestIsolateCodeLookups(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 3)
@@ -102,7 +102,7 @@ func TestIsolateCodeLookups(t *testing.T) {
 // or written, does not fail the other subjects' checks and counts.
 func TestIsolateLookupLimits(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		ctx := context.Background()
@@ -159,7 +159,7 @@ func TestIsolateLookupLimits(t *testing.T) {
 // does not fail the records written with it, at its start or its end.
 func TestIsolateIdempotency(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		ctx := context.Background()
@@ -221,7 +221,7 @@ func TestIsolateIdempotency(t *testing.T) {
 // not answer) is every member's answer at once, with no statement more.
 func TestIsolateDatabaseDown(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		_, codes := racePromotion(t, b, percentInput(), 1)

@@ -50,7 +50,7 @@ func wantStoredOrRefused(t *testing.T, what string, err error) {
 // subject the database refuses fails alone.
 func TestRefusedValuesRead(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 1)
@@ -145,7 +145,7 @@ func TestRefusedValuesRead(t *testing.T) {
 // texts are made storable.
 func TestRefusedValuesWrite(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		p, codes := racePromotion(t, b, percentInput(), 1)
@@ -179,7 +179,7 @@ func TestRefusedValuesWrite(t *testing.T) {
 		if got, _ := b.svc.GetPromotion(b.seller, p.ID); got.Uses != int64(len(bad)) {
 			t.Fatalf("%d uses, want the %d good orders'", got.Uses, len(bad))
 		}
-		checkCounters(t, fs.Store)
+		checkCounters(t, fs.DB)
 
 		// Placed orders: a code PostgreSQL refuses reaches the write, which
 		// refuses it alone; ids are checked before.
@@ -265,7 +265,7 @@ func TestRefusedValuesWrite(t *testing.T) {
 		}
 		flushClicks(t, b.svc)
 		for i, vid := range visitors {
-			c := latestClick(t, fs.Store, b.shop.ID, vid)
+			c := latestClick(t, fs.DB, b.shop.ID, vid)
 			ua := agents[i]
 			if i == 1 {
 				ua = browser + " \uFFFDEdge"

@@ -18,7 +18,7 @@ import (
 // order they arrived, and the next is refused with the limit.
 func TestIsolateRedeem(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		in := percentInput()
@@ -78,7 +78,7 @@ func TestIsolateRedeem(t *testing.T) {
 		}
 		for _, id := range []string{readBad.OrderID, writeBad.OrderID, "g5"} {
 			var rs []*promokit.Redemption
-			err := fs.Store.Read(context.Background(), func(tx engine.Tx) (err error) {
+			err := fs.DB.Read(context.Background(), func(tx engine.Tx) (err error) {
 				rs, err = tx.RedemptionListByOrder(context.Background(), b.shop.ID, id)
 				return err
 			})
@@ -86,7 +86,7 @@ func TestIsolateRedeem(t *testing.T) {
 				t.Errorf("order %s: %d redemptions written, %v", id, len(rs), err)
 			}
 		}
-		checkCounters(t, fs.Store)
+		checkCounters(t, fs.DB)
 	})
 }
 
@@ -95,7 +95,7 @@ func TestIsolateRedeem(t *testing.T) {
 // the orders read and written with them are placed.
 func TestIsolateOrderEvents(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		place := func(orderID, customer string, codes ...string) (*engine.OrderResult, error) {
@@ -156,7 +156,7 @@ func TestIsolateOrderEvents(t *testing.T) {
 // stored.
 func TestIsolateClicks(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{ClickFlush: time.Hour})
 		l := joinAndLink(t, b)
@@ -175,7 +175,7 @@ func TestIsolateClicks(t *testing.T) {
 			t.Fatalf("stored %+v, %v; want the %d clicks answered", v, err, len(agents))
 		}
 		for i, vid := range visitors {
-			c := latestClick(t, fs.Store, b.shop.ID, vid)
+			c := latestClick(t, fs.DB, b.shop.ID, vid)
 			ua, ref := agents[i], "https://blog.example/"
 			if i == 2 {
 				ua, ref = "", ""
@@ -219,7 +219,7 @@ func flushClicks(t *testing.T, svc *engine.Service) {
 
 // latestClick returns the latest click of visitor on a link of the store,
 // as stored.
-func latestClick(t *testing.T, st engine.Store, storeID, visitor string) *promokit.Click {
+func latestClick(t *testing.T, st engine.DB, storeID, visitor string) *promokit.Click {
 	t.Helper()
 	var c *promokit.Click
 	err := st.Read(context.Background(), func(tx engine.Tx) (err error) {

@@ -31,7 +31,7 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 		return nil, err
 	}
 	var j *promokit.Job
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
 		if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) 
 		return nil, err
 	}
 	var j *promokit.Job
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		j, err = tx.JobGet(ctx, p.Scope(), id)
 		return err
 	})
@@ -187,7 +187,7 @@ func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 // lease is lost. It reports whether it found a job.
 func (s *Service) RunOneJob(ctx context.Context) (bool, error) {
 	var j *promokit.Job
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		var err error
 		j, err = tx.JobClaim(ctx, s.owner, now, now.Add(s.jobLease))
@@ -288,7 +288,7 @@ func (s *Service) generate(ctx context.Context, j *promokit.Job) error {
 // analyzeCodes refreshes the planner's statistics of the codes after a bulk
 // insert. A failure only leaves the database to do it later: it is logged.
 func (s *Service) analyzeCodes(ctx context.Context) {
-	if err := s.store.CodeAnalyze(ctx); err != nil {
+	if err := s.db.CodeAnalyze(ctx); err != nil {
 		s.log.Warn("refreshing the codes' statistics failed", "err", err)
 	}
 }
@@ -313,7 +313,7 @@ func (s *Service) generateBatch(ctx context.Context, j *promokit.Job, n int64) (
 	slices.Sort(values)
 	now := s.now()
 	tmpl := &promokit.Code{PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true, JobID: j.ID, CreatedAt: now}
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		var err error
 		if inserted, err = tx.CodeInsertValuesMany(ctx, tmpl, values); err != nil {
 			return err
@@ -337,5 +337,5 @@ func (s *Service) finishJob(ctx context.Context, j *promokit.Job, state promokit
 	if s.metrics != nil {
 		s.metrics.jobsFinished.WithLabelValues(j.Kind, string(state)).Inc()
 	}
-	return s.store.Write(ctx, func(tx Tx) error { return tx.JobUpdate(ctx, j, s.owner) })
+	return s.db.Write(ctx, func(tx Tx) error { return tx.JobUpdate(ctx, j, s.owner) })
 }

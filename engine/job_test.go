@@ -13,7 +13,7 @@ import (
 
 func TestGenerateCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		// A space of 31^4 ≈ 923k cannot hold 25,000 codes at 1 in 100,000.
@@ -64,7 +64,7 @@ const testBatch = 10_000
 // crashingStore cancels a context after a number of write transactions, as
 // a process killed in the middle of a job would stop.
 type crashingStore struct {
-	engine.Store
+	engine.DB
 	writes atomic.Int64
 	after  int64
 	cancel context.CancelFunc
@@ -75,12 +75,12 @@ func (s *crashingStore) Write(ctx context.Context, fn func(engine.Tx) error) err
 		s.cancel()
 		return context.Canceled
 	}
-	return s.Store.Write(ctx, fn)
+	return s.DB.Write(ctx, fn)
 }
 
 func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		j, err := b.svc.CreateCodeJob(b.seller, p.ID, promokit.CodeSpec{Count: 35_000})
@@ -90,7 +90,7 @@ func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 		// The first worker claims the job (1 write), commits one or two
 		// batches (two are in flight at once) and dies.
 		ctx, cancel := context.WithCancel(context.Background())
-		crash := &crashingStore{Store: b.store, after: 3, cancel: cancel}
+		crash := &crashingStore{DB: b.store, after: 3, cancel: cancel}
 		w1 := engine.New(engine.Config{Store: crash, Clock: b.clock, GenerateBatch: testBatch})
 		if _, err := w1.RunOneJob(ctx); err == nil {
 			t.Fatal("the crashed worker reported success")

@@ -158,7 +158,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, st
 	if err := k.Validate(); err != nil {
 		return nil, "", err
 	}
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		if k.StoreID != "" {
 			if _, err := tx.StoreGet(ctx, k.StoreID, false); err != nil {
 				return fieldNotFound(err, "store_id", "store", k.StoreID)
@@ -204,7 +204,7 @@ func (s *Service) ListKeys(ctx context.Context, f KeyFilter) ([]*promokit.Key, e
 	}
 	pageLimit(&f.Page)
 	var keys []*promokit.Key
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		keys, err = tx.KeyList(ctx, f)
 		return err
 	})
@@ -220,7 +220,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, erro
 		return nil, err
 	}
 	var k *promokit.Key
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		k, err = tx.KeyGet(ctx, id)
 		if err != nil {
 			return err

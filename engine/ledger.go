@@ -99,7 +99,7 @@ func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statemen
 		return nil, err
 	}
 	var before, during []LedgerTotal
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page Page) 
 	}
 	pageLimit(&page)
 	var out []*promokit.LedgerEntry
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 	page := Page{Limit: exportPage}
 	for first := true; ; first = false {
 		var es []*promokit.LedgerEntry
-		err := s.store.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx Tx) error {
 			if first {
 				if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 					return err
@@ -233,7 +233,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 // marketplace's time zone, in which the dates were read.
 func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, *time.Location, error) {
 	var loc *time.Location
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err == nil {
 			loc = settings.Location()
@@ -331,7 +331,7 @@ func (s *Service) rollupLedger(ctx context.Context, until time.Time) (time.Time,
 	var rolled time.Time
 	for {
 		var next time.Time
-		err := s.store.Write(ctx, func(tx Tx) error {
+		err := s.db.Write(ctx, func(tx Tx) error {
 			var err error
 			next, err = tx.LedgerRollup(ctx, until, rollupDays)
 			return err

@@ -18,7 +18,7 @@ import (
 // zone (not UTC days), and that a day is rolled up only once it has been
 // closed for an hour.
 func TestStatementRollup(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "America/New_York")
 		b.clock.Set(b.at(1, 1, 10, 0, 0))

@@ -53,7 +53,7 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 		return nil, err
 	}
 	var l *promokit.Link
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		pa, err := tx.PartnerGet(ctx, in.PartnerID)
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func (s *Service) GetLink(ctx context.Context, id string) (*LinkView, error) {
 		return nil, err
 	}
 	var out *LinkView
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		l, err := tx.LinkGet(ctx, p.Scope(), id)
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func (s *Service) ListLinks(ctx context.Context, page Page) ([]*LinkView, error)
 	}
 	pageLimit(&page)
 	var out []*LinkView
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		ls, err := tx.LinkList(ctx, p.Scope(), page)
 		if err != nil {
 			return err

@@ -83,7 +83,7 @@ func (l *lookups) readScope(scope promokit.Scope, reqs []*lookup) error {
 		}
 	}
 	var codes []*promokit.Code
-	err := l.s.store.Read(context.Background(), func(tx Tx) error {
+	err := l.s.db.Read(context.Background(), func(tx Tx) error {
 		var err error
 		codes, err = tx.CodeGetMany(context.Background(), scope, values)
 		return err

@@ -200,7 +200,7 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 			names[c.window] = appendNew(names[c.window], c.names...)
 		}
 		var failures map[time.Time]map[string]int64
-		err := s.store.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx Tx) error {
 			var err error
 			failures, err = readFailures(ctx, tx, names)
 			return err
@@ -329,7 +329,7 @@ func (s *Service) writeLookupFailsOnce(ctx context.Context, batch []*lookupFail)
 		byWindow[f.window] = append(byWindow[f.window], f)
 	}
 	over := make(map[*lookupFail][]bool)
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		clear(over) // the function may run again
 		// Windows in order too: the rows of two windows are then taken
 		// in one order by every writer.
@@ -398,7 +398,7 @@ func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFa
 // count left behind only takes room, since checks read the current window.
 func (s *Service) PurgeLookupFailures(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		var err error
 		n, err = tx.LookupFailureDeleteBefore(ctx, lookupWindow(s.now()))
 		return err

@@ -244,7 +244,7 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 		return s.placeOrder(ctx, storeID, orderID, &in, hash)
 	}
 	var out *OrderResult
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		now := s.now()
 		prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 		switch {
@@ -350,7 +350,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	err = r.err
 	if errors.Is(err, errEventExists) {
 		var out *OrderResult
-		err = s.store.Read(ctx, func(tx Tx) error {
+		err = s.db.Read(ctx, func(tx Tx) error {
 			prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 			if err != nil {
 				return err
@@ -450,10 +450,10 @@ func (s *Service) writePlacesOnce(ctx context.Context, batch []*placeReq) error 
 				p.Visitors = append(p.Visitors, VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
 			}
 		}
-		return s.store.Write(ctx, func(tx Tx) error { return tx.PlaceOrders(ctx, p) })
+		return s.db.Write(ctx, func(tx Tx) error { return tx.PlaceOrders(ctx, p) })
 	}
 	r := batch[0]
-	r.err = s.batchErr(1, s.store.Write(ctx, func(tx Tx) error { return r.write(ctx, tx) }))
+	r.err = s.batchErr(1, s.db.Write(ctx, func(tx Tx) error { return r.write(ctx, tx) }))
 	return nil
 }
 
@@ -513,7 +513,7 @@ func (s *Service) readPlaces(batch []*placeRead) {
 func (s *Service) readPlacesOnce(ctx context.Context, batch []*placeRead) error {
 	qs := make([]PlaceQuery, len(batch))
 	var ds []*PlaceData
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		hint := s.placeHint.Load()
 		for i, r := range batch {
 			qs[i] = r.q
@@ -840,7 +840,7 @@ func (a *applier) refunded(ctx context.Context, o *promokit.Order, r *RefundInpu
 // many it released.
 func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	var due []*promokit.Order
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		var err error
 		due, err = tx.OrderListDueRelease(ctx, s.now(), limit)
 		return err
@@ -850,7 +850,7 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, d := range due {
-		err := s.store.Write(ctx, func(tx Tx) error {
+		err := s.db.Write(ctx, func(tx Tx) error {
 			o, err := tx.OrderGet(ctx, d.StoreID, d.ID, true)
 			if err != nil {
 				return err
@@ -889,7 +889,7 @@ func (s *Service) GetOrder(ctx context.Context, storeID, orderID string) (*Order
 		return nil, notFound("order", orderID)
 	}
 	var out *OrderView
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		o, err := tx.OrderGet(ctx, storeID, orderID, false)
 		if err != nil {
 			return err

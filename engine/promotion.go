@@ -166,7 +166,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 		ProductIDs: []string{}, CreatedAt: now, UpdatedAt: now,
 	}
 	in.apply(p)
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -217,7 +217,7 @@ func (s *Service) GetPromotion(ctx context.Context, id string) (*promokit.Promot
 		return nil, err
 	}
 	var pr *promokit.Promotion
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		pr, err = tx.PromotionGet(ctx, p.Scope(), id)
 		return err
 	})
@@ -239,7 +239,7 @@ func (s *Service) ListPromotions(ctx context.Context, f PromotionFilter) ([]*pro
 	f.Now = s.now()
 	pageLimit(&f.Page)
 	var list []*promokit.Promotion
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		list, err = tx.PromotionList(ctx, p.Scope(), f)
 		return err
 	})
@@ -255,7 +255,7 @@ func (s *Service) changePromotion(ctx context.Context, id string, version int64,
 		return nil, err
 	}
 	var p *promokit.Promotion
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		if p, err = tx.PromotionGet(ctx, pr.Scope(), id); err != nil {
 			return err
 		}

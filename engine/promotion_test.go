@@ -13,7 +13,7 @@ import (
 
 func TestPromotionLifecycle(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.ProductIDs = &[]string{"mug"}
@@ -82,7 +82,7 @@ func TestPromotionLifecycle(t *testing.T) {
 
 func TestPromotionCreateRefusals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.StoreID = b.other.ID
@@ -114,7 +114,7 @@ func TestPromotionCreateRefusals(t *testing.T) {
 
 func TestListPromotions(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		var ids []string
 		for i := 0; i < 5; i++ {

@@ -125,7 +125,7 @@ func (s *Service) Qualify(ctx context.Context, in QualifyInput) (*QualifyResult,
 	cart := &in.Cart
 	cart.CustomerID, cart.CustomerKey = in.Customer.CustomerID, customerKey
 	var res *QualifyResult
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err

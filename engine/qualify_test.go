@@ -159,7 +159,7 @@ func order1(b *bundle, id, code string) engine.RedeemInput {
 // those a limit or the cart keeps out, with the limit.
 func TestQualify(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		f := newQualifyFixture(t, b)
 		res, err := b.svc.Qualify(b.check, qualifyCart(b, ann))
@@ -276,7 +276,7 @@ func hasOut(res *engine.QualifyResult, promotionID, reason string) bool {
 // and a bad cart or identity is invalid.
 func TestQualifyCallers(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		f := newQualifyFixture(t, b)
 		unbound := as(promokit.Principal{KeyID: "key_all", Role: promokit.RoleCheckout})
@@ -337,7 +337,7 @@ func TestQualifyCallers(t *testing.T) {
 // terms that need a code.
 func TestAutomaticPromotionTerms(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.Automatic = ptr(true)

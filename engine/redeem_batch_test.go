@@ -46,7 +46,7 @@ func batches(t *testing.T, reg *prometheus.Registry, path, result string) int {
 	return 0
 }
 
-func checkCounters(t *testing.T, st engine.Store) {
+func checkCounters(t *testing.T, st engine.DB) {
 	t.Helper()
 	diffs, err := st.UsageCheck(context.Background())
 	if err != nil || len(diffs) > 0 {
@@ -59,7 +59,7 @@ func checkCounters(t *testing.T, st engine.Store) {
 // is answered apart and writes nothing.
 func TestRedeemBatchTogether(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		p, codes := racePromotion(t, b, percentInput(), 3)
@@ -105,7 +105,7 @@ func TestRedeemBatchTogether(t *testing.T) {
 // budget, a code's limit and a customer's limit each stop a batch.
 func TestRedeemBatchOverLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		for _, tc := range []struct {
 			name   string
 			in     func() engine.PromotionInput
@@ -175,7 +175,7 @@ func TestRedeemBatchOverLimit(t *testing.T) {
 // written once.
 func TestRedeemBatchSentBefore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		svc, _ := batchService(b)
 		p, codes := racePromotion(t, b, percentInput(), 2)
@@ -219,7 +219,7 @@ func TestRedeemBatchSentBefore(t *testing.T) {
 // held uses count against the limit, and the reservation expires.
 func TestRedeemBatchReserve(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		svc, _ := batchService(b)
 		in := percentInput()
@@ -272,7 +272,7 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string) (uint64, flo
 // every cart once, in batches of one or more.
 func TestValidateConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		in := percentInput()
@@ -337,7 +337,7 @@ func TestValidateConcurrent(t *testing.T) {
 // rollback; the check compares exactly those.
 func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		free, freeCodes := racePromotion(t, b, percentInput(), 1)
 		in := percentInput()
@@ -397,7 +397,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 // exactly what fits, in order, and each refusal names its limit.
 func TestRedeemEach(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(2))

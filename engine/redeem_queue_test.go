@@ -16,7 +16,7 @@ import (
 // gateStore holds every write transaction at a gate while it is closed, so
 // that a test can fill the redeem queue behind writes that do not end.
 type gateStore struct {
-	engine.Store
+	engine.DB
 	closed  atomic.Bool
 	gate    chan struct{}
 	waiting chan struct{}
@@ -27,7 +27,7 @@ func (g *gateStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
 		g.waiting <- struct{}{}
 		<-g.gate
 	}
-	return g.Store.Write(ctx, fn)
+	return g.DB.Write(ctx, fn)
 }
 
 // TestRedeemQueueBound checks that a process holds at most RedeemQueue
@@ -35,11 +35,11 @@ func (g *gateStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
 // being written and answers the next one 503 (EUnavailable) at once;
 // once the writes go on, every queued call is answered.
 func TestRedeemQueueBound(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
 		const queued, extra = 200, 100
-		b := setupWith(t, func(t *testing.T) engine.Store { g.Store = open(t); return g }, engine.Config{RedeemQueue: queued})
+		b := setupWith(t, func(t *testing.T) engine.DB { g.DB = open(t); return g }, engine.Config{RedeemQueue: queued})
 		in := percentInput()
 		in.StoreID, in.TotalUses = b.shop.ID, engine.Nullable[int64]{}
 		pr := mustCreatePromotion(t, b.seller, b, in)
@@ -98,10 +98,10 @@ func TestRedeemQueueBound(t *testing.T) {
 // one waits a second and is answered EUnavailable, and once the database
 // answers again every click that was answered is stored, and no other.
 func TestClickQueueFull(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
-		b := setupWith(t, func(t *testing.T) engine.Store { g.Store = open(t); return g }, engine.Config{ClickFlush: time.Millisecond})
+		b := setupWith(t, func(t *testing.T) engine.DB { g.DB = open(t); return g }, engine.Config{ClickFlush: time.Millisecond})
 		rate := promokit.BasisPoints(500)
 		if _, err := b.svc.JoinAffiliate(b.seller, b.shop.ID, engine.JoinInput{AcceptTerms: true, Rate: &rate, URL: "https://shop.example/"}); err != nil {
 			t.Fatal(err)

@@ -67,7 +67,7 @@ func race(t *testing.T, b *bundle, n int, req func(i int) engine.RedeemInput, re
 // promotion limited to 100 uses (C2): exactly 100 succeed.
 func TestRedeemRaceSharedLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		p, codes := racePromotion(t, b, percentInput(), 50)
 		ok, refused := race(t, b, 1000, func(i int) engine.RedeemInput {
@@ -86,7 +86,7 @@ func TestRedeemRaceSharedLimit(t *testing.T) {
 // TestRedeemRaceBudget: a spend budget of $100 and $5 off: exactly 20.
 func TestRedeemRaceBudget(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := engine.PromotionInput{Name: ptr("Five off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(500)), TotalDiscount: set(int64(10000))}
 		p, codes := racePromotion(t, b, in, 5)
@@ -106,7 +106,7 @@ func TestRedeemRaceBudget(t *testing.T) {
 // in many forms of one e-mail address, on a once-per-customer promotion.
 func TestRedeemRaceOneCustomer(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.PerCustomer = set(int64(1))
@@ -128,7 +128,7 @@ func TestRedeemRaceOneCustomer(t *testing.T) {
 
 func TestRedeemReplayRollback(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(2))
@@ -190,7 +190,7 @@ func TestRedeemReplayRollback(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(1))
@@ -230,7 +230,7 @@ func TestValidate(t *testing.T) {
 // by the marketplace's id.
 func TestRedeemRestrictedCode(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, engine.PromotionInput{Name: ptr("VIP"), Type: ptr(promokit.PercentOff),
 			PercentOff: ptr(promokit.BasisPoints(2000)), StartsAt: ptr(jan1)})
@@ -254,7 +254,7 @@ func TestRedeemRestrictedCode(t *testing.T) {
 // give it back; redeem commits a hold without taking the use twice.
 func TestReserve(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(1))
@@ -319,7 +319,7 @@ func TestReserve(t *testing.T) {
 // equal the rows; a counter changed behind the rows' back is reported.
 func TestCheckCounters(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.PerCustomer = set(int64(10))
@@ -357,7 +357,7 @@ func TestCheckCounters(t *testing.T) {
 // A store's stacking rule caps how many promotions an order combines.
 func TestStackingLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		for i, in := range []engine.PromotionInput{percentInput(), {Name: ptr("Two off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(200))}} {
 			in.StartsAt = ptr(jan1)

@@ -12,7 +12,7 @@ import (
 // process but one when several start at once, it returns created false.
 func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, err error) {
 	now := s.now()
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx Tx) error {
 		settings := promokit.DefaultSettings(now)
 		ok, err := tx.SettingsInit(ctx, &settings)
 		if err != nil || !ok {
@@ -41,7 +41,7 @@ func (s *Service) Settings(ctx context.Context) (*promokit.Settings, error) {
 		return nil, err
 	}
 	var st *promokit.Settings
-	err := s.store.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx Tx) error {
 		var err error
 		st, err = tx.SettingsGet(ctx)
 		return err
@@ -68,7 +68,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 		return nil, err
 	}
 	var st *promokit.Settings
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx Tx) error {
 		var err error
 		st, err = tx.SettingsGet(ctx)
 		if err != nil {

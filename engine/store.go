@@ -7,11 +7,11 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// Store is a database the engine runs on. The sqlite and postgres packages
+// DB is a database the engine runs on. The sqlite and postgres packages
 // implement it; storetest holds the suite both must pass. Every method that
 // returns an object returns a *promokit.Error with code ENotFound when there
 // is none, never (nil, nil).
-type Store interface {
+type DB interface {
 	// Read runs fn against a consistent view of the database; fn must not
 	// write. On SQLite it uses the read pool, so reads never wait for the
 	// writer.

@@ -51,7 +51,7 @@ func buyerCodes(t *testing.T, b *bundle) {
 // reason, the same not_valid entry, in the order the codes were sent.
 func TestValidateForBuyer(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		buyerCodes(t, b)
 		front := as(promokit.Principal{KeyID: "key_front", Role: promokit.RoleStorefront, StoreID: b.shop.ID})
@@ -133,7 +133,7 @@ func TestValidateForBuyer(t *testing.T) {
 // nothing else.
 func TestStorefrontKey(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		b := setup(t, open)
 		buyerCodes(t, b)
 		k, secret, err := b.svc.CreateKey(b.seller, engine.KeyInput{Name: "shop pages", Role: promokit.RoleStorefront})

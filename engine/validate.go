@@ -152,7 +152,7 @@ func (s *Service) readCartsOnce(ctx context.Context, batch []*cartRead) error {
 		}
 	}
 	var d *CartsData
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
+	err := s.db.Read(ctx, func(tx Tx) (err error) {
 		d, err = tx.ReadCarts(ctx, q)
 		return err
 	})

@@ -22,7 +22,7 @@ import (
 // many visitor ids another store binds the customer to meanwhile.
 func TestAffiliateBindingPerStore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop, other := "/v1/stores/"+b.shop.ID, "/v1/stores/"+b.other.ID

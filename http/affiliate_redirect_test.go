@@ -37,7 +37,7 @@ func storeHosts(t *testing.T, b *testBundle, key, storeID string) []string {
 // domain name, on both databases. Nothing is written on a refusal.
 func TestPageURLs(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -74,7 +74,7 @@ func TestPageURLs(t *testing.T) {
 // included.
 func TestRedirectHostsPrincipals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -127,7 +127,7 @@ func TestRedirectHostsPrincipals(t *testing.T) {
 // to either. Lifting the restriction makes the old link work again.
 func TestRedirectHostsEnforced(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID

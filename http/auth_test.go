@@ -23,12 +23,12 @@ import (
 // keyReads is a store that counts the keys it is asked for by hash: the
 // database reads of authentication.
 type keyReads struct {
-	engine.Store
+	engine.DB
 	n atomic.Int64
 }
 
 func (s *keyReads) Read(ctx context.Context, fn func(engine.Tx) error) error {
-	return s.Store.Read(ctx, func(tx engine.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
+	return s.DB.Read(ctx, func(tx engine.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
 }
 
 type keyReadsTx struct {
@@ -42,9 +42,9 @@ func (t *keyReadsTx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.K
 }
 
 // setupKeyReads is setup on a store that counts its key reads.
-func setupKeyReads(t *testing.T, open func(*testing.T) engine.Store, opts ...setupOption) (*testBundle, *keyReads) {
+func setupKeyReads(t *testing.T, open func(*testing.T) engine.DB, opts ...setupOption) (*testBundle, *keyReads) {
 	t.Helper()
-	st := &keyReads{Store: open(t)}
+	st := &keyReads{DB: open(t)}
 	b := newBundle(t, st, opts...)
 	b.fixtures(t)
 	return b, st
@@ -92,7 +92,7 @@ func authRefusals(t *testing.T, b *testBundle, limit string) float64 {
 // limit.
 func TestAuthLimitAddr(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b, st := setupKeyReads(t, open, func(c *Config) { c.AuthFailures, c.TrustProxy = 3, true })
 		b.clock.Add(15 * time.Second)
@@ -175,7 +175,7 @@ func TestAuthLimitAddr(t *testing.T) {
 // goes on.
 func TestAuthLimitGlobal(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b, st := setupKeyReads(t, open, func(c *Config) { c.GlobalAuthFailures, c.TrustProxy = 3, true })
 		b.clock.Add(20 * time.Second)

@@ -30,7 +30,7 @@ func TestUnknownField(t *testing.T) {
 // runs, and checks the status, code and field of each.
 func TestDecodeStrict(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		before := b.count(t, b.admin, "/v1/promotions")

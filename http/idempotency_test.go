@@ -15,7 +15,7 @@ import (
 // TestIdempotency checks replays, refusals and what each writes.
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 
 		t.Run("Replay", func(t *testing.T) {

@@ -80,7 +80,7 @@ func TestNewProblem(t *testing.T) {
 // status, code and extensions; client.do checks the shape of each.
 func TestProblemClasses(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		pp := "/v1/promotions/" + b.promo.ID

@@ -265,7 +265,7 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("case %s %s is not a route", r.Method, r.Pattern)
 		}
 	})
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		shared := setup(t, open)
 		for _, rc := range cases {

@@ -18,7 +18,7 @@ import (
 // no secret reaches the log.
 func TestKeySecretNotReplayed(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		ctx := context.Background()

@@ -49,7 +49,7 @@ func rejectionsOf(t *testing.T, r *response) map[string]map[string]any {
 // expired, identical to the byte but for the code.
 func TestStorefrontValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.Store) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		mustDo(t, b, b.seller, "POST", "/v1/promotions/"+b.promo.ID+"/codes", map[string]any{"code": "ONCE1", "usage_limit": 1}, http.StatusCreated)

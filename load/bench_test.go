@@ -51,7 +51,7 @@ func onEachDatabase(t *testing.T, fn func(t *testing.T, db string, s *testServer
 // engine and store packages, with a job worker.
 type testServer struct {
 	url, adminKey, databaseURL string
-	store                      engine.Store
+	store                      engine.DB
 }
 
 // newTestServer opens a new database of kind db, serves the API on it

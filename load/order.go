@@ -32,7 +32,7 @@ type ClickSeed struct {
 const seedClickBatch = 20_000
 
 // SeedClicksInto inserts the clicks s describes into db, in batches.
-func SeedClicksInto(ctx context.Context, db engine.Store, s ClickSeed) error {
+func SeedClicksInto(ctx context.Context, db engine.DB, s ClickSeed) error {
 	step := s.To.Sub(s.From) / time.Duration(max(s.N, 1))
 	batch := make([]*promokit.Click, 0, seedClickBatch)
 	for i := int64(0); i < s.N; {

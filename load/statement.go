@@ -39,7 +39,7 @@ const seedEntryBatch = 20_000
 // rolls up their closed days as the server would have, and returns the
 // sum of their amounts: pending accruals and payable releases, one of
 // each per order line.
-func SeedEntriesInto(ctx context.Context, db engine.Store, s EntrySeed) (int64, error) {
+func SeedEntriesInto(ctx context.Context, db engine.DB, s EntrySeed) (int64, error) {
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	step := s.To.Sub(s.From) / time.Duration(max(s.N, 1))
 	var sum int64

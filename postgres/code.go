@@ -167,7 +167,7 @@ func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFi
 // creation order, to fn, with one query whose rows are read as they
 // arrive. A Limit of zero exports them all. It stops at the first error fn
 // returns and returns it.
-func (s *Store) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
 	sql, args := codeQuery(scope, f, false)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {

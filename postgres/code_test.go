@@ -16,7 +16,7 @@ const benchBatch = 10_000
 
 // MustCreatePromotion creates a store and a promotion of it and returns
 // the promotion.
-func MustCreatePromotion(tb testing.TB, s *postgres.Store, now time.Time) *promokit.Promotion {
+func MustCreatePromotion(tb testing.TB, s *postgres.DB, now time.Time) *promokit.Promotion {
 	tb.Helper()
 	st := &promokit.Store{ID: promokit.NewID(promokit.PrefixStore, now), Name: "Shop", CreatedAt: now}
 	p := &promokit.Promotion{
@@ -49,7 +49,7 @@ func newCodes(g *promokit.Generator, p *promokit.Promotion, n int, now time.Time
 // generate inserts n new codes of p in transactions of benchBatch codes
 // with insert, drawing again for values that exist, as a generation job
 // does. The timer stops while codes are drawn.
-func generate(b *testing.B, s *postgres.Store, p *promokit.Promotion, n int, insert func(context.Context, engine.Tx, []*promokit.Code) (int64, error)) {
+func generate(b *testing.B, s *postgres.DB, p *promokit.Promotion, n int, insert func(context.Context, engine.Tx, []*promokit.Code) (int64, error)) {
 	b.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 9, 30, 0, 123456000, time.UTC)

@@ -1,4 +1,4 @@
-// Package postgres implements engine.Store over PostgreSQL with pgx/v5 and
+// Package postgres implements engine.DB over PostgreSQL with pgx/v5 and
 // pgxpool, without database/sql.
 //
 // Write transactions run at READ COMMITTED and serialise where they must
@@ -39,10 +39,10 @@ const keysMaxConns = 4
 // defaultLimit is the page size when a Page has no limit.
 const defaultLimit = 100
 
-var _ engine.Store = (*Store)(nil)
+var _ engine.DB = (*DB)(nil)
 
-// Store is a promokit database on PostgreSQL. It is safe for concurrent use.
-type Store struct {
+// DB is a promokit database on PostgreSQL. It is safe for concurrent use.
+type DB struct {
 	pool       *pgxpool.Pool
 	keys       *pgxpool.Pool // the checkout's reads by key, with cached plans: see Open
 	migrations []migration
@@ -52,7 +52,7 @@ type Store struct {
 // string. Runtime parameters in it, such as search_path, apply to every
 // connection, and pgxpool's pool_* parameters configure the pool. Open
 // checks that the database answers; it does not migrate (see Migrate).
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string) (*DB, error) {
 	migrations, err := loadMigrations()
 	if err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
 	}
-	s := &Store{pool: pool, keys: keys, migrations: migrations}
+	s := &DB{pool: pool, keys: keys, migrations: migrations}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		keys.Close()
@@ -128,13 +128,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // Pool returns the store's connection pool, for tools and tests. Its
 // transactions are read-only unless begun with pgx.ReadWrite.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *DB) Pool() *pgxpool.Pool { return s.pool }
 
 // CodeAnalyze runs ANALYZE on the codes: right after a million codes
 // are inserted, the statistics still describe an almost empty table, and
 // the custom plans the store asks for (plan_cache_mode) would sort a
 // promotion's codes instead of walking its index in order.
-func (s *Store) CodeAnalyze(ctx context.Context) error {
+func (s *DB) CodeAnalyze(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, `ANALYZE codes`); err != nil {
 		return fmt.Errorf("postgres: analyze codes: %w", err)
 	}
@@ -142,7 +142,7 @@ func (s *Store) CodeAnalyze(ctx context.Context) error {
 }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *DB) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}
@@ -150,7 +150,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close waits for the connections in use to be returned and closes them all.
-func (s *Store) Close() error {
+func (s *DB) Close() error {
 	s.pool.Close()
 	s.keys.Close()
 	return nil
@@ -162,13 +162,13 @@ func (s *Store) Close() error {
 // look-up is one round trip); a read that needs several statements to agree
 // must run them in Write. A write inside fn fails: the pool's connections
 // default to read-only transactions.
-func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Read(ctx context.Context, fn func(engine.Tx) error) error {
 	return fn(&tx{q: s.pool, keys: s.keys})
 }
 
 // Write runs fn in one READ COMMITTED transaction, committed when fn returns
 // nil and rolled back otherwise, also when fn panics.
-func (s *Store) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Write(ctx context.Context, fn func(engine.Tx) error) error {
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
@@ -249,7 +249,7 @@ const codesCodeKey = "codes_code_key"
 // insufficient resources, 57 operator intervention...) and any error
 // that is not the server's (a context ended, a connection lost) fail
 // whatever the values.
-func (s *Store) DataError(err error) bool { return dataError(err) }
+func (s *DB) DataError(err error) bool { return dataError(err) }
 
 func dataError(err error) bool {
 	var pe *pgconn.PgError

@@ -14,7 +14,7 @@ func MustOpenSchema(tb testing.TB) string { return storetest.PostgresURL(tb) }
 
 // MustOpenStore opens and migrates a store on a fresh schema, closed when
 // the test ends.
-func MustOpenStore(tb testing.TB) *postgres.Store {
+func MustOpenStore(tb testing.TB) *postgres.DB {
 	tb.Helper()
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, MustOpenSchema(tb))

@@ -16,7 +16,7 @@ const (
 
 // MigrateUpTo applies the migrations up to version and no further, as a
 // database an earlier release migrated; Migrate applies the others later.
-func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
+func (s *DB) MigrateUpTo(ctx context.Context, version int64) error {
 	all := s.migrations
 	defer func() { s.migrations = all }()
 	s.migrations = slices.DeleteFunc(slices.Clone(all), func(m migration) bool { return m.version > version })
@@ -25,7 +25,7 @@ func (s *Store) MigrateUpTo(ctx context.Context, version int64) error {
 
 // PlanModes returns plan_cache_mode and enable_seqscan as the store's
 // reads and writes see them and as its reads by key (tx.byKey) see them.
-func (s *Store) PlanModes(ctx context.Context) (pool, keys string, err error) {
+func (s *DB) PlanModes(ctx context.Context) (pool, keys string, err error) {
 	const show = `SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')`
 	if err := s.pool.QueryRow(ctx, show).Scan(&pool); err != nil {
 		return "", "", err
@@ -60,7 +60,7 @@ const (
 // PlanModesAfter runs write in a write transaction and returns
 // plan_cache_mode and enable_seqscan as the statements after it in that
 // transaction see them.
-func (s *Store) PlanModesAfter(ctx context.Context, write func(context.Context, engine.Tx) error) (modes string, err error) {
+func (s *DB) PlanModesAfter(ctx context.Context, write func(context.Context, engine.Tx) error) (modes string, err error) {
 	err = s.Write(ctx, func(etx engine.Tx) error {
 		if err := write(ctx, etx); err != nil {
 			return err

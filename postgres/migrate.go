@@ -60,7 +60,7 @@ func loadMigrations() ([]migration, error) {
 }
 
 // MigrationVersions lists the versions of the embedded migrations in order.
-func (s *Store) MigrationVersions() []int64 {
+func (s *DB) MigrationVersions() []int64 {
 	out := make([]int64, len(s.migrations))
 	for i, m := range s.migrations {
 		out[i] = m.version
@@ -73,7 +73,7 @@ func (s *Store) MigrationVersions() []int64 {
 // advisory lock, so when several processes start at once one migrates and
 // the others wait for it, then find nothing left to do. Tables are created
 // unqualified, in the first schema of the search_path.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *DB) Migrate(ctx context.Context) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}, func(t pgx.Tx) error {
 		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("postgres: migrate: lock: %w", err)

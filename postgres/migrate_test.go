@@ -23,7 +23,7 @@ func TestMigrateConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	url := MustOpenSchema(t)
-	stores := make([]*postgres.Store, 2)
+	stores := make([]*postgres.DB, 2)
 	for i := range stores {
 		s, err := postgres.Open(ctx, url)
 		if err != nil {

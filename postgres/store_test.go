@@ -7,7 +7,7 @@ import (
 	"github.com/promokit/promokit/storetest"
 )
 
-// TestStore runs the conformance suite of engine.Store on PostgreSQL.
+// TestStore runs the conformance suite of engine.DB on PostgreSQL.
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) engine.Store { return storetest.OpenPostgres(t) })
+	storetest.Run(t, func(t *testing.T) engine.DB { return storetest.OpenPostgres(t) })
 }

@@ -22,7 +22,7 @@ const (
 )
 
 // benchStore opens a migrated store with one store and one promotion.
-func benchStore(b *testing.B) (*sqlite.Store, *promokit.Promotion) {
+func benchStore(b *testing.B) (*sqlite.DB, *promokit.Promotion) {
 	b.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, b.TempDir()+"/bench.db")
@@ -62,7 +62,7 @@ func codeBatch(gen *promokit.Generator, p *promokit.Promotion, n int) []*promoki
 
 // fillCodes inserts total codes of p with CodeInsertMany in transactions of
 // benchBatchSize codes, the timer running only around the writes.
-func fillCodes(b *testing.B, s *sqlite.Store, p *promokit.Promotion, total int) time.Duration {
+func fillCodes(b *testing.B, s *sqlite.DB, p *promokit.Promotion, total int) time.Duration {
 	b.Helper()
 	ctx := context.Background()
 	spec := promokit.CodeSpec{Count: int64(total)}

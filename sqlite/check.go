@@ -68,7 +68,7 @@ SELECT 'ledger_daily_entries', subject, stored_entries, entries FROM daily WHERE
 
 // UsageCheck recomputes the usage counters from the rows, and the
 // ledger's daily roll-ups from the entries, and returns those that differ.
-func (s *Store) UsageCheck(ctx context.Context) ([]engine.CounterDiff, error) {
+func (s *DB) UsageCheck(ctx context.Context) ([]engine.CounterDiff, error) {
 	rows, err := s.reader.QueryContext(ctx, checkQuery)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: check counters: %w", err)

@@ -259,7 +259,7 @@ func (t *tx) CodeExistingMany(ctx context.Context, codes []string) ([]string, er
 // f.After starts after a code value. fn must not keep the *promokit.Code
 // it receives: the memory is reused for the next chunk.
 // CodeExport stops at the first error of fn and returns it unwrapped.
-func (s *Store) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
 	// The export reads chunks of exportChunk rows by id and calls fn after
 	// each chunk's query is closed: no read snapshot stays open for the
 	// whole export (it would hold back WAL checkpoints), and fn may read

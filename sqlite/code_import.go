@@ -175,7 +175,7 @@ func (t *tx) CodeImportPurge(ctx context.Context, id int64, limit int) (int64, e
 // to walCheckpointPages pages, and every write queued behind that commit
 // waits for it; a code import calls Checkpoint between its chunks, so that
 // the log its chunks fill is emptied beside the other writes instead.
-func (s *Store) Checkpoint(ctx context.Context) error {
+func (s *DB) Checkpoint(ctx context.Context) error {
 	var busy, log, done int
 	if err := s.reader.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
 		return fmt.Errorf("sqlite: checkpoint: %w", err)

@@ -7,7 +7,7 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-var _ engine.Checkpointer = (*Store)(nil)
+var _ engine.Checkpointer = (*DB)(nil)
 
 // TestCheckpoint moves what the log holds into the database file: the
 // migrations' writes are in the log until then, the file barely started.

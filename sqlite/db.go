@@ -1,4 +1,4 @@
-// Package sqlite implements engine.Store over SQLite with the pure-Go driver
+// Package sqlite implements engine.DB over SQLite with the pure-Go driver
 // modernc.org/sqlite.
 //
 // A Store keeps two connection pools on one database file. The writer is a
@@ -32,11 +32,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-var _ engine.Store = (*Store)(nil)
+var _ engine.DB = (*DB)(nil)
 
-// Store is a promokit database in one SQLite file. It is safe for
+// DB is a promokit database in one SQLite file. It is safe for
 // concurrent use.
-type Store struct {
+type DB struct {
 	writer     *sql.DB
 	reader     *sql.DB
 	reads      *stmtCache
@@ -79,7 +79,7 @@ const (
 // no committed transaction, at the price of one sync per write
 // transaction; NORMAL does not, and a power cut may lose the last commits.
 // No other setting is accepted.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string) (*DB, error) {
 	path, sync, err := SplitPath(path)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		reader.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{
+	return &DB{
 		writer: writer, reader: reader, migrations: migrations,
 		reads: newStmtCache(reader), writes: newStmtCache(writer),
 	}, nil
@@ -221,7 +221,7 @@ func dsnParams(readOnly bool, synchronous string) string {
 // reads the latest committed state and never waits for the writer, and a
 // look-up costs one cached prepared statement. A write inside fn fails
 // because reader connections are query-only.
-func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Read(ctx context.Context, fn func(engine.Tx) error) error {
 	return fn(&tx{q: querier{cache: s.reads}})
 }
 
@@ -229,7 +229,7 @@ func (s *Store) Read(ctx context.Context, fn func(engine.Tx) error) error {
 // connection, committed when fn returns nil and rolled back otherwise.
 // Write transactions are serialised, so fn must not call Write itself: it
 // would wait for its own connection forever.
-func (s *Store) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Write(ctx context.Context, fn func(engine.Tx) error) error {
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin write: %w", err)
@@ -262,10 +262,10 @@ func finish(sqlTx *sql.Tx, w *txStmts, fn func(engine.Tx) error) (err error) {
 
 // CodeAnalyze does nothing: SQLite plans the store's queries from its
 // indexes alone.
-func (s *Store) CodeAnalyze(ctx context.Context) error { return nil }
+func (s *DB) CodeAnalyze(ctx context.Context) error { return nil }
 
 // Ping checks that both pools can reach the database.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *DB) Ping(ctx context.Context) error {
 	if err := s.writer.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: ping writer: %w", err)
 	}
@@ -276,7 +276,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes both pools. Transactions still running fail.
-func (s *Store) Close() error {
+func (s *DB) Close() error {
 	s.reads.close()
 	s.writes.close()
 	return errors.Join(s.reader.Close(), s.writer.Close())
@@ -321,7 +321,7 @@ func constraintViolation(err error) violation {
 // blob past the length limit) or SQLITE_MISMATCH (a value of the wrong
 // type for a rowid). Any other code (busy, locked, I/O, full, corrupt...)
 // and any error that is not SQLite's fail whatever the values.
-func (s *Store) DataError(err error) bool { return dataError(err) }
+func (s *DB) DataError(err error) bool { return dataError(err) }
 
 func dataError(err error) bool {
 	var e *msqlite.Error

@@ -15,7 +15,7 @@ import (
 )
 
 // mustOpen returns a migrated store in a temporary file.
-func mustOpen(t *testing.T) *Store {
+func mustOpen(t *testing.T) *DB {
 	t.Helper()
 	s, err := Open(t.Context(), t.TempDir()+"/test.db")
 	if err != nil {

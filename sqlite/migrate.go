@@ -63,7 +63,7 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 
 // MigrationVersions lists the versions of the embedded migrations in
 // ascending order.
-func (s *Store) MigrationVersions() []int64 {
+func (s *DB) MigrationVersions() []int64 {
 	out := make([]int64, len(s.migrations))
 	for i, m := range s.migrations {
 		out[i] = m.version
@@ -75,7 +75,7 @@ func (s *Store) MigrationVersions() []int64 {
 // order. Each runs in its own BEGIN IMMEDIATE transaction that first checks
 // whether it was applied, so several processes may migrate one file at once:
 // the first applies each migration and the others find it done.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *DB) Migrate(ctx context.Context) error {
 	for _, m := range s.migrations {
 		if err := s.migrate(ctx, m); err != nil {
 			return err
@@ -85,7 +85,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 // migrate applies m unless schema_migrations records it.
-func (s *Store) migrate(ctx context.Context, m migration) (err error) {
+func (s *DB) migrate(ctx context.Context, m migration) (err error) {
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate %s: begin: %w", m.name, err)

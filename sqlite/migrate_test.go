@@ -50,7 +50,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
 	path := t.TempDir() + "/test.db"
 	const processes = 4
-	stores := make([]*Store, processes)
+	stores := make([]*DB, processes)
 	for i := range stores {
 		s, err := Open(t.Context(), path)
 		if err != nil {

@@ -23,7 +23,7 @@ func TestQualifyPlans(t *testing.T) {
 }
 
 // queryPlan returns the plan SQLite chooses for query, one line per step.
-func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+func queryPlan(t *testing.T, s *DB, query string, args ...any) string {
 	t.Helper()
 	rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {

@@ -10,5 +10,5 @@ import (
 // TestStore runs the conformance suite against SQLite.
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) engine.Store { return storetest.OpenSQLite(t) })
+	storetest.Run(t, func(t *testing.T) engine.DB { return storetest.OpenSQLite(t) })
 }

@@ -404,7 +404,7 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 // statement on its database directly, as only the database's own tests
 // can. A row's amount and count changed, a row deleted and a row added
 // each show.
-func RunLedgerRollupTampered(t *testing.T, s engine.Store, exec func(ctx context.Context, query string) error) {
+func RunLedgerRollupTampered(t *testing.T, s engine.DB, exec func(ctx context.Context, query string) error) {
 	t.Helper()
 	b := &bundle{ctx: t.Context(), store: s, now: jan1()}
 	entries := []*promokit.LedgerEntry{

@@ -24,9 +24,9 @@ const DatabaseURLEnv = "PROMOKIT_TEST_DATABASE_URL"
 // $PROMOKIT_TEST_DATABASE_URL; the store is closed and the schema dropped
 // when the test ends. The test is skipped when the variable is not set, and
 // fails, never skips, when it is set and the server does not answer.
-func OpenPostgres(t *testing.T) engine.Store { return openPostgres(t) }
+func OpenPostgres(t *testing.T) engine.DB { return openPostgres(t) }
 
-func openPostgres(t testing.TB) engine.Store {
+func openPostgres(t testing.TB) engine.DB {
 	t.Helper()
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, PostgresURL(t))

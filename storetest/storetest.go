@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite of engine.Store: the behaviour
+// Package storetest is the conformance suite of engine.DB: the behaviour
 // every database promokit runs on must have, tested once and run against
 // each engine. The sqlite and postgres packages call Run from their tests;
 // the engine and HTTP suites use ForEach to run against both databases.
@@ -27,7 +27,7 @@ import (
 // Run runs the conformance suite against the stores that open returns.
 // open is called once per subtest and must return a new, migrated, empty
 // store that is closed when the test ends.
-func Run(t *testing.T, open func(t *testing.T) engine.Store) {
+func Run(t *testing.T, open func(t *testing.T) engine.DB) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, b *bundle)
@@ -97,18 +97,18 @@ func Run(t *testing.T, open func(t *testing.T) engine.Store) {
 // ForEach runs fn as the subtests "sqlite" and "postgres", with open
 // returning a new migrated store of that database for each call. The
 // postgres subtests are skipped unless PROMOKIT_TEST_DATABASE_URL is set.
-func ForEach(t *testing.T, fn func(t *testing.T, open func(t *testing.T) engine.Store)) {
+func ForEach(t *testing.T, fn func(t *testing.T, open func(t *testing.T) engine.DB)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, OpenSQLite) })
 	t.Run("postgres", func(t *testing.T) { fn(t, OpenPostgres) })
 }
 
 // OpenSQLite returns a migrated store in a new SQLite file under
 // t.TempDir(), closed when the test ends.
-func OpenSQLite(t *testing.T) engine.Store { return Open(t, "sqlite") }
+func OpenSQLite(t *testing.T) engine.DB { return Open(t, "sqlite") }
 
 // Open returns a new migrated store of the named database, "sqlite" or
 // "postgres", for a test or a benchmark: OpenSQLite or OpenPostgres.
-func Open(t testing.TB, database string) engine.Store {
+func Open(t testing.TB, database string) engine.DB {
 	if database == "postgres" {
 		return openPostgres(t)
 	}
@@ -134,14 +134,14 @@ func Open(t testing.TB, database string) engine.Store {
 // two SQLite stores on one file, or two PostgreSQL pools on one schema.
 // Nothing is shared between them but the database. Both are closed when
 // the test ends.
-func OpenShared(t *testing.T, database string) (engine.Store, engine.Store) {
+func OpenShared(t *testing.T, database string) (engine.DB, engine.DB) {
 	t.Helper()
 	ctx := context.Background()
 	var target string
-	open := func() engine.Store {
+	open := func() engine.DB {
 		t.Helper()
 		var (
-			s   engine.Store
+			s   engine.DB
 			err error
 		)
 		if database == "postgres" {
@@ -176,7 +176,7 @@ func jan1() time.Time { return time.Date(2026, 1, 1, 9, 30, 0, 123456000, time.U
 // bundle is what each test of the suite works with.
 type bundle struct {
 	ctx   context.Context
-	store engine.Store
+	store engine.DB
 	now   time.Time
 }
 

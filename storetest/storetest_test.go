@@ -9,7 +9,7 @@ import (
 // TestForEach checks that ForEach opens working stores of each database.
 func TestForEach(t *testing.T) {
 	t.Parallel()
-	ForEach(t, func(t *testing.T, open func(t *testing.T) engine.Store) {
+	ForEach(t, func(t *testing.T, open func(t *testing.T) engine.DB) {
 		t.Parallel()
 		s := open(t)
 		if err := s.Ping(t.Context()); err != nil {

@@ -29,7 +29,7 @@ type Main struct {
 	// Config is the configuration, filled by ParseFlags.
 	Config Config
 	// DB is the open database, set by Run.
-	DB engine.Store
+	DB engine.DB
 	// Service is the engine over DB, set by Run.
 	Service *engine.Service
 	// HTTP is the API handler, set by Run for serve.

@@ -31,7 +31,7 @@ const (
 )
 
 // openDB opens the database of the configuration, without migrating it.
-func (m *Main) openDB(ctx context.Context) (engine.Store, error) {
+func (m *Main) openDB(ctx context.Context) (engine.DB, error) {
 	kind, target, err := ParseDatabaseURL(m.Config.DatabaseURL)
 	if err != nil {
 		return nil, usageError{err}
