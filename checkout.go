@@ -435,3 +435,10 @@ func overBudget(cd *Candidate, d int64) bool {
 	p := cd.Promotion
 	return p.TotalDiscount != nil && cd.Usage.PromotionDiscount+d > *p.TotalDiscount
 }
+
+// MaxQualify is how many automatic promotions, and how many codes assigned
+// to the customer, Qualify considers at most: the first by id (creation
+// order). A store runs a handful of automatic promotions at once and a
+// customer holds a handful of codes; the bound keeps one call cheap
+// whatever the data.
+const MaxQualify = 100

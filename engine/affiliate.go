@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Affiliate program states of a store.
@@ -109,7 +110,7 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.changeProgram(ctx, storeID, func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error {
+	return s.changeProgram(ctx, storeID, func(tx storage.Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error {
 		var hosts promokit.Validation
 		promokit.CheckPageURL(&hosts, "url", in.URL, st.RedirectHosts)
 		if err := hosts.Err(); err != nil {
@@ -143,9 +144,9 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 // changeProgram runs change in a write transaction that holds the store's
 // row, and answers the program as it then is.
 func (s *Service) changeProgram(ctx context.Context, storeID string,
-	change func(tx Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error) (*Program, error) {
+	change func(tx storage.Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error) (*Program, error) {
 	var out *Program
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -175,7 +176,7 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 	if _, err := sellerOf(ctx, storeID); err != nil {
 		return nil, err
 	}
-	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Store, settings *promokit.Settings, now time.Time) error {
+	return s.changeProgram(ctx, storeID, func(tx storage.Tx, _ *promokit.Store, settings *promokit.Settings, now time.Time) error {
 		pol, loc := settings.Policy.Affiliate, settings.Location()
 		m, err := tx.MembershipGetLatest(ctx, storeID, true)
 		switch {
@@ -211,7 +212,7 @@ func (s *Service) GetAffiliate(ctx context.Context, storeID string) (*Program, e
 		return nil, notFound("store", storeID)
 	}
 	var out *Program
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -226,7 +227,7 @@ func (s *Service) GetAffiliate(ctx context.Context, storeID string) (*Program, e
 }
 
 // program reads a store's program state at now.
-func (s *Service) program(ctx context.Context, tx Tx, settings *promokit.Settings, storeID string, now time.Time) (*Program, error) {
+func (s *Service) program(ctx context.Context, tx storage.Tx, settings *promokit.Settings, storeID string, now time.Time) (*Program, error) {
 	out := &Program{StoreID: storeID, State: ProgramNotJoined, ProductRates: []ProductRate{}}
 	m, err := tx.MembershipGetLatest(ctx, storeID, false)
 	if isNotFound(err) {
@@ -269,10 +270,10 @@ func (s *Service) program(ctx context.Context, tx Tx, settings *promokit.Setting
 
 // currentRates returns the latest rate row of the general rate and of each
 // product, read newest first from the history.
-func (s *Service) currentRates(ctx context.Context, tx Tx, storeID string) ([]*promokit.Rate, error) {
+func (s *Service) currentRates(ctx context.Context, tx storage.Tx, storeID string) ([]*promokit.Rate, error) {
 	seen := map[string]bool{}
 	var out []*promokit.Rate
-	page := Page{Limit: 1000}
+	page := storage.Page{Limit: 1000}
 	for len(seen) <= maxRateProducts {
 		rs, err := tx.RateList(ctx, storeID, page)
 		if err != nil {
@@ -315,7 +316,7 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.changeProgram(ctx, storeID, func(tx Tx, _ *promokit.Store, _ *promokit.Settings, now time.Time) error {
+	return s.changeProgram(ctx, storeID, func(tx storage.Tx, _ *promokit.Store, _ *promokit.Settings, now time.Time) error {
 		m, err := tx.MembershipGetLatest(ctx, storeID, true)
 		if isNotFound(err) || err == nil && !m.ActiveAt(now) {
 			return promokit.Errorf(promokit.EConflict, "store %q is not in the affiliate program", storeID)
@@ -337,13 +338,13 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 }
 
 // ListRates returns a store's rate history, newest first.
-func (s *Service) ListRates(ctx context.Context, storeID string, page Page) ([]*promokit.Rate, error) {
+func (s *Service) ListRates(ctx context.Context, storeID string, page storage.Page) ([]*promokit.Rate, error) {
 	if _, err := sellerOf(ctx, storeID); err != nil {
 		return nil, err
 	}
 	pageLimit(&page)
 	var out []*promokit.Rate
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Failed authentications cost a database read each (a key that is not in
@@ -130,7 +131,7 @@ func (s *Service) AuthenticateFrom(ctx context.Context, secret, addr string, lim
 		}
 	}
 	var k *promokit.Key
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
 		k, err = tx.KeyGetByHash(ctx, []byte(hash))
 		return err

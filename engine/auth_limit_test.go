@@ -9,21 +9,22 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
 // keyReads is a store that counts the keys it is asked for by hash.
 type keyReads struct {
-	engine.DB
+	storage.DB
 	n atomic.Int64
 }
 
-func (s *keyReads) Read(ctx context.Context, fn func(engine.Tx) error) error {
-	return s.DB.Read(ctx, func(tx engine.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
+func (s *keyReads) Read(ctx context.Context, fn func(storage.Tx) error) error {
+	return s.DB.Read(ctx, func(tx storage.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
 }
 
 type keyReadsTx struct {
-	engine.Tx
+	storage.Tx
 	n *atomic.Int64
 }
 
@@ -67,9 +68,9 @@ func wantAuth(t *testing.T, svc *engine.Service, st *keyReads, secret string, li
 // that reaches the global limit does not serve it from the cache again.
 func TestAuthNegativeCache(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		st := &keyReads{DB: open(t)}
-		b := setupWith(t, func(*testing.T) engine.DB { return st }, engine.Config{})
+		b := setupWith(t, func(*testing.T) storage.DB { return st }, engine.Config{})
 		const wrong = "pk_wrong_wrong_wrong_wrong_wrong_wrong_wrong"
 		none := engine.AuthLimits{}
 		wantAuth(t, b.svc, st, wrong, none, engine.AuthCheckedDatabase, 1)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -104,7 +105,7 @@ func wantAutomaticRefusal(t *testing.T, err error, id, reason string) *promokit.
 // qualify for without a word. Nothing is used.
 func TestValidateAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentOff(1000)
 		in.Priority = ptr(int64(1)) // before the next at equal priority, whatever their ids
@@ -191,7 +192,7 @@ func TestValidateAutomatic(t *testing.T) {
 // and refuses its redeem; an automatic promotion kept out is left out.
 func TestAutomaticStacking(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		validate := func(req engine.RedeemInput) *promokit.PricedCart {
 			t.Helper()
@@ -307,7 +308,7 @@ func TestAutomaticStacking(t *testing.T) {
 // always equal the rows.
 func TestRedeemAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentOff(1000)
 		in.TotalUses, in.PerCustomer = set(int64(10)), set(int64(2))
@@ -325,7 +326,7 @@ func TestRedeemAutomatic(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ann int64
-			if err := b.store.Read(context.Background(), func(tx engine.Tx) (err error) {
+			if err := b.store.Read(context.Background(), func(tx storage.Tx) (err error) {
 				ann, err = tx.UsageCustomerGet(context.Background(), ten.ID, annKey)
 				return err
 			}); err != nil {
@@ -459,7 +460,7 @@ func TestRedeemAutomatic(t *testing.T) {
 // the price it was priced at, without it.
 func TestRedeemRaceAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentOff(1500)
 		in.TotalUses = set(int64(100))
@@ -516,7 +517,7 @@ func TestRedeemRaceAutomatic(t *testing.T) {
 // written without it, unless they list it.
 func TestRedeemBatchAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		in := amountOff(1000)
@@ -601,7 +602,7 @@ func TestRedeemBatchAutomatic(t *testing.T) {
 // as its total uses do, and is given back on rollback.
 func TestRedeemAutomaticBudget(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := amountOff(500)
 		in.TotalDiscount = set(int64(1200))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -20,7 +21,7 @@ import (
 // BenchmarkGenerateCodesBaseline inserts codes one per transaction, one
 // INSERT each, as a naive generator would, and reports the same rate.
 
-func benchPromotion(b *testing.B, st engine.DB) (*engine.Service, context.Context, *promokit.Promotion) {
+func benchPromotion(b *testing.B, st storage.DB) (*engine.Service, context.Context, *promokit.Promotion) {
 	b.Helper()
 	svc := engine.New(engine.Config{Store: st})
 	if _, _, err := svc.Bootstrap(context.Background()); err != nil {
@@ -80,7 +81,7 @@ func BenchmarkGenerateCodesBaseline(b *testing.B) {
 				for k := 0; k < count; k++ {
 					now := time.Now().UTC()
 					c := &promokit.Code{Code: gen.Next(), PromotionID: p.ID, StoreID: p.StoreID, Active: true, CreatedAt: now, UpdatedAt: now}
-					if err := st.Write(ctx, func(tx engine.Tx) error { return tx.CodeCreate(ctx, c) }); err != nil {
+					if err := st.Write(ctx, func(tx storage.Tx) error { return tx.CodeCreate(ctx, c) }); err != nil {
 						b.Fatal(fmt.Errorf("code %d: %w", k, err))
 					}
 				}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Click recording (A3). GET /r/{token} must answer in well under a
@@ -143,7 +144,7 @@ func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) 
 		return e.target, e.refused, e.err
 	}
 	var t *promokit.ClickTarget
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
 		t, err = tx.LinkGetTarget(ctx, token)
 		return err
@@ -370,7 +371,7 @@ func (w *clickWriter) write(batch []queuedClick) error {
 	for i, q := range batch {
 		clicks[i] = q.c
 	}
-	err := w.s.db.Write(ctx, func(tx Tx) error {
+	err := w.s.db.Write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -391,14 +392,14 @@ func (w *clickWriter) write(batch []queuedClick) error {
 // hour before the batch's first and the batch's own. Two processes
 // writing at once may each miss the other's clicks of that moment: a flag
 // is a report, not a limit.
-func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) error {
-	seen := map[VisitorLink]int64{}
-	pairs := make([]VisitorLink, 0, len(batch))
+func flagFloods(ctx context.Context, tx storage.Tx, batch []queuedClick, limit int64) error {
+	seen := map[storage.VisitorLink]int64{}
+	pairs := make([]storage.VisitorLink, 0, len(batch))
 	for _, q := range batch {
 		if q.c.Flag == promokit.ClickFlood {
 			q.c.Flag = "" // of an attempt that failed: flagged again below
 		}
-		k := VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
+		k := storage.VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
 		if _, ok := seen[k]; !ok {
 			seen[k] = 0
 			// A visitor id made for this click has no click before it.
@@ -407,7 +408,7 @@ func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) er
 			}
 		}
 	}
-	counts := map[VisitorLink]int64{}
+	counts := map[storage.VisitorLink]int64{}
 	if len(pairs) > 0 {
 		var err error
 		if counts, err = tx.ClickCountMany(ctx, batch[0].c.ClickedAt.Add(-time.Hour), pairs, limit+1); err != nil {
@@ -415,7 +416,7 @@ func flagFloods(ctx context.Context, tx Tx, batch []queuedClick, limit int64) er
 		}
 	}
 	for _, q := range batch {
-		k := VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
+		k := storage.VisitorLink{VisitorID: q.c.VisitorID, LinkID: q.c.LinkID}
 		seen[k]++
 		if counts[k]+seen[k] > limit && q.c.Flag == "" {
 			q.c.Flag = promokit.ClickFlood

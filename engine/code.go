@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // CodeInput creates a custom code, or, in a change, assigns or
@@ -28,13 +29,13 @@ type codeContext struct {
 
 // loadForCodes loads, inside a write, the promotion the caller may add codes
 // to (admin: any; seller: its store's), its store locked, and the settings.
-func (s *Service) loadForCodes(ctx context.Context, tx Tx, pr promokit.Principal, promotionID string, now time.Time) (*codeContext, error) {
+func (s *Service) loadForCodes(ctx context.Context, tx storage.Tx, pr promokit.Principal, promotionID string, now time.Time) (*codeContext, error) {
 	return s.readForCodes(ctx, tx, pr, promotionID, now, true)
 }
 
 // readForCodes is loadForCodes, with the store locked only with lock: a
 // read does not lock.
-func (s *Service) readForCodes(ctx context.Context, tx Tx, pr promokit.Principal, promotionID string, now time.Time, lock bool) (*codeContext, error) {
+func (s *Service) readForCodes(ctx context.Context, tx storage.Tx, pr promokit.Principal, promotionID string, now time.Time, lock bool) (*codeContext, error) {
 	p, err := tx.PromotionGet(ctx, pr.Scope(), promotionID)
 	if err != nil {
 		return nil, err
@@ -59,13 +60,13 @@ func (s *Service) readForCodes(ctx context.Context, tx Tx, pr promokit.Principal
 // checkQuota enforces P4's rolling quota of codes per store: adding n codes
 // must keep the codes created in the window at or under the limit. The
 // store row is locked by loadForCodes, so two writers cannot both pass.
-func (s *Service) checkQuota(ctx context.Context, tx Tx, cc *codeContext, now time.Time, n int64) error {
+func (s *Service) checkQuota(ctx context.Context, tx storage.Tx, cc *codeContext, now time.Time, n int64) error {
 	if !cc.store.PartnerPromoCodes {
 		return nil
 	}
 	pol := cc.settings.Policy.PartnerCodes
 	since := now.Add(-time.Duration(pol.WindowDays) * 24 * time.Hour)
-	count, err := tx.CodeCount(ctx, CodeCount{StoreID: cc.store.ID, Since: since})
+	count, err := tx.CodeCount(ctx, storage.CodeCount{StoreID: cc.store.ID, Since: since})
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func checkCodeLimits(cc *codeContext, c *promokit.Code) error {
 
 // prepareCode checks a new code against its promotion (checkCode) and its
 // partner, if any, against the database.
-func prepareCode(ctx context.Context, tx Tx, cc *codeContext, c *promokit.Code) error {
+func prepareCode(ctx context.Context, tx storage.Tx, cc *codeContext, c *promokit.Code) error {
 	if err := checkCode(cc, c); err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (s *Service) CreateCode(ctx context.Context, promotionID string, in CodeInp
 		return nil, err
 	}
 	var c *promokit.Code
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
 		if err != nil {
@@ -199,7 +200,7 @@ func truncateID(s string) string {
 // a seller (its store's codes assigned to the partner) and the partner
 // itself. Another partner is not found; a checkout key is forbidden, as it
 // has no business with partners.
-func checkPartnerFilter(p promokit.Principal, f CodeFilter) error {
+func checkPartnerFilter(p promokit.Principal, f storage.CodeFilter) error {
 	if f.PartnerID == "" {
 		return nil
 	}
@@ -218,7 +219,7 @@ func checkPartnerFilter(p promokit.Principal, f CodeFilter) error {
 // ListCodes lists codes visible to the caller (see GetCode) that f selects.
 // A seller listing a promotion of another store gets an empty list, never
 // that promotion's codes.
-func (s *Service) ListCodes(ctx context.Context, f CodeFilter) ([]*promokit.Code, error) {
+func (s *Service) ListCodes(ctx context.Context, f storage.CodeFilter) ([]*promokit.Code, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -228,7 +229,7 @@ func (s *Service) ListCodes(ctx context.Context, f CodeFilter) ([]*promokit.Code
 	}
 	pageLimit(&f.Page)
 	var list []*promokit.Code
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		if f.PromotionID != "" {
 			if _, err := tx.PromotionGet(ctx, p.Scope(), f.PromotionID); err != nil {
 				return err
@@ -260,7 +261,7 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 	}
 	code := promokit.NormalizeCode(value)
 	var c *promokit.Code
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		if c, err = tx.CodeGet(ctx, pr.Scope(), code); err != nil {
 			return err
 		}
@@ -310,7 +311,7 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 // its own; a promotion the caller cannot see is not found. Selecting by
 // partner follows ListCodes; a partner exports by partner only, not by
 // promotion.
-func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promokit.Code, *promokit.Promotion) error) error {
+func (s *Service) ExportCodes(ctx context.Context, f storage.CodeFilter, fn func(*promokit.Code, *promokit.Promotion) error) error {
 	p, err := caller(ctx)
 	if err != nil {
 		return err
@@ -328,7 +329,7 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 			return pr, nil
 		}
 		var pr *promokit.Promotion
-		err := s.db.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx storage.Tx) error {
 			var err error
 			pr, err = tx.PromotionGet(ctx, promokit.Scope{}, id)
 			return err
@@ -343,7 +344,7 @@ func (s *Service) ExportCodes(ctx context.Context, f CodeFilter, fn func(*promok
 		return pr, nil
 	}
 	if f.PromotionID != "" {
-		err := s.db.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx storage.Tx) error {
 			_, err := tx.PromotionGet(ctx, scope, f.PromotionID)
 			return err
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // CodeSource yields the rows of a code import: the row number, the code, or
@@ -61,58 +62,6 @@ const importCheckBatch = 1_000
 // a cleaner takes its process for dead (CleanCodeImports).
 const importLease = 2 * time.Minute
 
-// CodeImport is an import that writes its codes in chunks (see
-// ImportCodes): until it commits, its codes are in the database but no
-// read sees them.
-type CodeImport struct {
-	ID          int64
-	PromotionID string
-	StoreID     string
-	// AfterCodeID is below the internal id of every code of the import;
-	// the cleaner of a failed import moves it up as it deletes.
-	AfterCodeID int64
-	// Failed is set once the import has failed or been abandoned: its
-	// codes are being deleted.
-	Failed bool
-	// LeaseUntil is when a cleaner may take the import for abandoned,
-	// unless it writes another chunk before.
-	LeaseUntil time.Time
-	CreatedAt  time.Time
-}
-
-// CodeImportTx is the part of Tx that writes large code imports in chunks
-// and cleans up after those that fail. No read of codes (look-ups, cart
-// reads, lists, exports, counts, CodeExistingMany) sees the codes of an
-// import that has not committed.
-type CodeImportTx interface {
-	// CodeImportCreate records an import about to write its codes and
-	// sets imp.ID and imp.AfterCodeID.
-	CodeImportCreate(ctx context.Context, imp *CodeImport) error
-	// CodeImportInsertMany extends the lease of the import id to leaseUntil
-	// and inserts codes as its codes, skipping values that exist (visible
-	// or not), and returns how many it inserted. EConflict when the import
-	// has failed or is gone.
-	CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error)
-	// CodeImportTakenMany returns the values among values, in their order and each
-	// once, that a code not of the import id holds, visible or not.
-	CodeImportTakenMany(ctx context.Context, id int64, values []string) ([]string, error)
-	// CodeImportCommit makes every code of the import id visible at once.
-	// EConflict when the import has failed or is gone.
-	CodeImportCommit(ctx context.Context, id int64) error
-	// CodeImportFail marks the import id failed; with a staleAt that is
-	// not zero, only if it has failed already or its lease ended at or
-	// before staleAt. It reports whether the import is failed.
-	CodeImportFail(ctx context.Context, id int64, staleAt time.Time) (bool, error)
-	// CodeImportListStale returns up to limit imports, oldest first, that
-	// have failed or whose lease ended at or before now.
-	CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*CodeImport, error)
-	// CodeImportPurge deletes up to limit codes of the failed import id
-	// and returns how many; when fewer than limit were left it also
-	// deletes the import. It does nothing to an import that has not
-	// failed.
-	CodeImportPurge(ctx context.Context, id int64, limit int) (int64, error)
-}
-
 // ImportCodes adds the codes of src to a promotion, all or nothing: the
 // admin to any promotion, a seller to its store's (another store's is not
 // found). If any row is invalid, its value on an earlier row or taken in
@@ -139,7 +88,7 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 		return 0, err
 	}
 	var cc *codeContext
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		cc, err = s.readForCodes(ctx, tx, pr, promotionID, s.now(), false)
 		return err
 	})
@@ -277,7 +226,7 @@ func (s *Service) checkImport(ctx context.Context, cc *codeContext, src CodeSour
 		return nil, v.Err()
 	}
 	if cc.store.PartnerPromoCodes {
-		err := s.db.Read(ctx, func(tx Tx) error { return s.checkQuota(ctx, tx, cc, now, int64(len(entries))) })
+		err := s.db.Read(ctx, func(tx storage.Tx) error { return s.checkQuota(ctx, tx, cc, now, int64(len(entries))) })
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +260,7 @@ func (s *Service) partnerExists(ctx context.Context, known map[string]bool, id s
 	if ok, seen := known[id]; seen {
 		return ok, nil
 	}
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		_, err := tx.PartnerGet(ctx, id)
 		return err
 	})
@@ -337,7 +286,7 @@ func (s *Service) untaken(ctx context.Context, entries []importEntry, errs *rowE
 			values[i] = e.code
 		}
 		var taken []string
-		err := s.db.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx storage.Tx) error {
 			var err error
 			taken, err = tx.CodeExistingMany(ctx, values)
 			return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -84,7 +85,7 @@ type importBundle struct {
 	promo, foreignPromo *promokit.Promotion
 }
 
-func setupImport(t *testing.T, open func(*testing.T) engine.DB) *importBundle {
+func setupImport(t *testing.T, open func(*testing.T) storage.DB) *importBundle {
 	t.Helper()
 	b := &importBundle{bundle: setupWith(t, open, engine.Config{ImportChunk: importChunk})}
 	b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
@@ -117,7 +118,7 @@ func (b *importBundle) visible(t *testing.T, values []string) int {
 	}
 	counts = append(counts, n*len(values)/3)
 	n = 0
-	for f := (engine.CodeFilter{PromotionID: b.promo.ID, Page: engine.Page{Limit: 1000}}); ; {
+	for f := (storage.CodeFilter{PromotionID: b.promo.ID, Page: storage.Page{Limit: 1000}}); ; {
 		list, err := b.svc.ListCodes(b.seller, f)
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +135,7 @@ func (b *importBundle) visible(t *testing.T, values []string) int {
 	}
 	counts = append(counts, n)
 	n = 0
-	err := b.svc.ExportCodes(b.seller, engine.CodeFilter{PromotionID: b.promo.ID}, func(c *promokit.Code, _ *promokit.Promotion) error {
+	err := b.svc.ExportCodes(b.seller, storage.CodeFilter{PromotionID: b.promo.ID}, func(c *promokit.Code, _ *promokit.Promotion) error {
 		if want[c.Code] {
 			n++
 		}
@@ -145,7 +146,7 @@ func (b *importBundle) visible(t *testing.T, values []string) int {
 	}
 	counts = append(counts, n)
 	n = 0
-	err = b.svc.ExportCodes(b.partner, engine.CodeFilter{PartnerID: b.partnr.ID}, func(c *promokit.Code, _ *promokit.Promotion) error {
+	err = b.svc.ExportCodes(b.partner, storage.CodeFilter{PartnerID: b.partnr.ID}, func(c *promokit.Code, _ *promokit.Promotion) error {
 		if want[c.Code] {
 			n++
 		}
@@ -195,7 +196,7 @@ func (b *importBundle) writeDuring(t *testing.T, value string) error {
 // read, on both databases.
 func TestImportRejectedOnLastRow(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := append(importValues("LAST", 3000), "!")
@@ -225,7 +226,7 @@ func TestImportRejectedOnLastRow(t *testing.T) {
 // once it returns, every read sees them all.
 func TestImportInChunks(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("CHUNK", 2500)
@@ -272,7 +273,7 @@ func TestImportInChunks(t *testing.T) {
 // row, nothing of it is visible, and its values are free again.
 func TestImportTakenMeanwhile(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("RACE", 2000)
@@ -321,13 +322,13 @@ func TestImportTakenMeanwhile(t *testing.T) {
 // failingStore fails every write once fail is set, as a database that
 // went away (or a process that died) would leave an import half-written.
 type failingStore struct {
-	engine.DB
+	storage.DB
 	fail atomic.Bool
 }
 
 var errGone = errors.New("the database went away")
 
-func (s *failingStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *failingStore) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	if s.fail.Load() {
 		return errGone
 	}
@@ -340,10 +341,10 @@ func (s *failingStore) Write(ctx context.Context, fn func(engine.Tx) error) erro
 // chunk by chunk; the import can then run again.
 func TestImportAbandoned(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		fs := &failingStore{DB: open(t)}
-		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.DB { return fs }, engine.Config{ImportChunk: importChunk})}
+		b := &importBundle{bundle: setupWith(t, func(*testing.T) storage.DB { return fs }, engine.Config{ImportChunk: importChunk})}
 		b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
 		values := importValues("DEAD", 1000)
 		src := &hookSource{values: values, partner: b.partnr.ID}
@@ -388,7 +389,7 @@ func TestImportAbandoned(t *testing.T) {
 // the import deletes what it wrote before it returns.
 func TestImportAborted(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("ABORT", 1000)
@@ -419,7 +420,7 @@ func TestImportAborted(t *testing.T) {
 // are written and counted against the quota in one transaction.
 func TestImportP4(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupWith(t, open, engine.Config{ImportChunk: 2})
 		p4 := mustCreateStore(t, b, "Module", true)
@@ -446,14 +447,14 @@ func TestImportP4(t *testing.T) {
 // checkpointStore counts its checkpoints, and fails the test if one runs
 // inside a write.
 type checkpointStore struct {
-	engine.DB
+	storage.DB
 	t           *testing.T
 	writing     atomic.Bool
 	checkpoints atomic.Int32
 }
 
-func (s *checkpointStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
-	return s.DB.Write(ctx, func(tx engine.Tx) error {
+func (s *checkpointStore) Write(ctx context.Context, fn func(storage.Tx) error) error {
+	return s.DB.Write(ctx, func(tx storage.Tx) error {
 		s.writing.Store(true)
 		defer s.writing.Store(false)
 		return fn(tx)
@@ -465,7 +466,7 @@ func (s *checkpointStore) Checkpoint(ctx context.Context) error {
 		s.t.Error("a checkpoint inside a write")
 	}
 	s.checkpoints.Add(1)
-	if cp, ok := s.DB.(engine.Checkpointer); ok {
+	if cp, ok := s.DB.(storage.Checkpointer); ok {
 		return cp.Checkpoint(ctx)
 	}
 	return nil
@@ -475,10 +476,10 @@ func (s *checkpointStore) Checkpoint(ctx context.Context) error {
 // between the chunks of an import, every fourth chunk, outside any write.
 func TestImportCheckpoints(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		cs := &checkpointStore{DB: open(t), t: t}
-		b := &importBundle{bundle: setupWith(t, func(*testing.T) engine.DB { return cs }, engine.Config{ImportChunk: importChunk})}
+		b := &importBundle{bundle: setupWith(t, func(*testing.T) storage.DB { return cs }, engine.Config{ImportChunk: importChunk})}
 		b.promo = mustCreatePromotion(t, b.seller, b.bundle, liveInput())
 		values := importValues("CKPT", 2500) // 25 chunks
 		if n, err := b.svc.ImportCodes(b.seller, b.promo.ID, &hookSource{values: values}); n != 2500 || err != nil {

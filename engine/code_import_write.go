@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // reread returns the codes of entries, read again from src, as codes of a
@@ -36,7 +37,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 	if err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(tx Tx) error {
+	return s.db.Write(ctx, func(tx storage.Tx) error {
 		// The promotion may have ended since the check.
 		cc, err := s.loadForCodes(ctx, tx, pr, cc.promo.ID, now)
 		if err != nil {
@@ -67,8 +68,8 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 // PostgreSQL.
 func (s *Service) importInChunks(ctx context.Context, pr promokit.Principal, cc *codeContext, src CodeSource, entries []importEntry) error {
 	now := s.now()
-	imp := &CodeImport{PromotionID: cc.promo.ID, StoreID: cc.promo.StoreID, LeaseUntil: now.Add(importLease), CreatedAt: now}
-	err := s.db.Write(ctx, func(tx Tx) error {
+	imp := &storage.CodeImport{PromotionID: cc.promo.ID, StoreID: cc.promo.StoreID, LeaseUntil: now.Add(importLease), CreatedAt: now}
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		// The promotion may have ended since the check.
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, now); err != nil {
 			return err
@@ -90,7 +91,7 @@ func (s *Service) importInChunks(ctx context.Context, pr promokit.Principal, cc 
 
 // writeImport writes the codes of entries as codes of imp, chunk by chunk,
 // and commits imp.
-func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *CodeImport, src CodeSource, entries []importEntry) error {
+func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *storage.CodeImport, src CodeSource, entries []importEntry) error {
 	chunks := 0
 	for len(entries) > 0 {
 		chunk := entries[:min(int64(len(entries)), s.importChunk)]
@@ -99,7 +100,7 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 		if err != nil {
 			return err
 		}
-		err = s.db.Write(ctx, func(tx Tx) error {
+		err = s.db.Write(ctx, func(tx storage.Tx) error {
 			n, err := tx.CodeImportInsertMany(ctx, imp.ID, s.now().Add(importLease), codes)
 			if err != nil {
 				return err
@@ -116,7 +117,7 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 			s.checkpoint(ctx)
 		}
 	}
-	return s.db.Write(ctx, func(tx Tx) error {
+	return s.db.Write(ctx, func(tx storage.Tx) error {
 		// The promotion may have ended while the chunks were written; its
 		// store's row is locked as for any code write.
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, s.now()); err != nil {
@@ -124,15 +125,6 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *C
 		}
 		return tx.CodeImportCommit(ctx, imp.ID)
 	})
-}
-
-// Checkpointer is a Store whose commits go to a log that a checkpoint
-// moves into the database file (SQLite's write-ahead log): Checkpoint does
-// it without holding up the writes. Left to itself, SQLite checkpoints
-// inside the commit that fills its log, and every write queued behind
-// that commit waits for it.
-type Checkpointer interface {
-	Checkpoint(ctx context.Context) error
 }
 
 // checkpointChunks is how many chunks an import writes between two
@@ -143,7 +135,7 @@ const checkpointChunks = 4
 // checkpoint checkpoints the store if it is a Checkpointer. A failure
 // only leaves the checkpoint to the store itself.
 func (s *Service) checkpoint(ctx context.Context) {
-	if cp, ok := s.db.(Checkpointer); ok {
+	if cp, ok := s.db.(storage.Checkpointer); ok {
 		if err := cp.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("checkpoint between the chunks of an import", "err", err)
 		}
@@ -155,7 +147,7 @@ const purgeChunk = DefaultImportChunk
 
 // dropImport fails the import id and deletes its codes, chunk by chunk.
 func (s *Service) dropImport(ctx context.Context, id int64) error {
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		_, err := tx.CodeImportFail(ctx, id, time.Time{})
 		return err
 	})
@@ -172,7 +164,7 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := s.db.Write(ctx, func(tx Tx) error {
+		err := s.db.Write(ctx, func(tx storage.Tx) error {
 			var err error
 			n, err = tx.CodeImportPurge(ctx, id, purgeChunk)
 			return err
@@ -194,8 +186,8 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 // again. It returns how many codes it deleted. RunJobs calls it on every
 // poll; when there is nothing to clean it costs one read.
 func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
-	var stale []*CodeImport
-	err := s.db.Read(ctx, func(tx Tx) error {
+	var stale []*storage.CodeImport
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
 		stale, err = tx.CodeImportListStale(ctx, s.now(), 100)
 		return err
@@ -208,7 +200,7 @@ func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 		failed := imp.Failed
 		if !failed {
 			// Unless it wrote a chunk since it was read.
-			err := s.db.Write(ctx, func(tx Tx) error {
+			err := s.db.Write(ctx, func(tx storage.Tx) error {
 				var err error
 				failed, err = tx.CodeImportFail(ctx, imp.ID, s.now())
 				return err
@@ -235,7 +227,7 @@ func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 // takenMeanwhile returns the error of an import whose insert skipped some
 // of codes: values that another request created (or is importing) since
 // the import checked them. importID is the import's, or 0.
-func takenMeanwhile(ctx context.Context, tx Tx, importID int64, codes []*promokit.Code, rows []int) error {
+func takenMeanwhile(ctx context.Context, tx storage.Tx, importID int64, codes []*promokit.Code, rows []int) error {
 	values := make([]string, len(codes))
 	for i, c := range codes {
 		values[i] = c.Code

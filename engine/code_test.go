@@ -10,12 +10,13 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
 func TestCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		c, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: " summer-10 ", UsageLimit: set(int64(5)), PartnerID: &b.partnr.ID})
@@ -84,7 +85,7 @@ func p4Input() engine.PromotionInput {
 
 func TestPartnerPromoCodePolicy(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
@@ -106,7 +107,7 @@ func TestPartnerPromoCodePolicy(t *testing.T) {
 				t.Errorf("%s: rule %s limit %d current %d, want P4 %d %d", name, e.Rule, *e.Limit, *e.Current, tt.limit, tt.current)
 			}
 		}
-		if list, _ := b.svc.ListPromotions(ctx, engine.PromotionFilter{}); len(list) != 0 {
+		if list, _ := b.svc.ListPromotions(ctx, storage.PromotionFilter{}); len(list) != 0 {
 			t.Fatalf("refused promotions were written: %d", len(list))
 		}
 		p := mustCreatePromotion(t, ctx, b, p4Input())
@@ -201,7 +202,7 @@ func (s *sliceSource) Next() (int, *promokit.Code, error) {
 
 func TestImportCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "TAKEN"}); err != nil {
@@ -237,7 +238,7 @@ func TestImportCodes(t *testing.T) {
 func countCodes(t *testing.T, b *bundle, promotionID string) int {
 	t.Helper()
 	n := 0
-	err := b.svc.ExportCodes(b.admin, engine.CodeFilter{PromotionID: promotionID}, func(c *promokit.Code, p *promokit.Promotion) error {
+	err := b.svc.ExportCodes(b.admin, storage.CodeFilter{PromotionID: promotionID}, func(c *promokit.Code, p *promokit.Promotion) error {
 		if c.PromotionID != p.ID {
 			return fmt.Errorf("code %s exported with promotion %s", c.Code, p.ID)
 		}
@@ -252,7 +253,7 @@ func countCodes(t *testing.T, b *bundle, promotionID string) int {
 
 func TestExportScope(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		q := mustCreatePromotion(t, b.foreign, b, percentInput())
@@ -268,7 +269,7 @@ func TestExportScope(t *testing.T) {
 				}
 			}
 		}
-		export := func(ctx context.Context, f engine.CodeFilter) ([]string, error) {
+		export := func(ctx context.Context, f storage.CodeFilter) ([]string, error) {
 			var got []string
 			err := b.svc.ExportCodes(ctx, f, func(c *promokit.Code, _ *promokit.Promotion) error {
 				got = append(got, c.Code)
@@ -276,21 +277,21 @@ func TestExportScope(t *testing.T) {
 			})
 			return got, err
 		}
-		got, err := export(b.seller, engine.CodeFilter{PromotionID: p.ID})
+		got, err := export(b.seller, storage.CodeFilter{PromotionID: p.ID})
 		if err != nil || fmt.Sprint(got) != "[S0-0 S0-1 S0-2]" {
 			t.Errorf("seller export %v %v", got, err)
 		}
-		_, err = export(b.seller, engine.CodeFilter{PromotionID: q.ID})
+		_, err = export(b.seller, storage.CodeFilter{PromotionID: q.ID})
 		wantCode(t, err, promokit.ENotFound)
-		got, err = export(b.partner, engine.CodeFilter{PartnerID: b.partnr.ID})
+		got, err = export(b.partner, storage.CodeFilter{PartnerID: b.partnr.ID})
 		if err != nil || fmt.Sprint(got) != "[S0-0 S1-0]" {
 			t.Errorf("partner export %v %v", got, err)
 		}
-		got, err = export(b.seller, engine.CodeFilter{PartnerID: b.partnr.ID})
+		got, err = export(b.seller, storage.CodeFilter{PartnerID: b.partnr.ID})
 		if err != nil || fmt.Sprint(got) != "[S0-0]" {
 			t.Errorf("seller export of a partner's codes %v %v", got, err)
 		}
-		list, err := b.svc.ListCodes(b.partner, engine.CodeFilter{})
+		list, err := b.svc.ListCodes(b.partner, storage.CodeFilter{})
 		if err != nil || len(list) != 2 {
 			t.Errorf("partner list %d %v", len(list), err)
 		}
@@ -301,7 +302,7 @@ func TestExportScope(t *testing.T) {
 // that they share batches: each must get its own answer, scoped.
 func TestConcurrentLookups(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		q := mustCreatePromotion(t, b.foreign, b, percentInput())
@@ -340,7 +341,7 @@ func TestConcurrentLookups(t *testing.T) {
 // codes in 30 days: exactly 20 must succeed, whatever the interleaving.
 func TestPartnerCodeQuotaConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
@@ -383,7 +384,7 @@ func TestPartnerCodeQuotaConcurrent(t *testing.T) {
 // the transaction that checks the quota, so the quota counts its codes.
 func TestPartnerCodeJob(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})

@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Config configures a Service.
 type Config struct {
-	Store  DB
+	Store  storage.DB
 	Clock  promokit.Clock
 	Logger *slog.Logger
 	// KeyCacheTTL is how long an authenticated key is trusted without
@@ -57,7 +58,7 @@ type Config struct {
 // Service runs promokit's use cases. Its methods read the caller from the
 // context (promokit.NewContext) and are safe for concurrent use.
 type Service struct {
-	db    DB
+	db       storage.DB
 	clock    promokit.Clock
 	log      *slog.Logger
 	keys     *keyCache
@@ -115,7 +116,7 @@ func New(cfg Config) *Service {
 		cfg.RedeemBatches = 2
 	}
 	s := &Service{
-		db:    cfg.Store,
+		db:       cfg.Store,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		keys:     newKeyCache(ttl),
@@ -144,7 +145,7 @@ func New(cfg Config) *Service {
 }
 
 // Store returns the service's database.
-func (s *Service) Store() DB { return s.db }
+func (s *Service) Store() storage.DB { return s.db }
 
 // Clock returns the service's clock.
 func (s *Service) Clock() promokit.Clock { return s.clock }
@@ -197,7 +198,7 @@ func notFound(what, id string) error {
 func isNotFound(err error) bool { return promokit.ErrorCode(err) == promokit.ENotFound }
 
 // pageLimit bounds a requested page size.
-func pageLimit(p *Page) {
+func pageLimit(p *storage.Page) {
 	if p.Limit <= 0 || p.Limit > 1000 {
 		p.Limit = 100
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -17,7 +18,7 @@ var jan1 = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 // bundle is one test's engine, clock and principals.
 type bundle struct {
 	svc     *engine.Service
-	store   engine.DB
+	store   storage.DB
 	clock   *promokit.FixedClock
 	admin   context.Context
 	seller  context.Context // owns shop
@@ -35,14 +36,14 @@ func as(p promokit.Principal) context.Context {
 
 // setup opens a store, bootstraps it and creates two stores with products,
 // a partner and a principal of every role.
-func setup(t *testing.T, open func(*testing.T) engine.DB) *bundle {
+func setup(t *testing.T, open func(*testing.T) storage.DB) *bundle {
 	t.Helper()
 	return setupWith(t, open, engine.Config{})
 }
 
 // setupWith is setup with a service configured as cfg (its store, clock
 // and generation batch are the test's).
-func setupWith(t *testing.T, open func(*testing.T) engine.DB, cfg engine.Config) *bundle {
+func setupWith(t *testing.T, open func(*testing.T) storage.DB, cfg engine.Config) *bundle {
 	t.Helper()
 	st := open(t)
 	clock := promokit.NewFixedClock(jan1)
@@ -115,7 +116,7 @@ func wantCode(t *testing.T, err error, code string) *promokit.Error {
 
 func TestBootstrapOnce(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		st := open(t)
 		a := engine.New(engine.Config{Store: st})
 		b := engine.New(engine.Config{Store: st})
@@ -147,7 +148,7 @@ func btoi(b bool) int {
 
 func TestKeys(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		k, secret, err := b.svc.CreateKey(b.seller, engine.KeyInput{Name: "till", Role: promokit.RoleCheckout})
@@ -171,7 +172,7 @@ func TestKeys(t *testing.T) {
 		_, _, err = b.svc.CreateKey(b.admin, engine.KeyInput{Role: promokit.RolePartner, PartnerID: "par_missing"})
 		wantCode(t, err, promokit.EInvalid)
 		// Lists never show secrets and stay in scope.
-		keys, err := b.svc.ListKeys(b.foreign, engine.KeyFilter{})
+		keys, err := b.svc.ListKeys(b.foreign, storage.KeyFilter{})
 		if err != nil || len(keys) != 0 {
 			t.Fatalf("foreign seller sees %d keys: %v", len(keys), err)
 		}
@@ -194,7 +195,7 @@ func TestKeys(t *testing.T) {
 
 func TestSettingsUpdate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		s, err := b.svc.Settings(b.partner)
 		if err != nil || s.Currency != "USD" || s.Policy.PartnerCodes.MaxCodesPerWindow != 20 {

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"time"
+
+	"github.com/promokit/promokit/storage"
 )
 
 // RedeemBatch writes ins as one batch of the redeem path, in order, as if
@@ -40,7 +42,7 @@ func (s *Service) RedeemEach(ctx context.Context, ins []RedeemInput) ([]*RedeemR
 		}
 		batch[i] = r
 	}
-	if err := s.db.Write(ctx, func(tx Tx) error { return s.useEach(ctx, tx, batch) }); err != nil {
+	if err := s.db.Write(ctx, func(tx storage.Tx) error { return s.useEach(ctx, tx, batch) }); err != nil {
 		return nil, []error{err}
 	}
 	for i, r := range batch {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // marker marks the values a faultStore refuses.
@@ -33,7 +34,7 @@ var (
 // (setDown), the calls of that method fail with errDown instead, as a
 // database that does not answer.
 type faultStore struct {
-	engine.DB
+	storage.DB
 
 	mu       sync.Mutex
 	down     string
@@ -48,14 +49,14 @@ type faultStore struct {
 	held   chan struct{} // each held call sends once it waits
 }
 
-func newFaultStore(st engine.DB) *faultStore {
+func newFaultStore(st storage.DB) *faultStore {
 	return &faultStore{DB: st, refused: map[string][]int{}, calls: map[string]int{}, held: make(chan struct{})}
 }
 
 // faultOpen returns an open function for setupWith that wraps the store
 // it opens in fs.
-func faultOpen(fs **faultStore, open func(*testing.T) engine.DB) func(*testing.T) engine.DB {
-	return func(t *testing.T) engine.DB {
+func faultOpen(fs **faultStore, open func(*testing.T) storage.DB) func(*testing.T) storage.DB {
+	return func(t *testing.T) storage.DB {
 		*fs = newFaultStore(open(t))
 		return *fs
 	}
@@ -65,14 +66,14 @@ func (s *faultStore) DataError(err error) bool {
 	return errors.Is(err, errRefused) || s.DB.DataError(err)
 }
 
-func (s *faultStore) Read(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *faultStore) Read(ctx context.Context, fn func(storage.Tx) error) error {
 	s.wait(false)
-	return s.DB.Read(ctx, func(tx engine.Tx) error { return fn(faultTx{tx, s}) })
+	return s.DB.Read(ctx, func(tx storage.Tx) error { return fn(faultTx{tx, s}) })
 }
 
-func (s *faultStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *faultStore) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	s.wait(true)
-	return s.DB.Write(ctx, func(tx engine.Tx) error { return fn(faultTx{tx, s}) })
+	return s.DB.Write(ctx, func(tx storage.Tx) error { return fn(faultTx{tx, s}) })
 }
 
 // wait holds a read or a write at the gate while the gate holds them.
@@ -197,11 +198,11 @@ func wantRefusedValue(t *testing.T, what string, err error) {
 
 // faultTx checks the batch statements of its store's transaction.
 type faultTx struct {
-	engine.Tx
+	storage.Tx
 	s *faultStore
 }
 
-func (tx faultTx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.CartsData, error) {
+func (tx faultTx) CartReadMany(ctx context.Context, q *storage.CartsQuery) (*storage.CartsData, error) {
 	var vs []string
 	for _, c := range q.Carts {
 		vs = append(append(vs, c.StoreID, c.CustomerKey), c.Codes...)
@@ -209,10 +210,10 @@ func (tx faultTx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.
 	for _, names := range q.Failures {
 		vs = append(vs, names...)
 	}
-	if err := tx.s.check("ReadCarts", len(q.Carts), vs...); err != nil {
+	if err := tx.s.check("CartReadMany", len(q.Carts), vs...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.ReadCarts(ctx, q)
+	return storage.CartReadMany(ctx, tx.Tx, q)
 }
 
 func (tx faultTx) CodeGetMany(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error) {
@@ -222,11 +223,11 @@ func (tx faultTx) CodeGetMany(ctx context.Context, scope promokit.Scope, values 
 	return tx.Tx.CodeGetMany(ctx, scope, values)
 }
 
-func (tx faultTx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
-	if err := tx.s.check("CheckoutRead", len(orderIDs), append(append([]string{storeID}, orderIDs...), codes...)...); err != nil {
+func (tx faultTx) CheckoutRead(ctx context.Context, q storage.CheckoutQuery) (*storage.CheckoutData, error) {
+	if err := tx.s.check("CheckoutRead", len(q.OrderIDs), append(append([]string{q.StoreID}, q.OrderIDs...), q.Codes...)...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.CheckoutRead(ctx, storeID, orderIDs, codes, now)
+	return storage.CheckoutRead(ctx, tx.Tx, q)
 }
 
 func (tx faultTx) RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
@@ -245,11 +246,11 @@ func redemptionValues(rs []*promokit.Redemption) []string {
 	return vs
 }
 
-func (tx faultTx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
-	if err := tx.s.check("TakeUses", len(u.Redemptions), redemptionValues(u.Redemptions)...); err != nil {
+func (tx faultTx) UsageTakeMany(ctx context.Context, u storage.Uses) (bool, error) {
+	if err := tx.s.check("UsageTakeMany", len(u.Redemptions), redemptionValues(u.Redemptions)...); err != nil {
 		return false, err
 	}
-	return tx.Tx.TakeUses(ctx, u)
+	return storage.UsageTakeMany(ctx, tx.Tx, u)
 }
 
 func (tx faultTx) RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error {
@@ -274,7 +275,7 @@ func (tx faultTx) LookupFailureAddMany(ctx context.Context, window time.Time, su
 }
 
 // recordValues returns the key and body of each record of rs.
-func recordValues(rs ...*engine.IdempotencyRecord) []string {
+func recordValues(rs ...*storage.IdempotencyRecord) []string {
 	var vs []string
 	for _, r := range rs {
 		vs = append(vs, r.Key, string(r.Body))
@@ -282,43 +283,43 @@ func recordValues(rs ...*engine.IdempotencyRecord) []string {
 	return vs
 }
 
-func (tx faultTx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (tx faultTx) IdempotencyCreateMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	if err := tx.s.check("IdempotencyCreateMany", len(rs), recordValues(rs...)...); err != nil {
 		return nil, err
 	}
 	return tx.Tx.IdempotencyCreateMany(ctx, rs)
 }
 
-func (tx faultTx) IdempotencyCompleteMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (tx faultTx) IdempotencyCompleteMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	if err := tx.s.check("IdempotencyCompleteMany", len(rs), recordValues(rs...)...); err != nil {
 		return nil, err
 	}
 	return tx.Tx.IdempotencyCompleteMany(ctx, rs)
 }
 
-func (tx faultTx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (tx faultTx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord) error {
 	if err := tx.s.check("IdempotencyCreate", 1, recordValues(r)...); err != nil {
 		return err
 	}
 	return tx.Tx.IdempotencyCreate(ctx, r)
 }
 
-func (tx faultTx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
+func (tx faultTx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.IdempotencyRecord, error) {
 	if err := tx.s.check("IdempotencyGet", 1, key); err != nil {
 		return nil, err
 	}
 	return tx.Tx.IdempotencyGet(ctx, keyID, key)
 }
 
-func (tx faultTx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
+func (tx faultTx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*storage.PlaceData, error) {
 	var vs []string
 	for _, q := range qs {
 		vs = append(append(vs, q.StoreID, q.VisitorID, q.CustomerID), q.ProductIDs...)
 	}
-	if err := tx.s.check("PlaceReads", len(qs), vs...); err != nil {
+	if err := tx.s.check("PlaceReadMany", len(qs), vs...); err != nil {
 		return nil, err
 	}
-	return tx.Tx.PlaceReads(ctx, qs)
+	return storage.PlaceReadMany(ctx, tx.Tx, qs)
 }
 
 // orderValues returns the texts of os.
@@ -330,11 +331,11 @@ func orderValues(os ...*promokit.Order) []string {
 	return vs
 }
 
-func (tx faultTx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
-	if err := tx.s.check("PlaceOrders", len(p.Orders), orderValues(p.Orders...)...); err != nil {
+func (tx faultTx) OrderPlaceMany(ctx context.Context, p storage.PlacedOrders) error {
+	if err := tx.s.check("OrderPlaceMany", len(p.Orders), orderValues(p.Orders...)...); err != nil {
 		return err
 	}
-	return tx.Tx.PlaceOrders(ctx, p)
+	return storage.OrderPlaceMany(ctx, tx.Tx, p)
 }
 
 func (tx faultTx) OrderCreate(ctx context.Context, o *promokit.Order) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // IdempotencyTTL is how long a response is kept for replay.
@@ -24,17 +25,17 @@ const idempotencyStale = 2 * time.Minute
 // the key was used for the same request it returns the stored record, whose
 // response the caller replays. The same key with another request is
 // EIdempotencyReuse; a first request still running is EIdempotencyBusy.
-func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash []byte) (*IdempotencyRecord, error) {
-	var found *IdempotencyRecord
+func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash []byte) (*storage.IdempotencyRecord, error) {
+	var found *storage.IdempotencyRecord
 	op := &idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
-		create: &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: s.now()}}
+		create: &storage.IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: s.now()}}
 	// A new key, the common case, is created with the batch's other new
 	// keys in one statement; run reads the record only when one exists.
-	op.run = func(ctx context.Context, tx Tx) error {
+	op.run = func(ctx context.Context, tx storage.Tx) error {
 		found = nil
 		now := s.now()
 		create := func() error {
-			return tx.IdempotencyCreate(ctx, &IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
+			return tx.IdempotencyCreate(ctx, &storage.IdempotencyRecord{KeyID: keyID, Key: key, RequestHash: hash, CreatedAt: now})
 		}
 		r, err := tx.IdempotencyGet(ctx, keyID, key)
 		switch {
@@ -65,7 +66,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 }
 
 // FinishIdempotent stores the response of a request begun with BeginIdempotent.
-func (s *Service) FinishIdempotent(ctx context.Context, r *IdempotencyRecord) error {
+func (s *Service) FinishIdempotent(ctx context.Context, r *storage.IdempotencyRecord) error {
 	return s.writeIdempotency(&idempotencyOp{keyID: r.KeyID, key: r.Key, complete: r, done: make(chan struct{})})
 }
 
@@ -73,7 +74,7 @@ func (s *Service) FinishIdempotent(ctx context.Context, r *IdempotencyRecord) er
 // with a server error, so that a retry runs it again.
 func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error {
 	return s.writeIdempotency(&idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
-		run: func(ctx context.Context, tx Tx) error { return tx.IdempotencyDelete(ctx, keyID, key) }})
+		run: func(ctx context.Context, tx storage.Tx) error { return tx.IdempotencyDelete(ctx, keyID, key) }})
 }
 
 // idempotencyOp is one write of an idempotency record, made with the
@@ -82,9 +83,9 @@ func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error 
 // (run).
 type idempotencyOp struct {
 	keyID, key string
-	create     *IdempotencyRecord
-	complete   *IdempotencyRecord
-	run        func(ctx context.Context, tx Tx) error
+	create     *storage.IdempotencyRecord
+	complete   *storage.IdempotencyRecord
+	run        func(ctx context.Context, tx storage.Tx) error
 	err        error
 	done       chan struct{}
 }
@@ -123,7 +124,7 @@ func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
 	})
 	isolateBatch(s, batch, func(part []*idempotencyOp) error {
-		return s.db.Write(ctx, func(tx Tx) error { return applyIdempotency(ctx, tx, part) })
+		return s.db.Write(ctx, func(tx storage.Tx) error { return applyIdempotency(ctx, tx, part) })
 	}, func(op *idempotencyOp, err error) { op.err = err })
 	for _, op := range batch {
 		close(op.done)
@@ -135,10 +136,10 @@ func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
 // in order, the other writes and those of the new records whose key was
 // recorded already. Each op's own error is left in op.err; it returns an
 // error that must undo the transaction.
-func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
+func applyIdempotency(ctx context.Context, tx storage.Tx, ops []*idempotencyOp) error {
 	var (
 		creates, completes []*idempotencyOp
-		created, answered  []*IdempotencyRecord
+		created, answered  []*storage.IdempotencyRecord
 	)
 	for _, op := range ops {
 		op.err = nil
@@ -184,7 +185,7 @@ func applyIdempotency(ctx context.Context, tx Tx, ops []*idempotencyOp) error {
 // PurgeIdempotency deletes records older than IdempotencyTTL.
 func (s *Service) PurgeIdempotency(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		var err error
 		n, err = tx.IdempotencyDeleteBefore(ctx, s.now().Add(-IdempotencyTTL))
 		return err

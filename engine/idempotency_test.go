@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -22,7 +22,7 @@ import (
 // whose first request ran past the stale time is taken over.
 func TestIdempotencyConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const keys, callers = 40, 3 // each key sent by 3 callers at once
@@ -57,7 +57,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 			wg.Go(func() {
 				var err error
 				if k%2 == 0 {
-					err = b.svc.FinishIdempotent(ctx, &engine.IdempotencyRecord{
+					err = b.svc.FinishIdempotent(ctx, &storage.IdempotencyRecord{
 						KeyID: "key_a", Key: fmt.Sprint(k), Status: 201, Headers: []byte(`{}`), Body: []byte(fmt.Sprint(k)),
 					})
 				} else {
@@ -109,17 +109,17 @@ func TestIdempotencyConcurrent(t *testing.T) {
 // database refuses a value (errRefused), and records the keys each write
 // transaction created.
 type failKeyStore struct {
-	engine.DB
+	storage.DB
 	mu  sync.Mutex
 	txs [][]string
 }
 
 type failKeyTx struct {
-	engine.Tx
+	storage.Tx
 	keys *[]string
 }
 
-func (tx failKeyTx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (tx failKeyTx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord) error {
 	*tx.keys = append(*tx.keys, r.Key)
 	if r.Key == "bad" {
 		return fmt.Errorf("key %q: %w", r.Key, errRefused)
@@ -127,7 +127,7 @@ func (tx failKeyTx) IdempotencyCreate(ctx context.Context, r *engine.Idempotency
 	return tx.Tx.IdempotencyCreate(ctx, r)
 }
 
-func (tx failKeyTx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (tx failKeyTx) IdempotencyCreateMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	for _, r := range rs {
 		*tx.keys = append(*tx.keys, r.Key)
 		if r.Key == "bad" {
@@ -141,9 +141,9 @@ func (s *failKeyStore) DataError(err error) bool {
 	return errors.Is(err, errRefused) || s.DB.DataError(err)
 }
 
-func (s *failKeyStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *failKeyStore) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	var keys []string
-	err := s.DB.Write(ctx, func(tx engine.Tx) error { return fn(failKeyTx{tx, &keys}) })
+	err := s.DB.Write(ctx, func(tx storage.Tx) error { return fn(failKeyTx{tx, &keys}) })
 	s.mu.Lock()
 	s.txs = append(s.txs, keys)
 	s.mu.Unlock()
@@ -155,10 +155,10 @@ func (s *failKeyStore) Write(ctx context.Context, fn func(engine.Tx) error) erro
 // again in halves, and only the failed one reports the failure, EInvalid.
 func TestIdempotencyBatchFailure(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 1)}
 		fs := &failKeyStore{}
-		b := setup(t, func(t *testing.T) engine.DB {
+		b := setup(t, func(t *testing.T) storage.DB {
 			fs.DB = open(t)
 			g.DB = fs
 			return g

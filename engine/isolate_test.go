@@ -9,6 +9,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -21,7 +22,7 @@ import (
 // carts read with it, of its store or of another.
 func TestIsolateValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 2)
@@ -47,7 +48,7 @@ func TestIsolateValidate(t *testing.T) {
 			calls[i] = func() { got[i], errs[i] = b.svc.Validate(b.admin, in) }
 		}
 		gather(t, fs, b.svc, "cartReads", false, 1, func(int) { _, _ = b.svc.Validate(b.admin, cart(b.shop.ID)) }, calls...)
-		fs.wantShared(t, "ReadCarts", len(ins))
+		fs.wantShared(t, "CartReadMany", len(ins))
 		for i, in := range ins {
 			if i == 2 {
 				wantRefusedValue(t, "the marked cart", errs[i])
@@ -71,7 +72,7 @@ func TestIsolateValidate(t *testing.T) {
 // fail the look-ups read with it.
 func TestIsolateCodeLookups(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 3)
@@ -102,7 +103,7 @@ func TestIsolateCodeLookups(t *testing.T) {
 // or written, does not fail the other subjects' checks and counts.
 func TestIsolateLookupLimits(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		ctx := context.Background()
@@ -159,7 +160,7 @@ func TestIsolateLookupLimits(t *testing.T) {
 // does not fail the records written with it, at its start or its end.
 func TestIsolateIdempotency(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		ctx := context.Background()
@@ -169,7 +170,7 @@ func TestIsolateIdempotency(t *testing.T) {
 		calls := make([]func(), len(keys))
 		for i, k := range keys {
 			calls[i] = func() {
-				var rec *engine.IdempotencyRecord
+				var rec *storage.IdempotencyRecord
 				if rec, errs[i] = b.svc.BeginIdempotent(ctx, "key_a", k, hash); rec != nil {
 					errs[i] = fmt.Errorf("a record %+v for a new key", rec)
 				}
@@ -195,11 +196,11 @@ func TestIsolateIdempotency(t *testing.T) {
 		calls = make([]func(), len(keys))
 		for i, k := range keys {
 			calls[i] = func() {
-				errs[i] = b.svc.FinishIdempotent(ctx, &engine.IdempotencyRecord{KeyID: "key_a", Key: k, Status: 201, Body: []byte(bodies[i])})
+				errs[i] = b.svc.FinishIdempotent(ctx, &storage.IdempotencyRecord{KeyID: "key_a", Key: k, Status: 201, Body: []byte(bodies[i])})
 			}
 		}
 		blocker = func(int) {
-			_ = b.svc.FinishIdempotent(ctx, &engine.IdempotencyRecord{KeyID: "key_a", Key: "first-0", Status: 201})
+			_ = b.svc.FinishIdempotent(ctx, &storage.IdempotencyRecord{KeyID: "key_a", Key: "first-0", Status: 201})
 		}
 		gather(t, fs, b.svc, "idempotency", true, 1, blocker, calls...)
 		fs.wantShared(t, "IdempotencyCompleteMany", len(keys))
@@ -221,7 +222,7 @@ func TestIsolateIdempotency(t *testing.T) {
 // not answer) is every member's answer at once, with no statement more.
 func TestIsolateDatabaseDown(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		_, codes := racePromotion(t, b, percentInput(), 1)
@@ -233,9 +234,9 @@ func TestIsolateDatabaseDown(t *testing.T) {
 		for i := range calls {
 			calls[i] = func() { _, errs[i] = b.svc.Validate(b.admin, engine.ValidateInput{Cart: cart, Codes: codes}) }
 		}
-		fs.setDown("ReadCarts", 1) // the blocker's read passes
+		fs.setDown("CartReadMany", 1) // the blocker's read passes
 		gather(t, fs, b.svc, "cartReads", false, 1, func(int) { _, _ = b.svc.Validate(b.admin, engine.ValidateInput{Cart: cart}) }, calls...)
-		if got := fs.callCount("ReadCarts"); got != 2 {
+		if got := fs.callCount("CartReadMany"); got != 2 {
 			t.Errorf("%d cart reads, want 2: the blocker's and one for the batch", got)
 		}
 		for i, err := range errs {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -50,7 +51,7 @@ func wantStoredOrRefused(t *testing.T, what string, err error) {
 // subject the database refuses fails alone.
 func TestRefusedValuesRead(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 1)
@@ -145,7 +146,7 @@ func TestRefusedValuesRead(t *testing.T) {
 // texts are made storable.
 func TestRefusedValuesWrite(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		p, codes := racePromotion(t, b, percentInput(), 1)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -18,7 +19,7 @@ import (
 // order they arrived, and the next is refused with the limit.
 func TestIsolateRedeem(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		in := percentInput()
@@ -54,7 +55,7 @@ func TestIsolateRedeem(t *testing.T) {
 		}
 		gather(t, fs, b.svc, "redeems", false, 1, func(int) { _, _ = b.svc.Redeem(b.check, order(b, "blocker", "", codes[0])) }, fns...)
 		fs.wantShared(t, "CheckoutRead", len(calls))
-		fs.wantShared(t, "TakeUses", 2)
+		fs.wantShared(t, "UsageTakeMany", 2)
 		wantRefusedValue(t, "the order whose read is refused", errs[1])
 		wantRefusedValue(t, "the order whose write is refused", errs[4])
 		for _, i := range []int{0, 2, 3, 5} {
@@ -78,7 +79,7 @@ func TestIsolateRedeem(t *testing.T) {
 		}
 		for _, id := range []string{readBad.OrderID, writeBad.OrderID, "g5"} {
 			var rs []*promokit.Redemption
-			err := fs.DB.Read(context.Background(), func(tx engine.Tx) (err error) {
+			err := fs.DB.Read(context.Background(), func(tx storage.Tx) (err error) {
 				rs, err = tx.RedemptionListByOrder(context.Background(), b.shop.ID, id)
 				return err
 			})
@@ -95,7 +96,7 @@ func TestIsolateRedeem(t *testing.T) {
 // the orders read and written with them are placed.
 func TestIsolateOrderEvents(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		place := func(orderID, customer string, codes ...string) (*engine.OrderResult, error) {
@@ -110,8 +111,8 @@ func TestIsolateOrderEvents(t *testing.T) {
 			method string
 			bad    func() (*engine.OrderResult, error)
 		}{
-			{"placeReads", false, "PlaceReads", func() (*engine.OrderResult, error) { return place("bad-read", marker) }},
-			{"places", true, "PlaceOrders", func() (*engine.OrderResult, error) { return place("bad-write", "cus_1", marker) }},
+			{"placeReads", false, "PlaceReadMany", func() (*engine.OrderResult, error) { return place("bad-read", marker) }},
+			{"places", true, "OrderPlaceMany", func() (*engine.OrderResult, error) { return place("bad-write", "cus_1", marker) }},
 		} {
 			orders := []string{tc.path + "-1", tc.path + "-2", "bad", tc.path + "-3", tc.path + "-4"}
 			errs := make([]error, len(orders))
@@ -156,7 +157,7 @@ func TestIsolateOrderEvents(t *testing.T) {
 // stored.
 func TestIsolateClicks(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{ClickFlush: time.Hour})
 		l := joinAndLink(t, b)
@@ -219,10 +220,10 @@ func flushClicks(t *testing.T, svc *engine.Service) {
 
 // latestClick returns the latest click of visitor on a link of the store,
 // as stored.
-func latestClick(t *testing.T, st engine.DB, storeID, visitor string) *promokit.Click {
+func latestClick(t *testing.T, st storage.DB, storeID, visitor string) *promokit.Click {
 	t.Helper()
 	var c *promokit.Click
-	err := st.Read(context.Background(), func(tx engine.Tx) (err error) {
+	err := st.Read(context.Background(), func(tx storage.Tx) (err error) {
 		c, err = tx.ClickGetLatest(context.Background(), storeID, []string{visitor}, jan1.Add(-time.Hour), jan1.Add(time.Hour))
 		return err
 	})

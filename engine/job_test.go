@@ -8,12 +8,13 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
 func TestGenerateCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		// A space of 31^4 ≈ 923k cannot hold 25,000 codes at 1 in 100,000.
@@ -41,7 +42,7 @@ func TestGenerateCodes(t *testing.T) {
 		_, err = b.svc.GetJob(b.foreign, j.ID)
 		wantCode(t, err, promokit.ENotFound)
 		seen := map[string]bool{}
-		err = b.svc.ExportCodes(b.seller, engine.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code, _ *promokit.Promotion) error {
+		err = b.svc.ExportCodes(b.seller, storage.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code, _ *promokit.Promotion) error {
 			if seen[c.Code] || len(c.Code) != 13 || c.Code[:3] != "SP-" || !promokit.ValidCode(c.Code) || c.JobID != j.ID {
 				t.Fatalf("bad or duplicate code %+v", c)
 			}
@@ -64,13 +65,13 @@ const testBatch = 10_000
 // crashingStore cancels a context after a number of write transactions, as
 // a process killed in the middle of a job would stop.
 type crashingStore struct {
-	engine.DB
+	storage.DB
 	writes atomic.Int64
 	after  int64
 	cancel context.CancelFunc
 }
 
-func (s *crashingStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *crashingStore) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	if s.writes.Add(1) > s.after {
 		s.cancel()
 		return context.Canceled
@@ -80,7 +81,7 @@ func (s *crashingStore) Write(ctx context.Context, fn func(engine.Tx) error) err
 
 func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		j, err := b.svc.CreateCodeJob(b.seller, p.ID, promokit.CodeSpec{Count: 35_000})

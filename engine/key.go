@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // keyCache keeps authenticated keys for a short while, so that a request
@@ -158,7 +159,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, st
 	if err := k.Validate(); err != nil {
 		return nil, "", err
 	}
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		if k.StoreID != "" {
 			if _, err := tx.StoreGet(ctx, k.StoreID, false); err != nil {
 				return fieldNotFound(err, "store_id", "store", k.StoreID)
@@ -191,7 +192,7 @@ func fieldNotFound(err error, field, what, id string) error {
 
 // ListKeys lists keys without their secrets: all for the admin, those of its
 // store for a seller, its own for a partner.
-func (s *Service) ListKeys(ctx context.Context, f KeyFilter) ([]*promokit.Key, error) {
+func (s *Service) ListKeys(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller, promokit.RolePartner)
 	if err != nil {
 		return nil, err
@@ -204,7 +205,7 @@ func (s *Service) ListKeys(ctx context.Context, f KeyFilter) ([]*promokit.Key, e
 	}
 	pageLimit(&f.Page)
 	var keys []*promokit.Key
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		keys, err = tx.KeyList(ctx, f)
 		return err
 	})
@@ -220,7 +221,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, erro
 		return nil, err
 	}
 	var k *promokit.Key
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		k, err = tx.KeyGet(ctx, id)
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Statements: a partner's (what it is owed) and a store's (what it owes),
@@ -39,10 +40,10 @@ type Statement struct {
 // (pending, payable) before the period and at its end, and the period's
 // movements by status and kind.
 type CurrencyStatement struct {
-	Currency  string        `json:"currency"`
-	Opening   Balance       `json:"opening"`
-	Movements []LedgerTotal `json:"movements"`
-	Closing   Balance       `json:"closing"`
+	Currency  string                `json:"currency"`
+	Opening   Balance               `json:"opening"`
+	Movements []storage.LedgerTotal `json:"movements"`
+	Closing   Balance               `json:"closing"`
 }
 
 // Balance is what is pending and what is payable.
@@ -98,16 +99,16 @@ func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statemen
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return nil, err
 	}
-	var before, during []LedgerTotal
-	err := s.db.Read(ctx, func(tx Tx) error {
+	var before, during []storage.LedgerTotal
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
 		var err error
-		if before, err = tx.LedgerSum(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, To: q.From}); err != nil {
+		if before, err = tx.LedgerSum(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, To: q.From}); err != nil {
 			return err
 		}
-		during, err = tx.LedgerSum(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To})
+		during, err = tx.LedgerSum(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To})
 		return err
 	})
 	if err != nil {
@@ -118,7 +119,7 @@ func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statemen
 
 // checkLedgerOwner reports ENotFound for a partner or store that does not
 // exist.
-func (s *Service) checkLedgerOwner(ctx context.Context, tx Tx, q StatementQuery) error {
+func (s *Service) checkLedgerOwner(ctx context.Context, tx storage.Tx, q StatementQuery) error {
 	if q.PartnerID != "" {
 		if _, err := tx.PartnerGet(ctx, q.PartnerID); err != nil {
 			return err
@@ -133,12 +134,12 @@ func (s *Service) checkLedgerOwner(ctx context.Context, tx Tx, q StatementQuery)
 }
 
 // buildStatement puts the sums before and during the period together.
-func buildStatement(q StatementQuery, before, during []LedgerTotal) *Statement {
+func buildStatement(q StatementQuery, before, during []storage.LedgerTotal) *Statement {
 	byCur := map[string]*CurrencyStatement{}
 	get := func(c string) *CurrencyStatement {
 		cs := byCur[c]
 		if cs == nil {
-			cs = &CurrencyStatement{Currency: c, Movements: []LedgerTotal{}}
+			cs = &CurrencyStatement{Currency: c, Movements: []storage.LedgerTotal{}}
 			byCur[c] = cs
 		}
 		return cs
@@ -155,7 +156,7 @@ func buildStatement(q StatementQuery, before, during []LedgerTotal) *Statement {
 	}
 	out := &Statement{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To, Currencies: []CurrencyStatement{}}
 	for _, cs := range byCur {
-		slices.SortFunc(cs.Movements, func(a, b LedgerTotal) int {
+		slices.SortFunc(cs.Movements, func(a, b storage.LedgerTotal) int {
 			return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
 		})
 		out.Currencies = append(out.Currencies, *cs)
@@ -165,7 +166,7 @@ func buildStatement(q StatementQuery, before, during []LedgerTotal) *Statement {
 }
 
 // ListEntries returns a page of the entries q selects, by id.
-func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page Page) ([]*promokit.LedgerEntry, error) {
+func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page storage.Page) ([]*promokit.LedgerEntry, error) {
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return nil, err
 	}
@@ -176,12 +177,12 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page Page) 
 	}
 	pageLimit(&page)
 	var out []*promokit.LedgerEntry
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
 		var err error
-		out, err = tx.LedgerList(ctx, LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, page)
+		out, err = tx.LedgerList(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, page)
 		return err
 	})
 	return out, err
@@ -197,11 +198,11 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return err
 	}
-	f := LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}
-	page := Page{Limit: exportPage}
+	f := storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}
+	page := storage.Page{Limit: exportPage}
 	for first := true; ; first = false {
 		var es []*promokit.LedgerEntry
-		err := s.db.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx storage.Tx) error {
 			if first {
 				if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 					return err
@@ -233,7 +234,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 // marketplace's time zone, in which the dates were read.
 func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, *time.Location, error) {
 	var loc *time.Location
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err == nil {
 			loc = settings.Location()
@@ -282,33 +283,6 @@ const ledgerSettle = time.Hour
 // that a first roll-up of a long ledger commits a month at a time.
 const rollupDays = 31
 
-// RolledDays returns the whole UTC days [from, to) that the roll-ups answer
-// for f when every entry created before rolledUntil (a UTC day start) is
-// rolled up: from is the first day start at or after f.From (zero when
-// f.From is zero: every day before to), to the last day start at or before
-// both f.To and rolledUntil. ok is false when no whole day is covered:
-// nothing is rolled up (rolledUntil is zero), or from is not before to.
-// The entries of f in [f.From, from) and [to, f.To) are summed one by one.
-func (f LedgerFilter) RolledDays(rolledUntil time.Time) (from, to time.Time, ok bool) {
-	if rolledUntil.IsZero() {
-		return time.Time{}, time.Time{}, false
-	}
-	end := rolledUntil
-	if !f.To.IsZero() && f.To.Before(end) {
-		end = f.To
-	}
-	to = utcDay(end)
-	if !f.From.IsZero() {
-		if from = utcDay(f.From); from.Before(f.From) {
-			from = from.AddDate(0, 0, 1)
-		}
-		if !from.Before(to) {
-			return time.Time{}, time.Time{}, false
-		}
-	}
-	return from, to, true
-}
-
 // utcDay returns the start (0:00 UTC) of t's UTC day. Go's times count from
 // 0:00 UTC, January 1 of year 1, so whole days from there are UTC days.
 func utcDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
@@ -331,7 +305,7 @@ func (s *Service) rollupLedger(ctx context.Context, until time.Time) (time.Time,
 	var rolled time.Time
 	for {
 		var next time.Time
-		err := s.db.Write(ctx, func(tx Tx) error {
+		err := s.db.Write(ctx, func(tx storage.Tx) error {
 			var err error
 			next, err = tx.LedgerRollup(ctx, until, rollupDays)
 			return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // LinkInput creates an affiliate link to a product of a store, or to the
@@ -20,7 +21,7 @@ type LinkInput struct {
 // LinkView is a link with its click counts.
 type LinkView struct {
 	*promokit.Link
-	LinkStat
+	storage.LinkStat
 }
 
 // CreateLink creates an affiliate link (A3) for an affiliate partner, to a
@@ -53,7 +54,7 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 		return nil, err
 	}
 	var l *promokit.Link
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		pa, err := tx.PartnerGet(ctx, in.PartnerID)
 		if err != nil {
 			return err
@@ -112,7 +113,7 @@ func (s *Service) GetLink(ctx context.Context, id string) (*LinkView, error) {
 		return nil, err
 	}
 	var out *LinkView
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		l, err := tx.LinkGet(ctx, p.Scope(), id)
 		if err != nil {
 			return err
@@ -128,14 +129,14 @@ func (s *Service) GetLink(ctx context.Context, id string) (*LinkView, error) {
 }
 
 // ListLinks lists the links the caller sees, with their click counts.
-func (s *Service) ListLinks(ctx context.Context, page Page) ([]*LinkView, error) {
+func (s *Service) ListLinks(ctx context.Context, page storage.Page) ([]*LinkView, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RolePartner, promokit.RoleSeller)
 	if err != nil {
 		return nil, err
 	}
 	pageLimit(&page)
 	var out []*LinkView
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		ls, err := tx.LinkList(ctx, p.Scope(), page)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // lookups batches concurrent code look-ups: while a batch is being read,
@@ -83,7 +84,7 @@ func (l *lookups) readScope(scope promokit.Scope, reqs []*lookup) error {
 		}
 	}
 	var codes []*promokit.Code
-	err := l.s.db.Read(context.Background(), func(tx Tx) error {
+	err := l.s.db.Read(context.Background(), func(tx storage.Tx) error {
 		var err error
 		codes, err = tx.CodeGetMany(context.Background(), scope, values)
 		return err

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/promokit/promokit/storage"
 )
 
 // Failed code look-ups are how one would guess codes by brute force: a
@@ -200,9 +202,9 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 			names[c.window] = appendNew(names[c.window], c.names...)
 		}
 		var failures map[time.Time]map[string]int64
-		err := s.db.Read(ctx, func(tx Tx) error {
+		err := s.db.Read(ctx, func(tx storage.Tx) error {
 			var err error
-			failures, err = readFailures(ctx, tx, names)
+			failures, err = storage.LookupFailureGetWindows(ctx, tx, names)
 			return err
 		})
 		for _, c := range batch {
@@ -213,20 +215,6 @@ func (s *Service) readLookupChecks(batch []*lookupCheck) {
 	for _, c := range batch {
 		close(c.done)
 	}
-}
-
-// readFailures reads the failures of the subjects named in each window,
-// one query per window: one, but across the end of a minute.
-func readFailures(ctx context.Context, tx Tx, names map[time.Time][]string) (map[time.Time]map[string]int64, error) {
-	out := make(map[time.Time]map[string]int64, len(names))
-	for window, ns := range names {
-		counts, err := tx.LookupFailureGetMany(ctx, window, ns)
-		if err != nil {
-			return nil, err
-		}
-		out[window] = counts
-	}
-	return out, nil
 }
 
 // FailLookups counts n failed look-ups against each of the subjects whose
@@ -329,7 +317,7 @@ func (s *Service) writeLookupFailsOnce(ctx context.Context, batch []*lookupFail)
 		byWindow[f.window] = append(byWindow[f.window], f)
 	}
 	over := make(map[*lookupFail][]bool)
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		clear(over) // the function may run again
 		// Windows in order too: the rows of two windows are then taken
 		// in one order by every writer.
@@ -351,7 +339,7 @@ func (s *Service) writeLookupFailsOnce(ctx context.Context, batch []*lookupFail)
 
 // countWindow decides and counts the failures fails of one window in tx,
 // recording in over the subjects of each refused one.
-func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFail, over map[*lookupFail][]bool) error {
+func countWindow(ctx context.Context, tx storage.Tx, window time.Time, fails []*lookupFail, over map[*lookupFail][]bool) error {
 	seen := make(map[string]bool)
 	for _, f := range fails {
 		for _, name := range f.names {
@@ -398,7 +386,7 @@ func countWindow(ctx context.Context, tx Tx, window time.Time, fails []*lookupFa
 // count left behind only takes room, since checks read the current window.
 func (s *Service) PurgeLookupFailures(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		var err error
 		n, err = tx.LookupFailureDeleteBefore(ctx, lookupWindow(s.now()))
 		return err

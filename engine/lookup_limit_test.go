@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -48,7 +49,7 @@ func mustFail(t *testing.T, svc *engine.Service, subj engine.LookupSubjects, n i
 // without one is neither counted nor refused.
 func TestLookupLimitKinds(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		all := engine.LookupSubjects{KeyID: "key_1", Addr: "192.0.2.1", StoreID: "sto_1", CustomerKey: "e:ann@example.com"}
@@ -74,7 +75,7 @@ func TestLookupLimitKinds(t *testing.T) {
 // the end of its window, and the purge of ended windows.
 func TestLookupLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const limit = 3
@@ -150,7 +151,7 @@ func TestLookupLimitShared(t *testing.T) {
 // time left in the window; the others are priced.
 func TestValidateGuard(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		_, codes := racePromotion(t, b, percentInput(), 1)
 		lim := engine.LookupLimits{Key: 100, Addr: 2, Customer: 2}
@@ -189,7 +190,7 @@ func TestValidateGuard(t *testing.T) {
 // add up exactly, whatever the subjects they share and their counts.
 func TestFailLookupsConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const callers = 60

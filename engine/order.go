@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Order events. The marketplace's order system tells promokit what happens
@@ -244,7 +245,7 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 		return s.placeOrder(ctx, storeID, orderID, &in, hash)
 	}
 	var out *OrderResult
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 		switch {
@@ -292,7 +293,7 @@ func eventTime(in *OrderEventInput, now time.Time) time.Time {
 
 // replayed answers an event applied before: the order as it is now when
 // the event is the same, EConflict when its id came with another content.
-func replayed(ctx context.Context, tx Tx, prior *promokit.OrderEvent, orderID string, hash []byte) (*OrderResult, error) {
+func replayed(ctx context.Context, tx storage.Tx, prior *promokit.OrderEvent, orderID string, hash []byte) (*OrderResult, error) {
 	if prior.OrderID != orderID || !bytes.Equal(prior.RequestHash, hash) {
 		return nil, promokit.Errorf(promokit.EConflict, "event %q was applied with another content", prior.ID)
 	}
@@ -314,7 +315,7 @@ var errEventExists = errors.New("engine: the event exists")
 func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *OrderEventInput, hash []byte) (*OrderResult, error) {
 	now := s.now()
 	at := eventTime(in, now)
-	q := PlaceQuery{
+	q := storage.PlaceQuery{
 		StoreID: storeID, VisitorID: in.VisitorID, CustomerID: in.CustomerID, MaxVisitors: maxCustomerVisitors,
 		ProductIDs: make([]string, 0, len(in.Lines)), At: at,
 	}
@@ -350,7 +351,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	err = r.err
 	if errors.Is(err, errEventExists) {
 		var out *OrderResult
-		err = s.db.Read(ctx, func(tx Tx) error {
+		err = s.db.Read(ctx, func(tx storage.Tx) error {
 			prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 			if err != nil {
 				return err
@@ -373,7 +374,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 // applier applies one event inside its transaction and collects the
 // ledger entries it makes.
 type applier struct {
-	tx       Tx
+	tx       storage.Tx
 	settings *promokit.Settings
 	eventID  string
 	at, now  time.Time
@@ -404,7 +405,7 @@ type placeReq struct {
 
 // write inserts the event (its id makes a replay fail at once), the
 // order, its visitor and its entries.
-func (r *placeReq) write(ctx context.Context, tx Tx) error {
+func (r *placeReq) write(ctx context.Context, tx storage.Tx) error {
 	if err := tx.OrderEventCreate(ctx, r.ev); err != nil {
 		if promokit.ErrorCode(err) == promokit.EConflict {
 			return errEventExists
@@ -441,19 +442,19 @@ func (s *Service) writePlaces(batch []*placeReq) {
 // and given its answer.
 func (s *Service) writePlacesOnce(ctx context.Context, batch []*placeReq) error {
 	if len(batch) > 1 {
-		var p PlacedOrders
+		var p storage.PlacedOrders
 		for _, r := range batch {
 			p.Events = append(p.Events, r.ev)
 			p.Orders = append(p.Orders, r.o)
 			p.Entries = append(p.Entries, r.entries...)
 			if r.visitor {
-				p.Visitors = append(p.Visitors, VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
+				p.Visitors = append(p.Visitors, storage.VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
 			}
 		}
-		return s.db.Write(ctx, func(tx Tx) error { return tx.PlaceOrders(ctx, p) })
+		return s.db.Write(ctx, func(tx storage.Tx) error { return storage.OrderPlaceMany(ctx, tx, p) })
 	}
 	r := batch[0]
-	r.err = s.batchErr(1, s.db.Write(ctx, func(tx Tx) error { return r.write(ctx, tx) }))
+	r.err = s.batchErr(1, s.db.Write(ctx, func(tx storage.Tx) error { return r.write(ctx, tx) }))
 	return nil
 }
 
@@ -483,8 +484,8 @@ func newOrder(storeID, orderID string, in *OrderEventInput, at, now time.Time) *
 // placeRead is a placed order waiting for what it needs to be read
 // (PlaceQuery), and the answer.
 type placeRead struct {
-	q    PlaceQuery
-	d    *PlaceData
+	q    storage.PlaceQuery
+	d    *storage.PlaceData
 	err  error
 	done chan struct{}
 }
@@ -511,9 +512,9 @@ func (s *Service) readPlaces(batch []*placeRead) {
 // from the settings seen last and read again in the rare case they
 // changed.
 func (s *Service) readPlacesOnce(ctx context.Context, batch []*placeRead) error {
-	qs := make([]PlaceQuery, len(batch))
-	var ds []*PlaceData
-	err := s.db.Read(ctx, func(tx Tx) error {
+	qs := make([]storage.PlaceQuery, len(batch))
+	var ds []*storage.PlaceData
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		hint := s.placeHint.Load()
 		for i, r := range batch {
 			qs[i] = r.q
@@ -522,7 +523,7 @@ func (s *Service) readPlacesOnce(ctx context.Context, batch []*placeRead) error 
 			}
 		}
 		var err error
-		if ds, err = tx.PlaceReads(ctx, qs); err != nil {
+		if ds, err = storage.PlaceReadMany(ctx, tx, qs); err != nil {
 			return err
 		}
 		if h := newPlaceHint(ds[0].Settings); !h.same(hint) {
@@ -530,7 +531,7 @@ func (s *Service) readPlacesOnce(ctx context.Context, batch []*placeRead) error 
 			for i := range qs {
 				qs[i].From = h.from(qs[i].At)
 			}
-			ds, err = tx.PlaceReads(ctx, qs)
+			ds, err = storage.PlaceReadMany(ctx, tx, qs)
 		}
 		return err
 	})
@@ -567,7 +568,7 @@ func (h *placeHint) from(at time.Time) time.Time {
 	return dayStart(at, h.loc, -int(h.days-1))
 }
 
-// attribute stamps o with the click that wins it (A3), read by PlaceReads:
+// attribute stamps o with the click that wins it (A3), read by PlaceReadMany:
 // the latest unflagged click of the order's visitor, or of any visitor id
 // its customer used on the store's own earlier orders (never another
 // store's, which could bind any customer to any visitor), on a link of
@@ -575,7 +576,7 @@ func (h *placeHint) from(at time.Time) time.Time {
 // the store's latest join, when the store is in the program at the
 // order's time. The winning link's partner earns each line's rate in
 // force at the order's time, and the commissions accrue (A4).
-func (a *applier) attribute(o *promokit.Order, d *PlaceData) {
+func (a *applier) attribute(o *promokit.Order, d *storage.PlaceData) {
 	if !d.Membership.ActiveAt(o.PlacedAt) || d.Click == nil {
 		return
 	}
@@ -840,7 +841,7 @@ func (a *applier) refunded(ctx context.Context, o *promokit.Order, r *RefundInpu
 // many it released.
 func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	var due []*promokit.Order
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
 		due, err = tx.OrderListDueRelease(ctx, s.now(), limit)
 		return err
@@ -850,7 +851,7 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, d := range due {
-		err := s.db.Write(ctx, func(tx Tx) error {
+		err := s.db.Write(ctx, func(tx storage.Tx) error {
 			o, err := tx.OrderGet(ctx, d.StoreID, d.ID, true)
 			if err != nil {
 				return err
@@ -889,7 +890,7 @@ func (s *Service) GetOrder(ctx context.Context, storeID, orderID string) (*Order
 		return nil, notFound("order", orderID)
 	}
 	var out *OrderView
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		o, err := tx.OrderGet(ctx, storeID, orderID, false)
 		if err != nil {
 			return err

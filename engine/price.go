@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // price prices a cart at now under its store's stacking rule, with codes
@@ -13,8 +14,8 @@ import (
 // with codes that could not be found among its rejections, and the
 // candidates it priced. expect, when set, holds the automatic promotions
 // the cart must apply (snapshot.price).
-func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes []string, expect *[]string, now time.Time) (*promokit.PricedCart, []promokit.Candidate, error) {
-	d, err := tx.CheckoutRead(ctx, cart.StoreID, nil, codes, now)
+func (s *Service) price(ctx context.Context, tx storage.Tx, cart *promokit.Cart, codes []string, expect *[]string, now time.Time) (*promokit.PricedCart, []promokit.Candidate, error) {
+	d, err := storage.CheckoutRead(ctx, tx, storage.CheckoutQuery{StoreID: cart.StoreID, Codes: codes, Now: now})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -23,7 +24,7 @@ func (s *Service) price(ctx context.Context, tx Tx, cart *promokit.Cart, codes [
 	}
 	var snap snapshot
 	snap.add(cart.StoreID, d)
-	if err := snap.loadUsage(ctx, tx, []CartOf{{cart.StoreID, cart.CustomerKey, codes}}); err != nil {
+	if err := snap.loadUsage(ctx, tx, []storage.CartOf{{StoreID: cart.StoreID, CustomerKey: cart.CustomerKey, Codes: codes}}); err != nil {
 		return nil, nil, err
 	}
 	priced, cands := snap.price(d.Store, cart, codes, expect, now)
@@ -38,11 +39,11 @@ type snapshot struct {
 	codes      map[string]*promokit.Code
 	promotions map[string]*promokit.Promotion
 	automatic  map[string][]*promokit.Promotion // by store id
-	usage      map[UsageKey]int64
+	usage      map[storage.UsageKey]int64
 }
 
 // add adds what CheckoutRead read of a store to what snap holds.
-func (snap *snapshot) add(storeID string, d *CheckoutData) {
+func (snap *snapshot) add(storeID string, d *storage.CheckoutData) {
 	if snap.codes == nil {
 		snap.codes, snap.promotions = make(map[string]*promokit.Code), make(map[string]*promokit.Promotion)
 		snap.automatic = make(map[string][]*promokit.Promotion)
@@ -58,8 +59,8 @@ func (snap *snapshot) add(storeID string, d *CheckoutData) {
 
 // loadUsage reads the customers' counters of the codes and promotions
 // loaded before, and of their stores' automatic promotions, in one query.
-func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []CartOf) error {
-	keys := usageKeys(of, snap.codes, func(id string) bool {
+func (snap *snapshot) loadUsage(ctx context.Context, tx storage.Tx, of []storage.CartOf) error {
+	keys := storage.CartUsageKeys(of, snap.codes, func(id string) bool {
 		p, ok := snap.promotions[id]
 		return ok && p.PerCustomer != nil
 	}, snap.automatic)
@@ -69,48 +70,6 @@ func (snap *snapshot) loadUsage(ctx context.Context, tx Tx, of []CartOf) error {
 	var err error
 	snap.usage, err = tx.UsageCustomerGetMany(ctx, keys)
 	return err
-}
-
-// usageKeys returns, without repeats, the customers' counters that
-// pricing the carts of `of` reads: for each cart with a customer, those of
-// its codes (codes, by value) and of their promotions, and those of its
-// store's automatic promotions, that have a per-customer limit. Only
-// limited counters exist, and only they matter. perCustomer reports
-// whether a promotion has one; nil when the codes' promotions are not read
-// yet, and then every code's promotion is named: a counter that does not
-// exist reads as none.
-func usageKeys(of []CartOf, codes map[string]*promokit.Code, perCustomer func(promotionID string) bool, automatic map[string][]*promokit.Promotion) []UsageKey {
-	var keys []UsageKey
-	seen := make(map[UsageKey]bool)
-	add := func(k UsageKey) {
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	for _, u := range of {
-		if u.CustomerKey == "" {
-			continue
-		}
-		for _, v := range u.Codes {
-			c, ok := codes[v]
-			if !ok {
-				continue
-			}
-			if perCustomer == nil || perCustomer(c.PromotionID) {
-				add(UsageKey{c.PromotionID, u.CustomerKey})
-			}
-			if c.PerCustomerLimit != nil {
-				add(UsageKey{"code:" + v, u.CustomerKey})
-			}
-		}
-		for _, p := range automatic[u.StoreID] {
-			if p.PerCustomer != nil {
-				add(UsageKey{p.ID, u.CustomerKey})
-			}
-		}
-	}
-	return keys
 }
 
 // price prices cart under store's stacking rule at now, from the
@@ -130,7 +89,7 @@ func (snap *snapshot) price(store *promokit.Store, cart *promokit.Cart, codes []
 	for _, p := range snap.automatic[cart.StoreID] {
 		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent}
 		if cart.CustomerKey != "" {
-			u.CustomerUses = snap.usage[UsageKey{p.ID, cart.CustomerKey}]
+			u.CustomerUses = snap.usage[storage.UsageKey{Subject: p.ID, CustomerKey: cart.CustomerKey}]
 		}
 		cands = append(cands, promokit.Candidate{Promotion: p, Usage: u})
 	}
@@ -210,8 +169,8 @@ func (snap *snapshot) candidates(storeID, customerKey string, codes []string) ([
 		}
 		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses}
 		if customerKey != "" {
-			u.CustomerUses = snap.usage[UsageKey{p.ID, customerKey}]
-			u.CodeCustomerUses = snap.usage[UsageKey{"code:" + v, customerKey}]
+			u.CustomerUses = snap.usage[storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}]
+			u.CodeCustomerUses = snap.usage[storage.UsageKey{Subject: "code:" + v, CustomerKey: customerKey}]
 		}
 		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: u})
 	}

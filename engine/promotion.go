@@ -8,6 +8,7 @@ import (
 	"github.com/segmentio/encoding/json"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Nullable is a field of a partial update: absent leaves the value as it
@@ -166,7 +167,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 		ProductIDs: []string{}, CreatedAt: now, UpdatedAt: now,
 	}
 	in.apply(p)
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -195,7 +196,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 	return p, nil
 }
 
-func checkProducts(ctx context.Context, tx Tx, p *promokit.Promotion) error {
+func checkProducts(ctx context.Context, tx storage.Tx, p *promokit.Promotion) error {
 	if len(p.ProductIDs) == 0 {
 		return nil
 	}
@@ -217,7 +218,7 @@ func (s *Service) GetPromotion(ctx context.Context, id string) (*promokit.Promot
 		return nil, err
 	}
 	var pr *promokit.Promotion
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		pr, err = tx.PromotionGet(ctx, p.Scope(), id)
 		return err
 	})
@@ -226,7 +227,7 @@ func (s *Service) GetPromotion(ctx context.Context, id string) (*promokit.Promot
 
 // ListPromotions lists the promotions visible to the caller (see
 // GetPromotion) that f selects, by id.
-func (s *Service) ListPromotions(ctx context.Context, f PromotionFilter) ([]*promokit.Promotion, error) {
+func (s *Service) ListPromotions(ctx context.Context, f storage.PromotionFilter) ([]*promokit.Promotion, error) {
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -239,7 +240,7 @@ func (s *Service) ListPromotions(ctx context.Context, f PromotionFilter) ([]*pro
 	f.Now = s.now()
 	pageLimit(&f.Page)
 	var list []*promokit.Promotion
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		list, err = tx.PromotionList(ctx, p.Scope(), f)
 		return err
 	})
@@ -249,13 +250,13 @@ func (s *Service) ListPromotions(ctx context.Context, f PromotionFilter) ([]*pro
 // changePromotion loads a promotion the caller owns (admin: any), applies
 // change to it and writes it back if its version is still version. A
 // version of 0 skips the check, for flag changes that cannot lose an edit.
-func (s *Service) changePromotion(ctx context.Context, id string, version int64, change func(tx Tx, now time.Time, settings *promokit.Settings, store *promokit.Store, p *promokit.Promotion) error) (*promokit.Promotion, error) {
+func (s *Service) changePromotion(ctx context.Context, id string, version int64, change func(tx storage.Tx, now time.Time, settings *promokit.Settings, store *promokit.Store, p *promokit.Promotion) error) (*promokit.Promotion, error) {
 	pr, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
 	if err != nil {
 		return nil, err
 	}
 	var p *promokit.Promotion
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		if p, err = tx.PromotionGet(ctx, pr.Scope(), id); err != nil {
 			return err
 		}
@@ -293,7 +294,7 @@ func (s *Service) EditPromotion(ctx context.Context, id string, version int64, i
 		v.Add("store_id", "immutable", "a promotion cannot move to another store")
 		return nil, v.Err()
 	}
-	return s.changePromotion(ctx, id, version, func(tx Tx, now time.Time, settings *promokit.Settings, store *promokit.Store, p *promokit.Promotion) error {
+	return s.changePromotion(ctx, id, version, func(tx storage.Tx, now time.Time, settings *promokit.Settings, store *promokit.Store, p *promokit.Promotion) error {
 		if store.PartnerPromoCodes {
 			return &promokit.Error{Code: promokit.EImmutable, Rule: "P4", Message: "a partner promo code cannot be modified once created; it can only be activated or deactivated"}
 		}
@@ -323,7 +324,7 @@ func (s *Service) EditPromotion(ctx context.Context, id string, version int64, i
 
 // SetPromotionActive activates or deactivates a promotion until its end.
 func (s *Service) SetPromotionActive(ctx context.Context, id string, active bool) (*promokit.Promotion, error) {
-	return s.changePromotion(ctx, id, 0, func(_ Tx, now time.Time, _ *promokit.Settings, _ *promokit.Store, p *promokit.Promotion) error {
+	return s.changePromotion(ctx, id, 0, func(_ storage.Tx, now time.Time, _ *promokit.Settings, _ *promokit.Store, p *promokit.Promotion) error {
 		if p.Ended(now) {
 			return promokit.Errorf(promokit.EConflict, "promotion %s has ended", id)
 		}
@@ -334,7 +335,7 @@ func (s *Service) SetPromotionActive(ctx context.Context, id string, active bool
 
 // EndPromotion ends a promotion now, for good.
 func (s *Service) EndPromotion(ctx context.Context, id string) (*promokit.Promotion, error) {
-	return s.changePromotion(ctx, id, 0, func(_ Tx, now time.Time, _ *promokit.Settings, _ *promokit.Store, p *promokit.Promotion) error {
+	return s.changePromotion(ctx, id, 0, func(_ storage.Tx, now time.Time, _ *promokit.Settings, _ *promokit.Store, p *promokit.Promotion) error {
 		if p.Ended(now) {
 			return promokit.Errorf(promokit.EConflict, "promotion %s has already ended", id)
 		}

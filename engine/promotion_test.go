@@ -8,12 +8,13 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
 func TestPromotionLifecycle(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.ProductIDs = &[]string{"mug"}
@@ -82,7 +83,7 @@ func TestPromotionLifecycle(t *testing.T) {
 
 func TestPromotionCreateRefusals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.StoreID = b.other.ID
@@ -105,7 +106,7 @@ func TestPromotionCreateRefusals(t *testing.T) {
 		in.ProductIDs = &[]string{"lamp"}
 		_, err = b.svc.CreatePromotion(b.seller, in)
 		wantCode(t, err, promokit.EInvalid)
-		list, err := b.svc.ListPromotions(b.admin, engine.PromotionFilter{})
+		list, err := b.svc.ListPromotions(b.admin, storage.PromotionFilter{})
 		if err != nil || len(list) != 0 {
 			t.Fatalf("refusals wrote %d promotions", len(list))
 		}
@@ -114,7 +115,7 @@ func TestPromotionCreateRefusals(t *testing.T) {
 
 func TestListPromotions(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		var ids []string
 		for i := 0; i < 5; i++ {
@@ -130,7 +131,7 @@ func TestListPromotions(t *testing.T) {
 		if _, err := b.svc.SetPromotionActive(b.seller, ids[1], false); err != nil {
 			t.Fatal(err)
 		}
-		count := func(ctx context.Context, f engine.PromotionFilter) int {
+		count := func(ctx context.Context, f storage.PromotionFilter) int {
 			t.Helper()
 			list, err := b.svc.ListPromotions(ctx, f)
 			if err != nil {
@@ -140,19 +141,19 @@ func TestListPromotions(t *testing.T) {
 		}
 		for name, tt := range map[string]struct {
 			ctx  context.Context
-			f    engine.PromotionFilter
+			f    storage.PromotionFilter
 			want int
 		}{
-			"seller all":      {b.seller, engine.PromotionFilter{}, 5},
-			"admin all":       {b.admin, engine.PromotionFilter{}, 6},
-			"admin by store":  {b.admin, engine.PromotionFilter{StoreID: b.other.ID}, 1},
-			"active":          {b.seller, engine.PromotionFilter{Status: promokit.StatusActive}, 3},
-			"scheduled":       {b.seller, engine.PromotionFilter{Status: promokit.StatusScheduled}, 1},
-			"inactive":        {b.seller, engine.PromotionFilter{Status: promokit.StatusInactive}, 1},
-			"partner channel": {b.admin, engine.PromotionFilter{Channel: promokit.ChannelPartner}, 1},
-			"foreign filter":  {b.seller, engine.PromotionFilter{StoreID: b.other.ID}, 0},
-			"partner":         {b.partner, engine.PromotionFilter{}, 0},
-			"checkout":        {b.check, engine.PromotionFilter{}, 5},
+			"seller all":      {b.seller, storage.PromotionFilter{}, 5},
+			"admin all":       {b.admin, storage.PromotionFilter{}, 6},
+			"admin by store":  {b.admin, storage.PromotionFilter{StoreID: b.other.ID}, 1},
+			"active":          {b.seller, storage.PromotionFilter{Status: promokit.StatusActive}, 3},
+			"scheduled":       {b.seller, storage.PromotionFilter{Status: promokit.StatusScheduled}, 1},
+			"inactive":        {b.seller, storage.PromotionFilter{Status: promokit.StatusInactive}, 1},
+			"partner channel": {b.admin, storage.PromotionFilter{Channel: promokit.ChannelPartner}, 1},
+			"foreign filter":  {b.seller, storage.PromotionFilter{StoreID: b.other.ID}, 0},
+			"partner":         {b.partner, storage.PromotionFilter{}, 0},
+			"checkout":        {b.check, storage.PromotionFilter{}, 5},
 		} {
 			if got := count(tt.ctx, tt.f); got != tt.want {
 				t.Errorf("%s: %d promotions, want %d", name, got, tt.want)
@@ -162,7 +163,7 @@ func TestListPromotions(t *testing.T) {
 		var seen []string
 		after := ""
 		for {
-			page, err := b.svc.ListPromotions(b.seller, engine.PromotionFilter{Page: engine.Page{After: after, Limit: 2}})
+			page, err := b.svc.ListPromotions(b.seller, storage.PromotionFilter{Page: storage.Page{After: after, Limit: 2}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +181,7 @@ func TestListPromotions(t *testing.T) {
 		if !slices.Equal(seen, ids) {
 			t.Fatalf("pages gave %v, want %v", seen, ids)
 		}
-		_, err := b.svc.ListPromotions(b.seller, engine.PromotionFilter{Status: "sleeping"})
+		_, err := b.svc.ListPromotions(b.seller, storage.PromotionFilter{Status: "sleeping"})
 		wantCode(t, err, promokit.EInvalid)
 	})
 }

@@ -8,14 +8,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
-
-// MaxQualify is how many automatic promotions, and how many codes assigned
-// to the customer, Qualify considers at most: the first by id (creation
-// order). A store runs a handful of automatic promotions at once and a
-// customer holds a handful of codes; the bound keeps one call cheap
-// whatever the data.
-const MaxQualify = 100
 
 // QualifyInput is a cart and who buys it, as Validate takes them, without
 // codes: Qualify finds them.
@@ -108,8 +102,8 @@ var listedReasons = []string{
 // minimum_not_met, no_eligible_products, identity_required) and, for a
 // limit, the rule, limit, used and remaining, so that a checkout can say
 // "spend $12 more for 10% off". Inactive, scheduled and ended promotions,
-// and codes of other customers, are left out. At most MaxQualify
-// automatic promotions and MaxQualify codes are considered.
+// and codes of other customers, are left out. At most promokit.MaxQualify
+// automatic promotions and promokit.MaxQualify codes are considered.
 //
 // Checkout keys of the cart's store and admins may qualify; a checkout key
 // of another store gets ENotFound, as does a store that does not exist.
@@ -125,7 +119,7 @@ func (s *Service) Qualify(ctx context.Context, in QualifyInput) (*QualifyResult,
 	cart := &in.Cart
 	cart.CustomerID, cart.CustomerKey = in.Customer.CustomerID, customerKey
 	var res *QualifyResult
-	err = s.db.Read(ctx, func(tx Tx) error {
+	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -208,20 +202,20 @@ func endOf(cd *promokit.Candidate) *time.Time {
 }
 
 // automaticCandidates loads the live automatic promotions of a store at now
-// (at most MaxQualify, by id) as codeless candidates (Code nil), with their
+// (at most promokit.MaxQualify, by id) as codeless candidates (Code nil), with their
 // usage: the promotion's counters and, for a known customer, the
 // customer's uses of the promotion. promokit.Price prices them as it
 // prices codes; their code counters stay zero, since they have no code.
-func automaticCandidates(ctx context.Context, tx Tx, storeID, customerKey string, now time.Time) ([]promokit.Candidate, error) {
-	promos, err := tx.PromotionListAutomatic(ctx, storeID, now, MaxQualify)
+func automaticCandidates(ctx context.Context, tx storage.Tx, storeID, customerKey string, now time.Time) ([]promokit.Candidate, error) {
+	promos, err := tx.PromotionListAutomatic(ctx, storeID, now, promokit.MaxQualify)
 	if err != nil || len(promos) == 0 {
 		return nil, err
 	}
-	var used map[UsageKey]int64
+	var used map[storage.UsageKey]int64
 	if customerKey != "" {
-		keys := make([]UsageKey, len(promos))
+		keys := make([]storage.UsageKey, len(promos))
 		for i, p := range promos {
-			keys[i] = UsageKey{Subject: p.ID, CustomerKey: customerKey}
+			keys[i] = storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}
 		}
 		if used, err = tx.UsageCustomerGetMany(ctx, keys); err != nil {
 			return nil, err
@@ -231,22 +225,22 @@ func automaticCandidates(ctx context.Context, tx Tx, storeID, customerKey string
 	for i, p := range promos {
 		out[i] = promokit.Candidate{Promotion: p, Usage: promokit.Usage{
 			PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent,
-			CustomerUses: used[UsageKey{Subject: p.ID, CustomerKey: customerKey}],
+			CustomerUses: used[storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}],
 		}}
 	}
 	return out, nil
 }
 
 // customerCandidates loads the live codes of a store assigned to a
-// customer id at now (at most MaxQualify, in creation order) with their
+// customer id at now (at most promokit.MaxQualify, in creation order) with their
 // promotions and usage, as the checkout prices codes: the promotion's and
 // the code's counters and, for a known customer, the customer's uses of
 // each. A guest (no customer id) has none.
-func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, customerKey string, now time.Time) ([]promokit.Candidate, error) {
+func customerCandidates(ctx context.Context, tx storage.Tx, storeID, customerID, customerKey string, now time.Time) ([]promokit.Candidate, error) {
 	if customerID == "" {
 		return nil, nil
 	}
-	codes, err := tx.CodeListForCustomer(ctx, storeID, customerID, now, MaxQualify)
+	codes, err := tx.CodeListForCustomer(ctx, storeID, customerID, now, promokit.MaxQualify)
 	if err != nil || len(codes) == 0 {
 		return nil, err
 	}
@@ -262,12 +256,12 @@ func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, custome
 	for _, p := range promos {
 		byID[p.ID] = p
 	}
-	keys := make([]UsageKey, 0, len(ids)+len(codes))
+	keys := make([]storage.UsageKey, 0, len(ids)+len(codes))
 	for _, id := range ids {
-		keys = append(keys, UsageKey{Subject: id, CustomerKey: customerKey})
+		keys = append(keys, storage.UsageKey{Subject: id, CustomerKey: customerKey})
 	}
 	for _, c := range codes {
-		keys = append(keys, UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey})
+		keys = append(keys, storage.UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey})
 	}
 	used, err := tx.UsageCustomerGetMany(ctx, keys)
 	if err != nil {
@@ -281,8 +275,8 @@ func customerCandidates(ctx context.Context, tx Tx, storeID, customerID, custome
 		}
 		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: promokit.Usage{
 			PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses,
-			CustomerUses:     used[UsageKey{Subject: p.ID, CustomerKey: customerKey}],
-			CodeCustomerUses: used[UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey}],
+			CustomerUses:     used[storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}],
+			CodeCustomerUses: used[storage.UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey}],
 		}})
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -132,7 +133,7 @@ func newQualifyFixture(t *testing.T, b *bundle) *qualifyFixture {
 
 	// The automatic promotions' counters are written as their redemptions
 	// write them, without the other promotions an order would apply.
-	err := b.store.Write(context.Background(), func(tx engine.Tx) error {
+	err := b.store.Write(context.Background(), func(tx storage.Tx) error {
 		if _, err := tx.UsagePromotionAdd(context.Background(), f.budget.ID, 2, 1000); err != nil {
 			return err
 		}
@@ -159,7 +160,7 @@ func order1(b *bundle, id, code string) engine.RedeemInput {
 // those a limit or the cart keeps out, with the limit.
 func TestQualify(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		f := newQualifyFixture(t, b)
 		res, err := b.svc.Qualify(b.check, qualifyCart(b, ann))
@@ -276,7 +277,7 @@ func hasOut(res *engine.QualifyResult, promotionID, reason string) bool {
 // and a bad cart or identity is invalid.
 func TestQualifyCallers(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		f := newQualifyFixture(t, b)
 		unbound := as(promokit.Principal{KeyID: "key_all", Role: promokit.RoleCheckout})
@@ -337,7 +338,7 @@ func TestQualifyCallers(t *testing.T) {
 // terms that need a code.
 func TestAutomaticPromotionTerms(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.Automatic = ptr(true)

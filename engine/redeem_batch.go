@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // The redeem path batches orders (HOT-LIMITS pattern 3). Every redeem and
@@ -140,8 +141,8 @@ func (s *Service) runBatch(batch []*useReq) {
 func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// A result counts only once its transaction has committed: each
 	// attempt starts from none.
-	attempt := func(path string, fn func(Tx) error) error {
-		err := s.db.Write(ctx, func(tx Tx) error {
+	attempt := func(path string, fn func(storage.Tx) error) error {
+		err := s.db.Write(ctx, func(tx storage.Tx) error {
 			for _, r := range live {
 				r.res, r.err = nil, nil
 			}
@@ -154,13 +155,13 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// the next batch is read while this one is written; the conditional
 	// updates of the write decide whether its uses still fit.
 	var pl *plan
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
 		pl, err = s.planBatch(ctx, tx, live)
 		return err
 	})
 	if err == nil {
-		err = attempt("together", func(tx Tx) error { return s.writePlan(ctx, tx, pl) })
+		err = attempt("together", func(tx storage.Tx) error { return s.writePlan(ctx, tx, pl) })
 	}
 	switch {
 	case err == nil:
@@ -176,7 +177,7 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 		s.writeBatch(ctx, live[:half])
 		s.writeBatch(ctx, live[half:])
 	default:
-		err = attempt("order_by_order", func(tx Tx) error { return s.useEach(ctx, tx, live) })
+		err = attempt("order_by_order", func(tx storage.Tx) error { return s.useEach(ctx, tx, live) })
 		if err != nil {
 			live[0].res, live[0].err = nil, s.batchErr(1, err)
 		}
@@ -191,7 +192,7 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 // takes its promotions' rows in its own order, and without the locks
 // taken up front two such transactions of two processes, over the same
 // promotions in other orders, could wait for each other.
-func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
+func (s *Service) useEach(ctx context.Context, tx storage.Tx, live []*useReq) error {
 	settings, err := tx.SettingsGet(ctx)
 	if err != nil {
 		return err
@@ -209,7 +210,7 @@ func (s *Service) useEach(ctx context.Context, tx Tx, live []*useReq) error {
 // lockPromotions locks, by id, the rows of the promotions whose codes the
 // orders of live use, and of their stores' automatic promotions live at
 // now, with an update that changes nothing.
-func lockPromotions(ctx context.Context, tx Tx, live []*useReq, now time.Time) error {
+func lockPromotions(ctx context.Context, tx storage.Tx, live []*useReq, now time.Time) error {
 	byStore := make(map[string][]string)
 	for _, r := range live {
 		byStore[r.in.Cart.StoreID] = appendNew(byStore[r.in.Cart.StoreID], r.codes...)
@@ -223,7 +224,7 @@ func lockPromotions(ctx context.Context, tx Tx, live []*useReq, now time.Time) e
 		for _, c := range codes {
 			ids = appendNew(ids, c.PromotionID)
 		}
-		auto, err := tx.PromotionListAutomatic(ctx, storeID, now, MaxQualify)
+		auto, err := tx.PromotionListAutomatic(ctx, storeID, now, promokit.MaxQualify)
 		if err != nil {
 			return err
 		}
@@ -265,7 +266,7 @@ type plan struct {
 // written with (useReq.expect). Orders that were sent before (a retry, the
 // redeem of a reservation, a released order), or twice in the batch, are
 // left for later.
-func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, error) {
+func (s *Service) planBatch(ctx context.Context, tx storage.Tx, live []*useReq) (*plan, error) {
 	pl := &plan{now: s.now(), answered: make(map[*useReq]error)}
 	now := pl.now
 	type orderKey struct{ store, order string }
@@ -288,7 +289,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 	}
 	var (
 		snap   snapshot
-		of     []CartOf
+		of     []storage.CartOf
 		groups []storeOrders
 	)
 	for _, storeID := range slices.Sorted(maps.Keys(byStore)) {
@@ -299,7 +300,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 			ids[i] = r.in.OrderID
 			values = appendNew(values, r.codes...)
 		}
-		d, err := tx.CheckoutRead(ctx, storeID, ids, values, now)
+		d, err := storage.CheckoutRead(ctx, tx, storage.CheckoutQuery{StoreID: storeID, OrderIDs: ids, Codes: values, Now: now})
 		if err != nil {
 			return nil, err
 		}
@@ -325,7 +326,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 				continue
 			}
 			g.fresh = append(g.fresh, r)
-			of = append(of, CartOf{storeID, r.in.Cart.CustomerKey, r.codes})
+			of = append(of, storage.CartOf{StoreID: storeID, CustomerKey: r.in.Cart.CustomerKey, Codes: r.codes})
 		}
 		snap.add(storeID, d)
 		groups = append(groups, g)
@@ -363,7 +364,7 @@ func (s *Service) planBatch(ctx context.Context, tx Tx, live []*useReq) (*plan, 
 // orders together, or returns errOneByOne when they do not fit a limit as
 // a whole, inserts their rows, then writes the orders left for later one
 // by one.
-func (s *Service) writePlan(ctx context.Context, tx Tx, pl *plan) error {
+func (s *Service) writePlan(ctx context.Context, tx storage.Tx, pl *plan) error {
 	for r, err := range pl.answered {
 		r.err = err
 	}
@@ -379,7 +380,7 @@ func (s *Service) writePlan(ctx context.Context, tx Tx, pl *plan) error {
 		}
 		o.r.res = res
 	}
-	ok, err := tx.TakeUses(ctx, u)
+	ok, err := storage.UsageTakeMany(ctx, tx, u)
 	if err != nil {
 		return err
 	}
@@ -394,7 +395,7 @@ func (s *Service) writePlan(ctx context.Context, tx Tx, pl *plan) error {
 
 // useInSavepoint writes one order with useOne in a savepoint of tx and
 // sets its answer: an order refused or failed leaves no trace.
-func (s *Service) useInSavepoint(ctx context.Context, tx Tx, settings *promokit.Settings, r *useReq, now time.Time) {
+func (s *Service) useInSavepoint(ctx context.Context, tx storage.Tx, settings *promokit.Settings, r *useReq, now time.Time) {
 	r.err = tx.Savepoint(ctx, func() error {
 		var err error
 		r.res, err = s.useOne(ctx, tx, settings, r, now)
@@ -411,12 +412,12 @@ func (s *Service) useInSavepoint(ctx context.Context, tx Tx, settings *promokit.
 // promotion, code and limited customer counter, in the lock order of
 // takeAll. Orders that apply one automatic promotion add up on its
 // promotion's counters; having no code, it takes no code counter.
-func batchUses(orders []batchOrder) Uses {
+func batchUses(orders []batchOrder) storage.Uses {
 	type promoUse struct{ uses, discount int64 }
 	var (
 		promos = make(map[string]promoUse)
 		codes  = make(map[string]int64)
-		custs  = make(map[UsageKey]CustomerUse)
+		custs  = make(map[storage.UsageKey]storage.CustomerUse)
 	)
 	for _, o := range orders {
 		ck := o.r.in.Cart.CustomerKey
@@ -433,9 +434,9 @@ func batchUses(orders []batchOrder) Uses {
 				continue
 			}
 			for _, k := range []struct {
-				key   UsageKey
+				key   storage.UsageKey
 				limit *int64
-			}{{UsageKey{cd.Promotion.ID, ck}, cd.Promotion.PerCustomer}, {UsageKey{"code:" + a.Code, ck}, codeLimit}} {
+			}{{storage.UsageKey{Subject: cd.Promotion.ID, CustomerKey: ck}, cd.Promotion.PerCustomer}, {storage.UsageKey{Subject: "code:" + a.Code, CustomerKey: ck}, codeLimit}} {
 				if k.limit == nil {
 					continue // no counter is kept without a limit (takeAll)
 				}
@@ -446,14 +447,14 @@ func batchUses(orders []batchOrder) Uses {
 			}
 		}
 	}
-	var u Uses
+	var u storage.Uses
 	for _, id := range slices.Sorted(maps.Keys(promos)) {
-		u.Promotions = append(u.Promotions, PromotionUse{ID: id, Uses: promos[id].uses, Discount: promos[id].discount})
+		u.Promotions = append(u.Promotions, storage.PromotionUse{ID: id, Uses: promos[id].uses, Discount: promos[id].discount})
 	}
 	for _, c := range slices.Sorted(maps.Keys(codes)) {
-		u.Codes = append(u.Codes, CodeUse{Code: c, Uses: codes[c]})
+		u.Codes = append(u.Codes, storage.CodeUse{Code: c, Uses: codes[c]})
 	}
-	u.Customers = slices.SortedFunc(maps.Values(custs), func(a, b CustomerUse) int {
+	u.Customers = slices.SortedFunc(maps.Values(custs), func(a, b storage.CustomerUse) int {
 		return cmp.Or(strings.Compare(a.Subject, b.Subject), strings.Compare(a.CustomerKey, b.CustomerKey))
 	})
 	return u

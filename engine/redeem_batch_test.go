@@ -12,6 +12,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -46,7 +47,7 @@ func batches(t *testing.T, reg *prometheus.Registry, path, result string) int {
 	return 0
 }
 
-func checkCounters(t *testing.T, st engine.DB) {
+func checkCounters(t *testing.T, st storage.DB) {
 	t.Helper()
 	diffs, err := st.UsageCheck(context.Background())
 	if err != nil || len(diffs) > 0 {
@@ -59,7 +60,7 @@ func checkCounters(t *testing.T, st engine.DB) {
 // is answered apart and writes nothing.
 func TestRedeemBatchTogether(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		p, codes := racePromotion(t, b, percentInput(), 3)
@@ -105,7 +106,7 @@ func TestRedeemBatchTogether(t *testing.T) {
 // budget, a code's limit and a customer's limit each stop a batch.
 func TestRedeemBatchOverLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		for _, tc := range []struct {
 			name   string
 			in     func() engine.PromotionInput
@@ -175,7 +176,7 @@ func TestRedeemBatchOverLimit(t *testing.T) {
 // written once.
 func TestRedeemBatchSentBefore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, _ := batchService(b)
 		p, codes := racePromotion(t, b, percentInput(), 2)
@@ -219,7 +220,7 @@ func TestRedeemBatchSentBefore(t *testing.T) {
 // held uses count against the limit, and the reservation expires.
 func TestRedeemBatchReserve(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, _ := batchService(b)
 		in := percentInput()
@@ -272,7 +273,7 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string) (uint64, flo
 // every cart once, in batches of one or more.
 func TestValidateConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		in := percentInput()
@@ -337,7 +338,7 @@ func TestValidateConcurrent(t *testing.T) {
 // rollback; the check compares exactly those.
 func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		free, freeCodes := racePromotion(t, b, percentInput(), 1)
 		in := percentInput()
@@ -355,7 +356,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 		key, _ := promokit.Identity{Email: "ann@example.com"}.Key()
 		usage := func(subject string) int64 {
 			var n int64
-			if err := b.store.Read(context.Background(), func(tx engine.Tx) (err error) {
+			if err := b.store.Read(context.Background(), func(tx storage.Tx) (err error) {
 				n, err = tx.UsageCustomerGet(context.Background(), subject, key)
 				return err
 			}); err != nil {
@@ -380,7 +381,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 		}
 		checkCounters(t, b.store)
 		// A tampered counter of a limited promotion is found.
-		if err := b.store.Write(context.Background(), func(tx engine.Tx) error {
+		if err := b.store.Write(context.Background(), func(tx storage.Tx) error {
 			_, err := tx.UsageCustomerAdd(context.Background(), limited.ID, key, 1, nil)
 			return err
 		}); err != nil {
@@ -397,7 +398,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 // exactly what fits, in order, and each refusal names its limit.
 func TestRedeemEach(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(2))

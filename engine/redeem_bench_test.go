@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkHotRowBaseline(b *testing.B) {
 				var n atomic.Int64
 				runClients(b, clients, func() error {
 					i := n.Add(1)
-					return st.Write(ctx, func(tx engine.Tx) error {
+					return st.Write(ctx, func(tx storage.Tx) error {
 						ok, err := tx.UsagePromotionAdd(ctx, p.ID, 1, 0)
 						if err != nil || !ok {
 							return fmt.Errorf("take: %v %v", ok, err)

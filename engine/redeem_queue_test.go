@@ -10,19 +10,20 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
 // gateStore holds every write transaction at a gate while it is closed, so
 // that a test can fill the redeem queue behind writes that do not end.
 type gateStore struct {
-	engine.DB
+	storage.DB
 	closed  atomic.Bool
 	gate    chan struct{}
 	waiting chan struct{}
 }
 
-func (g *gateStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (g *gateStore) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	if g.closed.Load() {
 		g.waiting <- struct{}{}
 		<-g.gate
@@ -35,11 +36,11 @@ func (g *gateStore) Write(ctx context.Context, fn func(engine.Tx) error) error {
 // being written and answers the next one 503 (EUnavailable) at once;
 // once the writes go on, every queued call is answered.
 func TestRedeemQueueBound(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
 		const queued, extra = 200, 100
-		b := setupWith(t, func(t *testing.T) engine.DB { g.DB = open(t); return g }, engine.Config{RedeemQueue: queued})
+		b := setupWith(t, func(t *testing.T) storage.DB { g.DB = open(t); return g }, engine.Config{RedeemQueue: queued})
 		in := percentInput()
 		in.StoreID, in.TotalUses = b.shop.ID, engine.Nullable[int64]{}
 		pr := mustCreatePromotion(t, b.seller, b, in)
@@ -98,10 +99,10 @@ func TestRedeemQueueBound(t *testing.T) {
 // one waits a second and is answered EUnavailable, and once the database
 // answers again every click that was answered is stored, and no other.
 func TestClickQueueFull(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
-		b := setupWith(t, func(t *testing.T) engine.DB { g.DB = open(t); return g }, engine.Config{ClickFlush: time.Millisecond})
+		b := setupWith(t, func(t *testing.T) storage.DB { g.DB = open(t); return g }, engine.Config{ClickFlush: time.Millisecond})
 		rate := promokit.BasisPoints(500)
 		if _, err := b.svc.JoinAffiliate(b.seller, b.shop.ID, engine.JoinInput{AcceptTerms: true, Rate: &rate, URL: "https://shop.example/"}); err != nil {
 			t.Fatal(err)

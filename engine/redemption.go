@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // RedeemInput records the codes an order used when it was placed (C4).
@@ -174,8 +175,8 @@ func impossibleCodes(codes []string) error {
 // automaticIDs checks the automatic promotions a request lists and returns
 // them sorted, so that their order does not make another request.
 func automaticIDs(v *promokit.Validation, list []string) []string {
-	if len(list) > MaxQualify {
-		v.Add("automatic", "out_of_range", "an order lists at most %d automatic promotions", MaxQualify)
+	if len(list) > promokit.MaxQualify {
+		v.Add("automatic", "out_of_range", "an order lists at most %d automatic promotions", promokit.MaxQualify)
 		return nil
 	}
 	ids := make([]string, 0, len(list))
@@ -197,7 +198,7 @@ func automaticIDs(v *promokit.Validation, list []string) []string {
 // useOne runs one order's redeem or reserve in tx, on its own: the path of
 // an order that was reserved, released or sent before, and of every order
 // of a batch that could not be taken at once.
-func (s *Service) useOne(ctx context.Context, tx Tx, settings *promokit.Settings, r *useReq, now time.Time) (*RedeemResult, error) {
+func (s *Service) useOne(ctx context.Context, tx storage.Tx, settings *promokit.Settings, r *useReq, now time.Time) (*RedeemResult, error) {
 	in := &r.in
 	if err := in.Cart.Validate(settings.Currency); err != nil {
 		return nil, err
@@ -319,7 +320,7 @@ func (s *Service) Release(ctx context.Context, storeID, orderID string) ([]*prom
 // two processes never give one use back twice.
 func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 	n := 0
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		held, err := tx.RedemptionListExpiredHolds(ctx, now, limit)
 		if err != nil {
@@ -353,7 +354,7 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 // only when it has a per-customer limit: limits cannot change once a
 // promotion has started, so give finds the same counters to give back. An
 // automatic promotion has no code, so it takes no code counter.
-func takeAll(ctx context.Context, tx Tx, cands []promokit.Candidate, applied []promokit.Applied, customerKey string) error {
+func takeAll(ctx context.Context, tx storage.Tx, cands []promokit.Candidate, applied []promokit.Applied, customerKey string) error {
 	type taking struct {
 		cd       *promokit.Candidate
 		discount int64
@@ -412,7 +413,7 @@ type custTaking struct {
 
 // takePromotion adds n uses and discount to a promotion's counters, or
 // refuses with the limit that stood in the way.
-func takePromotion(ctx context.Context, tx Tx, cd *promokit.Candidate, n, discount int64) error {
+func takePromotion(ctx context.Context, tx storage.Tx, cd *promokit.Candidate, n, discount int64) error {
 	p := cd.Promotion
 	ok, err := tx.UsagePromotionAdd(ctx, p.ID, n, discount)
 	if err != nil || ok {
@@ -512,7 +513,7 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 		return nil, err
 	}
 	var rs []*promokit.Redemption
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		var err error
 		rs, err = giveBackTx(ctx, tx, storeID, orderID, from, to, s.now())
 		if err == nil && len(rs) == 0 {
@@ -525,7 +526,7 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 
 // giveBackTx is giveBack inside tx: it returns the order's redemptions
 // (none when the order used no code).
-func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, now time.Time) ([]*promokit.Redemption, error) {
+func giveBackTx(ctx context.Context, tx storage.Tx, storeID, orderID, from, to string, now time.Time) ([]*promokit.Redemption, error) {
 	rs, err := tx.RedemptionListByOrder(ctx, storeID, orderID)
 	if err != nil {
 		return nil, err
@@ -554,7 +555,7 @@ func giveBackTx(ctx context.Context, tx Tx, storeID, orderID, from, to string, n
 // give returns one use of a redemption to every counter it took: the
 // promotion's and the code's (a codeless redemption has none), and the
 // customer's where a per-customer limit made takeAll keep one.
-func give(ctx context.Context, tx Tx, r *promokit.Redemption) error {
+func give(ctx context.Context, tx storage.Tx, r *promokit.Redemption) error {
 	if _, err := tx.UsagePromotionAdd(ctx, r.PromotionID, -1, -r.Discount); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // Bootstrap prepares a new database: on the first start against an empty
@@ -12,7 +13,7 @@ import (
 // process but one when several start at once, it returns created false.
 func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, err error) {
 	now := s.now()
-	err = s.db.Write(ctx, func(tx Tx) error {
+	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		settings := promokit.DefaultSettings(now)
 		ok, err := tx.SettingsInit(ctx, &settings)
 		if err != nil || !ok {
@@ -41,7 +42,7 @@ func (s *Service) Settings(ctx context.Context) (*promokit.Settings, error) {
 		return nil, err
 	}
 	var st *promokit.Settings
-	err := s.db.Read(ctx, func(tx Tx) error {
+	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
 		st, err = tx.SettingsGet(ctx)
 		return err
@@ -68,7 +69,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 		return nil, err
 	}
 	var st *promokit.Settings
-	err := s.db.Write(ctx, func(tx Tx) error {
+	err := s.db.Write(ctx, func(tx storage.Tx) error {
 		var err error
 		st, err = tx.SettingsGet(ctx)
 		if err != nil {
@@ -81,7 +82,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 			st.Name = *in.Name
 		}
 		if in.Currency != nil && *in.Currency != st.Currency {
-			list, err := tx.PromotionList(ctx, promokit.Scope{}, PromotionFilter{Page: Page{Limit: 1}})
+			list, err := tx.PromotionList(ctx, promokit.Scope{}, storage.PromotionFilter{Page: storage.Page{Limit: 1}})
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -51,7 +52,7 @@ func buyerCodes(t *testing.T, b *bundle) {
 // reason, the same not_valid entry, in the order the codes were sent.
 func TestValidateForBuyer(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		buyerCodes(t, b)
 		front := as(promokit.Principal{KeyID: "key_front", Role: promokit.RoleStorefront, StoreID: b.shop.ID})
@@ -133,7 +134,7 @@ func TestValidateForBuyer(t *testing.T) {
 // nothing else.
 func TestStorefrontKey(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		buyerCodes(t, b)
 		k, secret, err := b.svc.CreateKey(b.seller, engine.KeyInput{Name: "shop pages", Role: promokit.RoleStorefront})
@@ -182,11 +183,11 @@ func TestStorefrontKey(t *testing.T) {
 			"Release":        func() error { _, err := b.svc.Release(front, b.shop.ID, "ord-once"); return err },
 			"Rollback":       func() error { _, err := b.svc.Rollback(front, b.shop.ID, "ord-once"); return err },
 			"GetCode":        func() error { _, err := b.svc.GetCode(front, "LIVE-1"); return err },
-			"ListCodes":      func() error { _, err := b.svc.ListCodes(front, engine.CodeFilter{}); return err },
-			"ListPromotions": func() error { _, err := b.svc.ListPromotions(front, engine.PromotionFilter{}); return err },
+			"ListCodes":      func() error { _, err := b.svc.ListCodes(front, storage.CodeFilter{}); return err },
+			"ListPromotions": func() error { _, err := b.svc.ListPromotions(front, storage.PromotionFilter{}); return err },
 			"Settings":       func() error { _, err := b.svc.Settings(front); return err },
 			"GetProduct":     func() error { _, err := b.svc.GetProduct(front, b.shop.ID, "mug"); return err },
-			"ListKeys":       func() error { _, err := b.svc.ListKeys(front, engine.KeyFilter{}); return err },
+			"ListKeys":       func() error { _, err := b.svc.ListKeys(front, storage.KeyFilter{}); return err },
 			"CreateKey": func() error {
 				_, _, err := b.svc.CreateKey(front, engine.KeyInput{Role: promokit.RoleStorefront, StoreID: b.shop.ID})
 				return err

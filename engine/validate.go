@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // ValidateInput is a cart and the codes a buyer entered.
@@ -105,7 +106,7 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 // subjects, the settings, and per store the store, the codes of all its
 // carts and their promotions and the store's live automatic promotions
 // (one indexed read per store, not per cart), then the customers'
-// counters, for tens of carts (Tx.ReadCarts: two round trips on
+// counters, for tens of carts (Tx.CartReadMany: two round trips on
 // PostgreSQL). Every answer comes from a read that began after its cart
 // arrived, so batching never serves stale counters.
 type cartRead struct {
@@ -144,16 +145,16 @@ func (s *Service) readCarts(batch []*cartRead) {
 // readCartsOnce reads the carts of batch at once and sets their answers,
 // or returns the error of the read and sets none.
 func (s *Service) readCartsOnce(ctx context.Context, batch []*cartRead) error {
-	q := &CartsQuery{Carts: make([]CartOf, len(batch)), Now: s.now(), Failures: make(map[time.Time][]string)}
+	q := &storage.CartsQuery{Carts: make([]storage.CartOf, len(batch)), Now: s.now(), Failures: make(map[time.Time][]string)}
 	for i, r := range batch {
-		q.Carts[i] = CartOf{r.storeID, r.customerKey, r.codes}
+		q.Carts[i] = storage.CartOf{StoreID: r.storeID, CustomerKey: r.customerKey, Codes: r.codes}
 		if len(r.subjects) > 0 {
 			q.Failures[r.window] = appendNew(q.Failures[r.window], r.subjects...)
 		}
 	}
-	var d *CartsData
-	err := s.db.Read(ctx, func(tx Tx) (err error) {
-		d, err = tx.ReadCarts(ctx, q)
+	var d *storage.CartsData
+	err := s.db.Read(ctx, func(tx storage.Tx) (err error) {
+		d, err = storage.CartReadMany(ctx, tx, q)
 		return err
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -37,7 +38,7 @@ func storeHosts(t *testing.T, b *testBundle, key, storeID string) []string {
 // domain name, on both databases. Nothing is written on a refusal.
 func TestPageURLs(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -74,7 +75,7 @@ func TestPageURLs(t *testing.T) {
 // included.
 func TestRedirectHostsPrincipals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -127,7 +128,7 @@ func TestRedirectHostsPrincipals(t *testing.T) {
 // to either. Lifting the restriction makes the old link work again.
 func TestRedirectHostsEnforced(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -182,7 +183,7 @@ func TestRedirectHostsEnforced(t *testing.T) {
 		mustDo(t, b, b.admin, "PATCH", shop, map[string]any{"redirect_hosts": []string{}}, http.StatusOK)
 		old := &promokit.Link{ID: "lnk_old", Token: promokit.NewLinkToken(), PartnerID: product.PartnerID, StoreID: b.shop.ID,
 			URL: "https://shop.example.com@evil.example/", CreatedAt: jan1()}
-		if err := b.store.Write(context.Background(), func(tx engine.Tx) error { return tx.LinkCreate(context.Background(), old) }); err != nil {
+		if err := b.store.Write(context.Background(), func(tx storage.Tx) error { return tx.LinkCreate(context.Background(), old) }); err != nil {
 			t.Fatal(err)
 		}
 		wantPlainPage(t, b.open(t, "/r/"+old.Token, "User-Agent", browserAgent), http.StatusForbidden, "does not allow")

@@ -15,6 +15,7 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -187,7 +188,7 @@ func wantProblem(t *testing.T, r *response, status int, code string) *problemDoc
 // statements, ledgers and CSV exports all agree.
 func TestAffiliateFlow(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -456,7 +457,7 @@ func checkLedgerCSV(t *testing.T, b *testBundle, key, path, filename string, ent
 // plain 404.
 func TestAffiliateExit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -624,7 +625,7 @@ func TestAffiliateCookieBehindProxy(t *testing.T) {
 // line 422 with the fields, and none of them writes anything.
 func TestOrderEvents(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -779,7 +780,7 @@ func TestAffiliateInputs(t *testing.T) {
 // another partner as a link's owner is 422), and nothing changes.
 func TestAffiliateForeignPrincipals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -971,7 +972,7 @@ func affiliateLater(d time.Duration, path func(*testBundle) string) func(*testBu
 // export is named after the period's first day there.
 func TestAffiliateTimeZone(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID

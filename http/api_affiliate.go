@@ -8,6 +8,7 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // The affiliate program: a store joins, exits and sets its rates;
@@ -104,7 +105,7 @@ type linkJSON struct {
 	Flagged int64  `json:"flagged"`
 }
 
-func newLinkJSON(l *promokit.Link, st engine.LinkStat) linkJSON {
+func newLinkJSON(l *promokit.Link, st storage.LinkStat) linkJSON {
 	return linkJSON{Link: l, Path: "/r/" + l.Token, Clicks: st.Clicks, Flagged: st.Flagged}
 }
 
@@ -121,7 +122,7 @@ func (s *Server) handleLinkCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/links/"+l.ID)
-	writeJSON(w, r, http.StatusCreated, newLinkJSON(l, engine.LinkStat{}))
+	writeJSON(w, r, http.StatusCreated, newLinkJSON(l, storage.LinkStat{}))
 }
 
 // handleLinkList lists the caller's links with their click counts.

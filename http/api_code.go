@@ -10,6 +10,7 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // handleCodeCreate adds a custom code to a promotion: the admin's to any,
@@ -33,11 +34,11 @@ func (s *Server) handleCodeCreate(w http.ResponseWriter, r *http.Request) {
 // handleCodeList lists the codes of a promotion that the caller sees; a
 // promotion it does not see is not found.
 func (s *Server) handleCodeList(w http.ResponseWriter, r *http.Request) {
-	s.listCodes(w, r, engine.CodeFilter{PromotionID: r.PathValue("id")})
+	s.listCodes(w, r, storage.CodeFilter{PromotionID: r.PathValue("id")})
 }
 
 // listCodes answers one page of the codes f selects.
-func (s *Server) listCodes(w http.ResponseWriter, r *http.Request, f engine.CodeFilter) {
+func (s *Server) listCodes(w http.ResponseWriter, r *http.Request, f storage.CodeFilter) {
 	var v promokit.Validation
 	f.Page = pageParams(r.URL.Query(), &v)
 	if err := v.Err(); err != nil {
@@ -207,7 +208,7 @@ func (f rowFailure) field() string { return "row " + strconv.Itoa(f.Row) }
 // handleCodeExport streams the codes of a promotion as CSV.
 func (s *Server) handleCodeExport(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.exportCodes(w, r, engine.CodeFilter{PromotionID: id}, "promotion-"+id+"-codes.csv")
+	s.exportCodes(w, r, storage.CodeFilter{PromotionID: id}, "promotion-"+id+"-codes.csv")
 }
 
 // exportRowsPerFlush is how many rows an export writes between two flushes
@@ -222,7 +223,7 @@ const exportRowsPerFlush = 1000
 // longer be reported in the response: it is logged, and the connection is
 // cut (http.ErrAbortHandler), so that the client sees a failed transfer
 // rather than a file that looks complete.
-func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f engine.CodeFilter, filename string) {
+func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f storage.CodeFilter, filename string) {
 	out := &csvResponse{w: w, filename: safeFilename(filename)}
 	enc := csv.NewCodeEncoder(out)
 	rows := s.newRowFlusher(w, enc.Flush)

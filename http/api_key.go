@@ -5,6 +5,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // handleKeyCreate creates a key (admin: any; seller: seller, checkout and
@@ -31,7 +32,7 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleKeyList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var v promokit.Validation
-	f := engine.KeyFilter{StoreID: q.Get("store_id"), PartnerID: q.Get("partner_id"), Page: pageParams(q, &v)}
+	f := storage.KeyFilter{StoreID: q.Get("store_id"), PartnerID: q.Get("partner_id"), Page: pageParams(q, &v)}
 	if err := v.Err(); err != nil {
 		writeError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // handlePartnerCreate creates a partner account (admin only).
@@ -54,11 +55,11 @@ func (s *Server) handlePartnerGet(w http.ResponseWriter, r *http.Request) {
 // caller sees: all for the admin, its store's for a seller, its own for
 // the partner itself.
 func (s *Server) handlePartnerCodeList(w http.ResponseWriter, r *http.Request) {
-	s.listCodes(w, r, engine.CodeFilter{PartnerID: r.PathValue("id")})
+	s.listCodes(w, r, storage.CodeFilter{PartnerID: r.PathValue("id")})
 }
 
 // handlePartnerCodeExport streams the codes of handlePartnerCodeList as CSV.
 func (s *Server) handlePartnerCodeExport(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.exportCodes(w, r, engine.CodeFilter{PartnerID: id}, "partner-"+id+"-codes.csv")
+	s.exportCodes(w, r, storage.CodeFilter{PartnerID: id}, "partner-"+id+"-codes.csv")
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // writePromotion answers a promotion with its status at the server's now
@@ -38,7 +39,7 @@ func (s *Server) handlePromotionCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePromotionList(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var v promokit.Validation
-	f := engine.PromotionFilter{StoreID: q.Get("store_id"), Page: pageParams(q, &v)}
+	f := storage.PromotionFilter{StoreID: q.Get("store_id"), Page: pageParams(q, &v)}
 	f.Status = promokit.Status(queryEnum(q, &v, "status",
 		string(promokit.StatusScheduled), string(promokit.StatusActive), string(promokit.StatusInactive), string(promokit.StatusEnded)))
 	f.Channel = promokit.Channel(queryEnum(q, &v, "channel",

@@ -17,22 +17,23 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
 // keyReads is a store that counts the keys it is asked for by hash: the
 // database reads of authentication.
 type keyReads struct {
-	engine.DB
+	storage.DB
 	n atomic.Int64
 }
 
-func (s *keyReads) Read(ctx context.Context, fn func(engine.Tx) error) error {
-	return s.DB.Read(ctx, func(tx engine.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
+func (s *keyReads) Read(ctx context.Context, fn func(storage.Tx) error) error {
+	return s.DB.Read(ctx, func(tx storage.Tx) error { return fn(&keyReadsTx{Tx: tx, n: &s.n}) })
 }
 
 type keyReadsTx struct {
-	engine.Tx
+	storage.Tx
 	n *atomic.Int64
 }
 
@@ -42,7 +43,7 @@ func (t *keyReadsTx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.K
 }
 
 // setupKeyReads is setup on a store that counts its key reads.
-func setupKeyReads(t *testing.T, open func(*testing.T) engine.DB, opts ...setupOption) (*testBundle, *keyReads) {
+func setupKeyReads(t *testing.T, open func(*testing.T) storage.DB, opts ...setupOption) (*testBundle, *keyReads) {
 	t.Helper()
 	st := &keyReads{DB: open(t)}
 	b := newBundle(t, st, opts...)
@@ -92,7 +93,7 @@ func authRefusals(t *testing.T, b *testBundle, limit string) float64 {
 // limit.
 func TestAuthLimitAddr(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b, st := setupKeyReads(t, open, func(c *Config) { c.AuthFailures, c.TrustProxy = 3, true })
 		b.clock.Add(15 * time.Second)
@@ -175,7 +176,7 @@ func TestAuthLimitAddr(t *testing.T) {
 // goes on.
 func TestAuthLimitGlobal(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b, st := setupKeyReads(t, open, func(c *Config) { c.GlobalAuthFailures, c.TrustProxy = 3, true })
 		b.clock.Add(20 * time.Second)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -25,7 +26,7 @@ import (
 // bad rows by number.
 func TestCodeImport(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, func(c *Config) { c.ImportLimit = 4096 })
 		path := "/v1/promotions/" + b.promo.ID + "/codes/import"
@@ -91,7 +92,7 @@ func TestCodeImport(t *testing.T) {
 // writes every code.
 func TestCodeImportLarge(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		path := "/v1/promotions/" + b.promo.ID + "/codes/import"
@@ -200,7 +201,7 @@ func TestCodeExport(t *testing.T) {
 // alike, and that failed look-ups are limited per key and per address.
 func TestCodeLookup(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, func(c *Config) { c.LookupFailures, c.KeyLookupFailures = 3, 3; c.TrustProxy = true })
 		strip := func(r *response) string {
@@ -274,11 +275,11 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 
 // cutStore is a store whose exports fail after a number of codes.
 type cutStore struct {
-	engine.DB
+	storage.DB
 	after atomic.Int64 // negative: never
 }
 
-func (s *cutStore) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *cutStore) CodeExport(ctx context.Context, scope promokit.Scope, f storage.CodeFilter, fn func(*promokit.Code) error) error {
 	n := int64(0)
 	return s.DB.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
 		if n++; s.after.Load() >= 0 && n > s.after.Load() {

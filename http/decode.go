@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/segmentio/encoding/json"
 )
 
@@ -209,8 +209,8 @@ func isInteger(t reflect.Type) bool {
 
 // pageParams reads the cursor and page size of a list request: after, and
 // limit between 1 and 1000 (100 when absent). Bad values are added to v.
-func pageParams(q url.Values, v *promokit.Validation) engine.Page {
-	p := engine.Page{After: q.Get("after"), Limit: 100}
+func pageParams(q url.Values, v *promokit.Validation) storage.Page {
+	p := storage.Page{After: q.Get("after"), Limit: 100}
 	if len(p.After) > 200 {
 		v.Add("after", "invalid", "after must be a cursor returned as next_cursor")
 	}

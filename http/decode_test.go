@@ -7,6 +7,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -30,7 +31,7 @@ func TestUnknownField(t *testing.T) {
 // runs, and checks the status, code and field of each.
 func TestDecodeStrict(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		before := b.count(t, b.admin, "/v1/promotions")

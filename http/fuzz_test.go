@@ -9,6 +9,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // FuzzDecodePromotion sends arbitrary bytes as the body of POST
@@ -22,9 +23,9 @@ func FuzzDecodePromotion(f *testing.F) {
 	admin := promokit.NewContext(context.Background(), promokit.Principal{KeyID: "key_fuzz", Role: promokit.RoleAdmin})
 	count := func(t *testing.T) int {
 		n := 0
-		page := engine.Page{Limit: 1000}
+		page := storage.Page{Limit: 1000}
 		for {
-			list, err := e.svc.ListPromotions(admin, engine.PromotionFilter{Page: page})
+			list, err := e.svc.ListPromotions(admin, storage.PromotionFilter{Page: page})
 			if err != nil {
 				t.Fatal(err)
 			}

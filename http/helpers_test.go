@@ -18,6 +18,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // responseHook, when set, sees every response a test receives through
@@ -33,7 +34,7 @@ func jan1() time.Time { return time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC) }
 // codes, and a partner holding one code of shop.
 type testBundle struct {
 	svc   *engine.Service
-	store engine.DB
+	store storage.DB
 	clock *promokit.FixedClock
 	srv   *Server
 	c     *client
@@ -60,7 +61,7 @@ type setupOption func(*Config)
 
 // setup opens a store, starts a server on it and creates the fixtures
 // through the API.
-func setup(t *testing.T, open func(*testing.T) engine.DB, opts ...setupOption) *testBundle {
+func setup(t *testing.T, open func(*testing.T) storage.DB, opts ...setupOption) *testBundle {
 	t.Helper()
 	b := newBundle(t, open(t), opts...)
 	b.fixtures(t)
@@ -68,7 +69,7 @@ func setup(t *testing.T, open func(*testing.T) engine.DB, opts ...setupOption) *
 }
 
 // newBundle starts a server on st with an admin key and no fixtures.
-func newBundle(t *testing.T, st engine.DB, opts ...setupOption) *testBundle {
+func newBundle(t *testing.T, st storage.DB, opts ...setupOption) *testBundle {
 	t.Helper()
 	clock := promokit.NewFixedClock(jan1())
 	svc := engine.New(engine.Config{Store: st, Clock: clock})

@@ -12,7 +12,7 @@ import (
 	"os"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // replayedHeaders returns the response headers kept with an idempotent
@@ -101,7 +101,7 @@ func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 				}
 			}
 			hdr, _ := json.Marshal(kept)
-			err := s.svc.FinishIdempotent(ctx, &engine.IdempotencyRecord{
+			err := s.svc.FinishIdempotent(ctx, &storage.IdempotencyRecord{
 				KeyID: p.KeyID, Key: key, Status: rc.status, Headers: hdr, Body: rc.kept(),
 			})
 			if err != nil {
@@ -147,7 +147,7 @@ func validIdempotencyKey(k string) bool {
 }
 
 // replay sends a stored response again.
-func replay(w http.ResponseWriter, rec *engine.IdempotencyRecord) {
+func replay(w http.ResponseWriter, rec *storage.IdempotencyRecord) {
 	var kept map[string]string
 	_ = json.Unmarshal(rec.Headers, &kept)
 	h := w.Header()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -113,7 +114,7 @@ func exactConfig(c *Config) { c.TrustProxy = true }
 // validate's customer and for a code look-up's address.
 func TestLookupLimitExact(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, exactConfig)
 		exactCases(t, b, []*client{b.c})
@@ -146,7 +147,7 @@ func TestLookupLimitExactShared(t *testing.T) {
 // key bound to no store pricing a cart of store B, go on.
 func TestLookupLimitPerStore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, func(c *Config) { c.LookupFailures, c.TrustProxy = 3, true })
 		b.clock.Set(jan1().Add(48 * time.Hour))

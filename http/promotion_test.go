@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -16,7 +16,7 @@ import (
 // an edit without If-Match gets 428.
 func TestPromotionETag(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		pp := "/v1/promotions/" + b.promo.ID
@@ -105,7 +105,7 @@ func TestPromotionStatus(t *testing.T) {
 // limit and the value asked for, and that P4 codes cannot be edited.
 func TestPromotionPolicy(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		mustDo(t, b, b.admin, "PATCH", "/v1/stores/"+b.shop.ID, map[string]any{"partner_promo_codes": true}, 200)

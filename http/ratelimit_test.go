@@ -14,6 +14,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -40,7 +41,7 @@ func want429(t *testing.T, r *response, what string, retry int) {
 // validate, for each kind of subject.
 func TestLookupLimitValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		// The promotion has started: the shop's code applies, at 09:00.
 		started := func(t *testing.T) *testBundle {
@@ -213,7 +214,7 @@ func TestClientAddrOddEntry(t *testing.T) {
 			}
 		}
 	}
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, limitOf3)
 		for i := range 4 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -265,7 +266,7 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("case %s %s is not a route", r.Method, r.Pattern)
 		}
 	})
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		shared := setup(t, open)
 		for _, rc := range cases {

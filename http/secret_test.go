@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -18,7 +18,7 @@ import (
 // no secret reaches the log.
 func TestKeySecretNotReplayed(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) engine.DB) {
+	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		ctx := context.Background()
@@ -45,8 +45,8 @@ func TestKeySecretNotReplayed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var rec *engine.IdempotencyRecord
-			if err := b.store.Read(ctx, func(tx engine.Tx) error {
+			var rec *storage.IdempotencyRecord
+			if err := b.store.Read(ctx, func(tx storage.Tx) error {
 				var err error
 				rec, err = tx.IdempotencyGet(ctx, p.KeyID, "mint-"+tc.name)
 				return err

@@ -23,6 +23,7 @@ import (
 	promohttp "github.com/promokit/promokit/http"
 	"github.com/promokit/promokit/postgres"
 	"github.com/promokit/promokit/sqlite"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -51,7 +52,7 @@ func onEachDatabase(t *testing.T, fn func(t *testing.T, db string, s *testServer
 // engine and store packages, with a job worker.
 type testServer struct {
 	url, adminKey, databaseURL string
-	store                      engine.DB
+	store                      storage.DB
 }
 
 // newTestServer opens a new database of kind db, serves the API on it
@@ -418,7 +419,7 @@ func TestRunReportsCheck(t *testing.T) {
 		for p := range s.promotions(t) {
 			id = p
 		}
-		err := s.store.Write(ctx, func(tx engine.Tx) error {
+		err := s.store.Write(ctx, func(tx storage.Tx) error {
 			_, err := tx.UsagePromotionAdd(ctx, id, 1, 0)
 			return err
 		})

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // ClickSeed is what Config.SeedClicks inserts: N clicks on one link, made
@@ -32,7 +32,7 @@ type ClickSeed struct {
 const seedClickBatch = 20_000
 
 // SeedClicksInto inserts the clicks s describes into db, in batches.
-func SeedClicksInto(ctx context.Context, db engine.DB, s ClickSeed) error {
+func SeedClicksInto(ctx context.Context, db storage.DB, s ClickSeed) error {
 	step := s.To.Sub(s.From) / time.Duration(max(s.N, 1))
 	batch := make([]*promokit.Click, 0, seedClickBatch)
 	for i := int64(0); i < s.N; {
@@ -45,7 +45,7 @@ func SeedClicksInto(ctx context.Context, db engine.DB, s ClickSeed) error {
 				UserAgent: "promokit bench seed",
 			})
 		}
-		if err := db.Write(ctx, func(tx engine.Tx) error { return tx.ClickInsertMany(ctx, batch) }); err != nil {
+		if err := db.Write(ctx, func(tx storage.Tx) error { return tx.ClickInsertMany(ctx, batch) }); err != nil {
 			return err
 		}
 	}

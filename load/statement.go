@@ -14,6 +14,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // DefaultEntries is how many ledger entries the statement scenarios seed.
@@ -39,7 +40,7 @@ const seedEntryBatch = 20_000
 // rolls up their closed days as the server would have, and returns the
 // sum of their amounts: pending accruals and payable releases, one of
 // each per order line.
-func SeedEntriesInto(ctx context.Context, db engine.DB, s EntrySeed) (int64, error) {
+func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, error) {
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	step := s.To.Sub(s.From) / time.Duration(max(s.N, 1))
 	var sum int64
@@ -59,7 +60,7 @@ func SeedEntriesInto(ctx context.Context, db engine.DB, s EntrySeed) (int64, err
 			sum += e.Amount
 			batch = append(batch, e)
 		}
-		if err := db.Write(ctx, func(tx engine.Tx) error { return tx.LedgerAddMany(ctx, batch) }); err != nil {
+		if err := db.Write(ctx, func(tx storage.Tx) error { return tx.LedgerAddMany(ctx, batch) }); err != nil {
 			return 0, err
 		}
 	}
@@ -68,7 +69,7 @@ func SeedEntriesInto(ctx context.Context, db engine.DB, s EntrySeed) (int64, err
 	until := time.Now().UTC().Add(-time.Hour).Truncate(24 * time.Hour)
 	for {
 		var rolled time.Time
-		err := db.Write(ctx, func(tx engine.Tx) (err error) {
+		err := db.Write(ctx, func(tx storage.Tx) (err error) {
 			rolled, err = tx.LedgerRollup(ctx, until, 31)
 			return err
 		})

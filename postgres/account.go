@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the accounts of the marketplace: stores, partners and
@@ -53,7 +53,7 @@ func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Stor
 }
 
 // StoreList returns a page of stores ordered by id.
-func (t *tx) StoreList(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
+func (t *tx) StoreList(ctx context.Context, p storage.Page) ([]*promokit.Store, error) {
 	return queryList(ctx, t.q, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > $1 ORDER BY id LIMIT $2`,
 		[]any{p.After, limit(p)}, scanStore)
 }
@@ -103,7 +103,7 @@ func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, erro
 }
 
 // PartnerList returns a page of partners ordered by id.
-func (t *tx) PartnerList(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
+func (t *tx) PartnerList(ctx context.Context, p storage.Page) ([]*promokit.Partner, error) {
 	return queryList(ctx, t.q, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > $1 ORDER BY id LIMIT $2`,
 		[]any{p.After, limit(p)}, scanPartner)
 }
@@ -144,7 +144,7 @@ func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Prod
 }
 
 // ProductList returns a page of a store's products ordered by id.
-func (t *tx) ProductList(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
+func (t *tx) ProductList(ctx context.Context, storeID string, p storage.Page) ([]*promokit.Product, error) {
 	return queryList(ctx, t.q, "products",
 		`SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
 		[]any{storeID, p.After, limit(p)}, scanProduct)

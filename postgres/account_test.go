@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestGetStoreLock checks that GetStore with lock holds the store's row
@@ -18,13 +18,13 @@ func TestGetStoreLock(t *testing.T) {
 	s := MustOpenStore(t)
 	now := time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC)
 	st := &promokit.Store{ID: "sto_1", Name: "Before", CreatedAt: now}
-	if err := s.Write(ctx, func(tx engine.Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
+	if err := s.Write(ctx, func(tx storage.Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
 		t.Fatal(err)
 	}
 	locked := make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
-		first <- s.Write(ctx, func(tx engine.Tx) error {
+		first <- s.Write(ctx, func(tx storage.Tx) error {
 			got, err := tx.StoreGet(ctx, st.ID, true)
 			if err != nil {
 				return err
@@ -38,7 +38,7 @@ func TestGetStoreLock(t *testing.T) {
 	}()
 	<-locked
 	var name string
-	err := s.Write(ctx, func(tx engine.Tx) error {
+	err := s.Write(ctx, func(tx storage.Tx) error {
 		got, err := tx.StoreGet(ctx, st.ID, true)
 		if err != nil {
 			return err
@@ -64,13 +64,13 @@ func TestReadOnly(t *testing.T) {
 	ctx := context.Background()
 	s := MustOpenStore(t)
 	now := time.Date(2026, 1, 1, 9, 30, 0, 0, time.UTC)
-	err := s.Read(ctx, func(tx engine.Tx) error {
+	err := s.Read(ctx, func(tx storage.Tx) error {
 		return tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "One", CreatedAt: now})
 	})
 	if err == nil {
 		t.Fatal("CreateStore inside Read succeeded")
 	}
-	err = s.Read(ctx, func(tx engine.Tx) error {
+	err = s.Read(ctx, func(tx storage.Tx) error {
 		_, err := tx.StoreGet(ctx, "sto_1", false)
 		return err
 	})

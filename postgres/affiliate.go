@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the affiliate program (migration 0007): memberships,
@@ -117,7 +117,7 @@ func (t *tx) RateListAt(ctx context.Context, storeID string, at time.Time, produ
 
 // RateList returns a store's rates newest first, those below the id
 // p.After when it is set.
-func (t *tx) RateList(ctx context.Context, storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
+func (t *tx) RateList(ctx context.Context, storeID string, p storage.RatePage) ([]*promokit.Rate, error) {
 	before, err := parseAfter(p.After)
 	if err != nil {
 		return nil, err

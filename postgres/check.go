@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // checkQuery compares every usage counter with the redemption rows it is
@@ -68,15 +68,15 @@ SELECT 'ledger_daily_entries', subject, stored_entries, entries FROM daily WHERE
 
 // UsageCheck recomputes the usage counters from the rows, and the
 // ledger's daily roll-ups from the entries, and returns those that differ.
-func (s *DB) UsageCheck(ctx context.Context) ([]engine.CounterDiff, error) {
+func (s *DB) UsageCheck(ctx context.Context) ([]storage.CounterDiff, error) {
 	rows, err := s.pool.Query(ctx, checkQuery)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: check counters: %w", err)
 	}
 	defer rows.Close()
-	var out []engine.CounterDiff
+	var out []storage.CounterDiff
 	for rows.Next() {
-		var d engine.CounterDiff
+		var d storage.CounterDiff
 		if err := rows.Scan(&d.Kind, &d.Subject, &d.Stored, &d.FromRows); err != nil {
 			return nil, fmt.Errorf("postgres: check counters: %w", err)
 		}

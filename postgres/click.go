@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the clicks on links (migration 0007) and the visitor ids
@@ -62,12 +62,12 @@ func (t *tx) ClickInsertMany(ctx context.Context, clicks []*promokit.Click) erro
 
 // ClickCountMany counts the clicks of each visitor and link pair since since,
 // the pairs travelling as two arrays.
-func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
-	out := make(map[engine.VisitorLink]int64, len(pairs))
+func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []storage.VisitorLink, max int64) (map[storage.VisitorLink]int64, error) {
+	out := make(map[storage.VisitorLink]int64, len(pairs))
 	if len(pairs) == 0 {
 		return out, nil
 	}
-	seen := make(map[engine.VisitorLink]bool, len(pairs))
+	seen := make(map[storage.VisitorLink]bool, len(pairs))
 	visitors, links := make([]string, 0, len(pairs)), make([]string, 0, len(pairs))
 	for _, p := range pairs {
 		if !seen[p] {
@@ -92,7 +92,7 @@ func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []engine
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			k engine.VisitorLink
+			k storage.VisitorLink
 			n int64
 		)
 		if err := rows.Scan(&k.VisitorID, &k.LinkID, &n); err != nil {
@@ -134,8 +134,8 @@ func scanClick(row pgx.Row) (*promokit.Click, error) {
 }
 
 // LinkStatGetMany counts the clicks of each link among linkIDs that has any.
-func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
-	out := make(map[string]engine.LinkStat, len(linkIDs))
+func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]storage.LinkStat, error) {
+	out := make(map[string]storage.LinkStat, len(linkIDs))
 	if len(linkIDs) == 0 {
 		return out, nil
 	}
@@ -148,7 +148,7 @@ func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]
 	for rows.Next() {
 		var (
 			id string
-			s  engine.LinkStat
+			s  storage.LinkStat
 		)
 		if err := rows.Scan(&id, &s.Clicks, &s.Flagged); err != nil {
 			return nil, fmt.Errorf("postgres: link stats: %w", err)

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 const codeColumns = `code, promotion_id, store_id, active, usage_limit, per_customer_limit,
@@ -121,7 +121,7 @@ func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 // codeQuery returns the query of the codes that scope can see and f
 // selects, in creation order, after the code value f.After. With paged,
 // a Limit of zero means the default page size; without, no limit.
-func codeQuery(scope promokit.Scope, f engine.CodeFilter, paged bool) (string, []any) {
+func codeQuery(scope promokit.Scope, f storage.CodeFilter, paged bool) (string, []any) {
 	var w where
 	if scope.StoreID != "" {
 		w.add("store_id = ?", scope.StoreID)
@@ -152,7 +152,7 @@ func codeQuery(scope promokit.Scope, f engine.CodeFilter, paged bool) (string, [
 
 // CodeList returns a page of the codes that scope can see and f selects,
 // in creation order. f.After is the last code value of the previous page.
-func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFilter) ([]*promokit.Code, error) {
+func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f storage.CodeFilter) ([]*promokit.Code, error) {
 	sql, args := codeQuery(scope, f, true)
 	return queryList(ctx, t.q, "codes", sql, args, func(row pgx.Row) (*promokit.Code, error) {
 		c := new(promokit.Code)
@@ -167,7 +167,7 @@ func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFi
 // creation order, to fn, with one query whose rows are read as they
 // arrive. A Limit of zero exports them all. It stops at the first error fn
 // returns and returns it.
-func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f storage.CodeFilter, fn func(*promokit.Code) error) error {
 	sql, args := codeQuery(scope, f, false)
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
@@ -192,7 +192,7 @@ func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f engine.Code
 // CodeCount counts the codes of a store or of a promotion, created at or
 // after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
-func (t *tx) CodeCount(ctx context.Context, c engine.CodeCount) (int64, error) {
+func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // liveCode is the condition that the code c is visible: it is not a code
@@ -24,7 +24,7 @@ const liveCode = `(c.import_id IS NULL OR NOT EXISTS (SELECT 1 FROM code_imports
 // imp.ID and imp.AfterCodeID: the largest code id committed now. Identity
 // values only grow, so every code the import inserts later has a larger
 // id, whatever other transactions do meanwhile.
-func (t *tx) CodeImportCreate(ctx context.Context, imp *engine.CodeImport) error {
+func (t *tx) CodeImportCreate(ctx context.Context, imp *storage.CodeImport) error {
 	err := t.q.QueryRow(ctx, `INSERT INTO code_imports (promotion_id, store_id, after_code_id, lease_until, created_at)
 		VALUES ($1, $2, (SELECT coalesce(max(id), 0) FROM codes), $3, $4) RETURNING id, after_code_id`,
 		imp.PromotionID, imp.StoreID, imp.LeaseUntil, imp.CreatedAt).Scan(&imp.ID, &imp.AfterCodeID)
@@ -120,11 +120,11 @@ func nullTime(t time.Time) *time.Time {
 
 // CodeImportListStale returns up to limit imports, oldest first, that have
 // failed or whose lease ended at or before now.
-func (t *tx) CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*engine.CodeImport, error) {
+func (t *tx) CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*storage.CodeImport, error) {
 	return queryList(ctx, t.q, "stale code imports", `SELECT id, promotion_id, store_id, after_code_id, failed, lease_until, created_at
 		FROM code_imports WHERE failed OR lease_until <= $1 ORDER BY id LIMIT $2`, []any{now, limit},
-		func(row pgx.Row) (*engine.CodeImport, error) {
-			var imp engine.CodeImport
+		func(row pgx.Row) (*storage.CodeImport, error) {
+			var imp storage.CodeImport
 			err := row.Scan(&imp.ID, &imp.PromotionID, &imp.StoreID, &imp.AfterCodeID, &imp.Failed, &imp.LeaseUntil, &imp.CreatedAt)
 			imp.LeaseUntil, imp.CreatedAt = imp.LeaseUntil.UTC(), imp.CreatedAt.UTC()
 			return &imp, err

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
+	"github.com/promokit/promokit/storage"
 )
 
 // benchBatch is the number of codes of one generation transaction.
@@ -24,7 +24,7 @@ func MustCreatePromotion(tb testing.TB, s *postgres.DB, now time.Time) *promokit
 		Channel: promokit.ChannelStore, Type: promokit.PercentOff, PercentOff: 1000, Currency: "USD",
 		StartsAt: now, Active: true, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.Write(context.Background(), func(tx engine.Tx) error {
+	err := s.Write(context.Background(), func(tx storage.Tx) error {
 		if err := tx.StoreCreate(context.Background(), st); err != nil {
 			return err
 		}
@@ -49,7 +49,7 @@ func newCodes(g *promokit.Generator, p *promokit.Promotion, n int, now time.Time
 // generate inserts n new codes of p in transactions of benchBatch codes
 // with insert, drawing again for values that exist, as a generation job
 // does. The timer stops while codes are drawn.
-func generate(b *testing.B, s *postgres.DB, p *promokit.Promotion, n int, insert func(context.Context, engine.Tx, []*promokit.Code) (int64, error)) {
+func generate(b *testing.B, s *postgres.DB, p *promokit.Promotion, n int, insert func(context.Context, storage.Tx, []*promokit.Code) (int64, error)) {
 	b.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 9, 30, 0, 123456000, time.UTC)
@@ -58,7 +58,7 @@ func generate(b *testing.B, s *postgres.DB, p *promokit.Promotion, n int, insert
 		b.StopTimer()
 		codes := newCodes(g, p, min(benchBatch, n-done), now)
 		b.StartTimer()
-		err := s.Write(ctx, func(tx engine.Tx) error {
+		err := s.Write(ctx, func(tx storage.Tx) error {
 			k, err := insert(ctx, tx, codes)
 			done += int(k)
 			return err
@@ -70,7 +70,7 @@ func generate(b *testing.B, s *postgres.DB, p *promokit.Promotion, n int, insert
 }
 
 // insertCodes inserts codes with CodeInsertMany.
-func insertCodes(ctx context.Context, tx engine.Tx, codes []*promokit.Code) (int64, error) {
+func insertCodes(ctx context.Context, tx storage.Tx, codes []*promokit.Code) (int64, error) {
 	return tx.CodeInsertMany(ctx, codes)
 }
 
@@ -80,10 +80,10 @@ func BenchmarkInsertCodes(b *testing.B) {
 	cases := []struct {
 		name   string
 		n      int
-		insert func(context.Context, engine.Tx, []*promokit.Code) (int64, error)
+		insert func(context.Context, storage.Tx, []*promokit.Code) (int64, error)
 	}{
 		{"unnest", 1_000_000, insertCodes},
-		{"row", 20_000, func(ctx context.Context, tx engine.Tx, codes []*promokit.Code) (int64, error) {
+		{"row", 20_000, func(ctx context.Context, tx storage.Tx, codes []*promokit.Code) (int64, error) {
 			for i, c := range codes {
 				if err := tx.CodeCreate(ctx, c); err != nil {
 					return int64(i), err
@@ -120,7 +120,7 @@ func BenchmarkExportCodes(b *testing.B) {
 	var rows int
 	for b.Loop() {
 		count := 0
-		err := s.CodeExport(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(*promokit.Code) error {
+		err := s.CodeExport(ctx, promokit.Scope{StoreID: p.StoreID}, storage.CodeFilter{PromotionID: p.ID}, func(*promokit.Code) error {
 			count++
 			return nil
 		})

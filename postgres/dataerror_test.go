@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestDataError checks which errors of the server are a value it refuses,
@@ -57,7 +57,7 @@ func TestDataError(t *testing.T) {
 		_, err = tx.Exec(ctx, `SELECT pg_sleep(1)`)
 		return err
 	}
-	nulName := s.Write(ctx, func(tx engine.Tx) error {
+	nulName := s.Write(ctx, func(tx storage.Tx) error {
 		return tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "A\x00B", CreatedAt: time.Now()})
 	})
 	tests := []struct {

@@ -1,4 +1,4 @@
-// Package postgres implements engine.DB over PostgreSQL with pgx/v5 and
+// Package postgres implements storage.DB over PostgreSQL with pgx/v5 and
 // pgxpool, without database/sql.
 //
 // Write transactions run at READ COMMITTED and serialise where they must
@@ -24,7 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // DefaultMaxConns is the pool size when the URL does not set pool_max_conns.
@@ -39,7 +39,7 @@ const keysMaxConns = 4
 // defaultLimit is the page size when a Page has no limit.
 const defaultLimit = 100
 
-var _ engine.DB = (*DB)(nil)
+var _ storage.DB = (*DB)(nil)
 
 // DB is a promokit database on PostgreSQL. It is safe for concurrent use.
 type DB struct {
@@ -162,13 +162,13 @@ func (s *DB) Close() error {
 // look-up is one round trip); a read that needs several statements to agree
 // must run them in Write. A write inside fn fails: the pool's connections
 // default to read-only transactions.
-func (s *DB) Read(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
 	return fn(&tx{q: s.pool, keys: s.keys})
 }
 
 // Write runs fn in one READ COMMITTED transaction, committed when fn returns
 // nil and rolled back otherwise, also when fn panics.
-func (s *DB) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
@@ -195,7 +195,7 @@ type querier interface {
 	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
-// tx implements engine.Tx over a querier.
+// tx implements storage.Tx over a querier.
 type tx struct {
 	q    querier
 	keys querier // Read's pool of the checkout's reads by key; nil in Write
@@ -211,7 +211,7 @@ func (t *tx) byKey() querier {
 	return t.q
 }
 
-var _ engine.Tx = (*tx)(nil)
+var _ storage.Tx = (*tx)(nil)
 
 // notFound returns the ENotFound error for a missing object.
 func notFound(what, id string) error {
@@ -331,7 +331,7 @@ func scanString(row pgx.Row) (string, error) {
 }
 
 // limit returns the page size of p.
-func limit(p engine.Page) int {
+func limit(p storage.Page) int {
 	if p.Limit <= 0 {
 		return defaultLimit
 	}
@@ -379,3 +379,13 @@ func (w *where) sql() string {
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
+
+// The abilities of a PostgreSQL transaction: each sends in one or two
+// round trips what the plain methods would send one statement at a time.
+var (
+	_ storage.CheckoutReader = (*tx)(nil)
+	_ storage.CartReader     = (*tx)(nil)
+	_ storage.UsageTaker     = (*tx)(nil)
+	_ storage.PlaceReader    = (*tx)(nil)
+	_ storage.OrderPlacer    = (*tx)(nil)
+)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // The qualify and checkout queries, for their plan tests.
@@ -42,7 +42,7 @@ const (
 	LookupFailuresSQL = lookupFailuresSQL
 )
 
-// The statements of TakeUses, which run with cached generic plans.
+// The statements of UsageTakeMany, which run with cached generic plans.
 const (
 	AddPromotionUsageSQL = addPromotionUsageSQL
 	AddCodeUsageSQL      = addCodeUsageSQL
@@ -60,8 +60,8 @@ const (
 // PlanModesAfter runs write in a write transaction and returns
 // plan_cache_mode and enable_seqscan as the statements after it in that
 // transaction see them.
-func (s *DB) PlanModesAfter(ctx context.Context, write func(context.Context, engine.Tx) error) (modes string, err error) {
-	err = s.Write(ctx, func(etx engine.Tx) error {
+func (s *DB) PlanModesAfter(ctx context.Context, write func(context.Context, storage.Tx) error) (modes string, err error) {
+	err = s.Write(ctx, func(etx storage.Tx) error {
 		if err := write(ctx, etx); err != nil {
 			return err
 		}

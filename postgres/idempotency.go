@@ -8,13 +8,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // IdempotencyGet returns the record of a key's Idempotency-Key; ENotFound
 // when there is none.
-func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
-	var r engine.IdempotencyRecord
+func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.IdempotencyRecord, error) {
+	var r storage.IdempotencyRecord
 	err := t.q.QueryRow(ctx, `
 		SELECT key_id, key, request_hash, status, headers, body, created_at
 		FROM idempotency_keys WHERE key_id = $1 AND key = $2`, keyID, key).
@@ -28,7 +28,7 @@ func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.Ide
 // IdempotencyCreate inserts a record; EConflict when one exists for the
 // same key and Idempotency-Key. The insert does nothing on conflict rather
 // than fail, so the transaction can go on and read the existing record.
-func (t *tx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord) error {
 	tag, err := t.q.Exec(ctx, `
 		INSERT INTO idempotency_keys (key_id, key, request_hash, status, headers, body, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -45,7 +45,7 @@ func (t *tx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord)
 
 // IdempotencyComplete stores the response status, headers and body of a
 // record; ENotFound when there is no such record.
-func (t *tx) IdempotencyComplete(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyComplete(ctx context.Context, r *storage.IdempotencyRecord) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE idempotency_keys SET status = $3, headers = $4, body = $5
 		WHERE key_id = $1 AND key = $2`,
@@ -72,7 +72,7 @@ const createIdempotenciesSQL = `INSERT INTO idempotency_keys (key_id, key, reque
 // IdempotencyCreateMany inserts records of requests not answered yet in one
 // statement, leaving out each one whose key is recorded already, also by
 // an earlier one of rs.
-func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	keyIDs, keys := make([]string, len(rs)), make([]string, len(rs))
 	hashes, times := make([][]byte, len(rs)), make([]time.Time, len(rs))
 	for i, r := range rs {
@@ -94,7 +94,7 @@ const completeIdempotenciesSQL = `UPDATE idempotency_keys i SET status = r.statu
 
 // IdempotencyCompleteMany stores the responses of records in one statement
 // and reports which records existed.
-func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	keyIDs, keys := make([]string, len(rs)), make([]string, len(rs))
 	statuses, headers, bodies := make([]int32, len(rs)), make([][]byte, len(rs)), make([][]byte, len(rs))
 	for i, r := range rs {
@@ -112,7 +112,7 @@ type idempotencyKey struct{ keyID, key string }
 
 // writtenKeys runs a statement that returns the keys of the records it
 // wrote, and counts them. The statement keeps one cached generic plan per
-// connection, as TakeUses's do (sendWithGenericPlans): planned anew on
+// connection, as UsageTakeMany's do (sendWithGenericPlans): planned anew on
 // every batch, the insert and the update of a batch's records cost
 // PostgreSQL about 85 and 195 µs of planning each time, some 18 µs per
 // request with an Idempotency-Key.
@@ -138,7 +138,7 @@ func writtenKeys(ctx context.Context, q querier, what, sql string, args ...any) 
 
 // claim reports which of rs were written, given the keys written: the
 // first records of each key, in order, as many as were written.
-func claim(rs []*engine.IdempotencyRecord, written map[idempotencyKey]int) []bool {
+func claim(rs []*storage.IdempotencyRecord, written map[idempotencyKey]int) []bool {
 	out := make([]bool, len(rs))
 	for i, r := range rs {
 		if k := (idempotencyKey{r.KeyID, r.Key}); written[k] > 0 {

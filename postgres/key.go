@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 const keyColumns = `id, name, role, store_id, partner_id, prefix, hash, created_at, revoked_at`
@@ -58,7 +58,7 @@ func (t *tx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, erro
 
 // KeyList returns a page of keys ordered by id, of f's store and partner
 // when they are set.
-func (t *tx) KeyList(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key, error) {
+func (t *tx) KeyList(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key, error) {
 	var w where
 	if f.StoreID != "" {
 		w.add("store_id = ?", f.StoreID)

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the ledger of what partners are owed (migration 0007):
@@ -98,7 +98,7 @@ func (t *tx) LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]
 // million entries thus reads a few rows per day. The roll-ups only ever
 // gain days at or after rolled_until, so reading it in its own statement
 // is safe while a roll-up commits.
-func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.LedgerTotal, error) {
+func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.LedgerTotal, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
 		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
 	}
@@ -107,8 +107,8 @@ func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.Led
 		return nil, err
 	}
 	query, args := ledgerTotalsSQL(f, rolled)
-	return queryList(ctx, t.q, "ledger totals", query, args, func(row pgx.Row) (engine.LedgerTotal, error) {
-		var s engine.LedgerTotal
+	return queryList(ctx, t.q, "ledger totals", query, args, func(row pgx.Row) (storage.LedgerTotal, error) {
+		var s storage.LedgerTotal
 		err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
 		return s, err
 	})
@@ -118,7 +118,7 @@ func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.Led
 // sums of the roll-ups of the days of f rolled up before rolled, and of
 // the entries of f outside those days, added up by currency, status and
 // kind.
-func ledgerTotalsSQL(f engine.LedgerFilter, rolled time.Time) (string, []any) {
+func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	var (
 		w     where
 		scope []string
@@ -232,7 +232,7 @@ func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (ti
 // of the page are found first by an index-only scan of the partner's or
 // the store's index, so that only the page's rows are read from the
 // table.
-func (t *tx) LedgerList(ctx context.Context, f engine.LedgerFilter, p engine.Page) ([]*promokit.LedgerEntry, error) {
+func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.Page) ([]*promokit.LedgerEntry, error) {
 	w, err := ledgerWhere(f)
 	if err != nil {
 		return nil, err
@@ -247,7 +247,7 @@ func (t *tx) LedgerList(ctx context.Context, f engine.LedgerFilter, p engine.Pag
 }
 
 // ledgerWhere returns the conditions of a ledger filter.
-func ledgerWhere(f engine.LedgerFilter) (*where, error) {
+func ledgerWhere(f storage.LedgerFilter) (*where, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
 		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
 	}

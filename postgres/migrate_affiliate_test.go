@@ -8,8 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestMigrateVisitorsPerStore: on a database migrated to 0009, where a
@@ -75,7 +75,7 @@ func TestMigrateVisitorsPerStore(t *testing.T) {
 		t.Fatalf("visitors after 0010 (-want +got):\n%s", diff)
 	}
 	var list []string
-	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
+	if err := s.Read(ctx, func(tx storage.Tx) (err error) {
 		list, err = tx.VisitorList(ctx, "sto_a", "c1", 10)
 		return err
 	}); err != nil {
@@ -120,7 +120,7 @@ func TestMigrateRedirectHosts(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate to 0012 and later: %v", err)
 	}
-	if err := s.Read(ctx, func(tx engine.Tx) error {
+	if err := s.Read(ctx, func(tx storage.Tx) error {
 		st, err := tx.StoreGet(ctx, "sto_a", false)
 		if err == nil && (st.RedirectHosts == nil || len(st.RedirectHosts) != 0) {
 			t.Errorf("redirect hosts of an earlier store: %#v, want an empty list", st.RedirectHosts)

@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestMigrateConcurrent starts two stores on one fresh schema and migrates
@@ -97,7 +97,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 		t.Fatalf("migrate to 0006 and later: %v", err)
 	}
 	var got []*promokit.Redemption
-	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
+	if err := s.Read(ctx, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrder(ctx, "sto_1", "ord-1")
 		return err
 	}); err != nil {
@@ -132,7 +132,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	// The keys of the table now: a second row of a code is refused, a
 	// codeless row is one per promotion.
 	create := func(code, promotion string) error {
-		return s.Write(ctx, func(tx engine.Tx) error {
+		return s.Write(ctx, func(tx storage.Tx) error {
 			return tx.RedemptionCreate(ctx, &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion,
 				Discount: 1, State: promokit.RedemptionHeld, RequestHash: []byte{1}, CreatedAt: created, UpdatedAt: created})
 		})

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the orders the order system reports and the events
@@ -98,7 +98,7 @@ func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) 
 // the cursor (an order id alone) cannot tell apart two stores' orders that
 // share an id: those after the first store's in the order of store ids
 // are skipped at a page boundary.
-func (t *tx) OrderList(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Order, error) {
+func (t *tx) OrderList(ctx context.Context, scope promokit.Scope, p storage.Page) ([]*promokit.Order, error) {
 	var w where
 	if scope.StoreID != "" {
 		w.add("store_id = ?", scope.StoreID)

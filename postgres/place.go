@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
-// PlaceOrders writes a batch of placed orders in one round trip of four
+// OrderPlaceMany writes a batch of placed orders in one round trip of four
 // statements, the columns of each travelling as arrays: the events, the
 // orders, the visitors seen (per store) and the entries. A duplicate event or order
 // is EConflict and the transaction must be rolled back.
-func (t *tx) PlaceOrders(ctx context.Context, p engine.PlacedOrders) error {
+func (t *tx) OrderPlaceMany(ctx context.Context, p storage.PlacedOrders) error {
 	var b pgx.Batch
 	if n := len(p.Events); n > 0 {
 		stores, ids, orders, types := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -132,7 +132,7 @@ func nonNilBytes(b []byte) []byte {
 }
 
 // scanPlaceHead reads the settings, the store (nil when missing) and its
-// latest membership (nil when none) of a row of PlaceReads' first
+// latest membership (nil when none) of a row of PlaceReadMany' first
 // statement.
 func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.Membership, error) {
 	var (
@@ -163,12 +163,12 @@ func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.
 	return &s, st, mp, nil
 }
 
-// PlaceReads reads what placing many orders needs in one round trip of
+// PlaceReadMany reads what placing many orders needs in one round trip of
 // three statements: the settings, store and latest membership of each
 // store; the rates in force for each order; the winning click of each
 // order (one LATERAL subquery per order).
-func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.PlaceData, error) {
-	out := make([]*engine.PlaceData, len(qs))
+func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*storage.PlaceData, error) {
+	out := make([]*storage.PlaceData, len(qs))
 	if len(qs) == 0 {
 		return out, nil
 	}
@@ -181,7 +181,7 @@ func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.
 		qFrom, qAt                 = make([]time.Time, n), make([]time.Time, n)
 	)
 	for i, q := range qs {
-		out[i] = &engine.PlaceData{}
+		out[i] = &storage.PlaceData{}
 		if !slices.Contains(stores, q.StoreID) {
 			stores = append(stores, q.StoreID)
 		}
@@ -229,7 +229,7 @@ func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.
 				ORDER BY clicked_at DESC, id DESC LIMIT 1) k
 			ORDER BY k.clicked_at DESC, k.id DESC LIMIT 1) c`,
 		qStores, qVisitors, qCusts, qFrom, qAt, qs[0].MaxVisitors)
-	heads := map[string]*engine.PlaceData{}
+	heads := map[string]*storage.PlaceData{}
 	err := t.sendBatch(ctx, &b, "place reads", func(i int, br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
@@ -240,7 +240,7 @@ func (t *tx) PlaceReads(ctx context.Context, qs []engine.PlaceQuery) ([]*engine.
 			switch i {
 			case 0:
 				var id string
-				d := &engine.PlaceData{}
+				d := &storage.PlaceData{}
 				if d.Settings, d.Store, d.Membership, err = scanPlaceHead(prefixed{rows, &id}); err != nil {
 					return err
 				}

@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 const promotionColumns = `p.id, p.store_id, p.name, p.description, p.channel, p.type,
@@ -124,7 +124,7 @@ func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version
 // PromotionList returns a page of the promotions that scope can see and f
 // selects, ordered by id. The status is evaluated at f.Now, in SQL, with
 // the rules of promokit.Promotion.Status.
-func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
+func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.PromotionFilter) ([]*promokit.Promotion, error) {
 	var w where
 	if scope.StoreID != "" {
 		w.add("p.store_id = ?", scope.StoreID)

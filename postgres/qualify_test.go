@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestQualifyPlans checks that the qualify queries, a validate's reads by
@@ -80,7 +80,7 @@ func TestQualifyPlans(t *testing.T) {
 			t.Errorf("the checkout's read of %s does not look rows up in %s by %s:\n%s", tc.name, tc.index, tc.cond, p)
 		}
 	}
-	// The writes of a redeem batch (TakeUses) and of a batch of
+	// The writes of a redeem batch (UsageTakeMany) and of a batch of
 	// Idempotency-Key records run with cached generic plans: each finds
 	// its row by key.
 	for _, tc := range []struct{ name, query, args, want string }{
@@ -134,7 +134,7 @@ func TestPlanModes(t *testing.T) {
 }
 
 // TestBatchWritePlanModes: the batch writes that plan their statements
-// once per connection, without sequential scans (TakeUses and the
+// once per connection, without sequential scans (UsageTakeMany and the
 // Idempotency-Key records' IdempotencyCreateMany and IdempotencyCompleteMany),
 // hand the rest of the transaction back to the connection's settings, the
 // URL's own included.
@@ -143,33 +143,33 @@ func TestBatchWritePlanModes(t *testing.T) {
 	ctx := context.Background()
 	url := MustOpenSchema(t)
 	// record returns a new record of the Idempotency-Key k.
-	record := func(k string) *engine.IdempotencyRecord {
-		return &engine.IdempotencyRecord{KeyID: "key_1", Key: k, RequestHash: []byte{1}, Status: 201, Body: []byte("{}"),
+	record := func(k string) *storage.IdempotencyRecord {
+		return &storage.IdempotencyRecord{KeyID: "key_1", Key: k, RequestHash: []byte{1}, Status: 201, Body: []byte("{}"),
 			CreatedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	}
 	writes := []struct {
 		name  string
-		write func(ctx context.Context, tx engine.Tx, k string) error
+		write func(ctx context.Context, tx storage.Tx, k string) error
 	}{
-		{"TakeUses", func(ctx context.Context, tx engine.Tx, _ string) error {
-			fit, err := tx.TakeUses(ctx, engine.Uses{})
+		{"UsageTakeMany", func(ctx context.Context, tx storage.Tx, _ string) error {
+			fit, err := storage.UsageTakeMany(ctx, tx, storage.Uses{})
 			if err == nil && !fit {
 				err = errors.New("no uses did not fit")
 			}
 			return err
 		}},
-		{"IdempotencyCreateMany", func(ctx context.Context, tx engine.Tx, k string) error {
-			made, err := tx.IdempotencyCreateMany(ctx, []*engine.IdempotencyRecord{record(k)})
+		{"IdempotencyCreateMany", func(ctx context.Context, tx storage.Tx, k string) error {
+			made, err := tx.IdempotencyCreateMany(ctx, []*storage.IdempotencyRecord{record(k)})
 			if err == nil && !slices.Equal(made, []bool{true}) {
 				err = fmt.Errorf("created %v, want [true]", made)
 			}
 			return err
 		}},
-		{"IdempotencyCompleteMany", func(ctx context.Context, tx engine.Tx, k string) error {
+		{"IdempotencyCompleteMany", func(ctx context.Context, tx storage.Tx, k string) error {
 			if err := tx.IdempotencyCreate(ctx, record(k)); err != nil {
 				return err
 			}
-			found, err := tx.IdempotencyCompleteMany(ctx, []*engine.IdempotencyRecord{record(k)})
+			found, err := tx.IdempotencyCompleteMany(ctx, []*storage.IdempotencyRecord{record(k)})
 			if err == nil && !slices.Equal(found, []bool{true}) {
 				err = fmt.Errorf("completed %v, want [true]", found)
 			}
@@ -189,7 +189,7 @@ func TestBatchWritePlanModes(t *testing.T) {
 		}
 		for _, w := range writes {
 			k := fmt.Sprintf("%s-%d", w.name, i)
-			modes, err := s.PlanModesAfter(ctx, func(ctx context.Context, tx engine.Tx) error { return w.write(ctx, tx, k) })
+			modes, err := s.PlanModesAfter(ctx, func(ctx context.Context, tx storage.Tx) error { return w.write(ctx, tx, k) })
 			if err != nil || modes != tc.want {
 				t.Errorf("%s: after %s %q (%v), want %q", tc.url, w.name, modes, err, tc.want)
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // UsagePromotionAdd adds to a promotion's counters within its limits: the
@@ -164,9 +164,9 @@ const customerUsagesSQL = `SELECT u.subject, u.customer_key, u.uses FROM custome
 	  ON u.subject = k.subject AND u.customer_key = k.customer_key`
 
 // UsageCustomerGetMany returns the customers' counters among keys, in one query.
-func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
+func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []storage.UsageKey) (map[storage.UsageKey]int64, error) {
 	if len(keys) == 0 {
-		return make(map[engine.UsageKey]int64), nil
+		return make(map[storage.UsageKey]int64), nil
 	}
 	subjects, customers := usageArrays(keys)
 	rows, err := t.byKey().Query(ctx, customerUsagesSQL, subjects, customers)
@@ -182,7 +182,7 @@ func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []engine.UsageKey) (
 
 // usageArrays returns the subjects and the customer keys of keys, the
 // arguments of customerUsagesSQL.
-func usageArrays(keys []engine.UsageKey) (subjects, customers []string) {
+func usageArrays(keys []storage.UsageKey) (subjects, customers []string) {
 	subjects, customers = make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		subjects[i], customers[i] = k.Subject, k.CustomerKey
@@ -192,12 +192,12 @@ func usageArrays(keys []engine.UsageKey) (subjects, customers []string) {
 
 // readUsages reads the rows of customerUsagesSQL, for about n keys, and
 // closes them.
-func readUsages(rows pgx.Rows, n int) (map[engine.UsageKey]int64, error) {
+func readUsages(rows pgx.Rows, n int) (map[storage.UsageKey]int64, error) {
 	defer rows.Close()
-	out := make(map[engine.UsageKey]int64, n)
+	out := make(map[storage.UsageKey]int64, n)
 	for rows.Next() {
 		var (
-			k    engine.UsageKey
+			k    storage.UsageKey
 			uses int64
 		)
 		if err := rows.Scan(&k.Subject, &k.CustomerKey, &uses); err != nil {
@@ -213,7 +213,7 @@ func (t *tx) RedemptionListByOrderMany(ctx context.Context, storeID string, orde
 	return queryList(ctx, t.q, "redemptions", orderRedemptionsSQL, []any{storeID, orderIDs}, scanRedemption)
 }
 
-// TakeUses takes a batch's uses and inserts its redemptions with every
+// UsageTakeMany takes a batch's uses and inserts its redemptions with every
 // statement sent in one round trip: the inserts first, then the
 // conditional updates of the promotions, codes and customers. PostgreSQL
 // runs them in order; a use that does not fit changes no row, and the
@@ -221,7 +221,7 @@ func (t *tx) RedemptionListByOrderMany(ctx context.Context, storeID string, orde
 // counter, so going first they keep the promotion's row, which every
 // batch of a hot promotion waits for, locked only for the updates and the
 // commit.
-func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
+func (t *tx) UsageTakeMany(ctx context.Context, u storage.Uses) (bool, error) {
 	fit := true
 	queue := func(b *pgx.Batch) {
 		b.Queue(insertRedemptionsSQL, redemptionColumnsArgs(u.Redemptions)...)
@@ -331,7 +331,7 @@ func scanInsertedRows(br pgx.BatchResults, rs []*promokit.Redemption) error {
 }
 
 // genericPlansSQL and connectionPlansSQL frame the statements of
-// TakeUses and of the Idempotency-Key records' batches
+// UsageTakeMany and of the Idempotency-Key records' batches
 // (sendWithGenericPlans). The connections of Write plan every execution anew (Open:
 // plan_cache_mode), which cost a hot redeem batch a third of
 // PostgreSQL's CPU, all of it spent planning the same updates and inserts
@@ -446,7 +446,7 @@ func (r *batchReads) send(ctx context.Context, q querier, what string) error {
 // queueStoreReads queues the reads by key of a store's checkout into d:
 // the store (nil when there is none), its codes among codes and its live
 // automatic promotions at now.
-func queueStoreReads(r *batchReads, d *engine.CheckoutData, storeID string, codes []string, now time.Time) {
+func queueStoreReads(r *batchReads, d *storage.CheckoutData, storeID string, codes []string, now time.Time) {
 	r.queue(func(br pgx.BatchResults) (err error) {
 		d.Store, err = scanStore(br.QueryRow())
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -464,17 +464,17 @@ func queueStoreReads(r *batchReads, d *engine.CheckoutData, storeID string, code
 	r.queue(func(br pgx.BatchResults) (err error) {
 		d.Automatic, err = collect(br, scanPromotion)
 		return err
-	}, automaticPromotionsSQL, storeID, now, engine.MaxQualify)
+	}, automaticPromotionsSQL, storeID, now, promokit.MaxQualify)
 }
 
-// ReadCarts reads what a batch of validated carts needs in two round
+// CartReadMany reads what a batch of validated carts needs in two round
 // trips on the pool of reads by key, whatever the number of stores: the
 // settings, the failed look-ups and each store's row, codes and live
 // automatic promotions first; then the codes' promotions, by the ids the
-// codes hold, and the customers' counters (engine.CartUsageKeys).
-func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.CartsData, error) {
-	d := &engine.CartsData{
-		Stores:   make(map[string]*engine.CheckoutData),
+// codes hold, and the customers' counters (storage.CartUsageKeys).
+func (t *tx) CartReadMany(ctx context.Context, q *storage.CartsQuery) (*storage.CartsData, error) {
+	d := &storage.CartsData{
+		Stores:   make(map[string]*storage.CheckoutData),
 		Failures: make(map[time.Time]map[string]int64, len(q.Failures)),
 	}
 	var r batchReads
@@ -493,8 +493,8 @@ func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.Carts
 			return readFailures(rows, counts)
 		}, lookupFailuresSQL, window, subjects)
 	}
-	for storeID, codes := range engine.CodesByStore(q.Carts) {
-		cd := new(engine.CheckoutData)
+	for storeID, codes := range storage.CodesByStore(q.Carts) {
+		cd := new(storage.CheckoutData)
 		d.Stores[storeID] = cd
 		queueStoreReads(&r, cd, storeID, codes, q.Now)
 	}
@@ -528,7 +528,7 @@ func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.Carts
 			return err
 		}, promotionsByIDSQL, ids)
 	}
-	if keys := engine.CartUsageKeys(q.Carts, codes, automatic); len(keys) > 0 {
+	if keys := storage.CartUsageKeys(q.Carts, codes, nil, automatic); len(keys) > 0 {
 		subjects, customers := usageArrays(keys)
 		r.queue(func(br pgx.BatchResults) error {
 			rows, err := br.Query()
@@ -566,10 +566,11 @@ const promotionsByIDSQL = `SELECT ` + promotionColumns + ` FROM promotions p WHE
 // that is all; outside (a validate, a redeem batch's read) it runs on the
 // pool of reads by key with cached plans (tx.byKey), and the codes'
 // promotions follow in a second round trip.
-func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
+func (t *tx) CheckoutRead(ctx context.Context, cq storage.CheckoutQuery) (*storage.CheckoutData, error) {
+	storeID, orderIDs, codes, now := cq.StoreID, cq.OrderIDs, cq.Codes, cq.Now
 	var (
 		r batchReads
-		d engine.CheckoutData
+		d storage.CheckoutData
 	)
 	r.queue(func(br pgx.BatchResults) (err error) {
 		d.Settings, err = scanSettings(br.QueryRow())

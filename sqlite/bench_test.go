@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/sqlite"
+	"github.com/promokit/promokit/storage"
 )
 
 // Run the benchmarks once each with
@@ -37,7 +37,7 @@ func benchStore(b *testing.B) (*sqlite.DB, *promokit.Promotion) {
 	p := &promokit.Promotion{ID: "prm_1", StoreID: "sto_1", Name: "Bench", Channel: promokit.ChannelStore,
 		Type: promokit.PercentOff, PercentOff: 1000, Currency: "USD", StartsAt: now, Active: true, Version: 1,
 		CreatedAt: now, UpdatedAt: now}
-	err = s.Write(ctx, func(tx engine.Tx) error {
+	err = s.Write(ctx, func(tx storage.Tx) error {
 		if err := tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "Bench", CreatedAt: now}); err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func fillCodes(b *testing.B, s *sqlite.DB, p *promokit.Promotion, total int) tim
 	for inserted < int64(total) {
 		batch := codeBatch(gen, p, min(benchBatchSize, total-int(inserted)))
 		start := time.Now()
-		err := s.Write(ctx, func(tx engine.Tx) error {
+		err := s.Write(ctx, func(tx storage.Tx) error {
 			n, err := tx.CodeInsertMany(ctx, batch)
 			inserted += n
 			return err
@@ -119,7 +119,7 @@ func BenchmarkInsertCodesBaseline(b *testing.B) {
 		for done := 0; done < benchBaseline; done += benchBatchSize {
 			batch := codeBatch(gen, p, min(benchBatchSize, benchBaseline-done))
 			start := time.Now()
-			err := s.Write(ctx, func(tx engine.Tx) error {
+			err := s.Write(ctx, func(tx storage.Tx) error {
 				for _, c := range batch {
 					if err := tx.CodeCreate(ctx, c); err != nil {
 						return err
@@ -144,7 +144,7 @@ func BenchmarkExportCodes(b *testing.B) {
 	b.ResetTimer()
 	var rows int
 	for range b.N {
-		err := s.CodeExport(ctx, promokit.Scope{StoreID: p.StoreID}, engine.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code) error {
+		err := s.CodeExport(ctx, promokit.Scope{StoreID: p.StoreID}, storage.CodeFilter{PromotionID: p.ID}, func(c *promokit.Code) error {
 			rows++
 			return nil
 		})
@@ -166,7 +166,7 @@ func BenchmarkGetCodes(b *testing.B) {
 	s, p := benchStore(b)
 	fillCodes(b, s, p, benchCodes)
 	var values []string
-	err := s.CodeExport(ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: p.ID, Page: engine.Page{Limit: 4096}}, func(c *promokit.Code) error {
+	err := s.CodeExport(ctx, promokit.Scope{}, storage.CodeFilter{PromotionID: p.ID, Page: storage.Page{Limit: 4096}}, func(c *promokit.Code) error {
 		values = append(values, c.Code)
 		return nil
 	})
@@ -181,7 +181,7 @@ func BenchmarkGetCodes(b *testing.B) {
 			batch[j] = values[(i*16+j)*7919%len(values)]
 		}
 		var found []*promokit.Code
-		err := s.Read(ctx, func(tx engine.Tx) (err error) {
+		err := s.Read(ctx, func(tx storage.Tx) (err error) {
 			found, err = tx.CodeGetMany(ctx, scope, batch)
 			return err
 		})

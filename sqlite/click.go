@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the clicks on links (migration 0007) and the visitor ids
@@ -38,12 +38,12 @@ func (t *tx) ClickInsertMany(ctx context.Context, clicks []*promokit.Click) erro
 
 // ClickCountMany counts the clicks of each visitor and link pair since since,
 // the pairs travelling as one JSON array of [visitor, link].
-func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []engine.VisitorLink, max int64) (map[engine.VisitorLink]int64, error) {
-	out := make(map[engine.VisitorLink]int64, len(pairs))
+func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []storage.VisitorLink, max int64) (map[storage.VisitorLink]int64, error) {
+	out := make(map[storage.VisitorLink]int64, len(pairs))
 	if len(pairs) == 0 {
 		return out, nil
 	}
-	seen := make(map[engine.VisitorLink]bool, len(pairs))
+	seen := make(map[storage.VisitorLink]bool, len(pairs))
 	list := make([][2]string, 0, len(pairs))
 	for _, p := range pairs {
 		if !seen[p] {
@@ -71,7 +71,7 @@ func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []engine
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			k engine.VisitorLink
+			k storage.VisitorLink
 			n int64
 		)
 		if err := rows.Scan(&k.VisitorID, &k.LinkID, &n); err != nil {
@@ -122,8 +122,8 @@ func scanClick(row scanner) (*promokit.Click, error) {
 
 // LinkStatGetMany counts the clicks of each link among linkIDs that has any,
 // from the index of clicks by link alone.
-func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]engine.LinkStat, error) {
-	out := make(map[string]engine.LinkStat, len(linkIDs))
+func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]storage.LinkStat, error) {
+	out := make(map[string]storage.LinkStat, len(linkIDs))
 	if len(linkIDs) == 0 {
 		return out, nil
 	}
@@ -140,7 +140,7 @@ func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]
 	for rows.Next() {
 		var (
 			id string
-			s  engine.LinkStat
+			s  storage.LinkStat
 		)
 		if err := rows.Scan(&id, &s.Clicks, &s.Flagged); err != nil {
 			return nil, fmt.Errorf("sqlite: link stats: %w", err)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // codeColumns are the columns of a code, in the order of every insert and
@@ -204,7 +204,7 @@ func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 // CodeList returns one page of the codes that scope can see and f
 // selects, in creation order. f.After is the last code value of the
 // previous page.
-func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFilter) ([]*promokit.Code, error) {
+func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f storage.CodeFilter) ([]*promokit.Code, error) {
 	w := codeWhere(scope, f)
 	q := `SELECT ` + codeColumns + ` FROM codes c` + w.String() + ` ORDER BY c.id LIMIT ?`
 	return queryList(ctx, t, "codes", q, append(w.args, limit(f.Page)), scanCode)
@@ -213,7 +213,7 @@ func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f engine.CodeFi
 // CodeCount counts the codes of a store or a promotion, those created at
 // or after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
-func (t *tx) CodeCount(ctx context.Context, c engine.CodeCount) (int64, error) {
+func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
@@ -259,7 +259,7 @@ func (t *tx) CodeExistingMany(ctx context.Context, codes []string) ([]string, er
 // f.After starts after a code value. fn must not keep the *promokit.Code
 // it receives: the memory is reused for the next chunk.
 // CodeExport stops at the first error of fn and returns it unwrapped.
-func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f engine.CodeFilter, fn func(*promokit.Code) error) error {
+func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f storage.CodeFilter, fn func(*promokit.Code) error) error {
 	// The export reads chunks of exportChunk rows by id and calls fn after
 	// each chunk's query is closed: no read snapshot stays open for the
 	// whole export (it would hold back WAL checkpoints), and fn may read
@@ -323,7 +323,7 @@ func (s idScanner) Scan(dest ...any) error {
 }
 
 // codeWhere returns the conditions of a code query for scope and f.
-func codeWhere(scope promokit.Scope, f engine.CodeFilter) where {
+func codeWhere(scope promokit.Scope, f storage.CodeFilter) where {
 	var w where
 	scopeCodes(&w, scope)
 	if f.PromotionID != "" {

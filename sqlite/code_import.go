@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // liveCode is the condition that the code c is visible: it is not a code
@@ -23,7 +23,7 @@ const liveCode = `(c.import_id IS NULL OR NOT EXISTS (SELECT 1 FROM code_imports
 // CodeImportCreate records an import about to write its codes and sets
 // imp.ID and imp.AfterCodeID. The writer is exclusive, so every code
 // inserted after this transaction has a larger id than the largest now.
-func (t *tx) CodeImportCreate(ctx context.Context, imp *engine.CodeImport) error {
+func (t *tx) CodeImportCreate(ctx context.Context, imp *storage.CodeImport) error {
 	err := t.q.QueryRowContext(ctx, `INSERT INTO code_imports (promotion_id, store_id, after_code_id, lease_until, created_at)
 		VALUES (?, ?, (SELECT coalesce(max(id), 0) FROM codes), ?, ?) RETURNING id, after_code_id`,
 		imp.PromotionID, imp.StoreID, micros(imp.LeaseUntil), micros(imp.CreatedAt)).Scan(&imp.ID, &imp.AfterCodeID)
@@ -108,14 +108,14 @@ func (t *tx) CodeImportFail(ctx context.Context, id int64, staleAt time.Time) (b
 
 // CodeImportListStale returns up to limit imports, oldest first, that have
 // failed or whose lease ended at or before now.
-func (t *tx) CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*engine.CodeImport, error) {
+func (t *tx) CodeImportListStale(ctx context.Context, now time.Time, limit int) ([]*storage.CodeImport, error) {
 	return queryList(ctx, t, "stale code imports", `SELECT id, promotion_id, store_id, after_code_id, failed, lease_until, created_at
 		FROM code_imports WHERE failed = 1 OR lease_until <= ? ORDER BY id LIMIT ?`, []any{micros(now), limit}, scanCodeImport)
 }
 
-func scanCodeImport(row scanner) (*engine.CodeImport, error) {
+func scanCodeImport(row scanner) (*storage.CodeImport, error) {
 	var (
-		imp            engine.CodeImport
+		imp            storage.CodeImport
 		leaseUntil, at int64
 	)
 	if err := row.Scan(&imp.ID, &imp.PromotionID, &imp.StoreID, &imp.AfterCodeID, &imp.Failed, &leaseUntil, &at); err != nil {

@@ -4,10 +4,10 @@ import (
 	"os"
 	"testing"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
-var _ engine.Checkpointer = (*DB)(nil)
+var _ storage.Checkpointer = (*DB)(nil)
 
 // TestCheckpoint moves what the log holds into the database file: the
 // migrations' writes are in the log until then, the file barely started.

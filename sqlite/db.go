@@ -1,4 +1,4 @@
-// Package sqlite implements engine.DB over SQLite with the pure-Go driver
+// Package sqlite implements storage.DB over SQLite with the pure-Go driver
 // modernc.org/sqlite.
 //
 // A Store keeps two connection pools on one database file. The writer is a
@@ -26,13 +26,13 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-var _ engine.DB = (*DB)(nil)
+var _ storage.DB = (*DB)(nil)
 
 // DB is a promokit database in one SQLite file. It is safe for
 // concurrent use.
@@ -221,7 +221,7 @@ func dsnParams(readOnly bool, synchronous string) string {
 // reads the latest committed state and never waits for the writer, and a
 // look-up costs one cached prepared statement. A write inside fn fails
 // because reader connections are query-only.
-func (s *DB) Read(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
 	return fn(&tx{q: querier{cache: s.reads}})
 }
 
@@ -229,7 +229,7 @@ func (s *DB) Read(ctx context.Context, fn func(engine.Tx) error) error {
 // connection, committed when fn returns nil and rolled back otherwise.
 // Write transactions are serialised, so fn must not call Write itself: it
 // would wait for its own connection forever.
-func (s *DB) Write(ctx context.Context, fn func(engine.Tx) error) error {
+func (s *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin write: %w", err)
@@ -240,7 +240,7 @@ func (s *DB) Write(ctx context.Context, fn func(engine.Tx) error) error {
 }
 
 // finish runs fn in sqlTx and commits, or rolls back when fn fails or panics.
-func finish(sqlTx *sql.Tx, w *txStmts, fn func(engine.Tx) error) (err error) {
+func finish(sqlTx *sql.Tx, w *txStmts, fn func(storage.Tx) error) (err error) {
 	done := false
 	defer func() {
 		if done {
@@ -282,9 +282,9 @@ func (s *DB) Close() error {
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 
-var _ engine.Tx = (*tx)(nil)
+var _ storage.Tx = (*tx)(nil)
 
-// tx is one transaction: it implements engine.Tx.
+// tx is one transaction: it implements storage.Tx.
 type tx struct {
 	q querier
 }
@@ -393,7 +393,7 @@ func (w *where) String() string {
 }
 
 // limit returns the page size of p: 100 when it is not set.
-func limit(p engine.Page) int {
+func limit(p storage.Page) int {
 	if p.Limit <= 0 {
 		return 100
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // mustOpen returns a migrated store in a temporary file.
@@ -67,13 +67,13 @@ func TestReadIsReadOnly(t *testing.T) {
 	t.Parallel()
 	s := mustOpen(t)
 	ctx := t.Context()
-	err := s.Read(ctx, func(tx engine.Tx) error {
+	err := s.Read(ctx, func(tx storage.Tx) error {
 		return tx.StoreCreate(ctx, &promokit.Store{ID: "sto_1", Name: "One"})
 	})
 	if err == nil {
 		t.Fatal("CreateStore inside Read succeeded")
 	}
-	err = s.Read(ctx, func(tx engine.Tx) error {
+	err = s.Read(ctx, func(tx storage.Tx) error {
 		_, err := tx.StoreGet(ctx, "sto_1", false)
 		return err
 	})

@@ -6,16 +6,16 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 const idempotencyColumns = `key_id, key, request_hash, status, headers, body, created_at`
 
 // IdempotencyGet returns the record of an Idempotency-Key of an API key;
 // ENotFound when there is none.
-func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.IdempotencyRecord, error) {
+func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.IdempotencyRecord, error) {
 	var (
-		r         engine.IdempotencyRecord
+		r         storage.IdempotencyRecord
 		createdAt int64
 	)
 	err := t.q.QueryRowContext(ctx, `SELECT `+idempotencyColumns+` FROM idempotency_keys WHERE key_id = ? AND key = ?`, keyID, key).
@@ -30,7 +30,7 @@ func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*engine.Ide
 // IdempotencyCreate inserts a record, normally with Status 0 while its
 // request runs. EConflict when the API key already used that key, which
 // tells a concurrent duplicate request that it lost the race.
-func (t *tx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.KeyID, r.Key, nonNil(r.RequestHash), r.Status, r.Headers, r.Body, micros(r.CreatedAt))
 	if err != nil {
@@ -44,7 +44,7 @@ func (t *tx) IdempotencyCreate(ctx context.Context, r *engine.IdempotencyRecord)
 
 // IdempotencyComplete stores the status, headers and body of a record's
 // response; ENotFound when there is no such record.
-func (t *tx) IdempotencyComplete(ctx context.Context, r *engine.IdempotencyRecord) error {
+func (t *tx) IdempotencyComplete(ctx context.Context, r *storage.IdempotencyRecord) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE key_id = ? AND key = ?`,
 		r.Status, r.Headers, r.Body, r.KeyID, r.Key)
 	if err != nil {
@@ -55,7 +55,7 @@ func (t *tx) IdempotencyComplete(ctx context.Context, r *engine.IdempotencyRecor
 
 // IdempotencyCreateMany inserts records of requests not answered yet, one
 // statement each, leaving out those whose key is recorded already.
-func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	created := make([]bool, len(rs))
 	for i, r := range rs {
 		fresh := *r
@@ -71,7 +71,7 @@ func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*engine.Idempotency
 
 // IdempotencyCompleteMany stores the responses of records, one statement
 // each, and reports which records existed.
-func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*engine.IdempotencyRecord) ([]bool, error) {
+func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*storage.IdempotencyRecord) ([]bool, error) {
 	found := make([]bool, len(rs))
 	for i, r := range rs {
 		err := t.IdempotencyComplete(ctx, r)

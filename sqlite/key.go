@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 const keyColumns = `id, name, role, store_id, partner_id, prefix, hash, created_at, revoked_at`
@@ -48,7 +48,7 @@ func (t *tx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, erro
 
 // KeyList returns one page of keys ordered by id, those of one store or
 // partner when the filter names one.
-func (t *tx) KeyList(ctx context.Context, f engine.KeyFilter) ([]*promokit.Key, error) {
+func (t *tx) KeyList(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key, error) {
 	var w where
 	if f.StoreID != "" {
 		w.add("store_id = ?", f.StoreID)

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the ledger of what partners are owed (migration 0007):
@@ -50,7 +50,7 @@ func (t *tx) LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]
 // from the partner's or the store's covering index alone. The roll-ups
 // only ever gain days at or after rolled_until, so reading it in its own
 // statement is safe while a roll-up commits.
-func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.LedgerTotal, error) {
+func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.LedgerTotal, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
 		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
 	}
@@ -59,8 +59,8 @@ func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.Led
 		return nil, err
 	}
 	query, args := ledgerTotalsSQL(f, rolled)
-	return queryList(ctx, t, "ledger totals", query, args, func(row scanner) (engine.LedgerTotal, error) {
-		var s engine.LedgerTotal
+	return queryList(ctx, t, "ledger totals", query, args, func(row scanner) (storage.LedgerTotal, error) {
+		var s storage.LedgerTotal
 		err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
 		return s, err
 	})
@@ -70,7 +70,7 @@ func (t *tx) LedgerSum(ctx context.Context, f engine.LedgerFilter) ([]engine.Led
 // sums of the roll-ups of the days of f rolled up before rolled, and of
 // the entries of f outside those days, added up by currency, status and
 // kind.
-func ledgerTotalsSQL(f engine.LedgerFilter, rolled time.Time) (string, []any) {
+func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	var (
 		parts []string
 		args  []any
@@ -177,7 +177,7 @@ func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (ti
 // LedgerList returns one page of the entries f selects, by id. The ids
 // of the page are found first in the partner's or the store's index, so
 // that only the page's rows are read from the table.
-func (t *tx) LedgerList(ctx context.Context, f engine.LedgerFilter, p engine.Page) ([]*promokit.LedgerEntry, error) {
+func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.Page) ([]*promokit.LedgerEntry, error) {
 	w, err := ledgerWhere(f)
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (t *tx) LedgerList(ctx context.Context, f engine.LedgerFilter, p engine.Pag
 }
 
 // ledgerWhere returns the conditions of a ledger filter.
-func ledgerWhere(f engine.LedgerFilter) (*where, error) {
+func ledgerWhere(f storage.LedgerFilter) (*where, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
 		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
 	}

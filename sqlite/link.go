@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the links of partners to stores and products, and the
@@ -57,7 +57,7 @@ func (t *tx) LinkGet(ctx context.Context, scope promokit.Scope, id string) (*pro
 }
 
 // LinkList returns one page of the links visible to scope, by id.
-func (t *tx) LinkList(ctx context.Context, scope promokit.Scope, p engine.Page) ([]*promokit.Link, error) {
+func (t *tx) LinkList(ctx context.Context, scope promokit.Scope, p storage.Page) ([]*promokit.Link, error) {
 	var w where
 	scopeLinks(&w, scope)
 	w.add("id > ?", p.After)

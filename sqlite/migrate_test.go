@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestLoadMigrations checks the parsing of migration file names.
@@ -107,7 +107,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 		t.Fatalf("migrate to 0006 and later: %v", err)
 	}
 	var got []*promokit.Redemption
-	if err := s.Read(ctx, func(tx engine.Tx) (err error) {
+	if err := s.Read(ctx, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrderMany(ctx, "sto_1", []string{"ord-1", "ord-2"})
 		return err
 	}); err != nil {
@@ -149,7 +149,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	// The keys of the new table: a second row of a code is refused, a
 	// codeless row is one per promotion, and new rows follow the old ids.
 	create := func(r *promokit.Redemption) error {
-		return s.Write(ctx, func(tx engine.Tx) error { return tx.RedemptionCreate(ctx, r) })
+		return s.Write(ctx, func(tx storage.Tx) error { return tx.RedemptionCreate(ctx, r) })
 	}
 	row := func(code, promotion string) *promokit.Redemption {
 		return &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion, Discount: 1,

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 const promotionColumns = `id, store_id, name, description, channel, type, amount_off, percent_off_bp, currency,
@@ -101,7 +101,7 @@ func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version
 // PromotionList returns one page, ordered by id, of the promotions that
 // scope can see (as GetPromotion) and f selects. The status filter is
 // evaluated at f.Now; an unknown status is EInvalid.
-func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f engine.PromotionFilter) ([]*promokit.Promotion, error) {
+func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.PromotionFilter) ([]*promokit.Promotion, error) {
 	var w where
 	scopePromotions(&w, scope)
 	if f.StoreID != "" {

@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // UsagePromotionAdd adds to a promotion's counters within its limits.
@@ -158,8 +157,8 @@ func (t *tx) PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []s
 // UsageCustomerGetMany returns the customers' counters among keys in one query:
 // the keys travel as one JSON array of [subject, customer] pairs, each
 // looked up by the primary key.
-func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []engine.UsageKey) (map[engine.UsageKey]int64, error) {
-	out := make(map[engine.UsageKey]int64, len(keys))
+func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []storage.UsageKey) (map[storage.UsageKey]int64, error) {
+	out := make(map[storage.UsageKey]int64, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
@@ -180,7 +179,7 @@ func (t *tx) UsageCustomerGetMany(ctx context.Context, keys []engine.UsageKey) (
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			k engine.UsageKey
+			k storage.UsageKey
 			n int64
 		)
 		if err := rows.Scan(&k.Subject, &k.CustomerKey, &n); err != nil {
@@ -202,33 +201,6 @@ func (t *tx) RedemptionListByOrderMany(ctx context.Context, storeID string, orde
 		return nil, fmt.Errorf("sqlite: encode order ids: %w", err)
 	}
 	return queryList(ctx, t, "redemptions", orderRedemptionsSQL, []any{storeID, string(list)}, scanRedemption)
-}
-
-// TakeUses takes a batch's uses and inserts its redemptions, one prepared
-// statement each, stopping at the first use that does not fit.
-func (t *tx) TakeUses(ctx context.Context, u engine.Uses) (bool, error) {
-	for _, p := range u.Promotions {
-		if ok, err := t.UsagePromotionAdd(ctx, p.ID, p.Uses, p.Discount); err != nil || !ok {
-			return false, err
-		}
-	}
-	for _, c := range u.Codes {
-		if c.Code == "" {
-			continue // codeless redemptions: no code counter
-		}
-		if ok, err := t.UsageCodeAdd(ctx, c.Code, c.Uses); err != nil || !ok {
-			return false, err
-		}
-	}
-	for _, c := range u.Customers {
-		if ok, err := t.UsageCustomerAdd(ctx, c.Subject, c.CustomerKey, c.Uses, c.Limit); err != nil || !ok {
-			return false, err
-		}
-	}
-	if err := t.RedemptionCreateMany(ctx, u.Redemptions); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // RedemptionCreateMany inserts redemptions, one prepared statement each: on
@@ -263,54 +235,4 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 		return fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	return nil
-}
-
-// ReadCarts reads what a batch of validated carts needs, one query after
-// another (engine.ReadCartsInTurn).
-func (t *tx) ReadCarts(ctx context.Context, q *engine.CartsQuery) (*engine.CartsData, error) {
-	return engine.ReadCartsInTurn(ctx, t, q)
-}
-
-// CheckoutRead reads what the checkouts of one store need, one query after
-// another: each is a cached prepared statement on SQLite.
-func (t *tx) CheckoutRead(ctx context.Context, storeID string, orderIDs, codes []string, now time.Time) (*engine.CheckoutData, error) {
-	var (
-		d   engine.CheckoutData
-		err error
-	)
-	if d.Settings, err = t.SettingsGet(ctx); err != nil {
-		return nil, err
-	}
-	d.Store, err = t.StoreGet(ctx, storeID, false)
-	if promokit.ErrorCode(err) == promokit.ENotFound {
-		return &d, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(orderIDs) > 0 {
-		if d.Prior, err = t.RedemptionListByOrderMany(ctx, storeID, orderIDs); err != nil {
-			return nil, err
-		}
-	}
-	if d.Automatic, err = t.PromotionListAutomatic(ctx, storeID, now, engine.MaxQualify); err != nil {
-		return nil, err
-	}
-	if len(codes) == 0 {
-		return &d, nil
-	}
-	scope := promokit.Scope{StoreID: storeID}
-	if d.Codes, err = t.CodeGetMany(ctx, scope, codes); err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, c := range d.Codes {
-		if !slices.Contains(ids, c.PromotionID) {
-			ids = append(ids, c.PromotionID)
-		}
-	}
-	if len(ids) > 0 {
-		d.Promotions, err = t.PromotionGetMany(ctx, scope, ids)
-	}
-	return &d, err
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // This file holds the accounts of the marketplace: stores, partners and
@@ -42,7 +42,7 @@ func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Stor
 }
 
 // StoreList returns one page of stores ordered by id.
-func (t *tx) StoreList(ctx context.Context, p engine.Page) ([]*promokit.Store, error) {
+func (t *tx) StoreList(ctx context.Context, p storage.Page) ([]*promokit.Store, error) {
 	return queryList(ctx, t, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > ? ORDER BY id LIMIT ?`,
 		[]any{p.After, limit(p)}, scanStore)
 }
@@ -132,7 +132,7 @@ func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, erro
 }
 
 // PartnerList returns one page of partners ordered by id.
-func (t *tx) PartnerList(ctx context.Context, p engine.Page) ([]*promokit.Partner, error) {
+func (t *tx) PartnerList(ctx context.Context, p storage.Page) ([]*promokit.Partner, error) {
 	return queryList(ctx, t, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > ? ORDER BY id LIMIT ?`,
 		[]any{p.After, limit(p)}, scanPartner)
 }
@@ -180,7 +180,7 @@ func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Prod
 }
 
 // ProductList returns one page of a store's products ordered by id.
-func (t *tx) ProductList(ctx context.Context, storeID string, p engine.Page) ([]*promokit.Product, error) {
+func (t *tx) ProductList(ctx context.Context, storeID string, p storage.Page) ([]*promokit.Product, error) {
 	return queryList(ctx, t, "products", `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id > ? ORDER BY id LIMIT ?`,
 		[]any{storeID, p.After, limit(p)}, scanProduct)
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // The affiliate program: memberships and rates.
@@ -22,7 +22,7 @@ func testMemberships(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_2")
 	latest := func(storeID string, lock bool) (*promokit.Membership, error) {
 		var m *promokit.Membership
-		err := b.writeErr(func(tx engine.Tx) (err error) {
+		err := b.writeErr(func(tx storage.Tx) (err error) {
 			m, err = tx.MembershipGetLatest(b.ctx, storeID, lock)
 			return err
 		})
@@ -37,7 +37,7 @@ func testMemberships(t *testing.T, b *bundle) {
 
 	m1 := &promokit.Membership{ID: "mem_1", StoreID: "sto_1", URL: "https://shop.example/one", JoinedAt: b.now}
 	other := &promokit.Membership{ID: "mem_0", StoreID: "sto_2", URL: "https://shop.example/two", JoinedAt: b.at(time.Hour)}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		if err := tx.MembershipCreate(b.ctx, m1); err != nil {
 			return err
 		}
@@ -50,22 +50,22 @@ func testMemberships(t *testing.T, b *bundle) {
 		}
 		wantEqual(t, "membership", m1, got)
 	}
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		dup := *m1
 		return tx.MembershipCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second membership with one id", err, promokit.EConflict)
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		return tx.MembershipCreate(b.ctx, &promokit.Membership{ID: "mem_9", StoreID: "sto_9", JoinedAt: b.now})
 	})
 	wantCode(t, "a membership of a missing store", err, promokit.ENotFound)
 
 	// An exit is recorded once.
 	requested, exits := b.at(16*24*time.Hour), b.at(17*24*time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", requested, exits) })
-	err = b.writeErr(func(tx engine.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", exits, exits) })
+	b.write(t, func(tx storage.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", requested, exits) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", exits, exits) })
 	wantCode(t, "a second exit", err, promokit.ENotFound)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_9", requested, exits) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_9", requested, exits) })
 	wantCode(t, "the exit of a missing membership", err, promokit.ENotFound)
 	m1.ExitRequestedAt, m1.ExitsAt = &requested, &exits
 	got, err := latest("sto_1", false)
@@ -76,7 +76,7 @@ func testMemberships(t *testing.T, b *bundle) {
 
 	// A rejoin is the latest membership; the other store's is untouched.
 	m2 := &promokit.Membership{ID: "mem_2", StoreID: "sto_1", URL: "https://shop.example/one-again", JoinedAt: b.at(30 * 24 * time.Hour)}
-	b.write(t, func(tx engine.Tx) error { return tx.MembershipCreate(b.ctx, m2) })
+	b.write(t, func(tx storage.Tx) error { return tx.MembershipCreate(b.ctx, m2) })
 	got, err = latest("sto_1", true)
 	if err != nil {
 		t.Fatalf("MembershipGetLatest: %v", err)
@@ -105,7 +105,7 @@ func testMembershipsLock(t *testing.T, b *bundle) {
 		go func() {
 			defer wg.Done()
 			did := false
-			err := b.writeErr(func(tx engine.Tx) error {
+			err := b.writeErr(func(tx storage.Tx) error {
 				did = false
 				_, err := tx.MembershipGetLatest(b.ctx, "sto_1", true)
 				if promokit.ErrorCode(err) != promokit.ENotFound {
@@ -151,7 +151,7 @@ func testRates(t *testing.T, b *bundle) {
 		earlyRow = rate("prd_2", 200, false, b.at(30*time.Minute)) // added last, in force before p2a and p2b
 	)
 	all := []*promokit.Rate{g1, p1, p2a, p2b, g2, p1Gone, foreign, p3, earlyRow}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, r := range all {
 			if err := tx.RateAdd(b.ctx, r); err != nil {
 				return err
@@ -164,7 +164,7 @@ func testRates(t *testing.T, b *bundle) {
 			t.Fatalf("RateAdd ids %d then %d, want increasing", all[i-1].ID, all[i].ID)
 		}
 	}
-	err := b.writeErr(func(tx engine.Tx) error {
+	err := b.writeErr(func(tx storage.Tx) error {
 		return tx.RateAdd(b.ctx, &promokit.Rate{StoreID: "sto_9", Rate: 1, EffectiveAt: b.now})
 	})
 	wantCode(t, "a rate of a missing store", err, promokit.ENotFound)
@@ -172,7 +172,7 @@ func testRates(t *testing.T, b *bundle) {
 	at := func(when time.Time, products ...string) []*promokit.Rate {
 		t.Helper()
 		var got []*promokit.Rate
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.RateListAt(b.ctx, "sto_1", when, products)
 			return err
 		})
@@ -190,23 +190,23 @@ func testRates(t *testing.T, b *bundle) {
 	wantEqual(t, "rates after a removal", []*promokit.Rate{g2, p1Gone, p2b}, at(b.at(3*time.Hour), products...))
 	wantEqual(t, "rates at the end", []*promokit.Rate{g2, p1Gone, p2b, p3}, at(b.at(6*time.Hour), products...))
 	var none []*promokit.Rate
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		none, err = tx.RateListAt(b.ctx, "sto_9", b.at(time.Hour), products)
 		return err
 	})
 	wantEqual(t, "rates of a store without any", []*promokit.Rate(nil), none)
 
 	// The history, newest first by id, page by page.
-	list := func(storeID string, p engine.RatePage) ([]*promokit.Rate, error) {
+	list := func(storeID string, p storage.RatePage) ([]*promokit.Rate, error) {
 		var got []*promokit.Rate
-		err := b.readErr(func(tx engine.Tx) (err error) {
+		err := b.readErr(func(tx storage.Tx) (err error) {
 			got, err = tx.RateList(b.ctx, storeID, p)
 			return err
 		})
 		return got, err
 	}
 	var pages [][]*promokit.Rate
-	p := engine.RatePage{Limit: 3}
+	p := storage.RatePage{Limit: 3}
 	for {
 		got, err := list("sto_1", p)
 		if err != nil {
@@ -219,6 +219,6 @@ func testRates(t *testing.T, b *bundle) {
 		p.After = strconv.FormatInt(got[len(got)-1].ID, 10)
 	}
 	wantEqual(t, "rate history", [][]*promokit.Rate{{earlyRow, p3, p1Gone}, {g2, p2b, p2a}, {p1, g1}}, pages)
-	_, err = list("sto_1", engine.RatePage{After: "x", Limit: 3})
+	_, err = list("sto_1", storage.RatePage{After: "x", Limit: 3})
 	wantCode(t, "ListRates after a cursor that is no id", err, promokit.EInvalid)
 }

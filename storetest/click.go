@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // Clicks and the visitor ids of customers.
@@ -21,7 +21,7 @@ func newClick(l *promokit.Link, visitor string, at time.Time) *promokit.Click {
 // mustInsertClicks inserts clicks in one transaction.
 func mustInsertClicks(t *testing.T, b *bundle, cs ...*promokit.Click) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error { return tx.ClickInsertMany(b.ctx, cs) })
+	b.write(t, func(tx storage.Tx) error { return tx.ClickInsertMany(b.ctx, cs) })
 }
 
 // testClicks checks batches of clicks (ids in order), the counts per
@@ -51,15 +51,15 @@ func testClicks(t *testing.T, b *bundle) {
 		t.Fatalf("ids of a second batch %d, %d after %d: want increasing", more[0].ID, more[1].ID, batch[n-1].ID)
 	}
 	all := append(slices.Clone(batch), more...)
-	b.write(t, func(tx engine.Tx) error { return tx.ClickInsertMany(b.ctx, nil) })
+	b.write(t, func(tx storage.Tx) error { return tx.ClickInsertMany(b.ctx, nil) })
 
 	// The reference counts, from the clicks inserted.
 	since := b.at(500 * time.Second)
-	wantCounts := map[engine.VisitorLink]int64{}
-	wantStats := map[string]engine.LinkStat{}
+	wantCounts := map[storage.VisitorLink]int64{}
+	wantStats := map[string]storage.LinkStat{}
 	for _, c := range all {
 		if !c.ClickedAt.Before(since) {
-			wantCounts[engine.VisitorLink{VisitorID: c.VisitorID, LinkID: c.LinkID}]++
+			wantCounts[storage.VisitorLink{VisitorID: c.VisitorID, LinkID: c.LinkID}]++
 		}
 		s := wantStats[c.LinkID]
 		s.Clicks++
@@ -68,10 +68,10 @@ func testClicks(t *testing.T, b *bundle) {
 		}
 		wantStats[c.LinkID] = s
 	}
-	var pairs []engine.VisitorLink
+	var pairs []storage.VisitorLink
 	for v := range 8 { // v7 never clicked
 		for _, l := range []string{"lnk_1", "lnk_2", "lnk_3", "lnk_9"} {
-			pairs = append(pairs, engine.VisitorLink{VisitorID: fmt.Sprintf("v%d", v), LinkID: l})
+			pairs = append(pairs, storage.VisitorLink{VisitorID: fmt.Sprintf("v%d", v), LinkID: l})
 		}
 	}
 	pairs = append(pairs, pairs[0]) // asked twice, counted once
@@ -80,52 +80,52 @@ func testClicks(t *testing.T, b *bundle) {
 			t.Fatalf("reference count of %v: %d", k, n)
 		}
 	}
-	var counts map[engine.VisitorLink]int64
-	b.read(t, func(tx engine.Tx) (err error) {
+	var counts map[storage.VisitorLink]int64
+	b.read(t, func(tx storage.Tx) (err error) {
 		counts, err = tx.ClickCountMany(b.ctx, since, pairs, 0)
 		return err
 	})
 	wantEqual(t, "click counts", wantCounts, counts)
 	// since is inclusive: from 499 s, the click of v2 on lnk_2 at 499 s
 	// (click 499) counts too.
-	pair := engine.VisitorLink{VisitorID: "v2", LinkID: "lnk_2"}
-	b.read(t, func(tx engine.Tx) (err error) {
-		counts, err = tx.ClickCountMany(b.ctx, b.at(499*time.Second), []engine.VisitorLink{pair}, 0)
+	pair := storage.VisitorLink{VisitorID: "v2", LinkID: "lnk_2"}
+	b.read(t, func(tx storage.Tx) (err error) {
+		counts, err = tx.ClickCountMany(b.ctx, b.at(499*time.Second), []storage.VisitorLink{pair}, 0)
 		return err
 	})
-	wantEqual(t, "click counts from 499 s", map[engine.VisitorLink]int64{pair: wantCounts[pair] + 1}, counts)
-	b.read(t, func(tx engine.Tx) (err error) {
+	wantEqual(t, "click counts from 499 s", map[storage.VisitorLink]int64{pair: wantCounts[pair] + 1}, counts)
+	b.read(t, func(tx storage.Tx) (err error) {
 		counts, err = tx.ClickCountMany(b.ctx, since, nil, 0)
 		return err
 	})
-	wantEqual(t, "click counts of no pair", map[engine.VisitorLink]int64{}, counts)
+	wantEqual(t, "click counts of no pair", map[storage.VisitorLink]int64{}, counts)
 	// A cap bounds each count, never below what is there.
-	capped := map[engine.VisitorLink]int64{}
+	capped := map[storage.VisitorLink]int64{}
 	for k, n := range wantCounts {
 		capped[k] = min(n, 5)
 	}
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		counts, err = tx.ClickCountMany(b.ctx, since, pairs, 5)
 		return err
 	})
 	wantEqual(t, "click counts capped at 5", capped, counts)
 
-	var stats map[string]engine.LinkStat
-	b.read(t, func(tx engine.Tx) (err error) {
+	var stats map[string]storage.LinkStat
+	b.read(t, func(tx storage.Tx) (err error) {
 		stats, err = tx.LinkStatGetMany(b.ctx, []string{"lnk_1", "lnk_2", "lnk_3", "lnk_9", "lnk_1"})
 		return err
 	})
 	wantEqual(t, "link stats", wantStats, stats)
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		stats, err = tx.LinkStatGetMany(b.ctx, []string{"lnk_2"})
 		return err
 	})
-	wantEqual(t, "stats of one link", map[string]engine.LinkStat{"lnk_2": wantStats["lnk_2"]}, stats)
-	b.read(t, func(tx engine.Tx) (err error) {
+	wantEqual(t, "stats of one link", map[string]storage.LinkStat{"lnk_2": wantStats["lnk_2"]}, stats)
+	b.read(t, func(tx storage.Tx) (err error) {
 		stats, err = tx.LinkStatGetMany(b.ctx, nil)
 		return err
 	})
-	wantEqual(t, "stats of no link", map[string]engine.LinkStat{}, stats)
+	wantEqual(t, "stats of no link", map[string]storage.LinkStat{}, stats)
 }
 
 // testLatestClick checks the click that attributes an order: the latest
@@ -148,7 +148,7 @@ func testLatestClick(t *testing.T, b *bundle) {
 
 	latest := func(storeID string, visitors []string, from, to time.Time) (*promokit.Click, error) {
 		var c *promokit.Click
-		err := b.readErr(func(tx engine.Tx) (err error) {
+		err := b.readErr(func(tx storage.Tx) (err error) {
 			c, err = tx.ClickGetLatest(b.ctx, storeID, visitors, from, to)
 			return err
 		})
@@ -190,7 +190,7 @@ func testLatestClick(t *testing.T, b *bundle) {
 // testVisitors checks a customer's visitor ids: bound per store,
 // refreshed on each use, the most recently seen first.
 func testVisitors(t *testing.T, b *bundle) {
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for i, v := range []string{"v1", "v2", "v3"} {
 			if err := tx.VisitorAdd(b.ctx, "sto_1", "cus_1", v, b.at(time.Duration(i)*time.Minute)); err != nil {
 				return err
@@ -211,7 +211,7 @@ func testVisitors(t *testing.T, b *bundle) {
 	visitors := func(store, customer string, limit int) []string {
 		t.Helper()
 		var got []string
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.VisitorList(b.ctx, store, customer, limit)
 			return err
 		})

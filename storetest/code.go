@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 func mustGetCode(t *testing.T, b *bundle, scope promokit.Scope, code string) *promokit.Code {
 	t.Helper()
 	var got *promokit.Code
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.CodeGet(b.ctx, scope, code)
 		return err
 	})
@@ -40,9 +40,9 @@ func testCodes(t *testing.T, b *bundle) {
 	wantEqual(t, "minimal code", minimal, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
 
 	taken := newCode(p, "ABC", b.now)
-	err := b.writeErr(func(tx engine.Tx) error { return tx.CodeCreate(b.ctx, taken) })
+	err := b.writeErr(func(tx storage.Tx) error { return tx.CodeCreate(b.ctx, taken) })
 	wantCode(t, "CreateCode of a taken value", err, promokit.ECodeTaken)
-	err = b.readErr(func(tx engine.Tx) error {
+	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.CodeGet(b.ctx, promokit.Scope{}, "NOPE")
 		return err
 	})
@@ -52,21 +52,21 @@ func testCodes(t *testing.T, b *bundle) {
 	upd := *minimal
 	upd.Active, upd.PartnerID, upd.CustomerID, upd.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
 	upd.Uses, upd.JobID = 50, "job_other"
-	b.write(t, func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, &upd) })
+	b.write(t, func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, &upd) })
 	want := *minimal
 	want.Active, want.PartnerID, want.CustomerID, want.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
 	wantEqual(t, "updated code", &want, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, newCode(p, "NOPE", b.now)) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, newCode(p, "NOPE", b.now)) })
 	wantCode(t, "UpdateCode of a missing code", err, promokit.ENotFound)
 
 	var existing []string
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		existing, err = tx.CodeExistingMany(b.ctx, []string{"NOPE", "SPRING-2026", "ABC", "ABD"})
 		return err
 	})
 	slices.Sort(existing)
 	wantEqual(t, "CodeExistingMany", []string{"ABC", "SPRING-2026"}, existing)
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		existing, err = tx.CodeExistingMany(b.ctx, nil)
 		return err
 	})
@@ -104,7 +104,7 @@ func testCodesScope(t *testing.T, b *bundle) {
 		{promokit.Scope{}, "D-2", true},
 	}
 	for _, tc := range tests {
-		err := b.readErr(func(tx engine.Tx) error {
+		err := b.readErr(func(tx storage.Tx) error {
 			_, err := tx.CodeGet(b.ctx, tc.scope, tc.code)
 			return err
 		})
@@ -116,7 +116,7 @@ func testCodesScope(t *testing.T, b *bundle) {
 		}
 		// CodeGetMany, the batched look-up, applies the same scope.
 		var got []*promokit.Code
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.CodeGetMany(b.ctx, tc.scope, []string{tc.code, "NOT-A-CODE"})
 			return err
 		})
@@ -125,7 +125,7 @@ func testCodesScope(t *testing.T, b *bundle) {
 		}
 	}
 	var all []*promokit.Code
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		all, err = tx.CodeGetMany(b.ctx, par1, []string{"A-1", "B-1", "C-2", "D-2", "A-1"})
 		return err
 	})
@@ -133,9 +133,9 @@ func testCodesScope(t *testing.T, b *bundle) {
 		t.Errorf("CodeGetMany for par_1 found %d codes, want A-1 and C-2", len(all))
 	}
 
-	values := func(scope promokit.Scope, f engine.CodeFilter) []string {
+	values := func(scope promokit.Scope, f storage.CodeFilter) []string {
 		var out []string
-		b.read(t, func(tx engine.Tx) error {
+		b.read(t, func(tx storage.Tx) error {
 			cs, err := tx.CodeList(b.ctx, scope, f)
 			for _, c := range cs {
 				out = append(out, c.Code)
@@ -144,11 +144,11 @@ func testCodesScope(t *testing.T, b *bundle) {
 		})
 		return out
 	}
-	wantEqual(t, "codes of sto_1", []string{"A-1", "B-1"}, values(store1, engine.CodeFilter{}))
-	wantEqual(t, "codes of par_1", []string{"A-1", "C-2"}, values(par1, engine.CodeFilter{}))
-	wantEqual(t, "sto_2 asking for prm_1", []string(nil), values(store2, engine.CodeFilter{PromotionID: "prm_1"}))
-	wantEqual(t, "par_2 asking for par_1", []string(nil), values(par2, engine.CodeFilter{PartnerID: "par_1"}))
-	wantEqual(t, "par_1's codes of prm_2", []string{"C-2"}, values(par1, engine.CodeFilter{PromotionID: "prm_2"}))
+	wantEqual(t, "codes of sto_1", []string{"A-1", "B-1"}, values(store1, storage.CodeFilter{}))
+	wantEqual(t, "codes of par_1", []string{"A-1", "C-2"}, values(par1, storage.CodeFilter{}))
+	wantEqual(t, "sto_2 asking for prm_1", []string(nil), values(store2, storage.CodeFilter{PromotionID: "prm_1"}))
+	wantEqual(t, "par_2 asking for par_1", []string(nil), values(par2, storage.CodeFilter{PartnerID: "par_1"}))
+	wantEqual(t, "par_1's codes of prm_2", []string{"C-2"}, values(par1, storage.CodeFilter{PromotionID: "prm_2"}))
 }
 
 // testCodesInsert checks that CodeInsertMany skips existing values, in the
@@ -161,7 +161,7 @@ func testCodesInsert(t *testing.T, b *bundle) {
 
 	insert := func(cs []*promokit.Code) int64 {
 		var n int64
-		b.write(t, func(tx engine.Tx) (err error) {
+		b.write(t, func(tx storage.Tx) (err error) {
 			n, err = tx.CodeInsertMany(b.ctx, cs)
 			return err
 		})
@@ -199,8 +199,8 @@ func testCodesInsert(t *testing.T, b *bundle) {
 	}
 	// The codes of one call may be created in any order among themselves.
 	var got []*promokit.Code
-	b.read(t, func(tx engine.Tx) (err error) {
-		got, err = tx.CodeList(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{After: "TAKEN-2", Limit: 10_000}})
+	b.read(t, func(tx storage.Tx) (err error) {
+		got, err = tx.CodeList(b.ctx, promokit.Scope{}, storage.CodeFilter{PromotionID: "prm_1", Page: storage.Page{After: "TAKEN-2", Limit: 10_000}})
 		return err
 	})
 	byValue := func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) }
@@ -238,26 +238,26 @@ func testCodesList(t *testing.T, b *bundle) {
 		}
 		all = append(all, c)
 	}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.CodeInsertMany(b.ctx, all[:50])
 		return err
 	})
 	mustCreateCodes(t, b, all[50:60]...)
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.CodeInsertMany(b.ctx, all[60:])
 		return err
 	})
-	list := func(f engine.CodeFilter) []*promokit.Code {
+	list := func(f storage.CodeFilter) []*promokit.Code {
 		var got []*promokit.Code
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.CodeList(b.ctx, promokit.Scope{}, f)
 			return err
 		})
 		return got
 	}
-	wantEqual(t, "first page of the default size", all[:100], list(engine.CodeFilter{}))
-	wantEqual(t, "last page", all[100:], list(engine.CodeFilter{Page: engine.Page{After: all[99].Code}}))
-	wantEqual(t, "a page across the inserts", all[45:65], list(engine.CodeFilter{Page: engine.Page{After: all[44].Code, Limit: 20}}))
+	wantEqual(t, "first page of the default size", all[:100], list(storage.CodeFilter{}))
+	wantEqual(t, "last page", all[100:], list(storage.CodeFilter{Page: storage.Page{After: all[99].Code}}))
+	wantEqual(t, "a page across the inserts", all[45:65], list(storage.CodeFilter{Page: storage.Page{After: all[44].Code, Limit: 20}}))
 
 	pick := func(keep func(c *promokit.Code) bool) []*promokit.Code {
 		var out []*promokit.Code
@@ -269,12 +269,12 @@ func testCodesList(t *testing.T, b *bundle) {
 		return out
 	}
 	ofP2 := pick(func(c *promokit.Code) bool { return c.PromotionID == "prm_2" })
-	wantEqual(t, "codes of prm_2", ofP2, list(engine.CodeFilter{PromotionID: "prm_2"}))
-	wantEqual(t, "codes of prm_2, page 2", ofP2[5:10], list(engine.CodeFilter{PromotionID: "prm_2", Page: engine.Page{After: ofP2[4].Code, Limit: 5}}))
+	wantEqual(t, "codes of prm_2", ofP2, list(storage.CodeFilter{PromotionID: "prm_2"}))
+	wantEqual(t, "codes of prm_2, page 2", ofP2[5:10], list(storage.CodeFilter{PromotionID: "prm_2", Page: storage.Page{After: ofP2[4].Code, Limit: 5}}))
 	ofPar1 := pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" })
-	wantEqual(t, "codes of par_1", ofPar1, list(engine.CodeFilter{PartnerID: "par_1"}))
+	wantEqual(t, "codes of par_1", ofPar1, list(storage.CodeFilter{PartnerID: "par_1"}))
 	both := pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" && c.PromotionID == "prm_1" })
-	wantEqual(t, "par_1's codes of prm_1", both, list(engine.CodeFilter{PromotionID: "prm_1", PartnerID: "par_1"}))
+	wantEqual(t, "par_1's codes of prm_1", both, list(storage.CodeFilter{PromotionID: "prm_1", PartnerID: "par_1"}))
 }
 
 // testCodesCount checks CodeCount by store, promotion and creation time.
@@ -288,26 +288,26 @@ func testCodesCount(t *testing.T, b *bundle) {
 		p := []*promokit.Promotion{p1, p2, p3}[i%3]
 		cs = append(cs, newCode(p, fmt.Sprintf("C%03d", i), b.at(time.Duration(i)*time.Hour)))
 	}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.CodeInsertMany(b.ctx, cs)
 		return err
 	})
 	tests := []struct {
-		count engine.CodeCount
+		count storage.CodeCount
 		want  int64
 	}{
-		{engine.CodeCount{StoreID: "sto_1"}, 20},
-		{engine.CodeCount{StoreID: "sto_2"}, 10},
-		{engine.CodeCount{PromotionID: "prm_2"}, 10},
-		{engine.CodeCount{StoreID: "sto_1", PromotionID: "prm_3"}, 0},
-		{engine.CodeCount{StoreID: "sto_1", Since: b.at(12 * time.Hour)}, 12}, // hours 12..29, two of every three
-		{engine.CodeCount{StoreID: "sto_1", Since: b.at(12*time.Hour + time.Microsecond)}, 11},
-		{engine.CodeCount{PromotionID: "prm_1", Since: b.at(27 * time.Hour)}, 1},
-		{engine.CodeCount{StoreID: "sto_3"}, 0},
+		{storage.CodeCount{StoreID: "sto_1"}, 20},
+		{storage.CodeCount{StoreID: "sto_2"}, 10},
+		{storage.CodeCount{PromotionID: "prm_2"}, 10},
+		{storage.CodeCount{StoreID: "sto_1", PromotionID: "prm_3"}, 0},
+		{storage.CodeCount{StoreID: "sto_1", Since: b.at(12 * time.Hour)}, 12}, // hours 12..29, two of every three
+		{storage.CodeCount{StoreID: "sto_1", Since: b.at(12*time.Hour + time.Microsecond)}, 11},
+		{storage.CodeCount{PromotionID: "prm_1", Since: b.at(27 * time.Hour)}, 1},
+		{storage.CodeCount{StoreID: "sto_3"}, 0},
 	}
 	for _, tc := range tests {
 		var n int64
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			n, err = tx.CodeCount(b.ctx, tc.count)
 			return err
 		})
@@ -336,11 +336,11 @@ func testCodesExport(t *testing.T, b *bundle) {
 		}
 		all = append(all, c)
 	}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.CodeInsertMany(b.ctx, all)
 		return err
 	})
-	export := func(scope promokit.Scope, f engine.CodeFilter) []*promokit.Code {
+	export := func(scope promokit.Scope, f storage.CodeFilter) []*promokit.Code {
 		var got []*promokit.Code
 		err := b.store.CodeExport(b.ctx, scope, f, func(c *promokit.Code) error {
 			cp := *c // fn may not keep c
@@ -362,16 +362,16 @@ func testCodesExport(t *testing.T, b *bundle) {
 		}
 		return out
 	}
-	wantEqual(t, "everything", all, export(promokit.Scope{}, engine.CodeFilter{}))
-	wantEqual(t, "sto_2's", pick(func(c *promokit.Code) bool { return c.StoreID == "sto_2" }), export(promokit.Scope{StoreID: "sto_2"}, engine.CodeFilter{}))
-	wantEqual(t, "par_1's", pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" }), export(promokit.Scope{PartnerID: "par_1"}, engine.CodeFilter{}))
+	wantEqual(t, "everything", all, export(promokit.Scope{}, storage.CodeFilter{}))
+	wantEqual(t, "sto_2's", pick(func(c *promokit.Code) bool { return c.StoreID == "sto_2" }), export(promokit.Scope{StoreID: "sto_2"}, storage.CodeFilter{}))
+	wantEqual(t, "par_1's", pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" }), export(promokit.Scope{PartnerID: "par_1"}, storage.CodeFilter{}))
 	wantEqual(t, "par_1's of prm_1", pick(func(c *promokit.Code) bool { return c.PartnerID == "par_1" && c.PromotionID == "prm_1" }),
-		export(promokit.Scope{PartnerID: "par_1"}, engine.CodeFilter{PromotionID: "prm_1"}))
-	wantEqual(t, "sto_1 asking for prm_2", []*promokit.Code(nil), export(promokit.Scope{StoreID: "sto_1"}, engine.CodeFilter{PromotionID: "prm_2"}))
+		export(promokit.Scope{PartnerID: "par_1"}, storage.CodeFilter{PromotionID: "prm_1"}))
+	wantEqual(t, "sto_1 asking for prm_2", []*promokit.Code(nil), export(promokit.Scope{StoreID: "sto_1"}, storage.CodeFilter{PromotionID: "prm_2"}))
 
 	errStop := errors.New("stop")
 	calls := 0
-	err := b.store.CodeExport(b.ctx, promokit.Scope{}, engine.CodeFilter{}, func(c *promokit.Code) error {
+	err := b.store.CodeExport(b.ctx, promokit.Scope{}, storage.CodeFilter{}, func(c *promokit.Code) error {
 		calls++
 		if calls == 10 {
 			return errStop
@@ -401,7 +401,7 @@ func testCodesGenerated(t *testing.T, b *bundle) {
 	mustCreateCodes(t, b, newCode(p, "TAKEN-1", b.now))
 	tmpl := &promokit.Code{PromotionID: p.ID, StoreID: "sto_1", Active: true, JobID: "job_1", CreatedAt: b.at(time.Minute)}
 	var n int64
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.CodeInsertValuesMany(b.ctx, tmpl, []string{"GEN-1", "TAKEN-1", "GEN-2"})
 		return err
 	})

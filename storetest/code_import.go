@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // importedCodes reads, through every read of codes that a caller can
@@ -32,7 +32,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		reads = append(reads, seen{what, vs})
 	}
 	store, partner := promokit.Scope{StoreID: "sto_1"}, promokit.Scope{PartnerID: partnerID}
-	b.read(t, func(tx engine.Tx) error {
+	b.read(t, func(tx storage.Tx) error {
 		var one []*promokit.Code
 		for _, v := range values {
 			c, err := tx.CodeGet(b.ctx, store, v)
@@ -49,13 +49,13 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 				return err
 			}
 			add("CodeGetMany of "+name, cs)
-			cs, err = tx.CodeList(b.ctx, scope, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
+			cs, err = tx.CodeList(b.ctx, scope, storage.CodeFilter{PromotionID: "prm_1", Page: storage.Page{Limit: 1000}})
 			if err != nil {
 				return err
 			}
 			add("ListCodes of "+name, cs)
 		}
-		cs, err := tx.CodeList(b.ctx, promokit.Scope{}, engine.CodeFilter{PartnerID: partnerID, Page: engine.Page{Limit: 1000}})
+		cs, err := tx.CodeList(b.ctx, promokit.Scope{}, storage.CodeFilter{PartnerID: partnerID, Page: storage.Page{Limit: 1000}})
 		if err != nil {
 			return err
 		}
@@ -65,12 +65,12 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 			return err
 		}
 		add("CodeListForCustomer", cs)
-		d, err := tx.CheckoutRead(b.ctx, "sto_1", []string{"o1"}, values, b.now)
+		d, err := storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o1"}, Codes: values, Now: b.now})
 		if err != nil {
 			return err
 		}
 		add("CheckoutRead", d.Codes)
-		carts, err := tx.ReadCarts(b.ctx, &engine.CartsQuery{Carts: []engine.CartOf{{StoreID: "sto_1", Codes: values}}, Now: b.now})
+		carts, err := storage.CartReadMany(b.ctx, tx, &storage.CartsQuery{Carts: []storage.CartOf{{StoreID: "sto_1", Codes: values}}, Now: b.now})
 		if err != nil {
 			return err
 		}
@@ -85,11 +85,11 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		}
 		add("CodeExistingMany", ex)
 		// The counts agree with the list of every code of the promotion.
-		all, err := tx.CodeList(b.ctx, promokit.Scope{}, engine.CodeFilter{PromotionID: "prm_1", Page: engine.Page{Limit: 1000}})
+		all, err := tx.CodeList(b.ctx, promokit.Scope{}, storage.CodeFilter{PromotionID: "prm_1", Page: storage.Page{Limit: 1000}})
 		if err != nil {
 			return err
 		}
-		for _, f := range []engine.CodeCount{{PromotionID: "prm_1"}, {StoreID: "sto_1"}, {StoreID: "sto_1", Since: b.now}} {
+		for _, f := range []storage.CodeCount{{PromotionID: "prm_1"}, {StoreID: "sto_1"}, {StoreID: "sto_1", Since: b.now}} {
 			n, err := tx.CodeCount(b.ctx, f)
 			if err != nil {
 				return err
@@ -103,7 +103,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		if getErr != nil && promokit.ErrorCode(getErr) != promokit.ENotFound {
 			return getErr
 		}
-		promos, err := tx.PromotionList(b.ctx, partner, engine.PromotionFilter{Now: b.now})
+		promos, err := tx.PromotionList(b.ctx, partner, storage.PromotionFilter{Now: b.now})
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		return nil
 	})
 	var exported []*promokit.Code
-	err := b.store.CodeExport(b.ctx, store, engine.CodeFilter{PromotionID: "prm_1"}, func(c *promokit.Code) error {
+	err := b.store.CodeExport(b.ctx, store, storage.CodeFilter{PromotionID: "prm_1"}, func(c *promokit.Code) error {
 		cc := *c
 		exported = append(exported, &cc)
 		return nil
@@ -156,7 +156,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 	p := newPromotion(b, "sto_1", "prm_1")
 	mustCreatePromotions(t, b, p)
 	settings := promokit.DefaultSettings(b.now)
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.SettingsInit(b.ctx, &settings)
 		return err
 	})
@@ -175,13 +175,13 @@ func testCodeImports(t *testing.T, b *bundle) {
 		return out
 	}
 
-	imp := &engine.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CodeImportCreate(b.ctx, imp) })
+	imp := &storage.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
+	b.write(t, func(tx storage.Tx) error { return tx.CodeImportCreate(b.ctx, imp) })
 	if imp.ID == 0 {
 		t.Fatal("CodeImportCreate set no id")
 	}
 	var n int64
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.CodeImportInsertMany(b.ctx, imp.ID, b.at(2*time.Minute), codes(values[:3]...))
 		return err
 	})
@@ -190,8 +190,8 @@ func testCodeImports(t *testing.T, b *bundle) {
 	}
 	wantEqual(t, "codes visible while the import is written", []string(nil), importedCodes(t, b, "par_1", values))
 	// A count of the code space counts them: they hold their values.
-	b.read(t, func(tx engine.Tx) error {
-		n, err := tx.CodeCount(b.ctx, engine.CodeCount{PromotionID: "prm_1", Pending: true})
+	b.read(t, func(tx storage.Tx) error {
+		n, err := tx.CodeCount(b.ctx, storage.CodeCount{PromotionID: "prm_1", Pending: true})
 		if n != 4 {
 			t.Errorf("CodeCount with Pending = %d, want OTHER and the 3 codes being imported", n)
 		}
@@ -199,9 +199,9 @@ func testCodeImports(t *testing.T, b *bundle) {
 	})
 	// Their values are taken meanwhile, and seen as such by the import's
 	// check of what an insert skipped.
-	err := b.writeErr(func(tx engine.Tx) error { return tx.CodeCreate(b.ctx, newCode(p, "IMP-2", b.now)) })
+	err := b.writeErr(func(tx storage.Tx) error { return tx.CodeCreate(b.ctx, newCode(p, "IMP-2", b.now)) })
 	wantCode(t, "CreateCode of a value being imported", err, promokit.ECodeTaken)
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.CodeImportInsertMany(b.ctx, imp.ID, b.at(2*time.Minute), codes("IMP-3", "OTHER", "IMP-4", "IMP-5"))
 		return err
 	})
@@ -209,30 +209,30 @@ func testCodeImports(t *testing.T, b *bundle) {
 		t.Fatalf("CodeImportInsertMany inserted %d of 2 new values", n)
 	}
 	var taken []string
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		taken, err = tx.CodeImportTakenMany(b.ctx, imp.ID, []string{"IMP-4", "OTHER", "NONE", "IMP-1"})
 		return err
 	})
 	wantEqual(t, "CodeImportTakenMany of the import", []string{"OTHER"}, taken)
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		taken, err = tx.CodeImportTakenMany(b.ctx, imp.ID+1, []string{"IMP-4", "OTHER", "NONE"})
 		return err
 	})
 	wantEqual(t, "CodeImportTakenMany of another import", []string{"IMP-4", "OTHER"}, taken)
 	// An update cannot reach a code being imported either.
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, codes("IMP-1")[0]) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, codes("IMP-1")[0]) })
 	wantCode(t, "UpdateCode of a code being imported", err, promokit.ENotFound)
 	// Its lease is not over: no cleaner takes it.
-	var stale []*engine.CodeImport
-	b.read(t, func(tx engine.Tx) (err error) {
+	var stale []*storage.CodeImport
+	b.read(t, func(tx storage.Tx) (err error) {
 		stale, err = tx.CodeImportListStale(b.ctx, b.at(time.Minute), 10)
 		return err
 	})
 	wantEqual(t, "stale imports before the lease ends", 0, len(stale))
 
-	b.write(t, func(tx engine.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
+	b.write(t, func(tx storage.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
 	wantEqual(t, "codes visible once the import commits", values, importedCodes(t, b, "par_1", values))
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
 	wantCode(t, "CodeImportCommit twice", err, promokit.EConflict)
 	c := mustGetCode(t, b, promokit.Scope{}, "IMP-1")
 	want := codes("IMP-1")[0]
@@ -241,20 +241,20 @@ func testCodeImports(t *testing.T, b *bundle) {
 	// An import whose process died: its lease runs out, a cleaner fails
 	// it and purges its codes, a few at a time, which frees their values.
 	partner = "par_2"
-	dead := &engine.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.CodeImportCreate(b.ctx, dead) })
+	dead := &storage.CodeImport{PromotionID: "prm_1", StoreID: "sto_1", LeaseUntil: b.at(time.Minute), CreatedAt: b.now}
+	b.write(t, func(tx storage.Tx) error { return tx.CodeImportCreate(b.ctx, dead) })
 	if dead.ID <= imp.ID {
 		t.Fatalf("import ids %d then %d: an id must never come back", imp.ID, dead.ID)
 	}
 	lost := []string{"LOST-1", "LOST-2", "LOST-3", "LOST-4", "LOST-5"}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(time.Minute), codes(lost...))
 		return err
 	})
 	// A code created after the import started, of its promotion, is not
 	// the cleaner's.
 	mustCreateCodes(t, b, newCode(p, "AFTER", b.now))
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		stale, err = tx.CodeImportListStale(b.ctx, b.at(time.Minute), 10)
 		return err
 	})
@@ -262,7 +262,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 		t.Fatalf("stale imports %+v, want the dead one", stale)
 	}
 	var failed bool
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		failed, err = tx.CodeImportFail(b.ctx, dead.ID, b.at(time.Minute-time.Microsecond))
 		return err
 	})
@@ -270,36 +270,36 @@ func testCodeImports(t *testing.T, b *bundle) {
 		t.Fatal("CodeImportFail failed an import whose lease was not over")
 	}
 	// The purge does nothing to an import that has not failed.
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.CodeImportPurge(b.ctx, dead.ID, 2)
 		return err
 	})
 	if n != 0 {
 		t.Fatalf("CodeImportPurge deleted %d codes of a live import", n)
 	}
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(2*time.Minute), nil)
 		return err
 	})
 	if err != nil {
 		t.Fatalf("CodeImportInsertMany extends a live import's lease: %v", err)
 	}
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		failed, err = tx.CodeImportFail(b.ctx, dead.ID, b.at(2*time.Minute))
 		return err
 	})
 	if !failed {
 		t.Fatal("CodeImportFail did not fail an import whose lease ran out")
 	}
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(3*time.Minute), codes("LOST-6"))
 		return err
 	})
 	wantCode(t, "CodeImportInsertMany into a failed import", err, promokit.EConflict)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.CodeImportCommit(b.ctx, dead.ID) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeImportCommit(b.ctx, dead.ID) })
 	wantCode(t, "CodeImportCommit of a failed import", err, promokit.EConflict)
 	for _, want := range []int64{2, 2, 1} {
-		b.write(t, func(tx engine.Tx) (err error) {
+		b.write(t, func(tx storage.Tx) (err error) {
 			n, err = tx.CodeImportPurge(b.ctx, dead.ID, 2)
 			return err
 		})
@@ -308,7 +308,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 		}
 		wantEqual(t, "codes of a failed import visible", []string(nil), importedCodes(t, b, "par_2", lost))
 	}
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		stale, err = tx.CodeImportListStale(b.ctx, b.at(time.Hour), 10)
 		return err
 	})

@@ -5,15 +5,15 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testIdempotency checks the life of an idempotency record: created while
 // its request runs, completed with the response, deleted, expired.
 func testIdempotency(t *testing.T, b *bundle) {
-	get := func(keyID, key string) (*engine.IdempotencyRecord, error) {
-		var r *engine.IdempotencyRecord
-		err := b.readErr(func(tx engine.Tx) (err error) {
+	get := func(keyID, key string) (*storage.IdempotencyRecord, error) {
+		var r *storage.IdempotencyRecord
+		err := b.readErr(func(tx storage.Tx) (err error) {
 			r, err = tx.IdempotencyGet(b.ctx, keyID, key)
 			return err
 		})
@@ -22,8 +22,8 @@ func testIdempotency(t *testing.T, b *bundle) {
 	_, err := get("key_1", "k-1")
 	wantCode(t, "IdempotencyGet of a missing record", err, promokit.ENotFound)
 
-	running := &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-1", RequestHash: []byte{1, 2, 3, 0, 255}, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, running) })
+	running := &storage.IdempotencyRecord{KeyID: "key_1", Key: "k-1", RequestHash: []byte{1, 2, 3, 0, 255}, CreatedAt: b.now}
+	b.write(t, func(tx storage.Tx) error { return tx.IdempotencyCreate(b.ctx, running) })
 	got, err := get("key_1", "k-1")
 	if err != nil {
 		t.Fatalf("IdempotencyGet: %v", err)
@@ -35,22 +35,22 @@ func testIdempotency(t *testing.T, b *bundle) {
 
 	// The same key of another API key is another record; the same key of
 	// the same API key is a conflict.
-	other := &engine.IdempotencyRecord{KeyID: "key_2", Key: "k-1", RequestHash: []byte{9}, CreatedAt: b.at(time.Hour)}
-	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, other) })
+	other := &storage.IdempotencyRecord{KeyID: "key_2", Key: "k-1", RequestHash: []byte{9}, CreatedAt: b.at(time.Hour)}
+	b.write(t, func(tx storage.Tx) error { return tx.IdempotencyCreate(b.ctx, other) })
 	dup := *running
 	dup.RequestHash = []byte{7}
-	err = b.writeErr(func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, &dup) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.IdempotencyCreate(b.ctx, &dup) })
 	wantCode(t, "IdempotencyCreate of an existing key", err, promokit.EConflict)
 	// The conflict writes nothing and the transaction goes on: the engine
 	// creates a record first and reads the existing one only then.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		wantCode(t, "IdempotencyCreate of an existing key", tx.IdempotencyCreate(b.ctx, &dup), promokit.EConflict)
 		got, err := tx.IdempotencyGet(b.ctx, "key_1", "k-1")
 		if err != nil {
 			return err
 		}
 		wantEqual(t, "record after a conflicting create in its transaction", running, got)
-		return tx.IdempotencyCreate(b.ctx, &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-after", RequestHash: []byte{8}, CreatedAt: b.at(2 * time.Hour)})
+		return tx.IdempotencyCreate(b.ctx, &storage.IdempotencyRecord{KeyID: "key_1", Key: "k-after", RequestHash: []byte{8}, CreatedAt: b.at(2 * time.Hour)})
 	})
 	if _, err := get("key_1", "k-after"); err != nil {
 		t.Errorf("a record created after a conflict in one transaction: %v", err)
@@ -58,17 +58,17 @@ func testIdempotency(t *testing.T, b *bundle) {
 
 	done := *running
 	done.Status, done.Headers, done.Body = 201, []byte(`{"Location":["/v1/promotions/prm_1"]}`), []byte(`{"id":"prm_1"}`)
-	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyComplete(b.ctx, &done) })
+	b.write(t, func(tx storage.Tx) error { return tx.IdempotencyComplete(b.ctx, &done) })
 	got, err = get("key_1", "k-1")
 	if err != nil {
 		t.Fatalf("IdempotencyGet after completion: %v", err)
 	}
 	wantEqual(t, "completed record", &done, got)
-	missing := &engine.IdempotencyRecord{KeyID: "key_1", Key: "k-missing", Status: 200}
-	err = b.writeErr(func(tx engine.Tx) error { return tx.IdempotencyComplete(b.ctx, missing) })
+	missing := &storage.IdempotencyRecord{KeyID: "key_1", Key: "k-missing", Status: 200}
+	err = b.writeErr(func(tx storage.Tx) error { return tx.IdempotencyComplete(b.ctx, missing) })
 	wantCode(t, "IdempotencyComplete of a missing record", err, promokit.ENotFound)
 
-	b.write(t, func(tx engine.Tx) error { return tx.IdempotencyDelete(b.ctx, "key_1", "k-1") })
+	b.write(t, func(tx storage.Tx) error { return tx.IdempotencyDelete(b.ctx, "key_1", "k-1") })
 	_, err = get("key_1", "k-1")
 	wantCode(t, "IdempotencyGet after IdempotencyDelete", err, promokit.ENotFound)
 	if _, err := get("key_2", "k-1"); err != nil {
@@ -78,37 +78,37 @@ func testIdempotency(t *testing.T, b *bundle) {
 	// IdempotencyCreateMany inserts the new keys in order and leaves out a
 	// key recorded already, also by an earlier record of the same call;
 	// IdempotencyCompleteMany stores responses and reports the missing.
-	batch := []*engine.IdempotencyRecord{
+	batch := []*storage.IdempotencyRecord{
 		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{1}, CreatedAt: b.at(time.Hour)},
 		{KeyID: "key_2", Key: "k-1", RequestHash: []byte{2}, CreatedAt: b.at(time.Hour)}, // exists
 		{KeyID: "key_4", Key: "b-2", RequestHash: []byte{3}, CreatedAt: b.at(time.Hour + time.Second)},
 		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{4}, CreatedAt: b.at(time.Hour)}, // twice in the call
 	}
 	var created []bool
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		created, err = tx.IdempotencyCreateMany(b.ctx, batch)
 		return err
 	})
 	wantEqual(t, "records created", []bool{true, false, true, false}, created)
-	for _, want := range []*engine.IdempotencyRecord{batch[0], batch[2], other} {
+	for _, want := range []*storage.IdempotencyRecord{batch[0], batch[2], other} {
 		got, err := get(want.KeyID, want.Key)
 		if err != nil {
 			t.Fatalf("IdempotencyGet %s/%s: %v", want.KeyID, want.Key, err)
 		}
 		wantEqual(t, "record "+want.Key+" after IdempotencyCreateMany", want, got)
 	}
-	answered := []*engine.IdempotencyRecord{
+	answered := []*storage.IdempotencyRecord{
 		{KeyID: "key_4", Key: "b-2", RequestHash: []byte{3}, Status: 200, Headers: []byte(`{}`), Body: []byte(`{"ok":true}`), CreatedAt: b.at(time.Hour + time.Second)},
 		{KeyID: "key_4", Key: "b-missing", Status: 200},
 		{KeyID: "key_4", Key: "b-1", RequestHash: []byte{1}, Status: 409, Body: []byte(`{"code":"x"}`), CreatedAt: b.at(time.Hour)},
 	}
 	var found []bool
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		found, err = tx.IdempotencyCompleteMany(b.ctx, answered)
 		return err
 	})
 	wantEqual(t, "records completed", []bool{true, false, true}, found)
-	for _, want := range []*engine.IdempotencyRecord{answered[0], answered[2]} {
+	for _, want := range []*storage.IdempotencyRecord{answered[0], answered[2]} {
 		got, err := get(want.KeyID, want.Key)
 		if err != nil {
 			t.Fatalf("IdempotencyGet %s: %v", want.Key, err)
@@ -121,11 +121,11 @@ func testIdempotency(t *testing.T, b *bundle) {
 
 	// Expiry removes what was created strictly before the time given.
 	for i, key := range []string{"e-0", "e-1", "e-2"} {
-		r := &engine.IdempotencyRecord{KeyID: "key_3", Key: key, RequestHash: []byte{1}, CreatedAt: b.at(time.Duration(i) * time.Minute)}
-		b.write(t, func(tx engine.Tx) error { return tx.IdempotencyCreate(b.ctx, r) })
+		r := &storage.IdempotencyRecord{KeyID: "key_3", Key: key, RequestHash: []byte{1}, CreatedAt: b.at(time.Duration(i) * time.Minute)}
+		b.write(t, func(tx storage.Tx) error { return tx.IdempotencyCreate(b.ctx, r) })
 	}
 	var n int64
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.IdempotencyDeleteBefore(b.ctx, b.at(time.Minute))
 		return err
 	})

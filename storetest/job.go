@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // newJob returns a queued generation job of a store, created at created.
@@ -19,7 +19,7 @@ func newJob(id, storeID string, created time.Time) *promokit.Job {
 
 func mustCreateJobs(t *testing.T, b *bundle, js ...*promokit.Job) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, j := range js {
 			if err := tx.JobCreate(b.ctx, j); err != nil {
 				return err
@@ -32,7 +32,7 @@ func mustCreateJobs(t *testing.T, b *bundle, js ...*promokit.Job) {
 func mustGetJob(t *testing.T, b *bundle, id string) *promokit.Job {
 	t.Helper()
 	var got *promokit.Job
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.JobGet(b.ctx, promokit.Scope{}, id)
 		return err
 	})
@@ -62,7 +62,7 @@ func testJobs(t *testing.T, b *bundle) {
 		{promokit.Scope{}, "job_missing", false},
 	}
 	for _, tc := range tests {
-		err := b.readErr(func(tx engine.Tx) error {
+		err := b.readErr(func(tx storage.Tx) error {
 			_, err := tx.JobGet(b.ctx, tc.scope, tc.id)
 			return err
 		})
@@ -79,14 +79,14 @@ func testJobs(t *testing.T, b *bundle) {
 func testJobsClaim(t *testing.T, b *bundle) {
 	claim := func(owner string, now time.Time) (*promokit.Job, error) {
 		var j *promokit.Job
-		err := b.writeErr(func(tx engine.Tx) (err error) {
+		err := b.writeErr(func(tx storage.Tx) (err error) {
 			j, err = tx.JobClaim(b.ctx, owner, now, now.Add(time.Minute))
 			return err
 		})
 		return j, err
 	}
 	update := func(j *promokit.Job, owner string) error {
-		return b.writeErr(func(tx engine.Tx) error { return tx.JobUpdate(b.ctx, j, owner) })
+		return b.writeErr(func(tx storage.Tx) error { return tx.JobUpdate(b.ctx, j, owner) })
 	}
 	_, err := claim("a", b.now)
 	wantCode(t, "JobClaim with no jobs", err, promokit.ENotFound)
@@ -177,7 +177,7 @@ func testJobsClaimConcurrent(t *testing.T, b *bundle) {
 		wg.Go(func() {
 			for {
 				var j *promokit.Job
-				err := b.writeErr(func(tx engine.Tx) (err error) {
+				err := b.writeErr(func(tx storage.Tx) (err error) {
 					j, err = tx.JobClaim(b.ctx, owner, now, now.Add(time.Hour))
 					return err
 				})
@@ -209,14 +209,14 @@ func testJobsProgress(t *testing.T, b *bundle) {
 	j := newJob("job_1", "sto_1", b.now)
 	mustCreateJobs(t, b, j)
 	var claimed *promokit.Job
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		claimed, err = tx.JobClaim(b.ctx, "w1", b.now, b.at(time.Minute))
 		return err
 	})
 	if claimed.ID != j.ID {
 		t.Fatalf("claimed %s", claimed.ID)
 	}
-	err := b.writeErr(func(tx engine.Tx) error {
+	err := b.writeErr(func(tx storage.Tx) error {
 		_, err := tx.JobAddProgress(b.ctx, j.ID, "w2", 10, b.now, b.at(time.Minute))
 		return err
 	})
@@ -226,7 +226,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := b.writeErr(func(tx engine.Tx) error {
+			if err := b.writeErr(func(tx storage.Tx) error {
 				_, err := tx.JobAddProgress(b.ctx, j.ID, "w1", 100, b.at(time.Second), b.at(2*time.Minute))
 				return err
 			}); err != nil {
@@ -240,7 +240,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 		t.Fatalf("after 9 concurrent increments: %+v", got)
 	}
 	var done int64
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		done, err = tx.JobAddProgress(b.ctx, j.ID, "w1", 100, b.at(time.Hour), b.at(2*time.Hour))
 		return err
 	})

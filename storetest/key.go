@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testKeys checks the round trip of keys, the look-up by hash and
@@ -20,7 +20,7 @@ func testKeys(t *testing.T, b *bundle) {
 		{ID: "key_3", Name: "Partner", Role: promokit.RolePartner, PartnerID: "par_1", Prefix: "pk_ccccccc", Hash: promokit.HashKey("c"),
 			CreatedAt: b.at(time.Minute), RevokedAt: ptr(b.at(time.Hour))},
 	}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, k := range keys {
 			if err := tx.KeyCreate(b.ctx, k); err != nil {
 				return err
@@ -30,7 +30,7 @@ func testKeys(t *testing.T, b *bundle) {
 	})
 	for _, k := range keys {
 		var byID, byHash *promokit.Key
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			if byID, err = tx.KeyGet(b.ctx, k.ID); err != nil {
 				return err
 			}
@@ -41,12 +41,12 @@ func testKeys(t *testing.T, b *bundle) {
 		wantEqual(t, "KeyGetByHash "+k.ID, k, byHash)
 	}
 
-	err := b.readErr(func(tx engine.Tx) error {
+	err := b.readErr(func(tx storage.Tx) error {
 		_, err := tx.KeyGet(b.ctx, "key_missing")
 		return err
 	})
 	wantCode(t, "KeyGet of a missing key", err, promokit.ENotFound)
-	err = b.readErr(func(tx engine.Tx) error {
+	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.KeyGetByHash(b.ctx, promokit.HashKey("unknown"))
 		return err
 	})
@@ -54,8 +54,8 @@ func testKeys(t *testing.T, b *bundle) {
 
 	// Revocation sets revoked_at once.
 	revoked := b.at(2 * time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.KeyRevoke(b.ctx, "key_2", revoked) })
-	b.read(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error { return tx.KeyRevoke(b.ctx, "key_2", revoked) })
+	b.read(t, func(tx storage.Tx) error {
 		k, err := tx.KeyGet(b.ctx, "key_2")
 		if err != nil {
 			return err
@@ -66,7 +66,7 @@ func testKeys(t *testing.T, b *bundle) {
 		return nil
 	})
 	for _, id := range []string{"key_2", "key_3", "key_missing"} {
-		err := b.writeErr(func(tx engine.Tx) error { return tx.KeyRevoke(b.ctx, id, b.at(3*time.Hour)) })
+		err := b.writeErr(func(tx storage.Tx) error { return tx.KeyRevoke(b.ctx, id, b.at(3*time.Hour)) })
 		wantCode(t, "RevokeKey "+id, err, promokit.ENotFound)
 	}
 }
@@ -89,7 +89,7 @@ func testKeysList(t *testing.T, b *bundle) {
 		all = append(all, k)
 	}
 	// Created out of order: lists come ordered by id all the same.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for i := len(all) - 1; i >= 0; i-- {
 			if err := tx.KeyCreate(b.ctx, all[i]); err != nil {
 				return err
@@ -97,19 +97,19 @@ func testKeysList(t *testing.T, b *bundle) {
 		}
 		return nil
 	})
-	list := func(f engine.KeyFilter) []*promokit.Key {
+	list := func(f storage.KeyFilter) []*promokit.Key {
 		var got []*promokit.Key
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.KeyList(b.ctx, f)
 			return err
 		})
 		return got
 	}
-	wantEqual(t, "all keys", all, list(engine.KeyFilter{}))
-	wantEqual(t, "keys of sto_1", []*promokit.Key{all[0], all[3], all[6]}, list(engine.KeyFilter{StoreID: "sto_1"}))
-	wantEqual(t, "keys of par_1", []*promokit.Key{all[2], all[5]}, list(engine.KeyFilter{PartnerID: "par_1"}))
-	wantEqual(t, "page 1", all[:3], list(engine.KeyFilter{Page: engine.Page{Limit: 3}}))
-	wantEqual(t, "page 2", all[3:6], list(engine.KeyFilter{Page: engine.Page{After: all[2].ID, Limit: 3}}))
-	wantEqual(t, "page 3", all[6:], list(engine.KeyFilter{Page: engine.Page{After: all[5].ID, Limit: 3}}))
-	wantEqual(t, "page of sto_1", []*promokit.Key{all[6]}, list(engine.KeyFilter{StoreID: "sto_1", Page: engine.Page{After: all[3].ID}}))
+	wantEqual(t, "all keys", all, list(storage.KeyFilter{}))
+	wantEqual(t, "keys of sto_1", []*promokit.Key{all[0], all[3], all[6]}, list(storage.KeyFilter{StoreID: "sto_1"}))
+	wantEqual(t, "keys of par_1", []*promokit.Key{all[2], all[5]}, list(storage.KeyFilter{PartnerID: "par_1"}))
+	wantEqual(t, "page 1", all[:3], list(storage.KeyFilter{Page: storage.Page{Limit: 3}}))
+	wantEqual(t, "page 2", all[3:6], list(storage.KeyFilter{Page: storage.Page{After: all[2].ID, Limit: 3}}))
+	wantEqual(t, "page 3", all[6:], list(storage.KeyFilter{Page: storage.Page{After: all[5].ID, Limit: 3}}))
+	wantEqual(t, "page of sto_1", []*promokit.Key{all[6]}, list(storage.KeyFilter{StoreID: "sto_1", Page: storage.Page{After: all[3].ID}}))
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // The ledger of what partners are owed.
@@ -48,23 +48,23 @@ func mixedEntries(n int, at func(i int) time.Time) []*promokit.LedgerEntry {
 }
 
 // ledgerSelects reports whether f selects e.
-func ledgerSelects(f engine.LedgerFilter, e *promokit.LedgerEntry) bool {
+func ledgerSelects(f storage.LedgerFilter, e *promokit.LedgerEntry) bool {
 	return (f.PartnerID == "" || e.PartnerID == f.PartnerID) && (f.StoreID == "" || e.StoreID == f.StoreID) &&
 		(f.From.IsZero() || !e.CreatedAt.Before(f.From)) && (f.To.IsZero() || e.CreatedAt.Before(f.To))
 }
 
 // sumEntries returns the totals of the entries of es that f selects, as
 // LedgerSum returns them.
-func sumEntries(es []*promokit.LedgerEntry, f engine.LedgerFilter) []engine.LedgerTotal {
-	sums := map[[3]string]*engine.LedgerTotal{}
-	var out []engine.LedgerTotal
+func sumEntries(es []*promokit.LedgerEntry, f storage.LedgerFilter) []storage.LedgerTotal {
+	sums := map[[3]string]*storage.LedgerTotal{}
+	var out []storage.LedgerTotal
 	for _, e := range es {
 		if !ledgerSelects(f, e) {
 			continue
 		}
 		k := [3]string{e.Currency, e.Status, e.Kind}
 		if sums[k] == nil {
-			sums[k] = &engine.LedgerTotal{Currency: e.Currency, Status: e.Status, Kind: e.Kind}
+			sums[k] = &storage.LedgerTotal{Currency: e.Currency, Status: e.Status, Kind: e.Kind}
 		}
 		sums[k].Amount += e.Amount
 		sums[k].Entries++
@@ -72,7 +72,7 @@ func sumEntries(es []*promokit.LedgerEntry, f engine.LedgerFilter) []engine.Ledg
 	for _, s := range sums {
 		out = append(out, *s)
 	}
-	slices.SortFunc(out, func(a, b engine.LedgerTotal) int {
+	slices.SortFunc(out, func(a, b storage.LedgerTotal) int {
 		return cmp.Or(cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
 	})
 	return out
@@ -88,15 +88,15 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 			int64(i+1), "USD", b.at(time.Duration(i)*time.Millisecond))
 	}
 	batch[5].RateID, batch[5].EventID, batch[5].Amount = 0, "", -5 // a reversal without a rate
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, batch) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, batch) })
 	for i := 1; i < n; i++ {
 		if batch[i].ID <= batch[i-1].ID {
 			t.Fatalf("entry %d has id %d after %d: want increasing ids", i, batch[i].ID, batch[i-1].ID)
 		}
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, nil) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, nil) })
 	other := newEntry("ptn_1", "sto_2", "ord-3", 1, promokit.LedgerPayable, promokit.EntryReleased, 7, "USD", b.now)
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, []*promokit.LedgerEntry{other}) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, []*promokit.LedgerEntry{other}) })
 	if other.ID <= batch[n-1].ID {
 		t.Fatalf("entry of a later batch has id %d, not after %d", other.ID, batch[n-1].ID)
 	}
@@ -104,7 +104,7 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 	entries := func(storeID, orderID string) []*promokit.LedgerEntry {
 		t.Helper()
 		var got []*promokit.LedgerEntry
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.LedgerListByOrder(b.ctx, storeID, orderID)
 			return err
 		})
@@ -130,12 +130,12 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 	// One batch in an order of times unlike the ids', so that no test
 	// can rely on ids following times.
 	slices.Reverse(all[100:150])
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
 
 	// The reference: the entries f selects, and their sums.
 	selects := ledgerSelects
-	wantTotals := func(f engine.LedgerFilter) []engine.LedgerTotal { return sumEntries(all, f) }
-	wantEntries := func(f engine.LedgerFilter) []*promokit.LedgerEntry {
+	wantTotals := func(f storage.LedgerFilter) []storage.LedgerTotal { return sumEntries(all, f) }
+	wantEntries := func(f storage.LedgerFilter) []*promokit.LedgerEntry {
 		var out []*promokit.LedgerEntry
 		for _, e := range all {
 			if selects(f, e) {
@@ -145,7 +145,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		slices.SortFunc(out, func(a, b *promokit.LedgerEntry) int { return cmp.Compare(a.ID, b.ID) })
 		return out
 	}
-	filters := []engine.LedgerFilter{
+	filters := []storage.LedgerFilter{
 		{PartnerID: "ptn_1"},
 		{StoreID: "sto_2"},
 		{PartnerID: "ptn_2", StoreID: "sto_1"},
@@ -161,8 +161,8 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		if f.PartnerID != "ptn_9" && f.From != f.To && len(want) < 2 {
 			t.Fatalf("%s: the reference selects too little: %v", name, want)
 		}
-		var got []engine.LedgerTotal
-		b.read(t, func(tx engine.Tx) (err error) {
+		var got []storage.LedgerTotal
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.LedgerSum(b.ctx, f)
 			return err
 		})
@@ -170,10 +170,10 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 
 		// Every page of 7, then the whole list in one page.
 		var pages []*promokit.LedgerEntry
-		p := engine.Page{Limit: 7}
+		p := storage.Page{Limit: 7}
 		for range 100 {
 			var page []*promokit.LedgerEntry
-			b.read(t, func(tx engine.Tx) (err error) {
+			b.read(t, func(tx storage.Tx) (err error) {
 				page, err = tx.LedgerList(b.ctx, f, p)
 				return err
 			})
@@ -189,15 +189,15 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		wantEqual(t, "entries of "+name, wantEntries(f), pages)
 	}
 	// A filter without a partner or a store is refused.
-	err := b.readErr(func(tx engine.Tx) error {
-		_, err := tx.LedgerSum(b.ctx, engine.LedgerFilter{From: b.now})
+	err := b.readErr(func(tx storage.Tx) error {
+		_, err := tx.LedgerSum(b.ctx, storage.LedgerFilter{From: b.now})
 		return err
 	})
 	if err == nil {
 		t.Fatal("LedgerSum without a partner or a store: no error")
 	}
-	err = b.readErr(func(tx engine.Tx) error {
-		_, err := tx.LedgerList(b.ctx, engine.LedgerFilter{PartnerID: "ptn_1"}, engine.Page{After: "1x", Limit: 10})
+	err = b.readErr(func(tx storage.Tx) error {
+		_, err := tx.LedgerList(b.ctx, storage.LedgerFilter{PartnerID: "ptn_1"}, storage.Page{After: "1x", Limit: 10})
 		return err
 	})
 	wantCode(t, "ListEntries after a cursor that is no id", err, promokit.EInvalid)
@@ -212,7 +212,7 @@ func utcDay(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC
 func (b *bundle) rollup(t *testing.T, until time.Time, maxDays int) time.Time {
 	t.Helper()
 	var rolled time.Time
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		rolled, err = tx.LedgerRollup(b.ctx, until, maxDays)
 		return err
 	})
@@ -221,13 +221,13 @@ func (b *bundle) rollup(t *testing.T, until time.Time, maxDays int) time.Time {
 
 // wantCounterDiffs fails the test unless UsageCheck reports want,
 // compared in the order of kind and subject.
-func wantCounterDiffs(t *testing.T, b *bundle, what string, want []engine.CounterDiff) {
+func wantCounterDiffs(t *testing.T, b *bundle, what string, want []storage.CounterDiff) {
 	t.Helper()
 	got, err := b.store.UsageCheck(b.ctx)
 	if err != nil {
 		t.Fatalf("UsageCheck: %v", err)
 	}
-	slices.SortFunc(got, func(x, y engine.CounterDiff) int {
+	slices.SortFunc(got, func(x, y storage.CounterDiff) int {
 		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Subject, y.Subject))
 	})
 	wantEqual(t, what, want, got)
@@ -250,12 +250,12 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 			int64(1000+i), "USD", at))
 	}
 	slices.Reverse(all[120:180])
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
 	if got := b.rollup(t, utcDay(1), 31); !got.IsZero() {
 		t.Fatalf("RollupLedger before the first entry's day = %v, want zero", got)
 	}
 
-	scopes := []engine.LedgerFilter{
+	scopes := []storage.LedgerFilter{
 		{PartnerID: "ptn_1"}, {StoreID: "sto_2"}, {PartnerID: "ptn_2", StoreID: "sto_1"}, {PartnerID: "ptn_9"},
 	}
 	periods := [][2]time.Time{
@@ -278,8 +278,8 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 			for _, p := range periods {
 				f := scope
 				f.From, f.To = p[0], p[1]
-				var got []engine.LedgerTotal
-				b.read(t, func(tx engine.Tx) (err error) {
+				var got []storage.LedgerTotal
+				b.read(t, func(tx storage.Tx) (err error) {
 					got, err = tx.LedgerSum(b.ctx, f)
 					return err
 				})
@@ -311,7 +311,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 
 	// Entries written after the roll-up, on the days it did not reach.
 	more := mixedEntries(100, func(i int) time.Time { return utcDay(4).Add(time.Duration(i) * 71 * time.Minute) })
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, more) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, more) })
 	all = append(all, more...)
 	check("entries after the roll-up")
 	if got := b.rollup(t, utcDay(7), 31); !got.Equal(utcDay(7)) {
@@ -334,14 +334,14 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 // of the entries.
 func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 	all := mixedEntries(400, func(i int) time.Time { return b.at(time.Duration(i) * 150 * time.Minute) })
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
 	until := utcDay(40)
 	errs := make(chan error, 4)
 	for range cap(errs) {
 		go func() {
 			for {
 				var rolled time.Time
-				err := b.writeErr(func(tx engine.Tx) (err error) {
+				err := b.writeErr(func(tx storage.Tx) (err error) {
 					rolled, err = tx.LedgerRollup(b.ctx, until, 2)
 					return err
 				})
@@ -358,9 +358,9 @@ func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 		}
 	}
 	wantCounterDiffs(t, b, "check after concurrent roll-ups", nil)
-	for _, f := range []engine.LedgerFilter{{PartnerID: "ptn_1"}, {StoreID: "sto_2", From: utcDay(3).Add(time.Hour), To: utcDay(30)}} {
-		var got []engine.LedgerTotal
-		b.read(t, func(tx engine.Tx) (err error) {
+	for _, f := range []storage.LedgerFilter{{PartnerID: "ptn_1"}, {StoreID: "sto_2", From: utcDay(3).Add(time.Hour), To: utcDay(30)}} {
+		var got []storage.LedgerTotal
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.LedgerSum(b.ctx, f)
 			return err
 		})
@@ -379,7 +379,7 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
 		newEntry("ptn_1", "sto_1", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 5, "USD", utcDay(3).Add(time.Hour)),
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
 	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
 		t.Fatalf("RollupLedger = %v, want January 3", got)
 	}
@@ -390,8 +390,8 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 		newEntry("ptn_2", "sto_2", "ord-6", 0, promokit.LedgerPending, promokit.EntryAdjusted, -8, "GBP", utcDay(2).Add(5*time.Hour)),
 		newEntry("ptn_2", "sto_2", "ord-7", 0, promokit.LedgerPending, promokit.EntryAdjusted, 9, "GBP", utcDay(3).Add(5*time.Hour)),
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, late) })
-	wantCounterDiffs(t, b, "check after late entries", []engine.CounterDiff{
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, late) })
+	wantCounterDiffs(t, b, "check after late entries", []storage.CounterDiff{
 		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 150, FromRows: 190},
 		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 GBP pending adjusted", Stored: 0, FromRows: -8},
 		{Kind: "ledger_daily_entries", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 2, FromRows: 3},
@@ -404,7 +404,7 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 // statement on its database directly, as only the database's own tests
 // can. A row's amount and count changed, a row deleted and a row added
 // each show.
-func RunLedgerRollupTampered(t *testing.T, s engine.DB, exec func(ctx context.Context, query string) error) {
+func RunLedgerRollupTampered(t *testing.T, s storage.DB, exec func(ctx context.Context, query string) error) {
 	t.Helper()
 	b := &bundle{ctx: t.Context(), store: s, now: jan1()}
 	entries := []*promokit.LedgerEntry{
@@ -413,7 +413,7 @@ func RunLedgerRollupTampered(t *testing.T, s engine.DB, exec func(ctx context.Co
 		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
 		newEntry("ptn_2", "sto_2", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 30, "EUR", utcDay(2).Add(2*time.Hour)),
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
+	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
 	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
 		t.Fatalf("RollupLedger = %v, want January 3", got)
 	}
@@ -428,7 +428,7 @@ func RunLedgerRollupTampered(t *testing.T, s engine.DB, exec func(ctx context.Co
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
-	wantCounterDiffs(t, b, "check after tampering", []engine.CounterDiff{
+	wantCounterDiffs(t, b, "check after tampering", []storage.CounterDiff{
 		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 151, FromRows: 150},
 		{Kind: "ledger_daily", Subject: "ptn_2 sto_1 2026-01-02 JPY payable released", Stored: 9, FromRows: 0},
 		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 EUR pending accrued", Stored: 0, FromRows: 30},

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // Links and the target of a click.
@@ -20,7 +20,7 @@ func newLink(b *bundle, id, partnerID, storeID, productID string) *promokit.Link
 // mustCreateLinks creates links in one transaction.
 func mustCreateLinks(t *testing.T, b *bundle, ls ...*promokit.Link) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, l := range ls {
 			if err := tx.LinkCreate(b.ctx, l); err != nil {
 				return fmt.Errorf("create link %s: %w", l.ID, err)
@@ -45,27 +45,27 @@ func testLinks(t *testing.T, b *bundle) {
 	// A taken token leaves the transaction usable, so that a new token
 	// can be tried in it.
 	l4 := newLink(b, "lnk_4", "ptn_2", "sto_2", "")
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		dup := *l4
 		dup.Token = l1.Token
 		err := tx.LinkCreate(b.ctx, &dup)
 		wantCode(t, "a link with a taken token", err, promokit.ECodeTaken)
 		return tx.LinkCreate(b.ctx, l4)
 	})
-	err := b.writeErr(func(tx engine.Tx) error {
+	err := b.writeErr(func(tx storage.Tx) error {
 		dup := *l1
 		dup.Token = "tok-new"
 		return tx.LinkCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second link with one id", err, promokit.EConflict)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_8", "ptn_9", "sto_1", "")) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_8", "ptn_9", "sto_1", "")) })
 	wantCode(t, "a link of a missing partner", err, promokit.ENotFound)
-	err = b.writeErr(func(tx engine.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_9", "ptn_1", "sto_9", "")) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_9", "ptn_1", "sto_9", "")) })
 	wantCode(t, "a link to a missing store", err, promokit.ENotFound)
 
 	get := func(scope promokit.Scope, id string) (*promokit.Link, error) {
 		var l *promokit.Link
-		err := b.readErr(func(tx engine.Tx) (err error) {
+		err := b.readErr(func(tx storage.Tx) (err error) {
 			l, err = tx.LinkGet(b.ctx, scope, id)
 			return err
 		})
@@ -97,23 +97,23 @@ func testLinks(t *testing.T, b *bundle) {
 	_, err = get(promokit.Scope{}, "lnk_9")
 	wantCode(t, "GetLink of a missing link", err, promokit.ENotFound)
 
-	list := func(scope promokit.Scope, p engine.Page) []*promokit.Link {
+	list := func(scope promokit.Scope, p storage.Page) []*promokit.Link {
 		t.Helper()
 		var got []*promokit.Link
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.LinkList(b.ctx, scope, p)
 			return err
 		})
 		return got
 	}
-	wantEqual(t, "all links", []*promokit.Link{l1, l2, l3, l4}, list(promokit.Scope{}, engine.Page{Limit: 10}))
-	wantEqual(t, "first page", []*promokit.Link{l1, l2}, list(promokit.Scope{}, engine.Page{Limit: 2}))
-	wantEqual(t, "second page", []*promokit.Link{l3, l4}, list(promokit.Scope{}, engine.Page{After: "lnk_2", Limit: 2}))
-	wantEqual(t, "a store's links", []*promokit.Link{l1, l2}, list(promokit.Scope{StoreID: "sto_1"}, engine.Page{Limit: 10}))
-	wantEqual(t, "a partner's links", []*promokit.Link{l1, l3}, list(promokit.Scope{PartnerID: "ptn_1"}, engine.Page{Limit: 10}))
-	wantEqual(t, "a partner's links after a cursor", []*promokit.Link{l3}, list(promokit.Scope{PartnerID: "ptn_1"}, engine.Page{After: "lnk_1", Limit: 10}))
-	wantEqual(t, "a store and partner", []*promokit.Link{l3}, list(promokit.Scope{StoreID: "sto_2", PartnerID: "ptn_1"}, engine.Page{Limit: 10}))
-	wantEqual(t, "links of a store without any", []*promokit.Link(nil), list(promokit.Scope{StoreID: "sto_9"}, engine.Page{Limit: 10}))
+	wantEqual(t, "all links", []*promokit.Link{l1, l2, l3, l4}, list(promokit.Scope{}, storage.Page{Limit: 10}))
+	wantEqual(t, "first page", []*promokit.Link{l1, l2}, list(promokit.Scope{}, storage.Page{Limit: 2}))
+	wantEqual(t, "second page", []*promokit.Link{l3, l4}, list(promokit.Scope{}, storage.Page{After: "lnk_2", Limit: 2}))
+	wantEqual(t, "a store's links", []*promokit.Link{l1, l2}, list(promokit.Scope{StoreID: "sto_1"}, storage.Page{Limit: 10}))
+	wantEqual(t, "a partner's links", []*promokit.Link{l1, l3}, list(promokit.Scope{PartnerID: "ptn_1"}, storage.Page{Limit: 10}))
+	wantEqual(t, "a partner's links after a cursor", []*promokit.Link{l3}, list(promokit.Scope{PartnerID: "ptn_1"}, storage.Page{After: "lnk_1", Limit: 10}))
+	wantEqual(t, "a store and partner", []*promokit.Link{l3}, list(promokit.Scope{StoreID: "sto_2", PartnerID: "ptn_1"}, storage.Page{Limit: 10}))
+	wantEqual(t, "links of a store without any", []*promokit.Link(nil), list(promokit.Scope{StoreID: "sto_9"}, storage.Page{Limit: 10}))
 }
 
 // testClickTarget checks that a token finds its link and the latest
@@ -126,7 +126,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 	mustCreateLinks(t, b, l1)
 	target := func(token string) (*promokit.ClickTarget, error) {
 		var ct *promokit.ClickTarget
-		err := b.readErr(func(tx engine.Tx) (err error) {
+		err := b.readErr(func(tx storage.Tx) (err error) {
 			ct, err = tx.LinkGetTarget(b.ctx, token)
 			return err
 		})
@@ -143,7 +143,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 	// Another store's membership is not the link's store's.
 	other := &promokit.Membership{ID: "mem_9", StoreID: "sto_2", JoinedAt: b.at(50 * 24 * time.Hour)}
 	m1 := &promokit.Membership{ID: "mem_1", StoreID: "sto_1", URL: "https://shop.example/one", JoinedAt: b.now}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		if err := tx.MembershipCreate(b.ctx, other); err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 
 	requested, exits := b.at(20*24*time.Hour), b.at(21*24*time.Hour)
 	m2 := &promokit.Membership{ID: "mem_2", StoreID: "sto_1", URL: "https://shop.example/again", JoinedAt: b.at(30 * 24 * time.Hour)}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		if err := tx.MembershipSetExit(b.ctx, "mem_1", requested, exits); err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 	wantEqual(t, "target after a rejoin", &promokit.ClickTarget{Link: l1, Membership: m2}, got)
 
 	// Exited, without rejoining: the exit is on the membership returned.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		return tx.MembershipSetExit(b.ctx, "mem_2", b.at(50*24*time.Hour), b.at(51*24*time.Hour))
 	})
 	m2.ExitRequestedAt, m2.ExitsAt = ptr(b.at(50*24*time.Hour)), ptr(b.at(51*24*time.Hour))
@@ -182,7 +182,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 
 	// The store's redirect hosts come with the target; another store's do
 	// not.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for id, hosts := range map[string][]string{"sto_1": {"shop.example", "*.shop.example"}, "sto_2": {"other.example"}} {
 			st, err := tx.StoreGet(b.ctx, id, true)
 			if err != nil {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testLookupFailures checks the counts of failed look-ups: they start at
@@ -19,7 +19,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	counts := func(window time.Time, subjects ...string) map[string]int64 {
 		t.Helper()
 		var m map[string]int64
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			m, err = tx.LookupFailureGetMany(b.ctx, window, subjects)
 			return err
 		})
@@ -27,7 +27,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	}
 	add := func(window time.Time, n int64, subjects ...string) {
 		t.Helper()
-		b.write(t, func(tx engine.Tx) error {
+		b.write(t, func(tx storage.Tx) error {
 			return tx.LookupFailureAddMany(b.ctx, window, subjects, slices.Repeat([]int64{n}, len(subjects)))
 		})
 	}
@@ -38,7 +38,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	add(w1, 4, "key:key_2")
 	add(w2, 5, "key:key_1")
 	// Each subject its own count, in one statement.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		return tx.LookupFailureAddMany(b.ctx, w2, []string{"addr:192.0.2.9", "key:key_3"}, []int64{7, 1})
 	})
 	wantEqual(t, "counts of subjects added together", map[string]int64{"addr:192.0.2.9": 7, "key:key_3": 1},
@@ -51,7 +51,7 @@ func testLookupFailures(t *testing.T, b *bundle) {
 	wantEqual(t, "counts of another window", map[string]int64{}, counts(w1.Add(time.Microsecond), "key:key_1"))
 
 	var n int64
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.LookupFailureDeleteBefore(b.ctx, w2)
 		return err
 	})
@@ -72,7 +72,7 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 	for range writers {
 		wg.Go(func() {
 			for range rounds {
-				err := b.writeErr(func(tx engine.Tx) error {
+				err := b.writeErr(func(tx storage.Tx) error {
 					return tx.LookupFailureAddMany(b.ctx, window, subjects, slices.Repeat([]int64{1}, len(subjects)))
 				})
 				if err != nil {
@@ -84,7 +84,7 @@ func testLookupFailuresConcurrent(t *testing.T, b *bundle) {
 	}
 	wg.Wait()
 	var got map[string]int64
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.LookupFailureGetMany(b.ctx, window, subjects)
 		return err
 	})
@@ -110,7 +110,7 @@ func testLookupFailuresLocked(t *testing.T, b *bundle) {
 		wg.Go(func() {
 			for range rounds {
 				took := false
-				err := b.writeErr(func(tx engine.Tx) error {
+				err := b.writeErr(func(tx storage.Tx) error {
 					took = false
 					counts, err := tx.LookupFailureLockMany(b.ctx, window, subjects)
 					if err != nil || counts[subjects[0]] >= limit {
@@ -131,7 +131,7 @@ func testLookupFailuresLocked(t *testing.T, b *bundle) {
 	}
 	wg.Wait()
 	var got map[string]int64
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.LookupFailureGetMany(b.ctx, window, subjects)
 		return err
 	})
@@ -139,13 +139,13 @@ func testLookupFailuresLocked(t *testing.T, b *bundle) {
 	if added.Load() != limit {
 		t.Errorf("%d writers added, want %d", added.Load(), limit)
 	}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		counts, err := tx.LookupFailureLockMany(b.ctx, window, []string{"key:key_new"})
 		wantEqual(t, "counts of a new subject under the lock", map[string]int64{}, counts)
 		return err
 	})
 	wantEqual(t, "counts of a new subject after the lock", map[string]int64{}, func() map[string]int64 {
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.LookupFailureGetMany(b.ctx, window, []string{"key:key_new"})
 			return err
 		})

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testMigrate checks that migrating a migrated store again changes nothing
@@ -21,7 +21,7 @@ func testMigrate(t *testing.T, b *bundle) {
 	if err := b.store.Ping(b.ctx); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	b.read(t, func(tx engine.Tx) error {
+	b.read(t, func(tx storage.Tx) error {
 		_, err := tx.StoreGet(b.ctx, "sto_1", false)
 		return err
 	})
@@ -38,7 +38,7 @@ func testMigrate(t *testing.T, b *bundle) {
 // returns fn's error, and that reads see committed writes.
 func testWriteRollback(t *testing.T, b *bundle) {
 	errBoom := errors.New("boom")
-	err := b.writeErr(func(tx engine.Tx) error {
+	err := b.writeErr(func(tx storage.Tx) error {
 		if err := tx.StoreCreate(b.ctx, &promokit.Store{ID: "sto_1", Name: "One", CreatedAt: b.now}); err != nil {
 			return err
 		}
@@ -47,14 +47,14 @@ func testWriteRollback(t *testing.T, b *bundle) {
 	if !errors.Is(err, errBoom) {
 		t.Fatalf("Write = %v, want fn's error", err)
 	}
-	err = b.readErr(func(tx engine.Tx) error {
+	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.StoreGet(b.ctx, "sto_1", false)
 		return err
 	})
 	wantCode(t, "GetStore after rollback", err, promokit.ENotFound)
 
 	mustCreateStore(t, b, "sto_2")
-	b.read(t, func(tx engine.Tx) error {
+	b.read(t, func(tx storage.Tx) error {
 		_, err := tx.StoreGet(b.ctx, "sto_2", false)
 		return err
 	})

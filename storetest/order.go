@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // Orders and the events applied to them.
@@ -29,7 +29,7 @@ func newOrder(b *bundle, storeID, id string) *promokit.Order {
 // mustCreateOrders creates orders in one transaction.
 func mustCreateOrders(t *testing.T, b *bundle, os ...*promokit.Order) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, o := range os {
 			if err := tx.OrderCreate(b.ctx, o); err != nil {
 				return fmt.Errorf("create order %s: %w", o.ID, err)
@@ -43,7 +43,7 @@ func mustCreateOrders(t *testing.T, b *bundle, os ...*promokit.Order) {
 func mustGetOrder(t *testing.T, b *bundle, storeID, id string) *promokit.Order {
 	t.Helper()
 	var o *promokit.Order
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		o, err = tx.OrderGet(b.ctx, storeID, id, false)
 		return err
 	})
@@ -65,14 +65,14 @@ func testOrders(t *testing.T, b *bundle) {
 	wantEqual(t, "attributed order", attributed, mustGetOrder(t, b, "sto_1", "ord-1"))
 	wantEqual(t, "bare order", bare, mustGetOrder(t, b, "sto_1", "ord-2"))
 	wantEqual(t, "another store's order with the same id", sameID, mustGetOrder(t, b, "sto_2", "ord-1"))
-	err := b.writeErr(func(tx engine.Tx) error { return tx.OrderCreate(b.ctx, newOrder(b, "sto_1", "ord-1")) })
+	err := b.writeErr(func(tx storage.Tx) error { return tx.OrderCreate(b.ctx, newOrder(b, "sto_1", "ord-1")) })
 	wantCode(t, "a second order with one id", err, promokit.EConflict)
-	err = b.readErr(func(tx engine.Tx) error {
+	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.OrderGet(b.ctx, "sto_3", "ord-1", false)
 		return err
 	})
 	wantCode(t, "GetOrder of another store", err, promokit.ENotFound)
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		_, err := tx.OrderGet(b.ctx, "sto_1", "ord-9", true)
 		return err
 	})
@@ -80,7 +80,7 @@ func testOrders(t *testing.T, b *bundle) {
 
 	// An update writes every field events change, read with the lock.
 	paid, completed, release := b.at(time.Hour), b.at(48*time.Hour), b.at(48*time.Hour+7*24*time.Hour)
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		o, err := tx.OrderGet(b.ctx, "sto_1", "ord-2", true)
 		if err != nil {
 			return err
@@ -103,12 +103,12 @@ func testOrders(t *testing.T, b *bundle) {
 		return nil
 	})
 	wantEqual(t, "updated order", bare, mustGetOrder(t, b, "sto_1", "ord-2"))
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		stale := *bare
 		return tx.OrderUpdate(b.ctx, &stale, 1)
 	})
 	wantCode(t, "an update of a stale version", err, promokit.EVersionMismatch)
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		missing := *bare
 		missing.ID = "ord-9"
 		return tx.OrderUpdate(b.ctx, &missing, 2)
@@ -116,7 +116,7 @@ func testOrders(t *testing.T, b *bundle) {
 	wantCode(t, "an update of a missing order", err, promokit.ENotFound)
 
 	// Times and attribution go back to none.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		o := *bare
 		o.PaidAt, o.CompletedAt, o.CancelledAt, o.ReleaseAt, o.Attribution = nil, nil, nil, nil, nil
 		o.Released, o.UpdatedAt = false, b.at(96*time.Hour)
@@ -146,24 +146,24 @@ func testOrdersList(t *testing.T, b *bundle) {
 	foreign := newOrder(b, "sto_2", "ord-x")
 	foreign.Attribution = &promokit.Attribution{Program: promokit.ProgramAffiliate, LinkID: "lnk_2", PartnerID: "ptn_2", ClickID: 9, ClickedAt: b.now}
 	mustCreateOrders(t, b, mine[3], foreign, mine[0], mine[4], mine[1], mine[2])
-	list := func(scope promokit.Scope, p engine.Page) []*promokit.Order {
+	list := func(scope promokit.Scope, p storage.Page) []*promokit.Order {
 		t.Helper()
 		var got []*promokit.Order
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.OrderList(b.ctx, scope, p)
 			return err
 		})
 		return got
 	}
 	store := promokit.Scope{StoreID: "sto_1"}
-	wantEqual(t, "a store's orders", mine, list(store, engine.Page{Limit: 10}))
-	wantEqual(t, "first page", mine[:2], list(store, engine.Page{Limit: 2}))
-	wantEqual(t, "second page", mine[2:4], list(store, engine.Page{After: "ord-1", Limit: 2}))
-	wantEqual(t, "last page", mine[4:], list(store, engine.Page{After: "ord-3", Limit: 2}))
-	wantEqual(t, "a partner's orders", []*promokit.Order{mine[0], mine[2], mine[4]}, list(promokit.Scope{PartnerID: "ptn_1"}, engine.Page{Limit: 10}))
-	wantEqual(t, "all orders", append(append([]*promokit.Order{}, mine...), foreign), list(promokit.Scope{}, engine.Page{Limit: 10}))
-	wantEqual(t, "another store's orders", []*promokit.Order{foreign}, list(promokit.Scope{StoreID: "sto_2"}, engine.Page{Limit: 10}))
-	wantEqual(t, "orders of a store without any", []*promokit.Order(nil), list(promokit.Scope{StoreID: "sto_9"}, engine.Page{Limit: 10}))
+	wantEqual(t, "a store's orders", mine, list(store, storage.Page{Limit: 10}))
+	wantEqual(t, "first page", mine[:2], list(store, storage.Page{Limit: 2}))
+	wantEqual(t, "second page", mine[2:4], list(store, storage.Page{After: "ord-1", Limit: 2}))
+	wantEqual(t, "last page", mine[4:], list(store, storage.Page{After: "ord-3", Limit: 2}))
+	wantEqual(t, "a partner's orders", []*promokit.Order{mine[0], mine[2], mine[4]}, list(promokit.Scope{PartnerID: "ptn_1"}, storage.Page{Limit: 10}))
+	wantEqual(t, "all orders", append(append([]*promokit.Order{}, mine...), foreign), list(promokit.Scope{}, storage.Page{Limit: 10}))
+	wantEqual(t, "another store's orders", []*promokit.Order{foreign}, list(promokit.Scope{StoreID: "sto_2"}, storage.Page{Limit: 10}))
+	wantEqual(t, "orders of a store without any", []*promokit.Order(nil), list(promokit.Scope{StoreID: "sto_9"}, storage.Page{Limit: 10}))
 }
 
 // testDueReleases checks which orders fall due: completed, not cancelled,
@@ -190,7 +190,7 @@ func testDueReleases(t *testing.T, b *bundle) {
 	due := func(now time.Time, limit int) []*promokit.Order {
 		t.Helper()
 		var got []*promokit.Order
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.OrderListDueRelease(b.ctx, now, limit)
 			return err
 		})
@@ -202,7 +202,7 @@ func testDueReleases(t *testing.T, b *bundle) {
 	wantEqual(t, "due before any", []*promokit.Order(nil), due(b.at(-3*time.Hour), 10))
 
 	// Once released, an order is no longer due.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		o, err := tx.OrderGet(b.ctx, "sto_1", "ord-early", true)
 		if err != nil {
 			return err
@@ -219,7 +219,7 @@ func testOrderEvents(t *testing.T, b *bundle) {
 		RequestHash: []byte{0xde, 0xad, 0xbe, 0xef}, At: b.at(-time.Minute), CreatedAt: b.now}
 	same := &promokit.OrderEvent{StoreID: "sto_2", ID: "evt-1", OrderID: "ord-7", Type: promokit.EventPaid,
 		RequestHash: []byte{1}, At: b.now, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		if err := tx.OrderEventCreate(b.ctx, e); err != nil {
 			return err
 		}
@@ -227,7 +227,7 @@ func testOrderEvents(t *testing.T, b *bundle) {
 	})
 	get := func(storeID, id string) (*promokit.OrderEvent, error) {
 		var got *promokit.OrderEvent
-		err := b.readErr(func(tx engine.Tx) (err error) {
+		err := b.readErr(func(tx storage.Tx) (err error) {
 			got, err = tx.OrderEventGet(b.ctx, storeID, id)
 			return err
 		})
@@ -247,7 +247,7 @@ func testOrderEvents(t *testing.T, b *bundle) {
 	wantCode(t, "OrderEventGet of a missing event", err, promokit.ENotFound)
 	_, err = get("sto_3", "evt-1")
 	wantCode(t, "OrderEventGet of another store", err, promokit.ENotFound)
-	err = b.writeErr(func(tx engine.Tx) error {
+	err = b.writeErr(func(tx storage.Tx) error {
 		dup := *e
 		dup.Type = promokit.EventCancelled
 		return tx.OrderEventCreate(b.ctx, &dup)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testPlaceRead checks the read of a placed order: the settings, the
@@ -17,16 +17,16 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
 	mustCreateStore(t, b, "sto_2")
 	settings := promokit.DefaultSettings(b.now)
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.SettingsInit(b.ctx, &settings)
 		return err
 	})
 	// read answers one query alone.
-	read := func(q engine.PlaceQuery) *engine.PlaceData {
+	read := func(q storage.PlaceQuery) *storage.PlaceData {
 		t.Helper()
-		var ds []*engine.PlaceData
-		b.read(t, func(tx engine.Tx) (err error) {
-			ds, err = tx.PlaceReads(b.ctx, []engine.PlaceQuery{q})
+		var ds []*storage.PlaceData
+		b.read(t, func(tx storage.Tx) (err error) {
+			ds, err = storage.PlaceReadMany(b.ctx, tx, []storage.PlaceQuery{q})
 			return err
 		})
 		if len(ds) != 1 {
@@ -34,14 +34,14 @@ func testPlaceRead(t *testing.T, b *bundle) {
 		}
 		return ds[0]
 	}
-	q := engine.PlaceQuery{StoreID: "sto_1", VisitorID: "v1", CustomerID: "c1", MaxVisitors: 20,
+	q := storage.PlaceQuery{StoreID: "sto_1", VisitorID: "v1", CustomerID: "c1", MaxVisitors: 20,
 		ProductIDs: []string{"p1", "p2", "p1"}, From: b.at(-48 * time.Hour), At: b.at(10 * time.Hour)}
 
 	d := read(q)
 	if d.Settings == nil || d.Settings.TimeZone != settings.TimeZone || d.Store == nil || d.Store.ID != "sto_1" || d.Membership != nil || d.Click != nil {
 		t.Fatalf("store never joined: %+v", d)
 	}
-	if d := read(engine.PlaceQuery{StoreID: "sto_9", At: b.now, MaxVisitors: 20}); d.Store != nil || d.Click != nil {
+	if d := read(storage.PlaceQuery{StoreID: "sto_9", At: b.now, MaxVisitors: 20}); d.Store != nil || d.Click != nil {
 		t.Fatalf("missing store: %+v", d)
 	}
 
@@ -49,7 +49,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	general := &promokit.Rate{StoreID: "sto_1", Rate: 500, EffectiveAt: m.JoinedAt}
 	own := &promokit.Rate{StoreID: "sto_1", ProductID: "p1", Rate: 900, EffectiveAt: b.at(time.Hour)}
 	later := &promokit.Rate{StoreID: "sto_1", ProductID: "p2", Rate: 100, EffectiveAt: b.at(11 * time.Hour)}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		if err := tx.MembershipCreate(b.ctx, m); err != nil {
 			return err
 		}
@@ -115,10 +115,10 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	q4.At = b.at(30 * time.Minute) // before p1's own rate and the first click
 	q5 := q
 	q5.StoreID = "sto_9"
-	qs := []engine.PlaceQuery{q, q2, q3, q4, q5, q}
-	var ds []*engine.PlaceData
-	b.read(t, func(tx engine.Tx) (err error) {
-		ds, err = tx.PlaceReads(b.ctx, qs)
+	qs := []storage.PlaceQuery{q, q2, q3, q4, q5, q}
+	var ds []*storage.PlaceData
+	b.read(t, func(tx storage.Tx) (err error) {
+		ds, err = storage.PlaceReadMany(b.ctx, tx, qs)
 		return err
 	})
 	if len(ds) != len(qs) {
@@ -134,7 +134,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 // exists, leaving nothing once rolled back.
 func testPlaceOrders(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
-	var p engine.PlacedOrders
+	var p storage.PlacedOrders
 	for _, id := range []string{"o1", "o2"} {
 		o := newOrder(b, "sto_1", id)
 		if id == "o2" {
@@ -150,19 +150,19 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 	}
 	// The same binding twice in a batch is written once; another store's
 	// binding of the same customer and visitor is a row of its own.
-	p.Visitors = []engine.VisitorSeen{
+	p.Visitors = []storage.VisitorSeen{
 		{StoreID: "sto_1", CustomerID: "cus_1", VisitorID: "vis_1", Seen: b.now},
 		{StoreID: "sto_2", CustomerID: "cus_1", VisitorID: "vis_2", Seen: b.now},
 		{StoreID: "sto_1", CustomerID: "cus_1", VisitorID: "vis_1", Seen: b.at(-time.Minute)},
 	}
-	b.write(t, func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, p) })
+	b.write(t, func(tx storage.Tx) error { return storage.OrderPlaceMany(b.ctx, tx, p) })
 	if p.Entries[0].ID == 0 || p.Entries[1].ID <= p.Entries[0].ID {
 		t.Fatalf("entry ids %d, %d: want set and increasing", p.Entries[0].ID, p.Entries[1].ID)
 	}
 	for _, o := range p.Orders {
 		wantEqual(t, "order "+o.ID, o, mustGetOrder(t, b, "sto_1", o.ID))
 	}
-	b.read(t, func(tx engine.Tx) error {
+	b.read(t, func(tx storage.Tx) error {
 		e, err := tx.OrderEventGet(b.ctx, "sto_1", "o2-placed")
 		if err != nil {
 			return err
@@ -184,19 +184,19 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 
 	// A batch with an event that exists fails whole.
 	o3 := newOrder(b, "sto_1", "o3")
-	dupEvent := engine.PlacedOrders{
+	dupEvent := storage.PlacedOrders{
 		Events: []*promokit.OrderEvent{{StoreID: "sto_1", ID: "o3-placed", OrderID: "o3", Type: promokit.EventPlaced, At: b.now, CreatedAt: b.now}, p.Events[0]},
 		Orders: []*promokit.Order{o3},
 	}
-	err := b.writeErr(func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, dupEvent) })
+	err := b.writeErr(func(tx storage.Tx) error { return storage.OrderPlaceMany(b.ctx, tx, dupEvent) })
 	wantCode(t, "PlaceOrders with an event that exists", err, promokit.EConflict)
-	dupOrder := engine.PlacedOrders{
+	dupOrder := storage.PlacedOrders{
 		Events: []*promokit.OrderEvent{{StoreID: "sto_1", ID: "o1-again", OrderID: "o1", Type: promokit.EventPlaced, At: b.now, CreatedAt: b.now}},
 		Orders: []*promokit.Order{newOrder(b, "sto_1", "o1")},
 	}
-	err = b.writeErr(func(tx engine.Tx) error { return tx.PlaceOrders(b.ctx, dupOrder) })
+	err = b.writeErr(func(tx storage.Tx) error { return storage.OrderPlaceMany(b.ctx, tx, dupOrder) })
 	wantCode(t, "PlaceOrders with an order that exists", err, promokit.EConflict)
-	err = b.readErr(func(tx engine.Tx) error {
+	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.OrderGet(b.ctx, "sto_1", "o3", false)
 		return err
 	})

@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
+	"github.com/promokit/promokit/storage"
 )
 
 // DatabaseURLEnv names the environment variable that holds the URL of the
@@ -24,9 +24,9 @@ const DatabaseURLEnv = "PROMOKIT_TEST_DATABASE_URL"
 // $PROMOKIT_TEST_DATABASE_URL; the store is closed and the schema dropped
 // when the test ends. The test is skipped when the variable is not set, and
 // fails, never skips, when it is set and the server does not answer.
-func OpenPostgres(t *testing.T) engine.DB { return openPostgres(t) }
+func OpenPostgres(t *testing.T) storage.DB { return openPostgres(t) }
 
-func openPostgres(t testing.TB) engine.DB {
+func openPostgres(t testing.TB) storage.DB {
 	t.Helper()
 	ctx := context.Background()
 	s, err := postgres.Open(ctx, PostgresURL(t))

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // fullPromotion returns a promotion with every field set, its times in a
@@ -31,7 +31,7 @@ func fullPromotion(b *bundle, storeID, id string) *promokit.Promotion {
 func mustGetPromotion(t *testing.T, b *bundle, scope promokit.Scope, id string) *promokit.Promotion {
 	t.Helper()
 	var got *promokit.Promotion
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.PromotionGet(b.ctx, scope, id)
 		return err
 	})
@@ -64,7 +64,7 @@ func testPromotions(t *testing.T, b *bundle) {
 		t.Errorf("minimal promotion has product ids %q, want none", got.ProductIDs)
 	}
 
-	err := b.readErr(func(tx engine.Tx) error {
+	err := b.readErr(func(tx storage.Tx) error {
 		_, err := tx.PromotionGet(b.ctx, promokit.Scope{}, "prm_missing")
 		return err
 	})
@@ -82,7 +82,7 @@ func testPromotionsUpdate(t *testing.T, b *bundle) {
 	// counters are not PromotionUpdate's to write.
 	upd := *fullPromotion(b, "sto_1", "prm_1")
 	upd.StoreID, upd.CreatedAt, upd.Uses, upd.DiscountSpent = "sto_other", b.at(-time.Hour), 99, 99
-	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &upd, 1) })
+	b.write(t, func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &upd, 1) })
 	if upd.Version != 2 {
 		t.Fatalf("Version after PromotionUpdate = %d, want 2", upd.Version)
 	}
@@ -93,19 +93,19 @@ func testPromotionsUpdate(t *testing.T, b *bundle) {
 	// Clearing optional fields stores NULLs.
 	cleared := *p
 	cleared.Name = "Cleared"
-	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &cleared, 2) })
+	b.write(t, func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &cleared, 2) })
 	want = *p
 	want.Name, want.Version = "Cleared", 3
 	wantEqual(t, "cleared promotion", &want, mustGetPromotion(t, b, promokit.Scope{}, "prm_1"))
 
 	stale := *p
 	stale.Name = "Stale"
-	err := b.writeErr(func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &stale, 2) })
+	err := b.writeErr(func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &stale, 2) })
 	wantCode(t, "PromotionUpdate at a stale version", err, promokit.EVersionMismatch)
 	wantEqual(t, "promotion after the stale update", &want, mustGetPromotion(t, b, promokit.Scope{}, "prm_1"))
 
 	missing := newPromotion(b, "sto_1", "prm_missing")
-	err = b.writeErr(func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, missing, 1) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, missing, 1) })
 	wantCode(t, "PromotionUpdate of a missing promotion", err, promokit.ENotFound)
 }
 
@@ -142,7 +142,7 @@ func testPromotionsScope(t *testing.T, b *bundle) {
 		{promokit.Scope{}, "prm_3", true},
 	}
 	for _, tc := range tests {
-		err := b.readErr(func(tx engine.Tx) error {
+		err := b.readErr(func(tx storage.Tx) error {
 			_, err := tx.PromotionGet(b.ctx, tc.scope, tc.id)
 			return err
 		})
@@ -154,9 +154,9 @@ func testPromotionsScope(t *testing.T, b *bundle) {
 		}
 	}
 
-	ids := func(scope promokit.Scope, f engine.PromotionFilter) []string {
+	ids := func(scope promokit.Scope, f storage.PromotionFilter) []string {
 		var out []string
-		b.read(t, func(tx engine.Tx) error {
+		b.read(t, func(tx storage.Tx) error {
 			ps, err := tx.PromotionList(b.ctx, scope, f)
 			for _, p := range ps {
 				out = append(out, p.ID)
@@ -165,12 +165,12 @@ func testPromotionsScope(t *testing.T, b *bundle) {
 		})
 		return out
 	}
-	wantEqual(t, "promotions of sto_1", []string{"prm_1", "prm_2"}, ids(store1, engine.PromotionFilter{}))
-	wantEqual(t, "promotions of par_1", []string{"prm_1", "prm_3"}, ids(par1, engine.PromotionFilter{}))
-	wantEqual(t, "promotions of par_2", []string(nil), ids(par2, engine.PromotionFilter{}))
-	wantEqual(t, "sto_2 asking for sto_1", []string(nil), ids(store2, engine.PromotionFilter{StoreID: "sto_1"}))
-	wantEqual(t, "par_1 filtering sto_2", []string{"prm_3"}, ids(par1, engine.PromotionFilter{StoreID: "sto_2"}))
-	wantEqual(t, "everything", []string{"prm_1", "prm_2", "prm_3"}, ids(promokit.Scope{}, engine.PromotionFilter{}))
+	wantEqual(t, "promotions of sto_1", []string{"prm_1", "prm_2"}, ids(store1, storage.PromotionFilter{}))
+	wantEqual(t, "promotions of par_1", []string{"prm_1", "prm_3"}, ids(par1, storage.PromotionFilter{}))
+	wantEqual(t, "promotions of par_2", []string(nil), ids(par2, storage.PromotionFilter{}))
+	wantEqual(t, "sto_2 asking for sto_1", []string(nil), ids(store2, storage.PromotionFilter{StoreID: "sto_1"}))
+	wantEqual(t, "par_1 filtering sto_2", []string{"prm_3"}, ids(par1, storage.PromotionFilter{StoreID: "sto_2"}))
+	wantEqual(t, "everything", []string{"prm_1", "prm_2", "prm_3"}, ids(promokit.Scope{}, storage.PromotionFilter{}))
 }
 
 // testPromotionsStatus checks the status filter of ListPromotions at a
@@ -211,8 +211,8 @@ func testPromotionsStatus(t *testing.T, b *bundle) {
 			}
 		}
 		var got []string
-		b.read(t, func(tx engine.Tx) error {
-			list, err := tx.PromotionList(b.ctx, promokit.Scope{}, engine.PromotionFilter{Status: status, Now: now})
+		b.read(t, func(tx storage.Tx) error {
+			list, err := tx.PromotionList(b.ctx, promokit.Scope{}, storage.PromotionFilter{Status: status, Now: now})
 			for _, p := range list {
 				got = append(got, p.ID)
 			}
@@ -238,17 +238,17 @@ func testPromotionsList(t *testing.T, b *bundle) {
 		all = append(all, p)
 	}
 	mustCreatePromotions(t, b, all...)
-	list := func(f engine.PromotionFilter) []*promokit.Promotion {
+	list := func(f storage.PromotionFilter) []*promokit.Promotion {
 		var got []*promokit.Promotion
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.PromotionList(b.ctx, promokit.Scope{}, f)
 			return err
 		})
 		return got
 	}
-	wantEqual(t, "first page of the default size", all[:100], list(engine.PromotionFilter{}))
-	wantEqual(t, "page 2", all[10:20], list(engine.PromotionFilter{Page: engine.Page{After: all[9].ID, Limit: 10}}))
-	wantEqual(t, "last page", all[100:], list(engine.PromotionFilter{Page: engine.Page{After: all[99].ID}}))
+	wantEqual(t, "first page of the default size", all[:100], list(storage.PromotionFilter{}))
+	wantEqual(t, "page 2", all[10:20], list(storage.PromotionFilter{Page: storage.Page{After: all[9].ID, Limit: 10}}))
+	wantEqual(t, "last page", all[100:], list(storage.PromotionFilter{Page: storage.Page{After: all[99].ID}}))
 
 	var want []*promokit.Promotion
 	for _, p := range all {
@@ -256,7 +256,7 @@ func testPromotionsList(t *testing.T, b *bundle) {
 			want = append(want, p)
 		}
 	}
-	wantEqual(t, "sto_2's platform promotions", want, list(engine.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform}))
-	wantEqual(t, "their second page", want[2:4], list(engine.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform,
-		Page: engine.Page{After: want[1].ID, Limit: 2}}))
+	wantEqual(t, "sto_2's platform promotions", want, list(storage.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform}))
+	wantEqual(t, "their second page", want[2:4], list(storage.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform,
+		Page: storage.Page{After: want[1].ID, Limit: 2}}))
 }

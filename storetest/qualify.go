@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testAutomaticPromotions checks that PromotionListAutomatic returns a
@@ -41,7 +41,7 @@ func testAutomaticPromotions(t *testing.T, b *bundle) {
 	list := func(store string, at time.Time, limit int) []*promokit.Promotion {
 		t.Helper()
 		var out []*promokit.Promotion
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			out, err = tx.PromotionListAutomatic(b.ctx, store, at, limit)
 			return err
 		})
@@ -65,10 +65,10 @@ func testAutomaticPromotions(t *testing.T, b *bundle) {
 	// back: the partial index follows the flag.
 	p := *ps[1]
 	p.Active = false
-	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
+	b.write(t, func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
 	wantEqual(t, "after deactivating prm_01", []string{"prm_00", "prm_02", "prm_05", "prm_07"}, ids(list("sto_1", now, 100)))
 	p.Active = true
-	b.write(t, func(tx engine.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
+	b.write(t, func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
 	wantEqual(t, "after activating prm_01", []string{"prm_00", "prm_01", "prm_02", "prm_05", "prm_07"}, ids(list("sto_1", now, 100)))
 }
 
@@ -113,7 +113,7 @@ func testCustomerCodes(t *testing.T, b *bundle) {
 	list := func(store, customer string, limit int) []*promokit.Code {
 		t.Helper()
 		var out []*promokit.Code
-		b.read(t, func(tx engine.Tx) (err error) {
+		b.read(t, func(tx storage.Tx) (err error) {
 			out, err = tx.CodeListForCustomer(b.ctx, store, customer, now, limit)
 			return err
 		})
@@ -139,9 +139,9 @@ func testCustomerCodes(t *testing.T, b *bundle) {
 	// assignment away takes it out.
 	public := *cs[2]
 	public.CustomerID = "cus_ann"
-	b.write(t, func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
+	b.write(t, func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
 	wantEqual(t, "after assigning PUBLIC-1", []string{"ANN-1", "PUBLIC-1", "ANN-2"}, values(list("sto_1", "cus_ann", 100)))
 	public.CustomerID = ""
-	b.write(t, func(tx engine.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
+	b.write(t, func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
 	wantEqual(t, "after unassigning PUBLIC-1", []string{"ANN-1", "ANN-2"}, values(list("sto_1", "cus_ann", 100)))
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testUsage checks the conditional counters: within limits they add, at a
@@ -25,10 +25,10 @@ func testUsage(t *testing.T, b *bundle) {
 	c.UsageLimit = ptr(int64(3))
 	mustCreateCodes(t, b, c)
 
-	add := func(fn func(tx engine.Tx) (bool, error)) bool {
+	add := func(fn func(tx storage.Tx) (bool, error)) bool {
 		t.Helper()
 		var ok bool
-		b.write(t, func(tx engine.Tx) (err error) {
+		b.write(t, func(tx storage.Tx) (err error) {
 			ok, err = fn(tx)
 			return err
 		})
@@ -41,7 +41,7 @@ func testUsage(t *testing.T, b *bundle) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok := add(func(tx engine.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 100) })
+			ok := add(func(tx storage.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 100) })
 			mu.Lock()
 			defer mu.Unlock()
 			if ok {
@@ -54,29 +54,29 @@ func testUsage(t *testing.T, b *bundle) {
 	if taken != 10 || got.Uses != 10 || got.DiscountSpent != 1000 {
 		t.Fatalf("25 concurrent takes of a 10-use promotion: %d taken, stored %d uses %d spent", taken, got.Uses, got.DiscountSpent)
 	}
-	if !add(func(tx engine.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", -1, -100) }) {
+	if !add(func(tx storage.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", -1, -100) }) {
 		t.Fatal("giving a use back must always apply")
 	}
-	if add(func(tx engine.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 101) }) {
+	if add(func(tx storage.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 101) }) {
 		t.Fatal("a discount past the budget was taken")
 	}
 	for i, want := range []bool{true, true, true, false} {
-		if ok := add(func(tx engine.Tx) (bool, error) { return tx.UsageCodeAdd(b.ctx, "CODE-1", 1) }); ok != want {
+		if ok := add(func(tx storage.Tx) (bool, error) { return tx.UsageCodeAdd(b.ctx, "CODE-1", 1) }); ok != want {
 			t.Fatalf("code use %d: %v, want %v", i+1, ok, want)
 		}
 	}
 	limit := ptr(int64(2))
 	for i, want := range []bool{true, true, false} {
-		if ok := add(func(tx engine.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", 1, limit) }); ok != want {
+		if ok := add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", 1, limit) }); ok != want {
 			t.Fatalf("customer use %d: %v, want %v", i+1, ok, want)
 		}
 	}
-	if add(func(tx engine.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:y", 3, limit) }) {
+	if add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:y", 3, limit) }) {
 		t.Fatal("a first use past the limit was taken")
 	}
-	add(func(tx engine.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", -1, nil) })
+	add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", -1, nil) })
 	var n, none int64
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		if n, err = tx.UsageCustomerGet(b.ctx, "prm_1", "e:x"); err != nil {
 			return err
 		}
@@ -97,19 +97,19 @@ func testRedemptions(t *testing.T, b *bundle) {
 		Discount: 250, State: promokit.RedemptionHeld, RequestHash: []byte{1, 2, 3}, HoldUntil: &hold, CreatedAt: b.now, UpdatedAt: b.now}
 	r2 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: "B-1", PromotionID: "prm_2",
 		Discount: 100, State: promokit.RedemptionRedeemed, RequestHash: []byte{1, 2, 3}, CreatedAt: b.now, UpdatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		if err := tx.RedemptionCreate(b.ctx, r); err != nil {
 			return err
 		}
 		return tx.RedemptionCreate(b.ctx, r2)
 	})
-	err := b.writeErr(func(tx engine.Tx) error {
+	err := b.writeErr(func(tx storage.Tx) error {
 		dup := *r
 		return tx.RedemptionCreate(b.ctx, &dup)
 	})
 	wantCode(t, "a second redemption of a code by one order", err, promokit.EConflict)
 	var moved, stale bool
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		if moved, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, b.at(time.Minute)); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func testRedemptions(t *testing.T, b *bundle) {
 		t.Fatalf("state moves: %v %v", moved, stale)
 	}
 	var got []*promokit.Redemption
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")
 		return err
 	})
@@ -134,19 +134,19 @@ func testRedemptions(t *testing.T, b *bundle) {
 			State: promokit.RedemptionRedeemed, RequestHash: []byte{1, 2, 3}, CreatedAt: b.now, UpdatedAt: b.now}
 	}
 	a1, a2, a3, other := codeless("ord-1", "prm_3"), codeless("ord-1", "prm_4"), codeless("ord-1", "prm_1"), codeless("ord-9", "prm_3")
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{a1, a2, a3, other})
 	})
 	for _, dup := range []*promokit.Redemption{codeless("ord-1", "prm_3"), codeless("ord-9", "prm_3")} {
-		err := b.writeErr(func(tx engine.Tx) error { return tx.RedemptionCreate(b.ctx, dup) })
+		err := b.writeErr(func(tx storage.Tx) error { return tx.RedemptionCreate(b.ctx, dup) })
 		wantCode(t, "a second codeless redemption of a promotion by one order", err, promokit.EConflict)
 	}
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")
 		return err
 	})
 	wantEqual(t, "redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3}, got)
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"ord-9", "ord-1"})
 		return err
 	})
@@ -158,7 +158,7 @@ func testRedemptions(t *testing.T, b *bundle) {
 		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Minute)), CreatedAt: b.now, UpdatedAt: b.now}
 	live := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-4", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
 		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Hour)), CreatedAt: b.now, UpdatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, h := range []*promokit.Redemption{h1, h2, live} {
 			if err := tx.RedemptionCreate(b.ctx, h); err != nil {
 				return err
@@ -166,12 +166,12 @@ func testRedemptions(t *testing.T, b *bundle) {
 		}
 		return nil
 	})
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListExpiredHolds(b.ctx, b.at(2*time.Minute), 10)
 		return err
 	})
 	wantEqual(t, "expired holds", []*promokit.Redemption{h2, h1}, got)
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrder(b.ctx, "sto_2", "ord-1")
 		return err
 	})
@@ -200,24 +200,24 @@ func testBatches(t *testing.T, b *bundle) {
 	mustCreateCodes(t, b, limited, newCode(p1, "FREE-1", b.now), newCode(p2, "FREE-2", b.now), newCode(foreign, "FOREIGN-1", b.now))
 
 	var got []*promokit.Promotion
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.PromotionGetMany(b.ctx, promokit.Scope{StoreID: "sto_1"}, []string{"prm_2", "prm_1", "prm_3", "prm_none"})
 		return err
 	})
 	slices.SortFunc(got, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
 	wantEqual(t, "promotions of a store", []*promokit.Promotion{mustGetPromotion(t, b, promokit.Scope{}, "prm_1"), mustGetPromotion(t, b, promokit.Scope{}, "prm_2")}, got)
 
-	// TakeUses within every limit adds each use and inserts the rows.
+	// UsageTakeMany within every limit adds each use and inserts the rows.
 	red := func(store, order, code string) *promokit.Redemption {
 		return &promokit.Redemption{StoreID: store, OrderID: order, Code: code, PromotionID: "prm_1", Discount: 10,
 			State: promokit.RedemptionRedeemed, RequestHash: []byte(order), CreatedAt: b.now, UpdatedAt: b.now}
 	}
 	two := ptr(int64(2))
-	take := func(u engine.Uses) bool {
+	take := func(u storage.Uses) bool {
 		t.Helper()
 		var ok bool
-		err := b.writeErr(func(tx engine.Tx) (err error) {
-			if ok, err = tx.TakeUses(b.ctx, u); err == nil && !ok {
+		err := b.writeErr(func(tx storage.Tx) (err error) {
+			if ok, err = storage.UsageTakeMany(b.ctx, tx, u); err == nil && !ok {
 				err = errors.New("did not fit")
 			}
 			return err
@@ -236,11 +236,11 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	rs := []*promokit.Redemption{red("sto_1", "o1", "FREE-1"), red("sto_1", "o1", "LIM-1"), red("sto_1", "o2", "FREE-1"), auto("o1"), auto("o2"),
 		red("sto_2", "o1", "FREE-1")}
-	if !take(engine.Uses{
-		Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 3, Discount: 30}, {ID: "prm_2", Uses: 1, Discount: 5}, {ID: "prm_4", Uses: 2, Discount: 20}},
-		Codes:      []engine.CodeUse{{Code: "", Uses: 2}, {Code: "FREE-1", Uses: 5}, {Code: "LIM-1", Uses: 2}},
-		Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 2, Limit: two},
-			{UsageKey: engine.UsageKey{Subject: "code:FREE-1", CustomerKey: "e:a"}, Uses: 7}},
+	if !take(storage.Uses{
+		Promotions: []storage.PromotionUse{{ID: "prm_1", Uses: 3, Discount: 30}, {ID: "prm_2", Uses: 1, Discount: 5}, {ID: "prm_4", Uses: 2, Discount: 20}},
+		Codes:      []storage.CodeUse{{Code: "", Uses: 2}, {Code: "FREE-1", Uses: 5}, {Code: "LIM-1", Uses: 2}},
+		Customers: []storage.CustomerUse{{UsageKey: storage.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 2, Limit: two},
+			{UsageKey: storage.UsageKey{Subject: "code:FREE-1", CustomerKey: "e:a"}, Uses: 7}},
 		Redemptions: rs,
 	}) {
 		t.Fatal("uses within every limit did not fit")
@@ -251,18 +251,18 @@ func testBatches(t *testing.T, b *bundle) {
 		}
 	}
 	// Each limit refuses a batch past it, and the rollback leaves nothing.
-	for name, u := range map[string]engine.Uses{
-		"promotion": {Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 8}}},
-		"budget":    {Promotions: []engine.PromotionUse{{ID: "prm_1", Uses: 1, Discount: 971}}},
-		"code":      {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}, {Code: "LIM-1", Uses: 1}}},
-		"customer":  {Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 1, Limit: two}}},
-		"first use": {Customers: []engine.CustomerUse{{UsageKey: engine.UsageKey{Subject: "prm_1", CustomerKey: "e:c"}, Uses: 3, Limit: two}}},
-		"row":       {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{red("sto_1", "o1", "FREE-1")}},
-		"codeless":  {Codes: []engine.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{auto("o1")}},
+	for name, u := range map[string]storage.Uses{
+		"promotion": {Promotions: []storage.PromotionUse{{ID: "prm_1", Uses: 8}}},
+		"budget":    {Promotions: []storage.PromotionUse{{ID: "prm_1", Uses: 1, Discount: 971}}},
+		"code":      {Codes: []storage.CodeUse{{Code: "FREE-2", Uses: 1}, {Code: "LIM-1", Uses: 1}}},
+		"customer":  {Customers: []storage.CustomerUse{{UsageKey: storage.UsageKey{Subject: "prm_1", CustomerKey: "e:a"}, Uses: 1, Limit: two}}},
+		"first use": {Customers: []storage.CustomerUse{{UsageKey: storage.UsageKey{Subject: "prm_1", CustomerKey: "e:c"}, Uses: 3, Limit: two}}},
+		"row":       {Codes: []storage.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{red("sto_1", "o1", "FREE-1")}},
+		"codeless":  {Codes: []storage.CodeUse{{Code: "FREE-2", Uses: 1}}, Redemptions: []*promokit.Redemption{auto("o1")}},
 	} {
 		ok := false
-		err := b.writeErr(func(tx engine.Tx) (err error) {
-			ok, err = tx.TakeUses(b.ctx, u)
+		err := b.writeErr(func(tx storage.Tx) (err error) {
+			ok, err = storage.UsageTakeMany(b.ctx, tx, u)
 			if err == nil && !ok {
 				err = errors.New("did not fit")
 			}
@@ -286,28 +286,28 @@ func testBatches(t *testing.T, b *bundle) {
 			t.Fatalf("code %s: %d uses, want %d", code, c.Uses, want)
 		}
 	}
-	var usage map[engine.UsageKey]int64
-	b.read(t, func(tx engine.Tx) (err error) {
-		usage, err = tx.UsageCustomerGetMany(b.ctx, []engine.UsageKey{{Subject: "prm_1", CustomerKey: "e:a"}, {Subject: "prm_1", CustomerKey: "e:b"},
+	var usage map[storage.UsageKey]int64
+	b.read(t, func(tx storage.Tx) (err error) {
+		usage, err = tx.UsageCustomerGetMany(b.ctx, []storage.UsageKey{{Subject: "prm_1", CustomerKey: "e:a"}, {Subject: "prm_1", CustomerKey: "e:b"},
 			{Subject: "prm_1", CustomerKey: "e:c"}, {Subject: "code:FREE-1", CustomerKey: "e:a"}, {Subject: "prm_2", CustomerKey: "e:a"}})
 		return err
 	})
-	wantEqual(t, "customer usages", map[engine.UsageKey]int64{{Subject: "prm_1", CustomerKey: "e:a"}: 2,
+	wantEqual(t, "customer usages", map[storage.UsageKey]int64{{Subject: "prm_1", CustomerKey: "e:a"}: 2,
 		{Subject: "code:FREE-1", CustomerKey: "e:a"}: 7}, usage)
 
 	// Redemptions inserted together are read by order; a failed batch
 	// left none.
 	var orders []*promokit.Redemption
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		orders, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"o2", "o1", "o9"})
 		return err
 	})
 	wantEqual(t, "orders' redemptions", rs[:5], orders)
-	err := b.writeErr(func(tx engine.Tx) error {
+	err := b.writeErr(func(tx storage.Tx) error {
 		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{red("sto_1", "o3", "FREE-1"), red("sto_1", "o1", "FREE-1")})
 	})
 	wantCode(t, "a second redemption of a code in a batch", err, promokit.EConflict)
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		orders, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"o3"})
 		return err
 	})
@@ -320,13 +320,13 @@ func testBatches(t *testing.T, b *bundle) {
 	// live at the time asked; another store's code is not read, and a
 	// missing store is nil.
 	settings := promokit.DefaultSettings(b.now)
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.SettingsInit(b.ctx, &settings)
 		return err
 	})
-	var d *engine.CheckoutData
-	b.read(t, func(tx engine.Tx) (err error) {
-		d, err = tx.CheckoutRead(b.ctx, "sto_1", []string{"o2", "o9"}, []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, b.now)
+	var d *storage.CheckoutData
+	b.read(t, func(tx storage.Tx) (err error) {
+		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o2", "o9"}, Codes: []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, Now: b.now})
 		return err
 	})
 	slices.SortFunc(d.Codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
@@ -337,22 +337,22 @@ func testBatches(t *testing.T, b *bundle) {
 		t.Fatalf("checkout read: %+v", d)
 	}
 	wantEqual(t, "live automatic promotions", []*promokit.Promotion{mustGetPromotion(t, b, promokit.Scope{}, "prm_4")}, d.Automatic)
-	b.read(t, func(tx engine.Tx) (err error) {
-		d, err = tx.CheckoutRead(b.ctx, "sto_1", nil, nil, b.at(time.Hour))
+	b.read(t, func(tx storage.Tx) (err error) {
+		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", Now: b.at(time.Hour)})
 		return err
 	})
 	if len(d.Automatic) != 2 || d.Automatic[0].ID != "prm_4" || d.Automatic[1].ID != "prm_5" || d.Store == nil || len(d.Codes) != 0 {
 		t.Fatalf("checkout read without codes, an hour later: %+v", d)
 	}
-	b.read(t, func(tx engine.Tx) (err error) {
-		d, err = tx.CheckoutRead(b.ctx, "sto_none", []string{"o1"}, []string{"FREE-1"}, b.now)
+	b.read(t, func(tx storage.Tx) (err error) {
+		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_none", OrderIDs: []string{"o1"}, Codes: []string{"FREE-1"}, Now: b.now})
 		return err
 	})
 	if d.Settings == nil || d.Store != nil || len(d.Codes) != 0 {
 		t.Fatalf("checkout read of a missing store: %+v", d)
 	}
 
-	// ReadCarts reads for a batch of carts over several stores what
+	// CartReadMany reads for a batch of carts over several stores what
 	// CheckoutRead reads of each store for its carts' codes, the failed
 	// look-ups asked, and the counters of the carts' customers: of their
 	// codes' promotions, of their codes with a per-customer limit (not
@@ -364,17 +364,17 @@ func testBatches(t *testing.T, b *bundle) {
 	perAuto.Automatic, perAuto.PerCustomer = true, ptr(int64(3))
 	mustCreatePromotions(t, b, perAuto)
 	window := b.now.Truncate(time.Minute)
-	b.write(t, func(tx engine.Tx) error {
-		if ok, err := tx.TakeUses(b.ctx, engine.Uses{Customers: []engine.CustomerUse{
-			{UsageKey: engine.UsageKey{Subject: "code:PER-1", CustomerKey: "e:a"}, Uses: 1, Limit: ptr(int64(5))},
-			{UsageKey: engine.UsageKey{Subject: "prm_7", CustomerKey: "e:b"}, Uses: 1, Limit: ptr(int64(3))},
+	b.write(t, func(tx storage.Tx) error {
+		if ok, err := storage.UsageTakeMany(b.ctx, tx, storage.Uses{Customers: []storage.CustomerUse{
+			{UsageKey: storage.UsageKey{Subject: "code:PER-1", CustomerKey: "e:a"}, Uses: 1, Limit: ptr(int64(5))},
+			{UsageKey: storage.UsageKey{Subject: "prm_7", CustomerKey: "e:b"}, Uses: 1, Limit: ptr(int64(3))},
 		}}); err != nil || !ok {
 			return fmt.Errorf("take the counters: %v, %w", ok, err)
 		}
 		return tx.LookupFailureAddMany(b.ctx, window, []string{"key:key_1"}, []int64{3})
 	})
-	q := &engine.CartsQuery{
-		Carts: []engine.CartOf{
+	q := &storage.CartsQuery{
+		Carts: []storage.CartOf{
 			{StoreID: "sto_1", CustomerKey: "e:a", Codes: []string{"FREE-1", "PER-1", "NONE"}},
 			{StoreID: "sto_1", Codes: []string{"FREE-2", "FOREIGN-1"}},
 			{StoreID: "sto_2", CustomerKey: "e:b", Codes: []string{"FOREIGN-1"}},
@@ -384,23 +384,23 @@ func testBatches(t *testing.T, b *bundle) {
 		Now:      b.now,
 		Failures: map[time.Time][]string{window: {"key:key_1", "addr:192.0.2.1"}},
 	}
-	var carts *engine.CartsData
-	b.read(t, func(tx engine.Tx) (err error) {
-		carts, err = tx.ReadCarts(b.ctx, q)
+	var carts *storage.CartsData
+	b.read(t, func(tx storage.Tx) (err error) {
+		carts, err = storage.CartReadMany(b.ctx, tx, q)
 		return err
 	})
 	wantEqual(t, "settings of the cart reads", &settings, carts.Settings)
-	byStore := engine.CodesByStore(q.Carts)
+	byStore := storage.CodesByStore(q.Carts)
 	if len(carts.Stores) != len(byStore) {
 		t.Fatalf("cart reads of %d stores, want %d", len(carts.Stores), len(byStore))
 	}
 	for storeID, values := range byStore {
-		b.read(t, func(tx engine.Tx) (err error) {
-			d, err = tx.CheckoutRead(b.ctx, storeID, nil, values, b.now)
+		b.read(t, func(tx storage.Tx) (err error) {
+			d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: storeID, Codes: values, Now: b.now})
 			return err
 		})
 		got := carts.Stores[storeID]
-		for _, cd := range []*engine.CheckoutData{d, got} {
+		for _, cd := range []*storage.CheckoutData{d, got} {
 			slices.SortFunc(cd.Codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
 			slices.SortFunc(cd.Promotions, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
 		}
@@ -410,7 +410,7 @@ func testBatches(t *testing.T, b *bundle) {
 		t.Fatalf("cart reads: sto_1 %+v, sto_none %+v", s1, carts.Stores["sto_none"])
 	}
 	wantEqual(t, "failed look-ups of the cart reads", map[time.Time]map[string]int64{window: {"key:key_1": 3}}, carts.Failures)
-	wantEqual(t, "counters of the cart reads", map[engine.UsageKey]int64{{Subject: "prm_1", CustomerKey: "e:a"}: 2,
+	wantEqual(t, "counters of the cart reads", map[storage.UsageKey]int64{{Subject: "prm_1", CustomerKey: "e:a"}: 2,
 		{Subject: "code:PER-1", CustomerKey: "e:a"}: 1, {Subject: "prm_7", CustomerKey: "e:b"}: 1}, carts.Usage)
 
 	// Refreshing the codes' statistics works on a table in use.
@@ -420,7 +420,7 @@ func testBatches(t *testing.T, b *bundle) {
 
 	// A savepoint undoes what fails inside it, even a failed statement,
 	// and the transaction goes on.
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		err := tx.Savepoint(b.ctx, func() error {
 			if _, err := tx.UsageCodeAdd(b.ctx, "FREE-2", 10); err != nil {
 				return err

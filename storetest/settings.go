@@ -5,13 +5,13 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // testSettings checks InitSettings, GetSettings and UpdateSettings with its
 // version check.
 func testSettings(t *testing.T, b *bundle) {
-	err := b.readErr(func(tx engine.Tx) error {
+	err := b.readErr(func(tx storage.Tx) error {
 		_, err := tx.SettingsGet(b.ctx)
 		return err
 	})
@@ -20,7 +20,7 @@ func testSettings(t *testing.T, b *bundle) {
 	s := promokit.DefaultSettings(b.now)
 	s.TimeZone = "Europe/Paris"
 	var inserted bool
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		inserted, err = tx.SettingsInit(b.ctx, &s)
 		return err
 	})
@@ -29,7 +29,7 @@ func testSettings(t *testing.T, b *bundle) {
 	}
 	other := promokit.DefaultSettings(b.at(time.Minute))
 	other.Name = "other"
-	b.write(t, func(tx engine.Tx) (err error) {
+	b.write(t, func(tx storage.Tx) (err error) {
 		inserted, err = tx.SettingsInit(b.ctx, &other)
 		return err
 	})
@@ -45,7 +45,7 @@ func testSettings(t *testing.T, b *bundle) {
 	next.Policy, _ = promokit.PolicyPreset(promokit.PresetOpen)
 	next.Policy.Affiliate.HoldDays = 14
 	next.UpdatedAt = b.at(time.Hour)
-	b.write(t, func(tx engine.Tx) error { return tx.SettingsUpdate(b.ctx, &next, s.Version) })
+	b.write(t, func(tx storage.Tx) error { return tx.SettingsUpdate(b.ctx, &next, s.Version) })
 	if next.Version != s.Version+1 {
 		t.Fatalf("Version after UpdateSettings = %d, want %d", next.Version, s.Version+1)
 	}
@@ -54,7 +54,7 @@ func testSettings(t *testing.T, b *bundle) {
 	// An update at the old version loses.
 	stale := s
 	stale.Name = "Stale"
-	err = b.writeErr(func(tx engine.Tx) error { return tx.SettingsUpdate(b.ctx, &stale, s.Version) })
+	err = b.writeErr(func(tx storage.Tx) error { return tx.SettingsUpdate(b.ctx, &stale, s.Version) })
 	wantCode(t, "UpdateSettings at a stale version", err, promokit.EVersionMismatch)
 	wantEqual(t, "settings after the stale update", &next, mustGetSettings(t, b))
 }
@@ -62,7 +62,7 @@ func testSettings(t *testing.T, b *bundle) {
 func mustGetSettings(t *testing.T, b *bundle) *promokit.Settings {
 	t.Helper()
 	var got *promokit.Settings
-	b.read(t, func(tx engine.Tx) (err error) {
+	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.SettingsGet(b.ctx)
 		return err
 	})

@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite of engine.DB: the behaviour
+// Package storetest is the conformance suite of storage.DB: the behaviour
 // every database promokit runs on must have, tested once and run against
 // each engine. The sqlite and postgres packages call Run from their tests;
 // the engine and HTTP suites use ForEach to run against both databases.
@@ -19,15 +19,15 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/promokit/promokit"
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/postgres"
 	"github.com/promokit/promokit/sqlite"
+	"github.com/promokit/promokit/storage"
 )
 
 // Run runs the conformance suite against the stores that open returns.
 // open is called once per subtest and must return a new, migrated, empty
 // store that is closed when the test ends.
-func Run(t *testing.T, open func(t *testing.T) engine.DB) {
+func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, b *bundle)
@@ -97,18 +97,18 @@ func Run(t *testing.T, open func(t *testing.T) engine.DB) {
 // ForEach runs fn as the subtests "sqlite" and "postgres", with open
 // returning a new migrated store of that database for each call. The
 // postgres subtests are skipped unless PROMOKIT_TEST_DATABASE_URL is set.
-func ForEach(t *testing.T, fn func(t *testing.T, open func(t *testing.T) engine.DB)) {
+func ForEach(t *testing.T, fn func(t *testing.T, open func(t *testing.T) storage.DB)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, OpenSQLite) })
 	t.Run("postgres", func(t *testing.T) { fn(t, OpenPostgres) })
 }
 
 // OpenSQLite returns a migrated store in a new SQLite file under
 // t.TempDir(), closed when the test ends.
-func OpenSQLite(t *testing.T) engine.DB { return Open(t, "sqlite") }
+func OpenSQLite(t *testing.T) storage.DB { return Open(t, "sqlite") }
 
 // Open returns a new migrated store of the named database, "sqlite" or
 // "postgres", for a test or a benchmark: OpenSQLite or OpenPostgres.
-func Open(t testing.TB, database string) engine.DB {
+func Open(t testing.TB, database string) storage.DB {
 	if database == "postgres" {
 		return openPostgres(t)
 	}
@@ -134,14 +134,14 @@ func Open(t testing.TB, database string) engine.DB {
 // two SQLite stores on one file, or two PostgreSQL pools on one schema.
 // Nothing is shared between them but the database. Both are closed when
 // the test ends.
-func OpenShared(t *testing.T, database string) (engine.DB, engine.DB) {
+func OpenShared(t *testing.T, database string) (storage.DB, storage.DB) {
 	t.Helper()
 	ctx := context.Background()
 	var target string
-	open := func() engine.DB {
+	open := func() storage.DB {
 		t.Helper()
 		var (
-			s   engine.DB
+			s   storage.DB
 			err error
 		)
 		if database == "postgres" {
@@ -176,12 +176,12 @@ func jan1() time.Time { return time.Date(2026, 1, 1, 9, 30, 0, 123456000, time.U
 // bundle is what each test of the suite works with.
 type bundle struct {
 	ctx   context.Context
-	store engine.DB
+	store storage.DB
 	now   time.Time
 }
 
 // write runs fn in a write transaction and fails the test if it fails.
-func (b *bundle) write(t *testing.T, fn func(tx engine.Tx) error) {
+func (b *bundle) write(t *testing.T, fn func(tx storage.Tx) error) {
 	t.Helper()
 	if err := b.store.Write(b.ctx, fn); err != nil {
 		t.Fatalf("write: %v", err)
@@ -189,7 +189,7 @@ func (b *bundle) write(t *testing.T, fn func(tx engine.Tx) error) {
 }
 
 // read runs fn in a read transaction and fails the test if it fails.
-func (b *bundle) read(t *testing.T, fn func(tx engine.Tx) error) {
+func (b *bundle) read(t *testing.T, fn func(tx storage.Tx) error) {
 	t.Helper()
 	if err := b.store.Read(b.ctx, fn); err != nil {
 		t.Fatalf("read: %v", err)
@@ -197,12 +197,12 @@ func (b *bundle) read(t *testing.T, fn func(tx engine.Tx) error) {
 }
 
 // readErr runs fn in a read transaction and returns its error.
-func (b *bundle) readErr(fn func(tx engine.Tx) error) error {
+func (b *bundle) readErr(fn func(tx storage.Tx) error) error {
 	return b.store.Read(b.ctx, fn)
 }
 
 // writeErr runs fn in a write transaction and returns its error.
-func (b *bundle) writeErr(fn func(tx engine.Tx) error) error {
+func (b *bundle) writeErr(fn func(tx storage.Tx) error) error {
 	return b.store.Write(b.ctx, fn)
 }
 
@@ -234,7 +234,7 @@ func wantCode(t *testing.T, what string, err error, code string) {
 func mustCreateStore(t *testing.T, b *bundle, id string) *promokit.Store {
 	t.Helper()
 	s := &promokit.Store{ID: id, Name: "Store " + id, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.StoreCreate(b.ctx, s) })
+	b.write(t, func(tx storage.Tx) error { return tx.StoreCreate(b.ctx, s) })
 	return s
 }
 
@@ -242,7 +242,7 @@ func mustCreateStore(t *testing.T, b *bundle, id string) *promokit.Store {
 func mustCreatePartner(t *testing.T, b *bundle, id string) *promokit.Partner {
 	t.Helper()
 	p := &promokit.Partner{ID: id, Name: "Partner " + id, Kind: promokit.PartnerAffiliate, CreatedAt: b.now}
-	b.write(t, func(tx engine.Tx) error { return tx.PartnerCreate(b.ctx, p) })
+	b.write(t, func(tx storage.Tx) error { return tx.PartnerCreate(b.ctx, p) })
 	return p
 }
 
@@ -259,7 +259,7 @@ func newPromotion(b *bundle, storeID, id string) *promokit.Promotion {
 // mustCreatePromotions creates promotions in one transaction.
 func mustCreatePromotions(t *testing.T, b *bundle, ps ...*promokit.Promotion) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, p := range ps {
 			if err := tx.PromotionCreate(b.ctx, p); err != nil {
 				return fmt.Errorf("create promotion %s: %w", p.ID, err)
@@ -277,7 +277,7 @@ func newCode(p *promokit.Promotion, value string, created time.Time) *promokit.C
 // mustCreateCodes creates codes in one transaction with CreateCode.
 func mustCreateCodes(t *testing.T, b *bundle, cs ...*promokit.Code) {
 	t.Helper()
-	b.write(t, func(tx engine.Tx) error {
+	b.write(t, func(tx storage.Tx) error {
 		for _, c := range cs {
 			if err := tx.CodeCreate(b.ctx, c); err != nil {
 				return fmt.Errorf("create code %s: %w", c.Code, err)

@@ -3,13 +3,13 @@ package storetest
 import (
 	"testing"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestForEach checks that ForEach opens working stores of each database.
 func TestForEach(t *testing.T) {
 	t.Parallel()
-	ForEach(t, func(t *testing.T, open func(t *testing.T) engine.DB) {
+	ForEach(t, func(t *testing.T, open func(t *testing.T) storage.DB) {
 		t.Parallel()
 		s := open(t)
 		if err := s.Ping(t.Context()); err != nil {

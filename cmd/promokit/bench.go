@@ -10,8 +10,8 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/load"
+	"github.com/promokit/promokit/storage"
 )
 
 // benchUsage is the help of promokit bench; the flags follow it.
@@ -303,7 +303,7 @@ func (m *Main) benchCheck(databaseURL string) func(ctx context.Context, w io.Wri
 // the clicks straight into the database at databaseURL.
 func benchSeedClicks(databaseURL string) func(ctx context.Context, s load.ClickSeed) error {
 	return func(ctx context.Context, s load.ClickSeed) error {
-		return onBenchDB(ctx, databaseURL, func(db engine.DB) error { return load.SeedClicksInto(ctx, db, s) })
+		return onBenchDB(ctx, databaseURL, func(db storage.DB) error { return load.SeedClicksInto(ctx, db, s) })
 	}
 }
 
@@ -311,7 +311,7 @@ func benchSeedClicks(databaseURL string) func(ctx context.Context, s load.ClickS
 // inserts the entries straight into the database at databaseURL.
 func benchSeedEntries(databaseURL string) func(ctx context.Context, s load.EntrySeed) (int64, error) {
 	return func(ctx context.Context, s load.EntrySeed) (sum int64, err error) {
-		err = onBenchDB(ctx, databaseURL, func(db engine.DB) (err error) {
+		err = onBenchDB(ctx, databaseURL, func(db storage.DB) (err error) {
 			sum, err = load.SeedEntriesInto(ctx, db, s)
 			return err
 		})
@@ -320,7 +320,7 @@ func benchSeedEntries(databaseURL string) func(ctx context.Context, s load.Entry
 }
 
 // onBenchDB runs fn on the database at databaseURL, opened for it alone.
-func onBenchDB(ctx context.Context, databaseURL string, fn func(engine.DB) error) error {
+func onBenchDB(ctx context.Context, databaseURL string, fn func(storage.DB) error) error {
 	m := &Main{Config: Config{DatabaseURL: databaseURL}}
 	db, err := m.openDB(ctx)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 	promohttp "github.com/promokit/promokit/http"
+	"github.com/promokit/promokit/storage"
 )
 
 // Main is one run of the promokit binary. ParseFlags fills Config, Run
@@ -29,7 +30,7 @@ type Main struct {
 	// Config is the configuration, filled by ParseFlags.
 	Config Config
 	// DB is the open database, set by Run.
-	DB engine.DB
+	DB storage.DB
 	// Service is the engine over DB, set by Run.
 	Service *engine.Service
 	// HTTP is the API handler, set by Run for serve.

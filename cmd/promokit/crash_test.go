@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestMain lets the test binary stand in for the promokit binary: with
@@ -141,7 +141,7 @@ func TestKillDuringRedeem(t *testing.T) {
 			if err := m.openAndMigrate(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			err := m.DB.Read(context.Background(), func(tx engine.Tx) error {
+			err := m.DB.Read(context.Background(), func(tx storage.Tx) error {
 				for _, order := range acked {
 					rs, err := tx.RedemptionListByOrder(context.Background(), store, order)
 					if err != nil {
@@ -234,7 +234,7 @@ func TestKillDuringClicks(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stored int64
-			err := m.DB.Read(context.Background(), func(tx engine.Tx) error {
+			err := m.DB.Read(context.Background(), func(tx storage.Tx) error {
 				st, err := tx.LinkStatGetMany(context.Background(), []string{linkID})
 				stored = st[linkID].Clicks
 				return err

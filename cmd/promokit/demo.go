@@ -9,6 +9,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // Demo is the demo marketplace that serve --demo loads: the objects and
@@ -58,7 +59,7 @@ var demoProducts = [][2]string{
 // it finds there (its keys cannot be shown again).
 func (m *Main) loadDemo(ctx context.Context, adminExport string) error {
 	admin := promokit.NewContext(ctx, promokit.Principal{KeyID: "demo", Role: promokit.RoleAdmin})
-	stores, err := m.Service.ListStores(admin, engine.Page{Limit: 1})
+	stores, err := m.Service.ListStores(admin, storage.Page{Limit: 1})
 	if err != nil {
 		return err
 	}
@@ -148,7 +149,7 @@ func buildDemo(ctx context.Context, svc *engine.Service) (*Demo, error) {
 		return nil, fmt.Errorf("create the partner: %w", err)
 	}
 	d.PartnerID = partner.ID
-	codes, err := svc.ListCodes(ctx, engine.CodeFilter{PromotionID: pct.ID, Page: engine.Page{Limit: 1}})
+	codes, err := svc.ListCodes(ctx, storage.CodeFilter{PromotionID: pct.ID, Page: storage.Page{Limit: 1}})
 	if err != nil || len(codes) == 0 {
 		return nil, fmt.Errorf("find a generated code: %v", err)
 	}
@@ -213,7 +214,7 @@ func findDemo(ctx context.Context, svc *engine.Service, first *promokit.Store) (
 		return nil, nil
 	}
 	d := &Demo{StoreID: first.ID}
-	promos, err := svc.ListPromotions(ctx, engine.PromotionFilter{StoreID: first.ID, Page: engine.Page{Limit: 100}})
+	promos, err := svc.ListPromotions(ctx, storage.PromotionFilter{StoreID: first.ID, Page: storage.Page{Limit: 100}})
 	if err != nil {
 		return nil, fmt.Errorf("list the demo's promotions: %w", err)
 	}
@@ -225,7 +226,7 @@ func findDemo(ctx context.Context, svc *engine.Service, first *promokit.Store) (
 			d.PercentID = p.ID
 		}
 	}
-	partners, err := svc.ListPartners(ctx, engine.Page{Limit: 100})
+	partners, err := svc.ListPartners(ctx, storage.Page{Limit: 100})
 	if err != nil {
 		return nil, fmt.Errorf("list the partners: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 )
 
 // KeysConfig is what "promokit keys" does: create a key, or list them.
@@ -150,7 +151,7 @@ func (m *Main) listKeys(ctx context.Context, svc *engine.Service) error {
 	kc := m.Config.Keys
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROLE\tSTORE\tPARTNER\tPREFIX\tCREATED\tREVOKED\tNAME")
-	f := engine.KeyFilter{StoreID: kc.StoreID, PartnerID: kc.PartnerID, Page: engine.Page{Limit: 500}}
+	f := storage.KeyFilter{StoreID: kc.StoreID, PartnerID: kc.PartnerID, Page: storage.Page{Limit: 500}}
 	for {
 		keys, err := svc.ListKeys(ctx, f)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storetest"
 )
 
@@ -381,7 +381,7 @@ func TestCheck(t *testing.T) {
 			if err := w.openAndMigrate(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			err := w.DB.Write(context.Background(), func(tx engine.Tx) error {
+			err := w.DB.Write(context.Background(), func(tx storage.Tx) error {
 				_, err := tx.UsageCustomerAdd(context.Background(), "prm_x", "e:x", 1, nil)
 				return err
 			})

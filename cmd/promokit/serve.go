@@ -22,6 +22,7 @@ import (
 	promohttp "github.com/promokit/promokit/http"
 	"github.com/promokit/promokit/postgres"
 	"github.com/promokit/promokit/sqlite"
+	"github.com/promokit/promokit/storage"
 )
 
 // Intervals of the background workers.
@@ -31,7 +32,7 @@ const (
 )
 
 // openDB opens the database of the configuration, without migrating it.
-func (m *Main) openDB(ctx context.Context) (engine.DB, error) {
+func (m *Main) openDB(ctx context.Context) (storage.DB, error) {
 	kind, target, err := ParseDatabaseURL(m.Config.DatabaseURL)
 	if err != nil {
 		return nil, usageError{err}

@@ -1,0 +1,65 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// CodeTx reads and writes codes. No read sees the codes of an import that
+// has not committed (CodeImportTx).
+type CodeTx interface {
+	// CodeCreate inserts one code; ECodeTaken when the value exists.
+	CodeCreate(ctx context.Context, c *promokit.Code) error
+	// CodeInsertMany inserts codes, skipping values that exist, and returns
+	// how many it inserted. Used by generation, which draws again for the
+	// skipped ones.
+	CodeInsertMany(ctx context.Context, codes []*promokit.Code) (int64, error)
+	// CodeInsertValuesMany inserts values as codes sharing every other
+	// field with tmpl (promotion, store, active, job, creation time),
+	// skipping values that exist, and returns how many it inserted: the
+	// lean path of generation jobs.
+	CodeInsertValuesMany(ctx context.Context, tmpl *promokit.Code, values []string) (int64, error)
+	CodeGet(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error)
+	// CodeGetMany returns the codes among values that scope can see, in any
+	// order, leaving out the missing and the foreign: one query for a
+	// batch of look-ups.
+	CodeGetMany(ctx context.Context, scope promokit.Scope, values []string) ([]*promokit.Code, error)
+	// CodeUpdate writes a code's active flag, assignment (partner and
+	// customer) and updated_at.
+	CodeUpdate(ctx context.Context, c *promokit.Code) error
+	CodeList(ctx context.Context, scope promokit.Scope, f CodeFilter) ([]*promokit.Code, error)
+	CodeCount(ctx context.Context, c CodeCount) (int64, error)
+	// CodeExistingMany returns the values among codes that exist. Like every
+	// read of codes, it leaves out the codes of an import that has not
+	// committed (CodeImportTx).
+	CodeExistingMany(ctx context.Context, codes []string) ([]string, error)
+	// CodeListForCustomer returns up to limit codes of a store restricted to
+	// customerID (C3) that are active and unexpired at now and whose
+	// promotion is live at now, in creation order. A partial index holds
+	// only codes with a customer, so code generation never writes to it.
+	CodeListForCustomer(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
+}
+
+// CodeFilter selects codes. Codes are ordered by their creation, and After
+// is a code value returned by the previous page.
+type CodeFilter struct {
+	PromotionID string
+	PartnerID   string
+	Page
+}
+
+// CodeCount selects codes to count: those of a store or of a promotion,
+// created at or after Since when it is set. Counting a store's codes walks
+// each of its promotions' codes: it serves the P4 quota, whose stores have
+// few codes, not large stores. The codes of an import that has not
+// committed count only with Pending: they hold their values, which is
+// what a count of the code space needs, and a count without Since then
+// reads an index alone.
+type CodeCount struct {
+	StoreID     string
+	PromotionID string
+	Since       time.Time
+	Pending     bool
+}

@@ -1,0 +1,27 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// JobTx reads and writes background jobs and their leases.
+type JobTx interface {
+	JobCreate(ctx context.Context, j *promokit.Job) error
+	JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error)
+	// JobClaim leases one queued or running job whose lease is absent or
+	// over at now to owner until until, and returns it; ENotFound when
+	// there is none. Two processes never claim the same job at once.
+	JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error)
+	// JobUpdate writes a job's progress, state, error, finish time and
+	// lease, if owner still holds its lease; EConflict otherwise.
+	JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
+	// JobAddProgress adds n to a job's progress if owner still holds its
+	// lease, extends the lease to until, and returns the new progress; a
+	// job reaching its total becomes succeeded and its lease is released.
+	// EConflict when the lease is lost. Concurrent batches of one job may
+	// call it: the increment is atomic.
+	JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error)
+}

@@ -1,0 +1,33 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/promokit/promokit"
+)
+
+// RedemptionTx reads and writes redemptions: the uses of promotions and
+// codes that orders hold or have redeemed.
+type RedemptionTx interface {
+	// RedemptionCreate inserts a redemption and sets its ID; EConflict
+	// when the order already has a redemption of that code, or for a
+	// codeless redemption (Code empty: an automatic promotion), one of that
+	// promotion without a code.
+	RedemptionCreate(ctx context.Context, r *promokit.Redemption) error
+	// RedemptionListByOrder returns an order's redemptions, by id.
+	RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
+	// RedemptionSetState moves a redemption from state from to state to,
+	// with holdUntil as its new hold (nil: none), and reports whether it
+	// did (false: it was not in from).
+	RedemptionSetState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error)
+	// RedemptionListExpiredHolds returns up to limit held redemptions whose hold ended
+	// at or before now, oldest first.
+	RedemptionListExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error)
+	// RedemptionListByOrderMany returns the redemptions of a store's orders among
+	// orderIDs, by id.
+	RedemptionListByOrderMany(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error)
+	// RedemptionCreateMany inserts redemptions and sets their IDs; EConflict
+	// as RedemptionCreate.
+	RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error
+}
