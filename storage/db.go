@@ -26,13 +26,18 @@ import (
 )
 
 // DB is a database the engine runs on. The sqlite and postgres packages
-// implement it; storetest holds the suite both must pass. Every method that
+// implement it; storagetest holds the suite both must pass. Every method that
 // returns an object returns a *promokit.Error with code ENotFound when there
 // is none, never (nil, nil).
 type DB interface {
-	// Read runs fn against a consistent view of the database; fn must not
-	// write. On SQLite it uses the read pool, so reads never wait for the
-	// writer.
+	// Read runs fn outside any transaction; fn must not write, and a write
+	// fails. Each statement sees the data committed when it starts, so two
+	// statements of fn may see two states, and so may the statements of
+	// one round trip: a read whose parts must agree is one statement. In
+	// exchange a look-up costs one statement, with no BEGIN and COMMIT,
+	// and on SQLite reads use their own pool and never wait for the
+	// writer. Write transactions run at READ COMMITTED on PostgreSQL, so
+	// they too see each statement's own state, but hold the rows they lock.
 	Read(ctx context.Context, fn func(Tx) error) error
 	// Write runs fn in one write transaction, committed when fn returns nil
 	// and rolled back otherwise. On SQLite write transactions are
