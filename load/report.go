@@ -35,6 +35,9 @@ type Result struct {
 	// RoundRates are the rates of each round, when the step ran in rounds
 	// (Config.Rounds), in the order they ran.
 	RoundRates []float64
+	// Build labels the server measured when a comparison ran two
+	// (RunCompare); empty otherwise.
+	Build string
 
 	// latencies are those of the measured window, in increasing order,
 	// kept only until the step's rounds are merged (mergeRounds).
@@ -356,9 +359,18 @@ func writeMarkdown(w io.Writer, rep *Report, commandLine string) {
 			p99 = fmt.Sprintf("%.2f×", x.P99Factor())
 		}
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %d | %.1f s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			date, rep.CPUs, databaseName(r.Database), r.Scenario, r.Clients, r.Elapsed.Seconds(),
+			date, rep.CPUs, databaseName(r.Database), scenarioCell(r), r.Clients, r.Elapsed.Seconds(),
 			group(r.Counts.Requests()), group(r.Counts.OK), group(r.Counts.Refused), group(r.Counts.Errors()),
 			rate(r.Rate(), r.RateUnit()), millis(r.Latency.P50), millis(r.Latency.P90), millis(r.Latency.P99), millis(r.Latency.Max),
 			base, ratio, p99)
 	}
+}
+
+// scenarioCell names a result's scenario in a Markdown table, with its
+// build when it comes from a comparison.
+func scenarioCell(r *Result) string {
+	if r.Build != "" {
+		return r.Scenario + " (" + r.Build + ")"
+	}
+	return r.Scenario
 }

@@ -89,6 +89,13 @@ refused (409 redemption_refused, or the baseline's row at its limit) or in
 error (any other 4xx, a 5xx, or no answer). The warm-up's requests are in
 neither the rate nor the latencies.
 
+With --compare PATH bench also starts PATH, such as the build before a
+change, as a second server on a database of its own, and runs each round
+of each scenario on both servers, one after the other, the first server
+going first in odd rounds and second in even ones; it reports both, and
+the rates of the server it would have run alone (this binary, or
+--server) as a share of PATH's, over all rounds and round by round.
+
 With --rounds N the scenarios run in turn N times at each client count,
 each round a step of its own measured for --duration/N after its own
 warm-up, and each scenario is reported over all its rounds, each round's
@@ -111,6 +118,8 @@ Examples:
   promokit bench --clients 64 --markdown validate healthz
   promokit bench --clients 1 --warmup 1s import-rejected import-accepted
   promokit bench --clients 64 --duration 20s --rounds 5 validate healthz
+  promokit bench --compare ./promokit-before --clients 64 --duration 40s \
+      --rounds 8 validate redeem-hot click healthz
   promokit bench --target http://127.0.0.1:8080 --admin-key-file admin.key \
       --database sqlite:promokit.db redeem-many baseline
 
@@ -120,6 +129,7 @@ Flags:
 // benchOptions are the flags of promokit bench that choose the server.
 type benchOptions struct {
 	server       string
+	compare      string
 	target       string
 	adminKeyFile string
 	database     string
@@ -151,6 +161,7 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	fs.Int64Var(&cfg.Clicks, "clicks", load.DefaultClicks, "clicks the order scenarios seed, 10 per visitor, straight into the database")
 	fs.StringVar(&opts.database, "database", "", "the database: without --target, sqlite:PATH (a new file) or postgres://... (a new schema is made in it); with --target, the target's own, for baseline and promokit check")
 	fs.StringVar(&opts.server, "server", "", "the promokit binary to start as the server instead of this one, such as an earlier build to measure as a baseline")
+	fs.StringVar(&opts.compare, "compare", "", "also start this promokit binary as a second server, on a database of its own, run each round on both servers in turn (alternating which goes first), and report the first server's rates as a share of this one's")
 	fs.StringVar(&opts.target, "target", "", "base URL of a running server to measure instead of starting one, e.g. http://127.0.0.1:8080")
 	fs.StringVar(&opts.adminKeyFile, "admin-key-file", "", "file holding an admin key of the --target server")
 	fs.BoolVar(&cfg.Markdown, "markdown", false, "also print the results as Markdown rows for BENCHMARKS.md")
@@ -185,6 +196,9 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	case opts.target == "" && opts.adminKeyFile != "":
 		errs = append(errs, errors.New("--admin-key-file goes with --target; without it bench starts its own server and uses the key it creates"))
 	}
+	if opts.target != "" && opts.compare != "" {
+		errs = append(errs, errors.New("--compare starts a second server beside the first: it does not go with --target"))
+	}
 	if opts.target != "" && opts.server != "" {
 		errs = append(errs, errors.New("--server starts a server and --target measures a running one: give one of them"))
 	}
@@ -214,7 +228,12 @@ func (m *Main) execBench(ctx context.Context, args []string) int {
 	// not share the load's Go runtime.
 	exe, err := os.Executable()
 	if err == nil {
-		err = m.runBench(ctx, args, func(args ...string) *exec.Cmd { return exec.Command(exe, args...) })
+		err = m.runBench(ctx, args, func(path string, args ...string) *exec.Cmd {
+			if path == "" {
+				path = exe
+			}
+			return exec.Command(path, args...)
+		})
 	} else {
 		err = fmt.Errorf("find the promokit binary: %w", err)
 	}
@@ -232,8 +251,8 @@ func (m *Main) execBench(ctx context.Context, args []string) int {
 
 // runBench parses args, starts the server unless --target names one, runs
 // the load and stops the server. command returns the command that runs
-// the promokit binary with the arguments given.
-func (m *Main) runBench(ctx context.Context, args []string, command func(args ...string) *exec.Cmd) (err error) {
+// the promokit binary at path ("" for this one) with the arguments given.
+func (m *Main) runBench(ctx context.Context, args []string, command func(path string, args ...string) *exec.Cmd) (err error) {
 	cfg, opts, err := parseBench(args, m.Stderr)
 	if err != nil {
 		return err
@@ -265,24 +284,44 @@ func (m *Main) runBench(ctx context.Context, args []string, command func(args ..
 	fmt.Fprintf(m.Stderr, "promokit bench: starting promokit serve on %s\n", where)
 	if opts.server != "" {
 		server := opts.server
-		command = func(args ...string) *exec.Cmd { return exec.Command(server, args...) }
 		fmt.Fprintf(m.Stderr, "promokit bench: the server is %s\n", server)
 	}
-	srv, err := load.StartServer(ctx, load.ServerConfig{DatabaseURL: opts.database, CommandFunc: command})
+	start := func(path string) (load.Config, func() error, error) {
+		srv, err := load.StartServer(ctx, load.ServerConfig{DatabaseURL: opts.database, CommandFunc: func(args ...string) *exec.Cmd {
+			return command(path, args...)
+		}})
+		if err != nil {
+			return cfg, nil, err
+		}
+		fmt.Fprintf(m.Stderr, "promokit bench: the server answers at %s, on %s\n", srv.URL, redactURL(srv.DatabaseURL))
+		c := cfg
+		c.BaseURL, c.AdminKey, c.DatabaseURL = srv.URL, srv.AdminKey, srv.DatabaseURL
+		c.CheckFunc = m.benchCheck(srv.DatabaseURL)
+		c.SeedClicks = benchSeedClicks(srv.DatabaseURL)
+		c.SeedEntries = benchSeedEntries(srv.DatabaseURL)
+		return c, srv.Stop, nil
+	}
+	first, stop, err := start(opts.server)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "promokit bench: the server answers at %s, on %s\n", srv.URL, redactURL(srv.DatabaseURL))
-	defer func() {
-		if serr := srv.Stop(); serr != nil {
-			err = errors.Join(err, serr)
-		}
-	}()
-	cfg.BaseURL, cfg.AdminKey, cfg.DatabaseURL = srv.URL, srv.AdminKey, srv.DatabaseURL
-	cfg.CheckFunc = m.benchCheck(srv.DatabaseURL)
-	cfg.SeedClicks = benchSeedClicks(srv.DatabaseURL)
-	cfg.SeedEntries = benchSeedEntries(srv.DatabaseURL)
-	_, err = load.Run(ctx, cfg)
+	defer func() { err = errors.Join(err, stop()) }()
+	if opts.compare == "" {
+		_, err = load.Run(ctx, first)
+		return err
+	}
+	second := opts.compare
+	fmt.Fprintf(m.Stderr, "promokit bench: starting %s as the second server, on %s too\n", second, where)
+	other, stopOther, err := start(second)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopOther()) }()
+	firstLabel := "this build"
+	if opts.server != "" {
+		firstLabel = opts.server
+	}
+	_, err = load.RunCompare(ctx, [2]load.Config{other, first}, [2]string{second, firstLabel})
 	return err
 }
 

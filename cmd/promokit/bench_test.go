@@ -8,14 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // benchCommand runs this test binary as the promokit binary (TestMain).
-func benchCommand(args ...string) *exec.Cmd {
+func benchCommand(_ string, args ...string) *exec.Cmd {
 	list, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "PROMOKIT_TEST_EXEC="+string(list))
@@ -43,6 +45,7 @@ func TestBenchRejects(t *testing.T) {
 		{"limit", []string{"--limit", "-2", "redeem-hot"}, "--limit must be between 1 and"},
 		{"codes", []string{"--codes", "1", "validate"}, "--codes must be between 2 and"},
 		{"database", []string{"--database", "mysql://h/db", "healthz"}, "--database: database URL \"mysql://h/db\" must start with sqlite:"},
+		{"compare with a target", []string{"--target", "http://127.0.0.1:1", "--admin-key-file", keyFile, "--compare", "promokit-before", "healthz"}, "--compare starts a second server beside the first: it does not go with --target"},
 		{"target without key", []string{"--target", "http://127.0.0.1:1", "healthz"}, "--target needs --admin-key-file"},
 		{"key without target", []string{"--admin-key-file", keyFile, "healthz"}, "--admin-key-file goes with --target"},
 		{"baseline on a target without database", []string{"--target", "http://127.0.0.1:1", "--admin-key-file", keyFile, "baseline"}, "baseline with --target needs --database"},
@@ -63,6 +66,62 @@ unknown scenario "nope"`},
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout: %s", stdout.String())
+			}
+		})
+	}
+}
+
+// TestBenchCompare runs promokit bench --compare: two servers side by side,
+// each on a database of its own, the scenarios in alternated rounds on
+// both, each server's rows, and the shares of the one bench would have run
+// alone against the other's.
+func TestBenchCompare(t *testing.T) {
+	t.Parallel()
+	for _, db := range testDBs() {
+		t.Run(db.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"--compare", "promokit-before", "--rounds", "2", "--clients", "2", "--duration", "1s", "--warmup", "20ms", "redeem-hot", "healthz"}
+			if db.name == "postgres" {
+				args = append(args, "--database", db.fresh(t))
+			}
+			var (
+				stdout, stderr syncBuffer
+				mu             sync.Mutex
+				paths          []string
+			)
+			m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: env(nil)}
+			err := m.runBench(context.Background(), args, func(path string, args ...string) *exec.Cmd {
+				mu.Lock()
+				paths = append(paths, path)
+				mu.Unlock()
+				return benchCommand(path, args...)
+			})
+			if err != nil {
+				t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			if !slices.Equal(paths, []string{"", "promokit-before"}) {
+				t.Errorf("servers started from %q, want this binary then promokit-before", paths)
+			}
+			out := stdout.String()
+			for _, want := range []string{
+				"promokit-before:\nredeem-hot   " + db.name, "this build:\nredeem-hot   " + db.name,
+				"\nthis build against promokit-before, the same scenarios in alternated rounds:\n",
+				"  redeem-hot         2 clients: ", "  healthz            2 clients: ",
+				"Consistency check of promokit-before's counters against its redemptions:\n  promokit: every usage counter equals its redemptions.",
+				"Consistency check of this build's counters against its redemptions:\n  promokit: every usage counter equals its redemptions.",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("stdout has no %q:\n%s", want, out)
+				}
+			}
+			if n := strings.Count(out, "    2 rounds: "); n != 4 {
+				t.Errorf("%d scenarios report their 2 rounds, want 4 (2 scenarios on 2 servers):\n%s", n, out)
+			}
+			if !regexp.MustCompile(`redeem-hot +2 clients: [0-9,]+ ok/s = +[0-9.]+ % of [0-9,]+ ok/s; rounds [0-9.]+ / [0-9.]+ %`).MatchString(out) {
+				t.Errorf("no share of redeem-hot with its two rounds:\n%s", out)
+			}
+			if strings.Contains(out, "!!!") {
+				t.Errorf("stdout reports a failure:\n%s", out)
 			}
 		})
 	}
@@ -162,7 +221,7 @@ func TestBenchTarget(t *testing.T) {
 				"--clients", "2", "--duration", "150ms", "--warmup", "0s", "--many-codes", "20", "redeem-many", "baseline"}
 			var stdout, stderr syncBuffer
 			m := &Main{Stdout: &stdout, Stderr: &stderr, Getenv: env(nil)}
-			if err := m.runBench(context.Background(), args, func(...string) *exec.Cmd {
+			if err := m.runBench(context.Background(), args, func(string, ...string) *exec.Cmd {
 				t.Error("bench started a server despite --target")
 				return exec.Command("false")
 			}); err != nil {
