@@ -64,9 +64,9 @@ var columnNames = map[string]column{
 //
 // The decoder holds the current row (at most MaxRowBytes) and the set of
 // codes accepted so far, which it needs to report a code that is on two
-// rows. The set is a map from code to row: measured with 12-character
-// codes it costs 50 to 75 bytes per code, depending on how full the map
-// is, so about 70 MB for a million codes. Set MaxRows to bound it, or
+// rows. The set is a map from code to row, a few tens of bytes per code
+// beyond the code itself, which adds up to tens of MB for a million codes.
+// Set MaxRows to bound it, or
 // AllowDuplicates to leave that check to the caller; the caller should
 // also bound the file's size, for instance with http.MaxBytesReader, since
 // rows the decoder rejects cost time too. The codes it returns share no

@@ -74,18 +74,19 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// pgx prepares every statement once per connection, and PostgreSQL
 	// then switches to a generic plan after five executions. A generic
 	// plan chosen while a table is nearly empty (a new database, the
-	// redemptions of a new store) keeps scanning it whole as it grows: the
-	// checkout's `= ANY($1)` reads measured several times slower within
-	// a minute of load. Planning each execution costs little beside that.
+	// redemptions of a new store) keeps scanning it whole as it grows, and
+	// the checkout's `= ANY($1)` reads slow down as the table fills.
+	// Planning each execution costs little beside that.
 	// A URL that sets plan_cache_mode keeps its own.
 	//
 	// The checkout's reads by key (a store's settings, codes by value,
 	// their promotions, the automatic promotions, customers' counters,
 	// failed look-ups, a redeem batch's orders' redemptions) go to a
 	// second, small pool that plans each statement once per connection
-	// (force_generic_plan): planning them on every batch cost validate
-	// two fifths of PostgreSQL's CPU, and PostgreSQL's own choice (auto)
-	// still planned some of them every time, 7 % of its CPU. Every one of
+	// (force_generic_plan): planning them on every batch took much of
+	// PostgreSQL's CPU in validate, and PostgreSQL's own choice (auto)
+	// still planned some of them every time (BENCHMARKS.md, 2026-12-03).
+	// Every one of
 	// them reads rows by the whole of a key, and that pool turns
 	// sequential scans off (enable_seqscan), so that a generic plan made
 	// while a table was nearly empty cannot settle on scanning it;

@@ -114,8 +114,7 @@ type idempotencyKey struct{ keyID, key string }
 // wrote, and counts them. The statement keeps one cached generic plan per
 // connection, as UsageTakeMany's do (sendWithGenericPlans): planned anew on
 // every batch, the insert and the update of a batch's records cost
-// PostgreSQL about 85 and 195 µs of planning each time, some 18 µs per
-// request with an Idempotency-Key.
+// PostgreSQL more planning than running (BENCHMARKS.md, 2026-12-03).
 func writtenKeys(ctx context.Context, q querier, what, sql string, args ...any) (map[idempotencyKey]int, error) {
 	written := make(map[idempotencyKey]int)
 	err := sendWithGenericPlans(ctx, q, what, func(b *pgx.Batch) { b.Queue(sql, args...) }, func(_ int, br pgx.BatchResults) error {

@@ -112,8 +112,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	// Nothing holds a read connection while it waits for another
 	// (ExportCodes reads in chunks and calls back between them), so a
-	// small pool cannot deadlock; a pool larger than the cores measured
-	// slower under load.
+	// small pool cannot deadlock; a pool much larger than the cores only
+	// adds contention under load.
 	reader.SetMaxOpenConns(maxReaders)
 	reader.SetMaxIdleConns(max(4, runtime.NumCPU()))
 	reader.SetConnMaxIdleTime(time.Minute)
