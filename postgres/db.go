@@ -86,10 +86,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// (force_generic_plan): planning them on every batch took much of
 	// PostgreSQL's CPU in validate, and PostgreSQL's own choice (auto)
 	// still planned some of them every time (BENCHMARKS.md, 2026-12-03).
-	// Every one of
-	// them reads rows by the whole of a key, and that pool turns
-	// sequential scans off (enable_seqscan), so that a generic plan made
-	// while a table was nearly empty cannot settle on scanning it;
+	// Every one of them reads rows by the whole of a key, and that pool
+	// turns sequential scans off (enable_seqscan), so that a generic plan
+	// made while a table was nearly empty cannot settle on scanning it;
 	// TestQualifyPlans checks that each one's generic plan looks its rows
 	// up by their key.
 	keysCfg := cfg.Copy()
