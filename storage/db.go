@@ -26,7 +26,7 @@ import (
 )
 
 // DB is a database the engine runs on. The sqlite and postgres packages
-// implement it; storetest holds the suite both must pass. Every method that
+// implement it; storagetest holds the suite both must pass. Every method that
 // returns an object returns a *promokit.Error with code ENotFound when there
 // is none, never (nil, nil).
 type DB interface {
