@@ -158,7 +158,7 @@ func testBatches(t *testing.T, b *bundle) {
 	})
 	var d *storage.CheckoutData
 	b.read(t, func(tx storage.Tx) (err error) {
-		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o2", "o9"}, Codes: []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, Now: b.now})
+		d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o2", "o9"}, Codes: []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, Now: b.now})
 		return err
 	})
 	slices.SortFunc(d.Codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
@@ -170,14 +170,14 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	wantEqual(t, "live automatic promotions", []*promokit.Promotion{mustGetPromotion(t, b, promokit.Scope{}, "prm_4")}, d.Automatic)
 	b.read(t, func(tx storage.Tx) (err error) {
-		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", Now: b.at(time.Hour)})
+		d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_1", Now: b.at(time.Hour)})
 		return err
 	})
 	if len(d.Automatic) != 2 || d.Automatic[0].ID != "prm_4" || d.Automatic[1].ID != "prm_5" || d.Store == nil || len(d.Codes) != 0 {
 		t.Fatalf("checkout read without codes, an hour later: %+v", d)
 	}
 	b.read(t, func(tx storage.Tx) (err error) {
-		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_none", OrderIDs: []string{"o1"}, Codes: []string{"FREE-1"}, Now: b.now})
+		d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_none", OrderIDs: []string{"o1"}, Codes: []string{"FREE-1"}, Now: b.now})
 		return err
 	})
 	if d.Settings == nil || d.Store != nil || len(d.Codes) != 0 {
@@ -218,7 +218,7 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	var carts *storage.CartsData
 	b.read(t, func(tx storage.Tx) (err error) {
-		carts, err = storage.CartReadMany(b.ctx, tx, q)
+		carts, err = cartReadMany(t, b, tx, q)
 		return err
 	})
 	wantEqual(t, "settings of the cart reads", &settings, carts.Settings)
@@ -228,7 +228,7 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	for storeID, values := range byStore {
 		b.read(t, func(tx storage.Tx) (err error) {
-			d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: storeID, Codes: values, Now: b.now})
+			d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: storeID, Codes: values, Now: b.now})
 			return err
 		})
 		got := carts.Stores[storeID]
@@ -268,4 +268,66 @@ func testBatches(t *testing.T, b *bundle) {
 	if c := mustGetCode(t, b, promokit.Scope{}, "FREE-2"); c.Uses != 1 {
 		t.Fatalf("FREE-2 has %d uses after the savepoints, want 1", c.Uses)
 	}
+}
+
+// checkoutRead returns what storage.CheckoutRead reads of q on tx, and
+// fails the test unless storage.CheckoutReadInTurn reads the same on the
+// same transaction: the database's CheckoutReader, when its transactions
+// have one, against the sequential path.
+func checkoutRead(t *testing.T, b *bundle, tx storage.Tx, q storage.CheckoutQuery) (*storage.CheckoutData, error) {
+	t.Helper()
+	d, err := storage.CheckoutRead(b.ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	inTurn, err := storage.CheckoutReadInTurn(b.ctx, tx, q)
+	if err != nil {
+		return nil, fmt.Errorf("CheckoutReadInTurn: %w", err)
+	}
+	wantEqual(t, "CheckoutRead against CheckoutReadInTurn", sortedCheckout(inTurn), sortedCheckout(d))
+	return d, nil
+}
+
+// cartReadMany returns what storage.CartReadMany reads of q on tx, and
+// fails the test unless storage.CartReadManyInTurn reads the same on the
+// same transaction: the database's CartReader, when its transactions have
+// one, against the sequential path.
+func cartReadMany(t *testing.T, b *bundle, tx storage.Tx, q *storage.CartsQuery) (*storage.CartsData, error) {
+	t.Helper()
+	d, err := storage.CartReadMany(b.ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	inTurn, err := storage.CartReadManyInTurn(b.ctx, tx, q)
+	if err != nil {
+		return nil, fmt.Errorf("CartReadManyInTurn: %w", err)
+	}
+	wantEqual(t, "CartReadMany against CartReadManyInTurn", sortedCarts(inTurn), sortedCarts(d))
+	return d, nil
+}
+
+// sortedCheckout returns a copy of d with its codes sorted by value and
+// its promotions by id, the orders CheckoutRead leaves unspecified.
+func sortedCheckout(d *storage.CheckoutData) *storage.CheckoutData {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Codes = slices.SortedFunc(slices.Values(d.Codes), func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
+	c.Promotions = slices.SortedFunc(slices.Values(d.Promotions), func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
+	return &c
+}
+
+// sortedCarts returns a copy of d with each store's read sorted as
+// sortedCheckout sorts it.
+func sortedCarts(d *storage.CartsData) *storage.CartsData {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Stores = make(map[string]*storage.CheckoutData, len(d.Stores))
+	for id, cd := range d.Stores {
+		c.Stores[id] = sortedCheckout(cd)
+	}
+	return &c
 }

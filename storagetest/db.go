@@ -3,6 +3,14 @@
 // each of them. The sqlite and postgres packages call Run from their tests
 // with a constructor of their database; the suite imports none.
 //
+// Where a database may declare an optional ability (storage.CheckoutReader,
+// CartReader, PlaceReader, UsageTaker, OrderPlacer), the suite checks that
+// the ability and the sequential path (the InTurn functions) give equal
+// results: each read of the suite runs both on the same transaction and
+// compares them, and the tests of the pipelined writes run twice, once
+// with the transaction as the database gives it and once with its
+// abilities hidden.
+//
 // Every test opens its own database and runs in parallel. The suite
 // stands on January 1, 2026 at 09:30:00.123456 UTC: times carry
 // microseconds, the precision both databases keep.
@@ -32,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 	}{
 		{"PlaceRead", testPlaceRead},
 		{"PlaceOrders", testPlaceOrders},
+		{"PlaceOrdersInTurn", inTurn(testPlaceOrders)},
 		{"Migrate", testMigrate},
 		{"WriteRollback", testWriteRollback},
 		{"Settings", testSettings},
@@ -62,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 		{"Usage", testUsage},
 		{"Redemptions", testRedemptions},
 		{"Batches", testBatches},
+		{"BatchesInTurn", inTurn(testBatches)},
 		{"Idempotency", testIdempotency},
 		{"LookupFailures", testLookupFailures},
 		{"LookupFailuresConcurrent", testLookupFailuresConcurrent},
@@ -100,12 +110,41 @@ type bundle struct {
 	ctx   context.Context
 	store storage.DB
 	now   time.Time
+	// inTurn hides the optional abilities of every transaction the
+	// bundle's helpers open (plainTx), so that the functions of storage
+	// take their InTurn paths.
+	inTurn bool
+}
+
+// plainTx is a transaction with its optional abilities hidden: it has the
+// methods of storage.Tx and no other, whatever the database's transaction
+// has.
+type plainTx struct{ storage.Tx }
+
+// inTurn returns the test fn run with the optional abilities of its
+// transactions hidden: it checks the InTurn paths of the writes that a
+// database may pipeline against the same expectations as the pipelined
+// ones.
+func inTurn(fn func(t *testing.T, b *bundle)) func(t *testing.T, b *bundle) {
+	return func(t *testing.T, b *bundle) {
+		b.inTurn = true
+		fn(t, b)
+	}
+}
+
+// tx returns fn given the transaction as the bundle's tests must see it:
+// as the database gives it, or a plainTx when b.inTurn.
+func (b *bundle) tx(fn func(tx storage.Tx) error) func(tx storage.Tx) error {
+	if !b.inTurn {
+		return fn
+	}
+	return func(tx storage.Tx) error { return fn(plainTx{tx}) }
 }
 
 // write runs fn in a write transaction and fails the test if it fails.
 func (b *bundle) write(t *testing.T, fn func(tx storage.Tx) error) {
 	t.Helper()
-	if err := b.store.Write(b.ctx, fn); err != nil {
+	if err := b.writeErr(fn); err != nil {
 		t.Fatalf("write: %v", err)
 	}
 }
@@ -113,19 +152,19 @@ func (b *bundle) write(t *testing.T, fn func(tx storage.Tx) error) {
 // read runs fn in a read transaction and fails the test if it fails.
 func (b *bundle) read(t *testing.T, fn func(tx storage.Tx) error) {
 	t.Helper()
-	if err := b.store.Read(b.ctx, fn); err != nil {
+	if err := b.readErr(fn); err != nil {
 		t.Fatalf("read: %v", err)
 	}
 }
 
 // readErr runs fn in a read transaction and returns its error.
 func (b *bundle) readErr(fn func(tx storage.Tx) error) error {
-	return b.store.Read(b.ctx, fn)
+	return b.store.Read(b.ctx, b.tx(fn))
 }
 
 // writeErr runs fn in a write transaction and returns its error.
 func (b *bundle) writeErr(fn func(tx storage.Tx) error) error {
-	return b.store.Write(b.ctx, fn)
+	return b.store.Write(b.ctx, b.tx(fn))
 }
 
 // at returns the suite's now moved by d.
