@@ -8,8 +8,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // browser is the user agent of a person's browser: clicks with it count.
@@ -127,7 +127,7 @@ func sum(es []*promokit.LedgerEntry) (pending, payable int64) {
 // (links answer gone from then), rejoin from the exit + 7 days; each
 // refusal names the rule and when it becomes possible.
 func TestAffiliateExitRejoin(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "Europe/Paris")
 		b.clock.Set(b.at(1, 1, 10, 0, 0))
@@ -191,7 +191,7 @@ func TestAffiliateExitRejoin(t *testing.T) {
 
 // TestAffiliateCallers checks who may manage a store's program.
 func TestAffiliateCallers(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		in := engine.JoinInput{AcceptTerms: true, Rate: ptr[promokit.BasisPoints](500), URL: "https://shop.example.com/"}
@@ -252,7 +252,7 @@ func TestAffiliateCallers(t *testing.T) {
 // never win, and a customer's order counts the clicks of every visitor id
 // its earlier orders used.
 func TestAttributionWindow(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "America/New_York")
 		b.clock.Set(b.at(1, 1, 8, 0, 0))
@@ -326,7 +326,7 @@ func TestAttributionWindow(t *testing.T) {
 // TestClickFlood checks that a visitor's clicks on one link past the
 // policy's number within an hour are stored, counted and flagged.
 func TestClickFlood(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		b.join(t, 500)
@@ -368,7 +368,7 @@ func TestClickFlood(t *testing.T) {
 // commission to payable, a refund after that reversing part of it, and the
 // statements of partner and store reconciling with the entries.
 func TestCommissionLifecycle(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		b.join(t, 500)
@@ -462,7 +462,7 @@ func TestCommissionLifecycle(t *testing.T) {
 // commission and gives its codes back, and that a hold period releases a
 // completed order's commission only when it has passed.
 func TestCancelAndHold(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		st, _ := b.svc.Settings(b.admin)
@@ -522,7 +522,7 @@ func TestCancelAndHold(t *testing.T) {
 // sent twice at the same time: every order is placed once, its twin is
 // answered as a replay, and the ledger holds one accrual per order.
 func TestPlaceConcurrent(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		b.join(t, 500)
@@ -577,7 +577,7 @@ func TestPlaceConcurrent(t *testing.T) {
 // replays it twice: the replays answer the orders as they are and the
 // ledger does not change by one entry.
 func TestReplayEventLog(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		b.join(t, 500)
@@ -638,7 +638,7 @@ func TestReplayEventLog(t *testing.T) {
 // zone moves the attribution window of the next order at once: the window
 // is computed from the settings that the order's own read sees.
 func TestAttributionZoneChange(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "UTC")
 		b.clock.Set(time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC))

@@ -9,8 +9,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // keyReads is a store that counts the keys it is asked for by hash.
@@ -68,7 +68,7 @@ func wantAuth(t *testing.T, svc *engine.Service, st *keyReads, secret string, li
 // that reaches the global limit does not serve it from the cache again.
 func TestAuthNegativeCache(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		st := &keyReads{DB: open(t)}
 		b := setupWith(t, func(*testing.T) storage.DB { return st }, engine.Config{})
 		const wrong = "pk_wrong_wrong_wrong_wrong_wrong_wrong_wrong"

@@ -14,8 +14,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // autoPromotion creates an automatic promotion of the shop, live from
@@ -105,7 +105,7 @@ func wantAutomaticRefusal(t *testing.T, err error, id, reason string) *promokit.
 // qualify for without a word. Nothing is used.
 func TestValidateAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentOff(1000)
 		in.Priority = ptr(int64(1)) // before the next at equal priority, whatever their ids
@@ -192,7 +192,7 @@ func TestValidateAutomatic(t *testing.T) {
 // and refuses its redeem; an automatic promotion kept out is left out.
 func TestAutomaticStacking(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		validate := func(req engine.RedeemInput) *promokit.PricedCart {
 			t.Helper()
@@ -308,7 +308,7 @@ func TestAutomaticStacking(t *testing.T) {
 // always equal the rows.
 func TestRedeemAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentOff(1000)
 		in.TotalUses, in.PerCustomer = set(int64(10)), set(int64(2))
@@ -460,7 +460,7 @@ func TestRedeemAutomatic(t *testing.T) {
 // the price it was priced at, without it.
 func TestRedeemRaceAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentOff(1500)
 		in.TotalUses = set(int64(100))
@@ -517,7 +517,7 @@ func TestRedeemRaceAutomatic(t *testing.T) {
 // written without it, unless they list it.
 func TestRedeemBatchAutomatic(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		in := amountOff(1000)
@@ -602,7 +602,7 @@ func TestRedeemBatchAutomatic(t *testing.T) {
 // as its total uses do, and is given back on rollback.
 func TestRedeemAutomaticBudget(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := amountOff(500)
 		in.TotalDiscount = set(int64(1200))

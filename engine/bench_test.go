@@ -8,8 +8,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // Generation figures (BENCHMARKS.md):
@@ -48,7 +48,7 @@ func BenchmarkGenerateCodes(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
 			const count = 1_000_000
-			svc, admin, p := benchPromotion(b, storetest.Open(b, db))
+			svc, admin, p := benchPromotion(b, dbtest.Open(b, db))
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				j, err := svc.CreateCodeJob(admin, p.ID, promokit.CodeSpec{Count: count, Length: 12})
@@ -72,7 +72,7 @@ func BenchmarkGenerateCodesBaseline(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		b.Run(db, func(b *testing.B) {
 			const count = 20_000
-			st := storetest.Open(b, db)
+			st := dbtest.Open(b, db)
 			_, _, p := benchPromotion(b, st)
 			gen := promokit.NewGenerator(promokit.CodeSpec{Length: 12, Charset: promokit.DefaultCharset})
 			ctx := context.Background()

@@ -11,8 +11,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // importChunk is the chunk of the import tests: a few thousand codes span
@@ -196,7 +196,7 @@ func (b *importBundle) writeDuring(t *testing.T, value string) error {
 // read, on both databases.
 func TestImportRejectedOnLastRow(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := append(importValues("LAST", 3000), "!")
@@ -226,7 +226,7 @@ func TestImportRejectedOnLastRow(t *testing.T) {
 // once it returns, every read sees them all.
 func TestImportInChunks(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("CHUNK", 2500)
@@ -273,7 +273,7 @@ func TestImportInChunks(t *testing.T) {
 // row, nothing of it is visible, and its values are free again.
 func TestImportTakenMeanwhile(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("RACE", 2000)
@@ -341,7 +341,7 @@ func (s *failingStore) Write(ctx context.Context, fn func(storage.Tx) error) err
 // chunk by chunk; the import can then run again.
 func TestImportAbandoned(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		fs := &failingStore{DB: open(t)}
 		b := &importBundle{bundle: setupWith(t, func(*testing.T) storage.DB { return fs }, engine.Config{ImportChunk: importChunk})}
@@ -389,7 +389,7 @@ func TestImportAbandoned(t *testing.T) {
 // the import deletes what it wrote before it returns.
 func TestImportAborted(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupImport(t, open)
 		values := importValues("ABORT", 1000)
@@ -420,7 +420,7 @@ func TestImportAborted(t *testing.T) {
 // are written and counted against the quota in one transaction.
 func TestImportP4(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupWith(t, open, engine.Config{ImportChunk: 2})
 		p4 := mustCreateStore(t, b, "Module", true)
@@ -476,7 +476,7 @@ func (s *checkpointStore) Checkpoint(ctx context.Context) error {
 // between the chunks of an import, every fourth chunk, outside any write.
 func TestImportCheckpoints(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		cs := &checkpointStore{DB: open(t), t: t}
 		b := &importBundle{bundle: setupWith(t, func(*testing.T) storage.DB { return cs }, engine.Config{ImportChunk: importChunk})}

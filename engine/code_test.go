@@ -10,13 +10,13 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 func TestCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		c, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: " summer-10 ", UsageLimit: set(int64(5)), PartnerID: &b.partnr.ID})
@@ -85,7 +85,7 @@ func p4Input() engine.PromotionInput {
 
 func TestPartnerPromoCodePolicy(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
@@ -202,7 +202,7 @@ func (s *sliceSource) Next() (int, *promokit.Code, error) {
 
 func TestImportCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: "TAKEN"}); err != nil {
@@ -253,7 +253,7 @@ func countCodes(t *testing.T, b *bundle, promotionID string) int {
 
 func TestExportScope(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		q := mustCreatePromotion(t, b.foreign, b, percentInput())
@@ -302,7 +302,7 @@ func TestExportScope(t *testing.T) {
 // that they share batches: each must get its own answer, scoped.
 func TestConcurrentLookups(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		q := mustCreatePromotion(t, b.foreign, b, percentInput())
@@ -341,7 +341,7 @@ func TestConcurrentLookups(t *testing.T) {
 // codes in 30 days: exactly 20 must succeed, whatever the interleaving.
 func TestPartnerCodeQuotaConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
@@ -384,7 +384,7 @@ func TestPartnerCodeQuotaConcurrent(t *testing.T) {
 // the transaction that checks the quota, so the quota counts its codes.
 func TestPartnerCodeJob(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})

@@ -8,8 +8,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // jan1 is where the tests stand unless they move the clock.
@@ -116,7 +116,7 @@ func wantCode(t *testing.T, err error, code string) *promokit.Error {
 
 func TestBootstrapOnce(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		st := open(t)
 		a := engine.New(engine.Config{Store: st})
 		b := engine.New(engine.Config{Store: st})
@@ -148,7 +148,7 @@ func btoi(b bool) int {
 
 func TestKeys(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		k, secret, err := b.svc.CreateKey(b.seller, engine.KeyInput{Name: "till", Role: promokit.RoleCheckout})
@@ -195,7 +195,7 @@ func TestKeys(t *testing.T) {
 
 func TestSettingsUpdate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		s, err := b.svc.Settings(b.partner)
 		if err != nil || s.Currency != "USD" || s.Policy.PartnerCodes.MaxCodesPerWindow != 20 {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestIdempotencyConcurrent begins, finishes and aborts requests with
@@ -22,7 +22,7 @@ import (
 // whose first request ran past the stale time is taken over.
 func TestIdempotencyConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const keys, callers = 40, 3 // each key sent by 3 callers at once
@@ -155,7 +155,7 @@ func (s *failKeyStore) Write(ctx context.Context, fn func(storage.Tx) error) err
 // again in halves, and only the failed one reports the failure, EInvalid.
 func TestIdempotencyBatchFailure(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 1)}
 		fs := &failKeyStore{}
 		b := setup(t, func(t *testing.T) storage.DB {

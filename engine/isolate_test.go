@@ -9,8 +9,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // The tests of this file make one member of a batch fail as a database
@@ -22,7 +22,7 @@ import (
 // carts read with it, of its store or of another.
 func TestIsolateValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 2)
@@ -72,7 +72,7 @@ func TestIsolateValidate(t *testing.T) {
 // fail the look-ups read with it.
 func TestIsolateCodeLookups(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 3)
@@ -103,7 +103,7 @@ func TestIsolateCodeLookups(t *testing.T) {
 // or written, does not fail the other subjects' checks and counts.
 func TestIsolateLookupLimits(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		ctx := context.Background()
@@ -160,7 +160,7 @@ func TestIsolateLookupLimits(t *testing.T) {
 // does not fail the records written with it, at its start or its end.
 func TestIsolateIdempotency(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		ctx := context.Background()
@@ -222,7 +222,7 @@ func TestIsolateIdempotency(t *testing.T) {
 // not answer) is every member's answer at once, with no statement more.
 func TestIsolateDatabaseDown(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		_, codes := racePromotion(t, b, percentInput(), 1)

@@ -12,8 +12,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // The tests of this file send, through the engine, values that PostgreSQL
@@ -31,7 +31,7 @@ const (
 	badUTF8 = "A\xffB"
 )
 
-// onPostgres reports whether t runs on PostgreSQL (storetest.ForEach).
+// onPostgres reports whether t runs on PostgreSQL (dbtest.ForEach).
 func onPostgres(t *testing.T) bool { return strings.Contains(t.Name(), "/postgres") }
 
 // wantStoredOrRefused fails unless err answers a call that carried a value
@@ -51,7 +51,7 @@ func wantStoredOrRefused(t *testing.T, what string, err error) {
 // subject the database refuses fails alone.
 func TestRefusedValuesRead(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		_, codes := racePromotion(t, b, percentInput(), 1)
@@ -146,7 +146,7 @@ func TestRefusedValuesRead(t *testing.T) {
 // texts are made storable.
 func TestRefusedValuesWrite(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		p, codes := racePromotion(t, b, percentInput(), 1)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestIsolateRedeem: in a batch of redeems and reserves near a promotion's
@@ -19,7 +19,7 @@ import (
 // order they arrived, and the next is refused with the limit.
 func TestIsolateRedeem(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{RedeemBatches: 1})
 		in := percentInput()
@@ -96,7 +96,7 @@ func TestIsolateRedeem(t *testing.T) {
 // the orders read and written with them are placed.
 func TestIsolateOrderEvents(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{})
 		place := func(orderID, customer string, codes ...string) (*engine.OrderResult, error) {
@@ -157,7 +157,7 @@ func TestIsolateOrderEvents(t *testing.T) {
 // stored.
 func TestIsolateClicks(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		var fs *faultStore
 		b := setupWith(t, faultOpen(&fs, open), engine.Config{ClickFlush: time.Hour})
 		l := joinAndLink(t, b)

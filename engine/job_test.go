@@ -8,13 +8,13 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 func TestGenerateCodes(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		// A space of 31^4 ≈ 923k cannot hold 25,000 codes at 1 in 100,000.
@@ -81,7 +81,7 @@ func (s *crashingStore) Write(ctx context.Context, fn func(storage.Tx) error) er
 
 func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, percentInput())
 		j, err := b.svc.CreateCodeJob(b.seller, p.ID, promokit.CodeSpec{Count: 35_000})

@@ -10,8 +10,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestStatementRollup checks that statements answer the same before and
@@ -19,7 +19,7 @@ import (
 // zone (not UTC days), and that a day is rolled up only once it has been
 // closed for an hour.
 func TestStatementRollup(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setupAffiliate(t, open, "America/New_York")
 		b.clock.Set(b.at(1, 1, 10, 0, 0))

@@ -11,8 +11,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // wantRefusal fails unless CheckLookups with limit refuses subj for a
@@ -49,7 +49,7 @@ func mustFail(t *testing.T, svc *engine.Service, subj engine.LookupSubjects, n i
 // without one is neither counted nor refused.
 func TestLookupLimitKinds(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		all := engine.LookupSubjects{KeyID: "key_1", Addr: "192.0.2.1", StoreID: "sto_1", CustomerKey: "e:ann@example.com"}
@@ -75,7 +75,7 @@ func TestLookupLimitKinds(t *testing.T) {
 // the end of its window, and the purge of ended windows.
 func TestLookupLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const limit = 3
@@ -127,7 +127,7 @@ func TestLookupLimitShared(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			st1, st2 := storetest.OpenShared(t, database)
+			st1, st2 := dbtest.OpenShared(t, database)
 			clock := promokit.NewFixedClock(jan1)
 			a := engine.New(engine.Config{Store: st1, Clock: clock})
 			b := engine.New(engine.Config{Store: st2, Clock: clock})
@@ -151,7 +151,7 @@ func TestLookupLimitShared(t *testing.T) {
 // time left in the window; the others are priced.
 func TestValidateGuard(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		_, codes := racePromotion(t, b, percentInput(), 1)
 		lim := engine.LookupLimits{Key: 100, Addr: 2, Customer: 2}
@@ -190,7 +190,7 @@ func TestValidateGuard(t *testing.T) {
 // add up exactly, whatever the subjects they share and their counts.
 func TestFailLookupsConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ctx := context.Background()
 		const callers = 60
@@ -229,7 +229,7 @@ func TestFailLookupsExact(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			st1, st2 := storetest.OpenShared(t, database)
+			st1, st2 := dbtest.OpenShared(t, database)
 			clock := promokit.NewFixedClock(jan1.Add(10 * time.Second))
 			svcs := []*engine.Service{engine.New(engine.Config{Store: st1, Clock: clock}), engine.New(engine.Config{Store: st2, Clock: clock})}
 			lim := engine.LookupLimits{Key: 1000, Addr: 1000, Customer: 20}

@@ -8,13 +8,13 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 func TestPromotionLifecycle(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.ProductIDs = &[]string{"mug"}
@@ -83,7 +83,7 @@ func TestPromotionLifecycle(t *testing.T) {
 
 func TestPromotionCreateRefusals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.StoreID = b.other.ID
@@ -115,7 +115,7 @@ func TestPromotionCreateRefusals(t *testing.T) {
 
 func TestListPromotions(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		var ids []string
 		for i := 0; i < 5; i++ {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // qualifyCart is a $55 cart of the shop: two mugs at $15 and a $25 t-shirt.
@@ -160,7 +160,7 @@ func order1(b *bundle, id, code string) engine.RedeemInput {
 // those a limit or the cart keeps out, with the limit.
 func TestQualify(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		f := newQualifyFixture(t, b)
 		res, err := b.svc.Qualify(b.check, qualifyCart(b, ann))
@@ -277,7 +277,7 @@ func hasOut(res *engine.QualifyResult, promotionID, reason string) bool {
 // and a bad cart or identity is invalid.
 func TestQualifyCallers(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		f := newQualifyFixture(t, b)
 		unbound := as(promokit.Principal{KeyID: "key_all", Role: promokit.RoleCheckout})
@@ -338,7 +338,7 @@ func TestQualifyCallers(t *testing.T) {
 // terms that need a code.
 func TestAutomaticPromotionTerms(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.Automatic = ptr(true)

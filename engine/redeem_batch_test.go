@@ -12,8 +12,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // batchService returns a service on b's database whose batch metrics can
@@ -60,7 +60,7 @@ func checkCounters(t *testing.T, st storage.DB) {
 // is answered apart and writes nothing.
 func TestRedeemBatchTogether(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		p, codes := racePromotion(t, b, percentInput(), 3)
@@ -106,7 +106,7 @@ func TestRedeemBatchTogether(t *testing.T) {
 // budget, a code's limit and a customer's limit each stop a batch.
 func TestRedeemBatchOverLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		for _, tc := range []struct {
 			name   string
 			in     func() engine.PromotionInput
@@ -176,7 +176,7 @@ func TestRedeemBatchOverLimit(t *testing.T) {
 // written once.
 func TestRedeemBatchSentBefore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, _ := batchService(b)
 		p, codes := racePromotion(t, b, percentInput(), 2)
@@ -220,7 +220,7 @@ func TestRedeemBatchSentBefore(t *testing.T) {
 // held uses count against the limit, and the reservation expires.
 func TestRedeemBatchReserve(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, _ := batchService(b)
 		in := percentInput()
@@ -273,7 +273,7 @@ func histogram(t *testing.T, reg *prometheus.Registry, name string) (uint64, flo
 // every cart once, in batches of one or more.
 func TestValidateConcurrent(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		svc, reg := batchService(b)
 		in := percentInput()
@@ -338,7 +338,7 @@ func TestValidateConcurrent(t *testing.T) {
 // rollback; the check compares exactly those.
 func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		free, freeCodes := racePromotion(t, b, percentInput(), 1)
 		in := percentInput()
@@ -398,7 +398,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 // exactly what fits, in order, and each refusal names its limit.
 func TestRedeemEach(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(2))

@@ -11,8 +11,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // Hot-promotion figures (BENCHMARKS.md):
@@ -29,7 +29,7 @@ func BenchmarkRedeemHot(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		for _, clients := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("%s/clients=%d", db, clients), func(b *testing.B) {
-				svc, admin, p := benchPromotion(b, storetest.Open(b, db))
+				svc, admin, p := benchPromotion(b, dbtest.Open(b, db))
 				codes := make([]string, 50)
 				for i := range codes {
 					codes[i] = fmt.Sprintf("HOT-%02d", i)
@@ -57,7 +57,7 @@ func BenchmarkHotRowBaseline(b *testing.B) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		for _, clients := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("%s/clients=%d", db, clients), func(b *testing.B) {
-				st := storetest.Open(b, db)
+				st := dbtest.Open(b, db)
 				_, _, p := benchPromotion(b, st)
 				ctx := context.Background()
 				var n atomic.Int64

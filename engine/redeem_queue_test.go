@@ -10,8 +10,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // gateStore holds every write transaction at a gate while it is closed, so
@@ -36,7 +36,7 @@ func (g *gateStore) Write(ctx context.Context, fn func(storage.Tx) error) error 
 // being written and answers the next one 503 (EUnavailable) at once;
 // once the writes go on, every queued call is answered.
 func TestRedeemQueueBound(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
 		const queued, extra = 200, 100
@@ -99,7 +99,7 @@ func TestRedeemQueueBound(t *testing.T) {
 // one waits a second and is answered EUnavailable, and once the database
 // answers again every click that was answered is stored, and no other.
 func TestClickQueueFull(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		g := &gateStore{gate: make(chan struct{}), waiting: make(chan struct{}, 16)}
 		b := setupWith(t, func(t *testing.T) storage.DB { g.DB = open(t); return g }, engine.Config{ClickFlush: time.Millisecond})

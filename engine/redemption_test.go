@@ -10,8 +10,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // order returns a redeem request for a $100 cart of the shop.
@@ -68,7 +68,7 @@ func race(t *testing.T, b *bundle, n int, req func(i int) engine.RedeemInput, re
 // promotion limited to 100 uses (C2): exactly 100 succeed.
 func TestRedeemRaceSharedLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p, codes := racePromotion(t, b, percentInput(), 50)
 		ok, refused := race(t, b, 1000, func(i int) engine.RedeemInput {
@@ -87,7 +87,7 @@ func TestRedeemRaceSharedLimit(t *testing.T) {
 // TestRedeemRaceBudget: a spend budget of $100 and $5 off: exactly 20.
 func TestRedeemRaceBudget(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := engine.PromotionInput{Name: ptr("Five off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(500)), TotalDiscount: set(int64(10000))}
 		p, codes := racePromotion(t, b, in, 5)
@@ -107,7 +107,7 @@ func TestRedeemRaceBudget(t *testing.T) {
 // in many forms of one e-mail address, on a once-per-customer promotion.
 func TestRedeemRaceOneCustomer(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.PerCustomer = set(int64(1))
@@ -129,7 +129,7 @@ func TestRedeemRaceOneCustomer(t *testing.T) {
 
 func TestRedeemReplayRollback(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(2))
@@ -191,7 +191,7 @@ func TestRedeemReplayRollback(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(1))
@@ -231,7 +231,7 @@ func TestValidate(t *testing.T) {
 // by the marketplace's id.
 func TestRedeemRestrictedCode(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		p := mustCreatePromotion(t, b.seller, b, engine.PromotionInput{Name: ptr("VIP"), Type: ptr(promokit.PercentOff),
 			PercentOff: ptr(promokit.BasisPoints(2000)), StartsAt: ptr(jan1)})
@@ -255,7 +255,7 @@ func TestRedeemRestrictedCode(t *testing.T) {
 // give it back; redeem commits a hold without taking the use twice.
 func TestReserve(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.TotalUses = set(int64(1))
@@ -320,7 +320,7 @@ func TestReserve(t *testing.T) {
 // equal the rows; a counter changed behind the rows' back is reported.
 func TestCheckCounters(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		in := percentInput()
 		in.PerCustomer = set(int64(10))
@@ -358,7 +358,7 @@ func TestCheckCounters(t *testing.T) {
 // A store's stacking rule caps how many promotions an order combines.
 func TestStackingLimit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		for i, in := range []engine.PromotionInput{percentInput(), {Name: ptr("Two off"), Type: ptr(promokit.AmountOff), AmountOff: ptr(int64(200))}} {
 			in.StartsAt = ptr(jan1)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // buyerCodes creates, at jan1, the codes a storefront test validates: LIVE-1
@@ -52,7 +52,7 @@ func buyerCodes(t *testing.T, b *bundle) {
 // reason, the same not_valid entry, in the order the codes were sent.
 func TestValidateForBuyer(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		buyerCodes(t, b)
 		front := as(promokit.Principal{KeyID: "key_front", Role: promokit.RoleStorefront, StoreID: b.shop.ID})
@@ -134,7 +134,7 @@ func TestValidateForBuyer(t *testing.T) {
 // nothing else.
 func TestStorefrontKey(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		buyerCodes(t, b)
 		k, secret, err := b.svc.CreateKey(b.seller, engine.KeyInput{Name: "shop pages", Role: promokit.RoleStorefront})

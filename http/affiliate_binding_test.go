@@ -8,8 +8,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestAffiliateBindingPerStore checks that the customer ↔ visitor binding
@@ -23,7 +23,7 @@ import (
 // many visitor ids another store binds the customer to meanwhile.
 func TestAffiliateBindingPerStore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop, other := "/v1/stores/"+b.shop.ID, "/v1/stores/"+b.other.ID

@@ -9,8 +9,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // wantFieldError checks a 422 answer naming field with code.
@@ -38,7 +38,7 @@ func storeHosts(t *testing.T, b *testBundle, key, storeID string) []string {
 // domain name, on both databases. Nothing is written on a refusal.
 func TestPageURLs(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -75,7 +75,7 @@ func TestPageURLs(t *testing.T) {
 // included.
 func TestRedirectHostsPrincipals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -128,7 +128,7 @@ func TestRedirectHostsPrincipals(t *testing.T) {
 // to either. Lifting the restriction makes the old link work again.
 func TestRedirectHostsEnforced(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID

@@ -15,8 +15,8 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // browserAgent is the User-Agent of a person's browser. Only such clicks
@@ -188,7 +188,7 @@ func wantProblem(t *testing.T, r *response, status int, code string) *problemDoc
 // statements, ledgers and CSV exports all agree.
 func TestAffiliateFlow(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -457,7 +457,7 @@ func checkLedgerCSV(t *testing.T, b *testBundle, key, path, filename string, ent
 // plain 404.
 func TestAffiliateExit(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -558,7 +558,7 @@ func TestAffiliateExit(t *testing.T) {
 // a flood of one visitor, are counted, flagged and never attribute.
 func TestAffiliateClicksFlagged(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	_, affKey := newAffiliate(t, b, "Bea Affiliate")
 	joinShop(t, b)
 	l := createLink(t, b, affKey, "")
@@ -605,7 +605,7 @@ func TestAffiliateClicksFlagged(t *testing.T) {
 // when a trusted proxy says the request came over HTTPS.
 func TestAffiliateCookieBehindProxy(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite, func(c *Config) { c.TrustProxy = true })
+	b := setup(t, dbtest.OpenSQLite, func(c *Config) { c.TrustProxy = true })
 	_, affKey := newAffiliate(t, b, "Bea Affiliate")
 	joinShop(t, b)
 	l := createLink(t, b, affKey, "")
@@ -625,7 +625,7 @@ func TestAffiliateCookieBehindProxy(t *testing.T) {
 // line 422 with the fields, and none of them writes anything.
 func TestOrderEvents(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -723,7 +723,7 @@ func TestOrderEvents(t *testing.T) {
 // TestAffiliateInputs checks the validation of the program's inputs.
 func TestAffiliateInputs(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	shop := "/v1/stores/" + b.shop.ID
 	r := mustDo(t, b, b.seller, "POST", shop+"/affiliate/join", map[string]any{"rate_bp": 0, "url": "ftp://x"}, http.StatusUnprocessableEntity)
 	fields := map[string]bool{}
@@ -780,7 +780,7 @@ func TestAffiliateInputs(t *testing.T) {
 // another partner as a link's owner is 422), and nothing changes.
 func TestAffiliateForeignPrincipals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -972,7 +972,7 @@ func affiliateLater(d time.Duration, path func(*testBundle) string) func(*testBu
 // export is named after the period's first day there.
 func TestAffiliateTimeZone(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID

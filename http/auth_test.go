@@ -17,8 +17,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // keyReads is a store that counts the keys it is asked for by hash: the
@@ -93,7 +93,7 @@ func authRefusals(t *testing.T, b *testBundle, limit string) float64 {
 // limit.
 func TestAuthLimitAddr(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b, st := setupKeyReads(t, open, func(c *Config) { c.AuthFailures, c.TrustProxy = 3, true })
 		b.clock.Add(15 * time.Second)
@@ -176,7 +176,7 @@ func TestAuthLimitAddr(t *testing.T) {
 // goes on.
 func TestAuthLimitGlobal(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b, st := setupKeyReads(t, open, func(c *Config) { c.GlobalAuthFailures, c.TrustProxy = 3, true })
 		b.clock.Add(20 * time.Second)
@@ -218,7 +218,7 @@ func TestAuthLimitShared(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			st1, st2 := storetest.OpenShared(t, database)
+			st1, st2 := dbtest.OpenShared(t, database)
 			limit3 := func(c *Config) { c.AuthFailures, c.TrustProxy = 3, true }
 			a := newBundle(t, st1, limit3)
 			a.fixtures(t)

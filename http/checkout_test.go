@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestCheckoutFlow validates, redeems, replays, refuses and rolls back over
 // HTTP; every response also goes through the OpenAPI check.
 func TestCheckoutFlow(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		// Before its start the promotion does not apply: 200, with a reason.
 		r := mustDo(t, b, b.checkout, "POST", "/v1/validate", cartBody(b, ""), http.StatusOK)
@@ -81,7 +81,7 @@ func TestCheckoutFlow(t *testing.T) {
 // the uses back. Every response also goes through the OpenAPI check.
 func TestCheckoutAutomaticHTTP(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		ten := mustCreate[promotionOut](t, b, b.seller, "POST", "/v1/promotions", map[string]any{"name": "Ten off", "type": "percent_off",
 			"percent_off_bp": 1000, "automatic": true, "priority": 1, "starts_at": jan1().Format(time.RFC3339)})

@@ -18,15 +18,15 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestCodeImport checks that an import is all or nothing and lists its
 // bad rows by number.
 func TestCodeImport(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, func(c *Config) { c.ImportLimit = 4096 })
 		path := "/v1/promotions/" + b.promo.ID + "/codes/import"
@@ -92,7 +92,7 @@ func TestCodeImport(t *testing.T) {
 // writes every code.
 func TestCodeImportLarge(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		path := "/v1/promotions/" + b.promo.ID + "/codes/import"
@@ -144,7 +144,7 @@ func TestCodeImportLarge(t *testing.T) {
 // back.
 func TestCodeExport(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	var file strings.Builder
 	file.WriteString("code\n")
 	const n = 2500
@@ -201,7 +201,7 @@ func TestCodeExport(t *testing.T) {
 // alike, and that failed look-ups are limited per key and per address.
 func TestCodeLookup(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, func(c *Config) { c.LookupFailures, c.KeyLookupFailures = 3, 3; c.TrustProxy = true })
 		strip := func(r *response) string {
@@ -251,7 +251,7 @@ func TestCodeLookup(t *testing.T) {
 // TestForeignPartner checks that a partner does not see another partner.
 func TestForeignPartner(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	bo := mustCreate[promokit.Partner](t, b, b.admin, "POST", "/v1/partners", map[string]any{"name": "Bo", "kind": "affiliate"})
 	for _, path := range []string{"/v1/partners/" + bo.ID, "/v1/partners/" + bo.ID + "/codes", "/v1/partners/" + bo.ID + "/codes.csv"} {
 		if r := b.c.do(t, "GET", path, b.partner, nil); r.StatusCode != http.StatusNotFound {
@@ -294,7 +294,7 @@ func (s *cutStore) CodeExport(ctx context.Context, scope promokit.Scope, f stora
 // that the client cannot take a short file for a whole one.
 func TestCodeExportCut(t *testing.T) {
 	t.Parallel()
-	st := &cutStore{DB: storetest.OpenSQLite(t)}
+	st := &cutStore{DB: dbtest.OpenSQLite(t)}
 	st.after.Store(-1)
 	b := newBundle(t, st)
 	b.fixtures(t)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // rawConn is a client connection that writes requests byte by byte, as a
@@ -108,7 +108,7 @@ func (rc *rawConn) keptAlive(what string) {
 // body without a valid key, closes it cleanly after the answer.
 func TestEarlyAnswers(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		const small, large = 1 << 10, 8 << 20
@@ -159,7 +159,7 @@ func TestEarlyAnswers(t *testing.T) {
 // close, whatever length the request declares.
 func TestUnauthenticatedBodyNotRead(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		for _, length := range []int{100, 200 << 10, 64 << 20} {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestUnknownField pins the text of encoding/json's unknown-field error,
@@ -31,7 +31,7 @@ func TestUnknownField(t *testing.T) {
 // runs, and checks the status, code and field of each.
 func TestDecodeStrict(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		before := b.count(t, b.admin, "/v1/promotions")
@@ -106,7 +106,7 @@ func TestDecodeStrict(t *testing.T) {
 // TestQueryParams checks the validation of list parameters.
 func TestQueryParams(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	for _, tc := range []struct{ path, field string }{
 		{"/v1/promotions?limit=0", "limit"},
 		{"/v1/promotions?limit=1001", "limit"},

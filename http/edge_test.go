@@ -9,8 +9,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // want422Text fails unless r is 422 invalid with one field error
@@ -34,7 +34,7 @@ func want422Text(t *testing.T, r *response, field string) {
 // (500 without the edge check) and SQLite stores it.
 func TestEdgeTextBody(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, limitOf3)
 		b.clock.Set(jan1().AddDate(0, 0, 2)) // the shop's promotion runs
@@ -88,7 +88,7 @@ func TestEdgeTextBody(t *testing.T) {
 // Idempotency-Key records are reached.
 func TestEdgeTextURL(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		shop := "/v1/stores/" + b.shop.ID
@@ -140,7 +140,7 @@ func TestEdgeTextURL(t *testing.T) {
 // written too, on both databases.
 func TestEdgeTextClickHeaders(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		joinShop(t, b)

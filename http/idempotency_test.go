@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestIdempotency checks replays, refusals and what each writes.
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 
 		t.Run("Replay", func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestIdempotency(t *testing.T) {
 // TestIdempotencyKeyHeader checks the validation of the header.
 func TestIdempotencyKeyHeader(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	for _, key := range []string{strings.Repeat("k", 256), "tab\there", "é"} {
 		r := b.c.do(t, "POST", "/v1/stores", b.admin, map[string]any{"name": "S"}, "Idempotency-Key", key)
 		if r.StatusCode != 400 || r.Problem.Code != promokit.EMalformed || len(r.Problem.Errors) != 1 || r.Problem.Errors[0].Field != "Idempotency-Key" {
@@ -147,7 +147,7 @@ func TestIdempotencyKeyHeader(t *testing.T) {
 // so that a retry runs the request again.
 func TestIdempotencyServerError(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, storetest.OpenSQLite(t))
+	b := newBundle(t, dbtest.OpenSQLite(t))
 	var calls atomic.Int32
 	b.srv.mux.Handle("POST /v1/test/flaky", b.srv.idempotent(bodyJSON, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch calls.Add(1) {

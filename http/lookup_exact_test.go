@@ -15,8 +15,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // raceLookups sends total failing look-ups, c at a time, each through one
@@ -114,7 +114,7 @@ func exactConfig(c *Config) { c.TrustProxy = true }
 // validate's customer and for a code look-up's address.
 func TestLookupLimitExact(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, exactConfig)
 		exactCases(t, b, []*client{b.c})
@@ -128,7 +128,7 @@ func TestLookupLimitExactShared(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			st1, st2 := storetest.OpenShared(t, database)
+			st1, st2 := dbtest.OpenShared(t, database)
 			a := newBundle(t, st1, exactConfig)
 			a.fixtures(t)
 			svc := engine.New(engine.Config{Store: st2, Clock: a.clock})
@@ -147,7 +147,7 @@ func TestLookupLimitExactShared(t *testing.T) {
 // key bound to no store pricing a cart of store B, go on.
 func TestLookupLimitPerStore(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, func(c *Config) { c.LookupFailures, c.TrustProxy = 3, true })
 		b.clock.Set(jan1().Add(48 * time.Hour))

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // allCodes lists every error code of promokit/error.go.
@@ -80,7 +80,7 @@ func TestNewProblem(t *testing.T) {
 // status, code and extensions; client.do checks the shape of each.
 func TestProblemClasses(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		pp := "/v1/promotions/" + b.promo.ID
@@ -172,7 +172,7 @@ func mustKeyID(t *testing.T, b *testBundle, secret string) string {
 // TestProblemUnavailable checks /readyz when the database does not answer.
 func TestProblemUnavailable(t *testing.T) {
 	t.Parallel()
-	st := storetest.OpenSQLite(t)
+	st := dbtest.OpenSQLite(t)
 	b := newBundle(t, st, func(c *Config) {
 		c.Ready = func(context.Context) error { return errors.New("dial tcp 10.0.0.1:5432: connection refused") }
 	})
@@ -193,7 +193,7 @@ func TestProblemUnavailable(t *testing.T) {
 // 500 that shows nothing of their cause, which is logged with the request.
 func TestProblemInternal(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, storetest.OpenSQLite(t))
+	b := newBundle(t, dbtest.OpenSQLite(t))
 	b.srv.mux.HandleFunc("GET /v1/test/error", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, errors.New("sql: secret table exploded"))
 	})

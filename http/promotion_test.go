@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestPromotionETag runs two editors against one promotion and against the
@@ -16,7 +16,7 @@ import (
 // an edit without If-Match gets 428.
 func TestPromotionETag(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		pp := "/v1/promotions/" + b.promo.ID
@@ -74,7 +74,7 @@ func TestPromotionETag(t *testing.T) {
 // the status filter of the list.
 func TestPromotionStatus(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	pp := "/v1/promotions/" + b.promo.ID
 	r := mustCreate[promotionOut](t, b, b.seller, "POST", "/v1/promotions", map[string]any{
 		"name": "Week", "type": "amount_off", "amount_off": 250, "ends_at": jan1().Add(7 * 24 * time.Hour),
@@ -105,7 +105,7 @@ func TestPromotionStatus(t *testing.T) {
 // limit and the value asked for, and that P4 codes cannot be edited.
 func TestPromotionPolicy(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		mustDo(t, b, b.admin, "PATCH", "/v1/stores/"+b.shop.ID, map[string]any{"partner_promo_codes": true}, 200)
@@ -156,7 +156,7 @@ func TestPromotionPolicy(t *testing.T) {
 // TestPagination walks a list page by page.
 func TestPagination(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	for i := range 5 {
 		mustCreatePromotion(t, b, b.seller, map[string]any{"name": fmt.Sprint("P", i), "type": "amount_off", "amount_off": 100})
 	}

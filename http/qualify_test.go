@@ -10,8 +10,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // qualifyBody is a $55 cart of the shop (two sku-1 at $15 and one sku-2 at
@@ -31,7 +31,7 @@ func qualifyBody(b *testBundle, customer map[string]any) map[string]any {
 // OpenAPI check.
 func TestQualifyHTTP(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		mustDo(t, b, b.seller, "PUT", "/v1/stores/"+b.shop.ID+"/products/sku-2", map[string]any{"name": "Shop Thing"}, http.StatusOK)
 		start := jan1().Format(time.RFC3339)
@@ -143,7 +143,7 @@ func TestQualifyHTTP(t *testing.T) {
 // not decode or do not validate, are refused with a problem document.
 func TestQualifyHTTPRefusals(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		b := setup(t, open)
 		k := mustCreate[keyJSON](t, b, b.admin, "POST", "/v1/keys", map[string]any{"name": "other checkout", "role": "checkout", "store_id": b.other.ID})
 		ok := qualifyBody(b, map[string]any{"customer_id": "cus_1"})

@@ -14,8 +14,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // limitOf3 sets the limit on failed look-ups to 3 a minute and takes
@@ -41,7 +41,7 @@ func want429(t *testing.T, r *response, what string, retry int) {
 // validate, for each kind of subject.
 func TestLookupLimitValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		// The promotion has started: the shop's code applies, at 09:00.
 		started := func(t *testing.T) *testBundle {
@@ -160,7 +160,7 @@ func TestLookupLimitShared(t *testing.T) {
 	for _, database := range []string{"sqlite", "postgres"} {
 		t.Run(database, func(t *testing.T) {
 			t.Parallel()
-			st1, st2 := storetest.OpenShared(t, database)
+			st1, st2 := dbtest.OpenShared(t, database)
 			a := newBundle(t, st1, limitOf3)
 			a.fixtures(t)
 			svc := engine.New(engine.Config{Store: st2, Clock: a.clock})
@@ -214,7 +214,7 @@ func TestClientAddrOddEntry(t *testing.T) {
 			}
 		}
 	}
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open, limitOf3)
 		for i := range 4 {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // principal names the callers of the route table.
@@ -266,7 +266,7 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("case %s %s is not a route", r.Method, r.Pattern)
 		}
 	})
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		shared := setup(t, open)
 		for _, rc := range cases {

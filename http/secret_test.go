@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestKeySecretNotReplayed creates keys with an Idempotency-Key and checks
@@ -18,7 +18,7 @@ import (
 // no secret reaches the log.
 func TestKeySecretNotReplayed(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		ctx := context.Background()

@@ -12,14 +12,14 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/sqlite"
-	"github.com/promokit/promokit/storetest"
 )
 
 // TestOperations checks the anonymous routes.
 func TestOperations(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, storetest.OpenSQLite(t))
+	b := newBundle(t, dbtest.OpenSQLite(t))
 	r := mustDo(t, b, "", "GET", "/healthz", nil, 200)
 	if string(r.Body) != `{"status":"ok"}`+"\n" || r.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("healthz: %v %s", r.Header, r.Body)
@@ -53,7 +53,7 @@ func TestOperations(t *testing.T) {
 // short, beside it.
 func TestRequestID(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, storetest.OpenSQLite(t))
+	b := newBundle(t, dbtest.OpenSQLite(t))
 	for _, tc := range []struct {
 		sent   string
 		kept   bool
@@ -104,7 +104,7 @@ func TestRequestID(t *testing.T) {
 // successful ones stay below Info.
 func TestLogging(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	keyID := mustKeyID(t, b, b.seller)
 	b.c.do(t, "GET", "/v1/promotions/"+b.otherPromo.ID, b.seller, nil, "X-Request-Id", "req-404")
 	b.c.do(t, "GET", "/v1/promotions/"+b.promo.ID, b.seller, nil, "X-Request-Id", "req-200")
@@ -134,7 +134,7 @@ func TestLogging(t *testing.T) {
 // counted and logged with status 499 at Info, not as a server error.
 func TestClientGone(t *testing.T) {
 	t.Parallel()
-	b := setup(t, storetest.OpenSQLite)
+	b := setup(t, dbtest.OpenSQLite)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	body, err := json.Marshal(validateBody(b, "", b.shopCode, b.shopCode2))
@@ -170,7 +170,7 @@ func TestClientGone(t *testing.T) {
 // TestUnmatched checks the answers to requests that match no route.
 func TestUnmatched(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, storetest.OpenSQLite(t))
+	b := newBundle(t, dbtest.OpenSQLite(t))
 	r := b.c.do(t, "PUT", "/healthz", "", "{}")
 	if r.StatusCode != 405 || r.Header.Get("Allow") == "" {
 		t.Errorf("PUT /healthz: %d %v", r.StatusCode, r.Header)

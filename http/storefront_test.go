@@ -13,8 +13,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // validateBody is the shop's $50 cart with codes, and the customer when
@@ -50,7 +50,7 @@ func rejectionsOf(t *testing.T, r *response) map[string]map[string]any {
 // expired, identical to the byte but for the code.
 func TestStorefrontValidate(t *testing.T) {
 	t.Parallel()
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		b := setup(t, open)
 		mustDo(t, b, b.seller, "POST", "/v1/promotions/"+b.promo.ID+"/codes", map[string]any{"code": "ONCE1", "usage_limit": 1}, http.StatusCreated)

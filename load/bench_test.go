@@ -21,17 +21,17 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
 	promohttp "github.com/promokit/promokit/http"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/postgres"
 	"github.com/promokit/promokit/sqlite"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // testDatabases returns the databases the end-to-end tests run on: SQLite
 // always, and PostgreSQL when PROMOKIT_TEST_DATABASE_URL is set (the test
 // then fails if it does not answer).
 func testDatabases() []string {
-	if os.Getenv(storetest.DatabaseURLEnv) != "" {
+	if os.Getenv(dbtest.DatabaseURLEnv) != "" {
 		return []string{"sqlite", "postgres"}
 	}
 	return []string{"sqlite"}
@@ -71,7 +71,7 @@ func newTestServer(t *testing.T, db string, wrap func(http.Handler) http.Handler
 		}
 		s.store, s.databaseURL = st, "sqlite:"+path
 	default:
-		s.databaseURL = storetest.PostgresURL(t)
+		s.databaseURL = dbtest.PostgresURL(t)
 		st, err := postgres.Open(ctx, s.databaseURL)
 		if err != nil {
 			t.Fatal(err)

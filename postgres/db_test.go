@@ -4,13 +4,13 @@ import (
 	"context"
 	"testing"
 
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/postgres"
-	"github.com/promokit/promokit/storetest"
 )
 
 // MustOpenSchema creates a fresh schema in the test database and returns
-// the URL of the database with search_path set to it (storetest.PostgresURL).
-func MustOpenSchema(tb testing.TB) string { return storetest.PostgresURL(tb) }
+// the URL of the database with search_path set to it (dbtest.PostgresURL).
+func MustOpenSchema(tb testing.TB) string { return dbtest.PostgresURL(tb) }
 
 // MustOpenStore opens and migrates a store on a fresh schema, closed when
 // the test ends.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/promokit/promokit/storetest"
+	"github.com/promokit/promokit/storagetest"
 )
 
 // TestLedgerRollupTampered checks that UsageCheck reports daily
@@ -14,7 +14,7 @@ import (
 func TestLedgerRollupTampered(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
-	storetest.RunLedgerRollupTampered(t, s, func(ctx context.Context, query string) error {
+	storagetest.RunLedgerRollupTampered(t, s, func(ctx context.Context, query string) error {
 		return pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{AccessMode: pgx.ReadWrite}, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, query)
 			return err

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/promokit/promokit/sqlite"
-	"github.com/promokit/promokit/storetest"
+	"github.com/promokit/promokit/storagetest"
 )
 
 // TestLedgerRollupTampered checks that UsageCheck reports daily
@@ -32,7 +32,7 @@ func TestLedgerRollupTampered(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = raw.Close() })
-	storetest.RunLedgerRollupTampered(t, s, func(ctx context.Context, query string) error {
+	storagetest.RunLedgerRollupTampered(t, s, func(ctx context.Context, query string) error {
 		_, err := raw.ExecContext(ctx, query)
 		return err
 	})

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // testURLEnv names the variable that holds the URL of the PostgreSQL test
@@ -65,8 +65,8 @@ func MustSQLiteURL(tb testing.TB) string {
 }
 
 // MustPostgresURL returns the URL of a fresh PostgreSQL schema, dropped
-// when the test ends (storetest.PostgresURL).
-func MustPostgresURL(tb testing.TB) string { return storetest.PostgresURL(tb) }
+// when the test ends (dbtest.PostgresURL).
+func MustPostgresURL(tb testing.TB) string { return dbtest.PostgresURL(tb) }
 
 // testMain is a Main under test and what it printed.
 type testMain struct {

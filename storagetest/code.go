@@ -1,4 +1,4 @@
-package storetest
+package storagetest
 
 import (
 	"errors"
@@ -11,6 +11,24 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
+
+// newCode returns an active code of promotion p, created at created.
+func newCode(p *promokit.Promotion, value string, created time.Time) *promokit.Code {
+	return &promokit.Code{Code: value, PromotionID: p.ID, StoreID: p.StoreID, Active: true, CreatedAt: created, UpdatedAt: created}
+}
+
+// mustCreateCodes creates codes in one transaction with CreateCode.
+func mustCreateCodes(t *testing.T, b *bundle, cs ...*promokit.Code) {
+	t.Helper()
+	b.write(t, func(tx storage.Tx) error {
+		for _, c := range cs {
+			if err := tx.CodeCreate(b.ctx, c); err != nil {
+				return fmt.Errorf("create code %s: %w", c.Code, err)
+			}
+		}
+		return nil
+	})
+}
 
 func mustGetCode(t *testing.T, b *bundle, scope promokit.Scope, code string) *promokit.Code {
 	t.Helper()
@@ -415,4 +433,78 @@ func testCodesGenerated(t *testing.T, b *bundle) {
 	if taken := mustGetCode(t, b, promokit.Scope{}, "TAKEN-1"); taken.JobID != "" {
 		t.Errorf("an existing code was overwritten: %+v", taken)
 	}
+}
+
+// testCustomerCodes checks that CodeListForCustomer returns the codes of a store
+// restricted to a customer that are active, unexpired and of a live
+// promotion, in creation order, and nothing of another customer or store.
+func testCustomerCodes(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	now := b.at(time.Hour)
+	live, ended, scheduled, inactive := newPromotion(b, "sto_1", "prm_1"), newPromotion(b, "sto_1", "prm_2"), newPromotion(b, "sto_1", "prm_3"), newPromotion(b, "sto_1", "prm_4")
+	ended.EndsAt = ptr(now)
+	scheduled.StartsAt = now.Add(time.Microsecond)
+	inactive.Active = false
+	foreign := newPromotion(b, "sto_2", "prm_5")
+	mustCreatePromotions(t, b, live, ended, scheduled, inactive, foreign)
+
+	mk := func(p *promokit.Promotion, value, customer string, mod func(c *promokit.Code)) *promokit.Code {
+		c := newCode(p, value, b.now)
+		c.CustomerID = customer
+		mod(c)
+		return c
+	}
+	none := func(*promokit.Code) {}
+	limited := mk(live, "ANN-1", "cus_ann", func(c *promokit.Code) {
+		c.UsageLimit, c.PerCustomerLimit, c.PartnerID, c.Uses = ptr(int64(5)), ptr(int64(1)), "par_1", 2
+	})
+	cs := []*promokit.Code{
+		limited,
+		mk(live, "BOB-1", "cus_bob", none),
+		mk(live, "PUBLIC-1", "", none),
+		mk(live, "ANN-OFF", "cus_ann", func(c *promokit.Code) { c.Active = false }),
+		mk(live, "ANN-EXPIRED", "cus_ann", func(c *promokit.Code) { c.ExpiresAt = ptr(now) }),
+		mk(live, "ANN-2", "cus_ann", func(c *promokit.Code) { c.ExpiresAt = ptr(now.Add(time.Microsecond)) }),
+		mk(ended, "ANN-ENDED", "cus_ann", none),
+		mk(scheduled, "ANN-SOON", "cus_ann", none),
+		mk(inactive, "ANN-INACTIVE", "cus_ann", none),
+		mk(foreign, "ANN-FOREIGN", "cus_ann", none),
+	}
+	mustCreateCodes(t, b, cs...)
+
+	list := func(store, customer string, limit int) []*promokit.Code {
+		t.Helper()
+		var out []*promokit.Code
+		b.read(t, func(tx storage.Tx) (err error) {
+			out, err = tx.CodeListForCustomer(b.ctx, store, customer, now, limit)
+			return err
+		})
+		return out
+	}
+	values := func(cs []*promokit.Code) []string {
+		out := make([]string, len(cs))
+		for i, c := range cs {
+			out[i] = c.Code
+		}
+		return out
+	}
+	got := list("sto_1", "cus_ann", 100)
+	wantEqual(t, "codes of cus_ann at sto_1", []string{"ANN-1", "ANN-2"}, values(got))
+	wantEqual(t, "ANN-1, every field", limited, got[0])
+	wantEqual(t, "the first one", []string{"ANN-1"}, values(list("sto_1", "cus_ann", 1)))
+	wantEqual(t, "codes of cus_bob", []string{"BOB-1"}, values(list("sto_1", "cus_bob", 100)))
+	wantEqual(t, "codes of cus_ann at sto_2", []string{"ANN-FOREIGN"}, values(list("sto_2", "cus_ann", 100)))
+	wantEqual(t, "no customer", []string(nil), values(list("sto_1", "", 100)))
+	wantEqual(t, "an unknown customer", []string(nil), values(list("sto_1", "cus_zed", 100)))
+
+	// Assigning a code to a customer later brings it in; taking the
+	// assignment away takes it out.
+	public := *cs[2]
+	public.CustomerID = "cus_ann"
+	b.write(t, func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
+	wantEqual(t, "after assigning PUBLIC-1", []string{"ANN-1", "PUBLIC-1", "ANN-2"}, values(list("sto_1", "cus_ann", 100)))
+	public.CustomerID = ""
+	b.write(t, func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, &public) })
+	wantEqual(t, "after unassigning PUBLIC-1", []string{"ANN-1", "ANN-2"}, values(list("sto_1", "cus_ann", 100)))
 }

@@ -1,4 +1,4 @@
-package storetest
+package storagetest
 
 import (
 	"slices"
@@ -65,12 +65,12 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 			return err
 		}
 		add("CodeListForCustomer", cs)
-		d, err := storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o1"}, Codes: values, Now: b.now})
+		d, err := checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o1"}, Codes: values, Now: b.now})
 		if err != nil {
 			return err
 		}
 		add("CheckoutRead", d.Codes)
-		carts, err := storage.CartReadMany(b.ctx, tx, &storage.CartsQuery{Carts: []storage.CartOf{{StoreID: "sto_1", Codes: values}}, Now: b.now})
+		carts, err := cartReadMany(t, b, tx, &storage.CartsQuery{Carts: []storage.CartOf{{StoreID: "sto_1", Codes: values}}, Now: b.now})
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package storetest
+package dbtest
 
 import (
 	"os"
@@ -11,12 +11,12 @@ import (
 )
 
 // TestMigrationVersions checks that both databases have the same
-// migration numbers, and that the SQLite store embeds every file of its
+// migration numbers, and that the SQLite driver embeds every file of its
 // directory.
 func TestMigrationVersions(t *testing.T) {
 	t.Parallel()
-	sqliteVersions := dirVersions(t, filepath.Join("..", "sqlite", "migrations"))
-	postgresVersions := dirVersions(t, filepath.Join("..", "postgres", "migrations"))
+	sqliteVersions := dirVersions(t, filepath.Join("..", "..", "sqlite", "migrations"))
+	postgresVersions := dirVersions(t, filepath.Join("..", "..", "postgres", "migrations"))
 	if len(sqliteVersions) == 0 {
 		t.Fatal("no SQLite migrations")
 	}

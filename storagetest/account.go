@@ -1,4 +1,4 @@
-package storetest
+package storagetest
 
 import (
 	"fmt"
@@ -9,6 +9,22 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
+
+// mustCreateStore creates a store with id.
+func mustCreateStore(t *testing.T, b *bundle, id string) *promokit.Store {
+	t.Helper()
+	s := &promokit.Store{ID: id, Name: "Store " + id, CreatedAt: b.now}
+	b.write(t, func(tx storage.Tx) error { return tx.StoreCreate(b.ctx, s) })
+	return s
+}
+
+// mustCreatePartner creates a partner with id.
+func mustCreatePartner(t *testing.T, b *bundle, id string) *promokit.Partner {
+	t.Helper()
+	p := &promokit.Partner{ID: id, Name: "Partner " + id, Kind: promokit.PartnerAffiliate, CreatedAt: b.now}
+	b.write(t, func(tx storage.Tx) error { return tx.PartnerCreate(b.ctx, p) })
+	return p
+}
 
 // testStores checks the round trip, update and listing of stores.
 func testStores(t *testing.T, b *bundle) {

@@ -1,4 +1,4 @@
-package storetest
+package dbtest
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/promokit/promokit/storage"
 )
 
-// TestForEach checks that ForEach opens working stores of each database.
+// TestForEach checks that ForEach opens working databases of each kind.
 func TestForEach(t *testing.T) {
 	t.Parallel()
 	ForEach(t, func(t *testing.T, open func(t *testing.T) storage.DB) {

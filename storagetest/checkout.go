@@ -1,184 +1,16 @@
-package storetest
+package storagetest
 
 import (
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
-
-// testUsage checks the conditional counters: within limits they add, at a
-// limit they refuse, concurrent writers never pass a limit, and negative
-// amounts always give back.
-func testUsage(t *testing.T, b *bundle) {
-	mustCreateStore(t, b, "sto_1")
-	p := newPromotion(b, "sto_1", "prm_1")
-	p.TotalUses, p.TotalDiscount = ptr(int64(10)), ptr(int64(1000))
-	mustCreatePromotions(t, b, p)
-	c := newCode(p, "CODE-1", b.now)
-	c.UsageLimit = ptr(int64(3))
-	mustCreateCodes(t, b, c)
-
-	add := func(fn func(tx storage.Tx) (bool, error)) bool {
-		t.Helper()
-		var ok bool
-		b.write(t, func(tx storage.Tx) (err error) {
-			ok, err = fn(tx)
-			return err
-		})
-		return ok
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	taken := 0
-	for i := 0; i < 25; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok := add(func(tx storage.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 100) })
-			mu.Lock()
-			defer mu.Unlock()
-			if ok {
-				taken++
-			}
-		}()
-	}
-	wg.Wait()
-	got := mustGetPromotion(t, b, promokit.Scope{}, "prm_1")
-	if taken != 10 || got.Uses != 10 || got.DiscountSpent != 1000 {
-		t.Fatalf("25 concurrent takes of a 10-use promotion: %d taken, stored %d uses %d spent", taken, got.Uses, got.DiscountSpent)
-	}
-	if !add(func(tx storage.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", -1, -100) }) {
-		t.Fatal("giving a use back must always apply")
-	}
-	if add(func(tx storage.Tx) (bool, error) { return tx.UsagePromotionAdd(b.ctx, "prm_1", 1, 101) }) {
-		t.Fatal("a discount past the budget was taken")
-	}
-	for i, want := range []bool{true, true, true, false} {
-		if ok := add(func(tx storage.Tx) (bool, error) { return tx.UsageCodeAdd(b.ctx, "CODE-1", 1) }); ok != want {
-			t.Fatalf("code use %d: %v, want %v", i+1, ok, want)
-		}
-	}
-	limit := ptr(int64(2))
-	for i, want := range []bool{true, true, false} {
-		if ok := add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", 1, limit) }); ok != want {
-			t.Fatalf("customer use %d: %v, want %v", i+1, ok, want)
-		}
-	}
-	if add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:y", 3, limit) }) {
-		t.Fatal("a first use past the limit was taken")
-	}
-	add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", -1, nil) })
-	var n, none int64
-	b.read(t, func(tx storage.Tx) (err error) {
-		if n, err = tx.UsageCustomerGet(b.ctx, "prm_1", "e:x"); err != nil {
-			return err
-		}
-		none, err = tx.UsageCustomerGet(b.ctx, "prm_1", "e:nobody")
-		return err
-	})
-	if n != 1 || none != 0 {
-		t.Fatalf("customer usage %d and %d, want 1 and 0", n, none)
-	}
-}
-
-// testRedemptions checks the round trip of redemptions, the one-code-per-
-// order key, the one-codeless-row-per-promotion-per-order key of automatic
-// promotions, and state moves.
-func testRedemptions(t *testing.T, b *bundle) {
-	hold := b.at(15 * time.Minute)
-	r := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: "A-1", PromotionID: "prm_1", CustomerKey: "c:cus_1",
-		Discount: 250, State: promokit.RedemptionHeld, RequestHash: []byte{1, 2, 3}, HoldUntil: &hold, CreatedAt: b.now, UpdatedAt: b.now}
-	r2 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: "B-1", PromotionID: "prm_2",
-		Discount: 100, State: promokit.RedemptionRedeemed, RequestHash: []byte{1, 2, 3}, CreatedAt: b.now, UpdatedAt: b.now}
-	b.write(t, func(tx storage.Tx) error {
-		if err := tx.RedemptionCreate(b.ctx, r); err != nil {
-			return err
-		}
-		return tx.RedemptionCreate(b.ctx, r2)
-	})
-	err := b.writeErr(func(tx storage.Tx) error {
-		dup := *r
-		return tx.RedemptionCreate(b.ctx, &dup)
-	})
-	wantCode(t, "a second redemption of a code by one order", err, promokit.EConflict)
-	var moved, stale bool
-	b.write(t, func(tx storage.Tx) (err error) {
-		if moved, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, b.at(time.Minute)); err != nil {
-			return err
-		}
-		stale, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, b.at(time.Minute))
-		return err
-	})
-	if !moved || stale {
-		t.Fatalf("state moves: %v %v", moved, stale)
-	}
-	var got []*promokit.Redemption
-	b.read(t, func(tx storage.Tx) (err error) {
-		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")
-		return err
-	})
-	r.State, r.UpdatedAt, r.HoldUntil = promokit.RedemptionRedeemed, b.at(time.Minute), nil
-	wantEqual(t, "redemptions", []*promokit.Redemption{r, r2}, got)
-	// Codeless rows (Code empty: automatic promotions): one per promotion
-	// per order, beside the order's codes, even of a promotion with a row
-	// of a code.
-	codeless := func(order, promotion string) *promokit.Redemption {
-		return &promokit.Redemption{StoreID: "sto_1", OrderID: order, PromotionID: promotion, CustomerKey: "c:cus_1", Discount: 75,
-			State: promokit.RedemptionRedeemed, RequestHash: []byte{1, 2, 3}, CreatedAt: b.now, UpdatedAt: b.now}
-	}
-	a1, a2, a3, other := codeless("ord-1", "prm_3"), codeless("ord-1", "prm_4"), codeless("ord-1", "prm_1"), codeless("ord-9", "prm_3")
-	b.write(t, func(tx storage.Tx) error {
-		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{a1, a2, a3, other})
-	})
-	for _, dup := range []*promokit.Redemption{codeless("ord-1", "prm_3"), codeless("ord-9", "prm_3")} {
-		err := b.writeErr(func(tx storage.Tx) error { return tx.RedemptionCreate(b.ctx, dup) })
-		wantCode(t, "a second codeless redemption of a promotion by one order", err, promokit.EConflict)
-	}
-	b.read(t, func(tx storage.Tx) (err error) {
-		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")
-		return err
-	})
-	wantEqual(t, "redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3}, got)
-	b.read(t, func(tx storage.Tx) (err error) {
-		got, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"ord-9", "ord-1"})
-		return err
-	})
-	wantEqual(t, "orders' redemptions with codeless ones", []*promokit.Redemption{r, r2, a1, a2, a3, other}, got)
-	// Holds that have ended, oldest first.
-	h1 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-2", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
-		RequestHash: []byte{9}, HoldUntil: ptr(b.at(2 * time.Minute)), CreatedAt: b.now, UpdatedAt: b.now}
-	h2 := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-3", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
-		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Minute)), CreatedAt: b.now, UpdatedAt: b.now}
-	live := &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-4", Code: "A-1", PromotionID: "prm_1", Discount: 1, State: promokit.RedemptionHeld,
-		RequestHash: []byte{9}, HoldUntil: ptr(b.at(time.Hour)), CreatedAt: b.now, UpdatedAt: b.now}
-	b.write(t, func(tx storage.Tx) error {
-		for _, h := range []*promokit.Redemption{h1, h2, live} {
-			if err := tx.RedemptionCreate(b.ctx, h); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	b.read(t, func(tx storage.Tx) (err error) {
-		got, err = tx.RedemptionListExpiredHolds(b.ctx, b.at(2*time.Minute), 10)
-		return err
-	})
-	wantEqual(t, "expired holds", []*promokit.Redemption{h2, h1}, got)
-	b.read(t, func(tx storage.Tx) (err error) {
-		got, err = tx.RedemptionListByOrder(b.ctx, "sto_2", "ord-1")
-		return err
-	})
-	if len(got) != 0 {
-		t.Fatalf("another store's order: %+v", got)
-	}
-}
 
 // testBatches checks the batch methods of the checkout against their
 // single-object counterparts: the same conditions, many objects at once.
@@ -326,7 +158,7 @@ func testBatches(t *testing.T, b *bundle) {
 	})
 	var d *storage.CheckoutData
 	b.read(t, func(tx storage.Tx) (err error) {
-		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o2", "o9"}, Codes: []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, Now: b.now})
+		d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_1", OrderIDs: []string{"o2", "o9"}, Codes: []string{"FREE-1", "FREE-2", "NONE", "FOREIGN-1"}, Now: b.now})
 		return err
 	})
 	slices.SortFunc(d.Codes, func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
@@ -338,14 +170,14 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	wantEqual(t, "live automatic promotions", []*promokit.Promotion{mustGetPromotion(t, b, promokit.Scope{}, "prm_4")}, d.Automatic)
 	b.read(t, func(tx storage.Tx) (err error) {
-		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_1", Now: b.at(time.Hour)})
+		d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_1", Now: b.at(time.Hour)})
 		return err
 	})
 	if len(d.Automatic) != 2 || d.Automatic[0].ID != "prm_4" || d.Automatic[1].ID != "prm_5" || d.Store == nil || len(d.Codes) != 0 {
 		t.Fatalf("checkout read without codes, an hour later: %+v", d)
 	}
 	b.read(t, func(tx storage.Tx) (err error) {
-		d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: "sto_none", OrderIDs: []string{"o1"}, Codes: []string{"FREE-1"}, Now: b.now})
+		d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: "sto_none", OrderIDs: []string{"o1"}, Codes: []string{"FREE-1"}, Now: b.now})
 		return err
 	})
 	if d.Settings == nil || d.Store != nil || len(d.Codes) != 0 {
@@ -386,7 +218,7 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	var carts *storage.CartsData
 	b.read(t, func(tx storage.Tx) (err error) {
-		carts, err = storage.CartReadMany(b.ctx, tx, q)
+		carts, err = cartReadMany(t, b, tx, q)
 		return err
 	})
 	wantEqual(t, "settings of the cart reads", &settings, carts.Settings)
@@ -396,7 +228,7 @@ func testBatches(t *testing.T, b *bundle) {
 	}
 	for storeID, values := range byStore {
 		b.read(t, func(tx storage.Tx) (err error) {
-			d, err = storage.CheckoutRead(b.ctx, tx, storage.CheckoutQuery{StoreID: storeID, Codes: values, Now: b.now})
+			d, err = checkoutRead(t, b, tx, storage.CheckoutQuery{StoreID: storeID, Codes: values, Now: b.now})
 			return err
 		})
 		got := carts.Stores[storeID]
@@ -436,4 +268,66 @@ func testBatches(t *testing.T, b *bundle) {
 	if c := mustGetCode(t, b, promokit.Scope{}, "FREE-2"); c.Uses != 1 {
 		t.Fatalf("FREE-2 has %d uses after the savepoints, want 1", c.Uses)
 	}
+}
+
+// checkoutRead returns what storage.CheckoutRead reads of q on tx, and
+// fails the test unless storage.CheckoutReadInTurn reads the same on the
+// same transaction: the database's CheckoutReader, when its transactions
+// have one, against the sequential path.
+func checkoutRead(t *testing.T, b *bundle, tx storage.Tx, q storage.CheckoutQuery) (*storage.CheckoutData, error) {
+	t.Helper()
+	d, err := storage.CheckoutRead(b.ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	inTurn, err := storage.CheckoutReadInTurn(b.ctx, tx, q)
+	if err != nil {
+		return nil, fmt.Errorf("CheckoutReadInTurn: %w", err)
+	}
+	wantEqual(t, "CheckoutRead against CheckoutReadInTurn", sortedCheckout(inTurn), sortedCheckout(d))
+	return d, nil
+}
+
+// cartReadMany returns what storage.CartReadMany reads of q on tx, and
+// fails the test unless storage.CartReadManyInTurn reads the same on the
+// same transaction: the database's CartReader, when its transactions have
+// one, against the sequential path.
+func cartReadMany(t *testing.T, b *bundle, tx storage.Tx, q *storage.CartsQuery) (*storage.CartsData, error) {
+	t.Helper()
+	d, err := storage.CartReadMany(b.ctx, tx, q)
+	if err != nil {
+		return nil, err
+	}
+	inTurn, err := storage.CartReadManyInTurn(b.ctx, tx, q)
+	if err != nil {
+		return nil, fmt.Errorf("CartReadManyInTurn: %w", err)
+	}
+	wantEqual(t, "CartReadMany against CartReadManyInTurn", sortedCarts(inTurn), sortedCarts(d))
+	return d, nil
+}
+
+// sortedCheckout returns a copy of d with its codes sorted by value and
+// its promotions by id, the orders CheckoutRead leaves unspecified.
+func sortedCheckout(d *storage.CheckoutData) *storage.CheckoutData {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Codes = slices.SortedFunc(slices.Values(d.Codes), func(a, b *promokit.Code) int { return strings.Compare(a.Code, b.Code) })
+	c.Promotions = slices.SortedFunc(slices.Values(d.Promotions), func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
+	return &c
+}
+
+// sortedCarts returns a copy of d with each store's read sorted as
+// sortedCheckout sorts it.
+func sortedCarts(d *storage.CartsData) *storage.CartsData {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Stores = make(map[string]*storage.CheckoutData, len(d.Stores))
+	for id, cd := range d.Stores {
+		c.Stores[id] = sortedCheckout(cd)
+	}
+	return &c
 }

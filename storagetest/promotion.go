@@ -1,4 +1,4 @@
-package storetest
+package storagetest
 
 import (
 	"fmt"
@@ -9,6 +9,29 @@ import (
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
+
+// newPromotion returns a minimal storewide promotion of a store, active
+// from now with no end.
+func newPromotion(b *bundle, storeID, id string) *promokit.Promotion {
+	return &promokit.Promotion{
+		ID: id, StoreID: storeID, Name: "Promotion " + id, Channel: promokit.ChannelStore,
+		Type: promokit.PercentOff, PercentOff: 1000, Currency: "USD",
+		StartsAt: b.now, Active: true, Version: 1, CreatedAt: b.now, UpdatedAt: b.now,
+	}
+}
+
+// mustCreatePromotions creates promotions in one transaction.
+func mustCreatePromotions(t *testing.T, b *bundle, ps ...*promokit.Promotion) {
+	t.Helper()
+	b.write(t, func(tx storage.Tx) error {
+		for _, p := range ps {
+			if err := tx.PromotionCreate(b.ctx, p); err != nil {
+				return fmt.Errorf("create promotion %s: %w", p.ID, err)
+			}
+		}
+		return nil
+	})
+}
 
 // fullPromotion returns a promotion with every field set, its times in a
 // zone other than UTC.
@@ -259,4 +282,68 @@ func testPromotionsList(t *testing.T, b *bundle) {
 	wantEqual(t, "sto_2's platform promotions", want, list(storage.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform}))
 	wantEqual(t, "their second page", want[2:4], list(storage.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform,
 		Page: storage.Page{After: want[1].ID, Limit: 2}}))
+}
+
+// testAutomaticPromotions checks that PromotionListAutomatic returns a
+// store's automatic promotions that are live at now, on the boundaries of
+// their window, with every field, and nothing of another store.
+func testAutomaticPromotions(t *testing.T, b *bundle) {
+	mustCreateStore(t, b, "sto_1")
+	mustCreateStore(t, b, "sto_2")
+	now := b.at(10 * 24 * time.Hour)
+	mk := func(store, id string, mod func(p *promokit.Promotion)) *promokit.Promotion {
+		p := newPromotion(b, store, id)
+		p.Automatic = true
+		mod(p)
+		return p
+	}
+	full := fullPromotion(b, "sto_1", "prm_00") // live at now, every field set
+	full.StartsAt, full.EndsAt, full.EndedAt = b.now, ptr(now.Add(time.Hour)), nil
+	ps := []*promokit.Promotion{
+		full,
+		mk("sto_1", "prm_01", func(p *promokit.Promotion) {}),                                            // live since b.now
+		mk("sto_1", "prm_02", func(p *promokit.Promotion) { p.StartsAt = now }),                          // live from now on
+		mk("sto_1", "prm_03", func(p *promokit.Promotion) { p.StartsAt = now.Add(time.Microsecond) }),    // scheduled
+		mk("sto_1", "prm_04", func(p *promokit.Promotion) { p.EndsAt = ptr(now) }),                       // ended at now
+		mk("sto_1", "prm_05", func(p *promokit.Promotion) { p.EndsAt = ptr(now.Add(time.Microsecond)) }), // still live
+		mk("sto_1", "prm_06", func(p *promokit.Promotion) { p.EndedAt = ptr(now) }),                      // ended early
+		mk("sto_1", "prm_07", func(p *promokit.Promotion) { p.EndedAt = ptr(now.Add(time.Hour)) }),       // ends early, later
+		mk("sto_1", "prm_08", func(p *promokit.Promotion) { p.Active = false }),                          // deactivated
+		mk("sto_1", "prm_09", func(p *promokit.Promotion) { p.Automatic = false }),                       // has codes
+		mk("sto_2", "prm_10", func(p *promokit.Promotion) {}),                                            // another store's
+	}
+	mustCreatePromotions(t, b, ps...)
+
+	list := func(store string, at time.Time, limit int) []*promokit.Promotion {
+		t.Helper()
+		var out []*promokit.Promotion
+		b.read(t, func(tx storage.Tx) (err error) {
+			out, err = tx.PromotionListAutomatic(b.ctx, store, at, limit)
+			return err
+		})
+		return out
+	}
+	ids := func(ps []*promokit.Promotion) []string {
+		out := make([]string, len(ps))
+		for i, p := range ps {
+			out[i] = p.ID
+		}
+		return out
+	}
+	got := list("sto_1", now, 100)
+	wantEqual(t, "live automatic promotions of sto_1", []string{"prm_00", "prm_01", "prm_02", "prm_05", "prm_07"}, ids(got))
+	wantEqual(t, "first automatic promotion, every field", full, got[0])
+	wantEqual(t, "the first two", []string{"prm_00", "prm_01"}, ids(list("sto_1", now, 2)))
+	wantEqual(t, "live automatic promotions of sto_2", []string{"prm_10"}, ids(list("sto_2", now, 100)))
+	wantEqual(t, "a store without promotions", []string(nil), ids(list("sto_missing", now, 100)))
+
+	// Deactivating takes a promotion out of the list, activating brings it
+	// back: the partial index follows the flag.
+	p := *ps[1]
+	p.Active = false
+	b.write(t, func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
+	wantEqual(t, "after deactivating prm_01", []string{"prm_00", "prm_02", "prm_05", "prm_07"}, ids(list("sto_1", now, 100)))
+	p.Active = true
+	b.write(t, func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &p, p.Version) })
+	wantEqual(t, "after activating prm_01", []string{"prm_00", "prm_01", "prm_02", "prm_05", "prm_07"}, ids(list("sto_1", now, 100)))
 }

@@ -1,7 +1,10 @@
-package storetest
+package storagetest
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +29,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 		t.Helper()
 		var ds []*storage.PlaceData
 		b.read(t, func(tx storage.Tx) (err error) {
-			ds, err = storage.PlaceReadMany(b.ctx, tx, []storage.PlaceQuery{q})
+			ds, err = placeReadMany(t, b, tx, []storage.PlaceQuery{q})
 			return err
 		})
 		if len(ds) != 1 {
@@ -118,7 +121,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	qs := []storage.PlaceQuery{q, q2, q3, q4, q5, q}
 	var ds []*storage.PlaceData
 	b.read(t, func(tx storage.Tx) (err error) {
-		ds, err = storage.PlaceReadMany(b.ctx, tx, qs)
+		ds, err = placeReadMany(t, b, tx, qs)
 		return err
 	})
 	if len(ds) != len(qs) {
@@ -201,4 +204,45 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 		return err
 	})
 	wantCode(t, "the order of a failed batch", err, promokit.ENotFound)
+}
+
+// placeReadMany returns what storage.PlaceReadMany reads of qs on tx, and
+// fails the test unless storage.PlaceReadManyInTurn reads the same on the
+// same transaction: the database's PlaceReader, when its transactions have
+// one, against the sequential path.
+func placeReadMany(t *testing.T, b *bundle, tx storage.Tx, qs []storage.PlaceQuery) ([]*storage.PlaceData, error) {
+	t.Helper()
+	ds, err := storage.PlaceReadMany(b.ctx, tx, qs)
+	if err != nil {
+		return nil, err
+	}
+	inTurn, err := storage.PlaceReadManyInTurn(b.ctx, tx, qs)
+	if err != nil {
+		return nil, fmt.Errorf("PlaceReadManyInTurn: %w", err)
+	}
+	wantEqual(t, "PlaceReadMany against PlaceReadManyInTurn", sortedPlaces(inTurn), sortedPlaces(ds))
+	return ds, nil
+}
+
+// sortedPlaces returns a copy of ds with what PlaceReadMany leaves
+// unspecified made equal: each answer's rates sorted by product (the
+// general rate first), and no click or rates in an answer without a
+// membership, where the window of the clicks has no start (a membership's
+// join) and placing the order reads neither.
+func sortedPlaces(ds []*storage.PlaceData) []*storage.PlaceData {
+	out := make([]*storage.PlaceData, len(ds))
+	for i, d := range ds {
+		if d == nil {
+			continue
+		}
+		c := *d
+		if c.Membership == nil {
+			c.Click, c.Rates = nil, nil
+		}
+		c.Rates = slices.SortedFunc(slices.Values(d.Rates), func(a, b *promokit.Rate) int {
+			return cmp.Or(strings.Compare(a.ProductID, b.ProductID), cmp.Compare(a.ID, b.ID))
+		})
+		out[i] = &c
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package storetest
+package dbtest
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 // postgres://postgres@localhost:5432/postgres?sslmode=disable.
 const DatabaseURLEnv = "PROMOKIT_TEST_DATABASE_URL"
 
-// OpenPostgres returns a migrated store in a new schema of the database at
-// $PROMOKIT_TEST_DATABASE_URL; the store is closed and the schema dropped
+// OpenPostgres returns a migrated database in a new schema of the server at
+// $PROMOKIT_TEST_DATABASE_URL; the handle is closed and the schema dropped
 // when the test ends. The test is skipped when the variable is not set, and
 // fails, never skips, when it is set and the server does not answer.
 func OpenPostgres(t *testing.T) storage.DB { return openPostgres(t) }
@@ -47,7 +47,7 @@ func openPostgres(t testing.TB) storage.DB {
 // PostgresURL creates a new schema in the database at
 // $PROMOKIT_TEST_DATABASE_URL and returns the URL with search_path set to
 // it; the schema is dropped when the test ends, after the cleanups
-// registered later (such as closing a store) have run. The test is skipped
+// registered later (such as closing a handle) have run. The test is skipped
 // when the variable is not set, and fails, never skips, when it is set and
 // the server does not answer.
 func PostgresURL(t testing.TB) string {
@@ -58,7 +58,7 @@ func PostgresURL(t testing.TB) string {
 			"postgres://postgres@localhost:5432/postgres?sslmode=disable, to run them", DatabaseURLEnv)
 	}
 	// t.Context() ends before the cleanups run, and the schema must be
-	// dropped after the store has closed.
+	// dropped after the handle has closed.
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {

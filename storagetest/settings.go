@@ -1,4 +1,4 @@
-package storetest
+package storagetest
 
 import (
 	"testing"
