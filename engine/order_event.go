@@ -54,20 +54,14 @@ type OrderLineInput struct {
 	Amount    int64  `json:"amount"`
 }
 
-// RefundInput is a refund or a return: amounts per line (by index) and of
-// shipping. Reason is "refund" (the default) or "return".
-type RefundInput struct {
-	Reason   string       `json:"reason"`
-	Lines    []RefundLine `json:"lines"`
-	Shipping int64        `json:"shipping"`
-}
+// RefundInput is a refund or a return: amounts per line (by the line's
+// number) and of shipping. Reason is "refund" (the default) or "return".
+// The rules that apply it to an order are promokit.Order.Refund and
+// promokit.Commissions.Adjust.
+type RefundInput = promokit.Refund
 
 // RefundLine is what one line gives back.
-type RefundLine struct {
-	Line     int   `json:"line"`
-	Amount   int64 `json:"amount"`
-	Quantity int64 `json:"quantity"`
-}
+type RefundLine = promokit.RefundLine
 
 // validate checks the event's form; the order's arithmetic is checked
 // against the stored order.
