@@ -157,6 +157,6 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 	if f.After != "" {
 		w.add("p.id > ?", f.After)
 	}
-	sql := `SELECT ` + promotionColumns + ` FROM promotions p` + w.sql() + ` ORDER BY p.id LIMIT ` + w.arg(limit(f.Page))
+	sql := `SELECT ` + promotionColumns + ` FROM promotions p` + w.sql() + ` ORDER BY p.id LIMIT ` + w.arg(f.Page.Size())
 	return queryList(ctx, t.q, "promotions", sql, w.args, scanPromotion)
 }

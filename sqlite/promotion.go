@@ -119,7 +119,7 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 		w.add("p.id > ?", f.After)
 	}
 	q := `SELECT ` + promotionColumns + ` FROM promotions p` + w.String() + ` ORDER BY p.id LIMIT ?`
-	return queryList(ctx, t, "promotions", q, append(w.args, limit(f.Page)), scanPromotion)
+	return queryList(ctx, t, "promotions", q, append(w.args, f.Page.Size()), scanPromotion)
 }
 
 // scopePromotions restricts a query on promotions p to what scope can see.
