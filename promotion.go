@@ -124,6 +124,54 @@ func (p *Promotion) Status(now time.Time) Status {
 	return StatusActive
 }
 
+// StatusBounds is what a promotion's stored fields must meet for it to
+// have a status at At: the terms a list filter applies, and that
+// Promotion.Status decides for one promotion (Status.Bounds). A database
+// translates each term into a condition.
+type StatusBounds struct {
+	At time.Time
+	// Ended requires the promotion to be over at At (Promotion.Ended:
+	// EndedAt or EndsAt at or before At); false requires it not to be.
+	Ended bool
+	// Active, when set, is the value Promotion.Active must have.
+	Active *bool
+	// Started, when set, requires StartsAt at or before At (true) or
+	// after it (false).
+	Started *bool
+}
+
+// Bounds returns the bounds a promotion meets when it has status s at
+// now; EInvalid for an unknown status.
+func (s Status) Bounds(now time.Time) (StatusBounds, error) {
+	yes, no := true, false
+	b := StatusBounds{At: now}
+	switch s {
+	case StatusEnded:
+		b.Ended = true
+	case StatusInactive:
+		b.Active = &no
+	case StatusScheduled:
+		b.Active, b.Started = &yes, &no
+	case StatusActive:
+		b.Active, b.Started = &yes, &yes
+	default:
+		return StatusBounds{}, Errorf(EInvalid, "unknown status %q", s)
+	}
+	return b, nil
+}
+
+// Holds reports whether p meets b: whether it has, at b.At, the status b
+// is the bounds of.
+func (b StatusBounds) Holds(p *Promotion) bool {
+	if p.Ended(b.At) != b.Ended {
+		return false
+	}
+	if b.Active != nil && p.Active != *b.Active {
+		return false
+	}
+	return b.Started == nil || !b.At.Before(p.StartsAt) == *b.Started
+}
+
 // Ended reports whether the promotion is over at now: past its end or ended early.
 func (p *Promotion) Ended(now time.Time) bool {
 	if p.EndedAt != nil && !now.Before(*p.EndedAt) {

@@ -215,3 +215,45 @@ func TestNewID(t *testing.T) {
 		t.Error("ids must be random within a millisecond")
 	}
 }
+
+// TestStatusBounds checks that the bounds of each status, which the
+// databases' list filters apply, hold for exactly the promotions that
+// have that status.
+func TestStatusBounds(t *testing.T) {
+	t.Parallel()
+	now := day("2026-01-10T12:00:00Z")
+	before, after := now.Add(-time.Hour), now.Add(time.Hour)
+	for _, tc := range []struct {
+		name string
+		p    promokit.Promotion
+		want promokit.Status
+	}{
+		{"started", promokit.Promotion{Active: true, StartsAt: before}, promokit.StatusActive},
+		{"starts now", promokit.Promotion{Active: true, StartsAt: now}, promokit.StatusActive},
+		{"ends later", promokit.Promotion{Active: true, StartsAt: before, EndsAt: &after}, promokit.StatusActive},
+		{"not started", promokit.Promotion{Active: true, StartsAt: after}, promokit.StatusScheduled},
+		{"deactivated", promokit.Promotion{StartsAt: before}, promokit.StatusInactive},
+		{"deactivated before its start", promokit.Promotion{StartsAt: after, EndsAt: &after}, promokit.StatusInactive},
+		{"past its end", promokit.Promotion{Active: true, StartsAt: before, EndsAt: &before}, promokit.StatusEnded},
+		{"ends now", promokit.Promotion{Active: true, StartsAt: before, EndsAt: &now}, promokit.StatusEnded},
+		{"ended early", promokit.Promotion{Active: true, StartsAt: before, EndedAt: &now, EndsAt: &after}, promokit.StatusEnded},
+		{"deactivated and ended", promokit.Promotion{StartsAt: before, EndedAt: &before}, promokit.StatusEnded},
+		{"ended before its start", promokit.Promotion{Active: true, StartsAt: after, EndedAt: &before}, promokit.StatusEnded},
+	} {
+		if got := tc.p.Status(now); got != tc.want {
+			t.Errorf("%s: Status = %s, want %s", tc.name, got, tc.want)
+		}
+		for _, s := range []promokit.Status{promokit.StatusScheduled, promokit.StatusActive, promokit.StatusInactive, promokit.StatusEnded} {
+			b, err := s.Bounds(now)
+			if err != nil {
+				t.Fatalf("Bounds(%s): %v", s, err)
+			}
+			if got := b.Holds(&tc.p); got != (s == tc.want) {
+				t.Errorf("%s: bounds of %s hold: %v, want %v", tc.name, s, got, s == tc.want)
+			}
+		}
+	}
+	if _, err := promokit.Status("paused").Bounds(now); promokit.ErrorCode(err) != promokit.EInvalid {
+		t.Errorf("Bounds of an unknown status: %v, want %s", err, promokit.EInvalid)
+	}
+}

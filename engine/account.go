@@ -94,7 +94,7 @@ func (s *Service) ListStores(ctx context.Context, page storage.Page) ([]*promoki
 		}
 		return []*promokit.Store{st}, nil
 	}
-	pageLimit(&page)
+	page.Bound()
 	var list []*promokit.Store
 	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		list, err = tx.StoreList(ctx, page)
@@ -176,7 +176,7 @@ func (s *Service) ListPartners(ctx context.Context, page storage.Page) ([]*promo
 	if _, err := require(ctx, promokit.RoleAdmin); err != nil {
 		return nil, err
 	}
-	pageLimit(&page)
+	page.Bound()
 	var list []*promokit.Partner
 	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
@@ -259,7 +259,7 @@ func (s *Service) ListProducts(ctx context.Context, storeID string, page storage
 	if sc := p.Scope(); sc.StoreID != "" && sc.StoreID != storeID {
 		return nil, notFound("store", storeID)
 	}
-	pageLimit(&page)
+	page.Bound()
 	var list []*promokit.Product
 	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {

@@ -342,7 +342,7 @@ func (s *Service) ListRates(ctx context.Context, storeID string, page storage.Pa
 	if _, err := sellerOf(ctx, storeID); err != nil {
 		return nil, err
 	}
-	pageLimit(&page)
+	page.Bound()
 	var out []*promokit.Rate
 	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {

@@ -227,7 +227,7 @@ func (s *Service) ListCodes(ctx context.Context, f storage.CodeFilter) ([]*promo
 	if err := checkPartnerFilter(p, f); err != nil {
 		return nil, err
 	}
-	pageLimit(&f.Page)
+	f.Page.Bound()
 	var list []*promokit.Code
 	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		if f.PromotionID != "" {

@@ -196,10 +196,3 @@ func notFound(what, id string) error {
 
 // isNotFound reports whether err has the code ENotFound.
 func isNotFound(err error) bool { return promokit.ErrorCode(err) == promokit.ENotFound }
-
-// pageLimit bounds a requested page size.
-func pageLimit(p *storage.Page) {
-	if p.Limit <= 0 || p.Limit > 1000 {
-		p.Limit = 100
-	}
-}

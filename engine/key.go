@@ -203,7 +203,7 @@ func (s *Service) ListKeys(ctx context.Context, f storage.KeyFilter) ([]*promoki
 	case promokit.RolePartner:
 		f.StoreID, f.PartnerID = "", p.PartnerID
 	}
-	pageLimit(&f.Page)
+	f.Page.Bound()
 	var keys []*promokit.Key
 	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		keys, err = tx.KeyList(ctx, f)

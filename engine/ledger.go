@@ -175,7 +175,7 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page storag
 			return nil, promokit.Errorf(promokit.EInvalid, "after must be an entry id")
 		}
 	}
-	pageLimit(&page)
+	page.Bound()
 	var out []*promokit.LedgerEntry
 	err := s.db.Read(ctx, func(tx storage.Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {

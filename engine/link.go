@@ -134,7 +134,7 @@ func (s *Service) ListLinks(ctx context.Context, page storage.Page) ([]*LinkView
 	if err != nil {
 		return nil, err
 	}
-	pageLimit(&page)
+	page.Bound()
 	var out []*LinkView
 	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		ls, err := tx.LinkList(ctx, p.Scope(), page)

@@ -89,7 +89,7 @@ func (snap *snapshot) price(store *promokit.Store, cart *promokit.Cart, codes []
 	for _, p := range snap.automatic[cart.StoreID] {
 		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent}
 		if cart.CustomerKey != "" {
-			u.CustomerUses = snap.usage[storage.UsageKey{Subject: p.ID, CustomerKey: cart.CustomerKey}]
+			u.CustomerUses = snap.usage[promokit.PromotionUsageKey(p.ID, cart.CustomerKey)]
 		}
 		cands = append(cands, promokit.Candidate{Promotion: p, Usage: u})
 	}
@@ -169,8 +169,8 @@ func (snap *snapshot) candidates(storeID, customerKey string, codes []string) ([
 		}
 		u := promokit.Usage{PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses}
 		if customerKey != "" {
-			u.CustomerUses = snap.usage[storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}]
-			u.CodeCustomerUses = snap.usage[storage.UsageKey{Subject: "code:" + v, CustomerKey: customerKey}]
+			u.CustomerUses = snap.usage[promokit.PromotionUsageKey(p.ID, customerKey)]
+			u.CodeCustomerUses = snap.usage[promokit.CodeUsageKey(v, customerKey)]
 		}
 		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: u})
 	}

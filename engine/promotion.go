@@ -238,7 +238,7 @@ func (s *Service) ListPromotions(ctx context.Context, f storage.PromotionFilter)
 		return nil, v.Err()
 	}
 	f.Now = s.now()
-	pageLimit(&f.Page)
+	f.Page.Bound()
 	var list []*promokit.Promotion
 	err = s.db.Read(ctx, func(tx storage.Tx) error {
 		list, err = tx.PromotionList(ctx, p.Scope(), f)

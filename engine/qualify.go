@@ -215,7 +215,7 @@ func automaticCandidates(ctx context.Context, tx storage.Tx, storeID, customerKe
 	if customerKey != "" {
 		keys := make([]storage.UsageKey, len(promos))
 		for i, p := range promos {
-			keys[i] = storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}
+			keys[i] = promokit.PromotionUsageKey(p.ID, customerKey)
 		}
 		if used, err = tx.UsageCustomerGetMany(ctx, keys); err != nil {
 			return nil, err
@@ -225,7 +225,7 @@ func automaticCandidates(ctx context.Context, tx storage.Tx, storeID, customerKe
 	for i, p := range promos {
 		out[i] = promokit.Candidate{Promotion: p, Usage: promokit.Usage{
 			PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent,
-			CustomerUses: used[storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}],
+			CustomerUses: used[promokit.PromotionUsageKey(p.ID, customerKey)],
 		}}
 	}
 	return out, nil
@@ -258,10 +258,10 @@ func customerCandidates(ctx context.Context, tx storage.Tx, storeID, customerID,
 	}
 	keys := make([]storage.UsageKey, 0, len(ids)+len(codes))
 	for _, id := range ids {
-		keys = append(keys, storage.UsageKey{Subject: id, CustomerKey: customerKey})
+		keys = append(keys, promokit.PromotionUsageKey(id, customerKey))
 	}
 	for _, c := range codes {
-		keys = append(keys, storage.UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey})
+		keys = append(keys, promokit.CodeUsageKey(c.Code, customerKey))
 	}
 	used, err := tx.UsageCustomerGetMany(ctx, keys)
 	if err != nil {
@@ -275,8 +275,8 @@ func customerCandidates(ctx context.Context, tx storage.Tx, storeID, customerID,
 		}
 		out = append(out, promokit.Candidate{Code: c, Promotion: p, Usage: promokit.Usage{
 			PromotionUses: p.Uses, PromotionDiscount: p.DiscountSpent, CodeUses: c.Uses,
-			CustomerUses:     used[storage.UsageKey{Subject: p.ID, CustomerKey: customerKey}],
-			CodeCustomerUses: used[storage.UsageKey{Subject: "code:" + c.Code, CustomerKey: customerKey}],
+			CustomerUses:     used[promokit.PromotionUsageKey(p.ID, customerKey)],
+			CodeCustomerUses: used[promokit.CodeUsageKey(c.Code, customerKey)],
 		}})
 	}
 	return out, nil

@@ -1,13 +1,11 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -409,53 +407,15 @@ func (s *Service) useInSavepoint(ctx context.Context, tx storage.Tx, settings *p
 }
 
 // batchUses sums the uses of every order into one conditional update per
-// promotion, code and limited customer counter, in the lock order of
-// takeAll. Orders that apply one automatic promotion add up on its
-// promotion's counters; having no code, it takes no code counter.
+// promotion, code and limited customer counter (promokit.UsesTally), in
+// the lock order of takeAll.
 func batchUses(orders []batchOrder) storage.Uses {
-	type promoUse struct{ uses, discount int64 }
-	var (
-		promos = make(map[string]promoUse)
-		codes  = make(map[string]int64)
-		custs  = make(map[storage.UsageKey]storage.CustomerUse)
-	)
+	var t promokit.UsesTally
 	for _, o := range orders {
-		ck := o.r.in.Cart.CustomerKey
 		for _, a := range o.priced.Applied {
-			cd := findCandidate(o.cands, a)
-			pu := promos[cd.Promotion.ID]
-			promos[cd.Promotion.ID] = promoUse{pu.uses + 1, pu.discount + a.Discount}
-			var codeLimit *int64
-			if cd.Code != nil {
-				codes[a.Code]++
-				codeLimit = cd.Code.PerCustomerLimit
-			}
-			if ck == "" {
-				continue
-			}
-			for _, k := range []struct {
-				key   storage.UsageKey
-				limit *int64
-			}{{storage.UsageKey{Subject: cd.Promotion.ID, CustomerKey: ck}, cd.Promotion.PerCustomer}, {storage.UsageKey{Subject: "code:" + a.Code, CustomerKey: ck}, codeLimit}} {
-				if k.limit == nil {
-					continue // no counter is kept without a limit (takeAll)
-				}
-				cu := custs[k.key]
-				cu.UsageKey, cu.Limit = k.key, k.limit
-				cu.Uses++
-				custs[k.key] = cu
-			}
+			t.Take(findCandidate(o.cands, a), a.Discount, o.r.in.Cart.CustomerKey)
 		}
 	}
-	var u storage.Uses
-	for _, id := range slices.Sorted(maps.Keys(promos)) {
-		u.Promotions = append(u.Promotions, storage.PromotionUse{ID: id, Uses: promos[id].uses, Discount: promos[id].discount})
-	}
-	for _, c := range slices.Sorted(maps.Keys(codes)) {
-		u.Codes = append(u.Codes, storage.CodeUse{Code: c, Uses: codes[c]})
-	}
-	u.Customers = slices.SortedFunc(maps.Values(custs), func(a, b storage.CustomerUse) int {
-		return cmp.Or(strings.Compare(a.Subject, b.Subject), strings.Compare(a.CustomerKey, b.CustomerKey))
-	})
-	return u
+	u := t.Uses()
+	return storage.Uses{Promotions: u.Promotions, Codes: u.Codes, Customers: u.Customers}
 }

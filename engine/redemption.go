@@ -350,10 +350,8 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 // takes counters (this one and the batches) locks rows in that one order,
 // so that two transactions never wait for each other's locks in a cycle.
 // A refusal names the limit that stood in the way, and the code or the
-// automatic promotion. A customer's counter of a promotion or code is kept
-// only when it has a per-customer limit: limits cannot change once a
-// promotion has started, so give finds the same counters to give back. An
-// automatic promotion has no code, so it takes no code counter.
+// automatic promotion. The counters are those of promokit.UsesTally.Take,
+// taken one use at a time.
 func takeAll(ctx context.Context, tx storage.Tx, cands []promokit.Candidate, applied []promokit.Applied, customerKey string) error {
 	type taking struct {
 		cd       *promokit.Candidate
@@ -385,30 +383,27 @@ func takeAll(ctx context.Context, tx storage.Tx, cands []promokit.Candidate, app
 		return nil
 	}
 	uses := make([]custTaking, 0, 2*len(ts))
+	var buf [2]promokit.CustomerCounter
 	for _, t := range ts {
-		if t.cd.Promotion.PerCustomer != nil {
-			uses = append(uses, custTaking{t.cd.Promotion.ID, t.cd, "C1", t.cd.Promotion.PerCustomer})
-		}
-		if t.cd.Code != nil && t.cd.Code.PerCustomerLimit != nil {
-			uses = append(uses, custTaking{"code:" + t.cd.Code.Code, t.cd, "C3", t.cd.Code.PerCustomerLimit})
+		for _, k := range promokit.AppendCustomerCounters(buf[:0], t.cd.Promotion, t.cd.Code, customerKey) {
+			uses = append(uses, custTaking{k, t.cd})
 		}
 	}
-	slices.SortFunc(uses, func(a, b custTaking) int { return strings.Compare(a.subject, b.subject) })
+	slices.SortFunc(uses, func(a, b custTaking) int { return strings.Compare(a.Subject, b.Subject) })
 	for _, u := range uses {
-		ok, err := tx.UsageCustomerAdd(ctx, u.subject, customerKey, 1, u.limit)
+		ok, err := tx.UsageCustomerAdd(ctx, u.Subject, u.CustomerKey, 1, u.Limit)
 		if err != nil || !ok {
-			return orRefusal(err, u.cd, promokit.ReasonCustomerLimit, u.rule, u.limit)
+			return orRefusal(err, u.cd, promokit.ReasonCustomerLimit, u.Rule, u.Limit)
 		}
 	}
 	return nil
 }
 
-// custTaking is one customer counter an order takes.
+// custTaking is one customer counter an order takes, and the candidate
+// that takes it.
 type custTaking struct {
-	subject string
-	cd      *promokit.Candidate
-	rule    string
-	limit   *int64
+	promokit.CustomerCounter
+	cd *promokit.Candidate
 }
 
 // takePromotion adds n uses and discount to a promotion's counters, or
@@ -552,39 +547,40 @@ func giveBackTx(ctx context.Context, tx storage.Tx, storeID, orderID, from, to s
 	return rs, nil
 }
 
-// give returns one use of a redemption to every counter it took: the
-// promotion's and the code's (a codeless redemption has none), and the
-// customer's where a per-customer limit made takeAll keep one.
+// give returns one use of a redemption to every counter it took
+// (promokit.GiveBack). The limits of its promotion and code are read only
+// when it has a customer key: only a customer's counters depend on them.
 func give(ctx context.Context, tx storage.Tx, r *promokit.Redemption) error {
-	if _, err := tx.UsagePromotionAdd(ctx, r.PromotionID, -1, -r.Discount); err != nil {
-		return err
+	var (
+		p *promokit.Promotion
+		c *promokit.Code
+	)
+	if r.CustomerKey != "" {
+		var err error
+		if p, err = tx.PromotionGet(ctx, promokit.Scope{}, r.PromotionID); err != nil {
+			return err
+		}
+		if r.Code != "" {
+			if c, err = tx.CodeGet(ctx, promokit.Scope{}, r.Code); err != nil {
+				return err
+			}
+		}
 	}
-	if r.Code != "" {
-		if _, err := tx.UsageCodeAdd(ctx, r.Code, -1); err != nil {
+	u := promokit.GiveBack(r, p, c)
+	for _, pu := range u.Promotions {
+		if _, err := tx.UsagePromotionAdd(ctx, pu.ID, pu.Uses, pu.Discount); err != nil {
 			return err
 		}
 	}
-	if r.CustomerKey == "" {
-		return nil
-	}
-	p, err := tx.PromotionGet(ctx, promokit.Scope{}, r.PromotionID)
-	if err != nil {
-		return err
-	}
-	if p.PerCustomer != nil {
-		if _, err := tx.UsageCustomerAdd(ctx, r.PromotionID, r.CustomerKey, -1, nil); err != nil {
+	for _, cu := range u.Codes {
+		if _, err := tx.UsageCodeAdd(ctx, cu.Code, cu.Uses); err != nil {
 			return err
 		}
 	}
-	if r.Code == "" {
-		return nil // an automatic promotion: no code, no code counter
+	for _, cu := range u.Customers {
+		if _, err := tx.UsageCustomerAdd(ctx, cu.Subject, cu.CustomerKey, cu.Uses, nil); err != nil {
+			return err
+		}
 	}
-	c, err := tx.CodeGet(ctx, promokit.Scope{}, r.Code)
-	if err != nil {
-		return err
-	}
-	if c.PerCustomerLimit != nil {
-		_, err = tx.UsageCustomerAdd(ctx, "code:"+r.Code, r.CustomerKey, -1, nil)
-	}
-	return err
+	return nil
 }

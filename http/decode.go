@@ -208,16 +208,17 @@ func isInteger(t reflect.Type) bool {
 }
 
 // pageParams reads the cursor and page size of a list request: after, and
-// limit between 1 and 1000 (100 when absent). Bad values are added to v.
+// limit between 1 and promokit.MaxPageSize (promokit.DefaultPageSize when
+// absent). Bad values are added to v.
 func pageParams(q url.Values, v *promokit.Validation) storage.Page {
-	p := storage.Page{After: q.Get("after"), Limit: 100}
+	p := storage.Page{After: q.Get("after"), Limit: promokit.DefaultPageSize}
 	if len(p.After) > 200 {
 		v.Add("after", "invalid", "after must be a cursor returned as next_cursor")
 	}
 	if s, ok := q["limit"]; ok {
 		n, err := strconv.Atoi(s[0])
-		if err != nil || n < 1 || n > 1000 {
-			v.Add("limit", "out_of_range", "limit must be an integer between 1 and 1000")
+		if err != nil || n < 1 || n > promokit.MaxPageSize {
+			v.Add("limit", "out_of_range", "limit must be an integer between 1 and %d", promokit.MaxPageSize)
 		} else {
 			p.Limit = n
 		}

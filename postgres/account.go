@@ -55,7 +55,7 @@ func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Stor
 // StoreList returns a page of stores ordered by id.
 func (t *tx) StoreList(ctx context.Context, p storage.Page) ([]*promokit.Store, error) {
 	return queryList(ctx, t.q, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > $1 ORDER BY id LIMIT $2`,
-		[]any{p.After, limit(p)}, scanStore)
+		[]any{p.After, p.Size()}, scanStore)
 }
 
 // StoreUpdate writes a store's name, P4 flag, stacking rule and redirect
@@ -105,7 +105,7 @@ func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, erro
 // PartnerList returns a page of partners ordered by id.
 func (t *tx) PartnerList(ctx context.Context, p storage.Page) ([]*promokit.Partner, error) {
 	return queryList(ctx, t.q, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > $1 ORDER BY id LIMIT $2`,
-		[]any{p.After, limit(p)}, scanPartner)
+		[]any{p.After, p.Size()}, scanPartner)
 }
 
 const productColumns = `store_id, id, name, url, created_at, updated_at`
@@ -147,7 +147,7 @@ func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Prod
 func (t *tx) ProductList(ctx context.Context, storeID string, p storage.Page) ([]*promokit.Product, error) {
 	return queryList(ctx, t.q, "products",
 		`SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-		[]any{storeID, p.After, limit(p)}, scanProduct)
+		[]any{storeID, p.After, p.Size()}, scanProduct)
 }
 
 // ProductMissing returns the ids among ids, in their order and each once,

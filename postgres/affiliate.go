@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -118,7 +117,7 @@ func (t *tx) RateListAt(ctx context.Context, storeID string, at time.Time, produ
 // RateList returns a store's rates newest first, those below the id
 // p.After when it is set.
 func (t *tx) RateList(ctx context.Context, storeID string, p storage.RatePage) ([]*promokit.Rate, error) {
-	before, err := parseAfter(p.After)
+	before, err := p.IDAfter()
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +125,7 @@ func (t *tx) RateList(ctx context.Context, storeID string, p storage.RatePage) (
 		before = maxID
 	}
 	return queryList(ctx, t.q, "rates", `SELECT `+rateColumns+` FROM affiliate_rates
-		WHERE store_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, []any{storeID, before, limit(p)}, scanRate)
+		WHERE store_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, []any{storeID, before, p.Size()}, scanRate)
 }
 
 func scanRate(row pgx.Row) (*promokit.Rate, error) {
@@ -143,18 +142,6 @@ func scanRate(row pgx.Row) (*promokit.Rate, error) {
 
 // maxID stands for "no upper bound" in queries on integer ids.
 const maxID = int64(1<<63 - 1)
-
-// parseAfter returns the integer id of a page cursor, 0 for "".
-func parseAfter(after string) (int64, error) {
-	if after == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(after, 10, 64)
-	if err != nil || id < 0 {
-		return 0, promokit.Errorf(promokit.EInvalid, "invalid page cursor %q", after)
-	}
-	return id, nil
-}
 
 // distinct returns the values of all, in order and each once.
 func distinct(all []string) []string {

@@ -3,12 +3,15 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
 
-// checkQuery compares every usage counter with the redemption rows it is
-// derived from; held and redeemed rows count. A codeless row (an
+// checkWith and checkCounters make checkQuery, which compares every usage
+// counter (promokit.Counters) with the redemption rows it is derived from;
+// held and redeemed rows count. A codeless row (an
 // automatic promotion) counts for its promotion and its customer's
 // counter of the promotion, never for a code. A customer's counters are
 // kept only for promotions and codes with a per-customer limit: counters
@@ -20,7 +23,7 @@ import (
 // with the subject "partner store day currency status kind" (the day as
 // YYYY-MM-DD). An entry that committed after its day was rolled up shows
 // here.
-const checkQuery = `
+const checkWith = `
 WITH live AS (SELECT * FROM redemptions WHERE state IN ('held', 'redeemed')),
 byPromotion AS (SELECT promotion_id, count(*) AS n, sum(discount)::bigint AS d FROM live GROUP BY promotion_id),
 byCode AS (SELECT code, count(*) AS n FROM live WHERE code <> '' GROUP BY code),
@@ -28,7 +31,7 @@ byCustomer AS (
     SELECT l.promotion_id AS subject, l.customer_key, count(*) AS n FROM live l JOIN promotions p ON p.id = l.promotion_id
      WHERE l.customer_key <> '' AND p.per_customer IS NOT NULL GROUP BY l.promotion_id, l.customer_key
     UNION ALL
-    SELECT 'code:' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
+    SELECT '` + promokit.CodeSubjectPrefix + `' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
      WHERE l.code <> '' AND l.customer_key <> '' AND c.per_customer_limit IS NOT NULL AND ` + liveCode + ` GROUP BY l.code, l.customer_key),
 rolled AS (
     SELECT e.partner_id, e.store_id, date_bin('1 day', e.created_at, timestamptz '1970-01-01 00:00:00+00') AS day, e.currency, e.status, e.kind,
@@ -43,28 +46,56 @@ daily AS MATERIALIZED (
            coalesce(s.entries, 0) AS stored_entries, coalesce(d.entries, 0) AS entries
       FROM ledger_daily s FULL JOIN rolled d
         ON d.partner_id = s.partner_id AND d.store_id = s.store_id AND d.day = s.day
-       AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind)
-SELECT 'promotion_uses', p.id, p.uses, coalesce(b.n, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
- WHERE p.uses <> coalesce(b.n, 0)
-UNION ALL
-SELECT 'promotion_discount', p.id, p.discount_spent, coalesce(b.d, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
- WHERE p.discount_spent <> coalesce(b.d, 0)
-UNION ALL
-SELECT 'code_uses', c.code, c.uses, coalesce(b.n, 0) FROM codes c LEFT JOIN byCode b ON b.code = c.code
- WHERE c.uses <> coalesce(b.n, 0) AND ` + liveCode + `
-UNION ALL
-SELECT 'customer_uses', u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n, 0) FROM customer_usage u
+       AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind)`
+
+// checkCounters holds, for each counter of promokit.Counters, the
+// queries of its rows that differ, each selecting the subject, the stored
+// value and the value from the rows; checkQuery puts the counter's name
+// before them.
+var checkCounters = map[promokit.Counter][]string{
+	promokit.CounterPromotionUses: {
+		`p.id, p.uses, coalesce(b.n, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
+ WHERE p.uses <> coalesce(b.n, 0)`,
+	},
+	promokit.CounterPromotionDiscount: {
+		`p.id, p.discount_spent, coalesce(b.d, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
+ WHERE p.discount_spent <> coalesce(b.d, 0)`,
+	},
+	promokit.CounterCodeUses: {
+		`c.code, c.uses, coalesce(b.n, 0) FROM codes c LEFT JOIN byCode b ON b.code = c.code
+ WHERE c.uses <> coalesce(b.n, 0) AND ` + liveCode,
+	},
+	promokit.CounterCustomerUses: {
+		`u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n, 0) FROM customer_usage u
   LEFT JOIN byCustomer b ON b.subject = u.subject AND b.customer_key = u.customer_key
  WHERE u.uses <> coalesce(b.n, 0)
    AND NOT EXISTS (SELECT 1 FROM promotions p WHERE p.id = u.subject AND p.per_customer IS NULL)
-   AND NOT (u.subject LIKE 'code:%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, 6) AND c.per_customer_limit IS NULL AND ` + liveCode + `))
-UNION ALL
-SELECT 'customer_uses', b.subject || ' ' || b.customer_key, 0, b.n FROM byCustomer b
- WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)
-UNION ALL
-SELECT 'ledger_daily', subject, stored_amount, amount FROM daily WHERE stored_amount <> amount
-UNION ALL
-SELECT 'ledger_daily_entries', subject, stored_entries, entries FROM daily WHERE stored_entries <> entries`
+   AND NOT (u.subject LIKE '` + promokit.CodeSubjectPrefix + `%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, length('` + promokit.CodeSubjectPrefix + `') + 1) AND c.per_customer_limit IS NULL AND ` + liveCode + `))`,
+		`b.subject || ' ' || b.customer_key, 0, b.n FROM byCustomer b
+ WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)`,
+	},
+	promokit.CounterLedgerDaily: {
+		`subject, stored_amount, amount FROM daily WHERE stored_amount <> amount`,
+	},
+	promokit.CounterLedgerDailyEntries: {
+		`subject, stored_entries, entries FROM daily WHERE stored_entries <> entries`,
+	},
+}
+
+// checkQuery is checkWith, then the rows of every counter that differ, in
+// the order of promokit.Counters.
+var checkQuery = func() string {
+	var b strings.Builder
+	b.WriteString(checkWith)
+	sep := "\n"
+	for _, c := range promokit.Counters() {
+		for _, q := range checkCounters[c] {
+			b.WriteString(sep + "SELECT '" + string(c) + "', " + q)
+			sep = "\nUNION ALL\n"
+		}
+	}
+	return b.String()
+}()
 
 // UsageCheck recomputes the usage counters from the rows, and the
 // ledger's daily roll-ups from the entries, and returns those that differ.

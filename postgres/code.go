@@ -143,7 +143,7 @@ func codeQuery(scope promokit.Scope, f storage.CodeFilter, paged bool) (string, 
 	w.add(liveCode)
 	sql := `SELECT ` + codeColumns + ` FROM codes c` + w.sql() + ` ORDER BY c.id`
 	if paged {
-		sql += ` LIMIT ` + w.arg(limit(f.Page))
+		sql += ` LIMIT ` + w.arg(f.Page.Size())
 	} else if f.Limit > 0 {
 		sql += ` LIMIT ` + w.arg(f.Limit)
 	}

@@ -36,9 +36,6 @@ const DefaultMaxConns = 16
 // the checkout batches them, a few batches at most at once.
 const keysMaxConns = 4
 
-// defaultLimit is the page size when a Page has no limit.
-const defaultLimit = 100
-
 var _ storage.DB = (*DB)(nil)
 
 // DB is a promokit database on PostgreSQL. It is safe for concurrent use.
@@ -328,14 +325,6 @@ func scanString(row pgx.Row) (string, error) {
 	var s string
 	err := row.Scan(&s)
 	return s, err
-}
-
-// limit returns the page size of p.
-func limit(p storage.Page) int {
-	if p.Limit <= 0 {
-		return defaultLimit
-	}
-	return p.Limit
 }
 
 // emptyIfNil returns a non-nil slice so that a NOT NULL text[] column gets

@@ -69,7 +69,7 @@ func (t *tx) KeyList(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key,
 	if f.After != "" {
 		w.add("id > ?", f.After)
 	}
-	sql := `SELECT ` + keyColumns + ` FROM api_keys` + w.sql() + ` ORDER BY id LIMIT ` + w.arg(limit(f.Page))
+	sql := `SELECT ` + keyColumns + ` FROM api_keys` + w.sql() + ` ORDER BY id LIMIT ` + w.arg(f.Page.Size())
 	return queryList(ctx, t.q, "keys", sql, w.args, scanKey)
 }
 

@@ -237,13 +237,13 @@ func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.P
 	if err != nil {
 		return nil, err
 	}
-	after, err := parseAfter(p.After)
+	after, err := p.IDAfter()
 	if err != nil {
 		return nil, err
 	}
 	w.add("id > ?", after)
 	return queryList(ctx, t.q, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
-		SELECT id FROM ledger_entries`+w.sql()+` ORDER BY id LIMIT `+w.arg(limit(p))+`) ORDER BY id`, w.args, scanEntry)
+		SELECT id FROM ledger_entries`+w.sql()+` ORDER BY id LIMIT `+w.arg(p.Size())+`) ORDER BY id`, w.args, scanEntry)
 }
 
 // ledgerWhere returns the conditions of a ledger filter.

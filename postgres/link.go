@@ -62,7 +62,7 @@ func (t *tx) LinkList(ctx context.Context, scope promokit.Scope, p storage.Page)
 	var w where
 	scopeLinks(&w, scope)
 	w.add("id > ?", p.After)
-	return queryList(ctx, t.q, "links", `SELECT `+linkColumns+` FROM links`+w.sql()+` ORDER BY id LIMIT `+w.arg(limit(p)),
+	return queryList(ctx, t.q, "links", `SELECT `+linkColumns+` FROM links`+w.sql()+` ORDER BY id LIMIT `+w.arg(p.Size()),
 		w.args, scanLink)
 }
 

@@ -107,7 +107,7 @@ func (t *tx) OrderList(ctx context.Context, scope promokit.Scope, p storage.Page
 		w.add("partner_id = ?", scope.PartnerID)
 	}
 	w.add("id > ?", p.After)
-	return queryList(ctx, t.q, "orders", `SELECT `+orderColumns+` FROM orders`+w.sql()+` ORDER BY id, store_id LIMIT `+w.arg(limit(p)),
+	return queryList(ctx, t.q, "orders", `SELECT `+orderColumns+` FROM orders`+w.sql()+` ORDER BY id, store_id LIMIT `+w.arg(p.Size()),
 		w.args, scanOrder)
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -123,7 +124,7 @@ func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version
 
 // PromotionList returns a page of the promotions that scope can see and f
 // selects, ordered by id. The status is evaluated at f.Now, in SQL, with
-// the rules of promokit.Promotion.Status.
+// the bounds of promokit.Status.Bounds.
 func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.PromotionFilter) ([]*promokit.Promotion, error) {
 	var w where
 	if scope.StoreID != "" {
@@ -139,24 +140,45 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 		w.add("p.channel = ?", f.Channel)
 	}
 	if f.Status != "" {
-		now := w.arg(f.Now)
-		ended := "((p.ended_at IS NOT NULL AND p.ended_at <= " + now + ") OR (p.ends_at IS NOT NULL AND p.ends_at <= " + now + "))"
-		switch f.Status {
-		case promokit.StatusEnded:
-			w.add(ended)
-		case promokit.StatusInactive:
-			w.add("NOT " + ended + " AND NOT p.active")
-		case promokit.StatusScheduled:
-			w.add("NOT " + ended + " AND p.active AND p.starts_at > " + now)
-		case promokit.StatusActive:
-			w.add("NOT " + ended + " AND p.active AND p.starts_at <= " + now)
-		default:
-			return nil, promokit.Errorf(promokit.EInvalid, "unknown status %q", f.Status)
+		if err := filterStatus(&w, f.Status, f.Now); err != nil {
+			return nil, err
 		}
 	}
 	if f.After != "" {
 		w.add("p.id > ?", f.After)
 	}
-	sql := `SELECT ` + promotionColumns + ` FROM promotions p` + w.sql() + ` ORDER BY p.id LIMIT ` + w.arg(limit(f.Page))
+	sql := `SELECT ` + promotionColumns + ` FROM promotions p` + w.sql() + ` ORDER BY p.id LIMIT ` + w.arg(f.Page.Size())
 	return queryList(ctx, t.q, "promotions", sql, w.args, scanPromotion)
+}
+
+// filterStatus adds the conditions of status at now: those of its bounds
+// (promokit.Status.Bounds), which decide the status once for every
+// database.
+func filterStatus(w *where, status promokit.Status, now time.Time) error {
+	b, err := status.Bounds(now)
+	if err != nil {
+		return err
+	}
+	at := w.arg(b.At)
+	ended := "((p.ended_at IS NOT NULL AND p.ended_at <= " + at + ") OR (p.ends_at IS NOT NULL AND p.ends_at <= " + at + "))"
+	if b.Ended {
+		w.add(ended)
+		return nil
+	}
+	w.add("NOT " + ended)
+	switch {
+	case b.Active == nil:
+	case *b.Active:
+		w.add("p.active")
+	default:
+		w.add("NOT p.active")
+	}
+	switch {
+	case b.Started == nil:
+	case *b.Started:
+		w.add("p.starts_at <= " + at)
+	default:
+		w.add("p.starts_at > " + at)
+	}
+	return nil
 }

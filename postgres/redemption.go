@@ -37,9 +37,11 @@ const addCodeUsageSQL = `UPDATE codes SET uses = uses + $1
 	WHERE code = $2 AND ($1 <= 0 OR usage_limit IS NULL OR uses + $1 <= usage_limit)`
 
 // UsageCustomerAdd adds to a customer's counter of a subject within limit.
+// The insert that creates a counter has no condition, so uses past limit
+// are refused before it (promokit.WithinLimit).
 func (t *tx) UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
-	if limit != nil && uses > *limit {
-		return false, nil
+	if !promokit.WithinLimit(uses, limit) {
+		return false, nil // a first use past the limit: nothing to ask
 	}
 	tag, err := t.q.Exec(ctx, addCustomerUsageSQL, subject, customerKey, uses, limit)
 	return affected(tag, err, "customer usage")
@@ -220,7 +222,9 @@ func (t *tx) RedemptionListByOrderMany(ctx context.Context, storeID string, orde
 // caller rolls the transaction back. The inserts (one statement) lock no
 // counter, so going first they keep the promotion's row, which every
 // batch of a hot promotion waits for, locked only for the updates and the
-// commit.
+// commit. The insert that creates a customer's counter has no condition:
+// storage.UsageTakeMany has refused uses that take more than a limit
+// from none (promokit.Uses.MayFit) before they come here.
 func (t *tx) UsageTakeMany(ctx context.Context, u storage.Uses) (bool, error) {
 	fit := true
 	queue := func(b *pgx.Batch) {
@@ -235,9 +239,6 @@ func (t *tx) UsageTakeMany(ctx context.Context, u storage.Uses) (bool, error) {
 			b.Queue(addCodeUsageSQL, c.Uses, c.Code)
 		}
 		for _, c := range u.Customers {
-			if c.Limit != nil && c.Uses > *c.Limit {
-				fit = false // a first use past the limit: nothing to ask
-			}
 			b.Queue(addCustomerUsageSQL, c.Subject, c.CustomerKey, c.Uses, c.Limit)
 		}
 	}

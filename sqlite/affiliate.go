@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -109,7 +108,7 @@ func (t *tx) RateListAt(ctx context.Context, storeID string, at time.Time, produ
 // RateList returns a store's rates newest first, those below the id
 // p.After when it is set.
 func (t *tx) RateList(ctx context.Context, storeID string, p storage.RatePage) ([]*promokit.Rate, error) {
-	before, err := parseAfter(p.After)
+	before, err := p.IDAfter()
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +116,7 @@ func (t *tx) RateList(ctx context.Context, storeID string, p storage.RatePage) (
 		before = maxID
 	}
 	return queryList(ctx, t, "rates", `SELECT `+rateColumns+` FROM affiliate_rates
-		WHERE store_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, []any{storeID, before, limit(p)}, scanRate)
+		WHERE store_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, []any{storeID, before, p.Size()}, scanRate)
 }
 
 func scanRate(row scanner) (*promokit.Rate, error) {
@@ -135,18 +134,6 @@ func scanRate(row scanner) (*promokit.Rate, error) {
 
 // maxID stands for "no upper bound" in queries on integer ids.
 const maxID = int64(1<<63 - 1)
-
-// parseAfter returns the integer id of a page cursor, 0 for "".
-func parseAfter(after string) (int64, error) {
-	if after == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(after, 10, 64)
-	if err != nil || id < 0 {
-		return 0, promokit.Errorf(promokit.EInvalid, "invalid page cursor %q", after)
-	}
-	return id, nil
-}
 
 // distinct returns the values of all, in order and each once.
 func distinct(all []string) []string {

@@ -207,7 +207,7 @@ func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f storage.CodeFilter) ([]*promokit.Code, error) {
 	w := codeWhere(scope, f)
 	q := `SELECT ` + codeColumns + ` FROM codes c` + w.String() + ` ORDER BY c.id LIMIT ?`
-	return queryList(ctx, t, "codes", q, append(w.args, limit(f.Page)), scanCode)
+	return queryList(ctx, t, "codes", q, append(w.args, f.Page.Size()), scanCode)
 }
 
 // CodeCount counts the codes of a store or a promotion, those created at

@@ -392,14 +392,6 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.terms, " AND ")
 }
 
-// limit returns the page size of p: 100 when it is not set.
-func limit(p storage.Page) int {
-	if p.Limit <= 0 {
-		return 100
-	}
-	return p.Limit
-}
-
 // queryList runs a list query and scans each row with scan.
 func queryList[T any](ctx context.Context, t *tx, what, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
 	rows, err := t.q.QueryContext(ctx, query, args...)

@@ -60,7 +60,7 @@ func (t *tx) KeyList(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key,
 		w.add("id > ?", f.After)
 	}
 	q := `SELECT ` + keyColumns + ` FROM api_keys` + w.String() + ` ORDER BY id LIMIT ?`
-	return queryList(ctx, t, "keys", q, append(w.args, limit(f.Page)), scanKey)
+	return queryList(ctx, t, "keys", q, append(w.args, f.Page.Size()), scanKey)
 }
 
 // KeyRevoke sets revoked_at of an unrevoked key to now; ENotFound if there

@@ -182,13 +182,13 @@ func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.P
 	if err != nil {
 		return nil, err
 	}
-	after, err := parseAfter(p.After)
+	after, err := p.IDAfter()
 	if err != nil {
 		return nil, err
 	}
 	w.add("id > ?", after)
 	return queryList(ctx, t, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
-		SELECT id FROM ledger_entries`+w.String()+` ORDER BY id LIMIT ?) ORDER BY id`, append(w.args, limit(p)), scanEntry)
+		SELECT id FROM ledger_entries`+w.String()+` ORDER BY id LIMIT ?) ORDER BY id`, append(w.args, p.Size()), scanEntry)
 }
 
 // ledgerWhere returns the conditions of a ledger filter.

@@ -62,7 +62,7 @@ func (t *tx) LinkList(ctx context.Context, scope promokit.Scope, p storage.Page)
 	scopeLinks(&w, scope)
 	w.add("id > ?", p.After)
 	return queryList(ctx, t, "links", `SELECT `+linkColumns+` FROM links`+w.String()+` ORDER BY id LIMIT ?`,
-		append(w.args, limit(p)), scanLink)
+		append(w.args, p.Size()), scanLink)
 }
 
 // scopeLinks restricts a query on links to what scope can see: its

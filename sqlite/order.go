@@ -109,7 +109,7 @@ func (t *tx) OrderList(ctx context.Context, scope promokit.Scope, p storage.Page
 	}
 	w.add("id > ?", p.After)
 	return queryList(ctx, t, "orders", `SELECT `+orderColumns+` FROM orders`+w.String()+` ORDER BY id, store_id LIMIT ?`,
-		append(w.args, limit(p)), scanOrder)
+		append(w.args, p.Size()), scanOrder)
 }
 
 // OrderListDueRelease returns completed, uncancelled orders whose commissions are

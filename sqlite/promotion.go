@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
@@ -111,7 +112,7 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 		w.add("p.channel = ?", string(f.Channel))
 	}
 	if f.Status != "" {
-		if err := filterStatus(&w, f.Status, micros(f.Now)); err != nil {
+		if err := filterStatus(&w, f.Status, f.Now); err != nil {
 			return nil, err
 		}
 	}
@@ -119,7 +120,7 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 		w.add("p.id > ?", f.After)
 	}
 	q := `SELECT ` + promotionColumns + ` FROM promotions p` + w.String() + ` ORDER BY p.id LIMIT ?`
-	return queryList(ctx, t, "promotions", q, append(w.args, limit(f.Page)), scanPromotion)
+	return queryList(ctx, t, "promotions", q, append(w.args, f.Page.Size()), scanPromotion)
 }
 
 // scopePromotions restricts a query on promotions p to what scope can see.
@@ -133,21 +134,34 @@ func scopePromotions(w *where, scope promokit.Scope) {
 	}
 }
 
-// filterStatus adds the condition of status at now (microseconds); it
-// mirrors promokit.Promotion.Status.
-func filterStatus(w *where, status promokit.Status, now int64) error {
+// filterStatus adds the conditions of status at now: those of its bounds
+// (promokit.Status.Bounds), which decide the status once for every
+// database.
+func filterStatus(w *where, status promokit.Status, now time.Time) error {
+	b, err := status.Bounds(now)
+	if err != nil {
+		return err
+	}
+	at := micros(b.At)
 	const ended = `((p.ended_at IS NOT NULL AND p.ended_at <= ?) OR (p.ends_at IS NOT NULL AND p.ends_at <= ?))`
-	switch status {
-	case promokit.StatusEnded:
-		w.add(ended, now, now)
-	case promokit.StatusInactive:
-		w.add("NOT "+ended+" AND p.active = 0", now, now)
-	case promokit.StatusScheduled:
-		w.add("NOT "+ended+" AND p.active = 1 AND p.starts_at > ?", now, now, now)
-	case promokit.StatusActive:
-		w.add("NOT "+ended+" AND p.active = 1 AND p.starts_at <= ?", now, now, now)
+	if b.Ended {
+		w.add(ended, at, at)
+		return nil
+	}
+	w.add("NOT "+ended, at, at)
+	switch {
+	case b.Active == nil:
+	case *b.Active:
+		w.add("p.active = 1")
 	default:
-		return promokit.Errorf(promokit.EInvalid, "unknown status %q", status)
+		w.add("p.active = 0")
+	}
+	switch {
+	case b.Started == nil:
+	case *b.Started:
+		w.add("p.starts_at <= ?", at)
+	default:
+		w.add("p.starts_at > ?", at)
 	}
 	return nil
 }

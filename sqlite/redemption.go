@@ -29,9 +29,11 @@ func (t *tx) UsageCodeAdd(ctx context.Context, code string, uses int64) (bool, e
 }
 
 // UsageCustomerAdd adds to a customer's counter of a subject within limit.
+// The insert that creates a counter has no condition, so uses past limit
+// are refused before it (promokit.WithinLimit).
 func (t *tx) UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
-	if limit != nil && uses > *limit {
-		return false, nil
+	if !promokit.WithinLimit(uses, limit) {
+		return false, nil // a first use past the limit: nothing to ask
 	}
 	var lim sql.NullInt64
 	if limit != nil {

@@ -44,7 +44,7 @@ func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Stor
 // StoreList returns one page of stores ordered by id.
 func (t *tx) StoreList(ctx context.Context, p storage.Page) ([]*promokit.Store, error) {
 	return queryList(ctx, t, "stores", `SELECT `+storeColumns+` FROM stores WHERE id > ? ORDER BY id LIMIT ?`,
-		[]any{p.After, limit(p)}, scanStore)
+		[]any{p.After, p.Size()}, scanStore)
 }
 
 // StoreUpdate writes a store's name, P4 flag, stacking rule and redirect
@@ -134,7 +134,7 @@ func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, erro
 // PartnerList returns one page of partners ordered by id.
 func (t *tx) PartnerList(ctx context.Context, p storage.Page) ([]*promokit.Partner, error) {
 	return queryList(ctx, t, "partners", `SELECT `+partnerColumns+` FROM partners WHERE id > ? ORDER BY id LIMIT ?`,
-		[]any{p.After, limit(p)}, scanPartner)
+		[]any{p.After, p.Size()}, scanPartner)
 }
 
 func scanPartner(row scanner) (*promokit.Partner, error) {
@@ -182,7 +182,7 @@ func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Prod
 // ProductList returns one page of a store's products ordered by id.
 func (t *tx) ProductList(ctx context.Context, storeID string, p storage.Page) ([]*promokit.Product, error) {
 	return queryList(ctx, t, "products", `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		[]any{storeID, p.After, limit(p)}, scanProduct)
+		[]any{storeID, p.After, p.Size()}, scanProduct)
 }
 
 // ProductMissing returns the ids among ids, in their order and each once,

@@ -223,15 +223,15 @@ func CartUsageKeys(of []CartOf, codes map[string]*promokit.Code, perCustomer fun
 				continue
 			}
 			if perCustomer == nil || perCustomer(c.PromotionID) {
-				add(UsageKey{Subject: c.PromotionID, CustomerKey: u.CustomerKey})
+				add(promokit.PromotionUsageKey(c.PromotionID, u.CustomerKey))
 			}
 			if c.PerCustomerLimit != nil {
-				add(UsageKey{Subject: "code:" + v, CustomerKey: u.CustomerKey})
+				add(promokit.CodeUsageKey(v, u.CustomerKey))
 			}
 		}
 		for _, p := range automatic[u.StoreID] {
 			if p.PerCustomer != nil {
-				add(UsageKey{Subject: p.ID, CustomerKey: u.CustomerKey})
+				add(promokit.PromotionUsageKey(p.ID, u.CustomerKey))
 			}
 		}
 	}

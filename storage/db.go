@@ -116,9 +116,7 @@ type Tx interface {
 	Savepoint(ctx context.Context, fn func() error) error
 }
 
-// Page selects one page of a list ordered by id: the objects after the
-// cursor After (an id; empty for the first page), at most Limit of them.
-type Page struct {
-	After string
-	Limit int
-}
+// Page selects one page of a list ordered by id (promokit.Page): a driver
+// returns at most Page.Size objects, and reads the cursor of a list ordered
+// by integer ids with Page.IDAfter.
+type Page = promokit.Page

@@ -21,8 +21,9 @@ type UsageTx interface {
 	// UsageCodeAdd is UsagePromotionAdd for a code's own usage_limit.
 	UsageCodeAdd(ctx context.Context, code string, uses int64) (bool, error)
 	// UsageCustomerAdd adds uses to a customer's counter of a subject (a
-	// promotion id, or "code:" and a code) if the result stays within
-	// limit (nil: no limit), and reports whether it added.
+	// promokit.UsageKey's) if the result stays within limit (nil: no
+	// limit), and reports whether it added: a counter that does not exist
+	// yet starts from none (promokit.WithinLimit).
 	UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error)
 	// UsageCustomerGet returns a customer's uses of a subject (0 when none).
 	UsageCustomerGet(ctx context.Context, subject, customerKey string) (int64, error)
@@ -31,24 +32,15 @@ type UsageTx interface {
 	UsageCustomerGetMany(ctx context.Context, keys []UsageKey) (map[UsageKey]int64, error)
 }
 
-// CounterDiff is a usage counter that differs from its rows: Kind is
-// "promotion_uses", "promotion_discount", "code_uses" or "customer_uses";
-// Subject the promotion id, code, or subject and customer key.
-type CounterDiff struct {
-	Kind     string `json:"kind"`
-	Subject  string `json:"subject"`
-	Stored   int64  `json:"stored"`
-	FromRows int64  `json:"from_rows"`
-}
+// CounterDiff is a stored sum that differs from its rows
+// (promokit.CounterDiff).
+type CounterDiff = promokit.CounterDiff
 
-// UsageKey names a customer's usage counter: Subject is a promotion id, or
-// "code:" and a code.
-type UsageKey struct {
-	Subject     string
-	CustomerKey string
-}
+// UsageKey names a customer's usage counter (promokit.UsageKey).
+type UsageKey = promokit.UsageKey
 
-// Uses is what a batch of orders takes and writes (Tx.UsageTakeMany).
+// Uses is what a batch of orders takes and writes (Tx.UsageTakeMany): the
+// uses of the counters (promokit.Uses) and the redemptions to insert.
 type Uses struct {
 	Promotions  []PromotionUse
 	Codes       []CodeUse
@@ -57,29 +49,23 @@ type Uses struct {
 }
 
 // PromotionUse is uses and discount to add to a promotion's counters.
-type PromotionUse struct {
-	ID       string
-	Uses     int64
-	Discount int64
-}
+type PromotionUse = promokit.PromotionUse
 
 // CodeUse is uses to add to a code's counter. The empty code has none.
-type CodeUse struct {
-	Code string
-	Uses int64
-}
+type CodeUse = promokit.CodeUse
 
-// CustomerUse is uses to add to a customer's counter within Limit (nil: no
-// limit).
-type CustomerUse struct {
-	UsageKey
-	Uses  int64
-	Limit *int64
+// CustomerUse is uses to add to a customer's counter within Limit.
+type CustomerUse = promokit.CustomerUse
+
+// counters returns the uses of u's counters.
+func (u *Uses) counters() promokit.Uses {
+	return promokit.Uses{Promotions: u.Promotions, Codes: u.Codes, Customers: u.Customers}
 }
 
 // UsageTaker is the ability of a Tx to take a batch's uses and insert its
 // redemptions (UsageTakeMany) in fewer round trips than
-// UsageTakeManyInTurn.
+// UsageTakeManyInTurn. UsageTakeMany calls it only with uses that may fit
+// (promokit.Uses.MayFit).
 type UsageTaker interface {
 	UsageTakeMany(ctx context.Context, u Uses) (bool, error)
 }
@@ -91,9 +77,13 @@ type UsageTaker interface {
 // IDs. A use of the empty code (a codeless redemption of an automatic
 // promotion) has no code counter and is skipped. It reports false when a
 // use did not fit a limit; what it wrote is then partial and the
-// transaction must be rolled back. It uses tx's UsageTaker when it has
-// one.
+// transaction must be rolled back. Uses that cannot fit
+// (promokit.Uses.MayFit) report false before any is sent. It uses tx's
+// UsageTaker when it has one.
 func UsageTakeMany(ctx context.Context, tx Tx, u Uses) (bool, error) {
+	if c := u.counters(); !c.MayFit() {
+		return false, nil
+	}
 	if t, ok := tx.(UsageTaker); ok {
 		return t.UsageTakeMany(ctx, u)
 	}
