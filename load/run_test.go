@@ -55,9 +55,12 @@ func TestDrive(t *testing.T) {
 	if m.Failures[ServerError] != "boom" || len(m.Failures) != 1 {
 		t.Errorf("failures = %v, want only the server error", m.Failures)
 	}
+	// The window closes when its timer fires, which a busy machine runs
+	// late: a request may start a little after the nominal end, but not a
+	// request time after request time.
 	end := begin.Add(warmup + duration)
 	for _, s := range starts {
-		if s.After(end.Add(5 * time.Millisecond)) {
+		if s.After(end.Add(50 * time.Millisecond)) {
 			t.Errorf("a request started %v after the window", s.Sub(end))
 		}
 	}
