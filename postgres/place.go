@@ -272,6 +272,11 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 			return nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
 		}
 		out[i].Settings, out[i].Store, out[i].Membership = h.Settings, h.Store, h.Membership
+		if h.Membership == nil {
+			// A store that never joined has no window of clicks and
+			// pays no commission: nothing else is read (PlaceData).
+			out[i].Click, out[i].Rates = nil, nil
+		}
 	}
 	return out, nil
 }

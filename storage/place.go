@@ -30,8 +30,11 @@ type PlaceQuery struct {
 	From, At    time.Time
 }
 
-// PlaceData is what Tx.PlaceReadMany returns for one order: Store, Membership and Click are
-// nil when there is none.
+// PlaceData is what PlaceReadMany returns for one order: Store, Membership
+// and Click are nil when there is none. Without a store there is no
+// membership, and without a membership (a store that never joined the
+// affiliate program) there is neither a click nor rates: the window of
+// the clicks starts at the join.
 type PlaceData struct {
 	Settings   *promokit.Settings
 	Store      *promokit.Store

@@ -226,9 +226,7 @@ func placeReadMany(t *testing.T, b *bundle, tx storage.Tx, qs []storage.PlaceQue
 
 // sortedPlaces returns a copy of ds with what PlaceReadMany leaves
 // unspecified made equal: each answer's rates sorted by product (the
-// general rate first), and no click or rates in an answer without a
-// membership, where the window of the clicks has no start (a membership's
-// join) and placing the order reads neither.
+// general rate first).
 func sortedPlaces(ds []*storage.PlaceData) []*storage.PlaceData {
 	out := make([]*storage.PlaceData, len(ds))
 	for i, d := range ds {
@@ -236,9 +234,6 @@ func sortedPlaces(ds []*storage.PlaceData) []*storage.PlaceData {
 			continue
 		}
 		c := *d
-		if c.Membership == nil {
-			c.Click, c.Rates = nil, nil
-		}
 		c.Rates = slices.SortedFunc(slices.Values(d.Rates), func(a, b *promokit.Rate) int {
 			return cmp.Or(strings.Compare(a.ProductID, b.ProductID), cmp.Compare(a.ID, b.ID))
 		})
