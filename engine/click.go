@@ -183,11 +183,17 @@ type clickTargetEntry struct {
 	at, until time.Time
 }
 
-// clickWriter queues clicks and writes them in batches.
+// clickWriter queues clicks and writes them in batches. Its writes run
+// under ctx, the writer's own context for as long as the service lives:
+// a click is written after its request was answered, so no request's
+// context may end its write. Each write has batchTimeout at most, and
+// Close ends ctx when its own context ends before the writer has stopped.
 type clickWriter struct {
-	s     *Service
-	flush time.Duration
-	queue chan queuedClick
+	s      *Service
+	flush  time.Duration
+	queue  chan queuedClick
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	start   sync.Once
 	closing sync.Once
@@ -202,8 +208,10 @@ func newClickWriter(s *Service, flush time.Duration) *clickWriter {
 	if flush <= 0 {
 		flush = DefaultClickFlush
 	}
+	// The writer outlives every request, so its context is its own.
+	ctx, cancel := context.WithCancel(context.Background())
 	return &clickWriter{
-		s: s, flush: flush, queue: make(chan queuedClick, maxClickQueue),
+		s: s, flush: flush, queue: make(chan queuedClick, maxClickQueue), ctx: ctx, cancel: cancel,
 		stop: make(chan struct{}), stopped: make(chan struct{}), flushReq: make(chan chan error),
 	}
 }
@@ -316,13 +324,14 @@ func (w *clickWriter) drain(batch []queuedClick) []queuedClick {
 }
 
 // writeRetrying writes one batch, retrying a failure with a growing pause
-// until it is written (or, when stopping, three times). A batch the
-// database refuses for one of its clicks is written in halves, so that
-// every other click is stored (isolate.go); a click refused alone is
-// written again without its referrer and user agent, the only texts of a
-// click that its request chose, so that it still counts, and dropped,
-// logged, only if the database refuses it even so: writing it again would
-// hold the writer forever.
+// until it is written (or, when stopping, three times; and not once the
+// writer's context has ended). A batch the database refuses for one of
+// its clicks is written in halves, so that every other click is stored
+// (isolate.go); a click refused alone is written again without its
+// referrer and user agent, the only texts of a click that its request
+// chose, so that it still counts, and dropped, logged, only if the
+// database refuses it even so: writing it again would hold the writer
+// forever.
 func (w *clickWriter) writeRetrying(batch []queuedClick, stopping bool) {
 	pause := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -354,7 +363,7 @@ func (w *clickWriter) writeRetrying(batch []queuedClick, stopping bool) {
 			continue // the bare clicks: at once
 		}
 		w.s.log.Error("write clicks", "clicks", len(failed), "attempt", attempt, "err", failure)
-		if stopping && attempt == 3 {
+		if stopping && attempt == 3 || w.ctx.Err() != nil {
 			return
 		}
 		time.Sleep(pause)
@@ -365,7 +374,8 @@ func (w *clickWriter) writeRetrying(batch []queuedClick, stopping bool) {
 // write inserts one batch of clicks, flagging floods: a visitor's clicks on
 // one link past the policy's number within the hour before each click.
 func (w *clickWriter) write(batch []queuedClick) error {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(w.ctx, batchTimeout)
+	defer cancel()
 	start := time.Now()
 	clicks := make([]*promokit.Click, len(batch))
 	for i, q := range batch {
@@ -447,15 +457,18 @@ func (s *Service) FlushClicks(ctx context.Context) error {
 }
 
 // Close writes the queued clicks and stops the click writer; clicks after
-// it are answered EUnavailable. It waits at most until ctx ends.
+// it are answered EUnavailable. It waits at most until ctx ends; then the
+// writes in flight are cancelled, and the clicks not yet written are lost.
 func (s *Service) Close(ctx context.Context) error {
 	w := s.clicks
 	w.start.Do(func() { go w.run() })
 	w.closing.Do(func() { close(w.stop) })
 	select {
 	case <-w.stopped:
+		w.cancel()
 		return nil
 	case <-ctx.Done():
+		w.cancel()
 		return ctx.Err()
 	}
 }

@@ -2,6 +2,13 @@
 // applies the domain rules and runs every change in one transaction of a
 // Store. It is the only package where business logic meets storage, and it
 // has one implementation for both databases.
+//
+// Concurrent calls of the hot paths (code look-ups, cart reads, look-up
+// checks and failures, idempotency keys, placed orders, redeems and
+// clicks) share their database work in batches, each run under a context
+// made from its callers' contexts. docs/batching.md lists every batcher:
+// what it batches, its bounds, what it does when a batch fails, its
+// fallback and how contexts flow.
 package engine
 
 import (

@@ -23,7 +23,9 @@ func (s *Service) RedeemBatch(ctx context.Context, ins []RedeemInput, holds []ti
 		r.done = make(chan struct{})
 		batch, idx = append(batch, r), append(idx, i)
 	}
-	s.runBatch(batch)
+	bctx, stop := batchContext([]context.Context{ctx})
+	s.runBatch(bctx, batch)
+	stop()
 	for j, r := range batch {
 		res[idx[j]], errs[idx[j]] = r.res, r.err
 	}

@@ -57,7 +57,7 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 		found = r
 		return nil
 	}
-	err := s.writeIdempotency(op)
+	err := s.writeIdempotency(ctx, op)
 	if promokit.ErrorCode(err) == promokit.EConflict {
 		// Another request with the key created it between our read and write.
 		return nil, promokit.Errorf(promokit.EIdempotencyBusy, "the first request with this Idempotency-Key is still running; retry later")
@@ -67,13 +67,13 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 
 // FinishIdempotent stores the response of a request begun with BeginIdempotent.
 func (s *Service) FinishIdempotent(ctx context.Context, r *storage.IdempotencyRecord) error {
-	return s.writeIdempotency(&idempotencyOp{keyID: r.KeyID, key: r.Key, complete: r, done: make(chan struct{})})
+	return s.writeIdempotency(ctx, &idempotencyOp{keyID: r.KeyID, key: r.Key, complete: r, done: make(chan struct{})})
 }
 
 // AbortIdempotent forgets a request begun with BeginIdempotent that failed
 // with a server error, so that a retry runs it again.
 func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error {
-	return s.writeIdempotency(&idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
+	return s.writeIdempotency(ctx, &idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
 		run: func(ctx context.Context, tx storage.Tx) error { return tx.IdempotencyDelete(ctx, keyID, key) }})
 }
 
@@ -102,11 +102,17 @@ const maxIdempotencyBatch = 256
 // op.run must write nothing when it returns a domain error (a code other
 // than EInternal), since the others' writes commit; op is made again, in
 // a half of the batch, if the batch fails for one of its writes
-// (isolate.go). It takes no context: a caller that leaves must not leave
-// a request half recorded, and the batch's deadline bounds the wait.
-func (s *Service) writeIdempotency(op *idempotencyOp) error {
-	s.idempotency.push(op)
-	<-op.done
+// (isolate.go). When ctx ends first it returns ctx.Err(), and op is made
+// or not: not when its batch has not begun or every caller of the batch
+// has gone, and with the others otherwise. A caller that must not leave a
+// request half recorded passes a context that is not cancelled
+// (context.WithoutCancel, as the HTTP server does); the batch's deadline
+// bounds its wait.
+func (s *Service) writeIdempotency(ctx context.Context, op *idempotencyOp) error {
+	s.idempotency.push(ctx, op)
+	if err := await(ctx, op.done); err != nil {
+		return err
+	}
 	return op.err
 }
 
@@ -116,10 +122,8 @@ func (s *Service) writeIdempotency(op *idempotencyOp) error {
 // error is its own; any other error undoes the batch, which is then
 // written again in halves when the error may be one write's (a value the
 // database refuses), and answered to every write otherwise (isolate.go).
-// It does not take a caller's context: the other callers share the write.
-func (s *Service) writeIdempotencyBatch(batch []*idempotencyOp) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+// It runs under ctx, the batch's context (batchContext).
+func (s *Service) writeIdempotencyBatch(ctx context.Context, batch []*idempotencyOp) {
 	slices.SortStableFunc(batch, func(a, b *idempotencyOp) int {
 		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
 	})

@@ -40,11 +40,9 @@ const maxLookupBatch = 256
 // get looks code up in scope; ENotFound when it is missing or foreign.
 func (l *lookups) get(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	req := &lookup{scope: scope, code: code, done: make(chan struct{})}
-	l.q.push(req)
-	select {
-	case <-req.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	l.q.push(ctx, req)
+	if err := await(ctx, req.done); err != nil {
+		return nil, err
 	}
 	if req.err != nil {
 		return nil, req.err
@@ -55,16 +53,16 @@ func (l *lookups) get(ctx context.Context, scope promokit.Scope, code string) (*
 	return req.found, nil
 }
 
-// read answers one batch with one query per distinct scope, isolating a
-// look-up whose query the database refuses (isolate.go). It does not take
-// a look-up's context: the look-ups of other callers share the query.
-func (l *lookups) read(batch []*lookup) {
+// read answers one batch under ctx, the batch's context (batchContext),
+// with one query per distinct scope, isolating a look-up whose query the
+// database refuses (isolate.go).
+func (l *lookups) read(ctx context.Context, batch []*lookup) {
 	byScope := make(map[promokit.Scope][]*lookup, 1)
 	for _, r := range batch {
 		byScope[r.scope] = append(byScope[r.scope], r)
 	}
 	for scope, reqs := range byScope {
-		isolateBatch(l.s, reqs, func(part []*lookup) error { return l.readScope(scope, part) },
+		isolateBatch(l.s, reqs, func(part []*lookup) error { return l.readScope(ctx, scope, part) },
 			func(r *lookup, err error) { r.err = err })
 		for _, r := range reqs {
 			close(r.done)
@@ -74,7 +72,7 @@ func (l *lookups) read(batch []*lookup) {
 
 // readScope reads the codes of reqs, look-ups in scope, with one query
 // and sets their answers, or returns the query's error and sets none.
-func (l *lookups) readScope(scope promokit.Scope, reqs []*lookup) error {
+func (l *lookups) readScope(ctx context.Context, scope promokit.Scope, reqs []*lookup) error {
 	values := make([]string, 0, len(reqs))
 	seen := make(map[string]bool, len(reqs))
 	for _, r := range reqs {
@@ -84,9 +82,9 @@ func (l *lookups) readScope(scope promokit.Scope, reqs []*lookup) error {
 		}
 	}
 	var codes []*promokit.Code
-	err := l.s.db.Read(context.Background(), func(tx storage.Tx) error {
+	err := l.s.db.Read(ctx, func(tx storage.Tx) error {
 		var err error
-		codes, err = tx.CodeGetMany(context.Background(), scope, values)
+		codes, err = tx.CodeGetMany(ctx, scope, values)
 		return err
 	})
 	if err != nil {

@@ -148,11 +148,9 @@ func (s *Service) CheckLookups(ctx context.Context, subj LookupSubjects, lim Loo
 		return nil, nil
 	}
 	c := &lookupCheck{window: lookupWindow(s.now()), names: subjectNames(list), done: make(chan struct{})}
-	s.lookupChecks.push(c)
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	s.lookupChecks.push(ctx, c)
+	if err := await(ctx, c.done); err != nil {
+		return nil, err
 	}
 	if c.err != nil {
 		return nil, c.err
@@ -191,11 +189,10 @@ type lookupCheck struct {
 // maxLookupChecks bounds a batch of checks.
 const maxLookupChecks = 256
 
-// readLookupChecks answers a batch of checks with one read, isolating a
-// check whose read the database refuses (isolate.go).
-func (s *Service) readLookupChecks(batch []*lookupCheck) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+// readLookupChecks answers a batch of checks with one read under ctx, the
+// batch's context (batchContext), isolating a check whose read the
+// database refuses (isolate.go).
+func (s *Service) readLookupChecks(ctx context.Context, batch []*lookupCheck) {
 	isolateBatch(s, batch, func(batch []*lookupCheck) error {
 		names := make(map[time.Time][]string, 1)
 		for _, c := range batch {
@@ -261,17 +258,17 @@ func (s *Service) FailLookups(ctx context.Context, subj LookupSubjects, n int, l
 // window when each count plus n stays within its limit (limits[i] for
 // names[i]), and nothing otherwise: the returned lookupFail's over then
 // tells which names did not fit. It waits for the batch's commit; when ctx
-// ends first it returns ctx.Err(), and the batch counts the failures or
-// not all the same.
+// ends first it returns ctx.Err(), and the failures are counted or not: not
+// when the batch has not begun or every caller of the batch has gone, and
+// with the others otherwise. A caller that must have its failures counted
+// passes a context that is not cancelled (context.WithoutCancel).
 func (s *Service) countFailures(ctx context.Context, names []string, limits []int64, n int64) (*lookupFail, error) {
 	f := &lookupFail{window: lookupWindow(s.now()), names: names, limits: limits, n: n, done: make(chan struct{})}
-	s.lookupFails.push(f)
-	select {
-	case <-f.done:
-		return f, f.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	s.lookupFails.push(ctx, f)
+	if err := await(ctx, f.done); err != nil {
+		return nil, err
 	}
+	return f, f.err
 }
 
 // lookupFail is one request's failures, counted with the others of its
@@ -290,12 +287,9 @@ type lookupFail struct {
 const maxLookupFails = 256
 
 // writeLookupFails counts a batch's failures in one transaction (see
-// writeLookupFailsOnce). A request whose failures the database refuses is
-// isolated (isolate.go). It does not take a caller's context: the other
-// callers share the write.
-func (s *Service) writeLookupFails(batch []*lookupFail) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+// writeLookupFailsOnce) under ctx, the batch's context (batchContext). A
+// request whose failures the database refuses is isolated (isolate.go).
+func (s *Service) writeLookupFails(ctx context.Context, batch []*lookupFail) {
 	isolateBatch(s, batch, func(batch []*lookupFail) error { return s.writeLookupFailsOnce(ctx, batch) },
 		func(f *lookupFail, err error) { f.err = err })
 	for _, f := range batch {

@@ -26,7 +26,9 @@ var errEventExists = errors.New("engine: the event exists")
 // first, outside the write: the store, the attribution (A3) and the
 // rates, which are all decided by what happened before the order. The
 // write then inserts the event (its id makes a replay fail at once), the
-// order, its visitor and its entries.
+// order, its visitor and its entries. When ctx ends while the order waits
+// for a batch it returns ctx.Err(), and the order is placed or not, as a
+// replay of the event then finds.
 func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *OrderEventInput, hash []byte) (*OrderResult, error) {
 	now := s.now()
 	at := eventTime(in, now)
@@ -38,10 +40,12 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 		q.ProductIDs = appendNew(q.ProductIDs, l.ProductID)
 	}
 	rr := &placeRead{q: q, done: make(chan struct{})}
-	if !s.placeReads.push(rr) {
+	if !s.placeReads.push(ctx, rr) {
 		return nil, promokit.Errorf(promokit.EUnavailable, "too many orders are waiting to be read; retry shortly")
 	}
-	<-rr.done
+	if err := await(ctx, rr.done); err != nil {
+		return nil, err
+	}
 	d, err := rr.d, rr.err
 	if err != nil {
 		return nil, err
@@ -59,10 +63,12 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 		visitor: in.CustomerID != "" && in.VisitorID != "",
 		done:    make(chan struct{}),
 	}
-	if !s.places.push(r) {
+	if !s.places.push(ctx, r) {
 		return nil, promokit.Errorf(promokit.EUnavailable, "too many orders are waiting to be written; retry shortly")
 	}
-	<-r.done
+	if err := await(ctx, r.done); err != nil {
+		return nil, err
+	}
 	err = r.err
 	if errors.Is(err, errEventExists) {
 		var out *OrderResult
@@ -131,10 +137,10 @@ func (r *placeReq) write(ctx context.Context, tx storage.Tx) error {
 	return tx.LedgerAddMany(ctx, r.entries)
 }
 
-// writePlaces writes a batch of placed orders in one transaction, or in
-// halves when that fails for one of them (isolate.go).
-func (s *Service) writePlaces(batch []*placeReq) {
-	ctx := context.Background()
+// writePlaces writes a batch of placed orders in one transaction under
+// ctx, the batch's context (batchContext), or in halves when that fails
+// for one of them (isolate.go).
+func (s *Service) writePlaces(ctx context.Context, batch []*placeReq) {
 	isolateBatch(s, batch, func(part []*placeReq) error { return s.writePlacesOnce(ctx, part) },
 		func(r *placeReq, err error) { r.err = err })
 	for _, r := range batch {
@@ -198,11 +204,10 @@ type placeRead struct {
 // maxPlaceReads bounds a batch of placed orders' reads.
 const maxPlaceReads = 128
 
-// readPlaces reads what a batch of placed orders needs at once, isolating
-// an order whose read the database refuses (isolate.go).
-func (s *Service) readPlaces(batch []*placeRead) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+// readPlaces reads what a batch of placed orders needs at once under ctx,
+// the batch's context (batchContext), isolating an order whose read the
+// database refuses (isolate.go).
+func (s *Service) readPlaces(ctx context.Context, batch []*placeRead) {
 	isolateBatch(s, batch, func(part []*placeRead) error { return s.readPlacesOnce(ctx, part) },
 		func(r *placeRead, err error) { r.err = err })
 	for _, r := range batch {

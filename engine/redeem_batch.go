@@ -76,26 +76,30 @@ func (r *useReq) redemption(a promokit.Applied, state string, holdUntil *time.Ti
 const (
 	maxRedeemBatch = 128
 	maxRedeemQueue = 8192
-	batchTimeout   = 30 * time.Second
 )
 
 // redeem queues r for its batch and waits for its answer. A call whose
-// context ends while it waits is dropped from its batch if that batch has
-// not begun, and answered with the context's error.
+// context ends while it waits is answered with the context's error at
+// once: it is dropped from its batch if that batch has not begun, and
+// otherwise its order is written or not with the others of the batch,
+// as a retry of it then finds.
 func (s *Service) redeem(r *useReq) (*RedeemResult, error) {
 	r.done = make(chan struct{})
-	if !s.redeems.push(r) {
+	if !s.redeems.push(r.ctx, r) {
 		return nil, promokit.Errorf(promokit.EUnavailable, "too many checkouts are waiting; try again in a moment")
 	}
-	<-r.done
+	if err := await(r.ctx, r.done); err != nil {
+		return nil, err
+	}
 	return r.res, r.err
 }
 
 // errOneByOne stops a batch that does not fit a limit as a whole.
 var errOneByOne = errors.New("engine: the batch must be taken order by order")
 
-// runBatch answers every call of batch.
-func (s *Service) runBatch(batch []*useReq) {
+// runBatch answers every call of batch under ctx, the batch's context
+// (batchContext).
+func (s *Service) runBatch(ctx context.Context, batch []*useReq) {
 	live := make([]*useReq, 0, len(batch))
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -119,8 +123,6 @@ func (s *Service) runBatch(batch []*useReq) {
 	if len(live) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
 	s.writeBatch(ctx, live)
 }
 

@@ -79,11 +79,9 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 		guarded = in.Guard.Limits.limited(in.Guard.Subjects)
 		cr.window, cr.subjects = lookupWindow(s.now()), subjectNames(guarded)
 	}
-	s.cartReads.push(cr)
-	select {
-	case <-cr.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	s.cartReads.push(ctx, cr)
+	if err := await(ctx, cr.done); err != nil {
+		return nil, err
 	}
 	if cr.err != nil {
 		return nil, cr.err
@@ -127,13 +125,11 @@ type cartRead struct {
 // maxCartReads bounds a batch of cart reads, and so its queries' sizes.
 const maxCartReads = 128
 
-// readCarts answers a batch of cart reads, isolating a cart whose read
-// the database refuses (isolate.go). It does not take a caller's context:
-// the other callers share the reads.
-func (s *Service) readCarts(batch []*cartRead) {
+// readCarts answers a batch of cart reads under ctx, the batch's context
+// (batchContext), isolating a cart whose read the database refuses
+// (isolate.go).
+func (s *Service) readCarts(ctx context.Context, batch []*cartRead) {
 	started := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
 	isolateBatch(s, batch, func(part []*cartRead) error { return s.readCartsOnce(ctx, part) },
 		func(r *cartRead, err error) { r.err = err })
 	s.metrics.cartReadBatch(len(batch), time.Since(started))

@@ -89,7 +89,9 @@ func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 		if rc.status == 0 {
 			rc.status = http.StatusOK
 		}
-		if rc.status >= 500 || rc.status == http.StatusTooManyRequests {
+		// A request its client left (StatusClientClosed) may still have
+		// made its change: a retry runs it again and finds out.
+		if rc.status >= 500 || rc.status == http.StatusTooManyRequests || rc.status == StatusClientClosed {
 			if err := s.svc.AbortIdempotent(ctx, p.KeyID, key); err != nil {
 				s.log.ErrorContext(ctx, "abort idempotent request", "request_id", infoFrom(ctx).requestID(), "err", err)
 			}

@@ -2,10 +2,12 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/internal/dbtest"
@@ -170,5 +172,56 @@ func TestIdempotencyServerError(t *testing.T) {
 	}
 	if n := calls.Load(); n != 3 {
 		t.Errorf("the handler ran %d times, want 3", n)
+	}
+}
+
+// TestIdempotencyClientClosed checks that a request whose client left
+// (499) is forgotten: its engine call may have returned early with the
+// client's context while its batch went on, so a retry with the key runs
+// the request again rather than replay the 499.
+func TestIdempotencyClientClosed(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, storetest.OpenSQLite(t))
+	var calls atomic.Int32
+	left := make(chan struct{})
+	b.srv.mux.Handle("POST /v1/test/left", b.srv.idempotent(bodyJSON, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			<-r.Context().Done() // the client leaves
+			writeError(w, r, r.Context().Err())
+			close(left)
+			return
+		}
+		writeJSON(w, r, http.StatusCreated, map[string]int32{"call": calls.Load()})
+	})))
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "POST", b.c.base+"/v1/test/left", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.admin)
+	req.Header.Set("Idempotency-Key", "left")
+	go func() {
+		for calls.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	if resp, err := b.c.hc.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the client that left got an answer: %d", resp.StatusCode)
+	}
+	<-left
+	// Until the first request is recorded, the key is in use (409).
+	r := b.c.do(t, "POST", "/v1/test/left", b.admin, `{}`, "Idempotency-Key", "left")
+	for i := 0; r.StatusCode == http.StatusConflict && i < 100; i++ {
+		time.Sleep(10 * time.Millisecond)
+		r = b.c.do(t, "POST", "/v1/test/left", b.admin, `{}`, "Idempotency-Key", "left")
+	}
+	if r.StatusCode != 201 || r.Header.Get("Idempotent-Replayed") == "true" {
+		t.Fatalf("the retry: %d %v %s, want 201 run again", r.StatusCode, r.Header, r.Body)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("the handler ran %d times, want 2", n)
 	}
 }
