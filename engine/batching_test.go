@@ -12,8 +12,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
+	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
-	"github.com/promokit/promokit/storetest"
 )
 
 // requestKey is the key of the request id the tests put in their callers'
@@ -186,7 +186,7 @@ func waitPending(t *testing.T, svc *engine.Service, path string, n int) {
 // the batch for the others, who get their answers; a batch whose callers
 // have all left stops its database work.
 func TestBatchCallersLeave(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		var cs *ctxStore
 		reg := prometheus.NewRegistry()
@@ -251,7 +251,7 @@ func TestBatchCallersLeave(t *testing.T) {
 // context's error at once, and the write, which no one else waits for,
 // stops.
 func TestWriteCallerLeaves(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		var cs *ctxStore
 		b := setupWith(t, ctxOpen(&cs, open), engine.Config{})
@@ -292,7 +292,7 @@ func TestWriteCallerLeaves(t *testing.T) {
 // path carry the values of their caller's context (here a request id),
 // and the caller's deadline.
 func TestBatchesCarryCallerContext(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		var cs *ctxStore
 		b := setupWith(t, ctxOpen(&cs, open), engine.Config{})
@@ -361,7 +361,7 @@ func TestBatchesCarryCallerContext(t *testing.T) {
 // own context, which Close ends when its own context ends first: the
 // write in flight then stops instead of holding a database being closed.
 func TestCloseCancelsClickWrites(t *testing.T) {
-	storetest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		t.Parallel()
 		var cs *ctxStore
 		b := setupWith(t, ctxOpen(&cs, open), engine.Config{ClickFlush: time.Hour})

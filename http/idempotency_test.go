@@ -181,7 +181,7 @@ func TestIdempotencyServerError(t *testing.T) {
 // the request again rather than replay the 499.
 func TestIdempotencyClientClosed(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, storetest.OpenSQLite(t))
+	b := newBundle(t, dbtest.OpenSQLite(t))
 	var calls atomic.Int32
 	left := make(chan struct{})
 	b.srv.mux.Handle("POST /v1/test/left", b.srv.idempotent(bodyJSON, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
