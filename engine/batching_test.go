@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/engine"
-	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/engine"
-	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

@@ -14,8 +14,8 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/engine"
-	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

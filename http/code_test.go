@@ -17,8 +17,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/engine"
-	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/promokit/promokit/internal/dbtest"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

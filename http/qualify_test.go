@@ -9,8 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/engine"
-	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/promokit/promokit/internal/dbtest"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 

@@ -19,9 +19,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/engine"
 	promohttp "github.com/promokit/promokit/http"
-	"github.com/promokit/promokit/internal/dbtest"
 	"github.com/promokit/promokit/postgres"
 	"github.com/promokit/promokit/sqlite"
 	"github.com/promokit/promokit/storage"

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/promokit/promokit/internal/dbtest"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/postgres"
 )
 

@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"testing"
 
-	"github.com/promokit/promokit/internal/dbtest"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/storage"
 	"github.com/promokit/promokit/storagetest"
 )

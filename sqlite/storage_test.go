@@ -3,7 +3,7 @@ package sqlite_test
 import (
 	"testing"
 
-	"github.com/promokit/promokit/internal/dbtest"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/storagetest"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/promokit/promokit/internal/dbtest"
+	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/storage"
 )
 
