@@ -224,7 +224,7 @@ func latestClick(t *testing.T, st storage.DB, storeID, visitor string) *promokit
 	t.Helper()
 	var c *promokit.Click
 	err := st.Read(context.Background(), func(tx storage.Tx) (err error) {
-		c, err = tx.ClickGetLatest(context.Background(), storeID, []string{visitor}, jan1.Add(-time.Hour), jan1.Add(time.Hour))
+		c, err = tx.ClickGetLatest(context.Background(), storage.ClickQuery{StoreID: storeID, VisitorIDs: []string{visitor}, From: jan1.Add(-time.Hour), To: jan1.Add(time.Hour)})
 		return err
 	})
 	if err != nil {

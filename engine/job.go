@@ -319,7 +319,7 @@ func (s *Service) generateBatch(ctx context.Context, j *promokit.Job, n int64) (
 		if inserted, err = tx.CodeInsertValuesMany(ctx, tmpl, values); err != nil {
 			return err
 		}
-		done, err = tx.JobAddProgress(ctx, j.ID, s.owner, inserted, now, now.Add(s.jobLease))
+		done, err = tx.JobAddProgress(ctx, storage.JobProgress{ID: j.ID, Owner: s.owner, N: inserted, Now: now, Until: now.Add(s.jobLease)})
 		return err
 	})
 	if err != nil {

@@ -130,7 +130,7 @@ func (r *placeReq) write(ctx context.Context, tx storage.Tx) error {
 		return err
 	}
 	if r.visitor {
-		if err := tx.VisitorAdd(ctx, r.o.StoreID, r.o.CustomerID, r.o.VisitorID, r.ev.CreatedAt); err != nil {
+		if err := tx.VisitorAdd(ctx, storage.VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt}); err != nil {
 			return err
 		}
 	}

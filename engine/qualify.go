@@ -240,7 +240,7 @@ func customerCandidates(ctx context.Context, tx storage.Tx, storeID, customerID,
 	if customerID == "" {
 		return nil, nil
 	}
-	codes, err := tx.CodeListForCustomer(ctx, storeID, customerID, now, promokit.MaxQualify)
+	codes, err := tx.CodeListForCustomer(ctx, storage.CustomerCodesQuery{StoreID: storeID, CustomerID: customerID, Now: now, Limit: promokit.MaxQualify})
 	if err != nil || len(codes) == 0 {
 		return nil, err
 	}

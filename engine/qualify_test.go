@@ -137,7 +137,7 @@ func newQualifyFixture(t *testing.T, b *bundle) *qualifyFixture {
 		if _, err := tx.UsagePromotionAdd(context.Background(), f.budget.ID, 2, 1000); err != nil {
 			return err
 		}
-		_, err := tx.UsageCustomerAdd(context.Background(), f.once.ID, "c:cus_42", 1, ptr(int64(1)))
+		_, err := tx.UsageCustomerAdd(context.Background(), storage.CustomerUse{UsageKey: storage.UsageKey{Subject: f.once.ID, CustomerKey: "c:cus_42"}, Uses: 1, Limit: ptr(int64(1))})
 		return err
 	})
 	if err != nil {

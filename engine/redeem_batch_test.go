@@ -382,7 +382,7 @@ func TestCustomerCountersOnlyWithLimits(t *testing.T) {
 		checkCounters(t, b.store)
 		// A tampered counter of a limited promotion is found.
 		if err := b.store.Write(context.Background(), func(tx storage.Tx) error {
-			_, err := tx.UsageCustomerAdd(context.Background(), limited.ID, key, 1, nil)
+			_, err := tx.UsageCustomerAdd(context.Background(), storage.CustomerUse{UsageKey: storage.UsageKey{Subject: limited.ID, CustomerKey: key}, Uses: 1, Limit: nil})
 			return err
 		}); err != nil {
 			t.Fatal(err)

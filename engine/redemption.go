@@ -221,7 +221,7 @@ func (s *Service) useOne(ctx context.Context, tx storage.Tx, settings *promokit.
 			// Redeem a reserved order: its uses are taken already.
 			held := inState(prior, st)
 			for _, p := range held {
-				ok, err := tx.RedemptionSetState(ctx, p.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, now)
+				ok, err := tx.RedemptionSetState(ctx, storage.RedemptionStateChange{ID: p.ID, From: promokit.RedemptionHeld, To: promokit.RedemptionRedeemed, HoldUntil: nil, Now: now})
 				if err != nil {
 					return nil, err
 				}
@@ -250,7 +250,7 @@ func (s *Service) useOne(ctx context.Context, tx storage.Tx, settings *promokit.
 	for _, a := range priced.Applied {
 		if i := slices.IndexFunc(prior, func(p *promokit.Redemption) bool { return records(p, a) }); i >= 0 {
 			p := prior[i]
-			ok, err := tx.RedemptionSetState(ctx, p.ID, promokit.RedemptionReleased, state, holdUntil, now)
+			ok, err := tx.RedemptionSetState(ctx, storage.RedemptionStateChange{ID: p.ID, From: promokit.RedemptionReleased, To: state, HoldUntil: holdUntil, Now: now})
 			if err != nil || !ok {
 				return nil, orConflict(err, in.OrderID)
 			}
@@ -327,7 +327,7 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 			return err
 		}
 		for _, r := range held {
-			ok, err := tx.RedemptionSetState(ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, now)
+			ok, err := tx.RedemptionSetState(ctx, storage.RedemptionStateChange{ID: r.ID, From: promokit.RedemptionHeld, To: promokit.RedemptionReleased, HoldUntil: nil, Now: now})
 			if err != nil {
 				return err
 			}
@@ -391,7 +391,7 @@ func takeAll(ctx context.Context, tx storage.Tx, cands []promokit.Candidate, app
 	}
 	slices.SortFunc(uses, func(a, b custTaking) int { return strings.Compare(a.Subject, b.Subject) })
 	for _, u := range uses {
-		ok, err := tx.UsageCustomerAdd(ctx, u.Subject, u.CustomerKey, 1, u.Limit)
+		ok, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: u.Subject, CustomerKey: u.CustomerKey}, Uses: 1, Limit: u.Limit})
 		if err != nil || !ok {
 			return orRefusal(err, u.cd, promokit.ReasonCustomerLimit, u.Rule, u.Limit)
 		}
@@ -535,7 +535,7 @@ func giveBackTx(ctx context.Context, tx storage.Tx, storeID, orderID, from, to s
 		default:
 			continue
 		}
-		ok, err := tx.RedemptionSetState(ctx, r.ID, r.State, target, nil, now)
+		ok, err := tx.RedemptionSetState(ctx, storage.RedemptionStateChange{ID: r.ID, From: r.State, To: target, HoldUntil: nil, Now: now})
 		if err != nil || !ok {
 			return nil, orConflict(err, orderID)
 		}
@@ -578,7 +578,7 @@ func give(ctx context.Context, tx storage.Tx, r *promokit.Redemption) error {
 		}
 	}
 	for _, cu := range u.Customers {
-		if _, err := tx.UsageCustomerAdd(ctx, cu.Subject, cu.CustomerKey, cu.Uses, nil); err != nil {
+		if _, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: cu.Subject, CustomerKey: cu.CustomerKey}, Uses: cu.Uses, Limit: nil}); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 const jobColumns = `id, kind, store_id, promotion_id, spec, total, done, state, error,
@@ -95,7 +96,8 @@ func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
 // its lease, if owner still holds it, and returns the new progress. A job
 // that reaches its total is marked succeeded, its lease released. Two
 // batches of one job may commit concurrently: the increment is atomic.
-func (t *tx) JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
+func (t *tx) JobAddProgress(ctx context.Context, p storage.JobProgress) (int64, error) {
+	id, owner, n, now, until := p.ID, p.Owner, p.N, p.Now, p.Until
 	var done int64
 	err := t.q.QueryRow(ctx, `
 		UPDATE jobs

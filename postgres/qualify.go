@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // automaticPromotionsSQL selects a store's live automatic promotions. The
@@ -37,7 +38,8 @@ const customerCodesSQL = `SELECT ` + codeColumns + ` FROM codes c
 
 // CodeListForCustomer returns up to limit live codes of a store restricted to a
 // customer, in creation order.
-func (t *tx) CodeListForCustomer(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error) {
+func (t *tx) CodeListForCustomer(ctx context.Context, p storage.CustomerCodesQuery) ([]*promokit.Code, error) {
+	storeID, customerID, now, limit := p.StoreID, p.CustomerID, p.Now, p.Limit
 	if customerID == "" {
 		return nil, nil
 	}

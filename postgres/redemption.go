@@ -39,7 +39,8 @@ const addCodeUsageSQL = `UPDATE codes SET uses = uses + $1
 // UsageCustomerAdd adds to a customer's counter of a subject within limit.
 // The insert that creates a counter has no condition, so uses past limit
 // are refused before it (promokit.WithinLimit).
-func (t *tx) UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error) {
+func (t *tx) UsageCustomerAdd(ctx context.Context, p storage.CustomerUse) (bool, error) {
+	subject, customerKey, uses, limit := p.Subject, p.CustomerKey, p.Uses, p.Limit
 	if !promokit.WithinLimit(uses, limit) {
 		return false, nil // a first use past the limit: nothing to ask
 	}
@@ -115,7 +116,8 @@ func (t *tx) RedemptionListByOrder(ctx context.Context, storeID, orderID string)
 }
 
 // RedemptionSetState moves a redemption from one state to another.
-func (t *tx) RedemptionSetState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error) {
+func (t *tx) RedemptionSetState(ctx context.Context, p storage.RedemptionStateChange) (bool, error) {
+	id, from, to, holdUntil, now := p.ID, p.From, p.To, p.HoldUntil, p.Now
 	tag, err := t.q.Exec(ctx, `UPDATE redemptions SET state = $1, hold_until = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
 		to, holdUntil, now, id, from)
 	return affected(tag, err, "redemption state")

@@ -87,7 +87,8 @@ func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []storag
 
 // ClickGetLatest returns the latest unflagged click of the visitors on the
 // store's links within [from, to].
-func (t *tx) ClickGetLatest(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error) {
+func (t *tx) ClickGetLatest(ctx context.Context, p storage.ClickQuery) (*promokit.Click, error) {
+	storeID, visitorIDs, from, to := p.StoreID, p.VisitorIDs, p.From, p.To
 	if len(visitorIDs) == 0 {
 		return nil, promokit.Errorf(promokit.ENotFound, "no click")
 	}
@@ -155,7 +156,8 @@ func (t *tx) LinkStatGetMany(ctx context.Context, linkIDs []string) (map[string]
 
 // VisitorAdd records a customer's visitor id at a store, or refreshes
 // when it was last seen there.
-func (t *tx) VisitorAdd(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error {
+func (t *tx) VisitorAdd(ctx context.Context, p storage.VisitorSeen) error {
+	storeID, customerID, visitorID, now := p.StoreID, p.CustomerID, p.VisitorID, p.Seen
 	_, err := t.q.ExecContext(ctx, `INSERT INTO visitors (store_id, customer_id, visitor_id, last_seen) VALUES (?, ?, ?, ?)
 		ON CONFLICT (store_id, customer_id, visitor_id) DO UPDATE SET last_seen = excluded.last_seen`,
 		storeID, customerID, visitorID, micros(now))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 const jobColumns = `id, kind, store_id, promotion_id, spec, total, done, state, error, created_at, updated_at,
@@ -118,7 +119,8 @@ func scanJob(row scanner) (*promokit.Job, error) {
 // JobAddProgress adds n to a job's progress, marks it running and extends
 // its lease, if owner still holds it, and returns the new progress. A job
 // that reaches its total is marked succeeded, its lease released.
-func (t *tx) JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error) {
+func (t *tx) JobAddProgress(ctx context.Context, p storage.JobProgress) (int64, error) {
+	id, owner, n, now, until := p.ID, p.Owner, p.N, p.Now, p.Until
 	var done int64
 	err := t.q.QueryRowContext(ctx, `UPDATE jobs
 		SET done = done + ?1,

@@ -18,16 +18,15 @@ type ClickTx interface {
 	// counting at most max of them (max <= 0: all), so that a pair's cost
 	// is bounded whatever its clicks.
 	ClickCountMany(ctx context.Context, since time.Time, pairs []VisitorLink, max int64) (map[VisitorLink]int64, error)
-	// ClickGetLatest returns the latest unflagged click, at or after from and
-	// at or before to, by any of visitorIDs on a link of the store;
+	// ClickGetLatest returns the latest unflagged click that q selects;
 	// ENotFound when there is none.
-	ClickGetLatest(ctx context.Context, storeID string, visitorIDs []string, from, to time.Time) (*promokit.Click, error)
+	ClickGetLatest(ctx context.Context, q ClickQuery) (*promokit.Click, error)
 	// VisitorAdd records that a customer of the marketplace used a visitor
-	// id on an order of the store, or refreshes when it was last seen
-	// there. The binding is the store's own: it serves the attribution of
+	// id on an order of the store (VisitorSeen), or refreshes when it was
+	// last seen there. The binding is the store's own: it serves the attribution of
 	// that store's orders only (A3), so that no store can bind a customer
 	// to a visitor who clicked a link to another store.
-	VisitorAdd(ctx context.Context, storeID, customerID, visitorID string, now time.Time) error
+	VisitorAdd(ctx context.Context, p VisitorSeen) error
 	// VisitorList returns up to limit visitor ids that a customer
 	// used on orders of the store, the most recently seen first.
 	VisitorList(ctx context.Context, storeID, customerID string, limit int) ([]string, error)
@@ -44,4 +43,13 @@ type VisitorSeen struct {
 type VisitorLink struct {
 	VisitorID string
 	LinkID    string
+}
+
+// ClickQuery selects the latest unflagged click by any of VisitorIDs on a
+// link of the store StoreID, made at or after From and at or before To
+// (ClickGetLatest).
+type ClickQuery struct {
+	StoreID    string
+	VisitorIDs []string
+	From, To   time.Time
 }

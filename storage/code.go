@@ -35,11 +35,12 @@ type CodeTx interface {
 	// read of codes, it leaves out the codes of an import that has not
 	// committed (CodeImportTx).
 	CodeExistingMany(ctx context.Context, codes []string) ([]string, error)
-	// CodeListForCustomer returns up to limit codes of a store restricted to
-	// customerID (C3) that are active and unexpired at now and whose
-	// promotion is live at now, in creation order. A partial index holds
+	// CodeListForCustomer returns up to q.Limit codes of the store
+	// q.StoreID restricted to q.CustomerID (C3) that are active and
+	// unexpired at q.Now and whose promotion is live then, in creation
+	// order. A partial index holds
 	// only codes with a customer, so code generation never writes to it.
-	CodeListForCustomer(ctx context.Context, storeID, customerID string, now time.Time, limit int) ([]*promokit.Code, error)
+	CodeListForCustomer(ctx context.Context, q CustomerCodesQuery) ([]*promokit.Code, error)
 }
 
 // CodeFilter selects codes. Codes are ordered by their creation, and After
@@ -62,4 +63,13 @@ type CodeCount struct {
 	PromotionID string
 	Since       time.Time
 	Pending     bool
+}
+
+// CustomerCodesQuery selects up to Limit codes of the store StoreID that
+// are restricted to CustomerID and live at Now (CodeListForCustomer).
+type CustomerCodesQuery struct {
+	StoreID    string
+	CustomerID string
+	Now        time.Time
+	Limit      int
 }

@@ -18,10 +18,21 @@ type JobTx interface {
 	// JobUpdate writes a job's progress, state, error, finish time and
 	// lease, if owner still holds its lease; EConflict otherwise.
 	JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
-	// JobAddProgress adds n to a job's progress if owner still holds its
-	// lease, extends the lease to until, and returns the new progress; a
+	// JobAddProgress adds p.N to the job's progress if p.Owner still holds
+	// its lease, extends the lease to p.Until, and returns the new progress; a
 	// job reaching its total becomes succeeded and its lease is released.
 	// EConflict when the lease is lost. Concurrent batches of one job may
 	// call it: the increment is atomic.
-	JobAddProgress(ctx context.Context, id, owner string, n int64, now, until time.Time) (int64, error)
+	JobAddProgress(ctx context.Context, p JobProgress) (int64, error)
+}
+
+// JobProgress is N more units of progress of the job ID, reported at Now
+// by the holder of its lease Owner, who keeps it until Until
+// (JobAddProgress).
+type JobProgress struct {
+	ID    string
+	Owner string
+	N     int64
+	Now   time.Time
+	Until time.Time
 }

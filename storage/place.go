@@ -104,7 +104,7 @@ func placeRead(ctx context.Context, tx Tx, q PlaceQuery) (*PlaceData, error) {
 	if from.Before(d.Membership.JoinedAt) {
 		from = d.Membership.JoinedAt
 	}
-	if d.Click, err = tx.ClickGetLatest(ctx, q.StoreID, visitors, from, q.At); err != nil {
+	if d.Click, err = tx.ClickGetLatest(ctx, ClickQuery{StoreID: q.StoreID, VisitorIDs: visitors, From: from, To: q.At}); err != nil {
 		return &d, notFoundNil(err)
 	}
 	return &d, nil
@@ -149,7 +149,7 @@ func OrderPlaceManyInTurn(ctx context.Context, tx Tx, p PlacedOrders) error {
 		}
 	}
 	for _, v := range p.Visitors {
-		if err := tx.VisitorAdd(ctx, v.StoreID, v.CustomerID, v.VisitorID, v.Seen); err != nil {
+		if err := tx.VisitorAdd(ctx, VisitorSeen{StoreID: v.StoreID, CustomerID: v.CustomerID, VisitorID: v.VisitorID, Seen: v.Seen}); err != nil {
 			return err
 		}
 	}

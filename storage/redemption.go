@@ -17,10 +17,10 @@ type RedemptionTx interface {
 	RedemptionCreate(ctx context.Context, r *promokit.Redemption) error
 	// RedemptionListByOrder returns an order's redemptions, by id.
 	RedemptionListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error)
-	// RedemptionSetState moves a redemption from state from to state to,
-	// with holdUntil as its new hold (nil: none), and reports whether it
-	// did (false: it was not in from).
-	RedemptionSetState(ctx context.Context, id int64, from, to string, holdUntil *time.Time, now time.Time) (bool, error)
+	// RedemptionSetState makes the change c (a redemption from one state to
+	// another, with its new hold) and reports whether it did (false: the
+	// redemption was not in c.From).
+	RedemptionSetState(ctx context.Context, c RedemptionStateChange) (bool, error)
 	// RedemptionListExpiredHolds returns up to limit held redemptions whose hold ended
 	// at or before now, oldest first.
 	RedemptionListExpiredHolds(ctx context.Context, now time.Time, limit int) ([]*promokit.Redemption, error)
@@ -30,4 +30,14 @@ type RedemptionTx interface {
 	// RedemptionCreateMany inserts redemptions and sets their IDs; EConflict
 	// as RedemptionCreate.
 	RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error
+}
+
+// RedemptionStateChange moves the redemption ID from the state From to the
+// state To at Now, with HoldUntil as its new hold (nil: none)
+// (RedemptionSetState).
+type RedemptionStateChange struct {
+	ID        int64
+	From, To  string
+	HoldUntil *time.Time
+	Now       time.Time
 }

@@ -20,11 +20,11 @@ type UsageTx interface {
 	UsagePromotionAdd(ctx context.Context, id string, uses, discount int64) (bool, error)
 	// UsageCodeAdd is UsagePromotionAdd for a code's own usage_limit.
 	UsageCodeAdd(ctx context.Context, code string, uses int64) (bool, error)
-	// UsageCustomerAdd adds uses to a customer's counter of a subject (a
-	// promokit.UsageKey's) if the result stays within limit (nil: no
-	// limit), and reports whether it added: a counter that does not exist
+	// UsageCustomerAdd adds p.Uses to the customer's counter p.UsageKey if
+	// the result stays within p.Limit (nil: no limit), and reports whether
+	// it added: a counter that does not exist
 	// yet starts from none (promokit.WithinLimit).
-	UsageCustomerAdd(ctx context.Context, subject, customerKey string, uses int64, limit *int64) (bool, error)
+	UsageCustomerAdd(ctx context.Context, p CustomerUse) (bool, error)
 	// UsageCustomerGet returns a customer's uses of a subject (0 when none).
 	UsageCustomerGet(ctx context.Context, subject, customerKey string) (int64, error)
 	// UsageCustomerGetMany returns the uses of each counter among keys that has
@@ -107,7 +107,7 @@ func UsageTakeManyInTurn(ctx context.Context, tx Tx, u Uses) (bool, error) {
 		}
 	}
 	for _, c := range u.Customers {
-		if ok, err := tx.UsageCustomerAdd(ctx, c.Subject, c.CustomerKey, c.Uses, c.Limit); err != nil || !ok {
+		if ok, err := tx.UsageCustomerAdd(ctx, c); err != nil || !ok {
 			return false, err
 		}
 	}

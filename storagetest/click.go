@@ -149,7 +149,7 @@ func testLatestClick(t *testing.T, b *bundle) {
 	latest := func(storeID string, visitors []string, from, to time.Time) (*promokit.Click, error) {
 		var c *promokit.Click
 		err := b.readErr(func(tx storage.Tx) (err error) {
-			c, err = tx.ClickGetLatest(b.ctx, storeID, visitors, from, to)
+			c, err = tx.ClickGetLatest(b.ctx, storage.ClickQuery{StoreID: storeID, VisitorIDs: visitors, From: from, To: to})
 			return err
 		})
 		return c, err
@@ -192,21 +192,21 @@ func testLatestClick(t *testing.T, b *bundle) {
 func testVisitors(t *testing.T, b *bundle) {
 	b.write(t, func(tx storage.Tx) error {
 		for i, v := range []string{"v1", "v2", "v3"} {
-			if err := tx.VisitorAdd(b.ctx, "sto_1", "cus_1", v, b.at(time.Duration(i)*time.Minute)); err != nil {
+			if err := tx.VisitorAdd(b.ctx, storage.VisitorSeen{StoreID: "sto_1", CustomerID: "cus_1", VisitorID: v, Seen: b.at(time.Duration(i) * time.Minute)}); err != nil {
 				return err
 			}
 		}
-		if err := tx.VisitorAdd(b.ctx, "sto_1", "cus_2", "v9", b.at(time.Hour)); err != nil {
+		if err := tx.VisitorAdd(b.ctx, storage.VisitorSeen{StoreID: "sto_1", CustomerID: "cus_2", VisitorID: "v9", Seen: b.at(time.Hour)}); err != nil {
 			return err
 		}
 		// Another store's bindings: the same customer with a visitor of
 		// its own and with one that sto_1 saw too, seen last of all.
 		for _, v := range []string{"v8", "v2"} {
-			if err := tx.VisitorAdd(b.ctx, "sto_2", "cus_1", v, b.at(2*time.Hour)); err != nil {
+			if err := tx.VisitorAdd(b.ctx, storage.VisitorSeen{StoreID: "sto_2", CustomerID: "cus_1", VisitorID: v, Seen: b.at(2 * time.Hour)}); err != nil {
 				return err
 			}
 		}
-		return tx.VisitorAdd(b.ctx, "sto_1", "cus_1", "v1", b.at(3*time.Minute))
+		return tx.VisitorAdd(b.ctx, storage.VisitorSeen{StoreID: "sto_1", CustomerID: "cus_1", VisitorID: "v1", Seen: b.at(3 * time.Minute)})
 	})
 	visitors := func(store, customer string, limit int) []string {
 		t.Helper()

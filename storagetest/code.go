@@ -477,7 +477,7 @@ func testCustomerCodes(t *testing.T, b *bundle) {
 		t.Helper()
 		var out []*promokit.Code
 		b.read(t, func(tx storage.Tx) (err error) {
-			out, err = tx.CodeListForCustomer(b.ctx, store, customer, now, limit)
+			out, err = tx.CodeListForCustomer(b.ctx, storage.CustomerCodesQuery{StoreID: store, CustomerID: customer, Now: now, Limit: limit})
 			return err
 		})
 		return out

@@ -60,7 +60,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 			return err
 		}
 		add("ListCodes by partner", cs)
-		cs, err = tx.CodeListForCustomer(b.ctx, "sto_1", "cus_1", b.at(time.Hour), 1000)
+		cs, err = tx.CodeListForCustomer(b.ctx, storage.CustomerCodesQuery{StoreID: "sto_1", CustomerID: "cus_1", Now: b.at(time.Hour), Limit: 1000})
 		if err != nil {
 			return err
 		}

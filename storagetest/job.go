@@ -217,7 +217,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 		t.Fatalf("claimed %s", claimed.ID)
 	}
 	err := b.writeErr(func(tx storage.Tx) error {
-		_, err := tx.JobAddProgress(b.ctx, j.ID, "w2", 10, b.now, b.at(time.Minute))
+		_, err := tx.JobAddProgress(b.ctx, storage.JobProgress{ID: j.ID, Owner: "w2", N: 10, Now: b.now, Until: b.at(time.Minute)})
 		return err
 	})
 	wantCode(t, "progress by a worker without the lease", err, promokit.EConflict)
@@ -227,7 +227,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 		go func() {
 			defer wg.Done()
 			if err := b.writeErr(func(tx storage.Tx) error {
-				_, err := tx.JobAddProgress(b.ctx, j.ID, "w1", 100, b.at(time.Second), b.at(2*time.Minute))
+				_, err := tx.JobAddProgress(b.ctx, storage.JobProgress{ID: j.ID, Owner: "w1", N: 100, Now: b.at(time.Second), Until: b.at(2 * time.Minute)})
 				return err
 			}); err != nil {
 				t.Error(err)
@@ -241,7 +241,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 	}
 	var done int64
 	b.write(t, func(tx storage.Tx) (err error) {
-		done, err = tx.JobAddProgress(b.ctx, j.ID, "w1", 100, b.at(time.Hour), b.at(2*time.Hour))
+		done, err = tx.JobAddProgress(b.ctx, storage.JobProgress{ID: j.ID, Owner: "w1", N: 100, Now: b.at(time.Hour), Until: b.at(2 * time.Hour)})
 		return err
 	})
 	got = mustGetJob(t, b, j.ID)

@@ -61,11 +61,11 @@ func testPlaceRead(t *testing.T, b *bundle) {
 				return err
 			}
 		}
-		if err := tx.VisitorAdd(b.ctx, "sto_1", "c1", "v2", b.now); err != nil {
+		if err := tx.VisitorAdd(b.ctx, storage.VisitorSeen{StoreID: "sto_1", CustomerID: "c1", VisitorID: "v2", Seen: b.now}); err != nil {
 			return err
 		}
 		// Another store's binding of c1 never serves sto_1's orders.
-		return tx.VisitorAdd(b.ctx, "sto_2", "c1", "v4", b.now)
+		return tx.VisitorAdd(b.ctx, storage.VisitorSeen{StoreID: "sto_2", CustomerID: "c1", VisitorID: "v4", Seen: b.now})
 	})
 	l1 := &promokit.Link{ID: "lnk_1", StoreID: "sto_1", PartnerID: "ptn_1"}
 	l2 := &promokit.Link{ID: "lnk_2", StoreID: "sto_2", PartnerID: "ptn_1"}

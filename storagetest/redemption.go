@@ -30,10 +30,10 @@ func testRedemptions(t *testing.T, b *bundle) {
 	wantCode(t, "a second redemption of a code by one order", err, promokit.EConflict)
 	var moved, stale bool
 	b.write(t, func(tx storage.Tx) (err error) {
-		if moved, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionRedeemed, nil, b.at(time.Minute)); err != nil {
+		if moved, err = tx.RedemptionSetState(b.ctx, storage.RedemptionStateChange{ID: r.ID, From: promokit.RedemptionHeld, To: promokit.RedemptionRedeemed, HoldUntil: nil, Now: b.at(time.Minute)}); err != nil {
 			return err
 		}
-		stale, err = tx.RedemptionSetState(b.ctx, r.ID, promokit.RedemptionHeld, promokit.RedemptionReleased, nil, b.at(time.Minute))
+		stale, err = tx.RedemptionSetState(b.ctx, storage.RedemptionStateChange{ID: r.ID, From: promokit.RedemptionHeld, To: promokit.RedemptionReleased, HoldUntil: nil, Now: b.at(time.Minute)})
 		return err
 	})
 	if !moved || stale {

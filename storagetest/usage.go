@@ -62,14 +62,20 @@ func testUsage(t *testing.T, b *bundle) {
 	}
 	limit := ptr(int64(2))
 	for i, want := range []bool{true, true, false} {
-		if ok := add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", 1, limit) }); ok != want {
+		if ok := add(func(tx storage.Tx) (bool, error) {
+			return tx.UsageCustomerAdd(b.ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: "prm_1", CustomerKey: "e:x"}, Uses: 1, Limit: limit})
+		}); ok != want {
 			t.Fatalf("customer use %d: %v, want %v", i+1, ok, want)
 		}
 	}
-	if add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:y", 3, limit) }) {
+	if add(func(tx storage.Tx) (bool, error) {
+		return tx.UsageCustomerAdd(b.ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: "prm_1", CustomerKey: "e:y"}, Uses: 3, Limit: limit})
+	}) {
 		t.Fatal("a first use past the limit was taken")
 	}
-	add(func(tx storage.Tx) (bool, error) { return tx.UsageCustomerAdd(b.ctx, "prm_1", "e:x", -1, nil) })
+	add(func(tx storage.Tx) (bool, error) {
+		return tx.UsageCustomerAdd(b.ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: "prm_1", CustomerKey: "e:x"}, Uses: -1, Limit: nil})
+	})
 	var n, none int64
 	b.read(t, func(tx storage.Tx) (err error) {
 		if n, err = tx.UsageCustomerGet(b.ctx, "prm_1", "e:x"); err != nil {

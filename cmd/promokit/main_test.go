@@ -382,7 +382,7 @@ func TestCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := w.DB.Write(context.Background(), func(tx storage.Tx) error {
-				_, err := tx.UsageCustomerAdd(context.Background(), "prm_x", "e:x", 1, nil)
+				_, err := tx.UsageCustomerAdd(context.Background(), storage.CustomerUse{UsageKey: storage.UsageKey{Subject: "prm_x", CustomerKey: "e:x"}, Uses: 1, Limit: nil})
 				return err
 			})
 			if err != nil {
