@@ -15,8 +15,8 @@ import (
 // directory.
 func TestMigrationVersions(t *testing.T) {
 	t.Parallel()
-	sqliteVersions := dirVersions(t, filepath.Join("..", "..", "sqlite", "migrations"))
-	postgresVersions := dirVersions(t, filepath.Join("..", "..", "postgres", "migrations"))
+	sqliteVersions := dirVersions(t, filepath.Join("..", "sqlite", "migrations"))
+	postgresVersions := dirVersions(t, filepath.Join("..", "postgres", "migrations"))
 	if len(sqliteVersions) == 0 {
 		t.Fatal("no SQLite migrations")
 	}
