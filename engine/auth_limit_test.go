@@ -95,7 +95,7 @@ func TestAuthNegativeCache(t *testing.T) {
 		lim := engine.AuthLimits{Global: 1}
 		wantAuth(t, b.svc, st, secret, lim, "", 1)
 		wantAuth(t, b.svc, st, secret, lim, "", 0)
-		other := engine.New(engine.Config{Store: st, Clock: b.clock})
+		other := engine.New(engine.Config{DB: st, Clock: b.clock})
 		if _, err := other.RevokeKey(b.seller, k.ID); err != nil {
 			t.Fatal(err)
 		}

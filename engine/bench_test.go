@@ -23,7 +23,7 @@ import (
 
 func benchPromotion(b *testing.B, st storage.DB) (*engine.Service, context.Context, *promokit.Promotion) {
 	b.Helper()
-	svc := engine.New(engine.Config{Store: st})
+	svc := engine.New(engine.Config{DB: st})
 	if _, _, err := svc.Bootstrap(context.Background()); err != nil {
 		b.Fatal(err)
 	}

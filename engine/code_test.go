@@ -346,7 +346,7 @@ func TestPartnerCodeQuotaConcurrent(t *testing.T) {
 		p4 := mustCreateStore(t, b, "Module maker", true)
 		ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
 		p := mustCreatePromotion(t, ctx, b, p4Input())
-		second := engine.New(engine.Config{Store: b.store, Clock: b.clock})
+		second := engine.New(engine.Config{DB: b.store, Clock: b.clock})
 		var (
 			wg               sync.WaitGroup
 			mu               sync.Mutex

@@ -25,7 +25,7 @@ import (
 
 // Config configures a Service.
 type Config struct {
-	Store  storage.DB
+	DB     storage.DB
 	Clock  promokit.Clock
 	Logger *slog.Logger
 	// KeyCacheTTL is how long an authenticated key is trusted without
@@ -123,7 +123,7 @@ func New(cfg Config) *Service {
 		cfg.RedeemBatches = 2
 	}
 	s := &Service{
-		db:       cfg.Store,
+		db:       cfg.DB,
 		clock:    cfg.Clock,
 		log:      cfg.Logger,
 		keys:     newKeyCache(ttl),

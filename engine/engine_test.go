@@ -47,7 +47,7 @@ func setupWith(t *testing.T, open func(*testing.T) storage.DB, cfg engine.Config
 	t.Helper()
 	st := open(t)
 	clock := promokit.NewFixedClock(jan1)
-	cfg.Store, cfg.Clock, cfg.GenerateBatch = st, clock, testBatch
+	cfg.DB, cfg.Clock, cfg.GenerateBatch = st, clock, testBatch
 	b := &bundle{store: st, clock: clock, svc: engine.New(cfg)}
 	if _, created, err := b.svc.Bootstrap(context.Background()); err != nil || !created {
 		t.Fatalf("Bootstrap: %v %v", created, err)
@@ -118,8 +118,8 @@ func TestBootstrapOnce(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
 		st := open(t)
-		a := engine.New(engine.Config{Store: st})
-		b := engine.New(engine.Config{Store: st})
+		a := engine.New(engine.Config{DB: st})
+		b := engine.New(engine.Config{DB: st})
 		results := make(chan bool, 2)
 		for _, s := range []*engine.Service{a, b} {
 			go func() {
@@ -180,7 +180,7 @@ func TestKeys(t *testing.T) {
 		wantCode(t, err, promokit.ENotFound)
 		// A second process with a cached key sees the revocation after its
 		// cache; this process at once.
-		other := engine.New(engine.Config{Store: b.store, KeyCacheTTL: -1})
+		other := engine.New(engine.Config{DB: b.store, KeyCacheTTL: -1})
 		if _, err := b.svc.RevokeKey(b.seller, k.ID); err != nil {
 			t.Fatal(err)
 		}

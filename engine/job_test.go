@@ -92,7 +92,7 @@ func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 		// batches (two are in flight at once) and dies.
 		ctx, cancel := context.WithCancel(context.Background())
 		crash := &crashingStore{DB: b.store, after: 3, cancel: cancel}
-		w1 := engine.New(engine.Config{Store: crash, Clock: b.clock, GenerateBatch: testBatch})
+		w1 := engine.New(engine.Config{DB: crash, Clock: b.clock, GenerateBatch: testBatch})
 		if _, err := w1.RunOneJob(ctx); err == nil {
 			t.Fatal("the crashed worker reported success")
 		}
@@ -104,7 +104,7 @@ func TestGenerateCodesResumesAfterCrash(t *testing.T) {
 			t.Fatalf("%d codes stored, job says %d", n, half.Done)
 		}
 		// Another worker cannot take the job while the lease holds...
-		w2 := engine.New(engine.Config{Store: b.store, Clock: b.clock, GenerateBatch: testBatch})
+		w2 := engine.New(engine.Config{DB: b.store, Clock: b.clock, GenerateBatch: testBatch})
 		if ran, err := w2.RunOneJob(context.Background()); ran || err != nil {
 			t.Fatalf("job taken over under a live lease: %v %v", ran, err)
 		}

@@ -129,8 +129,8 @@ func TestLookupLimitShared(t *testing.T) {
 			t.Parallel()
 			st1, st2 := dbtest.OpenShared(t, database)
 			clock := promokit.NewFixedClock(jan1)
-			a := engine.New(engine.Config{Store: st1, Clock: clock})
-			b := engine.New(engine.Config{Store: st2, Clock: clock})
+			a := engine.New(engine.Config{DB: st1, Clock: clock})
+			b := engine.New(engine.Config{DB: st2, Clock: clock})
 			ctx := context.Background()
 			subj := engine.LookupSubjects{KeyID: "key_1", Addr: "2001:db8::/64"}
 			for i, svc := range []*engine.Service{a, b, a} {
@@ -231,7 +231,7 @@ func TestFailLookupsExact(t *testing.T) {
 			t.Parallel()
 			st1, st2 := dbtest.OpenShared(t, database)
 			clock := promokit.NewFixedClock(jan1.Add(10 * time.Second))
-			svcs := []*engine.Service{engine.New(engine.Config{Store: st1, Clock: clock}), engine.New(engine.Config{Store: st2, Clock: clock})}
+			svcs := []*engine.Service{engine.New(engine.Config{DB: st1, Clock: clock}), engine.New(engine.Config{DB: st2, Clock: clock})}
 			lim := engine.LookupLimits{Key: 1000, Addr: 1000, Customer: 20}
 			for _, c := range []int{8, 16, 64} {
 				customer := fmt.Sprintf("e:buyer-%d", c)

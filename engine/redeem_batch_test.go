@@ -20,7 +20,7 @@ import (
 // be read, to tell which path a batch took.
 func batchService(b *bundle) (*engine.Service, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
-	return engine.New(engine.Config{Store: b.store, Clock: b.clock, Metrics: engine.NewMetrics(reg)}), reg
+	return engine.New(engine.Config{DB: b.store, Clock: b.clock, Metrics: engine.NewMetrics(reg)}), reg
 }
 
 // batches returns how many batch transactions took path with result.

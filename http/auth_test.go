@@ -222,7 +222,7 @@ func TestAuthLimitShared(t *testing.T) {
 			limit3 := func(c *Config) { c.AuthFailures, c.TrustProxy = 3, true }
 			a := newBundle(t, st1, limit3)
 			a.fixtures(t)
-			svc := engine.New(engine.Config{Store: st2, Clock: a.clock})
+			svc := engine.New(engine.Config{DB: st2, Clock: a.clock})
 			srv := NewServer(Config{Service: svc, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
 				OpenAPI: mustReadOpenAPI(t), AuthFailures: 3, TrustProxy: true})
 			ts := httptest.NewServer(srv)

@@ -72,7 +72,7 @@ func setup(t *testing.T, open func(*testing.T) storage.DB, opts ...setupOption) 
 func newBundle(t *testing.T, st storage.DB, opts ...setupOption) *testBundle {
 	t.Helper()
 	clock := promokit.NewFixedClock(jan1())
-	svc := engine.New(engine.Config{Store: st, Clock: clock})
+	svc := engine.New(engine.Config{DB: st, Clock: clock})
 	secret, created, err := svc.Bootstrap(context.Background())
 	if err != nil || !created {
 		t.Fatalf("Bootstrap: %v %v", created, err)

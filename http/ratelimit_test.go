@@ -163,7 +163,7 @@ func TestLookupLimitShared(t *testing.T) {
 			st1, st2 := dbtest.OpenShared(t, database)
 			a := newBundle(t, st1, limitOf3)
 			a.fixtures(t)
-			svc := engine.New(engine.Config{Store: st2, Clock: a.clock})
+			svc := engine.New(engine.Config{DB: st2, Clock: a.clock})
 			srv := NewServer(Config{Service: svc, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(),
 				OpenAPI: mustReadOpenAPI(t), LookupFailures: 3, KeyLookupFailures: 3, TrustProxy: true})
 			ts := httptest.NewServer(srv)

@@ -249,7 +249,7 @@ func newEngineServer(tb testing.TB) *engineServer {
 	if err := st.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	svc := engine.New(engine.Config{Store: st, Clock: promokit.NewFixedClock(jan1())})
+	svc := engine.New(engine.Config{DB: st, Clock: promokit.NewFixedClock(jan1())})
 	if _, _, err := svc.Bootstrap(ctx); err != nil {
 		tb.Fatal(err)
 	}

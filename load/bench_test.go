@@ -82,7 +82,7 @@ func newTestServer(t *testing.T, db string, wrap func(http.Handler) http.Handler
 	if err := s.store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	svc := engine.New(engine.Config{Store: s.store})
+	svc := engine.New(engine.Config{DB: s.store})
 	key, created, err := svc.Bootstrap(ctx)
 	if err != nil || !created {
 		t.Fatalf("Bootstrap: %v %v", created, err)

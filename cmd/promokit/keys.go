@@ -83,7 +83,7 @@ func (m *Main) runKeys(ctx context.Context) error {
 	if err := m.openAndMigrate(ctx); err != nil {
 		return err
 	}
-	svc := engine.New(engine.Config{Store: m.DB, Logger: m.logger})
+	svc := engine.New(engine.Config{DB: m.DB, Logger: m.logger})
 	defer func() {
 		_ = svc.Close(context.Background())
 		m.DB.Close()

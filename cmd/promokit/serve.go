@@ -91,7 +91,7 @@ func (m *Main) runServe(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.Service = engine.New(engine.Config{
-		Store:      m.DB,
+		DB:         m.DB,
 		Logger:     m.logger,
 		Metrics:    engine.NewMetrics(reg),
 		ClickFlush: m.Config.ClickFlush,
