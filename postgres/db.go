@@ -378,3 +378,23 @@ var (
 	_ storage.PlaceReader    = (*tx)(nil)
 	_ storage.OrderPlacer    = (*tx)(nil)
 )
+
+// Savepoint runs fn inside a savepoint.
+func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := t.q.Exec(ctx, `SAVEPOINT redeem`); err != nil {
+		return fmt.Errorf("postgres: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := t.q.Exec(ctx, `ROLLBACK TO SAVEPOINT redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("postgres: rollback to savepoint: %w", rbErr))
+		}
+		if _, rbErr := t.q.Exec(ctx, `RELEASE SAVEPOINT redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("postgres: release savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := t.q.Exec(ctx, `RELEASE SAVEPOINT redeem`); err != nil {
+		return fmt.Errorf("postgres: release savepoint: %w", err)
+	}
+	return nil
+}

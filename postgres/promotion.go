@@ -182,3 +182,33 @@ func filterStatus(w *where, status promokit.Status, now time.Time) error {
 	}
 	return nil
 }
+
+// automaticPromotionsSQL selects a store's live automatic promotions. The
+// conditions automatic and active are those of the partial index
+// promotions_automatic; the window is the one of
+// promokit.Promotion.Status.
+const automaticPromotionsSQL = `SELECT ` + promotionColumns + ` FROM promotions p
+	WHERE p.store_id = $1 AND p.automatic AND p.active AND p.starts_at <= $2
+	AND (p.ends_at IS NULL OR p.ends_at > $2) AND (p.ended_at IS NULL OR p.ended_at > $2)
+	ORDER BY p.id LIMIT $3`
+
+// PromotionListAutomatic returns up to limit live automatic promotions of a
+// store at now, by id.
+func (t *tx) PromotionListAutomatic(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error) {
+	return queryList(ctx, t.q, "automatic promotions", automaticPromotionsSQL, []any{storeID, now, limit}, scanPromotion)
+}
+
+// PromotionGetMany returns the promotions among ids that scope can see.
+func (t *tx) PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
+	return queryList(ctx, t.q, "promotions", `
+		SELECT `+promotionColumns+` FROM promotions p
+		WHERE p.id = ANY($1)
+		AND ($2 = '' OR p.store_id = $2)
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> '' AND `+liveCode+`))`,
+		[]any{ids, scope.StoreID, scope.PartnerID}, scanPromotion)
+}
+
+// promotionsByIDSQL selects promotions by id ($1, an array). It names no
+// store: a generic plan made on a store's few promotions would walk the
+// store's promotions by store and filter them by id.
+const promotionsByIDSQL = `SELECT ` + promotionColumns + ` FROM promotions p WHERE p.id = ANY($1)`

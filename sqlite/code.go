@@ -432,3 +432,25 @@ func (t *tx) CodeInsertValuesMany(ctx context.Context, tmpl *promokit.Code, valu
 	}
 	return res.RowsAffected()
 }
+
+// customerCodesSQL selects the live codes of a store restricted to a
+// customer. It repeats the predicate of the partial index codes_customer
+// (a non-empty customer_id) so that SQLite can use it; the promotion's
+// window is checked on its primary key.
+const customerCodesSQL = `SELECT ` + codeColumns + ` FROM codes c
+	WHERE c.customer_id = ? AND c.customer_id <> '' AND c.store_id = ? AND c.active = 1
+	AND (c.expires_at IS NULL OR c.expires_at > ?) AND ` + liveCode + `
+	AND EXISTS (SELECT 1 FROM promotions p WHERE p.id = c.promotion_id AND p.active = 1 AND p.starts_at <= ?
+		AND (p.ends_at IS NULL OR p.ends_at > ?) AND (p.ended_at IS NULL OR p.ended_at > ?))
+	ORDER BY c.id LIMIT ?`
+
+// CodeListForCustomer returns up to limit live codes of a store restricted to a
+// customer, in creation order.
+func (t *tx) CodeListForCustomer(ctx context.Context, p storage.CustomerCodesQuery) ([]*promokit.Code, error) {
+	storeID, customerID, now, limit := p.StoreID, p.CustomerID, p.Now, p.Limit
+	if customerID == "" {
+		return nil, nil
+	}
+	at := micros(now)
+	return queryList(ctx, t, "customer codes", customerCodesSQL, []any{customerID, storeID, at, at, at, at, limit}, scanCode)
+}

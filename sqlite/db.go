@@ -452,3 +452,26 @@ func intersect(all, found []string) []string {
 	}
 	return out
 }
+
+// Savepoint runs fn inside a savepoint.
+func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if t.q.tx == nil {
+		return errors.New("sqlite: savepoint outside a write transaction")
+	}
+	if _, err := t.q.ExecContext(ctx, `SAVEPOINT redeem`); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rbErr := t.q.ExecContext(ctx, `ROLLBACK TO redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rbErr))
+		}
+		if _, rbErr := t.q.ExecContext(ctx, `RELEASE redeem`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: release savepoint: %w", rbErr))
+		}
+		return err
+	}
+	if _, err := t.q.ExecContext(ctx, `RELEASE redeem`); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
+}

@@ -225,3 +225,31 @@ func couponColumns(c *promokit.CouponSettings) (perPerson, quantity, validDays a
 	}
 	return c.PerPerson, c.Quantity, c.ValidDays
 }
+
+// automaticPromotionsSQL selects a store's live automatic promotions. It
+// repeats the predicate of the partial index promotions_automatic
+// (automatic = 1 AND active = 1) so that SQLite can use it; the window is
+// the one of promokit.Promotion.Status.
+const automaticPromotionsSQL = `SELECT ` + promotionColumns + ` FROM promotions p
+	WHERE p.store_id = ? AND p.automatic = 1 AND p.active = 1 AND p.starts_at <= ?
+	AND (p.ends_at IS NULL OR p.ends_at > ?) AND (p.ended_at IS NULL OR p.ended_at > ?)
+	ORDER BY p.id LIMIT ?`
+
+// PromotionListAutomatic returns up to limit live automatic promotions of a
+// store at now, by id.
+func (t *tx) PromotionListAutomatic(ctx context.Context, storeID string, now time.Time, limit int) ([]*promokit.Promotion, error) {
+	at := micros(now)
+	return queryList(ctx, t, "automatic promotions", automaticPromotionsSQL, []any{storeID, at, at, at, limit}, scanPromotion)
+}
+
+// PromotionGetMany returns the promotions among ids that scope can see.
+func (t *tx) PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []string) ([]*promokit.Promotion, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode promotion ids: %w", err)
+	}
+	var w where
+	w.add("p.id IN (SELECT value FROM json_each(?))", string(list))
+	scopePromotions(&w, scope)
+	return queryList(ctx, t, "promotions", `SELECT `+promotionColumns+` FROM promotions p`+w.String(), w.args, scanPromotion)
+}
