@@ -387,5 +387,11 @@ func TestCloseCancelsClickWrites(t *testing.T) {
 		h := cs.nextHeld(t)
 		wantErr(t, "Close", closed, context.DeadlineExceeded)
 		h.wantEnded(t)
+		// A click after Close is refused, not answered as recorded and
+		// left in a queue that nothing writes any more.
+		_, err = b.svc.Click(context.Background(), engine.ClickInput{Token: l.Token, UserAgent: browser})
+		if promokit.ErrorCode(err) != promokit.EUnavailable {
+			t.Errorf("a click after Close: %v, want %s", err, promokit.EUnavailable)
+		}
 	})
 }

@@ -228,6 +228,12 @@ func (w *clickWriter) add(ctx context.Context, c *promokit.Click, fresh bool) er
 	w.start.Do(func() { go w.run() })
 	q := queuedClick{c, fresh}
 	select {
+	case <-w.stop:
+		// The queue may still have room, but nothing writes it any more.
+		return promokit.Errorf(promokit.EUnavailable, "the server is shutting down")
+	default:
+	}
+	select {
 	case w.queue <- q:
 		return nil
 	default:
