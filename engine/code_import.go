@@ -48,10 +48,10 @@ const MaxImportRows = 1_000_000
 
 // DefaultImportChunk is how many codes one write transaction of an import
 // inserts by default (Config.ImportChunk). On SQLite every other writer of
-// the marketplace waits for such a transaction, so it is kept short: a
-// chunk of codes in the order of their values took 15 ms (p50) to 35 ms
-// (p90) of the writer on 2 cores, against 20 to 65 ms for 5,000, and a
-// million codes took about as long either way.
+// the marketplace waits for such a transaction, so it is kept short: half
+// the chunk of the first measurement held the writer about half as long,
+// and a million codes took about as long either way (BENCHMARKS.md,
+// 2026-12-07).
 const DefaultImportChunk = 2_500
 
 // importCheckBatch is how many rows the check of an import looks up at a

@@ -18,8 +18,9 @@ type lookups struct {
 	q queue[*lookup]
 }
 
-// newLookups returns the look-ups of s's store; one batch in flight
-// measured fastest on 2 cores.
+// newLookups returns the look-ups of s's database, one batch in flight:
+// the batches that wait for it grow larger, and that measured faster than
+// several batches side by side (BENCHMARKS.md).
 func newLookups(s *Service) *lookups {
 	l := &lookups{s: s}
 	l.q = queue[*lookup]{max: 1, maxBatch: maxLookupBatch, run: l.read}
