@@ -104,7 +104,7 @@ func (s *Service) validate(ctx context.Context, in ValidateInput) (*promokit.Pri
 // subjects, the settings, and per store the store, the codes of all its
 // carts and their promotions and the store's live automatic promotions
 // (one indexed read per store, not per cart), then the customers'
-// counters, for tens of carts (Tx.CartReadMany: two round trips on
+// counters, for tens of carts (CartReadMany: two round trips on
 // PostgreSQL). Every answer comes from a read that began after its cart
 // arrived, so batching never serves stale counters.
 type cartRead struct {

@@ -8,7 +8,7 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// CartsQuery is what Tx.CartReadMany reads.
+// CartsQuery is what CartReadMany reads.
 type CartsQuery struct {
 	Carts []CartOf
 	// Now is the time of the stores' live automatic promotions.
@@ -18,7 +18,7 @@ type CartsQuery struct {
 	Failures map[time.Time][]string
 }
 
-// CartOf is a cart as Tx.CartReadMany reads it: its store, its customer's key
+// CartOf is a cart as CartReadMany reads it: its store, its customer's key
 // ("" for none) and its codes.
 type CartOf struct {
 	StoreID     string
@@ -26,7 +26,7 @@ type CartOf struct {
 	Codes       []string
 }
 
-// CartsData is what Tx.CartReadMany returns.
+// CartsData is what CartReadMany returns.
 type CartsData struct {
 	Settings *promokit.Settings
 	// Stores holds, for each store of the carts, what CheckoutRead would
@@ -43,7 +43,7 @@ type CartsData struct {
 	Usage map[UsageKey]int64
 }
 
-// CheckoutData is what Tx.CheckoutRead returns.
+// CheckoutData is what CheckoutRead returns.
 type CheckoutData struct {
 	Settings   *promokit.Settings
 	Store      *promokit.Store // nil: no such store

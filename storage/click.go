@@ -33,7 +33,7 @@ type ClickTx interface {
 }
 
 // VisitorSeen records that a customer used a visitor id on an order of a
-// store at Seen (Tx.VisitorAdd).
+// store at Seen (VisitorAdd).
 type VisitorSeen struct {
 	StoreID, CustomerID, VisitorID string
 	Seen                           time.Time

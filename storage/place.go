@@ -7,7 +7,7 @@ import (
 	"github.com/promokit/promokit"
 )
 
-// PlacedOrders is what Tx.OrderPlaceMany writes.
+// PlacedOrders is what OrderPlaceMany writes.
 type PlacedOrders struct {
 	Events   []*promokit.OrderEvent
 	Orders   []*promokit.Order
@@ -15,7 +15,7 @@ type PlacedOrders struct {
 	Entries  []*promokit.LedgerEntry
 }
 
-// PlaceQuery is what Tx.PlaceReadMany reads for an order placed at At: the
+// PlaceQuery is what PlaceReadMany reads for an order placed at At: the
 // store's, and the latest unflagged click of VisitorID, or of the visitor
 // ids CustomerID used on the store's own orders (the MaxVisitors most
 // recently seen there), on a link of the store, made from max(From, the

@@ -39,7 +39,7 @@ type CounterDiff = promokit.CounterDiff
 // UsageKey names a customer's usage counter (promokit.UsageKey).
 type UsageKey = promokit.UsageKey
 
-// Uses is what a batch of orders takes and writes (Tx.UsageTakeMany): the
+// Uses is what a batch of orders takes and writes (UsageTakeMany): the
 // uses of the counters (promokit.Uses) and the redemptions to insert.
 type Uses struct {
 	Promotions  []PromotionUse
