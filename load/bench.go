@@ -69,14 +69,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	var rb [8]byte
-	if _, err := rand.Read(rb[:]); err != nil {
-		return nil, fmt.Errorf("draw the run's id: %w", err)
+	b, rep, err := newBench(cfg)
+	if err != nil {
+		return nil, err
 	}
-	b := &bench{cfg: cfg, api: newAPI(cfg.BaseURL, cfg.AdminKey), log: cfg.Log,
-		run: strings.ToUpper(hex.EncodeToString(rb[:3])), seed: binary.LittleEndian.Uint64(rb[:])}
 	defer b.close(ctx)
-	rep := &Report{Date: time.Now(), CPUs: runtime.NumCPU(), Database: cfg.Database(), IdempotencyKey: cfg.IdempotencyKey}
 	if err := b.seed0(ctx); err != nil {
 		return rep, err
 	}
@@ -103,27 +100,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	writeRatios(cfg.Out, rep)
-	redeemed := slices.ContainsFunc(cfg.Scenarios, func(s string) bool {
-		return s == ScenarioRedeemHot || s == ScenarioRedeemMany
-	})
 	switch {
-	case !redeemed:
+	case !redeemedIn(cfg.Scenarios):
 	case cfg.CheckFunc == nil:
 		fmt.Fprintf(cfg.Out, "\nConsistency check: not run; give the server's database (--database) to run it.\n")
 	default:
-		var out bytes.Buffer
-		rep.CheckErr = cfg.CheckFunc(ctx, &out)
-		rep.Check = strings.TrimSpace(out.String())
-		fmt.Fprintf(cfg.Out, "\nConsistency check of every usage counter against its redemptions:\n")
-		for line := range strings.Lines(rep.Check) {
-			fmt.Fprintf(cfg.Out, "  %s", line)
-		}
-		if rep.Check != "" {
-			fmt.Fprintln(cfg.Out)
-		}
-		if rep.CheckErr != nil {
-			fmt.Fprintf(cfg.Out, "!!! MISMATCH: the consistency check failed: %v\n", rep.CheckErr)
-		}
+		b.check(ctx, rep, "")
 	}
 	if cfg.Markdown {
 		writeMarkdown(cfg.Out, rep, cfg.CommandLine)
@@ -132,6 +114,54 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, ErrFailed
 	}
 	return rep, nil
+}
+
+// newBench returns a run against the server cfg reaches, with a random
+// id that names its fixtures, and its empty report.
+func newBench(cfg Config) (*bench, *Report, error) {
+	var rb [8]byte
+	if _, err := rand.Read(rb[:]); err != nil {
+		return nil, nil, fmt.Errorf("draw the run's id: %w", err)
+	}
+	b := &bench{cfg: cfg, api: newAPI(cfg.BaseURL, cfg.AdminKey), log: cfg.Log,
+		run: strings.ToUpper(hex.EncodeToString(rb[:3])), seed: binary.LittleEndian.Uint64(rb[:])}
+	rep := &Report{Date: time.Now(), CPUs: runtime.NumCPU(), Database: cfg.Database(), IdempotencyKey: cfg.IdempotencyKey}
+	return b, rep, nil
+}
+
+// redeemedIn reports whether scenarios redeem, after which the
+// consistency check runs.
+func redeemedIn(scenarios []string) bool {
+	return slices.ContainsFunc(scenarios, func(s string) bool {
+		return s == ScenarioRedeemHot || s == ScenarioRedeemMany
+	})
+}
+
+// check runs the consistency check of the server's database into rep and
+// writes it to cfg.Out; of names the server when a comparison ran two.
+func (b *bench) check(ctx context.Context, rep *Report, of string) {
+	w := b.cfg.Out
+	var out bytes.Buffer
+	rep.CheckErr = b.cfg.CheckFunc(ctx, &out)
+	rep.Check = strings.TrimSpace(out.String())
+	if of == "" {
+		fmt.Fprintf(w, "\nConsistency check of every usage counter against its redemptions:\n")
+	} else {
+		fmt.Fprintf(w, "\nConsistency check of %s's counters against its redemptions:\n", of)
+	}
+	for line := range strings.Lines(rep.Check) {
+		fmt.Fprintf(w, "  %s", line)
+	}
+	if rep.Check != "" {
+		fmt.Fprintln(w)
+	}
+	switch {
+	case rep.CheckErr == nil:
+	case of == "":
+		fmt.Fprintf(w, "!!! MISMATCH: the consistency check failed: %v\n", rep.CheckErr)
+	default:
+		fmt.Fprintf(w, "!!! MISMATCH: the consistency check of %s failed: %v\n", of, rep.CheckErr)
+	}
 }
 
 // seed0 reads the currency and creates the run's store and checkout key.

@@ -1,14 +1,9 @@
 package load
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -44,15 +39,12 @@ func RunCompare(ctx context.Context, cfgs [2]Config, labels [2]string) ([2]*Repo
 		c := common
 		c.BaseURL, c.AdminKey, c.DatabaseURL = cfgs[i].BaseURL, cfgs[i].AdminKey, cfgs[i].DatabaseURL
 		c.CheckFunc, c.SeedClicks, c.SeedEntries = cfgs[i].CheckFunc, cfgs[i].SeedClicks, cfgs[i].SeedEntries
-		var rb [8]byte
-		if _, err := rand.Read(rb[:]); err != nil {
-			return reps, fmt.Errorf("draw the run's id: %w", err)
+		b, rep, err := newBench(c)
+		if err != nil {
+			return reps, err
 		}
-		b := &bench{cfg: c, api: newAPI(c.BaseURL, c.AdminKey), log: c.Log,
-			run: strings.ToUpper(hex.EncodeToString(rb[:3])), seed: binary.LittleEndian.Uint64(rb[:])}
 		defer b.close(ctx)
-		benches[i] = b
-		reps[i] = &Report{Date: time.Now(), CPUs: runtime.NumCPU(), Database: c.Database(), IdempotencyKey: c.IdempotencyKey}
+		benches[i], reps[i] = b, rep
 		if err := b.seed0(ctx); err != nil {
 			return reps, fmt.Errorf("%s: %w", labels[i], err)
 		}
@@ -106,25 +98,9 @@ func RunCompare(ctx context.Context, cfgs [2]Config, labels [2]string) ([2]*Repo
 		}
 	}
 	writeShares(w, reps, labels)
-	redeemed := slices.ContainsFunc(common.Scenarios, func(s string) bool {
-		return s == ScenarioRedeemHot || s == ScenarioRedeemMany
-	})
 	for i, b := range benches {
-		if !redeemed || b.cfg.CheckFunc == nil {
-			continue
-		}
-		var out bytes.Buffer
-		reps[i].CheckErr = b.cfg.CheckFunc(ctx, &out)
-		reps[i].Check = strings.TrimSpace(out.String())
-		fmt.Fprintf(w, "\nConsistency check of %s's counters against its redemptions:\n", labels[i])
-		for line := range strings.Lines(reps[i].Check) {
-			fmt.Fprintf(w, "  %s", line)
-		}
-		if reps[i].Check != "" {
-			fmt.Fprintln(w)
-		}
-		if reps[i].CheckErr != nil {
-			fmt.Fprintf(w, "!!! MISMATCH: the consistency check of %s failed: %v\n", labels[i], reps[i].CheckErr)
+		if redeemedIn(common.Scenarios) && b.cfg.CheckFunc != nil {
+			b.check(ctx, reps[i], labels[i])
 		}
 	}
 	if common.Markdown {
