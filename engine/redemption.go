@@ -391,7 +391,7 @@ func takeAll(ctx context.Context, tx storage.Tx, cands []promokit.Candidate, app
 	}
 	slices.SortFunc(uses, func(a, b custTaking) int { return strings.Compare(a.Subject, b.Subject) })
 	for _, u := range uses {
-		ok, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: u.Subject, CustomerKey: u.CustomerKey}, Uses: 1, Limit: u.Limit})
+		ok, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: u.UsageKey, Uses: 1, Limit: u.Limit})
 		if err != nil || !ok {
 			return orRefusal(err, u.cd, promokit.ReasonCustomerLimit, u.Rule, u.Limit)
 		}
@@ -578,7 +578,7 @@ func give(ctx context.Context, tx storage.Tx, r *promokit.Redemption) error {
 		}
 	}
 	for _, cu := range u.Customers {
-		if _, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: storage.UsageKey{Subject: cu.Subject, CustomerKey: cu.CustomerKey}, Uses: cu.Uses, Limit: nil}); err != nil {
+		if _, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: cu.UsageKey, Uses: cu.Uses}); err != nil {
 			return err
 		}
 	}
