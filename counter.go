@@ -206,22 +206,44 @@ type UsesTally struct {
 // one use to each of the customer's counters it takes
 // (AppendCustomerCounters).
 func (t *UsesTally) Take(cd *Candidate, discount int64, customerKey string) {
+	u := Uses{Promotions: []PromotionUse{{ID: cd.Promotion.ID, Uses: 1, Discount: discount}}}
+	if cd.Code != nil {
+		u.Codes = []CodeUse{{Code: cd.Code.Code, Uses: 1}}
+	}
+	var buf [2]CustomerCounter
+	for _, k := range AppendCustomerCounters(buf[:0], cd.Promotion, cd.Code, customerKey) {
+		u.Customers = append(u.Customers, CustomerUse{UsageKey: k.UsageKey, Uses: 1, Limit: k.Limit})
+	}
+	t.add(u)
+}
+
+// Give subtracts what redemption r gives back (GiveBack, whose p and c it
+// takes).
+func (t *UsesTally) Give(r *Redemption, p *Promotion, c *Code) {
+	t.add(GiveBack(r, p, c))
+}
+
+// add adds u to the sums.
+func (t *UsesTally) add(u Uses) {
 	if t.promotions == nil {
 		t.promotions = make(map[string]PromotionUse)
 		t.codes = make(map[string]int64)
 		t.customers = make(map[UsageKey]CustomerUse)
 	}
-	pu := t.promotions[cd.Promotion.ID]
-	t.promotions[cd.Promotion.ID] = PromotionUse{ID: cd.Promotion.ID, Uses: pu.Uses + 1, Discount: pu.Discount + discount}
-	if cd.Code != nil {
-		t.codes[cd.Code.Code]++
+	for _, p := range u.Promotions {
+		sum := t.promotions[p.ID]
+		t.promotions[p.ID] = PromotionUse{ID: p.ID, Uses: sum.Uses + p.Uses, Discount: sum.Discount + p.Discount}
 	}
-	var buf [2]CustomerCounter
-	for _, k := range AppendCustomerCounters(buf[:0], cd.Promotion, cd.Code, customerKey) {
-		cu := t.customers[k.UsageKey]
-		cu.UsageKey, cu.Limit = k.UsageKey, k.Limit
-		cu.Uses++
-		t.customers[k.UsageKey] = cu
+	for _, c := range u.Codes {
+		t.codes[c.Code] += c.Uses
+	}
+	for _, c := range u.Customers {
+		sum := t.customers[c.UsageKey]
+		sum.UsageKey, sum.Uses = c.UsageKey, sum.Uses+c.Uses
+		if c.Limit != nil {
+			sum.Limit = c.Limit
+		}
+		t.customers[c.UsageKey] = sum
 	}
 }
 

@@ -186,6 +186,38 @@ func TestGiveBack(t *testing.T) {
 	}
 }
 
+// TestUsesTallyGive: an order's give-backs are summed per counter and
+// come out in the lock order, whatever the order of its redemptions, so
+// that a release takes its counters as a redeem batch does.
+func TestUsesTallyGive(t *testing.T) {
+	t.Parallel()
+	one := ptr(int64(1))
+	pa := &promokit.Promotion{ID: "prm_a", PerCustomer: one}
+	pb := &promokit.Promotion{ID: "prm_b"}
+	rs := []struct {
+		r promokit.Redemption
+		p *promokit.Promotion
+		c *promokit.Code
+	}{
+		{promokit.Redemption{PromotionID: "prm_b", Code: "Z-1", Discount: 100, CustomerKey: "e:a"}, pb, &promokit.Code{Code: "Z-1", PerCustomerLimit: one}},
+		{promokit.Redemption{PromotionID: "prm_a", Discount: 40, CustomerKey: "e:a"}, pa, nil},
+		{promokit.Redemption{PromotionID: "prm_b", Code: "A-1", Discount: 100, CustomerKey: "e:a"}, pb, &promokit.Code{Code: "A-1"}},
+	}
+	var tally promokit.UsesTally
+	for _, r := range rs {
+		tally.Give(&r.r, r.p, r.c)
+	}
+	want := promokit.Uses{
+		Promotions: []promokit.PromotionUse{{ID: "prm_a", Uses: -1, Discount: -40}, {ID: "prm_b", Uses: -2, Discount: -200}},
+		Codes:      []promokit.CodeUse{{Code: "A-1", Uses: -1}, {Code: "Z-1", Uses: -1}},
+		Customers: []promokit.CustomerUse{{UsageKey: promokit.CodeUsageKey("Z-1", "e:a"), Uses: -1},
+			{UsageKey: promokit.PromotionUsageKey("prm_a", "e:a"), Uses: -1}},
+	}
+	if diff := cmp.Diff(want, tally.Uses()); diff != "" {
+		t.Errorf("give-backs (-want +got):\n%s", diff)
+	}
+}
+
 func TestCounters(t *testing.T) {
 	t.Parallel()
 	seen := make(map[promokit.Counter]bool)

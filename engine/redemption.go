@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -326,20 +327,18 @@ func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
+		released := make([]*promokit.Redemption, 0, len(held))
 		for _, r := range held {
 			ok, err := tx.RedemptionSetState(ctx, storage.RedemptionStateChange{ID: r.ID, From: promokit.RedemptionHeld, To: promokit.RedemptionReleased, HoldUntil: nil, Now: now})
 			if err != nil {
 				return err
 			}
-			if !ok {
-				continue
+			if ok {
+				released = append(released, r)
 			}
-			if err := give(ctx, tx, r); err != nil {
-				return err
-			}
-			n++
 		}
-		return nil
+		n = len(released)
+		return give(ctx, tx, released)
 	})
 	return n, err
 }
@@ -526,6 +525,7 @@ func giveBackTx(ctx context.Context, tx storage.Tx, storeID, orderID, from, to s
 	if err != nil {
 		return nil, err
 	}
+	given := make([]*promokit.Redemption, 0, len(rs))
 	for _, r := range rs {
 		target := to
 		switch r.State {
@@ -539,48 +539,49 @@ func giveBackTx(ctx context.Context, tx storage.Tx, storeID, orderID, from, to s
 		if err != nil || !ok {
 			return nil, orConflict(err, orderID)
 		}
-		if err := give(ctx, tx, r); err != nil {
-			return nil, err
-		}
+		given = append(given, r)
 		r.State, r.HoldUntil, r.UpdatedAt = target, nil, now
+	}
+	if err := give(ctx, tx, given); err != nil {
+		return nil, err
 	}
 	return rs, nil
 }
 
-// give returns one use of a redemption to every counter it took
-// (promokit.GiveBack). The limits of its promotion and code are read only
-// when it has a customer key: only a customer's counters depend on them.
-func give(ctx context.Context, tx storage.Tx, r *promokit.Redemption) error {
-	var (
-		p *promokit.Promotion
-		c *promokit.Code
-	)
-	if r.CustomerKey != "" {
-		var err error
-		if p, err = tx.PromotionGet(ctx, promokit.Scope{}, r.PromotionID); err != nil {
-			return err
-		}
-		if r.Code != "" {
-			if c, err = tx.CodeGet(ctx, promokit.Scope{}, r.Code); err != nil {
+// give returns the uses of redemptions rs to every counter they took
+// (promokit.GiveBack), summed per counter and written in the lock order
+// every writer keeps (promokit.Counter), in one storage.UsageTakeMany: a
+// release of an order whose redemptions name promotions b then a must not
+// lock b before a while a redeem batch holds a and waits for b. The
+// limits of a redemption's promotion and code are read only when it has
+// a customer key: only a customer's counters depend on them.
+func give(ctx context.Context, tx storage.Tx, rs []*promokit.Redemption) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	var tally promokit.UsesTally
+	for _, r := range rs {
+		var (
+			p *promokit.Promotion
+			c *promokit.Code
+		)
+		if r.CustomerKey != "" {
+			var err error
+			if p, err = tx.PromotionGet(ctx, promokit.Scope{}, r.PromotionID); err != nil {
 				return err
 			}
+			if r.Code != "" {
+				if c, err = tx.CodeGet(ctx, promokit.Scope{}, r.Code); err != nil {
+					return err
+				}
+			}
 		}
+		tally.Give(r, p, c)
 	}
-	u := promokit.GiveBack(r, p, c)
-	for _, pu := range u.Promotions {
-		if _, err := tx.UsagePromotionAdd(ctx, pu.ID, pu.Uses, pu.Discount); err != nil {
-			return err
-		}
+	u := tally.Uses()
+	ok, err := storage.UsageTakeMany(ctx, tx, storage.Uses{Promotions: u.Promotions, Codes: u.Codes, Customers: u.Customers})
+	if err == nil && !ok {
+		err = errors.New("engine: a give-back found a counter missing")
 	}
-	for _, cu := range u.Codes {
-		if _, err := tx.UsageCodeAdd(ctx, cu.Code, cu.Uses); err != nil {
-			return err
-		}
-	}
-	for _, cu := range u.Customers {
-		if _, err := tx.UsageCustomerAdd(ctx, storage.CustomerUse{UsageKey: cu.UsageKey, Uses: cu.Uses}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }

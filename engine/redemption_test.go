@@ -387,3 +387,66 @@ func TestStackingLimit(t *testing.T) {
 		wantCode(t, err, promokit.EInvalid)
 	})
 }
+
+// TestGiveBackLockOrder: rollbacks and releases give uses back in the lock
+// order every redeem batch takes them (promokit.Counter), not in the order
+// of the order's redemptions. The promotion with the greater id applies
+// first, so its redemption comes first: given back one by one, a rollback
+// would lock it before the other while a batch holds the other and waits
+// for it, and PostgreSQL would fail one of them with a deadlock.
+func TestGiveBackLockOrder(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		b := setup(t, open)
+		var ps [2]*promokit.Promotion
+		for i := range ps {
+			in := percentInput()
+			in.TotalUses, in.PerCustomer = set(int64(1_000_000)), set(int64(1_000_000))
+			ps[i] = mustCreatePromotion(t, b.seller, b, in)
+		}
+		if ps[0].ID > ps[1].ID {
+			ps[0], ps[1] = ps[1], ps[0]
+		}
+		// The greater id applies first; its code sorts last.
+		if _, err := b.svc.EditPromotion(b.seller, ps[1].ID, ps[1].Version, engine.PromotionInput{Priority: ptr(int64(10))}); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range ps {
+			if _, err := b.svc.CreateCode(b.seller, p.ID, engine.CodeInput{Code: fmt.Sprintf("LOCK-%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.clock.Set(jan1.Add(48 * time.Hour)) // both have started
+		const workers, rounds = 8, 25
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < rounds; i++ {
+					id := fmt.Sprintf("ord-%d-%d", w, i)
+					res, err := b.svc.Redeem(b.check, order(b, id, "buyer@example.com", "LOCK-0", "LOCK-1"))
+					if err != nil {
+						t.Errorf("redeem %s: %v", id, err)
+						return
+					}
+					if len(res.Redemptions) != 2 || res.Redemptions[0].PromotionID != ps[1].ID {
+						t.Errorf("redeem %s: %+v, want the promotion with the greater id first", id, res.Redemptions)
+						return
+					}
+					if _, err := b.svc.Rollback(b.check, b.shop.ID, id); err != nil {
+						t.Errorf("rollback %s: %v", id, err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, p := range ps {
+			if got, _ := b.svc.GetPromotion(b.seller, p.ID); got.Uses != 0 || got.DiscountSpent != 0 {
+				t.Errorf("promotion %s: %d uses, %d spent after every order rolled back", p.ID, got.Uses, got.DiscountSpent)
+			}
+		}
+		checkCounters(t, b.store)
+	})
+}

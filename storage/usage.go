@@ -78,7 +78,9 @@ type UsageTaker interface {
 // promotion) has no code counter and is skipped. It reports false when a
 // use did not fit a limit; what it wrote is then partial and the
 // transaction must be rolled back. Uses that cannot fit
-// (promokit.Uses.MayFit) report false before any is sent. It uses tx's
+// (promokit.Uses.MayFit) report false before any is sent. Uses may be
+// negative: a give-back (release, rollback, an expired hold) writes its
+// sums this way with no redemptions, and always fits. It uses tx's
 // UsageTaker when it has one.
 func UsageTakeMany(ctx context.Context, tx Tx, u Uses) (bool, error) {
 	if c := u.counters(); !c.MayFit() {
