@@ -70,6 +70,19 @@ func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	return nil
 }
 
+// partnerSeesPromotion is the condition under which a partner, whose id
+// is the parameter param, sees promotion p: a live code of p is assigned
+// to the partner (storage.PromotionTx.PromotionGet). partner_id <> ''
+// lets PostgreSQL use the partial index of assigned codes.
+func partnerSeesPromotion(param string) string {
+	return "EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = " + param +
+		" AND c.partner_id <> '' AND " + liveCode + ")"
+}
+
+// promotionInScope is the condition under which the scope whose store id
+// is $2 and partner id $3 (either may be empty) sees promotion p.
+var promotionInScope = "($2 = '' OR p.store_id = $2) AND ($3 = '' OR " + partnerSeesPromotion("$3") + ")"
+
 // PromotionGet returns a promotion visible to scope: of the scope's store,
 // or, for a partner scope, one with a code assigned to the partner.
 // ENotFound when there is none, or it is outside the scope.
@@ -77,8 +90,7 @@ func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) 
 	p, err := scanPromotion(t.q.QueryRow(ctx, `
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = $1
-		AND ($2 = '' OR p.store_id = $2)
-		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> '' AND `+liveCode+`))`,
+		AND `+promotionInScope+``,
 		id, scope.StoreID, scope.PartnerID))
 	if err != nil {
 		return nil, scanErr(err, "promotion", id)
@@ -131,7 +143,7 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 		w.add("p.store_id = ?", scope.StoreID)
 	}
 	if scope.PartnerID != "" {
-		w.add("EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = ? AND c.partner_id <> '' AND "+liveCode+")", scope.PartnerID)
+		w.add(partnerSeesPromotion("?"), scope.PartnerID)
 	}
 	if f.StoreID != "" {
 		w.add("p.store_id = ?", f.StoreID)
@@ -203,8 +215,7 @@ func (t *tx) PromotionGetMany(ctx context.Context, scope promokit.Scope, ids []s
 	return queryList(ctx, t.q, "promotions", `
 		SELECT `+promotionColumns+` FROM promotions p
 		WHERE p.id = ANY($1)
-		AND ($2 = '' OR p.store_id = $2)
-		AND ($3 = '' OR EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = $3 AND c.partner_id <> '' AND `+liveCode+`))`,
+		AND `+promotionInScope+``,
 		[]any{ids, scope.StoreID, scope.PartnerID}, scanPromotion)
 }
 

@@ -8,7 +8,9 @@ import (
 )
 
 // PromotionTx reads and writes promotions. Scoped reads see a promotion of
-// the scope's store or, for a partner, one with a code assigned to it.
+// the scope's store or, for a partner, one with a live code assigned to it
+// (a code of an import still under way is not live): the one rule of
+// partner visibility, which each driver writes in one place.
 type PromotionTx interface {
 	PromotionCreate(ctx context.Context, p *promokit.Promotion) error
 	// PromotionGet returns a promotion visible to scope: of the scope's
