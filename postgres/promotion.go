@@ -72,8 +72,9 @@ func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 
 // partnerSeesPromotion is the condition under which a partner, whose id
 // is the parameter param, sees promotion p: a live code of p is assigned
-// to the partner (storage.PromotionTx.PromotionGet). partner_id <> ”
-// lets PostgreSQL use the partial index of assigned codes.
+// to the partner (storage.PromotionTx.PromotionGet). The test that
+// partner_id is not empty lets PostgreSQL use the partial index of
+// assigned codes.
 func partnerSeesPromotion(param string) string {
 	return "EXISTS (SELECT 1 FROM codes c WHERE c.promotion_id = p.id AND c.partner_id = " + param +
 		" AND c.partner_id <> '' AND " + liveCode + ")"
