@@ -74,6 +74,39 @@ func TestCheckoutFlow(t *testing.T) {
 	})
 }
 
+// TestRollbackCompletedHTTP: the rollback of an order that order events
+// completed is 409 conflict, as its cancelled event is, and gives no use
+// back; an order that is only placed is rolled back.
+func TestRollbackCompletedHTTP(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		b := setup(t, open)
+		b.clock.Set(jan1().Add(48 * time.Hour))
+		orders := "/v1/stores/" + b.shop.ID + "/orders/"
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", cartBody(b, "ord-done"), http.StatusCreated)
+		event(t, b, "ord-done", placedEvent("done-placed", "", 4500), http.StatusCreated)
+		event(t, b, "ord-done", map[string]any{"id": "done-paid", "type": "paid"}, http.StatusCreated)
+		event(t, b, "ord-done", map[string]any{"id": "done-completed", "type": "completed"}, http.StatusCreated)
+		cancel := b.c.do(t, "POST", orders+"ord-done/events", b.checkout, map[string]any{"id": "done-cancelled", "type": "cancelled"})
+		r := b.c.do(t, "POST", orders+"ord-done/rollback", b.checkout, nil)
+		if r.StatusCode != http.StatusConflict || r.Problem.Code != cancel.Problem.Code || cancel.StatusCode != http.StatusConflict {
+			t.Fatalf("rollback of a completed order: %d %s; its cancelled event: %d %s", r.StatusCode, r.Body, cancel.StatusCode, cancel.Body)
+		}
+		promo := decodeAs[promotionOut](t, mustDo(t, b, b.seller, "GET", "/v1/promotions/"+b.promo.ID, nil, http.StatusOK))
+		if promo.Uses != 1 {
+			t.Errorf("uses after the refused rollback: %d, want 1", promo.Uses)
+		}
+		placed := cartBody(b, "ord-open")
+		placed["codes"] = []string{b.shopCode2}
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", placed, http.StatusCreated)
+		event(t, b, "ord-open", placedEvent("open-placed", "", 4500), http.StatusCreated)
+		r = mustDo(t, b, b.checkout, "POST", orders+"ord-open/rollback", nil, http.StatusOK)
+		if !strings.Contains(string(r.Body), `"state":"rolled_back"`) {
+			t.Fatalf("rollback of a placed order: %s", r.Body)
+		}
+	})
+}
+
 // TestCheckoutAutomaticHTTP: validate applies the store's automatic
 // promotions with the codes, for a checkout and a storefront key; redeem
 // writes a codeless row for each, answers it again on a replay, refuses
