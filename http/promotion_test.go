@@ -153,6 +153,39 @@ func TestPromotionPolicy(t *testing.T) {
 	})
 }
 
+// TestPlatformPromotionHTTP: a seller asking for a platform promotion,
+// on create or on edit, gets 403 forbidden as problem+json and nothing is
+// written; the admin may create one.
+func TestPlatformPromotionHTTP(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		before := b.count(t, b.admin, "/v1/promotions")
+		body := map[string]any{"name": "Red envelope", "type": "amount_off", "amount_off": 300, "channel": "platform"}
+		r := b.c.do(t, "POST", "/v1/promotions", b.seller, body)
+		if r.StatusCode != http.StatusForbidden || r.Problem.Code != promokit.EForbidden {
+			t.Errorf("seller creates a platform promotion: %d %s", r.StatusCode, r.Body)
+		}
+		pp := "/v1/promotions/" + b.promo.ID
+		r = b.c.do(t, "PATCH", pp, b.seller, map[string]any{"channel": "platform"}, "If-Match", `"1"`)
+		if r.StatusCode != http.StatusForbidden || r.Problem.Code != promokit.EForbidden {
+			t.Errorf("seller makes a promotion platform: %d %s", r.StatusCode, r.Body)
+		}
+		got := decodeAs[promotionOut](t, mustDo(t, b, b.admin, "GET", pp, nil, http.StatusOK))
+		if got.Channel != promokit.ChannelStore || got.Version != 1 {
+			t.Errorf("after the refused edit: %+v", got.Promotion)
+		}
+		if n := b.count(t, b.admin, "/v1/promotions"); n != before {
+			t.Errorf("%d promotions after the refusals, want %d", n, before)
+		}
+		body["store_id"] = b.shop.ID
+		if p := mustCreatePromotion(t, b, b.admin, body); p.Channel != promokit.ChannelPlatform {
+			t.Errorf("the admin's platform promotion: %+v", p)
+		}
+	})
+}
+
 // TestPagination walks a list page by page.
 func TestPagination(t *testing.T) {
 	t.Parallel()
