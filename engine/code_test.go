@@ -98,6 +98,10 @@ func TestPartnerPromoCodePolicy(t *testing.T) {
 			"3 uses per customer":   {func(in *engine.PromotionInput) { in.PerCustomer = set(int64(3)) }, 2, 3},
 			"whole catalogue":       {func(in *engine.PromotionInput) { in.ProductIDs = &[]string{} }, 1, 0},
 			"window over one month": {func(in *engine.PromotionInput) { in.EndsAt = set(jan1.AddDate(0, 1, 0).Add(time.Second)) }, 31, 32},
+			// The month follows the creation (January 1), not the start.
+			"a month from a later start": {func(in *engine.PromotionInput) {
+				in.StartsAt, in.EndsAt = ptr(jan1.AddDate(0, 0, 19)), set(jan1.AddDate(0, 1, 19))
+			}, 31, 50},
 		} {
 			in := p4Input()
 			tt.change(&in)

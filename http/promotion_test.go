@@ -127,6 +127,10 @@ func TestPromotionPolicy(t *testing.T) {
 			{"per customer", func(m map[string]any) { m["per_customer"] = 3 }, 2, 3},
 			{"no end", func(m map[string]any) { delete(m, "ends_at") }, 31, 0},
 			{"long window", func(m map[string]any) { m["ends_at"] = jan1().Add(40 * 24 * time.Hour) }, 31, 40},
+			// Inside a month of its start, not of its creation (P4).
+			{"late start", func(m map[string]any) {
+				m["starts_at"], m["ends_at"] = jan1().Add(20*24*time.Hour), jan1().Add(45*24*time.Hour)
+			}, 31, 45},
 		} {
 			in := good()
 			tc.change(in)
