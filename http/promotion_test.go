@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,12 +148,24 @@ func TestPromotionPolicy(t *testing.T) {
 		}
 		// The rolling quota of codes: 20 in 30 days.
 		r = b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/code-jobs", b.seller, map[string]any{"count": 19}) // shop has 2 codes already
-		if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 21 {
+		if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 2 {
 			t.Errorf("P4 quota: %d %s", r.StatusCode, r.Body)
 		}
 		r = b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/codes", b.seller, map[string]any{"code": "P4CODE", "usage_limit": 50})
 		if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 50 {
 			t.Errorf("P4 code limit: %d %s", r.StatusCode, r.Body)
+		}
+		// At the quota, one more code or one imported row is refused with
+		// the 20 codes that exist, in the number and in the message.
+		mustDo(t, b, b.seller, "POST", "/v1/promotions/"+p.ID+"/code-jobs", map[string]any{"count": 18}, http.StatusAccepted)
+		for name, r := range map[string]*response{
+			"code":   b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/codes", b.seller, map[string]any{"code": "NUMBER-21"}),
+			"import": b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/codes/import", b.seller, "code\r\nNUMBER-21\r\n", "Content-Type", "text/csv"),
+		} {
+			if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 20 ||
+				!strings.Contains(r.Problem.Detail, "20 were created in the last 30 days") {
+				t.Errorf("P4 quota, %s: %d %s", name, r.StatusCode, r.Body)
+			}
 		}
 	})
 }
