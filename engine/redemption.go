@@ -31,7 +31,9 @@ type RedeemInput struct {
 	Automatic *[]string `json:"automatic,omitempty"`
 }
 
-// RedeemResult is the priced order and its redemptions.
+// RedeemResult is the priced order and its redemptions. Priced is nil when
+// the call priced nothing: on a replay, and on the redeem that commits a
+// reservation (the reserve's result carries the priced cart).
 type RedeemResult struct {
 	OrderID     string                 `json:"order_id"`
 	Priced      *promokit.PricedCart   `json:"priced"`
