@@ -131,7 +131,7 @@ func TestPromotionValidateAutomatic(t *testing.T) {
 	p = valid()
 	p.ProductIDs, p.TotalUses, p.PerCustomer = []string{"p"}, ptr(int64(20)), ptr(int64(2))
 	end := p.StartsAt.Add(24 * time.Hour)
-	p.EndsAt = &end
+	p.EndsAt, p.CreatedAt = &end, p.StartsAt
 	pol, _ := promokit.PolicyPreset(promokit.PresetMarketplace)
 	err := promokit.CheckPartnerCodePolicy(p, pol.PartnerCodes, time.UTC)
 	var e *promokit.Error

@@ -281,7 +281,9 @@ func (p *Promotion) Validate(currency string) error {
 // CheckPartnerCodePolicy checks a promotion of a store that runs under P4
 // (partner promo codes) against the policy, in the marketplace zone loc. It
 // returns the first breach as a policy error naming the rule, the limit and
-// the value the promotion asks for.
+// the value the promotion asks for. Its window must end inside the
+// calendar months that follow its creation (p.CreatedAt), wherever it
+// starts: a code is usable for up to one month following its creation.
 func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Location) error {
 	if p.Automatic {
 		return &Error{Code: EPolicy, Rule: "P4", Message: "a store under P4 gives its promotions through partner promo codes; it cannot create an automatic promotion"}
@@ -301,14 +303,21 @@ func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Locat
 	if p.PerCustomer == nil || *p.PerCustomer > pol.MaxUsesPerCustomer {
 		return PolicyError("P4", pol.MaxUsesPerCustomer, orMax(p.PerCustomer), "per_customer must be set and at most %d under P4", pol.MaxUsesPerCustomer)
 	}
-	start := p.StartsAt.In(loc)
-	last := AddMonths(start, int(pol.MaxWindowMonths))
-	maxDays := ceilDays(last.Sub(start))
+	return checkPartnerCodeWindow(p, pol, loc)
+}
+
+// checkPartnerCodeWindow checks that a P4 promotion's window ends at most
+// pol.MaxWindowMonths calendar months (in loc) after its creation. The
+// limit and the value are days from the creation.
+func checkPartnerCodeWindow(p *Promotion, pol PartnerCodePolicy, loc *time.Location) error {
+	created := p.CreatedAt.In(loc)
+	last := AddMonths(created, int(pol.MaxWindowMonths))
+	maxDays := ceilDays(last.Sub(created))
 	if p.EndsAt == nil {
-		return PolicyError("P4", maxDays, 0, "ends_at is required under P4: at most %d month(s) after starts_at", pol.MaxWindowMonths)
+		return PolicyError("P4", maxDays, 0, "ends_at is required under P4: at most %d month(s) after the code's creation, by %s", pol.MaxWindowMonths, last.Format(time.RFC3339))
 	}
 	if p.EndsAt.After(last) {
-		return PolicyError("P4", maxDays, ceilDays(p.EndsAt.Sub(p.StartsAt)), "ends_at may be at most %d month(s) (%d days from this start) after starts_at", pol.MaxWindowMonths, maxDays)
+		return PolicyError("P4", maxDays, ceilDays(p.EndsAt.Sub(p.CreatedAt)), "ends_at may be at most %d month(s) (%d days) after the code's creation under P4, by %s", pol.MaxWindowMonths, maxDays, last.Format(time.RFC3339))
 	}
 	return nil
 }

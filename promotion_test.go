@@ -93,6 +93,7 @@ func p4Promotion() *promokit.Promotion {
 		Currency: "USD", ProductIDs: []string{"module-1"},
 		StartsAt: day("2026-01-31T10:00:00Z"), EndsAt: ptr(day("2026-02-28T10:00:00Z")),
 		TotalUses: ptr(int64(20)), PerCustomer: ptr(int64(2)), Active: true,
+		CreatedAt: day("2026-01-31T10:00:00Z"),
 	}
 }
 
@@ -120,6 +121,12 @@ func TestCheckPartnerCodePolicy(t *testing.T) {
 		// January 31 + 1 month is February 28 in 2026: calendar months,
 		// clamped to the month's last day (not March 3 as AddDate gives).
 		{"one second too long", func(p *promokit.Promotion) { p.EndsAt = ptr(day("2026-02-28T10:00:01Z")) }, 28, 29},
+		// The month follows the code's creation, not its start (P4): a
+		// window of 18 days that starts 20 days after the creation ends
+		// 38 days after it.
+		{"a month from a later start", func(p *promokit.Promotion) {
+			p.StartsAt, p.EndsAt = day("2026-02-20T10:00:00Z"), ptr(day("2026-03-10T10:00:00Z"))
+		}, 28, 38},
 	} {
 		p := p4Promotion()
 		tt.change(p)
@@ -132,6 +139,12 @@ func TestCheckPartnerCodePolicy(t *testing.T) {
 		if *e.Limit != tt.limit || *e.Current != tt.current {
 			t.Errorf("%s: limit/current = %d/%d, want %d/%d", tt.name, *e.Limit, *e.Current, tt.limit, tt.current)
 		}
+	}
+	// A later start is fine while the window ends inside the month.
+	p := p4Promotion()
+	p.StartsAt, p.EndsAt = day("2026-02-20T10:00:00Z"), ptr(day("2026-02-28T10:00:00Z"))
+	if err := promokit.CheckPartnerCodePolicy(p, pc, time.UTC); err != nil {
+		t.Errorf("a later start, ending a month after the creation: %v", err)
 	}
 }
 
@@ -146,7 +159,8 @@ func TestCheckPartnerCodePolicyTimeZone(t *testing.T) {
 	// Paris is 2026-04-15 00:30 CEST = 2026-04-14T22:30Z (DST began on
 	// March 29), so the window is an hour shorter than 31 days in UTC.
 	p := p4Promotion()
-	p.StartsAt = day("2026-03-14T23:30:00Z")
+	p.CreatedAt = day("2026-03-14T23:30:00Z")
+	p.StartsAt = p.CreatedAt
 	p.EndsAt = ptr(day("2026-04-14T22:30:00Z"))
 	if err := promokit.CheckPartnerCodePolicy(p, pol.PartnerCodes, paris); err != nil {
 		t.Errorf("exactly one calendar month in Paris must pass: %v", err)

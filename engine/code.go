@@ -59,7 +59,9 @@ func (s *Service) readForCodes(ctx context.Context, tx storage.Tx, pr promokit.P
 
 // checkQuota enforces P4's rolling quota of codes per store: adding n codes
 // must keep the codes created in the window at or under the limit. The
-// store row is locked by loadForCodes, so two writers cannot both pass.
+// refusal's current value is the number of codes the window holds, not
+// counting the n asked for. The store row is locked by loadForCodes, so
+// two writers cannot both pass.
 func (s *Service) checkQuota(ctx context.Context, tx storage.Tx, cc *codeContext, now time.Time, n int64) error {
 	if !cc.store.PartnerPromoCodes {
 		return nil
@@ -71,8 +73,9 @@ func (s *Service) checkQuota(ctx context.Context, tx storage.Tx, cc *codeContext
 		return err
 	}
 	if count+n > pol.MaxCodesPerWindow {
-		return promokit.PolicyError("P4", pol.MaxCodesPerWindow, count+n,
-			"at most %d codes may be created in any %d days; %d were created in the last %d days", pol.MaxCodesPerWindow, pol.WindowDays, count, pol.WindowDays)
+		return promokit.PolicyError("P4", pol.MaxCodesPerWindow, count,
+			"at most %d codes may be created in any %d days under P4: %d were created in the last %d days, so %d more cannot be",
+			pol.MaxCodesPerWindow, pol.WindowDays, count, pol.WindowDays, n)
 	}
 	return nil
 }

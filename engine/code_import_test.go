@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -435,11 +436,57 @@ func TestImportP4(t *testing.T) {
 			t.Errorf("imported code: %+v %v", c, err)
 		}
 		_, err = b.svc.ImportCodes(ctx, p.ID, &hookSource{values: importValues("MORE", 6)})
-		if e := wantCode(t, err, promokit.EPolicy); e.Rule != "P4" || *e.Limit != 20 || *e.Current != 21 {
+		if e := wantCode(t, err, promokit.EPolicy); e.Rule != "P4" || *e.Limit != 20 || *e.Current != 15 {
 			t.Errorf("over the quota: %+v", e)
 		}
 		if n := countCodes(t, b, p.ID); n != 15 {
 			t.Errorf("%d codes, want 15", n)
+		}
+	})
+}
+
+// TestImportP4QuotaRefusal: an import refused by the P4 quota reports the
+// codes that exist (current) and says so in its message, whether the
+// quota stops it when its rows are checked or, because codes were created
+// meanwhile, when it is written.
+func TestImportP4QuotaRefusal(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		for _, tt := range []struct {
+			name      string
+			existing  int // codes before the import
+			meanwhile int // codes created between the check and the write
+		}{
+			{"at the check", 15, 0},
+			{"at the write", 10, 5},
+		} {
+			b := setup(t, open)
+			p4 := mustCreateStore(t, b, "Module", true)
+			ctx := as(promokit.Principal{KeyID: "key_p4", Role: promokit.RoleSeller, StoreID: p4.ID})
+			p := mustCreatePromotion(t, ctx, b, p4Input())
+			create := func(prefix string, n int) {
+				for i := range n {
+					if _, err := b.svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: fmt.Sprintf("%s-%02d", prefix, i)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			create("BEFORE", tt.existing)
+			src := &hookSource{values: importValues("MORE", 6)}
+			src.onReread = func(row int) error {
+				create("MEANWHILE", tt.meanwhile)
+				tt.meanwhile = 0
+				return nil
+			}
+			_, err := b.svc.ImportCodes(ctx, p.ID, src)
+			e := wantCode(t, err, promokit.EPolicy)
+			if e.Rule != "P4" || *e.Limit != 20 || *e.Current != 15 || !strings.Contains(e.Message, "15 were created in the last 30 days") {
+				t.Errorf("%s: rule %s limit %d current %d %q, want P4 20 15", tt.name, e.Rule, *e.Limit, *e.Current, e.Message)
+			}
+			if n := countCodes(t, b, p.ID); n != 15 {
+				t.Errorf("%s: %d codes, want 15", tt.name, n)
+			}
 		}
 	})
 }

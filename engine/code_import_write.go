@@ -43,6 +43,11 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 		if err != nil {
 			return err
 		}
+		// Counted before they are written, with the store locked, so
+		// that a refusal reports the codes that exist.
+		if err := s.checkQuota(ctx, tx, cc, now, int64(len(codes))); err != nil {
+			return err
+		}
 		n, err := tx.CodeInsertMany(ctx, codes)
 		if err != nil {
 			return err
@@ -50,7 +55,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 		if n != int64(len(codes)) {
 			return takenMeanwhile(ctx, tx, 0, codes, rows)
 		}
-		return s.checkQuota(ctx, tx, cc, now, 0)
+		return nil
 	})
 }
 

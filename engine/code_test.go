@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,10 @@ func TestPartnerPromoCodePolicy(t *testing.T) {
 			"3 uses per customer":   {func(in *engine.PromotionInput) { in.PerCustomer = set(int64(3)) }, 2, 3},
 			"whole catalogue":       {func(in *engine.PromotionInput) { in.ProductIDs = &[]string{} }, 1, 0},
 			"window over one month": {func(in *engine.PromotionInput) { in.EndsAt = set(jan1.AddDate(0, 1, 0).Add(time.Second)) }, 31, 32},
+			// The month follows the creation (January 1), not the start.
+			"a month from a later start": {func(in *engine.PromotionInput) {
+				in.StartsAt, in.EndsAt = ptr(jan1.AddDate(0, 0, 19)), set(jan1.AddDate(0, 1, 19))
+			}, 31, 50},
 		} {
 			in := p4Input()
 			tt.change(&in)
@@ -137,7 +142,7 @@ func TestPartnerPromoCodePolicy(t *testing.T) {
 		}
 		b.clock.Set(jan1.AddDate(0, 0, 19))
 		_, err = b.svc.CreateCodeJob(ctx, p.ID, promokit.CodeSpec{Count: 11})
-		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 21 {
+		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 10 {
 			t.Errorf("job over quota: %+v", e)
 		}
 		for i := 0; i < 10; i++ {
@@ -146,7 +151,7 @@ func TestPartnerPromoCodePolicy(t *testing.T) {
 			}
 		}
 		_, err = b.svc.CreateCode(ctx, p.ID, engine.CodeInput{Code: "NUMBER-21"})
-		if e := wantCode(t, err, promokit.EPolicy); e.Rule != "P4" || *e.Limit != 20 || *e.Current != 21 {
+		if e := wantCode(t, err, promokit.EPolicy); e.Rule != "P4" || *e.Limit != 20 || *e.Current != 20 || !strings.Contains(e.Message, "20 were created") {
 			t.Errorf("21st code: %+v", e)
 		}
 		_, err = b.svc.ImportCodes(ctx, p.ID, &sliceSource{codes: []string{"IMPORTED"}})
@@ -397,7 +402,7 @@ func TestPartnerCodeJob(t *testing.T) {
 			t.Fatalf("%d codes, want 15 at once", n)
 		}
 		_, err = b.svc.CreateCodeJob(ctx, p.ID, promokit.CodeSpec{Count: 6})
-		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 21 {
+		if e := wantCode(t, err, promokit.EPolicy); *e.Limit != 20 || *e.Current != 15 {
 			t.Errorf("quota after a job: %+v", e)
 		}
 		if ran, _ := b.svc.RunOneJob(context.Background()); ran {

@@ -167,6 +167,9 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 		ProductIDs: []string{}, CreatedAt: now, UpdatedAt: now,
 	}
 	in.apply(p)
+	if err := checkChannel(pr, p); err != nil {
+		return nil, err
+	}
 	err = s.db.Write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
@@ -194,6 +197,16 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkChannel refuses a seller a platform promotion (C1, R1): the
+// marketplace funds it, so only the admin creates one or changes its
+// terms.
+func checkChannel(pr promokit.Principal, p *promokit.Promotion) error {
+	if pr.Role == promokit.RoleSeller && p.Channel == promokit.ChannelPlatform {
+		return promokit.Errorf(promokit.EForbidden, "a platform promotion is funded by the marketplace: only the admin may create one or change its terms")
+	}
+	return nil
 }
 
 func checkProducts(ctx context.Context, tx storage.Tx, p *promokit.Promotion) error {
@@ -287,14 +300,22 @@ func (s *Service) changePromotion(ctx context.Context, id string, version int64,
 
 // EditPromotion changes a promotion's terms (C5): only before its start,
 // never under P4, and only if it is still at version, so that two editors
-// cannot overwrite each other.
+// cannot overwrite each other. A seller may neither make a promotion a
+// platform one nor change a platform promotion's terms (EForbidden).
 func (s *Service) EditPromotion(ctx context.Context, id string, version int64, in PromotionInput) (*promokit.Promotion, error) {
 	if in.StoreID != "" {
 		var v promokit.Validation
 		v.Add("store_id", "immutable", "a promotion cannot move to another store")
 		return nil, v.Err()
 	}
+	pr, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return s.changePromotion(ctx, id, version, func(tx storage.Tx, now time.Time, settings *promokit.Settings, store *promokit.Store, p *promokit.Promotion) error {
+		if err := checkChannel(pr, p); err != nil {
+			return err
+		}
 		if store.PartnerPromoCodes {
 			return &promokit.Error{Code: promokit.EImmutable, Rule: "P4", Message: "a partner promo code cannot be modified once created; it can only be activated or deactivated"}
 		}
@@ -310,6 +331,9 @@ func (s *Service) EditPromotion(ctx context.Context, id string, version int64, i
 			return v.Err()
 		}
 		in.apply(p)
+		if err := checkChannel(pr, p); err != nil {
+			return err
+		}
 		if in.StartsAt != nil && p.StartsAt.Before(now) {
 			var v promokit.Validation
 			v.Add("starts_at", "in_the_past", "starts_at cannot move into the past")

@@ -113,6 +113,49 @@ func TestPromotionCreateRefusals(t *testing.T) {
 	})
 }
 
+// TestPlatformPromotionAdminOnly: a platform promotion is funded by the
+// marketplace (C1, R1), so only the admin may create one or change its
+// terms; a seller is refused (EForbidden) and nothing is written.
+func TestPlatformPromotionAdminOnly(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		b := setup(t, open)
+		platform := percentInput()
+		platform.Channel = ptr(promokit.ChannelPlatform)
+		_, err := b.svc.CreatePromotion(b.seller, platform)
+		wantCode(t, err, promokit.EForbidden)
+		if list, _ := b.svc.ListPromotions(b.admin, storage.PromotionFilter{}); len(list) != 0 {
+			t.Fatalf("a refused platform promotion was written: %d promotions", len(list))
+		}
+		own := mustCreatePromotion(t, b.seller, b, percentInput())
+		platform.StoreID = b.shop.ID
+		funded := mustCreatePromotion(t, b.admin, b, platform)
+		for _, tt := range []struct {
+			name string
+			ctx  context.Context
+			p    *promokit.Promotion
+			in   engine.PromotionInput
+			want string
+		}{
+			{"seller makes its own platform", b.seller, own, engine.PromotionInput{Channel: ptr(promokit.ChannelPlatform)}, promokit.EForbidden},
+			{"seller edits a platform one", b.seller, funded, engine.PromotionInput{PercentOff: ptr(promokit.BasisPoints(5000))}, promokit.EForbidden},
+			{"seller makes a platform one its own", b.seller, funded, engine.PromotionInput{Channel: ptr(promokit.ChannelStore)}, promokit.EForbidden},
+			{"seller edits its own", b.seller, own, engine.PromotionInput{Channel: ptr(promokit.ChannelPartner)}, ""},
+			{"admin edits a platform one", b.admin, funded, engine.PromotionInput{PercentOff: ptr(promokit.BasisPoints(2000))}, ""},
+		} {
+			before, _ := b.svc.GetPromotion(b.admin, tt.p.ID)
+			_, err := b.svc.EditPromotion(tt.ctx, tt.p.ID, before.Version, tt.in)
+			after, _ := b.svc.GetPromotion(b.admin, tt.p.ID)
+			if promokit.ErrorCode(err) != tt.want {
+				t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+			}
+			if tt.want != "" && (after.Version != before.Version || after.Channel != before.Channel || after.PercentOff != before.PercentOff) {
+				t.Errorf("%s: refused, yet written: %+v", tt.name, after)
+			}
+		}
+	})
+}
+
 func TestListPromotions(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {

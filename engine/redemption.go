@@ -31,7 +31,9 @@ type RedeemInput struct {
 	Automatic *[]string `json:"automatic,omitempty"`
 }
 
-// RedeemResult is the priced order and its redemptions.
+// RedeemResult is the priced order and its redemptions. Priced is nil when
+// the call priced nothing: on a replay, and on the redeem that commits a
+// reservation (the reserve's result carries the priced cart).
 type RedeemResult struct {
 	OrderID     string                 `json:"order_id"`
 	Priced      *promokit.PricedCart   `json:"priced"`
@@ -495,19 +497,29 @@ func requestHash(in RedeemInput, codes []string) []byte {
 // Rollback gives back the uses of a cancelled order (C4): every redeemed
 // code and automatic promotion of the order returns its use to each
 // counter, in one transaction; held ones are released. It is idempotent: an order already rolled back
-// is left as it is. Checkout keys of the store and admins may roll back.
+// is left as it is. An order that order events completed is refused
+// (EConflict) and nothing changes, as its cancelled event would be: a
+// completed order is refunded, and a refund does not return the use.
+// Checkout keys of the store and admins may roll back.
 func (s *Service) Rollback(ctx context.Context, storeID, orderID string) ([]*promokit.Redemption, error) {
 	return s.giveBack(ctx, storeID, orderID, promokit.RedemptionRedeemed, promokit.RedemptionRolledBack)
 }
 
 // giveBack moves an order's redemptions in state from to state to, and
-// held ones to released, giving each use back.
+// held ones to released, giving each use back. A rollback first asks
+// the store's order, when order events created it, whether it may still
+// be cancelled.
 func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to string) ([]*promokit.Redemption, error) {
 	if err := checkoutCaller(ctx, storeID); err != nil {
 		return nil, err
 	}
 	var rs []*promokit.Redemption
 	err := s.db.Write(ctx, func(tx storage.Tx) error {
+		if to == promokit.RedemptionRolledBack {
+			if err := checkCancellable(ctx, tx, storeID, orderID); err != nil {
+				return err
+			}
+		}
 		var err error
 		rs, err = giveBackTx(ctx, tx, storeID, orderID, from, to, s.now())
 		if err == nil && len(rs) == 0 {
@@ -516,6 +528,24 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 		return err
 	})
 	return rs, err
+}
+
+// checkCancellable refuses, as promokit.Order.Accept refuses a cancelled
+// event, the rollback of an order that order events completed. The
+// order's row is locked, as a cancelled event locks it, so that no
+// completion commits between the check and the give-back. An order the
+// store only redeemed for, with no order events, may be rolled back.
+func checkCancellable(ctx context.Context, tx storage.Tx, storeID, orderID string) error {
+	o, err := tx.OrderGet(ctx, storeID, orderID, true)
+	switch {
+	case isNotFound(err):
+		return nil
+	case err != nil:
+		return err
+	case o.CompletedAt != nil:
+		return o.Accept(promokit.EventCancelled)
+	}
+	return nil
 }
 
 // giveBackTx is giveBack inside tx: it returns the order's redemptions

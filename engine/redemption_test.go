@@ -189,6 +189,75 @@ func TestRedeemReplayRollback(t *testing.T) {
 	})
 }
 
+// TestRollbackCompletedOrder: a rollback refuses an order that order
+// events completed, as its cancelled event is refused, and changes
+// nothing (C4: a completed order is refunded, and a refund does not
+// return the use). Before completion, or for an order the store only
+// redeemed for, it gives the uses back.
+func TestRollbackCompletedOrder(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		b := setup(t, open)
+		p, codes := racePromotion(t, b, percentInput(), 5)
+		for i, tt := range []struct {
+			name   string
+			events []string // after placed; nil: no order events at all
+			want   string
+		}{
+			{"no order events", nil, ""},
+			{"placed", []string{}, ""},
+			{"paid", []string{promokit.EventPaid}, ""},
+			{"completed", []string{promokit.EventPaid, promokit.EventCompleted}, promokit.EConflict},
+			{"completed and refunded", []string{promokit.EventPaid, promokit.EventCompleted, promokit.EventRefunded}, promokit.EConflict},
+		} {
+			id := fmt.Sprintf("ord-%d", i)
+			if _, err := b.svc.Redeem(b.check, order(b, id, "", codes[i])); err != nil {
+				t.Fatal(err)
+			}
+			if tt.events != nil {
+				placeAndApply(t, b, id, tt.events)
+			}
+			before, _ := b.svc.GetPromotion(b.seller, p.ID)
+			rs, err := b.svc.Rollback(b.check, b.shop.ID, id)
+			after, _ := b.svc.GetPromotion(b.seller, p.ID)
+			if tt.want == "" {
+				if err != nil || len(rs) != 1 || rs[0].State != promokit.RedemptionRolledBack || after.Uses != before.Uses-1 {
+					t.Errorf("%s: rollback %+v %v, uses %d then %d", tt.name, rs, err, before.Uses, after.Uses)
+				}
+				continue
+			}
+			if promokit.ErrorCode(err) != tt.want || after.Uses != before.Uses || after.DiscountSpent != before.DiscountSpent {
+				t.Errorf("%s: rollback %v (want %s), uses %d then %d", tt.name, err, tt.want, before.Uses, after.Uses)
+			}
+			// The redemption stays redeemed: a replayed redeem says so.
+			again, err := b.svc.Redeem(b.check, order(b, id, "", codes[i]))
+			if err != nil || !again.Replayed || again.Redemptions[0].State != promokit.RedemptionRedeemed {
+				t.Errorf("%s: redemption after the refusal: %+v %v", tt.name, again, err)
+			}
+		}
+	})
+}
+
+// placeAndApply reports order id of the shop placed (one $100 mug), then
+// each event of events in turn.
+func placeAndApply(t *testing.T, b *bundle, id string, events []string) {
+	t.Helper()
+	placed := engine.OrderEventInput{ID: id + "-placed", Type: promokit.EventPlaced, Currency: "USD",
+		Lines: []engine.OrderLineInput{{ProductID: "mug", Quantity: 1, Amount: 8500}}}
+	if _, err := b.svc.ApplyOrderEvent(b.check, b.shop.ID, id, placed); err != nil {
+		t.Fatalf("placed %s: %v", id, err)
+	}
+	for _, typ := range events {
+		in := engine.OrderEventInput{ID: id + "-" + typ, Type: typ}
+		if typ == promokit.EventRefunded {
+			in.Refund = &engine.RefundInput{Lines: []engine.RefundLine{{Line: 0, Amount: 1000}}}
+		}
+		if _, err := b.svc.ApplyOrderEvent(b.check, b.shop.ID, id, in); err != nil {
+			t.Fatalf("%s %s: %v", typ, id, err)
+		}
+	}
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/promokit/promokit/dbtest"
+	"github.com/promokit/promokit/docs"
 	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storage"
 )
@@ -72,6 +73,88 @@ func TestCheckoutFlow(t *testing.T) {
 		bad["customer"] = map[string]any{"email": "not an address"}
 		mustDo(t, b, b.checkout, "POST", "/v1/redeem", bad, http.StatusUnprocessableEntity)
 	})
+}
+
+// TestRollbackCompletedHTTP: the rollback of an order that order events
+// completed is 409 conflict, as its cancelled event is, and gives no use
+// back; an order that is only placed is rolled back.
+func TestRollbackCompletedHTTP(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		b := setup(t, open)
+		b.clock.Set(jan1().Add(48 * time.Hour))
+		orders := "/v1/stores/" + b.shop.ID + "/orders/"
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", cartBody(b, "ord-done"), http.StatusCreated)
+		event(t, b, "ord-done", placedEvent("done-placed", "", 4500), http.StatusCreated)
+		event(t, b, "ord-done", map[string]any{"id": "done-paid", "type": "paid"}, http.StatusCreated)
+		event(t, b, "ord-done", map[string]any{"id": "done-completed", "type": "completed"}, http.StatusCreated)
+		cancel := b.c.do(t, "POST", orders+"ord-done/events", b.checkout, map[string]any{"id": "done-cancelled", "type": "cancelled"})
+		r := b.c.do(t, "POST", orders+"ord-done/rollback", b.checkout, nil)
+		if r.StatusCode != http.StatusConflict || r.Problem.Code != cancel.Problem.Code || cancel.StatusCode != http.StatusConflict {
+			t.Fatalf("rollback of a completed order: %d %s; its cancelled event: %d %s", r.StatusCode, r.Body, cancel.StatusCode, cancel.Body)
+		}
+		promo := decodeAs[promotionOut](t, mustDo(t, b, b.seller, "GET", "/v1/promotions/"+b.promo.ID, nil, http.StatusOK))
+		if promo.Uses != 1 {
+			t.Errorf("uses after the refused rollback: %d, want 1", promo.Uses)
+		}
+		placed := cartBody(b, "ord-open")
+		placed["codes"] = []string{b.shopCode2}
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", placed, http.StatusCreated)
+		event(t, b, "ord-open", placedEvent("open-placed", "", 4500), http.StatusCreated)
+		r = mustDo(t, b, b.checkout, "POST", orders+"ord-open/rollback", nil, http.StatusOK)
+		if !strings.Contains(string(r.Body), `"state":"rolled_back"`) {
+			t.Fatalf("rollback of a placed order: %s", r.Body)
+		}
+	})
+}
+
+// TestReserveCommitPriced: priced is the priced cart when a call prices
+// the order (a new reserve or redeem) and null when it prices nothing: a
+// replay, and the redeem that commits a reservation, which moves the held
+// uses as they were priced. docs/openapi.json says the same of priced.
+func TestReserveCommitPriced(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		b.clock.Set(jan1().Add(48 * time.Hour))
+		held := cartBody(b, "ord-held")
+		held["hold_seconds"] = 60
+		for _, step := range []struct {
+			name     string
+			path     string
+			body     map[string]any
+			status   int
+			priced   bool
+			replayed bool
+		}{
+			{"reserve", "/v1/reserve", held, http.StatusCreated, true, false},
+			{"reserve again", "/v1/reserve", held, http.StatusOK, false, true},
+			{"commit", "/v1/redeem", cartBody(b, "ord-held"), http.StatusCreated, false, false},
+			{"commit again", "/v1/redeem", cartBody(b, "ord-held"), http.StatusOK, false, true},
+			{"redeem", "/v1/redeem", cartBody(b, "ord-direct"), http.StatusCreated, true, false},
+		} {
+			res := decodeAs[engine.RedeemResult](t, mustDo(t, b, b.checkout, "POST", step.path, step.body, step.status))
+			if (res.Priced != nil) != step.priced || res.Replayed != step.replayed || res.Priced != nil && res.Priced.Discount != 500 {
+				t.Errorf("%s: priced %+v, replayed %v; want priced %v, replayed %v", step.name, res.Priced, res.Replayed, step.priced, step.replayed)
+			}
+		}
+	})
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Description string `json:"description"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(docs.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if d := doc.Components.Schemas["RedeemResult"].Properties["priced"].Description; !strings.Contains(d, "replay") || !strings.Contains(d, "commits a reservation") {
+		t.Errorf("docs/openapi.json, RedeemResult.priced: %q does not say it is null on a replay and on the commit of a reservation", d)
+	}
 }
 
 // TestCheckoutAutomaticHTTP: validate applies the store's automatic

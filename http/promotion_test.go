@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,6 +128,10 @@ func TestPromotionPolicy(t *testing.T) {
 			{"per customer", func(m map[string]any) { m["per_customer"] = 3 }, 2, 3},
 			{"no end", func(m map[string]any) { delete(m, "ends_at") }, 31, 0},
 			{"long window", func(m map[string]any) { m["ends_at"] = jan1().Add(40 * 24 * time.Hour) }, 31, 40},
+			// Inside a month of its start, not of its creation (P4).
+			{"late start", func(m map[string]any) {
+				m["starts_at"], m["ends_at"] = jan1().Add(20*24*time.Hour), jan1().Add(45*24*time.Hour)
+			}, 31, 45},
 		} {
 			in := good()
 			tc.change(in)
@@ -143,12 +148,57 @@ func TestPromotionPolicy(t *testing.T) {
 		}
 		// The rolling quota of codes: 20 in 30 days.
 		r = b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/code-jobs", b.seller, map[string]any{"count": 19}) // shop has 2 codes already
-		if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 21 {
+		if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 2 {
 			t.Errorf("P4 quota: %d %s", r.StatusCode, r.Body)
 		}
 		r = b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/codes", b.seller, map[string]any{"code": "P4CODE", "usage_limit": 50})
 		if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 50 {
 			t.Errorf("P4 code limit: %d %s", r.StatusCode, r.Body)
+		}
+		// At the quota, one more code or one imported row is refused with
+		// the 20 codes that exist, in the number and in the message.
+		mustDo(t, b, b.seller, "POST", "/v1/promotions/"+p.ID+"/code-jobs", map[string]any{"count": 18}, http.StatusAccepted)
+		for name, r := range map[string]*response{
+			"code":   b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/codes", b.seller, map[string]any{"code": "NUMBER-21"}),
+			"import": b.c.do(t, "POST", "/v1/promotions/"+p.ID+"/codes/import", b.seller, "code\r\nNUMBER-21\r\n", "Content-Type", "text/csv"),
+		} {
+			if r.StatusCode != 422 || r.Problem.Rule != "P4" || *r.Problem.Limit != 20 || *r.Problem.Current != 20 ||
+				!strings.Contains(r.Problem.Detail, "20 were created in the last 30 days") {
+				t.Errorf("P4 quota, %s: %d %s", name, r.StatusCode, r.Body)
+			}
+		}
+	})
+}
+
+// TestPlatformPromotionHTTP: a seller asking for a platform promotion,
+// on create or on edit, gets 403 forbidden as problem+json and nothing is
+// written; the admin may create one.
+func TestPlatformPromotionHTTP(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		before := b.count(t, b.admin, "/v1/promotions")
+		body := map[string]any{"name": "Red envelope", "type": "amount_off", "amount_off": 300, "channel": "platform"}
+		r := b.c.do(t, "POST", "/v1/promotions", b.seller, body)
+		if r.StatusCode != http.StatusForbidden || r.Problem.Code != promokit.EForbidden {
+			t.Errorf("seller creates a platform promotion: %d %s", r.StatusCode, r.Body)
+		}
+		pp := "/v1/promotions/" + b.promo.ID
+		r = b.c.do(t, "PATCH", pp, b.seller, map[string]any{"channel": "platform"}, "If-Match", `"1"`)
+		if r.StatusCode != http.StatusForbidden || r.Problem.Code != promokit.EForbidden {
+			t.Errorf("seller makes a promotion platform: %d %s", r.StatusCode, r.Body)
+		}
+		got := decodeAs[promotionOut](t, mustDo(t, b, b.admin, "GET", pp, nil, http.StatusOK))
+		if got.Channel != promokit.ChannelStore || got.Version != 1 {
+			t.Errorf("after the refused edit: %+v", got.Promotion)
+		}
+		if n := b.count(t, b.admin, "/v1/promotions"); n != before {
+			t.Errorf("%d promotions after the refusals, want %d", n, before)
+		}
+		body["store_id"] = b.shop.ID
+		if p := mustCreatePromotion(t, b, b.admin, body); p.Channel != promokit.ChannelPlatform {
+			t.Errorf("the admin's platform promotion: %+v", p)
 		}
 	})
 }
