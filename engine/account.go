@@ -54,7 +54,7 @@ func (s *Service) CreateStore(ctx context.Context, in StoreInput) (*promokit.Sto
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.db.Write(ctx, func(tx storage.Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
+	if err := s.write(ctx, func(tx storage.Tx) error { return tx.StoreCreate(ctx, st) }); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -71,7 +71,7 @@ func (s *Service) GetStore(ctx context.Context, id string) (*promokit.Store, err
 		return nil, notFound("store", id)
 	}
 	var st *promokit.Store
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		st, err = tx.StoreGet(ctx, id, false)
 		return err
 	})
@@ -96,7 +96,7 @@ func (s *Service) ListStores(ctx context.Context, page storage.Page) ([]*promoki
 	}
 	page.Bound()
 	var list []*promokit.Store
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		list, err = tx.StoreList(ctx, page)
 		return err
 	})
@@ -115,7 +115,7 @@ func (s *Service) UpdateStore(ctx context.Context, id string, in StoreInput) (*p
 		return nil, err
 	}
 	var st *promokit.Store
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		var err error
 		if st, err = tx.StoreGet(ctx, id, true); err != nil {
 			return err
@@ -147,7 +147,7 @@ func (s *Service) CreatePartner(ctx context.Context, in PartnerInput) (*promokit
 	if err := pa.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.db.Write(ctx, func(tx storage.Tx) error { return tx.PartnerCreate(ctx, pa) }); err != nil {
+	if err := s.write(ctx, func(tx storage.Tx) error { return tx.PartnerCreate(ctx, pa) }); err != nil {
 		return nil, err
 	}
 	return pa, nil
@@ -164,7 +164,7 @@ func (s *Service) GetPartner(ctx context.Context, id string) (*promokit.Partner,
 		return nil, notFound("partner", id)
 	}
 	var pa *promokit.Partner
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		pa, err = tx.PartnerGet(ctx, id)
 		return err
 	})
@@ -178,7 +178,7 @@ func (s *Service) ListPartners(ctx context.Context, page storage.Page) ([]*promo
 	}
 	page.Bound()
 	var list []*promokit.Partner
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		list, err = tx.PartnerList(ctx, page)
 		return err
@@ -210,7 +210,7 @@ func (s *Service) PutProduct(ctx context.Context, storeID, id string, in Product
 	if err := pr.Validate(); err != nil {
 		return nil, err
 	}
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		st, err := tx.StoreGet(ctx, storeID, false)
 		if err != nil {
 			return err
@@ -243,7 +243,7 @@ func (s *Service) GetProduct(ctx context.Context, storeID, id string) (*promokit
 		return nil, notFound("store", storeID)
 	}
 	var pr *promokit.Product
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		pr, err = tx.ProductGet(ctx, storeID, id)
 		return err
 	})
@@ -261,7 +261,7 @@ func (s *Service) ListProducts(ctx context.Context, storeID string, page storage
 	}
 	page.Bound()
 	var list []*promokit.Product
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}

@@ -146,7 +146,7 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 func (s *Service) changeProgram(ctx context.Context, storeID string,
 	change func(tx storage.Tx, st *promokit.Store, settings *promokit.Settings, now time.Time) error) (*Program, error) {
 	var out *Program
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -212,7 +212,7 @@ func (s *Service) GetAffiliate(ctx context.Context, storeID string) (*Program, e
 		return nil, notFound("store", storeID)
 	}
 	var out *Program
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -344,7 +344,7 @@ func (s *Service) ListRates(ctx context.Context, storeID string, page storage.Pa
 	}
 	page.Bound()
 	var out []*promokit.Rate
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}

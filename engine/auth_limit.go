@@ -131,7 +131,7 @@ func (s *Service) AuthenticateFrom(ctx context.Context, secret, addr string, lim
 		}
 	}
 	var k *promokit.Key
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		k, err = tx.KeyGetByHash(ctx, []byte(hash))
 		return err

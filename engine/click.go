@@ -144,7 +144,7 @@ func (s *Service) clickTarget(ctx context.Context, token string, now time.Time) 
 		return e.target, e.refused, e.err
 	}
 	var t *promokit.ClickTarget
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		t, err = tx.LinkGetTarget(ctx, token)
 		return err
@@ -387,7 +387,7 @@ func (w *clickWriter) write(batch []queuedClick) error {
 	for i, q := range batch {
 		clicks[i] = q.c
 	}
-	err := w.s.db.Write(ctx, func(tx storage.Tx) error {
+	err := w.s.write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err

@@ -155,7 +155,7 @@ func (s *Service) CreateCode(ctx context.Context, promotionID string, in CodeInp
 		return nil, err
 	}
 	var c *promokit.Code
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
 		if err != nil {
@@ -232,7 +232,7 @@ func (s *Service) ListCodes(ctx context.Context, f storage.CodeFilter) ([]*promo
 	}
 	f.Page.Bound()
 	var list []*promokit.Code
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		if f.PromotionID != "" {
 			if _, err := tx.PromotionGet(ctx, p.Scope(), f.PromotionID); err != nil {
 				return err
@@ -264,7 +264,7 @@ func (s *Service) UpdateCode(ctx context.Context, value string, in CodeInput) (*
 	}
 	code := promokit.NormalizeCode(value)
 	var c *promokit.Code
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		if c, err = tx.CodeGet(ctx, pr.Scope(), code); err != nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (s *Service) ExportCodes(ctx context.Context, f storage.CodeFilter, fn func
 			return pr, nil
 		}
 		var pr *promokit.Promotion
-		err := s.db.Read(ctx, func(tx storage.Tx) error {
+		err := s.read(ctx, func(tx storage.Tx) error {
 			var err error
 			pr, err = tx.PromotionGet(ctx, promokit.Scope{}, id)
 			return err
@@ -347,7 +347,7 @@ func (s *Service) ExportCodes(ctx context.Context, f storage.CodeFilter, fn func
 		return pr, nil
 	}
 	if f.PromotionID != "" {
-		err := s.db.Read(ctx, func(tx storage.Tx) error {
+		err := s.read(ctx, func(tx storage.Tx) error {
 			_, err := tx.PromotionGet(ctx, scope, f.PromotionID)
 			return err
 		})
@@ -355,11 +355,11 @@ func (s *Service) ExportCodes(ctx context.Context, f storage.CodeFilter, fn func
 			return err
 		}
 	}
-	return s.db.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
+	return apiError(s.db.CodeExport(ctx, scope, f, func(c *promokit.Code) error {
 		pr, err := load(c.PromotionID)
 		if err != nil {
 			return err
 		}
 		return fn(c, pr)
-	})
+	}))
 }

@@ -88,7 +88,7 @@ func (s *Service) ImportCodes(ctx context.Context, promotionID string, src CodeS
 		return 0, err
 	}
 	var cc *codeContext
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		cc, err = s.readForCodes(ctx, tx, pr, promotionID, s.now(), false)
 		return err
 	})
@@ -226,7 +226,7 @@ func (s *Service) checkImport(ctx context.Context, cc *codeContext, src CodeSour
 		return nil, v.Err()
 	}
 	if cc.store.PartnerPromoCodes {
-		err := s.db.Read(ctx, func(tx storage.Tx) error { return s.checkQuota(ctx, tx, cc, now, int64(len(entries))) })
+		err := s.read(ctx, func(tx storage.Tx) error { return s.checkQuota(ctx, tx, cc, now, int64(len(entries))) })
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +260,7 @@ func (s *Service) partnerExists(ctx context.Context, known map[string]bool, id s
 	if ok, seen := known[id]; seen {
 		return ok, nil
 	}
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		_, err := tx.PartnerGet(ctx, id)
 		return err
 	})
@@ -286,7 +286,7 @@ func (s *Service) untaken(ctx context.Context, entries []importEntry, errs *rowE
 			values[i] = e.code
 		}
 		var taken []string
-		err := s.db.Read(ctx, func(tx storage.Tx) error {
+		err := s.read(ctx, func(tx storage.Tx) error {
 			var err error
 			taken, err = tx.CodeExistingMany(ctx, values)
 			return err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,7 +38,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 	if err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(tx storage.Tx) error {
+	return s.write(ctx, func(tx storage.Tx) error {
 		// The promotion may have ended since the check.
 		cc, err := s.loadForCodes(ctx, tx, pr, cc.promo.ID, now)
 		if err != nil {
@@ -74,7 +75,7 @@ func (s *Service) importAtOnce(ctx context.Context, pr promokit.Principal, cc *c
 func (s *Service) importInChunks(ctx context.Context, pr promokit.Principal, cc *codeContext, src CodeSource, entries []importEntry) error {
 	now := s.now()
 	imp := &storage.CodeImport{PromotionID: cc.promo.ID, StoreID: cc.promo.StoreID, LeaseUntil: now.Add(importLease), CreatedAt: now}
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		// The promotion may have ended since the check.
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, now); err != nil {
 			return err
@@ -105,10 +106,10 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *s
 		if err != nil {
 			return err
 		}
-		err = s.db.Write(ctx, func(tx storage.Tx) error {
+		err = s.write(ctx, func(tx storage.Tx) error {
 			n, err := tx.CodeImportInsertMany(ctx, imp.ID, s.now().Add(importLease), codes)
 			if err != nil {
-				return err
+				return abandoned(err)
 			}
 			if n != int64(len(codes)) {
 				return takenMeanwhile(ctx, tx, imp.ID, codes, rows)
@@ -122,14 +123,25 @@ func (s *Service) writeImport(ctx context.Context, pr promokit.Principal, imp *s
 			s.checkpoint(ctx)
 		}
 	}
-	return s.db.Write(ctx, func(tx storage.Tx) error {
+	return s.write(ctx, func(tx storage.Tx) error {
 		// The promotion may have ended while the chunks were written; its
 		// store's row is locked as for any code write.
 		if _, err := s.loadForCodes(ctx, tx, pr, imp.PromotionID, s.now()); err != nil {
 			return err
 		}
-		return tx.CodeImportCommit(ctx, imp.ID)
+		return abandoned(tx.CodeImportCommit(ctx, imp.ID))
 	})
+}
+
+// abandoned returns, for the error of a write to an import, the EConflict
+// the client gets when the import is gone or failed (storage.ErrStale): a
+// cleaner took it for dead while it stalled (CleanCodeImports). Any other
+// error, such as the promotion not found, is returned as it is.
+func abandoned(err error) error {
+	if errors.Is(err, storage.ErrStale) {
+		return promokit.Errorf(promokit.EConflict, "the import stalled for too long and was abandoned; nothing was written: send the file again")
+	}
+	return err
 }
 
 // checkpointChunks is how many chunks an import writes between two
@@ -152,7 +164,7 @@ const purgeChunk = DefaultImportChunk
 
 // dropImport fails the import id and deletes its codes, chunk by chunk.
 func (s *Service) dropImport(ctx context.Context, id int64) error {
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		_, err := tx.CodeImportFail(ctx, id, time.Time{})
 		return err
 	})
@@ -169,7 +181,7 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := s.db.Write(ctx, func(tx storage.Tx) error {
+		err := s.write(ctx, func(tx storage.Tx) error {
 			var err error
 			n, err = tx.CodeImportPurge(ctx, id, purgeChunk)
 			return err
@@ -192,7 +204,7 @@ func (s *Service) purgeImport(ctx context.Context, id int64) (int64, error) {
 // poll; when there is nothing to clean it costs one read.
 func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 	var stale []*storage.CodeImport
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		stale, err = tx.CodeImportListStale(ctx, s.now(), 100)
 		return err
@@ -205,7 +217,7 @@ func (s *Service) CleanCodeImports(ctx context.Context) (int64, error) {
 		failed := imp.Failed
 		if !failed {
 			// Unless it wrote a chunk since it was read.
-			err := s.db.Write(ctx, func(tx storage.Tx) error {
+			err := s.write(ctx, func(tx storage.Tx) error {
 				var err error
 				failed, err = tx.CodeImportFail(ctx, imp.ID, s.now())
 				return err

@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -201,5 +202,9 @@ func notFound(what, id string) error {
 	return promokit.Errorf(promokit.ENotFound, "%s %q not found", what, id)
 }
 
-// isNotFound reports whether err has the code ENotFound.
-func isNotFound(err error) bool { return promokit.ErrorCode(err) == promokit.ENotFound }
+// isNotFound reports whether err is a database's storage.ErrNotFound or
+// has the code ENotFound (the engine's own notFound, or one translated by
+// apiError).
+func isNotFound(err error) bool {
+	return errors.Is(err, storage.ErrNotFound) || promokit.ErrorCode(err) == promokit.ENotFound
+}

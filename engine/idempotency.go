@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -58,23 +59,23 @@ func (s *Service) BeginIdempotent(ctx context.Context, keyID, key string, hash [
 		return nil
 	}
 	err := s.writeIdempotency(ctx, op)
-	if promokit.ErrorCode(err) == promokit.EConflict {
+	if errors.Is(err, storage.ErrExists) {
 		// Another request with the key created it between our read and write.
 		return nil, promokit.Errorf(promokit.EIdempotencyBusy, "the first request with this Idempotency-Key is still running; retry later")
 	}
-	return found, err
+	return found, apiError(err)
 }
 
 // FinishIdempotent stores the response of a request begun with BeginIdempotent.
 func (s *Service) FinishIdempotent(ctx context.Context, r *storage.IdempotencyRecord) error {
-	return s.writeIdempotency(ctx, &idempotencyOp{keyID: r.KeyID, key: r.Key, complete: r, done: make(chan struct{})})
+	return apiError(s.writeIdempotency(ctx, &idempotencyOp{keyID: r.KeyID, key: r.Key, complete: r, done: make(chan struct{})}))
 }
 
 // AbortIdempotent forgets a request begun with BeginIdempotent that failed
 // with a server error, so that a retry runs it again.
 func (s *Service) AbortIdempotent(ctx context.Context, keyID, key string) error {
-	return s.writeIdempotency(ctx, &idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
-		run: func(ctx context.Context, tx storage.Tx) error { return tx.IdempotencyDelete(ctx, keyID, key) }})
+	return apiError(s.writeIdempotency(ctx, &idempotencyOp{keyID: keyID, key: key, done: make(chan struct{}),
+		run: func(ctx context.Context, tx storage.Tx) error { return tx.IdempotencyDelete(ctx, keyID, key) }}))
 }
 
 // idempotencyOp is one write of an idempotency record, made with the
@@ -99,8 +100,10 @@ const maxIdempotencyBatch = 256
 // transaction each, SQLite's single writer syncing every commit held
 // redeems with the header to a fraction of the rate of those without; with
 // one statement each, PostgreSQL's batches took a round trip per record.
-// op.run must write nothing when it returns a domain error (a code other
-// than EInternal), since the others' writes commit; op is made again, in
+// op.run must write nothing when it returns a domain error or a database's
+// report (any error but an internal one), since the others' writes commit;
+// its error comes back as op.run returned it, for the caller to test and
+// translate (apiError). op is made again, in
 // a half of the batch, if the batch fails for one of its writes
 // (isolate.go). When ctx ends first it returns ctx.Err(), and op is made
 // or not: not when its batch has not begun or every caller of the batch
@@ -128,7 +131,7 @@ func (s *Service) writeIdempotencyBatch(ctx context.Context, batch []*idempotenc
 		return cmp.Or(strings.Compare(a.keyID, b.keyID), strings.Compare(a.key, b.key))
 	})
 	isolateBatch(s, batch, func(part []*idempotencyOp) error {
-		return s.db.Write(ctx, func(tx storage.Tx) error { return applyIdempotency(ctx, tx, part) })
+		return s.write(ctx, func(tx storage.Tx) error { return applyIdempotency(ctx, tx, part) })
 	}, func(op *idempotencyOp, err error) { op.err = err })
 	for _, op := range batch {
 		close(op.done)
@@ -179,7 +182,7 @@ func applyIdempotency(ctx context.Context, tx storage.Tx, ops []*idempotencyOp) 
 		if made[op] {
 			continue
 		}
-		if op.err = op.run(ctx, tx); promokit.ErrorCode(op.err) == promokit.EInternal {
+		if op.err = op.run(ctx, tx); internal(op.err) {
 			return op.err
 		}
 	}
@@ -189,7 +192,7 @@ func applyIdempotency(ctx context.Context, tx storage.Tx, ops []*idempotencyOp) 
 // PurgeIdempotency deletes records older than IdempotencyTTL.
 func (s *Service) PurgeIdempotency(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		var err error
 		n, err = tx.IdempotencyDeleteBefore(ctx, s.now().Add(-IdempotencyTTL))
 		return err

@@ -57,7 +57,7 @@ func isolateBatch[T any](s *Service, batch []T, run func([]T) error, setErr func
 // value the database refused (Store.DataError). An error of the database
 // itself (internal, or unavailable) is not.
 func (s *Service) memberFault(err error) bool {
-	switch promokit.ErrorCode(err) {
+	switch promokit.ErrorCode(apiError(err)) {
 	case promokit.EInternal, promokit.EUnavailable:
 		return s.db.DataError(err)
 	}
@@ -67,11 +67,11 @@ func (s *Service) memberFault(err error) bool {
 // batchErr returns the error to answer the n members of a batch, or of a
 // part of one, whose database work failed with err: EInvalid for a member
 // alone whose value the database refused, since its request carried
-// that value (the database's own words are logged, never shown); err
-// otherwise.
+// that value (the database's own words are logged, never shown); err as
+// the caller sees it (apiError) otherwise.
 func (s *Service) batchErr(n int, err error) error {
-	if n != 1 || promokit.ErrorCode(err) != promokit.EInternal || !s.db.DataError(err) {
-		return err
+	if n != 1 || !internal(err) || !s.db.DataError(err) {
+		return apiError(err)
 	}
 	s.log.Warn("the database refused a value of a request", "err", err)
 	return promokit.Errorf(promokit.EInvalid, "the request holds a value the database cannot store")

@@ -32,7 +32,7 @@ func (s *Service) CreateCodeJob(ctx context.Context, promotionID string, spec pr
 		return nil, err
 	}
 	var j *promokit.Job
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		cc, err := s.loadForCodes(ctx, tx, pr, promotionID, now)
 		if err != nil {
@@ -104,7 +104,7 @@ func (s *Service) GetJob(ctx context.Context, id string) (*promokit.Job, error) 
 		return nil, err
 	}
 	var j *promokit.Job
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		j, err = tx.JobGet(ctx, p.Scope(), id)
 		return err
 	})
@@ -188,7 +188,7 @@ func (s *Service) RunJobs(ctx context.Context, poll time.Duration) {
 // lease is lost. It reports whether it found a job.
 func (s *Service) RunOneJob(ctx context.Context) (bool, error) {
 	var j *promokit.Job
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		var err error
 		j, err = tx.JobClaim(ctx, s.owner, now, now.Add(s.jobLease))
@@ -314,7 +314,7 @@ func (s *Service) generateBatch(ctx context.Context, j *promokit.Job, n int64) (
 	slices.Sort(values)
 	now := s.now()
 	tmpl := &promokit.Code{PromotionID: j.PromotionID, StoreID: j.StoreID, Active: true, JobID: j.ID, CreatedAt: now}
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		var err error
 		if inserted, err = tx.CodeInsertValuesMany(ctx, tmpl, values); err != nil {
 			return err
@@ -338,5 +338,5 @@ func (s *Service) finishJob(ctx context.Context, j *promokit.Job, state promokit
 	if s.metrics != nil {
 		s.metrics.jobsFinished.WithLabelValues(j.Kind, string(state)).Inc()
 	}
-	return s.db.Write(ctx, func(tx storage.Tx) error { return tx.JobUpdate(ctx, j, s.owner) })
+	return s.write(ctx, func(tx storage.Tx) error { return tx.JobUpdate(ctx, j, s.owner) })
 }

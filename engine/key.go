@@ -159,7 +159,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*promokit.Key, st
 	if err := k.Validate(); err != nil {
 		return nil, "", err
 	}
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		if k.StoreID != "" {
 			if _, err := tx.StoreGet(ctx, k.StoreID, false); err != nil {
 				return fieldNotFound(err, "store_id", "store", k.StoreID)
@@ -205,7 +205,7 @@ func (s *Service) ListKeys(ctx context.Context, f storage.KeyFilter) ([]*promoki
 	}
 	f.Page.Bound()
 	var keys []*promokit.Key
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		keys, err = tx.KeyList(ctx, f)
 		return err
 	})
@@ -221,7 +221,7 @@ func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, erro
 		return nil, err
 	}
 	var k *promokit.Key
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		k, err = tx.KeyGet(ctx, id)
 		if err != nil {
 			return err

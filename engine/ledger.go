@@ -100,7 +100,7 @@ func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statemen
 		return nil, err
 	}
 	var before, during []storage.LedgerTotal
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page storag
 	}
 	page.Bound()
 	var out []*promokit.LedgerEntry
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 	page := storage.Page{Limit: exportPage}
 	for first := true; ; first = false {
 		var es []*promokit.LedgerEntry
-		err := s.db.Read(ctx, func(tx storage.Tx) error {
+		err := s.read(ctx, func(tx storage.Tx) error {
 			if first {
 				if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 					return err
@@ -234,7 +234,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 // marketplace's time zone, in which the dates were read.
 func (s *Service) Period(ctx context.Context, from, to string) (time.Time, time.Time, *time.Location, error) {
 	var loc *time.Location
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err == nil {
 			loc = settings.Location()
@@ -305,7 +305,7 @@ func (s *Service) rollupLedger(ctx context.Context, until time.Time) (time.Time,
 	var rolled time.Time
 	for {
 		var next time.Time
-		err := s.db.Write(ctx, func(tx storage.Tx) error {
+		err := s.write(ctx, func(tx storage.Tx) error {
 			var err error
 			next, err = tx.LedgerRollup(ctx, until, rollupDays)
 			return err

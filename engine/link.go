@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -54,7 +55,7 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 		return nil, err
 	}
 	var l *promokit.Link
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		pa, err := tx.PartnerGet(ctx, in.PartnerID)
 		if err != nil {
 			return err
@@ -94,7 +95,11 @@ func (s *Service) CreateLink(ctx context.Context, in LinkInput) (*promokit.Link,
 				PartnerID: in.PartnerID, StoreID: in.StoreID, ProductID: in.ProductID, URL: target, CreatedAt: now,
 			}
 			err := tx.LinkCreate(ctx, l)
-			if promokit.ErrorCode(err) != promokit.ECodeTaken || attempt == 2 {
+			if errors.Is(err, storage.ErrNotFound) {
+				// Deleted since they were read.
+				return promokit.Errorf(promokit.ENotFound, "store %q or partner %q not found", l.StoreID, l.PartnerID)
+			}
+			if !errors.Is(err, storage.ErrTaken) || attempt == 2 {
 				return err
 			}
 		}
@@ -113,7 +118,7 @@ func (s *Service) GetLink(ctx context.Context, id string) (*LinkView, error) {
 		return nil, err
 	}
 	var out *LinkView
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		l, err := tx.LinkGet(ctx, p.Scope(), id)
 		if err != nil {
 			return err
@@ -136,7 +141,7 @@ func (s *Service) ListLinks(ctx context.Context, page storage.Page) ([]*LinkView
 	}
 	page.Bound()
 	var out []*LinkView
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		ls, err := tx.LinkList(ctx, p.Scope(), page)
 		if err != nil {
 			return err

@@ -83,7 +83,7 @@ func (l *lookups) readScope(ctx context.Context, scope promokit.Scope, reqs []*l
 		}
 	}
 	var codes []*promokit.Code
-	err := l.s.db.Read(ctx, func(tx storage.Tx) error {
+	err := l.s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		codes, err = tx.CodeGetMany(ctx, scope, values)
 		return err

@@ -199,7 +199,7 @@ func (s *Service) readLookupChecks(ctx context.Context, batch []*lookupCheck) {
 			names[c.window] = appendNew(names[c.window], c.names...)
 		}
 		var failures map[time.Time]map[string]int64
-		err := s.db.Read(ctx, func(tx storage.Tx) error {
+		err := s.read(ctx, func(tx storage.Tx) error {
 			var err error
 			failures, err = storage.LookupFailureGetWindows(ctx, tx, names)
 			return err
@@ -311,7 +311,7 @@ func (s *Service) writeLookupFailsOnce(ctx context.Context, batch []*lookupFail)
 		byWindow[f.window] = append(byWindow[f.window], f)
 	}
 	over := make(map[*lookupFail][]bool)
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		clear(over) // the function may run again
 		// Windows in order too: the rows of two windows are then taken
 		// in one order by every writer.
@@ -380,7 +380,7 @@ func countWindow(ctx context.Context, tx storage.Tx, window time.Time, fails []*
 // count left behind only takes room, since checks read the current window.
 func (s *Service) PurgeLookupFailures(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		var err error
 		n, err = tx.LookupFailureDeleteBefore(ctx, lookupWindow(s.now()))
 		return err

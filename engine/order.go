@@ -72,7 +72,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	err = r.err
 	if errors.Is(err, errEventExists) {
 		var out *OrderResult
-		err = s.db.Read(ctx, func(tx storage.Tx) error {
+		err = s.read(ctx, func(tx storage.Tx) error {
 			prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 			if err != nil {
 				return err
@@ -118,13 +118,13 @@ type placeReq struct {
 // order, its visitor and its entries.
 func (r *placeReq) write(ctx context.Context, tx storage.Tx) error {
 	if err := tx.OrderEventCreate(ctx, r.ev); err != nil {
-		if promokit.ErrorCode(err) == promokit.EConflict {
+		if errors.Is(err, storage.ErrExists) {
 			return errEventExists
 		}
 		return err
 	}
 	if err := tx.OrderCreate(ctx, r.o); err != nil {
-		if promokit.ErrorCode(err) == promokit.EConflict {
+		if errors.Is(err, storage.ErrExists) {
 			return promokit.Errorf(promokit.EConflict, "order %q was placed already (by another event)", r.o.ID)
 		}
 		return err
@@ -162,10 +162,10 @@ func (s *Service) writePlacesOnce(ctx context.Context, batch []*placeReq) error 
 				p.Visitors = append(p.Visitors, storage.VisitorSeen{StoreID: r.o.StoreID, CustomerID: r.o.CustomerID, VisitorID: r.o.VisitorID, Seen: r.ev.CreatedAt})
 			}
 		}
-		return s.db.Write(ctx, func(tx storage.Tx) error { return storage.OrderPlaceMany(ctx, tx, p) })
+		return s.write(ctx, func(tx storage.Tx) error { return storage.OrderPlaceMany(ctx, tx, p) })
 	}
 	r := batch[0]
-	r.err = s.batchErr(1, s.db.Write(ctx, func(tx storage.Tx) error { return r.write(ctx, tx) }))
+	r.err = s.batchErr(1, s.write(ctx, func(tx storage.Tx) error { return r.write(ctx, tx) }))
 	return nil
 }
 
@@ -224,7 +224,7 @@ func (s *Service) readPlaces(ctx context.Context, batch []*placeRead) {
 func (s *Service) readPlacesOnce(ctx context.Context, batch []*placeRead) error {
 	qs := make([]storage.PlaceQuery, len(batch))
 	var ds []*storage.PlaceData
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		hint := s.placeHint.Load()
 		for i, r := range batch {
 			qs[i] = r.q

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -38,7 +39,7 @@ func (s *Service) ApplyOrderEvent(ctx context.Context, storeID, orderID string, 
 		return s.placeOrder(ctx, storeID, orderID, &in, hash)
 	}
 	var out *OrderResult
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		prior, err := tx.OrderEventGet(ctx, storeID, in.ID)
 		switch {
@@ -144,8 +145,10 @@ func (a *applier) change(ctx context.Context, storeID, orderID string, in *Order
 		return nil, err
 	}
 	o.UpdatedAt = a.now
+	// o was read (and locked) above: a stale update means another write
+	// came first.
 	if err := a.tx.OrderUpdate(ctx, o, version); err != nil {
-		return nil, err
+		return nil, changedSince(err, fmt.Sprintf("order %q", o.ID), version)
 	}
 	return o, nil
 }
@@ -224,7 +227,7 @@ func (a *applier) refunded(ctx context.Context, o *promokit.Order, r *RefundInpu
 // many it released.
 func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	var due []*promokit.Order
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		due, err = tx.OrderListDueRelease(ctx, s.now(), limit)
 		return err
@@ -234,7 +237,7 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, d := range due {
-		err := s.db.Write(ctx, func(tx storage.Tx) error {
+		err := s.write(ctx, func(tx storage.Tx) error {
 			o, err := tx.OrderGet(ctx, d.StoreID, d.ID, true)
 			if err != nil {
 				return err
@@ -250,7 +253,7 @@ func (s *Service) ReleaseDue(ctx context.Context, limit int) (int, error) {
 			}
 			o.UpdatedAt = now
 			if err := tx.OrderUpdate(ctx, o, version); err != nil {
-				return err
+				return changedSince(err, fmt.Sprintf("order %q", o.ID), version)
 			}
 			return tx.LedgerAddMany(ctx, a.entries)
 		})

@@ -24,7 +24,7 @@ func (s *Service) GetOrder(ctx context.Context, storeID, orderID string) (*Order
 		return nil, notFound("order", orderID)
 	}
 	var out *OrderView
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		o, err := tx.OrderGet(ctx, storeID, orderID, false)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/segmentio/encoding/json"
@@ -170,7 +171,7 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 	if err := checkChannel(pr, p); err != nil {
 		return nil, err
 	}
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
@@ -231,7 +232,7 @@ func (s *Service) GetPromotion(ctx context.Context, id string) (*promokit.Promot
 		return nil, err
 	}
 	var pr *promokit.Promotion
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		pr, err = tx.PromotionGet(ctx, p.Scope(), id)
 		return err
 	})
@@ -253,7 +254,7 @@ func (s *Service) ListPromotions(ctx context.Context, f storage.PromotionFilter)
 	f.Now = s.now()
 	f.Page.Bound()
 	var list []*promokit.Promotion
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		list, err = tx.PromotionList(ctx, p.Scope(), f)
 		return err
 	})
@@ -269,7 +270,7 @@ func (s *Service) changePromotion(ctx context.Context, id string, version int64,
 		return nil, err
 	}
 	var p *promokit.Promotion
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		if p, err = tx.PromotionGet(ctx, pr.Scope(), id); err != nil {
 			return err
 		}
@@ -290,7 +291,8 @@ func (s *Service) changePromotion(ctx context.Context, id string, version int64,
 		}
 		p.UpdatedAt = now
 		old := p.Version
-		return tx.PromotionUpdate(ctx, p, old)
+		// p was read above: a stale update means another write came first.
+		return changedSince(tx.PromotionUpdate(ctx, p, old), fmt.Sprintf("promotion %q", p.ID), old)
 	})
 	if err != nil {
 		return nil, err

@@ -119,7 +119,7 @@ func (s *Service) Qualify(ctx context.Context, in QualifyInput) (*QualifyResult,
 	cart := &in.Cart
 	cart.CustomerID, cart.CustomerKey = in.Customer.CustomerID, customerKey
 	var res *QualifyResult
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err

@@ -142,7 +142,7 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// A result counts only once its transaction has committed: each
 	// attempt starts from none.
 	attempt := func(path string, fn func(storage.Tx) error) error {
-		err := s.db.Write(ctx, func(tx storage.Tx) error {
+		err := s.write(ctx, func(tx storage.Tx) error {
 			for _, r := range live {
 				r.res, r.err = nil, nil
 			}
@@ -155,7 +155,7 @@ func (s *Service) writeBatch(ctx context.Context, live []*useReq) {
 	// the next batch is read while this one is written; the conditional
 	// updates of the write decide whether its uses still fit.
 	var pl *plan
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		pl, err = s.planBatch(ctx, tx, live)
 		return err

@@ -323,7 +323,7 @@ func (s *Service) Release(ctx context.Context, storeID, orderID string) ([]*prom
 // two processes never give one use back twice.
 func (s *Service) ExpireHolds(ctx context.Context, limit int) (int, error) {
 	n := 0
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		now := s.now()
 		held, err := tx.RedemptionListExpiredHolds(ctx, now, limit)
 		if err != nil {
@@ -514,7 +514,7 @@ func (s *Service) giveBack(ctx context.Context, storeID, orderID, from, to strin
 		return nil, err
 	}
 	var rs []*promokit.Redemption
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		if to == promokit.RedemptionRolledBack {
 			if err := checkCancellable(ctx, tx, storeID, orderID); err != nil {
 				return err

@@ -13,7 +13,7 @@ import (
 // process but one when several start at once, it returns created false.
 func (s *Service) Bootstrap(ctx context.Context) (secret string, created bool, err error) {
 	now := s.now()
-	err = s.db.Write(ctx, func(tx storage.Tx) error {
+	err = s.write(ctx, func(tx storage.Tx) error {
 		settings := promokit.DefaultSettings(now)
 		ok, err := tx.SettingsInit(ctx, &settings)
 		if err != nil || !ok {
@@ -42,7 +42,7 @@ func (s *Service) Settings(ctx context.Context) (*promokit.Settings, error) {
 		return nil, err
 	}
 	var st *promokit.Settings
-	err := s.db.Read(ctx, func(tx storage.Tx) error {
+	err := s.read(ctx, func(tx storage.Tx) error {
 		var err error
 		st, err = tx.SettingsGet(ctx)
 		return err
@@ -69,7 +69,7 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 		return nil, err
 	}
 	var st *promokit.Settings
-	err := s.db.Write(ctx, func(tx storage.Tx) error {
+	err := s.write(ctx, func(tx storage.Tx) error {
 		var err error
 		st, err = tx.SettingsGet(ctx)
 		if err != nil {
@@ -110,7 +110,9 @@ func (s *Service) UpdateSettings(ctx context.Context, version int64, in Settings
 			return err
 		}
 		st.UpdatedAt = s.now()
-		return tx.SettingsUpdate(ctx, st, version)
+		// The settings were read above: a stale update means another
+		// write came first.
+		return changedSince(tx.SettingsUpdate(ctx, st, version), "the settings", version)
 	})
 	if err != nil {
 		return nil, err

@@ -149,7 +149,7 @@ func (s *Service) readCartsOnce(ctx context.Context, batch []*cartRead) error {
 		}
 	}
 	var d *storage.CartsData
-	err := s.db.Read(ctx, func(tx storage.Tx) (err error) {
+	err := s.read(ctx, func(tx storage.Tx) (err error) {
 		d, err = storage.CartReadMany(ctx, tx, q)
 		return err
 	})

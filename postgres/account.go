@@ -27,7 +27,7 @@ func scanStore(row pgx.Row) (*promokit.Store, error) {
 	return &s, nil
 }
 
-// StoreCreate inserts a store; EConflict when its id exists.
+// StoreCreate inserts a store; storage.ErrExists when its id exists.
 func (t *tx) StoreCreate(ctx context.Context, s *promokit.Store) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO stores (`+storeColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		s.ID, s.Name, s.PartnerPromoCodes, s.CreatedAt, s.MaxPromotionsPerOrder, emptyIfNil(s.RedirectHosts))
@@ -39,7 +39,7 @@ func (t *tx) StoreCreate(ctx context.Context, s *promokit.Store) error {
 
 // StoreGet returns a store; with lock it also locks the store's row (FOR
 // UPDATE) until the transaction ends, which serialises the writes that
-// check a per-store quota. ENotFound when there is none.
+// check a per-store quota. storage.ErrNotFound when there is none.
 func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
 	sql := `SELECT ` + storeColumns + ` FROM stores WHERE id = $1`
 	if lock {
@@ -59,7 +59,7 @@ func (t *tx) StoreList(ctx context.Context, p storage.Page) ([]*promokit.Store, 
 }
 
 // StoreUpdate writes a store's name, P4 flag, stacking rule and redirect
-// hosts; ENotFound when there is no such store.
+// hosts; storage.ErrNotFound when there is no such store.
 func (t *tx) StoreUpdate(ctx context.Context, s *promokit.Store) error {
 	tag, err := t.q.Exec(ctx, `UPDATE stores SET name = $2, partner_promo_codes = $3, max_promotions_per_order = $4, redirect_hosts = $5
 		WHERE id = $1`, s.ID, s.Name, s.PartnerPromoCodes, s.MaxPromotionsPerOrder, emptyIfNil(s.RedirectHosts))
@@ -83,7 +83,7 @@ func scanPartner(row pgx.Row) (*promokit.Partner, error) {
 	return &p, nil
 }
 
-// PartnerCreate inserts a partner; EConflict when its id exists.
+// PartnerCreate inserts a partner; storage.ErrExists when its id exists.
 func (t *tx) PartnerCreate(ctx context.Context, p *promokit.Partner) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES ($1, $2, $3, $4)`,
 		p.ID, p.Name, p.Kind, p.CreatedAt)
@@ -93,7 +93,7 @@ func (t *tx) PartnerCreate(ctx context.Context, p *promokit.Partner) error {
 	return nil
 }
 
-// PartnerGet returns a partner; ENotFound when there is none.
+// PartnerGet returns a partner; storage.ErrNotFound when there is none.
 func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, error) {
 	p, err := scanPartner(t.q.QueryRow(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = $1`, id))
 	if err != nil {
@@ -121,7 +121,7 @@ func scanProduct(row pgx.Row) (*promokit.Product, error) {
 
 // ProductPut inserts a product of a store, or replaces the name, URL and
 // updated_at of the existing one; created_at keeps its first value.
-// ENotFound when the store does not exist.
+// storage.ErrNotFound when the store does not exist.
 func (t *tx) ProductPut(ctx context.Context, p *promokit.Product) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO products (`+productColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (store_id, id) DO UPDATE
@@ -133,8 +133,8 @@ func (t *tx) ProductPut(ctx context.Context, p *promokit.Product) error {
 	return nil
 }
 
-// ProductGet returns a product of a store; ENotFound when the store has no
-// such product.
+// ProductGet returns a product of a store; storage.ErrNotFound when the store
+// has no such product.
 func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Product, error) {
 	p, err := scanProduct(t.q.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = $1 AND id = $2`, storeID, id))
 	if err != nil {

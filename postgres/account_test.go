@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestReadOnly(t *testing.T) {
 		_, err := tx.StoreGet(ctx, "sto_1", false)
 		return err
 	})
-	if code := promokit.ErrorCode(err); code != promokit.ENotFound {
-		t.Fatalf("GetStore after a write in Read = %v, want %s", err, promokit.ENotFound)
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("GetStore after a write in Read = %v, want storage.ErrNotFound", err)
 	}
 }

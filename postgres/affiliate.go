@@ -16,8 +16,8 @@ import (
 
 const membershipColumns = `id, store_id, url, joined_at, exit_requested_at, exits_at`
 
-// MembershipCreate inserts a store's membership; EConflict when its id
-// exists, ENotFound when the store does not.
+// MembershipCreate inserts a store's membership; storage.ErrExists when its id
+// exists, storage.ErrNotFound when the store does not.
 func (t *tx) MembershipCreate(ctx context.Context, m *promokit.Membership) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO memberships (`+membershipColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		m.ID, m.StoreID, m.URL, m.JoinedAt, m.ExitRequestedAt, m.ExitsAt)
@@ -90,8 +90,8 @@ func scanMembership(row pgx.Row) (*promokit.Membership, error) {
 
 const rateColumns = `id, store_id, product_id, rate_bp, removed, effective_at`
 
-// RateAdd inserts a rate and sets its ID; ENotFound when the store does
-// not exist.
+// RateAdd inserts a rate and sets its ID; storage.ErrNotFound when the store
+// does not exist.
 func (t *tx) RateAdd(ctx context.Context, r *promokit.Rate) error {
 	err := t.q.QueryRow(ctx, `INSERT INTO affiliate_rates (store_id, product_id, rate_bp, removed, effective_at)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`, r.StoreID, r.ProductID, int64(r.Rate), r.Removed, r.EffectiveAt).Scan(&r.ID)

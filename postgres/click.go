@@ -111,14 +111,14 @@ func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []storag
 func (t *tx) ClickGetLatest(ctx context.Context, p storage.ClickQuery) (*promokit.Click, error) {
 	storeID, visitorIDs, from, to := p.StoreID, p.VisitorIDs, p.From, p.To
 	if len(visitorIDs) == 0 {
-		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+		return nil, storage.NotFound("click", "")
 	}
 	c, err := scanClick(t.q.QueryRow(ctx, `SELECT `+clickColumns+` FROM clicks
 		WHERE store_id = $1 AND visitor_id = ANY($2::text[]) AND flag = ''
 		  AND clicked_at >= $3 AND clicked_at <= $4
 		ORDER BY clicked_at DESC, id DESC LIMIT 1`, storeID, visitorIDs, from, to))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+		return nil, storage.NotFound("click", "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: latest click: %w", err)

@@ -20,9 +20,9 @@ func scanCode(row pgx.Row, c *promokit.Code) error {
 		&c.CustomerID, &c.PartnerID, &c.ExpiresAt, &c.JobID, &c.Uses, &c.CreatedAt, &c.UpdatedAt)
 }
 
-// CodeCreate inserts one code; ECodeTaken when the value exists and
-// ENotFound when its promotion does not. As after any failed statement on
-// PostgreSQL, the transaction cannot go on after such an error.
+// CodeCreate inserts one code; storage.ErrTaken when the value exists and
+// storage.ErrNotFound when its promotion does not. As after any failed
+// statement on PostgreSQL, the transaction cannot go on after such an error.
 func (t *tx) CodeCreate(ctx context.Context, c *promokit.Code) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO codes (`+codeColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
@@ -42,10 +42,10 @@ const insertCodesSQL = `INSERT INTO codes (` + codeColumns + `)
 	ON CONFLICT (code) DO NOTHING`
 
 // CodeInsertMany inserts codes, skipping the values that exist (in the table
-// or earlier in codes), and returns how many it inserted; ENotFound when a
-// code's promotion does not exist. The codes travel as one array per
-// column that unnest turns back into rows, so a batch of ten thousand
-// codes is one statement and one round trip.
+// or earlier in codes), and returns how many it inserted; storage.ErrNotFound
+// when a code's promotion does not exist. The codes travel as one array per
+// column that unnest turns back into rows, so a batch of ten thousand codes is
+// one statement and one round trip.
 func (t *tx) CodeInsertMany(ctx context.Context, codes []*promokit.Code) (int64, error) {
 	if len(codes) == 0 {
 		return 0, nil
@@ -89,7 +89,7 @@ func codeArrays(codes []*promokit.Code) []any {
 
 // CodeGet returns the code with the value code if scope can see it: a
 // store scope sees its store's codes, a partner scope the codes assigned to
-// it. ENotFound otherwise. This is the hot look-up of checkout: one
+// it. storage.ErrNotFound otherwise. This is the hot look-up of checkout: one
 // statement, prepared once per connection, one round trip.
 func (t *tx) CodeGet(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	var c promokit.Code
@@ -103,7 +103,7 @@ func (t *tx) CodeGet(ctx context.Context, scope promokit.Scope, code string) (*p
 }
 
 // CodeUpdate writes a code's active flag, assignment (partner and
-// customer) and updated_at; ENotFound when there is no such code.
+// customer) and updated_at; storage.ErrNotFound when there is no such code.
 func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE codes c SET active = $2, partner_id = $3, customer_id = $4, updated_at = $5

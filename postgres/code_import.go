@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,7 +43,7 @@ const insertImportCodesSQL = `INSERT INTO codes (` + codeColumns + `, import_id)
 
 // CodeImportInsertMany extends the lease of the import id to leaseUntil and
 // inserts codes as its codes, skipping values that exist, and returns how
-// many it inserted. EConflict when the import has failed or is gone. The
+// many it inserted. storage.ErrStale when the import has failed or is gone. The
 // import's row stays locked until the transaction ends, so a cleaner
 // cannot fail it halfway through a chunk.
 func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error) {
@@ -51,7 +52,7 @@ func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time
 		return 0, fmt.Errorf("postgres: extend code import: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return 0, abandoned()
+		return 0, abandoned(id)
 	}
 	if len(codes) == 0 {
 		return 0, nil
@@ -66,9 +67,10 @@ func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time
 	return tag.RowsAffected(), nil
 }
 
-// abandoned is the error of an import that a cleaner took for dead.
-func abandoned() error {
-	return promokit.Errorf(promokit.EConflict, "the import stalled for too long and was abandoned; nothing was written: send the file again")
+// abandoned is the storage.ErrStale error of the import id, which a
+// cleaner took for dead.
+func abandoned(id int64) error {
+	return storage.Stale("code import", strconv.FormatInt(id, 10))
 }
 
 // CodeImportTakenMany returns the values among values, in their order and each
@@ -86,14 +88,14 @@ func (t *tx) CodeImportTakenMany(ctx context.Context, id int64, values []string)
 }
 
 // CodeImportCommit makes every code of the import id visible at once by
-// deleting its row. EConflict when the import has failed or is gone.
+// deleting its row. storage.ErrStale when the import has failed or is gone.
 func (t *tx) CodeImportCommit(ctx context.Context, id int64) error {
 	tag, err := t.q.Exec(ctx, `DELETE FROM code_imports WHERE id = $1 AND NOT failed`, id)
 	if err != nil {
 		return fmt.Errorf("postgres: commit code import: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return abandoned()
+		return abandoned(id)
 	}
 	return nil
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
 
@@ -210,13 +209,11 @@ func (t *tx) byKey() querier {
 
 var _ storage.Tx = (*tx)(nil)
 
-// notFound returns the ENotFound error for a missing object.
-func notFound(what, id string) error {
-	return promokit.Errorf(promokit.ENotFound, "%s %q not found", what, id)
-}
+// notFound returns the storage.ErrNotFound error for a missing object.
+func notFound(what, id string) error { return storage.NotFound(what, id) }
 
-// scanErr turns pgx.ErrNoRows into ENotFound for what and wraps any other
-// error with context.
+// scanErr turns pgx.ErrNoRows into storage.ErrNotFound for what and wraps any
+// other error with context.
 func scanErr(err error, what, id string) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return notFound(what, id)
@@ -281,15 +278,15 @@ func constraintViolation(err error) violation {
 }
 
 // createErr returns the error of a failed insert of the object what with
-// id: EConflict when the object exists, ECodeTaken when a code value does,
-// ENotFound naming parent and parentID when the object it belongs to does
-// not, and err wrapped otherwise.
+// id: storage.ErrExists when the object exists, storage.ErrTaken when a
+// code value does, storage.ErrNotFound naming parent and parentID when the
+// object it belongs to does not, and err wrapped otherwise.
 func createErr(err error, what, id, parent, parentID string) error {
 	switch constraintViolation(err) {
 	case codeTaken:
-		return promokit.Errorf(promokit.ECodeTaken, "code %q exists", id)
+		return storage.Taken("code", id)
 	case uniqueViolation:
-		return promokit.Errorf(promokit.EConflict, "%s %q exists", what, id)
+		return storage.Exists(what, id)
 	case foreignKeyViolation:
 		if parent != "" {
 			return notFound(parent, parentID)

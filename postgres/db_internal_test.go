@@ -7,25 +7,25 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestConstraintViolation checks the one function that reads driver
-// errors, and the domain errors that createErr makes of them.
+// errors, and the storage errors that createErr makes of them.
 func TestConstraintViolation(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
 		want violation
-		code string // of createErr(err, "store", "sto_1", "promotion", "prm_1")
+		is   error // of createErr(err, "store", "sto_1", "promotion", "prm_1"); nil: none of storage's
 	}{
-		{"code value", &pgconn.PgError{Code: "23505", ConstraintName: "codes_code_key"}, codeTaken, promokit.ECodeTaken},
-		{"wrapped code value", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "23505", ConstraintName: "codes_code_key"}), codeTaken, promokit.ECodeTaken},
-		{"primary key", &pgconn.PgError{Code: "23505", ConstraintName: "stores_pkey"}, uniqueViolation, promokit.EConflict},
-		{"foreign key", &pgconn.PgError{Code: "23503", ConstraintName: "codes_promotion_id_fkey"}, foreignKeyViolation, promokit.ENotFound},
-		{"not null", &pgconn.PgError{Code: "23502"}, noViolation, promokit.EInternal},
-		{"other error", errors.New("connection reset"), noViolation, promokit.EInternal},
+		{"code value", &pgconn.PgError{Code: "23505", ConstraintName: "codes_code_key"}, codeTaken, storage.ErrTaken},
+		{"wrapped code value", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "23505", ConstraintName: "codes_code_key"}), codeTaken, storage.ErrTaken},
+		{"primary key", &pgconn.PgError{Code: "23505", ConstraintName: "stores_pkey"}, uniqueViolation, storage.ErrExists},
+		{"foreign key", &pgconn.PgError{Code: "23503", ConstraintName: "codes_promotion_id_fkey"}, foreignKeyViolation, storage.ErrNotFound},
+		{"not null", &pgconn.PgError{Code: "23502"}, noViolation, nil},
+		{"other error", errors.New("connection reset"), noViolation, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,10 +34,11 @@ func TestConstraintViolation(t *testing.T) {
 				t.Errorf("constraintViolation = %v, want %v", got, tc.want)
 			}
 			err := createErr(tc.err, "store", "sto_1", "promotion", "prm_1")
-			if got := promokit.ErrorCode(err); got != tc.code {
-				t.Errorf("createErr code = %q, want %q (%v)", got, tc.code, err)
+			var se *storage.Error
+			if tc.is != nil && !errors.Is(err, tc.is) || tc.is == nil && errors.As(err, &se) {
+				t.Errorf("createErr = %v, want %v", err, tc.is)
 			}
-			if tc.code == promokit.EInternal && !errors.Is(err, tc.err) {
+			if tc.is == nil && !errors.Is(err, tc.err) {
 				t.Errorf("createErr = %v, does not wrap %v", err, tc.err)
 			}
 		})

@@ -7,12 +7,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
 
-// IdempotencyGet returns the record of a key's Idempotency-Key; ENotFound
-// when there is none.
+// IdempotencyGet returns the record of a key's Idempotency-Key;
+// storage.ErrNotFound when there is none.
 func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.IdempotencyRecord, error) {
 	var r storage.IdempotencyRecord
 	err := t.q.QueryRow(ctx, `
@@ -25,7 +24,7 @@ func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.Id
 	return &r, nil
 }
 
-// IdempotencyCreate inserts a record; EConflict when one exists for the
+// IdempotencyCreate inserts a record; storage.ErrExists when one exists for the
 // same key and Idempotency-Key. The insert does nothing on conflict rather
 // than fail, so the transaction can go on and read the existing record.
 func (t *tx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord) error {
@@ -38,13 +37,13 @@ func (t *tx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord
 		return fmt.Errorf("postgres: create idempotency key: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return promokit.Errorf(promokit.EConflict, "idempotency key %q is already recorded", r.Key)
+		return storage.Exists("idempotency key", r.Key)
 	}
 	return nil
 }
 
 // IdempotencyComplete stores the response status, headers and body of a
-// record; ENotFound when there is no such record.
+// record; storage.ErrNotFound when there is no such record.
 func (t *tx) IdempotencyComplete(ctx context.Context, r *storage.IdempotencyRecord) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE idempotency_keys SET status = $3, headers = $4, body = $5

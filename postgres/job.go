@@ -26,7 +26,7 @@ func scanJob(row pgx.Row) (*promokit.Job, error) {
 	return &j, nil
 }
 
-// JobCreate inserts a job; EConflict when its id exists.
+// JobCreate inserts a job; storage.ErrExists when its id exists.
 func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 	_, err := t.q.Exec(ctx, `INSERT INTO jobs (`+jobColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
@@ -39,8 +39,8 @@ func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 }
 
 // JobGet returns a job that scope can see: a store scope sees its store's
-// jobs, and a partner scope none, since jobs belong to stores. ENotFound
-// otherwise.
+// jobs, and a partner scope none, since jobs belong to stores.
+// storage.ErrNotFound otherwise.
 func (t *tx) JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
 	j, err := scanJob(t.q.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs
 		WHERE id = $1 AND ($2 = '' OR store_id = $2) AND $3 = ''`,
@@ -53,8 +53,8 @@ func (t *tx) JobGet(ctx context.Context, scope promokit.Scope, id string) (*prom
 
 // JobClaim leases the oldest queued or running job whose lease is absent or
 // over at now to owner until until, marks it running and returns it;
-// ENotFound when there is none. SKIP LOCKED lets two processes claim two
-// different jobs at once, never the same one.
+// storage.ErrNotFound when there is none. SKIP LOCKED lets two processes claim
+// two different jobs at once, never the same one.
 func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
 	j, err := scanJob(t.q.QueryRow(ctx, `
 		UPDATE jobs SET lease_owner = $1, lease_until = $3, state = 'running', updated_at = $2
@@ -66,7 +66,7 @@ func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobColumns, owner, now, until))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, promokit.Errorf(promokit.ENotFound, "no job is waiting to run")
+		return nil, notFound("job", "to claim")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim job: %w", err)
@@ -75,8 +75,8 @@ func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (
 }
 
 // JobUpdate writes a job's progress, state, error, finish time, lease and
-// updated_at if owner still holds its lease; EConflict when another owner
-// took the job over (or it does not exist).
+// updated_at if owner still holds its lease; storage.ErrStale when another
+// owner took the job over (or it does not exist).
 func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE jobs SET done = $3, state = $4, error = $5, finished_at = $6,
@@ -87,7 +87,7 @@ func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
 		return fmt.Errorf("postgres: update job %q: %w", j.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return promokit.Errorf(promokit.EConflict, "job %q is no longer leased to this worker", j.ID)
+		return storage.Stale("job", j.ID)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (t *tx) JobAddProgress(ctx context.Context, p storage.JobProgress) (int64, 
 		WHERE id = $1 AND lease_owner = $2
 		RETURNING done`, id, owner, n, now, until).Scan(&done)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, promokit.Errorf(promokit.EConflict, "job %q is no longer leased to this worker", id)
+		return 0, storage.Stale("job", id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("postgres: add job progress %q: %w", id, err)

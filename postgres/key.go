@@ -23,7 +23,7 @@ func scanKey(row pgx.Row) (*promokit.Key, error) {
 	return &k, nil
 }
 
-// KeyCreate inserts an API key; EConflict when its id or hash exists.
+// KeyCreate inserts an API key; storage.ErrExists when its id or hash exists.
 func (t *tx) KeyCreate(ctx context.Context, k *promokit.Key) error {
 	_, err := t.q.Exec(ctx, `
 		INSERT INTO api_keys (id, name, role, store_id, partner_id, prefix, hash, created_at, revoked_at)
@@ -35,7 +35,7 @@ func (t *tx) KeyCreate(ctx context.Context, k *promokit.Key) error {
 	return nil
 }
 
-// KeyGet returns a key, revoked or not; ENotFound when there is none.
+// KeyGet returns a key, revoked or not; storage.ErrNotFound when there is none.
 func (t *tx) KeyGet(ctx context.Context, id string) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
 	if err != nil {
@@ -45,8 +45,8 @@ func (t *tx) KeyGet(ctx context.Context, id string) (*promokit.Key, error) {
 }
 
 // KeyGetByHash returns the key whose secret hashes to hash, revoked or not, so
-// that the caller can tell a revoked key from an unknown one; ENotFound
-// when there is none.
+// that the caller can tell a revoked key from an unknown one;
+// storage.ErrNotFound when there is none.
 func (t *tx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1`, hash))
 	if err != nil {
@@ -73,15 +73,15 @@ func (t *tx) KeyList(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key,
 	return queryList(ctx, t.q, "keys", sql, w.args, scanKey)
 }
 
-// KeyRevoke sets revoked_at of an unrevoked key to now; ENotFound when
-// there is no such key or it is already revoked.
+// KeyRevoke sets revoked_at of an unrevoked key to now; storage.ErrNotFound
+// when there is no such key or it is already revoked.
 func (t *tx) KeyRevoke(ctx context.Context, id string, now time.Time) error {
 	tag, err := t.q.Exec(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`, id, now)
 	if err != nil {
 		return fmt.Errorf("postgres: revoke key %q: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return promokit.Errorf(promokit.ENotFound, "key %q not found or already revoked", id)
+		return notFound("key", id)
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (t *tx) LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]
 // is safe while a roll-up commits.
 func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.LedgerTotal, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
-		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
+		return nil, errors.New("postgres: a ledger filter needs a partner or a store")
 	}
 	rolled, err := t.rolledUntil(ctx, false)
 	if err != nil {
@@ -249,7 +249,7 @@ func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.P
 // ledgerWhere returns the conditions of a ledger filter.
 func ledgerWhere(f storage.LedgerFilter) (*where, error) {
 	if f.PartnerID == "" && f.StoreID == "" {
-		return nil, promokit.Errorf(promokit.EInvalid, "a ledger filter needs a partner or a store")
+		return nil, errors.New("postgres: a ledger filter needs a partner or a store")
 	}
 	var w where
 	if f.PartnerID != "" {

@@ -18,17 +18,17 @@ import (
 
 const linkColumns = `id, token, partner_id, store_id, product_id, url, created_at`
 
-// LinkCreate inserts a link: ECodeTaken when its token exists, EConflict
-// when its id does, ENotFound when its store or partner does not. A
-// conflict inserts nothing without failing the statement, so that the
-// transaction stays usable to try another token; one more query then
-// tells which key it was.
+// LinkCreate inserts a link: storage.ErrTaken when its token exists,
+// storage.ErrExists when its id does, storage.ErrNotFound when its store or
+// partner does not. A conflict inserts nothing without failing the statement,
+// so that the transaction stays usable to try another token; one more query
+// then tells which key it was.
 func (t *tx) LinkCreate(ctx context.Context, l *promokit.Link) error {
 	tag, err := t.q.Exec(ctx, `INSERT INTO links (`+linkColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
 		l.ID, l.Token, l.PartnerID, l.StoreID, l.ProductID, l.URL, l.CreatedAt)
 	if err != nil {
 		if constraintViolation(err) == foreignKeyViolation {
-			return promokit.Errorf(promokit.ENotFound, "store %q or partner %q not found", l.StoreID, l.PartnerID)
+			return notFound("store or partner", "")
 		}
 		return fmt.Errorf("postgres: create link %q: %w", l.ID, err)
 	}
@@ -40,9 +40,9 @@ func (t *tx) LinkCreate(ctx context.Context, l *promokit.Link) error {
 		return fmt.Errorf("postgres: create link %q: %w", l.ID, err)
 	}
 	if taken {
-		return promokit.Errorf(promokit.ECodeTaken, "link token exists")
+		return storage.Taken("link token", "")
 	}
-	return promokit.Errorf(promokit.EConflict, "link %q exists", l.ID)
+	return storage.Exists("link", l.ID)
 }
 
 // LinkGet returns a link visible to scope.
@@ -97,7 +97,7 @@ func (t *tx) LinkGetTarget(ctx context.Context, token string) (*promokit.ClickTa
 		WHERE l.token = $1`, token).Scan(&l.ID, &l.Token, &l.PartnerID, &l.StoreID, &l.ProductID, &l.URL, &l.CreatedAt, &hosts,
 		&mID, &mStore, &mURL, &joined, &requested, &exit)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, promokit.Errorf(promokit.ENotFound, "link not found")
+		return nil, storage.NotFound("link", "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: click target: %w", err)

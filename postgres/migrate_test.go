@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -137,13 +138,13 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 				Discount: 1, State: promokit.RedemptionHeld, RequestHash: []byte{1}, CreatedAt: created, UpdatedAt: created})
 		})
 	}
-	if err := create("CODE-1", "prm_1"); promokit.ErrorCode(err) != promokit.EConflict {
+	if err := create("CODE-1", "prm_1"); !errors.Is(err, storage.ErrExists) {
 		t.Fatalf("a second row of CODE-1: %v", err)
 	}
 	if err := create("", "prm_2"); err != nil {
 		t.Fatalf("a codeless row: %v", err)
 	}
-	if err := create("", "prm_2"); promokit.ErrorCode(err) != promokit.EConflict {
+	if err := create("", "prm_2"); !errors.Is(err, storage.ErrExists) {
 		t.Fatalf("a second codeless row of prm_2: %v", err)
 	}
 }

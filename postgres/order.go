@@ -20,7 +20,7 @@ const orderColumns = `store_id, id, customer_id, visitor_id, currency, lines, sh
 	refunded_shipping, placed_at, paid_at, completed_at, cancelled_at, program, link_id, partner_id, click_id, clicked_at,
 	release_at, released, version, created_at, updated_at`
 
-// OrderCreate inserts an order with its lines; EConflict when the store
+// OrderCreate inserts an order with its lines; storage.ErrExists when the store
 // has an order with that id.
 func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 	lines, payment, err := encodeOrder(o)
@@ -56,8 +56,8 @@ func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*prom
 
 // OrderUpdate writes every field of an order that its events change, if
 // its stored version is still version, and sets o.Version to version+1.
-// EVersionMismatch when another write came first, ENotFound when there is
-// no such order.
+// storage.ErrStale when another write came first or there is no such
+// order.
 func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) error {
 	lines, payment, err := encodeOrder(o)
 	if err != nil {
@@ -78,14 +78,7 @@ func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) 
 		return fmt.Errorf("postgres: update order %q: %w", o.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		var exists bool
-		if err := t.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE store_id = $1 AND id = $2)`, o.StoreID, o.ID).Scan(&exists); err != nil {
-			return fmt.Errorf("postgres: update order %q: %w", o.ID, err)
-		}
-		if !exists {
-			return notFound("order", o.ID)
-		}
-		return promokit.Errorf(promokit.EVersionMismatch, "order %q changed since version %d", o.ID, version)
+		return storage.Stale("order", o.ID)
 	}
 	o.Version = version + 1
 	return nil
@@ -195,8 +188,8 @@ func (t *tx) OrderEventGet(ctx context.Context, storeID, id string) (*promokit.O
 	return &e, nil
 }
 
-// OrderEventCreate records an applied event; EConflict when the store has
-// an event with that id.
+// OrderEventCreate records an applied event; storage.ErrExists when the store
+// has an event with that id.
 func (t *tx) OrderEventCreate(ctx context.Context, e *promokit.OrderEvent) error {
 	hash := e.RequestHash
 	if hash == nil {

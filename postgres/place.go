@@ -15,8 +15,8 @@ import (
 
 // OrderPlaceMany writes a batch of placed orders in one round trip of four
 // statements, the columns of each travelling as arrays: the events, the
-// orders, the visitors seen (per store) and the entries. A duplicate event or order
-// is EConflict and the transaction must be rolled back.
+// orders, the visitors seen (per store) and the entries. A duplicate event or
+// order is storage.ErrExists and the transaction must be rolled back.
 func (t *tx) OrderPlaceMany(ctx context.Context, p storage.PlacedOrders) error {
 	var b pgx.Batch
 	if n := len(p.Events); n > 0 {
@@ -269,7 +269,7 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 	for i, q := range qs {
 		h := heads[q.StoreID]
 		if h == nil {
-			return nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
+			return nil, notFound("settings", "")
 		}
 		out[i].Settings, out[i].Store, out[i].Membership = h.Settings, h.Store, h.Membership
 		if h.Membership == nil {

@@ -46,9 +46,9 @@ func couponColumns(p *promokit.Promotion) (perPerson, quantity, validDays *int64
 	return nil, nil, nil
 }
 
-// PromotionCreate inserts a promotion with every field, counters and
-// version included. EConflict when its id exists, ENotFound when its store
-// does not.
+// PromotionCreate inserts a promotion with every field, counters and version
+// included. storage.ErrExists when its id exists, storage.ErrNotFound when its
+// store does not.
 func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	perPerson, quantity, validDays := couponColumns(p)
 	_, err := t.q.Exec(ctx, `
@@ -86,7 +86,7 @@ var promotionInScope = "($2 = '' OR p.store_id = $2) AND ($3 = '' OR " + partner
 
 // PromotionGet returns a promotion visible to scope: of the scope's store,
 // or, for a partner scope, one with a code assigned to the partner.
-// ENotFound when there is none, or it is outside the scope.
+// storage.ErrNotFound when there is none, or it is outside the scope.
 func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
 	p, err := scanPromotion(t.q.QueryRow(ctx, `
 		SELECT `+promotionColumns+` FROM promotions p
@@ -101,8 +101,8 @@ func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) 
 
 // PromotionUpdate replaces every field of p but its id, store, creation
 // time and counters, if its stored version is still version, and sets
-// p.Version to version+1. EVersionMismatch when another write came first,
-// ENotFound when there is no such promotion.
+// p.Version to version+1. storage.ErrStale when another write came first
+// or there is no such promotion.
 func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version int64) error {
 	perPerson, quantity, validDays := couponColumns(p)
 	tag, err := t.q.Exec(ctx, `
@@ -122,14 +122,7 @@ func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version
 		return fmt.Errorf("postgres: update promotion %q: %w", p.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		var exists bool
-		if err := t.q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM promotions WHERE id = $1)`, p.ID).Scan(&exists); err != nil {
-			return fmt.Errorf("postgres: update promotion %q: %w", p.ID, err)
-		}
-		if !exists {
-			return notFound("promotion", p.ID)
-		}
-		return promokit.Errorf(promokit.EVersionMismatch, "promotion %q changed since version %d", p.ID, version)
+		return storage.Stale("promotion", p.ID)
 	}
 	p.Version = version + 1
 	return nil

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,9 +32,9 @@ func redemptionArgs(r *promokit.Redemption) []any {
 func redemptionCreated(r *promokit.Redemption, err error) error {
 	if constraintViolation(err) == uniqueViolation {
 		if r.Code == "" {
-			return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of automatic promotion %s", r.OrderID, r.PromotionID)
+			return storage.Exists("redemption of automatic promotion", r.PromotionID)
 		}
-		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
+		return storage.Exists("redemption of code", r.Code)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: create redemption: %w", err)
@@ -131,12 +132,12 @@ func redemptionColumnsArgs(rs []*promokit.Redemption) []any {
 
 // scanInserted sets the IDs of rs from the rows insertRedemptionsSQL
 // returned, matched by store, order, code and promotion. A redemption
-// that exists already fails the whole statement with EConflict, naming
+// that exists already fails the whole statement with storage.ErrExists, naming
 // none: the caller finds which order by writing them one by one.
 func scanInserted(br pgx.BatchResults, rs []*promokit.Redemption) error {
 	err := scanInsertedRows(br, rs)
 	if constraintViolation(err) == uniqueViolation {
-		return promokit.Errorf(promokit.EConflict, "an order of the batch already has one of its redemptions")
+		return storage.Exists("redemption", "")
 	}
 	return err
 }
@@ -240,8 +241,9 @@ func sendBatch(ctx context.Context, q querier, b *pgx.Batch, what string, read f
 	for i := range b.Len() {
 		if err := read(i, br); err != nil {
 			_ = br.Close()
-			if promokit.ErrorCode(err) != promokit.EInternal {
-				return err // the store's own refusal, such as EConflict
+			var se *storage.Error
+			if errors.As(err, &se) {
+				return err // the database's own report, such as storage.ErrExists
 			}
 			return fmt.Errorf("postgres: %s: %w", what, err)
 		}

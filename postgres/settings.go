@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // SettingsInit inserts the marketplace settings unless the row exists and
@@ -25,7 +26,8 @@ func (t *tx) SettingsInit(ctx context.Context, s *promokit.Settings) (bool, erro
 	return tag.RowsAffected() == 1, nil
 }
 
-// SettingsGet returns the marketplace settings; ENotFound before InitSettings.
+// SettingsGet returns the marketplace settings; storage.ErrNotFound before
+// InitSettings.
 func (t *tx) SettingsGet(ctx context.Context) (*promokit.Settings, error) {
 	return scanSettings(t.q.QueryRow(ctx, getSettingsSQL))
 }
@@ -38,7 +40,7 @@ func scanSettings(row pgx.Row) (*promokit.Settings, error) {
 	err := row.Scan(&s.Name, &s.Currency, &s.TimeZone, &s.Policy, &s.Version, &s.UpdatedAt)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, promokit.Errorf(promokit.ENotFound, "the settings are not initialised")
+			return nil, notFound("settings", "")
 		}
 		return nil, fmt.Errorf("postgres: get settings: %w", err)
 	}
@@ -46,8 +48,8 @@ func scanSettings(row pgx.Row) (*promokit.Settings, error) {
 }
 
 // SettingsUpdate replaces the settings if their version is still version,
-// and sets s.Version to version+1. It returns EVersionMismatch when another
-// write came first and ENotFound when there are no settings.
+// and sets s.Version to version+1. It returns storage.ErrStale when another
+// write came first or there are no settings.
 func (t *tx) SettingsUpdate(ctx context.Context, s *promokit.Settings, version int64) error {
 	tag, err := t.q.Exec(ctx, `
 		UPDATE settings
@@ -58,10 +60,7 @@ func (t *tx) SettingsUpdate(ctx context.Context, s *promokit.Settings, version i
 		return fmt.Errorf("postgres: update settings: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		if _, err := t.SettingsGet(ctx); err != nil {
-			return err
-		}
-		return promokit.Errorf(promokit.EVersionMismatch, "the settings changed since version %d", version)
+		return storage.Stale("settings", "")
 	}
 	s.Version = version + 1
 	return nil

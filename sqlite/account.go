@@ -14,7 +14,7 @@ import (
 
 const storeColumns = `id, name, partner_promo_codes, created_at, max_promotions_per_order, redirect_hosts`
 
-// StoreCreate inserts a store; EConflict when its id exists.
+// StoreCreate inserts a store; storage.ErrExists when its id exists.
 func (t *tx) StoreCreate(ctx context.Context, s *promokit.Store) error {
 	hosts, err := encodeHosts(s.RedirectHosts)
 	if err != nil {
@@ -24,15 +24,15 @@ func (t *tx) StoreCreate(ctx context.Context, s *promokit.Store) error {
 		s.ID, s.Name, boolInt(s.PartnerPromoCodes), micros(s.CreatedAt), s.MaxPromotionsPerOrder, hosts)
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "store %q exists", s.ID)
+			return storage.Exists("store", s.ID)
 		}
 		return fmt.Errorf("sqlite: create store %q: %w", s.ID, err)
 	}
 	return nil
 }
 
-// StoreGet returns a store; ENotFound when there is none. lock needs no
-// work on SQLite: a write transaction already holds the only write lock.
+// StoreGet returns a store; storage.ErrNotFound when there is none. lock needs
+// no work on SQLite: a write transaction already holds the only write lock.
 func (t *tx) StoreGet(ctx context.Context, id string, lock bool) (*promokit.Store, error) {
 	s, err := scanStore(t.q.QueryRowContext(ctx, `SELECT `+storeColumns+` FROM stores WHERE id = ?`, id))
 	if err != nil {
@@ -48,7 +48,7 @@ func (t *tx) StoreList(ctx context.Context, p storage.Page) ([]*promokit.Store, 
 }
 
 // StoreUpdate writes a store's name, P4 flag, stacking rule and redirect
-// hosts; ENotFound when there is no such store.
+// hosts; storage.ErrNotFound when there is no such store.
 func (t *tx) StoreUpdate(ctx context.Context, s *promokit.Store) error {
 	hosts, err := encodeHosts(s.RedirectHosts)
 	if err != nil {
@@ -109,20 +109,20 @@ func decodeHosts(s string) ([]string, error) {
 
 const partnerColumns = `id, name, kind, created_at`
 
-// PartnerCreate inserts a partner; EConflict when its id exists.
+// PartnerCreate inserts a partner; storage.ErrExists when its id exists.
 func (t *tx) PartnerCreate(ctx context.Context, p *promokit.Partner) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO partners (`+partnerColumns+`) VALUES (?, ?, ?, ?)`,
 		p.ID, p.Name, string(p.Kind), micros(p.CreatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "partner %q exists", p.ID)
+			return storage.Exists("partner", p.ID)
 		}
 		return fmt.Errorf("sqlite: create partner %q: %w", p.ID, err)
 	}
 	return nil
 }
 
-// PartnerGet returns a partner; ENotFound when there is none.
+// PartnerGet returns a partner; storage.ErrNotFound when there is none.
 func (t *tx) PartnerGet(ctx context.Context, id string) (*promokit.Partner, error) {
 	p, err := scanPartner(t.q.QueryRowContext(ctx, `SELECT `+partnerColumns+` FROM partners WHERE id = ?`, id))
 	if err != nil {
@@ -155,7 +155,7 @@ const productColumns = `store_id, id, name, url, created_at, updated_at`
 
 // ProductPut inserts a product of a store, or replaces the name, URL and
 // updated_at of the existing one; created_at keeps its first value.
-// ENotFound when the store does not exist.
+// storage.ErrNotFound when the store does not exist.
 func (t *tx) ProductPut(ctx context.Context, p *promokit.Product) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO products (`+productColumns+`) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (store_id, id) DO UPDATE SET name = excluded.name, url = excluded.url, updated_at = excluded.updated_at`,
@@ -169,8 +169,8 @@ func (t *tx) ProductPut(ctx context.Context, p *promokit.Product) error {
 	return nil
 }
 
-// ProductGet returns a product of a store; ENotFound when the store has no
-// such product.
+// ProductGet returns a product of a store; storage.ErrNotFound when the store
+// has no such product.
 func (t *tx) ProductGet(ctx context.Context, storeID, id string) (*promokit.Product, error) {
 	p, err := scanProduct(t.q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products WHERE store_id = ? AND id = ?`, storeID, id))
 	if err != nil {

@@ -16,15 +16,15 @@ import (
 
 const membershipColumns = `id, store_id, url, joined_at, exit_requested_at, exits_at`
 
-// MembershipCreate inserts a store's membership; EConflict when its id
-// exists, ENotFound when the store does not.
+// MembershipCreate inserts a store's membership; storage.ErrExists when its id
+// exists, storage.ErrNotFound when the store does not.
 func (t *tx) MembershipCreate(ctx context.Context, m *promokit.Membership) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO memberships (`+membershipColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		m.ID, m.StoreID, m.URL, micros(m.JoinedAt), nullMicros(m.ExitRequestedAt), nullMicros(m.ExitsAt))
 	if err != nil {
 		switch constraintViolation(err) {
 		case uniqueViolation:
-			return promokit.Errorf(promokit.EConflict, "membership %q exists", m.ID)
+			return storage.Exists("membership", m.ID)
 		case foreignKeyViolation:
 			return notFound("store", m.StoreID)
 		}
@@ -71,8 +71,8 @@ func scanMembership(row scanner) (*promokit.Membership, error) {
 
 const rateColumns = `id, store_id, product_id, rate_bp, removed, effective_at`
 
-// RateAdd inserts a rate and sets its ID; ENotFound when the store does
-// not exist.
+// RateAdd inserts a rate and sets its ID; storage.ErrNotFound when the store
+// does not exist.
 func (t *tx) RateAdd(ctx context.Context, r *promokit.Rate) error {
 	res, err := t.q.ExecContext(ctx, `INSERT INTO affiliate_rates (store_id, product_id, rate_bp, removed, effective_at)
 		VALUES (?, ?, ?, ?, ?)`, r.StoreID, r.ProductID, int64(r.Rate), boolInt(r.Removed), micros(r.EffectiveAt))

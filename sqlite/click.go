@@ -90,7 +90,7 @@ func (t *tx) ClickCountMany(ctx context.Context, since time.Time, pairs []storag
 func (t *tx) ClickGetLatest(ctx context.Context, p storage.ClickQuery) (*promokit.Click, error) {
 	storeID, visitorIDs, from, to := p.StoreID, p.VisitorIDs, p.From, p.To
 	if len(visitorIDs) == 0 {
-		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+		return nil, storage.NotFound("click", "")
 	}
 	list, err := json.Marshal(visitorIDs)
 	if err != nil {
@@ -101,7 +101,7 @@ func (t *tx) ClickGetLatest(ctx context.Context, p storage.ClickQuery) (*promoki
 		  AND clicked_at >= ? AND clicked_at <= ?
 		ORDER BY clicked_at DESC, id DESC LIMIT 1`, storeID, string(list), micros(from), micros(to)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, promokit.Errorf(promokit.ENotFound, "no click")
+		return nil, storage.NotFound("click", "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: latest click: %w", err)

@@ -26,14 +26,14 @@ const codeArity = 13
 // larger statements gained nothing measurable in BenchmarkInsertCodes.
 const insertCodesRows = 500
 
-// CodeCreate inserts one code. It returns ECodeTaken when the value exists
-// and ENotFound when the promotion does not.
+// CodeCreate inserts one code. It returns storage.ErrTaken when the value
+// exists and storage.ErrNotFound when the promotion does not.
 func (t *tx) CodeCreate(ctx context.Context, c *promokit.Code) error {
 	_, err := t.q.ExecContext(ctx, insertCodesSQL(1, false, false), appendCodeArgs(nil, c)...)
 	if err != nil {
 		switch constraintViolation(err) {
 		case uniqueViolation:
-			return promokit.Errorf(promokit.ECodeTaken, "code %q exists", c.Code)
+			return storage.Taken("code", c.Code)
 		case foreignKeyViolation:
 			return notFound("promotion", c.PromotionID)
 		}
@@ -44,7 +44,7 @@ func (t *tx) CodeCreate(ctx context.Context, c *promokit.Code) error {
 
 // CodeInsertMany inserts codes in multi-row statements, skipping values that
 // exist (in the database or earlier in codes), and returns how many it
-// inserted. ENotFound when a code's promotion does not exist.
+// inserted. storage.ErrNotFound when a code's promotion does not exist.
 //
 // The codes of one call are inserted in the order of their values, not in
 // the order of codes: random values would otherwise land all over the
@@ -177,7 +177,7 @@ func boxInt(box *any, last *int64, n int64) any {
 }
 
 // CodeGet returns a code that scope can see: of the scope's store, or
-// assigned to the scope's partner. ENotFound otherwise.
+// assigned to the scope's partner. storage.ErrNotFound otherwise.
 func (t *tx) CodeGet(ctx context.Context, scope promokit.Scope, code string) (*promokit.Code, error) {
 	var w where
 	w.add("c.code = ?", code)
@@ -191,7 +191,7 @@ func (t *tx) CodeGet(ctx context.Context, scope promokit.Scope, code string) (*p
 }
 
 // CodeUpdate writes a code's active flag, partner, customer and
-// updated_at; ENotFound when there is no such code.
+// updated_at; storage.ErrNotFound when there is no such code.
 func (t *tx) CodeUpdate(ctx context.Context, c *promokit.Code) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE codes AS c SET active = ?, partner_id = ?, customer_id = ?, updated_at = ? WHERE c.code = ? AND `+liveCode,
 		boolInt(c.Active), c.PartnerID, c.CustomerID, micros(c.UpdatedAt), c.Code)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -35,7 +36,7 @@ func (t *tx) CodeImportCreate(ctx context.Context, imp *storage.CodeImport) erro
 
 // CodeImportInsertMany extends the lease of the import id to leaseUntil and
 // inserts codes as its codes, skipping values that exist, and returns how
-// many it inserted. EConflict when the import has failed or is gone.
+// many it inserted. storage.ErrStale when the import has failed or is gone.
 func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE code_imports SET lease_until = ? WHERE id = ? AND failed = 0`, micros(leaseUntil), id)
 	if err != nil {
@@ -47,12 +48,13 @@ func (t *tx) CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time
 	return t.insertCodes(ctx, codes, id)
 }
 
-// abandoned is the error of an import that a cleaner took for dead.
+// abandoned is the error of an import that a cleaner took for dead:
+// storage.ErrStale, or err wrapped when it is not nil.
 func abandoned(id int64, err error) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: code import %d: %w", id, err)
 	}
-	return promokit.Errorf(promokit.EConflict, "the import stalled for too long and was abandoned; nothing was written: send the file again")
+	return storage.Stale("code import", strconv.FormatInt(id, 10))
 }
 
 // CodeImportTakenMany returns the values among values, in their order and each
@@ -75,7 +77,7 @@ func (t *tx) CodeImportTakenMany(ctx context.Context, id int64, values []string)
 }
 
 // CodeImportCommit makes every code of the import id visible at once by
-// deleting its row. EConflict when the import has failed or is gone.
+// deleting its row. storage.ErrStale when the import has failed or is gone.
 func (t *tx) CodeImportCommit(ctx context.Context, id int64) error {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM code_imports WHERE id = ? AND failed = 0`, id)
 	if err != nil {

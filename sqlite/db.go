@@ -25,7 +25,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 
 	msqlite "modernc.org/sqlite"
@@ -341,12 +340,11 @@ func busy(err error) bool {
 	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// notFound returns the ENotFound error of a missing object.
-func notFound(what, id string) error {
-	return promokit.Errorf(promokit.ENotFound, "%s %q not found", what, id)
-}
+// notFound returns the storage.ErrNotFound error of a missing object.
+func notFound(what, id string) error { return storage.NotFound(what, id) }
 
-// noRows turns sql.ErrNoRows into ENotFound and wraps any other error.
+// noRows turns sql.ErrNoRows into storage.ErrNotFound and wraps any other
+// error.
 func noRows(err error, what, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound(what, id)
@@ -354,7 +352,7 @@ func noRows(err error, what, id string) error {
 	return fmt.Errorf("sqlite: get %s %q: %w", what, id, err)
 }
 
-// mustAffect returns ENotFound when res changed no row.
+// mustAffect returns storage.ErrNotFound when res changed no row.
 func mustAffect(res sql.Result, what, id string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -362,6 +360,19 @@ func mustAffect(res sql.Result, what, id string) error {
 	}
 	if n == 0 {
 		return notFound(what, id)
+	}
+	return nil
+}
+
+// mustAffectStale returns storage.ErrStale when res, a versioned or
+// conditional update, changed no row.
+func mustAffectStale(res sql.Result, what, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlite: rows affected: %w", err)
+	}
+	if n == 0 {
+		return storage.Stale(what, id)
 	}
 	return nil
 }

@@ -77,8 +77,8 @@ func TestReadIsReadOnly(t *testing.T) {
 		_, err := tx.StoreGet(ctx, "sto_1", false)
 		return err
 	})
-	if promokit.ErrorCode(err) != promokit.ENotFound {
-		t.Fatalf("GetStore after a write in Read = %v, want not_found", err)
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("GetStore after a write in Read = %v, want storage.ErrNotFound", err)
 	}
 }
 

@@ -2,17 +2,17 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
 
 const idempotencyColumns = `key_id, key, request_hash, status, headers, body, created_at`
 
 // IdempotencyGet returns the record of an Idempotency-Key of an API key;
-// ENotFound when there is none.
+// storage.ErrNotFound when there is none.
 func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.IdempotencyRecord, error) {
 	var (
 		r         storage.IdempotencyRecord
@@ -28,14 +28,14 @@ func (t *tx) IdempotencyGet(ctx context.Context, keyID, key string) (*storage.Id
 }
 
 // IdempotencyCreate inserts a record, normally with Status 0 while its
-// request runs. EConflict when the API key already used that key, which
+// request runs. storage.ErrExists when the API key already used that key, which
 // tells a concurrent duplicate request that it lost the race.
 func (t *tx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO idempotency_keys (`+idempotencyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.KeyID, r.Key, nonNil(r.RequestHash), r.Status, r.Headers, r.Body, micros(r.CreatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "idempotency key %q exists", r.Key)
+			return storage.Exists("idempotency key", r.Key)
 		}
 		return fmt.Errorf("sqlite: create idempotency key %q: %w", r.Key, err)
 	}
@@ -43,7 +43,7 @@ func (t *tx) IdempotencyCreate(ctx context.Context, r *storage.IdempotencyRecord
 }
 
 // IdempotencyComplete stores the status, headers and body of a record's
-// response; ENotFound when there is no such record.
+// response; storage.ErrNotFound when there is no such record.
 func (t *tx) IdempotencyComplete(ctx context.Context, r *storage.IdempotencyRecord) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, headers = ?, body = ? WHERE key_id = ? AND key = ?`,
 		r.Status, r.Headers, r.Body, r.KeyID, r.Key)
@@ -61,7 +61,7 @@ func (t *tx) IdempotencyCreateMany(ctx context.Context, rs []*storage.Idempotenc
 		fresh := *r
 		fresh.Status, fresh.Headers, fresh.Body = 0, nil, nil
 		err := t.IdempotencyCreate(ctx, &fresh)
-		if err != nil && promokit.ErrorCode(err) != promokit.EConflict {
+		if err != nil && !errors.Is(err, storage.ErrExists) {
 			return nil, err
 		}
 		created[i] = err == nil
@@ -75,7 +75,7 @@ func (t *tx) IdempotencyCompleteMany(ctx context.Context, rs []*storage.Idempote
 	found := make([]bool, len(rs))
 	for i, r := range rs {
 		err := t.IdempotencyComplete(ctx, r)
-		if err != nil && promokit.ErrorCode(err) != promokit.ENotFound {
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
 		found[i] = err == nil

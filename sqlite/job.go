@@ -15,7 +15,8 @@ import (
 const jobColumns = `id, kind, store_id, promotion_id, spec, total, done, state, error, created_at, updated_at,
 	finished_at, lease_owner, lease_until`
 
-// JobCreate inserts a job with every field. EConflict when its id exists.
+// JobCreate inserts a job with every field. storage.ErrExists when its id
+// exists.
 func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 	spec, err := json.Marshal(j.Spec)
 	if err != nil {
@@ -26,7 +27,7 @@ func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 		micros(j.CreatedAt), micros(j.UpdatedAt), nullMicros(j.FinishedAt), j.LeaseOwner, nullMicros(j.LeaseUntil))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "job %q exists", j.ID)
+			return storage.Exists("job", j.ID)
 		}
 		return fmt.Errorf("sqlite: create job %q: %w", j.ID, err)
 	}
@@ -35,7 +36,7 @@ func (t *tx) JobCreate(ctx context.Context, j *promokit.Job) error {
 
 // JobGet returns a job that scope can see: any for an empty scope, one of
 // the scope's store for a store scope. Jobs belong to stores, never to
-// partners, so a partner scope sees none. ENotFound otherwise.
+// partners, so a partner scope sees none. storage.ErrNotFound otherwise.
 func (t *tx) JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error) {
 	var w where
 	w.add("id = ?", id)
@@ -52,10 +53,11 @@ func (t *tx) JobGet(ctx context.Context, scope promokit.Scope, id string) (*prom
 	return j, nil
 }
 
-// JobClaim leases the oldest queued or running job whose lease is absent
-// or over at now to owner until until, marks it running and returns it;
-// ENotFound when there is none. It must run in a Write: the single writer
-// makes the claim exclusive, so two processes never claim one job at once.
+// JobClaim leases the oldest queued or running job whose lease is absent or
+// over at now to owner until until, marks it running and returns it;
+// storage.ErrNotFound when there is none. It must run in a Write: the single
+// writer makes the claim exclusive, so two processes never claim one job at
+// once.
 func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error) {
 	j, err := scanJob(t.q.QueryRowContext(ctx, `UPDATE jobs
 		SET lease_owner = ?, lease_until = ?, state = 'running', updated_at = ?
@@ -73,7 +75,7 @@ func (t *tx) JobClaim(ctx context.Context, owner string, now, until time.Time) (
 }
 
 // JobUpdate writes a job's progress, state, error, finish time, lease and
-// updated_at if owner still holds its lease; EConflict otherwise, which
+// updated_at if owner still holds its lease; storage.ErrStale otherwise, which
 // tells a worker whose lease expired that another has taken the job over.
 func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE jobs
@@ -89,7 +91,7 @@ func (t *tx) JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
 		return fmt.Errorf("sqlite: update job %q: %w", j.ID, err)
 	}
 	if n == 0 {
-		return promokit.Errorf(promokit.EConflict, "job %q is not leased to %q", j.ID, owner)
+		return storage.Stale("job", j.ID)
 	}
 	return nil
 }
@@ -131,7 +133,7 @@ func (t *tx) JobAddProgress(ctx context.Context, p storage.JobProgress) (int64, 
 		WHERE id = ?4 AND lease_owner = ?5
 		RETURNING done`, n, micros(now), micros(until), id, owner).Scan(&done)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, promokit.Errorf(promokit.EConflict, "job %q is not leased to %q", id, owner)
+		return 0, storage.Stale("job", id)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: add job progress %q: %w", id, err)

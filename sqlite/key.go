@@ -12,21 +12,22 @@ import (
 
 const keyColumns = `id, name, role, store_id, partner_id, prefix, hash, created_at, revoked_at`
 
-// KeyCreate inserts an API key. It returns EConflict when a key with its id
-// or hash exists.
+// KeyCreate inserts an API key. It returns storage.ErrExists when a key with
+// its id or hash exists.
 func (t *tx) KeyCreate(ctx context.Context, k *promokit.Key) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Name, string(k.Role), k.StoreID, k.PartnerID, k.Prefix, nonNil(k.Hash), micros(k.CreatedAt), nullMicros(k.RevokedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "key %q exists", k.ID)
+			return storage.Exists("key", k.ID)
 		}
 		return fmt.Errorf("sqlite: create key %q: %w", k.ID, err)
 	}
 	return nil
 }
 
-// KeyGet returns a key by id, revoked or not; ENotFound when there is none.
+// KeyGet returns a key by id, revoked or not; storage.ErrNotFound when there
+// is none.
 func (t *tx) KeyGet(ctx context.Context, id string) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
 	if err != nil {
@@ -37,7 +38,7 @@ func (t *tx) KeyGet(ctx context.Context, id string) (*promokit.Key, error) {
 
 // KeyGetByHash returns the key whose secret hashes to hash, revoked or not, so
 // that the caller can tell a revoked key from an unknown one in its logs;
-// ENotFound when there is none.
+// storage.ErrNotFound when there is none.
 func (t *tx) KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error) {
 	k, err := scanKey(t.q.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, nonNil(hash)))
 	if err != nil {
@@ -63,8 +64,8 @@ func (t *tx) KeyList(ctx context.Context, f storage.KeyFilter) ([]*promokit.Key,
 	return queryList(ctx, t, "keys", q, append(w.args, f.Page.Size()), scanKey)
 }
 
-// KeyRevoke sets revoked_at of an unrevoked key to now; ENotFound if there
-// is no such key or it is already revoked.
+// KeyRevoke sets revoked_at of an unrevoked key to now; storage.ErrNotFound if
+// there is no such key or it is already revoked.
 func (t *tx) KeyRevoke(ctx context.Context, id string, now time.Time) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, micros(now), id)
 	if err != nil {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -155,14 +156,14 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 		return &promokit.Redemption{StoreID: "sto_1", OrderID: "ord-1", Code: code, PromotionID: promotion, Discount: 1,
 			State: promokit.RedemptionHeld, RequestHash: []byte{1, 2, 3}}
 	}
-	if err := create(row("CODE-1", "prm_1")); promokit.ErrorCode(err) != promokit.EConflict {
+	if err := create(row("CODE-1", "prm_1")); !errors.Is(err, storage.ErrExists) {
 		t.Fatalf("a second row of CODE-1: %v", err)
 	}
 	auto := row("", "prm_2")
 	if err := create(auto); err != nil || auto.ID != 9 {
 		t.Fatalf("a codeless row: id %d, %v", auto.ID, err)
 	}
-	if err := create(row("", "prm_2")); promokit.ErrorCode(err) != promokit.EConflict {
+	if err := create(row("", "prm_2")); !errors.Is(err, storage.ErrExists) {
 		t.Fatalf("a second codeless row of prm_2: %v", err)
 	}
 }

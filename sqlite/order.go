@@ -19,7 +19,7 @@ const orderColumns = `store_id, id, customer_id, visitor_id, currency, lines, sh
 	refunded_shipping, placed_at, paid_at, completed_at, cancelled_at, program, link_id, partner_id, click_id, clicked_at,
 	release_at, released, version, created_at, updated_at`
 
-// OrderCreate inserts an order with its lines; EConflict when the store
+// OrderCreate inserts an order with its lines; storage.ErrExists when the store
 // has an order with that id.
 func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 	lines, codes, payment, err := encodeOrder(o)
@@ -35,7 +35,7 @@ func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 		nullMicros(o.ReleaseAt), boolInt(o.Released), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "order %q of store %q exists", o.ID, o.StoreID)
+			return storage.Exists("order", o.ID)
 		}
 		return fmt.Errorf("sqlite: create order %q: %w", o.ID, err)
 	}
@@ -54,8 +54,8 @@ func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*prom
 
 // OrderUpdate writes every field of an order that its events change, if
 // its stored version is still version, and sets o.Version to version+1.
-// EVersionMismatch when another write came first, ENotFound when there is
-// no such order.
+// storage.ErrStale when another write came first or there is no such
+// order.
 func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) error {
 	lines, _, payment, err := encodeOrder(o)
 	if err != nil {
@@ -74,19 +74,8 @@ func (t *tx) OrderUpdate(ctx context.Context, o *promokit.Order, version int64) 
 	if err != nil {
 		return fmt.Errorf("sqlite: update order %q: %w", o.ID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: update order %q: %w", o.ID, err)
-	}
-	if n == 0 {
-		var exists bool
-		if err := t.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE store_id = ? AND id = ?)`, o.StoreID, o.ID).Scan(&exists); err != nil {
-			return fmt.Errorf("sqlite: update order %q: %w", o.ID, err)
-		}
-		if !exists {
-			return notFound("order", o.ID)
-		}
-		return promokit.Errorf(promokit.EVersionMismatch, "order %q changed since version %d", o.ID, version)
+	if err := mustAffectStale(res, "order", o.ID); err != nil {
+		return err
 	}
 	o.Version = version + 1
 	return nil
@@ -204,14 +193,14 @@ func (t *tx) OrderEventGet(ctx context.Context, storeID, id string) (*promokit.O
 	return &e, nil
 }
 
-// OrderEventCreate records an applied event; EConflict when the store has
-// an event with that id.
+// OrderEventCreate records an applied event; storage.ErrExists when the store
+// has an event with that id.
 func (t *tx) OrderEventCreate(ctx context.Context, e *promokit.OrderEvent) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO order_events (`+orderEventColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		e.StoreID, e.ID, e.OrderID, e.Type, nonNil(e.RequestHash), micros(e.At), micros(e.CreatedAt))
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
-			return promokit.Errorf(promokit.EConflict, "order event %q of store %q exists", e.ID, e.StoreID)
+			return storage.Exists("order event", e.ID)
 		}
 		return fmt.Errorf("sqlite: create order event %q: %w", e.ID, err)
 	}

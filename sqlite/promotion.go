@@ -16,9 +16,9 @@ const promotionColumns = `id, store_id, name, description, channel, type, amount
 	coupon_per_person, coupon_quantity, coupon_valid_days, active, ended_at, version, created_at, updated_at,
 	uses, discount_spent, automatic`
 
-// PromotionCreate inserts a promotion with every field, counters and
-// version included. EConflict when its id exists, ENotFound when its store
-// does not.
+// PromotionCreate inserts a promotion with every field, counters and version
+// included. storage.ErrExists when its id exists, storage.ErrNotFound when its
+// store does not.
 func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	productIDs, err := encodeProductIDs(p.ProductIDs)
 	if err != nil {
@@ -34,7 +34,7 @@ func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	if err != nil {
 		switch constraintViolation(err) {
 		case uniqueViolation:
-			return promokit.Errorf(promokit.EConflict, "promotion %q exists", p.ID)
+			return storage.Exists("promotion", p.ID)
 		case foreignKeyViolation:
 			return notFound("store", p.StoreID)
 		}
@@ -43,10 +43,10 @@ func (t *tx) PromotionCreate(ctx context.Context, p *promokit.Promotion) error {
 	return nil
 }
 
-// PromotionGet returns a promotion that scope can see: any for an empty
-// scope, one of the scope's store for a store scope, and for a partner
-// scope one with a code assigned to that partner. ENotFound otherwise, so a
-// foreign promotion cannot be told from a missing one.
+// PromotionGet returns a promotion that scope can see: any for an empty scope,
+// one of the scope's store for a store scope, and for a partner scope one with
+// a code assigned to that partner. storage.ErrNotFound otherwise, so a foreign
+// promotion cannot be told from a missing one.
 func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error) {
 	var w where
 	w.add("p.id = ?", id)
@@ -63,8 +63,8 @@ func (t *tx) PromotionGet(ctx context.Context, scope promokit.Scope, id string) 
 // flags (active, ended_at) and updated_at of p if its stored version is
 // still version, and sets p.Version to version+1. The store, creation time
 // and the counters kept by redemptions are never written here. It returns
-// EVersionMismatch when another write came first and ENotFound when there is
-// no such promotion.
+// storage.ErrStale when another write came first or there is no such
+// promotion.
 func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version int64) error {
 	productIDs, err := encodeProductIDs(p.ProductIDs)
 	if err != nil {
@@ -85,15 +85,8 @@ func (t *tx) PromotionUpdate(ctx context.Context, p *promokit.Promotion, version
 	if err != nil {
 		return fmt.Errorf("sqlite: update promotion %q: %w", p.ID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: update promotion %q: %w", p.ID, err)
-	}
-	if n == 0 {
-		if _, err := t.PromotionGet(ctx, promokit.Scope{}, p.ID); err != nil {
-			return err
-		}
-		return promokit.Errorf(promokit.EVersionMismatch, "promotion %q changed since version %d", p.ID, version)
+	if err := mustAffectStale(res, "promotion", p.ID); err != nil {
+		return err
 	}
 	p.Version = version + 1
 	return nil

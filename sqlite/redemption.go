@@ -32,9 +32,9 @@ func (t *tx) RedemptionCreate(ctx context.Context, r *promokit.Redemption) error
 // an automatic promotion, by one order.
 func redemptionConflict(r *promokit.Redemption) error {
 	if r.Code == "" {
-		return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of automatic promotion %s", r.OrderID, r.PromotionID)
+		return storage.Exists("redemption of automatic promotion", r.PromotionID)
 	}
-	return promokit.Errorf(promokit.EConflict, "order %q already has a redemption of code %s", r.OrderID, r.Code)
+	return storage.Exists("redemption of code", r.Code)
 }
 
 // orderRedemptionsSQL selects the redemptions of a store's orders, the

@@ -29,7 +29,7 @@ func (t *tx) SettingsInit(ctx context.Context, s *promokit.Settings) (bool, erro
 	return n == 1, nil
 }
 
-// SettingsGet returns the marketplace settings; ENotFound before
+// SettingsGet returns the marketplace settings; storage.ErrNotFound before
 // InitSettings.
 func (t *tx) SettingsGet(ctx context.Context) (*promokit.Settings, error) {
 	var (
@@ -40,7 +40,7 @@ func (t *tx) SettingsGet(ctx context.Context) (*promokit.Settings, error) {
 	err := t.q.QueryRowContext(ctx, `SELECT name, currency, time_zone, policy, version, updated_at FROM settings WHERE id = 1`).
 		Scan(&s.Name, &s.Currency, &s.TimeZone, &policy, &s.Version, &updatedAtMicros)
 	if err != nil {
-		return nil, noRows(err, "settings", "1")
+		return nil, noRows(err, "settings", "")
 	}
 	if err := json.Unmarshal([]byte(policy), &s.Policy); err != nil {
 		return nil, fmt.Errorf("sqlite: decode policy: %w", err)
@@ -50,8 +50,8 @@ func (t *tx) SettingsGet(ctx context.Context) (*promokit.Settings, error) {
 }
 
 // SettingsUpdate replaces the settings if their stored version is still
-// version, and sets s.Version to version+1. It returns EVersionMismatch when
-// another write came first, and ENotFound before InitSettings.
+// version, and sets s.Version to version+1. It returns storage.ErrStale when
+// another write came first or before InitSettings.
 func (t *tx) SettingsUpdate(ctx context.Context, s *promokit.Settings, version int64) error {
 	policy, err := json.Marshal(s.Policy)
 	if err != nil {
@@ -64,15 +64,8 @@ func (t *tx) SettingsUpdate(ctx context.Context, s *promokit.Settings, version i
 	if err != nil {
 		return fmt.Errorf("sqlite: update settings: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlite: update settings: %w", err)
-	}
-	if n == 0 {
-		if _, err := t.SettingsGet(ctx); err != nil {
-			return err
-		}
-		return promokit.Errorf(promokit.EVersionMismatch, "the settings changed since version %d", version)
+	if err := mustAffectStale(res, "settings", ""); err != nil {
+		return err
 	}
 	s.Version = version + 1
 	return nil

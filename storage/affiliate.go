@@ -13,14 +13,14 @@ type AffiliateTx interface {
 	// MembershipCreate inserts a store's membership of the affiliate
 	// program.
 	MembershipCreate(ctx context.Context, m *promokit.Membership) error
-	// MembershipGetLatest returns the store's latest membership; ENotFound
-	// when it never joined. With lock it also locks the store's row until
+	// MembershipGetLatest returns the store's latest membership;
+	// ErrNotFound when it never joined. With lock it also locks the store's row until
 	// the transaction ends (as GetStore does), which serialises joins and
 	// exits of one store.
 	MembershipGetLatest(ctx context.Context, storeID string, lock bool) (*promokit.Membership, error)
 	// MembershipSetExit records an exit request at requestedAt taking
-	// effect at exitsAt; ENotFound when the membership does not exist or
-	// has already asked to exit.
+	// effect at exitsAt; ErrNotFound when the membership does not exist
+	// or has already asked to exit.
 	MembershipSetExit(ctx context.Context, id string, requestedAt, exitsAt time.Time) error
 	// RateAdd inserts a rate and sets its ID.
 	RateAdd(ctx context.Context, r *promokit.Rate) error

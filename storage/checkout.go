@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -98,7 +99,7 @@ func CheckoutReadInTurn(ctx context.Context, tx Tx, q CheckoutQuery) (*CheckoutD
 		return nil, err
 	}
 	d.Store, err = tx.StoreGet(ctx, q.StoreID, false)
-	if promokit.ErrorCode(err) == promokit.ENotFound {
+	if errors.Is(err, ErrNotFound) {
 		return &d, nil
 	}
 	if err != nil {

@@ -19,7 +19,7 @@ type ClickTx interface {
 	// is bounded whatever its clicks.
 	ClickCountMany(ctx context.Context, since time.Time, pairs []VisitorLink, max int64) (map[VisitorLink]int64, error)
 	// ClickGetLatest returns the latest unflagged click that q selects;
-	// ENotFound when there is none.
+	// ErrNotFound when there is none.
 	ClickGetLatest(ctx context.Context, q ClickQuery) (*promokit.Click, error)
 	// VisitorAdd records that a customer of the marketplace used a visitor
 	// id on an order of the store (VisitorSeen), or refreshes when it was

@@ -10,7 +10,8 @@ import (
 // CodeTx reads and writes codes. No read sees the codes of an import that
 // has not committed (CodeImportTx).
 type CodeTx interface {
-	// CodeCreate inserts one code; ECodeTaken when the value exists.
+	// CodeCreate inserts one code; ErrTaken when the value exists,
+	// ErrNotFound when the promotion does not.
 	CodeCreate(ctx context.Context, c *promokit.Code) error
 	// CodeInsertMany inserts codes, skipping values that exist, and returns
 	// how many it inserted. Used by generation, which draws again for the

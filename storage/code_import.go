@@ -17,14 +17,15 @@ type CodeImportTx interface {
 	CodeImportCreate(ctx context.Context, imp *CodeImport) error
 	// CodeImportInsertMany extends the lease of the import id to leaseUntil
 	// and inserts codes as its codes, skipping values that exist (visible
-	// or not), and returns how many it inserted. EConflict when the import
-	// has failed or is gone.
+	// or not), and returns how many it inserted. ErrStale when the import
+	// has failed or is gone (the engine tells the client to send the
+	// file again).
 	CodeImportInsertMany(ctx context.Context, id int64, leaseUntil time.Time, codes []*promokit.Code) (int64, error)
 	// CodeImportTakenMany returns the values among values, in their order and each
 	// once, that a code not of the import id holds, visible or not.
 	CodeImportTakenMany(ctx context.Context, id int64, values []string) ([]string, error)
 	// CodeImportCommit makes every code of the import id visible at once.
-	// EConflict when the import has failed or is gone.
+	// ErrStale when the import has failed or is gone.
 	CodeImportCommit(ctx context.Context, id int64) error
 	// CodeImportFail marks the import id failed; with a staleAt that is
 	// not zero, only if it has failed already or its lease ended at or

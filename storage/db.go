@@ -9,8 +9,14 @@
 //
 // Method names put the noun first (CodeGet, CodeGetMany), so that a
 // database's methods for one noun sort together, and a batch variant ends
-// in Many. Every method that returns an object returns a *promokit.Error
-// with code ENotFound when there is none, never (nil, nil).
+// in Many. Every method that returns an object returns an error that is
+// ErrNotFound when there is none, never (nil, nil).
+//
+// A database reports what happened to the data with the sentinel errors of
+// error.go (ErrNotFound, ErrExists, ErrTaken, ErrStale) wrapped in an
+// *Error naming the object, and any other failure as a plain wrapped
+// error. It returns no *promokit.Error: what a report means to the API's
+// caller is the engine's to decide.
 //
 // Optional abilities: a Tx may implement CheckoutReader, CartReader,
 // UsageTaker, PlaceReader and OrderPlacer. The engine calls the functions
@@ -27,8 +33,8 @@ import (
 
 // DB is a database the engine runs on. The sqlite and postgres packages
 // implement it; storagetest holds the suite both must pass. Every method that
-// returns an object returns a *promokit.Error with code ENotFound when there
-// is none, never (nil, nil).
+// returns an object returns an ErrNotFound error when there is none, never
+// (nil, nil).
 type DB interface {
 	// Read runs fn outside any transaction; fn must not write, and a write
 	// fails. Each statement sees the data committed when it starts, so two

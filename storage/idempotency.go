@@ -9,7 +9,7 @@ import (
 // Idempotency-Key.
 type IdempotencyTx interface {
 	IdempotencyGet(ctx context.Context, keyID, key string) (*IdempotencyRecord, error)
-	// IdempotencyCreate inserts a record; EConflict when one exists, in
+	// IdempotencyCreate inserts a record; ErrExists when one exists, in
 	// which case it writes nothing and the transaction goes on.
 	IdempotencyCreate(ctx context.Context, r *IdempotencyRecord) error
 	// IdempotencyComplete stores the response of a record.

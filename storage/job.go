@@ -12,16 +12,16 @@ type JobTx interface {
 	JobCreate(ctx context.Context, j *promokit.Job) error
 	JobGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Job, error)
 	// JobClaim leases one queued or running job whose lease is absent or
-	// over at now to owner until until, and returns it; ENotFound when
+	// over at now to owner until until, and returns it; ErrNotFound when
 	// there is none. Two processes never claim the same job at once.
 	JobClaim(ctx context.Context, owner string, now, until time.Time) (*promokit.Job, error)
 	// JobUpdate writes a job's progress, state, error, finish time and
-	// lease, if owner still holds its lease; EConflict otherwise.
+	// lease, if owner still holds its lease; ErrStale otherwise.
 	JobUpdate(ctx context.Context, j *promokit.Job, owner string) error
 	// JobAddProgress adds p.N to the job's progress if p.Owner still holds
 	// its lease, extends the lease to p.Until, and returns the new progress; a
 	// job reaching its total becomes succeeded and its lease is released.
-	// EConflict when the lease is lost. Concurrent batches of one job may
+	// ErrStale when the lease is lost. Concurrent batches of one job may
 	// call it: the increment is atomic.
 	JobAddProgress(ctx context.Context, p JobProgress) (int64, error)
 }

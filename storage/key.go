@@ -14,8 +14,8 @@ type KeyTx interface {
 	KeyGet(ctx context.Context, id string) (*promokit.Key, error)
 	KeyGetByHash(ctx context.Context, hash []byte) (*promokit.Key, error)
 	KeyList(ctx context.Context, f KeyFilter) ([]*promokit.Key, error)
-	// KeyRevoke sets revoked_at of an unrevoked key; ENotFound if there is
-	// no such key or it is already revoked.
+	// KeyRevoke sets revoked_at of an unrevoked key; ErrNotFound if there
+	// is no such key or it is already revoked.
 	KeyRevoke(ctx context.Context, id string, now time.Time) error
 }
 

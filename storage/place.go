@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -110,9 +111,9 @@ func placeRead(ctx context.Context, tx Tx, q PlaceQuery) (*PlaceData, error) {
 	return &d, nil
 }
 
-// notFoundNil is nil for ENotFound and err otherwise.
+// notFoundNil is nil for ErrNotFound and err otherwise.
 func notFoundNil(err error) error {
-	if promokit.ErrorCode(err) == promokit.ENotFound {
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
@@ -125,7 +126,7 @@ type OrderPlacer interface {
 }
 
 // OrderPlaceMany writes a batch of placed orders at once: their events, the
-// orders, the visitors seen and the entries (setting their IDs). EConflict
+// orders, the visitors seen and the entries (setting their IDs). ErrExists
 // when an event or an order exists; what it wrote must then be rolled
 // back. It uses tx's OrderPlacer when it has one.
 func OrderPlaceMany(ctx context.Context, tx Tx, p PlacedOrders) error {

@@ -18,7 +18,8 @@ type PromotionTx interface {
 	PromotionGet(ctx context.Context, scope promokit.Scope, id string) (*promokit.Promotion, error)
 	// PromotionUpdate replaces every editable field and the flags of p if
 	// its stored version is still version, and sets p.Version to
-	// version+1. EVersionMismatch when another write came first.
+	// version+1. ErrStale when another write came first or there is no
+	// such promotion: the database does not tell which.
 	PromotionUpdate(ctx context.Context, p *promokit.Promotion, version int64) error
 	PromotionList(ctx context.Context, scope promokit.Scope, f PromotionFilter) ([]*promokit.Promotion, error)
 	// PromotionGetMany returns the promotions among ids that scope can see,

@@ -10,7 +10,7 @@ import (
 // RedemptionTx reads and writes redemptions: the uses of promotions and
 // codes that orders hold or have redeemed.
 type RedemptionTx interface {
-	// RedemptionCreate inserts a redemption and sets its ID; EConflict
+	// RedemptionCreate inserts a redemption and sets its ID; ErrExists
 	// when the order already has a redemption of that code, or for a
 	// codeless redemption (Code empty: an automatic promotion), one of that
 	// promotion without a code.
@@ -27,7 +27,7 @@ type RedemptionTx interface {
 	// RedemptionListByOrderMany returns the redemptions of a store's orders among
 	// orderIDs, by id.
 	RedemptionListByOrderMany(ctx context.Context, storeID string, orderIDs []string) ([]*promokit.Redemption, error)
-	// RedemptionCreateMany inserts redemptions and sets their IDs; EConflict
+	// RedemptionCreateMany inserts redemptions and sets their IDs; ErrExists
 	// as RedemptionCreate.
 	RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error
 }

@@ -13,8 +13,10 @@ type SettingsTx interface {
 	// it reports whether it inserted. Only one of several processes
 	// starting at once sees true.
 	SettingsInit(ctx context.Context, s *promokit.Settings) (bool, error)
+	// SettingsGet returns the settings; ErrNotFound before SettingsInit.
 	SettingsGet(ctx context.Context) (*promokit.Settings, error)
 	// SettingsUpdate replaces the settings if their version is still
-	// version; it sets s.Version to version+1. EVersionMismatch otherwise.
+	// version; it sets s.Version to version+1. ErrStale otherwise, whether
+	// the settings changed or were never initialised.
 	SettingsUpdate(ctx context.Context, s *promokit.Settings, version int64) error
 }

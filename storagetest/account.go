@@ -60,7 +60,7 @@ func testStores(t *testing.T, b *bundle) {
 			_, err := tx.StoreGet(b.ctx, "sto_missing", lock)
 			return err
 		})
-		wantCode(t, "GetStore of a missing store", err, promokit.ENotFound)
+		wantErr(t, "GetStore of a missing store", err, storage.ErrNotFound)
 	}
 
 	upd := *all[2]
@@ -82,7 +82,7 @@ func testStores(t *testing.T, b *bundle) {
 	all[1] = &cleared
 	missing := &promokit.Store{ID: "sto_missing", Name: "Nobody"}
 	err := b.writeErr(func(tx storage.Tx) error { return tx.StoreUpdate(b.ctx, missing) })
-	wantCode(t, "UpdateStore of a missing store", err, promokit.ENotFound)
+	wantErr(t, "UpdateStore of a missing store", err, storage.ErrNotFound)
 
 	list := func(p storage.Page) []*promokit.Store {
 		var got []*promokit.Store
@@ -128,7 +128,7 @@ func testPartners(t *testing.T, b *bundle) {
 		_, err := tx.PartnerGet(b.ctx, "par_missing")
 		return err
 	})
-	wantCode(t, "GetPartner of a missing partner", err, promokit.ENotFound)
+	wantErr(t, "GetPartner of a missing partner", err, storage.ErrNotFound)
 
 	list := func(p storage.Page) []*promokit.Partner {
 		var got []*promokit.Partner
@@ -181,7 +181,7 @@ func testProducts(t *testing.T, b *bundle) {
 		wantEqual(t, "GetProduct", want, got)
 	}
 	_, err := get("sto_1", "SKU-9")
-	wantCode(t, "GetProduct of another store's product", err, promokit.ENotFound)
+	wantErr(t, "GetProduct of another store's product", err, storage.ErrNotFound)
 
 	// Putting an existing product replaces it.
 	repl := *mine[1]

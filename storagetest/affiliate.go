@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -30,10 +31,10 @@ func testMemberships(t *testing.T, b *bundle) {
 	}
 	for _, lock := range []bool{false, true} {
 		_, err := latest("sto_1", lock)
-		wantCode(t, fmt.Sprintf("MembershipGetLatest of a store that never joined (lock %v)", lock), err, promokit.ENotFound)
+		wantErr(t, fmt.Sprintf("MembershipGetLatest of a store that never joined (lock %v)", lock), err, storage.ErrNotFound)
 	}
 	_, err := latest("sto_9", true)
-	wantCode(t, "MembershipGetLatest of a missing store", err, promokit.ENotFound)
+	wantErr(t, "MembershipGetLatest of a missing store", err, storage.ErrNotFound)
 
 	m1 := &promokit.Membership{ID: "mem_1", StoreID: "sto_1", URL: "https://shop.example/one", JoinedAt: b.now}
 	other := &promokit.Membership{ID: "mem_0", StoreID: "sto_2", URL: "https://shop.example/two", JoinedAt: b.at(time.Hour)}
@@ -54,19 +55,19 @@ func testMemberships(t *testing.T, b *bundle) {
 		dup := *m1
 		return tx.MembershipCreate(b.ctx, &dup)
 	})
-	wantCode(t, "a second membership with one id", err, promokit.EConflict)
+	wantErr(t, "a second membership with one id", err, storage.ErrExists)
 	err = b.writeErr(func(tx storage.Tx) error {
 		return tx.MembershipCreate(b.ctx, &promokit.Membership{ID: "mem_9", StoreID: "sto_9", JoinedAt: b.now})
 	})
-	wantCode(t, "a membership of a missing store", err, promokit.ENotFound)
+	wantErr(t, "a membership of a missing store", err, storage.ErrNotFound)
 
 	// An exit is recorded once.
 	requested, exits := b.at(16*24*time.Hour), b.at(17*24*time.Hour)
 	b.write(t, func(tx storage.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", requested, exits) })
 	err = b.writeErr(func(tx storage.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_1", exits, exits) })
-	wantCode(t, "a second exit", err, promokit.ENotFound)
+	wantErr(t, "a second exit", err, storage.ErrNotFound)
 	err = b.writeErr(func(tx storage.Tx) error { return tx.MembershipSetExit(b.ctx, "mem_9", requested, exits) })
-	wantCode(t, "the exit of a missing membership", err, promokit.ENotFound)
+	wantErr(t, "the exit of a missing membership", err, storage.ErrNotFound)
 	m1.ExitRequestedAt, m1.ExitsAt = &requested, &exits
 	got, err := latest("sto_1", false)
 	if err != nil {
@@ -108,7 +109,7 @@ func testMembershipsLock(t *testing.T, b *bundle) {
 			err := b.writeErr(func(tx storage.Tx) error {
 				did = false
 				_, err := tx.MembershipGetLatest(b.ctx, "sto_1", true)
-				if promokit.ErrorCode(err) != promokit.ENotFound {
+				if !errors.Is(err, storage.ErrNotFound) {
 					return err
 				}
 				did = true
@@ -167,7 +168,7 @@ func testRates(t *testing.T, b *bundle) {
 	err := b.writeErr(func(tx storage.Tx) error {
 		return tx.RateAdd(b.ctx, &promokit.Rate{StoreID: "sto_9", Rate: 1, EffectiveAt: b.now})
 	})
-	wantCode(t, "a rate of a missing store", err, promokit.ENotFound)
+	wantErr(t, "a rate of a missing store", err, storage.ErrNotFound)
 
 	at := func(when time.Time, products ...string) []*promokit.Rate {
 		t.Helper()

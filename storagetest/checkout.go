@@ -104,7 +104,7 @@ func testBatches(t *testing.T, b *bundle) {
 			t.Fatalf("%s: a batch past the limit was taken", name)
 		}
 		if name == "row" || name == "codeless" {
-			wantCode(t, "a second redemption of a code or an automatic promotion in a batch", err, promokit.EConflict)
+			wantErr(t, "a second redemption of a code or an automatic promotion in a batch", err, storage.ErrExists)
 		}
 	}
 	if p := mustGetPromotion(t, b, promokit.Scope{}, "prm_1"); p.Uses != 3 || p.DiscountSpent != 30 {
@@ -138,7 +138,7 @@ func testBatches(t *testing.T, b *bundle) {
 	err := b.writeErr(func(tx storage.Tx) error {
 		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{red("sto_1", "o3", "FREE-1"), red("sto_1", "o1", "FREE-1")})
 	})
-	wantCode(t, "a second redemption of a code in a batch", err, promokit.EConflict)
+	wantErr(t, "a second redemption of a code in a batch", err, storage.ErrExists)
 	b.read(t, func(tx storage.Tx) (err error) {
 		orders, err = tx.RedemptionListByOrderMany(b.ctx, "sto_1", []string{"o3"})
 		return err
@@ -259,7 +259,7 @@ func testBatches(t *testing.T, b *bundle) {
 			}
 			return tx.RedemptionCreate(b.ctx, red("sto_1", "o1", "FREE-1"))
 		})
-		wantCode(t, "a conflict inside a savepoint", err, promokit.EConflict)
+		wantErr(t, "a conflict inside a savepoint", err, storage.ErrExists)
 		return tx.Savepoint(b.ctx, func() error {
 			_, err := tx.UsageCodeAdd(b.ctx, "FREE-2", 1)
 			return err

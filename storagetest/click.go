@@ -177,7 +177,7 @@ func testLatestClick(t *testing.T, b *bundle) {
 	} {
 		got, err := latest(tc.store, tc.visitors, tc.from, tc.to)
 		if tc.want == nil {
-			wantCode(t, tc.name, err, promokit.ENotFound)
+			wantErr(t, tc.name, err, storage.ErrNotFound)
 			continue
 		}
 		if err != nil {

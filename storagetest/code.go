@@ -59,12 +59,12 @@ func testCodes(t *testing.T, b *bundle) {
 
 	taken := newCode(p, "ABC", b.now)
 	err := b.writeErr(func(tx storage.Tx) error { return tx.CodeCreate(b.ctx, taken) })
-	wantCode(t, "CreateCode of a taken value", err, promokit.ECodeTaken)
+	wantErr(t, "CreateCode of a taken value", err, storage.ErrTaken)
 	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.CodeGet(b.ctx, promokit.Scope{}, "NOPE")
 		return err
 	})
-	wantCode(t, "GetCode of a missing code", err, promokit.ENotFound)
+	wantErr(t, "GetCode of a missing code", err, storage.ErrNotFound)
 
 	// UpdateCode writes the active flag, the assignment and updated_at only.
 	upd := *minimal
@@ -75,7 +75,7 @@ func testCodes(t *testing.T, b *bundle) {
 	want.Active, want.PartnerID, want.CustomerID, want.UpdatedAt = false, "par_1", "cus_7", b.at(time.Hour)
 	wantEqual(t, "updated code", &want, mustGetCode(t, b, promokit.Scope{}, minimal.Code))
 	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, newCode(p, "NOPE", b.now)) })
-	wantCode(t, "UpdateCode of a missing code", err, promokit.ENotFound)
+	wantErr(t, "UpdateCode of a missing code", err, storage.ErrNotFound)
 
 	var existing []string
 	b.read(t, func(tx storage.Tx) (err error) {
@@ -129,7 +129,7 @@ func testCodesScope(t *testing.T, b *bundle) {
 		if tc.found && err != nil {
 			t.Errorf("GetCode(%+v, %s) = %v, want found", tc.scope, tc.code, err)
 		}
-		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
+		if !tc.found && !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("GetCode(%+v, %s) = %v, want not_found", tc.scope, tc.code, err)
 		}
 		// CodeGetMany, the batched look-up, applies the same scope.

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 			c, err := tx.CodeGet(b.ctx, store, v)
 			if err == nil {
 				one = append(one, c)
-			} else if promokit.ErrorCode(err) != promokit.ENotFound {
+			} else if !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
 		}
@@ -100,7 +101,7 @@ func importedCodes(t *testing.T, b *bundle, partnerID string, values []string) [
 		}
 		// A partner sees a promotion through its codes only.
 		_, getErr := tx.PromotionGet(b.ctx, partner, "prm_1")
-		if getErr != nil && promokit.ErrorCode(getErr) != promokit.ENotFound {
+		if getErr != nil && !errors.Is(getErr, storage.ErrNotFound) {
 			return getErr
 		}
 		promos, err := tx.PromotionList(b.ctx, partner, storage.PromotionFilter{Now: b.now})
@@ -200,7 +201,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 	// Their values are taken meanwhile, and seen as such by the import's
 	// check of what an insert skipped.
 	err := b.writeErr(func(tx storage.Tx) error { return tx.CodeCreate(b.ctx, newCode(p, "IMP-2", b.now)) })
-	wantCode(t, "CreateCode of a value being imported", err, promokit.ECodeTaken)
+	wantErr(t, "CreateCode of a value being imported", err, storage.ErrTaken)
 	b.write(t, func(tx storage.Tx) (err error) {
 		n, err = tx.CodeImportInsertMany(b.ctx, imp.ID, b.at(2*time.Minute), codes("IMP-3", "OTHER", "IMP-4", "IMP-5"))
 		return err
@@ -221,7 +222,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 	wantEqual(t, "CodeImportTakenMany of another import", []string{"IMP-4", "OTHER"}, taken)
 	// An update cannot reach a code being imported either.
 	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeUpdate(b.ctx, codes("IMP-1")[0]) })
-	wantCode(t, "UpdateCode of a code being imported", err, promokit.ENotFound)
+	wantErr(t, "UpdateCode of a code being imported", err, storage.ErrNotFound)
 	// Its lease is not over: no cleaner takes it.
 	var stale []*storage.CodeImport
 	b.read(t, func(tx storage.Tx) (err error) {
@@ -233,7 +234,7 @@ func testCodeImports(t *testing.T, b *bundle) {
 	b.write(t, func(tx storage.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
 	wantEqual(t, "codes visible once the import commits", values, importedCodes(t, b, "par_1", values))
 	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeImportCommit(b.ctx, imp.ID) })
-	wantCode(t, "CodeImportCommit twice", err, promokit.EConflict)
+	wantErr(t, "CodeImportCommit twice", err, storage.ErrStale)
 	c := mustGetCode(t, b, promokit.Scope{}, "IMP-1")
 	want := codes("IMP-1")[0]
 	wantEqual(t, "an imported code", want, c)
@@ -295,9 +296,9 @@ func testCodeImports(t *testing.T, b *bundle) {
 		_, err := tx.CodeImportInsertMany(b.ctx, dead.ID, b.at(3*time.Minute), codes("LOST-6"))
 		return err
 	})
-	wantCode(t, "CodeImportInsertMany into a failed import", err, promokit.EConflict)
+	wantErr(t, "CodeImportInsertMany into a failed import", err, storage.ErrStale)
 	err = b.writeErr(func(tx storage.Tx) error { return tx.CodeImportCommit(b.ctx, dead.ID) })
-	wantCode(t, "CodeImportCommit of a failed import", err, promokit.EConflict)
+	wantErr(t, "CodeImportCommit of a failed import", err, storage.ErrStale)
 	for _, want := range []int64{2, 2, 1} {
 		b.write(t, func(tx storage.Tx) (err error) {
 			n, err = tx.CodeImportPurge(b.ctx, dead.ID, 2)

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 		{"PlaceOrdersInTurn", inTurn(testPlaceOrders)},
 		{"Migrate", testMigrate},
 		{"WriteRollback", testWriteRollback},
+		{"Errors", testErrors},
 		{"Settings", testSettings},
 		{"Keys", testKeys},
 		{"KeysList", testKeysList},
@@ -183,6 +184,21 @@ func wantEqual(t *testing.T, what string, want, got any) {
 	}
 }
 
+// wantErr fails the test unless err is the database's report sentinel
+// (storage.ErrNotFound, ErrExists, ErrTaken, ErrStale) in a *storage.Error,
+// and no *promokit.Error: what it means to the API is the engine's to say.
+func wantErr(t *testing.T, what string, err, sentinel error) {
+	t.Helper()
+	var se *storage.Error
+	if !errors.Is(err, sentinel) || !errors.As(err, &se) {
+		t.Fatalf("%s: error %v, want %v in a *storage.Error", what, err, sentinel)
+	}
+	var pe *promokit.Error
+	if errors.As(err, &pe) {
+		t.Fatalf("%s: error %v is a *promokit.Error", what, err)
+	}
+}
+
 // wantCode fails the test unless err is a *promokit.Error with code.
 func wantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
@@ -233,7 +249,7 @@ func testWriteRollback(t *testing.T, b *bundle) {
 		_, err := tx.StoreGet(b.ctx, "sto_1", false)
 		return err
 	})
-	wantCode(t, "GetStore after rollback", err, promokit.ENotFound)
+	wantErr(t, "GetStore after rollback", err, storage.ErrNotFound)
 
 	mustCreateStore(t, b, "sto_2")
 	b.read(t, func(tx storage.Tx) error {

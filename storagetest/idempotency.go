@@ -1,10 +1,10 @@
 package storagetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
-	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
 
@@ -20,7 +20,7 @@ func testIdempotency(t *testing.T, b *bundle) {
 		return r, err
 	}
 	_, err := get("key_1", "k-1")
-	wantCode(t, "IdempotencyGet of a missing record", err, promokit.ENotFound)
+	wantErr(t, "IdempotencyGet of a missing record", err, storage.ErrNotFound)
 
 	running := &storage.IdempotencyRecord{KeyID: "key_1", Key: "k-1", RequestHash: []byte{1, 2, 3, 0, 255}, CreatedAt: b.now}
 	b.write(t, func(tx storage.Tx) error { return tx.IdempotencyCreate(b.ctx, running) })
@@ -40,11 +40,11 @@ func testIdempotency(t *testing.T, b *bundle) {
 	dup := *running
 	dup.RequestHash = []byte{7}
 	err = b.writeErr(func(tx storage.Tx) error { return tx.IdempotencyCreate(b.ctx, &dup) })
-	wantCode(t, "IdempotencyCreate of an existing key", err, promokit.EConflict)
+	wantErr(t, "IdempotencyCreate of an existing key", err, storage.ErrExists)
 	// The conflict writes nothing and the transaction goes on: the engine
 	// creates a record first and reads the existing one only then.
 	b.write(t, func(tx storage.Tx) error {
-		wantCode(t, "IdempotencyCreate of an existing key", tx.IdempotencyCreate(b.ctx, &dup), promokit.EConflict)
+		wantErr(t, "IdempotencyCreate of an existing key", tx.IdempotencyCreate(b.ctx, &dup), storage.ErrExists)
 		got, err := tx.IdempotencyGet(b.ctx, "key_1", "k-1")
 		if err != nil {
 			return err
@@ -66,11 +66,11 @@ func testIdempotency(t *testing.T, b *bundle) {
 	wantEqual(t, "completed record", &done, got)
 	missing := &storage.IdempotencyRecord{KeyID: "key_1", Key: "k-missing", Status: 200}
 	err = b.writeErr(func(tx storage.Tx) error { return tx.IdempotencyComplete(b.ctx, missing) })
-	wantCode(t, "IdempotencyComplete of a missing record", err, promokit.ENotFound)
+	wantErr(t, "IdempotencyComplete of a missing record", err, storage.ErrNotFound)
 
 	b.write(t, func(tx storage.Tx) error { return tx.IdempotencyDelete(b.ctx, "key_1", "k-1") })
 	_, err = get("key_1", "k-1")
-	wantCode(t, "IdempotencyGet after IdempotencyDelete", err, promokit.ENotFound)
+	wantErr(t, "IdempotencyGet after IdempotencyDelete", err, storage.ErrNotFound)
 	if _, err := get("key_2", "k-1"); err != nil {
 		t.Fatalf("the other API key's record: %v", err)
 	}
@@ -115,7 +115,7 @@ func testIdempotency(t *testing.T, b *bundle) {
 		}
 		wantEqual(t, "record "+want.Key+" after IdempotencyCompleteMany", want, got)
 	}
-	if _, err := get("key_4", "b-missing"); promokit.ErrorCode(err) != promokit.ENotFound {
+	if _, err := get("key_4", "b-missing"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("IdempotencyCompleteMany created a missing record: %v", err)
 	}
 

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -69,7 +70,7 @@ func testJobs(t *testing.T, b *bundle) {
 		if tc.found && err != nil {
 			t.Errorf("GetJob(%+v, %s) = %v, want found", tc.scope, tc.id, err)
 		}
-		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
+		if !tc.found && !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("GetJob(%+v, %s) = %v, want not_found", tc.scope, tc.id, err)
 		}
 	}
@@ -89,7 +90,7 @@ func testJobsClaim(t *testing.T, b *bundle) {
 		return b.writeErr(func(tx storage.Tx) error { return tx.JobUpdate(b.ctx, j, owner) })
 	}
 	_, err := claim("a", b.now)
-	wantCode(t, "JobClaim with no jobs", err, promokit.ENotFound)
+	wantErr(t, "JobClaim with no jobs", err, storage.ErrNotFound)
 
 	older, newer := newJob("job_2", "sto_1", b.now), newJob("job_1", "sto_1", b.at(time.Second))
 	finished := newJob("job_0", "sto_1", b.at(-time.Hour))
@@ -118,7 +119,7 @@ func testJobsClaim(t *testing.T, b *bundle) {
 		t.Fatalf("second JobClaim = %v, %v; want %s", j2, err, newer.ID)
 	}
 	_, err = claim("c", now.Add(59*time.Second))
-	wantCode(t, "JobClaim while every lease runs", err, promokit.ENotFound)
+	wantErr(t, "JobClaim while every lease runs", err, storage.ErrNotFound)
 
 	// The owner reports progress and renews its lease, to end before b's.
 	j.Done, j.UpdatedAt, j.LeaseUntil = 400, now.Add(50*time.Second), ptr(now.Add(80*time.Second))
@@ -126,19 +127,19 @@ func testJobsClaim(t *testing.T, b *bundle) {
 		t.Fatalf("JobUpdate by the owner: %v", err)
 	}
 	wantEqual(t, "job after progress", j, mustGetJob(t, b, j.ID))
-	wantCode(t, "JobUpdate by a stranger", update(j, "c"), promokit.EConflict)
+	wantErr(t, "JobUpdate by a stranger", update(j, "c"), storage.ErrStale)
 
 	// Once the renewed lease is over, c takes the job over and a's
 	// updates fail.
 	over := *j.LeaseUntil
 	_, err = claim("c", over.Add(-time.Microsecond))
-	wantCode(t, "JobClaim a microsecond before the lease ends", err, promokit.ENotFound)
+	wantErr(t, "JobClaim a microsecond before the lease ends", err, storage.ErrNotFound)
 	j3, err := claim("c", over)
 	if err != nil || j3.ID != j.ID || j3.Done != 400 || j3.LeaseOwner != "c" {
 		t.Fatalf("JobClaim after the lease = %+v, %v; want %s with its progress, leased to c", j3, err, j.ID)
 	}
 	j.Done = 500
-	wantCode(t, "JobUpdate by the former owner", update(j, "a"), promokit.EConflict)
+	wantErr(t, "JobUpdate by the former owner", update(j, "a"), storage.ErrStale)
 
 	// c finishes the job and releases the lease: it is never claimed again.
 	j3.Done, j3.State, j3.FinishedAt, j3.UpdatedAt = 1000, promokit.JobSucceeded, ptr(over), over
@@ -147,14 +148,14 @@ func testJobsClaim(t *testing.T, b *bundle) {
 		t.Fatalf("JobUpdate by the new owner: %v", err)
 	}
 	wantEqual(t, "finished job", j3, mustGetJob(t, b, j3.ID))
-	wantCode(t, "JobUpdate after the lease was released", update(j3, "c"), promokit.EConflict)
+	wantErr(t, "JobUpdate after the lease was released", update(j3, "c"), storage.ErrStale)
 	_, err = claim("d", over.Add(24*time.Hour))
 	if err != nil {
 		// job_1 is b's, whose lease ended long ago.
 		t.Fatalf("JobClaim of b's expired job: %v", err)
 	}
 	_, err = claim("e", over.Add(24*time.Hour))
-	wantCode(t, "JobClaim with only finished or leased jobs", err, promokit.ENotFound)
+	wantErr(t, "JobClaim with only finished or leased jobs", err, storage.ErrNotFound)
 }
 
 // testJobsClaimConcurrent checks that concurrent claims never hand one job
@@ -181,7 +182,7 @@ func testJobsClaimConcurrent(t *testing.T, b *bundle) {
 					j, err = tx.JobClaim(b.ctx, owner, now, now.Add(time.Hour))
 					return err
 				})
-				if promokit.ErrorCode(err) == promokit.ENotFound {
+				if errors.Is(err, storage.ErrNotFound) {
 					return
 				}
 				if err != nil {
@@ -220,7 +221,7 @@ func testJobsProgress(t *testing.T, b *bundle) {
 		_, err := tx.JobAddProgress(b.ctx, storage.JobProgress{ID: j.ID, Owner: "w2", N: 10, Now: b.now, Until: b.at(time.Minute)})
 		return err
 	})
-	wantCode(t, "progress by a worker without the lease", err, promokit.EConflict)
+	wantErr(t, "progress by a worker without the lease", err, storage.ErrStale)
 	var wg sync.WaitGroup
 	for i := 0; i < 9; i++ {
 		wg.Add(1)

@@ -45,12 +45,12 @@ func testKeys(t *testing.T, b *bundle) {
 		_, err := tx.KeyGet(b.ctx, "key_missing")
 		return err
 	})
-	wantCode(t, "KeyGet of a missing key", err, promokit.ENotFound)
+	wantErr(t, "KeyGet of a missing key", err, storage.ErrNotFound)
 	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.KeyGetByHash(b.ctx, promokit.HashKey("unknown"))
 		return err
 	})
-	wantCode(t, "KeyGetByHash of an unknown secret", err, promokit.ENotFound)
+	wantErr(t, "KeyGetByHash of an unknown secret", err, storage.ErrNotFound)
 
 	// Revocation sets revoked_at once.
 	revoked := b.at(2 * time.Hour)
@@ -67,7 +67,7 @@ func testKeys(t *testing.T, b *bundle) {
 	})
 	for _, id := range []string{"key_2", "key_3", "key_missing"} {
 		err := b.writeErr(func(tx storage.Tx) error { return tx.KeyRevoke(b.ctx, id, b.at(3*time.Hour)) })
-		wantCode(t, "RevokeKey "+id, err, promokit.ENotFound)
+		wantErr(t, "RevokeKey "+id, err, storage.ErrNotFound)
 	}
 }
 

@@ -49,7 +49,7 @@ func testLinks(t *testing.T, b *bundle) {
 		dup := *l4
 		dup.Token = l1.Token
 		err := tx.LinkCreate(b.ctx, &dup)
-		wantCode(t, "a link with a taken token", err, promokit.ECodeTaken)
+		wantErr(t, "a link with a taken token", err, storage.ErrTaken)
 		return tx.LinkCreate(b.ctx, l4)
 	})
 	err := b.writeErr(func(tx storage.Tx) error {
@@ -57,11 +57,11 @@ func testLinks(t *testing.T, b *bundle) {
 		dup.Token = "tok-new"
 		return tx.LinkCreate(b.ctx, &dup)
 	})
-	wantCode(t, "a second link with one id", err, promokit.EConflict)
+	wantErr(t, "a second link with one id", err, storage.ErrExists)
 	err = b.writeErr(func(tx storage.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_8", "ptn_9", "sto_1", "")) })
-	wantCode(t, "a link of a missing partner", err, promokit.ENotFound)
+	wantErr(t, "a link of a missing partner", err, storage.ErrNotFound)
 	err = b.writeErr(func(tx storage.Tx) error { return tx.LinkCreate(b.ctx, newLink(b, "lnk_9", "ptn_1", "sto_9", "")) })
-	wantCode(t, "a link to a missing store", err, promokit.ENotFound)
+	wantErr(t, "a link to a missing store", err, storage.ErrNotFound)
 
 	get := func(scope promokit.Scope, id string) (*promokit.Link, error) {
 		var l *promokit.Link
@@ -86,7 +86,7 @@ func testLinks(t *testing.T, b *bundle) {
 	} {
 		got, err := get(tc.scope, tc.link.ID)
 		if !tc.found {
-			wantCode(t, fmt.Sprintf("GetLink %s in scope %+v", tc.link.ID, tc.scope), err, promokit.ENotFound)
+			wantErr(t, fmt.Sprintf("GetLink %s in scope %+v", tc.link.ID, tc.scope), err, storage.ErrNotFound)
 			continue
 		}
 		if err != nil {
@@ -95,7 +95,7 @@ func testLinks(t *testing.T, b *bundle) {
 		wantEqual(t, "link "+tc.link.ID, tc.link, got)
 	}
 	_, err = get(promokit.Scope{}, "lnk_9")
-	wantCode(t, "GetLink of a missing link", err, promokit.ENotFound)
+	wantErr(t, "GetLink of a missing link", err, storage.ErrNotFound)
 
 	list := func(scope promokit.Scope, p storage.Page) []*promokit.Link {
 		t.Helper()
@@ -133,7 +133,7 @@ func testClickTarget(t *testing.T, b *bundle) {
 		return ct, err
 	}
 	_, err := target("tok-none")
-	wantCode(t, "ClickTarget of an unknown token", err, promokit.ENotFound)
+	wantErr(t, "ClickTarget of an unknown token", err, storage.ErrNotFound)
 	got, err := target(l1.Token)
 	if err != nil {
 		t.Fatalf("ClickTarget: %v", err)

@@ -66,17 +66,17 @@ func testOrders(t *testing.T, b *bundle) {
 	wantEqual(t, "bare order", bare, mustGetOrder(t, b, "sto_1", "ord-2"))
 	wantEqual(t, "another store's order with the same id", sameID, mustGetOrder(t, b, "sto_2", "ord-1"))
 	err := b.writeErr(func(tx storage.Tx) error { return tx.OrderCreate(b.ctx, newOrder(b, "sto_1", "ord-1")) })
-	wantCode(t, "a second order with one id", err, promokit.EConflict)
+	wantErr(t, "a second order with one id", err, storage.ErrExists)
 	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.OrderGet(b.ctx, "sto_3", "ord-1", false)
 		return err
 	})
-	wantCode(t, "GetOrder of another store", err, promokit.ENotFound)
+	wantErr(t, "GetOrder of another store", err, storage.ErrNotFound)
 	err = b.writeErr(func(tx storage.Tx) error {
 		_, err := tx.OrderGet(b.ctx, "sto_1", "ord-9", true)
 		return err
 	})
-	wantCode(t, "GetOrder of a missing order with lock", err, promokit.ENotFound)
+	wantErr(t, "GetOrder of a missing order with lock", err, storage.ErrNotFound)
 
 	// An update writes every field events change, read with the lock.
 	paid, completed, release := b.at(time.Hour), b.at(48*time.Hour), b.at(48*time.Hour+7*24*time.Hour)
@@ -107,13 +107,13 @@ func testOrders(t *testing.T, b *bundle) {
 		stale := *bare
 		return tx.OrderUpdate(b.ctx, &stale, 1)
 	})
-	wantCode(t, "an update of a stale version", err, promokit.EVersionMismatch)
+	wantErr(t, "an update of a stale version", err, storage.ErrStale)
 	err = b.writeErr(func(tx storage.Tx) error {
 		missing := *bare
 		missing.ID = "ord-9"
 		return tx.OrderUpdate(b.ctx, &missing, 2)
 	})
-	wantCode(t, "an update of a missing order", err, promokit.ENotFound)
+	wantErr(t, "an update of a missing order", err, storage.ErrStale)
 
 	// Times and attribution go back to none.
 	b.write(t, func(tx storage.Tx) error {
@@ -244,13 +244,13 @@ func testOrderEvents(t *testing.T, b *bundle) {
 	}
 	wantEqual(t, "the other store's event", same, got)
 	_, err = get("sto_1", "evt-2")
-	wantCode(t, "OrderEventGet of a missing event", err, promokit.ENotFound)
+	wantErr(t, "OrderEventGet of a missing event", err, storage.ErrNotFound)
 	_, err = get("sto_3", "evt-1")
-	wantCode(t, "OrderEventGet of another store", err, promokit.ENotFound)
+	wantErr(t, "OrderEventGet of another store", err, storage.ErrNotFound)
 	err = b.writeErr(func(tx storage.Tx) error {
 		dup := *e
 		dup.Type = promokit.EventCancelled
 		return tx.OrderEventCreate(b.ctx, &dup)
 	})
-	wantCode(t, "a second event with one id", err, promokit.EConflict)
+	wantErr(t, "a second event with one id", err, storage.ErrExists)
 }

@@ -133,7 +133,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 }
 
 // testPlaceOrders checks the batched write of placed orders: every event,
-// order, visitor and entry, and EConflict for an event or order that
+// order, visitor and entry, and storage.ErrExists for an event or order that
 // exists, leaving nothing once rolled back.
 func testPlaceOrders(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
@@ -192,18 +192,18 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 		Orders: []*promokit.Order{o3},
 	}
 	err := b.writeErr(func(tx storage.Tx) error { return storage.OrderPlaceMany(b.ctx, tx, dupEvent) })
-	wantCode(t, "PlaceOrders with an event that exists", err, promokit.EConflict)
+	wantErr(t, "PlaceOrders with an event that exists", err, storage.ErrExists)
 	dupOrder := storage.PlacedOrders{
 		Events: []*promokit.OrderEvent{{StoreID: "sto_1", ID: "o1-again", OrderID: "o1", Type: promokit.EventPlaced, At: b.now, CreatedAt: b.now}},
 		Orders: []*promokit.Order{newOrder(b, "sto_1", "o1")},
 	}
 	err = b.writeErr(func(tx storage.Tx) error { return storage.OrderPlaceMany(b.ctx, tx, dupOrder) })
-	wantCode(t, "PlaceOrders with an order that exists", err, promokit.EConflict)
+	wantErr(t, "PlaceOrders with an order that exists", err, storage.ErrExists)
 	err = b.readErr(func(tx storage.Tx) error {
 		_, err := tx.OrderGet(b.ctx, "sto_1", "o3", false)
 		return err
 	})
-	wantCode(t, "the order of a failed batch", err, promokit.ENotFound)
+	wantErr(t, "the order of a failed batch", err, storage.ErrNotFound)
 }
 
 // placeReadMany returns what storage.PlaceReadMany reads of qs on tx, and

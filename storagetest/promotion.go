@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -91,7 +92,7 @@ func testPromotions(t *testing.T, b *bundle) {
 		_, err := tx.PromotionGet(b.ctx, promokit.Scope{}, "prm_missing")
 		return err
 	})
-	wantCode(t, "GetPromotion of a missing promotion", err, promokit.ENotFound)
+	wantErr(t, "GetPromotion of a missing promotion", err, storage.ErrNotFound)
 }
 
 // testPromotionsUpdate checks PromotionUpdate and its version check.
@@ -124,12 +125,12 @@ func testPromotionsUpdate(t *testing.T, b *bundle) {
 	stale := *p
 	stale.Name = "Stale"
 	err := b.writeErr(func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, &stale, 2) })
-	wantCode(t, "PromotionUpdate at a stale version", err, promokit.EVersionMismatch)
+	wantErr(t, "PromotionUpdate at a stale version", err, storage.ErrStale)
 	wantEqual(t, "promotion after the stale update", &want, mustGetPromotion(t, b, promokit.Scope{}, "prm_1"))
 
 	missing := newPromotion(b, "sto_1", "prm_missing")
 	err = b.writeErr(func(tx storage.Tx) error { return tx.PromotionUpdate(b.ctx, missing, 1) })
-	wantCode(t, "PromotionUpdate of a missing promotion", err, promokit.ENotFound)
+	wantErr(t, "PromotionUpdate of a missing promotion", err, storage.ErrStale)
 }
 
 // testPromotionsScope checks that a store sees its promotions, a partner
@@ -172,7 +173,7 @@ func testPromotionsScope(t *testing.T, b *bundle) {
 		if tc.found && err != nil {
 			t.Errorf("GetPromotion(%+v, %s) = %v, want found", tc.scope, tc.id, err)
 		}
-		if !tc.found && promokit.ErrorCode(err) != promokit.ENotFound {
+		if !tc.found && !errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("GetPromotion(%+v, %s) = %v, want not_found", tc.scope, tc.id, err)
 		}
 	}

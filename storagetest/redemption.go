@@ -27,7 +27,7 @@ func testRedemptions(t *testing.T, b *bundle) {
 		dup := *r
 		return tx.RedemptionCreate(b.ctx, &dup)
 	})
-	wantCode(t, "a second redemption of a code by one order", err, promokit.EConflict)
+	wantErr(t, "a second redemption of a code by one order", err, storage.ErrExists)
 	var moved, stale bool
 	b.write(t, func(tx storage.Tx) (err error) {
 		if moved, err = tx.RedemptionSetState(b.ctx, storage.RedemptionStateChange{ID: r.ID, From: promokit.RedemptionHeld, To: promokit.RedemptionRedeemed, HoldUntil: nil, Now: b.at(time.Minute)}); err != nil {
@@ -59,7 +59,7 @@ func testRedemptions(t *testing.T, b *bundle) {
 	})
 	for _, dup := range []*promokit.Redemption{codeless("ord-1", "prm_3"), codeless("ord-9", "prm_3")} {
 		err := b.writeErr(func(tx storage.Tx) error { return tx.RedemptionCreate(b.ctx, dup) })
-		wantCode(t, "a second codeless redemption of a promotion by one order", err, promokit.EConflict)
+		wantErr(t, "a second codeless redemption of a promotion by one order", err, storage.ErrExists)
 	}
 	b.read(t, func(tx storage.Tx) (err error) {
 		got, err = tx.RedemptionListByOrder(b.ctx, "sto_1", "ord-1")

@@ -15,7 +15,7 @@ func testSettings(t *testing.T, b *bundle) {
 		_, err := tx.SettingsGet(b.ctx)
 		return err
 	})
-	wantCode(t, "GetSettings before InitSettings", err, promokit.ENotFound)
+	wantErr(t, "GetSettings before InitSettings", err, storage.ErrNotFound)
 
 	s := promokit.DefaultSettings(b.now)
 	s.TimeZone = "Europe/Paris"
@@ -55,7 +55,7 @@ func testSettings(t *testing.T, b *bundle) {
 	stale := s
 	stale.Name = "Stale"
 	err = b.writeErr(func(tx storage.Tx) error { return tx.SettingsUpdate(b.ctx, &stale, s.Version) })
-	wantCode(t, "UpdateSettings at a stale version", err, promokit.EVersionMismatch)
+	wantErr(t, "UpdateSettings at a stale version", err, storage.ErrStale)
 	wantEqual(t, "settings after the stale update", &next, mustGetSettings(t, b))
 }
 
