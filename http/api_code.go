@@ -224,16 +224,9 @@ const exportRowsPerFlush = 1000
 // cut (http.ErrAbortHandler), so that the client sees a failed transfer
 // rather than a file that looks complete.
 func (s *Server) exportCodes(w http.ResponseWriter, r *http.Request, f storage.CodeFilter, filename string) {
-	out := &csvResponse{w: w, filename: safeFilename(filename)}
-	enc := csv.NewCodeEncoder(out)
-	rows := s.newRowFlusher(w, enc.Flush)
-	err := s.svc.ExportCodes(r.Context(), f, func(c *promokit.Code, p *promokit.Promotion) error {
-		if err := enc.Encode(c, p); err != nil {
-			return err
-		}
-		return rows.wrote()
+	s.streamCodes(w, r, filename, func(fn func(*promokit.Code, *promokit.Promotion) error) error {
+		return s.svc.ExportCodes(r.Context(), f, fn)
 	})
-	s.endExport(w, r, out, rows, err)
 }
 
 // rowFlusher sends a streamed export to the client every

@@ -115,6 +115,7 @@ func routeCases() []routeCase {
 			[principals]int{ok, ok, nf, frb, frb, frb, una}},
 		{"GET", "/v1/stores/{id}/products", shop("/products"), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
 		{"GET", "/v1/stores/{id}/products/{product_id}", shop("/products/sku-1"), nil, nil, [principals]int{ok, ok, nf, ok, ok, frb, una}},
+		{"GET", "/v1/stores/{id}/codes.csv", shop("/codes.csv"), nil, nil, [principals]int{ok, ok, nf, frb, frb, frb, una}},
 
 		{"POST", "/v1/partners", fixed("/v1/partners"), body(map[string]any{"name": "Bo", "kind": "affiliate"}), nil,
 			[principals]int{cr, frb, frb, frb, frb, frb, una}},
@@ -182,6 +183,8 @@ func routeCases() []routeCase {
 			[principals]int{ok, ok, nf, ok, ok, frb, una}},
 		{"PATCH", "/v1/codes/{code}", func(b *testBundle) string { return "/v1/codes/" + b.shopCode }, body(map[string]any{"active": false}), nil,
 			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"GET", "/v1/codes/{code}/redemptions", func(b *testBundle) string { return "/v1/codes/" + strings.ToLower(b.shopCode) + "/redemptions" }, nil, nil,
+			[principals]int{ok, ok, nf, ok, frb, frb, una}},
 
 		// The affiliate program: b.affiliate() has shop join, an affiliate
 		// (not one of the principals) link it, a browser click and an order.

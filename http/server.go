@@ -186,6 +186,7 @@ func (s *Server) routes() []route {
 		{"PUT", "/v1/stores/{id}/products/{product_id}", s.handleProductPut, bodyJSON},
 		{"GET", "/v1/stores/{id}/products", s.handleProductList, bodyNone},
 		{"GET", "/v1/stores/{id}/products/{product_id}", s.handleProductGet, bodyNone},
+		{"GET", "/v1/stores/{id}/codes.csv", s.handleStoreCodeExport, bodyNone},
 
 		{"POST", "/v1/partners", s.handlePartnerCreate, bodyJSON},
 		{"GET", "/v1/partners", s.handlePartnerList, bodyNone},
@@ -217,6 +218,7 @@ func (s *Server) routes() []route {
 
 		{"GET", "/v1/codes/{code}", s.handleCodeGet, bodyNone},
 		{"PATCH", "/v1/codes/{code}", s.handleCodeUpdate, bodyJSON},
+		{"GET", "/v1/codes/{code}/redemptions", s.handleCodeRedemptions, bodyNone},
 
 		{"GET", "/v1/stores/{id}/affiliate", s.handleAffiliateGet, bodyNone},
 		{"POST", "/v1/stores/{id}/affiliate/join", s.handleAffiliateJoin, bodyJSON},

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 		{"JobsProgress", testJobsProgress},
 		{"Usage", testUsage},
 		{"Redemptions", testRedemptions},
+		{"RedemptionsByCode", testRedemptionsByCode},
 		{"Batches", testBatches},
 		{"BatchesInTurn", inTurn(testBatches)},
 		{"Idempotency", testIdempotency},

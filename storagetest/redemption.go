@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -97,5 +98,62 @@ func testRedemptions(t *testing.T, b *bundle) {
 	})
 	if len(got) != 0 {
 		t.Fatalf("another store's order: %+v", got)
+	}
+}
+
+// testRedemptionsByCode checks a code's usage history: its redemptions in
+// every state, by id, paged by the last id, without another code's rows or
+// codeless ones, and a cursor that is not an id refused.
+func testRedemptionsByCode(t *testing.T, b *bundle) {
+	row := func(order, code string, state string, at time.Duration) *promokit.Redemption {
+		r := &promokit.Redemption{StoreID: "sto_1", OrderID: order, Code: code, PromotionID: "prm_1", CustomerKey: "c:cus_1",
+			Discount: 100, State: state, RequestHash: []byte{7}, CreatedAt: b.at(at), UpdatedAt: b.at(at)}
+		if state == promokit.RedemptionHeld {
+			r.HoldUntil = ptr(b.at(at + 15*time.Minute))
+		}
+		return r
+	}
+	a1 := row("ord-1", "A-1", promokit.RedemptionRedeemed, time.Minute)
+	other := row("ord-1", "B-1", promokit.RedemptionRedeemed, time.Minute)
+	codeless := row("ord-1", "", promokit.RedemptionRedeemed, time.Minute)
+	a2 := row("ord-2", "A-1", promokit.RedemptionHeld, 2*time.Minute)
+	a3 := row("ord-3", "A-1", promokit.RedemptionRolledBack, 3*time.Minute)
+	a4 := row("ord-4", "A-1", promokit.RedemptionReleased, 4*time.Minute)
+	b.write(t, func(tx storage.Tx) error {
+		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{a1, other, codeless, a2, a3})
+	})
+	b.write(t, func(tx storage.Tx) error { return tx.RedemptionCreate(b.ctx, a4) })
+	list := func(code string, p storage.Page) []*promokit.Redemption {
+		t.Helper()
+		var got []*promokit.Redemption
+		b.read(t, func(tx storage.Tx) (err error) {
+			got, err = tx.RedemptionListByCode(b.ctx, code, p)
+			return err
+		})
+		return got
+	}
+	wantEqual(t, "a code's redemptions", []*promokit.Redemption{a1, a2, a3, a4}, list("A-1", storage.Page{}))
+	page := list("A-1", storage.Page{Limit: 3})
+	wantEqual(t, "first page", []*promokit.Redemption{a1, a2, a3}, page)
+	cursor := strconv.FormatInt(page[len(page)-1].ID, 10)
+	wantEqual(t, "second page", []*promokit.Redemption{a4}, list("A-1", storage.Page{After: cursor, Limit: 3}))
+	wantEqual(t, "past the last", []*promokit.Redemption{}, list("A-1", storage.Page{After: strconv.FormatInt(a4.ID, 10), Limit: 3}))
+	wantEqual(t, "another code's", []*promokit.Redemption{other}, list("B-1", storage.Page{}))
+	wantEqual(t, "a code without redemptions", []*promokit.Redemption{}, list("C-1", storage.Page{}))
+	wantEqual(t, "codeless rows", []*promokit.Redemption{}, list("", storage.Page{}))
+	// A state move shows in the history: the hold of ord-2 is redeemed.
+	b.write(t, func(tx storage.Tx) error {
+		_, err := tx.RedemptionSetState(b.ctx, storage.RedemptionStateChange{ID: a2.ID, From: promokit.RedemptionHeld,
+			To: promokit.RedemptionRedeemed, Now: b.at(5 * time.Minute)})
+		return err
+	})
+	a2.State, a2.HoldUntil, a2.UpdatedAt = promokit.RedemptionRedeemed, nil, b.at(5*time.Minute)
+	wantEqual(t, "after a state move", []*promokit.Redemption{a2}, list("A-1", storage.Page{After: strconv.FormatInt(a1.ID, 10), Limit: 1}))
+	for _, after := range []string{"x", "-1", "1.5"} {
+		err := b.readErr(func(tx storage.Tx) error {
+			_, err := tx.RedemptionListByCode(b.ctx, "A-1", storage.Page{After: after})
+			return err
+		})
+		wantCode(t, "cursor "+after, err, promokit.EInvalid)
 	}
 }

@@ -1,0 +1,24 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
+)
+
+// codeRedemptionsSQL selects one page of a code's redemptions by id. It
+// repeats the predicate of the partial index redemptions_code (migration
+// 0013) for SQLite to use it.
+const codeRedemptionsSQL = `SELECT ` + redemptionColumns + ` FROM redemptions
+	WHERE code = ? AND code <> '' AND id > ? ORDER BY id LIMIT ?`
+
+// RedemptionListByCode returns one page of a code's redemptions, in every
+// state, by id, after the id p.After.
+func (t *tx) RedemptionListByCode(ctx context.Context, code string, p storage.Page) ([]*promokit.Redemption, error) {
+	after, err := p.IDAfter()
+	if err != nil {
+		return nil, err
+	}
+	return queryList(ctx, t, "code redemptions", codeRedemptionsSQL, []any{code, after, p.Size()}, scanRedemption)
+}
