@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -273,7 +272,7 @@ func (s *Service) program(ctx context.Context, tx storage.Tx, settings *promokit
 func (s *Service) currentRates(ctx context.Context, tx storage.Tx, storeID string) ([]*promokit.Rate, error) {
 	seen := map[string]bool{}
 	var out []*promokit.Rate
-	page := storage.Page{Limit: 1000}
+	page := storage.IDPage{Limit: 1000}
 	for len(seen) <= maxRateProducts {
 		rs, err := tx.RateList(ctx, storeID, page)
 		if err != nil {
@@ -288,7 +287,7 @@ func (s *Service) currentRates(ctx context.Context, tx storage.Tx, storeID strin
 		if len(rs) < page.Limit {
 			break
 		}
-		page.After = strconv.FormatInt(rs[len(rs)-1].ID, 10)
+		page.After = rs[len(rs)-1].ID
 	}
 	return out, nil
 }
@@ -343,13 +342,17 @@ func (s *Service) ListRates(ctx context.Context, storeID string, page storage.Pa
 		return nil, err
 	}
 	page.Bound()
+	p, err := idPage(page)
+	if err != nil {
+		return nil, err
+	}
 	var out []*promokit.Rate
-	err := s.read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 			return err
 		}
 		var err error
-		out, err = tx.RateList(ctx, storeID, page)
+		out, err = tx.RateList(ctx, storeID, p)
 		return err
 	})
 	return out, err

@@ -208,3 +208,11 @@ func notFound(what, id string) error {
 func isNotFound(err error) bool {
 	return errors.Is(err, storage.ErrNotFound) || promokit.ErrorCode(err) == promokit.ENotFound
 }
+
+// idPage parses the cursor of a page of a list ordered by integer ids
+// (promokit.Page.IDAfter): a cursor that is no id is EInvalid, and the
+// database gets the id.
+func idPage(p storage.Page) (storage.IDPage, error) {
+	after, err := p.IDAfter()
+	return storage.IDPage{After: after, Limit: p.Limit}, err
+}

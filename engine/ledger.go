@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -170,19 +169,18 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page storag
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return nil, err
 	}
-	if page.After != "" {
-		if _, err := strconv.ParseInt(page.After, 10, 64); err != nil {
-			return nil, promokit.Errorf(promokit.EInvalid, "after must be an entry id")
-		}
-	}
 	page.Bound()
+	p, err := idPage(page)
+	if err != nil {
+		return nil, promokit.Errorf(promokit.EInvalid, "after must be an entry id")
+	}
 	var out []*promokit.LedgerEntry
-	err := s.read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
 			return err
 		}
 		var err error
-		out, err = tx.LedgerList(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, page)
+		out, err = tx.LedgerList(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, p)
 		return err
 	})
 	return out, err
@@ -199,7 +197,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 		return err
 	}
 	f := storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}
-	page := storage.Page{Limit: exportPage}
+	page := storage.IDPage{Limit: exportPage}
 	for first := true; ; first = false {
 		var es []*promokit.LedgerEntry
 		err := s.read(ctx, func(tx storage.Tx) error {
@@ -223,7 +221,7 @@ func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*
 		if len(es) < page.Limit {
 			return nil
 		}
-		page.After = strconv.FormatInt(es[len(es)-1].ID, 10)
+		page.After = es[len(es)-1].ID
 	}
 }
 

@@ -116,12 +116,9 @@ func (t *tx) RateListAt(ctx context.Context, storeID string, at time.Time, produ
 
 // RateList returns a store's rates newest first, those below the id
 // p.After when it is set.
-func (t *tx) RateList(ctx context.Context, storeID string, p storage.RatePage) ([]*promokit.Rate, error) {
-	before, err := p.IDAfter()
-	if err != nil {
-		return nil, err
-	}
-	if p.After == "" {
+func (t *tx) RateList(ctx context.Context, storeID string, p storage.IDPage) ([]*promokit.Rate, error) {
+	before := p.After
+	if before == 0 {
 		before = maxID
 	}
 	return queryList(ctx, t.q, "rates", `SELECT `+rateColumns+` FROM affiliate_rates

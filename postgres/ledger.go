@@ -232,16 +232,12 @@ func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (ti
 // of the page are found first by an index-only scan of the partner's or
 // the store's index, so that only the page's rows are read from the
 // table.
-func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.Page) ([]*promokit.LedgerEntry, error) {
+func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.IDPage) ([]*promokit.LedgerEntry, error) {
 	w, err := ledgerWhere(f)
 	if err != nil {
 		return nil, err
 	}
-	after, err := p.IDAfter()
-	if err != nil {
-		return nil, err
-	}
-	w.add("id > ?", after)
+	w.add("id > ?", p.After)
 	return queryList(ctx, t.q, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
 		SELECT id FROM ledger_entries`+w.sql()+` ORDER BY id LIMIT `+w.arg(p.Size())+`) ORDER BY id`, w.args, scanEntry)
 }

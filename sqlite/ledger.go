@@ -177,16 +177,12 @@ func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (ti
 // LedgerList returns one page of the entries f selects, by id. The ids
 // of the page are found first in the partner's or the store's index, so
 // that only the page's rows are read from the table.
-func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.Page) ([]*promokit.LedgerEntry, error) {
+func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.IDPage) ([]*promokit.LedgerEntry, error) {
 	w, err := ledgerWhere(f)
 	if err != nil {
 		return nil, err
 	}
-	after, err := p.IDAfter()
-	if err != nil {
-		return nil, err
-	}
-	w.add("id > ?", after)
+	w.add("id > ?", p.After)
 	return queryList(ctx, t, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
 		SELECT id FROM ledger_entries`+w.String()+` ORDER BY id LIMIT ?) ORDER BY id`, append(w.args, p.Size()), scanEntry)
 }

@@ -30,11 +30,7 @@ type AffiliateTx interface {
 	// times), Removed rows included; one that never had a rate is left
 	// out.
 	RateListAt(ctx context.Context, storeID string, t time.Time, productIDs []string) ([]*promokit.Rate, error)
-	// RateList returns a store's rate history, newest first (by id),
-	// the rates with id below p.After when it is set (a decimal id).
-	RateList(ctx context.Context, storeID string, p RatePage) ([]*promokit.Rate, error)
+	// RateList returns a store's rate history, newest first (by id):
+	// the rates with an id below p.After when it is set.
+	RateList(ctx context.Context, storeID string, p IDPage) ([]*promokit.Rate, error)
 }
-
-// RatePage pages a rate history: After is a decimal id ("" for the first
-// page).
-type RatePage = Page

@@ -122,7 +122,19 @@ type Tx interface {
 	Savepoint(ctx context.Context, fn func() error) error
 }
 
-// Page selects one page of a list ordered by id (promokit.Page): a driver
-// returns at most Page.Size objects, and reads the cursor of a list ordered
-// by integer ids with Page.IDAfter.
+// Page selects one page of a list ordered by text ids (promokit.Page): a
+// driver returns at most Page.Size objects after the id Page.After.
 type Page = promokit.Page
+
+// IDPage selects one page of a list ordered by integer ids: at most Size
+// objects past the id After (0 for the first page). The engine parses the
+// API's text cursor into it (promokit.Page.IDAfter), so that a driver never
+// sees a cursor it must refuse.
+type IDPage struct {
+	After int64
+	Limit int
+}
+
+// Size returns the number of objects the page holds at most: Limit, or
+// promokit.DefaultPageSize when it is not set.
+func (p IDPage) Size() int { return Page{Limit: p.Limit}.Size() }

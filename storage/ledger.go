@@ -19,9 +19,9 @@ type LedgerTx interface {
 	// entries for the rest; the amounts and counts are those of the
 	// entries.
 	LedgerSum(ctx context.Context, f LedgerFilter) ([]LedgerTotal, error)
-	// LedgerList returns at most p.Limit (> 0) entries that f selects,
-	// by id, after the id p.After (decimal; "" for the first page).
-	LedgerList(ctx context.Context, f LedgerFilter, p Page) ([]*promokit.LedgerEntry, error)
+	// LedgerList returns at most p.Size() entries that f selects, by id,
+	// after the id p.After.
+	LedgerList(ctx context.Context, f LedgerFilter, p IDPage) ([]*promokit.LedgerEntry, error)
 	// LedgerRollup adds to the daily roll-ups the entries created before
 	// until (a UTC day start) that are not rolled up yet, at most maxDays
 	// days of them, and returns the new rolled_until (zero when there is no

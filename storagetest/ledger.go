@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -170,7 +169,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 
 		// Every page of 7, then the whole list in one page.
 		var pages []*promokit.LedgerEntry
-		p := storage.Page{Limit: 7}
+		p := storage.IDPage{Limit: 7}
 		for range 100 {
 			var page []*promokit.LedgerEntry
 			b.read(t, func(tx storage.Tx) (err error) {
@@ -184,7 +183,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 			if len(page) < p.Limit {
 				break
 			}
-			p.After = strconv.FormatInt(page[len(page)-1].ID, 10)
+			p.After = page[len(page)-1].ID
 		}
 		wantEqual(t, "entries of "+name, wantEntries(f), pages)
 	}
@@ -196,11 +195,6 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 	if err == nil {
 		t.Fatal("LedgerSum without a partner or a store: no error")
 	}
-	err = b.readErr(func(tx storage.Tx) error {
-		_, err := tx.LedgerList(b.ctx, storage.LedgerFilter{PartnerID: "ptn_1"}, storage.Page{After: "1x", Limit: 10})
-		return err
-	})
-	wantCode(t, "ListEntries after a cursor that is no id", err, promokit.EInvalid)
 }
 
 // utcDay returns 0:00 UTC of a day of January 2026; days past 31 run on
