@@ -21,7 +21,8 @@ func (s *Service) ListCodeRedemptions(ctx context.Context, value string, page st
 		return nil, err
 	}
 	page.Bound()
-	if _, err := page.IDAfter(); err != nil {
+	ip, err := idPage(page)
+	if err != nil {
 		var v promokit.Validation
 		v.Add("after", "invalid", "after must be a cursor returned as next_cursor")
 		return nil, v.Err()
@@ -31,11 +32,11 @@ func (s *Service) ListCodeRedemptions(ctx context.Context, value string, page st
 		return nil, notFound("code", truncateID(value))
 	}
 	var list []*promokit.Redemption
-	err = s.db.Read(ctx, func(tx storage.Tx) error {
+	err = s.read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.CodeGet(ctx, p.Scope(), code); err != nil {
 			return err
 		}
-		list, err = tx.RedemptionListByCode(ctx, code, page)
+		list, err = tx.RedemptionListByCode(ctx, code, ip)
 		return err
 	})
 	return list, err
@@ -66,7 +67,7 @@ func (s *Service) ExportStoreCodes(ctx context.Context, storeID string, fn func(
 	f := storage.PromotionFilter{StoreID: storeID, Page: storage.Page{Limit: storeExportPromotions}}
 	for first := true; ; first = false {
 		var promos []*promokit.Promotion
-		err := s.db.Read(ctx, func(tx storage.Tx) error {
+		err := s.read(ctx, func(tx storage.Tx) error {
 			if first {
 				if _, err := tx.StoreGet(ctx, storeID, false); err != nil {
 					return err
@@ -97,7 +98,7 @@ func (s *Service) exportPromotionCodes(ctx context.Context, scope promokit.Scope
 	if pr.Automatic {
 		return nil
 	}
-	return s.db.CodeExport(ctx, scope, storage.CodeFilter{PromotionID: pr.ID}, func(c *promokit.Code) error {
+	return apiError(s.db.CodeExport(ctx, scope, storage.CodeFilter{PromotionID: pr.ID}, func(c *promokit.Code) error {
 		return fn(c, pr)
-	})
+	}))
 }

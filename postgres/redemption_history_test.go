@@ -89,7 +89,7 @@ func TestMigrateRedemptionsByCode(t *testing.T) {
 	}
 	var got []*promokit.Redemption
 	if err := s.Read(ctx, func(tx storage.Tx) (err error) {
-		got, err = tx.RedemptionListByCode(ctx, "CODE-1", storage.Page{})
+		got, err = tx.RedemptionListByCode(ctx, "CODE-1", storage.IDPage{})
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -15,10 +15,6 @@ const codeRedemptionsSQL = `SELECT ` + redemptionColumns + ` FROM redemptions
 
 // RedemptionListByCode returns one page of a code's redemptions, in every
 // state, by id, after the id p.After.
-func (t *tx) RedemptionListByCode(ctx context.Context, code string, p storage.Page) ([]*promokit.Redemption, error) {
-	after, err := p.IDAfter()
-	if err != nil {
-		return nil, err
-	}
-	return queryList(ctx, t, "code redemptions", codeRedemptionsSQL, []any{code, after, p.Size()}, scanRedemption)
+func (t *tx) RedemptionListByCode(ctx context.Context, code string, p storage.IDPage) ([]*promokit.Redemption, error) {
+	return queryList(ctx, t, "code redemptions", codeRedemptionsSQL, []any{code, p.After, p.Size()}, scanRedemption)
 }

@@ -32,11 +32,10 @@ type RedemptionTx interface {
 	RedemptionCreateMany(ctx context.Context, rs []*promokit.Redemption) error
 	// RedemptionListByCode returns one page of the redemptions of the code
 	// value code (normalised, not empty), in every state, by id: those
-	// after the id p.After (Page.IDAfter; EInvalid when it is not one), at
-	// most p.Size. It does not check that the code exists or whom it
+	// after the id p.After, at most p.Size(). It does not check that the code exists or whom it
 	// belongs to: the caller reads the code in its scope first. Codeless
 	// redemptions are never listed.
-	RedemptionListByCode(ctx context.Context, code string, p Page) ([]*promokit.Redemption, error)
+	RedemptionListByCode(ctx context.Context, code string, p IDPage) ([]*promokit.Redemption, error)
 }
 
 // RedemptionStateChange moves the redemption ID from the state From to the

@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"strconv"
 	"testing"
 	"time"
 
@@ -123,7 +122,7 @@ func testRedemptionsByCode(t *testing.T, b *bundle) {
 		return tx.RedemptionCreateMany(b.ctx, []*promokit.Redemption{a1, other, codeless, a2, a3})
 	})
 	b.write(t, func(tx storage.Tx) error { return tx.RedemptionCreate(b.ctx, a4) })
-	list := func(code string, p storage.Page) []*promokit.Redemption {
+	list := func(code string, p storage.IDPage) []*promokit.Redemption {
 		t.Helper()
 		var got []*promokit.Redemption
 		b.read(t, func(tx storage.Tx) (err error) {
@@ -132,15 +131,14 @@ func testRedemptionsByCode(t *testing.T, b *bundle) {
 		})
 		return got
 	}
-	wantEqual(t, "a code's redemptions", []*promokit.Redemption{a1, a2, a3, a4}, list("A-1", storage.Page{}))
-	page := list("A-1", storage.Page{Limit: 3})
+	wantEqual(t, "a code's redemptions", []*promokit.Redemption{a1, a2, a3, a4}, list("A-1", storage.IDPage{}))
+	page := list("A-1", storage.IDPage{Limit: 3})
 	wantEqual(t, "first page", []*promokit.Redemption{a1, a2, a3}, page)
-	cursor := strconv.FormatInt(page[len(page)-1].ID, 10)
-	wantEqual(t, "second page", []*promokit.Redemption{a4}, list("A-1", storage.Page{After: cursor, Limit: 3}))
-	wantEqual(t, "past the last", []*promokit.Redemption{}, list("A-1", storage.Page{After: strconv.FormatInt(a4.ID, 10), Limit: 3}))
-	wantEqual(t, "another code's", []*promokit.Redemption{other}, list("B-1", storage.Page{}))
-	wantEqual(t, "a code without redemptions", []*promokit.Redemption{}, list("C-1", storage.Page{}))
-	wantEqual(t, "codeless rows", []*promokit.Redemption{}, list("", storage.Page{}))
+	wantEqual(t, "second page", []*promokit.Redemption{a4}, list("A-1", storage.IDPage{After: page[len(page)-1].ID, Limit: 3}))
+	wantEqual(t, "past the last", []*promokit.Redemption{}, list("A-1", storage.IDPage{After: a4.ID, Limit: 3}))
+	wantEqual(t, "another code's", []*promokit.Redemption{other}, list("B-1", storage.IDPage{}))
+	wantEqual(t, "a code without redemptions", []*promokit.Redemption{}, list("C-1", storage.IDPage{}))
+	wantEqual(t, "codeless rows", []*promokit.Redemption{}, list("", storage.IDPage{}))
 	// A state move shows in the history: the hold of ord-2 is redeemed.
 	b.write(t, func(tx storage.Tx) error {
 		_, err := tx.RedemptionSetState(b.ctx, storage.RedemptionStateChange{ID: a2.ID, From: promokit.RedemptionHeld,
@@ -148,12 +146,5 @@ func testRedemptionsByCode(t *testing.T, b *bundle) {
 		return err
 	})
 	a2.State, a2.HoldUntil, a2.UpdatedAt = promokit.RedemptionRedeemed, nil, b.at(5*time.Minute)
-	wantEqual(t, "after a state move", []*promokit.Redemption{a2}, list("A-1", storage.Page{After: strconv.FormatInt(a1.ID, 10), Limit: 1}))
-	for _, after := range []string{"x", "-1", "1.5"} {
-		err := b.readErr(func(tx storage.Tx) error {
-			_, err := tx.RedemptionListByCode(b.ctx, "A-1", storage.Page{After: after})
-			return err
-		})
-		wantCode(t, "cursor "+after, err, promokit.EInvalid)
-	}
+	wantEqual(t, "after a state move", []*promokit.Redemption{a2}, list("A-1", storage.IDPage{After: a1.ID, Limit: 1}))
 }
