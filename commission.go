@@ -171,8 +171,8 @@ func (c Commissions) Adjust(o *Order, r *Refund, bal map[int]LineBalance) []*Led
 // entry is a ledger entry of o's partner for line l.
 func (c Commissions) entry(o *Order, l *OrderLine, status, kind string, amount int64) *LedgerEntry {
 	return &LedgerEntry{
-		PartnerID: o.Attribution.PartnerID, StoreID: o.StoreID, OrderID: o.ID, Line: l.Line,
-		Program: o.Attribution.Program, Status: status, Kind: kind, Amount: amount, Currency: o.Currency,
+		Payer: o.StoreID, Payee: o.Attribution.PartnerID, StoreID: o.StoreID, OrderID: o.ID, Line: l.Line,
+		Program: o.Attribution.Program, Rule: RuleAffiliate, Status: status, Kind: kind, Amount: amount, Currency: o.Currency,
 		Basis: l.Amount - l.Refunded, Rate: l.Rate, RateID: l.RateID, EventID: c.EventID, CreatedAt: c.CreatedAt,
 	}
 }

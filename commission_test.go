@@ -94,7 +94,7 @@ func attributed(bp promokit.BasisPoints, amounts ...int64) *promokit.Order {
 // eventAt, for par_1's order ord-1.
 func entry(line int, status, kind string, amount, basis int64, bp promokit.BasisPoints) *promokit.LedgerEntry {
 	return &promokit.LedgerEntry{
-		PartnerID: "par_1", StoreID: "sto_1", OrderID: "ord-1", Line: line, Program: promokit.ProgramAffiliate,
+		Payer: "sto_1", Payee: "par_1", StoreID: "sto_1", OrderID: "ord-1", Line: line, Program: promokit.ProgramAffiliate, Rule: promokit.RuleAffiliate,
 		Status: status, Kind: kind, Amount: amount, Currency: "USD", Basis: basis, Rate: bp, RateID: 1,
 		EventID: "ev-1", CreatedAt: eventAt,
 	}

@@ -121,31 +121,38 @@ type OrderEvent struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// Ledger entry statuses: what a commission is now.
+// Ledger entry statuses: where the money of an entry stands.
 const (
-	LedgerPending = "pending" // the order is open
-	LedgerPayable = "payable" // the order completed (and its hold passed)
+	LedgerPending = "pending" // the order is open: the payee may not earn it yet
+	LedgerPayable = "payable" // earned: the payer owes it to the payee
+	LedgerPaid    = "paid"    // a payout moved it from payable to paid
 )
 
 // Ledger entry kinds: why the entry was written.
 const (
-	EntryAccrued  = "accrued"  // an attributed order was placed (pending, positive)
-	EntryAdjusted = "adjusted" // a refund or return changed a pending commission
-	EntryReleased = "released" // completion moved a commission from pending to payable (a pair)
+	EntryAccrued  = "accrued"  // an order earned it (pending, positive)
+	EntryAdjusted = "adjusted" // a refund or return changed a pending amount
+	EntryReleased = "released" // completion moved an amount from pending to payable (a pair)
 	EntryReversed = "reversed" // a cancellation, or a refund after release, took it back (negative)
+	EntryPaidOut  = "paid_out" // a payout moved an amount from payable to paid (a pair)
 )
 
-// LedgerEntry is one change of what a partner is owed, never edited: a
-// partner's balance and a store's total are sums of entries. Basis is the
-// line's amount net of refunds that the commission was computed on, Rate
-// and RateID the rate used.
+// LedgerEntry is one change of what a payer owes a payee (each the
+// marketplace, a store or a partner: PartyKind), never edited: every
+// balance is a sum of entries. The entries of an order name its store and
+// the order line; Program and Rule are what earned on the line (O1).
+// Basis is the line's amount net of refunds that the amount was computed
+// on, Rate and RateID the rate used. The entries of a payout name it
+// (PayoutID) and no order.
 type LedgerEntry struct {
 	ID        int64       `json:"id"`
-	PartnerID string      `json:"partner_id"`
+	Payer     string      `json:"payer"`
+	Payee     string      `json:"payee"`
 	StoreID   string      `json:"store_id"`
 	OrderID   string      `json:"order_id"`
 	Line      int         `json:"line"`
 	Program   string      `json:"program"`
+	Rule      string      `json:"rule"`
 	Status    string      `json:"status"`
 	Kind      string      `json:"kind"`
 	Amount    int64       `json:"amount"`
@@ -154,6 +161,7 @@ type LedgerEntry struct {
 	Rate      BasisPoints `json:"rate_bp"`
 	RateID    int64       `json:"rate_id,omitempty"`
 	EventID   string      `json:"event_id"`
+	PayoutID  string      `json:"payout_id,omitempty"`
 	CreatedAt time.Time   `json:"created_at"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/promokit/promokit"
 )
@@ -15,24 +16,28 @@ import (
 // runs), while text cells get the quote prefix of the code export.
 func LedgerHeader() []string {
 	return []string{
-		"entry_id", "created_at", "partner_id", "store_id", "order_id", "line", "program",
-		"status", "kind", "amount", "currency", "basis", "rate_bp", "rate_id", "event_id",
+		"entry_id", "created_at", "payer", "payee", "store_id", "order_id", "line", "program", "rule",
+		"status", "kind", "amount", "currency", "basis", "rate_bp", "rate_id", "event_id", "payout_id",
 	}
 }
 
 // LedgerEncoder writes ledger entries as CSV rows.
 type LedgerEncoder struct {
 	w           *csv.Writer
+	loc         *time.Location
 	rec         []string
 	wroteHeader bool
 }
 
 // NewLedgerEncoder returns an encoder that writes to w through a 64 KiB
-// buffer.
-func NewLedgerEncoder(w io.Writer) *LedgerEncoder {
+// buffer, with times in loc (the marketplace's time zone; nil for UTC).
+func NewLedgerEncoder(w io.Writer, loc *time.Location) *LedgerEncoder {
 	cw := csv.NewWriter(bufio.NewWriterSize(w, 64<<10))
 	cw.UseCRLF = true
-	return &LedgerEncoder{w: cw, rec: make([]string, len(LedgerHeader()))}
+	if loc == time.UTC {
+		loc = nil
+	}
+	return &LedgerEncoder{w: cw, loc: loc, rec: make([]string, len(LedgerHeader()))}
 }
 
 // Encode writes the row of e, after the header row if it is the first.
@@ -45,20 +50,27 @@ func (e *LedgerEncoder) Encode(le *promokit.LedgerEntry) error {
 	}
 	r := e.rec
 	r[0] = strconv.FormatInt(le.ID, 10)
-	r[1] = string(appendTime(nil, le.CreatedAt))
-	r[2] = string(appendCell(nil, le.PartnerID))
-	r[3] = string(appendCell(nil, le.StoreID))
-	r[4] = string(appendCell(nil, le.OrderID))
-	r[5] = strconv.Itoa(le.Line)
-	r[6] = le.Program
-	r[7] = le.Status
-	r[8] = le.Kind
-	r[9] = strconv.FormatInt(le.Amount, 10)
-	r[10] = le.Currency
-	r[11] = strconv.FormatInt(le.Basis, 10)
-	r[12] = strconv.FormatInt(int64(le.Rate), 10)
-	r[13] = strconv.FormatInt(le.RateID, 10)
-	r[14] = string(appendCell(nil, le.EventID))
+	if e.loc == nil {
+		r[1] = string(appendTime(nil, le.CreatedAt))
+	} else {
+		r[1] = le.CreatedAt.In(e.loc).Format("2006-01-02T15:04:05.999999Z07:00")
+	}
+	r[2] = string(appendCell(nil, le.Payer))
+	r[3] = string(appendCell(nil, le.Payee))
+	r[4] = string(appendCell(nil, le.StoreID))
+	r[5] = string(appendCell(nil, le.OrderID))
+	r[6] = strconv.Itoa(le.Line)
+	r[7] = le.Program
+	r[8] = le.Rule
+	r[9] = le.Status
+	r[10] = le.Kind
+	r[11] = strconv.FormatInt(le.Amount, 10)
+	r[12] = le.Currency
+	r[13] = strconv.FormatInt(le.Basis, 10)
+	r[14] = strconv.FormatInt(int64(le.Rate), 10)
+	r[15] = strconv.FormatInt(le.RateID, 10)
+	r[16] = string(appendCell(nil, le.EventID))
+	r[17] = string(appendCell(nil, le.PayoutID))
 	return e.w.Write(r)
 }
 

@@ -235,10 +235,10 @@ func TestAffiliateCallers(t *testing.T) {
 		foreignCheck := as(promokit.Principal{KeyID: "key_fc", Role: promokit.RoleCheckout, StoreID: b.other.ID})
 		_, err = b.svc.ApplyOrderEvent(foreignCheck, b.shop.ID, "o1", engine.OrderEventInput{ID: "e1", Type: promokit.EventCompleted})
 		wantCode(t, err, promokit.ENotFound)
-		q := engine.StatementQuery{PartnerID: b.aff.ID, From: jan1, To: jan1.AddDate(0, 1, 0)}
+		q := engine.StatementQuery{Party: b.aff.ID, From: jan1, To: jan1.AddDate(0, 1, 0)}
 		_, err = b.svc.GetStatement(b.partner, q)
 		wantCode(t, err, promokit.ENotFound)
-		_, err = b.svc.GetStatement(b.foreign, engine.StatementQuery{StoreID: b.shop.ID, From: q.From, To: q.To})
+		_, err = b.svc.GetStatement(b.foreign, engine.StatementQuery{Party: b.shop.ID, From: q.From, To: q.To})
 		wantCode(t, err, promokit.ENotFound)
 		if _, err := b.svc.GetStatement(b.affiliate, q); err != nil {
 			t.Fatal(err)
@@ -434,21 +434,21 @@ func TestCommissionLifecycle(t *testing.T) {
 		if pending != 0 || payable != 333 {
 			t.Fatalf("order balance = %d pending, %d payable", pending, payable)
 		}
-		q := engine.StatementQuery{PartnerID: b.aff.ID, From: jan1.Truncate(24 * time.Hour), To: jan1.AddDate(0, 1, 0)}
+		q := engine.StatementQuery{Party: b.aff.ID, From: jan1.Truncate(24 * time.Hour), To: jan1.AddDate(0, 1, 0)}
 		st, err := b.svc.GetStatement(b.affiliate, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(st.Currencies) != 1 || st.Currencies[0].Closing != (engine.Balance{Pending: 0, Payable: 333}) || st.Currencies[0].Opening != (engine.Balance{}) {
+		if len(st.Currencies) != 1 || st.Currencies[0].Accounts[0].Closing != (engine.Balance{Pending: 0, Payable: 333}) || st.Currencies[0].Accounts[0].Opening != (engine.Balance{}) {
 			t.Fatalf("statement = %+v", st)
 		}
-		storeSt, err := b.svc.GetStatement(b.seller, engine.StatementQuery{StoreID: b.shop.ID, From: q.From, To: q.To})
-		if err != nil || storeSt.Currencies[0].Closing != st.Currencies[0].Closing {
+		storeSt, err := b.svc.GetStatement(b.seller, engine.StatementQuery{Party: b.shop.ID, From: q.From, To: q.To})
+		if err != nil || storeSt.Currencies[0].Accounts[0].Closing != st.Currencies[0].Accounts[0].Closing {
 			t.Fatalf("store statement = %+v, %v", storeSt, err)
 		}
 		// The next month opens with the balance.
-		next, err := b.svc.GetStatement(b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: q.To, To: q.To.AddDate(0, 1, 0)})
-		if err != nil || next.Currencies[0].Opening != st.Currencies[0].Closing || len(next.Currencies[0].Movements) != 0 {
+		next, err := b.svc.GetStatement(b.affiliate, engine.StatementQuery{Party: b.aff.ID, From: q.To, To: q.To.AddDate(0, 1, 0)})
+		if err != nil || next.Currencies[0].Accounts[0].Opening != st.Currencies[0].Accounts[0].Closing || len(next.Currencies[0].Accounts[0].Movements) != 0 {
 			t.Fatalf("next statement = %+v, %v", next, err)
 		}
 		var n int
@@ -566,8 +566,8 @@ func TestPlaceConcurrent(t *testing.T) {
 		if len(placed) != n || replays != n {
 			t.Fatalf("%d orders placed and %d replays, want %d each", len(placed), replays, n)
 		}
-		st, err := b.svc.GetStatement(b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: jan1.Add(-24 * time.Hour), To: jan1.AddDate(0, 1, 0)})
-		if err != nil || len(st.Currencies) != 1 || st.Currencies[0].Closing.Pending != n*500 {
+		st, err := b.svc.GetStatement(b.affiliate, engine.StatementQuery{Party: b.aff.ID, From: jan1.Add(-24 * time.Hour), To: jan1.AddDate(0, 1, 0)})
+		if err != nil || len(st.Currencies) != 1 || st.Currencies[0].Accounts[0].Closing.Pending != n*500 {
 			t.Fatalf("statement = %+v, %v; want %d pending", st, err, n*500)
 		}
 	})
@@ -605,7 +605,7 @@ func TestReplayEventLog(t *testing.T) {
 		ledger := func() []*promokit.LedgerEntry {
 			t.Helper()
 			var all []*promokit.LedgerEntry
-			err := b.svc.ExportEntries(b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: jan1.Add(-24 * time.Hour), To: jan1.AddDate(0, 1, 0)},
+			err := b.svc.ExportEntries(b.affiliate, engine.StatementQuery{Party: b.aff.ID, From: jan1.Add(-24 * time.Hour), To: jan1.AddDate(0, 1, 0)},
 				func(e *promokit.LedgerEntry) error { all = append(all, e); return nil })
 			if err != nil {
 				t.Fatal(err)

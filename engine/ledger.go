@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"time"
 
@@ -10,51 +11,87 @@ import (
 	"github.com/promokit/promokit/storage"
 )
 
-// Statements: a partner's (what it is owed) and a store's (what it owes),
-// over a period, as sums of the ledger's entries. Besides the entries the
-// database keeps only their daily roll-ups, sums of whole closed days that
-// never change once written (entries are only ever appended), so a
+// Statements of the three parties, each over a period as sums of the
+// ledger's entries: a partner's (what stores and the marketplace owe it,
+// by program, and what they paid out), a store's (the commissions it owes
+// partners, the fees it owes the marketplace and the subsidies the
+// marketplace owes it, kept apart) and the marketplace's (fees earned,
+// shares owed to partners, subsidies owed to stores). Besides the entries
+// the database keeps only their daily roll-ups, sums of whole closed days
+// that never change once written (entries are only ever appended), so a
 // statement always reconciles with the entries.
 
-// StatementQuery selects a statement: of a partner or of a store (the
-// other one narrows it), over [From, To).
+// StatementQuery selects a statement: of a party (the marketplace, a
+// store or a partner: promokit.PartyKind), only with Counterparty when it
+// is set, over [From, To).
 type StatementQuery struct {
-	PartnerID string
-	StoreID   string
-	From      time.Time
-	To        time.Time
+	Party        string
+	Counterparty string
+	From         time.Time
+	To           time.Time
 }
 
-// Statement is the balance of a partner, or of a store, at the start and
-// end of a period, and the movements in between, per currency.
+func (q StatementQuery) filter() storage.LedgerFilter {
+	return storage.LedgerFilter{Party: q.Party, Counterparty: q.Counterparty, From: q.From, To: q.To}
+}
+
+// Statement is the balance of a party with each kind of counterparty at
+// the start and end of a period, and the movements in between, per
+// currency. Its times are in the marketplace's time zone.
 type Statement struct {
-	PartnerID  string              `json:"partner_id,omitempty"`
-	StoreID    string              `json:"store_id,omitempty"`
-	From       time.Time           `json:"from"`
-	To         time.Time           `json:"to"`
-	Currencies []CurrencyStatement `json:"currencies"`
+	Party        string              `json:"party"`
+	PartyKind    string              `json:"party_kind"`
+	Counterparty string              `json:"counterparty,omitempty"`
+	TimeZone     string              `json:"time_zone"`
+	From         time.Time           `json:"from"`
+	To           time.Time           `json:"to"`
+	Currencies   []CurrencyStatement `json:"currencies"`
 }
 
-// CurrencyStatement is a statement in one currency: the balance by status
-// (pending, payable) before the period and at its end, and the period's
-// movements by status and kind.
+// CurrencyStatement is a statement in one currency, an account for each
+// side and kind of counterparty the party has entries with.
 type CurrencyStatement struct {
-	Currency  string                `json:"currency"`
-	Opening   Balance               `json:"opening"`
-	Movements []storage.LedgerTotal `json:"movements"`
-	Closing   Balance               `json:"closing"`
+	Currency string    `json:"currency"`
+	Accounts []Account `json:"accounts"`
 }
 
-// Balance is what is pending and what is payable.
+// Account is what a party owes parties of one kind, or is owed by them
+// (promokit.Account names it): the balance by status (pending, payable,
+// paid) before the period and at its end, and the period's movements by
+// program, status and kind.
+type Account struct {
+	Account      string     `json:"account"`
+	Side         string     `json:"side"`
+	Counterparty string     `json:"counterparty"`
+	Opening      Balance    `json:"opening"`
+	Movements    []Movement `json:"movements"`
+	Closing      Balance    `json:"closing"`
+}
+
+// Movement is the sum of a period's entries of one program, status and
+// kind in an account.
+type Movement struct {
+	Program string `json:"program"`
+	Status  string `json:"status"`
+	Kind    string `json:"kind"`
+	Amount  int64  `json:"amount"`
+	Entries int64  `json:"entries"`
+}
+
+// Balance is what is pending, what is payable and what was paid out.
 type Balance struct {
 	Pending int64 `json:"pending"`
 	Payable int64 `json:"payable"`
+	Paid    int64 `json:"paid"`
 }
 
 func (b *Balance) add(status string, amount int64) {
-	if status == promokit.LedgerPending {
+	switch status {
+	case promokit.LedgerPending:
 		b.Pending += amount
-	} else {
+	case promokit.LedgerPaid:
+		b.Paid += amount
+	default:
 		b.Payable += amount
 	}
 }
@@ -63,27 +100,31 @@ func (b *Balance) add(status string, amount int64) {
 const maxStatementSpan = 366 * 24 * time.Hour
 
 // ledgerCaller checks that the caller may read the ledger q selects: the
-// admin anything, a partner its own (PartnerID set to it), a seller its
-// store's (StoreID set to it). Foreign principals get ENotFound.
+// admin anything, a partner or a seller what is between its own party (its
+// partner, its store) and another, as the party or as the counterparty.
+// Foreign principals get ENotFound.
 func ledgerCaller(ctx context.Context, q *StatementQuery) error {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RolePartner, promokit.RoleSeller)
 	if err != nil {
 		return err
 	}
+	own := ""
 	switch p.Role {
 	case promokit.RolePartner:
-		if q.PartnerID != p.PartnerID {
-			return notFound("partner", q.PartnerID)
-		}
+		own = p.PartnerID
 	case promokit.RoleSeller:
-		if q.StoreID != p.StoreID {
-			return notFound("store", q.StoreID)
-		}
+		own = p.StoreID
 	}
-	if q.PartnerID == "" && q.StoreID == "" {
-		return promokit.Errorf(promokit.EInvalid, "a statement is of a partner or of a store")
+	if own != "" && q.Party != own && q.Counterparty != own {
+		return partyNotFound(q.Party)
+	}
+	if q.Party == "" {
+		return promokit.Errorf(promokit.EInvalid, "a statement is of the marketplace, a store or a partner")
 	}
 	var v promokit.Validation
+	if q.Counterparty == q.Party {
+		v.Add("counterparty", "invalid", "a party has no entries with itself")
+	}
 	if q.From.IsZero() || q.To.IsZero() || !q.From.Before(q.To) {
 		v.Add("from", "invalid", "a statement needs from before to")
 	} else if q.To.Sub(q.From) > maxStatementSpan {
@@ -92,79 +133,119 @@ func ledgerCaller(ctx context.Context, q *StatementQuery) error {
 	return v.Err()
 }
 
-// GetStatement answers a statement: the balance before the period, the
-// period's movements and the balance at its end, summed by the database.
+// partyNotFound is the ENotFound of a party id.
+func partyNotFound(id string) error {
+	noun := promokit.PartyKind(id)
+	if noun == "" {
+		noun = "party"
+	}
+	return notFound(noun, id)
+}
+
+// GetStatement answers a statement: the balance of each account before
+// the period, the period's movements and the balance at its end, summed by
+// the database.
 func (s *Service) GetStatement(ctx context.Context, q StatementQuery) (*Statement, error) {
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return nil, err
 	}
-	var before, during []storage.LedgerTotal
+	var (
+		before, during []storage.LedgerTotal
+		loc            *time.Location
+	)
 	err := s.read(ctx, func(tx storage.Tx) error {
-		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
-			return err
-		}
 		var err error
-		if before, err = tx.LedgerSum(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, To: q.From}); err != nil {
+		if loc, err = s.ledgerOwners(ctx, tx, q); err != nil {
 			return err
 		}
-		during, err = tx.LedgerSum(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To})
+		prior := q.filter()
+		prior.From, prior.To = time.Time{}, q.From
+		if before, err = tx.LedgerSum(ctx, prior); err != nil {
+			return err
+		}
+		during, err = tx.LedgerSum(ctx, q.filter())
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return buildStatement(q, before, during), nil
+	return buildStatement(q, loc, before, during), nil
 }
 
-// checkLedgerOwner reports ENotFound for a partner or store that does not
-// exist.
-func (s *Service) checkLedgerOwner(ctx context.Context, tx storage.Tx, q StatementQuery) error {
-	if q.PartnerID != "" {
-		if _, err := tx.PartnerGet(ctx, q.PartnerID); err != nil {
-			return err
+// ledgerOwners reports ENotFound for a party or counterparty that does
+// not exist, and returns the marketplace's time zone.
+func (s *Service) ledgerOwners(ctx context.Context, tx storage.Tx, q StatementQuery) (*time.Location, error) {
+	for _, id := range []string{q.Party, q.Counterparty} {
+		var err error
+		switch promokit.PartyKind(id) {
+		case promokit.PartyMarketplace:
+		case promokit.PartyStore:
+			_, err = tx.StoreGet(ctx, id, false)
+		case promokit.PartyPartner:
+			_, err = tx.PartnerGet(ctx, id)
+		default:
+			if id != "" {
+				err = partyNotFound(id)
+			}
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if q.StoreID != "" {
-		if _, err := tx.StoreGet(ctx, q.StoreID, false); err != nil {
-			return err
-		}
+	settings, err := tx.SettingsGet(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return settings.Location(), nil
 }
 
 // buildStatement puts the sums before and during the period together.
-func buildStatement(q StatementQuery, before, during []storage.LedgerTotal) *Statement {
-	byCur := map[string]*CurrencyStatement{}
-	get := func(c string) *CurrencyStatement {
-		cs := byCur[c]
-		if cs == nil {
-			cs = &CurrencyStatement{Currency: c, Movements: []storage.LedgerTotal{}}
-			byCur[c] = cs
+func buildStatement(q StatementQuery, loc *time.Location, before, during []storage.LedgerTotal) *Statement {
+	type key struct{ currency, side, counterparty string }
+	accounts := map[key]*Account{}
+	kind := promokit.PartyKind(q.Party)
+	get := func(t storage.LedgerTotal) *Account {
+		k := key{t.Currency, t.Side, t.Counterparty}
+		a := accounts[k]
+		if a == nil {
+			a = &Account{Account: promokit.Account(kind, t.Side, t.Counterparty), Side: t.Side, Counterparty: t.Counterparty,
+				Movements: []Movement{}}
+			accounts[k] = a
 		}
-		return cs
+		return a
 	}
 	for _, t := range before {
-		cs := get(t.Currency)
-		cs.Opening.add(t.Status, t.Amount)
-		cs.Closing.add(t.Status, t.Amount)
+		a := get(t)
+		a.Opening.add(t.Status, t.Amount)
+		a.Closing.add(t.Status, t.Amount)
 	}
 	for _, t := range during {
-		cs := get(t.Currency)
-		cs.Movements = append(cs.Movements, t)
-		cs.Closing.add(t.Status, t.Amount)
+		a := get(t)
+		a.Movements = append(a.Movements, Movement{Program: t.Program, Status: t.Status, Kind: t.Kind, Amount: t.Amount,
+			Entries: t.Entries})
+		a.Closing.add(t.Status, t.Amount)
 	}
-	out := &Statement{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To, Currencies: []CurrencyStatement{}}
-	for _, cs := range byCur {
-		slices.SortFunc(cs.Movements, func(a, b storage.LedgerTotal) int {
-			return cmp.Or(cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
+	keys := slices.SortedFunc(maps.Keys(accounts), func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.currency, b.currency), cmp.Compare(a.side, b.side), cmp.Compare(a.counterparty, b.counterparty))
+	})
+	out := &Statement{Party: q.Party, PartyKind: kind, Counterparty: q.Counterparty, TimeZone: loc.String(),
+		From: q.From.In(loc), To: q.To.In(loc), Currencies: []CurrencyStatement{}}
+	for _, k := range keys {
+		a := accounts[k]
+		slices.SortFunc(a.Movements, func(a, b Movement) int {
+			return cmp.Or(cmp.Compare(a.Program, b.Program), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
 		})
-		out.Currencies = append(out.Currencies, *cs)
+		if n := len(out.Currencies); n == 0 || out.Currencies[n-1].Currency != k.currency {
+			out.Currencies = append(out.Currencies, CurrencyStatement{Currency: k.currency})
+		}
+		cs := &out.Currencies[len(out.Currencies)-1]
+		cs.Accounts = append(cs.Accounts, *a)
 	}
-	slices.SortFunc(out.Currencies, func(a, b CurrencyStatement) int { return cmp.Compare(a.Currency, b.Currency) })
 	return out
 }
 
-// ListEntries returns a page of the entries q selects, by id.
+// ListEntries returns a page of the entries q selects, by id, with their
+// times in the marketplace's time zone.
 func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page storage.Page) ([]*promokit.LedgerEntry, error) {
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return nil, err
@@ -176,12 +257,17 @@ func (s *Service) ListEntries(ctx context.Context, q StatementQuery, page storag
 	}
 	var out []*promokit.LedgerEntry
 	err = s.read(ctx, func(tx storage.Tx) error {
-		if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
+		loc, err := s.ledgerOwners(ctx, tx, q)
+		if err != nil {
 			return err
 		}
-		var err error
-		out, err = tx.LedgerList(ctx, storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}, p)
-		return err
+		if out, err = tx.LedgerList(ctx, q.filter(), p); err != nil {
+			return err
+		}
+		for _, e := range out {
+			e.CreatedAt = e.CreatedAt.In(loc)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -191,18 +277,19 @@ const exportPage = 5000
 
 // ExportEntries streams every entry q selects, by id, to fn, a page of
 // exportPage entries per read, so that an export of millions of entries
-// holds one page in memory.
+// holds one page in memory. The caller writes the times in the
+// marketplace's time zone (Period gives it).
 func (s *Service) ExportEntries(ctx context.Context, q StatementQuery, fn func(*promokit.LedgerEntry) error) error {
 	if err := ledgerCaller(ctx, &q); err != nil {
 		return err
 	}
-	f := storage.LedgerFilter{PartnerID: q.PartnerID, StoreID: q.StoreID, From: q.From, To: q.To}
+	f := q.filter()
 	page := storage.IDPage{Limit: exportPage}
 	for first := true; ; first = false {
 		var es []*promokit.LedgerEntry
 		err := s.read(ctx, func(tx storage.Tx) error {
 			if first {
-				if err := s.checkLedgerOwner(ctx, tx, q); err != nil {
+				if _, err := s.ledgerOwners(ctx, tx, q); err != nil {
 					return err
 				}
 			}

@@ -43,10 +43,10 @@ func TestStatementRollup(t *testing.T) {
 			ctx context.Context
 			q   engine.StatementQuery
 		}{
-			{b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: b.at(1, 1, 0, 0, 0), To: b.at(2, 1, 0, 0, 0)}},
-			{b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, From: b.at(1, 3, 5, 0, 0), To: b.at(1, 8, 13, 30, 0)}},
-			{b.seller, engine.StatementQuery{StoreID: b.shop.ID, From: b.at(1, 4, 0, 0, 0), To: b.at(1, 6, 0, 0, 0)}},
-			{b.affiliate, engine.StatementQuery{PartnerID: b.aff.ID, StoreID: b.shop.ID, From: utc(5, 0, 0, 0), To: utc(10, 0, 0, 0)}},
+			{b.affiliate, engine.StatementQuery{Party: b.aff.ID, From: b.at(1, 1, 0, 0, 0), To: b.at(2, 1, 0, 0, 0)}},
+			{b.affiliate, engine.StatementQuery{Party: b.aff.ID, From: b.at(1, 3, 5, 0, 0), To: b.at(1, 8, 13, 30, 0)}},
+			{b.seller, engine.StatementQuery{Party: b.shop.ID, From: b.at(1, 4, 0, 0, 0), To: b.at(1, 6, 0, 0, 0)}},
+			{b.affiliate, engine.StatementQuery{Party: b.aff.ID, Counterparty: b.shop.ID, From: utc(5, 0, 0, 0), To: utc(10, 0, 0, 0)}},
 		}
 		statements := func() []*engine.Statement {
 			t.Helper()
@@ -61,7 +61,7 @@ func TestStatementRollup(t *testing.T) {
 			return out
 		}
 		want := statements()
-		if c := want[1].Currencies; len(c) != 1 || c[0].Opening == (engine.Balance{}) || len(c[0].Movements) < 3 {
+		if c := want[1].Currencies; len(c) != 1 || c[0].Accounts[0].Opening == (engine.Balance{}) || len(c[0].Accounts[0].Movements) < 3 {
 			t.Fatalf("a statement with too little in it: %+v", want[1])
 		}
 

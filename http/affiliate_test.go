@@ -280,7 +280,7 @@ func TestAffiliateFlow(t *testing.T) {
 			t.Fatalf("placed: %+v", o)
 		}
 		if pend, pay := sumEntries(res.Entries); len(res.Entries) != 2 || pend != 1000+167 || pay != 0 ||
-			res.Entries[0].Kind != promokit.EntryAccrued || res.Entries[0].PartnerID != aff.ID || res.Replayed {
+			res.Entries[0].Kind != promokit.EntryAccrued || res.Entries[0].Payee != aff.ID || res.Entries[0].Payer != b.shop.ID || res.Replayed {
 			t.Fatalf("accrued: %+v", res.Entries)
 		}
 		res = event(t, b, "o1", map[string]any{"id": "o1-paid", "type": "paid"}, http.StatusCreated)
@@ -321,11 +321,14 @@ func TestAffiliateFlow(t *testing.T) {
 		// The partner's statement, ledger and export agree.
 		partner := "/v1/partners/" + aff.ID
 		st := decodeAs[engine.Statement](t, mustDo(t, b, affKey, "GET", partner+"/statement", nil, http.StatusOK))
-		if st.PartnerID != aff.ID || !st.From.Equal(jan(1)) || !st.To.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || len(st.Currencies) != 1 {
+		if st.Party != aff.ID || st.PartyKind != promokit.PartyPartner || st.TimeZone != "UTC" || !st.From.Equal(jan(1)) || !st.To.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || len(st.Currencies) != 1 {
 			t.Fatalf("partner statement: %+v", st)
 		}
-		cs := st.Currencies[0]
-		if cs.Currency != "USD" || cs.Opening != (engine.Balance{}) || cs.Closing != (engine.Balance{Pending: 0, Payable: payable}) {
+		if len(st.Currencies[0].Accounts) != 1 || st.Currencies[0].Currency != "USD" {
+			t.Fatalf("partner statement: %+v", st)
+		}
+		cs := st.Currencies[0].Accounts[0]
+		if cs.Account != "earnings_from_stores" || cs.Side != promokit.SidePayee || cs.Counterparty != promokit.PartyStore || cs.Opening != (engine.Balance{}) || cs.Closing != (engine.Balance{Pending: 0, Payable: payable}) {
 			t.Fatalf("partner statement in USD: %+v", cs)
 		}
 		var moved engine.Balance
@@ -368,7 +371,8 @@ func TestAffiliateFlow(t *testing.T) {
 		// The store's statement: what it owes, to everyone and to this partner.
 		for _, q := range []struct{ key, query string }{{b.seller, ""}, {b.admin, ""}, {b.seller, "?partner_id=" + aff.ID}, {affKey, "?partner_id=" + aff.ID}} {
 			st := decodeAs[engine.Statement](t, mustDo(t, b, q.key, "GET", shop+"/statement"+q.query, nil, http.StatusOK))
-			if st.StoreID != b.shop.ID || len(st.Currencies) != 1 || st.Currencies[0].Closing != cs.Closing {
+			if st.Party != b.shop.ID || len(st.Currencies) != 1 || len(st.Currencies[0].Accounts) != 1 ||
+				st.Currencies[0].Accounts[0].Account != "commissions" || st.Currencies[0].Accounts[0].Closing != cs.Closing {
 				t.Fatalf("store statement%s: %+v", q.query, st)
 			}
 		}
@@ -381,8 +385,8 @@ func TestAffiliateFlow(t *testing.T) {
 
 		// Next month opens with what January closed with.
 		st = decodeAs[engine.Statement](t, mustDo(t, b, affKey, "GET", partner+"/statement?from=2026-02-01", nil, http.StatusOK))
-		if len(st.Currencies) != 1 || st.Currencies[0].Opening != cs.Closing || len(st.Currencies[0].Movements) != 0 ||
-			st.Currencies[0].Closing != cs.Closing {
+		if len(st.Currencies) != 1 || st.Currencies[0].Accounts[0].Opening != cs.Closing || len(st.Currencies[0].Accounts[0].Movements) != 0 ||
+			st.Currencies[0].Accounts[0].Closing != cs.Closing {
 			t.Fatalf("February: %+v", st)
 		}
 		// A period in RFC 3339 times that ends before the order has nothing.
@@ -434,7 +438,8 @@ func checkLedgerCSV(t *testing.T, b *testBundle, key, path, filename string, ent
 			t.Fatalf("%s: row %d amount %q", path, i+1, row[col["amount"]])
 		}
 		if row[col["entry_id"]] != strconv.FormatInt(e.ID, 10) || amount != e.Amount || row[col["status"]] != e.Status ||
-			row[col["kind"]] != e.Kind || row[col["partner_id"]] != e.PartnerID || row[col["store_id"]] != e.StoreID ||
+			row[col["kind"]] != e.Kind || row[col["payer"]] != e.Payer || row[col["payee"]] != e.Payee || row[col["store_id"]] != e.StoreID ||
+			row[col["rule"]] != e.Rule || row[col["program"]] != e.Program ||
 			row[col["order_id"]] != e.OrderID || row[col["currency"]] != e.Currency || row[col["event_id"]] != e.EventID {
 			t.Fatalf("%s: row %d %v, entry %+v", path, i+1, row, e)
 		}

@@ -249,17 +249,27 @@ func (s *Server) handleOrderGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, o)
 }
 
-// statementQuery reads a statement's owner from the route (a partner's
-// or a store's) and the other owner and the period from the query. It
-// also returns the marketplace's time zone, in which the period's dates
-// are.
+// statementQuery reads a statement's party from the route (the
+// marketplace, a partner or a store: owner is its kind) and the
+// counterparty and the period from the query. The counterparty is
+// ?counterparty, or on a partner's route ?store_id and on a store's
+// ?partner_id. It also returns the marketplace's time zone, in which the
+// period's dates are.
 func (s *Server) statementQuery(r *http.Request, owner string) (engine.StatementQuery, *time.Location, error) {
 	q := r.URL.Query()
-	var sq engine.StatementQuery
-	if owner == "partner" {
-		sq.PartnerID, sq.StoreID = r.PathValue("id"), q.Get("store_id")
-	} else {
-		sq.StoreID, sq.PartnerID = r.PathValue("id"), q.Get("partner_id")
+	sq := engine.StatementQuery{Party: promokit.Marketplace, Counterparty: q.Get("counterparty")}
+	if owner != promokit.PartyMarketplace {
+		sq.Party = r.PathValue("id")
+		if promokit.PartyKind(sq.Party) != owner {
+			return sq, nil, promokit.Errorf(promokit.ENotFound, "%s %q not found", owner, sq.Party)
+		}
+	}
+	legacy := map[string]string{promokit.PartyPartner: "store_id", promokit.PartyStore: "partner_id"}[owner]
+	if v := q.Get(legacy); legacy != "" && v != "" {
+		if sq.Counterparty != "" && sq.Counterparty != v {
+			return sq, nil, promokit.Errorf(promokit.EInvalid, "counterparty and %s name two parties", legacy)
+		}
+		sq.Counterparty = v
 	}
 	var (
 		loc *time.Location
@@ -269,7 +279,7 @@ func (s *Server) statementQuery(r *http.Request, owner string) (engine.Statement
 	return sq, loc, err
 }
 
-// handleStatement answers a partner's or a store's statement.
+// handleStatement answers a party's statement.
 func (s *Server) handleStatement(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q, _, err := s.statementQuery(r, owner)
@@ -286,7 +296,7 @@ func (s *Server) handleStatement(owner string) http.HandlerFunc {
 	}
 }
 
-// handleLedger lists a page of a partner's or a store's ledger entries.
+// handleLedger lists a page of a party's ledger entries.
 func (s *Server) handleLedger(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var v promokit.Validation
@@ -320,9 +330,12 @@ func (s *Server) handleLedgerExport(owner string) http.HandlerFunc {
 		}
 		// The file is named after the period's first day in the
 		// marketplace's time zone, where the period's dates are.
-		name := owner + "-" + r.PathValue("id") + "-ledger-" + q.From.In(loc).Format(time.DateOnly) + ".csv"
+		name := q.Party + "-ledger-" + q.From.In(loc).Format(time.DateOnly) + ".csv"
+		if q.Party != promokit.Marketplace {
+			name = owner + "-" + name
+		}
 		out := &csvResponse{w: w, filename: safeFilename(name)}
-		enc := csv.NewLedgerEncoder(out)
+		enc := csv.NewLedgerEncoder(out, loc)
 		rows := s.newRowFlusher(w, enc.Flush)
 		err = s.svc.ExportEntries(r.Context(), q, func(e *promokit.LedgerEntry) error {
 			if err := enc.Encode(e); err != nil {

@@ -234,12 +234,15 @@ func (s *Server) routes() []route {
 
 		{"POST", "/v1/stores/{id}/orders/{order_id}/events", s.handleOrderEvent, bodyJSON},
 		{"GET", "/v1/stores/{id}/orders/{order_id}", s.handleOrderGet, bodyNone},
-		{"GET", "/v1/partners/{id}/statement", s.handleStatement("partner"), bodyNone},
-		{"GET", "/v1/partners/{id}/ledger", s.handleLedger("partner"), bodyNone},
-		{"GET", "/v1/partners/{id}/ledger.csv", s.handleLedgerExport("partner"), bodyNone},
-		{"GET", "/v1/stores/{id}/statement", s.handleStatement("store"), bodyNone},
-		{"GET", "/v1/stores/{id}/ledger", s.handleLedger("store"), bodyNone},
-		{"GET", "/v1/stores/{id}/ledger.csv", s.handleLedgerExport("store"), bodyNone},
+		{"GET", "/v1/partners/{id}/statement", s.handleStatement(promokit.PartyPartner), bodyNone},
+		{"GET", "/v1/partners/{id}/ledger", s.handleLedger(promokit.PartyPartner), bodyNone},
+		{"GET", "/v1/partners/{id}/ledger.csv", s.handleLedgerExport(promokit.PartyPartner), bodyNone},
+		{"GET", "/v1/stores/{id}/statement", s.handleStatement(promokit.PartyStore), bodyNone},
+		{"GET", "/v1/stores/{id}/ledger", s.handleLedger(promokit.PartyStore), bodyNone},
+		{"GET", "/v1/stores/{id}/ledger.csv", s.handleLedgerExport(promokit.PartyStore), bodyNone},
+		{"GET", "/v1/marketplace/statement", s.handleStatement(promokit.PartyMarketplace), bodyNone},
+		{"GET", "/v1/marketplace/ledger", s.handleLedger(promokit.PartyMarketplace), bodyNone},
+		{"GET", "/v1/marketplace/ledger.csv", s.handleLedgerExport(promokit.PartyMarketplace), bodyNone},
 	}
 }
 

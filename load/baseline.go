@@ -272,18 +272,23 @@ func (h *HotRow) Close() error {
 	return h.db.Close()
 }
 
-// LedgerSum is the baseline of the statement scenario: a plain SUM of the
-// amounts of a partner's ledger entries created in [from, to), the least
-// a database does to total them.
-func (h *HotRow) LedgerSum(ctx context.Context, partnerID string, from, to time.Time) (int64, error) {
+// LedgerSum is the baseline of the statement scenarios: a plain SUM of the
+// amounts of the ledger entries a party pays or is paid created in [from,
+// to), the least a database does to total them: one index-only sum of
+// each side.
+func (h *HotRow) LedgerSum(ctx context.Context, party string, from, to time.Time) (int64, error) {
 	var sum int64
 	var err error
 	if h.pool != nil {
-		err = h.pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM ledger_entries
-			WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3`, partnerID, from, to).Scan(&sum)
+		err = h.pool.QueryRow(ctx, `SELECT
+			(SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE payer = $1 AND created_at >= $2 AND created_at < $3) +
+			(SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE payee = $1 AND created_at >= $2 AND created_at < $3)`,
+			party, from, to).Scan(&sum)
 	} else {
-		err = h.db.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM ledger_entries
-			WHERE partner_id = ? AND created_at >= ? AND created_at < ?`, partnerID, from.UnixMicro(), to.UnixMicro()).Scan(&sum)
+		err = h.db.QueryRowContext(ctx, `SELECT
+			(SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE payer = ?1 AND created_at >= ?2 AND created_at < ?3) +
+			(SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE payee = ?1 AND created_at >= ?2 AND created_at < ?3)`,
+			party, from.UnixMicro(), to.UnixMicro()).Scan(&sum)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("ledger sum: %w", err)

@@ -33,13 +33,14 @@ type bench struct {
 	keyID       string
 	checkoutKey string
 
-	steps     int // steps prepared so far
-	validate  *validateFixture
-	click     *clickFixture
-	orders    *orderFixture
-	statement *statementFixture
-	imports   *importFixture
-	hot       *HotRow
+	steps          int // steps prepared so far
+	validate       *validateFixture
+	click          *clickFixture
+	orders         *orderFixture
+	statement      *statementFixture
+	storeStatement *statementFixture
+	imports        *importFixture
+	hot            *HotRow
 }
 
 // limit returns the total-use limit of redeem-hot and the baseline.
@@ -250,7 +251,7 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int, durat
 		st, err = b.clickStep(ctx, clients)
 	case ScenarioOrderAttr, ScenarioOrderPlain:
 		st, err = b.orderStep(ctx, scenario, clients)
-	case ScenarioStatement, ScenarioStatementSum:
+	case ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum:
 		st, err = b.statementStep(ctx, scenario, clients)
 	case ScenarioBaseline:
 		st, err = b.baselineStep(ctx)

@@ -24,6 +24,9 @@ const (
 	ScenarioOrderPlain   = "order-plain"
 	ScenarioStatement    = "statement"
 	ScenarioStatementSum = "statement-sum"
+	// A store's statement over entries of every kind of party.
+	ScenarioStoreStatement    = "store-statement"
+	ScenarioStoreStatementSum = "store-statement-sum"
 	// The import scenarios: redeems while a file is imported.
 	ScenarioImportRejected = "import-rejected"
 	ScenarioImportAccepted = "import-accepted"
@@ -31,7 +34,7 @@ const (
 
 // Scenarios returns every scenario name, in the order of the help text.
 func Scenarios() []string {
-	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum, ScenarioImportRejected, ScenarioImportAccepted}
+	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted}
 }
 
 // Defaults of a Config, and the fixed sizes of the scenarios.
@@ -181,8 +184,10 @@ func (c *Config) Validate() error {
 	if slices.Contains(c.Scenarios, ScenarioBaseline) && c.Database() == "" {
 		errs = append(errs, errors.New("baseline runs on the server's database: give it with --database (sqlite:PATH or postgres://...)"))
 	}
-	if slices.Contains(c.Scenarios, ScenarioStatementSum) && c.Database() == "" {
-		errs = append(errs, errors.New("statement-sum runs on the server's database: give it with --database (sqlite:PATH or postgres://...)"))
+	for _, sum := range []string{ScenarioStatementSum, ScenarioStoreStatementSum} {
+		if slices.Contains(c.Scenarios, sum) && c.Database() == "" {
+			errs = append(errs, fmt.Errorf("%s runs on the server's database: give it with --database (sqlite:PATH or postgres://...)", sum))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -199,7 +204,7 @@ func (c *Config) ValidateSteps() error {
 	for _, s := range c.Scenarios {
 		switch s {
 		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum,
-			ScenarioImportRejected, ScenarioImportAccepted:
+			ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted:
 		default:
 			errs = append(errs, fmt.Errorf("unknown scenario %q: want %s", s, strings.Join(Scenarios(), ", ")))
 			continue
@@ -237,7 +242,7 @@ func (c *Config) ValidateSteps() error {
 	if (seen[ScenarioOrderAttr] || seen[ScenarioOrderPlain]) && c.Clicks != 0 && (c.Clicks < clicksPerVisit || c.Clicks > MaxClicks) {
 		errs = append(errs, fmt.Errorf("--clicks must be between %d and %d", clicksPerVisit, int64(MaxClicks)))
 	}
-	if (seen[ScenarioStatement] || seen[ScenarioStatementSum]) && c.Entries != 0 && (c.Entries < 2 || c.Entries > MaxEntries) {
+	if (seen[ScenarioStatement] || seen[ScenarioStatementSum] || seen[ScenarioStoreStatement] || seen[ScenarioStoreStatementSum]) && c.Entries != 0 && (c.Entries < 2 || c.Entries > MaxEntries) {
 		errs = append(errs, fmt.Errorf("--entries must be between 2 and %d", int64(MaxEntries)))
 	}
 	if (seen[ScenarioImportRejected] || seen[ScenarioImportAccepted]) && c.ImportRows != 0 && (c.ImportRows < 2 || c.ImportRows > MaxImportRows) {

@@ -161,6 +161,8 @@ func baselineOf(scenario string) string {
 		return ScenarioOrderPlain
 	case ScenarioStatement:
 		return ScenarioStatementSum
+	case ScenarioStoreStatement:
+		return ScenarioStoreStatementSum
 	}
 	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -23,14 +24,22 @@ const (
 	MaxEntries     = 100_000_000
 )
 
-// EntrySeed is what Config.SeedEntries inserts: N ledger entries of one
-// partner and store, spread evenly from From to To, with amounts drawn
-// from Seed; their sum is Sum, which SeedEntriesInto returns.
+// EntrySeed is what Config.SeedEntries inserts: N ledger entries spread
+// evenly from From to To, with amounts drawn from Seed; their sum is what
+// SeedEntriesInto returns. Without Mixed they are the commissions store
+// StoreID owes partner PartnerID; with Mixed, every kind of entry a store
+// has: commissions to PartnerID and to OtherPartnerID under two programs,
+// shares to the marketplace, subsidies from it, and payouts.
 type EntrySeed struct {
 	PartnerID, StoreID, Currency string
+	Mixed                        bool
+	OtherPartnerID               string
 	N                            int64
 	From, To                     time.Time
 	Seed                         uint64
+	// NoRollup leaves the roll-up to a later seed: the days a roll-up
+	// covers take no more entries, so the last seed of a run rolls up.
+	NoRollup bool
 }
 
 // seedEntryBatch is how many seeded entries one transaction inserts.
@@ -49,13 +58,16 @@ func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, er
 		batch = batch[:0]
 		for ; i < s.N && len(batch) < seedEntryBatch; i++ {
 			e := &promokit.LedgerEntry{
-				PartnerID: s.PartnerID, StoreID: s.StoreID, OrderID: "bench-" + strconv.FormatInt(i/2, 10), Line: 0,
-				Program: promokit.ProgramAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryAccrued,
+				Payer: s.StoreID, Payee: s.PartnerID, StoreID: s.StoreID, OrderID: "bench-" + strconv.FormatInt(i/2, 10), Line: 0,
+				Program: promokit.ProgramAffiliate, Rule: promokit.RuleAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryAccrued,
 				Amount: 1 + rng.Int64N(5000), Currency: s.Currency, Basis: 10000, Rate: 500,
 				EventID: "bench", CreatedAt: s.From.Add(time.Duration(i) * step).UTC().Truncate(time.Microsecond),
 			}
 			if i%2 == 1 {
 				e.Status, e.Kind = promokit.LedgerPayable, promokit.EntryReleased
+			}
+			if s.Mixed {
+				mixEntry(e, s, i)
 			}
 			sum += e.Amount
 			batch = append(batch, e)
@@ -63,6 +75,9 @@ func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, er
 		if err := db.Write(ctx, func(tx storage.Tx) error { return tx.LedgerAddMany(ctx, batch) }); err != nil {
 			return 0, err
 		}
+	}
+	if s.NoRollup {
+		return sum, nil
 	}
 	// The entries are a month of history: roll up its closed days as the
 	// server does once each day has been closed for an hour.
@@ -82,64 +97,128 @@ func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, er
 	}
 }
 
-// statementFixture is the partner whose ledger the statement scenarios
-// read, its period and what its entries add up to.
-type statementFixture struct {
-	partnerID string
-	from, to  time.Time
-	sum       int64
+// mixEntry makes e, the i-th seeded entry, one of every kind a store has
+// in turn: a commission to the partner or, under a task, to the other
+// partner; a P4 share to the marketplace; a subsidy from the marketplace;
+// and every tenth a payout of a commission.
+func mixEntry(e *promokit.LedgerEntry, s EntrySeed, i int64) {
+	switch i / 2 % 5 {
+	case 1:
+		e.Payee, e.Program, e.Rule = s.OtherPartnerID, promokit.ProgramTask, promokit.RuleTask
+	case 2:
+		e.Payee, e.Program, e.Rule = promokit.Marketplace, promokit.ProgramPartnerCode, promokit.RulePartnerCode
+	case 3:
+		e.Payer, e.Payee, e.Program, e.Rule = promokit.Marketplace, s.StoreID, promokit.ProgramEnvelope, promokit.RuleEnvelope
+	}
+	if i%10 == 9 {
+		e.Status, e.Kind, e.OrderID, e.EventID, e.PayoutID = promokit.LedgerPaid, promokit.EntryPaidOut, "", "", "pay_bench"
+		e.Program, e.Rule, e.Basis, e.Rate = "", "", 0, 0
+	}
 }
 
-// seedStatement creates an affiliate and writes cfg.Entries ledger entries
-// of it straight into the database, spread over the 30 days before now.
-func (b *bench) seedStatement(ctx context.Context) (*statementFixture, error) {
+// statementFixture is the party whose ledger the statement scenarios
+// read, the path of its statement, its period and what its entries add
+// up to.
+type statementFixture struct {
+	party    string
+	path     string
+	from, to time.Time
+	sum      int64
+}
+
+// seedStatement creates the party of a statement scenario and writes
+// cfg.Entries ledger entries of it straight into the database, spread
+// over the 30 days before now: for statement, an affiliate's commissions
+// from the run's store; for store-statement, a new store's entries of
+// every kind (mixEntry).
+func (b *bench) seedStatement(ctx context.Context, store, noRollup bool) (*statementFixture, error) {
 	if b.cfg.SeedEntries == nil {
 		return nil, fmt.Errorf("the statement scenarios write their entries straight to the database: give the server's database (--database)")
 	}
-	var p struct {
+	type created struct {
 		ID string `json:"id"`
 	}
-	err := b.api.call(ctx, "POST", "/v1/partners", map[string]any{"name": "bench statement " + b.run, "kind": "affiliate"}, http.StatusCreated, &p)
-	if err != nil {
-		return nil, fmt.Errorf("create the affiliate: %w", err)
+	partner := func(name string) (string, error) {
+		var p created
+		err := b.api.call(ctx, "POST", "/v1/partners", map[string]any{"name": name + " " + b.run, "kind": "affiliate"}, http.StatusCreated, &p)
+		if err != nil {
+			return "", fmt.Errorf("create the partner: %w", err)
+		}
+		return p.ID, nil
 	}
-	n := b.cfg.Entries
-	if n == 0 {
-		n = DefaultEntries
+	seed := EntrySeed{StoreID: b.storeID, Currency: b.currency, Seed: b.seed, N: b.cfg.Entries, NoRollup: noRollup}
+	if seed.N == 0 {
+		seed.N = DefaultEntries
 	}
+	var err error
+	if seed.PartnerID, err = partner("bench statement"); err != nil {
+		return nil, err
+	}
+	f := &statementFixture{party: seed.PartnerID, path: "/v1/partners/"}
+	if store {
+		storeID, err := b.api.createStore(ctx, "bench statement store "+b.run)
+		if err != nil {
+			return nil, fmt.Errorf("create the store: %w", err)
+		}
+		if seed.OtherPartnerID, err = partner("bench statement influencer"); err != nil {
+			return nil, err
+		}
+		seed.StoreID, seed.Mixed = storeID, true
+		f.party, f.path = storeID, "/v1/stores/"
+	}
+	f.path += f.party + "/statement"
 	now := time.Now().UTC().Truncate(time.Second)
-	f := &statementFixture{partnerID: p.ID, from: now.Add(-30 * 24 * time.Hour), to: now.Add(time.Minute)}
-	fmt.Fprintf(b.log, "statement: seeding %s ledger entries\n", group(n))
+	f.from, f.to = now.Add(-30*24*time.Hour), now.Add(time.Minute)
+	seed.From, seed.To = f.from.Add(time.Second), now
+	fmt.Fprintf(b.log, "statement: seeding %s ledger entries of %s\n", group(seed.N), f.party)
 	started := time.Now()
-	f.sum, err = b.cfg.SeedEntries(ctx, EntrySeed{PartnerID: p.ID, StoreID: b.storeID, Currency: b.currency, N: n,
-		From: f.from.Add(time.Second), To: now, Seed: b.seed})
-	if err != nil {
+	if f.sum, err = b.cfg.SeedEntries(ctx, seed); err != nil {
 		return nil, fmt.Errorf("seed the ledger entries: %w", err)
 	}
-	fmt.Fprintf(b.log, "statement: %s entries seeded in %s\n", group(n), time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(b.log, "statement: %s entries seeded in %s\n", group(seed.N), time.Since(started).Round(time.Millisecond))
 	return f, nil
 }
 
+// seedStatements seeds the fixtures of the statement scenarios of the
+// run, and then rolls their closed days up: a day rolled up takes no more
+// entries.
+func (b *bench) seedStatements(ctx context.Context) error {
+	partner := slices.Contains(b.cfg.Scenarios, ScenarioStatement) || slices.Contains(b.cfg.Scenarios, ScenarioStatementSum)
+	store := slices.Contains(b.cfg.Scenarios, ScenarioStoreStatement) || slices.Contains(b.cfg.Scenarios, ScenarioStoreStatementSum)
+	var err error
+	if partner {
+		if b.statement, err = b.seedStatement(ctx, false, store); err != nil {
+			return err
+		}
+	}
+	if store {
+		b.storeStatement, err = b.seedStatement(ctx, true, false)
+	}
+	return err
+}
+
 // statementStep returns a statement step: GET the partner's statement of
-// the seeded period (statement), or the baseline, a plain SUM of the
-// amounts of the partner's entries in the period run on the database
-// (statement-sum). Each check compares the total with the seeded sum.
+// the seeded period (statement) or the store's (store-statement), or
+// their baseline, a plain SUM of the amounts of the party's entries in the
+// period run on the database (statement-sum, store-statement-sum). Each
+// check compares the total with the seeded sum.
 func (b *bench) statementStep(ctx context.Context, scenario string, clients int) (*step, error) {
-	if b.statement == nil {
-		f, err := b.seedStatement(ctx)
-		if err != nil {
+	if b.statement == nil && b.storeStatement == nil {
+		if err := b.seedStatements(ctx); err != nil {
 			return nil, err
 		}
-		b.statement = f
 	}
 	f := b.statement
+	if scenario == ScenarioStoreStatement || scenario == ScenarioStoreStatementSum {
+		f = b.storeStatement
+	}
 	var last atomic.Int64
-	if scenario == ScenarioStatementSum {
+	if scenario == ScenarioStatementSum || scenario == ScenarioStoreStatementSum {
 		if err := b.openHotRow(ctx); err != nil {
-			return nil, fmt.Errorf("statement-sum: %w", err)
+			return nil, fmt.Errorf("%s: %w", scenario, err)
 		}
 		do := func(ctx context.Context, client int, seq int64) (Outcome, string) {
-			sum, err := b.hot.LedgerSum(ctx, f.partnerID, f.from, f.to)
+			sum, err := b.hot.LedgerSum(ctx, f.party, f.from, f.to)
 			if err != nil {
 				return ServerError, err.Error()
 			}
@@ -149,7 +228,7 @@ func (b *bench) statementStep(ctx context.Context, scenario string, clients int)
 		return &step{do: do, check: f.checkSum(&last, "the plain SUM"), close: func() {}}, nil
 	}
 	hc := newLoadClient(clients)
-	u := b.api.base + "/v1/partners/" + f.partnerID + "/statement?" + url.Values{
+	u := b.api.base + f.path + "?" + url.Values{
 		"from": {f.from.Format(time.RFC3339)}, "to": {f.to.Format(time.RFC3339)}}.Encode()
 	do := func(ctx context.Context, client int, seq int64) (Outcome, string) {
 		req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
@@ -170,11 +249,14 @@ func (b *bench) statementStep(ctx context.Context, scenario string, clients int)
 			return classify(resp.StatusCode, raw)
 		}
 		var st engine.Statement
-		if err := json.Unmarshal(raw, &st); err != nil || len(st.Currencies) != 1 {
+		if err := json.Unmarshal(raw, &st); err != nil || len(st.Currencies) != 1 || st.Party != f.party {
 			return ClientError, "decode the statement: " + shorten(string(raw), 200)
 		}
-		c := st.Currencies[0].Closing
-		last.Store(c.Pending + c.Payable)
+		var total int64
+		for _, a := range st.Currencies[0].Accounts {
+			total += a.Closing.Pending + a.Closing.Payable + a.Closing.Paid
+		}
+		last.Store(total)
 		return OK, ""
 	}
 	return &step{do: do, check: f.checkSum(&last, "the statement"), close: hc.CloseIdleConnections}, nil

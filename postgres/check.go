@@ -20,7 +20,7 @@ import (
 // It also sums again by UTC day the entries of the days rolled up (before
 // rolled_until) and compares the sums with ledger_daily, both ways (a full
 // join): the amount as ledger_daily, the count as ledger_daily_entries,
-// with the subject "partner store day currency status kind" (the day as
+// with the subject "payer payee day currency program status kind" (the day as
 // YYYY-MM-DD). An entry that committed after its day was rolled up shows
 // here.
 const checkWith = `
@@ -34,18 +34,18 @@ byCustomer AS (
     SELECT '` + promokit.CodeSubjectPrefix + `' || l.code, l.customer_key, count(*) FROM live l JOIN codes c ON c.code = l.code
      WHERE l.code <> '' AND l.customer_key <> '' AND c.per_customer_limit IS NOT NULL AND ` + liveCode + ` GROUP BY l.code, l.customer_key),
 rolled AS (
-    SELECT e.partner_id, e.store_id, date_bin('1 day', e.created_at, timestamptz '1970-01-01 00:00:00+00') AS day, e.currency, e.status, e.kind,
-           sum(e.amount)::bigint AS amount, count(*) AS entries
+    SELECT e.payer, date_bin('1 day', e.created_at, timestamptz '1970-01-01 00:00:00+00') AS day, e.payee, e.currency, e.program, e.status,
+           e.kind, sum(e.amount)::bigint AS amount, count(*) AS entries
       FROM ledger_entries e JOIN ledger_rollup r ON r.id = 1 AND e.created_at < r.rolled_until
-     GROUP BY 1, 2, 3, 4, 5, 6),
+     GROUP BY 1, 2, 3, 4, 5, 6, 7),
 daily AS MATERIALIZED (
-    SELECT coalesce(s.partner_id, d.partner_id) || ' ' || coalesce(s.store_id, d.store_id) || ' ' ||
+    SELECT coalesce(s.payer, d.payer) || ' ' || coalesce(s.payee, d.payee) || ' ' ||
            to_char(coalesce(s.day, d.day) AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' ' || coalesce(s.currency, d.currency) || ' ' ||
-           coalesce(s.status, d.status) || ' ' || coalesce(s.kind, d.kind) AS subject,
+           coalesce(s.program, d.program) || ' ' || coalesce(s.status, d.status) || ' ' || coalesce(s.kind, d.kind) AS subject,
            coalesce(s.amount, 0) AS stored_amount, coalesce(d.amount, 0) AS amount,
            coalesce(s.entries, 0) AS stored_entries, coalesce(d.entries, 0) AS entries
       FROM ledger_daily s FULL JOIN rolled d
-        ON d.partner_id = s.partner_id AND d.store_id = s.store_id AND d.day = s.day
+        ON d.payer = s.payer AND d.payee = s.payee AND d.day = s.day AND d.program = s.program
        AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind)`
 
 // checkCounters holds, for each counter of promokit.Counters, the

@@ -14,12 +14,13 @@ import (
 	"github.com/promokit/promokit/storage"
 )
 
-// This file holds the ledger of what partners are owed (migration 0007):
-// entries are only ever appended. Their daily roll-ups (migration 0008)
-// answer the statements for the days that have closed.
+// This file holds the ledger of what each party owes another (migrations
+// 0007 and 0014): entries are only ever appended. Their daily roll-ups
+// (migrations 0008 and 0014) answer the statements for the days that have
+// closed.
 
-const entryColumns = `id, partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp,
-	rate_id, event_id, created_at`
+const entryColumns = `id, payer, payee, store_id, order_id, line, program, rule, status, kind, amount, currency, basis,
+	rate_bp, rate_id, event_id, payout_id, created_at`
 
 // LedgerAddMany appends ledger entries in one statement, their columns
 // travelling as arrays, and sets their IDs. As ClickInsertMany does, it
@@ -41,30 +42,34 @@ func (t *tx) LedgerAddMany(ctx context.Context, es []*promokit.LedgerEntry) erro
 func insertEntries(es []*promokit.LedgerEntry) (string, []any) {
 	n := len(es)
 	var (
-		partners, stores, orders = make([]string, n), make([]string, n), make([]string, n)
-		programs, statuses       = make([]string, n), make([]string, n)
-		kinds, currencies, evts  = make([]string, n), make([]string, n), make([]string, n)
+		payers, payees, stores   = make([]string, n), make([]string, n), make([]string, n)
+		orders, programs, rules  = make([]string, n), make([]string, n), make([]string, n)
+		statuses, kinds          = make([]string, n), make([]string, n)
+		currencies, evts, payout = make([]string, n), make([]string, n), make([]string, n)
 		lines                    = make([]int32, n)
 		amounts, bases           = make([]int64, n), make([]int64, n)
 		rates, rateIDs           = make([]int64, n), make([]int64, n)
 		times                    = make([]time.Time, n)
 	)
 	for i, e := range es {
-		partners[i], stores[i], orders[i], lines[i] = e.PartnerID, e.StoreID, e.OrderID, int32(e.Line)
-		programs[i], statuses[i], kinds[i] = e.Program, e.Status, e.Kind
+		payers[i], payees[i], stores[i], orders[i], lines[i] = e.Payer, e.Payee, e.StoreID, e.OrderID, int32(e.Line)
+		programs[i], rules[i], statuses[i], kinds[i] = e.Program, e.Rule, e.Status, e.Kind
 		amounts[i], currencies[i], bases[i], rates[i], rateIDs[i] = e.Amount, e.Currency, e.Basis, int64(e.Rate), e.RateID
-		evts[i], times[i] = e.EventID, e.CreatedAt
+		evts[i], payout[i], times[i] = e.EventID, e.PayoutID, e.CreatedAt
 	}
-	return `INSERT INTO ledger_entries (partner_id, store_id, order_id, line, program, status, kind,
-			amount, currency, basis, rate_bp, rate_id, event_id, created_at)
-		SELECT partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp, rate_id, event_id, created_at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
-				$8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::timestamptz[])
-			WITH ORDINALITY AS e(partner_id, store_id, order_id, line, program, status, kind,
-				amount, currency, basis, rate_bp, rate_id, event_id, created_at, n)
+	return `INSERT INTO ledger_entries (payer, payee, store_id, order_id, line, program, rule, status, kind,
+			amount, currency, basis, rate_bp, rate_id, event_id, payout_id, created_at)
+		SELECT payer, payee, store_id, order_id, line, program, rule, status, kind, amount, currency, basis, rate_bp, rate_id,
+			event_id, payout_id, created_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::text[],
+				$17::timestamptz[])
+			WITH ORDINALITY AS e(payer, payee, store_id, order_id, line, program, rule, status, kind,
+				amount, currency, basis, rate_bp, rate_id, event_id, payout_id, created_at, n)
 		ORDER BY n
 		RETURNING id`,
-		[]any{partners, stores, orders, lines, programs, statuses, kinds, amounts, currencies, bases, rates, rateIDs, evts, times}
+		[]any{payers, payees, stores, orders, lines, programs, rules, statuses, kinds, amounts, currencies, bases, rates,
+			rateIDs, evts, payout, times}
 }
 
 // setEntryIDs reads the ids insertEntries returns into es.
@@ -89,18 +94,19 @@ func (t *tx) LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]
 		WHERE store_id = $1 AND order_id = $2 ORDER BY id`, []any{storeID, orderID}, scanEntry)
 }
 
-// LedgerSum sums the entries f selects by currency, status and kind.
-// The whole UTC days that are rolled up (f.RolledDays) are summed from
-// their rows of ledger_daily, read by the primary key (a partner) or
-// ledger_daily_store (a store only); the entries before and after them
-// by an index-only scan of the partner's or the store's index, whose
-// INCLUDE columns hold all the sums need (migration 0007). A month of a
-// million entries thus reads a few rows per day. The roll-ups only ever
-// gain days at or after rolled_until, so reading it in its own statement
-// is safe while a roll-up commits.
+// LedgerSum sums the entries f selects by f.Party's side, the
+// counterparty's kind, currency, program, status and kind. The whole UTC
+// days that are rolled up (f.RolledDays) are summed from their rows of
+// ledger_daily, read by the primary key (what the party pays) or
+// ledger_daily_payee (what it is paid); the entries before and after them
+// by index-only scans of ledger_payer and ledger_payee, whose INCLUDE
+// columns hold all the sums need (migration 0014). A month of a million
+// entries thus reads a few rows per day. The roll-ups only ever gain days
+// at or after rolled_until, so reading it in its own statement is safe
+// while a roll-up commits.
 func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.LedgerTotal, error) {
-	if f.PartnerID == "" && f.StoreID == "" {
-		return nil, errors.New("postgres: a ledger filter needs a partner or a store")
+	if f.Party == "" {
+		return nil, errors.New("postgres: a ledger filter needs a party")
 	}
 	rolled, err := t.rolledUntil(ctx, false)
 	if err != nil {
@@ -109,51 +115,55 @@ func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.L
 	query, args := ledgerTotalsSQL(f, rolled)
 	return queryList(ctx, t.q, "ledger totals", query, args, func(row pgx.Row) (storage.LedgerTotal, error) {
 		var s storage.LedgerTotal
-		err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
+		err := row.Scan(&s.Side, &s.Counterparty, &s.Currency, &s.Program, &s.Status, &s.Kind, &s.Amount, &s.Entries)
 		return s, err
 	})
 }
 
-// ledgerTotalsSQL returns the query of LedgerSum and its arguments: the
-// sums of the roll-ups of the days of f rolled up before rolled, and of
-// the entries of f outside those days, added up by currency, status and
-// kind.
+// ledgerTotalsSQL returns the query of LedgerSum and its arguments: for
+// each side of f.Party, the sums of the roll-ups of the days of f rolled
+// up before rolled and of the entries of f outside those days, added up
+// by side, counterparty kind, currency, program, status and kind.
 func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	var (
 		w     where
-		scope []string
 		parts []string
 	)
-	if f.PartnerID != "" {
-		scope = append(scope, "partner_id = "+w.arg(f.PartnerID))
+	party := w.arg(f.Party)
+	var counterparty string
+	if f.Counterparty != "" {
+		counterparty = w.arg(f.Counterparty)
 	}
-	if f.StoreID != "" {
-		scope = append(scope, "store_id = "+w.arg(f.StoreID))
-	}
-	sum := func(table, entries, column string, from, to time.Time) {
-		conds := slices.Clone(scope)
+	sum := func(side, other, table, entries, column string, from, to time.Time) {
+		conds := []string{side + " = " + party}
+		if counterparty != "" {
+			conds = append(conds, other+" = "+counterparty)
+		}
 		if !from.IsZero() {
 			conds = append(conds, column+" >= "+w.arg(from))
 		}
 		if !to.IsZero() {
 			conds = append(conds, column+" < "+w.arg(to))
 		}
-		parts = append(parts, `SELECT currency, status, kind, sum(amount) AS amount, `+entries+` AS entries FROM `+table+
-			` WHERE `+strings.Join(conds, " AND ")+` GROUP BY currency, status, kind`)
+		parts = append(parts, `SELECT '`+side+`' AS side, `+storage.PartyKindSQL(other)+` AS cp, currency, program, status, kind,
+			sum(amount) AS amount, `+entries+` AS entries FROM `+table+` WHERE `+strings.Join(conds, " AND ")+
+			` GROUP BY 2, currency, program, status, kind`)
 	}
-	if from, to, ok := f.RolledDays(rolled); ok {
-		sum("ledger_daily", "sum(entries)", "day", from, to)
-		if !f.From.IsZero() && f.From.Before(from) {
-			sum("ledger_entries", "count(*)", "created_at", f.From, from)
+	for _, side := range [][2]string{{promokit.SidePayer, promokit.SidePayee}, {promokit.SidePayee, promokit.SidePayer}} {
+		if from, to, ok := f.RolledDays(rolled); ok {
+			sum(side[0], side[1], "ledger_daily", "sum(entries)", "day", from, to)
+			if !f.From.IsZero() && f.From.Before(from) {
+				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, from)
+			}
+			if f.To.IsZero() || to.Before(f.To) {
+				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", to, f.To)
+			}
+		} else {
+			sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, f.To)
 		}
-		if f.To.IsZero() || to.Before(f.To) {
-			sum("ledger_entries", "count(*)", "created_at", to, f.To)
-		}
-	} else {
-		sum("ledger_entries", "count(*)", "created_at", f.From, f.To)
 	}
-	return `SELECT currency, status, kind, sum(amount)::bigint, sum(entries)::bigint FROM (` +
-		strings.Join(parts, " UNION ALL ") + `) t GROUP BY currency, status, kind ORDER BY currency, status, kind`, w.args
+	return `SELECT side, cp, currency, program, status, kind, sum(amount)::bigint, sum(entries)::bigint FROM (` +
+		strings.Join(parts, " UNION ALL ") + `) t GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`, w.args
 }
 
 // rolledUntil returns the roll-ups' rolled_until, zero when nothing is
@@ -178,16 +188,16 @@ func (t *tx) rolledUntil(ctx context.Context, lock bool) (time.Time, error) {
 	return *rolled, nil
 }
 
-// rollupSQL sums the entries of [$1, $2) by UTC day, partner, store,
-// currency, status and kind into new rows of ledger_daily, reading the
-// range on ledger_created. date_bin counts whole days from the epoch in
-// absolute time, whatever the session's time zone.
-const rollupSQL = `INSERT INTO ledger_daily (partner_id, store_id, day, currency, status, kind, amount, entries)
-SELECT partner_id, store_id, date_bin('1 day', created_at, timestamptz '1970-01-01 00:00:00+00'), currency, status, kind,
+// rollupSQL sums the entries of [$1, $2) by payer, UTC day, payee,
+// currency, program, status and kind into new rows of ledger_daily,
+// reading the range on ledger_created. date_bin counts whole days from the
+// epoch in absolute time, whatever the session's time zone.
+const rollupSQL = `INSERT INTO ledger_daily (payer, day, payee, currency, program, status, kind, amount, entries)
+SELECT payer, date_bin('1 day', created_at, timestamptz '1970-01-01 00:00:00+00'), payee, currency, program, status, kind,
        sum(amount), count(*)
 FROM ledger_entries
 WHERE created_at >= $1 AND created_at < $2
-GROUP BY 1, 2, 3, 4, 5, 6`
+GROUP BY 1, 2, 3, 4, 5, 6, 7`
 
 // LedgerRollup rolls up the entries of at most maxDays UTC days from
 // rolled_until (the first time, from the day of the first entry) up to
@@ -229,38 +239,44 @@ func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (ti
 }
 
 // LedgerList returns one page of the entries f selects, by id. The ids
-// of the page are found first by an index-only scan of the partner's or
-// the store's index, so that only the page's rows are read from the
-// table.
+// of the page are found first by index-only scans of ledger_payer and
+// ledger_payee, a page on each, so that only the page's rows are read from
+// the table. No entry has the same payer and payee, so the two sides never
+// both hold one.
 func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.IDPage) ([]*promokit.LedgerEntry, error) {
-	w, err := ledgerWhere(f)
-	if err != nil {
-		return nil, err
+	if f.Party == "" {
+		return nil, errors.New("postgres: a ledger filter needs a party")
 	}
-	w.add("id > ?", p.After)
-	return queryList(ctx, t.q, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
-		SELECT id FROM ledger_entries`+w.sql()+` ORDER BY id LIMIT `+w.arg(p.Size())+`) ORDER BY id`, w.args, scanEntry)
-}
-
-// ledgerWhere returns the conditions of a ledger filter.
-func ledgerWhere(f storage.LedgerFilter) (*where, error) {
-	if f.PartnerID == "" && f.StoreID == "" {
-		return nil, errors.New("postgres: a ledger filter needs a partner or a store")
-	}
-	var w where
-	if f.PartnerID != "" {
-		w.add("partner_id = ?", f.PartnerID)
-	}
-	if f.StoreID != "" {
-		w.add("store_id = ?", f.StoreID)
+	var (
+		w     where
+		parts []string
+	)
+	party, after, size := w.arg(f.Party), w.arg(p.After), w.arg(p.Size())
+	var counterparty, from, to string
+	if f.Counterparty != "" {
+		counterparty = w.arg(f.Counterparty)
 	}
 	if !f.From.IsZero() {
-		w.add("created_at >= ?", f.From)
+		from = w.arg(f.From)
 	}
 	if !f.To.IsZero() {
-		w.add("created_at < ?", f.To)
+		to = w.arg(f.To)
 	}
-	return &w, nil
+	for _, side := range [][2]string{{"payer", "payee"}, {"payee", "payer"}} {
+		conds := []string{side[0] + " = " + party, "id > " + after}
+		if counterparty != "" {
+			conds = append(conds, side[1]+" = "+counterparty)
+		}
+		if from != "" {
+			conds = append(conds, "created_at >= "+from)
+		}
+		if to != "" {
+			conds = append(conds, "created_at < "+to)
+		}
+		parts = append(parts, `(SELECT id FROM ledger_entries WHERE `+strings.Join(conds, " AND ")+` ORDER BY id LIMIT `+size+`)`)
+	}
+	return queryList(ctx, t.q, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
+		SELECT id FROM (`+strings.Join(parts, " UNION ALL ")+`) t ORDER BY id LIMIT `+size+`) ORDER BY id`, w.args, scanEntry)
 }
 
 func scanEntry(row pgx.Row) (*promokit.LedgerEntry, error) {
@@ -269,8 +285,8 @@ func scanEntry(row pgx.Row) (*promokit.LedgerEntry, error) {
 		line int32
 		rate int64
 	)
-	if err := row.Scan(&e.ID, &e.PartnerID, &e.StoreID, &e.OrderID, &line, &e.Program, &e.Status, &e.Kind, &e.Amount,
-		&e.Currency, &e.Basis, &rate, &e.RateID, &e.EventID, &e.CreatedAt); err != nil {
+	if err := row.Scan(&e.ID, &e.Payer, &e.Payee, &e.StoreID, &e.OrderID, &line, &e.Program, &e.Rule, &e.Status, &e.Kind,
+		&e.Amount, &e.Currency, &e.Basis, &rate, &e.RateID, &e.EventID, &e.PayoutID, &e.CreatedAt); err != nil {
 		return nil, err
 	}
 	e.Line, e.Rate = int(line), promokit.BasisPoints(rate)

@@ -12,21 +12,23 @@ import (
 	"github.com/promokit/promokit/storage"
 )
 
-// This file holds the ledger of what partners are owed (migration 0007):
-// entries are only ever appended. Their daily roll-ups (migration 0008)
-// answer the statements for the days that have closed.
+// This file holds the ledger of what each party owes another (migrations
+// 0007 and 0014): entries are only ever appended. Their daily roll-ups
+// (migrations 0008 and 0014) answer the statements for the days that have
+// closed.
 
-const entryColumns = `id, partner_id, store_id, order_id, line, program, status, kind, amount, currency, basis, rate_bp,
-	rate_id, event_id, created_at`
+const entryColumns = `id, payer, payee, store_id, order_id, line, program, rule, status, kind, amount, currency, basis,
+	rate_bp, rate_id, event_id, payout_id, created_at`
 
 // LedgerAddMany appends ledger entries and sets their IDs, one prepared
 // statement each.
 func (t *tx) LedgerAddMany(ctx context.Context, es []*promokit.LedgerEntry) error {
 	for _, e := range es {
-		res, err := t.q.ExecContext(ctx, `INSERT INTO ledger_entries (partner_id, store_id, order_id, line, program, status, kind,
-			amount, currency, basis, rate_bp, rate_id, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.PartnerID, e.StoreID, e.OrderID, e.Line, e.Program, e.Status, e.Kind,
-			e.Amount, e.Currency, e.Basis, int64(e.Rate), e.RateID, e.EventID, micros(e.CreatedAt))
+		res, err := t.q.ExecContext(ctx, `INSERT INTO ledger_entries (payer, payee, store_id, order_id, line, program, rule,
+			status, kind, amount, currency, basis, rate_bp, rate_id, event_id, payout_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Payer, e.Payee, e.StoreID, e.OrderID, e.Line, e.Program, e.Rule, e.Status, e.Kind,
+			e.Amount, e.Currency, e.Basis, int64(e.Rate), e.RateID, e.EventID, e.PayoutID, micros(e.CreatedAt))
 		if err != nil {
 			return fmt.Errorf("sqlite: add ledger entry of order %q: %w", e.OrderID, err)
 		}
@@ -43,16 +45,17 @@ func (t *tx) LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]
 		WHERE store_id = ? AND order_id = ? ORDER BY id`, []any{storeID, orderID}, scanEntry)
 }
 
-// LedgerSum sums the entries f selects by currency, status and kind.
-// The whole UTC days that are rolled up (f.RolledDays) are summed from
-// their rows of ledger_daily, by its primary key (a partner) or
-// ledger_daily_store (a store only); the entries before and after them
-// from the partner's or the store's covering index alone. The roll-ups
-// only ever gain days at or after rolled_until, so reading it in its own
-// statement is safe while a roll-up commits.
+// LedgerSum sums the entries f selects by f.Party's side, the
+// counterparty's kind, currency, program, status and kind. The whole UTC
+// days that are rolled up (f.RolledDays) are summed from their rows of
+// ledger_daily, by its primary key (what the party pays) and
+// ledger_daily_payee (what it is paid); the entries before and after them
+// from the covering indexes ledger_payer and ledger_payee alone. The
+// roll-ups only ever gain days at or after rolled_until, so reading it in
+// its own statement is safe while a roll-up commits.
 func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.LedgerTotal, error) {
-	if f.PartnerID == "" && f.StoreID == "" {
-		return nil, errors.New("sqlite: a ledger filter needs a partner or a store")
+	if f.Party == "" {
+		return nil, errors.New("sqlite: a ledger filter needs a party")
 	}
 	rolled, err := t.rolledUntil(ctx)
 	if err != nil {
@@ -61,27 +64,25 @@ func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.L
 	query, args := ledgerTotalsSQL(f, rolled)
 	return queryList(ctx, t, "ledger totals", query, args, func(row scanner) (storage.LedgerTotal, error) {
 		var s storage.LedgerTotal
-		err := row.Scan(&s.Currency, &s.Status, &s.Kind, &s.Amount, &s.Entries)
+		err := row.Scan(&s.Side, &s.Counterparty, &s.Currency, &s.Program, &s.Status, &s.Kind, &s.Amount, &s.Entries)
 		return s, err
 	})
 }
 
-// ledgerTotalsSQL returns the query of LedgerSum and its arguments: the
-// sums of the roll-ups of the days of f rolled up before rolled, and of
-// the entries of f outside those days, added up by currency, status and
-// kind.
+// ledgerTotalsSQL returns the query of LedgerSum and its arguments: for
+// each side of f.Party, the sums of the roll-ups of the days of f rolled
+// up before rolled and of the entries of f outside those days, added up
+// by side, counterparty kind, currency, program, status and kind.
 func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	var (
 		parts []string
 		args  []any
 	)
-	sum := func(table, entries, column string, from, to time.Time) {
+	sum := func(side, other, table, entries, column string, from, to time.Time) {
 		var w where
-		if f.PartnerID != "" {
-			w.add("partner_id = ?", f.PartnerID)
-		}
-		if f.StoreID != "" {
-			w.add("store_id = ?", f.StoreID)
+		w.add(side+" = ?", f.Party)
+		if f.Counterparty != "" {
+			w.add(other+" = ?", f.Counterparty)
 		}
 		if !from.IsZero() {
 			w.add(column+" >= ?", micros(from))
@@ -89,23 +90,27 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 		if !to.IsZero() {
 			w.add(column+" < ?", micros(to))
 		}
-		parts = append(parts, `SELECT currency, status, kind, sum(amount) AS amount, `+entries+` AS entries FROM `+table+
-			w.String()+` GROUP BY currency, status, kind`)
+		cp := storage.PartyKindSQL(other)
+		parts = append(parts, `SELECT '`+side+`' AS side, `+cp+` AS cp, currency, program, status, kind, sum(amount) AS amount, `+
+			entries+` AS entries FROM `+table+w.String()+` GROUP BY cp, currency, program, status, kind`)
 		args = append(args, w.args...)
 	}
-	if from, to, ok := f.RolledDays(rolled); ok {
-		sum("ledger_daily", "sum(entries)", "day", from, to)
-		if !f.From.IsZero() && f.From.Before(from) {
-			sum("ledger_entries", "count(*)", "created_at", f.From, from)
+	for _, side := range [][2]string{{promokit.SidePayer, promokit.SidePayee}, {promokit.SidePayee, promokit.SidePayer}} {
+		if from, to, ok := f.RolledDays(rolled); ok {
+			sum(side[0], side[1], "ledger_daily", "sum(entries)", "day", from, to)
+			if !f.From.IsZero() && f.From.Before(from) {
+				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, from)
+			}
+			if f.To.IsZero() || to.Before(f.To) {
+				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", to, f.To)
+			}
+		} else {
+			sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, f.To)
 		}
-		if f.To.IsZero() || to.Before(f.To) {
-			sum("ledger_entries", "count(*)", "created_at", to, f.To)
-		}
-	} else {
-		sum("ledger_entries", "count(*)", "created_at", f.From, f.To)
 	}
-	return `SELECT currency, status, kind, sum(amount), sum(entries) FROM (` + strings.Join(parts, " UNION ALL ") +
-		`) GROUP BY currency, status, kind ORDER BY currency, status, kind`, args
+	return `SELECT side, cp, currency, program, status, kind, sum(amount), sum(entries) FROM (` +
+		strings.Join(parts, " UNION ALL ") + `) GROUP BY side, cp, currency, program, status, kind
+		ORDER BY side, cp, currency, program, status, kind`, args
 }
 
 // rolledUntil returns the roll-ups' rolled_until, zero when nothing is
@@ -125,14 +130,14 @@ func (t *tx) rolledUntil(ctx context.Context) (time.Time, error) {
 // microsPerDay is the length of a UTC day in microseconds.
 const microsPerDay = 24 * 60 * 60 * 1_000_000
 
-// rollupSQL sums the entries of [?, ?) by UTC day, partner, store,
-// currency, status and kind into new rows of ledger_daily, reading the
-// range on ledger_created.
-const rollupSQL = `INSERT INTO ledger_daily (partner_id, store_id, day, currency, status, kind, amount, entries)
-SELECT partner_id, store_id, created_at - created_at % 86400000000, currency, status, kind, sum(amount), count(*)
+// rollupSQL sums the entries of [?, ?) by payer, UTC day, payee,
+// currency, program, status and kind into new rows of ledger_daily,
+// reading the range on ledger_created.
+const rollupSQL = `INSERT INTO ledger_daily (payer, day, payee, currency, program, status, kind, amount, entries)
+SELECT payer, created_at - created_at % 86400000000, payee, currency, program, status, kind, sum(amount), count(*)
 FROM ledger_entries
 WHERE created_at >= ? AND created_at < ?
-GROUP BY partner_id, store_id, created_at - created_at % 86400000000, currency, status, kind`
+GROUP BY payer, created_at - created_at % 86400000000, payee, currency, program, status, kind`
 
 // LedgerRollup rolls up the entries of at most maxDays UTC days from
 // rolled_until (the first time, from the day of the first entry) up to
@@ -175,37 +180,35 @@ func (t *tx) LedgerRollup(ctx context.Context, until time.Time, maxDays int) (ti
 }
 
 // LedgerList returns one page of the entries f selects, by id. The ids
-// of the page are found first in the partner's or the store's index, so
-// that only the page's rows are read from the table.
+// of the page are found first in ledger_payer and ledger_payee, a page on
+// each, so that only the page's rows are read from the table. No entry has
+// the same payer and payee, so the two sides never both hold one.
 func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.IDPage) ([]*promokit.LedgerEntry, error) {
-	w, err := ledgerWhere(f)
-	if err != nil {
-		return nil, err
+	if f.Party == "" {
+		return nil, errors.New("sqlite: a ledger filter needs a party")
 	}
-	w.add("id > ?", p.After)
+	var (
+		parts []string
+		args  []any
+	)
+	for _, side := range [][2]string{{"payer", "payee"}, {"payee", "payer"}} {
+		var w where
+		w.add(side[0]+" = ?", f.Party)
+		if f.Counterparty != "" {
+			w.add(side[1]+" = ?", f.Counterparty)
+		}
+		if !f.From.IsZero() {
+			w.add("created_at >= ?", micros(f.From))
+		}
+		if !f.To.IsZero() {
+			w.add("created_at < ?", micros(f.To))
+		}
+		w.add("id > ?", p.After)
+		parts = append(parts, `SELECT id FROM (SELECT id FROM ledger_entries`+w.String()+` ORDER BY id LIMIT ?)`)
+		args = append(args, append(w.args, p.Size())...)
+	}
 	return queryList(ctx, t, "ledger entries", `SELECT `+entryColumns+` FROM ledger_entries WHERE id IN (
-		SELECT id FROM ledger_entries`+w.String()+` ORDER BY id LIMIT ?) ORDER BY id`, append(w.args, p.Size()), scanEntry)
-}
-
-// ledgerWhere returns the conditions of a ledger filter.
-func ledgerWhere(f storage.LedgerFilter) (*where, error) {
-	if f.PartnerID == "" && f.StoreID == "" {
-		return nil, errors.New("sqlite: a ledger filter needs a partner or a store")
-	}
-	var w where
-	if f.PartnerID != "" {
-		w.add("partner_id = ?", f.PartnerID)
-	}
-	if f.StoreID != "" {
-		w.add("store_id = ?", f.StoreID)
-	}
-	if !f.From.IsZero() {
-		w.add("created_at >= ?", micros(f.From))
-	}
-	if !f.To.IsZero() {
-		w.add("created_at < ?", micros(f.To))
-	}
-	return &w, nil
+		`+strings.Join(parts, " UNION ALL ")+` ORDER BY id LIMIT ?) ORDER BY id`, append(args, p.Size()), scanEntry)
 }
 
 func scanEntry(row scanner) (*promokit.LedgerEntry, error) {
@@ -214,8 +217,8 @@ func scanEntry(row scanner) (*promokit.LedgerEntry, error) {
 		rate    int64
 		created int64
 	)
-	if err := row.Scan(&e.ID, &e.PartnerID, &e.StoreID, &e.OrderID, &e.Line, &e.Program, &e.Status, &e.Kind, &e.Amount,
-		&e.Currency, &e.Basis, &rate, &e.RateID, &e.EventID, &created); err != nil {
+	if err := row.Scan(&e.ID, &e.Payer, &e.Payee, &e.StoreID, &e.OrderID, &e.Line, &e.Program, &e.Rule, &e.Status, &e.Kind,
+		&e.Amount, &e.Currency, &e.Basis, &rate, &e.RateID, &e.EventID, &e.PayoutID, &created); err != nil {
 		return nil, err
 	}
 	e.Rate, e.CreatedAt = promokit.BasisPoints(rate), fromMicros(created)

@@ -2,22 +2,23 @@ package storage
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/promokit/promokit"
 )
 
-// LedgerTx appends to and reads the ledger of what partners are owed.
+// LedgerTx appends to and reads the ledger: what each party owes another.
 type LedgerTx interface {
 	// LedgerAddMany appends ledger entries and sets their IDs.
 	LedgerAddMany(ctx context.Context, es []*promokit.LedgerEntry) error
 	// LedgerListByOrder returns the entries of an order, by id.
 	LedgerListByOrder(ctx context.Context, storeID, orderID string) ([]*promokit.LedgerEntry, error)
-	// LedgerSum sums the entries that f selects by currency, status and
-	// kind. It reads the daily roll-ups (RollupLedger) for the whole UTC
-	// days of f that are rolled up (LedgerFilter.RolledDays) and the
-	// entries for the rest; the amounts and counts are those of the
-	// entries.
+	// LedgerSum sums the entries that f selects by f.Party's side, the
+	// counterparty's kind, currency, program, status and kind. It reads
+	// the daily roll-ups (LedgerRollup) for the whole UTC days of f that
+	// are rolled up (LedgerFilter.RolledDays) and the entries for the
+	// rest; the amounts and counts are those of the entries.
 	LedgerSum(ctx context.Context, f LedgerFilter) ([]LedgerTotal, error)
 	// LedgerList returns at most p.Size() entries that f selects, by id,
 	// after the id p.After.
@@ -29,25 +30,42 @@ type LedgerTx interface {
 	LedgerRollup(ctx context.Context, until time.Time, maxDays int) (time.Time, error)
 }
 
-// LedgerFilter selects ledger entries: of a partner, of a store (either or
-// both must be set), created at or after From and before To when they are
-// set.
+// LedgerFilter selects ledger entries: those Party pays or is paid (it
+// must be set), only those between it and Counterparty when that is set,
+// created at or after From and before To when they are set.
 type LedgerFilter struct {
-	PartnerID string
-	StoreID   string
-	From      time.Time
-	To        time.Time
+	Party        string
+	Counterparty string
+	From         time.Time
+	To           time.Time
 }
 
-// LedgerTotal is the sum of the entries of one currency, status and kind.
+// LedgerTotal is the sum of the entries of a filter's party on one side
+// (promokit.SidePayer or SidePayee) with counterparties of one kind
+// (promokit.PartyKind), in one currency, program, status and kind.
 type LedgerTotal struct {
-	Currency string `json:"currency"`
-	Status   string `json:"status"`
-	Kind     string `json:"kind"`
-	Amount   int64  `json:"amount"`
-	Entries  int64  `json:"entries"`
+	Side         string
+	Counterparty string
+	Currency     string
+	Program      string
+	Status       string
+	Kind         string
+	Amount       int64
+	Entries      int64
 }
 
+// PartyKindSQL returns an SQL expression, the same on both databases, of
+// the kind of the party id in column: promokit.PartyKind in SQL, so that
+// the sums group counterparties by kind in the database.
+func PartyKindSQL(column string) string {
+	prefix := func(p string) string {
+		return "substr(" + column + ", 1, " + strconv.Itoa(len(p)+1) + ") = '" + p + "_'"
+	}
+	return "CASE WHEN " + column + " = '" + promokit.Marketplace + "' THEN '" + promokit.PartyMarketplace + "'" +
+		" WHEN " + prefix(promokit.PrefixStore) + " THEN '" + promokit.PartyStore + "'" +
+		" WHEN " + prefix(promokit.PrefixPartner) + " THEN '" + promokit.PartyPartner + "'" +
+		" ELSE '' END"
+}
 // RolledDays returns the whole UTC days [from, to) that the roll-ups answer
 // for f when every entry created before rolledUntil (a UTC day start) is
 // rolled up: from is the first day start at or after f.From (zero when

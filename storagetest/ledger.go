@@ -12,19 +12,33 @@ import (
 	"github.com/promokit/promokit/storage"
 )
 
-// The ledger of what partners are owed.
+// The ledger of what each party owes another.
 
-// newEntry returns a ledger entry of an order line.
+// newEntry returns an affiliate commission that store storeID owes
+// partner partnerID for an order line.
 func newEntry(partnerID, storeID, orderID string, line int, status, kind string, amount int64, currency string, at time.Time) *promokit.LedgerEntry {
-	return &promokit.LedgerEntry{PartnerID: partnerID, StoreID: storeID, OrderID: orderID, Line: line,
-		Program: promokit.ProgramAffiliate, Status: status, Kind: kind, Amount: amount, Currency: currency,
-		Basis: amount * 20, Rate: 500, RateID: 3, EventID: "evt-" + orderID, CreatedAt: at}
+	return &promokit.LedgerEntry{Payer: storeID, Payee: partnerID, StoreID: storeID, OrderID: orderID, Line: line,
+		Program: promokit.ProgramAffiliate, Rule: promokit.RuleAffiliate, Status: status, Kind: kind, Amount: amount,
+		Currency: currency, Basis: amount * 20, Rate: 500, RateID: 3, EventID: "evt-" + orderID, CreatedAt: at}
 }
 
-// mixedEntries returns n entries of two partners, two stores, two
+// ledgerPairs are payers and payees of mixedEntries, with the program of
+// their entries: commissions of stores to partners, a store's share to the
+// marketplace, the marketplace's shares to a partner and a subsidy to a
+// store.
+var ledgerPairs = []struct{ payer, payee, program string }{
+	{"sto_1", "par_1", promokit.ProgramAffiliate},
+	{"sto_2", "par_2", promokit.ProgramAffiliate},
+	{"sto_1", promokit.Marketplace, promokit.ProgramPartnerCode},
+	{promokit.Marketplace, "par_1", promokit.ProgramEnvelope},
+	{"sto_2", "par_1", promokit.ProgramTask},
+	{promokit.Marketplace, "sto_2", "subsidy"},
+	{"sto_1", "par_2", promokit.ProgramAffiliate},
+}
+
+// mixedEntries returns n entries of the pairs of ledgerPairs, two
 // currencies and every status and kind, the i-th created at at(i).
 func mixedEntries(n int, at func(i int) time.Time) []*promokit.LedgerEntry {
-	partners, stores := []string{"ptn_1", "ptn_2"}, []string{"sto_1", "sto_2"}
 	currencies := []string{"EUR", "USD"}
 	kinds := []struct{ status, kind string }{
 		{promokit.LedgerPending, promokit.EntryAccrued},
@@ -32,38 +46,54 @@ func mixedEntries(n int, at func(i int) time.Time) []*promokit.LedgerEntry {
 		{promokit.LedgerPending, promokit.EntryReleased},
 		{promokit.LedgerPayable, promokit.EntryReleased},
 		{promokit.LedgerPayable, promokit.EntryReversed},
+		{promokit.LedgerPayable, promokit.EntryPaidOut},
+		{promokit.LedgerPaid, promokit.EntryPaidOut},
 	}
 	var all []*promokit.LedgerEntry
 	for i := range n {
 		k := kinds[i%len(kinds)]
+		pair := ledgerPairs[i/2%len(ledgerPairs)]
 		amount := int64(i*7%100 + 1)
-		if k.kind == promokit.EntryReversed || k.status == promokit.LedgerPending && k.kind == promokit.EntryReleased {
+		if k.kind == promokit.EntryReversed || k.kind == promokit.EntryReleased && k.status == promokit.LedgerPending ||
+			k.kind == promokit.EntryPaidOut && k.status == promokit.LedgerPayable {
 			amount = -amount
 		}
-		all = append(all, newEntry(partners[i%2], stores[i/2%2], fmt.Sprintf("ord-%d", i/4), i%3, k.status, k.kind, amount,
-			currencies[i/3%2], at(i)))
+		e := newEntry(pair.payee, pair.payer, fmt.Sprintf("ord-%d", i/4), i%3, k.status, k.kind, amount, currencies[i/3%2], at(i))
+		e.Payer, e.Payee, e.Program = pair.payer, pair.payee, pair.program
+		if pair.payer == promokit.Marketplace {
+			e.StoreID = pair.payee
+		}
+		if k.kind == promokit.EntryPaidOut {
+			e.OrderID, e.Line, e.EventID, e.PayoutID = "", 0, "", fmt.Sprintf("pay_%d", i)
+		}
+		all = append(all, e)
 	}
 	return all
 }
 
 // ledgerSelects reports whether f selects e.
 func ledgerSelects(f storage.LedgerFilter, e *promokit.LedgerEntry) bool {
-	return (f.PartnerID == "" || e.PartnerID == f.PartnerID) && (f.StoreID == "" || e.StoreID == f.StoreID) &&
-		(f.From.IsZero() || !e.CreatedAt.Before(f.From)) && (f.To.IsZero() || e.CreatedAt.Before(f.To))
+	between := e.Payer == f.Party && (f.Counterparty == "" || e.Payee == f.Counterparty) ||
+		e.Payee == f.Party && (f.Counterparty == "" || e.Payer == f.Counterparty)
+	return between && (f.From.IsZero() || !e.CreatedAt.Before(f.From)) && (f.To.IsZero() || e.CreatedAt.Before(f.To))
 }
 
 // sumEntries returns the totals of the entries of es that f selects, as
 // LedgerSum returns them.
 func sumEntries(es []*promokit.LedgerEntry, f storage.LedgerFilter) []storage.LedgerTotal {
-	sums := map[[3]string]*storage.LedgerTotal{}
+	sums := map[[6]string]*storage.LedgerTotal{}
 	var out []storage.LedgerTotal
 	for _, e := range es {
 		if !ledgerSelects(f, e) {
 			continue
 		}
-		k := [3]string{e.Currency, e.Status, e.Kind}
+		side, other := promokit.SidePayer, e.Payee
+		if e.Payee == f.Party {
+			side, other = promokit.SidePayee, e.Payer
+		}
+		k := [6]string{side, promokit.PartyKind(other), e.Currency, e.Program, e.Status, e.Kind}
 		if sums[k] == nil {
-			sums[k] = &storage.LedgerTotal{Currency: e.Currency, Status: e.Status, Kind: e.Kind}
+			sums[k] = &storage.LedgerTotal{Side: k[0], Counterparty: k[1], Currency: k[2], Program: k[3], Status: k[4], Kind: k[5]}
 		}
 		sums[k].Amount += e.Amount
 		sums[k].Entries++
@@ -72,7 +102,8 @@ func sumEntries(es []*promokit.LedgerEntry, f storage.LedgerFilter) []storage.Le
 		out = append(out, *s)
 	}
 	slices.SortFunc(out, func(a, b storage.LedgerTotal) int {
-		return cmp.Or(cmp.Compare(a.Currency, b.Currency), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
+		return cmp.Or(cmp.Compare(a.Side, b.Side), cmp.Compare(a.Counterparty, b.Counterparty), cmp.Compare(a.Currency, b.Currency),
+			cmp.Compare(a.Program, b.Program), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Kind, b.Kind))
 	})
 	return out
 }
@@ -83,7 +114,7 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 	const n = 1000
 	batch := make([]*promokit.LedgerEntry, n)
 	for i := range batch {
-		batch[i] = newEntry("ptn_1", "sto_1", fmt.Sprintf("ord-%d", i%10), i%3+1, promokit.LedgerPending, promokit.EntryAccrued,
+		batch[i] = newEntry("par_1", "sto_1", fmt.Sprintf("ord-%d", i%10), i%3+1, promokit.LedgerPending, promokit.EntryAccrued,
 			int64(i+1), "USD", b.at(time.Duration(i)*time.Millisecond))
 	}
 	batch[5].RateID, batch[5].EventID, batch[5].Amount = 0, "", -5 // a reversal without a rate
@@ -94,7 +125,7 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 		}
 	}
 	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, nil) })
-	other := newEntry("ptn_1", "sto_2", "ord-3", 1, promokit.LedgerPayable, promokit.EntryReleased, 7, "USD", b.now)
+	other := newEntry("par_1", "sto_2", "ord-3", 1, promokit.LedgerPayable, promokit.EntryReleased, 7, "USD", b.now)
 	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, []*promokit.LedgerEntry{other}) })
 	if other.ID <= batch[n-1].ID {
 		t.Fatalf("entry of a later batch has id %d, not after %d", other.ID, batch[n-1].ID)
@@ -121,9 +152,9 @@ func testLedgerEntries(t *testing.T, b *bundle) {
 	wantEqual(t, "an entry without a rate", batch[5], entries("sto_1", "ord-5")[0])
 }
 
-// testLedgerTotals checks statements: the totals by currency, status and
-// kind of a partner's or a store's entries in a period (from inclusive,
-// to exclusive), and the pages of the entries.
+// testLedgerTotals checks statements: the totals by side, counterparty
+// kind, currency, program, status and kind of a party's entries in a
+// period (from inclusive, to exclusive), and the pages of the entries.
 func testLedgerTotals(t *testing.T, b *bundle) {
 	all := mixedEntries(200, func(i int) time.Time { return b.at(time.Duration(i) * time.Hour) })
 	// One batch in an order of times unlike the ids', so that no test
@@ -145,19 +176,24 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		return out
 	}
 	filters := []storage.LedgerFilter{
-		{PartnerID: "ptn_1"},
-		{StoreID: "sto_2"},
-		{PartnerID: "ptn_2", StoreID: "sto_1"},
-		{PartnerID: "ptn_1", From: b.at(40 * time.Hour), To: b.at(130 * time.Hour)},
-		{StoreID: "sto_1", From: b.at(120 * time.Hour)},
-		{StoreID: "sto_1", To: b.at(11 * time.Hour)},
-		{PartnerID: "ptn_1", From: b.at(10 * time.Hour), To: b.at(10 * time.Hour)},
-		{PartnerID: "ptn_9"},
+		{Party: "par_1"},
+		{Party: "sto_2"},
+		{Party: "sto_1"},
+		{Party: promokit.Marketplace},
+		{Party: "par_2", Counterparty: "sto_1"},
+		{Party: "sto_1", Counterparty: promokit.Marketplace},
+		{Party: promokit.Marketplace, Counterparty: "sto_2"},
+		{Party: "par_1", From: b.at(40 * time.Hour), To: b.at(130 * time.Hour)},
+		{Party: "sto_1", From: b.at(120 * time.Hour)},
+		{Party: "sto_1", To: b.at(31 * time.Hour)},
+		{Party: "par_1", From: b.at(10 * time.Hour), To: b.at(10 * time.Hour)},
+		{Party: "par_9"},
+		{Party: "par_1", Counterparty: "sto_9"},
 	}
 	for _, f := range filters {
-		name := fmt.Sprintf("filter %s/%s from %v to %v", f.PartnerID, f.StoreID, f.From.Sub(b.now), f.To.Sub(b.now))
+		name := fmt.Sprintf("filter %s/%s from %v to %v", f.Party, f.Counterparty, f.From.Sub(b.now), f.To.Sub(b.now))
 		want := wantTotals(f)
-		if f.PartnerID != "ptn_9" && f.From != f.To && len(want) < 2 {
+		if f.Party != "par_9" && f.Counterparty != "sto_9" && f.From != f.To && len(want) < 2 {
 			t.Fatalf("%s: the reference selects too little: %v", name, want)
 		}
 		var got []storage.LedgerTotal
@@ -187,13 +223,13 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 		}
 		wantEqual(t, "entries of "+name, wantEntries(f), pages)
 	}
-	// A filter without a partner or a store is refused.
+	// A filter without a party is refused.
 	err := b.readErr(func(tx storage.Tx) error {
 		_, err := tx.LedgerSum(b.ctx, storage.LedgerFilter{From: b.now})
 		return err
 	})
 	if err == nil {
-		t.Fatal("LedgerSum without a partner or a store: no error")
+		t.Fatal("LedgerSum without a party: no error")
 	}
 }
 
@@ -240,7 +276,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 	// the edges of days.
 	all := mixedEntries(300, func(i int) time.Time { return b.at(time.Duration(i) * 29 * time.Minute) })
 	for i, at := range []time.Time{utcDay(2), utcDay(3).Add(-time.Microsecond), utcDay(4), utcDay(5).Add(-time.Microsecond)} {
-		all = append(all, newEntry("ptn_1", "sto_2", "ord-edge", i, promokit.LedgerPayable, promokit.EntryReleased,
+		all = append(all, newEntry("par_1", "sto_2", "ord-edge", i, promokit.LedgerPayable, promokit.EntryReleased,
 			int64(1000+i), "USD", at))
 	}
 	slices.Reverse(all[120:180])
@@ -250,7 +286,8 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 	}
 
 	scopes := []storage.LedgerFilter{
-		{PartnerID: "ptn_1"}, {StoreID: "sto_2"}, {PartnerID: "ptn_2", StoreID: "sto_1"}, {PartnerID: "ptn_9"},
+		{Party: "par_1"}, {Party: "sto_2"}, {Party: promokit.Marketplace}, {Party: "par_2", Counterparty: "sto_1"},
+		{Party: "sto_1", Counterparty: promokit.Marketplace}, {Party: "par_9"},
 	}
 	periods := [][2]time.Time{
 		{},                     // everything
@@ -277,7 +314,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 					got, err = tx.LedgerSum(b.ctx, f)
 					return err
 				})
-				wantEqual(t, fmt.Sprintf("%s: totals of %s/%s from %v to %v", stage, f.PartnerID, f.StoreID, f.From, f.To),
+				wantEqual(t, fmt.Sprintf("%s: totals of %s/%s from %v to %v", stage, f.Party, f.Counterparty, f.From, f.To),
 					sumEntries(all, f), got)
 			}
 		}
@@ -352,13 +389,13 @@ func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 		}
 	}
 	wantCounterDiffs(t, b, "check after concurrent roll-ups", nil)
-	for _, f := range []storage.LedgerFilter{{PartnerID: "ptn_1"}, {StoreID: "sto_2", From: utcDay(3).Add(time.Hour), To: utcDay(30)}} {
+	for _, f := range []storage.LedgerFilter{{Party: "par_1"}, {Party: "sto_2", From: utcDay(3).Add(time.Hour), To: utcDay(30)}} {
 		var got []storage.LedgerTotal
 		b.read(t, func(tx storage.Tx) (err error) {
 			got, err = tx.LedgerSum(b.ctx, f)
 			return err
 		})
-		wantEqual(t, fmt.Sprintf("totals of %s/%s", f.PartnerID, f.StoreID), sumEntries(all, f), got)
+		wantEqual(t, fmt.Sprintf("totals of %s/%s", f.Party, f.Counterparty), sumEntries(all, f), got)
 	}
 }
 
@@ -368,10 +405,10 @@ func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 // rolled up are not compared.
 func testLedgerRollupCheck(t *testing.T, b *bundle) {
 	entries := []*promokit.LedgerEntry{
-		newEntry("ptn_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
-		newEntry("ptn_1", "sto_1", "ord-2", 0, promokit.LedgerPending, promokit.EntryAccrued, 50, "USD", utcDay(1).Add(20*time.Hour)),
-		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
-		newEntry("ptn_1", "sto_1", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 5, "USD", utcDay(3).Add(time.Hour)),
+		newEntry("par_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
+		newEntry("par_1", "sto_1", "ord-2", 0, promokit.LedgerPending, promokit.EntryAccrued, 50, "USD", utcDay(1).Add(20*time.Hour)),
+		newEntry("par_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
+		newEntry("par_1", "sto_1", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 5, "USD", utcDay(3).Add(time.Hour)),
 	}
 	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
 	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
@@ -380,16 +417,16 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 	wantCounterDiffs(t, b, "check after the roll-up", nil)
 
 	late := []*promokit.LedgerEntry{
-		newEntry("ptn_1", "sto_1", "ord-5", 0, promokit.LedgerPending, promokit.EntryAccrued, 40, "USD", utcDay(1).Add(23*time.Hour)),
-		newEntry("ptn_2", "sto_2", "ord-6", 0, promokit.LedgerPending, promokit.EntryAdjusted, -8, "GBP", utcDay(2).Add(5*time.Hour)),
-		newEntry("ptn_2", "sto_2", "ord-7", 0, promokit.LedgerPending, promokit.EntryAdjusted, 9, "GBP", utcDay(3).Add(5*time.Hour)),
+		newEntry("par_1", "sto_1", "ord-5", 0, promokit.LedgerPending, promokit.EntryAccrued, 40, "USD", utcDay(1).Add(23*time.Hour)),
+		newEntry("par_2", "sto_2", "ord-6", 0, promokit.LedgerPending, promokit.EntryAdjusted, -8, "GBP", utcDay(2).Add(5*time.Hour)),
+		newEntry("par_2", "sto_2", "ord-7", 0, promokit.LedgerPending, promokit.EntryAdjusted, 9, "GBP", utcDay(3).Add(5*time.Hour)),
 	}
 	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, late) })
 	wantCounterDiffs(t, b, "check after late entries", []storage.CounterDiff{
-		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 150, FromRows: 190},
-		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 GBP pending adjusted", Stored: 0, FromRows: -8},
-		{Kind: "ledger_daily_entries", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 2, FromRows: 3},
-		{Kind: "ledger_daily_entries", Subject: "ptn_2 sto_2 2026-01-02 GBP pending adjusted", Stored: 0, FromRows: 1},
+		{Kind: "ledger_daily", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 150, FromRows: 190},
+		{Kind: "ledger_daily", Subject: "sto_2 par_2 2026-01-02 GBP affiliate pending adjusted", Stored: 0, FromRows: -8},
+		{Kind: "ledger_daily_entries", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 2, FromRows: 3},
+		{Kind: "ledger_daily_entries", Subject: "sto_2 par_2 2026-01-02 GBP affiliate pending adjusted", Stored: 0, FromRows: 1},
 	})
 }
 
@@ -402,10 +439,10 @@ func RunLedgerRollupTampered(t *testing.T, s storage.DB, exec func(ctx context.C
 	t.Helper()
 	b := &bundle{ctx: t.Context(), store: s, now: jan1()}
 	entries := []*promokit.LedgerEntry{
-		newEntry("ptn_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
-		newEntry("ptn_1", "sto_1", "ord-2", 0, promokit.LedgerPending, promokit.EntryAccrued, 50, "USD", utcDay(1).Add(20*time.Hour)),
-		newEntry("ptn_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
-		newEntry("ptn_2", "sto_2", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 30, "EUR", utcDay(2).Add(2*time.Hour)),
+		newEntry("par_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
+		newEntry("par_1", "sto_1", "ord-2", 0, promokit.LedgerPending, promokit.EntryAccrued, 50, "USD", utcDay(1).Add(20*time.Hour)),
+		newEntry("par_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 70, "EUR", utcDay(2).Add(time.Hour)),
+		newEntry("par_2", "sto_2", "ord-4", 0, promokit.LedgerPending, promokit.EntryAccrued, 30, "EUR", utcDay(2).Add(2*time.Hour)),
 	}
 	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, entries) })
 	if got := b.rollup(t, utcDay(3), 31); !got.Equal(utcDay(3)) {
@@ -413,21 +450,21 @@ func RunLedgerRollupTampered(t *testing.T, s storage.DB, exec func(ctx context.C
 	}
 	wantCounterDiffs(t, b, "check after the roll-up", nil)
 	for _, query := range []string{
-		`UPDATE ledger_daily SET amount = amount + 1, entries = entries + 1 WHERE partner_id = 'ptn_1'`,
-		`DELETE FROM ledger_daily WHERE partner_id = 'ptn_2' AND store_id = 'sto_2'`,
-		`INSERT INTO ledger_daily (partner_id, store_id, day, currency, status, kind, amount, entries)
-			SELECT partner_id, store_id, day, 'JPY', status, kind, 9, 1 FROM ledger_daily WHERE partner_id = 'ptn_2'`,
+		`UPDATE ledger_daily SET amount = amount + 1, entries = entries + 1 WHERE payee = 'par_1'`,
+		`DELETE FROM ledger_daily WHERE payee = 'par_2' AND payer = 'sto_2'`,
+		`INSERT INTO ledger_daily (payer, day, payee, currency, program, status, kind, amount, entries)
+			SELECT payer, day, payee, 'JPY', program, status, kind, 9, 1 FROM ledger_daily WHERE payee = 'par_2'`,
 	} {
 		if err := exec(b.ctx, query); err != nil {
 			t.Fatalf("%s: %v", query, err)
 		}
 	}
 	wantCounterDiffs(t, b, "check after tampering", []storage.CounterDiff{
-		{Kind: "ledger_daily", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 151, FromRows: 150},
-		{Kind: "ledger_daily", Subject: "ptn_2 sto_1 2026-01-02 JPY payable released", Stored: 9, FromRows: 0},
-		{Kind: "ledger_daily", Subject: "ptn_2 sto_2 2026-01-02 EUR pending accrued", Stored: 0, FromRows: 30},
-		{Kind: "ledger_daily_entries", Subject: "ptn_1 sto_1 2026-01-01 USD pending accrued", Stored: 3, FromRows: 2},
-		{Kind: "ledger_daily_entries", Subject: "ptn_2 sto_1 2026-01-02 JPY payable released", Stored: 1, FromRows: 0},
-		{Kind: "ledger_daily_entries", Subject: "ptn_2 sto_2 2026-01-02 EUR pending accrued", Stored: 0, FromRows: 1},
+		{Kind: "ledger_daily", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 151, FromRows: 150},
+		{Kind: "ledger_daily", Subject: "sto_1 par_2 2026-01-02 JPY affiliate payable released", Stored: 9, FromRows: 0},
+		{Kind: "ledger_daily", Subject: "sto_2 par_2 2026-01-02 EUR affiliate pending accrued", Stored: 0, FromRows: 30},
+		{Kind: "ledger_daily_entries", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 3, FromRows: 2},
+		{Kind: "ledger_daily_entries", Subject: "sto_1 par_2 2026-01-02 JPY affiliate payable released", Stored: 1, FromRows: 0},
+		{Kind: "ledger_daily_entries", Subject: "sto_2 par_2 2026-01-02 EUR affiliate pending accrued", Stored: 0, FromRows: 1},
 	})
 }

@@ -147,8 +147,8 @@ func testPlaceOrders(t *testing.T, b *bundle) {
 		p.Orders = append(p.Orders, o)
 		p.Events = append(p.Events, &promokit.OrderEvent{StoreID: "sto_1", ID: id + "-placed", OrderID: id, Type: promokit.EventPlaced,
 			RequestHash: []byte{1, 2}, At: b.now, CreatedAt: b.now})
-		p.Entries = append(p.Entries, &promokit.LedgerEntry{PartnerID: "ptn_1", StoreID: "sto_1", OrderID: id, Line: 1,
-			Program: promokit.ProgramAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryAccrued,
+		p.Entries = append(p.Entries, &promokit.LedgerEntry{Payer: "sto_1", Payee: "ptn_1", StoreID: "sto_1", OrderID: id, Line: 1,
+			Program: promokit.ProgramAffiliate, Rule: promokit.RuleAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryAccrued,
 			Amount: 500, Currency: "USD", Basis: 10000, Rate: 500, EventID: id + "-placed", CreatedAt: b.now})
 	}
 	// The same binding twice in a batch is written once; another store's

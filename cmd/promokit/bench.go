@@ -58,6 +58,15 @@ Scenarios:
   statement-sum
                the baseline of statement, on the server's database: a plain
                SELECT sum(amount) of the partner's entries of the period.
+  store-statement
+               GET /v1/stores/{id}/statement of a new store over 30 days in
+               which it has --entries ledger entries of every kind (to two
+               partners under two programs, to and from the marketplace,
+               payouts), seeded as for statement; checks the closing
+               balances.
+  store-statement-sum
+               the baseline of store-statement: plain sums of the amounts
+               the store pays and is paid in the period.
   click        GET /r/{token} of an affiliate link (a new one per step), each
                client a visitor with its own cookie and a browser's user
                agent, answered 302. The store joins the affiliate program on

@@ -189,7 +189,7 @@ func TestTwoServersOrderEvents(t *testing.T) {
 			day := time.Now().UTC()
 			period := "from=" + day.AddDate(0, 0, -2).Format(time.DateOnly) + "&to=" + day.AddDate(0, 0, 2).Format(time.DateOnly)
 			st := admin.do("GET", "/v1/partners/"+partner+"/statement?"+period, nil, http.StatusOK)
-			cur := st["currencies"].([]any)[0].(map[string]any)
+			cur := st["currencies"].([]any)[0].(map[string]any)["accounts"].([]any)[0].(map[string]any)
 			if pending := cur["closing"].(map[string]any)["pending"].(float64); pending != n*500 {
 				t.Fatalf("pending commission %v, want %d", pending, n*500)
 			}
