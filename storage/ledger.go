@@ -66,6 +66,7 @@ func PartyKindSQL(column string) string {
 		" WHEN " + prefix(promokit.PrefixPartner) + " THEN '" + promokit.PartyPartner + "'" +
 		" ELSE '' END"
 }
+
 // RolledDays returns the whole UTC days [from, to) that the roll-ups answer
 // for f when every entry created before rolledUntil (a UTC day start) is
 // rolled up: from is the first day start at or after f.From (zero when
