@@ -116,6 +116,9 @@ func ledgerCaller(ctx context.Context, q *StatementQuery) error {
 		own = p.StoreID
 	}
 	if own != "" && q.Party != own && q.Counterparty != own {
+		if q.Party == promokit.Marketplace && q.Counterparty == "" {
+			return promokit.Errorf(promokit.EForbidden, "the marketplace's whole ledger is the admin's: name your own party as the counterparty")
+		}
 		return partyNotFound(q.Party)
 	}
 	if q.Party == "" {

@@ -226,7 +226,7 @@ func routeCases() []routeCase {
 		{"GET", "/v1/stores/{id}/ledger.csv", withAffiliate(shop("/ledger.csv")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
 		// The marketplace's ledger: the admin's, and a seller's with
 		// the marketplace (counterparty its store).
-		{"GET", "/v1/marketplace/statement", withAffiliate(fixed("/v1/marketplace/statement")), nil, nil, [principals]int{ok, nf, nf, nf, frb, frb, una}},
+		{"GET", "/v1/marketplace/statement", withAffiliate(fixed("/v1/marketplace/statement")), nil, nil, [principals]int{ok, frb, frb, frb, frb, frb, una}},
 		{"GET", "/v1/marketplace/statement", withAffiliate(marketplaceWithShop("/statement")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
 		{"GET", "/v1/marketplace/ledger", withAffiliate(marketplaceWithShop("/ledger")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
 		{"GET", "/v1/marketplace/ledger.csv", withAffiliate(marketplaceWithShop("/ledger.csv")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
