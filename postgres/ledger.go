@@ -123,7 +123,9 @@ func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.L
 // ledgerTotalsSQL returns the query of LedgerSum and its arguments: for
 // each side of f.Party, the sums of the roll-ups of the days of f rolled
 // up before rolled and of the entries of f outside those days, added up
-// by side, counterparty kind, currency, program, status and kind.
+// by side, counterparty kind, currency, program, status and kind. Each
+// part groups by the counterparty itself, and only the outer query turns
+// the few rows left into kinds, so that no entry's row computes one.
 func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	var (
 		w     where
@@ -145,9 +147,9 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 		if !to.IsZero() {
 			conds = append(conds, column+" < "+w.arg(to))
 		}
-		parts = append(parts, `SELECT '`+side+`' AS side, `+storage.PartyKindSQL(other)+` AS cp, currency, program, status, kind,
+		parts = append(parts, `SELECT '`+side+`' AS side, `+other+` AS other, currency, program, status, kind,
 			sum(amount) AS amount, `+entries+` AS entries FROM `+table+` WHERE `+strings.Join(conds, " AND ")+
-			` GROUP BY 2, currency, program, status, kind`)
+			` GROUP BY `+other+`, currency, program, status, kind`)
 	}
 	for _, side := range [][2]string{{promokit.SidePayer, promokit.SidePayee}, {promokit.SidePayee, promokit.SidePayer}} {
 		if from, to, ok := f.RolledDays(rolled); ok {
@@ -162,8 +164,8 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 			sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, f.To)
 		}
 	}
-	return `SELECT side, cp, currency, program, status, kind, sum(amount)::bigint, sum(entries)::bigint FROM (` +
-		strings.Join(parts, " UNION ALL ") + `) t GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`, w.args
+	return `SELECT side, ` + storage.PartyKindSQL("other") + ` AS cp, currency, program, status, kind, sum(amount)::bigint,
+		sum(entries)::bigint FROM (` + strings.Join(parts, " UNION ALL ") + `) t GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`, w.args
 }
 
 // rolledUntil returns the roll-ups' rolled_until, zero when nothing is

@@ -72,7 +72,9 @@ func (t *tx) LedgerSum(ctx context.Context, f storage.LedgerFilter) ([]storage.L
 // ledgerTotalsSQL returns the query of LedgerSum and its arguments: for
 // each side of f.Party, the sums of the roll-ups of the days of f rolled
 // up before rolled and of the entries of f outside those days, added up
-// by side, counterparty kind, currency, program, status and kind.
+// by side, counterparty kind, currency, program, status and kind. Each
+// part groups by the counterparty itself, and only the outer query turns
+// the few rows left into kinds, so that no entry's row computes one.
 func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	var (
 		parts []string
@@ -90,9 +92,8 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 		if !to.IsZero() {
 			w.add(column+" < ?", micros(to))
 		}
-		cp := storage.PartyKindSQL(other)
-		parts = append(parts, `SELECT '`+side+`' AS side, `+cp+` AS cp, currency, program, status, kind, sum(amount) AS amount, `+
-			entries+` AS entries FROM `+table+w.String()+` GROUP BY cp, currency, program, status, kind`)
+		parts = append(parts, `SELECT '`+side+`' AS side, `+other+` AS other, currency, program, status, kind, sum(amount) AS amount, `+
+			entries+` AS entries FROM `+table+w.String()+` GROUP BY `+other+`, currency, program, status, kind`)
 		args = append(args, w.args...)
 	}
 	for _, side := range [][2]string{{promokit.SidePayer, promokit.SidePayee}, {promokit.SidePayee, promokit.SidePayer}} {
@@ -108,7 +109,7 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 			sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, f.To)
 		}
 	}
-	return `SELECT side, cp, currency, program, status, kind, sum(amount), sum(entries) FROM (` +
+	return `SELECT side, ` + storage.PartyKindSQL("other") + ` AS cp, currency, program, status, kind, sum(amount), sum(entries) FROM (` +
 		strings.Join(parts, " UNION ALL ") + `) GROUP BY side, cp, currency, program, status, kind
 		ORDER BY side, cp, currency, program, status, kind`, args
 }
