@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -160,6 +161,27 @@ func TestPartnerCodeSplit(t *testing.T) {
 		c := b.event(t, "p4-2", engine.OrderEventInput{ID: "p4-2-cancel", Type: promokit.EventCancelled})
 		if e := entryOf(t, c.Entries, 0, pending, promokit.EntryReversed); e.Amount != -4 || e.Payee != promokit.Marketplace {
 			t.Fatalf("cancel = %+v", c.Entries)
+		}
+
+		// The code's usage history: each use with the amount of its
+		// order's lines the code covers (the mug's, not the t-shirt's),
+		// what was refunded of them and the order's state; a use whose
+		// order is not reported yet has none.
+		b.redeem(t, "p4-3", "c-44")
+		uses, err := b.svc.ListCodeRedemptions(b.seller, "seller-7", storage.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, u := range uses {
+			s := u.OrderID + " " + u.State
+			if u.Amount != nil {
+				s += fmt.Sprintf(" %d %d %s", *u.Amount, *u.Refunded, *u.OrderState)
+			}
+			got = append(got, s)
+		}
+		if want := []string{"p4-1 redeemed 7 5 completed", "p4-2 rolled_back 7 0 cancelled", "p4-3 redeemed"}; !slices.Equal(got, want) {
+			t.Fatalf("usage history %q, want %q", got, want)
 		}
 
 		// The statements: the marketplace's fees from the store, and the

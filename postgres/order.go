@@ -54,6 +54,12 @@ func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*prom
 	return o, nil
 }
 
+// OrderGetMany returns the store's orders among ids.
+func (t *tx) OrderGetMany(ctx context.Context, storeID string, ids []string) ([]*promokit.Order, error) {
+	return queryList(ctx, t.q, "orders", `SELECT `+orderColumns+` FROM orders WHERE store_id = $1 AND id = ANY($2)`,
+		[]any{storeID, ids}, scanOrder)
+}
+
 // OrderUpdate writes every field of an order that its events change, if
 // its stored version is still version, and sets o.Version to version+1.
 // storage.ErrStale when another write came first or there is no such

@@ -56,6 +56,16 @@ func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*prom
 	return o, nil
 }
 
+// OrderGetMany returns the store's orders among ids.
+func (t *tx) OrderGetMany(ctx context.Context, storeID string, ids []string) ([]*promokit.Order, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode order ids: %w", err)
+	}
+	return queryList(ctx, t, "orders", `SELECT `+orderColumns+` FROM orders
+		WHERE store_id = ? AND id IN (SELECT value FROM json_each(?))`, []any{storeID, string(list)}, scanOrder)
+}
+
 // OrderUpdate writes every field of an order that its events change, if
 // its stored version is still version, and sets o.Version to version+1.
 // storage.ErrStale when another write came first or there is no such
