@@ -29,14 +29,160 @@ const (
 )
 
 // Claim is one program's claim on an order line: the program, the rule
-// that grounds it, the code it rests on ("" for a click) and the partner
-// who would earn ("" when only the marketplace and the store share it, as
-// under P4).
+// that grounds it, the code it rests on ("" for a click), the partner who
+// would earn ("" when only the marketplace and the store share it, as
+// under P4) and the rate the line would earn at, in force when the order
+// was placed: its id and its source ("product" or "general" for an
+// affiliate rate, "policy" for a share the marketplace's policy sets).
 type Claim struct {
-	Program   string `json:"program"`
-	Rule      string `json:"rule"`
-	Code      string `json:"code,omitempty"`
-	PartnerID string `json:"partner_id,omitempty"`
+	Program    string      `json:"program"`
+	Rule       string      `json:"rule"`
+	Code       string      `json:"code,omitempty"`
+	PartnerID  string      `json:"partner_id,omitempty"`
+	Rate       BasisPoints `json:"rate_bp"`
+	RateID     int64       `json:"rate_id,omitempty"`
+	RateSource string      `json:"rate_source,omitempty"`
+}
+
+// Payee is the party that earns on a line the claim wins: its partner,
+// else the marketplace (a P4 code's share is the marketplace's fee).
+func (c Claim) Payee() string {
+	if c.PartnerID != "" {
+		return c.PartnerID
+	}
+	return Marketplace
+}
+
+// RateSourcePolicy is the source of a rate that the marketplace's policy
+// sets rather than the store (P4's share).
+const RateSourcePolicy = "policy"
+
+// LineClaims are the claims on each line of an order, by the line's index
+// in Order.Lines. Each program adds its claims with a function of its own
+// (Order.ClaimAffiliate, Order.ClaimPartnerCodes; a red envelope's and an
+// influencer task's come with those programs), and Order.DecideLines picks
+// each line's winner in one place.
+type LineClaims [][]Claim
+
+// NewLineClaims returns the empty claims of o's lines.
+func NewLineClaims(o *Order) LineClaims { return make(LineClaims, len(o.Lines)) }
+
+// DecideLines stamps each line of o with the claim that wins it (Decide,
+// O1): its program, rule, code, payee and rate. A line without a claim
+// earns nothing and keeps none of them. Every ledger entry of the line
+// then names that program and rule (Commissions).
+func (o *Order) DecideLines(lc LineClaims) {
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		var claims []Claim
+		if i < len(lc) {
+			claims = lc[i]
+		}
+		won, ok := Decide(claims)
+		if !ok {
+			continue
+		}
+		l.Program, l.Rule, l.Code, l.Payee = won.Program, won.Rule, won.Code, won.Payee()
+		l.Rate, l.RateID, l.RateSource = won.Rate, won.RateID, won.RateSource
+	}
+}
+
+// ClaimAffiliate stamps o with the click c that won it (A3) when
+// membership m covers the order's time, and adds to lc, on every line the
+// store has a rate for, the claim of the click's partner at the rate in
+// force at that time (A4): the line's product's own rate (source
+// "product"), else the general rate ("general"). rates are the store's
+// rates in force at the order's time, as the storage reads them: at most
+// one per product and one general; a product's removed rate gives the
+// product the general rate again. Every line of the store's order is
+// claimed, not only the linked product's. It reports whether o is
+// attributed; a nil click, or a store outside the program at the order's
+// time, leaves o unattributed and lc untouched.
+func (o *Order) ClaimAffiliate(lc LineClaims, m *Membership, c *Click, rates []*Rate) bool {
+	if !m.ActiveAt(o.PlacedAt) || c == nil {
+		return false
+	}
+	o.Attribution = &Attribution{
+		Program: ProgramAffiliate, LinkID: c.LinkID, PartnerID: c.PartnerID, ClickID: c.ID, ClickedAt: c.ClickedAt,
+	}
+	var general *Rate
+	own := map[string]*Rate{}
+	for _, r := range rates {
+		if r.ProductID == "" {
+			general = r
+		} else if !r.Removed {
+			own[r.ProductID] = r
+		}
+	}
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		r, source := own[l.ProductID], "product"
+		if r == nil {
+			r, source = general, "general"
+		}
+		if r == nil {
+			continue
+		}
+		lc[i] = append(lc[i], Claim{
+			Program: ProgramAffiliate, Rule: RuleAffiliate, PartnerID: c.PartnerID,
+			Rate: r.Rate, RateID: r.ID, RateSource: source,
+		})
+	}
+	return true
+}
+
+// ClaimPartnerCodes adds to lc the claims of the P4 codes that o redeemed
+// (P4): when o's store runs under the P4 policy (st.PartnerPromoCodes),
+// each of its redemptions that holds a use (held or redeemed) of a code of
+// one of the store's own promotions (channel store) claims every line whose
+// product that promotion covers, for the marketplace, at its share of the
+// line (10000 − pol.PartnerShare, the seller keeping pol.PartnerShare), the
+// share in force when the order is placed. promos are the promotions of the
+// redemptions, by any order; a redemption whose promotion is missing, a
+// codeless one (an automatic promotion) and one that gave its use back
+// claim nothing.
+func (o *Order) ClaimPartnerCodes(lc LineClaims, st *Store, reds []*Redemption, promos []*Promotion, pol PartnerCodePolicy) {
+	if st == nil || !st.PartnerPromoCodes {
+		return
+	}
+	byID := make(map[string]*Promotion, len(promos))
+	for _, p := range promos {
+		byID[p.ID] = p
+	}
+	for _, r := range reds {
+		if r.Code == "" || r.StoreID != o.StoreID || r.OrderID != o.ID ||
+			r.State != RedemptionRedeemed && r.State != RedemptionHeld {
+			continue
+		}
+		p := byID[r.PromotionID]
+		if p == nil || p.StoreID != o.StoreID || p.Channel != ChannelStore {
+			continue
+		}
+		for i := range o.Lines {
+			if p.AppliesTo(o.Lines[i].ProductID) {
+				lc[i] = append(lc[i], Claim{
+					Program: ProgramPartnerCode, Rule: RulePartnerCode, Code: r.Code,
+					Rate: MarketplaceShare(pol), RateSource: RateSourcePolicy,
+				})
+			}
+		}
+	}
+}
+
+// MarketplaceShare is the marketplace's share of a P4 line (P4): what the
+// seller's share (partner_share_bp) leaves of the whole, 40% by default.
+func MarketplaceShare(pol PartnerCodePolicy) BasisPoints {
+	return 10000 - pol.PartnerShare
+}
+
+// SplitPartnerCodeLine splits a P4 line's net amount between the
+// marketplace and the seller (P4): the marketplace's part is the amount
+// at its share, rounded once, half away from zero (ApplyRate), and the
+// seller keeps the rest, so that the parts add up to the amount exactly:
+// 7¢ at 40% is 3¢ for the marketplace and 4¢ for the seller.
+func SplitPartnerCodeLine(net int64, pol PartnerCodePolicy) (marketplace, seller int64) {
+	marketplace = ApplyRate(net, MarketplaceShare(pol))
+	return marketplace, net - marketplace
 }
 
 // claimRank is the precedence of O1: the lower rank wins. An unknown

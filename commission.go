@@ -2,49 +2,23 @@ package promokit
 
 import "time"
 
-// Commissions of the affiliate program (DOMAIN.md A3, A4): which rate each
-// line of an attributed order earns, and the ledger entries that each
-// change of the order writes. Every amount is int64 minor units, every
-// rate basis points, and each line's commission is rounded once, half away
-// from zero (ApplyRate), on the line's amount net of its refunds.
+// What each line of an order earns for its payee, and the ledger entries
+// that each change of the order writes: an affiliate's commission (A3,
+// A4), the marketplace's share of a P4 code's sale (P4), each the claim
+// that won the line (O1, DecideLines). Every amount is int64 minor units,
+// every rate basis points, and each line's amount is rounded once, half
+// away from zero (ApplyRate), on the line's amount net of its refunds. The
+// store of the order pays; the line's payee earns.
 
-// Attribute stamps o with the click c that won it (A3) when membership m
-// covers the order's time, and gives each line the rate in force at that
-// time (A4): its product's own rate, else the general rate (source
-// "general"), else none. rates are the store's rates in force at the
-// order's time, as the storage reads them: at most one per product and one
-// general; a product's removed rate gives the product the general rate
-// again. Every line of the store's order earns, not only the linked
-// product. Attribute reports whether o is attributed; a nil click, or a
-// store outside the program at the order's time, leaves o unattributed.
+// Attribute stamps o with the click c that won it (A3) and each line with
+// the affiliate claim it earns by (Order.ClaimAffiliate), when no other
+// program claims the order's lines: the affiliate program alone, as
+// DecideLines decides it. It reports whether o is attributed.
 func (o *Order) Attribute(m *Membership, c *Click, rates []*Rate) bool {
-	if !m.ActiveAt(o.PlacedAt) || c == nil {
-		return false
-	}
-	o.Attribution = &Attribution{
-		Program: ProgramAffiliate, LinkID: c.LinkID, PartnerID: c.PartnerID, ClickID: c.ID, ClickedAt: c.ClickedAt,
-	}
-	var general *Rate
-	own := map[string]*Rate{}
-	for _, r := range rates {
-		if r.ProductID == "" {
-			general = r
-		} else if !r.Removed {
-			own[r.ProductID] = r
-		}
-	}
-	for i := range o.Lines {
-		l := &o.Lines[i]
-		r, source := own[l.ProductID], "product"
-		if r == nil {
-			r, source = general, "general"
-		}
-		if r == nil {
-			continue
-		}
-		l.Rate, l.RateID, l.RateSource = r.Rate, r.ID, source
-	}
-	return true
+	lc := NewLineClaims(o)
+	ok := o.ClaimAffiliate(lc, m, c, rates)
+	o.DecideLines(lc)
+	return ok
 }
 
 // LineBalance is what the ledger entries of one order line add up to, by
@@ -73,11 +47,11 @@ func LineBalances(entries ...[]*LedgerEntry) map[int]LineBalance {
 	return out
 }
 
-// Commissions computes the ledger entries that one change of an attributed
-// order writes for its partner. Each entry is for one line, and carries
-// the line's rate and, as its basis, the line's amount net of refunds when
-// the entry is written. Each method returns no entry for an order that is
-// not attributed, and never an entry of zero; bal is the order's
+// Commissions computes the ledger entries that one change of an order
+// writes for the payees of its lines. Each entry is for one line, and
+// carries the line's program, rule and rate and, as its basis, the line's
+// amount net of refunds when the entry is written. A line that nothing
+// earns on gets no entry, and no entry is ever of zero; bal is the order's
 // LineBalances before the change.
 type Commissions struct {
 	// EventID is the order event that makes the entries; "" when the
@@ -87,15 +61,16 @@ type Commissions struct {
 	CreatedAt time.Time
 }
 
-// Accrue returns the pending commission of each line of a newly placed
-// order: its amount at its rate, rounded once (A4; $100 at 5% is $5).
+// Accrue returns the pending amount of each line of a newly placed order:
+// its amount at its rate, rounded once (A4: $100 at 5% is $5; P4: 7¢ at
+// the marketplace's 40% is 3¢).
 func (c Commissions) Accrue(o *Order) []*LedgerEntry {
-	if o.Attribution == nil {
-		return nil
-	}
 	var out []*LedgerEntry
 	for i := range o.Lines {
 		l := &o.Lines[i]
+		if o.payee(l) == "" {
+			continue
+		}
 		if amount := ApplyRate(l.Amount, l.Rate); amount != 0 {
 			out = append(out, c.entry(o, l, LedgerPending, EntryAccrued, amount))
 		}
@@ -107,13 +82,10 @@ func (c Commissions) Accrue(o *Order) []*LedgerEntry {
 // entries that moves it to payable: the order completed and its hold
 // passed (A4: the commission is charged only after completion).
 func (c Commissions) Release(o *Order, bal map[int]LineBalance) []*LedgerEntry {
-	if o.Attribution == nil {
-		return nil
-	}
 	var out []*LedgerEntry
 	for i := range o.Lines {
 		l := &o.Lines[i]
-		if p := bal[l.Line].Pending; p != 0 {
+		if p := bal[l.Line].Pending; p != 0 && o.payee(l) != "" {
 			out = append(out,
 				c.entry(o, l, LedgerPending, EntryReleased, -p),
 				c.entry(o, l, LedgerPayable, EntryReleased, p))
@@ -125,13 +97,10 @@ func (c Commissions) Release(o *Order, bal map[int]LineBalance) []*LedgerEntry {
 // Reverse returns the entries that take back each line's pending
 // commission of a cancelled order.
 func (c Commissions) Reverse(o *Order, bal map[int]LineBalance) []*LedgerEntry {
-	if o.Attribution == nil {
-		return nil
-	}
 	var out []*LedgerEntry
 	for i := range o.Lines {
 		l := &o.Lines[i]
-		if p := bal[l.Line].Pending; p != 0 {
+		if p := bal[l.Line].Pending; p != 0 && o.payee(l) != "" {
 			out = append(out, c.entry(o, l, LedgerPending, EntryReversed, -p))
 		}
 	}
@@ -145,14 +114,11 @@ func (c Commissions) Reverse(o *Order, bal map[int]LineBalance) []*LedgerEntry {
 // (adjusted), as a reversal of payable after (reversed). A line whose
 // commission does not change gets no entry.
 func (c Commissions) Adjust(o *Order, r *Refund, bal map[int]LineBalance) []*LedgerEntry {
-	if o.Attribution == nil {
-		return nil
-	}
 	lines := o.lineIndex()
 	var out []*LedgerEntry
 	for _, rl := range r.Lines {
 		l := lines[rl.Line]
-		if l == nil {
+		if l == nil || o.payee(l) == "" {
 			continue
 		}
 		b := bal[l.Line]
@@ -168,11 +134,40 @@ func (c Commissions) Adjust(o *Order, r *Refund, bal map[int]LineBalance) []*Led
 	return out
 }
 
-// entry is a ledger entry of o's partner for line l.
+// entry is a ledger entry of line l of o: its store pays the line's
+// payee.
 func (c Commissions) entry(o *Order, l *OrderLine, status, kind string, amount int64) *LedgerEntry {
+	program, rule := l.Program, l.Rule
+	if l.Payee == "" {
+		program, rule = o.Attribution.Program, RuleAffiliate
+	}
 	return &LedgerEntry{
-		Payer: o.StoreID, Payee: o.Attribution.PartnerID, StoreID: o.StoreID, OrderID: o.ID, Line: l.Line,
-		Program: o.Attribution.Program, Rule: RuleAffiliate, Status: status, Kind: kind, Amount: amount, Currency: o.Currency,
+		Payer: o.StoreID, Payee: o.payee(l), StoreID: o.StoreID, OrderID: o.ID, Line: l.Line,
+		Program: program, Rule: rule, Status: status, Kind: kind, Amount: amount, Currency: o.Currency,
 		Basis: l.Amount - l.Refunded, Rate: l.Rate, RateID: l.RateID, EventID: c.EventID, CreatedAt: c.CreatedAt,
 	}
+}
+
+// payee is the party that earns on line l of o, "" when none does: the
+// payee DecideLines stamped on it. A line of an order placed before lines
+// recorded their payee earns for the order's click, as it did then.
+func (o *Order) payee(l *OrderLine) string {
+	if l.Payee != "" {
+		return l.Payee
+	}
+	if o.Attribution != nil {
+		return o.Attribution.PartnerID
+	}
+	return ""
+}
+
+// Earns reports whether any line of o earns for a payee: whether its
+// changes may write ledger entries.
+func (o *Order) Earns() bool {
+	for i := range o.Lines {
+		if o.payee(&o.Lines[i]) != "" {
+			return true
+		}
+	}
+	return false
 }

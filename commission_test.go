@@ -249,3 +249,71 @@ func TestCommissionsAdjust(t *testing.T) {
 		t.Errorf("Adjust of an order not attributed = %v, want none", got)
 	}
 }
+
+// TestCommissionsMixedLines: each line earns for the payee of the claim
+// that won it, at its rate, through the same lifecycle: a P4 line for the
+// marketplace (7¢ at 40% is 3¢; the seller keeps 4¢), a clicked line for
+// the affiliate, and an unclaimed line for nobody.
+func TestCommissionsMixedLines(t *testing.T) {
+	t.Parallel()
+	o := &promokit.Order{
+		StoreID: "sto_1", ID: "ord-1", Currency: "USD", State: promokit.OrderPlaced, PlacedAt: placedAt,
+		Attribution: &promokit.Attribution{Program: promokit.ProgramAffiliate, LinkID: "lnk_1", PartnerID: "par_1", ClickID: 7},
+		Lines: []promokit.OrderLine{
+			{Line: 0, ProductID: "p1", Quantity: 1, Amount: 7, Program: promokit.ProgramPartnerCode, Rule: promokit.RulePartnerCode,
+				Code: "SELLER-1", Payee: promokit.Marketplace, Rate: 4000, RateSource: promokit.RateSourcePolicy},
+			{Line: 1, ProductID: "p2", Quantity: 1, Amount: 10000, Program: promokit.ProgramAffiliate, Rule: promokit.RuleAffiliate,
+				Payee: "par_1", Rate: 500, RateID: 1, RateSource: "general"},
+			{Line: 2, ProductID: "p3", Quantity: 1, Amount: 5000},
+		},
+	}
+	o.Paid = o.Total()
+	p4 := func(status, kind string, amount, basis int64) *promokit.LedgerEntry {
+		return &promokit.LedgerEntry{
+			Payer: "sto_1", Payee: promokit.Marketplace, StoreID: "sto_1", OrderID: "ord-1", Line: 0,
+			Program: promokit.ProgramPartnerCode, Rule: promokit.RulePartnerCode, Status: status, Kind: kind,
+			Amount: amount, Currency: "USD", Basis: basis, Rate: 4000, EventID: "ev-1", CreatedAt: eventAt,
+		}
+	}
+	const pending, payable = promokit.LedgerPending, promokit.LedgerPayable
+	ledger := commissions.Accrue(o)
+	want := []*promokit.LedgerEntry{p4(pending, promokit.EntryAccrued, 3, 7), entry(1, pending, promokit.EntryAccrued, 500, 10000, 500)}
+	if diff := cmp.Diff(want, ledger); diff != "" {
+		t.Fatalf("Accrue (-want +got):\n%s", diff)
+	}
+	// A partial refund of the P4 line: 5¢ left, 2¢ the marketplace's.
+	r := &promokit.Refund{Lines: []promokit.RefundLine{{Line: 0, Amount: 2}, {Line: 2, Amount: 1000}}}
+	if err := o.Refund(r); err != nil {
+		t.Fatal(err)
+	}
+	got := commissions.Adjust(o, r, promokit.LineBalances(ledger))
+	if diff := cmp.Diff([]*promokit.LedgerEntry{p4(pending, promokit.EntryAdjusted, -1, 5)}, got); diff != "" {
+		t.Fatalf("Adjust (-want +got):\n%s", diff)
+	}
+	ledger = append(ledger, got...)
+	o.Release()
+	got = commissions.Release(o, promokit.LineBalances(ledger))
+	want = []*promokit.LedgerEntry{
+		p4(pending, promokit.EntryReleased, -2, 5), p4(payable, promokit.EntryReleased, 2, 5),
+		entry(1, pending, promokit.EntryReleased, -500, 10000, 500), entry(1, payable, promokit.EntryReleased, 500, 10000, 500),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Release (-want +got):\n%s", diff)
+	}
+	ledger = append(ledger, got...)
+	// A return after the release reverses payable: 1¢ left, 0 the
+	// marketplace's (0.4 rounds to 0).
+	r = &promokit.Refund{Lines: []promokit.RefundLine{{Line: 0, Amount: 4}}}
+	if err := o.Refund(r); err != nil {
+		t.Fatal(err)
+	}
+	got = commissions.Adjust(o, r, promokit.LineBalances(ledger))
+	if diff := cmp.Diff([]*promokit.LedgerEntry{p4(payable, promokit.EntryReversed, -2, 1)}, got); diff != "" {
+		t.Fatalf("Adjust after release (-want +got):\n%s", diff)
+	}
+	// Without its click the order's P4 line earns all the same.
+	o.Attribution = nil
+	if got := commissions.Accrue(o); len(got) != 2 || got[0].Payee != promokit.Marketplace || got[1].Payee != "par_1" {
+		t.Errorf("Accrue without the click: %+v", got)
+	}
+}

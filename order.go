@@ -35,9 +35,15 @@ type Order struct {
 	Currency   string      `json:"currency"`
 	Lines      []OrderLine `json:"lines"`
 	Shipping   int64       `json:"shipping"`
-	Codes      []string    `json:"codes"`
-	Payment    PaymentPlan `json:"payment"`
-	State      string      `json:"state"`
+	// Codes are the codes the placed event named, normalised
+	// (NormalizeCode), without duplicates; UnredeemedCodes those of them,
+	// and of the first payment's, that the order did not redeem (no
+	// redemption of the order holds a use of them when it was placed):
+	// they earn nothing (O1, RedeemedCodes).
+	Codes           []string    `json:"codes"`
+	UnredeemedCodes []string    `json:"unredeemed_codes"`
+	Payment         PaymentPlan `json:"payment"`
+	State           string      `json:"state"`
 	// Paid is what the buyer has paid so far (installments add up).
 	Paid int64 `json:"paid"`
 	// RefundedShipping is the shipping refunded; each line keeps its own.
@@ -83,9 +89,14 @@ type PaymentPlan struct {
 
 // OrderLine is one line of an order: Amount is what the line costs the
 // buyer (after discounts, excluding shipping), Refunded what was refunded
-// or returned of it. Rate, RateID and RateSource are the affiliate rate in
-// force when the order was placed ("product", "general", or "" when the
-// order is not attributed).
+// or returned of it. Program, Rule, Code and Payee are the claim that won
+// the line when the order was placed (O1, DecideLines): the program that
+// earns on it, the rule that grounds it, the code it rests on ("" for an
+// affiliate click) and the party that earns (a partner, or the
+// marketplace for a P4 code's share); all "" when nothing earns on the
+// line. Rate, RateID and RateSource are that program's rate in force when
+// the order was placed: the affiliate rate ("product" or "general") or
+// the marketplace's P4 share ("policy"); 0 and "" when nothing earns.
 type OrderLine struct {
 	Line             int         `json:"line"`
 	ProductID        string      `json:"product_id"`
@@ -93,6 +104,10 @@ type OrderLine struct {
 	Amount           int64       `json:"amount"`
 	Refunded         int64       `json:"refunded"`
 	RefundedQuantity int64       `json:"refunded_quantity"`
+	Program          string      `json:"program,omitempty"`
+	Rule             string      `json:"rule,omitempty"`
+	Code             string      `json:"code,omitempty"`
+	Payee            string      `json:"payee,omitempty"`
 	Rate             BasisPoints `json:"rate_bp"`
 	RateID           int64       `json:"rate_id,omitempty"`
 	RateSource       string      `json:"rate_source,omitempty"`

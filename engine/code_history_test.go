@@ -65,10 +65,10 @@ func TestCodeRedemptions(t *testing.T) {
 		// 15% of $50.
 		want := "[ord-1 redeemed 750 ord-3 released 750 ord-4 held 750 ord-5 rolled_back 750]"
 
-		history := func(ctx context.Context, code string, page storage.Page) ([]*promokit.Redemption, error) {
+		history := func(ctx context.Context, code string, page storage.Page) ([]*engine.CodeUse, error) {
 			return b.svc.ListCodeRedemptions(ctx, code, page)
 		}
-		show := func(list []*promokit.Redemption) string {
+		show := func(list []*engine.CodeUse) string {
 			var out []any
 			for _, r := range list {
 				if r.Code != "HIST-1" || r.StoreID != b.shop.ID || r.PromotionID != p.ID {

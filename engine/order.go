@@ -23,8 +23,9 @@ const (
 var errEventExists = errors.New("engine: the event exists")
 
 // placeOrder applies a placed event. Everything the order needs is read
-// first, outside the write: the store, the attribution (A3) and the
-// rates, which are all decided by what happened before the order. The
+// first, outside the write: the store, the attribution (A3), the rates and
+// the order's redemptions with their promotions (P4), which are all
+// decided by what happened before the order. The
 // write then inserts the event (its id makes a replay fail at once), the
 // order, its visitor and its entries. When ctx ends while the order waits
 // for a batch it returns ctx.Err(), and the order is placed or not, as a
@@ -33,7 +34,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	now := s.now()
 	at := eventTime(in, now)
 	q := storage.PlaceQuery{
-		StoreID: storeID, VisitorID: in.VisitorID, CustomerID: in.CustomerID, MaxVisitors: maxCustomerVisitors,
+		StoreID: storeID, OrderID: orderID, VisitorID: in.VisitorID, CustomerID: in.CustomerID, MaxVisitors: maxCustomerVisitors,
 		ProductIDs: make([]string, 0, len(in.Lines)), At: at,
 	}
 	for _, l := range in.Lines {

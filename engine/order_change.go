@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -100,19 +101,65 @@ type applier struct {
 	entries  []*promokit.LedgerEntry
 }
 
-// attribute stamps o with the click that wins it (A3), read by PlaceReadMany:
-// the latest unflagged click of the order's visitor, or of any visitor id
-// its customer used on the store's own earlier orders (never another
-// store's, which could bind any customer to any visitor), on a link of
-// the store, made in the window and since the store's latest join, when
-// the store is in the program at the order's time. The winning link's
-// partner earns each line's rate in force at the order's time, and the
-// commissions accrue (A4): promokit.Order.Attribute and
-// promokit.Commissions.Accrue.
+// attribute decides what earns on each line of o (O1), from what
+// PlaceReadMany read, and accrues it (promokit.Commissions.Accrue). Each
+// program gathers its claims on the lines, and promokit.Order.DecideLines
+// keeps one per line:
+//
+//   - the affiliate click (A3, promokit.Order.ClaimAffiliate): the latest
+//     unflagged click of the order's visitor, or of any visitor id its
+//     customer used on the store's own earlier orders (never another
+//     store's, which could bind any customer to any visitor), on a link of
+//     the store, made in the window and since the store's latest join,
+//     when the store is in the program at the order's time; the link's
+//     partner earns each line's rate in force at the order's time (A4);
+//   - a P4 code the order redeemed (P4, promokit.Order.ClaimPartnerCodes):
+//     the marketplace earns its share, in force now, of each line the
+//     code's promotion covers.
+//
+// A red envelope's claim (R2) and an influencer task's (I3) join here
+// with those programs.
 func (a *applier) attribute(o *promokit.Order, d *storage.PlaceData) {
-	if o.Attribute(d.Membership, d.Click, d.Rates) {
-		a.entries = append(a.entries, a.commissions().Accrue(o)...)
+	checkCodes(o, d.Redemptions)
+	lc := promokit.NewLineClaims(o)
+	o.ClaimAffiliate(lc, d.Membership, d.Click, d.Rates)
+	o.ClaimPartnerCodes(lc, d.Store, d.Redemptions, d.Promotions, d.Settings.Policy.PartnerCodes)
+	o.DecideLines(lc)
+	a.entries = append(a.entries, a.commissions().Accrue(o)...)
+}
+
+// checkCodes normalises the codes o's placed event names, in its codes
+// and its first payment's, and keeps in o.UnredeemedCodes those that no
+// redemption of the order holding a use (held or redeemed) names: they
+// earn nothing, and the event's answer reports them (O1). Only the
+// order's redemptions ground a claim on its lines: a code the order
+// system names without a redemption behind it is a mistake or a forgery,
+// never a sale of that code.
+func checkCodes(o *promokit.Order, reds []*promokit.Redemption) {
+	var redeemed []string
+	for _, r := range reds {
+		if r.State == promokit.RedemptionRedeemed || r.State == promokit.RedemptionHeld {
+			redeemed = append(redeemed, r.Code)
+		}
 	}
+	o.Codes = normalizeCodes(o.Codes)
+	o.Payment.FirstPaymentCodes = normalizeCodes(o.Payment.FirstPaymentCodes)
+	_, o.UnredeemedCodes = promokit.RedeemedCodes(append(slices.Clip(o.Codes), o.Payment.FirstPaymentCodes...), redeemed)
+	if o.UnredeemedCodes == nil {
+		o.UnredeemedCodes = []string{}
+	}
+}
+
+// normalizeCodes returns codes normalised (promokit.NormalizeCode),
+// without duplicates or empty values, in their order.
+func normalizeCodes(codes []string) []string {
+	out := make([]string, 0, len(codes))
+	for _, c := range codes {
+		if c = promokit.NormalizeCode(c); c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // commissions computes the ledger entries of this event.
@@ -176,10 +223,10 @@ func (a *applier) release(ctx context.Context, o *promokit.Order) error {
 }
 
 // balances sums the order's entries per line, the stored ones and those
-// of this event so far. An order that is not attributed has none, and
+// of this event so far. An order that nothing earns on has none, and
 // nothing is read for it.
 func (a *applier) balances(ctx context.Context, o *promokit.Order) (map[int]promokit.LineBalance, error) {
-	if o.Attribution == nil {
+	if !o.Earns() {
 		return nil, nil
 	}
 	stored, err := a.tx.LedgerListByOrder(ctx, o.StoreID, o.ID)

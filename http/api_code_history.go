@@ -6,6 +6,7 @@ import (
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
+	"github.com/promokit/promokit/engine"
 )
 
 // handleCodeRedemptions answers one page of a code's usage history: its
@@ -30,7 +31,7 @@ func (s *Server) handleCodeRedemptions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, newList(list, page.Limit, func(x *promokit.Redemption) string { return strconv.FormatInt(x.ID, 10) }))
+	writeJSON(w, r, http.StatusOK, newList(list, page.Limit, func(x *engine.CodeUse) string { return strconv.FormatInt(x.ID, 10) }))
 }
 
 // handleStoreCodeExport streams every code of a store, across its

@@ -18,7 +18,7 @@ import (
 
 const orderColumns = `store_id, id, customer_id, visitor_id, currency, lines, shipping, codes, payment, state, paid,
 	refunded_shipping, placed_at, paid_at, completed_at, cancelled_at, program, link_id, partner_id, click_id, clicked_at,
-	release_at, released, version, created_at, updated_at`
+	release_at, released, version, created_at, updated_at, unredeemed_codes`
 
 // OrderCreate inserts an order with its lines; storage.ErrExists when the store
 // has an order with that id.
@@ -29,11 +29,11 @@ func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 	}
 	program, linkID, partnerID, clickID, clickedAt := attributionArgs(o.Attribution)
 	_, err = t.q.Exec(ctx, `INSERT INTO orders (`+orderColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 		o.StoreID, o.ID, o.CustomerID, o.VisitorID, o.Currency, lines, o.Shipping, emptyIfNil(o.Codes), payment, o.State, o.Paid,
 		o.RefundedShipping, o.PlacedAt, o.PaidAt, o.CompletedAt, o.CancelledAt,
 		program, linkID, partnerID, clickID, clickedAt,
-		o.ReleaseAt, o.Released, o.Version, o.CreatedAt, o.UpdatedAt)
+		o.ReleaseAt, o.Released, o.Version, o.CreatedAt, o.UpdatedAt, emptyIfNil(o.UnredeemedCodes))
 	if err != nil {
 		return createErr(err, "order", o.ID, "", "")
 	}
@@ -52,6 +52,12 @@ func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*prom
 		return nil, scanErr(err, "order", id)
 	}
 	return o, nil
+}
+
+// OrderGetMany returns the store's orders among ids.
+func (t *tx) OrderGetMany(ctx context.Context, storeID string, ids []string) ([]*promokit.Order, error) {
+	return queryList(ctx, t.q, "orders", `SELECT `+orderColumns+` FROM orders WHERE store_id = $1 AND id = ANY($2)`,
+		[]any{storeID, ids}, scanOrder)
 }
 
 // OrderUpdate writes every field of an order that its events change, if
@@ -147,7 +153,7 @@ func scanOrder(row pgx.Row) (*promokit.Order, error) {
 	if err := row.Scan(&o.StoreID, &o.ID, &o.CustomerID, &o.VisitorID, &o.Currency, &lines, &o.Shipping, &o.Codes, &payment,
 		&o.State, &o.Paid, &o.RefundedShipping, &o.PlacedAt, &o.PaidAt, &o.CompletedAt, &o.CancelledAt,
 		&program, &linkID, &partnerID, &clickID, &clickedAt,
-		&o.ReleaseAt, &o.Released, &o.Version, &o.CreatedAt, &o.UpdatedAt); err != nil {
+		&o.ReleaseAt, &o.Released, &o.Version, &o.CreatedAt, &o.UpdatedAt, &o.UnredeemedCodes); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal(lines, &o.Lines); err != nil {

@@ -35,6 +35,7 @@ func (t *tx) OrderPlaceMany(ctx context.Context, p storage.PlacedOrders) error {
 			stores, ids, customers, visitors = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 			currencies, states               = make([]string, n), make([]string, n)
 			lines, codes, payments           = make([]string, n), make([]string, n), make([]string, n)
+			unredeemed                       = make([]string, n)
 			shipping, paid, refunded         = make([]int64, n), make([]int64, n), make([]int64, n)
 			versions, clickIDs               = make([]int64, n), make([]int64, n)
 			programs, links, partners        = make([]string, n), make([]string, n), make([]string, n)
@@ -52,6 +53,11 @@ func (t *tx) OrderPlaceMany(ctx context.Context, p storage.PlacedOrders) error {
 			if err != nil {
 				return fmt.Errorf("postgres: encode order codes: %w", err)
 			}
+			u, err := json.Marshal(emptyIfNil(o.UnredeemedCodes))
+			if err != nil {
+				return fmt.Errorf("postgres: encode order codes: %w", err)
+			}
+			unredeemed[i] = string(u)
 			stores[i], ids[i], customers[i], visitors[i] = o.StoreID, o.ID, o.CustomerID, o.VisitorID
 			currencies[i], states[i], lines[i], codes[i], payments[i] = o.Currency, o.State, string(l), string(c), string(pay)
 			shipping[i], paid[i], refunded[i], versions[i] = o.Shipping, o.Paid, o.RefundedShipping, o.Version
@@ -68,16 +74,16 @@ func (t *tx) OrderPlaceMany(ctx context.Context, p storage.PlacedOrders) error {
 				placed_at, NULL, NULL, NULL,
 				NULLIF(program, ''), NULLIF(link_id, ''), NULLIF(partner_id, ''),
 				CASE WHEN link_id = '' THEN NULL ELSE click_id END, CASE WHEN link_id = '' THEN NULL ELSE clicked_at END,
-				NULL, false, version, created_at, updated_at
+				NULL, false, version, created_at, updated_at, ARRAY(SELECT jsonb_array_elements_text(unredeemed::jsonb))
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[],
 				$10::text[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::text[], $15::text[], $16::text[], $17::bigint[],
-				$18::timestamptz[], $19::bigint[], $20::timestamptz[], $21::timestamptz[])
+				$18::timestamptz[], $19::bigint[], $20::timestamptz[], $21::timestamptz[], $22::text[])
 			AS o(store_id, id, customer_id, visitor_id, currency, lines, shipping, codes, payment,
 				state, paid, refunded_shipping, placed_at, program, link_id, partner_id, click_id,
-				clicked_at, version, created_at, updated_at)`,
+				clicked_at, version, created_at, updated_at, unredeemed)`,
 			stores, ids, customers, visitors, currencies, lines, shipping, codes, payments,
 			states, paid, refunded, placed, programs, links, partners, clickIDs,
-			clicked, versions, created, upd)
+			clicked, versions, created, upd, unredeemed)
 	}
 	if len(p.Visitors) > 0 {
 		// One row per store, customer and visitor: an upsert may not
@@ -164,9 +170,10 @@ func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.
 }
 
 // PlaceReadMany reads what placing many orders needs in one round trip of
-// three statements: the settings, store and latest membership of each
+// five statements: the settings, store and latest membership of each
 // store; the rates in force for each order; the winning click of each
-// order (one LATERAL subquery per order).
+// order (one LATERAL subquery per order); each order's redemptions of a
+// code and their promotions.
 func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*storage.PlaceData, error) {
 	out := make([]*storage.PlaceData, len(qs))
 	if len(qs) == 0 {
@@ -177,7 +184,7 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 		stores                     []string
 		n                          = len(qs)
 		qStores, qVisitors, qCusts = make([]string, n), make([]string, n), make([]string, n)
-		qProducts                  = make([]string, n)
+		qProducts, qOrders         = make([]string, n), make([]string, n)
 		qFrom, qAt                 = make([]time.Time, n), make([]time.Time, n)
 	)
 	for i, q := range qs {
@@ -190,7 +197,7 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 			return nil, fmt.Errorf("postgres: encode product ids: %w", err)
 		}
 		qStores[i], qVisitors[i], qCusts[i], qProducts[i] = q.StoreID, q.VisitorID, q.CustomerID, string(ids)
-		qFrom[i], qAt[i] = q.From, q.At
+		qFrom[i], qAt[i], qOrders[i] = q.From, q.At, q.OrderID
 	}
 	b.Queue(`SELECT q.id, s.name, s.currency, s.time_zone, s.policy, s.version, s.updated_at,
 			st.id, st.name, st.partner_promo_codes, st.created_at, st.max_promotions_per_order,
@@ -229,6 +236,23 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 				ORDER BY clicked_at DESC, id DESC LIMIT 1) k
 			ORDER BY k.clicked_at DESC, k.id DESC LIMIT 1) c`,
 		qStores, qVisitors, qCusts, qFrom, qAt, qs[0].MaxVisitors)
+	// The redemptions with a code of each order, through the partial
+	// unique index of codes (migration 0006), and the promotions they
+	// name; an order id '' finds none.
+	b.Queue(`SELECT q.n, r.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(store_id, order_id, n)
+		CROSS JOIN LATERAL (
+			SELECT `+redemptionColumns+` FROM redemptions
+			WHERE store_id = q.store_id AND order_id = q.order_id AND code <> ''
+			ORDER BY id) r
+		ORDER BY q.n, r.id`, qStores, qOrders)
+	b.Queue(`SELECT q.n, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(store_id, order_id, n)
+		CROSS JOIN LATERAL (
+			SELECT `+promotionColumns+` FROM promotions p
+			WHERE p.store_id = q.store_id AND p.id IN (
+				SELECT promotion_id FROM redemptions
+				WHERE store_id = q.store_id AND order_id = q.order_id AND code <> '')
+			ORDER BY p.id) x
+		ORDER BY q.n, x.id`, qStores, qOrders)
 	heads := map[string]*storage.PlaceData{}
 	err := t.sendBatch(ctx, &b, "place reads", func(i int, br pgx.BatchResults) error {
 		rows, err := br.Query()
@@ -259,6 +283,20 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 					return err
 				}
 				out[k-1].Click = c
+			case 3:
+				var k int64
+				r, err := scanRedemption(prefixed{rows, &k})
+				if err != nil {
+					return err
+				}
+				out[k-1].Redemptions = append(out[k-1].Redemptions, r)
+			case 4:
+				var k int64
+				p, err := scanPromotion(prefixed{rows, &k})
+				if err != nil {
+					return err
+				}
+				out[k-1].Promotions = append(out[k-1].Promotions, p)
 			}
 		}
 		return rows.Err()
@@ -272,6 +310,9 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 			return nil, notFound("settings", "")
 		}
 		out[i].Settings, out[i].Store, out[i].Membership = h.Settings, h.Store, h.Membership
+		if h.Store == nil {
+			out[i].Redemptions, out[i].Promotions = nil, nil
+		}
 		if h.Membership == nil {
 			// A store that never joined has no window of clicks and
 			// pays no commission: nothing else is read (PlaceData).

@@ -17,7 +17,7 @@ import (
 
 const orderColumns = `store_id, id, customer_id, visitor_id, currency, lines, shipping, codes, payment, state, paid,
 	refunded_shipping, placed_at, paid_at, completed_at, cancelled_at, program, link_id, partner_id, click_id, clicked_at,
-	release_at, released, version, created_at, updated_at`
+	release_at, released, version, created_at, updated_at, unredeemed_codes`
 
 // OrderCreate inserts an order with its lines; storage.ErrExists when the store
 // has an order with that id.
@@ -26,13 +26,17 @@ func (t *tx) OrderCreate(ctx context.Context, o *promokit.Order) error {
 	if err != nil {
 		return err
 	}
+	unredeemed, err := encodeCodes(o.UnredeemedCodes)
+	if err != nil {
+		return err
+	}
 	program, linkID, partnerID, clickID, clickedAt := attributionArgs(o.Attribution)
 	_, err = t.q.ExecContext(ctx, `INSERT INTO orders (`+orderColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.StoreID, o.ID, o.CustomerID, o.VisitorID, o.Currency, lines, o.Shipping, codes, payment, o.State, o.Paid,
 		o.RefundedShipping, micros(o.PlacedAt), nullMicros(o.PaidAt), nullMicros(o.CompletedAt), nullMicros(o.CancelledAt),
 		program, linkID, partnerID, clickID, clickedAt,
-		nullMicros(o.ReleaseAt), boolInt(o.Released), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt))
+		nullMicros(o.ReleaseAt), boolInt(o.Released), o.Version, micros(o.CreatedAt), micros(o.UpdatedAt), unredeemed)
 	if err != nil {
 		if constraintViolation(err) == uniqueViolation {
 			return storage.Exists("order", o.ID)
@@ -50,6 +54,16 @@ func (t *tx) OrderGet(ctx context.Context, storeID, id string, lock bool) (*prom
 		return nil, noRows(err, "order", id)
 	}
 	return o, nil
+}
+
+// OrderGetMany returns the store's orders among ids.
+func (t *tx) OrderGetMany(ctx context.Context, storeID string, ids []string) ([]*promokit.Order, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: encode order ids: %w", err)
+	}
+	return queryList(ctx, t, "orders", `SELECT `+orderColumns+` FROM orders
+		WHERE store_id = ? AND id IN (SELECT value FROM json_each(?))`, []any{storeID, string(list)}, scanOrder)
 }
 
 // OrderUpdate writes every field of an order that its events change, if
@@ -134,6 +148,18 @@ func encodeOrder(o *promokit.Order) (lines, codes, payment string, err error) {
 	return string(b1), string(b2), string(b3), nil
 }
 
+// encodeCodes returns the JSON of a list of code values.
+func encodeCodes(cs []string) (string, error) {
+	if cs == nil {
+		cs = []string{}
+	}
+	b, err := json.Marshal(cs)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: encode order codes: %w", err)
+	}
+	return string(b), nil
+}
+
 // attributionArgs returns the attribution columns of a, all NULL when a
 // is nil.
 func attributionArgs(a *promokit.Attribution) (program, linkID, partnerID, clickID, clickedAt any) {
@@ -147,6 +173,7 @@ func scanOrder(row scanner) (*promokit.Order, error) {
 	var (
 		o                             promokit.Order
 		lines, codes, payment         string
+		unredeemed                    string
 		placed, created, updated      int64
 		paid, completed, cancelled    sql.NullInt64
 		program, linkID, partnerID    sql.NullString
@@ -155,7 +182,7 @@ func scanOrder(row scanner) (*promokit.Order, error) {
 	if err := row.Scan(&o.StoreID, &o.ID, &o.CustomerID, &o.VisitorID, &o.Currency, &lines, &o.Shipping, &codes, &payment,
 		&o.State, &o.Paid, &o.RefundedShipping, &placed, &paid, &completed, &cancelled,
 		&program, &linkID, &partnerID, &clickID, &clickedAt,
-		&releaseAt, &o.Released, &o.Version, &created, &updated); err != nil {
+		&releaseAt, &o.Released, &o.Version, &created, &updated, &unredeemed); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(lines), &o.Lines); err != nil {
@@ -163,6 +190,9 @@ func scanOrder(row scanner) (*promokit.Order, error) {
 	}
 	if err := json.Unmarshal([]byte(codes), &o.Codes); err != nil {
 		return nil, fmt.Errorf("decode codes of order %q: %w", o.ID, err)
+	}
+	if err := json.Unmarshal([]byte(unredeemed), &o.UnredeemedCodes); err != nil {
+		return nil, fmt.Errorf("decode unredeemed codes of order %q: %w", o.ID, err)
 	}
 	if err := json.Unmarshal([]byte(payment), &o.Payment); err != nil {
 		return nil, fmt.Errorf("decode payment of order %q: %w", o.ID, err)

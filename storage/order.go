@@ -17,6 +17,9 @@ type OrderTx interface {
 	// order's row until the transaction ends (FOR UPDATE on PostgreSQL),
 	// which serialises the events of one order. ErrNotFound when missing.
 	OrderGet(ctx context.Context, storeID, id string, lock bool) (*promokit.Order, error)
+	// OrderGetMany returns the store's orders among ids, in any order,
+	// leaving out the missing.
+	OrderGetMany(ctx context.Context, storeID string, ids []string) ([]*promokit.Order, error)
 	// OrderUpdate writes an order's state, payment, refunds (its own and
 	// each line's), times and release if its stored version is still
 	// version, and sets o.Version to version+1; ErrStale otherwise, whether

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/promokit/promokit"
@@ -20,10 +22,12 @@ type PlacedOrders struct {
 // store's, and the latest unflagged click of VisitorID, or of the visitor
 // ids CustomerID used on the store's own orders (the MaxVisitors most
 // recently seen there), on a link of the store, made from max(From, the
-// latest membership's join) to At; and the rates in force at At of the
-// general rate and of ProductIDs.
+// latest membership's join) to At; the rates in force at At of the
+// general rate and of ProductIDs; and the redemptions with a code of the
+// store's order OrderID ("" reads none) with their promotions.
 type PlaceQuery struct {
 	StoreID     string
+	OrderID     string
 	VisitorID   string
 	CustomerID  string
 	MaxVisitors int
@@ -33,15 +37,19 @@ type PlaceQuery struct {
 
 // PlaceData is what PlaceReadMany returns for one order: Store, Membership
 // and Click are nil when there is none. Without a store there is no
-// membership, and without a membership (a store that never joined the
-// affiliate program) there is neither a click nor rates: the window of
-// the clicks starts at the join.
+// membership and no redemption, and without a membership (a store that
+// never joined the affiliate program) there is neither a click nor rates:
+// the window of the clicks starts at the join. Redemptions are the
+// order's, in every state, by id, and Promotions the store's promotions
+// they name, by id.
 type PlaceData struct {
-	Settings   *promokit.Settings
-	Store      *promokit.Store
-	Membership *promokit.Membership
-	Click      *promokit.Click
-	Rates      []*promokit.Rate
+	Settings    *promokit.Settings
+	Store       *promokit.Store
+	Membership  *promokit.Membership
+	Click       *promokit.Click
+	Rates       []*promokit.Rate
+	Redemptions []*promokit.Redemption
+	Promotions  []*promokit.Promotion
 }
 
 // PlaceReader is the ability of a Tx to read what placing many orders needs
@@ -84,6 +92,9 @@ func placeRead(ctx context.Context, tx Tx, q PlaceQuery) (*PlaceData, error) {
 	if d.Store, err = tx.StoreGet(ctx, q.StoreID, false); err != nil {
 		return &d, notFoundNil(err)
 	}
+	if err := placeReadRedemptions(ctx, tx, q, &d); err != nil {
+		return nil, err
+	}
 	if d.Membership, err = tx.MembershipGetLatest(ctx, q.StoreID, false); err != nil {
 		return &d, notFoundNil(err)
 	}
@@ -109,6 +120,36 @@ func placeRead(ctx context.Context, tx Tx, q PlaceQuery) (*PlaceData, error) {
 		return &d, notFoundNil(err)
 	}
 	return &d, nil
+}
+
+// placeReadRedemptions reads the redemptions of the order q.OrderID and
+// the promotions they name into d.
+func placeReadRedemptions(ctx context.Context, tx Tx, q PlaceQuery, d *PlaceData) error {
+	if q.OrderID == "" {
+		return nil
+	}
+	all, err := tx.RedemptionListByOrder(ctx, q.StoreID, q.OrderID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for _, r := range all {
+		if r.Code == "" {
+			continue
+		}
+		d.Redemptions = append(d.Redemptions, r)
+		if !slices.Contains(ids, r.PromotionID) {
+			ids = append(ids, r.PromotionID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if d.Promotions, err = tx.PromotionGetMany(ctx, promokit.Scope{StoreID: q.StoreID}, ids); err != nil {
+		return err
+	}
+	slices.SortFunc(d.Promotions, func(a, b *promokit.Promotion) int { return strings.Compare(a.ID, b.ID) })
+	return nil
 }
 
 // notFoundNil is nil for ErrNotFound and err otherwise.

@@ -2,6 +2,8 @@ package storagetest
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +60,10 @@ func testOrders(t *testing.T, b *bundle) {
 		ClickID: 42, ClickedAt: b.at(-time.Hour)}
 	attributed.Lines[0].Rate, attributed.Lines[0].RateID, attributed.Lines[0].RateSource = 500, 7, "product"
 	attributed.Lines[1].Rate, attributed.Lines[1].RateID, attributed.Lines[1].RateSource = 300, 3, "general"
+	attributed.Lines[0].Program, attributed.Lines[0].Rule, attributed.Lines[0].Payee = promokit.ProgramAffiliate, promokit.RuleAffiliate, "ptn_1"
+	attributed.Lines[1].Program, attributed.Lines[1].Rule, attributed.Lines[1].Code = promokit.ProgramPartnerCode, promokit.RulePartnerCode, "SAVE-10"
+	attributed.Lines[1].Payee, attributed.Lines[1].Rate, attributed.Lines[1].RateSource = promokit.Marketplace, 4000, promokit.RateSourcePolicy
+	attributed.UnredeemedCodes = []string{"STOLEN-1", "RED-1"}
 	bare := &promokit.Order{StoreID: "sto_1", ID: "ord-2", Currency: "EUR", State: promokit.OrderPlaced, PlacedAt: b.now,
 		Version: 1, CreatedAt: b.now, UpdatedAt: b.now}
 	sameID := newOrder(b, "sto_2", "ord-1")
@@ -65,6 +71,13 @@ func testOrders(t *testing.T, b *bundle) {
 	wantEqual(t, "attributed order", attributed, mustGetOrder(t, b, "sto_1", "ord-1"))
 	wantEqual(t, "bare order", bare, mustGetOrder(t, b, "sto_1", "ord-2"))
 	wantEqual(t, "another store's order with the same id", sameID, mustGetOrder(t, b, "sto_2", "ord-1"))
+	var many []*promokit.Order
+	b.read(t, func(tx storage.Tx) (err error) {
+		many, err = tx.OrderGetMany(b.ctx, "sto_1", []string{"ord-2", "ord-9", "ord-1", "ord-2"})
+		return err
+	})
+	slices.SortFunc(many, func(a, b *promokit.Order) int { return strings.Compare(a.ID, b.ID) })
+	wantEqual(t, "OrderGetMany of sto_1's ord-1, ord-2 and a missing one", []*promokit.Order{attributed, bare}, many)
 	err := b.writeErr(func(tx storage.Tx) error { return tx.OrderCreate(b.ctx, newOrder(b, "sto_1", "ord-1")) })
 	wantErr(t, "a second order with one id", err, storage.ErrExists)
 	err = b.readErr(func(tx storage.Tx) error {

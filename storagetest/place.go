@@ -111,14 +111,57 @@ func testPlaceRead(t *testing.T, b *bundle) {
 		t.Fatalf("no visitor: click = %+v", d.Click)
 	}
 
+	// The order's redemptions of a code, in every state, by id, and the
+	// promotions they name, by id; not its codeless ones, another order's
+	// or another store's.
+	p1, p2, other := newPromotion(b, "sto_1", "prm_b"), newPromotion(b, "sto_1", "prm_a"), newPromotion(b, "sto_2", "prm_c")
+	auto := newPromotion(b, "sto_1", "prm_d")
+	auto.Automatic = true
+	mustCreatePromotions(t, b, p1, p2, other, auto)
+	redemption := func(storeID, orderID, code, promotionID, state string) *promokit.Redemption {
+		return &promokit.Redemption{StoreID: storeID, OrderID: orderID, Code: code, PromotionID: promotionID,
+			Discount: 100, State: state, RequestHash: []byte{1}, CreatedAt: b.now, UpdatedAt: b.now}
+	}
+	mine := []*promokit.Redemption{
+		redemption("sto_1", "ord-1", "CODE-B", "prm_b", promokit.RedemptionRedeemed),
+		redemption("sto_1", "ord-1", "CODE-A", "prm_a", promokit.RedemptionRolledBack),
+		redemption("sto_1", "ord-1", "CODE-A2", "prm_a", promokit.RedemptionHeld),
+	}
+	b.write(t, func(tx storage.Tx) error {
+		return tx.RedemptionCreateMany(b.ctx, append(slices.Clone(mine),
+			redemption("sto_1", "ord-1", "", "prm_d", promokit.RedemptionRedeemed),
+			redemption("sto_1", "ord-2", "CODE-B2", "prm_b", promokit.RedemptionRedeemed),
+			redemption("sto_2", "ord-1", "CODE-C", "prm_c", promokit.RedemptionRedeemed)))
+	})
+	if d := read(q); d.Redemptions != nil || d.Promotions != nil {
+		t.Fatalf("no order id: redemptions %v, promotions %v", d.Redemptions, d.Promotions)
+	}
+	qo := q
+	qo.OrderID = "ord-1"
+	d = read(qo)
+	if len(d.Redemptions) != 3 || len(d.Promotions) != 2 {
+		t.Fatalf("ord-1: %d redemptions, %d promotions; want 3 and 2", len(d.Redemptions), len(d.Promotions))
+	}
+	for i, r := range d.Redemptions {
+		if r.ID != mine[i].ID || r.Code != mine[i].Code || r.State != mine[i].State {
+			t.Errorf("redemption %d = %+v, want %+v", i, r, mine[i])
+		}
+	}
+	if d.Promotions[0].ID != "prm_a" || d.Promotions[1].ID != "prm_b" {
+		t.Errorf("promotions %s, %s; want prm_a, prm_b", d.Promotions[0].ID, d.Promotions[1].ID)
+	}
+	if d := read(storage.PlaceQuery{StoreID: "sto_1", OrderID: "ord-9", At: b.now, MaxVisitors: 20}); d.Redemptions != nil || d.Promotions != nil {
+		t.Fatalf("an order without redemptions: %v, %v", d.Redemptions, d.Promotions)
+	}
+
 	// A batch answers each query as it is answered alone, in order.
-	q3 := q
+	q3 := qo
 	q3.StoreID = "sto_2"
-	q4 := q
+	q4 := qo
 	q4.At = b.at(30 * time.Minute) // before p1's own rate and the first click
-	q5 := q
+	q5 := qo
 	q5.StoreID = "sto_9"
-	qs := []storage.PlaceQuery{q, q2, q3, q4, q5, q}
+	qs := []storage.PlaceQuery{q, q2, q3, qo, q4, q5, q, qo}
 	var ds []*storage.PlaceData
 	b.read(t, func(tx storage.Tx) (err error) {
 		ds, err = placeReadMany(t, b, tx, qs)
