@@ -50,7 +50,7 @@ daily AS MATERIALIZED (
        AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind),
 payoutPaid AS (
     SELECT payout_id, sum(amount)::bigint AS amount FROM ledger_entries
-     WHERE payout_id <> '' AND status = '`+promokit.LedgerPaid+`' GROUP BY payout_id)`
+     WHERE payout_id <> '' AND status = '` + promokit.LedgerPaid + `' GROUP BY payout_id)`
 
 // checkCounters holds, for each counter of promokit.Counters, the
 // queries of its rows that differ, each selecting the subject, the stored

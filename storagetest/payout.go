@@ -37,7 +37,9 @@ func testPayouts(t *testing.T, b *bundle) {
 		}
 		return nil
 	})
-	err := b.writeErr(func(tx storage.Tx) error { return tx.PayoutCreate(b.ctx, newPayout("pay_1", "sto_9", "par_9", 1, b.now)) })
+	err := b.writeErr(func(tx storage.Tx) error {
+		return tx.PayoutCreate(b.ctx, newPayout("pay_1", "sto_9", "par_9", 1, b.now))
+	})
 	wantErr(t, "create again", err, storage.ErrExists)
 	b.read(t, func(tx storage.Tx) error {
 		for _, party := range []string{"", "sto_1", "par_1"} {
