@@ -157,10 +157,12 @@ func testPayoutLock(t *testing.T, b *bundle) {
 		short  int
 		failed []error
 	)
+	start := make(chan struct{})
 	for i := range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-start
 			err := b.writeErr(func(tx storage.Tx) error {
 				at := b.at(time.Duration(i+1) * time.Millisecond)
 				if err := tx.PayoutLock(b.ctx, "sto_1", "par_1", "USD", at); err != nil {
@@ -191,6 +193,7 @@ func testPayoutLock(t *testing.T, b *bundle) {
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	if len(failed) > 0 || paid != 16 || short != 4 {
 		t.Fatalf("%d paid, %d refused, errors %v; want 16 and 4", paid, short, failed)
