@@ -328,7 +328,7 @@ func NewServer(cfg Config) *Server {
 		case "POST", "PUT", "PATCH", "DELETE":
 			h = s.idempotent(rt.body, h)
 		}
-		if rt.body == bodyCSV {
+		if rt.body == bodyCSV || rt.body == bodyFile {
 			h = s.importDeadlines(h)
 		}
 		// The text of an API request's path and query is checked first,
