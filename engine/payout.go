@@ -78,7 +78,7 @@ func isParty(p promokit.Principal, party string) bool {
 // The amount may not exceed the pair's payable balance in the currency
 // (all entries of the pair with status payable, over all time) at the time
 // it is recorded, concurrent payouts included: the transaction first locks
-// the pair (storage.PayoutTx.PayoutLock), then sums. Above it the payout is
+// the pair (storage.PayoutTx.PayoutLock), then sums (PayoutPayable). Above it the payout is
 // EPayoutExceeds with Limit the payable balance and Current the amount, and
 // nothing is written. A negative balance (a refund after a payout) refuses
 // every payout until earnings make it positive again.
@@ -119,7 +119,7 @@ func (s *Service) RecordPayout(ctx context.Context, in PayoutInput) (*promokit.P
 		if err := tx.PayoutLock(ctx, po.Payer, po.Payee, po.Currency, now); err != nil {
 			return err
 		}
-		payable, err := payableBalance(ctx, tx, po.Payer, po.Payee, po.Currency)
+		payable, err := tx.PayoutPayable(ctx, po.Payer, po.Payee, po.Currency)
 		if err != nil {
 			return err
 		}
@@ -161,22 +161,6 @@ func partyExists(ctx context.Context, tx storage.Tx, id string) error {
 		_, err = tx.PartnerGet(ctx, id)
 	}
 	return err
-}
-
-// payableBalance returns what payer owes payee in currency and may pay
-// out: the sum of the pair's entries with status payable, over all time.
-func payableBalance(ctx context.Context, tx storage.Tx, payer, payee, currency string) (int64, error) {
-	totals, err := tx.LedgerSum(ctx, storage.LedgerFilter{Party: payer, Counterparty: payee})
-	if err != nil {
-		return 0, err
-	}
-	var payable int64
-	for _, t := range totals {
-		if t.Side == promokit.SidePayer && t.Currency == currency && t.Status == promokit.LedgerPayable {
-			payable += t.Amount
-		}
-	}
-	return payable, nil
 }
 
 // GetPayout returns a payout to its payer, its payee and the admin; it is

@@ -31,6 +31,18 @@ func (t *tx) PayoutLock(ctx context.Context, payer, payee, currency string, now 
 	return nil
 }
 
+// PayoutPayable sums the pair's payable entries on ledger_payable, the
+// partial index of the payable entries (the status is written in the
+// query, as the index's condition, for the planner to use it).
+func (t *tx) PayoutPayable(ctx context.Context, payer, payee, currency string) (int64, error) {
+	var n int64
+	if err := t.q.QueryRowContext(ctx, `SELECT coalesce(sum(amount), 0) FROM ledger_entries
+		WHERE payer = ? AND payee = ? AND currency = ? AND status = '`+promokit.LedgerPayable+`'`, payer, payee, currency).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: the payable balance of %s to %s: %w", payer, payee, err)
+	}
+	return n, nil
+}
+
 // PayoutCreate inserts a payout.
 func (t *tx) PayoutCreate(ctx context.Context, p *promokit.Payout) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO payouts (id, payer, payee, store_id, currency, amount, paid_on, reference, state,

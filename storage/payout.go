@@ -16,6 +16,13 @@ type PayoutTx interface {
 	// database and in every process: the second reads the payable
 	// balance once the first has committed its entries.
 	PayoutLock(ctx context.Context, payer, payee, currency string, now time.Time) error
+	// PayoutPayable returns the payable balance of the pair in currency:
+	// the sum of the entries from payer to payee in currency with status
+	// payable, over all time (LedgerSum's, for the one pair, status and
+	// currency), read on an index of the payable entries alone (migration
+	// 0015) so that a payout's check costs little while it holds the
+	// pair's lock.
+	PayoutPayable(ctx context.Context, payer, payee, currency string) (int64, error)
 	// PayoutCreate inserts a payout (its proof is set apart:
 	// PayoutProofAdd); ErrExists when its id exists.
 	PayoutCreate(ctx context.Context, p *promokit.Payout) error

@@ -127,9 +127,10 @@ func testPayouts(t *testing.T, b *bundle) {
 }
 
 // testPayoutLock checks that PayoutLock serialises the payouts of a pair:
-// 20 transactions each lock the pair, read its payable balance of 500 and
-// pay 30 out of it when it is enough. Exactly 16 pay, and the balance
-// left is 20, however the transactions interleave.
+// 20 transactions each lock the pair, read its payable balance of 500
+// (PayoutPayable) and pay 30 out of it when it is enough. Exactly 16 pay,
+// and the balance left is 20, however the transactions interleave; it is
+// what the ledger's sums say, and other pairs and currencies are apart.
 func testPayoutLock(t *testing.T, b *bundle) {
 	b.write(t, func(tx storage.Tx) error {
 		return tx.LedgerAddMany(b.ctx, []*promokit.LedgerEntry{
@@ -139,11 +140,14 @@ func testPayoutLock(t *testing.T, b *bundle) {
 			newEntry("par_2", "sto_1", "ord-3", 0, promokit.LedgerPayable, promokit.EntryReleased, 900, "USD", b.now),
 		})
 	})
-	payable := func(tx storage.Tx) (int64, error) {
-		totals, err := tx.LedgerSum(b.ctx, storage.LedgerFilter{Party: "sto_1", Counterparty: "par_1"})
+	payable := func(tx storage.Tx) (int64, error) { return tx.PayoutPayable(b.ctx, "sto_1", "par_1", "USD") }
+	// What the ledger's sums say the pair owes, for PayoutPayable to
+	// agree with.
+	summed := func(tx storage.Tx, payee, currency string) (int64, error) {
+		totals, err := tx.LedgerSum(b.ctx, storage.LedgerFilter{Party: "sto_1", Counterparty: payee})
 		var n int64
 		for _, s := range totals {
-			if s.Side == promokit.SidePayer && s.Currency == "USD" && s.Status == promokit.LedgerPayable {
+			if s.Side == promokit.SidePayer && s.Currency == currency && s.Status == promokit.LedgerPayable {
 				n += s.Amount
 			}
 		}
@@ -199,11 +203,23 @@ func testPayoutLock(t *testing.T, b *bundle) {
 		t.Fatalf("%d paid, %d refused, errors %v; want 16 and 4", paid, short, failed)
 	}
 	b.read(t, func(tx storage.Tx) error {
-		n, err := payable(tx)
-		if n != 20 {
-			t.Errorf("payable after the payouts = %d, want 20", n)
+		for _, c := range []struct {
+			payee, currency string
+			want            int64
+		}{{"par_1", "USD", 20}, {"par_1", "EUR", 900}, {"par_2", "USD", 900}, {"par_3", "USD", 0}} {
+			got, err := tx.PayoutPayable(b.ctx, "sto_1", c.payee, c.currency)
+			if err != nil {
+				return err
+			}
+			sum, err := summed(tx, c.payee, c.currency)
+			if err != nil {
+				return err
+			}
+			if got != c.want || sum != c.want {
+				t.Errorf("payable of sto_1 to %s in %s = %d (the ledger's sums: %d), want %d", c.payee, c.currency, got, sum, c.want)
+			}
 		}
-		return err
+		return nil
 	})
 	wantCounterDiffs(t, b, "check after the payouts", nil)
 }

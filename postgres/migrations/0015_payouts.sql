@@ -48,3 +48,7 @@ CREATE TABLE payout_accounts (
 
 -- The entries of a payout (promokit check sums them by payout).
 CREATE INDEX ledger_payout ON ledger_entries (payout_id) WHERE payout_id <> '';
+-- The payable balance of a pair, which a payout reads while it holds the
+-- pair's lock: the payable entries alone, their amounts included, so that
+-- the sum is an index-only scan that reads no other entry of the pair.
+CREATE INDEX ledger_payable ON ledger_entries (payer, payee, currency) INCLUDE (amount) WHERE status = 'payable';

@@ -46,3 +46,7 @@ CREATE TABLE payout_accounts (
 
 -- The entries of a payout (promokit check sums them by payout).
 CREATE INDEX ledger_payout ON ledger_entries (payout_id) WHERE payout_id <> '';
+-- The payable balance of a pair, which a payout reads while it holds the
+-- pair's lock (and, on SQLite, the writer): the payable entries alone,
+-- with their amounts, so that the sum reads no other entry of the pair.
+CREATE INDEX ledger_payable ON ledger_entries (payer, payee, currency, amount) WHERE status = 'payable';
