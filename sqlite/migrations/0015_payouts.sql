@@ -48,5 +48,6 @@ CREATE TABLE payout_accounts (
 CREATE INDEX ledger_payout ON ledger_entries (payout_id) WHERE payout_id <> '';
 -- The payable balance of a pair, which a payout reads while it holds the
 -- pair's lock (and, on SQLite, the writer): the payable entries alone,
--- with their amounts, so that the sum reads no other entry of the pair.
-CREATE INDEX ledger_payable ON ledger_entries (payer, payee, currency, amount) WHERE status = 'payable';
+-- with their amounts, so that the sum reads no other entry of the pair
+-- (status is a column too, for SQLite to see that the index covers it).
+CREATE INDEX ledger_payable ON ledger_entries (payer, payee, currency, status, amount) WHERE status = 'payable';
