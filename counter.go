@@ -42,19 +42,23 @@ const (
 	// the entries of the days rolled up.
 	CounterLedgerDaily        Counter = "ledger_daily"
 	CounterLedgerDailyEntries Counter = "ledger_daily_entries"
+	// A payout's amount is what its paid entries moved to paid: `promokit
+	// check` sums the paid entries of each payout (subject: the payout id)
+	// and reports a payout whose sum differs.
+	CounterPayoutPaid Counter = "payout_paid"
 )
 
 // Counters returns every stored sum that `promokit check` recomputes, in
 // the order it reports them.
 func Counters() []Counter {
 	return []Counter{CounterPromotionUses, CounterPromotionDiscount, CounterCodeUses, CounterCustomerUses,
-		CounterLedgerDaily, CounterLedgerDailyEntries}
+		CounterLedgerDaily, CounterLedgerDailyEntries, CounterPayoutPaid}
 }
 
 // CounterDiff is a stored sum that differs from the rows it is derived
 // from. Subject is, by Kind, the promotion id, the code, the usage key
-// (subject, a space, customer key) or the roll-up ("partner store day
-// currency status kind", the day as YYYY-MM-DD).
+// (subject, a space, customer key), the roll-up ("payer payee day currency
+// program status kind", the day as YYYY-MM-DD) or the payout id.
 type CounterDiff struct {
 	Kind     Counter `json:"kind"`
 	Subject  string  `json:"subject"`

@@ -29,6 +29,7 @@ const (
 	EIdempotencyBusy    = "idempotency_key_in_use" // the first request with this key is still running (409)
 	ERedemptionRefused  = "redemption_refused"     // a code of the order no longer applies; nothing was used (409)
 	EAutomatic          = "automatic_promotion"    // the promotion applies without a code and takes none (409)
+	EPayoutExceeds      = "payout_exceeds_payable" // a payout above the payable balance of its pair (422)
 	ERateLimited        = "rate_limited"           // too many requests (429)
 	ETooManyFailures    = "too_many_failures"      // a key, address or customer failed too many code look-ups (429)
 	ETooManyAuthFails   = "too_many_auth_failures" // the client address, or the server, had too many failed authentications (429)

@@ -42,4 +42,5 @@ const (
 	PrefixJob       = "job"
 	PrefixMember    = "mem"
 	PrefixLink      = "lnk"
+	PrefixPayout    = "pay"
 )

@@ -336,9 +336,9 @@ func (w *statusWriter) lingerClose() {
 	_, _ = io.CopyN(io.Discard, w.body.ReadCloser, lingerLimit)
 }
 
-// importDeadlines gives the handler of a CSV import ImportTimeout to read
-// its body, instead of the server's read timeout, and WriteTimeout more
-// to answer. Only an authenticated request reaches it: ServeHTTP answers
+// importDeadlines gives the handler of a CSV import, or of a payout's
+// proof file, ImportTimeout to read its body, instead of the server's read
+// timeout, and WriteTimeout more to answer. Only an authenticated request reaches it: ServeHTTP answers
 // any other before routing.
 func (s *Server) importDeadlines(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -51,6 +51,8 @@ var decodeTargets = []func() any{
 	func() any { return new(engine.JoinInput) },
 	func() any { return new(engine.RateInput) },
 	func() any { return new(engine.OrderEventInput) },
+	func() any { return new(engine.PayoutInput) },
+	func() any { return new(engine.DisputeInput) },
 }
 
 // strictRule returns the rule of the request decoder that encoding/json

@@ -34,8 +34,9 @@ func replayedHeaders() [3]string {
 // Keys are per API key: two keys may use the same Idempotency-Key.
 //
 // The body is read before the handler runs, to hash it: a JSON body into
-// memory (at most maxJSONBody bytes), a CSV import into a temporary file
-// (at most Config.ImportLimit bytes) from which the handler then reads.
+// memory (at most maxJSONBody bytes), a CSV import or a payout's proof
+// into a temporary file (at most Config.ImportLimit or ProofLimit bytes)
+// from which the handler then reads.
 func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		vals := r.Header.Values("Idempotency-Key")
@@ -50,8 +51,16 @@ func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 			return
 		}
 		hash := requestHash(r)
-		if body == bodyCSV {
-			f, err := spool(w, r, s.importLimit, hash)
+		if body == bodyCSV || body == bodyFile {
+			limit := s.importLimit
+			if body == bodyFile {
+				if r.ContentLength > s.proofLimit {
+					writeError(w, r, proofTooLarge(s.proofLimit))
+					return
+				}
+				limit = s.proofLimit
+			}
+			f, err := spool(w, r, limit, hash)
 			if err != nil {
 				writeError(w, r, err)
 				return

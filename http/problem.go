@@ -59,6 +59,8 @@ func kindOf(code string) (problemKind, bool) {
 		return problemKind{http.StatusConflict, "The object can no longer be changed"}, true
 	case promokit.EPolicy:
 		return problemKind{http.StatusUnprocessableEntity, "A marketplace policy refuses the request"}, true
+	case promokit.EPayoutExceeds:
+		return problemKind{http.StatusUnprocessableEntity, "The payout exceeds the payable balance"}, true
 	case promokit.ECodeSpace:
 		return problemKind{http.StatusUnprocessableEntity, "The code space is too small"}, true
 	case promokit.EIdempotencyReuse:

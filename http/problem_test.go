@@ -24,7 +24,7 @@ func allCodes() []string {
 		promokit.ECodeTaken, promokit.EVersionMismatch, promokit.EPreconditionNeeded, promokit.EImmutable,
 		promokit.EPolicy, promokit.ECodeSpace, promokit.EIdempotencyReuse, promokit.EIdempotencyBusy,
 		promokit.ERateLimited, promokit.ETooManyFailures, promokit.EUnavailable, promokit.EInternal,
-		promokit.EAutomatic,
+		promokit.EAutomatic, promokit.EPayoutExceeds,
 	}
 }
 

@@ -230,6 +230,23 @@ func routeCases() []routeCase {
 		{"GET", "/v1/marketplace/statement", withAffiliate(marketplaceWithShop("/statement")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
 		{"GET", "/v1/marketplace/ledger", withAffiliate(marketplaceWithShop("/ledger")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
 		{"GET", "/v1/marketplace/ledger.csv", withAffiliate(marketplaceWithShop("/ledger.csv")), nil, nil, [principals]int{ok, ok, nf, nf, frb, frb, una}},
+
+		// Payouts: b.payouts() makes the shop owe the partner 50.00 and
+		// records two payouts of it, one with a proof. The partner is
+		// the payee: it alone answers; the payer's side alone proves.
+		{"POST", "/v1/payouts", withPayouts(fixed("/v1/payouts")), func(b *testBundle) any {
+			return map[string]any{"payer": b.shop.ID, "payee": b.partnr.ID, "currency": "USD", "amount": 100,
+				"paid_on": "2026-01-01", "reference": "wire 7"}
+		}, nil, [principals]int{cr, cr, nf, frb, frb, frb, una}},
+		{"GET", "/v1/payouts", withPayouts(fixed("/v1/payouts")), nil, nil, [principals]int{ok, ok, ok, ok, frb, frb, una}},
+		{"GET", "/v1/payouts/{id}", payoutPath(""), nil, nil, [principals]int{ok, ok, nf, ok, frb, frb, una}},
+		{"POST", "/v1/payouts/{id}/confirm", payoutPath("/confirm"), nil, nil, [principals]int{frb, frb, nf, ok, frb, frb, una}},
+		{"POST", "/v1/payouts/{id}/dispute", payoutPath("/dispute"), body(map[string]any{"message": "not received"}), nil,
+			[principals]int{frb, frb, nf, ok, frb, frb, una}},
+		{"PUT", "/v1/payouts/{id}/proof", payoutPath("/proof"), body(proofPDF), []string{"Content-Type", "application/pdf"},
+			[principals]int{ok, ok, nf, frb, frb, frb, una}},
+		{"GET", "/v1/payouts/{id}/proof", func(b *testBundle) string { return "/v1/payouts/" + b.payouts().proved.ID + "/proof" }, nil, nil,
+			[principals]int{ok, ok, nf, ok, frb, frb, una}},
 	}
 }
 

@@ -76,6 +76,9 @@ type Config struct {
 	// ImportLimit is the largest CSV body a code import takes, in bytes.
 	// Zero means DefaultImportLimit.
 	ImportLimit int64
+	// ProofLimit is the largest proof file a payout takes, in bytes.
+	// Zero means DefaultProofLimit.
+	ProofLimit int64
 	// TrustProxy makes the limit on failed look-ups take the client's
 	// address from the last entry of X-Forwarded-For, which a reverse
 	// proxy in front of the server appends. Leave it off when clients
@@ -129,6 +132,7 @@ type Server struct {
 	ready        func(context.Context) error
 	openapi      []byte
 	importLimit  int64
+	proofLimit   int64
 	trustProxy   bool
 	mux          *http.ServeMux
 	metrics      *metrics
@@ -154,6 +158,7 @@ const (
 	bodyNone bodyKind = iota // no body, or an optional JSON one
 	bodyJSON                 // a JSON document of at most maxJSONBody bytes
 	bodyCSV                  // a CSV file, spooled to disk (code import)
+	bodyFile                 // a file of at most Config.ProofLimit bytes (a payout's proof)
 )
 
 // route is one entry of the route table.
@@ -243,6 +248,14 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/marketplace/statement", s.handleStatement(promokit.PartyMarketplace), bodyNone},
 		{"GET", "/v1/marketplace/ledger", s.handleLedger(promokit.PartyMarketplace), bodyNone},
 		{"GET", "/v1/marketplace/ledger.csv", s.handleLedgerExport(promokit.PartyMarketplace), bodyNone},
+
+		{"POST", "/v1/payouts", s.handlePayoutCreate, bodyJSON},
+		{"GET", "/v1/payouts", s.handlePayoutList, bodyNone},
+		{"GET", "/v1/payouts/{id}", s.handlePayoutGet, bodyNone},
+		{"POST", "/v1/payouts/{id}/confirm", s.handlePayoutConfirm, bodyNone},
+		{"POST", "/v1/payouts/{id}/dispute", s.handlePayoutDispute, bodyJSON},
+		{"PUT", "/v1/payouts/{id}/proof", s.handlePayoutProofPut, bodyFile},
+		{"GET", "/v1/payouts/{id}/proof", s.handlePayoutProofGet, bodyNone},
 	}
 }
 
@@ -270,6 +283,9 @@ func NewServer(cfg Config) *Server {
 	if cfg.ImportLimit <= 0 {
 		cfg.ImportLimit = DefaultImportLimit
 	}
+	if cfg.ProofLimit <= 0 {
+		cfg.ProofLimit = DefaultProofLimit
+	}
 	if cfg.LookupFailures == 0 {
 		cfg.LookupFailures = DefaultLookupFailures
 	}
@@ -290,6 +306,7 @@ func NewServer(cfg Config) *Server {
 		ready:       cfg.Ready,
 		openapi:     cfg.OpenAPI,
 		importLimit: cfg.ImportLimit,
+		proofLimit:  cfg.ProofLimit,
 		trustProxy:  cfg.TrustProxy,
 		mux:         http.NewServeMux(),
 		metrics:     newMetrics(cfg.Registry),
@@ -311,7 +328,7 @@ func NewServer(cfg Config) *Server {
 		case "POST", "PUT", "PATCH", "DELETE":
 			h = s.idempotent(rt.body, h)
 		}
-		if rt.body == bodyCSV {
+		if rt.body == bodyCSV || rt.body == bodyFile {
 			h = s.importDeadlines(h)
 		}
 		// The text of an API request's path and query is checked first,

@@ -27,6 +27,13 @@ func newAPI(base, key string) *api {
 	return &api{base: strings.TrimRight(base, "/"), key: key, hc: &http.Client{Timeout: 5 * time.Minute}}
 }
 
+// callAs is call with the API key key instead of the admin's.
+func (a *api) callAs(ctx context.Context, key, method, path string, in any, want int, out any) error {
+	c := *a
+	c.key = key
+	return c.call(ctx, method, path, in, want, out)
+}
+
 // statusError is an answer with another status than the one expected.
 type statusError struct {
 	method, path string

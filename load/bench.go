@@ -37,6 +37,7 @@ type bench struct {
 	validate       *validateFixture
 	click          *clickFixture
 	orders         *orderFixture
+	payouts        *payoutFixture
 	statement      *statementFixture
 	storeStatement *statementFixture
 	imports        *importFixture
@@ -251,6 +252,8 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int, durat
 		st, err = b.clickStep(ctx, clients)
 	case ScenarioOrderAttr, ScenarioOrderPlain:
 		st, err = b.orderStep(ctx, scenario, clients)
+	case ScenarioOrderPayouts:
+		st, err = b.payoutStep(ctx, clients, duration)
 	case ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum:
 		st, err = b.statementStep(ctx, scenario, clients)
 	case ScenarioBaseline:

@@ -208,8 +208,8 @@ func TestRun(t *testing.T) {
 		if got := s.storedRedeems(t); got != redeemed {
 			t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
 		}
-		if ratios := rep.Ratios(); len(ratios) != 14 {
-			t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed, statement and store-statement at 2 client counts: %+v", len(ratios), ratios)
+		if ratios := rep.Ratios(); len(ratios) != 16 {
+			t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed, order-payouts, statement and store-statement at 2 client counts: %+v", len(ratios), ratios)
 		}
 		if rep.CheckErr != nil || !strings.Contains(rep.Check, "equals") {
 			t.Errorf("consistency check: %v: %q", rep.CheckErr, rep.Check)

@@ -14,14 +14,16 @@ import (
 
 // Scenario names, as given on the command line.
 const (
-	ScenarioRedeemHot    = "redeem-hot"
-	ScenarioRedeemMany   = "redeem-many"
-	ScenarioValidate     = "validate"
-	ScenarioHealthz      = "healthz"
-	ScenarioBaseline     = "baseline"
-	ScenarioClick        = "click"
-	ScenarioOrderAttr    = "order-attributed"
-	ScenarioOrderPlain   = "order-plain"
+	ScenarioRedeemHot  = "redeem-hot"
+	ScenarioRedeemMany = "redeem-many"
+	ScenarioValidate   = "validate"
+	ScenarioHealthz    = "healthz"
+	ScenarioBaseline   = "baseline"
+	ScenarioClick      = "click"
+	ScenarioOrderAttr  = "order-attributed"
+	ScenarioOrderPlain = "order-plain"
+	// order-attributed while payouts are recorded without a pause.
+	ScenarioOrderPayouts = "order-payouts"
 	ScenarioStatement    = "statement"
 	ScenarioStatementSum = "statement-sum"
 	// A store's statement over entries of every kind of party.
@@ -34,7 +36,7 @@ const (
 
 // Scenarios returns every scenario name, in the order of the help text.
 func Scenarios() []string {
-	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted}
+	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioOrderPayouts, ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted}
 }
 
 // Defaults of a Config, and the fixed sizes of the scenarios.
@@ -203,7 +205,7 @@ func (c *Config) ValidateSteps() error {
 	seen := make(map[string]bool)
 	for _, s := range c.Scenarios {
 		switch s {
-		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioStatement, ScenarioStatementSum,
+		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioOrderPayouts, ScenarioStatement, ScenarioStatementSum,
 			ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted:
 		default:
 			errs = append(errs, fmt.Errorf("unknown scenario %q: want %s", s, strings.Join(Scenarios(), ", ")))

@@ -159,6 +159,8 @@ func baselineOf(scenario string) string {
 		return ScenarioHealthz
 	case ScenarioOrderAttr:
 		return ScenarioOrderPlain
+	case ScenarioOrderPayouts:
+		return ScenarioOrderAttr
 	case ScenarioStatement:
 		return ScenarioStatementSum
 	case ScenarioStoreStatement:

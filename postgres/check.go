@@ -22,7 +22,8 @@ import (
 // join): the amount as ledger_daily, the count as ledger_daily_entries,
 // with the subject "payer payee day currency program status kind" (the day as
 // YYYY-MM-DD). An entry that committed after its day was rolled up shows
-// here.
+// here. Last, each payout's amount is compared with the sum of its paid
+// entries (payoutPaid): a payout without them shows too.
 const checkWith = `
 WITH live AS (SELECT * FROM redemptions WHERE state IN ('held', 'redeemed')),
 byPromotion AS (SELECT promotion_id, count(*) AS n, sum(discount)::bigint AS d FROM live GROUP BY promotion_id),
@@ -46,7 +47,10 @@ daily AS MATERIALIZED (
            coalesce(s.entries, 0) AS stored_entries, coalesce(d.entries, 0) AS entries
       FROM ledger_daily s FULL JOIN rolled d
         ON d.payer = s.payer AND d.payee = s.payee AND d.day = s.day AND d.program = s.program
-       AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind)`
+       AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind),
+payoutPaid AS (
+    SELECT payout_id, sum(amount)::bigint AS amount FROM ledger_entries
+     WHERE payout_id <> '' AND status = '` + promokit.LedgerPaid + `' GROUP BY payout_id)`
 
 // checkCounters holds, for each counter of promokit.Counters, the
 // queries of its rows that differ, each selecting the subject, the stored
@@ -79,6 +83,10 @@ var checkCounters = map[promokit.Counter][]string{
 	},
 	promokit.CounterLedgerDailyEntries: {
 		`subject, stored_entries, entries FROM daily WHERE stored_entries <> entries`,
+	},
+	promokit.CounterPayoutPaid: {
+		`p.id, p.amount, coalesce(e.amount, 0) FROM payouts p LEFT JOIN payoutPaid e ON e.payout_id = p.id
+ WHERE p.amount <> coalesce(e.amount, 0)`,
 	},
 }
 

@@ -181,7 +181,9 @@ func TestMigrateByteCollation(t *testing.T) {
 	}
 	want := []string{"codes.code", "customer_usage.customer_key", "customer_usage.subject",
 		"ledger_daily.payee", "ledger_daily.payer", "ledger_entries.payee", "ledger_entries.payer", // 0014
-		"lookup_failures.subject"}
+		"lookup_failures.subject",
+		"payout_accounts.payee", "payout_accounts.payer", "payout_proofs.payout_id", // 0015
+		"payouts.id", "payouts.payee", "payouts.payer", "payouts.store_id"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("columns with the byte collation (-want +got):\n%s", diff)
 	}

@@ -121,6 +121,7 @@ type Tx interface {
 	ClickTx
 	OrderTx
 	LedgerTx
+	PayoutTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: when fn
 	// returns an error, what it wrote is undone and the transaction goes

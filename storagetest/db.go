@@ -95,6 +95,9 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 		{"LedgerRollup", testLedgerRollup},
 		{"LedgerRollupConcurrent", testLedgerRollupConcurrent},
 		{"LedgerRollupCheck", testLedgerRollupCheck},
+		{"Payouts", testPayouts},
+		{"PayoutLock", testPayoutLock},
+		{"PayoutCheck", testPayoutCheck},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,12 @@ Scenarios:
                visitor's latest click and accrues commissions.
   order-plain  the same events to a store out of the affiliate program: the
                baseline of order-attributed, without attribution.
+  order-payouts
+               order-attributed while, for the whole measured window, one
+               more client records payouts of 1 minor unit from the store to
+               the affiliate without a pause (each locks the pair and sums its
+               payable balance): compared with order-attributed. Run both in
+               interleaved --rounds.
   statement    GET /v1/partners/{id}/statement over 30 days in which the
                partner has --entries ledger entries, written straight into
                the database first, their closed days then rolled up as the

@@ -102,6 +102,7 @@ also reads an environment variable, which the flag overrides:
   --idle-timeout    PROMOKIT_IDLE_TIMEOUT    (default 60s; 0: no limit)
   --import-timeout  PROMOKIT_IMPORT_TIMEOUT  (default 1h; 0: no limit)
   --max-conns-per-addr PROMOKIT_MAX_CONNS_PER_ADDR (default 256; 0: no cap; off with --trust-proxy)
+  --payout-proof-limit PROMOKIT_PAYOUT_PROOF_LIMIT (default 10485760 bytes: 10 MiB)
 `
 
 // ParseFlags reads the subcommand and its flags from args (without the
@@ -145,6 +146,7 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.BoolVar(&c.Demo, "demo", c.Demo, "load a demo marketplace into a database that has no stores, and print keys and curl commands")
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 		fs.Int64Var(&c.ImportLimit, "import-limit", c.ImportLimit, "largest CSV import body accepted, in bytes")
+		fs.Int64Var(&c.ProofLimit, "payout-proof-limit", c.ProofLimit, "largest proof file of a payout accepted, in bytes (env "+EnvProofLimit+")")
 		fs.DurationVar(&c.ClickFlush, "click-flush", c.ClickFlush, "how long a click on an affiliate link waits in memory at most before it is written")
 		fs.BoolVar(&c.TrustProxy, "trust-proxy", c.TrustProxy, "take client addresses from X-Forwarded-For; only behind a proxy that sets it (env "+EnvTrustProxy+")")
 		fs.IntVar(&c.LookupFailures, "lookup-failures", c.LookupFailures, "failed code look-ups per minute allowed to each client address and each customer at a store before 429; 0: no limit (env "+EnvLookupFails+")")

@@ -26,6 +26,7 @@ const (
 	DefaultDatabaseURL     = "sqlite:promokit.db"
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultImportLimit     = promohttp.DefaultImportLimit // bytes of one CSV import body
+	DefaultProofLimit      = promohttp.DefaultProofLimit  // bytes of one payout's proof file
 	DefaultReadTimeout     = promohttp.DefaultReadTimeout
 	DefaultWriteTimeout    = promohttp.DefaultWriteTimeout
 	DefaultIdleTimeout     = promohttp.DefaultIdleTimeout
@@ -51,6 +52,7 @@ const (
 	EnvIdleTimeout  = "PROMOKIT_IDLE_TIMEOUT"
 	EnvImportTime   = "PROMOKIT_IMPORT_TIMEOUT"
 	EnvMaxConns     = "PROMOKIT_MAX_CONNS_PER_ADDR"
+	EnvProofLimit   = "PROMOKIT_PAYOUT_PROOF_LIMIT"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -82,6 +84,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// ImportLimit is the largest CSV import body the API accepts, in bytes.
 	ImportLimit int64
+	// ProofLimit is the largest proof file of a payout the API accepts,
+	// in bytes.
+	ProofLimit int64
 	// TrustProxy makes the API take the client address from
 	// X-Forwarded-For, for rate limits and logs. Enable it only behind a
 	// proxy that sets that header.
@@ -136,6 +141,7 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		ShutdownTimeout: DefaultShutdownTimeout,
 		ImportLimit:     DefaultImportLimit,
+		ProofLimit:      DefaultProofLimit,
 		LookupFailures:  promohttp.DefaultLookupFailures,
 		ClickFlush:      engine.DefaultClickFlush,
 		ReadTimeout:     DefaultReadTimeout,
@@ -202,6 +208,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			}
 			*dst = d
 		}
+	}
+	if v := getenv(EnvProofLimit); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want a number of bytes", EnvProofLimit, v)
+		}
+		c.ProofLimit = n
 	}
 	if v := getenv(EnvMaxConns); v != "" {
 		n, err := strconv.Atoi(v)
@@ -395,6 +408,9 @@ func (c *Config) Validate() error {
 		if c.ImportLimit < 1 {
 			errs = append(errs, fmt.Errorf("--import-limit must be at least 1 byte"))
 		}
+		if c.ProofLimit < 1 {
+			errs = append(errs, fmt.Errorf("--payout-proof-limit must be at least 1 byte"))
+		}
 		if c.KeyLookupFailures < 0 {
 			errs = append(errs, fmt.Errorf("--lookup-failures-key must be 0 (no limit) or more"))
 		}
@@ -457,6 +473,7 @@ func (c *Config) Dump(w io.Writer) error {
 		Demo            bool        `json:"demo"`
 		ShutdownTimeout string      `json:"shutdown_timeout,omitempty"`
 		ImportLimit     int64       `json:"import_limit,omitempty"`
+		ProofLimit      int64       `json:"payout_proof_limit,omitempty"`
 		ClickFlush      string      `json:"click_flush,omitempty"`
 		TrustProxy      bool        `json:"trust_proxy"`
 		LookupFailures  *int        `json:"lookup_failures,omitempty"`
@@ -481,6 +498,7 @@ func (c *Config) Dump(w io.Writer) error {
 		out.Addr = c.Addr
 		out.ShutdownTimeout = c.ShutdownTimeout.String()
 		out.ImportLimit = c.ImportLimit
+		out.ProofLimit = c.ProofLimit
 		out.ClickFlush = c.ClickFlush.String()
 		out.LookupFailures = &c.LookupFailures
 		out.KeyLookups = &c.KeyLookupFailures

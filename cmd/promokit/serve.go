@@ -125,6 +125,7 @@ func (m *Main) runServe(ctx context.Context) error {
 		Ready:       m.ready,
 		OpenAPI:     docs.OpenAPI,
 		ImportLimit: m.Config.ImportLimit,
+		ProofLimit:  m.Config.ProofLimit,
 		TrustProxy:  m.Config.TrustProxy,
 		// The server reads 0 as its default and a negative value as off.
 		LookupFailures:     cmp.Or(m.Config.LookupFailures, -1),
