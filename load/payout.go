@@ -93,16 +93,23 @@ func (b *bench) payoutStep(ctx context.Context, clients int, duration time.Durat
 	)
 	body := map[string]any{"payer": b.storeID, "payee": b.click.partnerID, "currency": b.currency, "amount": 1,
 		"paid_on": time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), "reference": "bench " + b.run}
-	st.window = func(ctx context.Context) {
-		ctx, cancel := context.WithTimeout(ctx, duration)
+	st.window = func(parent context.Context) {
+		ctx, cancel := context.WithTimeout(parent, duration)
 		defer cancel()
 		start := time.Now()
-		for ctx.Err() == nil {
-			err := b.api.call(ctx, "POST", "/v1/payouts", body, http.StatusCreated, nil)
+		for first := true; first || ctx.Err() == nil; first = false {
+			// The first payout of the window is waited for even when
+			// the window is shorter than one payout takes, so that the
+			// check always has one to count.
+			call := ctx
+			if first {
+				call = parent
+			}
+			err := b.api.call(call, "POST", "/v1/payouts", body, http.StatusCreated, nil)
 			switch {
 			case err == nil:
 				recorded.Add(1)
-			case ctx.Err() != nil: // the window closed during the call
+			case call.Err() != nil: // the window closed during the call
 			default:
 				if failed.Add(1) == 1 {
 					msg := err.Error()
