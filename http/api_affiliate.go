@@ -264,7 +264,13 @@ func (s *Server) statementQuery(r *http.Request, owner string) (engine.Statement
 			return sq, nil, promokit.Errorf(promokit.ENotFound, "%s %q not found", owner, sq.Party)
 		}
 	}
-	legacy := map[string]string{promokit.PartyPartner: "store_id", promokit.PartyStore: "partner_id"}[owner]
+	var legacy string
+	switch owner {
+	case promokit.PartyPartner:
+		legacy = "store_id"
+	case promokit.PartyStore:
+		legacy = "partner_id"
+	}
 	if v := q.Get(legacy); legacy != "" && v != "" {
 		if sq.Counterparty != "" && sq.Counterparty != v {
 			return sq, nil, promokit.Errorf(promokit.EInvalid, "counterparty and %s name two parties", legacy)
