@@ -36,6 +36,7 @@ func (s *Service) placeOrder(ctx context.Context, storeID, orderID string, in *O
 	q := storage.PlaceQuery{
 		StoreID: storeID, OrderID: orderID, VisitorID: in.VisitorID, CustomerID: in.CustomerID, MaxVisitors: maxCustomerVisitors,
 		ProductIDs: make([]string, 0, len(in.Lines)), At: at,
+		Codes: len(in.Codes) > 0 || in.Payment != nil && len(in.Payment.FirstPaymentCodes) > 0,
 	}
 	for _, l := range in.Lines {
 		q.ProductIDs = appendNew(q.ProductIDs, l.ProductID)

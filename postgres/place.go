@@ -170,10 +170,10 @@ func scanPlaceHead(row pgx.Row) (*promokit.Settings, *promokit.Store, *promokit.
 }
 
 // PlaceReadMany reads what placing many orders needs in one round trip of
-// five statements: the settings, store and latest membership of each
+// three statements: the settings, store and latest membership of each
 // store; the rates in force for each order; the winning click of each
-// order (one LATERAL subquery per order); each order's redemptions of a
-// code and their promotions.
+// order (one LATERAL subquery per order). The orders that use their
+// redemptions read them in a second (placeReadRedemptions).
 func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*storage.PlaceData, error) {
 	out := make([]*storage.PlaceData, len(qs))
 	if len(qs) == 0 {
@@ -236,23 +236,6 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 				ORDER BY clicked_at DESC, id DESC LIMIT 1) k
 			ORDER BY k.clicked_at DESC, k.id DESC LIMIT 1) c`,
 		qStores, qVisitors, qCusts, qFrom, qAt, qs[0].MaxVisitors)
-	// The redemptions with a code of each order, through the partial
-	// unique index of codes (migration 0006), and the promotions they
-	// name; an order id '' finds none.
-	b.Queue(`SELECT q.n, r.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(store_id, order_id, n)
-		CROSS JOIN LATERAL (
-			SELECT `+redemptionColumns+` FROM redemptions
-			WHERE store_id = q.store_id AND order_id = q.order_id AND code <> ''
-			ORDER BY id) r
-		ORDER BY q.n, r.id`, qStores, qOrders)
-	b.Queue(`SELECT q.n, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS q(store_id, order_id, n)
-		CROSS JOIN LATERAL (
-			SELECT `+promotionColumns+` FROM promotions p
-			WHERE p.store_id = q.store_id AND p.id IN (
-				SELECT promotion_id FROM redemptions
-				WHERE store_id = q.store_id AND order_id = q.order_id AND code <> '')
-			ORDER BY p.id) x
-		ORDER BY q.n, x.id`, qStores, qOrders)
 	heads := map[string]*storage.PlaceData{}
 	err := t.sendBatch(ctx, &b, "place reads", func(i int, br pgx.BatchResults) error {
 		rows, err := br.Query()
@@ -283,20 +266,6 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 					return err
 				}
 				out[k-1].Click = c
-			case 3:
-				var k int64
-				r, err := scanRedemption(prefixed{rows, &k})
-				if err != nil {
-					return err
-				}
-				out[k-1].Redemptions = append(out[k-1].Redemptions, r)
-			case 4:
-				var k int64
-				p, err := scanPromotion(prefixed{rows, &k})
-				if err != nil {
-					return err
-				}
-				out[k-1].Promotions = append(out[k-1].Promotions, p)
 			}
 		}
 		return rows.Err()
@@ -319,7 +288,78 @@ func (t *tx) PlaceReadMany(ctx context.Context, qs []storage.PlaceQuery) ([]*sto
 			out[i].Click, out[i].Rates = nil, nil
 		}
 	}
+	if err := t.placeReadRedemptions(ctx, qs, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// placeReadRedemptions reads, in a second round trip, the redemptions with
+// a code of each order that uses them (storage.NeedsRedemptions), through
+// the partial unique index of codes (migration 0006), and for the orders of
+// a P4 store the promotions they name. Most orders name no code: their
+// batch makes no second trip.
+func (t *tx) placeReadRedemptions(ctx context.Context, qs []storage.PlaceQuery, out []*storage.PlaceData) error {
+	var (
+		n                  []int64
+		qStores, qOrders   []string
+		p4                 []int64
+		p4Stores, p4Orders []string
+	)
+	for i, q := range qs {
+		st := out[i].Store
+		if !storage.NeedsRedemptions(q, st) {
+			continue
+		}
+		n, qStores, qOrders = append(n, int64(i)), append(qStores, q.StoreID), append(qOrders, q.OrderID)
+		if st.PartnerPromoCodes {
+			p4, p4Stores, p4Orders = append(p4, int64(i)), append(p4Stores, q.StoreID), append(p4Orders, q.OrderID)
+		}
+	}
+	if len(n) == 0 {
+		return nil
+	}
+	var b pgx.Batch
+	b.Queue(`SELECT q.n, r.* FROM unnest($1::bigint[], $2::text[], $3::text[]) AS q(n, store_id, order_id)
+		CROSS JOIN LATERAL (
+			SELECT `+redemptionColumns+` FROM redemptions
+			WHERE store_id = q.store_id AND order_id = q.order_id AND code <> ''
+			ORDER BY id) r
+		ORDER BY q.n, r.id`, n, qStores, qOrders)
+	if len(p4) > 0 {
+		b.Queue(`SELECT q.n, x.* FROM unnest($1::bigint[], $2::text[], $3::text[]) AS q(n, store_id, order_id)
+			CROSS JOIN LATERAL (
+				SELECT `+promotionColumns+` FROM promotions p
+				WHERE p.store_id = q.store_id AND p.id IN (
+					SELECT promotion_id FROM redemptions
+					WHERE store_id = q.store_id AND order_id = q.order_id AND code <> '')
+				ORDER BY p.id) x
+			ORDER BY q.n, x.id`, p4, p4Stores, p4Orders)
+	}
+	return t.sendBatch(ctx, &b, "place redemption reads", func(i int, br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k int64
+			if i == 0 {
+				r, err := scanRedemption(prefixed{rows, &k})
+				if err != nil {
+					return err
+				}
+				out[k].Redemptions = append(out[k].Redemptions, r)
+				continue
+			}
+			p, err := scanPromotion(prefixed{rows, &k})
+			if err != nil {
+				return err
+			}
+			out[k].Promotions = append(out[k].Promotions, p)
+		}
+		return rows.Err()
+	})
 }
 
 // prefixed scans a row whose first column goes to first and the rest to

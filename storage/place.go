@@ -24,10 +24,14 @@ type PlacedOrders struct {
 // recently seen there), on a link of the store, made from max(From, the
 // latest membership's join) to At; the rates in force at At of the
 // general rate and of ProductIDs; and the redemptions with a code of the
-// store's order OrderID ("" reads none) with their promotions.
+// store's order OrderID ("" reads none) when the order can use them (see
+// NeedsRedemptions) with, for a P4 store, their promotions.
 type PlaceQuery struct {
-	StoreID     string
-	OrderID     string
+	StoreID string
+	OrderID string
+	// Codes says that the placed event names codes, which are checked
+	// against the order's redemptions.
+	Codes       bool
 	VisitorID   string
 	CustomerID  string
 	MaxVisitors int
@@ -41,7 +45,9 @@ type PlaceQuery struct {
 // never joined the affiliate program) there is neither a click nor rates:
 // the window of the clicks starts at the join. Redemptions are the
 // order's, in every state, by id, and Promotions the store's promotions
-// they name, by id.
+// they name, by id, when NeedsRedemptions says the order uses them: an
+// order that names no code, of a store that is not under P4, reads none,
+// so that the common order pays nothing for what only code sales need.
 type PlaceData struct {
 	Settings    *promokit.Settings
 	Store       *promokit.Store
@@ -122,10 +128,19 @@ func placeRead(ctx context.Context, tx Tx, q PlaceQuery) (*PlaceData, error) {
 	return &d, nil
 }
 
-// placeReadRedemptions reads the redemptions of the order q.OrderID and
-// the promotions they name into d.
+// NeedsRedemptions says whether placing the order of q at store st uses
+// the order's redemptions: to check the codes its event names (q.Codes),
+// or for the P4 claims of a store under P4, which come from every code the
+// order redeemed. PlaceData's Promotions serve only the P4 claims.
+func NeedsRedemptions(q PlaceQuery, st *promokit.Store) bool {
+	return q.OrderID != "" && st != nil && (q.Codes || st.PartnerPromoCodes)
+}
+
+// placeReadRedemptions reads the redemptions of the order q.OrderID, when
+// NeedsRedemptions says so, and for a P4 store the promotions they name,
+// into d.
 func placeReadRedemptions(ctx context.Context, tx Tx, q PlaceQuery, d *PlaceData) error {
-	if q.OrderID == "" {
+	if !NeedsRedemptions(q, d.Store) {
 		return nil
 	}
 	all, err := tx.RedemptionListByOrder(ctx, q.StoreID, q.OrderID)
@@ -142,7 +157,7 @@ func placeReadRedemptions(ctx context.Context, tx Tx, q PlaceQuery, d *PlaceData
 			ids = append(ids, r.PromotionID)
 		}
 	}
-	if len(ids) == 0 {
+	if len(ids) == 0 || !d.Store.PartnerPromoCodes {
 		return nil
 	}
 	if d.Promotions, err = tx.PromotionGetMany(ctx, promokit.Scope{StoreID: q.StoreID}, ids); err != nil {

@@ -17,7 +17,7 @@ import (
 // (the latest unflagged click of the order's visitor or of the customer's
 // visitors, in the window, since the latest join).
 func testPlaceRead(t *testing.T, b *bundle) {
-	mustCreateStore(t, b, "sto_1")
+	store := mustCreateStore(t, b, "sto_1")
 	mustCreateStore(t, b, "sto_2")
 	settings := promokit.DefaultSettings(b.now)
 	b.write(t, func(tx storage.Tx) error {
@@ -136,12 +136,28 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	if d := read(q); d.Redemptions != nil || d.Promotions != nil {
 		t.Fatalf("no order id: redemptions %v, promotions %v", d.Redemptions, d.Promotions)
 	}
+	// An order that names no code, of a store not under P4, reads none
+	// (storage.NeedsRedemptions); one that names codes reads them, and
+	// their promotions only at a P4 store.
 	qo := q
 	qo.OrderID = "ord-1"
-	d = read(qo)
-	if len(d.Redemptions) != 3 || len(d.Promotions) != 2 {
-		t.Fatalf("ord-1: %d redemptions, %d promotions; want 3 and 2", len(d.Redemptions), len(d.Promotions))
+	if d := read(qo); d.Redemptions != nil || d.Promotions != nil {
+		t.Fatalf("ord-1 naming no code: redemptions %v, promotions %v", d.Redemptions, d.Promotions)
 	}
+	qo.Codes = true
+	if d := read(qo); len(d.Redemptions) != 3 || d.Promotions != nil {
+		t.Fatalf("ord-1 naming codes: %d redemptions, promotions %v; want 3 and none", len(d.Redemptions), d.Promotions)
+	}
+	p4 := *store
+	p4.PartnerPromoCodes = true
+	b.write(t, func(tx storage.Tx) error { return tx.StoreUpdate(b.ctx, &p4) })
+	qn := qo
+	qn.Codes = false
+	d = read(qn)
+	if len(d.Redemptions) != 3 || len(d.Promotions) != 2 {
+		t.Fatalf("ord-1 at a P4 store: %d redemptions, %d promotions; want 3 and 2", len(d.Redemptions), len(d.Promotions))
+	}
+	wantEqual(t, "ord-1 at a P4 store, naming codes", d, read(qo))
 	for i, r := range d.Redemptions {
 		if r.ID != mine[i].ID || r.Code != mine[i].Code || r.State != mine[i].State {
 			t.Errorf("redemption %d = %+v, want %+v", i, r, mine[i])
@@ -150,7 +166,7 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	if d.Promotions[0].ID != "prm_a" || d.Promotions[1].ID != "prm_b" {
 		t.Errorf("promotions %s, %s; want prm_a, prm_b", d.Promotions[0].ID, d.Promotions[1].ID)
 	}
-	if d := read(storage.PlaceQuery{StoreID: "sto_1", OrderID: "ord-9", At: b.now, MaxVisitors: 20}); d.Redemptions != nil || d.Promotions != nil {
+	if d := read(storage.PlaceQuery{StoreID: "sto_1", OrderID: "ord-9", Codes: true, At: b.now, MaxVisitors: 20}); d.Redemptions != nil || d.Promotions != nil {
 		t.Fatalf("an order without redemptions: %v, %v", d.Redemptions, d.Promotions)
 	}
 
@@ -161,7 +177,9 @@ func testPlaceRead(t *testing.T, b *bundle) {
 	q4.At = b.at(30 * time.Minute) // before p1's own rate and the first click
 	q5 := qo
 	q5.StoreID = "sto_9"
-	qs := []storage.PlaceQuery{q, q2, q3, qo, q4, q5, q, qo}
+	q6 := q3
+	q6.Codes = false // sto_2 is not under P4: nothing read
+	qs := []storage.PlaceQuery{q, q2, q3, qo, q4, q5, q, qn, q6, qo}
 	var ds []*storage.PlaceData
 	b.read(t, func(tx storage.Tx) (err error) {
 		ds, err = placeReadMany(t, b, tx, qs)
