@@ -180,20 +180,13 @@ func buildDemo(ctx context.Context, svc *engine.Service) (*Demo, error) {
 	}
 	d.PartnerCode = assigned.Code
 
-	keys := []struct {
-		dst *string
-		in  engine.KeyInput
-	}{
+	err = createDemoKeys(ctx, svc, []demoKey{
 		{&d.SellerKey, engine.KeyInput{Name: "demo seller", Role: promokit.RoleSeller, StoreID: store.ID}},
 		{&d.CheckoutKey, engine.KeyInput{Name: "demo checkout", Role: promokit.RoleCheckout, StoreID: store.ID}},
 		{&d.PartnerKey, engine.KeyInput{Name: "demo influencer", Role: promokit.RolePartner, PartnerID: partner.ID}},
-	}
-	for _, k := range keys {
-		_, secret, err := svc.CreateKey(ctx, k.in)
-		if err != nil {
-			return nil, fmt.Errorf("create the %s key: %w", k.in.Role, err)
-		}
-		*k.dst = secret
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := buildP4Store(ctx, svc, d); err != nil {
 		return nil, err
@@ -217,16 +210,24 @@ func buildP4Store(ctx context.Context, svc *engine.Service, d *Demo) error {
 		}
 		d.P4Products = append(d.P4Products, p[0])
 	}
-	for _, k := range []struct {
-		dst *string
-		in  engine.KeyInput
-	}{
+	return createDemoKeys(ctx, svc, []demoKey{
 		{&d.P4SellerKey, engine.KeyInput{Name: "demo modules seller", Role: promokit.RoleSeller, StoreID: store.ID}},
 		{&d.P4CheckoutKey, engine.KeyInput{Name: "demo modules checkout", Role: promokit.RoleCheckout, StoreID: store.ID}},
-	} {
+	})
+}
+
+// demoKey is a key the demo creates, and where its secret goes.
+type demoKey struct {
+	dst *string
+	in  engine.KeyInput
+}
+
+// createDemoKeys creates keys and writes each one's secret to its dst.
+func createDemoKeys(ctx context.Context, svc *engine.Service, keys []demoKey) error {
+	for _, k := range keys {
 		_, secret, err := svc.CreateKey(ctx, k.in)
 		if err != nil {
-			return fmt.Errorf("create the %s key of %s: %w", k.in.Role, demoP4StoreName, err)
+			return fmt.Errorf("create the key %q: %w", k.in.Name, err)
 		}
 		*k.dst = secret
 	}
