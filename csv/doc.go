@@ -6,8 +6,8 @@
 // # Export
 //
 // CodeEncoder writes one row per code with every setting of the code, its
-// use count and the terms of its promotion; see CodeEncoder for the columns
-// and their formats.
+// use count and the terms and description of its promotion; see
+// CodeEncoder for the columns and their formats.
 //
 // # Import
 //

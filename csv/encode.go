@@ -46,6 +46,7 @@ const (
 	colCouponPerPerson
 	colCouponQuantity
 	colCouponValidDays
+	colPromotionDescription
 	numColumns
 )
 
@@ -59,6 +60,7 @@ var header = [numColumns]string{
 	"product_ids", "starts_at", "ends_at", "total_uses", "total_discount",
 	"per_customer", "channel", "exclusive", "priority",
 	"coupon_per_person", "coupon_quantity", "coupon_valid_days",
+	"promotion_description",
 }
 
 // CodeHeader returns the header row CodeEncoder writes: the names of its
@@ -71,13 +73,15 @@ func CodeHeader() []string {
 // first (see CodeHeader). It is not safe for concurrent use.
 //
 // Each row holds every setting of a code, its use count and the terms of
-// its promotion:
+// its promotion, its description last:
 //
-//   - Strings (code, ids, name, currency, type, channel) are written as
-//     they are, quoted by encoding/csv when they hold a comma, a quote or a
-//     line break or start with a space. encoding/csv writes a line break
-//     in a cell as CRLF and drops a carriage return that is not part of
-//     one; valid names and ids hold neither.
+//   - Strings (code, ids, name, currency, type, channel, description) are
+//     written as they are, quoted by encoding/csv when they hold a comma, a
+//     quote or a line break or start with a space. encoding/csv writes a
+//     line break in a cell as CRLF and drops a carriage return that is not
+//     part of one. Valid names and ids hold neither; a promotion's
+//     description may, and reads back with an LF for each LF or CRLF, and
+//     without its lone carriage returns.
 //   - Booleans are "true" or "false".
 //   - Numbers are decimal integers: amounts in minor units, percent_off_bp
 //     in basis points.
@@ -284,7 +288,7 @@ func opt(n *int64) optInt64 {
 // identity, as Encode documents.
 type promoKey struct {
 	set                                 bool // false for a nil promotion
-	id, name, currency                  string
+	id, name, description, currency     string
 	channel                             promokit.Channel
 	typ                                 promokit.DiscountType
 	amountOff, minOrder, priority       int64
@@ -304,7 +308,7 @@ func keyOf(p *promokit.Promotion) promoKey {
 		return promoKey{}
 	}
 	k := promoKey{
-		set: true, id: p.ID, name: p.Name, currency: p.Currency,
+		set: true, id: p.ID, name: p.Name, description: p.Description, currency: p.Currency,
 		channel: p.Channel, typ: p.Type,
 		amountOff: p.AmountOff, minOrder: p.MinOrder, priority: p.Priority,
 		percentOff:  p.PercentOff,
@@ -376,4 +380,5 @@ func (e *CodeEncoder) setPromotion(p *promokit.Promotion) {
 		num(colCouponQuantity, c.Quantity)
 		num(colCouponValidDays, c.ValidDays)
 	}
+	str(colPromotionDescription, p.Description)
 }

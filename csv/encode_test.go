@@ -27,7 +27,7 @@ func MustNewPromotion(tb testing.TB) *promokit.Promotion {
 		ProductIDs: []string{"sku-1", "=sku2"}, StartsAt: jan1, EndsAt: ptr(jan1.AddDate(0, 1, 0)),
 		TotalUses: ptr[int64](1000), TotalDiscount: ptr[int64](500000), PerCustomer: ptr[int64](2),
 		Exclusive: true, Priority: -3, Coupon: &promokit.CouponSettings{PerPerson: 1, Quantity: 100, ValidDays: 7},
-		Active: true, Version: 4,
+		Active: true, Version: 4, Description: "15% off, for our\nnewsletter's readers",
 	}
 }
 
@@ -63,7 +63,7 @@ func TestHeaderMatchesColumns(t *testing.T) {
 		seen[name] = true
 	}
 	for col, want := range map[int]string{colCode: "code", colCreatedAt: "created_at", colType: "type",
-		colChannel: "channel", colCouponValidDays: "coupon_valid_days"} {
+		colChannel: "channel", colCouponValidDays: "coupon_valid_days", colPromotionDescription: "promotion_description"} {
 		if header[col] != want {
 			t.Errorf("header[%d] = %q, want %q", col, header[col], want)
 		}
@@ -88,7 +88,7 @@ func TestCodeEncoder(t *testing.T) {
 
 	out, recs := encodeAll(t, full, p, bare, p, &promokit.Code{Code: "OTHER", PromotionID: "prm_2"}, other, orphan, nil)
 
-	if !strings.HasSuffix(out, "\r\n") || strings.Count(out, "\r\n") != 5 {
+	if !strings.HasSuffix(out, "\r\n") || strings.Count(out, "\r\n") != 7 { // and one in each description
 		t.Errorf("lines must end in CRLF:\n%q", out)
 	}
 	want := [][]string{
@@ -96,16 +96,16 @@ func TestCodeEncoder(t *testing.T) {
 		{"SUMMER-10", "prm_1", "Summer, \"hot\" sale", "sto_1", "true", "50", "1", "cus 7", "par_9",
 			"2025-01-16T12:30:15.250000Z", "12", "2025-01-01T01:00:00Z",
 			"percent_off", "0", "1500", "USD", "5000", "sku-1 =sku2", "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z",
-			"1000", "500000", "2", "partner", "true", "'-3", "1", "100", "7"},
+			"1000", "500000", "2", "partner", "true", "'-3", "1", "100", "7", "15% off, for our\nnewsletter's readers"},
 		{"'-DASH", "prm_1", "Summer, \"hot\" sale", "sto_1", "false", "", "", "", "",
 			"", "0", "",
 			"percent_off", "0", "1500", "USD", "5000", "sku-1 =sku2", "2025-01-01T00:00:00Z", "2025-02-01T00:00:00Z",
-			"1000", "500000", "2", "partner", "true", "'-3", "1", "100", "7"},
+			"1000", "500000", "2", "partner", "true", "'-3", "1", "100", "7", "15% off, for our\nnewsletter's readers"},
 		{"OTHER", "prm_2", "'@home", "", "false", "", "", "", "", "", "0", "",
 			"amount_off", "250", "0", "USD", "0", "", "2025-01-16T12:30:15.250000Z", "",
-			"", "", "", "store", "false", "0", "", "", ""},
+			"", "", "", "store", "false", "0", "", "", "", ""},
 		{"NOPROMO", "prm_3", "", "", "false", "", "", "", "", "", "0", "",
-			"", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""},
+			"", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", ""},
 	}
 	assertRecords(t, recs, want)
 }
@@ -120,7 +120,7 @@ func TestCodeEncoderPromotionChanges(t *testing.T) {
 	e := NewCodeEncoder(&buf)
 	names := []string{"First", "Second"}
 	for _, name := range names {
-		p.Name = name
+		p.Name, p.Description = name, "about "+name
 		p.ProductIDs = append([]string(nil), "sku-"+name)
 		*p.TotalUses++
 		if err := e.Encode(c, p); err != nil {
@@ -136,7 +136,8 @@ func TestCodeEncoderPromotionChanges(t *testing.T) {
 	}
 	for i, name := range names {
 		r := recs[i+1]
-		if r[colPromotionName] != name || r[colProductIDs] != "sku-"+name || r[colTotalUses] != []string{"1001", "1002"}[i] {
+		if r[colPromotionName] != name || r[colProductIDs] != "sku-"+name || r[colTotalUses] != []string{"1001", "1002"}[i] ||
+			r[colPromotionDescription] != "about "+name {
 			t.Errorf("row %d = %q, want the promotion's settings at the time of the row", i+1, r)
 		}
 	}
@@ -159,9 +160,16 @@ func TestCodeEncoderNeutralises(t *testing.T) {
 		{" =1", " =1"},
 		{"", ""},
 	} {
-		_, recs := encodeAll(t, &promokit.Code{Code: tt.in, CustomerID: tt.in}, nil)
+		p := &promokit.Promotion{ID: "prm_1", Name: tt.in, Description: tt.in}
+		_, recs := encodeAll(t, &promokit.Code{Code: tt.in, PromotionID: p.ID, CustomerID: tt.in}, p)
 		if got := recs[1][colCode]; got != tt.want {
 			t.Errorf("code %q is written %q, want %q", tt.in, got, tt.want)
+		}
+		if got := recs[1][colPromotionName]; got != tt.want {
+			t.Errorf("promotion_name %q is written %q, want %q", tt.in, got, tt.want)
+		}
+		if got := recs[1][colPromotionDescription]; got != tt.want {
+			t.Errorf("promotion_description %q is written %q, want %q", tt.in, got, tt.want)
 		}
 		if got := recs[1][colCustomerID]; got != tt.want {
 			t.Errorf("customer_id %q is written %q, want %q", tt.in, got, tt.want)
@@ -172,10 +180,21 @@ func TestCodeEncoderNeutralises(t *testing.T) {
 	}
 }
 
+// TestCodeEncoderDescriptionLineBreaks: a description may hold line
+// breaks, which keep it in one cell, as its encoder doc says.
+func TestCodeEncoderDescriptionLineBreaks(t *testing.T) {
+	t.Parallel()
+	p := &promokit.Promotion{ID: "prm_1", Description: "one\r\ntwo\nthree\rfour\n=5"}
+	_, recs := encodeAll(t, &promokit.Code{Code: "ABC", PromotionID: p.ID}, p)
+	if got, want := recs[1][colPromotionDescription], "one\ntwo\nthreefour\n=5"; len(recs) != 2 || got != want {
+		t.Errorf("the description reads back %q, want %q", got, want)
+	}
+}
+
 func TestCodeEncoderEmpty(t *testing.T) {
 	t.Parallel()
 	out, recs := encodeAll(t)
-	if len(recs) != 1 || !strings.HasPrefix(out, "code,promotion_id,") || !strings.HasSuffix(out, "coupon_valid_days\r\n") {
+	if len(recs) != 1 || !strings.HasPrefix(out, "code,promotion_id,") || !strings.HasSuffix(out, "coupon_valid_days,promotion_description\r\n") {
 		t.Errorf("an empty export must hold the header only, got %q", out)
 	}
 }

@@ -14,7 +14,7 @@ import (
 func ExampleCodeEncoder() {
 	limit := int64(100)
 	p := &promokit.Promotion{
-		ID: "prm_1", Name: "Spring sale", Channel: promokit.ChannelStore, Type: promokit.PercentOff,
+		ID: "prm_1", Name: "Spring sale", Description: "10% off everything, for spring", Channel: promokit.ChannelStore, Type: promokit.PercentOff,
 		PercentOff: 1000, Currency: "EUR", StartsAt: time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC),
 	}
 	var out strings.Builder // an http.ResponseWriter or a file in real use
@@ -33,9 +33,9 @@ func ExampleCodeEncoder() {
 	// Lines end in CRLF; examples compare output with LF line ends.
 	fmt.Print(strings.ReplaceAll(out.String(), "\r\n", "\n"))
 	// Output:
-	// code,promotion_id,promotion_name,store_id,active,usage_limit,per_customer_limit,customer_id,partner_id,expires_at,uses,created_at,type,amount_off,percent_off_bp,currency,min_order_amount,product_ids,starts_at,ends_at,total_uses,total_discount,per_customer,channel,exclusive,priority,coupon_per_person,coupon_quantity,coupon_valid_days
-	// SPRING-10,prm_1,Spring sale,sto_1,true,100,,,,,0,,percent_off,0,1000,EUR,0,,2025-03-01T00:00:00Z,,,,,store,false,0,,,
-	// '-SPRING,prm_1,Spring sale,sto_1,true,100,,,,,0,,percent_off,0,1000,EUR,0,,2025-03-01T00:00:00Z,,,,,store,false,0,,,
+	// code,promotion_id,promotion_name,store_id,active,usage_limit,per_customer_limit,customer_id,partner_id,expires_at,uses,created_at,type,amount_off,percent_off_bp,currency,min_order_amount,product_ids,starts_at,ends_at,total_uses,total_discount,per_customer,channel,exclusive,priority,coupon_per_person,coupon_quantity,coupon_valid_days,promotion_description
+	// SPRING-10,prm_1,Spring sale,sto_1,true,100,,,,,0,,percent_off,0,1000,EUR,0,,2025-03-01T00:00:00Z,,,,,store,false,0,,,,"10% off everything, for spring"
+	// '-SPRING,prm_1,Spring sale,sto_1,true,100,,,,,0,,percent_off,0,1000,EUR,0,,2025-03-01T00:00:00Z,,,,,store,false,0,,,,"10% off everything, for spring"
 }
 
 func ExampleCodeDecoder() {

@@ -88,7 +88,7 @@ func FuzzCodeDecoder(f *testing.F) {
 func FuzzEncodeNeutralised(f *testing.F) {
 	f.Fuzz(func(t *testing.T, code, name, customer, product string, n int64) {
 		p := &promokit.Promotion{
-			ID: customer, StoreID: code, Name: name, Channel: promokit.Channel(name),
+			ID: customer, StoreID: code, Name: name, Description: product, Channel: promokit.Channel(name),
 			Type: promokit.DiscountType(product), AmountOff: n, PercentOff: promokit.BasisPoints(-n),
 			Currency: product, MinOrder: n, ProductIDs: []string{product, code},
 			TotalUses: &n, TotalDiscount: &n, PerCustomer: &n, Priority: n,
@@ -120,7 +120,7 @@ func FuzzEncodeNeutralised(f *testing.F) {
 		want := map[int]string{
 			colCode: code, colPromotionID: customer, colPromotionName: name, colStoreID: name,
 			colCustomerID: customer, colPartnerID: product, colType: product, colCurrency: product,
-			colChannel: name, colProductIDs: product + " " + code,
+			colChannel: name, colProductIDs: product + " " + code, colPromotionDescription: product,
 		}
 		for _, rec := range recs[1:] {
 			for col, cell := range rec {

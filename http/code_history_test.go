@@ -123,6 +123,7 @@ func TestStoreCodeExport(t *testing.T) {
 		// A second promotion of the store, with a restricted code under
 		// limits, and more codes than one flush holds.
 		second := mustCreatePromotion(t, b, b.seller, map[string]any{"name": "Mugs, 20%", "type": "percent_off", "percent_off_bp": 2000,
+			"description": "=HYPERLINK(\"https://evil.example\")\nfor mugs only",
 			"product_ids": []string{"sku-1"}, "starts_at": jan1().Add(24 * time.Hour), "ends_at": jan1().Add(10 * 24 * time.Hour)})
 		mustDo(t, b, b.seller, "POST", "/v1/promotions/"+second.ID+"/codes",
 			map[string]any{"code": "MUG-ANN", "customer_id": "cus_42", "usage_limit": 5, "per_customer_limit": 2}, http.StatusCreated)
@@ -175,10 +176,12 @@ func TestStoreCodeExport(t *testing.T) {
 				return strings.Join(out, "|")
 			}
 			names := []string{"promotion_id", "promotion_name", "percent_off_bp", "product_ids", "customer_id", "usage_limit",
-				"per_customer_limit", "starts_at", "ends_at", "active", "created_at", "uses"}
+				"per_customer_limit", "starts_at", "ends_at", "active", "created_at", "uses", "promotion_description"}
 			for code, want := range map[string]string{
-				b.shopCode: b.promo.ID + "|" + b.promoName + "|1000|||||2026-01-02T09:00:00Z||true|2026-01-01T09:00:00Z|1",
-				"MUG-ANN":  second.ID + "|Mugs, 20%|2000|sku-1|cus_42|5|2|2026-01-02T09:00:00Z|2026-01-11T09:00:00Z|true|2026-01-01T09:00:00Z|0",
+				b.shopCode: b.promo.ID + "|" + b.promoName + "|1000|||||2026-01-02T09:00:00Z||true|2026-01-01T09:00:00Z|1|",
+				// The description as written, neutralised.
+				"MUG-ANN": second.ID + "|Mugs, 20%|2000|sku-1|cus_42|5|2|2026-01-02T09:00:00Z|2026-01-11T09:00:00Z|true|2026-01-01T09:00:00Z|0|" +
+					"'=HYPERLINK(\"https://evil.example\")\nfor mugs only",
 			} {
 				if got := cells(code, names...); got != want {
 					t.Errorf("%s: %s, want %s", code, got, want)

@@ -27,6 +27,14 @@ type Demo struct {
 	SellerKey   string
 	CheckoutKey string
 	PartnerKey  string
+
+	// A second store, which sells under the P4 policy: its seller creates
+	// partner promo codes, and the marketplace earns its share of their
+	// sales (README: "The P4 split").
+	P4StoreID     string
+	P4Products    []string
+	P4SellerKey   string
+	P4CheckoutKey string
 }
 
 // Demo contents.
@@ -36,6 +44,7 @@ const (
 	demoCouponCode   = "30OFF2"
 	demoPercentName  = "15% off everything"
 	demoPartnerName  = "Demo Influencer"
+	demoP4StoreName  = "Demo Modules"
 	demoCodeCount    = 50
 	demoCodePrefix   = "SAVE15-"
 	demoPercentUses  = 100
@@ -50,6 +59,18 @@ var demoProducts = [][2]string{
 	{"hoodie", "Zip hoodie"},
 }
 
+// demoP4Products are the products of the demo's store under P4: id, name.
+var demoP4Products = [][2]string{
+	{"seo-module", "SEO module"},
+	{"backup-module", "Backup module"},
+}
+
+// demoStoreLookup is how many stores, the first by id, a start on a
+// database that has stores reads to find the demo's two: they are the
+// first two when --demo loaded the database while it was empty, in either
+// order (two ids made in one millisecond sort at random).
+const demoStoreLookup = 2
+
 // loadDemo loads the demo marketplace unless the database already has a
 // store, and prints what it loaded with keys and curl commands.
 // adminExport is the shell line that sets ADMIN_KEY when this start
@@ -59,13 +80,13 @@ var demoProducts = [][2]string{
 // it finds there (its keys cannot be shown again).
 func (m *Main) loadDemo(ctx context.Context, adminExport string) error {
 	admin := promokit.NewContext(ctx, promokit.Principal{KeyID: "demo", Role: promokit.RoleAdmin})
-	stores, err := m.Service.ListStores(admin, storage.Page{Limit: 1})
+	stores, err := m.Service.ListStores(admin, storage.Page{Limit: demoStoreLookup})
 	if err != nil {
 		return err
 	}
 	if len(stores) > 0 {
 		m.logger.Info("the database already has stores: the demo is not loaded again")
-		found, err := findDemo(admin, m.Service, stores[0])
+		found, err := findDemo(admin, m.Service, stores)
 		if err != nil {
 			return err
 		}
@@ -159,22 +180,58 @@ func buildDemo(ctx context.Context, svc *engine.Service) (*Demo, error) {
 	}
 	d.PartnerCode = assigned.Code
 
-	keys := []struct {
-		dst *string
-		in  engine.KeyInput
-	}{
+	err = createDemoKeys(ctx, svc, []demoKey{
 		{&d.SellerKey, engine.KeyInput{Name: "demo seller", Role: promokit.RoleSeller, StoreID: store.ID}},
 		{&d.CheckoutKey, engine.KeyInput{Name: "demo checkout", Role: promokit.RoleCheckout, StoreID: store.ID}},
 		{&d.PartnerKey, engine.KeyInput{Name: "demo influencer", Role: promokit.RolePartner, PartnerID: partner.ID}},
+	})
+	if err != nil {
+		return nil, err
 	}
+	if err := buildP4Store(ctx, svc, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// buildP4Store creates the demo's store under P4, its products and its
+// seller and checkout keys. It creates no code: the README's walkthrough
+// has its seller create one.
+func buildP4Store(ctx context.Context, svc *engine.Service, d *Demo) error {
+	store, err := svc.CreateStore(ctx, engine.StoreInput{Name: ptr(demoP4StoreName), PartnerPromoCodes: ptr(true)})
+	if err != nil {
+		return fmt.Errorf("create the store under P4: %w", err)
+	}
+	d.P4StoreID = store.ID
+	for _, p := range demoP4Products {
+		in := engine.ProductInput{Name: p[1], URL: "https://modules.example.com/products/" + p[0]}
+		if _, err := svc.PutProduct(ctx, store.ID, p[0], in); err != nil {
+			return fmt.Errorf("create product %s: %w", p[0], err)
+		}
+		d.P4Products = append(d.P4Products, p[0])
+	}
+	return createDemoKeys(ctx, svc, []demoKey{
+		{&d.P4SellerKey, engine.KeyInput{Name: "demo modules seller", Role: promokit.RoleSeller, StoreID: store.ID}},
+		{&d.P4CheckoutKey, engine.KeyInput{Name: "demo modules checkout", Role: promokit.RoleCheckout, StoreID: store.ID}},
+	})
+}
+
+// demoKey is a key the demo creates, and where its secret goes.
+type demoKey struct {
+	dst *string
+	in  engine.KeyInput
+}
+
+// createDemoKeys creates keys and writes each one's secret to its dst.
+func createDemoKeys(ctx context.Context, svc *engine.Service, keys []demoKey) error {
 	for _, k := range keys {
 		_, secret, err := svc.CreateKey(ctx, k.in)
 		if err != nil {
-			return nil, fmt.Errorf("create the %s key: %w", k.in.Role, err)
+			return fmt.Errorf("create the key %q: %w", k.in.Name, err)
 		}
 		*k.dst = secret
 	}
-	return d, nil
+	return nil
 }
 
 // waitForJob waits until the job worker has finished a job, so that the
@@ -205,16 +262,28 @@ func waitForJob(ctx context.Context, svc *engine.Service, id string) (int64, err
 }
 
 // findDemo returns the ids of the demo marketplace in a database that
-// already has stores: first is the store with the lowest id, which is the
-// demo's store when --demo loaded the database while it was empty. Its
-// keys are left out, since only their hashes are stored. It returns nil
-// when that store is not the demo's.
-func findDemo(ctx context.Context, svc *engine.Service, first *promokit.Store) (*Demo, error) {
-	if first.Name != demoStoreName {
+// already has stores, given its first stores by id (demoStoreLookup of
+// them): when --demo loaded the database while it was empty, the demo's
+// two stores come first. Its keys are left out, since only their hashes
+// are stored. It returns nil when the first store is not one of the
+// demo's.
+func findDemo(ctx context.Context, svc *engine.Service, first []*promokit.Store) (*Demo, error) {
+	if len(first) == 0 || first[0].Name != demoStoreName && first[0].Name != demoP4StoreName {
 		return nil, nil
 	}
-	d := &Demo{StoreID: first.ID}
-	promos, err := svc.ListPromotions(ctx, storage.PromotionFilter{StoreID: first.ID, Page: storage.Page{Limit: 100}})
+	d := &Demo{}
+	for _, st := range first {
+		switch {
+		case st.Name == demoStoreName && d.StoreID == "":
+			d.StoreID = st.ID
+		case st.Name == demoP4StoreName && d.P4StoreID == "":
+			d.P4StoreID = st.ID
+		}
+	}
+	if d.StoreID == "" {
+		return d, nil
+	}
+	promos, err := svc.ListPromotions(ctx, storage.PromotionFilter{StoreID: d.StoreID, Page: storage.Page{Limit: 100}})
 	if err != nil {
 		return nil, fmt.Errorf("list the demo's promotions: %w", err)
 	}
@@ -251,6 +320,7 @@ func demoExports(baseURL string, d *Demo) []export {
 		{"COUPON", d.CouponID, demoCouponName + ", code " + demoCouponCode},
 		{"SALE", d.PercentID, demoPercentName},
 		{"PARTNER", d.PartnerID, demoPartnerName},
+		{"P4_STORE", d.P4StoreID, demoP4StoreName + ", under P4"},
 	} {
 		if e.value != "" {
 			out = append(out, e)
@@ -293,6 +363,7 @@ func printDemo(w io.Writer, baseURL, adminExport string, d *Demo) error {
 	p("  coupon     %s  %s: $2 off orders over $30, collectable, code %s", d.CouponID, demoCouponName, d.CouponCode)
 	p("  promotion  %s  %s: %d codes sharing %d uses, e.g. %s", d.PercentID, demoPercentName, d.Generated, demoPercentUses, d.PartnerCode)
 	p("  partner    %s  %s, holds code %s", d.PartnerID, demoPartnerName, d.PartnerCode)
+	p("  p4 store   %s  %q under P4 (partner promo codes) with products %s", d.P4StoreID, demoP4StoreName, strings.Join(d.P4Products, ", "))
 	p("")
 	p("The keys below are shown this once. Paste these lines into a shell:")
 	p("")
@@ -305,6 +376,8 @@ func printDemo(w io.Writer, baseURL, adminExport string, d *Demo) error {
 		export{"SELLER_KEY", d.SellerKey, "seller of " + demoStoreName},
 		export{"CHECKOUT_KEY", d.CheckoutKey, "checkout of " + demoStoreName},
 		export{"PARTNER_KEY", d.PartnerKey, demoPartnerName},
+		export{"P4_SELLER_KEY", d.P4SellerKey, "seller of " + demoP4StoreName},
+		export{"P4_CHECKOUT_KEY", d.P4CheckoutKey, "checkout of " + demoP4StoreName},
 	)
 	printExports(&b, keys)
 	p("")
@@ -338,6 +411,8 @@ func printDemo(w io.Writer, baseURL, adminExport string, d *Demo) error {
 	p(`    -d '{"code":"WELCOME2"}' $PROMOKIT/v1/promotions/$COUPON/codes`)
 	p("  # The influencer's own codes")
 	p(`  curl -s -H "Authorization: Bearer $PARTNER_KEY" $PROMOKIT/v1/partners/$PARTNER/codes`)
+	p("  # %s sells under P4: its seller's export of all its partner promo codes (none yet)", demoP4StoreName)
+	p(`  curl -s -H "Authorization: Bearer $P4_SELLER_KEY" $PROMOKIT/v1/stores/$P4_STORE/codes.csv`)
 	p("")
 	p("README.md walks through the rest of the API from these exports.")
 	p("")

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/storage"
 )
 
 // TestServeDemo starts promokit --demo on a new SQLite file and checks that
@@ -24,8 +29,10 @@ func TestServeDemo(t *testing.T) {
 		"export PROMOKIT=" + m.URL(), "export STORE=" + d.StoreID, "export COUPON=" + d.CouponID,
 		"export SALE=" + d.PercentID, "export PARTNER=" + d.PartnerID, "export ADMIN_KEY=pk_",
 		"export SELLER_KEY=" + d.SellerKey, "export CHECKOUT_KEY=" + d.CheckoutKey, "export PARTNER_KEY=" + d.PartnerKey,
+		"export P4_STORE=" + d.P4StoreID, "export P4_SELLER_KEY=" + d.P4SellerKey, "export P4_CHECKOUT_KEY=" + d.P4CheckoutKey,
 		"/v1/validate", "/v1/reserve", "/v1/redeem", "/v1/promotions/$SALE\n",
 		"/v1/codes/30OFF2", "$SALE/codes.csv", "$SALE/code-jobs", "$COUPON/codes", "/v1/partners/$PARTNER/codes",
+		"/v1/stores/$P4_STORE/codes.csv",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the demo output lacks %q:\n%s", want, out)
@@ -69,6 +76,21 @@ func TestServeDemo(t *testing.T) {
 	if codes := partner.list("/v1/partners/" + d.PartnerID + "/codes"); len(codes) != 1 || codes[0]["code"] != d.PartnerCode {
 		t.Errorf("the partner's codes = %v, want %s", codes, d.PartnerCode)
 	}
+	checkDemoP4Store(t, m, d)
+	// Whichever of the two stores has the lower id (two ids made in one
+	// millisecond sort at random), a later start finds both.
+	admin := promokit.NewContext(context.Background(), promokit.Principal{KeyID: "test", Role: promokit.RoleAdmin})
+	stores, err := m.Service.ListStores(admin, storage.Page{Limit: demoStoreLookup})
+	if err != nil || len(stores) != 2 {
+		t.Fatalf("the demo's stores: %v, %v", stores, err)
+	}
+	for _, order := range [][]*promokit.Store{stores, {stores[1], stores[0]}} {
+		found, err := findDemo(admin, m.Service, order)
+		if err != nil || found == nil || found.StoreID != d.StoreID || found.P4StoreID != d.P4StoreID ||
+			found.CouponID != d.CouponID || found.PercentID != d.PercentID || found.PartnerID != d.PartnerID {
+			t.Errorf("findDemo(%s, %s) = %+v, %v", order[0].Name, order[1].Name, found, err)
+		}
+	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +106,7 @@ func TestServeDemo(t *testing.T) {
 	for _, want := range []string{
 		"loads nothing", "rm -f " + file + " " + file + "-wal " + file + "-shm", "cannot be", "POST /v1/keys",
 		"export PROMOKIT=" + m2.URL(), "export STORE=" + d.StoreID, "export COUPON=" + d.CouponID,
-		"export SALE=" + d.PercentID, "export PARTNER=" + d.PartnerID,
+		"export SALE=" + d.PercentID, "export PARTNER=" + d.PartnerID, "export P4_STORE=" + d.P4StoreID,
 	} {
 		if !strings.Contains(out2, want) {
 			t.Errorf("the second start's output lacks %q:\n%s", want, out2)
@@ -93,6 +115,32 @@ func TestServeDemo(t *testing.T) {
 	if strings.Contains(out2, "KEY=") {
 		t.Errorf("the second start exports a key it cannot know:\n%s", out2)
 	}
+}
+
+// checkDemoP4Store checks the demo's store under P4: its products, its
+// keys bound to it, and the P4 policy applied to what its seller creates.
+func checkDemoP4Store(t *testing.T, m *testMain, d *Demo) {
+	t.Helper()
+	seller := client{t, m.URL(), d.P4SellerKey}
+	st := seller.do("GET", "/v1/stores/"+d.P4StoreID, nil, http.StatusOK)
+	if st["name"] != demoP4StoreName || st["partner_promo_codes"] != true {
+		t.Errorf("the demo's store under P4 = %v", st)
+	}
+	if list := seller.list("/v1/stores/" + d.P4StoreID + "/products"); len(list) != len(demoP4Products) {
+		t.Errorf("%s has %d products, want %d", demoP4StoreName, len(list), len(demoP4Products))
+	}
+	// Its keys are its own: the other store is another's.
+	seller.do("GET", "/v1/promotions/"+d.CouponID, nil, http.StatusNotFound)
+	client{t, m.URL(), d.P4CheckoutKey}.do("GET", "/v1/codes/30off2", nil, http.StatusNotFound)
+	// A promotion past a P4 limit is refused; one within them is not.
+	promo := map[string]any{"name": "SEO launch", "type": "percent_off", "percent_off_bp": 3500,
+		"product_ids": []string{d.P4Products[0]}, "ends_at": time.Now().Add(7 * 24 * time.Hour).UTC().Format(time.RFC3339),
+		"total_uses": 20, "per_customer": 2}
+	if p := seller.do("POST", "/v1/promotions", promo, http.StatusUnprocessableEntity); p["rule"] != "P4" || p["limit"] != 3000.0 {
+		t.Errorf("a P4 breach = %v, want rule P4 with limit 3000", p)
+	}
+	promo["percent_off_bp"] = 3000
+	seller.do("POST", "/v1/promotions", promo, http.StatusCreated)
 }
 
 // TestServeDemoAgainOtherStores starts --demo on a database whose first
