@@ -6,10 +6,12 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/dbtest"
+	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storage"
 )
 
@@ -183,4 +185,53 @@ func TestPayoutForm(t *testing.T) {
 			t.Fatalf("check = %+v, %v", diffs, err)
 		}
 	})
+}
+
+// TestPayoutTimesInZone checks that the API writes a payout's times in
+// the marketplace's time zone with its offset, in every answer that
+// carries the payout: a marketplace in Tokyo sees 9:00 UTC as 18:00,
+// +09:00.
+func TestPayoutTimesInZone(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		b.payouts() // recorded in UTC: they read back in Tokyo's time too
+		admin := promokit.NewContext(t.Context(), promokit.Principal{Role: promokit.RoleAdmin})
+		st, err := b.svc.Settings(admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone := "Asia/Tokyo"
+		if _, err := b.svc.UpdateSettings(admin, st.Version, engine.SettingsInput{TimeZone: &zone}); err != nil {
+			t.Fatal(err)
+		}
+		const at = "2026-01-01T18:00:00+09:00" // jan1(), 9:00 UTC
+		body, ct := multipartForm(t, field("payee", b.partnr.ID), field("currency", "USD"), field("amount", "100"),
+			field("paid_on", "2026-01-01"), field("reference", "wire 6"), filePart("proof", "t.pdf", proofPDF))
+		po := decodeAs[payoutTimesJSON](t, mustDo(t, b, b.seller, "POST", "/v1/payouts", body, http.StatusCreated, "Content-Type", ct))
+		if po.CreatedAt != at || po.Proof.UploadedAt != at {
+			t.Fatalf("recorded at %s, proved at %s; want %s", po.CreatedAt, po.Proof.UploadedAt, at)
+		}
+		r := mustDo(t, b, b.partner, "POST", "/v1/payouts/"+po.ID+"/confirm", nil, http.StatusOK)
+		if c := decodeAs[payoutTimesJSON](t, r); c.ConfirmedAt != at || c.CreatedAt != at {
+			t.Fatalf("confirmed = %s", r.Body)
+		}
+		r = mustDo(t, b, b.partner, "GET", "/v1/payouts?limit=10", nil, http.StatusOK)
+		for _, p := range decodeAs[listJSON[payoutTimesJSON]](t, r).Data {
+			if !strings.HasSuffix(p.CreatedAt, "+09:00") {
+				t.Errorf("listed %s created at %s, not in Tokyo's time", p.ID, p.CreatedAt)
+			}
+		}
+	})
+}
+
+// payoutTimesJSON is a payout's id and times as the API writes them.
+type payoutTimesJSON struct {
+	ID          string `json:"id"`
+	CreatedAt   string `json:"created_at"`
+	ConfirmedAt string `json:"confirmed_at"`
+	Proof       struct {
+		UploadedAt string `json:"uploaded_at"`
+	} `json:"proof"`
 }
