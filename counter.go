@@ -2,6 +2,7 @@ package promokit
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -42,28 +43,73 @@ const (
 	// the entries of the days rolled up.
 	CounterLedgerDaily        Counter = "ledger_daily"
 	CounterLedgerDailyEntries Counter = "ledger_daily_entries"
+	// The payable balance of each payer, payee and currency, as the
+	// statements sum it (the roll-ups' payable rows, then the entries
+	// after the days rolled up), must be what a payout checks against:
+	// the sum of the pair's payable entries. `promokit check` compares
+	// the two (subject: "payer payee currency").
+	CounterPayableBalance Counter = "payable_balance"
 	// A payout's amount is what its paid entries moved to paid: `promokit
 	// check` sums the paid entries of each payout (subject: the payout id)
 	// and reports a payout whose sum differs.
 	CounterPayoutPaid Counter = "payout_paid"
+	// An entry that names a payout must name one that exists, between the
+	// entry's payer and payee in the entry's currency: `promokit check`
+	// reports any other (subject: the entry's id), with Detail saying
+	// what is wrong. It is no sum: Stored and FromRows are 0.
+	CounterLedgerPayout Counter = "ledger_payout"
 )
 
 // Counters returns every stored sum that `promokit check` recomputes, in
 // the order it reports them.
 func Counters() []Counter {
 	return []Counter{CounterPromotionUses, CounterPromotionDiscount, CounterCodeUses, CounterCustomerUses,
-		CounterLedgerDaily, CounterLedgerDailyEntries, CounterPayoutPaid}
+		CounterLedgerDaily, CounterLedgerDailyEntries, CounterPayableBalance, CounterPayoutPaid, CounterLedgerPayout}
+}
+
+// Source returns what `promokit check` recomputes c from, as its report
+// words it: the redemptions for the usage counters, the ledger entries
+// for the roll-ups and the payable balance, the payout's entries for a
+// payout's amount.
+func (c Counter) Source() string {
+	switch c {
+	case CounterLedgerDaily, CounterLedgerDailyEntries, CounterPayableBalance, CounterLedgerPayout:
+		return "the ledger entries"
+	case CounterPayoutPaid:
+		return "the payout's entries"
+	}
+	return "the redemptions"
 }
 
 // CounterDiff is a stored sum that differs from the rows it is derived
 // from. Subject is, by Kind, the promotion id, the code, the usage key
 // (subject, a space, customer key), the roll-up ("payer payee day currency
-// program status kind", the day as YYYY-MM-DD) or the payout id.
+// program status kind", the day as YYYY-MM-DD), the pair ("payer payee
+// currency"), the payout id or the entry id. Detail, for a difference
+// that is no sum (CounterLedgerPayout), says what differs.
 type CounterDiff struct {
 	Kind     Counter `json:"kind"`
 	Subject  string  `json:"subject"`
 	Stored   int64   `json:"stored"`
 	FromRows int64   `json:"from_rows"`
+	Detail   string  `json:"detail,omitempty"`
+}
+
+// String words d as `promokit check` reports it, naming what the value
+// was recomputed from: "promotion_uses prm_1: stored 3, from the
+// redemptions 2", "payout_paid pay_2: stored 200, from the payout's
+// entries 150"; the payable balance is stored by the roll-ups:
+// "payable_balance sto_1 par_1 USD: by the roll-ups 9, from the ledger
+// entries 0".
+func (d CounterDiff) String() string {
+	if d.Detail != "" {
+		return fmt.Sprintf("%s %s: %s", d.Kind, d.Subject, d.Detail)
+	}
+	stored := "stored"
+	if d.Kind == CounterPayableBalance {
+		stored = "by the roll-ups"
+	}
+	return fmt.Sprintf("%s %s: %s %d, from %s %d", d.Kind, d.Subject, stored, d.Stored, d.Kind.Source(), d.FromRows)
 }
 
 // CodeSubjectPrefix starts the subject of a customer's counter of a code:

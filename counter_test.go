@@ -234,3 +234,32 @@ func TestCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestCounterDiffString checks that each kind of difference is worded by
+// what it was recomputed from.
+func TestCounterDiffString(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		d    promokit.CounterDiff
+		want string
+	}{
+		{promokit.CounterDiff{Kind: promokit.CounterPromotionUses, Subject: "prm_1", Stored: 3, FromRows: 2},
+			"promotion_uses prm_1: stored 3, from the redemptions 2"},
+		{promokit.CounterDiff{Kind: promokit.CounterCustomerUses, Subject: "prm_1 e:x", Stored: 1},
+			"customer_uses prm_1 e:x: stored 1, from the redemptions 0"},
+		{promokit.CounterDiff{Kind: promokit.CounterLedgerDaily, Subject: "sto_1 par_1 2026-01-01 USD affiliate payable released", Stored: 100, FromRows: 130},
+			"ledger_daily sto_1 par_1 2026-01-01 USD affiliate payable released: stored 100, from the ledger entries 130"},
+		{promokit.CounterDiff{Kind: promokit.CounterLedgerDailyEntries, Subject: "s", Stored: 1, FromRows: 2},
+			"ledger_daily_entries s: stored 1, from the ledger entries 2"},
+		{promokit.CounterDiff{Kind: promokit.CounterPayableBalance, Subject: "sto_1 par_1 USD", Stored: 100, FromRows: 130},
+			"payable_balance sto_1 par_1 USD: by the roll-ups 100, from the ledger entries 130"},
+		{promokit.CounterDiff{Kind: promokit.CounterPayoutPaid, Subject: "pay_2", Stored: 200, FromRows: 150},
+			"payout_paid pay_2: stored 200, from the payout's entries 150"},
+		{promokit.CounterDiff{Kind: promokit.CounterLedgerPayout, Subject: "17", Detail: "names payout pay_9, which does not exist"},
+			"ledger_payout 17: names payout pay_9, which does not exist"},
+	} {
+		if got := c.d.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.d, got, c.want)
+		}
+	}
+}

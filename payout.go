@@ -51,6 +51,29 @@ type Payout struct {
 	ConfirmedAt *time.Time   `json:"confirmed_at,omitempty"`
 }
 
+// In sets p's times in loc, the marketplace's time zone, in which the API
+// answers them (the database keeps them in UTC), and returns p. The
+// instants are the same: only their offsets change.
+func (p *Payout) In(loc *time.Location) *Payout {
+	p.CreatedAt = p.CreatedAt.In(loc)
+	p.DisputedAt = timeIn(p.DisputedAt, loc)
+	p.ConfirmedAt = timeIn(p.ConfirmedAt, loc)
+	if p.Proof != nil {
+		p.Proof.UploadedAt = p.Proof.UploadedAt.In(loc)
+	}
+	return p
+}
+
+// timeIn returns a new pointer to *t in loc, nil for nil: the time t
+// points to may be shared.
+func timeIn(t *time.Time, loc *time.Location) *time.Time {
+	if t == nil {
+		return nil
+	}
+	in := t.In(loc)
+	return &in
+}
+
 // PayoutProof describes a payout's proof file: its type (ProofTypes),
 // size in bytes and SHA-256 (hex), and when it was uploaded.
 type PayoutProof struct {

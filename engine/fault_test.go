@@ -355,3 +355,10 @@ func (tx faultTx) ClickInsertMany(ctx context.Context, clicks []*promokit.Click)
 	}
 	return tx.Tx.ClickInsertMany(ctx, clicks)
 }
+
+func (tx faultTx) PayoutProofAdd(ctx context.Context, id string, proof *promokit.PayoutProof, data []byte) error {
+	if err := tx.s.check("PayoutProofAdd", 1, id); err != nil {
+		return err
+	}
+	return tx.Tx.PayoutProofAdd(ctx, id, proof, data)
+}

@@ -82,7 +82,25 @@ func isParty(p promokit.Principal, party string) bool {
 // EPayoutExceeds with Limit the payable balance and Current the amount, and
 // nothing is written. A negative balance (a refund after a payout) refuses
 // every payout until earnings make it positive again.
+//
+// The payout's times are in the marketplace's time zone, as every answer
+// of the payouts' calls gives them.
 func (s *Service) RecordPayout(ctx context.Context, in PayoutInput) (*promokit.Payout, error) {
+	return s.recordPayout(ctx, in, nil, false)
+}
+
+// RecordPayoutWithProof is RecordPayout with the payout's proof file,
+// stored in the same transaction: the file is checked as
+// AttachPayoutProof checks it (EUnsupportedMedia for a file that is no
+// PDF, PNG or JPEG, EInvalid naming the field "proof" for an empty one),
+// and when it is refused, or the payout is, nothing is written. Whoever
+// may record the payout may prove it. Limiting the size is the caller's.
+func (s *Service) RecordPayoutWithProof(ctx context.Context, in PayoutInput, proof []byte) (*promokit.Payout, error) {
+	return s.recordPayout(ctx, in, proof, true)
+}
+
+// recordPayout is RecordPayout, with the proof file data when proved.
+func (s *Service) recordPayout(ctx context.Context, in PayoutInput, data []byte, proved bool) (*promokit.Payout, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller)
 	if err != nil {
 		return nil, err
@@ -103,13 +121,21 @@ func (s *Service) RecordPayout(ctx context.Context, in PayoutInput) (*promokit.P
 		StoreID: promokit.PayoutStore(in.Payer, in.Payee), Currency: in.Currency, Amount: in.Amount, PaidOn: in.PaidOn,
 		Reference: in.Reference, State: promokit.PayoutRecorded, CreatedAt: now,
 	}
+	var loc *time.Location
 	err = s.write(ctx, func(tx storage.Tx) error {
 		settings, err := tx.SettingsGet(ctx)
 		if err != nil {
 			return err
 		}
-		if err := po.Validate(now, settings.Location()); err != nil {
+		loc = settings.Location()
+		if err := po.Validate(now, loc); err != nil {
 			return err
+		}
+		var proof *promokit.PayoutProof
+		if proved {
+			if proof, err = newProof(data, "proof", now); err != nil {
+				return err
+			}
 		}
 		for _, id := range []string{po.Payer, po.Payee} {
 			if err := partyExists(ctx, tx, id); err != nil {
@@ -130,12 +156,18 @@ func (s *Service) RecordPayout(ctx context.Context, in PayoutInput) (*promokit.P
 		if err := tx.PayoutCreate(ctx, po); err != nil {
 			return err
 		}
+		if proof != nil {
+			if err := tx.PayoutProofAdd(ctx, po.ID, proof, data); err != nil {
+				return err
+			}
+			po.Proof = proof
+		}
 		return tx.LedgerAddMany(ctx, promokit.PayoutEntries(po, now))
 	})
 	if err != nil {
 		return nil, err
 	}
-	return po, nil
+	return po.In(loc), nil
 }
 
 // payoutExceedsMessage says why a payout above the payable balance is
@@ -172,11 +204,27 @@ func (s *Service) GetPayout(ctx context.Context, id string) (*promokit.Payout, e
 	}
 	var out *promokit.Payout
 	err = s.read(ctx, func(tx storage.Tx) error {
-		var err error
-		out, err = tx.PayoutGet(ctx, ownParty(p), id)
-		return err
+		loc, err := marketplaceZone(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if out, err = tx.PayoutGet(ctx, ownParty(p), id); err != nil {
+			return err
+		}
+		out.In(loc)
+		return nil
 	})
 	return out, err
+}
+
+// marketplaceZone returns the marketplace's time zone, in which the
+// payouts' calls answer their times, as statements do.
+func marketplaceZone(ctx context.Context, tx storage.Tx) (*time.Location, error) {
+	settings, err := tx.SettingsGet(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return settings.Location(), nil
 }
 
 // ListPayouts lists the payouts q selects, by id. A seller or a partner
@@ -216,9 +264,17 @@ func (s *Service) ListPayouts(ctx context.Context, q PayoutQuery, page storage.P
 	page.Bound()
 	var out []*promokit.Payout
 	err = s.read(ctx, func(tx storage.Tx) error {
-		var err error
-		out, err = tx.PayoutList(ctx, storage.PayoutFilter{Party: q.Party, Counterparty: q.Counterparty}, page)
-		return err
+		loc, err := marketplaceZone(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if out, err = tx.PayoutList(ctx, storage.PayoutFilter{Party: q.Party, Counterparty: q.Counterparty}, page); err != nil {
+			return err
+		}
+		for _, po := range out {
+			po.In(loc)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -266,7 +322,11 @@ func (s *Service) answerPayout(ctx context.Context, id string, fn func(*promokit
 			}
 			return err
 		}
-		out = po
+		loc, err := marketplaceZone(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out = po.In(loc)
 		return nil
 	})
 	return out, err
@@ -295,17 +355,10 @@ func (s *Service) AttachPayoutProof(ctx context.Context, id string, data []byte)
 		if po.Proof != nil {
 			return promokit.Errorf(promokit.EConflict, "payout %q has a proof already: a proof is never replaced", po.ID)
 		}
-		if len(data) == 0 {
-			var v promokit.Validation
-			v.Add("body", "required", "the body must be the proof file (PDF, PNG or JPEG)")
-			return v.Err()
+		proof, err := newProof(data, "body", s.now())
+		if err != nil {
+			return err
 		}
-		typ := promokit.ProofType(data)
-		if typ == "" {
-			return promokit.Errorf(promokit.EUnsupportedMedia, "a proof must be a PDF, PNG or JPEG file: its bytes are none of them")
-		}
-		sum := sha256.Sum256(data)
-		proof := &promokit.PayoutProof{Type: typ, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), UploadedAt: s.now()}
 		if err := tx.PayoutProofAdd(ctx, po.ID, proof, data); err != nil {
 			if errors.Is(err, storage.ErrExists) {
 				return promokit.Errorf(promokit.EConflict, "payout %q has a proof already: a proof is never replaced", po.ID)
@@ -313,10 +366,31 @@ func (s *Service) AttachPayoutProof(ctx context.Context, id string, data []byte)
 			return err
 		}
 		po.Proof = proof
-		out = po
+		loc, err := marketplaceZone(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out = po.In(loc)
 		return nil
 	})
 	return out, err
+}
+
+// newProof describes the proof file data uploaded at now: EInvalid naming
+// field when it is empty, EUnsupportedMedia when its bytes are no PDF, PNG
+// or JPEG (promokit.ProofType).
+func newProof(data []byte, field string, now time.Time) (*promokit.PayoutProof, error) {
+	if len(data) == 0 {
+		var v promokit.Validation
+		v.Add(field, "required", "the proof file is empty: it must be a PDF, PNG or JPEG file")
+		return nil, v.Err()
+	}
+	typ := promokit.ProofType(data)
+	if typ == "" {
+		return nil, promokit.Errorf(promokit.EUnsupportedMedia, "a proof must be a PDF, PNG or JPEG file: its bytes are none of them")
+	}
+	sum := sha256.Sum256(data)
+	return &promokit.PayoutProof{Type: typ, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), UploadedAt: now}, nil
 }
 
 // PayoutProof returns a payout's proof file and its description, to its
@@ -340,7 +414,15 @@ func (s *Service) PayoutProof(ctx context.Context, id string) (*promokit.PayoutP
 		if errors.Is(err, storage.ErrNotFound) {
 			return promokit.Errorf(promokit.ENotFound, "payout %q has no proof", po.ID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		loc, err := marketplaceZone(ctx, tx)
+		if err != nil {
+			return err
+		}
+		proof.UploadedAt = proof.UploadedAt.In(loc)
+		return nil
 	})
 	return proof, data, err
 }

@@ -23,7 +23,13 @@ type payableBundle struct {
 // amount), payable: the order is completed and released at once.
 func setupPayable(t *testing.T, open func(*testing.T) storage.DB, amount int64) *payableBundle {
 	t.Helper()
-	b := setupAffiliate(t, open, "UTC")
+	return setupPayableIn(t, open, amount, "UTC")
+}
+
+// setupPayableIn is setupPayable in a marketplace of the time zone zone.
+func setupPayableIn(t *testing.T, open func(*testing.T) storage.DB, amount int64, zone string) *payableBundle {
+	t.Helper()
+	b := setupAffiliate(t, open, zone)
 	b.join(t, 500)
 	v := b.click(t, b.link(t, b.affiliate, "mug"), "")
 	b.clock.Add(time.Minute)

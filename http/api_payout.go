@@ -1,8 +1,11 @@
 package http
 
 import (
+	"mime"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -16,20 +19,129 @@ import (
 // Config.ProofLimit is zero: 10 MiB.
 const DefaultProofLimit = 10 << 20
 
-// handlePayoutCreate records a payout.
+// handlePayoutCreate records a payout sent as JSON, or as a
+// multipart/form-data form with its proof file (payoutForm), which is
+// stored in the same transaction.
 func (s *Server) handlePayoutCreate(w http.ResponseWriter, r *http.Request) {
-	var in engine.PayoutInput
-	if err := decodeJSON(w, r, &in); err != nil {
-		writeError(w, r, err)
-		return
+	var (
+		in    engine.PayoutInput
+		proof []byte
+		p     *promokit.Payout
+		err   error
+	)
+	switch {
+	case isForm(r):
+		var f *form
+		if f, err = readForm(w, r, s.proofForm()); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		var proved bool
+		if in, proof, proved, err = payoutForm(f); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if proved {
+			p, err = s.svc.RecordPayoutWithProof(r.Context(), in, proof)
+		} else {
+			p, err = s.svc.RecordPayout(r.Context(), in)
+		}
+	case isJSON(r):
+		if err := decodeJSON(w, r, &in); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		p, err = s.svc.RecordPayout(r.Context(), in)
+	default:
+		err = promokit.Errorf(promokit.EUnsupportedMedia, "a payout is sent as Content-Type: application/json, or as multipart/form-data with its proof file")
 	}
-	p, err := s.svc.RecordPayout(r.Context(), in)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/v1/payouts/"+p.ID)
 	writeJSON(w, r, http.StatusCreated, p)
+}
+
+// isJSON reports whether r's body is sent as application/json, whatever
+// its parameters (decodeJSON checks them).
+func isJSON(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}
+
+// proofForm returns the limits of a payout's form: its file is the proof,
+// of at most the proof limit.
+func (s *Server) proofForm() formLimits {
+	return formLimits{file: proofPart, fileLimit: s.proofLimit, fileTooLarge: proofTooLarge(s.proofLimit)}
+}
+
+// The parts of a payout's form besides its fields: the payout as one JSON
+// document, and the proof file.
+const (
+	payoutPart = "payout"
+	proofPart  = "proof"
+)
+
+// payoutFields are the fields of a payout that a form may send one part
+// each, as engine.PayoutInput names them in JSON.
+var payoutFields = []string{"payer", "payee", "currency", "amount", "paid_on", "reference"}
+
+// payoutForm returns the payout of a form and its proof file, and whether
+// the form has one. The payout is either one part named payout holding
+// its JSON document (decoded as strictly as a JSON body), or one part per
+// field (payoutFields, each valid text; amount an integer); an optional
+// part named proof is the file, decided by its bytes as the PUT decides.
+// Any other part, a part twice, or the JSON part together with fields is
+// EMalformed.
+func payoutForm(f *form) (engine.PayoutInput, []byte, bool, error) {
+	var (
+		in     engine.PayoutInput
+		proof  []byte
+		proved bool
+		doc    []byte
+		fields = map[string]string{}
+		seen   = map[string]bool{}
+	)
+	for _, p := range f.parts {
+		if seen[p.name] {
+			return in, nil, false, malformed(escapeText(p.name, maxShownText), "duplicate_field", "%s is given twice: each part of the form may appear once", escapeText(p.name, maxShownText))
+		}
+		seen[p.name] = true
+		switch {
+		case p.name == proofPart:
+			proof, proved = p.data, true
+		case p.name == payoutPart:
+			doc = p.data
+		case slices.Contains(payoutFields, p.name):
+			if !validText(string(p.data)) {
+				return in, nil, false, invalidText(p.name)
+			}
+			fields[p.name] = string(p.data)
+		default:
+			name := escapeText(p.name, maxShownText)
+			return in, nil, false, malformed(name, "unknown_field", "unknown part %q: a payout's form has a part payout (its JSON) or its fields %s, and a part proof", name, strings.Join(payoutFields, ", "))
+		}
+	}
+	if doc != nil {
+		if len(fields) > 0 {
+			return in, nil, false, malformed(payoutPart, "invalid", "send the payout as one JSON part named payout or as its fields, not both")
+		}
+		if err := unmarshalStrict(doc, &in); err != nil {
+			return in, nil, false, err
+		}
+		return in, proof, proved, nil
+	}
+	in = engine.PayoutInput{Payer: fields["payer"], Payee: fields["payee"], Currency: fields["currency"],
+		PaidOn: fields["paid_on"], Reference: fields["reference"]}
+	if a, ok := fields["amount"]; ok {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return in, nil, false, malformed("amount", "invalid", "amount must be an integer of minor units")
+		}
+		in.Amount = n
+	}
+	return in, proof, proved, nil
 }
 
 // handlePayoutList lists the payouts the caller sees: ?party and

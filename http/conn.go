@@ -45,7 +45,8 @@ const readHeaderTimeout = 10 * time.Second
 // negative value no cap.
 type ConnLimits struct {
 	// ReadTimeout bounds how long a request may take to arrive, headers
-	// and body, except the body of a CSV import (ImportTimeout).
+	// and body, except the body of a CSV import or of a payout's proof
+	// file (ImportTimeout).
 	ReadTimeout time.Duration
 	// WriteTimeout bounds how long the answer may take once the request
 	// has arrived; a streamed export gets as long again after each
@@ -56,7 +57,9 @@ type ConnLimits struct {
 	// request before the server closes it.
 	IdleTimeout time.Duration
 	// ImportTimeout bounds how long the body of an authenticated CSV
-	// import may take to arrive; its answer then has WriteTimeout more.
+	// import, or of a payout's proof file (the PUT, or the form that
+	// records a payout with it), may take to arrive; its answer then has
+	// WriteTimeout more.
 	ImportTimeout time.Duration
 	// MaxConnsPerAddr caps the connections one client address (an IPv6
 	// client's /64) holds open at once, idle ones included: the
@@ -353,6 +356,20 @@ func (s *Server) importDeadlines(h http.Handler) http.Handler {
 		}
 		_ = rc.SetReadDeadline(read)
 		_ = rc.SetWriteDeadline(write)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// formDeadlines gives a request sent as a form (a payout with its proof
+// file) the deadlines of importDeadlines; a JSON request keeps the
+// server's.
+func (s *Server) formDeadlines(h http.Handler) http.Handler {
+	upload := s.importDeadlines(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isForm(r) {
+			upload.ServeHTTP(w, r)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }

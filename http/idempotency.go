@@ -36,7 +36,10 @@ func replayedHeaders() [3]string {
 // The body is read before the handler runs, to hash it: a JSON body into
 // memory (at most maxJSONBody bytes), a CSV import or a payout's proof
 // into a temporary file (at most Config.ImportLimit or ProofLimit bytes)
-// from which the handler then reads.
+// from which the handler then reads. A payout sent as a form with its
+// proof is read whole as a form (readForm), which the handler takes as it
+// is, and hashed by its parts, not by its bytes (form.hash): a client
+// draws a new boundary for each request, its retries included.
 func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		vals := r.Header.Values("Idempotency-Key")
@@ -51,7 +54,15 @@ func (s *Server) idempotent(body bodyKind, h http.Handler) http.Handler {
 			return
 		}
 		hash := requestHash(r)
-		if body == bodyCSV || body == bodyFile {
+		if body == bodyForm && isForm(r) {
+			f, err := readForm(w, r, s.proofForm())
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			f.hash(hash)
+			r.Body = &formBody{ReadCloser: http.NoBody, form: f}
+		} else if body == bodyCSV || body == bodyFile {
 			limit := s.importLimit
 			if body == bodyFile {
 				if r.ContentLength > s.proofLimit {

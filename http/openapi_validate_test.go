@@ -14,6 +14,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi-validator/content"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
@@ -69,8 +70,11 @@ func (c *openAPIChecker) load() error {
 				template: p.Key(), segments: strings.Split(p.Key(), "/"), item: p.Value(),
 			})
 		}
-		// Format assertions make date-time and uri formats count.
-		c.v = validator.NewValidatorFromV3Model(c.model, config.WithFormatAssertions())
+		// Format assertions make date-time and uri formats count; the
+		// multipart decoder has a form (a payout with its proof)
+		// checked part by part against its schema.
+		c.v = validator.NewValidatorFromV3Model(c.model, config.WithFormatAssertions(),
+			config.WithBodyDecoder("multipart/form-data", content.MultipartDecoder()))
 		c.schemas = schema_validation.NewSchemaValidator(config.WithFormatAssertions())
 	})
 	return c.err

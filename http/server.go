@@ -159,6 +159,7 @@ const (
 	bodyJSON                 // a JSON document of at most maxJSONBody bytes
 	bodyCSV                  // a CSV file, spooled to disk (code import)
 	bodyFile                 // a file of at most Config.ProofLimit bytes (a payout's proof)
+	bodyForm                 // a JSON document, or a multipart/form-data form with a file of at most Config.ProofLimit bytes (a payout and its proof)
 )
 
 // route is one entry of the route table.
@@ -249,7 +250,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/marketplace/ledger", s.handleLedger(promokit.PartyMarketplace), bodyNone},
 		{"GET", "/v1/marketplace/ledger.csv", s.handleLedgerExport(promokit.PartyMarketplace), bodyNone},
 
-		{"POST", "/v1/payouts", s.handlePayoutCreate, bodyJSON},
+		{"POST", "/v1/payouts", s.handlePayoutCreate, bodyForm},
 		{"GET", "/v1/payouts", s.handlePayoutList, bodyNone},
 		{"GET", "/v1/payouts/{id}", s.handlePayoutGet, bodyNone},
 		{"POST", "/v1/payouts/{id}/confirm", s.handlePayoutConfirm, bodyNone},
@@ -328,8 +329,11 @@ func NewServer(cfg Config) *Server {
 		case "POST", "PUT", "PATCH", "DELETE":
 			h = s.idempotent(rt.body, h)
 		}
-		if rt.body == bodyCSV || rt.body == bodyFile {
+		switch rt.body {
+		case bodyCSV, bodyFile:
 			h = s.importDeadlines(h)
+		case bodyForm:
+			h = s.formDeadlines(h)
 		}
 		// The text of an API request's path and query is checked first,
 		// so that bad text is refused before anything, replay records

@@ -125,7 +125,7 @@ func (s *testServer) check(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	for _, d := range diffs {
-		fmt.Fprintf(w, "%s %s: stored %d, from the redemptions %d\n", d.Kind, d.Subject, d.Stored, d.FromRows)
+		fmt.Fprintln(w, d.String())
 	}
 	if len(diffs) > 0 {
 		return fmt.Errorf("%d counters differ", len(diffs))

@@ -52,7 +52,7 @@ const seedEntryBatch = 20_000
 func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, error) {
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	step := s.To.Sub(s.From) / time.Duration(max(s.N, 1))
-	var sum int64
+	var sum, paid int64
 	batch := make([]*promokit.LedgerEntry, 0, seedEntryBatch)
 	for i := int64(0); i < s.N; {
 		batch = batch[:0]
@@ -69,10 +69,22 @@ func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, er
 			if s.Mixed {
 				mixEntry(e, s, i)
 			}
+			if e.PayoutID != "" {
+				paid += e.Amount
+			}
 			sum += e.Amount
 			batch = append(batch, e)
 		}
 		if err := db.Write(ctx, func(tx storage.Tx) error { return tx.LedgerAddMany(ctx, batch) }); err != nil {
+			return 0, err
+		}
+	}
+	// The payout the paid entries name, of what they moved to paid, so
+	// that promokit check finds the seeded ledger consistent.
+	if paid > 0 {
+		p := &promokit.Payout{ID: seedPayoutID(s), Payer: s.StoreID, Payee: s.PartnerID, StoreID: s.StoreID, Currency: s.Currency,
+			Amount: paid, PaidOn: s.To.UTC().Format(time.DateOnly), Reference: "bench", State: promokit.PayoutRecorded, CreatedAt: s.To.UTC()}
+		if err := db.Write(ctx, func(tx storage.Tx) error { return tx.PayoutCreate(ctx, p) }); err != nil {
 			return 0, err
 		}
 	}
@@ -102,10 +114,15 @@ func SeedEntriesInto(ctx context.Context, db storage.DB, s EntrySeed) (int64, er
 	}
 }
 
+// seedPayoutID is the id of the one payout that the paid entries of a
+// mixed seed name: its store's.
+func seedPayoutID(s EntrySeed) string { return "pay_bench_" + s.StoreID }
+
 // mixEntry makes e, the i-th seeded entry, one of every kind a store has
 // in turn: a commission to the partner or, under a task, to the other
 // partner; a P4 share to the marketplace; a subsidy from the marketplace;
-// and every tenth a payout of a commission.
+// and every tenth a payout of a commission to the partner (i/2%5 is then
+// 4), named by seedPayoutID.
 func mixEntry(e *promokit.LedgerEntry, s EntrySeed, i int64) {
 	switch i / 2 % 5 {
 	case 1:
@@ -116,7 +133,7 @@ func mixEntry(e *promokit.LedgerEntry, s EntrySeed, i int64) {
 		e.Payer, e.Payee, e.Program, e.Rule = promokit.Marketplace, s.StoreID, promokit.ProgramEnvelope, promokit.RuleEnvelope
 	}
 	if i%10 == 9 {
-		e.Status, e.Kind, e.OrderID, e.EventID, e.PayoutID = promokit.LedgerPaid, promokit.EntryPaidOut, "", "", "pay_bench"
+		e.Status, e.Kind, e.OrderID, e.EventID, e.PayoutID = promokit.LedgerPaid, promokit.EntryPaidOut, "", "", seedPayoutID(s)
 		e.Program, e.Rule, e.Basis, e.Rate = "", "", 0, 0
 	}
 }

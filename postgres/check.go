@@ -22,8 +22,13 @@ import (
 // join): the amount as ledger_daily, the count as ledger_daily_entries,
 // with the subject "payer payee day currency program status kind" (the day as
 // YYYY-MM-DD). An entry that committed after its day was rolled up shows
-// here. Last, each payout's amount is compared with the sum of its paid
-// entries (payoutPaid): a payout without them shows too.
+// here. The payable balance of each payer, payee and currency is summed
+// as a statement sums it (payableRolled: the roll-ups' payable rows, then
+// the entries after rolled_until) and as a payout checks it
+// (payableEntries: every payable entry), and the two are compared, both
+// ways. Each payout's amount is compared with the sum of its paid entries
+// (payoutPaid): a payout without them shows too. Last, each entry that
+// names a payout is compared with it (checkLedgerPayout).
 const checkWith = `
 WITH live AS (SELECT * FROM redemptions WHERE state IN ('held', 'redeemed')),
 byPromotion AS (SELECT promotion_id, count(*) AS n, sum(discount)::bigint AS d FROM live GROUP BY promotion_id),
@@ -50,45 +55,73 @@ daily AS MATERIALIZED (
        AND d.currency = s.currency AND d.status = s.status AND d.kind = s.kind),
 payoutPaid AS (
     SELECT payout_id, sum(amount)::bigint AS amount FROM ledger_entries
-     WHERE payout_id <> '' AND status = '` + promokit.LedgerPaid + `' GROUP BY payout_id)`
+     WHERE payout_id <> '' AND status = '` + promokit.LedgerPaid + `' GROUP BY payout_id),
+payableRolled AS (
+    SELECT payer, payee, currency, sum(amount)::bigint AS amount FROM (
+        SELECT payer, payee, currency, amount FROM ledger_daily WHERE status = '` + promokit.LedgerPayable + `'
+        UNION ALL
+        SELECT e.payer, e.payee, e.currency, e.amount FROM ledger_entries e
+          LEFT JOIN ledger_rollup r ON r.id = 1 AND e.created_at < r.rolled_until
+         WHERE e.status = '` + promokit.LedgerPayable + `' AND r.id IS NULL) t
+     GROUP BY payer, payee, currency),
+payableEntries AS (
+    SELECT payer, payee, currency, sum(amount)::bigint AS amount FROM ledger_entries
+     WHERE status = '` + promokit.LedgerPayable + `' GROUP BY payer, payee, currency)`
 
 // checkCounters holds, for each counter of promokit.Counters, the
 // queries of its rows that differ, each selecting the subject, the stored
-// value and the value from the rows; checkQuery puts the counter's name
-// before them.
+// value, the value from the rows and a detail (empty but for a difference
+// that is no sum); checkQuery puts the counter's name before them.
 var checkCounters = map[promokit.Counter][]string{
 	promokit.CounterPromotionUses: {
-		`p.id, p.uses, coalesce(b.n, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
+		`p.id, p.uses, coalesce(b.n, 0), '' FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
  WHERE p.uses <> coalesce(b.n, 0)`,
 	},
 	promokit.CounterPromotionDiscount: {
-		`p.id, p.discount_spent, coalesce(b.d, 0) FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
+		`p.id, p.discount_spent, coalesce(b.d, 0), '' FROM promotions p LEFT JOIN byPromotion b ON b.promotion_id = p.id
  WHERE p.discount_spent <> coalesce(b.d, 0)`,
 	},
 	promokit.CounterCodeUses: {
-		`c.code, c.uses, coalesce(b.n, 0) FROM codes c LEFT JOIN byCode b ON b.code = c.code
+		`c.code, c.uses, coalesce(b.n, 0), '' FROM codes c LEFT JOIN byCode b ON b.code = c.code
  WHERE c.uses <> coalesce(b.n, 0) AND ` + liveCode,
 	},
 	promokit.CounterCustomerUses: {
-		`u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n, 0) FROM customer_usage u
+		`u.subject || ' ' || u.customer_key, u.uses, coalesce(b.n, 0), '' FROM customer_usage u
   LEFT JOIN byCustomer b ON b.subject = u.subject AND b.customer_key = u.customer_key
  WHERE u.uses <> coalesce(b.n, 0)
    AND NOT EXISTS (SELECT 1 FROM promotions p WHERE p.id = u.subject AND p.per_customer IS NULL)
    AND NOT (u.subject LIKE '` + promokit.CodeSubjectPrefix + `%' AND EXISTS (SELECT 1 FROM codes c WHERE c.code = substr(u.subject, length('` + promokit.CodeSubjectPrefix + `') + 1) AND c.per_customer_limit IS NULL AND ` + liveCode + `))`,
-		`b.subject || ' ' || b.customer_key, 0, b.n FROM byCustomer b
+		`b.subject || ' ' || b.customer_key, 0, b.n, '' FROM byCustomer b
  WHERE NOT EXISTS (SELECT 1 FROM customer_usage u WHERE u.subject = b.subject AND u.customer_key = b.customer_key)`,
 	},
 	promokit.CounterLedgerDaily: {
-		`subject, stored_amount, amount FROM daily WHERE stored_amount <> amount`,
+		`subject, stored_amount, amount, '' FROM daily WHERE stored_amount <> amount`,
 	},
 	promokit.CounterLedgerDailyEntries: {
-		`subject, stored_entries, entries FROM daily WHERE stored_entries <> entries`,
+		`subject, stored_entries, entries, '' FROM daily WHERE stored_entries <> entries`,
+	},
+	promokit.CounterPayableBalance: {
+		`coalesce(s.payer, d.payer) || ' ' || coalesce(s.payee, d.payee) || ' ' || coalesce(s.currency, d.currency),
+ coalesce(s.amount, 0), coalesce(d.amount, 0), '' FROM payableRolled s FULL JOIN payableEntries d
+    ON d.payer = s.payer AND d.payee = s.payee AND d.currency = s.currency
+ WHERE coalesce(s.amount, 0) <> coalesce(d.amount, 0)`,
 	},
 	promokit.CounterPayoutPaid: {
-		`p.id, p.amount, coalesce(e.amount, 0) FROM payouts p LEFT JOIN payoutPaid e ON e.payout_id = p.id
+		`p.id, p.amount, coalesce(e.amount, 0), '' FROM payouts p LEFT JOIN payoutPaid e ON e.payout_id = p.id
  WHERE p.amount <> coalesce(e.amount, 0)`,
 	},
+	promokit.CounterLedgerPayout: {checkLedgerPayout},
 }
+
+// checkLedgerPayout selects each entry that names a payout which does not
+// exist, or one whose payer, payee or currency differ from the entry's
+// (on the partial index ledger_payout), with a sentence saying which.
+const checkLedgerPayout = `e.id::text, 0, 0,
+       CASE WHEN p.id IS NULL THEN 'names payout ' || e.payout_id || ', which does not exist'
+            ELSE 'names payout ' || e.payout_id || ', from ' || p.payer || ' to ' || p.payee || ' in ' || p.currency ||
+                 ', but the entry is from ' || e.payer || ' to ' || e.payee || ' in ' || e.currency END
+  FROM ledger_entries e LEFT JOIN payouts p ON p.id = e.payout_id
+ WHERE e.payout_id <> '' AND (p.id IS NULL OR p.payer <> e.payer OR p.payee <> e.payee OR p.currency <> e.currency)`
 
 // checkQuery is checkWith, then the rows of every counter that differ, in
 // the order of promokit.Counters.
@@ -105,8 +138,9 @@ var checkQuery = func() string {
 	return b.String()
 }()
 
-// UsageCheck recomputes the usage counters from the rows, and the
-// ledger's daily roll-ups from the entries, and returns those that differ.
+// UsageCheck recomputes the usage counters from the rows, the ledger's
+// daily roll-ups and payable balances and the payouts' amounts from the
+// entries, checks the payouts the entries name, and returns what differs.
 func (s *DB) UsageCheck(ctx context.Context) ([]storage.CounterDiff, error) {
 	rows, err := s.pool.Query(ctx, checkQuery)
 	if err != nil {
@@ -116,7 +150,7 @@ func (s *DB) UsageCheck(ctx context.Context) ([]storage.CounterDiff, error) {
 	var out []storage.CounterDiff
 	for rows.Next() {
 		var d storage.CounterDiff
-		if err := rows.Scan(&d.Kind, &d.Subject, &d.Stored, &d.FromRows); err != nil {
+		if err := rows.Scan(&d.Kind, &d.Subject, &d.Stored, &d.FromRows, &d.Detail); err != nil {
 			return nil, fmt.Errorf("postgres: check counters: %w", err)
 		}
 		out = append(out, d)

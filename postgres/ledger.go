@@ -136,32 +136,29 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 	if f.Counterparty != "" {
 		counterparty = w.arg(f.Counterparty)
 	}
-	sum := func(side, other, table, entries, column string, from, to time.Time) {
-		conds := []string{side + " = " + party}
-		if counterparty != "" {
-			conds = append(conds, other+" = "+counterparty)
-		}
+	sum := func(side partySide, table, entries, column string, from, to time.Time) {
+		conds := []string{side.cond("", party, counterparty)}
 		if !from.IsZero() {
 			conds = append(conds, column+" >= "+w.arg(from))
 		}
 		if !to.IsZero() {
 			conds = append(conds, column+" < "+w.arg(to))
 		}
-		parts = append(parts, `SELECT '`+side+`' AS side, `+other+` AS other, currency, program, status, kind,
+		parts = append(parts, `SELECT '`+side.column+`' AS side, `+side.other+` AS other, currency, program, status, kind,
 			sum(amount) AS amount, `+entries+` AS entries FROM `+table+` WHERE `+strings.Join(conds, " AND ")+
-			` GROUP BY `+other+`, currency, program, status, kind`)
+			` GROUP BY `+side.other+`, currency, program, status, kind`)
 	}
-	for _, side := range [][2]string{{promokit.SidePayer, promokit.SidePayee}, {promokit.SidePayee, promokit.SidePayer}} {
+	for _, side := range partySides {
 		if from, to, ok := f.RolledDays(rolled); ok {
-			sum(side[0], side[1], "ledger_daily", "sum(entries)", "day", from, to)
+			sum(side, "ledger_daily", "sum(entries)", "day", from, to)
 			if !f.From.IsZero() && f.From.Before(from) {
-				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, from)
+				sum(side, "ledger_entries", "count(*)", "created_at", f.From, from)
 			}
 			if f.To.IsZero() || to.Before(f.To) {
-				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", to, f.To)
+				sum(side, "ledger_entries", "count(*)", "created_at", to, f.To)
 			}
 		} else {
-			sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, f.To)
+			sum(side, "ledger_entries", "count(*)", "created_at", f.From, f.To)
 		}
 	}
 	return `SELECT side, ` + storage.PartyKindSQL("other") + ` AS cp, currency, program, status, kind, sum(amount)::bigint,
@@ -264,11 +261,8 @@ func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.I
 	if !f.To.IsZero() {
 		to = w.arg(f.To)
 	}
-	for _, side := range [][2]string{{"payer", "payee"}, {"payee", "payer"}} {
-		conds := []string{side[0] + " = " + party, "id > " + after}
-		if counterparty != "" {
-			conds = append(conds, side[1]+" = "+counterparty)
-		}
+	for _, side := range partySides {
+		conds := []string{side.cond("", party, counterparty), "id > " + after}
 		if from != "" {
 			conds = append(conds, "created_at >= "+from)
 		}

@@ -63,7 +63,7 @@ func (t *tx) PayoutGet(ctx context.Context, party, id string) (*promokit.Payout,
 	var w where
 	w.add("p.id = ?", id)
 	if party != "" {
-		w.add("(p.payer = ? OR p.payee = ?)", party, party)
+		w.add(betweenCond("p.", w.arg(party), ""))
 	}
 	p, err := scanPayout(t.q.QueryRow(ctx, `SELECT `+payoutColumns+payoutFrom+w.sql(), w.args...))
 	if err != nil {
@@ -75,11 +75,12 @@ func (t *tx) PayoutGet(ctx context.Context, party, id string) (*promokit.Payout,
 // PayoutList returns one page of the payouts f selects, by id.
 func (t *tx) PayoutList(ctx context.Context, f storage.PayoutFilter, pg storage.Page) ([]*promokit.Payout, error) {
 	var w where
-	switch {
-	case f.Party != "" && f.Counterparty != "":
-		w.add("((p.payer = ? AND p.payee = ?) OR (p.payee = ? AND p.payer = ?))", f.Party, f.Counterparty, f.Party, f.Counterparty)
-	case f.Party != "":
-		w.add("(p.payer = ? OR p.payee = ?)", f.Party, f.Party)
+	if f.Party != "" {
+		counterparty := ""
+		if f.Counterparty != "" {
+			counterparty = w.arg(f.Counterparty)
+		}
+		w.add(betweenCond("p.", w.arg(f.Party), counterparty))
 	}
 	w.add("p.id > ?", pg.After)
 	return queryList(ctx, t.q, "payouts", `SELECT `+payoutColumns+payoutFrom+w.sql()+` ORDER BY p.id LIMIT `+w.arg(pg.Size()),

@@ -80,33 +80,31 @@ func ledgerTotalsSQL(f storage.LedgerFilter, rolled time.Time) (string, []any) {
 		parts []string
 		args  []any
 	)
-	sum := func(side, other, table, entries, column string, from, to time.Time) {
+	sum := func(side partySide, table, entries, column string, from, to time.Time) {
 		var w where
-		w.add(side+" = ?", f.Party)
-		if f.Counterparty != "" {
-			w.add(other+" = ?", f.Counterparty)
-		}
+		cond, condArgs := side.cond("", f.Party, f.Counterparty)
+		w.add(cond, condArgs...)
 		if !from.IsZero() {
 			w.add(column+" >= ?", micros(from))
 		}
 		if !to.IsZero() {
 			w.add(column+" < ?", micros(to))
 		}
-		parts = append(parts, `SELECT '`+side+`' AS side, `+other+` AS other, currency, program, status, kind, sum(amount) AS amount, `+
-			entries+` AS entries FROM `+table+w.String()+` GROUP BY `+other+`, currency, program, status, kind`)
+		parts = append(parts, `SELECT '`+side.column+`' AS side, `+side.other+` AS other, currency, program, status, kind, sum(amount) AS amount, `+
+			entries+` AS entries FROM `+table+w.String()+` GROUP BY `+side.other+`, currency, program, status, kind`)
 		args = append(args, w.args...)
 	}
-	for _, side := range [][2]string{{promokit.SidePayer, promokit.SidePayee}, {promokit.SidePayee, promokit.SidePayer}} {
+	for _, side := range partySides {
 		if from, to, ok := f.RolledDays(rolled); ok {
-			sum(side[0], side[1], "ledger_daily", "sum(entries)", "day", from, to)
+			sum(side, "ledger_daily", "sum(entries)", "day", from, to)
 			if !f.From.IsZero() && f.From.Before(from) {
-				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, from)
+				sum(side, "ledger_entries", "count(*)", "created_at", f.From, from)
 			}
 			if f.To.IsZero() || to.Before(f.To) {
-				sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", to, f.To)
+				sum(side, "ledger_entries", "count(*)", "created_at", to, f.To)
 			}
 		} else {
-			sum(side[0], side[1], "ledger_entries", "count(*)", "created_at", f.From, f.To)
+			sum(side, "ledger_entries", "count(*)", "created_at", f.From, f.To)
 		}
 	}
 	return `SELECT side, ` + storage.PartyKindSQL("other") + ` AS cp, currency, program, status, kind, sum(amount), sum(entries) FROM (` +
@@ -192,12 +190,10 @@ func (t *tx) LedgerList(ctx context.Context, f storage.LedgerFilter, p storage.I
 		parts []string
 		args  []any
 	)
-	for _, side := range [][2]string{{"payer", "payee"}, {"payee", "payer"}} {
+	for _, side := range partySides {
 		var w where
-		w.add(side[0]+" = ?", f.Party)
-		if f.Counterparty != "" {
-			w.add(side[1]+" = ?", f.Counterparty)
-		}
+		cond, condArgs := side.cond("", f.Party, f.Counterparty)
+		w.add(cond, condArgs...)
 		if !f.From.IsZero() {
 			w.add("created_at >= ?", micros(f.From))
 		}

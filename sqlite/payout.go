@@ -67,7 +67,8 @@ func (t *tx) PayoutGet(ctx context.Context, party, id string) (*promokit.Payout,
 	var w where
 	w.add("p.id = ?", id)
 	if party != "" {
-		w.add("(p.payer = ? OR p.payee = ?)", party, party)
+		cond, args := betweenCond("p.", party, "")
+		w.add(cond, args...)
 	}
 	p, err := scanPayout(t.q.QueryRowContext(ctx, `SELECT `+payoutColumns+payoutFrom+w.String(), w.args...))
 	if err != nil {
@@ -79,11 +80,9 @@ func (t *tx) PayoutGet(ctx context.Context, party, id string) (*promokit.Payout,
 // PayoutList returns one page of the payouts f selects, by id.
 func (t *tx) PayoutList(ctx context.Context, f storage.PayoutFilter, pg storage.Page) ([]*promokit.Payout, error) {
 	var w where
-	switch {
-	case f.Party != "" && f.Counterparty != "":
-		w.add("((p.payer = ? AND p.payee = ?) OR (p.payee = ? AND p.payer = ?))", f.Party, f.Counterparty, f.Party, f.Counterparty)
-	case f.Party != "":
-		w.add("(p.payer = ? OR p.payee = ?)", f.Party, f.Party)
+	if f.Party != "" {
+		cond, args := betweenCond("p.", f.Party, f.Counterparty)
+		w.add(cond, args...)
 	}
 	w.add("p.id > ?", pg.After)
 	return queryList(ctx, t, "payouts", `SELECT `+payoutColumns+payoutFrom+w.String()+` ORDER BY p.id LIMIT ?`,

@@ -59,7 +59,12 @@ type DB interface {
 	// rows (held and redeemed ones count) and returns the counters that
 	// differ: promotions' uses and discount_spent, codes' uses, and
 	// customers' uses of the promotions and codes that have a per-customer
-	// limit (no other customer counter is kept).
+	// limit (no other customer counter is kept). It recomputes the
+	// ledger's stored sums from its entries too (the daily roll-ups, the
+	// payable balance of each pair as the roll-ups give it, each payout's
+	// amount) and reports each entry that names a payout that does not
+	// exist or is not between its parties in its currency: every
+	// promokit.Counters kind.
 	UsageCheck(ctx context.Context) ([]CounterDiff, error)
 	// Migrate applies the embedded migrations that have not been applied.
 	// It is safe when several processes call it at once.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,8 +37,15 @@ var ledgerPairs = []struct{ payer, payee, program string }{
 	{"sto_1", "par_2", promokit.ProgramAffiliate},
 }
 
+// mixedPayoutIDs numbers the payouts of mixedEntries, so that no two
+// batches name one payout.
+var mixedPayoutIDs atomic.Int64
+
 // mixedEntries returns n entries of the pairs of ledgerPairs, two
-// currencies and every status and kind, the i-th created at at(i).
+// currencies and every status and kind, the i-th created at at(i). The
+// paid_out entries come in pairs, as a payout writes them: the payable
+// one, then the paid one of the same pair, currency and amount, both
+// naming a payout of their own (mixedPayouts returns it).
 func mixedEntries(n int, at func(i int) time.Time) []*promokit.LedgerEntry {
 	currencies := []string{"EUR", "USD"}
 	kinds := []struct{ status, kind string }{
@@ -64,11 +72,49 @@ func mixedEntries(n int, at func(i int) time.Time) []*promokit.LedgerEntry {
 			e.StoreID = pair.payee
 		}
 		if k.kind == promokit.EntryPaidOut {
-			e.OrderID, e.Line, e.EventID, e.PayoutID = "", 0, "", fmt.Sprintf("pay_%d", i)
+			e.OrderID, e.Line, e.EventID, e.PayoutID = "", 0, "", fmt.Sprintf("pay_mixed_%d", mixedPayoutIDs.Add(1))
+			if prev := all[len(all)-1]; k.status == promokit.LedgerPaid && prev.Kind == promokit.EntryPaidOut {
+				e.Payer, e.Payee, e.StoreID, e.Program = prev.Payer, prev.Payee, prev.StoreID, prev.Program
+				e.Currency, e.Amount, e.PayoutID = prev.Currency, -prev.Amount, prev.PayoutID
+			}
 		}
 		all = append(all, e)
 	}
+	// A payable paid_out entry whose paid one the batch cut off names no
+	// payout: it has none of its own.
+	if last := all[len(all)-1]; last.Kind == promokit.EntryPaidOut && last.Status == promokit.LedgerPayable {
+		last.PayoutID = ""
+	}
 	return all
+}
+
+// mixedPayouts returns the payouts that the paid entries of es name,
+// each of the amount its entry moved to paid, so that they and the
+// entries agree (UsageCheck).
+func mixedPayouts(es []*promokit.LedgerEntry) []*promokit.Payout {
+	var out []*promokit.Payout
+	for _, e := range es {
+		if e.Kind == promokit.EntryPaidOut && e.Status == promokit.LedgerPaid {
+			out = append(out, &promokit.Payout{ID: e.PayoutID, Payer: e.Payer, Payee: e.Payee,
+				StoreID: promokit.PayoutStore(e.Payer, e.Payee), Currency: e.Currency, Amount: e.Amount,
+				PaidOn: e.CreatedAt.Format(time.DateOnly), Reference: "wire", State: promokit.PayoutRecorded, CreatedAt: e.CreatedAt})
+		}
+	}
+	return out
+}
+
+// addMixed writes es and the payouts they name (mixedPayouts) in one
+// transaction.
+func (b *bundle) addMixed(t *testing.T, es []*promokit.LedgerEntry) {
+	t.Helper()
+	b.write(t, func(tx storage.Tx) error {
+		for _, p := range mixedPayouts(es) {
+			if err := tx.PayoutCreate(b.ctx, p); err != nil {
+				return err
+			}
+		}
+		return tx.LedgerAddMany(b.ctx, es)
+	})
 }
 
 // ledgerSelects reports whether f selects e.
@@ -160,7 +206,7 @@ func testLedgerTotals(t *testing.T, b *bundle) {
 	// One batch in an order of times unlike the ids', so that no test
 	// can rely on ids following times.
 	slices.Reverse(all[100:150])
-	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
+	b.addMixed(t, all)
 
 	// The reference: the entries f selects, and their sums.
 	selects := ledgerSelects
@@ -280,7 +326,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 			int64(1000+i), "USD", at))
 	}
 	slices.Reverse(all[120:180])
-	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
+	b.addMixed(t, all)
 	if got := b.rollup(t, utcDay(1), 31); !got.IsZero() {
 		t.Fatalf("RollupLedger before the first entry's day = %v, want zero", got)
 	}
@@ -342,7 +388,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 
 	// Entries written after the roll-up, on the days it did not reach.
 	more := mixedEntries(100, func(i int) time.Time { return utcDay(4).Add(time.Duration(i) * 71 * time.Minute) })
-	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, more) })
+	b.addMixed(t, more)
 	all = append(all, more...)
 	check("entries after the roll-up")
 	if got := b.rollup(t, utcDay(7), 31); !got.Equal(utcDay(7)) {
@@ -365,7 +411,7 @@ func testLedgerRollup(t *testing.T, b *bundle) {
 // of the entries.
 func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 	all := mixedEntries(400, func(i int) time.Time { return b.at(time.Duration(i) * 150 * time.Minute) })
-	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, all) })
+	b.addMixed(t, all)
 	until := utcDay(40)
 	errs := make(chan error, 4)
 	for range cap(errs) {
@@ -401,8 +447,9 @@ func testLedgerRollupConcurrent(t *testing.T, b *bundle) {
 
 // testLedgerRollupCheck checks that UsageCheck reports an entry that
 // commits into a day already rolled up: its day's sums differ from the
-// roll-up's row, or the roll-up has no row for it. Entries of days not
-// rolled up are not compared.
+// roll-up's row, or the roll-up has no row for it; a payable one makes
+// the pair's payable balance as the roll-ups give it differ from its
+// entries' too. Entries of days not rolled up are not compared.
 func testLedgerRollupCheck(t *testing.T, b *bundle) {
 	entries := []*promokit.LedgerEntry{
 		newEntry("par_1", "sto_1", "ord-1", 0, promokit.LedgerPending, promokit.EntryAccrued, 100, "USD", utcDay(1).Add(10*time.Hour)),
@@ -420,13 +467,19 @@ func testLedgerRollupCheck(t *testing.T, b *bundle) {
 		newEntry("par_1", "sto_1", "ord-5", 0, promokit.LedgerPending, promokit.EntryAccrued, 40, "USD", utcDay(1).Add(23*time.Hour)),
 		newEntry("par_2", "sto_2", "ord-6", 0, promokit.LedgerPending, promokit.EntryAdjusted, -8, "GBP", utcDay(2).Add(5*time.Hour)),
 		newEntry("par_2", "sto_2", "ord-7", 0, promokit.LedgerPending, promokit.EntryAdjusted, 9, "GBP", utcDay(3).Add(5*time.Hour)),
+		newEntry("par_2", "sto_1", "ord-8", 0, promokit.LedgerPayable, promokit.EntryReleased, 30, "EUR", utcDay(2).Add(3*time.Hour)),
+		newEntry("par_2", "sto_1", "ord-9", 0, promokit.LedgerPayable, promokit.EntryReleased, 11, "EUR", utcDay(3).Add(3*time.Hour)),
 	}
 	b.write(t, func(tx storage.Tx) error { return tx.LedgerAddMany(b.ctx, late) })
 	wantCounterDiffs(t, b, "check after late entries", []storage.CounterDiff{
 		{Kind: "ledger_daily", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 150, FromRows: 190},
+		{Kind: "ledger_daily", Subject: "sto_1 par_2 2026-01-02 EUR affiliate payable released", Stored: 70, FromRows: 100},
 		{Kind: "ledger_daily", Subject: "sto_2 par_2 2026-01-02 GBP affiliate pending adjusted", Stored: 0, FromRows: -8},
 		{Kind: "ledger_daily_entries", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 2, FromRows: 3},
+		{Kind: "ledger_daily_entries", Subject: "sto_1 par_2 2026-01-02 EUR affiliate payable released", Stored: 1, FromRows: 2},
 		{Kind: "ledger_daily_entries", Subject: "sto_2 par_2 2026-01-02 GBP affiliate pending adjusted", Stored: 0, FromRows: 1},
+		// The day rolled up and the day after: 70 + 11 by the roll-ups.
+		{Kind: "payable_balance", Subject: "sto_1 par_2 EUR", Stored: 81, FromRows: 111},
 	})
 }
 
@@ -466,5 +519,7 @@ func RunLedgerRollupTampered(t *testing.T, s storage.DB, exec func(ctx context.C
 		{Kind: "ledger_daily_entries", Subject: "sto_1 par_1 2026-01-01 USD affiliate pending accrued", Stored: 3, FromRows: 2},
 		{Kind: "ledger_daily_entries", Subject: "sto_1 par_2 2026-01-02 JPY affiliate payable released", Stored: 1, FromRows: 0},
 		{Kind: "ledger_daily_entries", Subject: "sto_2 par_2 2026-01-02 EUR affiliate pending accrued", Stored: 0, FromRows: 1},
+		// The payable row added shows in the pair's payable balance.
+		{Kind: "payable_balance", Subject: "sto_1 par_2 JPY", Stored: 9, FromRows: 0},
 	})
 }

@@ -1,8 +1,11 @@
 package storagetest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -226,25 +229,47 @@ func testPayoutLock(t *testing.T, b *bundle) {
 
 // testPayoutCheck checks that UsageCheck compares each payout's amount
 // with the sum of its paid entries: a payout whose entries say another
-// amount and a payout without entries show; entries that name no payout
-// are not compared (payout ids are the ledger's to name).
+// amount and a payout without entries show. It checks each entry that
+// names a payout too: an entry naming a payout that does not exist, and
+// one whose payout is between other parties or in another currency, show
+// by the entry's id, saying what is wrong.
 func testPayoutCheck(t *testing.T, b *bundle) {
 	good := newPayout("pay_1", "sto_1", "par_1", 300, b.now)
 	short := newPayout("pay_2", "sto_1", "par_1", 200, b.now)
 	bare := newPayout("pay_3", promokit.Marketplace, "par_1", 70, b.now)
+	other := newPayout("pay_4", "sto_1", "par_2", 60, b.now)
+	orphan := newPayout("pay_9", "sto_2", "par_2", 40, b.now)
+	shortEntries, otherEntries, orphanEntries := promokit.PayoutEntries(short, b.now), promokit.PayoutEntries(other, b.now),
+		promokit.PayoutEntries(orphan, b.now)
+	shortEntries[1].Amount = 150 // the paid entry of pay_2
+	otherEntries[0].Payee = "par_1"
+	otherEntries[1].Currency = "EUR"
 	b.write(t, func(tx storage.Tx) error {
-		for _, p := range []*promokit.Payout{good, short, bare} {
+		for _, p := range []*promokit.Payout{good, short, bare, other} {
 			if err := tx.PayoutCreate(b.ctx, p); err != nil {
 				return err
 			}
 		}
-		es := append(promokit.PayoutEntries(good, b.now), promokit.PayoutEntries(short, b.now)...)
-		es[3].Amount = 150 // the paid entry of pay_2
-		orphan := newPayout("pay_9", "sto_2", "par_2", 40, b.now)
-		return tx.LedgerAddMany(b.ctx, append(es, promokit.PayoutEntries(orphan, b.now)...))
+		es := append(promokit.PayoutEntries(good, b.now), shortEntries...)
+		return tx.LedgerAddMany(b.ctx, append(append(es, otherEntries...), orphanEntries...))
 	})
-	wantCounterDiffs(t, b, "check", []storage.CounterDiff{
+	want := []storage.CounterDiff{
 		{Kind: promokit.CounterPayoutPaid, Subject: "pay_2", Stored: 200, FromRows: 150},
 		{Kind: promokit.CounterPayoutPaid, Subject: "pay_3", Stored: 70, FromRows: 0},
+	}
+	for _, c := range []struct {
+		e      *promokit.LedgerEntry
+		detail string
+	}{
+		{otherEntries[0], "names payout pay_4, from sto_1 to par_2 in USD, but the entry is from sto_1 to par_1 in USD"},
+		{otherEntries[1], "names payout pay_4, from sto_1 to par_2 in USD, but the entry is from sto_1 to par_2 in EUR"},
+		{orphanEntries[0], "names payout pay_9, which does not exist"},
+		{orphanEntries[1], "names payout pay_9, which does not exist"},
+	} {
+		want = append(want, storage.CounterDiff{Kind: promokit.CounterLedgerPayout, Subject: strconv.FormatInt(c.e.ID, 10), Detail: c.detail})
+	}
+	slices.SortFunc(want, func(x, y storage.CounterDiff) int {
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Subject, y.Subject))
 	})
+	wantCounterDiffs(t, b, "check", want)
 }

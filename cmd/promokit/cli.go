@@ -78,7 +78,8 @@ const usage = `promokit runs the promokit promotions engine.
 Usage:
   promokit serve   [flags]   start the HTTP API and the job worker (migrates first)
   promokit migrate [flags]   apply the database migrations and exit
-  promokit check   [flags]   recompute the usage counters from the redemptions; exit 1 on a difference
+  promokit check   [flags]   recompute the usage counters from the redemptions and the ledger's
+                             sums from its entries; exit 1 on a difference
   promokit keys create --role ROLE [flags]
                              create an API key in the database and print its secret once
                              (a lost admin key: run it where the database is reachable)
