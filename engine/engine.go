@@ -12,6 +12,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -61,6 +62,12 @@ type Config struct {
 	RedeemQueue int
 	// Metrics records job progress; nil records nothing.
 	Metrics *Metrics
+	// SessionIdle ends a console session that has not been used for this
+	// long. Zero means DefaultSessionIdle.
+	SessionIdle time.Duration
+	// SessionLifetime ends a console session this long after it was
+	// made, however it was used. Zero means DefaultSessionLifetime.
+	SessionLifetime time.Duration
 }
 
 // Service runs promokit's use cases. Its methods read the caller from the
@@ -92,6 +99,9 @@ type Service struct {
 	placeHint    atomic.Pointer[placeHint]
 	clicks       *clickWriter
 	clickTargets clickTargets
+
+	sessionIdle     time.Duration
+	sessionLifetime time.Duration
 }
 
 // New returns a Service.
@@ -136,6 +146,9 @@ func New(cfg Config) *Service {
 		genWorkers:  cfg.GenerateWorkers,
 		genBatch:    cfg.GenerateBatch,
 		importChunk: int64(cfg.ImportChunk),
+
+		sessionIdle:     cmp.Or(cfg.SessionIdle, DefaultSessionIdle),
+		sessionLifetime: cmp.Or(cfg.SessionLifetime, DefaultSessionLifetime),
 	}
 	s.lookups = newLookups(s)
 	s.cartReads = &queue[*cartRead]{max: 1, maxBatch: maxCartReads, run: s.readCarts}

@@ -213,7 +213,7 @@ func (s *Service) ListKeys(ctx context.Context, f storage.KeyFilter) ([]*promoki
 }
 
 // RevokeKey revokes a key at once in this process and within the key cache
-// TTL in every other. Admins revoke any key, sellers their store's keys,
+// TTL in every other, and ends its console sessions at once everywhere. Admins revoke any key, sellers their store's keys,
 // partners their own; any other key is not found.
 func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, error) {
 	p, err := require(ctx, promokit.RoleAdmin, promokit.RoleSeller, promokit.RolePartner)
@@ -235,7 +235,12 @@ func (s *Service) RevokeKey(ctx context.Context, id string) (*promokit.Key, erro
 		}
 		now := s.now()
 		k.RevokedAt = &now
-		return tx.KeyRevoke(ctx, id, now)
+		if err := tx.KeyRevoke(ctx, id, now); err != nil {
+			return err
+		}
+		// A session reads its key's revocation anyway; its rows go now.
+		_, err = tx.SessionDeleteByKey(ctx, id)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -127,6 +127,8 @@ type Tx interface {
 	OrderTx
 	LedgerTx
 	PayoutTx
+	SessionTx
+	StatsTx
 
 	// Savepoint runs fn inside a savepoint of the transaction: when fn
 	// returns an error, what it wrote is undone and the transaction goes

@@ -98,6 +98,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 		{"Payouts", testPayouts},
 		{"PayoutLock", testPayoutLock},
 		{"PayoutCheck", testPayoutCheck},
+		{"Sessions", testSessions},
+		{"StatsDaily", testStatsDaily},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
