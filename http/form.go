@@ -94,7 +94,7 @@ func readForm(w http.ResponseWriter, r *http.Request, l formLimits) (*form, erro
 			return f, nil
 		}
 		if err != nil {
-			return nil, formError(err, tooLarge)
+			return nil, multipartError(err, tooLarge)
 		}
 		name := p.FormName()
 		switch {
@@ -110,7 +110,7 @@ func readForm(w http.ResponseWriter, r *http.Request, l formLimits) (*form, erro
 		}
 		data, err := io.ReadAll(io.LimitReader(p, limit+1))
 		if err != nil {
-			return nil, formError(err, tooLarge)
+			return nil, multipartError(err, tooLarge)
 		}
 		if int64(len(data)) > limit {
 			return nil, partTooLarge
@@ -119,9 +119,9 @@ func readForm(w http.ResponseWriter, r *http.Request, l formLimits) (*form, erro
 	}
 }
 
-// formError is the error of a form that could not be read: tooLarge when
+// multipartError is the error of a form that could not be read: tooLarge when
 // the body passed its limit, EMalformed otherwise.
-func formError(err, tooLarge error) error {
+func multipartError(err, tooLarge error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return tooLarge
