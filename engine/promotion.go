@@ -239,8 +239,24 @@ func (s *Service) GetPromotion(ctx context.Context, id string) (*promokit.Promot
 	return pr, err
 }
 
+// maxNameFilter bounds the text a list of promotions is searched by.
+const maxNameFilter = 200
+
+// asciiLower returns s with its ASCII letters in lower case and every
+// other byte as it is: the folding of PromotionFilter.Name.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
+}
+
 // ListPromotions lists the promotions visible to the caller (see
-// GetPromotion) that f selects, by id.
+// GetPromotion) that f selects, by id. f.Name matches a part of the name,
+// ASCII letters in either case; longer than 200 bytes is EInvalid.
 func (s *Service) ListPromotions(ctx context.Context, f storage.PromotionFilter) ([]*promokit.Promotion, error) {
 	p, err := caller(ctx)
 	if err != nil {
@@ -251,6 +267,12 @@ func (s *Service) ListPromotions(ctx context.Context, f storage.PromotionFilter)
 		v.Add("status", "invalid", "status must be scheduled, active, inactive or ended")
 		return nil, v.Err()
 	}
+	if len(f.Name) > maxNameFilter {
+		var v promokit.Validation
+		v.Add("name", "too_long", "name must be at most %d bytes", maxNameFilter)
+		return nil, v.Err()
+	}
+	f.Name = asciiLower(f.Name)
 	f.Now = s.now()
 	f.Page.Bound()
 	var list []*promokit.Promotion

@@ -79,7 +79,7 @@ type consoleRoute struct {
 // consoleRoutes is the console's route table, the only place its routes
 // are listed. ConsoleRoutes reads it from a zero Server.
 func (s *Server) consoleRoutes() []consoleRoute {
-	return []consoleRoute{
+	return append([]consoleRoute{
 		{"GET", "/console", accessAnyone, s.handleConsoleRoot},
 		{"GET", "/console/{$}", accessSignedIn, s.handleConsoleHome},
 		{"GET", "/console/sign-in", accessAnyone, s.handleConsoleSignInForm},
@@ -104,7 +104,7 @@ func (s *Server) consoleRoutes() []consoleRoute {
 		// Any other path under /console is a 404 page, not the API's
 		// problem document.
 		{"", "/console/", accessAnyone, s.handleConsoleNotFound},
-	}
+	}, s.sellerRoutes()...)
 }
 
 // ConsoleRoute is one route of the console: its method ("" for every
@@ -197,7 +197,11 @@ func (s *Server) consoleHandler(rt consoleRoute) http.Handler {
 			}
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxConsoleForm)
+			limit := int64(maxConsoleForm)
+			if n := s.consoleUploadLimit(rt.pattern); n > 0 {
+				limit = n
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if err := r.ParseForm(); err != nil {
 				s.consoleFail(w, r, promokit.Errorf(promokit.EInvalid, "the form cannot be read"))
 				return

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"maps"
 	"regexp"
 	"strings"
 	"testing"
@@ -68,6 +69,7 @@ func TestConsoleTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	samples := consoleSamples()
+	maps.Copy(samples, sellerSamples())
 	for name := range c.pages {
 		if samples[name] == nil {
 			t.Errorf("template %s.html has no sample in consoleSamples", name)

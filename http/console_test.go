@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -198,6 +199,9 @@ func TestConsoleScope(t *testing.T) {
 			"/console/settings":         {"version": {"1"}, "name": {"Sneaky"}, "currency": {"USD"}, "time_zone": {"UTC"}, "preset": {"open"}},
 			"/console/keys/{id}/revoke": {},
 		}
+		sellerPaths, sellerForms := sellerScopeCases(b)
+		maps.Copy(paths, sellerPaths)
+		maps.Copy(forms, sellerForms)
 		admin := b.signIn(t, b.admin)
 		seller, foreign, partner := b.signIn(t, b.seller), b.signIn(t, b.foreign), b.signIn(t, b.partner)
 		anon := newConsoleClient(t, b.c.base)
@@ -236,6 +240,8 @@ func TestConsoleScope(t *testing.T) {
 					send(foreign, rt, path).want(t, http.StatusOK, b.otherName)
 					send(partner, rt, path).want(t, http.StatusOK, "Ann Influencer")
 					send(admin, rt, path).wantRedirect(t, "/console/dashboard")
+				case "seller":
+					checkSellerRoute(t, rt, path, send, seller, foreign, admin, partner, anon)
 				case "anyone":
 					// Each has its own test; here, none needs a session
 					// to answer.

@@ -150,6 +150,11 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 			return nil, err
 		}
 	}
+	if f.Name != "" {
+		// translate folds ASCII letters only, as SQLite's lower does:
+		// lower would follow the database's locale.
+		w.add("strpos(translate(p.name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ?) > 0", f.Name)
+	}
 	if f.After != "" {
 		w.add("p.id > ?", f.After)
 	}

@@ -109,6 +109,10 @@ func (t *tx) PromotionList(ctx context.Context, scope promokit.Scope, f storage.
 			return nil, err
 		}
 	}
+	if f.Name != "" {
+		// SQLite's lower folds ASCII letters only, as the filter says.
+		w.add("instr(lower(p.name), ?) > 0", f.Name)
+	}
 	if f.After != "" {
 		w.add("p.id > ?", f.After)
 	}

@@ -38,6 +38,10 @@ type PromotionFilter struct {
 	StoreID string
 	Channel promokit.Channel
 	Status  promokit.Status
-	Now     time.Time
+	// Name selects the promotions whose name contains it, ASCII letters
+	// in either case (the engine passes it in lower case): the same
+	// match on every database, whatever its collation.
+	Name string
+	Now  time.Time
 	Page
 }

@@ -283,6 +283,18 @@ func testPromotionsList(t *testing.T, b *bundle) {
 	wantEqual(t, "sto_2's platform promotions", want, list(storage.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform}))
 	wantEqual(t, "their second page", want[2:4], list(storage.PromotionFilter{StoreID: "sto_2", Channel: promokit.ChannelPlatform,
 		Page: storage.Page{After: want[1].ID, Limit: 2}}))
+
+	// The name filter matches a part of the name, ASCII letters in either
+	// case, and nothing else folded: the engine passes it in lower case.
+	named := []*promokit.Promotion{newPromotion(b, "sto_1", "prm_n1"), newPromotion(b, "sto_1", "prm_n2"), newPromotion(b, "sto_2", "prm_n3")}
+	named[0].Name, named[1].Name, named[2].Name = "Summer SALE 10%", "Winter sale", "ÉTÉ Sale"
+	mustCreatePromotions(t, b, named...)
+	wantEqual(t, "names with sale", named, list(storage.PromotionFilter{Name: "sale"}))
+	wantEqual(t, "sto_1's names with sale", named[:2], list(storage.PromotionFilter{StoreID: "sto_1", Name: "sale"}))
+	wantEqual(t, "names with 'mer sale'", named[:1], list(storage.PromotionFilter{Name: "mer sale"}))
+	wantEqual(t, "names with 10%", named[:1], list(storage.PromotionFilter{Name: "10%"}))
+	wantEqual(t, "names with été, folded beyond ASCII", []*promokit.Promotion(nil), list(storage.PromotionFilter{Name: "été"}))
+	wantEqual(t, "names with ÉtÉ, as stored beyond ASCII", named[2:], list(storage.PromotionFilter{Name: "ÉtÉ"}))
 }
 
 // testAutomaticPromotions checks that PromotionListAutomatic returns a
