@@ -1,0 +1,198 @@
+package http
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/dbtest"
+	"github.com/promokit/promokit/storage"
+)
+
+// linkIDOf returns the id of the link a created link's redirect opens.
+func linkIDOf(t *testing.T, r *consoleResponse) string {
+	t.Helper()
+	r.wantRedirect(t, "/console/partner/links/lnk_")
+	id, _, _ := strings.Cut(strings.TrimPrefix(r.Header.Get("Location"), "/console/partner/links/"), "?")
+	return id
+}
+
+// TestConsolePartnerLinks walks an affiliate's links: the empty list, the
+// form's refusals next to their fields, a new link's page with the URL to
+// copy, a click that its counts then show, and another partner, to whom
+// the link is a 404 page.
+func TestConsolePartnerLinks(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		joinShop(t, b)
+		_, affKey := newAffiliate(t, b, "Cat Affiliate")
+		_, otherKey := newAffiliate(t, b, "Dan Affiliate")
+		c := b.signIn(t, affKey)
+		c.get("/console/partner/links").want(t, http.StatusOK, "No links yet", "New link", `href="/console/partner/links" aria-current="page"`)
+
+		// Refused forms: each error next to its field, nothing created.
+		r := c.post("/console/partner/links", url.Values{"store_id": {""}})
+		r.want(t, http.StatusUnprocessableEntity, `id="f-store_id-error"`, "store_id is required", `aria-invalid="true"`)
+		r = c.post("/console/partner/links", url.Values{"store_id": {"sto_nope"}})
+		r.want(t, http.StatusUnprocessableEntity, `id="f-store_id-error"`, "sto_nope", `value="sto_nope"`)
+		r = c.post("/console/partner/links", url.Values{"store_id": {b.shop.ID}, "product_id": {"no-such-sku"}})
+		r.want(t, http.StatusUnprocessableEntity, `id="f-product_id-error"`, "no-such-sku")
+		r = c.post("/console/partner/links", url.Values{"store_id": {b.other.ID}})
+		r.want(t, http.StatusConflict, "not in the affiliate program")
+		c.get("/console/partner/links").want(t, http.StatusOK, "No links yet")
+
+		// A link: its page has the URL to share in a selectable field
+		// and a copy button for the script to show.
+		id := linkIDOf(t, c.post("/console/partner/links", url.Values{"store_id": {b.shop.ID}}))
+		l := decodeAs[linkJSON](t, mustDo(t, b, affKey, "GET", "/v1/links/"+id, nil, http.StatusOK))
+		page := c.get("/console/partner/links/" + id + "?notice=link-created")
+		page.want(t, http.StatusOK, "The link was created.", `id="share" type="text" value="`+b.c.base+l.Path+`" readonly`,
+			`data-copy="share" hidden`, `<dd id="clicks">0</dd>`, shopURL)
+
+		// A browser follows it: the click is counted.
+		if r := b.open(t, l.Path, "User-Agent", browserAgent); r.StatusCode != http.StatusFound {
+			t.Fatalf("GET %s: %d", l.Path, r.StatusCode)
+		}
+		flush(t, b)
+		c.get("/console/partner/links/"+id).want(t, http.StatusOK, `<dd id="clicks">1</dd>`)
+		c.get("/console/partner/links").want(t, http.StatusOK, id, `<td class="num">1</td><td class="num">0</td>`)
+
+		// Another partner neither sees nor opens it.
+		other := b.signIn(t, otherKey)
+		want404(t, other.get("/console/partner/links/"+id))
+		if r := other.get("/console/partner/links"); r.StatusCode != http.StatusOK || strings.Contains(r.Body, id) {
+			t.Fatalf("another partner's list: %d, holds %s: %v", r.StatusCode, id, strings.Contains(r.Body, id))
+		}
+		want404(t, other.get("/console/partner/links/lnk_nope"))
+
+		// An influencer has no form, and a form it sends anyway creates
+		// nothing.
+		infl := b.signIn(t, b.partner)
+		infl.get("/console/partner/links").want(t, http.StatusOK, "Only affiliate partners create links")
+		want404(t, infl.post("/console/partner/links", url.Values{"store_id": {b.shop.ID}}))
+		if n := len(decodeAs[struct{ Data []linkJSON }](t, mustDo(t, b, b.partner, "GET", "/v1/links", nil, http.StatusOK)).Data); n != 0 {
+			t.Fatalf("the influencer has %d links", n)
+		}
+	})
+}
+
+// TestConsolePartnerPayouts walks the payouts a partner received: the
+// list, a payout's page and its proof file, a dispute refused without a
+// message and made with one, the confirmation and its refusal once final,
+// and another partner, to whom each of them is a 404 page that changes
+// nothing.
+func TestConsolePartnerPayouts(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		f := b.payouts()
+		c := b.signIn(t, b.partner)
+		c.get("/console/partner/payouts").want(t, http.StatusOK, f.plain.ID, f.proved.ID, "wire 1", "wire 2", "10.00 USD")
+
+		base := "/console/partner/payouts/" + f.proved.ID
+		c.get(base).want(t, http.StatusOK, "Download the proof", base+"/proof", "Confirm receipt", "Dispute the payout")
+		r := c.get(base + "/proof")
+		if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != promokit.ProofPDF || r.Body != string(proofPDF) ||
+			!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment;") {
+			t.Fatalf("proof: %d %v %q", r.StatusCode, r.Header, r.Body)
+		}
+		want404(t, c.get("/console/partner/payouts/"+f.plain.ID+"/proof"))
+
+		// Another partner: 404 pages, nothing answered.
+		_, otherKey := newAffiliate(t, b, "Eve Affiliate")
+		other := b.signIn(t, otherKey)
+		for _, path := range []string{base, base + "/proof"} {
+			want404(t, other.get(path))
+		}
+		want404(t, other.post(base+"/confirm", nil))
+		want404(t, other.post(base+"/dispute", url.Values{"message": {"mine"}}))
+		if r := other.get("/console/partner/payouts"); strings.Contains(r.Body, f.proved.ID) {
+			t.Fatalf("another partner lists the payout")
+		}
+		if po := decodeAs[promokit.Payout](t, mustDo(t, b, b.admin, "GET", "/v1/payouts/"+f.proved.ID, nil, http.StatusOK)); po.State != promokit.PayoutRecorded {
+			t.Fatalf("another partner's answers made the payout %s", po.State)
+		}
+
+		// A dispute needs a message, shown next to its field.
+		r = c.post(base+"/dispute", url.Values{"message": {""}})
+		r.want(t, http.StatusUnprocessableEntity, `id="f-message-error"`, "message must have", `<dd id="payout-state">recorded`)
+		r = c.post(base+"/dispute", url.Values{"message": {"Nothing arrived"}})
+		r.wantRedirect(t, base+"?notice=payout-disputed")
+		c.get(base).want(t, http.StatusOK, `<dd id="payout-state">disputed`, "Nothing arrived", "Confirm receipt")
+
+		// Confirmed, then final.
+		c.post(base+"/confirm", nil).wantRedirect(t, base+"?notice=payout-confirmed")
+		page := c.get(base + "?notice=payout-confirmed")
+		page.want(t, http.StatusOK, `<dd id="payout-state">confirmed`, "receipt is confirmed")
+		if strings.Contains(page.Body, "/confirm") || strings.Contains(page.Body, "/dispute") {
+			t.Fatalf("a confirmed payout's page offers an answer:\n%s", page.Body)
+		}
+		c.post(base+"/confirm", nil).want(t, http.StatusConflict, "is confirmed already")
+	})
+}
+
+// partnerScopeCases adds the paths of the partner's routes to the cases
+// of TestConsoleScope: the payouts are the signed-in partner's, the link
+// another partner's.
+func partnerScopeCases(t *testing.T, b *testBundle, paths map[string]string) {
+	t.Helper()
+	po := "/console/partner/payouts/" + b.payouts().proved.ID
+	for pattern, path := range map[string]string{
+		"/console/partner/links":                "/console/partner/links",
+		"/console/partner/links/{id}":           "/console/partner/links/" + b.affiliate().link.ID,
+		"/console/partner/payouts":              "/console/partner/payouts",
+		"/console/partner/payouts/{id}":         po,
+		"/console/partner/payouts/{id}/confirm": po + "/confirm",
+		"/console/partner/payouts/{id}/dispute": po + "/dispute",
+		"/console/partner/payouts/{id}/proof":   po + "/proof",
+	} {
+		paths[pattern] = path
+	}
+}
+
+// checkPartnerRoute checks a partner's route in TestConsoleScope: any
+// other signed-in principal gets the 404 page and changes nothing (the
+// payout stays recorded), the anonymous browser the sign-in page, and the
+// partner its page, but the 404 page for another partner's link.
+func checkPartnerRoute(t *testing.T, b *testBundle, rt ConsoleRoute, path string, others map[string]*consoleClient, anon, partner *consoleClient) {
+	t.Helper()
+	send := func(c *consoleClient) *consoleResponse {
+		if rt.Method == "POST" {
+			return c.post(path, url.Values{"message": {"not mine"}, "store_id": {b.shop.ID}})
+		}
+		return c.get(path)
+	}
+	for name, c := range others {
+		if r := send(c); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %s %s = %d, want the 404 page", name, rt.Method, path, r.StatusCode)
+		} else {
+			want404(t, r)
+		}
+	}
+	send(anon).wantRedirect(t, "/console/sign-in")
+	if po := decodeAs[promokit.Payout](t, mustDo(t, b, b.admin, "GET", "/v1/payouts/"+b.payouts().proved.ID, nil, http.StatusOK)); po.State != promokit.PayoutRecorded {
+		t.Fatalf("%s %s by others made the payout %s", rt.Method, path, po.State)
+	}
+	if rt.Method != "GET" {
+		return
+	}
+	r := send(partner)
+	if rt.Pattern == "/console/partner/links/{id}" {
+		want404(t, r)
+		return
+	}
+	r.want(t, http.StatusOK)
+}
+
+// partnerPages are the partner's pages that TestConsolePageSizes weighs,
+// at their fullest: every link and payout of the fixtures.
+func partnerPages(t *testing.T, b *testBundle) []string {
+	t.Helper()
+	po := b.payouts().proved.ID
+	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po}
+}
