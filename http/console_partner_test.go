@@ -150,6 +150,8 @@ func partnerScopeCases(t *testing.T, b *testBundle, paths map[string]string) {
 		"/console/partner/payouts/{id}/confirm": po + "/confirm",
 		"/console/partner/payouts/{id}/dispute": po + "/dispute",
 		"/console/partner/payouts/{id}/proof":   po + "/proof",
+		"/console/partner/statement":            "/console/partner/statement",
+		"/console/partner/statement/ledger.csv": "/console/partner/statement/ledger.csv",
 	} {
 		paths[pattern] = path
 	}
@@ -194,5 +196,49 @@ func checkPartnerRoute(t *testing.T, b *testBundle, rt ConsoleRoute, path string
 func partnerPages(t *testing.T, b *testBundle) []string {
 	t.Helper()
 	po := b.payouts().proved.ID
-	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po}
+	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po, "/console/partner/statement"}
+}
+
+// TestConsolePartnerStatement shows a partner's statement of January in
+// the marketplace's time zone: its balances after a commission and two
+// payouts, its entries and their CSV file; a period or counterparty that
+// is not one is an error next to its field; another partner's statement
+// holds none of it.
+func TestConsolePartnerStatement(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		b.payouts()
+		c := b.signIn(t, b.partner)
+		r := c.get("/console/partner/statement")
+		r.want(t, http.StatusOK, "From 2026-01-01 0:00 to 2026-02-01 0:00, UTC", "In USD",
+			"<td class=\"num\">30.00 USD</td><td class=\"num\">20.00 USD</td>", // closing payable and paid
+			"ord-p", "/console/partner/statement/ledger.csv?from=2026-01-01&amp;to=2026-02-01",
+			"/console/partner/statement?from=2025-12-01&amp;to=2026-01-01")
+		c.get("/console/partner/statement?from=2026-02-01").want(t, http.StatusOK, "No entries in the period",
+			"<td class=\"num\">30.00 USD</td><td class=\"num\">20.00 USD</td>") // opening = closing
+		c.get("/console/partner/statement?counterparty="+b.other.ID).want(t, http.StatusOK, "No entries before or in the period")
+
+		csvr := c.get("/console/partner/statement/ledger.csv?from=2026-01-01")
+		if csvr.StatusCode != http.StatusOK || !strings.HasPrefix(csvr.Header.Get("Content-Type"), "text/csv") ||
+			!strings.Contains(csvr.Header.Get("Content-Disposition"), "partner-"+b.partnr.ID+"-ledger-2026-01-01.csv") ||
+			strings.Count(csvr.Body, "\r\n") != 6 || !strings.Contains(csvr.Body, "ord-p") {
+			t.Fatalf("ledger CSV: %d %v\n%s", csvr.StatusCode, csvr.Header, csvr.Body)
+		}
+
+		c.get("/console/partner/statement?from=soon").want(t, http.StatusUnprocessableEntity, `id="f-from-error"`, `value="soon"`)
+		c.get("/console/partner/statement?counterparty=sto_nope").want(t, http.StatusUnprocessableEntity, `id="f-counterparty-error"`)
+		c.get("/console/partner/statement?counterparty=junk").want(t, http.StatusUnprocessableEntity, `id="f-counterparty-error"`)
+		c.get("/console/partner/statement/ledger.csv?from=soon").want(t, http.StatusUnprocessableEntity, "from must be a date")
+
+		_, otherKey := newAffiliate(t, b, "Eve Affiliate")
+		other := b.signIn(t, otherKey)
+		if r := other.get("/console/partner/statement"); r.StatusCode != http.StatusOK || strings.Contains(r.Body, "ord-p") {
+			t.Fatalf("another partner's statement: %d\n%s", r.StatusCode, r.Body)
+		}
+		if r := other.get("/console/partner/statement/ledger.csv"); strings.Contains(r.Body, "ord-p") {
+			t.Fatalf("another partner's CSV holds the entries:\n%s", r.Body)
+		}
+	})
 }
