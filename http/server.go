@@ -122,6 +122,9 @@ type Config struct {
 	// Limits bounds each connection's time and each client address's
 	// connections (conn.go).
 	Limits ConnLimits
+	// DisableConsole leaves the console (/console, console.go) out: every
+	// path under /console is then answered 404 as any unknown path is.
+	DisableConsole bool
 }
 
 // Server is the HTTP API. It implements http.Handler and is safe for
@@ -141,6 +144,7 @@ type Server struct {
 	authLimits   engine.AuthLimits   // failed authentications per address and minute, and in all; 0: no limit
 	limits       ConnLimits          // with defaults: 0 is no limit
 	connsRefused prometheus.Counter
+	console      *console // nil when the console is off
 
 	idPrefix string        // random per process, so request ids do not repeat across restarts
 	idSeq    atomic.Uint64 // numbers the request ids of this process
@@ -341,6 +345,12 @@ func NewServer(cfg Config) *Server {
 			h = checkedText(wildcards(rt.pattern), h)
 		}
 		s.mux.Handle(rt.method+" "+rt.pattern, h)
+	}
+	if !cfg.DisableConsole {
+		s.console = newConsole(http.HandlerFunc(s.consoleDenied))
+		for _, rt := range s.consoleRoutes() {
+			s.mux.Handle(strings.TrimSpace(rt.method+" "+rt.pattern), s.consoleHandler(rt))
+		}
 	}
 	return s
 }

@@ -38,7 +38,9 @@ func testSessions(t *testing.T, b *bundle) {
 	})
 	err := b.writeErr(func(tx storage.Tx) error { return tx.SessionCreate(b.ctx, newSession("one", "key_1", 0, time.Hour)) })
 	wantErr(t, "a second session with one hash", err, storage.ErrExists)
-	err = b.writeErr(func(tx storage.Tx) error { return tx.SessionCreate(b.ctx, newSession("four", "key_missing", 0, time.Hour)) })
+	err = b.writeErr(func(tx storage.Tx) error {
+		return tx.SessionCreate(b.ctx, newSession("four", "key_missing", 0, time.Hour))
+	})
 	wantErr(t, "a session of a missing key", err, storage.ErrNotFound)
 
 	get := func(id string) *promokit.SessionKey {

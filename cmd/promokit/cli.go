@@ -103,6 +103,9 @@ also reads an environment variable, which the flag overrides:
   --import-timeout  PROMOKIT_IMPORT_TIMEOUT  (default 1h; 0: no limit)
   --max-conns-per-addr PROMOKIT_MAX_CONNS_PER_ADDR (default 256; 0: no cap; off with --trust-proxy)
   --payout-proof-limit PROMOKIT_PAYOUT_PROOF_LIMIT (default 10485760 bytes: 10 MiB)
+  --console         PROMOKIT_CONSOLE         (default true: the web console at /console)
+  --session-idle    PROMOKIT_SESSION_IDLE    (default 30m: a console session unused this long ends)
+  --session-lifetime PROMOKIT_SESSION_LIFETIME (default 12h: a console session ends this long after sign-in)
 `
 
 // ParseFlags reads the subcommand and its flags from args (without the
@@ -157,6 +160,9 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "how long an answer may take once its request arrived, and a streamed export between two flushes; 0: no limit (env "+EnvWriteTimeout+")")
 		fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long a keep-alive connection may wait for its next request; 0: no limit (env "+EnvIdleTimeout+")")
 		fs.DurationVar(&c.ImportTimeout, "import-timeout", c.ImportTimeout, "how long the body of an authenticated CSV import may take to arrive; 0: no limit (env "+EnvImportTime+")")
+		fs.BoolVar(&c.Console, "console", c.Console, "serve the web console at /console; --console=false turns it off (env "+EnvConsole+")")
+		fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "a console session unused this long ends (env "+EnvSessionIdle+")")
+		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "a console session ends this long after sign-in, however it is used (env "+EnvSessionLife+")")
 		fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "connections one client address may hold open at once; more are closed at once; 0: no cap; does not apply with --trust-proxy (env "+EnvMaxConns+")")
 		fallthrough
 	case "migrate", "check", "keys":
@@ -191,6 +197,9 @@ func (m *Main) ParseFlags(args []string) error {
 	if !set["trust-proxy"] {
 		c.TrustProxy = fromEnv.TrustProxy
 	}
+	if !set["console"] {
+		c.Console = fromEnv.Console
+	}
 	if !set["lookup-failures"] {
 		c.LookupFailures = fromEnv.LookupFailures
 	}
@@ -204,10 +213,12 @@ func (m *Main) ParseFlags(args []string) error {
 		c.GlobalAuthFailures = fromEnv.GlobalAuthFailures
 	}
 	for name, pair := range map[string][2]*time.Duration{
-		"read-timeout":   {&c.ReadTimeout, &fromEnv.ReadTimeout},
-		"write-timeout":  {&c.WriteTimeout, &fromEnv.WriteTimeout},
-		"idle-timeout":   {&c.IdleTimeout, &fromEnv.IdleTimeout},
-		"import-timeout": {&c.ImportTimeout, &fromEnv.ImportTimeout},
+		"read-timeout":     {&c.ReadTimeout, &fromEnv.ReadTimeout},
+		"write-timeout":    {&c.WriteTimeout, &fromEnv.WriteTimeout},
+		"idle-timeout":     {&c.IdleTimeout, &fromEnv.IdleTimeout},
+		"import-timeout":   {&c.ImportTimeout, &fromEnv.ImportTimeout},
+		"session-idle":     {&c.SessionIdle, &fromEnv.SessionIdle},
+		"session-lifetime": {&c.SessionLifetime, &fromEnv.SessionLifetime},
 	} {
 		if !set[name] {
 			*pair[0] = *pair[1]

@@ -53,6 +53,9 @@ const (
 	EnvImportTime   = "PROMOKIT_IMPORT_TIMEOUT"
 	EnvMaxConns     = "PROMOKIT_MAX_CONNS_PER_ADDR"
 	EnvProofLimit   = "PROMOKIT_PAYOUT_PROOF_LIMIT"
+	EnvConsole      = "PROMOKIT_CONSOLE"
+	EnvSessionIdle  = "PROMOKIT_SESSION_IDLE"
+	EnvSessionLife  = "PROMOKIT_SESSION_LIFETIME"
 )
 
 // Config is the whole configuration of one run of the binary: the
@@ -127,6 +130,13 @@ type Config struct {
 	// at once; 0: no cap. It does not apply with TrustProxy, since every
 	// connection then comes from the proxy.
 	MaxConnsPerAddr int
+	// Console serves the web console at /console.
+	Console bool
+	// SessionIdle ends a console session unused for this long.
+	SessionIdle time.Duration
+	// SessionLifetime ends a console session this long after sign-in,
+	// however it is used.
+	SessionLifetime time.Duration
 	// Keys is what the keys command creates or lists.
 	Keys KeysConfig
 }
@@ -154,6 +164,10 @@ func DefaultConfig() Config {
 
 		AuthFailures:       promohttp.DefaultAuthFailures,
 		GlobalAuthFailures: promohttp.DefaultGlobalAuthFailures,
+
+		Console:         true,
+		SessionIdle:     engine.DefaultSessionIdle,
+		SessionLifetime: engine.DefaultSessionLifetime,
 	}
 }
 
@@ -170,12 +184,14 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	str(EnvAdminKeyFile, &c.AdminKeyFile)
 	str(EnvLogFormat, &c.LogFormat)
 	str(EnvLogLevel, &c.LogLevel)
-	if v := getenv(EnvTrustProxy); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("%s=%q: want true or false", EnvTrustProxy, v)
+	for name, dst := range map[string]*bool{EnvTrustProxy: &c.TrustProxy, EnvConsole: &c.Console} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s=%q: want true or false", name, v)
+			}
+			*dst = b
 		}
-		c.TrustProxy = b
 	}
 	if v := getenv(EnvLookupFails); v != "" {
 		n, err := strconv.Atoi(v)
@@ -200,6 +216,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	for name, dst := range map[string]*time.Duration{
 		EnvReadTimeout: &c.ReadTimeout, EnvWriteTimeout: &c.WriteTimeout,
 		EnvIdleTimeout: &c.IdleTimeout, EnvImportTime: &c.ImportTimeout,
+		EnvSessionIdle: &c.SessionIdle, EnvSessionLife: &c.SessionLifetime,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -434,6 +451,12 @@ func (c *Config) Validate() error {
 		if c.MaxConnsPerAddr < 0 {
 			errs = append(errs, fmt.Errorf("--max-conns-per-addr must be 0 (no cap) or more"))
 		}
+		if c.SessionIdle < time.Minute || c.SessionIdle > 30*24*time.Hour {
+			errs = append(errs, fmt.Errorf("--session-idle must be between 1m and 720h, e.g. 30m"))
+		}
+		if c.SessionLifetime < c.SessionIdle || c.SessionLifetime > 90*24*time.Hour {
+			errs = append(errs, fmt.Errorf("--session-lifetime must be at least --session-idle and at most 2160h, e.g. 12h"))
+		}
 	}
 	if c.Command != "version" {
 		if _, _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
@@ -485,6 +508,9 @@ func (c *Config) Dump(w io.Writer) error {
 		MaxConnsPerAddr *int        `json:"max_conns_per_addr,omitempty"`
 		AuthFailures    *int        `json:"auth_failures,omitempty"`
 		GlobalAuth      *int        `json:"auth_failures_global,omitempty"`
+		Console         *bool       `json:"console,omitempty"`
+		SessionIdle     string      `json:"session_idle,omitempty"`
+		SessionLifetime string      `json:"session_lifetime,omitempty"`
 		Keys            *KeysConfig `json:"keys,omitempty"`
 	}{
 		Command: c.Command, DatabaseURL: redactURL(c.DatabaseURL), Database: kind,
@@ -508,6 +534,9 @@ func (c *Config) Dump(w io.Writer) error {
 		out.WriteTimeout = c.WriteTimeout.String()
 		out.IdleTimeout = c.IdleTimeout.String()
 		out.ImportTimeout = c.ImportTimeout.String()
+		out.Console = &c.Console
+		out.SessionIdle = c.SessionIdle.String()
+		out.SessionLifetime = c.SessionLifetime.String()
 		// The cap in force: none behind a trusted proxy.
 		maxConns := c.MaxConnsPerAddr
 		if c.TrustProxy {

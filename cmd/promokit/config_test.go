@@ -59,6 +59,15 @@ func TestParseFlags(t *testing.T) {
 			return c.Command == "migrate" && c.DatabaseURL == "postgresql://h/db"
 		}},
 		{"version", []string{"version"}, nil, func(c Config) bool { return c.Command == "version" }},
+		{"console defaults", []string{"serve"}, nil, func(c Config) bool {
+			return c.Console && c.SessionIdle == 30*time.Minute && c.SessionLifetime == 12*time.Hour
+		}},
+		{"console env", []string{"serve"}, map[string]string{EnvConsole: "false", EnvSessionIdle: "10m", EnvSessionLife: "1h"}, func(c Config) bool {
+			return !c.Console && c.SessionIdle == 10*time.Minute && c.SessionLifetime == time.Hour
+		}},
+		{"console flags win", []string{"serve", "--console=true", "--session-idle", "5m"}, map[string]string{EnvConsole: "false", EnvSessionIdle: "10m"}, func(c Config) bool {
+			return c.Console && c.SessionIdle == 5*time.Minute
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +120,9 @@ func TestExecRejects(t *testing.T) {
 		{"negative write timeout", []string{"serve", "--write-timeout", "-1s"}, nil, "--write-timeout"},
 		{"max conns env", []string{"serve"}, map[string]string{EnvMaxConns: "many"}, EnvMaxConns},
 		{"negative max conns", []string{"serve", "--max-conns-per-addr", "-2"}, nil, "--max-conns-per-addr"},
+		{"console env", []string{"serve"}, map[string]string{EnvConsole: "perhaps"}, EnvConsole},
+		{"session idle too short", []string{"serve", "--session-idle", "10s"}, nil, "--session-idle"},
+		{"session lifetime below idle", []string{"serve", "--session-idle", "2h", "--session-lifetime", "1h"}, nil, "--session-lifetime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

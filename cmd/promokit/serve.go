@@ -95,6 +95,9 @@ func (m *Main) runServe(ctx context.Context) error {
 		Logger:     m.logger,
 		Metrics:    engine.NewMetrics(reg),
 		ClickFlush: m.Config.ClickFlush,
+
+		SessionIdle:     m.Config.SessionIdle,
+		SessionLifetime: m.Config.SessionLifetime,
 	})
 
 	secret, created, err := m.Service.Bootstrap(ctx)
@@ -140,6 +143,7 @@ func (m *Main) runServe(ctx context.Context) error {
 			ImportTimeout:   cmp.Or(m.Config.ImportTimeout, -1),
 			MaxConnsPerAddr: cmp.Or(m.Config.MaxConnsPerAddr, -1),
 		},
+		DisableConsole: !m.Config.Console,
 	})
 	m.server = m.HTTP.HTTPServer()
 	m.server.ErrorLog = slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn)
@@ -253,8 +257,9 @@ func writeSecretFile(path, secret string) error {
 	return os.Rename(tmp, path)
 }
 
-// purgeLoop deletes expired idempotency records and the failed look-up
-// counts of ended windows now and then every hour until ctx ends.
+// purgeLoop deletes expired idempotency records, the failed look-up
+// counts of ended windows and the console sessions that time ended, now
+// and then every hour until ctx ends.
 func (m *Main) purgeLoop(ctx context.Context) {
 	t := time.NewTicker(purgeInterval)
 	defer t.Stop()
@@ -272,6 +277,13 @@ func (m *Main) purgeLoop(ctx context.Context) {
 			m.logger.Error("purge failed look-up counts", "err", err)
 		case n > 0:
 			m.logger.Debug("purged failed look-up counts", "count", n)
+		}
+		n, err = m.Service.PurgeSessions(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.logger.Error("purge ended console sessions", "err", err)
+		case n > 0:
+			m.logger.Debug("purged ended console sessions", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,143 @@
+package http
+
+import (
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+)
+
+// Chart is a small bar or line chart of one series, drawn as inline SVG
+// on the server: no script, no library, a few kilobytes. Pages draw uses
+// per day, clicks per day or earnings per month with it. The SVG names
+// itself (Title) and describes its figures (a <title> per bar or point),
+// and scales to its container; its colours come from the stylesheet
+// (.chart classes), so that it follows the page's theme.
+type Chart struct {
+	// Title is the chart's accessible name; Unit what the values count,
+	// shown in each point's description ("redeems").
+	Title string
+	Unit  string
+	// Labels name the points, in order (days, months); Values are their
+	// values, one per label.
+	Labels []string
+	Values []int64
+	// Line draws a line through the points instead of bars.
+	Line bool
+	// Format writes a value for the axis and the descriptions; nil writes
+	// the integer.
+	Format func(int64) string
+}
+
+// The chart's geometry, in SVG user units: the view box, and the plot's
+// margins for the axis labels.
+const (
+	chartW, chartH              = 640, 220
+	plotLeft, plotRight         = 64, 8
+	plotTop, plotBottom         = 10, 28
+	plotW                       = chartW - plotLeft - plotRight
+	plotH                       = chartH - plotTop - plotBottom
+	chartTicks                  = 4 // grid lines above the zero line
+	maxXLabels                  = 8 // labels under the x axis at most
+	chartPointR         float64 = 3
+)
+
+// SVG returns the chart as an <svg> element, escaped and safe to put in a
+// page.
+func (c Chart) SVG() template.HTML {
+	format := c.Format
+	if format == nil {
+		format = func(v int64) string { return strconv.FormatInt(v, 10) }
+	}
+	n := min(len(c.Labels), len(c.Values))
+	top := niceCeil(maxValue(c.Values[:n]))
+	var b strings.Builder
+	esc := template.HTMLEscapeString
+	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, chartW, chartH, esc(c.Title))
+	// The grid and the y axis's labels.
+	for i := 0; i <= chartTicks; i++ {
+		v := top * int64(i) / chartTicks
+		y := plotTop + plotH - float64(plotH)*float64(i)/chartTicks
+		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, plotLeft, y, chartW-plotRight, y)
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, y+4, esc(format(v)))
+	}
+	if n == 0 {
+		b.WriteString(`<text class="axis" x="320" y="110" text-anchor="middle">No data</text></svg>`)
+		return template.HTML(b.String())
+	}
+	slot := float64(plotW) / float64(n)
+	y := func(v int64) float64 {
+		if top == 0 {
+			return plotTop + plotH
+		}
+		return plotTop + plotH - float64(plotH)*float64(max(v, 0))/float64(top)
+	}
+	if c.Line {
+		b.WriteString(`<polyline class="line" points="`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%.1f,%.1f", plotLeft+slot*(float64(i)+0.5), y(c.Values[i]))
+		}
+		b.WriteString(`"/>`)
+	}
+	for i := range n {
+		desc := esc(c.Labels[i] + ": " + format(c.Values[i]) + " " + c.Unit)
+		x := plotLeft + slot*float64(i)
+		if c.Line {
+			fmt.Fprintf(&b, `<circle class="point" cx="%.1f" cy="%.1f" r="%.0f"><title>%s</title></circle>`, x+slot/2, y(c.Values[i]), chartPointR, desc)
+		} else {
+			yv := y(c.Values[i])
+			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+				x+slot*0.15, yv, slot*0.7, plotTop+plotH-yv, desc)
+		}
+	}
+	// The x axis's labels: at most maxXLabels, evenly spread, the last
+	// always.
+	step := (n + maxXLabels - 1) / maxXLabels
+	for i := range n {
+		if (n-1-i)%step != 0 {
+			continue
+		}
+		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%d" text-anchor="middle">%s</text>`, plotLeft+slot*(float64(i)+0.5), chartH-8, esc(c.Labels[i]))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}
+
+// maxValue returns the largest of vs, 0 for none.
+func maxValue(vs []int64) int64 {
+	var m int64
+	for _, v := range vs {
+		m = max(m, v)
+	}
+	return m
+}
+
+// niceCeil returns the smallest "nice" top of an axis of chartTicks steps
+// at or above v: 1, 2, 2.5 or 5 times a power of ten per step, so that
+// every grid line has a round label. An axis of nothing but zeros gets
+// one unit per step.
+func niceCeil(v int64) int64 {
+	if v <= 0 {
+		return chartTicks
+	}
+	step := int64(1)
+	for {
+		for _, m := range []int64{1, 2, 5} {
+			if s := step * m; s*chartTicks >= v {
+				return s * chartTicks
+			}
+			if m == 2 && step >= 10 {
+				if s := step * 25 / 10; s*chartTicks >= v {
+					return s * chartTicks
+				}
+			}
+		}
+		if step > (1<<62)/100 {
+			return v
+		}
+		step *= 10
+	}
+}
