@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/dbtest"
+	"github.com/promokit/promokit/engine"
 	"github.com/promokit/promokit/storage"
 )
 
@@ -241,4 +243,36 @@ func TestConsolePartnerStatement(t *testing.T) {
 			t.Fatalf("another partner's CSV holds the entries:\n%s", r.Body)
 		}
 	})
+}
+
+// partnerSamples are the samples of the partner's page templates for
+// TestConsoleTemplates, each at its fullest: forms with errors, every
+// answer offered, a proof.
+func partnerSamples(at time.Time) map[string]*page {
+	link := linkRow{LinkView: &engine.LinkView{Link: &promokit.Link{ID: "lnk_1", Token: "tok", PartnerID: "par_1", StoreID: "sto_1",
+		ProductID: "sku-<1>", URL: "https://shop.example.com/<b>Alpha</b>", CreatedAt: at}, LinkStat: storage.LinkStat{Clicks: 3, Flagged: 1}},
+		Share: "https://promokit.example.com/r/tok"}
+	po := &promokit.Payout{ID: "pay_1", Payer: "sto_1", Payee: "par_1", StoreID: "sto_1", Currency: "USD", Amount: 1000, PaidOn: "2026-01-01",
+		Reference: "wire <b>Alpha</b>", State: promokit.PayoutRecorded, CreatedAt: at,
+		Proof: &promokit.PayoutProof{Type: promokit.ProofPDF, Size: 10, SHA256: "ab", UploadedAt: at}}
+	disputed := *po
+	disputed.State, disputed.Message, disputed.DisputedAt = promokit.PayoutDisputed, "Nothing <b>Alpha</b>", &at
+	st := &engine.Statement{Party: "par_1", PartyKind: promokit.PartyPartner, TimeZone: "UTC", From: at, To: at.AddDate(0, 1, 0),
+		Currencies: []engine.CurrencyStatement{{Currency: "USD", Accounts: []engine.Account{{Account: "payable", Side: "receivable", Counterparty: "store",
+			Opening: engine.Balance{Payable: 10}, Closing: engine.Balance{Pending: 5, Payable: 10, Paid: 20},
+			Movements: []engine.Movement{{Program: promokit.ProgramAffiliate, Status: promokit.LedgerPending, Kind: promokit.EntryReleased, Amount: 5, Entries: 1}}}}}}}
+	entries := []*promokit.LedgerEntry{{ID: 1, Payer: "sto_1", Payee: "par_1", OrderID: "ord-<1>", Program: promokit.ProgramAffiliate,
+		Status: promokit.LedgerPayable, Kind: promokit.EntryReleased, Amount: 5000, Currency: "USD", CreatedAt: at}}
+	pgr := pager{First: "/console/partner/links", Next: "/console/partner/links?after=lnk_1"}
+	return map[string]*page{
+		"partner_links": {Title: "Links", Form: newFormErrors(invalidField("store_id", "required", "store_id is required")),
+			Data: linksPage{Links: []linkRow{link}, Pager: pgr, New: engine.LinkInput{StoreID: "<b>Alpha</b>"}, Affiliate: true}},
+		"partner_link":    {Title: "Link lnk_1", Data: linkPage{Link: link}},
+		"partner_payouts": {Title: "Payouts received", Data: partnerPayoutsPage{Payouts: []*promokit.Payout{po, &disputed}, Pager: pgr}},
+		"partner_payout": {Title: "Payout pay_1", Form: newFormErrors(invalidField("message", "invalid", "message must have 1 to 2000 characters")),
+			Data: newPartnerPayoutPage(&disputed, "Nothing <b>Alpha</b>")},
+		"partner_statement": {Title: "Statement", Form: newFormErrors(invalidField("from", "invalid", "from must be a date")),
+			Data: partnerStatementPage{Form: statementForm{From: "<b>Alpha</b>"}, Statement: st, Entries: entries, Pager: pgr,
+				From: "2026-01-01", To: "2026-02-01", CSV: "/console/partner/statement/ledger.csv?from=2026-01-01", Previous: "/p", Next: "/n"}},
+	}
 }
