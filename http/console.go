@@ -109,6 +109,7 @@ func (s *Server) consoleRoutes() []consoleRoute {
 		{"POST", "/console/partner/payouts/{id}/confirm", accessPartner, s.handleConsolePartnerPayoutConfirm},
 		{"POST", "/console/partner/payouts/{id}/dispute", accessPartner, s.handleConsolePartnerPayoutDispute},
 		{"GET", "/console/partner/payouts/{id}/proof", accessPartner, s.handleConsolePartnerPayoutProof},
+		{"GET", "/console/partner/earnings", accessPartner, s.handleConsolePartnerEarnings},
 		{"GET", "/console/partner/statement", accessPartner, s.handleConsolePartnerStatement},
 		{"GET", "/console/partner/statement/ledger.csv", accessPartner, s.handleConsolePartnerLedgerCSV},
 
@@ -171,6 +172,7 @@ var consoleNav = []navItem{
 	{Label: "Settings", Path: "/console/settings", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Links", Path: "/console/partner/links", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Payouts", Path: "/console/partner/payouts", Roles: []promokit.Role{promokit.RolePartner}},
+	{Label: "Earnings", Path: "/console/partner/earnings", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Statement", Path: "/console/partner/statement", Roles: []promokit.Role{promokit.RolePartner}},
 }
 

@@ -153,6 +153,7 @@ func partnerScopeCases(t *testing.T, b *testBundle, paths map[string]string) {
 		"/console/partner/payouts/{id}/dispute": po + "/dispute",
 		"/console/partner/payouts/{id}/proof":   po + "/proof",
 		"/console/partner/statement":            "/console/partner/statement",
+		"/console/partner/earnings":             "/console/partner/earnings",
 		"/console/partner/statement/ledger.csv": "/console/partner/statement/ledger.csv",
 	} {
 		paths[pattern] = path
@@ -198,7 +199,7 @@ func checkPartnerRoute(t *testing.T, b *testBundle, rt ConsoleRoute, path string
 func partnerPages(t *testing.T, b *testBundle) []string {
 	t.Helper()
 	po := b.payouts().proved.ID
-	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po, "/console/partner/statement"}
+	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po, "/console/partner/statement", "/console/partner/earnings"}
 }
 
 // TestConsolePartnerStatement shows a partner's statement of January in
@@ -271,8 +272,35 @@ func partnerSamples(at time.Time) map[string]*page {
 		"partner_payouts": {Title: "Payouts received", Data: partnerPayoutsPage{Payouts: []*promokit.Payout{po, &disputed}, Pager: pgr}},
 		"partner_payout": {Title: "Payout pay_1", Form: newFormErrors(invalidField("message", "invalid", "message must have 1 to 2000 characters")),
 			Data: newPartnerPayoutPage(&disputed, "Nothing <b>Alpha</b>")},
+		"partner_earnings": {Title: "Earnings", Data: earningsPage{TimeZone: "UTC", From: "2025-02-01", To: "2026-02-01",
+			Currencies: []currencyEarnings{{Currency: "USD", Balance: engine.Balance{Pending: 1, Payable: 2, Paid: 3},
+				Programs: []programEarnings{{Program: "<b>Alpha</b>", Amount: 5}},
+				Chart:    Chart{Title: "Earnings", Unit: "earned", Labels: []string{"2026-01"}, Values: []int64{5}, Line: true}}}}},
 		"partner_statement": {Title: "Statement", Form: newFormErrors(invalidField("from", "invalid", "from must be a date")),
 			Data: partnerStatementPage{Form: statementForm{From: "<b>Alpha</b>"}, Statement: st, Entries: entries, Pager: pgr,
 				From: "2026-01-01", To: "2026-02-01", CSV: "/console/partner/statement/ledger.csv?from=2026-01-01", Previous: "/p", Next: "/n"}},
 	}
+}
+
+// TestConsolePartnerEarnings shows a partner's earnings after a
+// commission of 50.00 USD of which two payouts paid 20.00: its balances
+// by status, the affiliate program's earnings, and January's point of the
+// chart; a partner without entries has none.
+func TestConsolePartnerEarnings(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		b.payouts()
+		c := b.signIn(t, b.partner)
+		r := c.get("/console/partner/earnings")
+		r.want(t, http.StatusOK, "from 2025-02-01 to 2026-02-01", "<strong>0.00 USD</strong> pending", "<strong>30.00 USD</strong> payable",
+			"<strong>20.00 USD</strong> paid", `<th scope="row">affiliate</th><td class="num">50.00 USD</td>`,
+			"<title>2026-01: 50.00 USD earned</title>", "<title>2025-12: 0.00 USD earned</title>")
+		if n := strings.Count(r.Body, `<circle class="point"`); n != earningsMonths {
+			t.Fatalf("%d points on the chart, want %d", n, earningsMonths)
+		}
+		_, otherKey := newAffiliate(t, b, "Eve Affiliate")
+		b.signIn(t, otherKey).get("/console/partner/earnings").want(t, http.StatusOK, "No earnings yet")
+	})
 }
