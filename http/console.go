@@ -101,6 +101,9 @@ func (s *Server) consoleRoutes() []consoleRoute {
 		{"GET", "/console/settings", accessAdmin, s.handleConsoleSettings},
 		{"POST", "/console/settings", accessAdmin, s.handleConsoleSettingsUpdate},
 
+		{"GET", "/console/partner/codes", accessPartner, s.handleConsolePartnerCodes},
+		{"GET", "/console/partner/codes.csv", accessPartner, s.handleConsolePartnerCodesCSV},
+		{"GET", "/console/partner/codes/{code}", accessPartner, s.handleConsolePartnerCode},
 		{"GET", "/console/partner/links", accessPartner, s.handleConsoleLinkList},
 		{"POST", "/console/partner/links", accessPartner, s.handleConsoleLinkCreate},
 		{"GET", "/console/partner/links/{id}", accessPartner, s.handleConsoleLinkGet},
@@ -170,6 +173,7 @@ var consoleNav = []navItem{
 	{Label: "Partners", Path: "/console/partners", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Keys", Path: "/console/keys", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Settings", Path: "/console/settings", Roles: []promokit.Role{promokit.RoleAdmin}},
+	{Label: "Codes", Path: "/console/partner/codes", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Links", Path: "/console/partner/links", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Payouts", Path: "/console/partner/payouts", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Earnings", Path: "/console/partner/earnings", Roles: []promokit.Role{promokit.RolePartner}},

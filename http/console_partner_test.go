@@ -154,6 +154,9 @@ func partnerScopeCases(t *testing.T, b *testBundle, paths map[string]string) {
 		"/console/partner/payouts/{id}/proof":   po + "/proof",
 		"/console/partner/statement":            "/console/partner/statement",
 		"/console/partner/earnings":             "/console/partner/earnings",
+		"/console/partner/codes":                "/console/partner/codes",
+		"/console/partner/codes.csv":            "/console/partner/codes.csv",
+		"/console/partner/codes/{code}":         "/console/partner/codes/" + b.shopCode,
 		"/console/partner/statement/ledger.csv": "/console/partner/statement/ledger.csv",
 	} {
 		paths[pattern] = path
@@ -199,7 +202,7 @@ func checkPartnerRoute(t *testing.T, b *testBundle, rt ConsoleRoute, path string
 func partnerPages(t *testing.T, b *testBundle) []string {
 	t.Helper()
 	po := b.payouts().proved.ID
-	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po, "/console/partner/statement", "/console/partner/earnings"}
+	return []string{"/console/partner/links", "/console/partner/payouts", "/console/partner/payouts/" + po, "/console/partner/statement", "/console/partner/earnings", "/console/partner/codes", "/console/partner/codes/" + b.shopCode}
 }
 
 // TestConsolePartnerStatement shows a partner's statement of January in
@@ -276,6 +279,11 @@ func partnerSamples(at time.Time) map[string]*page {
 			Currencies: []currencyEarnings{{Currency: "USD", Balance: engine.Balance{Pending: 1, Payable: 2, Paid: 3},
 				Programs: []programEarnings{{Program: "<b>Alpha</b>", Amount: 5}},
 				Chart:    Chart{Title: "Earnings", Unit: "earned", Labels: []string{"2026-01"}, Values: []int64{5}, Line: true}}}}},
+		"partner_codes": {Title: "Codes", Data: partnerCodesPage{Pager: pgr, Codes: []*promokit.Code{{Code: "SUMMER-1", StoreID: "sto_<1>", PromotionID: "prm_1",
+			Active: true, Uses: 2, UsageLimit: new(int64), ExpiresAt: &at, CreatedAt: at}}}},
+		"partner_code": {Title: "Code SUMMER-1", Data: partnerCodePage{Code: "SUMMER-1", Pager: pgr, Uses: []*engine.CodeUse{{
+			Redemption: &promokit.Redemption{ID: 1, OrderID: "ord-<1>", Code: "SUMMER-1", Discount: 500, State: "redeemed", CreatedAt: at},
+			Amount:     new(int64), Refunded: new(int64), OrderState: new(string)}}}},
 		"partner_statement": {Title: "Statement", Form: newFormErrors(invalidField("from", "invalid", "from must be a date")),
 			Data: partnerStatementPage{Form: statementForm{From: "<b>Alpha</b>"}, Statement: st, Entries: entries, Pager: pgr,
 				From: "2026-01-01", To: "2026-02-01", CSV: "/console/partner/statement/ledger.csv?from=2026-01-01", Previous: "/p", Next: "/n"}},
@@ -302,5 +310,43 @@ func TestConsolePartnerEarnings(t *testing.T) {
 		}
 		_, otherKey := newAffiliate(t, b, "Eve Affiliate")
 		b.signIn(t, otherKey).get("/console/partner/earnings").want(t, http.StatusOK, "No earnings yet")
+	})
+}
+
+// TestConsolePartnerCodes lists the codes a partner holds, their CSV file
+// and a code's uses after an order redeemed it; a code the partner does
+// not hold, and its codes for another partner, are 404 pages.
+func TestConsolePartnerCodes(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		cart := map[string]any{"store_id": b.shop.ID, "currency": "USD", "lines": []map[string]any{{"product_id": "sku-1", "quantity": 1, "unit_price": 5000}}}
+		b.clock.Add(2 * day) // the promotion starts tomorrow
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", map[string]any{"order_id": "ord-code-1", "cart": cart, "codes": []string{b.shopCode}}, http.StatusCreated)
+		c := b.signIn(t, b.partner)
+		r := c.get("/console/partner/codes")
+		r.want(t, http.StatusOK, b.shopCode, "/console/partner/codes.csv", `<td class="num">1</td>`)
+		if strings.Contains(r.Body, b.shopCode2) {
+			t.Fatalf("the partner's codes list %s, which it does not hold", b.shopCode2)
+		}
+		csvr := c.get("/console/partner/codes.csv")
+		if csvr.StatusCode != http.StatusOK || !strings.HasPrefix(csvr.Header.Get("Content-Type"), "text/csv") ||
+			!strings.Contains(csvr.Body, b.shopCode) || strings.Contains(csvr.Body, b.shopCode2) {
+			t.Fatalf("codes CSV: %d %v\n%s", csvr.StatusCode, csvr.Header, csvr.Body)
+		}
+		c.get("/console/partner/codes/"+strings.ToLower(b.shopCode)).want(t, http.StatusOK, "Code "+b.shopCode, "ord-code-1", "redeemed")
+		want404(t, c.get("/console/partner/codes/"+b.shopCode2))
+		want404(t, c.get("/console/partner/codes/NOSUCHCODE"))
+
+		_, otherKey := newAffiliate(t, b, "Eve Affiliate")
+		other := b.signIn(t, otherKey)
+		want404(t, other.get("/console/partner/codes/"+b.shopCode))
+		if r := other.get("/console/partner/codes"); r.StatusCode != http.StatusOK || strings.Contains(r.Body, b.shopCode) {
+			t.Fatalf("another partner's codes: %d\n%s", r.StatusCode, r.Body)
+		}
+		if r := other.get("/console/partner/codes.csv"); strings.Contains(r.Body, b.shopCode) {
+			t.Fatalf("another partner's CSV holds the code:\n%s", r.Body)
+		}
 	})
 }
