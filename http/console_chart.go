@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+
+	"github.com/promokit/promokit"
 )
 
 // Chart is a small bar or line chart of one series, drawn as inline SVG
@@ -24,9 +26,11 @@ type Chart struct {
 	Values []int64
 	// Line draws a line through the points instead of bars.
 	Line bool
-	// Format writes a value for the axis and the descriptions; nil writes
-	// the integer.
+	// Format writes a value for the descriptions; nil writes the integer.
+	// Axis writes one for the labels of the y axis, which have less room;
+	// nil writes it compactly (compactNumber).
 	Format func(int64) string
+	Axis   func(int64) string
 }
 
 // The chart's geometry, in SVG user units: the view box, and the plot's
@@ -45,9 +49,12 @@ const (
 // SVG returns the chart as an <svg> element, escaped and safe to put in a
 // page.
 func (c Chart) SVG() template.HTML {
-	format := c.Format
+	format, axis := c.Format, c.Axis
 	if format == nil {
 		format = func(v int64) string { return strconv.FormatInt(v, 10) }
+	}
+	if axis == nil {
+		axis = compactNumber
 	}
 	n := min(len(c.Labels), len(c.Values))
 	top := niceCeil(maxValue(c.Values[:n]))
@@ -59,7 +66,7 @@ func (c Chart) SVG() template.HTML {
 		v := top * int64(i) / chartTicks
 		y := plotTop + plotH - float64(plotH)*float64(i)/chartTicks
 		fmt.Fprintf(&b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, plotLeft, y, chartW-plotRight, y)
-		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, y+4, esc(format(v)))
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotLeft-6, y+4, esc(axis(v)))
 	}
 	if n == 0 {
 		b.WriteString(`<text class="axis" x="320" y="110" text-anchor="middle">No data</text></svg>`)
@@ -104,6 +111,52 @@ func (c Chart) SVG() template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// compactNumber writes n in at most about six characters: 950, 12.5k,
+// 3M, 1.2G.
+func compactNumber(n int64) string {
+	neg := ""
+	if n < 0 {
+		neg, n = "-", -n
+	}
+	for _, u := range []struct {
+		div    int64
+		suffix string
+	}{{1_000_000_000, "G"}, {1_000_000, "M"}, {1_000, "k"}} {
+		if n >= u.div {
+			whole, tenth := n/u.div, n%u.div*10/u.div
+			if tenth == 0 || whole >= 100 {
+				return neg + strconv.FormatInt(whole, 10) + u.suffix
+			}
+			return neg + strconv.FormatInt(whole, 10) + "." + strconv.FormatInt(tenth, 10) + u.suffix
+		}
+	}
+	return neg + strconv.FormatInt(n, 10)
+}
+
+// CompactMoney returns an Axis function for amounts of minor units of
+// currency: the amount with its decimals while it is small (12.50), whole
+// units written compactly beyond (1.2k).
+func CompactMoney(currency string) func(int64) string {
+	digits := promokit.CurrencyDigits(currency)
+	p := int64(1)
+	for range digits {
+		p *= 10
+	}
+	var f func(v int64) string
+	f = func(v int64) string {
+		switch {
+		case v < 0:
+			return "-" + f(-v)
+		case v/p >= 1000:
+			return compactNumber(v / p)
+		case v%p == 0:
+			return strconv.FormatInt(v/p, 10)
+		}
+		return fmt.Sprintf("%d.%0*d", v/p, digits, v%p)
+	}
+	return f
 }
 
 // maxValue returns the largest of vs, 0 for none.

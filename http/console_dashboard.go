@@ -87,7 +87,7 @@ func (s *Server) handleConsoleDashboard(w http.ResponseWriter, r *http.Request) 
 		{Title: "Clicks per day", Unit: "clicks", Labels: labels, Values: series[1]},
 		{Title: "Orders per day", Unit: "orders", Labels: labels, Values: series[2]},
 		{Title: "Commissions per day (" + currency + ")", Unit: "accrued", Labels: labels, Values: series[3], Line: true,
-			Format: func(v int64) string { return promokit.Money{Minor: v, Currency: currency}.Format() }},
+			Format: func(v int64) string { return promokit.Money{Minor: v, Currency: currency}.Format() }, Axis: CompactMoney(currency)},
 	}
 	s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Data: data})
 }

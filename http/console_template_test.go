@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"io"
 	"maps"
 	"regexp"
@@ -196,14 +197,29 @@ func TestChart(t *testing.T) {
 		t.Errorf("bar chart: a label unescaped")
 	}
 	line := string(Chart{Title: "Earnings", Unit: "earned", Labels: []string{"Jan", "Feb"}, Values: []int64{150, 275}, Line: true,
-		Format: func(v int64) string { return promokit.Money{Minor: v, Currency: "EUR"}.Format() }}.SVG())
-	for _, want := range []string{`<polyline class="line"`, "<title>Feb: 2.75 EUR earned</title>", ">3.00 EUR</text>"} {
+		Format: func(v int64) string { return promokit.Money{Minor: v, Currency: "EUR"}.Format() }, Axis: CompactMoney("EUR")}.SVG())
+	for _, want := range []string{`<polyline class="line"`, "<title>Feb: 2.75 EUR earned</title>", `text-anchor="end">4</text>`, `text-anchor="end">1</text>`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("line chart: no %s in\n%s", want, line)
 		}
 	}
 	if n := strings.Count(line, `<circle class="point"`); n != 2 {
 		t.Errorf("line chart: %d points, want 2", n)
+	}
+	for v, want := range map[int64]string{0: "0", 999: "999", 1000: "1k", 1250: "1.2k", 99_950: "99.9k", 123_456: "123k", 4_000_000: "4M", 2_500_000_000: "2.5G", -1500: "-1.5k"} {
+		if got := compactNumber(v); got != want {
+			t.Errorf("compactNumber(%d) = %q, want %q", v, got, want)
+		}
+	}
+	usd, jpy := CompactMoney("USD"), CompactMoney("JPY")
+	for _, c := range []struct {
+		f    func(int64) string
+		v    int64
+		want string
+	}{{usd, 0, "0"}, {usd, 5, "0.05"}, {usd, 1250, "12.50"}, {usd, 99_999_99, "99.9k"}, {usd, -250, "-2.50"}, {jpy, 1500, "1.5k"}, {jpy, 999, "999"}} {
+		if got := c.f(c.v); got != c.want {
+			t.Errorf("CompactMoney(%d) = %q, want %q", c.v, got, c.want)
+		}
 	}
 	if empty := string(Chart{Title: "Nothing"}.SVG()); !strings.Contains(empty, "No data") {
 		t.Errorf("empty chart: %s", empty)
@@ -216,5 +232,37 @@ func TestChart(t *testing.T) {
 	many := string(Chart{Title: "90 days", Labels: labels, Values: values}.SVG())
 	if n := strings.Count(many, `text-anchor="middle">d`); n > maxXLabels || !strings.Contains(many, `text-anchor="middle">d89<`) {
 		t.Errorf("90 days: %d labels under the axis", n)
+	}
+}
+
+// TestFormErrors checks how an engine's error becomes a form's errors: a
+// policy breach's rule and limit in words, the errors of a list's members
+// on the list's input, and nothing of an internal error's cause.
+func TestFormErrors(t *testing.T) {
+	t.Parallel()
+	f := newFormErrors(promokit.PolicyError("P4", 20, 21, "at most 20 codes in 30 days"))
+	if f.Status != 422 || f.Code != promokit.EPolicy || f.LimitText() != "Rule P4: the limit is 20, and this would make 21." {
+		t.Errorf("policy breach: %+v %q", f, f.LimitText())
+	}
+	var v promokit.Validation
+	v.Add("redirect_hosts/1", "invalid", "not a host")
+	v.Add("name", "invalid", "too long")
+	v.Add("redirect_hosts/3", "invalid", "not one either")
+	f = newFormErrors(v.Err())
+	if got := f.For("redirect_hosts"); len(got) != 2 || got[0] != "not a host" || got[1] != "not one either" {
+		t.Errorf("the list's errors: %q", got)
+	}
+	if got := fieldID("redirect_hosts/1"); got != "f-redirect_hosts" {
+		t.Errorf("fieldID of a list's member: %q", got)
+	}
+	if got := f.For("names"); got != nil || f.LimitText() != "" {
+		t.Errorf("another field: %q %q", got, f.LimitText())
+	}
+	if got := (*formErrors)(nil).For("name"); got != nil {
+		t.Errorf("no errors: %q", got)
+	}
+	f = newFormErrors(errors.New("pq: secret table exploded"))
+	if f.Status != 500 || strings.Contains(f.Message, "secret") {
+		t.Errorf("an internal error: %+v", f)
 	}
 }
