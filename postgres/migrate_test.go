@@ -126,7 +126,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 			t.Errorf("%s is not unique: %s", name, def)
 		}
 	}
-	wantNames := []string{"redemptions_code", "redemptions_held", "redemptions_order_code", "redemptions_order_promotion", "redemptions_pkey", "redemptions_promotion"}
+	wantNames := []string{"redemptions_code", "redemptions_created", "redemptions_held", "redemptions_order_code", "redemptions_order_promotion", "redemptions_pkey", "redemptions_promotion"}
 	if diff := cmp.Diff(wantNames, names); diff != "" {
 		t.Fatalf("indexes of redemptions (-want +got):\n%s\n%s", diff, strings.Join(indexes, "\n"))
 	}

@@ -139,7 +139,7 @@ func TestMigrateCodelessRedemptions(t *testing.T) {
 	if err := rows.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wantIndexes := []string{"redemptions_code", "redemptions_held", "redemptions_order_code", "redemptions_order_promotion", "redemptions_promotion"}
+	wantIndexes := []string{"redemptions_code", "redemptions_created", "redemptions_held", "redemptions_order_code", "redemptions_order_promotion", "redemptions_promotion"}
 	if diff := cmp.Diff(wantIndexes, indexes); diff != "" {
 		t.Fatalf("indexes of redemptions (-want +got):\n%s", diff)
 	}
