@@ -101,6 +101,21 @@ func (s *Server) consoleRoutes() []consoleRoute {
 		{"GET", "/console/settings", accessAdmin, s.handleConsoleSettings},
 		{"POST", "/console/settings", accessAdmin, s.handleConsoleSettingsUpdate},
 
+		{"GET", "/console/partner/codes", accessPartner, s.handleConsolePartnerCodes},
+		{"GET", "/console/partner/codes.csv", accessPartner, s.handleConsolePartnerCodesCSV},
+		{"GET", "/console/partner/codes/{code}", accessPartner, s.handleConsolePartnerCode},
+		{"GET", "/console/partner/links", accessPartner, s.handleConsoleLinkList},
+		{"POST", "/console/partner/links", accessPartner, s.handleConsoleLinkCreate},
+		{"GET", "/console/partner/links/{id}", accessPartner, s.handleConsoleLinkGet},
+		{"GET", "/console/partner/payouts", accessPartner, s.handleConsolePartnerPayoutList},
+		{"GET", "/console/partner/payouts/{id}", accessPartner, s.handleConsolePartnerPayoutGet},
+		{"POST", "/console/partner/payouts/{id}/confirm", accessPartner, s.handleConsolePartnerPayoutConfirm},
+		{"POST", "/console/partner/payouts/{id}/dispute", accessPartner, s.handleConsolePartnerPayoutDispute},
+		{"GET", "/console/partner/payouts/{id}/proof", accessPartner, s.handleConsolePartnerPayoutProof},
+		{"GET", "/console/partner/earnings", accessPartner, s.handleConsolePartnerEarnings},
+		{"GET", "/console/partner/statement", accessPartner, s.handleConsolePartnerStatement},
+		{"GET", "/console/partner/statement/ledger.csv", accessPartner, s.handleConsolePartnerLedgerCSV},
+
 		// Any other path under /console is a 404 page, not the API's
 		// problem document.
 		{"", "/console/", accessAnyone, s.handleConsoleNotFound},
@@ -158,6 +173,11 @@ var consoleNav = []navItem{
 	{Label: "Partners", Path: "/console/partners", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Keys", Path: "/console/keys", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Settings", Path: "/console/settings", Roles: []promokit.Role{promokit.RoleAdmin}},
+	{Label: "Codes", Path: "/console/partner/codes", Roles: []promokit.Role{promokit.RolePartner}},
+	{Label: "Links", Path: "/console/partner/links", Roles: []promokit.Role{promokit.RolePartner}},
+	{Label: "Payouts", Path: "/console/partner/payouts", Roles: []promokit.Role{promokit.RolePartner}},
+	{Label: "Earnings", Path: "/console/partner/earnings", Roles: []promokit.Role{promokit.RolePartner}},
+	{Label: "Statement", Path: "/console/partner/statement", Roles: []promokit.Role{promokit.RolePartner}},
 }
 
 // navLink is a navigation entry as the layout shows it.
@@ -384,6 +404,11 @@ var consoleNotices = map[string]string{
 	"partner-created": "The partner was created.",
 	"key-revoked":     "The key was revoked, and its console sessions ended.",
 	"settings-saved":  "The settings were saved.",
+
+	// A partner's pages.
+	"link-created":     "The link was created.",
+	"payout-confirmed": "The payout's receipt is confirmed.",
+	"payout-disputed":  "The payout is disputed: the payer sees your message.",
 }
 
 // redirectNotice sends the browser to path with the notice of name.

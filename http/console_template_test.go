@@ -43,7 +43,7 @@ func consoleSamples() map[string]*page {
 		{ID: "key_1", Name: "checkout", Role: promokit.RoleCheckout, StoreID: "sto_1", Prefix: "pk_abcdefg", CreatedAt: at},
 		{ID: "key_2", Role: promokit.RolePartner, PartnerID: "par_1", Prefix: "pk_hijklmn", CreatedAt: at, RevokedAt: &revoked},
 	}
-	return map[string]*page{
+	samples := map[string]*page{
 		"error":       {Title: "Page not found", Data: errorPage{Status: 404, Message: "There is no such page."}},
 		"sign_in":     {Title: "Sign in", Data: signInPage{Next: "/console/stores", Idle: "30 minutes", Lifetime: "12 hours"}, Form: fieldErr},
 		"home":        {Title: "Overview", Data: homePage{Store: store}},
@@ -56,6 +56,8 @@ func consoleSamples() map[string]*page {
 		"key_created": {Title: "Key created", Data: keyCreatedPage{Key: keys[0], Secret: "pk_secret"}},
 		"settings":    {Title: "Settings", Form: newFormErrors(invalidField("policy.tasks.data_after_days", "out_of_range", "too many days")), Data: newSettingsPage(&settings)},
 	}
+	maps.Copy(samples, partnerSamples(at))
+	return samples
 }
 
 // TestConsoleTemplates renders every page template in the layout, for a

@@ -191,6 +191,7 @@ func TestConsoleScope(t *testing.T) {
 			"/console/settings":         "/console/settings",
 			"/console/":                 "/console/no-such-page",
 		}
+		partnerScopeCases(t, b, paths)
 		forms := map[string]url.Values{
 			"/console/stores":           {"name": {"Sneaky Store"}},
 			"/console/stores/{id}":      {"name": {"Renamed"}, "max_promotions_per_order": {"0"}},
@@ -252,6 +253,8 @@ func TestConsoleScope(t *testing.T) {
 						want404(t, send(anon, rt, path))
 						send(seller, rt, path).want(t, http.StatusNotFound, `action="/console/sign-out"`)
 					}
+				case "partner":
+					checkPartnerRoute(t, b, rt, path, map[string]*consoleClient{"seller": seller, "foreign seller": foreign, "admin": admin}, anon, partner)
 				default:
 					t.Fatalf("no expectation for access %q", rt.Access)
 				}
@@ -661,7 +664,7 @@ func TestConsolePageSizes(t *testing.T) {
 		admin: {"/console/dashboard?days=7", "/console/dashboard", "/console/dashboard?days=90", "/console/stores", "/console/stores/" + b.shop.ID,
 			"/console/partners", "/console/partners/" + b.partnr.ID, "/console/keys", "/console/settings"},
 		b.signIn(t, b.seller):         {"/console/"},
-		b.signIn(t, b.partner):        {"/console/"},
+		b.signIn(t, b.partner):        append([]string{"/console/"}, partnerPages(t, b)...),
 		newConsoleClient(t, b.c.base): {"/console/sign-in"},
 	}
 	for c, paths := range pages {

@@ -260,6 +260,9 @@ func TestConsoleBrowser(t *testing.T) {
 				{"SignOut", flowSignOut},
 				{"SellerSeesNoOperatorPages", flowSellerOperatorPages},
 				{"CrossOriginRefused", flowCrossOrigin},
+				{"PartnerLinkClicked", flowPartnerLink},
+				{"PartnerConfirmsPayout", flowPartnerPayout},
+				{"ForeignPayoutNotFound", flowForeignPayout},
 			} {
 				t.Run(flow.name, func(t *testing.T) { flow.run(t, newTab(t, browser), d) })
 			}
