@@ -266,7 +266,8 @@ type promotionPage struct {
 	// Codes is the first page of its codes, More whether there are more.
 	Codes []*promokit.Code
 	More  bool
-	// Chart is its uses per day.
+	// Chart is its uses per day, when there is one: the page draws it
+	// with the console's chart helper.
 	Chart *Chart
 	// Gen and Import are what the forms of codes were sent with when
 	// refused.
@@ -311,9 +312,6 @@ func (s *Server) promotionPage(r *http.Request, id string) (*page, error) {
 			return nil, err
 		}
 		d.Codes, d.More = codes, len(codes) == 10
-	}
-	if d.Chart, err = s.promotionChart(ctx, p, st); err != nil {
-		return nil, err
 	}
 	return &page{Title: p.Name, Data: d}, nil
 }
@@ -401,9 +399,4 @@ func (s *Server) consoleChangePromotion(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	redirectNotice(w, r, "/console/promotions/"+id, notice)
-}
-
-// promotionChart returns the chart of a promotion's uses per day.
-func (s *Server) promotionChart(ctx context.Context, p *promokit.Promotion, st *promokit.Settings) (*Chart, error) {
-	return nil, nil
 }
