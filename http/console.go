@@ -173,6 +173,8 @@ var consoleNav = []navItem{
 	{Label: "Partners", Path: "/console/partners", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Keys", Path: "/console/keys", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Settings", Path: "/console/settings", Roles: []promokit.Role{promokit.RoleAdmin}},
+	{Label: "Promotions", Path: "/console/promotions", Roles: []promokit.Role{promokit.RoleSeller}},
+	{Label: "Codes", Path: "/console/codes", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Codes", Path: "/console/partner/codes", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Links", Path: "/console/partner/links", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Payouts", Path: "/console/partner/payouts", Roles: []promokit.Role{promokit.RolePartner}},
@@ -404,6 +406,14 @@ var consoleNotices = map[string]string{
 	"partner-created": "The partner was created.",
 	"key-revoked":     "The key was revoked, and its console sessions ended.",
 	"settings-saved":  "The settings were saved.",
+
+	// A seller's pages.
+	"promotion-created":     "The promotion was created.",
+	"promotion-saved":       "The promotion was saved.",
+	"promotion-activated":   "The promotion is active.",
+	"promotion-deactivated": "The promotion is inactive: no code of it applies until it is activated again.",
+	"promotion-ended":       "The promotion has ended, for good.",
+	"imported":              "The codes were imported.",
 
 	// A partner's pages.
 	"link-created":     "The link was created.",

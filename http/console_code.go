@@ -15,10 +15,6 @@ import (
 	"github.com/promokit/promokit/storage"
 )
 
-func init() {
-	consoleNotices["imported"] = "The codes were imported."
-}
-
 // codesPage is the data of the list of a promotion's codes.
 type codesPage struct {
 	P     *promokit.Promotion

@@ -49,22 +49,6 @@ func (s *Server) consoleUploadLimit(pattern string) int64 {
 	return 0
 }
 
-func init() {
-	consoleNav = append(consoleNav,
-		navItem{Label: "Promotions", Path: "/console/promotions", Roles: []promokit.Role{promokit.RoleSeller}},
-		navItem{Label: "Codes", Path: "/console/codes", Roles: []promokit.Role{promokit.RoleSeller}},
-	)
-	for k, v := range map[string]string{
-		"promotion-created":     "The promotion was created.",
-		"promotion-saved":       "The promotion was saved.",
-		"promotion-activated":   "The promotion is active.",
-		"promotion-deactivated": "The promotion is inactive: no code of it applies until it is activated again.",
-		"promotion-ended":       "The promotion has ended, for good.",
-	} {
-		consoleNotices[k] = v
-	}
-}
-
 // promotionStatuses and promotionChannels are the choices of the list's
 // filters and of the form.
 var (
