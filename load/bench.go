@@ -41,6 +41,7 @@ type bench struct {
 	statement      *statementFixture
 	storeStatement *statementFixture
 	imports        *importFixture
+	console        *consoleFixture
 	hot            *HotRow
 }
 
@@ -194,6 +195,7 @@ func (b *bench) close(ctx context.Context) {
 			fmt.Fprintf(b.log, "could not revoke the checkout key %s: %v\n", id, err)
 		}
 	}
+	b.closeConsole(ctx)
 	if b.hot != nil {
 		if err := b.hot.Drop(ctx); err != nil {
 			fmt.Fprintf(b.log, "%v\n", err)
@@ -260,6 +262,8 @@ func (b *bench) runStep(ctx context.Context, scenario string, clients int, durat
 		st, err = b.baselineStep(ctx)
 	case ScenarioImportRejected, ScenarioImportAccepted:
 		st, err = b.importStep(ctx, scenario, clients)
+	case ScenarioConsole, ScenarioConsoleAPI:
+		st, err = b.consoleStep(ctx, scenario, clients)
 	default:
 		err = fmt.Errorf("unknown scenario %q", scenario)
 	}

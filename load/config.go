@@ -32,11 +32,14 @@ const (
 	// The import scenarios: redeems while a file is imported.
 	ScenarioImportRejected = "import-rejected"
 	ScenarioImportAccepted = "import-accepted"
+	// A seller's console pages, and the same reads through the API.
+	ScenarioConsole    = "console"
+	ScenarioConsoleAPI = "console-api"
 )
 
 // Scenarios returns every scenario name, in the order of the help text.
 func Scenarios() []string {
-	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioOrderPayouts, ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted}
+	return []string{ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioOrderPayouts, ScenarioStatement, ScenarioStatementSum, ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted, ScenarioConsole, ScenarioConsoleAPI}
 }
 
 // Defaults of a Config, and the fixed sizes of the scenarios.
@@ -206,7 +209,7 @@ func (c *Config) ValidateSteps() error {
 	for _, s := range c.Scenarios {
 		switch s {
 		case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioValidate, ScenarioHealthz, ScenarioBaseline, ScenarioClick, ScenarioOrderAttr, ScenarioOrderPlain, ScenarioOrderPayouts, ScenarioStatement, ScenarioStatementSum,
-			ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted:
+			ScenarioStoreStatement, ScenarioStoreStatementSum, ScenarioImportRejected, ScenarioImportAccepted, ScenarioConsole, ScenarioConsoleAPI:
 		default:
 			errs = append(errs, fmt.Errorf("unknown scenario %q: want %s", s, strings.Join(Scenarios(), ", ")))
 			continue
@@ -238,7 +241,7 @@ func (c *Config) ValidateSteps() error {
 	if c.Limit < 0 || c.Limit > HighLimit {
 		errs = append(errs, fmt.Errorf("--limit must be between 1 and %d, or 0 for a limit that is not reached", int64(HighLimit)))
 	}
-	if seen[ScenarioValidate] && (c.Codes < 2 || c.Codes > MaxCodes) {
+	if (seen[ScenarioValidate] || seen[ScenarioConsole] || seen[ScenarioConsoleAPI]) && (c.Codes < 2 || c.Codes > MaxCodes) {
 		errs = append(errs, fmt.Errorf("--codes must be between 2 and %d", MaxCodes))
 	}
 	if (seen[ScenarioOrderAttr] || seen[ScenarioOrderPlain]) && c.Clicks != 0 && (c.Clicks < clicksPerVisit || c.Clicks > MaxClicks) {

@@ -165,6 +165,8 @@ func baselineOf(scenario string) string {
 		return ScenarioStatementSum
 	case ScenarioStoreStatement:
 		return ScenarioStoreStatementSum
+	case ScenarioConsole:
+		return ScenarioConsoleAPI
 	}
 	return ""
 }

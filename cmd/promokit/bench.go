@@ -89,6 +89,14 @@ Scenarios:
                422 naming the last row.
   import-accepted
                the same with a file that is imported whole (201).
+  console      GET a seller's console pages, signed in, in turn: the home,
+               promotions (first page, a later one, filtered), a promotion,
+               the promotion with the codes, a later page of its codes and
+               one code, of a store with 1,000 promotions and --codes codes
+               in one of them (a generation job). The check line gives each
+               page's 99th percentile and largest answer.
+  console-api  the same reads through the API's JSON with the seller's key:
+               the baseline of console.
   baseline     the baseline of redeem-hot and redeem-many, on the server's
                database and not over HTTP: per redemption one transaction that
                takes a use of a hot row (UPDATE ... SET used = used + 1 WHERE
@@ -168,7 +176,7 @@ func parseBench(args []string, stderr io.Writer) (load.Config, benchOptions, err
 	fs.DurationVar(&cfg.Warmup, "warmup", load.DefaultWarmup, "how long each step runs before it is measured")
 	fs.IntVar(&cfg.Rounds, "rounds", 1, "run the scenarios in turn this many times at each client count, each round measured for --duration divided by the rounds after its own warm-up, and report each scenario over its rounds")
 	fs.Int64Var(&cfg.Limit, "limit", 0, "total-use limit of redeem-hot's promotion and of the baseline's row; 0 for one that is not reached")
-	fs.Int64Var(&cfg.Codes, "codes", load.DefaultCodes, "codes of validate's promotion")
+	fs.Int64Var(&cfg.Codes, "codes", load.DefaultCodes, "codes of validate's promotion, and of the console scenarios' big promotion")
 	fs.IntVar(&cfg.ManyCodes, "many-codes", load.DefaultManyCodes, "codes of redeem-many's promotion")
 	fs.BoolVar(&cfg.IdempotencyKey, "idempotency-key", false, "send each redeem with an Idempotency-Key header (its order id), as a checkout that retries safely does")
 	fs.Int64Var(&cfg.Entries, "entries", load.DefaultEntries, "ledger entries the statement scenarios seed, over 30 days, straight into the database")
