@@ -137,7 +137,9 @@ func (f *consoleFixture) rotation() []consolePage {
 			api: fixed("/v1/promotions?store_id=" + f.storeID + "&limit=50"), consoleMarker: "bench console"},
 		{name: "promotions, later page",
 			console: func(rng *rand.Rand) string { return "/console/promotions?after=" + promo(rng) },
-			api:     func(rng *rand.Rand) string { return "/v1/promotions?store_id=" + f.storeID + "&limit=50&after=" + promo(rng) }},
+			api: func(rng *rand.Rand) string {
+				return "/v1/promotions?store_id=" + f.storeID + "&limit=50&after=" + promo(rng)
+			}},
 		{name: "promotions, filtered",
 			console: func(rng *rand.Rand) string {
 				return fmt.Sprintf("/console/promotions?status=inactive&name=%02d", rng.IntN(100))
