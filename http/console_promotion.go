@@ -39,7 +39,7 @@ func (s *Server) sellerRoutes() []consoleRoute {
 
 		// The store's money: console_seller_payout.go, console_payout.go
 		// and console_statement.go.
-		{"GET", "/console/payouts", accessSeller, s.handleConsoleSellerPayouts},
+		{"GET", "/console/payouts", accessSeller, s.handleConsolePayoutList},
 		{"POST", "/console/payouts", accessSeller, s.importDeadlines(http.HandlerFunc(s.handleConsolePayoutCreate)).ServeHTTP},
 		{"GET", "/console/payouts/{id}", accessSeller, s.handleConsolePayoutGet},
 		{"POST", "/console/payouts/{id}/confirm", accessSeller, s.handleConsolePayoutConfirm},

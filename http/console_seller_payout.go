@@ -25,8 +25,8 @@ type payoutEntry struct {
 	Payee, Currency, Amount, PaidOn, Reference string
 }
 
-// payoutEntryFields are the inputs of the form of a new payout, besides its
-// proof file.
+// payoutEntryFields are the inputs of the form of a new payout, besides
+// its proof file.
 var payoutEntryFields = []string{"payee", "currency", "amount", "paid_on", "reference"}
 
 // payableRow is the payable balance of one account of the store: what it
@@ -62,11 +62,11 @@ func (d *sellerPayoutsPage) With(po *promokit.Payout) string {
 	return "from " + po.Payer
 }
 
-// handleConsoleSellerPayouts shows the store's payouts, a page at a time,
+// handleConsolePayoutList shows the store's payouts, a page at a time,
 // its payable balances and the form of a new payout; ?counterparty names
 // a party whose balance with the store is shown, and which the form then
 // pays.
-func (s *Server) handleConsoleSellerPayouts(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleConsolePayoutList(w http.ResponseWriter, r *http.Request) {
 	st, err := s.svc.Settings(r.Context())
 	if err != nil {
 		s.consoleFail(w, r, err)
@@ -105,21 +105,19 @@ func (s *Server) sellerPayoutsPage(r *http.Request, f payoutEntry) (*page, error
 	if n := len(d.Payouts); n > 0 {
 		last = d.Payouts[n-1].ID
 	}
-	if r.Method == http.MethodGet {
-		d.Pager = newPager(r, len(d.Payouts), last)
-	}
-	if d.Payable, err = s.payable(r, ""); err != nil {
+	d.Pager = newPager(r, len(d.Payouts), last)
+	if d.Payable, err = s.payableBalances(r, ""); err != nil {
 		return nil, err
 	}
 	return &page{Title: "Payouts", Data: d}, nil
 }
 
-// payable returns the store's payable balance of each account, with
-// counterparty alone when it is set. It is the closing balance of the
-// current month's statement: every entry is written at its moment, so
-// none is after the month's end, and the balance is that of all time, the
-// one a payout may not exceed.
-func (s *Server) payable(r *http.Request, counterparty string) ([]payableRow, error) {
+// payableBalances returns the store's payable balance of each account,
+// with counterparty alone when it is set. It is the closing balance of
+// the current month's statement, which is that of all time: every entry
+// is written at its moment, none after the month's end. With one
+// counterparty it is the balance a payout to it may not exceed.
+func (s *Server) payableBalances(r *http.Request, counterparty string) ([]payableRow, error) {
 	from, to, _, err := s.svc.Period(r.Context(), "", "")
 	if err != nil {
 		return nil, err
@@ -148,7 +146,7 @@ func (s *Server) payableWith(r *http.Request, party string) ([]payableRow, error
 	if promokit.PartyKind(party) == "" {
 		return nil, invalidField("counterparty", "invalid", "counterparty must be %q, a store id or a partner id", promokit.Marketplace)
 	}
-	rows, err := s.payable(r, party)
+	rows, err := s.payableBalances(r, party)
 	if promokit.ErrorCode(err) == promokit.ENotFound {
 		err = invalidField("counterparty", "not_found", "%s", errorMessage(err))
 	}

@@ -20,7 +20,8 @@ var proofPNG = append([]byte("\x89PNG\r\n\x1a\n"), 0, 0, 0, 13, 'I', 'H', 'D', '
 // store's seller sees it payable in the console, is refused a payout of
 // 5.01 next to the amount, and records 5.00 with a proof file; the
 // partner signs in and confirms its receipt; the seller signs in again
-// and sees the payout confirmed, its proof still there to download.
+// and sees the payout confirmed, its proof still there to download;
+// another store's seller gets the payout's pages as 404 pages.
 func flowSellerPayout(t *testing.T, ctx context.Context, d *demoServer) {
 	partnerID, key := newAffiliate(t, d, "Console Paid Affiliate")
 	earnCommission(t, ctx, d, key, "browser-payout-3")
@@ -106,5 +107,19 @@ func flowSellerPayout(t *testing.T, ctx context.Context, d *demoServer) {
 	d.apiJSON(t, d.exports["SELLER_KEY"], "GET", "/v1/payouts/"+id, "", http.StatusOK, &po)
 	if po.State != "confirmed" || po.Payee != partnerID {
 		t.Fatalf("the payout for the API: %+v", po)
+	}
+
+	// Another store's seller gets 404 pages, and its list holds none of
+	// it.
+	loadPage(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`form.sign-out button`)))
+	signIn(t, ctx, d, d.exports["P4_SELLER_KEY"])
+	for _, path := range []string{"/console/payouts/" + id, "/console/payouts/" + id + "/proof"} {
+		status := loadPage(t, ctx, "open "+path, chromedp.Navigate(d.base+path))
+		wantPage(t, ctx, status, http.StatusNotFound, "Page not found", "not yours to see")
+	}
+	status = loadPage(t, ctx, "open the other store's payouts", chromedp.Navigate(d.base+"/console/payouts"))
+	wantPage(t, ctx, status, http.StatusOK, "Record a payout")
+	if strings.Contains(mainText(t, ctx), id) {
+		t.Fatalf("another store's list shows payout %s", id)
 	}
 }
