@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"strings"
 )
 
 // Money is an amount of minor units (cents for USD, yen for JPY) of one
@@ -73,6 +74,69 @@ func sign(neg bool) string {
 		return "-"
 	}
 	return ""
+}
+
+// ParseMajor reads s, an amount of currency written in major units as
+// people write it ("12.50", "12.5", "12", ".99"), into minor units,
+// exactly: digits with at most one dot, and after it at most as many
+// digits as the currency has minor digits (none for JPY). It takes no
+// sign, exponent, space or thousands separator, so that no amount is read
+// as another (is "1,250" one thousand or one and a quarter?). The result
+// is at most MaxAmount. An invalid currency is an error: its digits are
+// unknown.
+func ParseMajor(s, currency string) (int64, error) {
+	digits, ok := currencies[currency]
+	if !ok {
+		return 0, fmt.Errorf("currency %q is not an ISO 4217 code", currency)
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || !allDigits(whole) || !allDigits(frac) {
+		return 0, fmt.Errorf("%q is not an amount such as %s", s, Money{Minor: 1250 * pow10(digits) / 100, Currency: currency}.plain())
+	}
+	if len(frac) > digits {
+		if digits == 0 {
+			return 0, fmt.Errorf("%s has no minor units: write a whole number", currency)
+		}
+		return 0, fmt.Errorf("%s has %d digits after the point at most", currency, digits)
+	}
+	for len(frac) < digits {
+		frac += "0"
+	}
+	var n int64
+	for _, c := range whole + frac {
+		d := int64(c - '0')
+		if n > (MaxAmount-d)/10 {
+			return 0, fmt.Errorf("an amount is at most %s", Money{Minor: MaxAmount, Currency: currency}.Format())
+		}
+		n = n*10 + d
+	}
+	return n, nil
+}
+
+// allDigits reports whether s holds ASCII digits only (true for "").
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// pow10 returns 10^d for a currency's digits.
+func pow10(d int) int64 {
+	p := int64(1)
+	for range d {
+		p *= 10
+	}
+	return p
+}
+
+// plain renders m in major units without its currency, such as "12.50":
+// what ParseMajor reads back.
+func (m Money) plain() string {
+	s := m.Format()
+	return s[:len(s)-len(m.Currency)-1]
 }
 
 // ApplyRate returns amount × rate / 10000 rounded half away from zero, the

@@ -2,6 +2,7 @@ package promokit_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/promokit/promokit"
@@ -109,4 +110,71 @@ func TestMoneyFormat(t *testing.T) {
 	if promokit.ValidCurrency("usd") || promokit.ValidCurrency("XXX") || !promokit.ValidCurrency("USD") {
 		t.Error("ValidCurrency accepts only upper-case active ISO 4217 codes")
 	}
+}
+
+func TestParseMajor(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in, currency string
+		want         int64
+		err          string // a part of the error's message; "" for none
+	}{
+		{"12.50", "USD", 1250, ""},
+		{"12.5", "USD", 1250, ""},
+		{"12", "USD", 1200, ""},
+		{"12.", "USD", 1200, ""},
+		{".99", "USD", 99, ""},
+		{"0.01", "USD", 1, ""},
+		{"007.10", "USD", 710, ""},
+		{"1200", "JPY", 1200, ""},
+		{"1.234", "BHD", 1234, ""},
+		{"10000000000000.00", "USD", promokit.MaxAmount, ""},
+		{"10000000000000.01", "USD", 0, "at most 10000000000000.00 USD"},
+		{"99999999999999999999", "USD", 0, "at most"},
+		{"1.005", "USD", 0, "2 digits after the point"},
+		{"12.5", "JPY", 0, "no minor units"},
+		{"", "USD", 0, "such as 12.50"},
+		{".", "USD", 0, "such as 12.50"},
+		{"-1", "USD", 0, "such as 12.50"},
+		{"+1", "USD", 0, "such as 12.50"},
+		{"1,250", "USD", 0, "such as 12.50"},
+		{"1 250", "USD", 0, "such as 12.50"},
+		{"1e3", "USD", 0, "such as 12.50"},
+		{"1.2.3", "USD", 0, "such as 12.50"},
+		{"١٢", "USD", 0, "such as 12.50"}, // digits of another script
+		{"x", "JPY", 0, "such as 12"},
+		{"1", "usd", 0, "not an ISO 4217 code"},
+	} {
+		got, err := promokit.ParseMajor(tt.in, tt.currency)
+		switch {
+		case tt.err == "" && (err != nil || got != tt.want):
+			t.Errorf("ParseMajor(%q, %s) = %d, %v; want %d", tt.in, tt.currency, got, err, tt.want)
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("ParseMajor(%q, %s) = %d, %v; want an error saying %q", tt.in, tt.currency, got, err, tt.err)
+		}
+	}
+}
+
+// FuzzParseMajor checks that an accepted amount is one the engine takes
+// (0 to MaxAmount) and that written back in major units it reads as
+// itself.
+func FuzzParseMajor(f *testing.F) {
+	for _, s := range []string{"12.50", "0", ".5", "10000000000000.00", "1.005", "-3", "1e9"} {
+		f.Add(s, "USD")
+	}
+	f.Add("1200", "JPY")
+	f.Add("1.234", "KWD")
+	f.Fuzz(func(t *testing.T, s, currency string) {
+		n, err := promokit.ParseMajor(s, currency)
+		if err != nil {
+			return
+		}
+		if !promokit.ValidAmount(n) {
+			t.Fatalf("ParseMajor(%q, %s) = %d, out of range", s, currency, n)
+		}
+		major := strings.TrimSuffix(promokit.Money{Minor: n, Currency: currency}.Format(), " "+currency)
+		if back, err := promokit.ParseMajor(major, currency); err != nil || back != n {
+			t.Fatalf("ParseMajor(%q, %s) = %d, written %q, read back %d, %v", s, currency, n, major, back, err)
+		}
+	})
 }

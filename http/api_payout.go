@@ -235,14 +235,8 @@ func (s *Server) handlePayoutProofGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", proof.Type)
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	h.Set("Content-Disposition", `attachment; filename="`+safeFilename(r.PathValue("id")+"-proof"+promokit.ProofExtension(proof.Type))+`"`)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("ETag", `"sha256-`+proof.SHA256+`"`)
+	proofHeaders(w.Header(), r.PathValue("id"), proof, len(data))
+	w.Header().Set("Cache-Control", "private, no-store")
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(data)

@@ -108,13 +108,13 @@ func (s *Server) consoleRoutes() []consoleRoute {
 		{"POST", "/console/partner/links", accessPartner, s.handleConsoleLinkCreate},
 		{"GET", "/console/partner/links/{id}", accessPartner, s.handleConsoleLinkGet},
 		{"GET", "/console/partner/payouts", accessPartner, s.handleConsolePartnerPayoutList},
-		{"GET", "/console/partner/payouts/{id}", accessPartner, s.handleConsolePartnerPayoutGet},
-		{"POST", "/console/partner/payouts/{id}/confirm", accessPartner, s.handleConsolePartnerPayoutConfirm},
-		{"POST", "/console/partner/payouts/{id}/dispute", accessPartner, s.handleConsolePartnerPayoutDispute},
-		{"GET", "/console/partner/payouts/{id}/proof", accessPartner, s.handleConsolePartnerPayoutProof},
+		{"GET", "/console/partner/payouts/{id}", accessPartner, s.handleConsolePayoutGet},
+		{"POST", "/console/partner/payouts/{id}/confirm", accessPartner, s.handleConsolePayoutConfirm},
+		{"POST", "/console/partner/payouts/{id}/dispute", accessPartner, s.handleConsolePayoutDispute},
+		{"GET", "/console/partner/payouts/{id}/proof", accessPartner, s.handleConsolePayoutProof},
 		{"GET", "/console/partner/earnings", accessPartner, s.handleConsolePartnerEarnings},
-		{"GET", "/console/partner/statement", accessPartner, s.handleConsolePartnerStatement},
-		{"GET", "/console/partner/statement/ledger.csv", accessPartner, s.handleConsolePartnerLedgerCSV},
+		{"GET", "/console/partner/statement", accessPartner, s.handleConsoleStatement},
+		{"GET", "/console/partner/statement/ledger.csv", accessPartner, s.handleConsoleLedgerCSV},
 
 		// Any other path under /console is a 404 page, not the API's
 		// problem document.
@@ -175,6 +175,8 @@ var consoleNav = []navItem{
 	{Label: "Settings", Path: "/console/settings", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Promotions", Path: "/console/promotions", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Codes", Path: "/console/codes", Roles: []promokit.Role{promokit.RoleSeller}},
+	{Label: "Payouts", Path: "/console/payouts", Roles: []promokit.Role{promokit.RoleSeller}},
+	{Label: "Statement", Path: "/console/statement", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Codes", Path: "/console/partner/codes", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Links", Path: "/console/partner/links", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Payouts", Path: "/console/partner/payouts", Roles: []promokit.Role{promokit.RolePartner}},
@@ -414,6 +416,7 @@ var consoleNotices = map[string]string{
 	"promotion-deactivated": "The promotion is inactive: no code of it applies until it is activated again.",
 	"promotion-ended":       "The promotion has ended, for good.",
 	"imported":              "The codes were imported.",
+	"payout-recorded":       "The payout was recorded. The payee confirms it once the money has arrived, or disputes it.",
 
 	// A partner's pages.
 	"link-created":     "The link was created.",

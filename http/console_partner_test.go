@@ -273,8 +273,8 @@ func partnerSamples(at time.Time) map[string]*page {
 			Data: linksPage{Links: []linkRow{link}, Pager: pgr, New: engine.LinkInput{StoreID: "<b>Alpha</b>"}, Affiliate: true}},
 		"partner_link":    {Title: "Link lnk_1", Data: linkPage{Link: link}},
 		"partner_payouts": {Title: "Payouts received", Data: partnerPayoutsPage{Payouts: []*promokit.Payout{po, &disputed}, Pager: pgr}},
-		"partner_payout": {Title: "Payout pay_1", Form: newFormErrors(invalidField("message", "invalid", "message must have 1 to 2000 characters")),
-			Data: newPartnerPayoutPage(&disputed, "Nothing <b>Alpha</b>")},
+		"payout": {Title: "Payout pay_1", Form: newFormErrors(invalidField("message", "invalid", "message must have 1 to 2000 characters")),
+			Data: payoutPage{Payout: &disputed, Base: "/console/partner/payouts", Party: "par_1", Message: "Nothing <b>Alpha</b>", CanConfirm: true, CanDispute: true}},
 		"partner_earnings": {Title: "Earnings", Data: earningsPage{TimeZone: "UTC", From: "2025-02-01", To: "2026-02-01",
 			Currencies: []currencyEarnings{{Currency: "USD", Balance: engine.Balance{Pending: 1, Payable: 2, Paid: 3},
 				Programs: []programEarnings{{Program: "<b>Alpha</b>", Amount: 5}},
@@ -284,9 +284,10 @@ func partnerSamples(at time.Time) map[string]*page {
 		"partner_code": {Title: "Code SUMMER-1", Data: partnerCodePage{Code: "SUMMER-1", Pager: pgr, Uses: []*engine.CodeUse{{
 			Redemption: &promokit.Redemption{ID: 1, OrderID: "ord-<1>", Code: "SUMMER-1", Discount: 500, State: "redeemed", CreatedAt: at},
 			Amount:     new(int64), Refunded: new(int64), OrderState: new(string)}}}},
-		"partner_statement": {Title: "Statement", Form: newFormErrors(invalidField("from", "invalid", "from must be a date")),
-			Data: partnerStatementPage{Form: statementForm{From: "<b>Alpha</b>"}, Statement: st, Entries: entries, Pager: pgr,
-				From: "2026-01-01", To: "2026-02-01", CSV: "/console/partner/statement/ledger.csv?from=2026-01-01", Previous: "/p", Next: "/n"}},
+		"statement": {Title: "Statement", Form: newFormErrors(invalidField("from", "invalid", "from must be a date")),
+			Data: statementPage{Form: statementForm{From: "<b>Alpha</b>"}, Statement: st, Entries: entries, Pager: pgr,
+				From: "2026-01-01", To: "2026-02-01", CSV: "/console/partner/statement/ledger.csv?from=2026-01-01", Previous: "/p", Next: "/n",
+				Path: "/console/partner/statement", Party: "par_1", Hint: "<b>Alpha</b>"}},
 	}
 }
 

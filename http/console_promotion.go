@@ -36,6 +36,17 @@ func (s *Server) sellerRoutes() []consoleRoute {
 		{"GET", "/console/jobs/{id}/progress", accessSeller, s.handleConsoleJobProgress},
 		{"GET", "/console/codes", accessSeller, s.handleConsoleCodeFind},
 		{"GET", "/console/codes/{code}", accessSeller, s.handleConsoleCodeGet},
+
+		// The store's money: console_seller_payout.go, console_payout.go
+		// and console_statement.go.
+		{"GET", "/console/payouts", accessSeller, s.handleConsolePayoutList},
+		{"POST", "/console/payouts", accessSeller, s.importDeadlines(http.HandlerFunc(s.handleConsolePayoutCreate)).ServeHTTP},
+		{"GET", "/console/payouts/{id}", accessSeller, s.handleConsolePayoutGet},
+		{"POST", "/console/payouts/{id}/confirm", accessSeller, s.handleConsolePayoutConfirm},
+		{"POST", "/console/payouts/{id}/dispute", accessSeller, s.handleConsolePayoutDispute},
+		{"GET", "/console/payouts/{id}/proof", accessSeller, s.handleConsolePayoutProof},
+		{"GET", "/console/statement", accessSeller, s.handleConsoleStatement},
+		{"GET", "/console/statement/ledger.csv", accessSeller, s.handleConsoleLedgerCSV},
 	}
 }
 
@@ -45,6 +56,8 @@ func (s *Server) consoleUploadLimit(pattern string) int64 {
 	switch pattern {
 	case "/console/promotions/{id}/codes/import":
 		return s.importLimit + maxConsoleForm
+	case "/console/payouts": // a payout and its proof file, as the API's form
+		return s.proofForm().total()
 	}
 	return 0
 }

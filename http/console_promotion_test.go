@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -41,6 +42,9 @@ func sellerScopeCases(b *testBundle) (map[string]string, map[string]url.Values) 
 		"/console/promotions/{id}":                {"name": {"Renamed"}, "type": {"percent_off"}, "percent_off_bp": {"500"}, "channel": {"store"}, "version": {"1"}},
 		"/console/promotions/{id}/codes/generate": {"count": {"5"}, "length": {"8"}},
 	}
+	moneyPaths, moneyForms := sellerMoneyScopeCases(b)
+	maps.Copy(paths, moneyPaths)
+	maps.Copy(forms, moneyForms)
 	return paths, forms
 }
 

@@ -663,7 +663,7 @@ func TestConsolePageSizes(t *testing.T) {
 	pages := map[*consoleClient][]string{
 		admin: {"/console/dashboard?days=7", "/console/dashboard", "/console/dashboard?days=90", "/console/stores", "/console/stores/" + b.shop.ID,
 			"/console/partners", "/console/partners/" + b.partnr.ID, "/console/keys", "/console/settings"},
-		b.signIn(t, b.seller):         {"/console/"},
+		b.signIn(t, b.seller):         {"/console/", "/console/payouts", "/console/payouts/" + b.payouts().proved.ID, "/console/statement"},
 		b.signIn(t, b.partner):        append([]string{"/console/"}, partnerPages(t, b)...),
 		newConsoleClient(t, b.c.base): {"/console/sign-in"},
 	}

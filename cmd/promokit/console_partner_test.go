@@ -78,11 +78,24 @@ func waitClicks(t *testing.T, ctx context.Context, d *demoServer, key, id string
 	}
 }
 
-// payoutTo has an affiliate partner earn a commission through the API (a
-// link, a browser's click, an order of the demo's store placed by that
-// browser and completed, its commission payable at once) and the store's
-// seller pay it out. It returns the payout's id.
+// payoutTo has an affiliate partner earn a commission through the API
+// (earnCommission) and the store's seller pay it out. It returns the
+// payout's id.
 func payoutTo(t *testing.T, ctx context.Context, d *demoServer, partnerID, key, order string) string {
+	t.Helper()
+	earnCommission(t, ctx, d, key, order)
+	var po struct{ ID string }
+	paidOn := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	d.apiJSON(t, d.exports["SELLER_KEY"], "POST", "/v1/payouts", `{"payee":"`+partnerID+`","currency":"USD","amount":500,"paid_on":"`+
+		paidOn+`","reference":"wire `+order+`"}`, http.StatusCreated, &po)
+	return po.ID
+}
+
+// earnCommission has the affiliate partner of key earn a commission of
+// 5.00 USD through the API: a link, a browser's click, an order of the
+// demo's store placed by that browser and completed, its commission
+// payable at once.
+func earnCommission(t *testing.T, ctx context.Context, d *demoServer, key, order string) {
 	t.Helper()
 	var l struct{ ID, Path string }
 	d.apiJSON(t, key, "POST", "/v1/links", `{"store_id":"`+d.exports["STORE"]+`"}`, http.StatusCreated, &l)
@@ -110,11 +123,6 @@ func payoutTo(t *testing.T, ctx context.Context, d *demoServer, partnerID, key, 
 	d.apiJSON(t, d.exports["CHECKOUT_KEY"], "POST", events, `{"id":"`+order+`-placed","type":"placed","visitor_id":"`+visitor+
 		`","currency":"USD","lines":[{"product_id":"mug","quantity":1,"amount":10000}]}`, http.StatusCreated, nil)
 	d.apiJSON(t, d.exports["CHECKOUT_KEY"], "POST", events, `{"id":"`+order+`-completed","type":"completed"}`, http.StatusCreated, nil)
-	var po struct{ ID string }
-	paidOn := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
-	d.apiJSON(t, d.exports["SELLER_KEY"], "POST", "/v1/payouts", `{"payee":"`+partnerID+`","currency":"USD","amount":500,"paid_on":"`+
-		paidOn+`","reference":"wire `+order+`"}`, http.StatusCreated, &po)
-	return po.ID
 }
 
 // serveShop answers the browser's requests for the store's pages with a

@@ -263,6 +263,7 @@ func TestConsoleBrowser(t *testing.T) {
 				{"PartnerLinkClicked", flowPartnerLink},
 				{"PartnerConfirmsPayout", flowPartnerPayout},
 				{"ForeignPayoutNotFound", flowForeignPayout},
+				{"SellerPayoutConfirmed", flowSellerPayout},
 			} {
 				t.Run(flow.name, func(t *testing.T) { flow.run(t, newTab(t, browser), d) })
 			}
