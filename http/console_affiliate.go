@@ -41,8 +41,9 @@ func (s *Server) affiliateRoutes() []consoleRoute {
 	}
 }
 
-// affiliateRecent is how many rate changes and links the program's page
-// shows; their own pages list them all, a page at a time.
+// affiliateRecent is how many products' own rates, rate changes and links
+// the program's page shows; their own pages list them all, a page at a
+// time.
 const affiliateRecent = 10
 
 // affiliateProducts bounds the products the product rate form suggests.
@@ -260,9 +261,9 @@ func (s *Server) affiliatePage(r *http.Request) (*affiliatePage, error) {
 	if prog.Rate != nil {
 		d.Rate = formatPercent(*prog.Rate)
 	}
-	d.ProductRates, d.MoreProducts = prog.ProductRates, len(prog.ProductRates) > consolePageSize
+	d.ProductRates, d.MoreProducts = prog.ProductRates, len(prog.ProductRates) > affiliateRecent
 	if d.MoreProducts {
-		d.ProductRates = d.ProductRates[:consolePageSize]
+		d.ProductRates = d.ProductRates[:affiliateRecent]
 	}
 	if d.In() {
 		d.Products, err = s.svc.ListProducts(ctx, storeID, storage.Page{Limit: affiliateProducts})

@@ -221,6 +221,26 @@ func TestConsoleAffiliate(t *testing.T) {
 			t.Fatalf("another store's seller changed the shop's rates: %+v", p.ProductRates)
 		}
 
+		// The program's page lists the first products' own rates; their
+		// page lists them all, by product id, a page at a time.
+		for i := range affiliateRecent + 1 {
+			id := "p-" + formatInt(int64(10+i))
+			mustDo(t, b, b.seller, "PUT", "/v1/stores/"+b.shop.ID+"/products/"+id, map[string]any{"name": "Part " + id}, http.StatusOK)
+			mustDo(t, b, b.seller, "PUT", "/v1/stores/"+b.shop.ID+"/affiliate/products/"+id+"/rate", map[string]any{"rate_bp": 100}, http.StatusOK)
+		}
+		r = seller.get("/console/affiliate")
+		r.want(t, http.StatusOK, `the first 10: <a href="/console/affiliate/product-rates">all of them</a>`)
+		if n := strings.Count(section(t, r.Body, "rates-h"), `/remove"`); n != affiliateRecent {
+			t.Fatalf("the program's page lists %d products' rates, want %d", n, affiliateRecent)
+		}
+		if n := strings.Count(seller.get("/console/affiliate/product-rates").Body, `/remove"`); n != affiliateRecent+2 {
+			t.Fatalf("the products' rates page lists %d, want %d", n, affiliateRecent+2)
+		}
+		r = seller.get("/console/affiliate/product-rates?after=p-15")
+		if n := strings.Count(r.Body, `/remove"`); n != 6 || strings.Contains(r.Body, "p-15/remove") || !strings.Contains(r.Body, "p-16/remove") {
+			t.Fatalf("the page after p-15 lists %d:\n%s", n, r.Body)
+		}
+
 		// An early exit is refused beside its form, with the rule, the
 		// limit and when it becomes possible, in Tokyo time.
 		r = seller.post("/console/affiliate/exit", nil)
@@ -397,7 +417,7 @@ func affiliateSamples() map[string]*page {
 	}
 	d := &affiliatePage{P: joined, TimeZone: "Asia/Tokyo", Policy: pol, loc: time.FixedZone("JST", 9*3600),
 		ExitAsk: at, ExitEffective: at, ExitRejoin: at, Rate: "5.50", Product: productRateForm{ProductID: "<b>Alpha</b>", Rate: "1"},
-		Failed: affiliateProductRate, ProductRates: joined.ProductRates[:consolePageSize], MoreProducts: true,
+		Failed: affiliateProductRate, ProductRates: joined.ProductRates[:affiliateRecent], MoreProducts: true,
 		Rates: rates[:affiliateRecent], MoreRates: true, Links: links[:affiliateRecent], MoreLinks: true, Products: products,
 		Percentages: rateBounds{MinGeneral: "0.01", MinProduct: "0.00", Max: "100.00"}}
 	d.Refusal = &refusal{Message: "store is not in the <b>Alpha</b> program", Rule: "Rule A2."}
