@@ -52,6 +52,15 @@ type ProductRate struct {
 	EffectiveAt time.Time            `json:"effective_at"`
 }
 
+// Bounds of commission rates (A1). The general rate pays something on
+// every product, so it is at least 1 bp; a product's own rate may be 0,
+// no commission on that product. No rate passes 100%.
+const (
+	MinGeneralRate promokit.BasisPoints = 1
+	MinProductRate promokit.BasisPoints = 0
+	MaxRate        promokit.BasisPoints = 10000
+)
+
 // maxRateProducts bounds the product rates a program answer lists.
 const maxRateProducts = 1000
 
@@ -82,7 +91,18 @@ func exitFrom(m *promokit.Membership, pol promokit.AffiliatePolicy, loc *time.Lo
 // rejoinFrom is when a store that exited may rejoin (A2: RejoinAfterDays
 // after its exit took effect).
 func rejoinFrom(m *promokit.Membership, pol promokit.AffiliatePolicy, loc *time.Location) time.Time {
-	return m.ExitsAt.In(loc).AddDate(0, 0, int(pol.RejoinAfterDays)).UTC()
+	return RejoinPossibleFrom(*m.ExitsAt, pol, loc)
+}
+
+// ExitTakesEffect is when an exit asked for at t takes effect (A2): 0:00
+// of the next day in the marketplace's time zone loc.
+func ExitTakesEffect(t time.Time, loc *time.Location) time.Time { return dayStart(t, loc, 1) }
+
+// RejoinPossibleFrom is when a store whose exit takes effect at exitsAt may
+// rejoin (A2 and its decision): RejoinAfterDays calendar days after that,
+// in loc.
+func RejoinPossibleFrom(exitsAt time.Time, pol promokit.AffiliatePolicy, loc *time.Location) time.Time {
+	return exitsAt.In(loc).AddDate(0, 0, int(pol.RejoinAfterDays)).UTC()
 }
 
 // JoinAffiliate enrols a store in the affiliate program (A1). A store that
@@ -102,8 +122,8 @@ func (s *Service) JoinAffiliate(ctx context.Context, storeID string, in JoinInpu
 	}
 	if in.Rate == nil {
 		v.Add("rate_bp", "required", "rate_bp, the general commission rate, is required")
-	} else if *in.Rate < 1 || *in.Rate > 10000 {
-		v.Add("rate_bp", "out_of_range", "rate_bp must be between 1 and 10000 (0.01%% to 100%%)")
+	} else if *in.Rate < MinGeneralRate || *in.Rate > MaxRate {
+		v.Add("rate_bp", "out_of_range", "rate_bp must be between %d and %d (0.01%% to 100%%)", MinGeneralRate, MaxRate)
 	}
 	promokit.CheckPageURL(&v, "url", in.URL, nil)
 	if err := v.Err(); err != nil {
@@ -195,7 +215,7 @@ func (s *Service) ExitAffiliate(ctx context.Context, storeID string) (*Program, 
 			e.PossibleFrom = &from
 			return e
 		}
-		return tx.MembershipSetExit(ctx, m.ID, now, dayStart(now, loc, 1))
+		return tx.MembershipSetExit(ctx, m.ID, now, ExitTakesEffect(now, loc))
 	})
 }
 
@@ -307,10 +327,10 @@ func (s *Service) SetRate(ctx context.Context, storeID, productID string, in Rat
 	case removed:
 	case in.Rate == nil:
 		v.Add("rate_bp", "required", "rate_bp is required")
-	case productID == "" && (*in.Rate < 1 || *in.Rate > 10000):
-		v.Add("rate_bp", "out_of_range", "the general rate_bp must be between 1 and 10000")
-	case *in.Rate < 0 || *in.Rate > 10000:
-		v.Add("rate_bp", "out_of_range", "a product's rate_bp must be between 0 (no commission) and 10000")
+	case productID == "" && (*in.Rate < MinGeneralRate || *in.Rate > MaxRate):
+		v.Add("rate_bp", "out_of_range", "the general rate_bp must be between %d and %d", MinGeneralRate, MaxRate)
+	case *in.Rate < MinProductRate || *in.Rate > MaxRate:
+		v.Add("rate_bp", "out_of_range", "a product's rate_bp must be between %d (no commission) and %d", MinProductRate, MaxRate)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

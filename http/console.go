@@ -119,7 +119,7 @@ func (s *Server) consoleRoutes() []consoleRoute {
 		// Any other path under /console is a 404 page, not the API's
 		// problem document.
 		{"", "/console/", accessAnyone, s.handleConsoleNotFound},
-	}, s.sellerRoutes()...)
+	}, slices.Concat(s.sellerRoutes(), s.affiliateRoutes())...)
 }
 
 // ConsoleRoute is one route of the console: its method ("" for every
@@ -177,6 +177,7 @@ var consoleNav = []navItem{
 	{Label: "Codes", Path: "/console/codes", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Payouts", Path: "/console/payouts", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Statement", Path: "/console/statement", Roles: []promokit.Role{promokit.RoleSeller}},
+	{Label: "Affiliate", Path: "/console/affiliate", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Codes", Path: "/console/partner/codes", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Links", Path: "/console/partner/links", Roles: []promokit.Role{promokit.RolePartner}},
 	{Label: "Payouts", Path: "/console/partner/payouts", Roles: []promokit.Role{promokit.RolePartner}},
@@ -417,6 +418,13 @@ var consoleNotices = map[string]string{
 	"promotion-ended":       "The promotion has ended, for good.",
 	"imported":              "The codes were imported.",
 	"payout-recorded":       "The payout was recorded. The payee confirms it once the money has arrived, or disputes it.",
+
+	// A seller's affiliate program.
+	"affiliate-joined":               "Your store is in the affiliate program: affiliates can promote all its products through their links.",
+	"affiliate-exiting":              "Your exit is recorded. The page says when it takes effect and from when you may rejoin.",
+	"affiliate-rate-set":             "The general rate is set: orders placed from now on earn at it.",
+	"affiliate-product-rate-set":     "The product's rate is set: its orders placed from now on earn at it.",
+	"affiliate-product-rate-removed": "The product's own rate is removed: it takes the general rate again.",
 
 	// A partner's pages.
 	"link-created":     "The link was created.",

@@ -73,6 +73,7 @@ func TestConsoleTemplates(t *testing.T) {
 	samples := consoleSamples()
 	maps.Copy(samples, sellerSamples())
 	maps.Copy(samples, sellerMoneySamples())
+	maps.Copy(samples, affiliateSamples())
 	for name := range c.pages {
 		if samples[name] == nil {
 			t.Errorf("template %s.html has no sample in consoleSamples", name)
