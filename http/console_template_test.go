@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
@@ -267,5 +268,35 @@ func TestFormErrors(t *testing.T) {
 	f = newFormErrors(errors.New("pq: secret table exploded"))
 	if f.Status != 500 || strings.Contains(f.Message, "secret") {
 		t.Errorf("an internal error: %+v", f)
+	}
+}
+
+// TestTableRegions checks that every wide table's scrolling wrapper is a
+// labelled region that the keyboard reaches: on a phone's screen the
+// table scrolls sideways, and a region that cannot take focus cannot be
+// scrolled without a mouse (WCAG 2.1.1; the browser's accessibility test
+// finds it too, on the pages it reaches).
+func TestTableRegions(t *testing.T) {
+	files, err := fs.Glob(htmlFS, "html/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrap := regexp.MustCompile(`<div class="table-wrap"[^>]*>`)
+	good := regexp.MustCompile(`^<div class="table-wrap" role="region" aria-label="[^"]+" tabindex="0">$`)
+	n := 0
+	for _, name := range files {
+		b, err := fs.ReadFile(htmlFS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range wrap.FindAllString(string(b), -1) {
+			n++
+			if !good.MatchString(tag) {
+				t.Errorf("%s: %s: want role=\"region\", an aria-label and tabindex=\"0\"", name, tag)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no table-wrap in the templates: has the class been renamed?")
 	}
 }
