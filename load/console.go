@@ -126,7 +126,8 @@ func (b *bench) signIn(ctx context.Context, key string) (*http.Cookie, error) {
 // rotation returns the pages the console scenarios read, in turn: the
 // store's home, the first, a later and a filtered page of its promotions,
 // a promotion, the big promotion (first page of its codes), a page of its
-// codes after a random one, and one code with its uses.
+// codes after a random one, one code with its uses, and the store's
+// payouts, statement and affiliate program.
 func (f *consoleFixture) rotation() []consolePage {
 	promo := func(rng *rand.Rand) string { return f.promos[rng.IntN(len(f.promos))] }
 	code := func(rng *rand.Rand) string { return f.codes[rng.IntN(len(f.codes))] }
@@ -160,6 +161,9 @@ func (f *consoleFixture) rotation() []consolePage {
 		{name: "code",
 			console: func(rng *rand.Rand) string { return "/console/codes/" + url.PathEscape(code(rng)) },
 			api:     func(rng *rand.Rand) string { return "/v1/codes/" + url.PathEscape(code(rng)) }},
+		{name: "payouts", console: fixed("/console/payouts"), api: fixed("/v1/payouts?party=" + f.storeID)},
+		{name: "statement", console: fixed("/console/statement"), api: fixed("/v1/stores/" + f.storeID + "/statement")},
+		{name: "affiliate", console: fixed("/console/affiliate"), api: fixed("/v1/stores/" + f.storeID + "/affiliate")},
 	}
 }
 

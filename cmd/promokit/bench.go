@@ -91,8 +91,9 @@ Scenarios:
                the same with a file that is imported whole (201).
   console      GET a seller's console pages, signed in, in turn: the home,
                promotions (first page, a later one, filtered), a promotion,
-               the promotion with the codes, a later page of its codes and
-               one code, of a store with 1,000 promotions and --codes codes
+               the promotion with the codes, a later page of its codes, one
+               code, the payouts, the statement and the affiliate program, of
+               a store with 1,000 promotions and --codes codes
                in one of them (a generation job). The check line gives each
                page's 99th percentile and largest answer.
   console-api  the same reads through the API's JSON with the seller's key:
