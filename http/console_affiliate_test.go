@@ -187,6 +187,20 @@ func TestConsoleAffiliate(t *testing.T) {
 			t.Fatalf("after the removal: %+v", p.ProductRates)
 		}
 		seller.get("/console/affiliate/rates").want(t, http.StatusOK, "own rate removed", "a/b?c", "12.00 %", "5.50 %")
+		// The history's pages go on from the API's cursor, a rate's id;
+		// another cursor is refused, never a 500.
+		hist := decodeAs[struct{ Data []promokit.Rate }](t, mustDo(t, b, b.seller, "GET", "/v1/stores/"+b.shop.ID+"/affiliate/rates", nil, http.StatusOK)).Data
+		if len(hist) != 5 || hist[2].ProductID != "sku-1" {
+			t.Fatalf("the history through the API: %+v", hist)
+		}
+		r = seller.get("/console/affiliate/rates?after=" + formatInt(hist[2].ID))
+		r.want(t, http.StatusOK, "7.25 %", "5.50 %")
+		if strings.Contains(r.Body, "12.00 %") || strings.Contains(r.Body, "removed") {
+			t.Fatalf("the page after the product's rate holds newer changes:\n%s", r.Body)
+		}
+		if r := seller.get("/console/affiliate/rates?after=x"); r.StatusCode < 400 || r.StatusCode >= 500 {
+			t.Fatalf("a bad cursor: %d", r.StatusCode)
+		}
 		seller.get("/console/affiliate/product-rates").want(t, http.StatusOK, "sku-1", "12.00 %")
 
 		// The links affiliates made to the store, with their clicks.
