@@ -87,10 +87,10 @@ func checkCodeLimits(cc *codeContext, c *promokit.Code) error {
 	}
 	pol := cc.settings.Policy.PartnerCodes
 	if c.UsageLimit != nil && *c.UsageLimit > pol.MaxTotalUses {
-		return promokit.PolicyError("P4", pol.MaxTotalUses, *c.UsageLimit, "usage_limit may be at most %d under P4", pol.MaxTotalUses)
+		return promokit.PolicyError("P4", pol.MaxTotalUses, *c.UsageLimit, "usage_limit may be at most %d under P4", pol.MaxTotalUses).On("usage_limit")
 	}
 	if c.PerCustomerLimit != nil && *c.PerCustomerLimit > pol.MaxUsesPerCustomer {
-		return promokit.PolicyError("P4", pol.MaxUsesPerCustomer, *c.PerCustomerLimit, "per_customer_limit may be at most %d under P4", pol.MaxUsesPerCustomer)
+		return promokit.PolicyError("P4", pol.MaxUsesPerCustomer, *c.PerCustomerLimit, "per_customer_limit may be at most %d under P4", pol.MaxUsesPerCustomer).On("per_customer_limit")
 	}
 	return nil
 }

@@ -193,7 +193,32 @@ func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f storage.Cod
 // after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
 func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) {
-	var w where
+	w := codeCountWhere(c)
+	var n int64
+	if err := t.q.QueryRow(ctx, `SELECT count(*) FROM codes c`+w.sql(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count codes: %w", err)
+	}
+	return n, nil
+}
+
+// CodeTally counts the codes that c selects, as CodeCount does, and finds
+// the creation time of the oldest.
+func (t *tx) CodeTally(ctx context.Context, c storage.CodeCount) (storage.CodeTally, error) {
+	w := codeCountWhere(c)
+	var out storage.CodeTally
+	var oldest *time.Time
+	if err := t.q.QueryRow(ctx, `SELECT count(*), min(c.created_at) FROM codes c`+w.sql(), w.args...).Scan(&out.Count, &oldest); err != nil {
+		return out, fmt.Errorf("postgres: tally codes: %w", err)
+	}
+	if oldest != nil {
+		out.Oldest = oldest.UTC()
+	}
+	return out, nil
+}
+
+// codeCountWhere selects the codes c counts.
+func codeCountWhere(c storage.CodeCount) *where {
+	w := new(where)
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
 		w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
@@ -207,11 +232,26 @@ func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) 
 	if !c.Pending {
 		w.add(liveCode)
 	}
-	var n int64
-	if err := t.q.QueryRow(ctx, `SELECT count(*) FROM codes c`+w.sql(), w.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count codes: %w", err)
+	return w
+}
+
+// CodeListByStore returns a page of a store's codes, newest first, through
+// its promotions and the index codes_promotion.
+func (t *tx) CodeListByStore(ctx context.Context, f storage.StoreCodeFilter) ([]*promokit.Code, error) {
+	var w where
+	w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", f.StoreID)
+	if f.After != "" {
+		w.add("c.id < (SELECT id FROM codes WHERE code = ?)", f.After)
 	}
-	return n, nil
+	w.add(liveCode)
+	sql := `SELECT ` + codeColumns + ` FROM codes c` + w.sql() + ` ORDER BY c.id DESC LIMIT ` + w.arg(f.Page.Size())
+	return queryList(ctx, t.q, "codes", sql, w.args, func(row pgx.Row) (*promokit.Code, error) {
+		c := new(promokit.Code)
+		if err := scanCode(row, c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
 }
 
 // CodeExistingMany returns, in the order given and once each, the values among

@@ -214,6 +214,31 @@ func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f storage.CodeF
 // or after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
 func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) {
+	w := codeCountWhere(c)
+	var n int64
+	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM codes c`+w.String(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count codes: %w", err)
+	}
+	return n, nil
+}
+
+// CodeTally counts the codes that c selects, as CodeCount does, and finds
+// the creation time of the oldest.
+func (t *tx) CodeTally(ctx context.Context, c storage.CodeCount) (storage.CodeTally, error) {
+	w := codeCountWhere(c)
+	var out storage.CodeTally
+	var oldest sql.NullInt64
+	if err := t.q.QueryRowContext(ctx, `SELECT count(*), min(c.created_at) FROM codes c`+w.String(), w.args...).Scan(&out.Count, &oldest); err != nil {
+		return out, fmt.Errorf("sqlite: tally codes: %w", err)
+	}
+	if oldest.Valid {
+		out.Oldest = fromMicros(oldest.Int64)
+	}
+	return out, nil
+}
+
+// codeCountWhere selects the codes c counts.
+func codeCountWhere(c storage.CodeCount) where {
 	var w where
 	if c.StoreID != "" {
 		// Through the store's promotions: codes has no index by store.
@@ -228,11 +253,20 @@ func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) 
 	if !c.Pending {
 		w.add(liveCode)
 	}
-	var n int64
-	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM codes c`+w.String(), w.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: count codes: %w", err)
+	return w
+}
+
+// CodeListByStore returns a page of a store's codes, newest first, through
+// its promotions and the index codes_promotion.
+func (t *tx) CodeListByStore(ctx context.Context, f storage.StoreCodeFilter) ([]*promokit.Code, error) {
+	var w where
+	w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", f.StoreID)
+	if f.After != "" {
+		w.add("c.id < (SELECT id FROM codes WHERE code = ?)", f.After)
 	}
-	return n, nil
+	w.add(liveCode)
+	q := `SELECT ` + codeColumns + ` FROM codes c` + w.String() + ` ORDER BY c.id DESC LIMIT ?`
+	return queryList(ctx, t, "codes", q, append(w.args, f.Page.Size()), scanCode)
 }
 
 // CodeExistingMany returns the values among codes, in their order and each
