@@ -203,6 +203,7 @@ func TestConsoleScope(t *testing.T) {
 		sellerPaths, sellerForms := sellerScopeCases(b)
 		maps.Copy(paths, sellerPaths)
 		maps.Copy(forms, sellerForms)
+		p4 := p4ScopeCases(t, b, paths, forms)
 		admin := b.signIn(t, b.admin)
 		seller, foreign, partner := b.signIn(t, b.seller), b.signIn(t, b.foreign), b.signIn(t, b.partner)
 		anon := newConsoleClient(t, b.c.base)
@@ -253,6 +254,8 @@ func TestConsoleScope(t *testing.T) {
 						want404(t, send(anon, rt, path))
 						send(seller, rt, path).want(t, http.StatusNotFound, `action="/console/sign-out"`)
 					}
+				case "seller under P4":
+					checkP4Route(t, b, p4, rt, path, send, admin, partner, seller, anon)
 				case "partner":
 					checkPartnerRoute(t, b, rt, path, map[string]*consoleClient{"seller": seller, "foreign seller": foreign, "admin": admin}, anon, partner)
 				default:
