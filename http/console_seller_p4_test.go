@@ -198,6 +198,11 @@ func TestConsoleP4(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		openPreset := promokit.PresetOpen
+		if st, err = b.svc.UpdateSettings(adminCtx(), st.Version, engine.SettingsInput{Preset: &openPreset}); err != nil {
+			t.Fatal(err)
+		}
+		c.get("/console/p4/new").want(t, http.StatusOK, "at most 100.00 %", "at most 1000000000 in all", `max="10000"`, "inside the 120 month(s)")
 		pol, zone := st.Policy, "Europe/Paris"
 		pol.Preset = ""
 		pol.PartnerCodes.MaxPercentOff, pol.PartnerCodes.MaxTotalUses, pol.PartnerCodes.MaxUsesPerCustomer = 2500, 10, 1
@@ -332,6 +337,17 @@ func TestConsoleP4(t *testing.T) {
 		if n := strings.Count(r.Body, `<tr><th scope="row">`); n != 57-consolePageSize {
 			t.Fatalf("the second page shows %d codes, want %d", n, 57-consolePageSize)
 		}
+
+		// Once its window has passed, a code ends: no button changes it,
+		// and a change sent anyway is refused on the tab.
+		b.clock.Set(jan1().AddDate(0, 0, 20))
+		c = b.signIn(t, fx.seller)
+		r = c.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+		if !regexp.MustCompile(`SEO-30</code></a><br><span class="fine">SEO launch</span></th>\s*<td class="state">ended</td>`).MatchString(r.Body) ||
+			strings.Contains(r.Body, `aria-label="Deactivate SEO-30"`) {
+			t.Fatalf("the ended code is not shown ended, without a button:\n%s", r.Body)
+		}
+		c.post("/console/p4/codes/SEO-30/deactivate", nil).want(t, http.StatusConflict, `id="error-summary"`, "code SEO-30 has expired")
 	})
 }
 
