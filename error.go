@@ -51,6 +51,11 @@ type Error struct {
 	// days, a rejoin before 7), when the request becomes possible.
 	PossibleFrom *time.Time
 	Fields       []FieldError
+	// Field is, for a policy breach, the request's field whose value
+	// breaks the rule ("percent_off_bp"), when one does, so that a form
+	// can show the refusal next to that input. The API's problem
+	// document does not carry it: its errors list invalid input.
+	Field string
 }
 
 // FieldError is one invalid field: a JSON pointer-like path, a stable code
@@ -77,6 +82,12 @@ func Errorf(code, format string, args ...any) *Error {
 // and the value the request would have reached are reported to the client.
 func PolicyError(rule string, limit, current int64, format string, args ...any) *Error {
 	return &Error{Code: EPolicy, Rule: rule, Limit: &limit, Current: &current, Message: fmt.Sprintf(format, args...)}
+}
+
+// On names field as the one e is about (Error.Field) and returns e.
+func (e *Error) On(field string) *Error {
+	e.Field = field
+	return e
 }
 
 // ErrorCode returns the code of err when it is or wraps an *Error, and

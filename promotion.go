@@ -286,22 +286,22 @@ func (p *Promotion) Validate(currency string) error {
 // starts: a code is usable for up to one month following its creation.
 func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Location) error {
 	if p.Automatic {
-		return &Error{Code: EPolicy, Rule: "P4", Message: "a store under P4 gives its promotions through partner promo codes; it cannot create an automatic promotion"}
+		return &Error{Code: EPolicy, Rule: "P4", Message: "a store under P4 gives its promotions through partner promo codes; it cannot create an automatic promotion", Field: "automatic"}
 	}
 	if p.Type != PercentOff {
-		return PolicyError("P4", int64(pol.MaxPercentOff), 0, "a partner promo code gives a percentage off, up to %d bp", pol.MaxPercentOff)
+		return PolicyError("P4", int64(pol.MaxPercentOff), 0, "a partner promo code gives a percentage off, up to %d bp", pol.MaxPercentOff).On("type")
 	}
 	if p.PercentOff > pol.MaxPercentOff {
-		return PolicyError("P4", int64(pol.MaxPercentOff), int64(p.PercentOff), "percent_off_bp may be at most %d under P4", pol.MaxPercentOff)
+		return PolicyError("P4", int64(pol.MaxPercentOff), int64(p.PercentOff), "percent_off_bp may be at most %d under P4", pol.MaxPercentOff).On("percent_off_bp")
 	}
 	if len(p.ProductIDs) == 0 {
-		return PolicyError("P4", 1, 0, "a partner promo code must list one or more products, not the whole catalogue")
+		return PolicyError("P4", 1, 0, "a partner promo code must list one or more products, not the whole catalogue").On("product_ids")
 	}
 	if p.TotalUses == nil || *p.TotalUses > pol.MaxTotalUses {
-		return PolicyError("P4", pol.MaxTotalUses, orMax(p.TotalUses), "total_uses must be set and at most %d under P4", pol.MaxTotalUses)
+		return PolicyError("P4", pol.MaxTotalUses, orMax(p.TotalUses), "total_uses must be set and at most %d under P4", pol.MaxTotalUses).On("total_uses")
 	}
 	if p.PerCustomer == nil || *p.PerCustomer > pol.MaxUsesPerCustomer {
-		return PolicyError("P4", pol.MaxUsesPerCustomer, orMax(p.PerCustomer), "per_customer must be set and at most %d under P4", pol.MaxUsesPerCustomer)
+		return PolicyError("P4", pol.MaxUsesPerCustomer, orMax(p.PerCustomer), "per_customer must be set and at most %d under P4", pol.MaxUsesPerCustomer).On("per_customer")
 	}
 	return checkPartnerCodeWindow(p, pol, loc)
 }
@@ -311,15 +311,22 @@ func CheckPartnerCodePolicy(p *Promotion, pol PartnerCodePolicy, loc *time.Locat
 // limit and the value are days from the creation.
 func checkPartnerCodeWindow(p *Promotion, pol PartnerCodePolicy, loc *time.Location) error {
 	created := p.CreatedAt.In(loc)
-	last := AddMonths(created, int(pol.MaxWindowMonths))
+	last := PartnerCodeLastEnd(created, pol, loc)
 	maxDays := ceilDays(last.Sub(created))
 	if p.EndsAt == nil {
-		return PolicyError("P4", maxDays, 0, "ends_at is required under P4: at most %d month(s) after the code's creation, by %s", pol.MaxWindowMonths, last.Format(time.RFC3339))
+		return PolicyError("P4", maxDays, 0, "ends_at is required under P4: at most %d month(s) after the code's creation, by %s", pol.MaxWindowMonths, last.Format(time.RFC3339)).On("ends_at")
 	}
 	if p.EndsAt.After(last) {
-		return PolicyError("P4", maxDays, ceilDays(p.EndsAt.Sub(p.CreatedAt)), "ends_at may be at most %d month(s) (%d days) after the code's creation under P4, by %s", pol.MaxWindowMonths, maxDays, last.Format(time.RFC3339))
+		return PolicyError("P4", maxDays, ceilDays(p.EndsAt.Sub(p.CreatedAt)), "ends_at may be at most %d month(s) (%d days) after the code's creation under P4, by %s", pol.MaxWindowMonths, maxDays, last.Format(time.RFC3339)).On("ends_at")
 	}
 	return nil
+}
+
+// PartnerCodeLastEnd returns the latest end that P4 allows the window of
+// a code created at created: pol.MaxWindowMonths calendar months later in
+// the marketplace's zone loc (AddMonths), in loc.
+func PartnerCodeLastEnd(created time.Time, pol PartnerCodePolicy, loc *time.Location) time.Time {
+	return AddMonths(created.In(loc), int(pol.MaxWindowMonths))
 }
 
 // AddMonths returns t plus n calendar months in t's location, clamped to the

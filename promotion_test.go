@@ -109,24 +109,25 @@ func TestCheckPartnerCodePolicy(t *testing.T) {
 		change  func(p *promokit.Promotion)
 		limit   int64
 		current int64
+		field   string // the field the refusal is about
 	}{
-		{"31%", func(p *promokit.Promotion) { p.PercentOff = 3100 }, 3000, 3100},
-		{"amount off", func(p *promokit.Promotion) { p.Type, p.PercentOff, p.AmountOff = promokit.AmountOff, 0, 100 }, 3000, 0},
-		{"whole catalogue", func(p *promokit.Promotion) { p.ProductIDs = nil }, 1, 0},
-		{"21 uses", func(p *promokit.Promotion) { p.TotalUses = ptr(int64(21)) }, 20, 21},
-		{"unlimited uses", func(p *promokit.Promotion) { p.TotalUses = nil }, 20, -1},
-		{"3 per customer", func(p *promokit.Promotion) { p.PerCustomer = ptr(int64(3)) }, 2, 3},
-		{"no per-customer limit", func(p *promokit.Promotion) { p.PerCustomer = nil }, 2, -1},
-		{"no end", func(p *promokit.Promotion) { p.EndsAt = nil }, 28, 0},
+		{"31%", func(p *promokit.Promotion) { p.PercentOff = 3100 }, 3000, 3100, "percent_off_bp"},
+		{"amount off", func(p *promokit.Promotion) { p.Type, p.PercentOff, p.AmountOff = promokit.AmountOff, 0, 100 }, 3000, 0, "type"},
+		{"whole catalogue", func(p *promokit.Promotion) { p.ProductIDs = nil }, 1, 0, "product_ids"},
+		{"21 uses", func(p *promokit.Promotion) { p.TotalUses = ptr(int64(21)) }, 20, 21, "total_uses"},
+		{"unlimited uses", func(p *promokit.Promotion) { p.TotalUses = nil }, 20, -1, "total_uses"},
+		{"3 per customer", func(p *promokit.Promotion) { p.PerCustomer = ptr(int64(3)) }, 2, 3, "per_customer"},
+		{"no per-customer limit", func(p *promokit.Promotion) { p.PerCustomer = nil }, 2, -1, "per_customer"},
+		{"no end", func(p *promokit.Promotion) { p.EndsAt = nil }, 28, 0, "ends_at"},
 		// January 31 + 1 month is February 28 in 2026: calendar months,
 		// clamped to the month's last day (not March 3 as AddDate gives).
-		{"one second too long", func(p *promokit.Promotion) { p.EndsAt = ptr(day("2026-02-28T10:00:01Z")) }, 28, 29},
+		{"one second too long", func(p *promokit.Promotion) { p.EndsAt = ptr(day("2026-02-28T10:00:01Z")) }, 28, 29, "ends_at"},
 		// The month follows the code's creation, not its start (P4): a
 		// window of 18 days that starts 20 days after the creation ends
 		// 38 days after it.
 		{"a month from a later start", func(p *promokit.Promotion) {
 			p.StartsAt, p.EndsAt = day("2026-02-20T10:00:00Z"), ptr(day("2026-03-10T10:00:00Z"))
-		}, 28, 38},
+		}, 28, 38, "ends_at"},
 	} {
 		p := p4Promotion()
 		tt.change(p)
@@ -139,6 +140,12 @@ func TestCheckPartnerCodePolicy(t *testing.T) {
 		if *e.Limit != tt.limit || *e.Current != tt.current {
 			t.Errorf("%s: limit/current = %d/%d, want %d/%d", tt.name, *e.Limit, *e.Current, tt.limit, tt.current)
 		}
+		if e.Field != tt.field {
+			t.Errorf("%s: about field %q, want %q", tt.name, e.Field, tt.field)
+		}
+	}
+	if got, want := promokit.PartnerCodeLastEnd(day("2026-01-31T10:00:00Z"), pc, time.UTC), day("2026-02-28T10:00:00Z"); !got.Equal(want) {
+		t.Errorf("PartnerCodeLastEnd = %s, want %s", got, want)
 	}
 	// A later start is fine while the window ends inside the month.
 	p := p4Promotion()

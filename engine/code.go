@@ -40,11 +40,8 @@ func (s *Service) readForCodes(ctx context.Context, tx storage.Tx, pr promokit.P
 	if err != nil {
 		return nil, err
 	}
-	if p.Ended(now) {
-		return nil, promokit.Errorf(promokit.EConflict, "promotion %s has ended: it takes no new codes", promotionID)
-	}
-	if p.Automatic {
-		return nil, promokit.Errorf(promokit.EAutomatic, "promotion %s is automatic: it applies without a code and takes no codes", promotionID)
+	if err := takesCodes(p, now); err != nil {
+		return nil, err
 	}
 	store, err := tx.StoreGet(ctx, p.StoreID, lock)
 	if err != nil {
@@ -57,6 +54,18 @@ func (s *Service) readForCodes(ctx context.Context, tx storage.Tx, pr promokit.P
 	return &codeContext{settings: settings, store: store, promo: p}, nil
 }
 
+// takesCodes refuses new codes of a promotion that has ended or that
+// applies without a code.
+func takesCodes(p *promokit.Promotion, now time.Time) error {
+	if p.Ended(now) {
+		return promokit.Errorf(promokit.EConflict, "promotion %s has ended: it takes no new codes", p.ID)
+	}
+	if p.Automatic {
+		return promokit.Errorf(promokit.EAutomatic, "promotion %s is automatic: it applies without a code and takes no codes", p.ID)
+	}
+	return nil
+}
+
 // checkQuota enforces P4's rolling quota of codes per store: adding n codes
 // must keep the codes created in the window at or under the limit. The
 // refusal's current value is the number of codes the window holds, not
@@ -67,8 +76,7 @@ func (s *Service) checkQuota(ctx context.Context, tx storage.Tx, cc *codeContext
 		return nil
 	}
 	pol := cc.settings.Policy.PartnerCodes
-	since := now.Add(-time.Duration(pol.WindowDays) * 24 * time.Hour)
-	count, err := tx.CodeCount(ctx, storage.CodeCount{StoreID: cc.store.ID, Since: since})
+	count, err := tx.CodeCount(ctx, storage.CodeCount{StoreID: cc.store.ID, Since: quotaSince(pol, now)})
 	if err != nil {
 		return err
 	}
@@ -87,10 +95,10 @@ func checkCodeLimits(cc *codeContext, c *promokit.Code) error {
 	}
 	pol := cc.settings.Policy.PartnerCodes
 	if c.UsageLimit != nil && *c.UsageLimit > pol.MaxTotalUses {
-		return promokit.PolicyError("P4", pol.MaxTotalUses, *c.UsageLimit, "usage_limit may be at most %d under P4", pol.MaxTotalUses)
+		return promokit.PolicyError("P4", pol.MaxTotalUses, *c.UsageLimit, "usage_limit may be at most %d under P4", pol.MaxTotalUses).On("usage_limit")
 	}
 	if c.PerCustomerLimit != nil && *c.PerCustomerLimit > pol.MaxUsesPerCustomer {
-		return promokit.PolicyError("P4", pol.MaxUsesPerCustomer, *c.PerCustomerLimit, "per_customer_limit may be at most %d under P4", pol.MaxUsesPerCustomer)
+		return promokit.PolicyError("P4", pol.MaxUsesPerCustomer, *c.PerCustomerLimit, "per_customer_limit may be at most %d under P4", pol.MaxUsesPerCustomer).On("per_customer_limit")
 	}
 	return nil
 }
@@ -161,16 +169,26 @@ func (s *Service) CreateCode(ctx context.Context, promotionID string, in CodeInp
 		if err != nil {
 			return err
 		}
-		c = newCode(in, cc.promo, now)
-		if err := prepareCode(ctx, tx, cc, c); err != nil {
-			return err
-		}
-		if err := s.checkQuota(ctx, tx, cc, now, 1); err != nil {
-			return err
-		}
-		return tx.CodeCreate(ctx, c)
+		c, err = s.insertCode(ctx, tx, cc, in, now)
+		return err
 	})
 	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// insertCode checks the custom code that in creates against cc (its
+// rules, its partner and the P4 quota) and inserts it.
+func (s *Service) insertCode(ctx context.Context, tx storage.Tx, cc *codeContext, in CodeInput, now time.Time) (*promokit.Code, error) {
+	c := newCode(in, cc.promo, now)
+	if err := prepareCode(ctx, tx, cc, c); err != nil {
+		return nil, err
+	}
+	if err := s.checkQuota(ctx, tx, cc, now, 1); err != nil {
+		return nil, err
+	}
+	if err := tx.CodeCreate(ctx, c); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -157,11 +157,27 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 	if err != nil {
 		return nil, err
 	}
+	p, err := newPromotion(pr, in, s.now())
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, func(tx storage.Tx) error {
+		_, err := insertPromotion(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPromotion returns the promotion that in creates for the caller pr at
+// now, not yet checked against the database (insertPromotion).
+func newPromotion(pr promokit.Principal, in PromotionInput, now time.Time) (*promokit.Promotion, error) {
 	storeID, err := ownStore(pr, in.StoreID)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
 	p := &promokit.Promotion{
 		ID: promokit.NewID(promokit.PrefixPromotion, now), StoreID: storeID,
 		Channel: promokit.ChannelStore, StartsAt: now, Active: true, Version: 1,
@@ -171,33 +187,38 @@ func (s *Service) CreatePromotion(ctx context.Context, in PromotionInput) (*prom
 	if err := checkChannel(pr, p); err != nil {
 		return nil, err
 	}
-	err = s.write(ctx, func(tx storage.Tx) error {
-		settings, err := tx.SettingsGet(ctx)
-		if err != nil {
-			return err
-		}
-		p.Currency = settings.Currency
-		if err := p.Validate(settings.Currency); err != nil {
-			return err
-		}
-		store, err := tx.StoreGet(ctx, storeID, true)
-		if err != nil {
-			return fieldNotFound(err, "store_id", "store", storeID)
-		}
-		if store.PartnerPromoCodes {
-			if err := promokit.CheckPartnerCodePolicy(p, settings.Policy.PartnerCodes, settings.Location()); err != nil {
-				return err
-			}
-		}
-		if err := checkProducts(ctx, tx, p); err != nil {
-			return err
-		}
-		return tx.PromotionCreate(ctx, p)
-	})
+	return p, nil
+}
+
+// insertPromotion checks the new promotion p against the settings, its
+// store (locked, for the P4 quota of a code created with it) and its
+// products, and inserts it. It returns what a code of p is checked
+// against.
+func insertPromotion(ctx context.Context, tx storage.Tx, p *promokit.Promotion) (*codeContext, error) {
+	settings, err := tx.SettingsGet(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	p.Currency = settings.Currency
+	if err := p.Validate(settings.Currency); err != nil {
+		return nil, err
+	}
+	store, err := tx.StoreGet(ctx, p.StoreID, true)
+	if err != nil {
+		return nil, fieldNotFound(err, "store_id", "store", p.StoreID)
+	}
+	if store.PartnerPromoCodes {
+		if err := promokit.CheckPartnerCodePolicy(p, settings.Policy.PartnerCodes, settings.Location()); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkProducts(ctx, tx, p); err != nil {
+		return nil, err
+	}
+	if err := tx.PromotionCreate(ctx, p); err != nil {
+		return nil, err
+	}
+	return &codeContext{settings: settings, store: store, promo: p}, nil
 }
 
 // checkChannel refuses a seller a platform promotion (C1, R1): the

@@ -52,6 +52,7 @@ const (
 	accessAdmin                         // the marketplace's operator
 	accessSeller                        // a store's seller
 	accessPartner                       // a partner
+	accessP4Seller                      // the seller of a store under P4 (partner promo codes)
 )
 
 // allows reports whether principal p may open a route of access a.
@@ -61,7 +62,8 @@ func (a consoleAccess) allows(p promokit.Principal) bool {
 		return true
 	case accessAdmin:
 		return p.Role == promokit.RoleAdmin
-	case accessSeller:
+	case accessSeller, accessP4Seller:
+		// A P4 route's store is checked by consoleHandler.
 		return p.Role == promokit.RoleSeller
 	case accessPartner:
 		return p.Role == promokit.RolePartner
@@ -152,6 +154,8 @@ func (a consoleAccess) String() string {
 		return "seller"
 	case accessPartner:
 		return "partner"
+	case accessP4Seller:
+		return "seller under P4"
 	}
 	return "none"
 }
@@ -162,6 +166,9 @@ type navItem struct {
 	Label string
 	Path  string
 	Roles []promokit.Role
+	// Also are other paths whose pages are the entry's, such as the P4
+	// tab, which a P4 seller's Promotions opens.
+	Also []string
 }
 
 // consoleNav is the navigation, in the order the layout shows it. A new
@@ -173,7 +180,7 @@ var consoleNav = []navItem{
 	{Label: "Partners", Path: "/console/partners", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Keys", Path: "/console/keys", Roles: []promokit.Role{promokit.RoleAdmin}},
 	{Label: "Settings", Path: "/console/settings", Roles: []promokit.Role{promokit.RoleAdmin}},
-	{Label: "Promotions", Path: "/console/promotions", Roles: []promokit.Role{promokit.RoleSeller}},
+	{Label: "Promotions", Path: "/console/promotions", Roles: []promokit.Role{promokit.RoleSeller}, Also: []string{"/console/p4"}},
 	{Label: "Codes", Path: "/console/codes", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Payouts", Path: "/console/payouts", Roles: []promokit.Role{promokit.RoleSeller}},
 	{Label: "Statement", Path: "/console/statement", Roles: []promokit.Role{promokit.RoleSeller}},
@@ -198,7 +205,8 @@ func navFor(role promokit.Role, path string) []navLink {
 		if !slices.Contains(it.Roles, role) {
 			continue
 		}
-		cur := path == it.Path || it.Path != "/console/" && strings.HasPrefix(path, it.Path+"/")
+		cur := path == it.Path || it.Path != "/console/" && strings.HasPrefix(path, it.Path+"/") ||
+			slices.ContainsFunc(it.Also, func(p string) bool { return path == p || strings.HasPrefix(path, p+"/") })
 		out = append(out, navLink{Label: it.Label, Path: it.Path, Current: cur})
 	}
 	return out
@@ -251,6 +259,12 @@ func (s *Server) consoleHandler(rt consoleRoute) http.Handler {
 			if !rt.access.allows(p) {
 				s.consoleNotFound(w, r)
 				return
+			}
+			if rt.access == accessP4Seller {
+				if err := s.requireP4(r.Context(), p); err != nil {
+					s.consoleFail(w, r, err)
+					return
+				}
 			}
 		}
 		rt.handle(w, r)
@@ -425,6 +439,11 @@ var consoleNotices = map[string]string{
 	"affiliate-rate-set":             "The general rate is set: orders placed from now on earn at it.",
 	"affiliate-product-rate-set":     "The product's rate is set: its orders placed from now on earn at it.",
 	"affiliate-product-rate-removed": "The product's own rate is removed: it takes the general rate again.",
+
+	// The P4 tab.
+	"p4-created":     "The code was created, with its promotion.",
+	"p4-activated":   "The code is active.",
+	"p4-deactivated": "The code is inactive: it applies to no order until it is activated again.",
 
 	// A partner's pages.
 	"link-created":     "The link was created.",

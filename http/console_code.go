@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/csv"
@@ -20,6 +21,8 @@ type codesPage struct {
 	P     *promokit.Promotion
 	Codes []*promokit.Code
 	Pager pager
+	// Loc is the marketplace's time zone, which the page shows times in.
+	Loc *time.Location
 }
 
 // handleConsoleCodeList lists a promotion's codes in the order they were
@@ -41,12 +44,17 @@ func (s *Server) handleConsoleCodeList(w http.ResponseWriter, r *http.Request) {
 		s.consoleFail(w, r, err)
 		return
 	}
+	st, err := s.sellerSettings(r.Context())
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
+	}
 	var last string
 	if len(codes) > 0 {
 		last = codes[len(codes)-1].Code
 	}
 	s.render(w, r, http.StatusOK, "codes", &page{Title: "Codes of " + p.Name,
-		Data: codesPage{P: p, Codes: codes, Pager: newPager(r, len(codes), last)}})
+		Data: codesPage{P: p, Codes: codes, Pager: newPager(r, len(codes), last), Loc: st.Location()}})
 }
 
 // handleConsoleCodeGenerate starts the generation of codes (a job) and
@@ -204,6 +212,8 @@ type codePage struct {
 	Uses     []*engine.CodeUse
 	Pager    pager
 	Currency string
+	// Loc is the marketplace's time zone, which the page shows times in.
+	Loc *time.Location
 }
 
 // handleConsoleCodeFind opens the page of the code of ?code, or shows the
@@ -260,10 +270,15 @@ func (s *Server) handleConsoleCodeGet(w http.ResponseWriter, r *http.Request) {
 		s.consoleFail(w, r, err)
 		return
 	}
+	st, err := s.sellerSettings(r.Context())
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
+	}
 	var last string
 	if len(uses) > 0 {
 		last = strconv.FormatInt(uses[len(uses)-1].ID, 10)
 	}
 	s.render(w, r, http.StatusOK, "code", &page{Title: "Code " + c.Code,
-		Data: codePage{Code: c, P: p, Uses: uses, Pager: newPager(r, len(uses), last), Currency: p.Currency}})
+		Data: codePage{Code: c, P: p, Uses: uses, Pager: newPager(r, len(uses), last), Currency: p.Currency, Loc: st.Location()}})
 }

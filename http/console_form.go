@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -41,6 +42,12 @@ func newFormErrors(err error) *formErrors {
 		PossibleFrom: p.PossibleFrom, Fields: p.Errors}
 	if p.Code == promokit.EInternal {
 		f.Message = "Something went wrong on the server, and nothing was saved. If it happens again, report it with the request id below."
+	}
+	var e *promokit.Error
+	if errors.As(err, &e) && e.Field != "" && len(f.Fields) == 0 {
+		// A policy breach about one field is shown next to its input
+		// too, with the rule and the limit.
+		f.Fields = []promokit.FieldError{{Field: e.Field, Code: e.Code, Message: strings.TrimSuffix(e.Message, ".") + ". " + f.LimitText()}}
 	}
 	return f
 }

@@ -47,6 +47,13 @@ func (s *Server) sellerRoutes() []consoleRoute {
 		{"GET", "/console/payouts/{id}/proof", accessSeller, s.handleConsolePayoutProof},
 		{"GET", "/console/statement", accessSeller, s.handleConsoleStatement},
 		{"GET", "/console/statement/ledger.csv", accessSeller, s.handleConsoleLedgerCSV},
+		// The P4 tab (console_seller_p4.go).
+		{"GET", "/console/p4", accessP4Seller, s.handleConsoleP4},
+		{"GET", "/console/p4/new", accessP4Seller, s.handleConsoleP4New},
+		{"POST", "/console/p4", accessP4Seller, s.handleConsoleP4Create},
+		{"POST", "/console/p4/codes/{code}/activate", accessP4Seller, s.handleConsoleP4Activate},
+		{"POST", "/console/p4/codes/{code}/deactivate", accessP4Seller, s.handleConsoleP4Deactivate},
+		{"GET", "/console/p4/codes.csv", accessP4Seller, s.handleConsoleP4Export},
 	}
 }
 
@@ -83,11 +90,17 @@ type promotionsPage struct {
 	Statuses              []promokit.Status
 	Channels              []promokit.Channel
 	Filtered              bool
+	// Loc is the marketplace's time zone, which the page shows times in.
+	Loc *time.Location
 }
 
 // handleConsolePromotionList lists the store's promotions by id, a page
-// at a time, filtered by ?status, ?channel and ?name (a part of it).
+// at a time, filtered by ?status, ?channel and ?name (a part of it). A
+// store under P4 has the P4 tab instead.
 func (s *Server) handleConsolePromotionList(w http.ResponseWriter, r *http.Request) {
+	if s.redirectP4(w, r, "/console/p4") {
+		return
+	}
 	q := r.URL.Query()
 	p, err := listPage(r)
 	if err != nil {
@@ -107,6 +120,12 @@ func (s *Server) handleConsolePromotionList(w http.ResponseWriter, r *http.Reque
 		s.consoleFail(w, r, err)
 		return
 	}
+	st, err := s.sellerSettings(r.Context())
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
+	}
+	d.Loc = st.Location()
 	now := s.svc.Clock().Now()
 	for _, pr := range list {
 		d.Rows = append(d.Rows, promotionRow{Promotion: pr, Status: pr.Status(now)})
@@ -141,8 +160,12 @@ func (s *Server) sellerSettings(ctx context.Context) (*promokit.Settings, error)
 }
 
 // handleConsolePromotionNew shows the form of a new promotion: the
-// promotion page without a promotion.
+// promotion page without a promotion. A store under P4 has the form of a
+// new P4 code instead.
 func (s *Server) handleConsolePromotionNew(w http.ResponseWriter, r *http.Request) {
+	if s.redirectP4(w, r, "/console/p4/new") {
+		return
+	}
 	st, err := s.sellerSettings(r.Context())
 	if err != nil {
 		s.consoleFail(w, r, err)
@@ -151,7 +174,7 @@ func (s *Server) handleConsolePromotionNew(w http.ResponseWriter, r *http.Reques
 	f := promotionForm{Channel: string(promokit.ChannelStore), Type: string(promokit.PercentOff),
 		StartsAt: s.svc.Clock().Now().In(st.Location()).Format(formTime)}
 	s.render(w, r, http.StatusOK, "promotion", &page{Title: "New promotion",
-		Data: &promotionPage{Form: f, Channels: promotionChannels, Currency: st.Currency, TimeZone: st.TimeZone}})
+		Data: &promotionPage{Form: f, Channels: promotionChannels, Currency: st.Currency, TimeZone: st.TimeZone, Loc: st.Location()}})
 }
 
 // readPromotionForm reads the form of a promotion into f and an input; a
@@ -245,7 +268,7 @@ func (s *Server) handleConsolePromotionCreate(w http.ResponseWriter, r *http.Req
 	}
 	if err != nil {
 		s.failForm(w, r, err, "promotion", &page{Title: "New promotion",
-			Data: &promotionPage{Form: f, Channels: promotionChannels, Currency: st.Currency, TimeZone: st.TimeZone}})
+			Data: &promotionPage{Form: f, Channels: promotionChannels, Currency: st.Currency, TimeZone: st.TimeZone, Loc: st.Location()}})
 		return
 	}
 	redirectNotice(w, r, "/console/promotions/"+p.ID, "promotion-created")
@@ -260,6 +283,11 @@ type promotionPage struct {
 	Channels []promokit.Channel
 	Currency string
 	TimeZone string
+	// Loc is the marketplace's time zone, which the page shows times in.
+	Loc *time.Location
+	// P4 tells that its store runs under P4: its terms never change
+	// (no edit form), only its state does.
+	P4 bool
 	// Codes is the first page of its codes, More whether there are more.
 	Codes []*promokit.Code
 	More  bool
@@ -300,9 +328,14 @@ func (s *Server) promotionPage(r *http.Request, id string) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
+	p4, err := s.sellerUnderP4(r)
+	if err != nil {
+		return nil, err
+	}
 	now := s.svc.Clock().Now()
-	d := &promotionPage{P: p, Status: p.Status(now), Editable: p.Editable(now), Form: newPromotionForm(p, st.Location()),
-		Channels: promotionChannels, Currency: st.Currency, TimeZone: st.TimeZone, Gen: genForm{Count: "100", Length: "10"}}
+	d := &promotionPage{P: p, Status: p.Status(now), Editable: p.Editable(now) && !p4, Form: newPromotionForm(p, st.Location()),
+		Channels: promotionChannels, Currency: st.Currency, TimeZone: st.TimeZone, Loc: st.Location(), P4: p4,
+		Gen: genForm{Count: "100", Length: "10"}}
 	if !p.Automatic {
 		codes, err := s.svc.ListCodes(ctx, storage.CodeFilter{PromotionID: id, Page: storage.Page{Limit: 10}})
 		if err != nil {

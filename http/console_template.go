@@ -133,6 +133,7 @@ func (c *console) funcs() template.FuncMap {
 		"needed":       func(f inputField) inputField { f.Required = true; return f },
 		"hint":         func(h string, f inputField) inputField { f.Hint = h; return f },
 		"autocomplete": func(v string, f inputField) inputField { f.Autocomplete = v; return f },
+		"bounds":       func(min, max string, f inputField) inputField { f.Min, f.Max = min, max; return f },
 		"money": func(minor int64, currency string) string {
 			return promokit.Money{Minor: minor, Currency: currency}.Format()
 		},
@@ -151,8 +152,30 @@ func (c *console) funcs() template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
+		// zdate and zdatetime show a time in the marketplace's zone loc,
+		// the zone its forms read times in; UTC when loc is nil.
+		"zdate": func(t time.Time, loc *time.Location) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.In(zone(loc)).Format("2006-01-02")
+		},
+		"zdatetime": func(t time.Time, loc *time.Location) string {
+			if t.IsZero() {
+				return "–"
+			}
+			return t.In(zone(loc)).Format("2006-01-02 15:04 MST")
+		},
 		"chart": func(ch Chart) template.HTML { return ch.SVG() },
 	}
+}
+
+// zone returns loc, or UTC for nil.
+func zone(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // fieldID is the id of a form's input for field: the field's name with
@@ -164,13 +187,14 @@ func fieldID(field string) string {
 
 // inputField is an input of a form as the "input" partial renders it: its
 // label, value, hint and the errors of its field. Pages make one with
-// field and change it with as, needed, hint and autocomplete:
+// field and change it with as, needed, hint, autocomplete and bounds:
 //
 //	{{template "input" (field .Form "name" "Name" .Data.Name | needed)}}
 type inputField struct {
 	ID, Name, Label, Value string
 	Type                   string // "text" unless as says otherwise
 	Hint, Autocomplete     string
+	Min, Max               string // the bounds of a number or a time, when set
 	Required               bool
 	Errors                 []string
 }

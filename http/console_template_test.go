@@ -58,6 +58,7 @@ func consoleSamples() map[string]*page {
 		"settings":    {Title: "Settings", Form: newFormErrors(invalidField("policy.tasks.data_after_days", "out_of_range", "too many days")), Data: newSettingsPage(&settings)},
 	}
 	maps.Copy(samples, partnerSamples(at))
+	maps.Copy(samples, p4Samples(at))
 	return samples
 }
 

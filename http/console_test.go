@@ -206,6 +206,7 @@ func TestConsoleScope(t *testing.T) {
 		affiliatePaths, affiliateForms := affiliateScopeCases(b)
 		maps.Copy(paths, affiliatePaths)
 		maps.Copy(forms, affiliateForms)
+		p4 := p4ScopeCases(t, b, paths, forms)
 		admin := b.signIn(t, b.admin)
 		seller, foreign, partner := b.signIn(t, b.seller), b.signIn(t, b.foreign), b.signIn(t, b.partner)
 		anon := newConsoleClient(t, b.c.base)
@@ -256,6 +257,8 @@ func TestConsoleScope(t *testing.T) {
 						want404(t, send(anon, rt, path))
 						send(seller, rt, path).want(t, http.StatusNotFound, `action="/console/sign-out"`)
 					}
+				case "seller under P4":
+					checkP4Route(t, b, p4, rt, path, send, admin, partner, seller, anon)
 				case "partner":
 					checkPartnerRoute(t, b, rt, path, map[string]*consoleClient{"seller": seller, "foreign seller": foreign, "admin": admin}, anon, partner)
 				default:

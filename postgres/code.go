@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -193,11 +194,47 @@ func (s *DB) CodeExport(ctx context.Context, scope promokit.Scope, f storage.Cod
 // after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
 func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) {
-	var w where
-	if c.StoreID != "" {
-		// Through the store's promotions: codes has no index by store.
-		w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
+	sql, args := codeCountQuery(c, "count(*)")
+	var n int64
+	if err := t.q.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: count codes: %w", err)
 	}
+	return n, nil
+}
+
+// CodeTally counts the codes that c selects, as CodeCount does, and finds
+// the creation time of the oldest.
+func (t *tx) CodeTally(ctx context.Context, c storage.CodeCount) (storage.CodeTally, error) {
+	sql, args := codeCountQuery(c, "count(*), min(c.created_at)")
+	var out storage.CodeTally
+	var oldest *time.Time
+	if err := t.q.QueryRow(ctx, sql, args...).Scan(&out.Count, &oldest); err != nil {
+		return out, fmt.Errorf("postgres: tally codes: %w", err)
+	}
+	if oldest != nil {
+		out.Oldest = oldest.UTC()
+	}
+	return out, nil
+}
+
+// storeCodes returns the FROM clause of the codes c of the store storeID
+// that w selects (w's conditions on codes c, then the store's argument):
+// through the store's promotions p, then each one's codes by
+// codes_promotion, since codes has no index by store. The subquery is
+// fenced (OFFSET 0): flattened into a join, its rows would be estimated
+// from the average promotion, and a plan that walks every code of the
+// marketplace chosen, when a store's promotions, under P4 above all,
+// hold few of them.
+func storeCodes(w *where, storeID string, cols string) string {
+	w.add("c.promotion_id = p.id")
+	inner := `SELECT ` + cols + ` FROM codes c` + w.sql() + ` OFFSET 0`
+	return ` FROM promotions p CROSS JOIN LATERAL (` + inner + `) c WHERE p.store_id = ` + w.arg(storeID)
+}
+
+// codeCountQuery returns the query of what (aggregates of codes c) over
+// the codes c selects.
+func codeCountQuery(c storage.CodeCount, what string) (string, []any) {
+	w := new(where)
 	if c.PromotionID != "" {
 		w.add("c.promotion_id = ?", c.PromotionID)
 	}
@@ -207,11 +244,48 @@ func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) 
 	if !c.Pending {
 		w.add(liveCode)
 	}
-	var n int64
-	if err := t.q.QueryRow(ctx, `SELECT count(*) FROM codes c`+w.sql(), w.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres: count codes: %w", err)
+	if c.StoreID != "" {
+		return `SELECT ` + what + storeCodes(w, c.StoreID, "c.created_at"), w.args
 	}
-	return n, nil
+	return `SELECT ` + what + ` FROM codes c` + w.sql(), w.args
+}
+
+// qualified returns the columns of the comma-separated list cols, each
+// prefixed with table.
+func qualified(table, cols string) string {
+	list := strings.Split(cols, ",")
+	for i, c := range list {
+		list[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(list, ", ")
+}
+
+// storeCodeColumns are codeColumns of the codes c, in a query that reads
+// other tables too.
+var storeCodeColumns = qualified("c", codeColumns)
+
+// codeListByStoreQuery returns the query of a page of a store's codes,
+// newest first.
+func codeListByStoreQuery(f storage.StoreCodeFilter) (string, []any) {
+	w := new(where)
+	if f.After != "" {
+		w.add("c.id < (SELECT id FROM codes WHERE code = ?)", f.After)
+	}
+	w.add(liveCode)
+	return `SELECT ` + storeCodeColumns + storeCodes(w, f.StoreID, "c.id, "+storeCodeColumns) + ` ORDER BY c.id DESC LIMIT ` + w.arg(f.Page.Size()), w.args
+}
+
+// CodeListByStore returns a page of a store's codes, newest first, through
+// its promotions (storeCodes).
+func (t *tx) CodeListByStore(ctx context.Context, f storage.StoreCodeFilter) ([]*promokit.Code, error) {
+	sql, args := codeListByStoreQuery(f)
+	return queryList(ctx, t.q, "codes", sql, args, func(row pgx.Row) (*promokit.Code, error) {
+		c := new(promokit.Code)
+		if err := scanCode(row, c); err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
 }
 
 // CodeExistingMany returns, in the order given and once each, the values among

@@ -70,3 +70,9 @@ func (s *DB) PlanModesAfter(ctx context.Context, write func(context.Context, sto
 	})
 	return modes, err
 }
+
+// The queries of a store's codes, for their plan tests.
+var (
+	CodeCountQuery       = codeCountQuery
+	CodeListByStoreQuery = codeListByStoreQuery
+)

@@ -214,10 +214,43 @@ func (t *tx) CodeList(ctx context.Context, scope promokit.Scope, f storage.CodeF
 // or after c.Since when it is set, and those of imports that have not
 // committed with c.Pending.
 func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) {
+	q, args := codeCountQuery(c, "count(*)")
+	var n int64
+	if err := t.q.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count codes: %w", err)
+	}
+	return n, nil
+}
+
+// CodeTally counts the codes that c selects, as CodeCount does, and finds
+// the creation time of the oldest.
+func (t *tx) CodeTally(ctx context.Context, c storage.CodeCount) (storage.CodeTally, error) {
+	q, args := codeCountQuery(c, "count(*), min(c.created_at)")
+	var out storage.CodeTally
+	var oldest sql.NullInt64
+	if err := t.q.QueryRowContext(ctx, q, args...).Scan(&out.Count, &oldest); err != nil {
+		return out, fmt.Errorf("sqlite: tally codes: %w", err)
+	}
+	if oldest.Valid {
+		out.Oldest = fromMicros(oldest.Int64)
+	}
+	return out, nil
+}
+
+// storeCodes is the FROM clause of the codes c of a store, whose id is a
+// condition on p.store_id: through its promotions p, then each one's
+// codes by codes_promotion (codes has no index by store). CROSS JOIN
+// keeps that order whatever the planner would guess.
+const storeCodes = ` FROM promotions p CROSS JOIN codes c`
+
+// codeCountQuery returns the query of what (aggregates of codes c) over
+// the codes c selects.
+func codeCountQuery(c storage.CodeCount, what string) (string, []any) {
 	var w where
+	from := ` FROM codes c`
 	if c.StoreID != "" {
-		// Through the store's promotions: codes has no index by store.
-		w.add("c.promotion_id IN (SELECT id FROM promotions WHERE store_id = ?)", c.StoreID)
+		from = storeCodes
+		w.add("p.store_id = ? AND c.promotion_id = p.id", c.StoreID)
 	}
 	if c.PromotionID != "" {
 		w.add("c.promotion_id = ?", c.PromotionID)
@@ -228,11 +261,40 @@ func (t *tx) CodeCount(ctx context.Context, c storage.CodeCount) (int64, error) 
 	if !c.Pending {
 		w.add(liveCode)
 	}
-	var n int64
-	if err := t.q.QueryRowContext(ctx, `SELECT count(*) FROM codes c`+w.String(), w.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("sqlite: count codes: %w", err)
+	return `SELECT ` + what + from + w.String(), w.args
+}
+
+// storeCodeColumns are codeColumns of the codes c, in a query that reads
+// other tables too.
+var storeCodeColumns = qualified("c", codeColumns)
+
+// qualified returns the columns of the comma-separated list cols, each
+// prefixed with table.
+func qualified(table, cols string) string {
+	list := strings.Split(cols, ",")
+	for i, c := range list {
+		list[i] = table + "." + strings.TrimSpace(c)
 	}
-	return n, nil
+	return strings.Join(list, ", ")
+}
+
+// CodeListByStore returns a page of a store's codes, newest first, through
+// its promotions (storeCodes).
+func (t *tx) CodeListByStore(ctx context.Context, f storage.StoreCodeFilter) ([]*promokit.Code, error) {
+	q, args := codeListByStoreQuery(f)
+	return queryList(ctx, t, "codes", q, args, scanCode)
+}
+
+// codeListByStoreQuery returns the query of a page of a store's codes,
+// newest first.
+func codeListByStoreQuery(f storage.StoreCodeFilter) (string, []any) {
+	var w where
+	w.add("p.store_id = ? AND c.promotion_id = p.id", f.StoreID)
+	if f.After != "" {
+		w.add("c.id < (SELECT id FROM codes WHERE code = ?)", f.After)
+	}
+	w.add(liveCode)
+	return `SELECT ` + storeCodeColumns + storeCodes + w.String() + ` ORDER BY c.id DESC LIMIT ?`, append(w.args, f.Page.Size())
 }
 
 // CodeExistingMany returns the values among codes, in their order and each

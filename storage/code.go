@@ -32,6 +32,16 @@ type CodeTx interface {
 	CodeUpdate(ctx context.Context, c *promokit.Code) error
 	CodeList(ctx context.Context, scope promokit.Scope, f CodeFilter) ([]*promokit.Code, error)
 	CodeCount(ctx context.Context, c CodeCount) (int64, error)
+	// CodeTally counts the codes that c selects, as CodeCount does, and
+	// returns with the count the creation time of the oldest of them: a
+	// P4 store's quota, and when the rolling window next frees a code.
+	CodeTally(ctx context.Context, c CodeCount) (CodeTally, error)
+	// CodeListByStore returns one page of the codes of the store f.StoreID,
+	// newest first; f.After is the last code value of the previous page.
+	// Like CodeCount it reads through the store's promotions (codes has no
+	// index by store), so it serves the P4 stores, whose quota keeps
+	// their codes few, not stores with millions of generated codes.
+	CodeListByStore(ctx context.Context, f StoreCodeFilter) ([]*promokit.Code, error)
 	// CodeExistingMany returns the values among codes that exist. Like every
 	// read of codes, it leaves out the codes of an import that has not
 	// committed (CodeImportTx).
@@ -64,6 +74,20 @@ type CodeCount struct {
 	PromotionID string
 	Since       time.Time
 	Pending     bool
+}
+
+// CodeTally is what CodeTally counts: how many codes, and when the oldest
+// of them was created (zero when there are none).
+type CodeTally struct {
+	Count  int64
+	Oldest time.Time
+}
+
+// StoreCodeFilter selects a page of a store's codes, newest first
+// (CodeListByStore): Page.After is a code value.
+type StoreCodeFilter struct {
+	StoreID string
+	Page
 }
 
 // CustomerCodesQuery selects up to Limit codes of the store StoreID that

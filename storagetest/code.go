@@ -295,7 +295,8 @@ func testCodesList(t *testing.T, b *bundle) {
 	wantEqual(t, "par_1's codes of prm_1", both, list(storage.CodeFilter{PromotionID: "prm_1", PartnerID: "par_1"}))
 }
 
-// testCodesCount checks CodeCount by store, promotion and creation time.
+// testCodesCount checks CodeCount and CodeTally by store, promotion and
+// creation time, and CodeListByStore.
 func testCodesCount(t *testing.T, b *bundle) {
 	mustCreateStore(t, b, "sto_1")
 	mustCreateStore(t, b, "sto_2")
@@ -311,27 +312,63 @@ func testCodesCount(t *testing.T, b *bundle) {
 		return err
 	})
 	tests := []struct {
-		count storage.CodeCount
-		want  int64
+		count  storage.CodeCount
+		want   int64
+		oldest time.Duration // after b.now; -1 for none
 	}{
-		{storage.CodeCount{StoreID: "sto_1"}, 20},
-		{storage.CodeCount{StoreID: "sto_2"}, 10},
-		{storage.CodeCount{PromotionID: "prm_2"}, 10},
-		{storage.CodeCount{StoreID: "sto_1", PromotionID: "prm_3"}, 0},
-		{storage.CodeCount{StoreID: "sto_1", Since: b.at(12 * time.Hour)}, 12}, // hours 12..29, two of every three
-		{storage.CodeCount{StoreID: "sto_1", Since: b.at(12*time.Hour + time.Microsecond)}, 11},
-		{storage.CodeCount{PromotionID: "prm_1", Since: b.at(27 * time.Hour)}, 1},
-		{storage.CodeCount{StoreID: "sto_3"}, 0},
+		{storage.CodeCount{StoreID: "sto_1"}, 20, 0},
+		{storage.CodeCount{StoreID: "sto_2"}, 10, 2 * time.Hour},
+		{storage.CodeCount{PromotionID: "prm_2"}, 10, time.Hour},
+		{storage.CodeCount{StoreID: "sto_1", PromotionID: "prm_3"}, 0, -1},
+		{storage.CodeCount{StoreID: "sto_1", Since: b.at(12 * time.Hour)}, 12, 12 * time.Hour}, // hours 12..29, two of every three
+		{storage.CodeCount{StoreID: "sto_1", Since: b.at(12*time.Hour + time.Microsecond)}, 11, 13 * time.Hour},
+		{storage.CodeCount{PromotionID: "prm_1", Since: b.at(27 * time.Hour)}, 1, 27 * time.Hour},
+		{storage.CodeCount{StoreID: "sto_3"}, 0, -1},
 	}
 	for _, tc := range tests {
 		var n int64
+		var tally storage.CodeTally
 		b.read(t, func(tx storage.Tx) (err error) {
-			n, err = tx.CodeCount(b.ctx, tc.count)
+			if n, err = tx.CodeCount(b.ctx, tc.count); err != nil {
+				return err
+			}
+			tally, err = tx.CodeTally(b.ctx, tc.count)
 			return err
 		})
 		if n != tc.want {
 			t.Errorf("CodeCount(%+v) = %d, want %d", tc.count, n, tc.want)
 		}
+		want := storage.CodeTally{Count: tc.want}
+		if tc.oldest >= 0 {
+			want.Oldest = b.at(tc.oldest)
+		}
+		wantEqual(t, fmt.Sprintf("CodeTally(%+v)", tc.count), want, tally)
+	}
+
+	// A store's codes newest first, a page at a time, through its
+	// promotions: never another store's.
+	var ofSto1 []*promokit.Code
+	for i := len(cs) - 1; i >= 0; i-- {
+		if cs[i].StoreID == "sto_1" {
+			ofSto1 = append(ofSto1, cs[i])
+		}
+	}
+	byStore := func(f storage.StoreCodeFilter) []*promokit.Code {
+		var got []*promokit.Code
+		b.read(t, func(tx storage.Tx) (err error) {
+			got, err = tx.CodeListByStore(b.ctx, f)
+			return err
+		})
+		return got
+	}
+	wantEqual(t, "sto_1's codes, newest first", ofSto1, byStore(storage.StoreCodeFilter{StoreID: "sto_1"}))
+	wantEqual(t, "sto_1's codes, page 1", ofSto1[:7], byStore(storage.StoreCodeFilter{StoreID: "sto_1", Page: storage.Page{Limit: 7}}))
+	wantEqual(t, "sto_1's codes, page 2", ofSto1[7:14],
+		byStore(storage.StoreCodeFilter{StoreID: "sto_1", Page: storage.Page{After: ofSto1[6].Code, Limit: 7}}))
+	wantEqual(t, "sto_1's codes, last page", ofSto1[14:],
+		byStore(storage.StoreCodeFilter{StoreID: "sto_1", Page: storage.Page{After: ofSto1[13].Code, Limit: 7}}))
+	if got := byStore(storage.StoreCodeFilter{StoreID: "sto_3"}); len(got) != 0 {
+		t.Errorf("a store without codes lists %d", len(got))
 	}
 }
 
