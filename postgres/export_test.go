@@ -70,3 +70,10 @@ func (s *DB) PlanModesAfter(ctx context.Context, write func(context.Context, sto
 	})
 	return modes, err
 }
+
+// The counts of the charts of one promotion and one link, for their plan
+// tests.
+const (
+	PromotionUsesSQL = promotionUsesSQL
+	LinkStatsSQL     = linkStatsSQL
+)
