@@ -12,8 +12,9 @@ import (
 	"github.com/promokit/promokit/engine"
 )
 
-// Chart is a small bar or line chart of one series, drawn as inline SVG
-// on the server: no script, no library, a few kilobytes. Pages draw uses
+// Chart is a small bar or line chart of one series (a bar chart may stack
+// a second), drawn as inline SVG on the server: no script, no library, a
+// few kilobytes. Pages draw uses
 // per day, clicks per day or earnings per month with it. The SVG names
 // itself (Title) and describes its figures (a <title> per bar or point),
 // and scales to its container; its colours come from the stylesheet

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/storage"
 )
 
@@ -108,4 +109,63 @@ func BenchmarkStatsPromotionDaily(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%s/days=%d", index.name, c.promotion, c.days), func(b *testing.B) { run(b, c.promotion, c.days) })
 		}
 	}
+}
+
+// Run the benchmark of the write cost of the click index with
+//
+//	go test -run '^$' -bench ClickInsertIndexes -benchtime 2000x ./sqlite/
+//
+// Two databases hold 1,000,000 clicks over 100 links each, one with the
+// indexes of migration 0018 and one without clicks_link_day, as before
+// it. Each op writes a batch of 1,000 clicks (as the click queue does
+// under load) to each of them in turn, the first going first in even ops
+// and second in odd ones, so that the machine's drift weighs on both; it
+// reports each one's rate and the share of the first's.
+func BenchmarkClickInsertIndexes(b *testing.B) {
+	ctx := b.Context()
+	open := func(drop bool) *DB {
+		s, err := Open(ctx, b.TempDir()+"/bench.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		if err := s.Migrate(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if drop {
+			if _, err := s.writer.ExecContext(ctx, `DROP INDEX clicks_link_day`); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now().Add(-100 * 24 * time.Hour)
+		if _, err := s.writer.ExecContext(ctx, `WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999999)
+			INSERT INTO clicks (link_id, store_id, partner_id, visitor_id, clicked_at, user_agent, flag)
+			SELECT 'lnk_' || (i % 100), 'sto_1', 'par_1', 'v' || (i % 50000), ? + i * 8640, 'Mozilla/5.0', CASE WHEN i % 10 = 0 THEN 'bot' ELSE '' END
+			FROM n`, micros(start)); err != nil {
+			b.Fatal(err)
+		}
+		return s
+	}
+	dbs := []*DB{open(false), open(true)}
+	var spent [2]time.Duration
+	batch := make([]*promokit.Click, 1000)
+	b.ResetTimer()
+	for i := range b.N {
+		for k := range dbs {
+			k = (k + i) % 2
+			now := time.Now()
+			for j := range batch {
+				batch[j] = &promokit.Click{LinkID: fmt.Sprintf("lnk_%d", (i*1000+j)%100), StoreID: "sto_1", PartnerID: "par_1",
+					VisitorID: fmt.Sprintf("w%d-%d", i, j), ClickedAt: now, UserAgent: "Mozilla/5.0"}
+			}
+			start := time.Now()
+			if err := dbs[k].Write(ctx, func(t storage.Tx) error { return t.ClickInsertMany(ctx, batch) }); err != nil {
+				b.Fatal(err)
+			}
+			spent[k] += time.Since(start)
+		}
+	}
+	b.ReportMetric(float64(1000*b.N)/spent[0].Seconds(), "clicks/s-0018")
+	b.ReportMetric(float64(1000*b.N)/spent[1].Seconds(), "clicks/s-0017")
+	b.ReportMetric(100*spent[1].Seconds()/spent[0].Seconds(), "%-of-0017")
 }
