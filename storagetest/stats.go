@@ -85,7 +85,8 @@ func testStatsDaily(t *testing.T, b *bundle) {
 }
 
 // testStatsPromotionDaily checks a promotion's uses per period: its
-// redeemed redemptions only (not held, released or rolled back), each in
+// redeemed redemptions only (not held, released or rolled back), with a
+// code or without (an automatic promotion's), each in
 // the period of its creation, bounds included at the start and excluded
 // at the end, another promotion's never; a promotion without uses has
 // zeros, and the number of periods is bounded.
@@ -107,6 +108,8 @@ func testStatsPromotionDaily(t *testing.T, b *bundle) {
 	redemption("prm_1", "r8", promokit.RedemptionRedeemed, day(3))  // after the last period
 	redemption("prm_1", "r9", promokit.RedemptionRedeemed, day(-1)) // before the first
 	redemption("prm_2", "r10", promokit.RedemptionRedeemed, day(1)) // another promotion
+	redemption("prm_2", "r11", promokit.RedemptionRedeemed, day(2))
+	reds[len(reds)-1].Code = "" // an automatic promotion's use is codeless
 	b.write(t, func(tx storage.Tx) error { return tx.RedemptionCreateMany(b.ctx, reds) })
 
 	uses := func(promotion string, bounds []time.Time) []int64 {
@@ -118,7 +121,7 @@ func testStatsPromotionDaily(t *testing.T, b *bundle) {
 		return got
 	}
 	wantEqual(t, "StatsPromotionDaily", []int64{2, 1, 1}, uses("prm_1", bounds))
-	wantEqual(t, "StatsPromotionDaily of prm_2", []int64{0, 1, 0}, uses("prm_2", bounds))
+	wantEqual(t, "StatsPromotionDaily of prm_2", []int64{0, 1, 1}, uses("prm_2", bounds))
 	wantEqual(t, "StatsPromotionDaily without uses", []int64{0, 0, 0}, uses("prm_nope", bounds))
 	wantEqual(t, "StatsPromotionDaily of one period", []int64{1}, uses("prm_1", bounds[2:]))
 
