@@ -3,14 +3,18 @@ package http
 import (
 	"fmt"
 	"html/template"
+	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/promokit/promokit"
+	"github.com/promokit/promokit/engine"
 )
 
-// Chart is a small bar or line chart of one series, drawn as inline SVG
-// on the server: no script, no library, a few kilobytes. Pages draw uses
+// Chart is a small bar or line chart of one series (a bar chart may stack
+// a second), drawn as inline SVG on the server: no script, no library, a
+// few kilobytes. Pages draw uses
 // per day, clicks per day or earnings per month with it. The SVG names
 // itself (Title) and describes its figures (a <title> per bar or point),
 // and scales to its container; its colours come from the stylesheet
@@ -26,6 +30,12 @@ type Chart struct {
 	Values []int64
 	// Line draws a line through the points instead of bars.
 	Line bool
+	// Stack, on a bar chart, is a second series drawn on top of each bar
+	// in another colour (class "bar stack"), one per label, such as the
+	// flagged clicks on the counted ones; StackUnit is what it counts.
+	// The page names both series beside the chart (a legend).
+	Stack     []int64
+	StackUnit string
 	// Format writes a value for the descriptions; nil writes the integer.
 	// Axis writes one for the labels of the y axis, which have less room;
 	// nil writes it compactly (compactNumber).
@@ -57,7 +67,16 @@ func (c Chart) SVG() template.HTML {
 		axis = compactNumber
 	}
 	n := min(len(c.Labels), len(c.Values))
-	top := niceCeil(maxValue(c.Values[:n]))
+	stack := func(i int) int64 { return 0 }
+	if !c.Line && c.Stack != nil {
+		n = min(n, len(c.Stack))
+		stack = func(i int) int64 { return max(c.Stack[i], 0) }
+	}
+	var most int64
+	for i := range n {
+		most = max(most, c.Values[i]+stack(i))
+	}
+	top := niceCeil(most)
 	var b strings.Builder
 	esc := template.HTMLEscapeString
 	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %d %d" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, chartW, chartH, esc(c.Title))
@@ -98,6 +117,11 @@ func (c Chart) SVG() template.HTML {
 			yv := y(c.Values[i])
 			fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
 				x+slot*0.15, yv, slot*0.7, plotTop+plotH-yv, desc)
+			if s := stack(i); s > 0 {
+				ys := y(max(c.Values[i], 0) + s)
+				fmt.Fprintf(&b, `<rect class="bar stack" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s</title></rect>`,
+					x+slot*0.15, ys, slot*0.7, yv-ys, esc(c.Labels[i]+": "+format(s)+" "+c.StackUnit))
+			}
 		}
 	}
 	// The x axis's labels: at most maxXLabels, evenly spread, the last
@@ -159,15 +183,6 @@ func CompactMoney(currency string) func(int64) string {
 	return f
 }
 
-// maxValue returns the largest of vs, 0 for none.
-func maxValue(vs []int64) int64 {
-	var m int64
-	for _, v := range vs {
-		m = max(m, v)
-	}
-	return m
-}
-
 // niceCeil returns the smallest "nice" top of an axis of chartTicks steps
 // at or above v: 1, 2, 2.5 or 5 times a power of ten per step, so that
 // every grid line has a round label. An axis of nothing but zeros gets
@@ -194,3 +209,34 @@ func niceCeil(v int64) int64 {
 		step *= 10
 	}
 }
+
+// chartDays are the periods, in days, that a page of charts per day
+// offers.
+var chartDays = []int{7, 30, 90}
+
+// daysParam returns the number of days a page of charts per day covers,
+// from ?days: engine.DefaultStatsDays without it. One that is not a whole
+// number is an error of the field days; the engine bounds the others.
+func daysParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("days")
+	if v == "" {
+		return engine.DefaultStatsDays, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, invalidField("days", "invalid", "days must be a whole number")
+	}
+	return n, nil
+}
+
+// period is the choice of days a page's charts cover, as links (the
+// "period" template): Path?days=N#Anchor for each of Choices, Days being
+// the one shown.
+type period struct {
+	Path, Anchor string
+	Days         int
+	Choices      []int
+}
+
+// dayLabel is the label of a day under a chart's bar.
+func dayLabel(day time.Time) string { return day.Format("Jan 2") }

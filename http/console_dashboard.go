@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/promokit/promokit"
 	"github.com/promokit/promokit/engine"
@@ -47,20 +46,16 @@ type dashboardPage struct {
 }
 
 // dashboardDays are the periods the dashboard offers, in days.
-var dashboardDays = []int{7, 30, 90}
+var dashboardDays = chartDays
 
 // handleConsoleDashboard shows the marketplace's redeems, clicks, orders
 // and commissions per day of its time zone (?days=7, 30 or 90; 30 by
 // default), as charts and a table.
 func (s *Server) handleConsoleDashboard(w http.ResponseWriter, r *http.Request) {
-	days := engine.DefaultStatsDays
-	if v := r.URL.Query().Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			s.consoleFail(w, r, invalidField("days", "invalid", "days must be a whole number"))
-			return
-		}
-		days = n
+	days, err := daysParam(r)
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
 	}
 	st, err := s.svc.DailyStats(r.Context(), days)
 	if err != nil {
@@ -71,7 +66,7 @@ func (s *Server) handleConsoleDashboard(w http.ResponseWriter, r *http.Request) 
 	labels := make([]string, len(st.Days))
 	series := make([][]int64, 4)
 	for i, d := range st.Days {
-		labels[i] = d.Day.Format("Jan 2")
+		labels[i] = dayLabel(d.Day)
 		series[0] = append(series[0], d.Redeems)
 		series[1] = append(series[1], d.Clicks)
 		series[2] = append(series[2], d.Orders)

@@ -120,15 +120,48 @@ func errorMessage(err error) string {
 // linkPage is the data of a link's page.
 type linkPage struct {
 	Link linkRow
+	// Stats are the link's figures per day over Period, drawn as Charts
+	// (its clicks, the flagged ones on top, and its orders), and Totals
+	// their sums.
+	Stats  *engine.LinkDays
+	Totals engine.LinkDay
+	Period period
+	Charts []Chart
 }
 
-// handleConsoleLinkGet shows a link: its URL to share, where it leads and
-// its clicks.
+// handleConsoleLinkGet shows a link: its URL to share, where it leads,
+// its clicks, and its clicks and orders per day (?days=7, 30 or 90; 30 by
+// default).
 func (s *Server) handleConsoleLinkGet(w http.ResponseWriter, r *http.Request) {
-	l, err := s.svc.GetLink(r.Context(), r.PathValue("id"))
+	ctx := r.Context()
+	l, err := s.svc.GetLink(ctx, r.PathValue("id"))
 	if err != nil {
 		s.consoleFail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "partner_link", &page{Title: "Link " + l.ID, Data: linkPage{Link: linkRow{LinkView: l, Share: s.shareURL(r, l.Token)}}})
+	days, err := daysParam(r)
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
+	}
+	st, err := s.svc.LinkDailyStats(ctx, l.ID, days)
+	if err != nil {
+		s.consoleFail(w, r, err)
+		return
+	}
+	data := linkPage{Link: linkRow{LinkView: l, Share: s.shareURL(r, l.Token)}, Stats: st,
+		Period: period{Path: "/console/partner/links/" + l.ID, Anchor: "days", Days: days, Choices: chartDays}}
+	n := len(st.Days)
+	labels, clicks, flagged, orders := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, d := range st.Days {
+		labels[i], clicks[i], flagged[i], orders[i] = dayLabel(d.Day), d.Clicks, d.Flagged, d.Orders
+		data.Totals.Clicks += d.Clicks
+		data.Totals.Flagged += d.Flagged
+		data.Totals.Orders += d.Orders
+	}
+	data.Charts = []Chart{
+		{Title: "Clicks per day", Unit: "counted clicks", Labels: labels, Values: clicks, Stack: flagged, StackUnit: "flagged clicks"},
+		{Title: "Orders per day", Unit: "orders", Labels: labels, Values: orders},
+	}
+	s.render(w, r, http.StatusOK, "partner_link", &page{Title: "Link " + l.ID, Data: data})
 }

@@ -82,6 +82,57 @@ func TestConsolePartnerLinks(t *testing.T) {
 	})
 }
 
+// TestConsolePartnerLinkDays checks a link's charts per day: a browser's
+// click counted, a script's flagged and drawn on top of it, the order the
+// click won; the figures in a table too; the period's choices and a
+// period that is not a number of days; and another partner, to whom the
+// page is a 404 whatever the period.
+func TestConsolePartnerLinkDays(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		joinShop(t, b)
+		_, affKey := newAffiliate(t, b, "Cat Affiliate")
+		_, otherKey := newAffiliate(t, b, "Dan Affiliate")
+		l := createLink(t, b, affKey, "")
+		r := b.open(t, l.Path, "User-Agent", browserAgent)
+		visitor := visitorCookieOf(r)
+		if r.StatusCode != http.StatusFound || visitor == nil {
+			t.Fatalf("GET %s: %d, cookie %v", l.Path, r.StatusCode, visitor)
+		}
+		b.open(t, l.Path, "User-Agent", "curl/8.5.0")
+		flush(t, b)
+		event(t, b, "o1", placedEvent("o1-placed", visitor.Value, 10000), http.StatusCreated)
+		event(t, b, "o2", placedEvent("o2-placed", "v-nobody", 10000), http.StatusCreated) // not the link's
+
+		c := b.signIn(t, affKey)
+		path := "/console/partner/links/" + l.ID
+		page := c.get(path)
+		page.want(t, http.StatusOK, `<section class="card" id="days" aria-labelledby="days-h">`,
+			`<strong id="days-clicks">1</strong> counted clicks`, `<strong id="days-flagged">1</strong> flagged`, `<strong id="days-orders">1</strong> orders`,
+			`role="img" aria-label="Clicks per day"`, `role="img" aria-label="Orders per day"`,
+			"<title>Jan 1: 1 counted clicks</title>", "<title>Jan 1: 1 flagged clicks</title>", "<title>Jan 1: 1 orders</title>",
+			`<span class="swatch stack" aria-hidden="true"></span>flagged`,
+			`<th scope="row">Thu Jan 1, 2026</th><td class="num">1</td><td class="num">1</td><td class="num">1</td>`,
+			`href="`+path+`?days=30#days" aria-current="true"`)
+		if n := strings.Count(page.Body, `<rect class="bar stack"`); n != 1 {
+			t.Fatalf("%d stacked bars, want the flagged click's", n)
+		}
+		page = c.get(path + "?days=7")
+		page.want(t, http.StatusOK, `href="`+path+`?days=7#days" aria-current="true"`, "The last 7 days", `<th scope="row">Fri Dec 26, 2025</th>`)
+		if n := strings.Count(page.Body, `<th scope="row">`); n != 7 {
+			t.Fatalf("%d days in the table, want 7", n)
+		}
+		c.get(path+"?days=x").want(t, http.StatusUnprocessableEntity, "days must be a whole number")
+		c.get(path+"?days=93").want(t, http.StatusUnprocessableEntity, "days must be between 1 and 92")
+
+		other := b.signIn(t, otherKey)
+		want404(t, other.get(path+"?days=7"))
+		want404(t, other.get(path+"?days=x"))
+	})
+}
+
 // TestConsolePartnerPayouts walks the payouts a partner received: the
 // list, a payout's page and its proof file, a dispute refused without a
 // message and made with one, the confirmation and its refusal once final,
@@ -271,7 +322,12 @@ func partnerSamples(at time.Time) map[string]*page {
 	return map[string]*page{
 		"partner_links": {Title: "Links", Form: newFormErrors(invalidField("store_id", "required", "store_id is required")),
 			Data: linksPage{Links: []linkRow{link}, Pager: pgr, New: engine.LinkInput{StoreID: "<b>Alpha</b>"}, Affiliate: true}},
-		"partner_link":    {Title: "Link lnk_1", Data: linkPage{Link: link}},
+		"partner_link": {Title: "Link lnk_1", Data: linkPage{Link: link,
+			Stats:  &engine.LinkDays{TimeZone: "UTC", Days: []engine.LinkDay{{Day: at, Clicks: 2, Flagged: 1, Orders: 1}}},
+			Totals: engine.LinkDay{Clicks: 2, Flagged: 1, Orders: 1},
+			Period: period{Path: "/console/partner/links/lnk_1", Anchor: "days", Days: 30, Choices: chartDays},
+			Charts: []Chart{{Title: "Clicks per day", Unit: "counted clicks", Labels: []string{"Jan 1"}, Values: []int64{2}, Stack: []int64{1}, StackUnit: "flagged clicks"},
+				{Title: "Orders per day", Unit: "orders", Labels: []string{"Jan 1"}, Values: []int64{1}}}}},
 		"partner_payouts": {Title: "Payouts received", Data: partnerPayoutsPage{Payouts: []*promokit.Payout{po, &disputed}, Pager: pgr}},
 		"payout": {Title: "Payout pay_1", Form: newFormErrors(invalidField("message", "invalid", "message must have 1 to 2000 characters")),
 			Data: payoutPage{Payout: &disputed, Base: "/console/partner/payouts", Party: "par_1", Message: "Nothing <b>Alpha</b>", CanConfirm: true, CanDispute: true}},

@@ -291,9 +291,13 @@ type promotionPage struct {
 	// Codes is the first page of its codes, More whether there are more.
 	Codes []*promokit.Code
 	More  bool
-	// Chart is its uses per day, when there is one: the page draws it
-	// with the console's chart helper.
-	Chart *Chart
+	// Uses are its uses per day over Period, drawn as Chart, and
+	// UsesTotal their sum; nil before the promotion starts, when it can
+	// have none, and on the form of a new promotion.
+	Uses      *engine.PromotionUses
+	UsesTotal int64
+	Chart     Chart
+	Period    period
 	// Gen and Import are what the forms of codes were sent with when
 	// refused.
 	Gen       genForm
@@ -306,8 +310,9 @@ type genForm struct {
 }
 
 // handleConsolePromotionGet shows a promotion: its terms (a form until
-// its start), its status and the buttons that change it, its codes and
-// the forms that add them, and its uses per day.
+// its start), its status and the buttons that change it, its uses per
+// day once it has started (?days=7, 30 or 90; 30 by default), its codes
+// and the forms that add them.
 func (s *Server) handleConsolePromotionGet(w http.ResponseWriter, r *http.Request) {
 	pg, err := s.promotionPage(r, r.PathValue("id"))
 	if err != nil {
@@ -343,7 +348,31 @@ func (s *Server) promotionPage(r *http.Request, id string) (*page, error) {
 		}
 		d.Codes, d.More = codes, len(codes) == 10
 	}
+	if !now.Before(p.StartsAt) {
+		if err := s.promotionUses(r, d); err != nil {
+			return nil, err
+		}
+	}
 	return &page{Title: p.Name, Data: d}, nil
+}
+
+// promotionUses adds to d the chart of its promotion's uses per day, over
+// the days ?days asks for (30 by default, and on a form's answer).
+func (s *Server) promotionUses(r *http.Request, d *promotionPage) error {
+	days, err := daysParam(r)
+	if err != nil {
+		return err
+	}
+	if d.Uses, err = s.svc.PromotionDailyUses(r.Context(), d.P.ID, days); err != nil {
+		return err
+	}
+	d.Period = period{Path: "/console/promotions/" + d.P.ID, Anchor: "uses", Days: days, Choices: chartDays}
+	d.Chart = Chart{Title: "Uses per day", Unit: "uses", Labels: make([]string, len(d.Uses.Days)), Values: make([]int64, len(d.Uses.Days))}
+	for i, day := range d.Uses.Days {
+		d.Chart.Labels[i], d.Chart.Values[i] = dayLabel(day.Day), day.Uses
+		d.UsesTotal += day.Uses
+	}
+	return nil
 }
 
 // newPromotionForm returns the form of p as it is.

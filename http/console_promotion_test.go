@@ -145,6 +145,50 @@ func TestConsolePromotions(t *testing.T) {
 	})
 }
 
+// TestConsolePromotionUses checks a promotion's chart of uses per day:
+// none before its start; then the uses that stand (a rolled-back one is
+// none) in an SVG that names itself, with the same figures in a table;
+// the period's choices; a period that is not a number of days refused
+// next to nothing else; and another store's seller, to whom the page is
+// a 404 whatever the period.
+func TestConsolePromotionUses(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, open func(*testing.T) storage.DB) {
+		t.Parallel()
+		b := setup(t, open)
+		path := "/console/promotions/" + b.promo.ID
+		if r := b.signIn(t, b.seller).get(path); r.StatusCode != http.StatusOK || strings.Contains(r.Body, "Uses per day") {
+			t.Fatalf("a promotion that has not started: %d, with a chart: %v", r.StatusCode, strings.Contains(r.Body, "Uses per day"))
+		}
+
+		b.clock.Set(jan1().Add(48 * time.Hour)) // Jan 3: the promotion has started
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", cartBody(b, "ord-1"), http.StatusCreated)
+		mustDo(t, b, b.checkout, "POST", "/v1/redeem", cartBody(b, "ord-2"), http.StatusCreated)
+		mustDo(t, b, b.checkout, "POST", "/v1/stores/"+b.shop.ID+"/orders/ord-2/rollback", nil, http.StatusOK)
+		seller, foreign := b.signIn(t, b.seller), b.signIn(t, b.foreign)
+
+		r := seller.get(path)
+		r.want(t, http.StatusOK, `<section class="card" id="uses" aria-labelledby="uses-h">`, `<strong id="uses-total">1</strong> uses in the last 30 days`,
+			`<svg class="chart"`, `role="img" aria-label="Uses per day"`, "<title>Jan 3: 1 uses</title>", "<title>Jan 2: 0 uses</title>",
+			`<caption>Uses per day, in UTC</caption>`, `<th scope="row">Sat Jan 3, 2026</th><td class="num">1</td>`,
+			`href="`+path+`?days=7#uses"`, `href="`+path+`?days=30#uses" aria-current="true"`)
+		if n := strings.Count(r.Body, `<rect class="bar"`); n != 30 {
+			t.Fatalf("%d bars, want one per day of 30", n)
+		}
+		r = seller.get(path + "?days=7")
+		r.want(t, http.StatusOK, `href="`+path+`?days=7#uses" aria-current="true"`, "in the last 7 days", `<th scope="row">Sun Dec 28, 2025</th>`)
+		if n := strings.Count(r.Body, `<th scope="row">`); n != 7 || strings.Contains(r.Body, "Dec 27, 2025") {
+			t.Fatalf("%d days in the table, want 7 from Dec 28", n)
+		}
+		seller.get(path+"?days=seven").want(t, http.StatusUnprocessableEntity, "days must be a whole number")
+		seller.get(path+"?days=0").want(t, http.StatusUnprocessableEntity, "days must be between 1 and 92")
+
+		want404(t, foreign.get(path+"?days=7"))
+		want404(t, foreign.get(path+"?days=seven"))
+		want404(t, seller.get("/console/promotions/"+b.otherPromo.ID+"?days=7"))
+	})
+}
+
 // multipartCSV returns a multipart form body with a file part holding
 // body, and its content type.
 func multipartCSV(t *testing.T, body string) (*bytes.Buffer, string) {
@@ -276,7 +320,9 @@ func sellerSamples() map[string]*page {
 	pp := &promotionPage{P: p, Status: promokit.StatusActive, Editable: true, Form: newPromotionForm(p, time.UTC),
 		Channels: promotionChannels, Currency: "USD", TimeZone: "UTC", Codes: codes, More: true,
 		Gen: genForm{Count: "10", Length: "8"}, ImportErr: []promokit.FieldError{{Field: "row 3", Code: "invalid", Message: "usage_limit: not a number"}},
-		Chart: &Chart{Title: "Uses per day", Unit: "uses", Labels: []string{"Jan 1", "Jan 2"}, Values: []int64{3, 4}}}
+		Uses:      &engine.PromotionUses{TimeZone: "UTC", Days: []engine.DayUses{{Day: at, Uses: 3}, {Day: at.AddDate(0, 0, 1), Uses: 4}}},
+		UsesTotal: 7, Period: period{Path: "/console/promotions/prm_1", Anchor: "uses", Days: 7, Choices: chartDays},
+		Chart: Chart{Title: "Uses per day", Unit: "uses", Labels: []string{"Jan 1", "Jan 2"}, Values: []int64{3, 4}}}
 	job := &promokit.Job{ID: "job_1", PromotionID: "prm_1", Total: 10000, Done: 2500, State: promokit.JobRunning}
 	return map[string]*page{
 		"promotions": {Title: "Promotions", Data: promotionsPage{Rows: []promotionRow{{Promotion: p, Status: promokit.StatusActive}},

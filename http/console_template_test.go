@@ -201,6 +201,29 @@ func TestChart(t *testing.T) {
 	if strings.Contains(bars, "<Jan 2>") {
 		t.Errorf("bar chart: a label unescaped")
 	}
+	// A stacked series: one more rect on each bar that has some, right
+	// above it, and an axis tall enough for both together.
+	stacked := string(Chart{Title: "Clicks", Unit: "counted", Labels: []string{"Jan 1", "Jan 2"}, Values: []int64{3, 0},
+		Stack: []int64{2, 9}, StackUnit: "flagged"}.SVG())
+	for _, want := range []string{"<title>Jan 1: 3 counted</title>", "<title>Jan 2: 0 counted</title>", "<title>Jan 2: 9 flagged</title>",
+		`text-anchor="end">20</text>`} {
+		if !strings.Contains(stacked, want) {
+			t.Errorf("stacked chart: no %s in\n%s", want, stacked)
+		}
+	}
+	if n, m := strings.Count(stacked, `<rect class="bar"`), strings.Count(stacked, `<rect class="bar stack"`); n != 2 || m != 2 {
+		t.Errorf("stacked chart: %d bars and %d stacked, want 2 and 2", n, m)
+	}
+	// The plot is 182 units high from y = 192, and its top 20: Jan 1's
+	// 2 flagged stand on its 3 counted (from 3 to 5 of 20), Jan 2's 9 on
+	// the zero line.
+	for _, want := range []string{`class="bar" x="106.6" y="164.7" width="198.8" height="27.3"`,
+		`class="bar stack" x="106.6" y="146.5" width="198.8" height="18.2"`,
+		`class="bar stack" x="390.6" y="110.1" width="198.8" height="81.9"`} {
+		if !strings.Contains(stacked, want) {
+			t.Errorf("stacked chart: no %s in\n%s", want, stacked)
+		}
+	}
 	line := string(Chart{Title: "Earnings", Unit: "earned", Labels: []string{"Jan", "Feb"}, Values: []int64{150, 275}, Line: true,
 		Format: func(v int64) string { return promokit.Money{Minor: v, Currency: "EUR"}.Format() }, Axis: CompactMoney("EUR")}.SVG())
 	for _, want := range []string{`<polyline class="line"`, "<title>Feb: 2.75 EUR earned</title>", `text-anchor="end">4</text>`, `text-anchor="end">1</text>`} {

@@ -76,3 +76,10 @@ var (
 	CodeCountQuery       = codeCountQuery
 	CodeListByStoreQuery = codeListByStoreQuery
 )
+
+// The counts of the charts of one promotion and one link, for their plan
+// tests.
+const (
+	PromotionUsesSQL = promotionUsesSQL
+	LinkStatsSQL     = linkStatsSQL
+)

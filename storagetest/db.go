@@ -100,6 +100,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.DB) {
 		{"PayoutCheck", testPayoutCheck},
 		{"Sessions", testSessions},
 		{"StatsDaily", testStatsDaily},
+		{"StatsPromotionDaily", testStatsPromotionDaily},
+		{"StatsLinkDaily", testStatsLinkDaily},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -187,6 +187,21 @@ func flowPartnerLink(t *testing.T, ctx context.Context, d *demoServer) {
 	if clicks, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("clicks"))); err != nil || clicks != "1" {
 		t.Fatalf("the link's clicks after one: %q %v", clicks, err)
 	}
+	// Headless Chromium says so in its user agent: its click is flagged.
+	counted, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("days-clicks")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("days-flagged")))
+	if err != nil || counted+"+"+flagged != "0+1" {
+		t.Fatalf("the link's clicks of 30 days: %s counted and %s flagged (%v), want the click flagged", counted, flagged, err)
+	}
+	for sel, want := range map[string]int{`#days svg.chart[aria-label="Clicks per day"] rect.bar:not(.stack)`: 30,
+		`#days svg.chart[aria-label="Clicks per day"] rect.bar.stack`: 1} {
+		if nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll(sel))); err != nil || len(nodes) != want {
+			t.Fatalf("%d of %s (%v), want %d", len(nodes), sel, err, want)
+		}
+	}
 	status = loadPage(t, ctx, "open the links again", chromedp.Navigate(d.base+"/console/partner/links"))
 	wantPage(t, ctx, status, http.StatusOK, id)
 	row, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tbody tr`)))

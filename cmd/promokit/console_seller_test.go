@@ -15,7 +15,7 @@ import (
 // TestConsoleSellerBrowser runs a seller's flows in Chromium on each
 // database: one flow, in order, as a seller works: create a promotion,
 // generate 10,000 codes and watch the bar, import a file with a bad row,
-// export the codes.
+// export the codes; then a promotion's chart of uses.
 func TestConsoleSellerBrowser(t *testing.T) {
 	t.Parallel()
 	browser := newBrowser(t)
@@ -24,6 +24,7 @@ func TestConsoleSellerBrowser(t *testing.T) {
 			t.Parallel()
 			d := startDemo(t, db)
 			flowSellerPromotion(t, newTab(t, browser), d)
+			flowSellerUses(t, newTab(t, browser), d)
 		})
 	}
 }
@@ -131,6 +132,37 @@ func flowSellerPromotion(t *testing.T, ctx context.Context, d *demoServer) {
 	}
 	if n := strings.Count(csv, "\n"); n != 1+10000+2 || !strings.Contains(csv, "BRW-OK-2") {
 		t.Fatalf("the export has %d lines, want a header and 10,002 codes", n)
+	}
+}
+
+// flowSellerUses: a code of the demo's coupon is redeemed through the
+// API; the seller opens the coupon's page and sees its uses per day: an
+// image named for screen readers, the total of the 30 days, and, a link
+// away, the last 7 days with one bar and one row of the table each.
+func flowSellerUses(t *testing.T, ctx context.Context, d *demoServer) {
+	cart := `{"store_id":"` + d.exports["STORE"] + `","currency":"USD","lines":[{"product_id":"mug","quantity":2,"unit_price":1500},{"product_id":"tshirt","quantity":1,"unit_price":2500}]}`
+	if status, body := d.api(t, d.exports["CHECKOUT_KEY"], "POST", "/v1/redeem", `{"order_id":"uses-1","cart":`+cart+`,"codes":["30off2"]}`); status != http.StatusCreated {
+		t.Fatalf("redeem: %d %s", status, body)
+	}
+	signIn(t, ctx, d, d.exports["SELLER_KEY"])
+	promo := d.base + "/console/promotions/" + d.exports["COUPON"]
+	status := loadPage(t, ctx, "open the coupon", chromedp.Navigate(promo))
+	wantPage(t, ctx, status, http.StatusOK, "Uses per day", "uses in the last 30 days")
+	if name, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`#uses svg.chart[role="img"]`), "aria-label")); err != nil || name.Value != "Uses per day" {
+		t.Fatalf("the chart's name: %+v %v", name, err)
+	}
+	if total, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("uses-total"))); err != nil || total != "1" {
+		t.Fatalf("the uses of 30 days: %q %v, want 1", total, err)
+	}
+	status = loadPage(t, ctx, "choose 7 days", chromedp.Click(chromedp.CSS(`#uses a[href$="?days=7#uses"]`)))
+	wantPage(t, ctx, status, http.StatusOK, "uses in the last 7 days")
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "?days=7#uses") {
+		t.Fatalf("after choosing 7 days the browser is at %q (%v)", loc, err)
+	}
+	for sel, want := range map[string]int{"#uses svg.chart rect.bar": 7, "#uses tbody tr": 7} {
+		if nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll(sel))); err != nil || len(nodes) != want {
+			t.Fatalf("%d of %s (%v), want %d", len(nodes), sel, err, want)
+		}
 	}
 }
 
