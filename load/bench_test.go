@@ -138,24 +138,26 @@ func (s *testServer) check(ctx context.Context, w io.Writer) error {
 // through the API.
 func (s *testServer) promotions(t *testing.T) map[string]int64 {
 	t.Helper()
-	var list struct {
-		Data []struct {
-			ID   string `json:"id"`
-			Uses int64  `json:"uses"`
-		} `json:"data"`
-		Next string `json:"next_cursor"`
-	}
-	if err := newAPI(s.url, s.adminKey).call(context.Background(), "GET", "/v1/promotions?limit=1000", nil, http.StatusOK, &list); err != nil {
-		t.Fatal(err)
-	}
-	if list.Next != "" {
-		t.Fatal("more than one page of promotions")
-	}
 	out := make(map[string]int64)
-	for _, p := range list.Data {
-		out[p.ID] = p.Uses
+	for after := ""; ; {
+		var list struct {
+			Data []struct {
+				ID   string `json:"id"`
+				Uses int64  `json:"uses"`
+			} `json:"data"`
+			Next string `json:"next_cursor"`
+		}
+		if err := newAPI(s.url, s.adminKey).call(context.Background(), "GET", "/v1/promotions?limit=1000&after="+after, nil, http.StatusOK, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range list.Data {
+			out[p.ID] = p.Uses
+		}
+		if list.Next == "" {
+			return out
+		}
+		after = list.Next
 	}
-	return out
 }
 
 // storedRedeems returns the uses of every promotion added up.
@@ -201,6 +203,9 @@ func TestRun(t *testing.T) {
 			case ScenarioRedeemHot, ScenarioRedeemMany, ScenarioImportRejected, ScenarioImportAccepted:
 				redeemed += r.Counts.OK + r.Warmup.OK
 			}
+			if (r.Scenario == ScenarioConsole || r.Scenario == ScenarioConsoleAPI) && (!strings.HasPrefix(r.Note, "per page: home p99 ") || !strings.Contains(r.Note, "; affiliate p99 ")) {
+				t.Errorf("%s at %d: note %q, want every page's p99", r.Scenario, r.Clients, r.Note)
+			}
 			if (r.Scenario == ScenarioImportRejected || r.Scenario == ScenarioImportAccepted) && !strings.HasPrefix(r.Note, "the import of 50 rows was answered") {
 				t.Errorf("%s at %d: note %q", r.Scenario, r.Clients, r.Note)
 			}
@@ -208,8 +213,8 @@ func TestRun(t *testing.T) {
 		if got := s.storedRedeems(t); got != redeemed {
 			t.Errorf("the promotions hold %d uses, the run counted %d successful redeems", got, redeemed)
 		}
-		if ratios := rep.Ratios(); len(ratios) != 16 {
-			t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed, order-payouts, statement and store-statement at 2 client counts: %+v", len(ratios), ratios)
+		if ratios := rep.Ratios(); len(ratios) != 18 {
+			t.Errorf("%d ratios, want redeem-hot, redeem-many, validate, click, order-attributed, order-payouts, statement, store-statement and console at 2 client counts: %+v", len(ratios), ratios)
 		}
 		if rep.CheckErr != nil || !strings.Contains(rep.Check, "equals") {
 			t.Errorf("consistency check: %v: %q", rep.CheckErr, rep.Check)
