@@ -21,22 +21,7 @@ import (
 func TestStoreCodesPlan(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := MustOpenSchema(t)
-	s, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(ctx) })
+	conn := migratedConn(t)
 	// A marketplace where a store under P4 has many promotions of a code
 	// each, and another store a few promotions of many codes: averaged
 	// over promotions, the statistics make the store's promotions look

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/promokit/promokit/dbtest"
 	"github.com/promokit/promokit/postgres"
 )
@@ -26,4 +28,29 @@ func MustOpenStore(tb testing.TB) *postgres.DB {
 		tb.Fatalf("migrate: %v", err)
 	}
 	return s
+}
+
+// migratedConn returns a plain connection to a new, migrated schema, for
+// tests that read the plans of the driver's queries; it is closed when
+// the test ends.
+func migratedConn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	url := MustOpenSchema(t)
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(ctx) })
+	return conn
 }

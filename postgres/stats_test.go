@@ -21,22 +21,7 @@ import (
 func TestStatsPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := MustOpenSchema(t)
-	s, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(ctx) })
+	conn := migratedConn(t)
 	for _, q := range []string{"SET enable_seqscan = off", "SET plan_cache_mode = force_generic_plan",
 		"PREPARE uses AS " + postgres.PromotionUsesSQL, "PREPARE link AS " + postgres.LinkStatsSQL} {
 		if _, err := conn.Exec(ctx, q); err != nil {
