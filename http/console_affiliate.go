@@ -511,11 +511,7 @@ func (s *Server) handleConsoleAffiliateProductRates(w http.ResponseWriter, r *ht
 		rates = rates[i:]
 	}
 	rates = rates[:min(len(rates), consolePageSize)]
-	var last string
-	if len(rates) > 0 {
-		last = rates[len(rates)-1].ProductID
-	}
-	d := &affiliateListPage{ProductRates: rates, Pager: newPager(r, len(rates), last), TimeZone: st.TimeZone, loc: st.Location()}
+	d := &affiliateListPage{ProductRates: rates, Pager: pagerOf(r, rates, func(v engine.ProductRate) string { return v.ProductID }), TimeZone: st.TimeZone, loc: st.Location()}
 	s.render(w, r, http.StatusOK, "affiliate_product_rates", &page{Title: "Products with their own rate", Data: d})
 }
 
@@ -538,11 +534,7 @@ func (s *Server) handleConsoleAffiliateRates(w http.ResponseWriter, r *http.Requ
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(list) > 0 {
-		last = strconv.FormatInt(list[len(list)-1].ID, 10)
-	}
-	d := &affiliateListPage{Rates: list, Pager: newPager(r, len(list), last), TimeZone: st.TimeZone, loc: st.Location()}
+	d := &affiliateListPage{Rates: list, Pager: pagerOf(r, list, func(v *promokit.Rate) string { return strconv.FormatInt(v.ID, 10) }), TimeZone: st.TimeZone, loc: st.Location()}
 	s.render(w, r, http.StatusOK, "affiliate_rates", &page{Title: "Commission rate changes", Data: d})
 }
 
@@ -564,10 +556,6 @@ func (s *Server) handleConsoleAffiliateLinks(w http.ResponseWriter, r *http.Requ
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	d := &affiliateListPage{Links: list, Pager: newPager(r, len(list), last), TimeZone: st.TimeZone, loc: st.Location()}
+	d := &affiliateListPage{Links: list, Pager: pagerOf(r, list, func(v *engine.LinkView) string { return v.ID }), TimeZone: st.TimeZone, loc: st.Location()}
 	s.render(w, r, http.StatusOK, "affiliate_links", &page{Title: "Affiliate links to your store", Data: d})
 }

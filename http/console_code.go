@@ -49,12 +49,8 @@ func (s *Server) handleConsoleCodeList(w http.ResponseWriter, r *http.Request) {
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(codes) > 0 {
-		last = codes[len(codes)-1].Code
-	}
 	s.render(w, r, http.StatusOK, "codes", &page{Title: "Codes of " + p.Name,
-		Data: codesPage{P: p, Codes: codes, Pager: newPager(r, len(codes), last), Loc: st.Location()}})
+		Data: codesPage{P: p, Codes: codes, Pager: pagerOf(r, codes, func(v *promokit.Code) string { return v.Code }), Loc: st.Location()}})
 }
 
 // handleConsoleCodeGenerate starts the generation of codes (a job) and
@@ -275,10 +271,6 @@ func (s *Server) handleConsoleCodeGet(w http.ResponseWriter, r *http.Request) {
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(uses) > 0 {
-		last = strconv.FormatInt(uses[len(uses)-1].ID, 10)
-	}
 	s.render(w, r, http.StatusOK, "code", &page{Title: "Code " + c.Code,
-		Data: codePage{Code: c, P: p, Uses: uses, Pager: newPager(r, len(uses), last), Currency: p.Currency, Loc: st.Location()}})
+		Data: codePage{Code: c, P: p, Uses: uses, Pager: pagerOf(r, uses, func(v *engine.CodeUse) string { return strconv.FormatInt(v.ID, 10) }), Currency: p.Currency, Loc: st.Location()}})
 }

@@ -198,3 +198,13 @@ func (f *formErrors) LimitText() string {
 	}
 	return b.String() + "."
 }
+
+// pagerOf returns the links of a list page of r that showed list, each row
+// of which cursor names: newPager with the last row's cursor.
+func pagerOf[T any](r *http.Request, list []T, cursor func(T) string) pager {
+	var last string
+	if n := len(list); n > 0 {
+		last = cursor(list[n-1])
+	}
+	return newPager(r, len(list), last)
+}

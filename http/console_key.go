@@ -59,11 +59,7 @@ func (s *Server) renderKeyList(w http.ResponseWriter, r *http.Request, pg *page,
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(keys) > 0 {
-		last = keys[len(keys)-1].ID
-	}
-	pg.Data = keysPage{Keys: keys, Pager: newPager(r, len(keys), last), StoreID: f.StoreID, PartnerID: f.PartnerID, Roles: keyRoles, New: in}
+	pg.Data = keysPage{Keys: keys, Pager: pagerOf(r, keys, func(v *promokit.Key) string { return v.ID }), StoreID: f.StoreID, PartnerID: f.PartnerID, Roles: keyRoles, New: in}
 	status := http.StatusOK
 	if pg.Form != nil {
 		status = pg.Form.Status

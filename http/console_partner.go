@@ -41,11 +41,7 @@ func (s *Server) renderPartnerList(w http.ResponseWriter, r *http.Request, pg *p
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	pg.Data = partnersPage{Partners: list, Pager: newPager(r, len(list), last), Kinds: partnerKinds, New: in}
+	pg.Data = partnersPage{Partners: list, Pager: pagerOf(r, list, func(v *promokit.Partner) string { return v.ID }), Kinds: partnerKinds, New: in}
 	status := http.StatusOK
 	if pg.Form != nil {
 		status = pg.Form.Status

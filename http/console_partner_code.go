@@ -33,11 +33,7 @@ func (s *Server) handleConsolePartnerCodes(w http.ResponseWriter, r *http.Reques
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(list) > 0 {
-		last = list[len(list)-1].Code
-	}
-	s.render(w, r, http.StatusOK, "partner_codes", &page{Title: "Codes", Data: partnerCodesPage{Codes: list, Pager: newPager(r, len(list), last)}})
+	s.render(w, r, http.StatusOK, "partner_codes", &page{Title: "Codes", Data: partnerCodesPage{Codes: list, Pager: pagerOf(r, list, func(v *promokit.Code) string { return v.Code })}})
 }
 
 // handleConsolePartnerCodesCSV sends the partner's codes as CSV, the file
@@ -73,9 +69,5 @@ func (s *Server) handleConsolePartnerCode(w http.ResponseWriter, r *http.Request
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if n := len(uses); n > 0 {
-		last = strconv.FormatInt(uses[n-1].ID, 10)
-	}
-	s.render(w, r, http.StatusOK, "partner_code", &page{Title: "Code " + code, Data: partnerCodePage{Code: code, Uses: uses, Pager: newPager(r, len(uses), last)}})
+	s.render(w, r, http.StatusOK, "partner_code", &page{Title: "Code " + code, Data: partnerCodePage{Code: code, Uses: uses, Pager: pagerOf(r, uses, func(v *engine.CodeUse) string { return strconv.FormatInt(v.ID, 10) })}})
 }

@@ -44,12 +44,8 @@ func (s *Server) handleConsolePartnerPayoutList(w http.ResponseWriter, r *http.R
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
 	s.render(w, r, http.StatusOK, "partner_payouts", &page{Title: "Payouts received",
-		Data: partnerPayoutsPage{Payouts: list, Pager: newPager(r, len(list), last)}})
+		Data: partnerPayoutsPage{Payouts: list, Pager: pagerOf(r, list, func(v *promokit.Payout) string { return v.ID })}})
 }
 
 // payoutPage is the data of a payout's page.

@@ -130,11 +130,7 @@ func (s *Server) handleConsolePromotionList(w http.ResponseWriter, r *http.Reque
 	for _, pr := range list {
 		d.Rows = append(d.Rows, promotionRow{Promotion: pr, Status: pr.Status(now)})
 	}
-	var last string
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	d.Pager = newPager(r, len(list), last)
+	d.Pager = pagerOf(r, list, func(v *promokit.Promotion) string { return v.ID })
 	s.render(w, r, http.StatusOK, "promotions", &page{Title: "Promotions", Data: d})
 }
 

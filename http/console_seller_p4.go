@@ -178,11 +178,7 @@ func (s *Server) p4Page(r *http.Request) (*page, error) {
 		state, open := p4State(c.Code, c.Promotion, now)
 		d.Rows = append(d.Rows, p4Row{StoreCode: c, State: state, Open: open})
 	}
-	var last string
-	if len(codes) > 0 {
-		last = codes[len(codes)-1].Code.Code
-	}
-	d.Pager = newPager(r, len(codes), last)
+	d.Pager = pagerOf(r, codes, func(v *engine.StoreCode) string { return v.Code.Code })
 	return &page{Title: "Partner promo codes", Data: d}, nil
 }
 

@@ -101,11 +101,7 @@ func (s *Server) sellerPayoutsPage(r *http.Request, f payoutEntry) (*page, error
 	if d.Payouts, err = s.svc.ListPayouts(r.Context(), engine.PayoutQuery{}, p); err != nil {
 		return nil, err
 	}
-	var last string
-	if n := len(d.Payouts); n > 0 {
-		last = d.Payouts[n-1].ID
-	}
-	d.Pager = newPager(r, len(d.Payouts), last)
+	d.Pager = pagerOf(r, d.Payouts, func(v *promokit.Payout) string { return v.ID })
 	if d.Payable, err = s.payableBalances(r, ""); err != nil {
 		return nil, err
 	}

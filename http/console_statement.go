@@ -121,11 +121,7 @@ func (s *Server) handleConsoleStatement(w http.ResponseWriter, r *http.Request) 
 		s.failForm(w, r, err, "statement", &page{Title: "Statement", Data: data})
 		return
 	}
-	var last string
-	if n := len(data.Entries); n > 0 {
-		last = strconv.FormatInt(data.Entries[n-1].ID, 10)
-	}
-	data.Pager = newPager(r, len(data.Entries), last)
+	data.Pager = pagerOf(r, data.Entries, func(v *promokit.LedgerEntry) string { return strconv.FormatInt(v.ID, 10) })
 	from, to := sq.From.In(loc), sq.To.In(loc)
 	data.From, data.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
 	month := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, loc)

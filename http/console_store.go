@@ -50,11 +50,7 @@ func (s *Server) renderStoreList(w http.ResponseWriter, r *http.Request, pg *pag
 		s.consoleFail(w, r, err)
 		return
 	}
-	var last string
-	if len(list) > 0 {
-		last = list[len(list)-1].ID
-	}
-	pg.Data = storesPage{Stores: list, Pager: newPager(r, len(list), last), New: f}
+	pg.Data = storesPage{Stores: list, Pager: pagerOf(r, list, func(v *promokit.Store) string { return v.ID }), New: f}
 	status := http.StatusOK
 	if pg.Form != nil {
 		status = pg.Form.Status
