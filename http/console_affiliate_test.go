@@ -130,7 +130,7 @@ func TestConsoleAffiliate(t *testing.T) {
 			wantRedirect(t, "/console/affiliate?notice=affiliate-joined")
 		r = seller.get("/console/affiliate?notice=affiliate-joined")
 		r.want(t, http.StatusOK, "Your store is in the affiliate program", `<strong id="state">In the program</strong>`,
-			`<dd id="general-rate">5.50 %</dd>`, "2026-01-01 18:00 (Asia/Tokyo)", `name="rate" type="text" inputmode="decimal" value="5.50"`)
+			`<dd id="general-rate">5.50 %</dd>`, "2026-01-01 18:00 (Asia/Tokyo)", `name="rate" type="text" value="5.50" required inputmode="decimal"`)
 		if p := programOf(t, b); p.State != engine.ProgramJoined || p.Rate == nil || *p.Rate != 550 {
 			t.Fatalf("after the join: %+v", p)
 		}

@@ -134,6 +134,9 @@ func (c *console) funcs() template.FuncMap {
 		"hint":         func(h string, f inputField) inputField { f.Hint = h; return f },
 		"autocomplete": func(v string, f inputField) inputField { f.Autocomplete = v; return f },
 		"bounds":       func(min, max string, f inputField) inputField { f.Min, f.Max = min, max; return f },
+		// decimal makes a text input of a number with decimals, such as a
+		// rate in percent: a phone shows its decimal keypad.
+		"decimal": func(f inputField) inputField { f.InputMode, f.Autocomplete = "decimal", "off"; return f },
 		"money": func(minor int64, currency string) string {
 			return promokit.Money{Minor: minor, Currency: currency}.Format()
 		},
@@ -195,6 +198,7 @@ type inputField struct {
 	Type                   string // "text" unless as says otherwise
 	Hint, Autocomplete     string
 	Min, Max               string // the bounds of a number or a time, when set
+	InputMode              string // the keyboard a phone shows; a number's is numeric
 	Required               bool
 	Errors                 []string
 }
